@@ -1,0 +1,3 @@
+//! weir: a Kafka-protocol-compatible log broker.
+//!
+//! STUB: the broker core is issue 3.

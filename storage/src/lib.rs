@@ -1,0 +1,38 @@
+//! weir-storage: the partition log engine of weir.
+//!
+//! A data directory holds many partition logs, laid out as Apache Kafka does:
+//! `DIR/<topic>-<partition>/<base offset, 20 digits>.{log,index,timeindex}`.
+//! Each log is a list of segments holding Kafka record batches (format v2,
+//! magic 2) exactly as clients sent them, with only the base offset (and, for
+//! LogAppendTime topics, the max timestamp + CRC) rewritten.
+//!
+//! This crate knows nothing of sockets or of the Kafka wire protocol crate; its
+//! errors carry no Kafka error codes (the broker maps them).
+//!
+//! # Layout
+//! - [`error`]: the typed errors of this crate.
+//! - [`batch`]: record batch v2: zero-copy header view, CRC-32C validation,
+//!   record iteration, a builder for new batches.
+//! - [`compression`]: gzip, snappy (raw and xerial framing), lz4 (frame), zstd.
+//! - [`config`]: per-log settings (segment size/age, flush policy, timestamps).
+//! - [`store`]: the data directory: lock file, clean-shutdown marker, the set of
+//!   partition logs, atomic checkpoint files.
+//! - [`log`]: one partition's log: append, read, offset lookups, truncation,
+//!   log start offset.
+//!
+//! (Internal modules — segments, indexes, the mmap wrapper that holds all the
+//! `unsafe`, the filesystem seam, durability helpers — are private.)
+
+pub mod batch;
+pub mod compression;
+pub mod config;
+pub mod error;
+pub mod log;
+pub mod store;
+
+pub use batch::{BatchBuilder, BatchHeader, Record, RecordHeader};
+pub use compression::Compression;
+pub use config::{FlushPolicy, LogConfig, TimestampType};
+pub use error::{BatchError, StorageError};
+pub use log::{AppendInfo, AppendOptions, PartitionLog, ReadResult, SegmentInfo};
+pub use store::{Store, TopicPartition};
