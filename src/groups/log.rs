@@ -4,7 +4,10 @@
 
 use bytes::Bytes;
 use std::sync::{Arc, Mutex};
-use weir_storage::{AppendOptions, BatchBuilder, PartitionLog, Record, StorageError};
+use weir_storage::{
+    AppendOptions, BatchBuilder, LogConfig, PartitionLog, Record, StorageError, Store,
+    TopicPartition,
+};
 
 /// The name of the internal topic holding committed offsets and group metadata.
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
@@ -79,6 +82,17 @@ impl PartitionGroupLog {
     pub fn new(log: Arc<PartitionLog>) -> Self {
         PartitionGroupLog { log }
     }
+
+    /// Open (creating) `__consumer_offsets-0` in the store, with Kafka's
+    /// `offsets.topic.segment.bytes` (100 MiB).
+    pub fn open(store: &Store) -> Result<PartitionGroupLog, GroupLogError> {
+        let config = LogConfig {
+            segment_bytes: 100 << 20,
+            ..LogConfig::default()
+        };
+        let log = store.open_log(&TopicPartition::new(OFFSETS_TOPIC, 0), config)?;
+        Ok(PartitionGroupLog { log })
+    }
 }
 
 fn now_ms() -> i64 {
@@ -146,5 +160,42 @@ impl GroupLog for PartitionGroupLog {
                 return Ok(());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(k: &str, v: Option<&str>) -> LogRecord {
+        LogRecord {
+            key: Bytes::copy_from_slice(k.as_bytes()),
+            value: v.map(|v| Bytes::copy_from_slice(v.as_bytes())),
+        }
+    }
+
+    #[test]
+    fn partition_log_replays_records_and_tombstones_after_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let log = PartitionGroupLog::open(&store).unwrap();
+            let last = log
+                .append(&[rec("a", Some("1")), rec("b", Some("2"))])
+                .unwrap();
+            assert_eq!(last, 1);
+            let last = log.append(&[rec("a", None)]).unwrap();
+            log.sync_to(last).unwrap();
+            store.close().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let log = PartitionGroupLog::open(&store).unwrap();
+        let mut got = Vec::new();
+        log.replay(&mut |r| got.push(r)).unwrap();
+        assert_eq!(
+            got,
+            vec![rec("a", Some("1")), rec("b", Some("2")), rec("a", None)]
+        );
+        store.close().unwrap();
     }
 }

@@ -748,3 +748,39 @@ fn config_reads_kafka_keys_and_rejects_bad_values() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn commits_and_groups_survive_a_store_reopen() {
+    use super::log::PartitionGroupLog;
+    use weir_storage::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let member = {
+        let store = Store::open(dir.path()).unwrap();
+        let c =
+            Coordinator::open(cfg(0), Arc::new(PartitionGroupLog::open(&store).unwrap())).unwrap();
+        let j = c.join_group(join_req("", None, 3)).await;
+        c.sync_group(sync_req(
+            &j.member_id,
+            1,
+            vec![(j.member_id.clone(), Bytes::from_static(b"A"))],
+        ))
+        .await;
+        let r = c
+            .commit_offsets(
+                commit("g", 1, &j.member_id, "t", &[(0, 41), (1, 42)]),
+                &all_exist,
+            )
+            .await;
+        assert!(r.iter().all(|r| r.2 == 0));
+        store.close().unwrap();
+        j.member_id
+    };
+    let store = Store::open(dir.path()).unwrap();
+    let c = Coordinator::open(cfg(0), Arc::new(PartitionGroupLog::open(&store).unwrap())).unwrap();
+    assert_eq!(
+        (c.committed("g", "t", 0), c.committed("g", "t", 1)),
+        (Some(41), Some(42))
+    );
+    assert_eq!(c.heartbeat("g", &member, None, 1), 0);
+    store.close().unwrap();
+}
