@@ -14,6 +14,7 @@
 //! - [`protocol`]: reading the classic `consumer` embedded protocol metadata.
 //! - [`records`]: keys and values of the internal log.
 //! - [`log`]: the [`log::GroupLog`] seam: in memory, or a storage partition log.
+//! - [`wiring`]: the coordinator inside the broker (internal topic, settings, topics).
 //! - this file: [`Coordinator`], the thread-safe front the handlers call: it
 //!   validates requests, routes them to the group, persists what changed, and
 //!   drives every timer from one background task (deadlines, no polling).
@@ -27,6 +28,7 @@ pub mod consumer;
 pub mod log;
 pub mod protocol;
 pub mod records;
+pub mod wiring;
 
 use self::classic::{
     ClassicGroup, ClassicState, GroupSnapshot, JoinRequest, JoinResponse, Reply, SyncRequest,

@@ -2,7 +2,20 @@
 //! handler) that [`crate::dispatch::API_TABLE`] lists. Shared helpers live here.
 
 pub mod api_versions;
+pub mod consumer_group_describe;
+pub mod consumer_group_heartbeat;
+pub mod delete_groups;
+pub mod describe_groups;
+pub mod find_coordinator;
+pub mod heartbeat;
+pub mod join_group;
+pub mod leave_group;
+pub mod list_groups;
 pub mod metadata;
+pub mod offset_commit;
+pub mod offset_delete;
+pub mod offset_fetch;
+pub mod sync_group;
 
 use crate::partitions::{AppendError, TopicError};
 use crate::producer_state::ProducerError;
