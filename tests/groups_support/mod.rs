@@ -161,8 +161,23 @@ pub fn client_config(addr: &str, group: &str, extra: &[(&str, &str)]) -> ClientC
 impl Member {
     /// Create a consumer, subscribe to `topics`, start polling.
     pub fn join(addr: &str, group: &str, topics: &[&str], extra: &[(&str, &str)]) -> Member {
+        Member::join_with(addr, group, topics, extra, &[])
+    }
+
+    /// Like [`Member::join`], without the client settings named in `unset`.
+    pub fn join_with(
+        addr: &str,
+        group: &str,
+        topics: &[&str],
+        extra: &[(&str, &str)],
+        unset: &[&str],
+    ) -> Member {
         let counts = Arc::new(Counting::default());
-        let consumer: BaseConsumer<CountingContext> = client_config(addr, group, extra)
+        let mut cfg = client_config(addr, group, extra);
+        for k in unset {
+            cfg.remove(k);
+        }
+        let consumer: BaseConsumer<CountingContext> = cfg
             .create_with_context(CountingContext(counts.clone()))
             .expect("consumer created");
         consumer.subscribe(topics).expect("subscribe");
