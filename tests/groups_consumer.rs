@@ -213,3 +213,40 @@ fn child_consumer_process() {
     let _m = kip848(&addr, &group, &[&topic], &[]);
     std::thread::sleep(Duration::from_secs(60));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumer_protocol_regex_subscription_follows_matching_topics() {
+    let b = TestBroker::start().await;
+    b.create_topic("logs-a", 2);
+    b.create_topic("other", 2);
+    let addr = b.addr.clone();
+    let m = tokio::task::spawn_blocking(move || {
+        let m = kip848(&addr, "cg5", &["^logs-.*"], &[]);
+        wait_for(30, "logs-a assigned", || m.topic_partitions().len() == 2);
+        m
+    })
+    .await
+    .unwrap();
+    let d = b.broker().state().groups.consumer_describe("cg5").unwrap();
+    assert_eq!(
+        d.members[0].subscribed_topic_regex.as_deref(),
+        Some("(^logs-.*)"),
+        "librdkafka sends the regex: the broker resolves it"
+    );
+    // A topic created later that matches is picked up; `other` never is.
+    b.create_topic("logs-b", 1);
+    let m = tokio::task::spawn_blocking(move || {
+        wait_for(30, "logs-b assigned too", || {
+            m.topic_partitions().len() == 3
+        });
+        assert!(m
+            .topic_partitions()
+            .iter()
+            .all(|(t, _)| t.starts_with("logs-")));
+        m
+    })
+    .await
+    .unwrap();
+    drop(m);
+    b.stop().await;
+}

@@ -205,6 +205,19 @@ impl Member {
             .unwrap_or_default()
     }
 
+    /// (topic, partition) pairs currently assigned.
+    pub fn topic_partitions(&self) -> BTreeSet<(String, i32)> {
+        self.consumer
+            .assignment()
+            .map(|a| {
+                a.elements()
+                    .iter()
+                    .map(|e| (e.topic().to_string(), e.partition()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub fn assigns(&self) -> usize {
         self.counts.assigns.load(Ordering::SeqCst)
     }
