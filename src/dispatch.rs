@@ -60,9 +60,16 @@ impl std::fmt::Debug for ApiSpec {
 }
 
 /// THE dispatch table.
+#[rustfmt::skip]
 pub static API_TABLE: &[ApiSpec] = &[
-    handlers::api_versions::SPEC,
+    handlers::produce::SPEC,
+    handlers::fetch::SPEC,
+    handlers::list_offsets::SPEC,
     handlers::metadata::SPEC,
+    handlers::offset_for_leader_epoch::SPEC,
+    handlers::api_versions::SPEC,
+    handlers::create_topics::SPEC,
+    handlers::init_producer_id::SPEC,
     // group coordinator
     handlers::find_coordinator::SPEC,
     handlers::join_group::SPEC,
