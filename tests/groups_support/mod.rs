@@ -138,8 +138,8 @@ impl ConsumerContext for CountingContext {
 pub struct Member {
     pub consumer: Arc<BaseConsumer<CountingContext>>,
     pub counts: Arc<Counting>,
-    stop: Arc<AtomicBool>,
-    poller: Option<std::thread::JoinHandle<()>>,
+    pub(crate) stop: Arc<AtomicBool>,
+    pub(crate) poller: Option<std::thread::JoinHandle<()>>,
 }
 
 pub fn client_config(addr: &str, group: &str, extra: &[(&str, &str)]) -> ClientConfig {
@@ -286,4 +286,136 @@ pub fn committed(addr: &str, group: &str, topic: &str, n: i32) -> Vec<i64> {
             _ => -1001,
         })
         .collect()
+}
+
+/// Processed records in processing order: (member name, partition, offset,
+/// whether the commit of that record's offset then succeeded).
+pub type Seen = Arc<Mutex<Vec<(String, i32, i64, bool)>>>;
+
+/// Produce `per_partition` records to each of partitions 0..n of `topic`
+/// (value = "p<partition>-<i>"), acknowledged by the broker.
+pub fn produce(addr: &str, topic: &str, n: i32, per_partition: i32) {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let p: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", addr)
+        .set("linger.ms", "5")
+        .create()
+        .expect("producer created");
+    for i in 0..per_partition {
+        for part in 0..n {
+            let value = format!("p{part}-{i}");
+            loop {
+                match p.send(
+                    BaseRecord::<(), str>::to(topic)
+                        .partition(part)
+                        .payload(&value),
+                ) {
+                    Ok(()) => break,
+                    Err((e, _))
+                        if e.rdkafka_error_code()
+                            == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
+                    {
+                        p.poll(Duration::from_millis(10));
+                    }
+                    Err((e, _)) => panic!("produce failed: {e}"),
+                }
+            }
+        }
+    }
+    p.flush(Duration::from_secs(30))
+        .expect("all records acknowledged");
+}
+
+/// A group member that processes every record (records it in `seen`, then
+/// commits its offset synchronously) and sleeps `pause` per record.
+pub struct Worker {
+    pub member: Member,
+}
+
+impl Worker {
+    pub fn start(
+        addr: &str,
+        group: &str,
+        topic: &str,
+        extra: &[(&str, &str)],
+        unset: &[&str],
+        name: &str,
+        seen: Seen,
+        pause: Duration,
+    ) -> Worker {
+        let counts = Arc::new(Counting::default());
+        let mut cfg = client_config(addr, group, extra);
+        for k in unset {
+            cfg.remove(k);
+        }
+        let consumer: BaseConsumer<CountingContext> = cfg
+            .create_with_context(CountingContext(counts.clone()))
+            .expect("consumer created");
+        consumer.subscribe(&[topic]).expect("subscribe");
+        let consumer = Arc::new(consumer);
+        let stop = Arc::new(AtomicBool::new(false));
+        let (c, s, name) = (consumer.clone(), stop.clone(), name.to_string());
+        let poller = std::thread::spawn(move || {
+            use rdkafka::Message;
+            while !s.load(Ordering::Relaxed) {
+                if let Some(Ok(m)) = c.poll(Duration::from_millis(50)) {
+                    // Commit synchronously; a failed commit (rebalance, restart) leaves the
+                    // record past the last commit, where reprocessing is legitimate.
+                    let ok = c
+                        .commit_message(&m, rdkafka::consumer::CommitMode::Sync)
+                        .is_ok();
+                    seen.lock()
+                        .unwrap()
+                        .push((name.clone(), m.partition(), m.offset(), ok));
+                    std::thread::sleep(pause);
+                }
+            }
+        });
+        Worker {
+            member: Member {
+                consumer,
+                counts,
+                stop,
+                poller: Some(poller),
+            },
+        }
+    }
+}
+
+/// What went wrong in a run: records processed again after their commit had
+/// succeeded (the consumer did not resume at the last commit), and records
+/// never processed. Reprocessing a record whose commit failed is allowed.
+pub fn audit(
+    seen: &Seen,
+    n: i32,
+    per_partition: i64,
+) -> (Vec<(i32, i64, Vec<String>)>, Vec<(i32, i64)>) {
+    let seen = seen.lock().unwrap();
+    let mut by: std::collections::BTreeMap<(i32, i64), Vec<(String, bool)>> = Default::default();
+    for (who, p, o, ok) in seen.iter() {
+        by.entry((*p, *o)).or_default().push((who.clone(), *ok));
+    }
+    let reprocessed = by
+        .iter()
+        .filter(|(_, w)| w[..w.len() - 1].iter().any(|(_, ok)| *ok))
+        .map(|((p, o), w)| {
+            (
+                *p,
+                *o,
+                w.iter().map(|(n, ok)| format!("{n}:{ok}")).collect(),
+            )
+        })
+        .collect();
+    let missing = (0..n)
+        .flat_map(|p| (0..per_partition).map(move |o| (p, o)))
+        .filter(|k| !by.contains_key(k))
+        .collect();
+    (reprocessed, missing)
+}
+
+/// How many records were processed more than once (allowed only past the last commit).
+pub fn duplicates(seen: &Seen) -> usize {
+    let seen = seen.lock().unwrap();
+    let keys: BTreeSet<(i32, i64)> = seen.iter().map(|(_, p, o, _)| (*p, *o)).collect();
+    seen.len() - keys.len()
 }
