@@ -267,13 +267,13 @@ async fn list_offsets_earliest_latest_by_time_and_max_timestamp() {
         0
     );
     let query = |ts: i64| {
-        RequestKind::ListOffsets(
-            ListOffsetsRequest::default().with_topics(vec![ListOffsetsTopic::default()
+        RequestKind::ListOffsets(ListOffsetsRequest::default().with_topics(
+            vec![ListOffsetsTopic::default()
                 .with_name(tname("times"))
                 .with_partitions(vec![ListOffsetsPartition::default()
                     .with_partition_index(0)
-                    .with_timestamp(ts)])]),
-        )
+                    .with_timestamp(ts)])],
+        ))
     };
     let mut ask = async |ts: i64| {
         let ResponseKind::ListOffsets(r) = c.call(query(ts), ApiKey::ListOffsets, 9).await else {
