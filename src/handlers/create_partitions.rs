@@ -49,7 +49,7 @@ fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> Ha
                             format!("unknown topic '{name}'"),
                         );
                     };
-                    if let Some(assignments) = &t.assignments {
+                    if let Some(assignments) = t.assignments.as_ref().filter(|a| !a.is_empty()) {
                         let new = (t.count - topic.partition_count()).max(0) as usize;
                         let ok = assignments.len() == new
                             && assignments.iter().all(|a| {

@@ -53,6 +53,7 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 let keys: Option<Vec<String>> = res
                     .configuration_keys
                     .as_ref()
+                    .filter(|k| !k.is_empty())
                     .map(|k| k.iter().map(|s| s.to_string()).collect());
                 let wanted = |name: &str| keys.as_ref().is_none_or(|k| k.iter().any(|x| x == name));
                 let mut out = DescribeConfigsResult::default()
