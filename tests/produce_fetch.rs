@@ -292,3 +292,114 @@ async fn list_offsets_earliest_latest_by_time_and_max_timestamp() {
     assert_eq!(ask(-3).await, (4, 1_700_000_000_004));
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn topic_compression_type_recompresses_producer_batches() {
+    use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+    use kafka_protocol::messages::CreateTopicsRequest;
+    use kafka_protocol::protocol::StrBytes;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    let req = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
+        .with_name(tname("zipped"))
+        .with_num_partitions(1)
+        .with_replication_factor(1)
+        .with_configs(vec![CreatableTopicConfig::default()
+            .with_name(StrBytes::from_static_str("compression.type"))
+            .with_value(Some(StrBytes::from_static_str("zstd")))])]);
+    let ResponseKind::CreateTopics(r) = c
+        .call(RequestKind::CreateTopics(req), ApiKey::CreateTopics, 7)
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(r.topics[0].error_code, 0);
+    let sent = batch(20, -1, -1, -1);
+    assert_eq!(
+        produce_raw(&mut c, "zipped", 0, sent.clone(), 9)
+            .await
+            .error_code,
+        0
+    );
+    let ResponseKind::Fetch(resp) = c
+        .call(fetch_req("zipped", 0, 0, 1, 0), ApiKey::Fetch, 12)
+        .await
+    else {
+        panic!()
+    };
+    let records = resp.responses[0].partitions[0].records.clone().unwrap();
+    let stored: Vec<_> = iter_batches_lenient(&records).collect();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        stored[0].compression().unwrap(),
+        weir_storage::Compression::Zstd
+    );
+    stored[0].validate_crc().unwrap();
+    let original = weir_storage::BatchHeader::parse(&sent)
+        .unwrap()
+        .records()
+        .unwrap();
+    assert_eq!(stored[0].records().unwrap(), original);
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn acks_zero_gets_no_response_and_later_requests_stay_in_order() {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::ProduceRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "fire", 1).await;
+    for _ in 0..3 {
+        let req = ProduceRequest::default()
+            .with_acks(0)
+            .with_timeout_ms(1000)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(tname("fire"))
+                .with_partition_data(vec![PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(bytes::Bytes::from(batch(1, -1, -1, -1))))])]);
+        c.send(RequestKind::Produce(req), ApiKey::Produce, 9).await;
+    }
+    // The next response on the wire answers this fetch: acks=0 produced nothing.
+    let corr = c
+        .send(fetch_req("fire", 0, 0, 1, 0), ApiKey::Fetch, 12)
+        .await;
+    let (got, resp) = c.recv(ApiKey::Fetch, 12).await;
+    assert_eq!(got, corr);
+    let ResponseKind::Fetch(resp) = resp else {
+        panic!()
+    };
+    assert_eq!(resp.responses[0].partitions[0].high_watermark, 3);
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_cuts_long_polls_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "idle", 1).await;
+    c.send(fetch_req("idle", 0, 0, 1, 60_000), ApiKey::Fetch, 12)
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    bounded("shutdown", broker.shutdown()).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    // The waiting fetch was answered (empty) before the connection closed.
+    let (_, resp) = c.recv(ApiKey::Fetch, 12).await;
+    let ResponseKind::Fetch(resp) = resp else {
+        panic!()
+    };
+    assert!(resp.responses[0].partitions[0]
+        .records
+        .as_ref()
+        .unwrap()
+        .is_empty());
+}

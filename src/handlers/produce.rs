@@ -1,5 +1,6 @@
 //! Produce (key 0), v3-13: validate each partition's record set (CRC, format,
-//! size), append it (idempotent retries answered with their original offsets),
+//! size; recompressed when the topic's `compression.type` names another codec),
+//! append it (idempotent retries answered with their original offsets),
 //! and with acks=-1 wait for the fsync the flush policy asks for. acks=0 gets no
 //! response at all. Per-partition errors go in the response.
 
@@ -12,7 +13,7 @@ use kafka_protocol::messages::{ApiKey, ProduceResponse, RequestKind, ResponseKin
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 use weir_storage::batch::{iter_batches, validate_record_set};
-use weir_storage::{AppendOptions, TimestampType};
+use weir_storage::{AppendOptions, BatchBuilder, BatchError, Compression, TimestampType};
 
 pub const SPEC: ApiSpec = ApiSpec {
     key: ApiKey::Produce,
@@ -46,7 +47,50 @@ fn error_partition(
     p
 }
 
+/// The codec a topic's `compression.type` asks for; `None` = keep the producer's.
+fn target_codec(compression_type: &str) -> Option<Compression> {
+    match compression_type {
+        "uncompressed" => Some(Compression::None),
+        "gzip" => Some(Compression::Gzip),
+        "snappy" => Some(Compression::Snappy),
+        "lz4" => Some(Compression::Lz4),
+        "zstd" => Some(Compression::Zstd),
+        _ => None,
+    }
+}
+
+/// Re-encode the batches whose codec differs from `target` (control batches are
+/// kept). `None` when every batch already uses it (the common, zero-work case).
+fn recompress(records: &[u8], target: Compression) -> Result<Option<Vec<u8>>, BatchError> {
+    let mut out = Vec::with_capacity(records.len());
+    let mut changed = false;
+    for batch in iter_batches(records) {
+        let batch = batch?;
+        if batch.is_control() || batch.compression()? == target {
+            out.extend_from_slice(batch.bytes());
+            continue;
+        }
+        changed = true;
+        let mut b = BatchBuilder::new();
+        b.base_offset = batch.base_offset();
+        b.partition_leader_epoch = batch.partition_leader_epoch();
+        b.compression = target;
+        b.log_append_time = batch.is_log_append_time();
+        b.transactional = batch.is_transactional();
+        b.producer_id = batch.producer_id();
+        b.producer_epoch = batch.producer_epoch();
+        b.base_sequence = batch.base_sequence();
+        for r in batch.records()? {
+            b.push(r);
+        }
+        out.extend_from_slice(&b.build()?);
+    }
+    Ok(changed.then_some(out))
+}
+
 /// Check and append one partition's records (blocking: runs off the async workers).
+/// Validation (CRC, structure, record counts) comes first; then recompression
+/// when the topic's `compression.type` asks for another codec; then the size limit.
 fn produce_partition(
     state: &BrokerState,
     topic: &Topic,
@@ -54,9 +98,16 @@ fn produce_partition(
     records: &[u8],
 ) -> Result<crate::partitions::AppendResult, (ResponseError, String)> {
     let config = topic.config();
+    let bad = |e: BatchError| (batch_error_code(&e), e.to_string());
+    validate_record_set(records).map_err(bad)?;
+    let recompressed = match target_codec(&config.compression_type(&state.settings)) {
+        Some(target) => recompress(records, target).map_err(bad)?,
+        None => None,
+    };
+    let records = recompressed.as_deref().unwrap_or(records);
     let max = config.max_message_bytes(&state.settings);
     for batch in iter_batches(records) {
-        let batch = batch.map_err(|e| (batch_error_code(&e), e.to_string()))?;
+        let batch = batch.map_err(bad)?;
         if batch.total_len() as i64 > max {
             return Err((
                 ResponseError::MessageTooLarge,
@@ -67,7 +118,6 @@ fn produce_partition(
             ));
         }
     }
-    validate_record_set(records).map_err(|e| (batch_error_code(&e), e.to_string()))?;
     let opts = AppendOptions {
         log_append_time: (config.timestamp_type(&state.settings) == TimestampType::LogAppendTime)
             .then(now_ms),
