@@ -304,3 +304,20 @@ async fn http_endpoint_answers_health_and_topics() {
         .starts_with("HTTP/1.1 404"));
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn metadata_advertises_the_configured_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = weir::BrokerConfig::ephemeral(dir.path());
+    cfg.advertise = Some("kafka.example.internal:19092".into());
+    let broker = bounded("start", weir::Broker::start(cfg)).await.unwrap();
+    let mut c = RawClient::connect(broker.addr()).await;
+    let ResponseKind::Metadata(resp) =
+        c.call(RequestKind::Metadata(MetadataRequest::default().with_topics(None)), ApiKey::Metadata, 12).await
+    else {
+        panic!()
+    };
+    assert_eq!(resp.brokers[0].host.as_str(), "kafka.example.internal");
+    assert_eq!(resp.brokers[0].port, 19092);
+    broker.shutdown().await.unwrap();
+}
