@@ -312,8 +312,13 @@ async fn metadata_advertises_the_configured_address() {
     cfg.advertise = Some("kafka.example.internal:19092".into());
     let broker = bounded("start", weir::Broker::start(cfg)).await.unwrap();
     let mut c = RawClient::connect(broker.addr()).await;
-    let ResponseKind::Metadata(resp) =
-        c.call(RequestKind::Metadata(MetadataRequest::default().with_topics(None)), ApiKey::Metadata, 12).await
+    let ResponseKind::Metadata(resp) = c
+        .call(
+            RequestKind::Metadata(MetadataRequest::default().with_topics(None)),
+            ApiKey::Metadata,
+            12,
+        )
+        .await
     else {
         panic!()
     };
