@@ -68,11 +68,11 @@ fn request(key: ApiKey, version: i16, n: usize, id: uuid::Uuid) -> Option<Reques
                     .with_topics(vec![topic]),
             )
         }
-        ApiKey::ListOffsets => RequestKind::ListOffsets(
-            ListOffsetsRequest::default().with_topics(vec![ListOffsetsTopic::default()
+        ApiKey::ListOffsets => RequestKind::ListOffsets(ListOffsetsRequest::default().with_topics(
+            vec![ListOffsetsTopic::default()
                 .with_name(t)
-                .with_partitions(vec![ListOffsetsPartition::default().with_timestamp(-1)])]),
-        ),
+                .with_partitions(vec![ListOffsetsPartition::default().with_timestamp(-1)])],
+        )),
         ApiKey::OffsetForLeaderEpoch => RequestKind::OffsetForLeaderEpoch(
             OffsetForLeaderEpochRequest::default().with_topics(vec![
                 OffsetForLeaderTopic::default()
@@ -104,16 +104,16 @@ fn request(key: ApiKey, version: i16, n: usize, id: uuid::Uuid) -> Option<Reques
         ApiKey::DescribeCluster => {
             RequestKind::DescribeCluster(DescribeClusterRequest::default().with_endpoint_type(1))
         }
-        ApiKey::DescribeConfigs => RequestKind::DescribeConfigs(
-            DescribeConfigsRequest::default().with_resources(vec![
+        ApiKey::DescribeConfigs => {
+            RequestKind::DescribeConfigs(DescribeConfigsRequest::default().with_resources(vec![
                 DescribeConfigsResource::default()
                     .with_resource_type(2)
                     .with_resource_name(StrBytes::from_static_str("t")),
                 DescribeConfigsResource::default()
                     .with_resource_type(4)
                     .with_resource_name(StrBytes::from_static_str("1")),
-            ]),
-        ),
+            ]))
+        }
         ApiKey::InitProducerId => RequestKind::InitProducerId(
             InitProducerIdRequest::default().with_transaction_timeout_ms(1000),
         ),
