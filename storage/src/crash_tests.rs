@@ -112,7 +112,11 @@ fn write_cut_half_way_then_crash_keeps_exactly_the_acknowledged_offsets() {
     assert_eq!(offsets(&log), (0..12).collect::<Vec<_>>());
     assert_eq!(log.log_end_offset(), 12);
     let size = std::fs::metadata(&last).unwrap().len();
-    assert_eq!(size as usize, 4 * batch(3, "b0").len(), "the torn bytes are gone");
+    assert_eq!(
+        size as usize,
+        4 * batch(3, "b0").len(),
+        "the torn bytes are gone"
+    );
     assert_eq!(
         log.append(&batch(1, "after"), AppendOptions::default())
             .unwrap()
