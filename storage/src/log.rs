@@ -787,6 +787,19 @@ impl PartitionLog {
         for s in &view.segments[idx + 1..] {
             s.delete(fs)?;
         }
+        let kept = segments.last().expect("target kept").clone();
+        if kept.next_offset() < offset {
+            // `offset` fell inside a batch, which went whole: start an empty
+            // segment at `offset` so the log end survives a restart.
+            kept.seal(fs)?;
+            segments.push(Arc::new(Segment::create(
+                fs,
+                &inner.dir,
+                offset,
+                Inner::capacity(&cfg),
+                cfg.max_index_bytes as usize,
+            )?));
+        }
         fs.sync_dir(&inner.dir).map_err(|e| io_err(&inner.dir, e))?;
         let fresh = View {
             segments,
