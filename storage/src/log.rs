@@ -116,6 +116,9 @@ struct Inner {
     log_end: AtomicI64,
     config: RwLock<LogConfig>,
     commit: GroupCommit,
+    /// Held by a running fsync pass and by truncation, so a truncation never
+    /// interleaves with the computation of what an fsync covered.
+    sync_pass: Mutex<()>,
     /// Time of the oldest append not yet fsynced, -1 if none.
     first_unflushed_ms: AtomicI64,
     /// (log start, recovery point) last written to the checkpoint file.
@@ -229,6 +232,7 @@ impl Inner {
     /// Group commit: make everything appended so far durable if `offset` is not yet.
     fn sync_to(&self, offset: i64) -> Result<()> {
         self.commit.sync_to(offset, || {
+            let _pass = lock(&self.sync_pass);
             self.check_open()?;
             let end = self.log_end.load(Ordering::Acquire);
             let durable = self.commit.durable();
@@ -442,6 +446,7 @@ impl PartitionLog {
             log_end: AtomicI64::new(log_end),
             config: RwLock::new(config),
             commit: GroupCommit::new(recovery_point),
+            sync_pass: Mutex::new(()),
             first_unflushed_ms: AtomicI64::new(-1),
             persisted: Mutex::new((log_start, recovery_point)),
             closed: AtomicBool::new(false),
@@ -712,6 +717,7 @@ impl PartitionLog {
         if offset >= log_end {
             return Ok(());
         }
+        let _pass = lock(&inner.sync_pass);
         let cfg = inner.config();
         let fs = &*inner.fs;
         let view = inner.view();
@@ -830,12 +836,9 @@ impl PartitionLog {
             inner.roll(&view, log_end, &cfg)?;
             view = inner.view();
         }
-        let keep_from = view
-            .segments
-            .iter()
-            .position(|s| s.next_offset() > offset || s.size() == 0)
-            .unwrap_or(view.segments.len() - 1);
-        let keep_from = keep_from.min(view.segments.len() - 1);
+        // Delete the segments wholly below `offset` whose successor starts at or
+        // below it, so the first kept segment never starts past the log start.
+        let keep_from = view.index_for(offset);
         let fresh = View {
             segments: view.segments[keep_from..].to_vec(),
             log_start: offset,
