@@ -853,6 +853,21 @@ impl PartitionLog {
         Ok(offset)
     }
 
+    /// Retention seam: delete the `count` oldest segments (rolling first if
+    /// that includes the active one) by moving the log start to the base offset
+    /// of the first kept segment. Returns the new log start offset.
+    pub fn delete_oldest_segments(&self, count: usize) -> Result<i64> {
+        if count == 0 {
+            return Ok(self.log_start_offset());
+        }
+        let view = self.inner.view();
+        let target = match view.segments.get(count) {
+            Some(s) => s.base_offset,
+            None => self.log_end_offset(),
+        };
+        self.advance_log_start_offset(target)
+    }
+
     /// The segments, oldest first (for retention and admin tools).
     pub fn segments(&self) -> Vec<SegmentInfo> {
         let view = self.inner.view();

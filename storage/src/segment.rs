@@ -275,12 +275,20 @@ impl Segment {
         let map = self.map();
         let size = self.size() as usize;
         let data = map.slice(0, size);
-        let (mut pos, tmax) = {
+        let (last, tmax) = {
             let idx = read_lock(&self.idx);
-            (
-                idx.offset.last().map(|(_, p)| p as usize).unwrap_or(0),
-                idx.time.last(),
-            )
+            (idx.offset.last(), idx.time.last())
+        };
+        let mut pos = match last {
+            Some((rel, p)) => {
+                // The last entry must name a batch boundary, or the index is rebuilt.
+                let b = stored_batch_at(data, p as usize)?;
+                if b.last_offset != self.base_offset + rel as i64 {
+                    return None;
+                }
+                p as usize
+            }
+            None => 0,
         };
         let mut next = self.base_offset;
         let mut max_ts = -1;
@@ -437,12 +445,23 @@ impl Segment {
         let map = self.map();
         let size = self.size().min(map.valid() as u64) as usize;
         let data = map.slice(0, size);
-        let mut pos = read_lock(&self.idx)
+        let entry = read_lock(&self.idx)
             .offset
-            .lookup(offset - self.base_offset) as usize;
-        if pos > size {
-            pos = 0;
-        }
+            .lookup(offset - self.base_offset);
+        let mut pos = match entry {
+            // Trust an entry only if a batch starts there and ends at its offset;
+            // a damaged index then costs a scan, never a misaligned read.
+            Some((rel, p)) => match stored_batch_at(data, p as usize) {
+                Some(b)
+                    if b.last_offset == self.base_offset + rel as i64
+                        && data[p as usize + 16] == 2 =>
+                {
+                    p as usize
+                }
+                _ => 0,
+            },
+            None => 0,
+        };
         while pos < size {
             let b = stored_batch_at(data, pos)?;
             if b.last_offset >= offset {

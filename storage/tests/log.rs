@@ -402,3 +402,28 @@ fn concurrent_reads_during_appends_see_only_whole_batches() {
     assert!(reader.join().unwrap() > 0);
     assert_eq!(read_all(&log, 0).len(), 2500);
 }
+
+#[test]
+fn delete_oldest_segments_moves_the_log_start_to_the_next_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_s, log) = open(dir.path(), small_segments());
+    for i in 0..30 {
+        log.append(&batch(2, i, "o"), AppendOptions::default())
+            .unwrap();
+    }
+    let segs = log.segments();
+    assert_eq!(log.delete_oldest_segments(2).unwrap(), segs[2].base_offset);
+    assert_eq!(log.segments()[0], segs[2]);
+    assert_eq!(
+        log.delete_oldest_segments(1000).unwrap(),
+        60,
+        "all of them, active included"
+    );
+    assert_eq!(log.size_bytes(), 0);
+    assert_eq!(
+        log.append(&batch(1, 0, "n"), AppendOptions::default())
+            .unwrap()
+            .base_offset,
+        60
+    );
+}
