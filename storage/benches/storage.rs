@@ -3,7 +3,8 @@
 //! Groups: append (16 KiB and 1 MiB batches of 1 KiB records, page cache, no
 //! fsync), read (warm mmap, zero-copy; and the same touching every byte),
 //! lookup (a one-batch read at a random offset: index lookup + scan), and
-//! recovery (unclean open of a 1 GiB log, re-validating every batch).
+//! recovery (unclean open of a 1 GiB log, re-validating every batch), and
+//! startup (clean open of a data dir with 1000 partition logs).
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -168,5 +169,37 @@ fn recovery(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, append, read, recovery);
+/// Start-up after a clean stop: open a data dir of 1000 partition logs.
+fn startup(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 1000;
+    {
+        let store = Store::open(dir.path()).unwrap();
+        let b = batch(4);
+        for p in 0..n {
+            let log = store
+                .open_log(&TopicPartition::new("many", p), LogConfig::default())
+                .unwrap();
+            for _ in 0..8 {
+                log.append(&b, AppendOptions::default()).unwrap();
+            }
+        }
+        store.close().unwrap();
+    }
+    let mut g = c.benchmark_group("startup");
+    g.sample_size(10);
+    g.bench_function("clean_open_1000_logs", |bench| {
+        bench.iter(|| {
+            let store = Store::open(dir.path()).unwrap();
+            assert!(store.was_clean_shutdown());
+            for tp in store.list_logs().unwrap() {
+                store.open_log(&tp, LogConfig::default()).unwrap();
+            }
+            store.close().unwrap();
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, append, read, recovery, startup);
 criterion_main!(benches);

@@ -69,8 +69,16 @@ impl IndexFile {
         let capacity = capacity.max(self.entries);
         self.map = None; // unmap before changing the length
         let bytes = capacity * self.entry_size;
-        fs.set_len(&self.file, &self.path, bytes as u64)
-            .map_err(|e| io_err(&self.path, e))?;
+        let current = self
+            .file
+            .metadata()
+            .map_err(|e| io_err(&self.path, e))?
+            .len();
+        if current != bytes as u64 {
+            // (Not when unchanged: a clean start must not touch the files.)
+            fs.set_len(&self.file, &self.path, bytes as u64)
+                .map_err(|e| io_err(&self.path, e))?;
+        }
         self.map = map_index(&self.file, bytes).map_err(|e| io_err(&self.path, e))?;
         self.capacity = capacity;
         Ok(())

@@ -124,6 +124,8 @@ struct Inner {
     /// (log start, recovery point) last written to the checkpoint file.
     persisted: Mutex<(i64, i64)>,
     closed: AtomicBool,
+    /// Changed since open (appends, truncation, log start): close has work to do.
+    dirty: AtomicBool,
 }
 
 /// One partition's log.
@@ -316,13 +318,13 @@ impl PartitionLog {
                 fs.sync_dir(parent).map_err(|e| io_err(parent, e))?;
             }
         }
-        let (mut log_start, mut recovery_point) = match read_log_checkpoint(dir) {
-            Ok(Some(s)) => s,
-            Ok(None) => (0, 0),
+        let checkpoint = match read_log_checkpoint(dir) {
+            Ok(c) => c,
             // A damaged checkpoint is not trusted: recover everything.
-            Err(StorageError::Corrupt { .. }) => (0, 0),
+            Err(StorageError::Corrupt { .. }) => None,
             Err(e) => return Err(e),
         };
+        let (mut log_start, mut recovery_point) = checkpoint.unwrap_or((0, 0));
         let recover = recover || created;
         let mut bases = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(|e| io_err(dir, e))? {
@@ -450,8 +452,12 @@ impl PartitionLog {
             first_unflushed_ms: AtomicI64::new(-1),
             persisted: Mutex::new((log_start, recovery_point)),
             closed: AtomicBool::new(false),
+            dirty: AtomicBool::new(false),
         };
-        inner.persist_state(None, Rp::Keep, true)?;
+        if checkpoint != Some((log_start, recovery_point)) {
+            // Only when something changed: a clean start writes nothing.
+            inner.persist_state(None, Rp::Keep, true)?;
+        }
         Ok(PartitionLog {
             inner: Arc::new(inner),
         })
@@ -512,8 +518,13 @@ impl PartitionLog {
             records += count;
             pos += len;
         }
+        inner.dirty.store(true, Ordering::Release);
         let view = inner.view();
         let mut active = view.active().clone();
+        if active.index_sealed() {
+            // Opened sealed (a clean start touches nothing); make room to append.
+            active.unseal(&*inner.fs, cfg.max_index_bytes as usize)?;
+        }
         let seg_bytes = segment_bytes(&cfg);
         let aged = active.size() > 0
             && now_ms().saturating_sub(active.roll_base_ms()) >= cfg.segment_ms as i64;
@@ -718,6 +729,7 @@ impl PartitionLog {
             return Ok(());
         }
         let _pass = lock(&inner.sync_pass);
+        inner.dirty.store(true, Ordering::Release);
         let cfg = inner.config();
         let fs = &*inner.fs;
         let view = inner.view();
@@ -830,6 +842,7 @@ impl PartitionLog {
         if offset <= view.log_start {
             return Ok(view.log_start);
         }
+        inner.dirty.store(true, Ordering::Release);
         let cfg = inner.config();
         if view.active().size() > 0 && view.active().next_offset() <= offset {
             // Even the active segment is wholly below: roll so it can go too.
@@ -901,6 +914,11 @@ impl PartitionLog {
             return Ok(());
         }
         let _w = lock(&self.inner.writer);
+        if !self.inner.dirty.load(Ordering::Acquire) {
+            // Untouched since a clean open: the files are as they were.
+            self.inner.closed.store(true, Ordering::Release);
+            return Ok(());
+        }
         self.flush()?;
         let view = self.inner.view();
         view.active().seal(&*self.inner.fs)?;

@@ -215,7 +215,10 @@ impl Segment {
         let file = fs.open_rw(&log, false).map_err(|e| io_err(&log, e))?;
         let size = file.metadata().map_err(|e| io_err(&log, e))?.len();
         let had_indexes = index.exists() && time.exists();
-        let prealloc = active.then_some(max_index_bytes);
+        // Indexes open as they are on disk (sealed); the log unseals the active
+        // segment's on its first append, so a clean start writes nothing.
+        let _ = (active, max_index_bytes);
+        let prealloc = None;
         let offset = OffsetIndex(IndexFile::open(fs, &index, OFFSET_ENTRY, prealloc)?);
         let time = TimeIndex(IndexFile::open(fs, &time, TIME_ENTRY, prealloc)?);
         let cap = if active {
@@ -654,9 +657,13 @@ impl Segment {
             idx.time.maybe_push(max_ts, (off - self.base_offset) as u32);
         }
         idx.offset.0.seal(fs)?;
-        idx.time.0.seal(fs)?;
-        drop(idx);
-        self.sync(fs)
+        idx.time.0.seal(fs)
+        // The log data is fsynced by the log's flush (in the background after a
+        // roll, before this at close), not here on the append path.
+    }
+
+    pub(crate) fn index_sealed(&self) -> bool {
+        read_lock(&self.idx).offset.0.is_sealed()
     }
 
     /// Undo [`Segment::seal`]'s trim so the segment can take appends again.
