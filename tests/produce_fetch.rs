@@ -447,3 +447,18 @@ async fn large_fetch_goes_through_the_prefault_path_intact() {
     }
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn clients_cannot_produce_to_internal_topics() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let reg = &broker.state().partitions;
+    if reg.topic("__transaction_state").is_none() {
+        reg.create_topic("__transaction_state", 1, Default::default(), false)
+            .unwrap();
+    }
+    let mut c = RawClient::connect(broker.addr()).await;
+    let r = produce_raw(&mut c, "__transaction_state", 0, batch(1, -1, -1, -1), 9).await;
+    assert_eq!(r.error_code, ResponseError::InvalidTopicException.code());
+    broker.shutdown().await.unwrap();
+}

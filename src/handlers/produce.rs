@@ -153,6 +153,15 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 for pd in td.partition_data {
                     let resp = if !matches!(acks, -1 | 0 | 1) {
                         error_partition(pd.index, ResponseError::InvalidRequiredAcks, None, version)
+                    } else if topic.as_ref().is_some_and(|t| t.internal) {
+                        // As Kafka: clients cannot append to internal topics.
+                        let msg = "cannot append to an internal topic".to_string();
+                        error_partition(
+                            pd.index,
+                            ResponseError::InvalidTopicException,
+                            Some(msg),
+                            version,
+                        )
                     } else if let Some((t, p)) = topic
                         .as_ref()
                         .and_then(|t| t.partition(pd.index).map(|p| (t, p)))
