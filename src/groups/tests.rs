@@ -804,3 +804,20 @@ async fn commits_and_groups_survive_a_store_reopen() {
     assert_eq!(c.heartbeat("g", &member, None, 1), 0);
     store.close().unwrap();
 }
+
+#[tokio::test]
+async fn without_its_log_the_coordinator_refuses_writes_until_attached() {
+    let c = Coordinator::open_lazy(cfg(0));
+    let r = c
+        .commit_offsets(commit("g", -1, "", "t", &[(0, 1)]), &all_exist)
+        .await;
+    assert_eq!(r[0].2, E::CoordinatorNotAvailable.code());
+    assert_eq!(c.committed("g", "t", 0), None);
+    let log = MemoryGroupLog::new();
+    c.attach_log(log.clone()).unwrap();
+    let r = c
+        .commit_offsets(commit("g", -1, "", "t", &[(0, 1)]), &all_exist)
+        .await;
+    assert_eq!(r[0].2, 0);
+    assert_eq!(log.len(), 1);
+}

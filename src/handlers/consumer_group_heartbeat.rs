@@ -22,6 +22,7 @@ pub const SPEC: ApiSpec = ApiSpec {
 fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
     Box::pin(async move {
         let req = crate::expect_body!(req, ConsumerGroupHeartbeat);
+        crate::groups::wiring::ensure_log_for(&state).await;
         let hb = HeartbeatRequest {
             group_id: req.group_id.to_string(),
             member_id: req.member_id.to_string(),

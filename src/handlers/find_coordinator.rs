@@ -30,6 +30,9 @@ fn check(key_type: i8, key: &str) -> Option<ResponseError> {
 fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
     Box::pin(async move {
         let req = crate::expect_body!(req, FindCoordinator);
+        if req.key_type == 0 {
+            crate::groups::wiring::ensure_log_for(&state).await;
+        }
         let mut resp = FindCoordinatorResponse::default();
         if ctx.api_version >= 4 {
             resp.coordinators = req

@@ -25,6 +25,7 @@ pub fn client_host(ctx: &RequestContext) -> String {
 fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
     Box::pin(async move {
         let req = crate::expect_body!(req, JoinGroup);
+        crate::groups::wiring::ensure_log_for(&state).await;
         let v = ctx.api_version;
         let join = JoinRequest {
             api_version: v,

@@ -23,6 +23,7 @@ pub const SPEC: ApiSpec = ApiSpec {
 fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
     Box::pin(async move {
         let req = crate::expect_body!(req, OffsetCommit);
+        crate::groups::wiring::ensure_log_for(&state).await;
         let commit = CommitRequest {
             api_version: ctx.api_version,
             group_id: req.group_id.to_string(),
