@@ -47,12 +47,13 @@ fn worker(
     seen: &Seen,
     pause_ms: u64,
 ) -> Worker {
+    let mut cfg = client_config(addr, group, &proto.extra());
+    for k in proto.unset() {
+        cfg.remove(k);
+    }
     Worker::start(
-        addr,
-        group,
+        cfg,
         topic,
-        &proto.extra(),
-        proto.unset(),
         name,
         seen.clone(),
         Duration::from_millis(pause_ms),

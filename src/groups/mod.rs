@@ -201,6 +201,9 @@ pub struct PartitionLag {
     pub lag: i64,
 }
 
+/// One partition of an OffsetCommit: (partition, offset, leader epoch, metadata).
+pub type CommitPartition = (i32, i64, i32, Option<String>);
+
 /// An OffsetCommit request, version-independent.
 #[derive(Debug, Clone, Default)]
 pub struct CommitRequest {
@@ -209,8 +212,8 @@ pub struct CommitRequest {
     pub generation_id_or_member_epoch: i32,
     pub member_id: String,
     pub group_instance_id: Option<String>,
-    /// (topic, [(partition, offset, leader epoch, metadata)])
-    pub topics: Vec<(String, Vec<(i32, i64, i32, Option<String>)>)>,
+    /// (topic, partitions)
+    pub topics: Vec<(String, Vec<CommitPartition>)>,
 }
 
 /// One partition of an OffsetFetch answer.

@@ -333,21 +333,15 @@ pub struct Worker {
 }
 
 impl Worker {
+    /// Start a worker with client settings `cfg` (see [`client_config`]).
     pub fn start(
-        addr: &str,
-        group: &str,
+        cfg: ClientConfig,
         topic: &str,
-        extra: &[(&str, &str)],
-        unset: &[&str],
         name: &str,
         seen: Seen,
         pause: Duration,
     ) -> Worker {
         let counts = Arc::new(Counting::default());
-        let mut cfg = client_config(addr, group, extra);
-        for k in unset {
-            cfg.remove(k);
-        }
         let consumer: BaseConsumer<CountingContext> = cfg
             .create_with_context(CountingContext(counts.clone()))
             .expect("consumer created");
@@ -382,14 +376,13 @@ impl Worker {
     }
 }
 
+/// (reprocessed records with who saw them, missing records) of [`audit`].
+pub type Audit = (Vec<(i32, i64, Vec<String>)>, Vec<(i32, i64)>);
+
 /// What went wrong in a run: records processed again after their commit had
 /// succeeded (the consumer did not resume at the last commit), and records
 /// never processed. Reprocessing a record whose commit failed is allowed.
-pub fn audit(
-    seen: &Seen,
-    n: i32,
-    per_partition: i64,
-) -> (Vec<(i32, i64, Vec<String>)>, Vec<(i32, i64)>) {
+pub fn audit(seen: &Seen, n: i32, per_partition: i64) -> Audit {
     let seen = seen.lock().unwrap();
     let mut by: std::collections::BTreeMap<(i32, i64), Vec<(String, bool)>> = Default::default();
     for (who, p, o, ok) in seen.iter() {
