@@ -319,12 +319,11 @@ impl Registry {
         let mut adopted = false;
         for tp in reg.store.list_logs()? {
             match specs.iter_mut().find(|s| s.name == tp.topic) {
-                Some(spec) => {
-                    if tp.partition >= spec.partitions {
-                        spec.partitions = tp.partition + 1;
-                        adopted = true;
-                    }
+                Some(spec) if tp.partition >= spec.partitions => {
+                    spec.partitions = tp.partition + 1;
+                    adopted = true;
                 }
+                Some(_) => {}
                 None if validate_topic_name(&tp.topic).is_ok() && tp.partition >= 0 => {
                     specs.push(TopicSpec {
                         name: tp.topic.clone(),
