@@ -23,6 +23,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+/// Suffix of the copy a truncation writes while readers still map the old file.
+const TRUNCATING_SUFFIX: &str = ".log.truncating";
+
 /// File in each log directory holding the log start offset and recovery point.
 pub(crate) const LOG_CHECKPOINT: &str = "weir-log.checkpoint";
 
@@ -333,8 +336,9 @@ impl PartitionLog {
             let name = name.to_string_lossy();
             if let Some(b) = segment::parse_log_name(&name) {
                 bases.push(b);
-            } else if name.ends_with(".tmp") || name.ends_with(".swap") {
-                // Leftovers of an interrupted atomic rewrite.
+            } else if name.ends_with(".tmp") || name.ends_with(TRUNCATING_SUFFIX) {
+                // Leftovers of an interrupted atomic rewrite or truncation copy.
+                // (`.cleaned` / `.swap` files belong to the log cleaner.)
                 let p = entry.path();
                 fs.remove_file(&p).map_err(|e| io_err(&p, e))?;
             }
@@ -775,7 +779,7 @@ impl PartitionLog {
                 .join(segment::file_name(target.base_offset, segment::LOG_SUFFIX));
             let swap = inner
                 .dir
-                .join(segment::file_name(target.base_offset, ".log.swap"));
+                .join(segment::file_name(target.base_offset, TRUNCATING_SUFFIX));
             let f = fs.open_rw(&swap, true).map_err(|e| io_err(&swap, e))?;
             fs.set_len(&f, &swap, 0).map_err(|e| io_err(&swap, e))?;
             fs.write_at(&f, &swap, &prefix, 0)
