@@ -362,6 +362,7 @@ impl PartitionLog {
         let params = Inner::params(&config);
         let mut segments: Vec<Arc<Segment>> = Vec::new();
         let mut recovered_any = false;
+        let mut recovered: Vec<Arc<Segment>> = Vec::new();
         if bases.is_empty() {
             let seg = Segment::create(&*fs, dir, log_start, cap, max_index)?;
             fs.sync_dir(dir).map_err(|e| io_err(dir, e))?;
@@ -389,14 +390,29 @@ impl PartitionLog {
                     }
                     other => other?,
                 };
-                recovered_any |= mode == OpenMode::Recover;
                 let prev_next = segments.last().map(|s| s.next_offset()).unwrap_or(i64::MIN);
                 let seg = Arc::new(seg);
+                if mode == OpenMode::Recover || outcome.truncated_bytes > 0 {
+                    recovered_any = true;
+                    recovered.push(seg.clone());
+                }
                 let out_of_order = base < prev_next;
                 if out_of_order {
-                    // Overlaps the previous segment: not a valid continuation.
-                    seg.delete(&*fs)?;
+                    // Overlaps the previous segment (damage): not a valid
+                    // continuation. As at the first bad batch, it and everything
+                    // after it go; the previous segment takes appends again.
+                    for &later in &bases[i..] {
+                        for suffix in [
+                            segment::LOG_SUFFIX,
+                            segment::INDEX_SUFFIX,
+                            segment::TIME_INDEX_SUFFIX,
+                        ] {
+                            let p = dir.join(segment::file_name(later, suffix));
+                            let _ = fs.remove_file(&p);
+                        }
+                    }
                     bases.truncate(i);
+                    recovered_any = true;
                     break;
                 }
                 segments.push(seg.clone());
@@ -437,7 +453,10 @@ impl PartitionLog {
         if recovered_any {
             // What recovery kept is now known good; make it durable and move the
             // recovery point to the end so the next unclean start scans less.
-            for s in &view.segments {
+            for s in recovered
+                .iter()
+                .filter(|s| view.segments.iter().any(|v| Arc::ptr_eq(v, s)))
+            {
                 s.sync(&*fs)?;
             }
             fs.sync_dir(dir).map_err(|e| io_err(dir, e))?;
