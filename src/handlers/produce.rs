@@ -158,7 +158,7 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 };
                 let mut parts = Vec::with_capacity(td.partition_data.len());
                 for pd in td.partition_data {
-                    let resp = if !matches!(acks, -1 | 0 | 1) {
+                    let resp = if !(-1..=1).contains(&acks) {
                         error_partition(pd.index, ResponseError::InvalidRequiredAcks, None, version)
                     } else if topic.as_ref().is_some_and(|t| t.internal) {
                         // As Kafka: clients cannot append to internal topics.
