@@ -20,8 +20,23 @@
 //! - [`log`]: one partition's log: append, read, offset lookups, truncation,
 //!   log start offset.
 //!
-//! (Internal modules — segments, indexes, the mmap wrapper that holds all the
-//! `unsafe`, the filesystem seam, durability helpers — are private.)
+//! Private modules:
+//! - `segment`: one `.log` + `.index` + `.timeindex`; append, read, scan/recover.
+//! - `index`: the sparse memory-mapped offset and time indexes.
+//! - `mmap`: every `unsafe` of the crate (memory maps, `flock`), with SAFETY notes.
+//! - `fs`: the filesystem seam (writes, fsyncs, renames) so tests inject faults.
+//! - `durability`: atomic rewrite, checkpoint sealing, group commit.
+//!
+//! # Durability and recovery
+//! An append returns once the bytes are in the page cache; `sync_to` /
+//! `flush` fsync (many waiters share one fsync). A rolled segment is fsynced
+//! in the background. Each log keeps `weir-log.checkpoint` (log start offset,
+//! recovery point). `Store::close` writes `.clean_shutdown`; the next open
+//! trusts the data (indexes checked in O(1), entries verified when used) and
+//! writes nothing. After an unclean stop every segment from the one holding
+//! the recovery point is re-validated (structure, CRC-32C, offsets), the file
+//! is cut at the first bad batch, later segments are dropped and the indexes
+//! rebuilt.
 
 pub mod batch;
 pub mod compression;
@@ -29,6 +44,14 @@ pub mod config;
 pub mod error;
 pub mod log;
 pub mod store;
+
+#[cfg(test)]
+mod crash_tests;
+mod durability;
+mod fs;
+mod index;
+mod mmap;
+mod segment;
 
 pub use batch::{BatchBuilder, BatchHeader, Record, RecordHeader};
 pub use compression::Compression;
