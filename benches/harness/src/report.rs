@@ -495,7 +495,7 @@ pub fn to_svg(r: &Report) -> String {
     let _ = write!(
         s,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
-        2.0 * PH + 120.0
+        2.0 * PH + 190.0
     );
     let _ = writeln!(
         s,
@@ -503,13 +503,29 @@ pub fn to_svg(r: &Report) -> String {
         r.mode.name(),
         xml(&r.broker)
     );
-    let _ = writeln!(
-        s,
-        "<text x=\"10\" y=\"38\" font-size=\"10\">{}</text>",
-        xml(&r.settings)
-    );
+    // The settings line is long: wrap it at commas.
+    let mut lines: Vec<String> = vec![String::new()];
+    for part in r.settings.split(", ") {
+        let cur = lines.last_mut().expect("non-empty");
+        if !cur.is_empty() && cur.len() + part.len() > 130 {
+            lines.push(part.to_string());
+        } else {
+            if !cur.is_empty() {
+                cur.push_str(", ");
+            }
+            cur.push_str(part);
+        }
+    }
+    for (i, line) in lines.iter().take(3).enumerate() {
+        let _ = writeln!(
+            s,
+            "<text x=\"10\" y=\"{}\" font-size=\"10\">{}</text>",
+            36 + 13 * i,
+            xml(line)
+        );
+    }
     // Panel 1: throughput.
-    let top1 = 60.0;
+    let top1 = 90.0;
     let ymax = r
         .timeline
         .iter()
@@ -517,8 +533,8 @@ pub fn to_svg(r: &Report) -> String {
         .fold(1.0, f64::max)
         * 1.1;
     let y1 = |v: f64| top1 + PH - PH * v / ymax;
-    axes(&mut s, top1, PH, L, W - RM, "records/s", |i| {
-        let v = ymax * f64::from(i) / 4.0;
+    let ticks: Vec<f64> = (0..=4).map(|i| ymax * f64::from(i) / 4.0).collect();
+    axes(&mut s, top1, PH, L, W - RM, "records/s", &ticks, |v| {
         (y1(v), format!("{v:.0}"))
     });
     let series1: [Series; 2] = [
@@ -569,11 +585,17 @@ pub fn to_svg(r: &Report) -> String {
         let l = ms.max(1e-6).log10().clamp(dlo, dhi);
         top2 + PH - PH * (l - dlo) / (dhi - dlo)
     };
-    axes(&mut s, top2, PH, L, W - RM, "latency ms (log)", |i| {
-        let d = dlo + (dhi - dlo) * f64::from(i) / 4.0;
-        let v = 10f64.powf(d);
-        (y2(v), format!("{v:.3}"))
-    });
+    let decades: Vec<f64> = (dlo as i32..=dhi as i32).map(|d| 10f64.powi(d)).collect();
+    axes(
+        &mut s,
+        top2,
+        PH,
+        L,
+        W - RM,
+        "latency ms (log)",
+        &decades,
+        |v| (y2(v), format!("{v}")),
+    );
     let series2: [Series; 5] = [
         ("ack p50", "#aec7e8", Box::new(|p| p.ack.map(|a| a.p50))),
         ("ack p99", "#1f77b4", Box::new(|p| p.ack.map(|a| a.p99))),
@@ -591,11 +613,22 @@ pub fn to_svg(r: &Report) -> String {
             color,
         );
     }
+    for top in [top1, top2] {
+        for i in 0..=5 {
+            let t = tmax * f64::from(i) / 5.0;
+            let _ = writeln!(
+                s,
+                "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\" font-size=\"10\">{t:.1}</text>",
+                x(t),
+                top + PH + 13.0
+            );
+        }
+    }
     let _ = writeln!(
         s,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">seconds</text>",
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">seconds since start</text>",
         W / 2.0,
-        top2 + PH + 35.0
+        top2 + PH + 30.0
     );
     s += "</svg>\n";
     s
@@ -608,15 +641,16 @@ fn axes(
     left: f64,
     right: f64,
     label: &str,
-    tick: impl Fn(i32) -> (f64, String),
+    ticks: &[f64],
+    tick: impl Fn(f64) -> (f64, String),
 ) {
     let _ = writeln!(
         s,
         "<rect x=\"{left}\" y=\"{top}\" width=\"{}\" height=\"{h}\" fill=\"none\" stroke=\"#888\"/>",
         right - left
     );
-    for i in 0..=4 {
-        let (y, text) = tick(i);
+    for &v in ticks {
+        let (y, text) = tick(v);
         let _ = writeln!(
             s,
             "<line x1=\"{left}\" y1=\"{y:.1}\" x2=\"{right}\" y2=\"{y:.1}\" stroke=\"#eee\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"10\">{text}</text>",
