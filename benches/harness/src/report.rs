@@ -534,7 +534,7 @@ pub fn to_svg(r: &Report) -> String {
         * 1.1;
     let y1 = |v: f64| top1 + PH - PH * v / ymax;
     let ticks: Vec<f64> = (0..=4).map(|i| ymax * f64::from(i) / 4.0).collect();
-    axes(&mut s, top1, PH, L, W - RM, "records/s", &ticks, |v| {
+    axes(&mut s, top1, PH, (L, W - RM), "records/s", &ticks, |v| {
         (y1(v), format!("{v:.0}"))
     });
     let series1: [Series; 2] = [
@@ -638,8 +638,7 @@ fn axes(
     s: &mut String,
     top: f64,
     h: f64,
-    left: f64,
-    right: f64,
+    (left, right): (f64, f64),
     label: &str,
     ticks: &[f64],
     tick: impl Fn(f64) -> (f64, String),
