@@ -6,7 +6,7 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, TopicName};
@@ -129,9 +129,12 @@ async fn fetch_loop(
         .send(&fetch_request(cfg, &topic, &active), version)
         .await?;
     let mut lats: Vec<u64> = Vec::new();
+    let limit = Duration::from_millis(cfg.fetch_max_wait_ms as u64 + cfg.request_timeout_ms as u64);
     loop {
         let before = reader.bytes_read;
-        let resp = reader.recv::<FetchRequest>(corr, version).await?;
+        let resp = reader
+            .recv_within::<FetchRequest>(corr, version, limit)
+            .await?;
         stats
             .fetched_wire_bytes
             .fetch_add(reader.bytes_read - before, Relaxed);

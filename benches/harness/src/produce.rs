@@ -86,7 +86,13 @@ pub async fn run_producer(plan: ProducerPlan) -> Result<(), BenchError> {
         let (_, writer, reader) = conn.into_split();
         let permits = Arc::new(Semaphore::new(cfg.max_in_flight));
         let (tx, rx) = mpsc::unbounded_channel();
-        let reader = tokio::spawn(read_acks(reader, rx, stats.clone(), permits.clone()));
+        let reader = tokio::spawn(read_acks(
+            reader,
+            rx,
+            stats.clone(),
+            permits.clone(),
+            response_limit(&cfg),
+        ));
         for p in parts {
             leader_of[p] = leaders.len();
         }
@@ -236,7 +242,7 @@ pub async fn run_producer(plan: ProducerPlan) -> Result<(), BenchError> {
             send_ready(l, &topic, &cfg, &stats).await?;
         }
     }
-    let wait = Duration::from_millis(cfg.request_timeout_ms as u64 + 5_000);
+    let wait = response_limit(&cfg) * 2;
     for l in leaders {
         drop(l.pending);
         match tokio::time::timeout(wait, l.reader).await {
@@ -246,6 +252,11 @@ pub async fn run_producer(plan: ProducerPlan) -> Result<(), BenchError> {
         }
     }
     Ok(())
+}
+
+/// How long to wait for a Produce response before failing the run.
+fn response_limit(cfg: &Config) -> Duration {
+    Duration::from_millis(cfg.request_timeout_ms as u64) + Duration::from_secs(5)
 }
 
 fn append(
@@ -341,11 +352,12 @@ async fn read_acks(
     mut rx: mpsc::UnboundedReceiver<Pending>,
     stats: Arc<Stats>,
     permits: Arc<Semaphore>,
+    limit: Duration,
 ) -> Result<(), BenchError> {
     let result = async {
         while let Some(p) = rx.recv().await {
             let resp = reader
-                .recv::<ProduceRequest>(p.correlation, p.version)
+                .recv_within::<ProduceRequest>(p.correlation, p.version, limit)
                 .await?;
             let now_us = stats.clock.now_us();
             let mut codes: HashMap<i32, i16> = HashMap::new();

@@ -17,6 +17,8 @@ use crate::error::BenchError;
 /// Largest response frame we accept (a fetch can be large, but not unbounded).
 const MAX_FRAME: usize = 512 * 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Limit for control-plane calls (ApiVersions, Metadata, CreateTopics, ListOffsets).
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 const CLIENT_ID: &str = "weir-bench";
 
 /// The version ranges a broker advertised in ApiVersions.
@@ -114,14 +116,16 @@ impl Conn {
         Ok(conn)
     }
 
-    /// Sends one request and waits for its response.
+    /// Sends one request and waits (at most [`CALL_TIMEOUT`]) for its response.
     pub async fn call<R: Request>(
         &mut self,
         req: &R,
         version: i16,
     ) -> Result<R::Response, BenchError> {
         let corr = self.writer.send(req, version).await?;
-        self.reader.recv::<R>(corr, version).await
+        self.reader
+            .recv_within::<R>(corr, version, CALL_TIMEOUT)
+            .await
     }
 
     /// Splits into an independent writer and reader for pipelining.
@@ -204,6 +208,23 @@ impl ResponseReader {
         }
         R::Response::decode(&mut frame, version)
             .map_err(|e| BenchError::Protocol(format!("{key:?} v{version} response: {e}")))
+    }
+
+    /// Like [`ResponseReader::recv`], but fails if no response arrives within `limit`.
+    pub async fn recv_within<R: Request>(
+        &mut self,
+        correlation: i32,
+        version: i16,
+        limit: Duration,
+    ) -> Result<R::Response, BenchError> {
+        match tokio::time::timeout(limit, self.recv::<R>(correlation, version)).await {
+            Ok(r) => r,
+            Err(_) => Err(BenchError::Run(format!(
+                "{}: no response to request {correlation} within {} ms",
+                self.addr,
+                limit.as_millis()
+            ))),
+        }
     }
 
     async fn read_frame(&mut self) -> Result<Bytes, BenchError> {
