@@ -96,6 +96,7 @@ impl Conn {
                 addr: addr.to_string(),
                 r: BufReader::with_capacity(256 * 1024, r),
                 bytes_read: 0,
+                buf: BytesMut::new(),
             },
         };
         let req = ApiVersionsRequest::default()
@@ -187,6 +188,7 @@ pub struct ResponseReader {
     r: BufReader<OwnedReadHalf>,
     /// Total bytes read (response frames, including length prefixes).
     pub bytes_read: u64,
+    buf: BytesMut,
 }
 
 impl ResponseReader {
@@ -239,16 +241,21 @@ impl ResponseReader {
                 self.addr
             )));
         }
-        let mut buf = BytesMut::zeroed(len as usize);
+        // Reuse one allocation across frames: once the previous frame's `Bytes` are dropped,
+        // `reserve` reclaims the buffer instead of allocating (and faulting in) a new one.
+        let len = len as usize;
+        self.buf.clear();
+        self.buf.reserve(len);
+        self.buf.resize(len, 0);
         self.r
-            .read_exact(&mut buf)
+            .read_exact(&mut self.buf)
             .await
             .map_err(|source| BenchError::Io {
                 addr: self.addr.clone(),
                 source,
             })?;
         self.bytes_read += 4 + len as u64;
-        Ok(buf.freeze())
+        Ok(self.buf.split_to(len).freeze())
     }
 }
 
