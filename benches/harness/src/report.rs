@@ -18,6 +18,8 @@ pub struct Report {
     /// A one-line description of the settings.
     pub settings: String,
     pub partitions: usize,
+    /// Produce acks setting (0 means records are counted when sent).
+    pub acks: i16,
     /// Seconds from start until the last produce ack.
     pub produce_secs: f64,
     /// Seconds from start until the consumers stopped.
@@ -199,8 +201,13 @@ impl Report {
         if self.produces() {
             let _ = writeln!(
                 s,
-                "  produce: {} records acked in {:.2} s = {:.0} rec/s, {:.2} MB/s payload, {:.2} MB/s wire (MB = 10^6 B)",
+                "  produce: {} records {} in {:.2} s = {:.0} rec/s, {:.2} MB/s payload, {:.2} MB/s wire (MB = 10^6 B)",
                 self.acked_records,
+                if self.acks == 0 {
+                    "sent (acks=0, no acknowledgement)"
+                } else {
+                    "acked"
+                },
                 self.produce_secs,
                 per_s(self.acked_records, self.produce_secs),
                 per_s(self.acked_payload_bytes, self.produce_secs) / 1e6,
@@ -252,12 +259,13 @@ impl Report {
         let mut s = String::from("{");
         let _ = write!(
             s,
-            "\"broker\":{},\"mode\":{},\"workload\":{},\"settings\":{},\"partitions\":{},",
+            "\"broker\":{},\"mode\":{},\"workload\":{},\"settings\":{},\"partitions\":{},\"acks\":{},",
             json_str(&self.broker),
             json_str(self.mode.name()),
             self.workload.as_deref().map_or("null".into(), json_str),
             json_str(&self.settings),
-            self.partitions
+            self.partitions,
+            self.acks
         );
         let _ = write!(
             s,
@@ -724,6 +732,7 @@ mod tests {
             workload: None,
             settings: "s \"quoted\"".into(),
             partitions: 1,
+            acks: -1,
             produce_secs: 2.0,
             consume_secs: 4.0,
             sent_records: rate_records * 2,

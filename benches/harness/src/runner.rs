@@ -320,6 +320,7 @@ pub async fn run_against(
         workload: cfg.workload.clone(),
         settings: report::settings_line(cfg, layout.partitions()),
         partitions: layout.partitions(),
+        acks: cfg.acks,
         produce_secs: produce_end.duration_since(start).as_secs_f64(),
         consume_secs: consume_end.duration_since(start).as_secs_f64(),
         sent_records: stats.sent_records.load(Relaxed),
