@@ -82,6 +82,8 @@ pub struct Config {
     pub from: StartAt,
     /// Records to write (unmeasured) before a consume run.
     pub prefill: u64,
+    /// Load runs this long before measuring starts (counters and histograms reset).
+    pub warmup: Duration,
     pub request_timeout_ms: i32,
     pub json: bool,
     pub svg: Option<PathBuf>,
@@ -119,6 +121,7 @@ impl Default for Config {
             fetch_min_bytes: 1,
             from: StartAt::Earliest,
             prefill: 0,
+            warmup: Duration::ZERO,
             request_timeout_ms: 30_000,
             json: false,
             svg: None,
@@ -146,6 +149,7 @@ usage: weir bench produce|consume|e2e --bootstrap HOST:PORT [options]
   --keys none|uniform:N|sequential:N   key distribution (default none = sticky partitioning)
   --records N                 stop after N records (produced; consumed in consume mode)
   --duration D                stop after D (e.g. 30s, 2m; default 10s if --records is not given)
+  --warmup D                  run the load for D first and discard those measurements (needs --duration)
   --rate R                    target records/s over all producers, paced without busy waiting
                               (e.g. 50000, 50k; default: unlimited)
   --acks 0|1|-1|all           produce acks (default all)
@@ -437,6 +441,7 @@ pub fn parse(args: &[String]) -> Result<Command, BenchError> {
                 }
             }
             "--prefill" => c.prefill = parse_count(flag, v)? as u64,
+            "--warmup" => c.warmup = parse_duration(flag, v, Duration::from_secs(1))?,
             "--json" => c.json = true,
             "--svg" => c.svg = Some(PathBuf::from(v)),
             "--quiet" => c.quiet = true,
@@ -489,6 +494,11 @@ fn validate(c: &Config) -> Result<(), BenchError> {
     }
     if c.acks == 0 && c.mode != Mode::Consume {
         // Fine, but no ack latency can be measured; reported as such.
+    }
+    if !c.warmup.is_zero() && (c.duration.is_none() || c.records.is_some()) {
+        return Err(usage(
+            "--warmup needs --duration (and no --records): the measured part is timed".into(),
+        ));
     }
     if c.prefill > 0 && c.mode != Mode::Consume {
         return Err(usage("--prefill only applies to consume mode".into()));
@@ -575,6 +585,9 @@ mod tests {
         assert!(err("produce --bootstrap h:1 --records").contains("needs a value"));
         assert!(err("produce --bootstrap h:1 --compression brotli").contains("brotli"));
         assert!(err("produce --bootstrap h:1 --compare h:1").contains("--compare"));
+        assert!(err("produce --bootstrap h:1 --warmup 5s").contains("--warmup needs --duration"));
+        let c = cfg("e2e --bootstrap h:1 --warmup 5s --duration 20s");
+        assert_eq!(c.warmup, Duration::from_secs(5));
     }
 
     #[test]

@@ -196,8 +196,23 @@ pub async fn run_against(
         (_, None, None) => Some(DEFAULT_DURATION),
         (_, _, d) => d,
     };
-    let deadline = duration.map(|d| start + d);
-    let (cpu_u0, cpu_s0) = cpu_times();
+    let deadline = duration.map(|d| start + cfg.warmup + d);
+    // Warm-up: after `--warmup`, forget what was measured; the measured run starts then.
+    let warmup = {
+        let stats = stats.clone();
+        let w = cfg.warmup;
+        tokio::spawn(async move {
+            if !w.is_zero() {
+                tokio::time::sleep(w).await;
+                stats.reset();
+                eprintln!(
+                    "weir bench: warm-up of {} s done, measuring",
+                    w.as_secs_f64()
+                );
+            }
+            (Instant::now(), cpu_times())
+        })
+    };
 
     // Per-second sampler: progress line and timeline.
     let (sampler_stop, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -306,6 +321,16 @@ pub async fn run_against(
     }
     let end = Instant::now();
     let (cpu_u1, cpu_s1) = cpu_times();
+    if !warmup.is_finished() {
+        warmup.abort();
+        failure.get_or_insert(BenchError::Run(
+            "the run ended before the warm-up did".into(),
+        ));
+    }
+    let (measure_start, (cpu_u0, cpu_s0)) = match warmup.await {
+        Ok(v) => v,
+        Err(_) => (start, (cpu_u1, cpu_s1)),
+    };
     let _ = sampler_stop.send(());
     let timeline = sampler
         .await
@@ -321,8 +346,8 @@ pub async fn run_against(
         settings: report::settings_line(cfg, layout.partitions()),
         partitions: layout.partitions(),
         acks: cfg.acks,
-        produce_secs: produce_end.duration_since(start).as_secs_f64(),
-        consume_secs: consume_end.duration_since(start).as_secs_f64(),
+        produce_secs: produce_end.duration_since(measure_start).as_secs_f64(),
+        consume_secs: consume_end.duration_since(measure_start).as_secs_f64(),
         sent_records: stats.sent_records.load(Relaxed),
         acked_records: stats.acked_records.load(Relaxed),
         produce_errors: stats.produce_errors.load(Relaxed),
@@ -336,7 +361,7 @@ pub async fn run_against(
         e2e,
         cpu_user_secs: (cpu_u1 - cpu_u0).as_secs_f64(),
         cpu_sys_secs: (cpu_s1 - cpu_s0).as_secs_f64(),
-        wall_secs: end.duration_since(start).as_secs_f64(),
+        wall_secs: end.duration_since(measure_start).as_secs_f64(),
         timeline,
     })
 }

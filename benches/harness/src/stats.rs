@@ -122,6 +122,8 @@ pub struct Stats {
     pub consumed_payload_bytes: AtomicU64,
     /// Fetch response frame bytes read.
     pub fetched_wire_bytes: AtomicU64,
+    /// Bumped by [`Stats::reset`] (end of warm-up) so samplers restart their deltas.
+    pub generation: AtomicU64,
     hists: Mutex<Hists>,
 }
 
@@ -139,6 +141,7 @@ impl Stats {
             consumed_records: AtomicU64::new(0),
             consumed_payload_bytes: AtomicU64::new(0),
             fetched_wire_bytes: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
             hists: Mutex::new(Hists {
                 ack: new_histogram(),
                 e2e: new_histogram(),
@@ -174,6 +177,28 @@ impl Stats {
         }
     }
 
+    /// Forgets everything measured so far (end of warm-up); the load keeps running.
+    pub fn reset(&self) {
+        let mut h = self.lock();
+        for c in [
+            &self.sent_records,
+            &self.acked_records,
+            &self.acked_payload_bytes,
+            &self.produce_errors,
+            &self.wire_bytes,
+            &self.consumed_records,
+            &self.consumed_payload_bytes,
+            &self.fetched_wire_bytes,
+        ] {
+            c.store(0, Relaxed);
+        }
+        h.ack.reset();
+        h.e2e.reset();
+        h.ack_interval.reset();
+        h.e2e_interval.reset();
+        self.generation.fetch_add(1, Relaxed);
+    }
+
     /// Whole-run latency summaries (ack, e2e).
     pub fn totals(&self) -> (Option<Percentiles>, Option<Percentiles>) {
         let h = self.lock();
@@ -199,6 +224,7 @@ pub struct Sampler {
     last_acked: u64,
     last_consumed: u64,
     last_payload: u64,
+    generation: u64,
     pub timeline: Vec<TimelinePoint>,
 }
 
@@ -209,6 +235,7 @@ impl Sampler {
             last_acked: 0,
             last_consumed: 0,
             last_payload: 0,
+            generation: 0,
             timeline: Vec::new(),
         }
     }
@@ -216,18 +243,26 @@ impl Sampler {
     /// Closes the current interval; returns the progress line.
     pub fn sample(&mut self, stats: &Stats, now: Instant) -> String {
         let dt = now.duration_since(self.last_t).as_secs_f64().max(1e-9);
+        let generation = stats.generation.load(Relaxed);
+        if generation != self.generation {
+            // Counters were reset (warm-up ended) during this interval.
+            self.generation = generation;
+            self.last_acked = 0;
+            self.last_consumed = 0;
+            self.last_payload = 0;
+        }
         let acked = stats.acked_records.load(Relaxed);
         let consumed = stats.consumed_records.load(Relaxed);
         let payload = stats.acked_payload_bytes.load(Relaxed);
         let (ack, e2e) = stats.take_interval();
         let p = TimelinePoint {
             t: now.duration_since(stats.start).as_secs_f64(),
-            acked_per_s: (acked - self.last_acked) as f64 / dt,
-            consumed_per_s: (consumed - self.last_consumed) as f64 / dt,
+            acked_per_s: acked.saturating_sub(self.last_acked) as f64 / dt,
+            consumed_per_s: consumed.saturating_sub(self.last_consumed) as f64 / dt,
             ack,
             e2e,
         };
-        let mb = (payload - self.last_payload) as f64 / dt / 1e6;
+        let mb = payload.saturating_sub(self.last_payload) as f64 / dt / 1e6;
         self.last_t = now;
         self.last_acked = acked;
         self.last_consumed = consumed;
@@ -307,6 +342,24 @@ mod tests {
         let line = smp.sample(&s, s.start + Duration::from_millis(500));
         assert_eq!(smp.timeline[0].acked_per_s, 1000.0);
         assert!(line.contains("2.0 MB/s"), "{line}");
+    }
+
+    #[test]
+    fn reset_forgets_measurements_and_sampler_follows() {
+        let s = Stats::new(Clock::new());
+        let mut smp = Sampler::new(s.start);
+        s.acked_records.store(1000, Relaxed);
+        s.record_acks(10_000, &[9_000]);
+        smp.sample(&s, s.start + Duration::from_secs(1));
+        s.reset();
+        assert_eq!(s.acked_records.load(Relaxed), 0);
+        assert!(s.totals().0.is_none());
+        s.acked_records.store(300, Relaxed);
+        smp.sample(&s, s.start + Duration::from_secs(2));
+        assert_eq!(
+            smp.timeline[1].acked_per_s, 300.0,
+            "delta restarts from zero"
+        );
     }
 
     #[test]
