@@ -206,6 +206,11 @@ async fn fetch_loop(
                 }
             })?;
         }
+        if count > 0 {
+            stats
+                .last_consumed_us
+                .fetch_max(stats.clock.now_us(), Relaxed);
+        }
         stats.consumed_records.fetch_add(count, Relaxed);
         stats.consumed_payload_bytes.fetch_add(bytes, Relaxed);
         stats.record_e2e(&lats);

@@ -347,7 +347,7 @@ pub async fn run_against(
         partitions: layout.partitions(),
         acks: cfg.acks,
         produce_secs: produce_end.duration_since(measure_start).as_secs_f64(),
-        consume_secs: consume_end.duration_since(measure_start).as_secs_f64(),
+        consume_secs: consume_secs(&stats, measure_start, consume_end),
         sent_records: stats.sent_records.load(Relaxed),
         acked_records: stats.acked_records.load(Relaxed),
         produce_errors: stats.produce_errors.load(Relaxed),
@@ -364,6 +364,18 @@ pub async fn run_against(
         wall_secs: end.duration_since(measure_start).as_secs_f64(),
         timeline,
     })
+}
+
+/// Seconds from the start of measuring to the last consumed record (or to when the
+/// consumers stopped, if that is not known).
+fn consume_secs(stats: &Stats, measure_start: Instant, consume_end: Instant) -> f64 {
+    let last = stats.last_consumed_us.load(Relaxed);
+    let from = stats.clock.us_at(measure_start);
+    if last > from {
+        (last - from) as f64 / 1e6
+    } else {
+        consume_end.duration_since(measure_start).as_secs_f64()
+    }
 }
 
 #[cfg(test)]

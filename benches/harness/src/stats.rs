@@ -122,6 +122,9 @@ pub struct Stats {
     pub consumed_payload_bytes: AtomicU64,
     /// Fetch response frame bytes read.
     pub fetched_wire_bytes: AtomicU64,
+    /// When a consumer last counted records (µs since the epoch, by `clock`); consume
+    /// throughput is measured up to here, not to the end of the last empty long poll.
+    pub last_consumed_us: AtomicU64,
     /// Bumped by [`Stats::reset`] (end of warm-up) so samplers restart their deltas.
     pub generation: AtomicU64,
     hists: Mutex<Hists>,
@@ -141,6 +144,7 @@ impl Stats {
             consumed_records: AtomicU64::new(0),
             consumed_payload_bytes: AtomicU64::new(0),
             fetched_wire_bytes: AtomicU64::new(0),
+            last_consumed_us: AtomicU64::new(0),
             generation: AtomicU64::new(0),
             hists: Mutex::new(Hists {
                 ack: new_histogram(),
@@ -189,6 +193,7 @@ impl Stats {
             &self.consumed_records,
             &self.consumed_payload_bytes,
             &self.fetched_wire_bytes,
+            &self.last_consumed_us,
         ] {
             c.store(0, Relaxed);
         }
