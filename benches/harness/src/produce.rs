@@ -141,7 +141,10 @@ pub async fn run_producer(plan: ProducerPlan) -> Result<(), BenchError> {
         }
         let due = pacer.due_by(now).min(limit);
         let mut sealed_any = false;
-        while n < due {
+        // Generate in slices so linger deadlines and the clock are checked regularly even
+        // when many records are due at once (unlimited rate, many keyed partitions).
+        let slice_end = due.min(n + GENERATE_SLICE);
+        while n < slice_end {
             let t = if pacer.is_unlimited() {
                 now
             } else {
@@ -253,6 +256,9 @@ pub async fn run_producer(plan: ProducerPlan) -> Result<(), BenchError> {
     }
     Ok(())
 }
+
+/// Records generated between two checks of the clock and linger deadlines.
+const GENERATE_SLICE: u64 = 512;
 
 /// How long to wait for a Produce response before failing the run.
 fn response_limit(cfg: &Config) -> Duration {
