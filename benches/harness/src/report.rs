@@ -102,6 +102,19 @@ impl Report {
         self.mode != Mode::Produce
     }
 
+    /// One line describing failed records, if any.
+    pub fn failure_summary(&self) -> Option<String> {
+        (self.produce_errors > 0).then(|| {
+            format!(
+                "{}: {} of {} records failed (last error code {})",
+                self.broker,
+                self.produce_errors,
+                self.produce_errors + self.acked_records,
+                self.last_produce_error
+            )
+        })
+    }
+
     /// Client CPU as a percentage of one core over the run.
     pub fn cpu_percent(&self) -> f64 {
         if self.wall_secs > 0.0 {
@@ -224,8 +237,11 @@ impl Report {
                 Some(p) => {
                     let _ = writeln!(s, "  produce->ack latency ms: {}", lat_line(p));
                 }
-                None => {
+                None if self.acks == 0 => {
                     let _ = writeln!(s, "  produce->ack latency: not measured (acks=0)");
+                }
+                None => {
+                    let _ = writeln!(s, "  produce->ack latency: no record was acknowledged");
                 }
             }
         }
@@ -789,6 +805,24 @@ mod tests {
         let text = r.to_text();
         assert!(text.contains("1000 rec/s"), "{text}");
         assert!(text.contains("p99.9 4.000"), "{text}");
+    }
+
+    #[test]
+    fn failures_are_summarised_and_latency_line_says_why_it_is_missing() {
+        let mut r = report(1000, 1.0);
+        assert!(r.failure_summary().is_none());
+        r.produce_errors = 3;
+        r.last_produce_error = 10;
+        r.acked_records = 0;
+        r.ack = None;
+        let f = r.failure_summary().unwrap();
+        assert!(
+            f.contains("3 of 3 records failed (last error code 10)"),
+            "{f}"
+        );
+        assert!(r.to_text().contains("no record was acknowledged"));
+        r.acks = 0;
+        assert!(r.to_text().contains("not measured (acks=0)"));
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub async fn main(cfg: Config) -> Result<(), BenchError> {
             if let Some(path) = &cfg.svg {
                 write_svg(path, &r)?;
             }
+            if let Some(f) = r.failure_summary() {
+                return Err(BenchError::Run(f));
+            }
         }
         Some(b_addr) => {
             let a_addr = cfg.bootstrap.clone();
@@ -66,6 +69,9 @@ pub async fn main(cfg: Config) -> Result<(), BenchError> {
                         write_svg(&p, r)?;
                     }
                 }
+            }
+            if let Some(f) = a.iter().chain(&b).find_map(Report::failure_summary) {
+                return Err(BenchError::Run(f));
             }
         }
     }
