@@ -138,6 +138,7 @@ async fn fetch_loop(
         stats
             .fetched_wire_bytes
             .fetch_add(reader.bytes_read - before, Relaxed);
+        stats.fetch_responses.fetch_add(1, Relaxed);
         if resp.error_code != 0 {
             return Err(BenchError::Kafka {
                 context: format!("{addr}: Fetch"),
@@ -187,9 +188,14 @@ async fn fetch_loop(
         let mut bytes = 0u64;
         let now_us = stats.clock.now_us();
         let min_stamp = stop.min_stamp_us;
+        // Count no more than the run still needs (exact `--records` with one consumer).
+        let remaining = stop
+            .target
+            .load(Relaxed)
+            .saturating_sub(stats.consumed_records.load(Relaxed));
         for (fetch_offset, b) in &work {
             b.for_each_record(|off, key, value| {
-                if off < *fetch_offset {
+                if off < *fetch_offset || count >= remaining {
                     return;
                 }
                 let stamp = (value.len() >= 8)

@@ -346,6 +346,7 @@ async fn send_ready(
     let corr = l.writer.send(&req, l.version).await?;
     debug_assert_eq!(corr, correlation_guess);
     stats.sent_records.fetch_add(records, Relaxed);
+    stats.produce_requests.fetch_add(1, Relaxed);
     stats
         .wire_bytes
         .fetch_add(l.writer.bytes_written - before, Relaxed);

@@ -33,6 +33,8 @@ pub struct Report {
     pub consumed_records: u64,
     pub consumed_payload_bytes: u64,
     pub fetch_wire_bytes: u64,
+    pub produce_requests: u64,
+    pub fetch_responses: u64,
     pub ack: Option<Percentiles>,
     pub e2e: Option<Percentiles>,
     pub cpu_user_secs: f64,
@@ -226,6 +228,12 @@ impl Report {
                 per_s(self.acked_payload_bytes, self.produce_secs) / 1e6,
                 per_s(self.produce_wire_bytes, self.produce_secs) / 1e6
             );
+            let _ = writeln!(
+                s,
+                "  produce requests: {} ({:.1} records each)",
+                self.produce_requests,
+                self.sent_records as f64 / self.produce_requests.max(1) as f64
+            );
             if self.produce_errors > 0 {
                 let _ = writeln!(
                     s,
@@ -254,6 +262,12 @@ impl Report {
                 per_s(self.consumed_records, self.consume_secs),
                 per_s(self.consumed_payload_bytes, self.consume_secs) / 1e6,
                 per_s(self.fetch_wire_bytes, self.consume_secs) / 1e6
+            );
+            let _ = writeln!(
+                s,
+                "  fetch responses: {} ({:.0} bytes each)",
+                self.fetch_responses,
+                self.fetch_wire_bytes as f64 / self.fetch_responses.max(1) as f64
             );
             if let Some(p) = &self.e2e {
                 let _ = writeln!(s, "  end-to-end latency ms: {}", lat_line(p));
@@ -289,7 +303,7 @@ impl Report {
              \"produce_secs\":{},\"consume_secs\":{},\"wall_secs\":{},\
              \"sent_records\":{},\"acked_records\":{},\"produce_errors\":{},\"acked_payload_bytes\":{},\
              \"produce_wire_bytes\":{},\"consumed_records\":{},\"consumed_payload_bytes\":{},\
-             \"fetch_wire_bytes\":{},\"cpu_user_secs\":{},\"cpu_sys_secs\":{},",
+             \"fetch_wire_bytes\":{},\"produce_requests\":{},\"fetch_responses\":{},\"cpu_user_secs\":{},\"cpu_sys_secs\":{},",
             num(self.produce_secs),
             num(self.consume_secs),
             num(self.wall_secs),
@@ -301,6 +315,8 @@ impl Report {
             self.consumed_records,
             self.consumed_payload_bytes,
             self.fetch_wire_bytes,
+            self.produce_requests,
+            self.fetch_responses,
             num(self.cpu_user_secs),
             num(self.cpu_sys_secs)
         );
@@ -760,6 +776,8 @@ mod tests {
             consumed_records: rate_records * 2,
             consumed_payload_bytes: rate_records * 2 * 1000,
             fetch_wire_bytes: 0,
+            produce_requests: 10,
+            fetch_responses: 10,
             ack: Some(pct(p50)),
             e2e: Some(pct(p50 * 2.0)),
             cpu_user_secs: 1.0,

@@ -363,6 +363,8 @@ pub async fn run_against(
         consumed_records: stats.consumed_records.load(Relaxed),
         consumed_payload_bytes: stats.consumed_payload_bytes.load(Relaxed),
         fetch_wire_bytes: stats.fetched_wire_bytes.load(Relaxed),
+        produce_requests: stats.produce_requests.load(Relaxed),
+        fetch_responses: stats.fetch_responses.load(Relaxed),
         ack: if cfg.acks == 0 { None } else { ack },
         e2e,
         cpu_user_secs: (cpu_u1 - cpu_u0).as_secs_f64(),

@@ -122,6 +122,10 @@ pub struct Stats {
     pub consumed_payload_bytes: AtomicU64,
     /// Fetch response frame bytes read.
     pub fetched_wire_bytes: AtomicU64,
+    /// Fetch responses received.
+    pub fetch_responses: AtomicU64,
+    /// Produce requests sent.
+    pub produce_requests: AtomicU64,
     /// When a consumer last counted records (µs since the epoch, by `clock`); consume
     /// throughput is measured up to here, not to the end of the last empty long poll.
     pub last_consumed_us: AtomicU64,
@@ -144,6 +148,8 @@ impl Stats {
             consumed_records: AtomicU64::new(0),
             consumed_payload_bytes: AtomicU64::new(0),
             fetched_wire_bytes: AtomicU64::new(0),
+            fetch_responses: AtomicU64::new(0),
+            produce_requests: AtomicU64::new(0),
             last_consumed_us: AtomicU64::new(0),
             generation: AtomicU64::new(0),
             hists: Mutex::new(Hists {
@@ -193,6 +199,8 @@ impl Stats {
             &self.consumed_records,
             &self.consumed_payload_bytes,
             &self.fetched_wire_bytes,
+            &self.fetch_responses,
+            &self.produce_requests,
             &self.last_consumed_us,
         ] {
             c.store(0, Relaxed);
