@@ -39,6 +39,7 @@ pub struct StopRule {
 impl StopRule {
     fn global_stop(&self, stats: &Stats) -> bool {
         self.abort.load(Relaxed)
+            || crate::interrupt::requested()
             || self.deadline.is_some_and(|d| Instant::now() >= d)
             || stats.consumed_records.load(Relaxed) >= self.target.load(Relaxed)
     }

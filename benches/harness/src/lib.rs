@@ -11,7 +11,7 @@
 //! - [`keys`], [`pacing`]: keys and partitioning (murmur2, sticky), rate schedule.
 //! - [`produce`], [`consume`]: the producer and consumer tasks.
 //! - [`stats`], [`report`]: counters, HDR histograms, CPU; text/JSON/SVG/compare output.
-//! - [`runner`]: orchestration of a run and of `--compare` rounds.
+//! - [`runner`]: orchestration of a run and of `--compare` rounds; [`interrupt`]: Ctrl-C.
 
 pub mod args;
 pub mod batch;
@@ -19,6 +19,7 @@ pub mod cluster;
 pub mod codec;
 pub mod consume;
 pub mod error;
+pub mod interrupt;
 pub mod keys;
 pub mod pacing;
 pub mod produce;

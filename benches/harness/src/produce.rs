@@ -135,7 +135,8 @@ pub async fn run_producer(plan: ProducerPlan) -> Result<(), BenchError> {
 
     loop {
         let now = Instant::now();
-        let finished = n >= limit || plan.deadline.is_some_and(|d| now >= d);
+        let finished =
+            n >= limit || plan.deadline.is_some_and(|d| now >= d) || crate::interrupt::requested();
         if finished {
             break;
         }
@@ -227,10 +228,14 @@ pub async fn run_producer(plan: ProducerPlan) -> Result<(), BenchError> {
             earliest(o.opened + cfg.linger);
         }
         match next {
-            Some(t) if t > Instant::now() => tokio::time::sleep_until(t.into()).await,
+            Some(t) if t > Instant::now() => {
+                // Bounded so an interrupt is noticed within 100 ms even at very low rates.
+                let cap = Instant::now() + Duration::from_millis(100);
+                tokio::time::sleep_until(t.min(cap).into()).await
+            }
             Some(_) => {}
             None if n >= limit => {}
-            None => tokio::task::yield_now().await,
+            None => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     }
 

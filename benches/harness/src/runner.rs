@@ -20,6 +20,7 @@ const DRAIN_GRACE: Duration = Duration::from_secs(15);
 /// Runs the configured benchmark (and comparison) and prints the results.
 pub async fn main(cfg: Config) -> Result<(), BenchError> {
     let cfg = Arc::new(cfg);
+    crate::interrupt::install();
     match cfg.compare.clone() {
         None => {
             let r = run_against(&cfg, &cfg.bootstrap, true).await?;
@@ -50,6 +51,12 @@ pub async fn main(cfg: Config) -> Result<(), BenchError> {
                         eprint!("{}", r.to_text());
                     }
                     out.push(r);
+                    if crate::interrupt::requested() {
+                        break;
+                    }
+                }
+                if crate::interrupt::requested() {
+                    break;
                 }
             }
             let rows = report::compare_rows(&a, &b);
