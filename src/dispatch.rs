@@ -69,7 +69,11 @@ pub static API_TABLE: &[ApiSpec] = &[
     handlers::offset_for_leader_epoch::SPEC,
     handlers::api_versions::SPEC,
     handlers::create_topics::SPEC,
+    handlers::delete_topics::SPEC,
     handlers::init_producer_id::SPEC,
+    handlers::describe_configs::SPEC,
+    handlers::create_partitions::SPEC,
+    handlers::describe_cluster::SPEC,
 ];
 
 /// The spec for `key`, if implemented.
