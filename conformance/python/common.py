@@ -118,11 +118,11 @@ def main():
         print(f"not supported: {e}")
         sys.exit(2)
     except Fail as e:
-        print(f"FAIL: {e}", flush=True)
+        print(f"FAIL: {e}".replace("\n", " | "), flush=True)
         os._exit(1)
     except Exception as e:  # a client exception is a failure too; show where
         traceback.print_exc()
-        print(f"FAIL: {type(e).__name__}: {e}", flush=True)
+        print(f"FAIL: {type(e).__name__}: {e}".replace("\n", " | "), flush=True)
         os._exit(1)
     print("PASS", flush=True)
     os._exit(0)
