@@ -52,7 +52,8 @@ func admin(bs string) *kafka.AdminClient {
 }
 
 func ctx() context.Context {
-	c, _ := context.WithTimeout(context.Background(), 15*time.Second)
+	c, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	time.AfterFunc(16*time.Second, cancel)
 	return c
 }
 
