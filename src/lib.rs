@@ -1,3 +1,41 @@
 //! weir: a Kafka-protocol-compatible log broker.
 //!
-//! STUB: the broker core is issue 3.
+//! Start one in-process with [`Broker::start`] (tests use
+//! [`BrokerConfig::ephemeral`] on 127.0.0.1:0 with a temp dir); the `weir`
+//! binary is a thin wrapper ([`cli`] + [`server::run_until_signal`]).
+//!
+//! # Layout
+//! Requests flow down the list; dependencies point down only.
+//! - [`cli`]: `weir serve` flags -> [`BrokerConfig`].
+//! - [`config`]: broker settings by Kafka names (sources and precedence) and the
+//!   typed topic-config model.
+//! - [`server`]: start-up, accept loop, graceful shutdown.
+//! - [`session`]: one client connection: frames in, responses out, in order.
+//! - [`connection`]: length-prefixed framing (no Kafka meaning).
+//! - [`codec`]: request header + body decoding, response encoding (kafka-protocol).
+//! - [`dispatch`]: THE table api key -> handler + versions; the handler signature.
+//! - [`handlers`]: one file per API.
+//! - [`state`]: `BrokerState`, shared by all handlers (store, registry, settings).
+//! - [`partitions`]: topic registry, partitions, appends, fetch wake-ups.
+//! - [`groups`]: the group coordinator (consumer groups, committed offsets).
+//! - [`producer_state`]: idempotent-producer sequence/epoch checks.
+//! - [`flusher`], [`http`], [`ids`]: background flush policy, health endpoint, random ids.
+
+pub mod cli;
+pub mod codec;
+pub mod config;
+pub mod connection;
+pub mod dispatch;
+pub mod flusher;
+pub mod groups;
+pub mod handlers;
+pub mod http;
+pub mod ids;
+pub mod partitions;
+pub mod producer_state;
+pub mod server;
+pub mod session;
+pub mod state;
+
+pub use server::{Broker, BrokerConfig, StartError};
+pub use state::BrokerState;

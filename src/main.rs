@@ -1,8 +1,39 @@
+//! The `weir` binary: `weir bench ...` goes to the load generator; everything
+//! else is `weir serve` (bare `weir` = serve with defaults).
+use weir::cli::{self, Command};
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("bench") {
         std::process::exit(weir_bench::run(args[1..].to_vec()));
     }
-    eprintln!("weir: not implemented yet");
-    std::process::exit(2);
+    let config = match cli::parse_command(&args, std::env::vars()) {
+        Ok(Command::Serve(config)) => config,
+        Ok(Command::Help) => {
+            println!("{}", cli::USAGE);
+            return;
+        }
+        Ok(Command::Version) => {
+            println!("weir {}", env!("CARGO_PKG_VERSION"));
+            return;
+        }
+        Err(e) => {
+            eprintln!("weir: {e}");
+            std::process::exit(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("weir: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = runtime.block_on(weir::server::run_until_signal(*config)) {
+        eprintln!("weir: {e}");
+        std::process::exit(1);
+    }
 }

@@ -5,7 +5,14 @@
 //! lastOffsetDelta i32, baseTimestamp i64, maxTimestamp i64, producerId i64,
 //! producerEpoch i16, baseSequence i32, records count i32, records...
 //!
-//! STUB: signatures agreed with the broker; bodies to be written (issue 2).
+//! Each record: length varint, attributes i8, timestampDelta varlong,
+//! offsetDelta varint, key (varint length, -1 = null), value (same),
+//! header count varint, headers (key: varint length + UTF-8, value: varint
+//! length + bytes, -1 = null). All varints are zigzag-encoded.
+//!
+//! This module owns: the zero-copy header view, CRC-32C validation, record
+//! decoding (after decompression where needed), produce-side validation of a
+//! record set, and [`BatchBuilder`] for encoding new batches.
 
 use crate::compression::Compression;
 use crate::error::BatchError;
@@ -13,6 +20,41 @@ use bytes::Bytes;
 
 /// Size of the fixed v2 batch header (through the records count).
 pub const HEADER_LEN: usize = 61;
+/// Bytes before the batchLength-counted part: baseOffset i64 + batchLength i32.
+pub const LOG_OVERHEAD: usize = 12;
+
+// Field positions inside a batch.
+pub(crate) const BASE_OFFSET_POS: usize = 0;
+pub(crate) const LENGTH_POS: usize = 8;
+pub(crate) const LEADER_EPOCH_POS: usize = 12;
+pub(crate) const MAGIC_POS: usize = 16;
+pub(crate) const CRC_POS: usize = 17;
+pub(crate) const ATTRIBUTES_POS: usize = 21;
+pub(crate) const LAST_OFFSET_DELTA_POS: usize = 23;
+pub(crate) const BASE_TIMESTAMP_POS: usize = 27;
+pub(crate) const MAX_TIMESTAMP_POS: usize = 35;
+pub(crate) const PRODUCER_ID_POS: usize = 43;
+pub(crate) const PRODUCER_EPOCH_POS: usize = 51;
+pub(crate) const BASE_SEQUENCE_POS: usize = 53;
+pub(crate) const RECORDS_COUNT_POS: usize = 57;
+
+const COMPRESSION_MASK: i16 = 0x07;
+pub(crate) const TIMESTAMP_TYPE_BIT: i16 = 0x08;
+const TRANSACTIONAL_BIT: i16 = 0x10;
+const CONTROL_BIT: i16 = 0x20;
+
+#[inline]
+pub(crate) fn be_i64(b: &[u8], pos: usize) -> i64 {
+    i64::from_be_bytes(b[pos..pos + 8].try_into().expect("8 bytes"))
+}
+#[inline]
+pub(crate) fn be_i32(b: &[u8], pos: usize) -> i32 {
+    i32::from_be_bytes(b[pos..pos + 4].try_into().expect("4 bytes"))
+}
+#[inline]
+fn be_i16(b: &[u8], pos: usize) -> i16 {
+    i16::from_be_bytes(b[pos..pos + 2].try_into().expect("2 bytes"))
+}
 
 /// A zero-copy view of one batch's header over a byte slice that holds the whole batch.
 #[derive(Debug, Clone, Copy)]
@@ -24,8 +66,36 @@ impl<'a> BatchHeader<'a> {
     /// View the first batch in `buf`; checks there are enough bytes for the header and
     /// the declared length, and that magic is 2. Does not check the CRC.
     pub fn parse(buf: &'a [u8]) -> Result<BatchHeader<'a>, BatchError> {
-        let _ = buf;
-        todo!()
+        if buf.len() < HEADER_LEN {
+            // A buffer with a readable magic byte that is not 2 is reported as such
+            // (old message formats have shorter headers).
+            if buf.len() > MAGIC_POS && buf[MAGIC_POS] as i8 != 2 {
+                return Err(BatchError::BadMagic(buf[MAGIC_POS] as i8));
+            }
+            return Err(BatchError::TooShort(buf.len()));
+        }
+        let magic = buf[MAGIC_POS] as i8;
+        if magic != 2 {
+            return Err(BatchError::BadMagic(magic));
+        }
+        let batch_length = be_i32(buf, LENGTH_POS);
+        let declared = LOG_OVERHEAD as i64 + batch_length as i64;
+        if declared < HEADER_LEN as i64 {
+            return Err(BatchError::LengthMismatch {
+                declared: declared.max(0) as usize,
+                available: buf.len(),
+            });
+        }
+        let declared = declared as usize;
+        if declared > buf.len() {
+            return Err(BatchError::LengthMismatch {
+                declared,
+                available: buf.len(),
+            });
+        }
+        Ok(BatchHeader {
+            bytes: &buf[..declared],
+        })
     }
     /// The whole batch (12-byte log overhead + batchLength).
     pub fn bytes(&self) -> &'a [u8] {
@@ -33,71 +103,270 @@ impl<'a> BatchHeader<'a> {
     }
     /// Total size of this batch in bytes, including the 12-byte log overhead.
     pub fn total_len(&self) -> usize {
-        todo!()
+        self.bytes.len()
     }
     pub fn base_offset(&self) -> i64 {
-        todo!()
+        be_i64(self.bytes, BASE_OFFSET_POS)
     }
     pub fn last_offset(&self) -> i64 {
-        todo!()
+        self.base_offset() + self.last_offset_delta() as i64
     }
     pub fn last_offset_delta(&self) -> i32 {
-        todo!()
+        be_i32(self.bytes, LAST_OFFSET_DELTA_POS)
     }
     pub fn partition_leader_epoch(&self) -> i32 {
-        todo!()
+        be_i32(self.bytes, LEADER_EPOCH_POS)
     }
     pub fn magic(&self) -> i8 {
-        todo!()
+        self.bytes[MAGIC_POS] as i8
     }
     pub fn crc(&self) -> u32 {
-        todo!()
+        be_i32(self.bytes, CRC_POS) as u32
     }
     pub fn attributes(&self) -> i16 {
-        todo!()
+        be_i16(self.bytes, ATTRIBUTES_POS)
     }
     pub fn compression(&self) -> Result<Compression, BatchError> {
-        todo!()
+        Compression::from_id((self.attributes() & COMPRESSION_MASK) as u8)
     }
     pub fn is_transactional(&self) -> bool {
-        todo!()
+        self.attributes() & TRANSACTIONAL_BIT != 0
     }
     pub fn is_control(&self) -> bool {
-        todo!()
+        self.attributes() & CONTROL_BIT != 0
     }
     /// True when the timestamp type bit says LogAppendTime.
     pub fn is_log_append_time(&self) -> bool {
-        todo!()
+        self.attributes() & TIMESTAMP_TYPE_BIT != 0
     }
     pub fn base_timestamp(&self) -> i64 {
-        todo!()
+        be_i64(self.bytes, BASE_TIMESTAMP_POS)
     }
     pub fn max_timestamp(&self) -> i64 {
-        todo!()
+        be_i64(self.bytes, MAX_TIMESTAMP_POS)
     }
     pub fn producer_id(&self) -> i64 {
-        todo!()
+        be_i64(self.bytes, PRODUCER_ID_POS)
     }
     pub fn producer_epoch(&self) -> i16 {
-        todo!()
+        be_i16(self.bytes, PRODUCER_EPOCH_POS)
     }
     pub fn base_sequence(&self) -> i32 {
-        todo!()
+        be_i32(self.bytes, BASE_SEQUENCE_POS)
     }
     /// Sequence of the last record (base_sequence + last_offset_delta, wrapping at i32::MAX as Kafka does).
     pub fn last_sequence(&self) -> i32 {
-        todo!()
+        let base = self.base_sequence();
+        if base == -1 {
+            return -1;
+        }
+        let delta = self.last_offset_delta();
+        if base > i32::MAX - delta {
+            // Kafka: DefaultRecordBatch.incrementSequence wraps to 0.
+            delta - (i32::MAX - base) - 1
+        } else {
+            base + delta
+        }
     }
     pub fn record_count(&self) -> i32 {
-        todo!()
+        be_i32(self.bytes, RECORDS_COUNT_POS)
     }
     /// Recompute CRC-32C over attributes..end and compare with the stored CRC.
     pub fn validate_crc(&self) -> Result<(), BatchError> {
-        todo!()
+        let computed = crc32c::crc32c(&self.bytes[ATTRIBUTES_POS..]);
+        let stored = self.crc();
+        if computed != stored {
+            return Err(BatchError::CrcMismatch { stored, computed });
+        }
+        Ok(())
+    }
+    /// The record bytes after the header, decompressed if the batch is compressed.
+    fn record_data(&self) -> Result<std::borrow::Cow<'a, [u8]>, BatchError> {
+        let raw = &self.bytes[HEADER_LEN..];
+        match self.compression()? {
+            Compression::None => Ok(std::borrow::Cow::Borrowed(raw)),
+            codec => Ok(std::borrow::Cow::Owned(codec.decompress(raw)?)),
+        }
+    }
+    /// Count the records actually present (decompressing if needed), checking each
+    /// record's structure, and compare with the declared count.
+    pub fn check_record_count(&self) -> Result<(), BatchError> {
+        let declared = self.record_count();
+        let data = self.record_data()?;
+        let mut pos = 0usize;
+        let mut actual: i32 = 0;
+        while pos < data.len() {
+            let rec = RecordView::parse(&data[pos..])?;
+            pos += rec.total_len;
+            actual = actual.saturating_add(1);
+        }
+        if actual != declared {
+            return Err(BatchError::RecordCountMismatch { declared, actual });
+        }
+        Ok(())
     }
     /// Decode every record (decompressing if needed). Checks the record count.
     pub fn records(&self) -> Result<Vec<Record>, BatchError> {
-        todo!()
+        let declared = self.record_count();
+        let data = self.record_data()?;
+        let data = Bytes::copy_from_slice(&data);
+        let base_offset = self.base_offset();
+        let base_ts = self.base_timestamp();
+        let lat = self.is_log_append_time().then(|| self.max_timestamp());
+        // Do not trust the declared count for allocation: every record takes >= 7 bytes.
+        let mut out = Vec::with_capacity((declared.max(0) as usize).min(data.len() / 7 + 1));
+        let mut pos = 0usize;
+        while pos < data.len() {
+            let rec = RecordView::parse(&data[pos..])?;
+            let sub = |r: Option<(usize, usize)>| r.map(|(s, e)| data.slice(pos + s..pos + e));
+            let mut headers = Vec::with_capacity(rec.headers.len());
+            for h in &rec.headers {
+                let key = std::str::from_utf8(&data[pos + h.key.0..pos + h.key.1])
+                    .map_err(|_| BatchError::CorruptRecord("header key is not UTF-8".into()))?
+                    .to_owned();
+                headers.push(RecordHeader {
+                    key,
+                    value: sub(h.value),
+                });
+            }
+            out.push(Record {
+                offset: base_offset + rec.offset_delta as i64,
+                timestamp: lat.unwrap_or(base_ts.wrapping_add(rec.timestamp_delta)),
+                key: sub(rec.key),
+                value: sub(rec.value),
+                headers,
+            });
+            pos += rec.total_len;
+        }
+        let actual = out.len() as i32;
+        if actual != declared {
+            return Err(BatchError::RecordCountMismatch { declared, actual });
+        }
+        Ok(out)
+    }
+}
+
+/// Structure check of one batch as a producer must send it: CRC, honest record
+/// count (against lastOffsetDelta and against the records actually present).
+pub(crate) fn validate_batch(b: &BatchHeader<'_>) -> Result<(), BatchError> {
+    b.validate_crc()?;
+    let declared = b.record_count();
+    let from_offsets = b.last_offset_delta() as i64 + 1;
+    if declared as i64 != from_offsets || declared <= 0 {
+        return Err(BatchError::RecordCountMismatch {
+            declared,
+            actual: from_offsets.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+        });
+    }
+    b.check_record_count()
+}
+
+/// A record's fields as byte ranges relative to the record's start.
+struct HeaderRange {
+    key: (usize, usize),
+    value: Option<(usize, usize)>,
+}
+
+struct RecordView {
+    total_len: usize,
+    timestamp_delta: i64,
+    offset_delta: i32,
+    key: Option<(usize, usize)>,
+    value: Option<(usize, usize)>,
+    headers: Vec<HeaderRange>,
+}
+
+fn corrupt(what: &str) -> BatchError {
+    BatchError::CorruptRecord(what.to_string())
+}
+
+/// Read an unsigned LEB128 varint of at most `max_bytes` bytes.
+fn read_uvarint(buf: &[u8], pos: &mut usize, max_bytes: usize) -> Result<u64, BatchError> {
+    let mut result: u64 = 0;
+    for i in 0..max_bytes {
+        let b = *buf.get(*pos).ok_or_else(|| corrupt("truncated varint"))?;
+        *pos += 1;
+        result |= ((b & 0x7f) as u64) << (7 * i);
+        if b & 0x80 == 0 {
+            return Ok(result);
+        }
+    }
+    Err(corrupt("varint too long"))
+}
+
+fn read_varint(buf: &[u8], pos: &mut usize) -> Result<i32, BatchError> {
+    let u = read_uvarint(buf, pos, 5)? as u32;
+    Ok(((u >> 1) as i32) ^ -((u & 1) as i32))
+}
+
+fn read_varlong(buf: &[u8], pos: &mut usize) -> Result<i64, BatchError> {
+    let u = read_uvarint(buf, pos, 10)?;
+    Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
+}
+
+/// A length-prefixed byte field (-1 = null); returns the range.
+fn read_bytes_field(
+    buf: &[u8],
+    pos: &mut usize,
+    what: &str,
+) -> Result<Option<(usize, usize)>, BatchError> {
+    let len = read_varint(buf, pos)?;
+    if len < -1 {
+        return Err(corrupt(&format!("negative {what} length {len}")));
+    }
+    if len == -1 {
+        return Ok(None);
+    }
+    let start = *pos;
+    let end = start.checked_add(len as usize).filter(|&e| e <= buf.len());
+    let end = end.ok_or_else(|| corrupt(&format!("{what} runs past the record")))?;
+    *pos = end;
+    Ok(Some((start, end)))
+}
+
+impl RecordView {
+    fn parse(buf: &[u8]) -> Result<RecordView, BatchError> {
+        let mut pos = 0;
+        let len = read_varint(buf, &mut pos)?;
+        if len < 0 {
+            return Err(corrupt(&format!("negative record length {len}")));
+        }
+        let total_len = pos + len as usize;
+        if total_len > buf.len() {
+            return Err(corrupt(&format!("record length {len} runs past the batch")));
+        }
+        let body = &buf[..total_len];
+        let _attributes = *body.get(pos).ok_or_else(|| corrupt("record too short"))?;
+        pos += 1;
+        let timestamp_delta = read_varlong(body, &mut pos)?;
+        let offset_delta = read_varint(body, &mut pos)?;
+        let key = read_bytes_field(body, &mut pos, "key")?;
+        let value = read_bytes_field(body, &mut pos, "value")?;
+        let header_count = read_varint(body, &mut pos)?;
+        if header_count < 0 {
+            return Err(corrupt(&format!("negative header count {header_count}")));
+        }
+        let mut headers = Vec::with_capacity((header_count as usize).min(body.len()));
+        for _ in 0..header_count {
+            let key = read_bytes_field(body, &mut pos, "header key")?
+                .ok_or_else(|| corrupt("null header key"))?;
+            let value = read_bytes_field(body, &mut pos, "header value")?;
+            headers.push(HeaderRange { key, value });
+        }
+        if pos != total_len {
+            return Err(corrupt(&format!(
+                "record length {len} does not match its fields ({} bytes)",
+                pos - (total_len - len as usize)
+            )));
+        }
+        Ok(RecordView {
+            total_len,
+            timestamp_delta,
+            offset_delta,
+            key,
+            value,
+            headers,
+        })
     }
 }
 
@@ -106,21 +375,40 @@ impl<'a> BatchHeader<'a> {
 /// a partial batch at the very end of a read result is not an error for
 /// [`iter_batches_lenient`] (Kafka fetch responses may end in a partial batch).
 pub fn iter_batches(buf: &[u8]) -> impl Iterator<Item = Result<BatchHeader<'_>, BatchError>> + '_ {
-    let _ = buf;
-    std::iter::from_fn(|| todo!())
+    let mut rest = buf;
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed || rest.is_empty() {
+            return None;
+        }
+        match BatchHeader::parse(rest) {
+            Ok(h) => {
+                rest = &rest[h.total_len()..];
+                Some(Ok(h))
+            }
+            Err(e) => {
+                failed = true;
+                Some(Err(e))
+            }
+        }
+    })
 }
 
 /// Like [`iter_batches`] but silently stops at a trailing partial batch.
 pub fn iter_batches_lenient(buf: &[u8]) -> impl Iterator<Item = BatchHeader<'_>> + '_ {
-    let _ = buf;
-    std::iter::from_fn(|| todo!())
+    iter_batches(buf).map_while(|r| r.ok())
 }
 
 /// Validate a record set as a produce request delivers it: one or more whole v2
 /// batches, each with a correct CRC and honest record count, nothing trailing.
 pub fn validate_record_set(buf: &[u8]) -> Result<(), BatchError> {
-    let _ = buf;
-    todo!()
+    if buf.is_empty() {
+        return Err(BatchError::Empty);
+    }
+    for b in iter_batches(buf) {
+        validate_batch(&b?)?;
+    }
+    Ok(())
 }
 
 /// One header of a record.
@@ -173,6 +461,29 @@ impl Default for BatchBuilder {
     }
 }
 
+fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+fn put_varint(out: &mut Vec<u8>, v: i32) {
+    put_uvarint(out, ((v << 1) ^ (v >> 31)) as u32 as u64);
+}
+fn put_varlong(out: &mut Vec<u8>, v: i64) {
+    put_uvarint(out, ((v << 1) ^ (v >> 63)) as u64);
+}
+fn put_bytes_field(out: &mut Vec<u8>, v: Option<&[u8]>) {
+    match v {
+        None => put_varint(out, -1),
+        Some(b) => {
+            put_varint(out, b.len() as i32);
+            out.extend_from_slice(b);
+        }
+    }
+}
+
 impl BatchBuilder {
     pub fn new() -> Self {
         Self::default()
@@ -182,8 +493,279 @@ impl BatchBuilder {
         self.records.push(record);
         self
     }
+    /// Number of records pushed so far.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+    /// True when no record was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
     /// Encode the batch (with CRC). Errors only if compression fails.
     pub fn build(&self) -> Result<Vec<u8>, BatchError> {
-        todo!()
+        let base_ts = self.records.first().map(|r| r.timestamp).unwrap_or(-1);
+        let max_ts = self.records.iter().map(|r| r.timestamp).max().unwrap_or(-1);
+        let last_offset_delta = self
+            .records
+            .iter()
+            .map(|r| (r.offset - self.base_offset) as i32)
+            .max()
+            .unwrap_or(0);
+        let mut body = Vec::new();
+        let mut rec = Vec::new();
+        for r in &self.records {
+            rec.clear();
+            rec.push(0u8); // record attributes (unused)
+            put_varlong(&mut rec, r.timestamp.wrapping_sub(base_ts));
+            put_varint(&mut rec, (r.offset - self.base_offset) as i32);
+            put_bytes_field(&mut rec, r.key.as_deref());
+            put_bytes_field(&mut rec, r.value.as_deref());
+            put_varint(&mut rec, r.headers.len() as i32);
+            for h in &r.headers {
+                put_bytes_field(&mut rec, Some(h.key.as_bytes()));
+                put_bytes_field(&mut rec, h.value.as_deref());
+            }
+            put_varint(&mut body, rec.len() as i32);
+            body.extend_from_slice(&rec);
+        }
+        let body = match self.compression {
+            Compression::None => body,
+            codec => codec.compress(&body)?,
+        };
+        let mut attributes = self.compression as i16;
+        if self.log_append_time {
+            attributes |= TIMESTAMP_TYPE_BIT;
+        }
+        if self.transactional {
+            attributes |= TRANSACTIONAL_BIT;
+        }
+        if self.control {
+            attributes |= CONTROL_BIT;
+        }
+        let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+        out.extend_from_slice(&self.base_offset.to_be_bytes());
+        out.extend_from_slice(&((HEADER_LEN - LOG_OVERHEAD + body.len()) as i32).to_be_bytes());
+        out.extend_from_slice(&self.partition_leader_epoch.to_be_bytes());
+        out.push(2);
+        out.extend_from_slice(&[0; 4]); // CRC, filled below
+        out.extend_from_slice(&attributes.to_be_bytes());
+        out.extend_from_slice(&last_offset_delta.to_be_bytes());
+        out.extend_from_slice(&base_ts.to_be_bytes());
+        out.extend_from_slice(&max_ts.to_be_bytes());
+        out.extend_from_slice(&self.producer_id.to_be_bytes());
+        out.extend_from_slice(&self.producer_epoch.to_be_bytes());
+        out.extend_from_slice(&self.base_sequence.to_be_bytes());
+        out.extend_from_slice(&(self.records.len() as i32).to_be_bytes());
+        out.extend_from_slice(&body);
+        rewrite_crc(&mut out);
+        Ok(out)
+    }
+}
+
+/// Recompute and store the CRC-32C of the batch at the start of `batch`.
+pub(crate) fn rewrite_crc(batch: &mut [u8]) {
+    let crc = crc32c::crc32c(&batch[ATTRIBUTES_POS..]);
+    batch[CRC_POS..CRC_POS + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(offset: i64, ts: i64, key: Option<&str>, value: Option<&str>) -> Record {
+        Record {
+            offset,
+            timestamp: ts,
+            key: key.map(|k| Bytes::copy_from_slice(k.as_bytes())),
+            value: value.map(|v| Bytes::copy_from_slice(v.as_bytes())),
+            headers: vec![],
+        }
+    }
+
+    fn sample(n: i64) -> Vec<u8> {
+        let mut b = BatchBuilder::new();
+        b.producer_id = 7;
+        b.producer_epoch = 1;
+        b.base_sequence = 5;
+        for i in 0..n {
+            b.push(rec(i, 1000 + i, Some("k"), Some(&format!("value-{i}"))));
+        }
+        b.build().unwrap()
+    }
+
+    #[test]
+    fn header_fields_round_trip() {
+        let bytes = sample(3);
+        let h = BatchHeader::parse(&bytes).unwrap();
+        assert_eq!(h.total_len(), bytes.len());
+        assert_eq!(h.base_offset(), 0);
+        assert_eq!(h.last_offset_delta(), 2);
+        assert_eq!(h.last_offset(), 2);
+        assert_eq!(h.magic(), 2);
+        assert_eq!(h.record_count(), 3);
+        assert_eq!(h.base_timestamp(), 1000);
+        assert_eq!(h.max_timestamp(), 1002);
+        assert_eq!(h.producer_id(), 7);
+        assert_eq!(h.producer_epoch(), 1);
+        assert_eq!(h.base_sequence(), 5);
+        assert_eq!(h.last_sequence(), 7);
+        assert_eq!(h.partition_leader_epoch(), -1);
+        assert_eq!(h.compression().unwrap(), Compression::None);
+        assert!(!h.is_transactional() && !h.is_control() && !h.is_log_append_time());
+        h.validate_crc().unwrap();
+        validate_record_set(&bytes).unwrap();
+    }
+
+    #[test]
+    fn records_decode_keys_values_headers_and_nulls() {
+        let mut b = BatchBuilder::new();
+        b.base_offset = 100;
+        b.push(Record {
+            offset: 100,
+            timestamp: 5,
+            key: None,
+            value: Some(Bytes::from_static(b"v")),
+            headers: vec![
+                RecordHeader {
+                    key: "h1".into(),
+                    value: Some(Bytes::from_static(b"x")),
+                },
+                RecordHeader {
+                    key: "h2".into(),
+                    value: None,
+                },
+            ],
+        });
+        b.push(rec(101, 3, Some("key"), None));
+        b.push(rec(102, 9, Some(""), Some("")));
+        let bytes = b.build().unwrap();
+        let h = BatchHeader::parse(&bytes).unwrap();
+        let recs = h.records().unwrap();
+        assert_eq!(recs.len(), 3);
+        assert_eq!(recs[0].key, None);
+        assert_eq!(recs[0].value.as_deref(), Some(&b"v"[..]));
+        assert_eq!(recs[0].headers.len(), 2);
+        assert_eq!(recs[0].headers[1].value, None);
+        assert_eq!(recs[1].offset, 101);
+        assert_eq!(recs[1].timestamp, 3, "negative timestamp delta decodes");
+        assert_eq!(recs[1].value, None);
+        assert_eq!(recs[2].key.as_deref(), Some(&b""[..]));
+        assert_eq!(h.max_timestamp(), 9);
+    }
+
+    #[test]
+    fn log_append_time_records_take_the_max_timestamp() {
+        let mut b = BatchBuilder::new();
+        b.log_append_time = true;
+        b.push(rec(0, 1, None, Some("a")));
+        b.push(rec(1, 2, None, Some("b")));
+        let bytes = b.build().unwrap();
+        let h = BatchHeader::parse(&bytes).unwrap();
+        assert!(h.is_log_append_time());
+        assert!(h.records().unwrap().iter().all(|r| r.timestamp == 2));
+    }
+
+    #[test]
+    fn bad_crc_is_rejected_as_crc_mismatch() {
+        let mut bytes = sample(2);
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        assert!(matches!(
+            validate_record_set(&bytes),
+            Err(BatchError::CrcMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_magic_is_rejected() {
+        let mut bytes = sample(1);
+        bytes[MAGIC_POS] = 1;
+        assert_eq!(validate_record_set(&bytes), Err(BatchError::BadMagic(1)));
+    }
+
+    #[test]
+    fn length_that_does_not_match_is_rejected() {
+        let bytes = sample(2);
+        let cut = &bytes[..bytes.len() - 3];
+        assert!(matches!(
+            validate_record_set(cut),
+            Err(BatchError::LengthMismatch { .. })
+        ));
+        let mut longer = bytes.clone();
+        longer.extend_from_slice(&[0; 10]);
+        // Trailing garbage is a second, too-short batch.
+        assert!(validate_record_set(&longer).is_err());
+        assert_eq!(
+            validate_record_set(&bytes[..10]),
+            Err(BatchError::TooShort(10))
+        );
+    }
+
+    #[test]
+    fn lying_record_count_is_rejected() {
+        let mut bytes = sample(3);
+        bytes[RECORDS_COUNT_POS..RECORDS_COUNT_POS + 4].copy_from_slice(&4i32.to_be_bytes());
+        rewrite_crc(&mut bytes);
+        assert!(matches!(
+            validate_record_set(&bytes),
+            Err(BatchError::RecordCountMismatch { declared: 4, .. })
+        ));
+        // Count and lastOffsetDelta agree, but the records do not.
+        bytes[LAST_OFFSET_DELTA_POS..LAST_OFFSET_DELTA_POS + 4]
+            .copy_from_slice(&3i32.to_be_bytes());
+        rewrite_crc(&mut bytes);
+        assert_eq!(
+            validate_record_set(&bytes),
+            Err(BatchError::RecordCountMismatch {
+                declared: 4,
+                actual: 3
+            })
+        );
+    }
+
+    #[test]
+    fn empty_record_set_is_rejected() {
+        assert_eq!(validate_record_set(&[]), Err(BatchError::Empty));
+    }
+
+    #[test]
+    fn iterates_concatenated_batches_and_lenient_stops_at_partial() {
+        let mut buf = sample(2);
+        let second = sample(3);
+        buf.extend_from_slice(&second);
+        assert_eq!(iter_batches(&buf).count(), 2);
+        validate_record_set(&buf).unwrap();
+        let partial = &buf[..buf.len() - 5];
+        assert_eq!(iter_batches_lenient(partial).count(), 1);
+        let strict: Vec<_> = iter_batches(partial).collect();
+        assert!(strict[1].is_err());
+    }
+
+    #[test]
+    fn last_sequence_wraps_like_kafka() {
+        let mut b = BatchBuilder::new();
+        b.base_sequence = i32::MAX - 1;
+        for i in 0..4 {
+            b.push(rec(i, 0, None, None));
+        }
+        let bytes = b.build().unwrap();
+        let h = BatchHeader::parse(&bytes).unwrap();
+        assert_eq!(h.last_sequence(), 1);
+    }
+
+    #[test]
+    fn varints_round_trip_extremes() {
+        for v in [0i64, -1, 1, i64::MIN, i64::MAX, 300, -300] {
+            let mut out = Vec::new();
+            put_varlong(&mut out, v);
+            let mut pos = 0;
+            assert_eq!(read_varlong(&out, &mut pos).unwrap(), v);
+        }
+        for v in [0i32, -1, i32::MIN, i32::MAX] {
+            let mut out = Vec::new();
+            put_varint(&mut out, v);
+            let mut pos = 0;
+            assert_eq!(read_varint(&out, &mut pos).unwrap(), v);
+        }
     }
 }

@@ -13,7 +13,10 @@ pub struct FlushPolicy {
 
 impl FlushPolicy {
     /// Kafka's default: leave flushing to the OS.
-    pub const NEVER: FlushPolicy = FlushPolicy { messages: None, interval_ms: None };
+    pub const NEVER: FlushPolicy = FlushPolicy {
+        messages: None,
+        interval_ms: None,
+    };
 }
 
 /// Which timestamp a topic stores (`message.timestamp.type`).

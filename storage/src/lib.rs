@@ -20,8 +20,12 @@
 //! - [`log`]: one partition's log: append, read, offset lookups, truncation,
 //!   log start offset.
 //!
-//! (Internal modules — segments, indexes, the mmap wrapper that holds all the
-//! `unsafe`, the filesystem seam, durability helpers — are private.)
+//! Private modules:
+//! - `segment`: one `.log` + `.index` + `.timeindex`; append, read, scan/recover.
+//! - `index`: the sparse memory-mapped offset and time indexes.
+//! - `mmap`: every `unsafe` of the crate (memory maps, `flock`), with SAFETY notes.
+//! - `fs`: the filesystem seam (writes, fsyncs, renames) so tests inject faults.
+//! - `durability`: atomic rewrite, checkpoint sealing, group commit.
 
 pub mod batch;
 pub mod compression;
@@ -29,6 +33,12 @@ pub mod config;
 pub mod error;
 pub mod log;
 pub mod store;
+
+mod durability;
+mod fs;
+mod index;
+mod mmap;
+mod segment;
 
 pub use batch::{BatchBuilder, BatchHeader, Record, RecordHeader};
 pub use compression::Compression;

@@ -4,11 +4,27 @@
 //! Appends are serialised inside; reads never wait for an append (they see a
 //! consistent snapshot of the segment list and the committed end of the tail).
 //!
-//! STUB: signatures agreed with the broker; bodies to be written (issue 2).
+//! State on disk besides the segments: `weir-log.checkpoint` in the log's
+//! directory holds the log start offset and the recovery point (written by
+//! atomic rewrite whenever the log start moves or the recovery point enters a
+//! new segment — recovery scans whole segments from the one holding it).
 
-use crate::config::LogConfig;
-use crate::error::Result;
+use crate::batch::{
+    self, rewrite_crc, BatchHeader, ATTRIBUTES_POS, LEADER_EPOCH_POS, MAX_TIMESTAMP_POS,
+    TIMESTAMP_TYPE_BIT,
+};
+use crate::config::{LogConfig, TimestampType};
+use crate::durability::{atomic_write, io_err, seal, unseal, GroupCommit};
+use crate::error::{Result, StorageError};
+use crate::fs::Fs;
+use crate::segment::{self, now_ms, AppendBatch, OpenMode, Segment, SegmentParams};
 use bytes::Bytes;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+/// File in each log directory holding the log start offset and recovery point.
+pub(crate) const LOG_CHECKPOINT: &str = "weir-log.checkpoint";
 
 /// How to append.
 #[derive(Debug, Clone, Copy, Default)]
@@ -60,20 +76,445 @@ pub struct SegmentInfo {
     pub is_active: bool,
 }
 
+/// An immutable snapshot of the segment list, swapped atomically.
+#[derive(Debug)]
+struct View {
+    segments: Vec<Arc<Segment>>,
+    log_start: i64,
+}
+
+impl View {
+    fn active(&self) -> &Arc<Segment> {
+        self.segments
+            .last()
+            .expect("a log always has an active segment")
+    }
+    /// Index of the segment that would hold `offset`.
+    fn index_for(&self, offset: i64) -> usize {
+        self.segments
+            .partition_point(|s| s.base_offset <= offset)
+            .saturating_sub(1)
+    }
+}
+
+struct Inner {
+    dir: PathBuf,
+    fs: Arc<dyn Fs>,
+    /// Serialises appends, rolls, truncation and log-start changes.
+    writer: Mutex<()>,
+    view: RwLock<Arc<View>>,
+    log_end: AtomicI64,
+    config: RwLock<LogConfig>,
+    commit: GroupCommit,
+    /// Time of the oldest append not yet fsynced, -1 if none.
+    first_unflushed_ms: AtomicI64,
+    /// (log start, recovery point) last written to the checkpoint file.
+    persisted: Mutex<(i64, i64)>,
+    closed: AtomicBool,
+}
+
 /// One partition's log.
 pub struct PartitionLog {
-    _private: (),
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for PartitionLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartitionLog")
+            .field("dir", &self.inner.dir)
+            .field("log_start_offset", &self.log_start_offset())
+            .field("log_end_offset", &self.log_end_offset())
+            .finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Clamp `segment.bytes` to what 32-bit index positions can address.
+fn segment_bytes(cfg: &LogConfig) -> u64 {
+    cfg.segment_bytes
+        .clamp(crate::batch::HEADER_LEN as u64, i32::MAX as u64)
+}
+
+fn read_log_checkpoint(dir: &Path) -> Result<Option<(i64, i64)>> {
+    let path = dir.join(LOG_CHECKPOINT);
+    let data = match std::fs::read(&path) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(&path, e)),
+    };
+    let corrupt = || StorageError::Corrupt {
+        path: path.clone(),
+        reason: "bad log checkpoint".into(),
+    };
+    let payload = unseal(&data).ok_or_else(corrupt)?;
+    let text = std::str::from_utf8(payload).map_err(|_| corrupt())?;
+    let mut lines = text.lines();
+    if lines.next() != Some("weir-log 1") {
+        return Err(corrupt());
+    }
+    let mut num = || -> Result<i64> {
+        lines
+            .next()
+            .and_then(|l| l.parse().ok())
+            .ok_or_else(corrupt)
+    };
+    Ok(Some((num()?, num()?)))
+}
+
+impl Inner {
+    fn view(&self) -> Arc<View> {
+        self.view.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    fn set_view(&self, v: View) {
+        *self.view.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(v);
+    }
+    fn config(&self) -> LogConfig {
+        self.config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StorageError::Closed);
+        }
+        Ok(())
+    }
+
+    /// Write the checkpoint if the log start changed or the recovery point
+    /// entered a different segment than the persisted one (or `force`).
+    fn persist_state(&self, view: &View, recovery_point: i64, force: bool) -> Result<()> {
+        let mut p = lock(&self.persisted);
+        let seg_of = |o: i64| view.segments[view.index_for(o)].base_offset;
+        if !force
+            && p.0 == view.log_start
+            && seg_of(p.1) == seg_of(recovery_point)
+            && p.1 <= recovery_point
+        {
+            return Ok(());
+        }
+        let text = format!("weir-log 1\n{}\n{}\n", view.log_start, recovery_point);
+        atomic_write(
+            &*self.fs,
+            &self.dir.join(LOG_CHECKPOINT),
+            &seal(text.as_bytes()),
+        )?;
+        *p = (view.log_start, recovery_point);
+        Ok(())
+    }
+
+    /// Group commit: make everything appended so far durable if `offset` is not yet.
+    fn sync_to(&self, offset: i64) -> Result<()> {
+        self.commit.sync_to(offset, || {
+            self.check_open()?;
+            let end = self.log_end.load(Ordering::Acquire);
+            let durable = self.commit.durable();
+            let view = self.view();
+            for seg in &view.segments {
+                if seg.next_offset() > durable || seg.base_offset >= durable {
+                    seg.sync(&*self.fs)?;
+                }
+            }
+            self.persist_state(&view, end, false)?;
+            if self.log_end.load(Ordering::Acquire) == end {
+                self.first_unflushed_ms.store(-1, Ordering::Release);
+            }
+            Ok(end)
+        })
+    }
+
+    fn capacity(cfg: &LogConfig) -> usize {
+        segment_bytes(cfg) as usize
+    }
+
+    fn params(cfg: &LogConfig) -> SegmentParams {
+        SegmentParams {
+            capacity: Self::capacity(cfg),
+            max_index_bytes: cfg.max_index_bytes as usize,
+            index_interval: cfg.index_interval_bytes,
+        }
+    }
+
+    /// Start a new active segment at `base` (caller holds the writer lock).
+    fn roll(&self, view: &View, base: i64, cfg: &LogConfig) -> Result<Arc<Segment>> {
+        let old = view.active().clone();
+        if old.base_offset == base {
+            return Ok(old);
+        }
+        old.seal(&*self.fs)?;
+        let seg = Arc::new(Segment::create(
+            &*self.fs,
+            &self.dir,
+            base,
+            Self::capacity(cfg),
+            cfg.max_index_bytes as usize,
+        )?);
+        self.fs
+            .sync_dir(&self.dir)
+            .map_err(|e| io_err(&self.dir, e))?;
+        let mut segments = view.segments.clone();
+        segments.push(seg.clone());
+        self.set_view(View {
+            segments,
+            log_start: view.log_start,
+        });
+        Ok(seg)
+    }
 }
 
 impl PartitionLog {
+    /// Open (or create) the log in `dir`. With `recover`, segments from the one
+    /// holding the recovery point onwards are re-validated and the torn tail cut;
+    /// otherwise data is trusted and only the indexes are checked cheaply.
+    pub(crate) fn open(
+        fs: Arc<dyn Fs>,
+        dir: &Path,
+        config: LogConfig,
+        recover: bool,
+    ) -> Result<PartitionLog> {
+        let created = !dir.exists();
+        fs.create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        if created {
+            if let Some(parent) = dir.parent() {
+                fs.sync_dir(parent).map_err(|e| io_err(parent, e))?;
+            }
+        }
+        let (mut log_start, mut recovery_point) = match read_log_checkpoint(dir) {
+            Ok(Some(s)) => s,
+            Ok(None) => (0, 0),
+            // A damaged checkpoint is not trusted: recover everything.
+            Err(StorageError::Corrupt { .. }) => (0, 0),
+            Err(e) => return Err(e),
+        };
+        let recover = recover || created;
+        let mut bases = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| io_err(dir, e))? {
+            let entry = entry.map_err(|e| io_err(dir, e))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if let Some(b) = segment::parse_log_name(&name) {
+                bases.push(b);
+            } else if name.ends_with(".tmp") || name.ends_with(".swap") {
+                // Leftovers of an interrupted atomic rewrite.
+                let p = entry.path();
+                fs.remove_file(&p).map_err(|e| io_err(&p, e))?;
+            }
+        }
+        bases.sort_unstable();
+        // Drop segments wholly below the log start (a crash between the
+        // checkpoint and the deletion).
+        while bases.len() > 1 && bases[1] <= log_start {
+            let b = bases.remove(0);
+            for suffix in [
+                segment::LOG_SUFFIX,
+                segment::INDEX_SUFFIX,
+                segment::TIME_INDEX_SUFFIX,
+            ] {
+                let p = dir.join(segment::file_name(b, suffix));
+                let _ = fs.remove_file(&p);
+            }
+        }
+        let cap = Inner::capacity(&config);
+        let max_index = config.max_index_bytes as usize;
+        let params = Inner::params(&config);
+        let mut segments: Vec<Arc<Segment>> = Vec::new();
+        let mut recovered_any = false;
+        if bases.is_empty() {
+            let seg = Segment::create(&*fs, dir, log_start, cap, max_index)?;
+            fs.sync_dir(dir).map_err(|e| io_err(dir, e))?;
+            segments.push(Arc::new(seg));
+        } else {
+            let rp_seg = bases
+                .iter()
+                .rev()
+                .find(|&&b| b <= recovery_point)
+                .copied()
+                .unwrap_or(bases[0]);
+            let mut i = 0;
+            while i < bases.len() {
+                let base = bases[i];
+                let active = i + 1 == bases.len();
+                let mode = if recover && base >= rp_seg {
+                    OpenMode::Recover
+                } else {
+                    OpenMode::Trusted
+                };
+                let opened = Segment::open(&*fs, dir, base, active, params, mode);
+                let (seg, outcome) = match opened {
+                    Err(StorageError::Corrupt { .. }) if mode == OpenMode::Trusted => {
+                        Segment::open(&*fs, dir, base, active, params, OpenMode::Recover)?
+                    }
+                    other => other?,
+                };
+                recovered_any |= mode == OpenMode::Recover;
+                let prev_next = segments.last().map(|s| s.next_offset()).unwrap_or(i64::MIN);
+                let seg = Arc::new(seg);
+                let out_of_order = base < prev_next;
+                if out_of_order {
+                    // Overlaps the previous segment: not a valid continuation.
+                    seg.delete(&*fs)?;
+                    bases.truncate(i);
+                    break;
+                }
+                segments.push(seg.clone());
+                if outcome.truncated_bytes > 0 && !active {
+                    // Everything after a torn batch is gone: drop later segments
+                    // and keep appending to this one.
+                    for &later in &bases[i + 1..] {
+                        for suffix in [
+                            segment::LOG_SUFFIX,
+                            segment::INDEX_SUFFIX,
+                            segment::TIME_INDEX_SUFFIX,
+                        ] {
+                            let p = dir.join(segment::file_name(later, suffix));
+                            let _ = fs.remove_file(&p);
+                        }
+                    }
+                    bases.truncate(i + 1);
+                    seg.unseal(&*fs, max_index)?;
+                    break;
+                }
+                i += 1;
+            }
+            if segments.is_empty() {
+                let seg = Segment::create(&*fs, dir, log_start, cap, max_index)?;
+                segments.push(Arc::new(seg));
+            }
+        }
+        let log_end = segments
+            .last()
+            .expect("non-empty")
+            .next_offset()
+            .max(log_start);
+        log_start = log_start.max(segments[0].base_offset).min(log_end);
+        let view = View {
+            segments,
+            log_start,
+        };
+        if recovered_any {
+            // What recovery kept is now known good; make it durable and move the
+            // recovery point to the end so the next unclean start scans less.
+            for s in &view.segments {
+                s.sync(&*fs)?;
+            }
+            fs.sync_dir(dir).map_err(|e| io_err(dir, e))?;
+            recovery_point = log_end;
+        }
+        recovery_point = recovery_point.min(log_end);
+        let inner = Inner {
+            dir: dir.to_path_buf(),
+            fs,
+            writer: Mutex::new(()),
+            view: RwLock::new(Arc::new(view)),
+            log_end: AtomicI64::new(log_end),
+            config: RwLock::new(config),
+            commit: GroupCommit::new(recovery_point),
+            first_unflushed_ms: AtomicI64::new(-1),
+            persisted: Mutex::new((i64::MIN, i64::MIN)),
+            closed: AtomicBool::new(false),
+        };
+        let view = inner.view();
+        inner.persist_state(&view, recovery_point, true)?;
+        Ok(PartitionLog {
+            inner: Arc::new(inner),
+        })
+    }
+
     /// Append one or more whole v2 batches as a produce request carries them.
     /// Validates them (structure, CRC, record counts) and assigns offsets from the
     /// log end offset, rewriting each batch's base offset in place. Rolls segments
     /// as the config says. Returns once the data is in the page cache; call
     /// [`PartitionLog::sync_to`] (group commit) when durability is wanted.
     pub fn append(&self, batches: &[u8], opts: AppendOptions) -> Result<AppendInfo> {
-        let _ = (batches, opts);
-        todo!()
+        let inner = &*self.inner;
+        inner.check_open()?;
+        batch::validate_record_set(batches)?;
+        let cfg = inner.config();
+        let lat = opts
+            .log_append_time
+            .or_else(|| (cfg.timestamp_type == TimestampType::LogAppendTime).then(now_ms));
+        let mut buf = batches.to_vec();
+        let _w = lock(&inner.writer);
+        inner.check_open()?;
+        let log_end = inner.log_end.load(Ordering::Acquire);
+        let mut next = log_end;
+        let mut metas = Vec::new();
+        let mut pos = 0usize;
+        let mut records = 0i64;
+        let mut max_ts = -1i64;
+        while pos < buf.len() {
+            let (len, lod, count) = {
+                let h = BatchHeader::parse(&buf[pos..])?;
+                (
+                    h.total_len(),
+                    h.last_offset_delta() as i64,
+                    h.record_count() as i64,
+                )
+            };
+            let b = &mut buf[pos..pos + len];
+            b[..8].copy_from_slice(&next.to_be_bytes());
+            if let Some(epoch) = opts.leader_epoch {
+                b[LEADER_EPOCH_POS..LEADER_EPOCH_POS + 4].copy_from_slice(&epoch.to_be_bytes());
+            }
+            if let Some(t) = lat {
+                let attrs = i16::from_be_bytes([b[ATTRIBUTES_POS], b[ATTRIBUTES_POS + 1]])
+                    | TIMESTAMP_TYPE_BIT;
+                b[ATTRIBUTES_POS..ATTRIBUTES_POS + 2].copy_from_slice(&attrs.to_be_bytes());
+                b[MAX_TIMESTAMP_POS..MAX_TIMESTAMP_POS + 8].copy_from_slice(&t.to_be_bytes());
+                rewrite_crc(b);
+            }
+            let batch_max = crate::batch::be_i64(b, MAX_TIMESTAMP_POS);
+            max_ts = max_ts.max(batch_max);
+            metas.push(AppendBatch {
+                pos_in_buf: pos,
+                len,
+                last_offset: next + lod,
+                max_timestamp: batch_max,
+            });
+            next += lod + 1;
+            records += count;
+            pos += len;
+        }
+        let view = inner.view();
+        let mut active = view.active().clone();
+        let seg_bytes = segment_bytes(&cfg);
+        let aged = active.size() > 0
+            && now_ms().saturating_sub(active.roll_base_ms()) >= cfg.segment_ms as i64;
+        let mut rolled = false;
+        if aged || !active.fits(buf.len() as u64, next - 1, seg_bytes) {
+            active = inner.roll(&view, log_end, &cfg)?;
+            rolled = true;
+        }
+        active.append(&*inner.fs, &buf, &metas, cfg.index_interval_bytes)?;
+        inner.log_end.store(next, Ordering::Release);
+        let _ = inner.first_unflushed_ms.compare_exchange(
+            -1,
+            now_ms(),
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        );
+        let log_start = inner.view().log_start;
+        drop(_w);
+        if rolled {
+            // Flush the finished segment in the background (as Kafka does), which
+            // also moves the recovery point past it.
+            let bg = self.inner.clone();
+            std::thread::spawn(move || {
+                let _ = bg.sync_to(log_end);
+            });
+        }
+        Ok(AppendInfo {
+            base_offset: log_end,
+            last_offset: next - 1,
+            log_append_time: lat.unwrap_or(-1),
+            max_timestamp: max_ts,
+            log_start_offset: log_start,
+            record_count: records,
+            bytes: buf.len(),
+        })
     }
 
     /// Read whole batches starting with the one containing `offset`, up to
@@ -82,82 +523,338 @@ impl PartitionLog {
     /// `upper_bound` (exclusive; e.g. the last stable offset) are not returned.
     /// `offset == log_end_offset` gives empty records; outside
     /// `[log_start_offset, log_end_offset]` gives `OffsetOutOfRange`.
-    pub fn read(&self, offset: i64, max_bytes: usize, upper_bound: Option<i64>) -> Result<ReadResult> {
-        let _ = (offset, max_bytes, upper_bound);
-        todo!()
+    pub fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        upper_bound: Option<i64>,
+    ) -> Result<ReadResult> {
+        let inner = &*self.inner;
+        inner.check_open()?;
+        let log_end = inner.log_end.load(Ordering::Acquire);
+        let view = inner.view();
+        let log_start = view.log_start;
+        if offset < log_start || offset > log_end {
+            return Err(StorageError::OffsetOutOfRange {
+                offset,
+                log_start,
+                log_end,
+            });
+        }
+        let bound = upper_bound.unwrap_or(i64::MAX).min(log_end);
+        let mut records = Bytes::new();
+        if offset < bound {
+            for seg in &view.segments[view.index_for(offset)..] {
+                if seg.base_offset >= bound {
+                    break;
+                }
+                if let Some(b) = seg.read(offset.max(seg.base_offset), max_bytes, bound, true) {
+                    records = b;
+                    break;
+                }
+            }
+        }
+        Ok(ReadResult {
+            records,
+            log_start_offset: log_start,
+            log_end_offset: log_end,
+        })
     }
 
     /// Block until everything appended up to and including `offset` is fsynced.
     /// Many callers share one fsync (group commit). Blocking: call it off the
     /// async workers.
     pub fn sync_to(&self, offset: i64) -> Result<()> {
-        let _ = offset;
-        todo!()
+        self.inner.sync_to(offset.saturating_add(1))
     }
 
     /// fsync everything appended so far.
     pub fn flush(&self) -> Result<()> {
-        todo!()
+        let end = self.inner.log_end.load(Ordering::Acquire);
+        self.inner.sync_to(end)
     }
 
     /// Whether the flush policy (`flush.messages` / `flush.ms`) asks for an fsync now.
     /// The broker calls `sync_to` when this is true after an append.
     pub fn flush_due(&self) -> bool {
-        todo!()
+        let inner = &*self.inner;
+        let cfg = inner.config();
+        let unflushed = inner.log_end.load(Ordering::Acquire) - inner.commit.durable();
+        if unflushed <= 0 {
+            return false;
+        }
+        if let Some(m) = cfg.flush.messages {
+            if unflushed as u64 >= m {
+                return true;
+            }
+        }
+        if let Some(ms) = cfg.flush.interval_ms {
+            let first = inner.first_unflushed_ms.load(Ordering::Acquire);
+            if first >= 0 && now_ms().saturating_sub(first) >= ms as i64 {
+                return true;
+            }
+        }
+        false
     }
 
     pub fn log_start_offset(&self) -> i64 {
-        todo!()
+        self.inner.view().log_start
     }
 
     /// Offset the next appended record will get.
     pub fn log_end_offset(&self) -> i64 {
-        todo!()
+        self.inner.log_end.load(Ordering::Acquire)
+    }
+
+    /// Offset below which everything is known to be fsynced (the recovery point).
+    pub fn recovery_point(&self) -> i64 {
+        self.inner.commit.durable()
     }
 
     /// Total bytes of all segments.
     pub fn size_bytes(&self) -> u64 {
-        todo!()
+        self.inner.view().segments.iter().map(|s| s.size()).sum()
     }
 
     /// First offset whose record timestamp is >= `timestamp`, with that record's
     /// timestamp (ListOffsets by time). `None` if there is none.
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
-        let _ = timestamp;
-        todo!()
+        let inner = &*self.inner;
+        inner.check_open()?;
+        let log_end = inner.log_end.load(Ordering::Acquire);
+        let view = inner.view();
+        for seg in &view.segments {
+            if seg.max_timestamp().0 < timestamp {
+                continue;
+            }
+            let start = seg.time_lookup(timestamp).max(view.log_start);
+            for (pos, b) in seg.batches_from(start) {
+                if b.base_offset >= log_end {
+                    break;
+                }
+                if b.max_timestamp < timestamp || b.last_offset < view.log_start {
+                    continue;
+                }
+                let bytes = seg.batch_bytes(pos, b.len);
+                let h = BatchHeader::parse(&bytes)?;
+                for r in h.records()? {
+                    if r.timestamp >= timestamp && r.offset >= view.log_start {
+                        return Ok(Some((r.offset, r.timestamp)));
+                    }
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// The largest timestamp in the log and the offset of the record carrying it
     /// (ListOffsets MAX_TIMESTAMP). `None` for an empty log.
     pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>> {
-        todo!()
+        let inner = &*self.inner;
+        inner.check_open()?;
+        let view = inner.view();
+        let mut best: Option<(&Arc<Segment>, i64, i64)> = None;
+        for seg in &view.segments {
+            let (ts, off) = seg.max_timestamp();
+            if off >= 0 && best.is_none_or(|(_, bts, _)| ts > bts) {
+                best = Some((seg, ts, off));
+            }
+        }
+        let Some((seg, ts, off)) = best else {
+            return Ok(None);
+        };
+        if let Some((pos, b)) = seg.batches_from(off).into_iter().next() {
+            let bytes = seg.batch_bytes(pos, b.len);
+            let h = BatchHeader::parse(&bytes)?;
+            if let Some(r) = h.records()?.into_iter().find(|r| r.timestamp == ts) {
+                return Ok(Some((ts, r.offset)));
+            }
+            return Ok(Some((ts, b.base_offset)));
+        }
+        Ok(None)
     }
 
     /// Remove everything at and after `offset` (log end becomes `offset`).
     pub fn truncate_to(&self, offset: i64) -> Result<()> {
-        let _ = offset;
-        todo!()
+        let inner = &*self.inner;
+        inner.check_open()?;
+        let _w = lock(&inner.writer);
+        let log_end = inner.log_end.load(Ordering::Acquire);
+        if offset >= log_end {
+            return Ok(());
+        }
+        let cfg = inner.config();
+        let fs = &*inner.fs;
+        let view = inner.view();
+        let offset = offset.max(0);
+        if offset < view.log_start || offset <= view.segments[0].base_offset {
+            // Nothing survives: start afresh at `offset`.
+            let seg = Arc::new(Segment::create(
+                fs,
+                &inner.dir,
+                offset,
+                Inner::capacity(&cfg),
+                cfg.max_index_bytes as usize,
+            )?);
+            let fresh = View {
+                segments: vec![seg],
+                log_start: offset,
+            };
+            for s in &view.segments {
+                if s.base_offset != offset {
+                    s.delete(fs)?;
+                }
+            }
+            fs.sync_dir(&inner.dir).map_err(|e| io_err(&inner.dir, e))?;
+            inner.log_end.store(offset, Ordering::Release);
+            inner.commit.lower_to(offset);
+            inner.persist_state(&fresh, offset, true)?;
+            inner.set_view(fresh);
+            return Ok(());
+        }
+        let idx = view.index_for(offset);
+        let mut segments: Vec<Arc<Segment>> = view.segments[..=idx].to_vec();
+        let target = segments[idx].clone();
+        let was_active = idx + 1 == view.segments.len();
+        if !target.truncate_to_offset(fs, offset, cfg.index_interval_bytes)? {
+            // Readers still map the bytes being cut: rewrite the kept prefix into a
+            // new file and swap it in; the old inode lives on for those readers.
+            let pos = target
+                .position_for(offset)
+                .unwrap_or(target.size() as usize);
+            let prefix = target.prefix(pos);
+            let log_path = inner
+                .dir
+                .join(segment::file_name(target.base_offset, segment::LOG_SUFFIX));
+            let swap = inner
+                .dir
+                .join(segment::file_name(target.base_offset, ".log.swap"));
+            let f = fs.open_rw(&swap, true).map_err(|e| io_err(&swap, e))?;
+            fs.set_len(&f, &swap, 0).map_err(|e| io_err(&swap, e))?;
+            fs.write_at(&f, &swap, &prefix, 0)
+                .map_err(|e| io_err(&swap, e))?;
+            fs.sync(&f, &swap).map_err(|e| io_err(&swap, e))?;
+            drop(f);
+            fs.rename(&swap, &log_path)
+                .map_err(|e| io_err(&log_path, e))?;
+            for suffix in [segment::INDEX_SUFFIX, segment::TIME_INDEX_SUFFIX] {
+                let p = inner
+                    .dir
+                    .join(segment::file_name(target.base_offset, suffix));
+                let _ = fs.remove_file(&p);
+            }
+            let (seg, _) = Segment::open(
+                fs,
+                &inner.dir,
+                target.base_offset,
+                true,
+                Inner::params(&cfg),
+                OpenMode::Trusted,
+            )?;
+            segments[idx] = Arc::new(seg);
+        } else if !was_active {
+            target.unseal(fs, cfg.max_index_bytes as usize)?;
+        }
+        for s in &view.segments[idx + 1..] {
+            s.delete(fs)?;
+        }
+        fs.sync_dir(&inner.dir).map_err(|e| io_err(&inner.dir, e))?;
+        let fresh = View {
+            segments,
+            log_start: view.log_start,
+        };
+        inner.log_end.store(offset, Ordering::Release);
+        inner.commit.lower_to(offset);
+        let rp = inner.commit.durable();
+        inner.persist_state(&fresh, rp, true)?;
+        inner.set_view(fresh);
+        Ok(())
     }
 
     /// Advance the log start offset (DeleteRecords, retention); deletes whole
     /// segments that end at or below it. Never moves backwards; at most the log end offset.
     pub fn advance_log_start_offset(&self, offset: i64) -> Result<i64> {
-        let _ = offset;
-        todo!()
+        let inner = &*self.inner;
+        inner.check_open()?;
+        let _w = lock(&inner.writer);
+        let log_end = inner.log_end.load(Ordering::Acquire);
+        let mut view = inner.view();
+        let offset = offset.min(log_end);
+        if offset <= view.log_start {
+            return Ok(view.log_start);
+        }
+        let cfg = inner.config();
+        if view.active().size() > 0 && view.active().next_offset() <= offset {
+            // Even the active segment is wholly below: roll so it can go too.
+            inner.roll(&view, log_end, &cfg)?;
+            view = inner.view();
+        }
+        let keep_from = view
+            .segments
+            .iter()
+            .position(|s| s.next_offset() > offset || s.size() == 0)
+            .unwrap_or(view.segments.len() - 1);
+        let keep_from = keep_from.min(view.segments.len() - 1);
+        let fresh = View {
+            segments: view.segments[keep_from..].to_vec(),
+            log_start: offset,
+        };
+        let rp = inner.commit.durable();
+        // Persist the new log start before deleting, so a crash in between
+        // cannot bring the deleted records back.
+        inner.persist_state(&fresh, rp, true)?;
+        inner.set_view(fresh);
+        for s in &view.segments[..keep_from] {
+            s.delete(&*inner.fs)?;
+        }
+        Ok(offset)
     }
 
     /// The segments, oldest first (for retention and admin tools).
     pub fn segments(&self) -> Vec<SegmentInfo> {
-        todo!()
+        let view = self.inner.view();
+        let n = view.segments.len();
+        view.segments
+            .iter()
+            .enumerate()
+            .map(|(i, s)| SegmentInfo {
+                base_offset: s.base_offset,
+                next_offset: s.next_offset(),
+                size_bytes: s.size(),
+                max_timestamp: s.max_timestamp().0,
+                last_modified_ms: s.last_modified_ms(),
+                is_active: i + 1 == n,
+            })
+            .collect()
     }
 
     /// Replace the settings (AlterConfigs); takes effect from the next append.
     pub fn set_config(&self, config: LogConfig) {
-        let _ = config;
-        todo!()
+        *self.inner.config.write().unwrap_or_else(|e| e.into_inner()) = config;
     }
 
     pub fn config(&self) -> LogConfig {
-        todo!()
+        self.inner.config()
+    }
+
+    /// Flush, seal the active segment and refuse further use (clean shutdown).
+    pub(crate) fn close(&self) -> Result<()> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let _w = lock(&self.inner.writer);
+        self.flush()?;
+        let view = self.inner.view();
+        view.active().seal(&*self.inner.fs)?;
+        self.inner
+            .persist_state(&view, self.inner.log_end.load(Ordering::Acquire), true)?;
+        self.inner.closed.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Refuse further use without flushing (the log is being deleted).
+    pub(crate) fn mark_deleted(&self) {
+        let _w = lock(&self.inner.writer);
+        self.inner.closed.store(true, Ordering::Release);
     }
 }

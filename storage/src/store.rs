@@ -1,14 +1,22 @@
 //! The data directory: a lock file against a second broker, the clean-shutdown
 //! marker, the partition logs in it, and atomic checkpoint files for the broker's
 //! own metadata (topic registry, producer state snapshots, ...).
-//!
-//! STUB: signatures agreed with the broker; bodies to be written (issue 2).
 
 use crate::config::LogConfig;
-use crate::error::Result;
+use crate::durability::{atomic_write, io_err};
+use crate::error::{Result, StorageError};
+use crate::fs::{self, Fs};
 use crate::log::PartitionLog;
-use std::path::Path;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Lock file name in the data directory.
+pub const LOCK_FILE: &str = ".lock";
+/// Clean-shutdown marker (Kafka's name), written by `close`, removed on open.
+pub const CLEAN_SHUTDOWN_FILE: &str = ".clean_shutdown";
 
 /// A topic name and partition index; the directory is `<topic>-<partition>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -19,7 +27,10 @@ pub struct TopicPartition {
 
 impl TopicPartition {
     pub fn new(topic: impl Into<String>, partition: i32) -> Self {
-        TopicPartition { topic: topic.into(), partition }
+        TopicPartition {
+            topic: topic.into(),
+            partition,
+        }
     }
     /// Directory name, `<topic>-<partition>`.
     pub fn dir_name(&self) -> String {
@@ -35,7 +46,21 @@ impl TopicPartition {
 
 /// An open data directory.
 pub struct Store {
-    _private: (),
+    dir: PathBuf,
+    fs: Arc<dyn Fs>,
+    lock: Mutex<Option<File>>,
+    was_clean: bool,
+    logs: Mutex<HashMap<TopicPartition, Arc<PartitionLog>>>,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .field("was_clean", &self.was_clean)
+            .finish()
+    }
 }
 
 impl Store {
@@ -44,58 +69,198 @@ impl Store {
     /// last stop was clean (then logs open lazily without scanning data; after an
     /// unclean stop each log is recovered when opened).
     pub fn open(dir: &Path) -> Result<Store> {
-        let _ = dir;
-        todo!()
+        Self::open_with_fs(dir, fs::real())
+    }
+
+    pub(crate) fn open_with_fs(dir: &Path, fs: Arc<dyn Fs>) -> Result<Store> {
+        fs.create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = fs
+            .open_rw(&lock_path, true)
+            .map_err(|e| io_err(&lock_path, e))?;
+        if !crate::mmap::try_lock_exclusive(&lock).map_err(|e| io_err(&lock_path, e))? {
+            return Err(StorageError::Locked(dir.to_path_buf()));
+        }
+        let marker = dir.join(CLEAN_SHUTDOWN_FILE);
+        let was_clean = marker.exists();
+        if was_clean {
+            // From now on a crash must count as unclean.
+            fs.remove_file(&marker).map_err(|e| io_err(&marker, e))?;
+            fs.sync_dir(dir).map_err(|e| io_err(dir, e))?;
+        }
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            fs,
+            lock: Mutex::new(Some(lock)),
+            was_clean,
+            logs: Mutex::new(HashMap::new()),
+            closed: AtomicBool::new(false),
+        })
     }
 
     pub fn dir(&self) -> &Path {
-        todo!()
+        &self.dir
     }
 
     /// Whether the previous run ended with a clean shutdown.
     pub fn was_clean_shutdown(&self) -> bool {
-        todo!()
+        self.was_clean
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StorageError::Closed);
+        }
+        Ok(())
     }
 
     /// The partition logs present on disk (from directory names).
     pub fn list_logs(&self) -> Result<Vec<TopicPartition>> {
-        todo!()
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir).map_err(|e| io_err(&self.dir, e))? {
+            let entry = entry.map_err(|e| io_err(&self.dir, e))?;
+            if !entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                continue;
+            }
+            if let Some(tp) = TopicPartition::parse_dir_name(&entry.file_name().to_string_lossy()) {
+                out.push(tp);
+            }
+        }
+        out.sort();
+        Ok(out)
     }
 
     /// Open the log of `tp`, creating it if absent. Returns the same `Arc` for
     /// repeated calls.
     pub fn open_log(&self, tp: &TopicPartition, config: LogConfig) -> Result<Arc<PartitionLog>> {
-        let _ = (tp, config);
-        todo!()
+        self.check_open()?;
+        let mut logs = self.logs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(log) = logs.get(tp) {
+            return Ok(log.clone());
+        }
+        let dir = self.log_dir(tp)?;
+        let log = Arc::new(PartitionLog::open(
+            self.fs.clone(),
+            &dir,
+            config,
+            !self.was_clean,
+        )?);
+        logs.insert(tp.clone(), log.clone());
+        Ok(log)
+    }
+
+    fn log_dir(&self, tp: &TopicPartition) -> Result<PathBuf> {
+        let name = tp.dir_name();
+        if tp.topic.is_empty()
+            || tp.topic.contains('/')
+            || tp.topic == "."
+            || tp.topic == ".."
+            || tp.partition < 0
+        {
+            return Err(StorageError::NoSuchLog(name));
+        }
+        Ok(self.dir.join(name))
     }
 
     /// The already-open log of `tp`, if any.
     pub fn get_log(&self, tp: &TopicPartition) -> Option<Arc<PartitionLog>> {
-        let _ = tp;
-        todo!()
+        self.logs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(tp)
+            .cloned()
     }
 
     /// Close and delete the log of `tp` and its directory.
     pub fn delete_log(&self, tp: &TopicPartition) -> Result<()> {
-        let _ = tp;
-        todo!()
+        self.check_open()?;
+        let dir = self.log_dir(tp)?;
+        let removed = self
+            .logs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(tp);
+        if let Some(log) = &removed {
+            log.mark_deleted();
+        }
+        if !dir.exists() {
+            return match removed {
+                Some(_) => Ok(()),
+                None => Err(StorageError::NoSuchLog(tp.dir_name())),
+            };
+        }
+        self.fs.remove_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+        self.fs
+            .sync_dir(&self.dir)
+            .map_err(|e| io_err(&self.dir, e))
+    }
+
+    fn checkpoint_path(&self, name: &str) -> Result<PathBuf> {
+        let rel = Path::new(name);
+        let parts: Vec<_> = rel.components().collect();
+        let ok = !parts.is_empty()
+            && parts.len() <= 2
+            && parts.iter().all(|c| matches!(c, Component::Normal(_)));
+        if !ok {
+            return Err(StorageError::Corrupt {
+                path: rel.to_path_buf(),
+                reason: "checkpoint name must be a relative path of at most two plain parts".into(),
+            });
+        }
+        Ok(self.dir.join(rel))
     }
 
     /// Atomically replace the file `name` (relative to the data dir; may contain
     /// one level of subdirectory) with `data`: temp file, fsync, rename, fsync dir.
     pub fn write_checkpoint(&self, name: &str, data: &[u8]) -> Result<()> {
-        let _ = (name, data);
-        todo!()
+        let path = self.checkpoint_path(name)?;
+        if let Some(parent) = path.parent() {
+            if !parent.exists() {
+                self.fs
+                    .create_dir_all(parent)
+                    .map_err(|e| io_err(parent, e))?;
+                self.fs
+                    .sync_dir(&self.dir)
+                    .map_err(|e| io_err(&self.dir, e))?;
+            }
+        }
+        atomic_write(&*self.fs, &path, data)
     }
 
     /// Read a checkpoint file written by [`Store::write_checkpoint`]; `None` if absent.
     pub fn read_checkpoint(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        let _ = name;
-        todo!()
+        let path = self.checkpoint_path(name)?;
+        match std::fs::read(&path) {
+            Ok(d) => Ok(Some(d)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(&path, e)),
+        }
     }
 
     /// Flush every open log, write the clean-shutdown marker, release the lock.
     pub fn close(&self) -> Result<()> {
-        todo!()
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let logs: Vec<_> = self
+            .logs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        for (_, log) in &logs {
+            log.close()?;
+        }
+        let marker = self.dir.join(CLEAN_SHUTDOWN_FILE);
+        let f = self
+            .fs
+            .open_rw(&marker, true)
+            .map_err(|e| io_err(&marker, e))?;
+        self.fs.sync(&f, &marker).map_err(|e| io_err(&marker, e))?;
+        self.fs
+            .sync_dir(&self.dir)
+            .map_err(|e| io_err(&self.dir, e))?;
+        self.lock.lock().unwrap_or_else(|e| e.into_inner()).take();
+        Ok(())
     }
 }

@@ -1,0 +1,310 @@
+//! Kafka meaning of a frame: the request header and the body by api key and
+//! version (via kafka-protocol), and the encoding of responses (header v0/v1 as
+//! the api version asks, then the body).
+//!
+//! Responses are encoded into a list of parts: large record data (fetch results)
+//! can travel as its own `Bytes` part, borrowed from storage, instead of being
+//! copied into the response buffer (see [`SplicingBuf`]).
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
+use kafka_protocol::protocol::buf::ByteBufMut;
+use kafka_protocol::protocol::{Decodable, Encodable};
+
+/// The fixed start of every request header (all header versions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderPrefix {
+    pub api_key: i16,
+    pub api_version: i16,
+    pub correlation_id: i32,
+}
+
+/// Why a request could not be decoded (the connection is closed).
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("request of {0} bytes is too short for a header")]
+    TooShort(usize),
+    #[error("unknown api key {0}")]
+    UnknownApiKey(i16),
+    #[error("malformed {api_key:?} v{version} request: {reason}")]
+    Malformed {
+        api_key: ApiKey,
+        version: i16,
+        reason: String,
+    },
+}
+
+/// Why a response could not be encoded.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot encode {api_key:?} v{version} response: {reason}")]
+pub struct EncodeError {
+    pub api_key: ApiKey,
+    pub version: i16,
+    pub reason: String,
+}
+
+/// Read api key, version and correlation id without decoding anything else.
+pub fn peek_header(frame: &[u8]) -> Result<HeaderPrefix, DecodeError> {
+    if frame.len() < 8 {
+        return Err(DecodeError::TooShort(frame.len()));
+    }
+    Ok(HeaderPrefix {
+        api_key: i16::from_be_bytes([frame[0], frame[1]]),
+        api_version: i16::from_be_bytes([frame[2], frame[3]]),
+        correlation_id: i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]),
+    })
+}
+
+/// Decode the header and body of a request whose key and version were checked.
+pub fn decode_request(
+    mut frame: Bytes,
+    api_key: ApiKey,
+    version: i16,
+) -> Result<(RequestHeader, RequestKind), DecodeError> {
+    let malformed = |reason: String| DecodeError::Malformed {
+        api_key,
+        version,
+        reason,
+    };
+    let header_version = api_key.request_header_version(version);
+    let header =
+        RequestHeader::decode(&mut frame, header_version).map_err(|e| malformed(e.to_string()))?;
+    let body =
+        RequestKind::decode(api_key, &mut frame, version).map_err(|e| malformed(e.to_string()))?;
+    Ok((header, body))
+}
+
+/// Encode a response (header + body) into frame parts (without the size prefix).
+pub fn encode_response(
+    correlation_id: i32,
+    api_key: ApiKey,
+    version: i16,
+    body: &ResponseKind,
+) -> Result<Vec<Bytes>, EncodeError> {
+    let err = |reason: String| EncodeError {
+        api_key,
+        version,
+        reason,
+    };
+    let mut buf = SplicingBuf::new();
+    let header_version = body.header_version(version);
+    let header = ResponseHeader::default().with_correlation_id(correlation_id);
+    header
+        .encode(&mut buf, header_version)
+        .map_err(|e| err(e.to_string()))?;
+    body.encode_into(&mut buf, version).map_err(err)?;
+    Ok(buf.finish())
+}
+
+/// Encode a request (header + body) into one buffer; used by tests and tools
+/// that talk to the broker over a raw socket.
+pub fn encode_request(
+    header: &RequestHeader,
+    body: &RequestKind,
+    version: i16,
+) -> Result<BytesMut, String> {
+    let api_key =
+        ApiKey::try_from(header.request_api_key).map_err(|_| "unknown api key".to_string())?;
+    let mut buf = BytesMut::new();
+    header
+        .encode(&mut buf, api_key.request_header_version(version))
+        .map_err(|e| e.to_string())?;
+    body.encode(&mut buf, version).map_err(|e| e.to_string())?;
+    Ok(buf)
+}
+
+trait EncodeInto {
+    fn encode_into(&self, buf: &mut SplicingBuf, version: i16) -> Result<(), String>;
+}
+
+impl EncodeInto for ResponseKind {
+    fn encode_into(&self, buf: &mut SplicingBuf, version: i16) -> Result<(), String> {
+        if let ResponseKind::Fetch(fetch) = self {
+            // Register the record blocks so they are spliced in, not copied.
+            for t in &fetch.responses {
+                for p in &t.partitions {
+                    if let Some(r) = &p.records {
+                        buf.splice_candidate(r);
+                    }
+                }
+            }
+            return fetch.encode(buf, version).map_err(|e| e.to_string());
+        }
+        // The generic path: `ResponseKind::encode` wants a BytesMut.
+        let mut tmp = BytesMut::new();
+        self.encode(&mut tmp, version).map_err(|e| e.to_string())?;
+        buf.put_slice(&tmp);
+        Ok(())
+    }
+}
+
+/// Minimum size of a record block worth sending as its own part.
+const SPLICE_MIN: usize = 4096;
+
+/// A response buffer that keeps registered `Bytes` blocks (fetched record data)
+/// as separate parts when the encoder writes them, so they are never copied.
+pub struct SplicingBuf {
+    parts: Vec<Bytes>,
+    current: BytesMut,
+    candidates: Vec<Bytes>,
+    /// Bytes in `parts` (so `offset()` spans all parts).
+    flushed: usize,
+}
+
+impl SplicingBuf {
+    pub fn new() -> Self {
+        SplicingBuf {
+            parts: Vec::new(),
+            current: BytesMut::with_capacity(1024),
+            candidates: Vec::new(),
+            flushed: 0,
+        }
+    }
+
+    /// Register a block to be spliced (by identity) when the encoder writes it.
+    pub fn splice_candidate(&mut self, b: &Bytes) {
+        if b.len() >= SPLICE_MIN {
+            self.candidates.push(b.clone());
+        }
+    }
+
+    pub fn finish(mut self) -> Vec<Bytes> {
+        if !self.current.is_empty() {
+            self.parts.push(self.current.freeze());
+        }
+        self.parts
+    }
+
+    fn take_candidate(&mut self, src: &[u8]) -> Option<Bytes> {
+        let pos = self
+            .candidates
+            .iter()
+            .position(|c| c.as_ptr() == src.as_ptr() && c.len() == src.len())?;
+        Some(self.candidates.swap_remove(pos))
+    }
+}
+
+impl Default for SplicingBuf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+// SAFETY: every method delegates to the inner `BytesMut`, which upholds the
+// `BufMut` contract (`chunk_mut` returns uninitialised spare capacity and
+// `advance_mut` is only called by callers that initialised that many bytes).
+// `put_slice` is overridden to move whole registered blocks to `parts`, which
+// does not touch `current`'s memory.
+unsafe impl BufMut for SplicingBuf {
+    fn remaining_mut(&self) -> usize {
+        self.current.remaining_mut()
+    }
+
+    unsafe fn advance_mut(&mut self, cnt: usize) {
+        // SAFETY: forwarded contract: the caller initialised `cnt` bytes of `chunk_mut()`.
+        unsafe { self.current.advance_mut(cnt) }
+    }
+
+    fn chunk_mut(&mut self) -> &mut bytes::buf::UninitSlice {
+        self.current.chunk_mut()
+    }
+
+    fn put_slice(&mut self, src: &[u8]) {
+        if src.len() >= SPLICE_MIN {
+            if let Some(block) = self.take_candidate(src) {
+                if !self.current.is_empty() {
+                    let head = self.current.split().freeze();
+                    self.flushed += head.len();
+                    self.parts.push(head);
+                }
+                self.flushed += block.len();
+                self.parts.push(block);
+                return;
+            }
+        }
+        self.current.extend_from_slice(src);
+    }
+}
+
+impl ByteBufMut for SplicingBuf {
+    fn offset(&self) -> usize {
+        self.flushed + self.current.len()
+    }
+
+    fn seek(&mut self, offset: usize) {
+        // Only gaps (never used by message encoders) seek; they stay within `current`.
+        let local = offset
+            .checked_sub(self.flushed)
+            .expect("seek into a spliced part");
+        self.current.seek(local)
+    }
+
+    fn range(&mut self, r: std::ops::Range<usize>) -> &mut [u8] {
+        let start = r
+            .start
+            .checked_sub(self.flushed)
+            .expect("range into a spliced part");
+        let end = r.end - self.flushed;
+        self.current.range(start..end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafka_protocol::messages::fetch_response::{
+        FetchResponse, FetchableTopicResponse, PartitionData,
+    };
+    use kafka_protocol::messages::ApiVersionsResponse;
+
+    #[test]
+    fn peek_reads_fixed_prefix() {
+        let frame = [0u8, 18, 0, 3, 0, 0, 0, 7, 0xff];
+        assert_eq!(
+            peek_header(&frame).unwrap(),
+            HeaderPrefix {
+                api_key: 18,
+                api_version: 3,
+                correlation_id: 7
+            }
+        );
+        assert!(matches!(
+            peek_header(&frame[..5]),
+            Err(DecodeError::TooShort(5))
+        ));
+    }
+
+    #[test]
+    fn api_versions_response_header_is_v0_even_when_flexible() {
+        let body = ResponseKind::ApiVersions(ApiVersionsResponse::default());
+        let parts = encode_response(42, ApiKey::ApiVersions, 3, &body).unwrap();
+        let bytes: Vec<u8> = parts.concat();
+        // correlation id, then directly error_code (no tagged-field byte of header v1).
+        assert_eq!(&bytes[..6], &[0, 0, 0, 42, 0, 0]);
+    }
+
+    #[test]
+    fn fetch_records_are_spliced_not_copied() {
+        let records = Bytes::from(vec![7u8; 10_000]);
+        let resp = FetchResponse::default().with_responses(vec![FetchableTopicResponse::default()
+            .with_topic(kafka_protocol::messages::TopicName(
+                kafka_protocol::protocol::StrBytes::from_static_str("t"),
+            ))
+            .with_partitions(vec![
+                PartitionData::default().with_records(Some(records.clone()))
+            ])]);
+        let body = ResponseKind::Fetch(resp.clone());
+        let parts = encode_response(1, ApiKey::Fetch, 11, &body).unwrap();
+        assert!(parts
+            .iter()
+            .any(|p| p.as_ptr() == records.as_ptr() && p.len() == records.len()));
+        // The spliced output equals the plain encoding.
+        let mut plain = BytesMut::new();
+        ResponseHeader::default()
+            .with_correlation_id(1)
+            .encode(&mut plain, 0)
+            .unwrap();
+        resp.encode(&mut plain, 11).unwrap();
+        assert_eq!(parts.concat(), plain.to_vec());
+    }
+}

@@ -1,0 +1,442 @@
+//! Broker settings by Apache Kafka property names: the table of known keys with
+//! their types, defaults and limits, and the merge of the sources (CLI `--set` >
+//! `WEIR_` environment variables > config file > default).
+//!
+//! To add a key, add one line to [`BROKER_KEYS`]; read it with the typed getters
+//! ([`Settings::i64`], [`Settings::bool`], [`Settings::str`], [`Settings::f64`]).
+
+use super::ConfigError;
+use std::collections::BTreeMap;
+
+/// The type (and limits) of a setting's value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    Bool,
+    /// An integer within `[min, max]`.
+    Int {
+        min: i64,
+        max: i64,
+    },
+    /// A floating point number within `[min, max]`.
+    Double {
+        min: f64,
+        max: f64,
+    },
+    /// A string, restricted to the given values when `Some` (compared case-sensitively,
+    /// except that a list value, e.g. `compact,delete`, checks each item).
+    Str(Option<&'static [&'static str]>),
+    /// A comma-separated list of the given values.
+    List(&'static [&'static str]),
+}
+
+/// One known key.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KeyDef {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub default: &'static str,
+}
+
+const fn int(name: &'static str, min: i64, max: i64, default: &'static str) -> KeyDef {
+    KeyDef {
+        name,
+        kind: Kind::Int { min, max },
+        default,
+    }
+}
+const fn boolean(name: &'static str, default: &'static str) -> KeyDef {
+    KeyDef {
+        name,
+        kind: Kind::Bool,
+        default,
+    }
+}
+
+pub const CLEANUP_POLICIES: &[&str] = &["delete", "compact"];
+pub const COMPRESSION_TYPES: &[&str] =
+    &["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"];
+pub const TIMESTAMP_TYPES: &[&str] = &["CreateTime", "LogAppendTime"];
+
+/// Every broker setting weir accepts, with Kafka's defaults.
+pub const BROKER_KEYS: &[KeyDef] = &[
+    int("node.id", 0, i32::MAX as i64, "1"),
+    int("broker.id", -1, i32::MAX as i64, "-1"),
+    boolean("auto.create.topics.enable", "true"),
+    boolean("delete.topic.enable", "true"),
+    int("num.partitions", 1, 1_000_000, "1"),
+    int("default.replication.factor", 1, 1, "1"),
+    int("message.max.bytes", 0, i32::MAX as i64, "1048588"),
+    int("socket.request.max.bytes", 1, i32::MAX as i64, "104857600"),
+    int("log.retention.ms", -1, i64::MAX, "604800000"),
+    int("log.retention.minutes", -1, i32::MAX as i64, "10080"),
+    int("log.retention.hours", -1, i32::MAX as i64, "168"),
+    int("log.retention.bytes", -1, i64::MAX, "-1"),
+    int("log.segment.bytes", 14, i32::MAX as i64, "1073741824"),
+    int("log.roll.ms", 1, i64::MAX, "604800000"),
+    int("log.roll.hours", 1, i32::MAX as i64, "168"),
+    int("log.retention.check.interval.ms", 1, i64::MAX, "300000"),
+    int("log.cleaner.backoff.ms", 0, i64::MAX, "15000"),
+    KeyDef {
+        name: "log.cleanup.policy",
+        kind: Kind::List(CLEANUP_POLICIES),
+        default: "delete",
+    },
+    int("log.cleaner.min.compaction.lag.ms", 0, i64::MAX, "0"),
+    int("log.cleaner.delete.retention.ms", 0, i64::MAX, "86400000"),
+    KeyDef {
+        name: "log.cleaner.min.cleanable.ratio",
+        kind: Kind::Double { min: 0.0, max: 1.0 },
+        default: "0.5",
+    },
+    boolean("log.cleaner.enable", "true"),
+    int(
+        "log.flush.interval.messages",
+        1,
+        i64::MAX,
+        "9223372036854775807",
+    ),
+    int("log.flush.interval.ms", 0, i64::MAX, "9223372036854775807"),
+    int("log.index.interval.bytes", 0, i32::MAX as i64, "4096"),
+    int("log.index.size.max.bytes", 4, i32::MAX as i64, "10485760"),
+    KeyDef {
+        name: "log.message.timestamp.type",
+        kind: Kind::Str(Some(TIMESTAMP_TYPES)),
+        default: "CreateTime",
+    },
+    KeyDef {
+        name: "compression.type",
+        kind: Kind::Str(Some(COMPRESSION_TYPES)),
+        default: "producer",
+    },
+    int("min.insync.replicas", 1, i32::MAX as i64, "1"),
+    boolean("unclean.leader.election.enable", "false"),
+    int(
+        "group.initial.rebalance.delay.ms",
+        0,
+        i32::MAX as i64,
+        "3000",
+    ),
+    int("group.min.session.timeout.ms", 0, i32::MAX as i64, "6000"),
+    int(
+        "group.max.session.timeout.ms",
+        0,
+        i32::MAX as i64,
+        "1800000",
+    ),
+    int("group.max.size", 1, i32::MAX as i64, "2147483647"),
+    int("offsets.topic.num.partitions", 1, 10_000, "50"),
+    int("offsets.retention.minutes", 1, i32::MAX as i64, "10080"),
+    int("offsets.retention.check.interval.ms", 1, i64::MAX, "600000"),
+    int(
+        "transactional.id.expiration.ms",
+        1,
+        i32::MAX as i64,
+        "604800000",
+    ),
+    int("transaction.max.timeout.ms", 1, i32::MAX as i64, "900000"),
+    int("producer.id.expiration.ms", 1, i32::MAX as i64, "86400000"),
+    int(
+        "max.incremental.fetch.session.cache.slots",
+        0,
+        i32::MAX as i64,
+        "1000",
+    ),
+    KeyDef {
+        name: "cluster.id",
+        kind: Kind::Str(None),
+        default: "weir-cluster",
+    },
+];
+
+/// Where a setting's value came from (precedence: Cli > Env > File > Default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Source {
+    Default,
+    File,
+    Env,
+    Cli,
+}
+
+/// A parsed value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    Str(String),
+}
+
+/// One setting: its text as given, the parsed value and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    pub def: &'static KeyDef,
+    pub raw: String,
+    pub value: Value,
+    pub source: Source,
+}
+
+/// Look a key up in [`BROKER_KEYS`].
+pub fn key_def(name: &str) -> Option<&'static KeyDef> {
+    BROKER_KEYS.iter().find(|k| k.name == name)
+}
+
+/// Parse and check `raw` as a value of `def`.
+pub fn parse_value(def: &KeyDef, raw: &str) -> Result<Value, String> {
+    let raw = raw.trim();
+    match def.kind {
+        Kind::Bool => match raw.to_ascii_lowercase().as_str() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err("expected true or false".into()),
+        },
+        Kind::Int { min, max } => {
+            let v: i64 = raw.parse().map_err(|_| "expected an integer".to_string())?;
+            if v < min || v > max {
+                return Err(format!("must be between {min} and {max}"));
+            }
+            Ok(Value::Int(v))
+        }
+        Kind::Double { min, max } => {
+            let v: f64 = raw.parse().map_err(|_| "expected a number".to_string())?;
+            if !(min..=max).contains(&v) {
+                return Err(format!("must be between {min} and {max}"));
+            }
+            Ok(Value::Double(v))
+        }
+        Kind::Str(None) => Ok(Value::Str(raw.to_string())),
+        Kind::Str(Some(allowed)) => {
+            if allowed.contains(&raw) {
+                Ok(Value::Str(raw.to_string()))
+            } else {
+                Err(format!("must be one of {}", allowed.join(", ")))
+            }
+        }
+        Kind::List(allowed) => {
+            let items: Vec<&str> = raw.split(',').map(str::trim).collect();
+            if items.is_empty() || items.iter().any(|i| !allowed.contains(i)) {
+                return Err(format!(
+                    "must be a comma-separated list of {}",
+                    allowed.join(", ")
+                ));
+            }
+            Ok(Value::Str(items.join(",")))
+        }
+    }
+}
+
+/// The broker's settings: every key of [`BROKER_KEYS`] with a value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    values: BTreeMap<&'static str, Setting>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let values = BROKER_KEYS
+            .iter()
+            .map(|def| {
+                let value = parse_value(def, def.default).expect("default values are valid");
+                (
+                    def.name,
+                    Setting {
+                        def,
+                        raw: def.default.to_string(),
+                        value,
+                        source: Source::Default,
+                    },
+                )
+            })
+            .collect();
+        Settings { values }
+    }
+}
+
+impl Settings {
+    /// Set `key` from `source`. A value from a lower-precedence source never
+    /// replaces one from a higher-precedence source.
+    pub fn set(&mut self, key: &str, raw: &str, source: Source) -> Result<(), ConfigError> {
+        let def = key_def(key).ok_or_else(|| ConfigError::UnknownKey {
+            key: key.to_string(),
+            from: source,
+        })?;
+        let value = parse_value(def, raw).map_err(|reason| ConfigError::BadValue {
+            key: key.to_string(),
+            value: raw.to_string(),
+            reason,
+        })?;
+        let slot = self.values.get_mut(def.name).expect("all keys present");
+        if source >= slot.source {
+            *slot = Setting {
+                def,
+                raw: raw.trim().to_string(),
+                value,
+                source,
+            };
+        }
+        Ok(())
+    }
+
+    /// Every setting, by key.
+    pub fn iter(&self) -> impl Iterator<Item = &Setting> {
+        self.values.values()
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Setting> {
+        self.values.get(key)
+    }
+
+    fn value(&self, key: &str) -> &Value {
+        &self
+            .values
+            .get(key)
+            .unwrap_or_else(|| panic!("unknown broker setting {key}"))
+            .value
+    }
+
+    /// An integer setting. Panics on a key that is not an integer key (a programming error).
+    pub fn i64(&self, key: &str) -> i64 {
+        match self.value(key) {
+            Value::Int(v) => *v,
+            other => panic!("setting {key} is not an integer: {other:?}"),
+        }
+    }
+
+    pub fn bool(&self, key: &str) -> bool {
+        match self.value(key) {
+            Value::Bool(v) => *v,
+            other => panic!("setting {key} is not a boolean: {other:?}"),
+        }
+    }
+
+    pub fn f64(&self, key: &str) -> f64 {
+        match self.value(key) {
+            Value::Double(v) => *v,
+            other => panic!("setting {key} is not a number: {other:?}"),
+        }
+    }
+
+    pub fn str(&self, key: &str) -> &str {
+        match self.value(key) {
+            Value::Str(v) => v,
+            other => panic!("setting {key} is not a string: {other:?}"),
+        }
+    }
+
+    pub fn source(&self, key: &str) -> Source {
+        self.values
+            .get(key)
+            .map(|s| s.source)
+            .unwrap_or(Source::Default)
+    }
+
+    /// This broker's node id (`node.id`, or `broker.id` when that is set).
+    pub fn node_id(&self) -> i32 {
+        let broker_id = self.i64("broker.id");
+        if self.source("broker.id") != Source::Default && broker_id >= 0 {
+            broker_id as i32
+        } else {
+            self.i64("node.id") as i32
+        }
+    }
+
+    /// Effective log retention in ms, from `log.retention.ms`, else `.minutes`, else `.hours`
+    /// (Kafka's precedence); -1 = unlimited.
+    pub fn log_retention_ms(&self) -> i64 {
+        if self.source("log.retention.ms") != Source::Default {
+            return self.i64("log.retention.ms");
+        }
+        if self.source("log.retention.minutes") != Source::Default {
+            let m = self.i64("log.retention.minutes");
+            return if m < 0 { -1 } else { m.saturating_mul(60_000) };
+        }
+        let h = self.i64("log.retention.hours");
+        if h < 0 {
+            -1
+        } else {
+            h.saturating_mul(3_600_000)
+        }
+    }
+
+    /// Effective segment roll time in ms (`log.roll.ms`, else `log.roll.hours`).
+    pub fn log_roll_ms(&self) -> i64 {
+        if self.source("log.roll.ms") != Source::Default {
+            return self.i64("log.roll.ms");
+        }
+        self.i64("log.roll.hours").saturating_mul(3_600_000)
+    }
+
+    /// `log.flush.interval.messages` as an option (Long.MAX = never).
+    pub fn flush_interval_messages(&self) -> Option<u64> {
+        let v = self.i64("log.flush.interval.messages");
+        (v != i64::MAX).then_some(v as u64)
+    }
+
+    /// `log.flush.interval.ms` as an option (Long.MAX = never).
+    pub fn flush_interval_ms(&self) -> Option<u64> {
+        let v = self.i64("log.flush.interval.ms");
+        (v != i64::MAX).then_some(v as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_kafka() {
+        let s = Settings::default();
+        assert_eq!(s.i64("num.partitions"), 1);
+        assert!(s.bool("auto.create.topics.enable"));
+        assert_eq!(s.i64("message.max.bytes"), 1_048_588);
+        assert_eq!(s.log_retention_ms(), 604_800_000);
+        assert_eq!(s.flush_interval_messages(), None);
+        assert_eq!(s.node_id(), 1);
+    }
+
+    #[test]
+    fn higher_precedence_source_wins_regardless_of_order() {
+        let mut s = Settings::default();
+        s.set("num.partitions", "3", Source::Cli).unwrap();
+        s.set("num.partitions", "5", Source::File).unwrap();
+        s.set("num.partitions", "4", Source::Env).unwrap();
+        assert_eq!(s.i64("num.partitions"), 3);
+        assert_eq!(s.source("num.partitions"), Source::Cli);
+    }
+
+    #[test]
+    fn unknown_key_and_bad_values_are_errors() {
+        let mut s = Settings::default();
+        assert!(matches!(
+            s.set("no.such.key", "1", Source::Cli),
+            Err(ConfigError::UnknownKey { .. })
+        ));
+        assert!(matches!(
+            s.set("num.partitions", "zero", Source::Cli),
+            Err(ConfigError::BadValue { .. })
+        ));
+        assert!(matches!(
+            s.set("num.partitions", "0", Source::Cli),
+            Err(ConfigError::BadValue { .. })
+        ));
+        assert!(matches!(
+            s.set("auto.create.topics.enable", "yes", Source::Cli),
+            Err(ConfigError::BadValue { .. })
+        ));
+        assert!(matches!(
+            s.set("log.cleanup.policy", "shred", Source::Cli),
+            Err(ConfigError::BadValue { .. })
+        ));
+        s.set("log.cleanup.policy", "compact, delete", Source::Cli)
+            .unwrap();
+        assert_eq!(s.str("log.cleanup.policy"), "compact,delete");
+    }
+
+    #[test]
+    fn retention_hours_apply_when_ms_not_given() {
+        let mut s = Settings::default();
+        s.set("log.retention.hours", "1", Source::File).unwrap();
+        assert_eq!(s.log_retention_ms(), 3_600_000);
+        s.set("log.retention.ms", "5", Source::File).unwrap();
+        assert_eq!(s.log_retention_ms(), 5);
+    }
+}

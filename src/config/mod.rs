@@ -1,0 +1,349 @@
+//! Configuration: broker settings ([`broker`]), the typed topic-config model
+//! ([`topic`]), and the loaders for the config file (Java properties or TOML) and
+//! `WEIR_` environment variables.
+
+pub mod broker;
+pub mod topic;
+
+pub use broker::{Settings, Source};
+
+use std::path::Path;
+
+/// A bad configuration: reported as one line at start-up.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("unknown setting '{key}' (from {from:?})")]
+    UnknownKey { key: String, from: Source },
+    #[error("bad value '{value}' for '{key}': {reason}")]
+    BadValue {
+        key: String,
+        value: String,
+        reason: String,
+    },
+    #[error("cannot read config file {path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("config file {path} line {line}: {reason}")]
+    Syntax {
+        path: String,
+        line: usize,
+        reason: String,
+    },
+}
+
+/// Environment variables with the `WEIR_` prefix that are not broker settings
+/// (used by tooling around the binary); they are ignored rather than rejected.
+pub const NON_SETTING_ENV: &[&str] = &[
+    "WEIR_BIN",
+    "WEIR_LOG",
+    "WEIR_DATA_DIR",
+    "WEIR_ADDR",
+    "WEIR_BOOTSTRAP",
+];
+
+/// `WEIR_LOG_RETENTION_MS` -> `log.retention.ms`; `None` for variables without the prefix.
+pub fn env_key(var: &str) -> Option<String> {
+    let rest = var.strip_prefix("WEIR_")?;
+    if rest.is_empty()
+        || NON_SETTING_ENV.contains(&var)
+        || var.starts_with("WEIR_TEST_")
+        || var.starts_with("WEIR_BENCH_")
+    {
+        return None;
+    }
+    Some(rest.to_ascii_lowercase().replace('_', "."))
+}
+
+/// Build the settings from all sources: defaults, then `file`, then the `env`
+/// variables, then the CLI `--set` pairs (precedence CLI > env > file > default).
+pub fn load_settings(
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+    cli: &[(String, String)],
+) -> Result<Settings, ConfigError> {
+    let mut settings = Settings::default();
+    if let Some(path) = file {
+        for (key, value) in read_config_file(path)? {
+            settings.set(&key, &value, Source::File)?;
+        }
+    }
+    for (var, value) in env {
+        if let Some(key) = env_key(&var) {
+            settings.set(&key, &value, Source::Env)?;
+        }
+    }
+    for (key, value) in cli {
+        settings.set(key, value, Source::Cli)?;
+    }
+    Ok(settings)
+}
+
+/// Read a config file: TOML when the name ends in `.toml`, Java properties otherwise.
+pub fn read_config_file(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let name = path.display().to_string();
+    if path.extension().is_some_and(|e| e == "toml") {
+        parse_toml(&name, &text)
+    } else {
+        parse_properties(&name, &text)
+    }
+}
+
+/// Java properties: `key=value` or `key: value` or `key value`; `#`/`!` comments;
+/// a trailing backslash continues a line.
+pub fn parse_properties(path: &str, text: &str) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut out = Vec::new();
+    let mut pending = String::new();
+    let mut start_line = 0;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if pending.is_empty() {
+            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('!') {
+                continue;
+            }
+            start_line = i + 1;
+        }
+        if let Some(cont) = trimmed.strip_suffix('\\') {
+            pending.push_str(cont);
+            continue;
+        }
+        pending.push_str(trimmed);
+        let logical = std::mem::take(&mut pending);
+        let sep = logical.find(|c: char| c == '=' || c == ':' || c.is_whitespace());
+        let (key, value) = match sep {
+            Some(pos) => {
+                let key = &logical[..pos];
+                let rest = logical[pos..].trim_start();
+                let rest = rest.strip_prefix(['=', ':']).unwrap_or(rest);
+                (key, rest.trim())
+            }
+            None => (logical.as_str(), ""),
+        };
+        if key.is_empty() {
+            return Err(ConfigError::Syntax {
+                path: path.into(),
+                line: start_line,
+                reason: "missing key".into(),
+            });
+        }
+        out.push((key.to_string(), value.to_string()));
+    }
+    Ok(out)
+}
+
+/// The flat subset of TOML a settings file needs: `[table]` headers, `key = value`
+/// with bare, dotted or quoted keys, and string / integer / float / boolean values.
+/// Nested tables and dotted keys are joined with '.', so `log.retention.ms = 5`,
+/// `"log.retention.ms" = 5` and `[log.retention]\nms = 5` all name `log.retention.ms`.
+pub fn parse_toml(path: &str, text: &str) -> Result<Vec<(String, String)>, ConfigError> {
+    let err = |line: usize, reason: &str| ConfigError::Syntax {
+        path: path.into(),
+        line,
+        reason: reason.into(),
+    };
+    let mut out = Vec::new();
+    let mut table = String::new();
+    for (i, raw_line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let line = strip_toml_comment(raw_line).trim().to_string();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix('[') {
+            let name = rest
+                .strip_suffix(']')
+                .ok_or_else(|| err(line_no, "unterminated table header"))?;
+            if name.starts_with('[') {
+                return Err(err(line_no, "arrays of tables are not supported"));
+            }
+            table = toml_key(name).ok_or_else(|| err(line_no, "bad table name"))?;
+            continue;
+        }
+        let eq = find_unquoted(&line, '=').ok_or_else(|| err(line_no, "expected key = value"))?;
+        let key = toml_key(line[..eq].trim()).ok_or_else(|| err(line_no, "bad key"))?;
+        let value =
+            toml_value(line[eq + 1..].trim()).ok_or_else(|| err(line_no, "unsupported value"))?;
+        let full = if table.is_empty() {
+            key
+        } else {
+            format!("{table}.{key}")
+        };
+        out.push((full, value));
+    }
+    Ok(out)
+}
+
+fn strip_toml_comment(line: &str) -> &str {
+    match find_unquoted(line, '#') {
+        Some(pos) => &line[..pos],
+        None => line,
+    }
+}
+
+fn find_unquoted(s: &str, target: char) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' && q == '"' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c == target => return Some(i),
+            None => {}
+        }
+    }
+    None
+}
+
+/// A (possibly dotted, possibly quoted) TOML key, joined with '.'.
+fn toml_key(s: &str) -> Option<String> {
+    let mut parts = Vec::new();
+    let mut rest = s.trim();
+    while !rest.is_empty() {
+        if let Some(q) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') {
+            let end = rest[1..].find(q)? + 1;
+            parts.push(rest[1..end].to_string());
+            rest = rest[end + 1..].trim_start();
+        } else {
+            let end = rest.find('.').unwrap_or(rest.len());
+            let part = rest[..end].trim();
+            if part.is_empty()
+                || !part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return None;
+            }
+            parts.push(part.to_string());
+            rest = &rest[end..];
+        }
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix('.') {
+            rest = r.trim_start();
+            if rest.is_empty() {
+                return None;
+            }
+        } else if !rest.is_empty() {
+            return None;
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("."))
+}
+
+fn toml_value(s: &str) -> Option<String> {
+    if let Some(inner) = s.strip_prefix('"') {
+        let inner = inner.strip_suffix('"')?;
+        let mut out = String::new();
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                match chars.next()? {
+                    'n' => out.push('\n'),
+                    't' => out.push('\t'),
+                    '\\' => out.push('\\'),
+                    '"' => out.push('"'),
+                    _ => return None,
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        return Some(out);
+    }
+    if let Some(inner) = s.strip_prefix('\'') {
+        return inner.strip_suffix('\'').map(str::to_string);
+    }
+    if s == "true" || s == "false" {
+        return Some(s.to_string());
+    }
+    let digits = s.replace('_', "");
+    if digits.parse::<i64>().is_ok() || digits.parse::<f64>().is_ok() {
+        return Some(digits);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn properties_file_forms() {
+        let text = "# comment\n! other\nnum.partitions=3\nlog.retention.ms : 10\nauto.create.topics.enable false\nlog.cleanup.policy=compact,\\\n   delete\n";
+        let kv = parse_properties("f", text).unwrap();
+        assert_eq!(
+            kv,
+            vec![
+                ("num.partitions".into(), "3".into()),
+                ("log.retention.ms".into(), "10".into()),
+                ("auto.create.topics.enable".into(), "false".into()),
+                ("log.cleanup.policy".into(), "compact,delete".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn toml_file_forms() {
+        let text = "num.partitions = 3 # three\n\"message.max.bytes\" = 2_000_000\n[log.retention]\nms = 10\n[log]\ncleanup.policy = \"compact\"\n";
+        let kv = parse_toml("f", text).unwrap();
+        assert_eq!(
+            kv,
+            vec![
+                ("num.partitions".into(), "3".into()),
+                ("message.max.bytes".into(), "2000000".into()),
+                ("log.retention.ms".into(), "10".into()),
+                ("log.cleanup.policy".into(), "compact".into()),
+            ]
+        );
+        assert!(parse_toml("f", "x = [1, 2]").is_err());
+    }
+
+    #[test]
+    fn env_names_map_to_kafka_keys() {
+        assert_eq!(
+            env_key("WEIR_LOG_RETENTION_MS").as_deref(),
+            Some("log.retention.ms")
+        );
+        assert_eq!(env_key("PATH"), None);
+        assert_eq!(env_key("WEIR_BIN"), None);
+    }
+
+    #[test]
+    fn precedence_cli_over_env_over_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("weir.properties");
+        std::fs::write(
+            &file,
+            "num.partitions=2\nlog.retention.ms=100\nmessage.max.bytes=5000\n",
+        )
+        .unwrap();
+        let env = vec![
+            ("WEIR_LOG_RETENTION_MS".to_string(), "200".to_string()),
+            ("WEIR_NUM_PARTITIONS".to_string(), "4".to_string()),
+        ];
+        let cli = vec![("num.partitions".to_string(), "6".to_string())];
+        let s = load_settings(Some(&file), env, &cli).unwrap();
+        assert_eq!(s.i64("num.partitions"), 6);
+        assert_eq!(s.i64("log.retention.ms"), 200);
+        assert_eq!(s.i64("message.max.bytes"), 5000);
+        assert_eq!(s.source("message.max.bytes"), Source::File);
+    }
+
+    #[test]
+    fn unknown_env_setting_is_an_error() {
+        let env = vec![("WEIR_NO_SUCH_THING".to_string(), "1".to_string())];
+        assert!(matches!(
+            load_settings(None, env, &[]),
+            Err(ConfigError::UnknownKey { .. })
+        ));
+    }
+}

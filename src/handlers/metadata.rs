@@ -1,0 +1,194 @@
+//! Metadata (key 3), v0-13: this single broker (node id, advertised host/port) as
+//! every partition's leader with epoch 0, the cluster id and controller, topics
+//! with their ids; unknown topics are auto-created when both the request and
+//! `auto.create.topics.enable` allow it.
+
+use super::{sb, topic_name};
+use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::partitions::{validate_topic_name, Topic};
+use crate::state::BrokerState;
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{ApiKey, BrokerId, MetadataResponse, RequestKind, ResponseKind};
+use kafka_protocol::ResponseError;
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::Metadata,
+    min_version: 0,
+    max_version: 13,
+    handle,
+};
+
+/// Topic operations reported when asked (no authorizer: everything is allowed):
+/// READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS.
+pub const TOPIC_OPERATIONS: i32 =
+    (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
+/// Cluster operations: CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS,
+/// ALTER_CONFIGS, IDEMPOTENT_WRITE.
+pub const CLUSTER_OPERATIONS: i32 =
+    (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
+
+/// One requested topic.
+enum Wanted {
+    Name(String),
+    Id(Uuid),
+}
+
+fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+    Box::pin(async move {
+        let req = crate::expect_body!(req, Metadata);
+        let version = ctx.api_version;
+        // v0: an empty list means all topics; v1+: null means all.
+        let wanted: Option<Vec<Wanted>> = match req.topics {
+            None => None,
+            Some(t) if t.is_empty() && version == 0 => None,
+            Some(t) => Some(
+                t.into_iter()
+                    .map(|t| match t.name {
+                        Some(n) => Wanted::Name(n.0.to_string()),
+                        None => Wanted::Id(t.topic_id),
+                    })
+                    .collect(),
+            ),
+        };
+        let allow_auto = version < 4 || req.allow_auto_topic_creation;
+        let with_topic_ops = version >= 8 && req.include_topic_authorized_operations;
+        let st = state.clone();
+        let topics = tokio::task::spawn_blocking(move || {
+            collect_topics(&st, wanted, allow_auto, version, with_topic_ops)
+        })
+        .await
+        .map_err(|e| crate::dispatch::HandlerError::Internal(e.to_string()))?;
+
+        let mut resp = MetadataResponse::default()
+            .with_brokers(vec![MetadataResponseBroker::default()
+                .with_node_id(BrokerId(state.node_id))
+                .with_host(sb(state.advertised_host.clone()))
+                .with_port(state.advertised_port)])
+            .with_topics(topics);
+        if version >= 1 {
+            resp.controller_id = BrokerId(state.node_id);
+        }
+        if version >= 2 {
+            resp.cluster_id = Some(sb(state.cluster_id.clone()));
+        }
+        if (8..=10).contains(&version) && req.include_cluster_authorized_operations {
+            resp.cluster_authorized_operations = CLUSTER_OPERATIONS;
+        }
+        Ok(Some(ResponseKind::Metadata(resp)))
+    })
+}
+
+fn collect_topics(
+    state: &BrokerState,
+    wanted: Option<Vec<Wanted>>,
+    allow_auto: bool,
+    version: i16,
+    with_topic_ops: bool,
+) -> Vec<MetadataResponseTopic> {
+    let describe = |t: &Topic| describe_topic(state, t, version, with_topic_ops);
+    let Some(wanted) = wanted else {
+        return state
+            .partitions
+            .topics()
+            .iter()
+            .map(|t| describe(t))
+            .collect();
+    };
+    let reg = &state.partitions;
+    wanted
+        .into_iter()
+        .map(|w| match w {
+            Wanted::Id(id) => match reg.topic_by_id(id) {
+                Some(t) => describe(&t),
+                None => error_topic(None, id, ResponseError::UnknownTopicId, version),
+            },
+            Wanted::Name(name) => {
+                if validate_topic_name(&name).is_err() {
+                    return error_topic(
+                        Some(&name),
+                        Uuid::nil(),
+                        ResponseError::InvalidTopicException,
+                        version,
+                    );
+                }
+                let found = if allow_auto {
+                    reg.get_or_auto_create(&name)
+                } else {
+                    Ok(reg.topic(&name))
+                };
+                match found {
+                    Ok(Some(t)) => describe(&t),
+                    Ok(None) => error_topic(
+                        Some(&name),
+                        Uuid::nil(),
+                        ResponseError::UnknownTopicOrPartition,
+                        version,
+                    ),
+                    Err(e) => error_topic(
+                        Some(&name),
+                        Uuid::nil(),
+                        super::topic_error_code(&e),
+                        version,
+                    ),
+                }
+            }
+        })
+        .collect()
+}
+
+fn error_topic(
+    name: Option<&str>,
+    id: Uuid,
+    err: ResponseError,
+    version: i16,
+) -> MetadataResponseTopic {
+    let mut t = MetadataResponseTopic::default()
+        .with_error_code(err.code())
+        .with_name(name.map(topic_name));
+    if version >= 10 {
+        t.topic_id = id;
+    }
+    t
+}
+
+/// The metadata of one topic: every partition led by this node, epoch 0.
+pub fn describe_topic(
+    state: &BrokerState,
+    topic: &Topic,
+    version: i16,
+    with_topic_ops: bool,
+) -> MetadataResponseTopic {
+    let node = BrokerId(state.node_id);
+    let partitions = topic
+        .partitions()
+        .iter()
+        .map(|p| {
+            let mut mp = MetadataResponsePartition::default()
+                .with_error_code(0)
+                .with_partition_index(p.index)
+                .with_leader_id(node)
+                .with_replica_nodes(vec![node])
+                .with_isr_nodes(vec![node]);
+            if version >= 7 {
+                mp.leader_epoch = 0;
+            }
+            mp
+        })
+        .collect();
+    let mut t = MetadataResponseTopic::default()
+        .with_error_code(0)
+        .with_name(Some(topic_name(&topic.name)))
+        .with_is_internal(topic.internal)
+        .with_partitions(partitions);
+    if version >= 10 {
+        t.topic_id = topic.id;
+    }
+    if with_topic_ops {
+        t.topic_authorized_operations = TOPIC_OPERATIONS;
+    }
+    t
+}

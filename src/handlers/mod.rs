@@ -1,0 +1,91 @@
+//! One file per API. Each exposes `pub const SPEC: ApiSpec` (key, versions,
+//! handler) that [`crate::dispatch::API_TABLE`] lists. Shared helpers live here.
+
+pub mod api_versions;
+pub mod metadata;
+
+use crate::partitions::{AppendError, TopicError};
+use crate::producer_state::ProducerError;
+use kafka_protocol::messages::TopicName;
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::ResponseError;
+use weir_storage::{BatchError, StorageError};
+
+/// `StrBytes` from a `String`.
+pub fn sb(s: impl Into<String>) -> StrBytes {
+    StrBytes::from_string(s.into())
+}
+
+/// A `TopicName` from a `&str`.
+pub fn topic_name(s: &str) -> TopicName {
+    TopicName(sb(s))
+}
+
+/// Unwrap a handler's typed body or fail with `HandlerError::WrongBody`.
+#[macro_export]
+macro_rules! expect_body {
+    ($req:expr, $variant:ident) => {
+        match $req {
+            kafka_protocol::messages::RequestKind::$variant(body) => body,
+            _ => {
+                return Err($crate::dispatch::HandlerError::WrongBody(
+                    kafka_protocol::messages::ApiKey::$variant,
+                ))
+            }
+        }
+    };
+}
+
+/// The Kafka error for a topic-registry failure.
+pub fn topic_error_code(e: &TopicError) -> ResponseError {
+    match e {
+        TopicError::InvalidName(..) => ResponseError::InvalidTopicException,
+        TopicError::AlreadyExists(_) => ResponseError::TopicAlreadyExists,
+        TopicError::UnknownTopic(_) => ResponseError::UnknownTopicOrPartition,
+        TopicError::InvalidPartitions(_) => ResponseError::InvalidPartitions,
+        TopicError::InvalidConfig(_) => ResponseError::InvalidConfig,
+        TopicError::Storage(e) => storage_error_code(e),
+        TopicError::CorruptRegistry(_) => ResponseError::KafkaStorageError,
+    }
+}
+
+/// The Kafka error for a storage failure.
+pub fn storage_error_code(e: &StorageError) -> ResponseError {
+    match e {
+        StorageError::InvalidBatch(b) => batch_error_code(b),
+        StorageError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+        StorageError::NoSuchLog(_) | StorageError::Closed => ResponseError::UnknownTopicOrPartition,
+        StorageError::Io { .. } | StorageError::Corrupt { .. } | StorageError::Locked(_) => {
+            ResponseError::KafkaStorageError
+        }
+    }
+}
+
+/// CRC and structural failures are CORRUPT_MESSAGE; bad record contents INVALID_RECORD
+/// (as Kafka's LogValidator reports them).
+pub fn batch_error_code(e: &BatchError) -> ResponseError {
+    match e {
+        BatchError::CrcMismatch { .. }
+        | BatchError::TooShort(_)
+        | BatchError::LengthMismatch { .. }
+        | BatchError::BadMagic(_)
+        | BatchError::Empty => ResponseError::CorruptMessage,
+        BatchError::RecordCountMismatch { .. }
+        | BatchError::UnknownCodec(_)
+        | BatchError::CorruptRecord(_)
+        | BatchError::Decompression(_) => ResponseError::InvalidRecord,
+    }
+}
+
+/// The Kafka error for a failed append.
+pub fn append_error_code(e: &AppendError) -> ResponseError {
+    match e {
+        AppendError::Producer(ProducerError::OutOfOrder { .. }) => {
+            ResponseError::OutOfOrderSequenceNumber
+        }
+        AppendError::Producer(ProducerError::InvalidEpoch { .. }) => {
+            ResponseError::InvalidProducerEpoch
+        }
+        AppendError::Storage(s) => storage_error_code(s),
+    }
+}

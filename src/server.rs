@@ -1,0 +1,241 @@
+//! Broker lifecycle: open the data dir, bind the listener, accept connections
+//! (a task per client), and shut down gracefully: stop accepting, let requests
+//! in flight finish, snapshot producer state, flush, write the clean-shutdown
+//! marker ([`Store::close`]).
+
+use crate::config::Settings;
+use crate::partitions::TopicError;
+use crate::state::BrokerState;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use weir_storage::{StorageError, Store};
+
+/// How long shutdown waits for requests in flight before closing the store.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Everything needed to start a broker.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// `HOST:PORT` to listen on (port 0 = any free port).
+    pub listen: String,
+    /// `HOST:PORT` clients are told to connect to; default: the listen host with the bound port.
+    pub advertise: Option<String>,
+    pub data_dir: PathBuf,
+    /// `HOST:PORT` for the HTTP health endpoint, if wanted.
+    pub http: Option<String>,
+    pub settings: Settings,
+}
+
+impl BrokerConfig {
+    /// A broker on 127.0.0.1, any free port, with default settings (for tests).
+    pub fn ephemeral(data_dir: impl Into<PathBuf>) -> Self {
+        BrokerConfig {
+            listen: "127.0.0.1:0".into(),
+            advertise: None,
+            data_dir: data_dir.into(),
+            http: None,
+            settings: Settings::default(),
+        }
+    }
+}
+
+/// Why the broker could not start (one line each).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("data directory {0} is locked by another weir process")]
+    Locked(PathBuf),
+    #[error("data directory {dir} is unusable: {source}")]
+    DataDir { dir: PathBuf, source: StorageError },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    #[error("topic registry: {0}")]
+    Registry(#[from] TopicError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A running broker.
+pub struct Broker {
+    addr: SocketAddr,
+    http_addr: Option<SocketAddr>,
+    state: Arc<BrokerState>,
+    shutdown_tx: watch::Sender<bool>,
+    accept_task: tokio::task::JoinHandle<()>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Broker {
+    /// Open the data dir, bind, and start serving. Prints the readiness line
+    /// `weir listening on HOST:PORT` to stderr once ApiVersions can be answered.
+    pub async fn start(config: BrokerConfig) -> Result<Broker, StartError> {
+        let dir = config.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(&dir))
+            .await
+            .map_err(|e| StartError::Other(format!("start-up task failed: {e}")))?
+            .map_err(|e| match e {
+                StorageError::Locked(p) => StartError::Locked(p),
+                other => StartError::DataDir {
+                    dir: config.data_dir.clone(),
+                    source: other,
+                },
+            })?;
+        let store = Arc::new(store);
+        let listener =
+            TcpListener::bind(&config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen.clone(),
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen.clone(),
+            source,
+        })?;
+        let (adv_host, adv_port) = match &config.advertise {
+            Some(a) => split_host_port(a)
+                .ok_or_else(|| StartError::Other(format!("bad --advertise {a}")))?,
+            None => {
+                let host = split_host_port(&config.listen)
+                    .map(|(h, _)| h)
+                    .unwrap_or_else(|| addr.ip().to_string());
+                (host, addr.port())
+            }
+        };
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let settings = Arc::new(config.settings.clone());
+        let st = store.clone();
+        let state = tokio::task::spawn_blocking(move || {
+            BrokerState::new(settings, st, adv_host, adv_port, shutdown_rx)
+        })
+        .await
+        .map_err(|e| StartError::Other(format!("start-up task failed: {e}")))?;
+        let state = match state {
+            Ok(s) => Arc::new(s),
+            Err(e) => {
+                let _ = store.close();
+                return Err(e);
+            }
+        };
+        let mut background = Vec::new();
+        let mut http_addr = None;
+        if let Some(http) = &config.http {
+            let l = TcpListener::bind(http)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: http.clone(),
+                    source,
+                })?;
+            http_addr = l.local_addr().ok();
+            background.push(tokio::spawn(crate::http::serve(state.clone(), l)));
+        }
+        background.push(tokio::spawn(crate::flusher::run(state.clone())));
+        let accept_task = tokio::spawn(accept_loop(state.clone(), listener));
+        eprintln!("weir listening on {addr}");
+        Ok(Broker {
+            addr,
+            http_addr,
+            state,
+            shutdown_tx,
+            accept_task,
+            background,
+        })
+    }
+
+    /// The address the listener is bound to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The HTTP endpoint's address, when `--http` was given.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
+    }
+
+    /// The shared state (for tests and embedding).
+    pub fn state(&self) -> &Arc<BrokerState> {
+        &self.state
+    }
+
+    /// Graceful shutdown: stop accepting, let requests in flight finish (up to
+    /// 3 s), snapshot producer state, flush and write the clean-shutdown marker.
+    pub async fn shutdown(self) -> Result<(), StartError> {
+        let _ = self.shutdown_tx.send(true);
+        let _ = self.accept_task.await;
+        for b in self.background {
+            b.abort();
+            let _ = b.await;
+        }
+        let state = self.state;
+        tokio::task::spawn_blocking(move || {
+            state.partitions.snapshot_producer_state()?;
+            state.store.close()?;
+            Ok::<(), StartError>(())
+        })
+        .await
+        .map_err(|e| StartError::Other(format!("shutdown task failed: {e}")))?
+    }
+}
+
+/// Split `HOST:PORT` (host may be `[v6]`).
+fn split_host_port(s: &str) -> Option<(String, u16)> {
+    let (h, p) = s.rsplit_once(':')?;
+    let h = h.trim_start_matches('[').trim_end_matches(']');
+    Some((h.to_string(), p.parse().ok()?))
+}
+
+async fn accept_loop(state: Arc<BrokerState>, listener: TcpListener) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = state.shutting_down() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    conns.spawn(crate::session::serve(state.clone(), stream, peer));
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off, keep serving.
+                    eprintln!("weir: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while conns.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        conns.abort_all();
+        while conns.join_next().await.is_some() {}
+    }
+}
+
+/// Run a broker until SIGTERM or SIGINT, then shut it down (the `weir serve` body).
+pub async fn run_until_signal(config: BrokerConfig) -> Result<(), StartError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())
+        .map_err(|e| StartError::Other(format!("signal handler: {e}")))?;
+    let mut int = signal(SignalKind::interrupt())
+        .map_err(|e| StartError::Other(format!("signal handler: {e}")))?;
+    let broker = Broker::start(config).await?;
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+    eprintln!("weir: shutting down");
+    broker.shutdown().await?;
+    eprintln!("weir: stopped cleanly");
+    Ok(())
+}

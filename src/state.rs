@@ -1,0 +1,204 @@
+//! Broker-wide state handed to every handler as `Arc<BrokerState>`: settings and
+//! identity (node id, cluster id, advertised address), the [`Store`], the topic /
+//! partition [`Registry`], the producer-id allocator, and the shutdown signal.
+
+use crate::config::Settings;
+use crate::ids;
+use crate::partitions::Registry;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+use weir_storage::{StorageError, Store};
+
+/// Checkpoint with the cluster id and the producer-id high-water mark.
+pub const META_CHECKPOINT: &str = "weir-meta.checkpoint";
+/// Producer ids are reserved on disk in blocks of this size.
+const PRODUCER_ID_BLOCK: i64 = 1000;
+
+/// Everything handlers share.
+pub struct BrokerState {
+    pub settings: Arc<Settings>,
+    pub node_id: i32,
+    pub cluster_id: String,
+    /// Host and port clients are told to connect to (Metadata, FindCoordinator, ...).
+    pub advertised_host: String,
+    pub advertised_port: i32,
+    pub store: Arc<Store>,
+    pub partitions: Registry,
+    pub producer_ids: ProducerIds,
+    shutdown: watch::Receiver<bool>,
+    next_connection_id: AtomicU64,
+}
+
+impl BrokerState {
+    /// Build the state over an opened store.
+    pub fn new(
+        settings: Arc<Settings>,
+        store: Arc<Store>,
+        advertised_host: String,
+        advertised_port: u16,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<BrokerState, crate::server::StartError> {
+        let meta = Meta::load(&store)?;
+        let cluster_id = if settings.source("cluster.id") != crate::config::Source::Default {
+            settings.str("cluster.id").to_string()
+        } else {
+            meta.cluster_id.clone()
+        };
+        let producer_ids = ProducerIds::new(store.clone(), meta)?;
+        let partitions = Registry::open(store.clone(), settings.clone())?;
+        Ok(BrokerState {
+            node_id: settings.node_id(),
+            settings,
+            cluster_id,
+            advertised_host,
+            advertised_port: advertised_port as i32,
+            store,
+            partitions,
+            producer_ids,
+            shutdown,
+            next_connection_id: AtomicU64::new(1),
+        })
+    }
+
+    /// True once shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Resolves when shutdown begins (long polls use it to return early).
+    pub async fn shutting_down(&self) {
+        let mut rx = self.shutdown.clone();
+        let _ = rx.wait_for(|v| *v).await;
+    }
+
+    pub fn next_connection_id(&self) -> u64 {
+        self.next_connection_id.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// The persisted broker metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Meta {
+    cluster_id: String,
+    /// Producer ids below this may have been handed out.
+    producer_id_limit: i64,
+}
+
+impl Meta {
+    fn load(store: &Store) -> Result<Meta, StorageError> {
+        if let Some(data) = store.read_checkpoint(META_CHECKPOINT)? {
+            if let Some(meta) = Meta::decode(&data) {
+                return Ok(meta);
+            }
+        }
+        let meta = Meta {
+            cluster_id: ids::random_cluster_id(),
+            producer_id_limit: 0,
+        };
+        store.write_checkpoint(META_CHECKPOINT, &meta.encode())?;
+        Ok(meta)
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        format!(
+            "cluster.id={}\nproducer.id.limit={}\n",
+            self.cluster_id, self.producer_id_limit
+        )
+        .into_bytes()
+    }
+
+    fn decode(data: &[u8]) -> Option<Meta> {
+        let text = std::str::from_utf8(data).ok()?;
+        let mut cluster_id = None;
+        let mut limit = None;
+        for line in text.lines() {
+            match line.split_once('=')? {
+                ("cluster.id", v) => cluster_id = Some(v.to_string()),
+                ("producer.id.limit", v) => limit = v.parse().ok(),
+                _ => {}
+            }
+        }
+        Some(Meta {
+            cluster_id: cluster_id?,
+            producer_id_limit: limit?,
+        })
+    }
+}
+
+/// Hands out producer ids (never reused across restarts: blocks are reserved on
+/// disk before use) and tracks transactional ids' producer id and epoch.
+pub struct ProducerIds {
+    store: Arc<Store>,
+    inner: Mutex<ProducerIdsInner>,
+}
+
+struct ProducerIdsInner {
+    meta: Meta,
+    next: i64,
+    transactional: HashMap<String, (i64, i16)>,
+}
+
+impl ProducerIds {
+    fn new(store: Arc<Store>, meta: Meta) -> Result<ProducerIds, StorageError> {
+        let next = meta.producer_id_limit;
+        Ok(ProducerIds {
+            store,
+            inner: Mutex::new(ProducerIdsInner {
+                meta,
+                next,
+                transactional: HashMap::new(),
+            }),
+        })
+    }
+
+    /// A fresh producer id.
+    pub fn allocate(&self) -> Result<i64, StorageError> {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.next >= inner.meta.producer_id_limit {
+            let mut meta = inner.meta.clone();
+            meta.producer_id_limit = inner.next + PRODUCER_ID_BLOCK;
+            self.store
+                .write_checkpoint(META_CHECKPOINT, &meta.encode())?;
+            inner.meta = meta;
+        }
+        let id = inner.next;
+        inner.next += 1;
+        Ok(id)
+    }
+
+    /// Producer id and (bumped) epoch for a transactional id: the first call
+    /// allocates an id with epoch 0, each later call bumps the epoch (fencing the
+    /// previous instance); on epoch exhaustion a new id is allocated.
+    pub fn for_transactional_id(&self, transactional_id: &str) -> Result<(i64, i16), StorageError> {
+        let existing = {
+            let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            inner.transactional.get(transactional_id).copied()
+        };
+        let next = match existing {
+            Some((pid, epoch)) if epoch < i16::MAX - 1 => (pid, epoch + 1),
+            _ => (self.allocate()?, 0),
+        };
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner
+            .transactional
+            .insert(transactional_id.to_string(), next);
+        Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_round_trips() {
+        let m = Meta {
+            cluster_id: "abc".into(),
+            producer_id_limit: 3000,
+        };
+        assert_eq!(Meta::decode(&m.encode()), Some(m));
+        assert_eq!(Meta::decode(b"garbage"), None);
+    }
+}

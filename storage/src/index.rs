@@ -1,0 +1,302 @@
+//! Sparse, memory-mapped segment indexes, as in Apache Kafka:
+//! - `.index`: relative offset u32 -> file position u32 (8-byte entries), one
+//!   entry per `index.interval.bytes` of log; the offset is the last offset of
+//!   the batch starting at that position;
+//! - `.timeindex`: timestamp i64 -> relative offset u32 (12-byte entries), the
+//!   largest timestamp seen so far and the (last) offset of the batch carrying it.
+//!
+//! The active segment's index files are preallocated to `segment.index.bytes`
+//! and trimmed to their entries when the segment is sealed (roll or close).
+
+use crate::durability::io_err;
+use crate::error::{Result, StorageError};
+use crate::fs::Fs;
+use crate::mmap::map_index;
+use memmap2::MmapMut;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+pub(crate) const OFFSET_ENTRY: usize = 8;
+pub(crate) const TIME_ENTRY: usize = 12;
+
+/// One index file: fixed-size entries in a mapped file.
+#[derive(Debug)]
+pub(crate) struct IndexFile {
+    path: PathBuf,
+    file: File,
+    map: Option<MmapMut>,
+    entry_size: usize,
+    entries: usize,
+    /// Entries the mapping can hold.
+    capacity: usize,
+}
+
+impl IndexFile {
+    /// Open (creating if absent) an index file. Existing entries are taken to be
+    /// `file length / entry size` (a sealed index is trimmed to its entries);
+    /// with `preallocate_bytes` the file is grown to hold that many bytes.
+    pub(crate) fn open(
+        fs: &dyn Fs,
+        path: &Path,
+        entry_size: usize,
+        preallocate_bytes: Option<usize>,
+    ) -> Result<IndexFile> {
+        let file = fs.open_rw(path, true).map_err(|e| io_err(path, e))?;
+        let len = file.metadata().map_err(|e| io_err(path, e))?.len() as usize;
+        let entries = len / entry_size;
+        let mut idx = IndexFile {
+            path: path.to_path_buf(),
+            file,
+            map: None,
+            entry_size,
+            entries,
+            capacity: 0,
+        };
+        idx.remap(
+            fs,
+            preallocate_bytes
+                .map(|b| (b / entry_size).max(entries))
+                .unwrap_or(entries),
+        )?;
+        Ok(idx)
+    }
+
+    /// Resize the file and the mapping to hold `capacity` entries (>= entries).
+    fn remap(&mut self, fs: &dyn Fs, capacity: usize) -> Result<()> {
+        let capacity = capacity.max(self.entries);
+        self.map = None; // unmap before changing the length
+        let bytes = capacity * self.entry_size;
+        fs.set_len(&self.file, &self.path, bytes as u64)
+            .map_err(|e| io_err(&self.path, e))?;
+        self.map = map_index(&self.file, bytes).map_err(|e| io_err(&self.path, e))?;
+        self.capacity = capacity;
+        Ok(())
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+    pub(crate) fn len(&self) -> usize {
+        self.entries
+    }
+    pub(crate) fn is_full(&self) -> bool {
+        self.entries >= self.capacity
+    }
+    fn entry(&self, i: usize) -> &[u8] {
+        let map = self.map.as_ref().expect("entry index within capacity");
+        &map[i * self.entry_size..(i + 1) * self.entry_size]
+    }
+    /// Append an entry; false if the index is full.
+    fn push(&mut self, bytes: &[u8]) -> bool {
+        debug_assert_eq!(bytes.len(), self.entry_size);
+        if self.is_full() {
+            return false;
+        }
+        let at = self.entries * self.entry_size;
+        let map = self.map.as_mut().expect("capacity > 0 implies a mapping");
+        map[at..at + bytes.len()].copy_from_slice(bytes);
+        self.entries += 1;
+        true
+    }
+    /// Keep only the first `n` entries.
+    pub(crate) fn truncate_entries(&mut self, n: usize) {
+        self.entries = self.entries.min(n);
+    }
+    /// Shrink the file to its entries (sealed segment) and make it durable.
+    pub(crate) fn seal(&mut self, fs: &dyn Fs) -> Result<()> {
+        self.remap(fs, self.entries)?;
+        if let Some(m) = &self.map {
+            m.flush().map_err(|e| io_err(&self.path, e))?;
+        }
+        fs.sync(&self.file, &self.path)
+            .map_err(|e| io_err(&self.path, e))
+    }
+    /// Grow the file back to `bytes` (a sealed segment becoming active again).
+    pub(crate) fn unseal(&mut self, fs: &dyn Fs, bytes: usize) -> Result<()> {
+        self.remap(fs, bytes / self.entry_size)
+    }
+    /// Binary search: the last entry whose key (given by `key`) is <= `target`.
+    fn last_at_or_below(&self, target: i64, key: impl Fn(&[u8]) -> i64) -> Option<usize> {
+        let (mut lo, mut hi) = (0usize, self.entries);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if key(self.entry(mid)) <= target {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo.checked_sub(1)
+    }
+}
+
+fn u32_at(b: &[u8], pos: usize) -> u32 {
+    u32::from_be_bytes(b[pos..pos + 4].try_into().expect("4 bytes"))
+}
+fn i64_at(b: &[u8], pos: usize) -> i64 {
+    i64::from_be_bytes(b[pos..pos + 8].try_into().expect("8 bytes"))
+}
+
+/// The `.index` file of a segment.
+#[derive(Debug)]
+pub(crate) struct OffsetIndex(pub(crate) IndexFile);
+
+impl OffsetIndex {
+    pub(crate) fn entry(&self, i: usize) -> (u32, u32) {
+        let e = self.0.entry(i);
+        (u32_at(e, 0), u32_at(e, 4))
+    }
+    pub(crate) fn last(&self) -> Option<(u32, u32)> {
+        self.0.len().checked_sub(1).map(|i| self.entry(i))
+    }
+    pub(crate) fn push(&mut self, rel_offset: u32, position: u32) -> bool {
+        let mut e = [0u8; OFFSET_ENTRY];
+        e[..4].copy_from_slice(&rel_offset.to_be_bytes());
+        e[4..].copy_from_slice(&position.to_be_bytes());
+        self.0.push(&e)
+    }
+    /// File position from which to scan for relative offset `rel`: that of the last
+    /// entry with offset <= `rel`, or 0.
+    pub(crate) fn lookup(&self, rel: i64) -> u32 {
+        self.0
+            .last_at_or_below(rel, |e| u32_at(e, 0) as i64)
+            .map(|i| self.entry(i).1)
+            .unwrap_or(0)
+    }
+    /// Cheap sanity check of a trusted index: strictly increasing offsets and
+    /// positions, all inside the log.
+    pub(crate) fn check(&self, log_size: u64) -> std::result::Result<(), String> {
+        let mut prev: Option<(u32, u32)> = None;
+        for i in 0..self.0.len() {
+            let (o, p) = self.entry(i);
+            if p as u64 >= log_size.max(1) {
+                return Err(format!(
+                    "entry {i} points at {p}, past the log size {log_size}"
+                ));
+            }
+            if let Some((po, pp)) = prev {
+                if o <= po || p <= pp {
+                    return Err(format!("entry {i} ({o}, {p}) does not increase"));
+                }
+            }
+            prev = Some((o, p));
+        }
+        Ok(())
+    }
+}
+
+/// The `.timeindex` file of a segment.
+#[derive(Debug)]
+pub(crate) struct TimeIndex(pub(crate) IndexFile);
+
+impl TimeIndex {
+    pub(crate) fn entry(&self, i: usize) -> (i64, u32) {
+        let e = self.0.entry(i);
+        (i64_at(e, 0), u32_at(e, 8))
+    }
+    pub(crate) fn last(&self) -> Option<(i64, u32)> {
+        self.0.len().checked_sub(1).map(|i| self.entry(i))
+    }
+    /// Append when `timestamp` is larger than the last entry's (as Kafka does).
+    /// False only when the index is full.
+    pub(crate) fn maybe_push(&mut self, timestamp: i64, rel_offset: u32) -> bool {
+        if let Some((t, _)) = self.last() {
+            if timestamp <= t {
+                return true;
+            }
+        }
+        let mut e = [0u8; TIME_ENTRY];
+        e[..8].copy_from_slice(&timestamp.to_be_bytes());
+        e[8..].copy_from_slice(&rel_offset.to_be_bytes());
+        self.0.push(&e)
+    }
+    /// Relative offset of the last entry whose timestamp is < `timestamp`: every
+    /// record at or before that batch is older than `timestamp`.
+    pub(crate) fn last_before(&self, timestamp: i64) -> Option<u32> {
+        let t = timestamp.checked_sub(1)?;
+        self.0
+            .last_at_or_below(t, |e| i64_at(e, 0))
+            .map(|i| self.entry(i).1)
+    }
+    pub(crate) fn check(&self, max_rel: i64) -> std::result::Result<(), String> {
+        let mut prev: Option<(i64, u32)> = None;
+        for i in 0..self.0.len() {
+            let (t, o) = self.entry(i);
+            if o as i64 > max_rel {
+                return Err(format!("entry {i} offset {o} past the segment end"));
+            }
+            if let Some((pt, po)) = prev {
+                if t <= pt || o < po {
+                    return Err(format!("entry {i} ({t}, {o}) does not increase"));
+                }
+            }
+            prev = Some((t, o));
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn corrupt(path: &Path, reason: String) -> StorageError {
+    StorageError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::RealFs;
+
+    #[test]
+    fn offset_index_lookup_finds_last_entry_at_or_below() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut idx = OffsetIndex(
+            IndexFile::open(&RealFs, &dir.path().join("a.index"), 8, Some(80)).unwrap(),
+        );
+        assert_eq!(idx.lookup(5), 0);
+        assert!(idx.push(10, 100));
+        assert!(idx.push(20, 200));
+        assert!(idx.push(30, 300));
+        assert_eq!(idx.lookup(9), 0);
+        assert_eq!(idx.lookup(10), 100);
+        assert_eq!(idx.lookup(29), 200);
+        assert_eq!(idx.lookup(1000), 300);
+        idx.check(301).unwrap();
+        assert!(idx.check(250).is_err());
+    }
+
+    #[test]
+    fn index_fills_up_and_seal_trims_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.index");
+        let mut idx = OffsetIndex(IndexFile::open(&RealFs, &p, 8, Some(24)).unwrap());
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 24);
+        assert!(idx.push(1, 1) && idx.push(2, 2) && idx.push(3, 3));
+        assert!(idx.0.is_full());
+        assert!(!idx.push(4, 4));
+        idx.0.truncate_entries(2);
+        idx.0.seal(&RealFs).unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 16);
+        drop(idx);
+        let idx = OffsetIndex(IndexFile::open(&RealFs, &p, 8, None).unwrap());
+        assert_eq!(idx.last(), Some((2, 2)));
+    }
+
+    #[test]
+    fn time_index_keeps_only_growing_timestamps() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = TimeIndex(
+            IndexFile::open(&RealFs, &dir.path().join("a.timeindex"), 12, Some(120)).unwrap(),
+        );
+        assert!(t.maybe_push(100, 0));
+        assert!(t.maybe_push(90, 1));
+        assert!(t.maybe_push(200, 5));
+        assert_eq!(t.0.len(), 2);
+        assert_eq!(t.last_before(100), None);
+        assert_eq!(t.last_before(101), Some(0));
+        assert_eq!(t.last_before(1000), Some(5));
+        t.check(5).unwrap();
+        assert!(t.check(4).is_err());
+    }
+}

@@ -1,0 +1,206 @@
+//! All of the crate's `unsafe`: memory maps of segment and index files
+//! (memmap2) and the `flock(2)` call behind the data-directory lock.
+//!
+//! Invariants the rest of the crate keeps so this code is sound:
+//! - weir holds the data directory's lock file, so no other process of ours
+//!   writes or truncates these files while they are mapped;
+//! - bytes of a `.log` file below a [`ReadMap`]'s `valid` length are never
+//!   rewritten or truncated away while that map is shared (appends write past
+//!   `valid` and only then publish the new length; truncation shrinks a map only
+//!   when it holds the sole reference, see [`ReadMap::shrink_exclusive`]).
+
+use bytes::Bytes;
+use memmap2::{MmapMut, MmapOptions, MmapRaw};
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// A read-only shared mapping of a `.log` file, reserved at `capacity` bytes (it
+/// may extend past the end of the file, so the active segment is mapped once),
+/// of which the first `valid` bytes are written and readable.
+pub(crate) struct ReadMap {
+    raw: Option<MmapRaw>,
+    capacity: usize,
+    valid: AtomicUsize,
+}
+
+impl std::fmt::Debug for ReadMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadMap")
+            .field("capacity", &self.capacity)
+            .field("valid", &self.valid.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl ReadMap {
+    /// Map `file` read-only with `capacity` bytes of address space; `valid` bytes
+    /// (at most the file's current length) are readable.
+    pub(crate) fn new(file: &File, capacity: usize, valid: usize) -> io::Result<ReadMap> {
+        let capacity = capacity.max(valid);
+        let raw = if capacity == 0 {
+            None
+        } else {
+            Some(MmapOptions::new().len(capacity).map_raw_read_only(file)?)
+        };
+        Ok(ReadMap {
+            raw,
+            capacity,
+            valid: AtomicUsize::new(valid),
+        })
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub(crate) fn valid(&self) -> usize {
+        self.valid.load(Ordering::Acquire)
+    }
+
+    /// Publish that the file now holds written data up to `len` (must not shrink,
+    /// must be within capacity). Called by the single writer after its write.
+    pub(crate) fn publish(&self, len: usize) {
+        assert!(len <= self.capacity, "publish past the mapping");
+        let old = self.valid.load(Ordering::Relaxed);
+        assert!(len >= old, "publish may only grow the valid length");
+        self.valid.store(len, Ordering::Release);
+    }
+
+    /// Shrink the valid length, only when the caller holds the sole reference
+    /// (no reader can be looking at the bytes being cut). Returns false otherwise.
+    pub(crate) fn shrink_exclusive(this: &mut Arc<ReadMap>, len: usize) -> bool {
+        match Arc::get_mut(this) {
+            Some(map) => {
+                let v = map.valid.get_mut();
+                *v = (*v).min(len);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The bytes `[start, end)`; panics if `end` is past the valid length.
+    pub(crate) fn slice(&self, start: usize, end: usize) -> &[u8] {
+        let valid = self.valid();
+        assert!(
+            start <= end && end <= valid,
+            "slice {start}..{end} outside valid {valid}"
+        );
+        if start == end {
+            return &[];
+        }
+        let raw = self
+            .raw
+            .as_ref()
+            .expect("non-empty valid range implies a mapping");
+        // SAFETY: `end <= valid <= capacity`, so the range lies inside the mapping,
+        // and `valid` only covers bytes that were written to the file before being
+        // published (Release/Acquire above), so those pages are backed by the file.
+        // Per the module invariants nobody rewrites or truncates them while this
+        // map (and so this borrow) is alive; the mapping is read-only (PROT_READ)
+        // so no `&mut` aliasing exists. The slice borrows `self`, which keeps the
+        // mapping alive.
+        unsafe { std::slice::from_raw_parts(raw.as_ptr().add(start), end - start) }
+    }
+
+    /// The bytes `[start, end)` as `Bytes` that keep this mapping alive (no copy).
+    pub(crate) fn bytes(self: &Arc<Self>, start: usize, end: usize) -> Bytes {
+        let _ = self.slice(start, end); // bounds check now, not at first use
+        Bytes::from_owner(MapSlice {
+            map: Arc::clone(self),
+            start,
+            end,
+        })
+    }
+}
+
+struct MapSlice {
+    map: Arc<ReadMap>,
+    start: usize,
+    end: usize,
+}
+
+impl AsRef<[u8]> for MapSlice {
+    fn as_ref(&self) -> &[u8] {
+        self.map.slice(self.start, self.end)
+    }
+}
+
+/// Map `len` bytes of an index file read-write. The file must already be at
+/// least `len` bytes long (the caller sets its length first).
+pub(crate) fn map_index(file: &File, len: usize) -> io::Result<Option<MmapMut>> {
+    if len == 0 {
+        return Ok(None);
+    }
+    // SAFETY: the caller sized the file to >= `len` bytes, so every page is backed.
+    // Index files are only changed through this mapping by the log's single writer
+    // (holding the index lock), and are truncated only after the mapping is
+    // dropped; the lock file keeps other weir processes away.
+    let map = unsafe { MmapOptions::new().len(len).map_mut(file)? };
+    Ok(Some(map))
+}
+
+/// Try to take an exclusive `flock(2)` on `file` without blocking. `Ok(false)`
+/// when another open file description holds it.
+pub(crate) fn try_lock_exclusive(file: &File) -> io::Result<bool> {
+    // SAFETY: flock only reads the file descriptor number, which `file` keeps open
+    // for the duration of the call.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let err = io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::FileExt;
+
+    #[test]
+    fn read_map_sees_bytes_written_after_mapping() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(dir.path().join("x"))
+            .unwrap();
+        let map = Arc::new(ReadMap::new(&f, 1 << 20, 0).unwrap());
+        f.write_all_at(b"hello world", 0).unwrap();
+        map.publish(11);
+        let b = map.bytes(6, 11);
+        assert_eq!(&b[..], b"world");
+        assert_eq!(map.slice(0, 5), b"hello");
+    }
+
+    #[test]
+    #[should_panic]
+    fn slicing_past_valid_panics() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = File::create(dir.path().join("x")).unwrap();
+        let map = ReadMap::new(&f, 4096, 0).unwrap();
+        let _ = map.slice(0, 1);
+    }
+
+    #[test]
+    fn second_flock_on_same_file_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(".lock");
+        let a = File::create(&p).unwrap();
+        let b = File::options().write(true).open(&p).unwrap();
+        assert!(try_lock_exclusive(&a).unwrap());
+        assert!(!try_lock_exclusive(&b).unwrap());
+        drop(a);
+        assert!(try_lock_exclusive(&b).unwrap());
+    }
+}

@@ -1,0 +1,779 @@
+//! One segment: a `.log` file of record batches plus its `.index` and
+//! `.timeindex`, named by base offset (`<20 digits>.log`) as in Apache Kafka.
+//!
+//! Writes go through the [`Fs`] seam (pwrite at the end); reads go through one
+//! read-only mapping of the `.log` ([`ReadMap`]), reserved up front at
+//! `segment.bytes` so the active segment is mapped once. A batch becomes visible
+//! to readers only after it is fully written (the mapping's valid length and the
+//! segment size are published after the write), so a reader never sees half a
+//! batch. The single writer is the owning log, which serialises appends.
+
+use crate::batch::{
+    be_i32, be_i64, BatchHeader, HEADER_LEN, LAST_OFFSET_DELTA_POS, LOG_OVERHEAD, MAX_TIMESTAMP_POS,
+};
+use crate::durability::io_err;
+use crate::error::Result;
+use crate::fs::Fs;
+use crate::index::{IndexFile, OffsetIndex, TimeIndex, OFFSET_ENTRY, TIME_ENTRY};
+use crate::mmap::ReadMap;
+use bytes::Bytes;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+pub(crate) const LOG_SUFFIX: &str = ".log";
+pub(crate) const INDEX_SUFFIX: &str = ".index";
+pub(crate) const TIME_INDEX_SUFFIX: &str = ".timeindex";
+
+/// `<base offset, 20 digits><suffix>`.
+pub(crate) fn file_name(base_offset: i64, suffix: &str) -> String {
+    format!("{base_offset:020}{suffix}")
+}
+
+/// Parse a `.log` file name back into its base offset.
+pub(crate) fn parse_log_name(name: &str) -> Option<i64> {
+    let stem = name.strip_suffix(LOG_SUFFIX)?;
+    (stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit())).then(|| stem.parse().ok())?
+}
+
+/// Offsets of one batch as stored (trusting validated data).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoredBatch {
+    pub base_offset: i64,
+    pub last_offset: i64,
+    pub max_timestamp: i64,
+    pub len: usize,
+}
+
+/// Read the header fields of the batch at `pos`; None if it does not fit in `data`.
+pub(crate) fn stored_batch_at(data: &[u8], pos: usize) -> Option<StoredBatch> {
+    if data.len() < pos + HEADER_LEN {
+        return None;
+    }
+    let len = LOG_OVERHEAD as i64 + be_i32(data, pos + 8) as i64;
+    if len < HEADER_LEN as i64 || pos as i64 + len > data.len() as i64 {
+        return None;
+    }
+    let base = be_i64(data, pos);
+    Some(StoredBatch {
+        base_offset: base,
+        last_offset: base + be_i32(data, pos + LAST_OFFSET_DELTA_POS) as i64,
+        max_timestamp: be_i64(data, pos + MAX_TIMESTAMP_POS),
+        len: len as usize,
+    })
+}
+
+#[derive(Debug)]
+struct Indexes {
+    offset: OffsetIndex,
+    time: TimeIndex,
+    bytes_since_entry: u64,
+}
+
+/// One batch being appended: its place in the write buffer and its offsets.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AppendBatch {
+    pub pos_in_buf: usize,
+    pub len: usize,
+    pub last_offset: i64,
+    pub max_timestamp: i64,
+}
+
+/// Outcome of scanning a segment's data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ScanOutcome {
+    /// Bytes cut from the end because they did not hold valid batches.
+    pub truncated_bytes: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct Segment {
+    pub(crate) base_offset: i64,
+    log_path: PathBuf,
+    file: File,
+    map: RwLock<Arc<ReadMap>>,
+    size: AtomicU64,
+    next_offset: AtomicI64,
+    max_ts: AtomicI64,
+    /// Last offset of the batch carrying `max_ts`.
+    offset_of_max_ts: AtomicI64,
+    /// Time `segment.ms` counts from: when this process created the segment; for
+    /// a segment reopened after a restart, its first batch's max timestamp (as
+    /// Kafka does), else the time it was opened.
+    roll_base_ms: AtomicI64,
+    idx: RwLock<Indexes>,
+}
+
+fn read_lock<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|e| e.into_inner())
+}
+fn write_lock<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Sizes a segment is opened with (from the log's config).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SegmentParams {
+    /// Bytes of address space reserved for the active segment's mapping.
+    pub capacity: usize,
+    /// Preallocated size of each index file of the active segment.
+    pub max_index_bytes: usize,
+    /// Bytes of log between sparse index entries.
+    pub index_interval: u32,
+}
+
+/// How to open an existing segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OpenMode {
+    /// Trust the data; check the indexes cheaply, rebuild them if they fail.
+    Trusted,
+    /// Re-validate every batch (CRC, offsets), truncate at the first bad one,
+    /// rebuild the indexes.
+    Recover,
+}
+
+impl Segment {
+    fn paths(dir: &Path, base: i64) -> (PathBuf, PathBuf, PathBuf) {
+        (
+            dir.join(file_name(base, LOG_SUFFIX)),
+            dir.join(file_name(base, INDEX_SUFFIX)),
+            dir.join(file_name(base, TIME_INDEX_SUFFIX)),
+        )
+    }
+
+    /// Create a new, empty segment (the caller fsyncs the directory).
+    pub(crate) fn create(
+        fs: &dyn Fs,
+        dir: &Path,
+        base: i64,
+        capacity: usize,
+        max_index_bytes: usize,
+    ) -> Result<Segment> {
+        let (log, index, time) = Self::paths(dir, base);
+        let file = fs.open_rw(&log, true).map_err(|e| io_err(&log, e))?;
+        fs.set_len(&file, &log, 0).map_err(|e| io_err(&log, e))?;
+        for p in [&index, &time] {
+            if p.exists() {
+                fs.remove_file(p).map_err(|e| io_err(p, e))?;
+            }
+        }
+        let offset = OffsetIndex(IndexFile::open(
+            fs,
+            &index,
+            OFFSET_ENTRY,
+            Some(max_index_bytes),
+        )?);
+        let time = TimeIndex(IndexFile::open(
+            fs,
+            &time,
+            TIME_ENTRY,
+            Some(max_index_bytes),
+        )?);
+        let map = ReadMap::new(&file, capacity, 0).map_err(|e| io_err(&log, e))?;
+        Ok(Segment {
+            base_offset: base,
+            log_path: log,
+            file,
+            map: RwLock::new(Arc::new(map)),
+            size: AtomicU64::new(0),
+            next_offset: AtomicI64::new(base),
+            max_ts: AtomicI64::new(-1),
+            offset_of_max_ts: AtomicI64::new(-1),
+            roll_base_ms: AtomicI64::new(now_ms()),
+            idx: RwLock::new(Indexes {
+                offset,
+                time,
+                bytes_since_entry: 0,
+            }),
+        })
+    }
+
+    /// Open an existing segment. `active` preallocates the indexes for appends
+    /// and reserves `capacity` bytes of mapping.
+    pub(crate) fn open(
+        fs: &dyn Fs,
+        dir: &Path,
+        base: i64,
+        active: bool,
+        params: SegmentParams,
+        mode: OpenMode,
+    ) -> Result<(Segment, ScanOutcome)> {
+        let SegmentParams {
+            capacity,
+            max_index_bytes,
+            index_interval,
+        } = params;
+        let (log, index, time) = Self::paths(dir, base);
+        let file = fs.open_rw(&log, false).map_err(|e| io_err(&log, e))?;
+        let size = file.metadata().map_err(|e| io_err(&log, e))?.len();
+        let had_indexes = index.exists() && time.exists();
+        let prealloc = active.then_some(max_index_bytes);
+        let offset = OffsetIndex(IndexFile::open(fs, &index, OFFSET_ENTRY, prealloc)?);
+        let time = TimeIndex(IndexFile::open(fs, &time, TIME_ENTRY, prealloc)?);
+        let cap = if active {
+            capacity.max(size as usize)
+        } else {
+            size as usize
+        };
+        let map = ReadMap::new(&file, cap, size as usize).map_err(|e| io_err(&log, e))?;
+        let seg = Segment {
+            base_offset: base,
+            log_path: log,
+            file,
+            map: RwLock::new(Arc::new(map)),
+            size: AtomicU64::new(size),
+            next_offset: AtomicI64::new(base),
+            max_ts: AtomicI64::new(-1),
+            offset_of_max_ts: AtomicI64::new(-1),
+            roll_base_ms: AtomicI64::new(now_ms()),
+            idx: RwLock::new(Indexes {
+                offset,
+                time,
+                bytes_since_entry: 0,
+            }),
+        };
+        let outcome = match mode {
+            OpenMode::Recover => seg.scan(fs, true, index_interval)?,
+            OpenMode::Trusted => {
+                let ok =
+                    had_indexes && seg.indexes_look_sane().is_ok() && seg.load_tail().is_some();
+                if ok {
+                    ScanOutcome { truncated_bytes: 0 }
+                } else {
+                    // A missing or damaged index is rebuilt from the data, never trusted.
+                    seg.scan(fs, false, index_interval)?
+                }
+            }
+        };
+        if let Some(first) = stored_batch_at(seg.map().slice(0, seg.size() as usize), 0) {
+            if first.max_timestamp >= 0 {
+                seg.roll_base_ms
+                    .store(first.max_timestamp, Ordering::Relaxed);
+            }
+        }
+        Ok((seg, outcome))
+    }
+
+    fn indexes_look_sane(&self) -> std::result::Result<(), String> {
+        let idx = read_lock(&self.idx);
+        idx.offset.check(self.size())?;
+        idx.time.check(u32::MAX as i64)
+    }
+
+    /// After a trusted open: find the next offset by scanning from the last
+    /// index entry, and take the max timestamp from the time index. None if the
+    /// data after the last index entry does not parse (then rebuild).
+    fn load_tail(&self) -> Option<()> {
+        let map = self.map();
+        let size = self.size() as usize;
+        let data = map.slice(0, size);
+        let (mut pos, tmax) = {
+            let idx = read_lock(&self.idx);
+            (
+                idx.offset.last().map(|(_, p)| p as usize).unwrap_or(0),
+                idx.time.last(),
+            )
+        };
+        let mut next = self.base_offset;
+        let mut max_ts = -1;
+        let mut off_of_max = -1;
+        while pos < size {
+            let b = stored_batch_at(data, pos)?;
+            next = b.last_offset + 1;
+            if b.max_timestamp > max_ts {
+                max_ts = b.max_timestamp;
+                off_of_max = b.last_offset;
+            }
+            pos += b.len;
+        }
+        if let Some((t, rel)) = tmax {
+            if t >= max_ts {
+                max_ts = t;
+                off_of_max = self.base_offset + rel as i64;
+            }
+        }
+        self.next_offset.store(next, Ordering::Release);
+        self.max_ts.store(max_ts, Ordering::Release);
+        self.offset_of_max_ts.store(off_of_max, Ordering::Release);
+        Some(())
+    }
+
+    /// Rebuild the indexes from the data. With `validate`, check each batch's
+    /// structure, CRC and offsets and truncate the file at the first bad one.
+    pub(crate) fn scan(
+        &self,
+        fs: &dyn Fs,
+        validate: bool,
+        index_interval: u32,
+    ) -> Result<ScanOutcome> {
+        let map = self.map();
+        let size = self.size() as usize;
+        let data = map.slice(0, size);
+        let mut idx = write_lock(&self.idx);
+        idx.offset.0.truncate_entries(0);
+        idx.time.0.truncate_entries(0);
+        idx.bytes_since_entry = 0;
+        let mut pos = 0usize;
+        let mut next = self.base_offset;
+        let mut max_ts = -1i64;
+        let mut off_of_max = -1i64;
+        while pos < size {
+            let b = if validate {
+                match BatchHeader::parse(&data[pos..]) {
+                    Ok(h)
+                        if h.validate_crc().is_ok()
+                            && h.last_offset_delta() >= 0
+                            && h.base_offset() >= next =>
+                    {
+                        StoredBatch {
+                            base_offset: h.base_offset(),
+                            last_offset: h.last_offset(),
+                            max_timestamp: h.max_timestamp(),
+                            len: h.total_len(),
+                        }
+                    }
+                    _ => break,
+                }
+            } else {
+                match stored_batch_at(data, pos) {
+                    Some(b) => b,
+                    None => break,
+                }
+            };
+            if b.last_offset - self.base_offset > u32::MAX as i64 {
+                break;
+            }
+            if b.max_timestamp > max_ts {
+                max_ts = b.max_timestamp;
+                off_of_max = b.last_offset;
+            }
+            if idx.bytes_since_entry > index_interval as u64 {
+                let rel = (b.last_offset - self.base_offset) as u32;
+                idx.offset.push(rel, pos as u32);
+                idx.time
+                    .maybe_push(max_ts, (off_of_max - self.base_offset) as u32);
+                idx.bytes_since_entry = 0;
+            }
+            idx.bytes_since_entry += b.len as u64;
+            next = b.last_offset + 1;
+            pos += b.len;
+        }
+        drop(idx);
+        drop(map);
+        let truncated = (size - pos) as u64;
+        if truncated > 0 {
+            if validate {
+                self.cut_file(fs, pos as u64)?;
+            } else {
+                return Err(crate::index::corrupt(
+                    &self.log_path,
+                    format!("unparseable batch at position {pos} of a trusted segment"),
+                ));
+            }
+        }
+        self.next_offset.store(next, Ordering::Release);
+        self.max_ts.store(max_ts, Ordering::Release);
+        self.offset_of_max_ts.store(off_of_max, Ordering::Release);
+        Ok(ScanOutcome {
+            truncated_bytes: truncated,
+        })
+    }
+
+    /// Shrink the file to `pos` in place. Only possible while no reader holds the
+    /// mapping; returns false (and changes nothing) otherwise.
+    fn cut_file(&self, fs: &dyn Fs, pos: u64) -> Result<bool> {
+        let mut map = write_lock(&self.map);
+        if !ReadMap::shrink_exclusive(&mut map, pos as usize) {
+            return Ok(false);
+        }
+        self.size.store(pos, Ordering::Release);
+        fs.set_len(&self.file, &self.log_path, pos)
+            .map_err(|e| io_err(&self.log_path, e))?;
+        Ok(true)
+    }
+
+    /// Remove everything from the first batch whose last offset is >= `offset`.
+    /// Returns false when readers hold the mapping (the caller then rewrites the
+    /// segment into a new file instead).
+    pub(crate) fn truncate_to_offset(
+        &self,
+        fs: &dyn Fs,
+        offset: i64,
+        index_interval: u32,
+    ) -> Result<bool> {
+        let pos = self.position_for(offset).unwrap_or(self.size() as usize);
+        if !self.cut_file(fs, pos as u64)? {
+            return Ok(false);
+        }
+        self.scan(fs, false, index_interval)?;
+        Ok(true)
+    }
+
+    /// The position of the first batch whose last offset is >= `offset`.
+    pub(crate) fn position_for(&self, offset: i64) -> Option<usize> {
+        let map = self.map();
+        let size = self.size().min(map.valid() as u64) as usize;
+        let data = map.slice(0, size);
+        let mut pos = read_lock(&self.idx)
+            .offset
+            .lookup(offset - self.base_offset) as usize;
+        if pos > size {
+            pos = 0;
+        }
+        while pos < size {
+            let b = stored_batch_at(data, pos)?;
+            if b.last_offset >= offset {
+                return Some(pos);
+            }
+            pos += b.len;
+        }
+        None
+    }
+
+    /// Copy the bytes before `pos` into `dest` (used to rewrite a truncated
+    /// segment into a new file when readers still map the old one).
+    pub(crate) fn prefix(&self, len: usize) -> Bytes {
+        let map = self.map();
+        map.bytes(0, len.min(self.size() as usize))
+    }
+
+    /// Append `buf` (whole batches with offsets assigned) at the end.
+    pub(crate) fn append(
+        &self,
+        fs: &dyn Fs,
+        buf: &[u8],
+        batches: &[AppendBatch],
+        index_interval: u32,
+    ) -> Result<()> {
+        let pos = self.size();
+        let end = pos + buf.len() as u64;
+        {
+            let cap = self.map().capacity() as u64;
+            if end > cap {
+                // Only an empty segment is remapped (see `fits`), so no reader can
+                // hold bytes of the old mapping.
+                debug_assert_eq!(pos, 0);
+                let fresh = ReadMap::new(&self.file, end as usize, pos as usize)
+                    .map_err(|e| io_err(&self.log_path, e))?;
+                *write_lock(&self.map) = Arc::new(fresh);
+            }
+        }
+        fs.write_at(&self.file, &self.log_path, buf, pos)
+            .map_err(|e| io_err(&self.log_path, e))?;
+        self.map().publish(end as usize);
+        self.size.store(end, Ordering::Release);
+        let mut idx = write_lock(&self.idx);
+        let mut max_ts = self.max_ts.load(Ordering::Relaxed);
+        let mut off_of_max = self.offset_of_max_ts.load(Ordering::Relaxed);
+        for b in batches {
+            if b.max_timestamp > max_ts {
+                max_ts = b.max_timestamp;
+                off_of_max = b.last_offset;
+            }
+            if idx.bytes_since_entry > index_interval as u64 {
+                let rel = (b.last_offset - self.base_offset) as u32;
+                idx.offset.push(rel, (pos as usize + b.pos_in_buf) as u32);
+                idx.time
+                    .maybe_push(max_ts, (off_of_max - self.base_offset) as u32);
+                idx.bytes_since_entry = 0;
+            }
+            idx.bytes_since_entry += b.len as u64;
+        }
+        drop(idx);
+        self.max_ts.store(max_ts, Ordering::Release);
+        self.offset_of_max_ts.store(off_of_max, Ordering::Release);
+        if let Some(last) = batches.last() {
+            self.next_offset
+                .store(last.last_offset + 1, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// Whether an append of `len` bytes ending at `last_offset` fits here.
+    pub(crate) fn fits(&self, len: u64, last_offset: i64, segment_bytes: u64) -> bool {
+        let size = self.size();
+        if size == 0 {
+            return last_offset - self.base_offset <= i32::MAX as i64;
+        }
+        size + len <= segment_bytes
+            && size + len <= self.map().capacity() as u64
+            && last_offset - self.base_offset <= i32::MAX as i64
+            && !read_lock(&self.idx).offset.0.is_full()
+            && !read_lock(&self.idx).time.0.is_full()
+    }
+
+    pub(crate) fn roll_base_ms(&self) -> i64 {
+        self.roll_base_ms.load(Ordering::Relaxed)
+    }
+
+    /// Read whole batches starting with the one containing `offset`: at most
+    /// `max_bytes` unless the first batch alone is bigger (`min_one`), stopping
+    /// before any batch whose base offset is >= `bound`. None if no batch here
+    /// has a last offset >= `offset` below `bound`.
+    pub(crate) fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        bound: i64,
+        min_one: bool,
+    ) -> Option<Bytes> {
+        let map = self.map();
+        let size = self.size().min(map.valid() as u64) as usize;
+        let start = self.position_for(offset)?;
+        let data = map.slice(0, size);
+        let mut end = start;
+        while end < size {
+            let Some(b) = stored_batch_at(data, end) else {
+                break;
+            };
+            if b.base_offset >= bound {
+                break;
+            }
+            if end + b.len - start > max_bytes && !(min_one && end == start) {
+                break;
+            }
+            end += b.len;
+        }
+        (end > start).then(|| map.bytes(start, end))
+    }
+
+    /// Iterate the stored batches from the one containing `offset`.
+    pub(crate) fn batches_from(&self, offset: i64) -> Vec<(usize, StoredBatch)> {
+        let Some(mut pos) = self.position_for(offset) else {
+            return Vec::new();
+        };
+        let map = self.map();
+        let size = self.size().min(map.valid() as u64) as usize;
+        let data = map.slice(0, size);
+        let mut out = Vec::new();
+        while let Some(b) = stored_batch_at(data, pos) {
+            out.push((pos, b));
+            pos += b.len;
+        }
+        out
+    }
+
+    /// The bytes of the batch at `pos` with length `len`.
+    pub(crate) fn batch_bytes(&self, pos: usize, len: usize) -> Bytes {
+        self.map().bytes(pos, pos + len)
+    }
+
+    /// Relative offset of the last time-index entry with a timestamp < `ts`.
+    pub(crate) fn time_lookup(&self, ts: i64) -> i64 {
+        read_lock(&self.idx)
+            .time
+            .last_before(ts)
+            .map(|r| self.base_offset + r as i64)
+            .unwrap_or(self.base_offset)
+    }
+
+    pub(crate) fn map(&self) -> Arc<ReadMap> {
+        read_lock(&self.map).clone()
+    }
+    pub(crate) fn size(&self) -> u64 {
+        self.size.load(Ordering::Acquire)
+    }
+    pub(crate) fn next_offset(&self) -> i64 {
+        self.next_offset.load(Ordering::Acquire)
+    }
+    pub(crate) fn max_timestamp(&self) -> (i64, i64) {
+        (
+            self.max_ts.load(Ordering::Acquire),
+            self.offset_of_max_ts.load(Ordering::Acquire),
+        )
+    }
+    pub(crate) fn last_modified_ms(&self) -> i64 {
+        self.file
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+
+    /// fsync the log data.
+    pub(crate) fn sync(&self, fs: &dyn Fs) -> Result<()> {
+        fs.sync(&self.file, &self.log_path)
+            .map_err(|e| io_err(&self.log_path, e))
+    }
+
+    /// The segment stops being active: record the final time-index entry, trim
+    /// the indexes to their entries and make everything durable.
+    pub(crate) fn seal(&self, fs: &dyn Fs) -> Result<()> {
+        let mut idx = write_lock(&self.idx);
+        let (max_ts, off) = self.max_timestamp();
+        if max_ts >= 0 && off >= self.base_offset {
+            idx.time.maybe_push(max_ts, (off - self.base_offset) as u32);
+        }
+        idx.offset.0.seal(fs)?;
+        idx.time.0.seal(fs)?;
+        drop(idx);
+        self.sync(fs)
+    }
+
+    /// Undo [`Segment::seal`]'s trim so the segment can take appends again.
+    pub(crate) fn unseal(&self, fs: &dyn Fs, max_index_bytes: usize) -> Result<()> {
+        let mut idx = write_lock(&self.idx);
+        idx.offset.0.unseal(fs, max_index_bytes)?;
+        idx.time.0.unseal(fs, max_index_bytes)
+    }
+
+    /// Delete the segment's files (readers holding its mapping keep working).
+    pub(crate) fn delete(&self, fs: &dyn Fs) -> Result<()> {
+        let idx = read_lock(&self.idx);
+        for p in [
+            self.log_path.as_path(),
+            idx.offset.0.path(),
+            idx.time.0.path(),
+        ] {
+            match fs.remove_file(p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err(p, e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::{BatchBuilder, Record};
+    use crate::fs::RealFs;
+
+    fn batch(base: i64, n: i64, ts: i64) -> Vec<u8> {
+        let mut b = BatchBuilder::new();
+        b.base_offset = base;
+        for i in 0..n {
+            b.push(Record {
+                offset: base + i,
+                timestamp: ts + i,
+                key: None,
+                value: Some(Bytes::from(vec![b'x'; 100])),
+                headers: vec![],
+            });
+        }
+        b.build().unwrap()
+    }
+
+    fn append(seg: &Segment, base: i64, n: i64, ts: i64) {
+        let buf = batch(base, n, ts);
+        let ab = AppendBatch {
+            pos_in_buf: 0,
+            len: buf.len(),
+            last_offset: base + n - 1,
+            max_timestamp: ts + n - 1,
+        };
+        seg.append(&RealFs, &buf, &[ab], 200).unwrap();
+    }
+
+    #[test]
+    fn names_are_twenty_digits() {
+        assert_eq!(file_name(42, LOG_SUFFIX), "00000000000000000042.log");
+        assert_eq!(parse_log_name("00000000000000000042.log"), Some(42));
+        assert_eq!(parse_log_name("42.log"), None);
+        assert_eq!(parse_log_name("00000000000000000042.index"), None);
+    }
+
+    #[test]
+    fn append_then_read_from_any_offset_and_reopen_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let seg = Segment::create(&RealFs, dir.path(), 100, 1 << 20, 1024).unwrap();
+        for i in 0..20 {
+            append(&seg, 100 + i * 3, 3, 1000 + i * 10);
+        }
+        assert_eq!(seg.next_offset(), 160);
+        let one = seg.read(131, 1, i64::MAX, true).unwrap();
+        let h = BatchHeader::parse(&one).unwrap();
+        assert_eq!(h.base_offset(), 130, "the batch containing the offset");
+        assert_eq!(one.len(), h.total_len());
+        assert!(seg.read(160, 1000, i64::MAX, true).is_none());
+        let all = seg.read(100, usize::MAX, 130, true).unwrap();
+        assert_eq!(crate::batch::iter_batches(&all).count(), 10);
+        assert!(
+            read_lock(&seg.idx).offset.0.len() > 0,
+            "sparse index has entries"
+        );
+        seg.seal(&RealFs).unwrap();
+        drop(seg);
+        let (seg, out) = Segment::open(
+            &RealFs,
+            dir.path(),
+            100,
+            true,
+            SegmentParams {
+                capacity: 1 << 20,
+                max_index_bytes: 1024,
+                index_interval: 200,
+            },
+            OpenMode::Trusted,
+        )
+        .unwrap();
+        assert_eq!(out.truncated_bytes, 0);
+        assert_eq!(seg.next_offset(), 160);
+        assert_eq!(seg.max_timestamp(), (1192, 159));
+        let b = seg.read(157, 1, i64::MAX, true).unwrap();
+        assert_eq!(BatchHeader::parse(&b).unwrap().base_offset(), 157);
+    }
+
+    #[test]
+    fn recover_truncates_at_first_bad_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let seg = Segment::create(&RealFs, dir.path(), 0, 1 << 20, 1024).unwrap();
+        for i in 0..5 {
+            append(&seg, i * 2, 2, 0);
+        }
+        let good = seg.size();
+        drop(seg);
+        // Flip a byte inside the 4th batch.
+        let p = dir.path().join(file_name(0, LOG_SUFFIX));
+        let mut bytes = std::fs::read(&p).unwrap();
+        let per = good as usize / 5;
+        bytes[3 * per + 70] ^= 0x40;
+        std::fs::write(&p, &bytes).unwrap();
+        let (seg, out) = Segment::open(
+            &RealFs,
+            dir.path(),
+            0,
+            true,
+            SegmentParams {
+                capacity: 1 << 20,
+                max_index_bytes: 1024,
+                index_interval: 200,
+            },
+            OpenMode::Recover,
+        )
+        .unwrap();
+        assert_eq!(out.truncated_bytes, 2 * per as u64);
+        assert_eq!(seg.next_offset(), 6);
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 3 * per as u64);
+    }
+
+    #[test]
+    fn truncation_waits_for_readers_to_let_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let seg = Segment::create(&RealFs, dir.path(), 0, 1 << 20, 1024).unwrap();
+        for i in 0..4 {
+            append(&seg, i, 1, 0);
+        }
+        let held = seg.read(0, usize::MAX, i64::MAX, true).unwrap();
+        assert!(
+            !seg.truncate_to_offset(&RealFs, 2, 200).unwrap(),
+            "a reader holds the bytes"
+        );
+        assert_eq!(crate::batch::iter_batches(&held).count(), 4);
+        drop(held);
+        assert!(seg.truncate_to_offset(&RealFs, 2, 200).unwrap());
+        assert_eq!(seg.next_offset(), 2);
+    }
+}

@@ -1,0 +1,117 @@
+//! The data directory: lock file, clean-shutdown marker, log registry,
+//! checkpoints.
+
+use weir_storage::{
+    AppendOptions, BatchBuilder, LogConfig, Record, StorageError, Store, TopicPartition,
+};
+
+fn one_batch() -> Vec<u8> {
+    let mut b = BatchBuilder::new();
+    b.push(Record {
+        offset: 0,
+        timestamp: 1,
+        key: None,
+        value: Some("v".into()),
+        headers: vec![],
+    });
+    b.build().unwrap()
+}
+
+#[test]
+fn second_opener_is_refused_until_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    assert!(matches!(
+        Store::open(dir.path()),
+        Err(StorageError::Locked(_))
+    ));
+    s.close().unwrap();
+    let s2 = Store::open(dir.path()).unwrap();
+    assert!(s2.was_clean_shutdown());
+}
+
+#[test]
+fn clean_marker_is_written_by_close_and_removed_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join(".clean_shutdown");
+    {
+        let s = Store::open(dir.path()).unwrap();
+        assert!(!s.was_clean_shutdown(), "a fresh dir had no clean stop");
+        s.close().unwrap();
+        assert!(marker.exists());
+    }
+    {
+        let s = Store::open(dir.path()).unwrap();
+        assert!(s.was_clean_shutdown());
+        assert!(
+            !marker.exists(),
+            "removed on open so a crash counts as unclean"
+        );
+        // dropped without close
+    }
+    let s = Store::open(dir.path()).unwrap();
+    assert!(!s.was_clean_shutdown());
+}
+
+#[test]
+fn open_log_returns_the_same_log_and_lists_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    let a = TopicPartition::new("orders.v1-x", 3);
+    let l1 = s.open_log(&a, LogConfig::default()).unwrap();
+    let l2 = s.open_log(&a, LogConfig::default()).unwrap();
+    assert!(std::sync::Arc::ptr_eq(&l1, &l2));
+    assert!(s.get_log(&a).is_some());
+    assert!(s.get_log(&TopicPartition::new("nope", 0)).is_none());
+    s.open_log(&TopicPartition::new("b", 0), LogConfig::default())
+        .unwrap();
+    s.write_checkpoint("meta/topics", b"x").unwrap();
+    assert_eq!(
+        s.list_logs().unwrap(),
+        vec![TopicPartition::new("b", 0), a.clone()]
+    );
+    assert!(dir.path().join("orders.v1-x-3").is_dir());
+    assert_eq!(TopicPartition::parse_dir_name("orders.v1-x-3"), Some(a));
+}
+
+#[test]
+fn delete_log_removes_directory_and_closes_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    let tp = TopicPartition::new("gone", 0);
+    let log = s.open_log(&tp, LogConfig::default()).unwrap();
+    log.append(&one_batch(), AppendOptions::default()).unwrap();
+    s.delete_log(&tp).unwrap();
+    assert!(!dir.path().join("gone-0").exists());
+    assert!(s.get_log(&tp).is_none());
+    assert!(matches!(
+        log.append(&one_batch(), AppendOptions::default()),
+        Err(StorageError::Closed)
+    ));
+    assert!(matches!(s.delete_log(&tp), Err(StorageError::NoSuchLog(_))));
+    // Re-creating starts empty.
+    let log = s.open_log(&tp, LogConfig::default()).unwrap();
+    assert_eq!(log.log_end_offset(), 0);
+}
+
+#[test]
+fn checkpoints_are_replaced_atomically_and_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    assert_eq!(s.read_checkpoint("topics").unwrap(), None);
+    s.write_checkpoint("topics", b"one").unwrap();
+    s.write_checkpoint("topics", b"two").unwrap();
+    assert_eq!(
+        s.read_checkpoint("topics").unwrap().as_deref(),
+        Some(&b"two"[..])
+    );
+    s.write_checkpoint("producers/t-0", b"snap").unwrap();
+    assert_eq!(
+        s.read_checkpoint("producers/t-0").unwrap().as_deref(),
+        Some(&b"snap"[..])
+    );
+    assert!(!dir.path().join("topics.tmp").exists());
+    assert!(s.write_checkpoint("../escape", b"x").is_err());
+    assert!(s.write_checkpoint("/abs", b"x").is_err());
+    assert!(s.write_checkpoint("a/b/c", b"x").is_err());
+}
