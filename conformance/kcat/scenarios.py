@@ -5,6 +5,7 @@ Drives the `kcat` binary as a user would (stdin/stdout, -J JSON envelopes) and c
 what comes back. System python3 only (stdlib)."""
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -123,25 +124,29 @@ def idempotent_producer(bs):
        "records in order, no duplicates")
 
 
+def query_offset(bs, t, ts):
+    """`kcat -Q -t T:P:TS` prints `T [P] offset N`."""
+    out = kcat(bs, "-Q", "-t", f"{t}:0:{ts}").stdout.decode()
+    m = re.search(r"\[0\] offset (-?\d+)", out)
+    check(m is not None, f"kcat -Q output not understood: {out!r}")
+    return int(m.group(1))
+
+
 @scenario
 def offsets_for_times(bs):
     t = topic("times")
-    base = (int(time.time()) - 3600) * 1000
-    # kcat -P has no per-message timestamp flag for stdin lines; produce with
-    # CreateTime now and query the first/after-last boundaries.
-    kcat(bs, "-P", "-t", t, "-p", "0", stdin=b"a\nb\nc\n")
+    # kcat -P has no per-record timestamp for stdin lines: produce three records
+    # with CreateTime now, a moment apart, and query around their timestamps.
+    for v in (b"a\n", b"b\n", b"c\n"):
+        kcat(bs, "-P", "-t", t, "-p", "0", stdin=v)
+        time.sleep(0.05)
     msgs = consume_json(bs, t)
     eq(len(msgs), 3, "records produced")
-    ts0 = msgs[0]["ts"]
-    r = kcat(bs, "-Q", "-t", f"{t}:0:{base}")
-    check(f"Offset: 0" in r.stdout.decode(), f"offset for a time before all records: {r.stdout!r}")
-    r = kcat(bs, "-Q", "-t", f"{t}:0:{msgs[2]['ts']}")
-    out = r.stdout.decode()
-    check(f"Offset: {[m['ts'] for m in msgs].index(msgs[2]['ts'])}" in out,
-          f"offset for the last record's time: {out!r}")
-    r = kcat(bs, "-Q", "-t", f"{t}:0:{ts0 + 3_600_000}")
-    out = r.stdout.decode()
-    check("Offset: -1" in out, f"offset for a time after the last record should be -1 (none): {out!r}")
+    ts = [m["ts"] for m in msgs]
+    check(ts[0] < ts[2], f"timestamps not increasing: {ts}")
+    eq(query_offset(bs, t, ts[0] - 3_600_000), 0, "offset for a time before all records")
+    eq(query_offset(bs, t, ts[2]), ts.index(ts[2]), "offset for the last record's time")
+    eq(query_offset(bs, t, ts[2] + 3_600_000), -1, "offset for a time after the last record")
 
 
 for _name, _why in [
