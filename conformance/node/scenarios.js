@@ -20,7 +20,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const uid = () => crypto.randomBytes(4).toString('hex');
 const topicName = (tag) => `cf-kafkajs-${tag}-${uid()}`;
 const groupName = (tag) => `g-kafkajs-${tag}-${uid()}`;
+let currentStep = 'start';
+const step = (s) => { currentStep = s; };
 async function waitUntil(fn, ms, what) {
+  step(`waiting for ${what}`);
   const end = Date.now() + ms;
   let last;
   while (Date.now() < end) {
@@ -51,12 +54,14 @@ const client = (bs) => new Kafka({
   connectionTimeout: 5000, requestTimeout: 15000, retry: { retries: 3, initialRetryTime: 200 },
 });
 async function producer(opts = {}) {
+  step('connecting a producer');
   const p = kafka.producer({ allowAutoTopicCreation: true, ...opts });
   await p.connect();
   toClose.push(p);
   return p;
 }
 async function admin() {
+  step('connecting an admin client');
   const a = kafka.admin();
   await a.connect();
   toClose.push(a);
@@ -347,6 +352,10 @@ async function main() {
   if (cmd !== 'run' || !bs) { console.log('usage: scenarios.js list | run SCENARIO HOST:PORT'); return 1; }
   if (!S[name]) { console.log(`not supported: ${UNSUPPORTED[name] || 'no scenario ' + name}`); return 2; }
   kafka = client(bs);
+  const budget = Number(process.env.CONFORMANCE_BUDGET || 0);
+  if (budget > 3) {
+    setTimeout(() => { console.log(`FAIL: ${name} did not finish within ${budget - 2}s; stuck at: ${currentStep}`); process.exit(1); }, (budget - 2) * 1000).unref();
+  }
   let rc = 0;
   try {
     await S[name](bs);

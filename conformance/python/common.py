@@ -7,6 +7,7 @@ Protocol with conformance/run:
 """
 import os
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -95,6 +96,29 @@ def sample_records(n=40):
     return out
 
 
+def _watchdog(name):
+    """Shortly before conformance/run's budget kills us, say where the scenario is stuck."""
+    budget = float(os.environ.get("CONFORMANCE_BUDGET", "0") or 0)
+    if budget <= 3:
+        return
+    main_id = threading.main_thread().ident
+
+    def fire():
+        frame = sys._current_frames().get(main_id)
+        where = "unknown"
+        drivers = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # conformance/
+        for fs in reversed(traceback.extract_stack(frame) if frame else []):
+            if fs.filename.startswith(drivers):
+                where = f"{os.path.basename(fs.filename)}:{fs.lineno} `{fs.line}`"
+                break
+        print(f"FAIL: {name} did not finish within {budget - 2:.0f}s; stuck at {where}", flush=True)
+        os._exit(1)
+
+    t = threading.Timer(budget - 2, fire)
+    t.daemon = True
+    t.start()
+
+
 def main():
     if len(sys.argv) >= 2 and sys.argv[1] == "list":
         for name in _SCENARIOS:
@@ -112,6 +136,7 @@ def main():
     if fn is None:
         print(f"not supported: no scenario {name}")
         sys.exit(2)
+    _watchdog(name)
     try:
         fn(bootstrap)
     except NotSupported as e:

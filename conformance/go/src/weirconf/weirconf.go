@@ -11,9 +11,36 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
+
+var stepMu sync.Mutex
+var step = "start"
+
+// Step records what the scenario is doing now (reported if it runs out of time).
+func Step(s string) {
+	stepMu.Lock()
+	step = s
+	stepMu.Unlock()
+}
+
+// watchdog fails the scenario, naming its current step, shortly before
+// conformance/run's budget would kill it silently.
+func watchdog(name string) {
+	budget, err := strconv.ParseFloat(os.Getenv("CONFORMANCE_BUDGET"), 64)
+	if err != nil || budget <= 3 {
+		return
+	}
+	time.AfterFunc(time.Duration((budget-2)*float64(time.Second)), func() {
+		stepMu.Lock()
+		defer stepMu.Unlock()
+		fmt.Printf("FAIL: %s did not finish within %.0fs; stuck at: %s\n", name, budget-2, step)
+		os.Exit(1)
+	})
+}
 
 // Failure is raised (via panic) by the assertions and reported as a failed scenario.
 type Failure struct{ Msg string }
@@ -44,6 +71,7 @@ func Check(cond bool, format string, args ...interface{}) {
 
 // NoErr fails the scenario when err is not nil.
 func NoErr(err error, what string) {
+	Step("after " + what)
 	if err != nil {
 		Failf("%s: %v", what, err)
 	}
@@ -78,6 +106,7 @@ func Group(client, tag string) string { return "g-" + Topic(client, tag) }
 
 // WaitUntil polls fn until it returns true or the timeout passes.
 func WaitUntil(fn func() bool, timeout time.Duration, what string) {
+	Step("waiting for " + what)
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if fn() {
@@ -163,6 +192,7 @@ func Main() {
 			os.Exit(1)
 		}
 	}()
+	watchdog(args[1])
 	s(args[2])
 	fmt.Println("PASS")
 	os.Exit(0)
