@@ -90,13 +90,17 @@ impl Broker {
                 },
             })?;
         let store = Arc::new(store);
-        let listener =
-            TcpListener::bind(&config.listen)
-                .await
-                .map_err(|source| StartError::Bind {
+        let listener = match TcpListener::bind(&config.listen).await {
+            Ok(l) => l,
+            Err(source) => {
+                // Nothing was written: leave the data dir marked clean.
+                let _ = store.close();
+                return Err(StartError::Bind {
                     addr: config.listen.clone(),
                     source,
-                })?;
+                });
+            }
+        };
         let addr = listener.local_addr().map_err(|source| StartError::Bind {
             addr: config.listen.clone(),
             source,

@@ -48,6 +48,7 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
             Some(t) => Some(
                 t.into_iter()
                     .map(|t| match t.name {
+                        _ if version >= 10 && !t.topic_id.is_nil() => Wanted::Id(t.topic_id),
                         Some(n) => Wanted::Name(n.0.to_string()),
                         None => Wanted::Id(t.topic_id),
                     })

@@ -1,0 +1,185 @@
+//! The real `weir` binary: start-up errors are one line and a non-zero exit;
+//! SIGTERM shuts down cleanly (exit 0, clean-shutdown marker written).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const WEIR: &str = env!("CARGO_BIN_EXE_weir");
+
+/// Run weir to completion (bounded) and return (exit code, stderr).
+fn run_to_exit(args: &[&str], dir: &std::path::Path) -> (i32, String) {
+    let mut child = Command::new(WEIR)
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            return (status.code().unwrap_or(-1), err);
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("weir {args:?} did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn assert_one_line_failure(args: &[&str], dir: &std::path::Path, needle: &str) {
+    let (code, err) = run_to_exit(args, dir);
+    assert_ne!(code, 0, "{args:?} should fail; stderr: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected, got: {err}"
+    );
+    assert!(err.contains(needle), "{err:?} should mention {needle:?}");
+}
+
+#[test]
+fn bad_flags_and_settings_exit_non_zero_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    assert_one_line_failure(&["serve", "--bogus"], dir.path(), "--bogus");
+    assert_one_line_failure(
+        &["serve", "--data-dir", d, "--set", "no.such.key=1"],
+        dir.path(),
+        "no.such.key",
+    );
+    assert_one_line_failure(
+        &["serve", "--data-dir", d, "--set", "num.partitions=zero"],
+        dir.path(),
+        "num.partitions",
+    );
+    assert_one_line_failure(&["serve", "--listen", "nowhere"], dir.path(), "--listen");
+    let (code, err) = {
+        let mut c = Command::new(WEIR);
+        c.args(["serve", "--data-dir", d, "--listen", "127.0.0.1:0"])
+            .env("WEIR_NOT_A_SETTING", "1");
+        let out = c.output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    assert_ne!(code, 0);
+    assert!(err.contains("not.a.setting"), "{err}");
+}
+
+#[test]
+fn unusable_data_dir_is_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    assert_one_line_failure(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            file.to_str().unwrap(),
+        ],
+        dir.path(),
+        "data directory",
+    );
+}
+
+/// A running weir child with its readiness line read.
+struct Running {
+    child: std::process::Child,
+    addr: String,
+}
+
+fn spawn_ready(args: &[&str]) -> Running {
+    let mut child = Command::new(WEIR)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(a) = line.strip_prefix("weir listening on ") {
+                let _ = tx.send(a.to_string());
+            }
+        }
+    });
+    let addr = match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(a) => a,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("no readiness line");
+        }
+    };
+    Running { child, addr }
+}
+
+fn wait_exit(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Some(s) = child.try_wait().unwrap() {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+#[test]
+fn sigterm_exits_zero_within_five_seconds_and_leaves_clean_marker() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let mut r = spawn_ready(&["serve", "--listen", "127.0.0.1:0", "--data-dir", d]);
+    // An idle client connection must not hold shutdown up.
+    let _conn = std::net::TcpStream::connect(&r.addr).unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &r.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let Some(exit) = wait_exit(&mut r.child, Duration::from_secs(5)) else {
+        let _ = r.child.kill();
+        panic!("weir did not exit within 5 s of SIGTERM");
+    };
+    assert_eq!(exit.code(), Some(0));
+    assert!(dir
+        .path()
+        .join(weir_storage::store::CLEAN_SHUTDOWN_FILE)
+        .exists());
+}
+
+#[test]
+fn second_broker_on_same_dir_or_port_fails_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let mut r = spawn_ready(&["serve", "--listen", "127.0.0.1:0", "--data-dir", d]);
+    assert_one_line_failure(
+        &["serve", "--listen", "127.0.0.1:0", "--data-dir", d],
+        other.path(),
+        "locked",
+    );
+    assert_one_line_failure(
+        &[
+            "serve",
+            "--listen",
+            &r.addr,
+            "--data-dir",
+            other.path().join("x").to_str().unwrap(),
+        ],
+        other.path(),
+        "cannot listen",
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &r.child.id().to_string()])
+        .status();
+    assert!(wait_exit(&mut r.child, Duration::from_secs(5)).is_some());
+}

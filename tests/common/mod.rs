@@ -1,0 +1,215 @@
+//! Shared helpers for the integration tests: an in-process broker on
+//! 127.0.0.1:0 with a temp data dir, and a raw Kafka-protocol client over a real
+//! socket (kafka-protocol's client-side encoding). Every await is bounded.
+#![allow(dead_code)]
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
+use kafka_protocol::protocol::{Decodable, StrBytes};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use weir::{Broker, BrokerConfig};
+
+/// Bound for any single step of a test.
+pub const STEP: Duration = Duration::from_secs(20);
+
+pub async fn bounded<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(STEP, fut)
+        .await
+        .unwrap_or_else(|_| panic!("timed out: {what}"))
+}
+
+/// Start a broker with `sets` applied (Kafka property names) in `dir`.
+pub async fn start_broker(dir: &std::path::Path, sets: &[(&str, &str)]) -> Broker {
+    let mut cfg = BrokerConfig::ephemeral(dir);
+    for (k, v) in sets {
+        cfg.settings.set(k, v, weir::config::Source::Cli).unwrap();
+    }
+    bounded("broker start", Broker::start(cfg))
+        .await
+        .expect("broker starts")
+}
+
+/// A raw protocol client on one connection.
+pub struct RawClient {
+    pub stream: TcpStream,
+    next_correlation: i32,
+}
+
+impl RawClient {
+    pub async fn connect(addr: SocketAddr) -> RawClient {
+        let stream = bounded("connect", TcpStream::connect(addr))
+            .await
+            .expect("connect");
+        RawClient {
+            stream,
+            next_correlation: 1,
+        }
+    }
+
+    /// Encode and send a request; returns its correlation id.
+    pub async fn send(&mut self, body: RequestKind, key: ApiKey, version: i16) -> i32 {
+        let correlation = self.next_correlation;
+        self.next_correlation += 1;
+        let header = RequestHeader::default()
+            .with_request_api_key(key as i16)
+            .with_request_api_version(version)
+            .with_correlation_id(correlation)
+            .with_client_id(Some(StrBytes::from_static_str("weir-test")));
+        let buf = weir::codec::encode_request(&header, &body, version).expect("encode request");
+        self.send_raw(&buf).await;
+        correlation
+    }
+
+    /// Send one frame with these bytes as its payload.
+    pub async fn send_raw(&mut self, payload: &[u8]) {
+        let mut frame = BytesMut::with_capacity(payload.len() + 4);
+        frame.put_i32(payload.len() as i32);
+        frame.put_slice(payload);
+        bounded("write", self.stream.write_all(&frame))
+            .await
+            .expect("write");
+    }
+
+    /// Read one response frame; `None` if the broker closed the connection.
+    pub async fn recv_frame(&mut self) -> Option<Bytes> {
+        let mut len = [0u8; 4];
+        match bounded("read size", self.stream.read_exact(&mut len)).await {
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+        let len = i32::from_be_bytes(len) as usize;
+        let mut buf = vec![0u8; len];
+        bounded("read body", self.stream.read_exact(&mut buf))
+            .await
+            .ok()?;
+        Some(Bytes::from(buf))
+    }
+
+    /// Read and decode the response to a request of `key`/`version`.
+    pub async fn recv(&mut self, key: ApiKey, version: i16) -> (i32, ResponseKind) {
+        let mut frame = self.recv_frame().await.expect("connection open");
+        let header = ResponseHeader::decode(&mut frame, key.response_header_version(version))
+            .expect("header");
+        let body = ResponseKind::decode(key, &mut frame, version).expect("decode response");
+        assert!(
+            !frame.has_remaining(),
+            "trailing bytes in {key:?} v{version} response"
+        );
+        (header.correlation_id, body)
+    }
+
+    /// Send and wait for the response.
+    pub async fn call(&mut self, body: RequestKind, key: ApiKey, version: i16) -> ResponseKind {
+        let corr = self.send(body, key, version).await;
+        let (got, resp) = self.recv(key, version).await;
+        assert_eq!(got, corr, "correlation id");
+        resp
+    }
+
+    /// True if the broker closed the connection (reads EOF / reset within the bound).
+    pub async fn is_closed(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        matches!(
+            bounded("read eof", self.stream.read(&mut b)).await,
+            Ok(0) | Err(_)
+        )
+    }
+}
+
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::produce_response::PartitionProduceResponse;
+use kafka_protocol::messages::{CreateTopicsRequest, FetchRequest, ProduceRequest, TopicName};
+use weir_storage::{BatchBuilder, Record};
+
+pub fn tname(s: &str) -> TopicName {
+    TopicName(StrBytes::from_string(s.to_string()))
+}
+
+/// A v2 batch of `n` records ("v0", "v1", ...) with the given producer id/epoch/sequence.
+pub fn batch(n: usize, producer_id: i64, epoch: i16, base_sequence: i32) -> Vec<u8> {
+    let mut b = BatchBuilder::new();
+    b.producer_id = producer_id;
+    b.producer_epoch = epoch;
+    b.base_sequence = base_sequence;
+    for i in 0..n {
+        b.push(Record {
+            offset: i as i64,
+            timestamp: 1_700_000_000_000 + i as i64,
+            key: None,
+            value: Some(Bytes::from(format!("v{i}"))),
+            headers: vec![],
+        });
+    }
+    b.build().expect("build batch")
+}
+
+pub async fn create_topic_raw(c: &mut RawClient, name: &str, partitions: i32) {
+    let req = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
+        .with_name(tname(name))
+        .with_num_partitions(partitions)
+        .with_replication_factor(1)]);
+    let ResponseKind::CreateTopics(resp) = c
+        .call(RequestKind::CreateTopics(req), ApiKey::CreateTopics, 7)
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        resp.topics[0].error_code, 0,
+        "{:?}",
+        resp.topics[0].error_message
+    );
+}
+
+/// Produce `records` to one partition (acks=-1) and return that partition's response.
+pub async fn produce_raw(
+    c: &mut RawClient,
+    topic: &str,
+    partition: i32,
+    records: Vec<u8>,
+    version: i16,
+) -> PartitionProduceResponse {
+    let req = ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(10_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(tname(topic))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(partition)
+                .with_records(Some(Bytes::from(records)))])]);
+    let ResponseKind::Produce(resp) = c
+        .call(RequestKind::Produce(req), ApiKey::Produce, version)
+        .await
+    else {
+        panic!()
+    };
+    resp.responses[0].partition_responses[0].clone()
+}
+
+/// A Fetch v12 request for one partition.
+pub fn fetch_req(
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    min_bytes: i32,
+    max_wait_ms: i32,
+) -> RequestKind {
+    RequestKind::Fetch(
+        FetchRequest::default()
+            .with_max_wait_ms(max_wait_ms)
+            .with_min_bytes(min_bytes)
+            .with_max_bytes(10 << 20)
+            .with_session_epoch(-1)
+            .with_topics(vec![FetchTopic::default()
+                .with_topic(tname(topic))
+                .with_partitions(vec![FetchPartition::default()
+                    .with_partition(partition)
+                    .with_fetch_offset(offset)
+                    .with_partition_max_bytes(1 << 20)])]),
+    )
+}
