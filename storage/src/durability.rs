@@ -21,8 +21,11 @@ pub(crate) fn atomic_write(fs: &dyn Fs, path: &Path, data: &[u8]) -> Result<()> 
         path: path.to_path_buf(),
         reason: "checkpoint path has no parent directory".into(),
     })?;
+    // A unique temp name, so two writers of the same file never collide.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
+    tmp.push(format!(".{}-{n}.tmp", std::process::id()));
     let tmp = std::path::PathBuf::from(tmp);
     let f = fs.open_rw(&tmp, true).map_err(|e| io_err(&tmp, e))?;
     fs.set_len(&f, &tmp, 0).map_err(|e| io_err(&tmp, e))?;
@@ -68,6 +71,9 @@ struct GcState {
     in_progress: bool,
     /// Bumped when a sync fails, so waiters do not spin on a broken disk.
     failures: u64,
+    /// Bumped by `lower_to`: a sync that started before a truncation must not
+    /// raise the durable mark past the new end.
+    generation: u64,
 }
 
 impl GroupCommit {
@@ -77,6 +83,7 @@ impl GroupCommit {
                 durable,
                 in_progress: false,
                 failures: 0,
+                generation: 0,
             }),
             done: Condvar::new(),
         }
@@ -90,6 +97,7 @@ impl GroupCommit {
     pub(crate) fn lower_to(&self, offset: i64) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         s.durable = s.durable.min(offset);
+        s.generation += 1;
     }
 
     /// Make everything below `end` durable, where `sync` fsyncs all data appended
@@ -111,6 +119,7 @@ impl GroupCommit {
             }
         }
         s.in_progress = true;
+        let generation = s.generation;
         drop(s);
         let result = sync();
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -119,7 +128,9 @@ impl GroupCommit {
             Ok(covered) => {
                 // The sync covered everything appended when it started; an `end`
                 // past that was never appended, so there is nothing more to wait for.
-                s.durable = s.durable.max(covered);
+                if s.generation == generation {
+                    s.durable = s.durable.max(covered);
+                }
                 Ok(())
             }
             Err(e) => {
@@ -147,7 +158,8 @@ mod tests {
         atomic_write(&RealFs, &p, b"one").unwrap();
         atomic_write(&RealFs, &p, b"two!").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two!");
-        assert!(!dir.path().join("cp.tmp").exists());
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "no temp file left behind");
     }
 
     #[test]

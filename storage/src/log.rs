@@ -76,6 +76,16 @@ pub struct SegmentInfo {
     pub is_active: bool,
 }
 
+/// How a checkpoint write changes the recovery point.
+#[derive(Debug, Clone, Copy)]
+enum Rp {
+    /// Move forward to this offset (never backwards).
+    Advance(i64),
+    /// Set exactly (after truncation).
+    Set(i64),
+    Keep,
+}
+
 /// An immutable snapshot of the segment list, swapped atomically.
 #[derive(Debug)]
 struct View {
@@ -106,11 +116,16 @@ struct Inner {
     log_end: AtomicI64,
     config: RwLock<LogConfig>,
     commit: GroupCommit,
+    /// Held by a running fsync pass and by truncation, so a truncation never
+    /// interleaves with the computation of what an fsync covered.
+    sync_pass: Mutex<()>,
     /// Time of the oldest append not yet fsynced, -1 if none.
     first_unflushed_ms: AtomicI64,
     /// (log start, recovery point) last written to the checkpoint file.
     persisted: Mutex<(i64, i64)>,
     closed: AtomicBool,
+    /// Changed since open (appends, truncation, log start): close has work to do.
+    dirty: AtomicBool,
 }
 
 /// One partition's log.
@@ -184,31 +199,42 @@ impl Inner {
         Ok(())
     }
 
-    /// Write the checkpoint if the log start changed or the recovery point
-    /// entered a different segment than the persisted one (or `force`).
-    fn persist_state(&self, view: &View, recovery_point: i64, force: bool) -> Result<()> {
+    /// Update and write the checkpoint. The persisted pair is the source of
+    /// truth for the log start (callers pass a new one only when they move it),
+    /// so a slow background flush can never write back a stale log start.
+    /// Without `force`, writes only when the recovery point entered a different
+    /// segment than the persisted one (recovery scans from that segment).
+    fn persist_state(&self, log_start: Option<i64>, rp: Rp, force: bool) -> Result<()> {
         let mut p = lock(&self.persisted);
+        if !force && self.closed.load(Ordering::Acquire) {
+            // A background flush that outlived its log must not write stale state.
+            return Err(StorageError::Closed);
+        }
+        let new_start = log_start.unwrap_or(p.0);
+        let new_rp = match rp {
+            Rp::Advance(r) => p.1.max(r),
+            Rp::Set(r) => r,
+            Rp::Keep => p.1,
+        };
+        let view = self.view();
         let seg_of = |o: i64| view.segments[view.index_for(o)].base_offset;
-        if !force
-            && p.0 == view.log_start
-            && seg_of(p.1) == seg_of(recovery_point)
-            && p.1 <= recovery_point
-        {
+        if !force && new_start == p.0 && seg_of(p.1) == seg_of(new_rp) {
             return Ok(());
         }
-        let text = format!("weir-log 1\n{}\n{}\n", view.log_start, recovery_point);
+        let text = format!("weir-log 1\n{new_start}\n{new_rp}\n");
         atomic_write(
             &*self.fs,
             &self.dir.join(LOG_CHECKPOINT),
             &seal(text.as_bytes()),
         )?;
-        *p = (view.log_start, recovery_point);
+        *p = (new_start, new_rp);
         Ok(())
     }
 
     /// Group commit: make everything appended so far durable if `offset` is not yet.
     fn sync_to(&self, offset: i64) -> Result<()> {
         self.commit.sync_to(offset, || {
+            let _pass = lock(&self.sync_pass);
             self.check_open()?;
             let end = self.log_end.load(Ordering::Acquire);
             let durable = self.commit.durable();
@@ -218,7 +244,8 @@ impl Inner {
                     seg.sync(&*self.fs)?;
                 }
             }
-            self.persist_state(&view, end, false)?;
+            let end_now = self.log_end.load(Ordering::Acquire);
+            self.persist_state(None, Rp::Advance(end.min(end_now)), false)?;
             if self.log_end.load(Ordering::Acquire) == end {
                 self.first_unflushed_ms.store(-1, Ordering::Release);
             }
@@ -265,6 +292,15 @@ impl Inner {
     }
 }
 
+impl Drop for PartitionLog {
+    fn drop(&mut self) {
+        // Background work (roll flushes) still holding the inner state stops
+        // touching the files once the last handle is gone.
+        let _p = lock(&self.inner.persisted);
+        self.inner.closed.store(true, Ordering::Release);
+    }
+}
+
 impl PartitionLog {
     /// Open (or create) the log in `dir`. With `recover`, segments from the one
     /// holding the recovery point onwards are re-validated and the torn tail cut;
@@ -282,13 +318,13 @@ impl PartitionLog {
                 fs.sync_dir(parent).map_err(|e| io_err(parent, e))?;
             }
         }
-        let (mut log_start, mut recovery_point) = match read_log_checkpoint(dir) {
-            Ok(Some(s)) => s,
-            Ok(None) => (0, 0),
+        let checkpoint = match read_log_checkpoint(dir) {
+            Ok(c) => c,
             // A damaged checkpoint is not trusted: recover everything.
-            Err(StorageError::Corrupt { .. }) => (0, 0),
+            Err(StorageError::Corrupt { .. }) => None,
             Err(e) => return Err(e),
         };
+        let (mut log_start, mut recovery_point) = checkpoint.unwrap_or((0, 0));
         let recover = recover || created;
         let mut bases = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(|e| io_err(dir, e))? {
@@ -412,12 +448,16 @@ impl PartitionLog {
             log_end: AtomicI64::new(log_end),
             config: RwLock::new(config),
             commit: GroupCommit::new(recovery_point),
+            sync_pass: Mutex::new(()),
             first_unflushed_ms: AtomicI64::new(-1),
-            persisted: Mutex::new((i64::MIN, i64::MIN)),
+            persisted: Mutex::new((log_start, recovery_point)),
             closed: AtomicBool::new(false),
+            dirty: AtomicBool::new(false),
         };
-        let view = inner.view();
-        inner.persist_state(&view, recovery_point, true)?;
+        if checkpoint != Some((log_start, recovery_point)) {
+            // Only when something changed: a clean start writes nothing.
+            inner.persist_state(None, Rp::Keep, true)?;
+        }
         Ok(PartitionLog {
             inner: Arc::new(inner),
         })
@@ -478,8 +518,13 @@ impl PartitionLog {
             records += count;
             pos += len;
         }
+        inner.dirty.store(true, Ordering::Release);
         let view = inner.view();
         let mut active = view.active().clone();
+        if active.index_sealed() {
+            // Opened sealed (a clean start touches nothing); make room to append.
+            active.unseal(&*inner.fs, cfg.max_index_bytes as usize)?;
+        }
         let seg_bytes = segment_bytes(&cfg);
         let aged = active.size() > 0
             && now_ms().saturating_sub(active.roll_base_ms()) >= cfg.segment_ms as i64;
@@ -683,6 +728,8 @@ impl PartitionLog {
         if offset >= log_end {
             return Ok(());
         }
+        let _pass = lock(&inner.sync_pass);
+        inner.dirty.store(true, Ordering::Release);
         let cfg = inner.config();
         let fs = &*inner.fs;
         let view = inner.view();
@@ -708,8 +755,8 @@ impl PartitionLog {
             fs.sync_dir(&inner.dir).map_err(|e| io_err(&inner.dir, e))?;
             inner.log_end.store(offset, Ordering::Release);
             inner.commit.lower_to(offset);
-            inner.persist_state(&fresh, offset, true)?;
             inner.set_view(fresh);
+            inner.persist_state(Some(offset), Rp::Set(offset), true)?;
             return Ok(());
         }
         let idx = view.index_for(offset);
@@ -758,6 +805,19 @@ impl PartitionLog {
         for s in &view.segments[idx + 1..] {
             s.delete(fs)?;
         }
+        let kept = segments.last().expect("target kept").clone();
+        if kept.next_offset() < offset {
+            // `offset` fell inside a batch, which went whole: start an empty
+            // segment at `offset` so the log end survives a restart.
+            kept.seal(fs)?;
+            segments.push(Arc::new(Segment::create(
+                fs,
+                &inner.dir,
+                offset,
+                Inner::capacity(&cfg),
+                cfg.max_index_bytes as usize,
+            )?));
+        }
         fs.sync_dir(&inner.dir).map_err(|e| io_err(&inner.dir, e))?;
         let fresh = View {
             segments,
@@ -765,9 +825,8 @@ impl PartitionLog {
         };
         inner.log_end.store(offset, Ordering::Release);
         inner.commit.lower_to(offset);
-        let rp = inner.commit.durable();
-        inner.persist_state(&fresh, rp, true)?;
         inner.set_view(fresh);
+        inner.persist_state(None, Rp::Set(inner.commit.durable()), true)?;
         Ok(())
     }
 
@@ -783,31 +842,43 @@ impl PartitionLog {
         if offset <= view.log_start {
             return Ok(view.log_start);
         }
+        inner.dirty.store(true, Ordering::Release);
         let cfg = inner.config();
         if view.active().size() > 0 && view.active().next_offset() <= offset {
             // Even the active segment is wholly below: roll so it can go too.
             inner.roll(&view, log_end, &cfg)?;
             view = inner.view();
         }
-        let keep_from = view
-            .segments
-            .iter()
-            .position(|s| s.next_offset() > offset || s.size() == 0)
-            .unwrap_or(view.segments.len() - 1);
-        let keep_from = keep_from.min(view.segments.len() - 1);
+        // Delete the segments wholly below `offset` whose successor starts at or
+        // below it, so the first kept segment never starts past the log start.
+        let keep_from = view.index_for(offset);
         let fresh = View {
             segments: view.segments[keep_from..].to_vec(),
             log_start: offset,
         };
-        let rp = inner.commit.durable();
         // Persist the new log start before deleting, so a crash in between
         // cannot bring the deleted records back.
-        inner.persist_state(&fresh, rp, true)?;
         inner.set_view(fresh);
+        inner.persist_state(Some(offset), Rp::Keep, true)?;
         for s in &view.segments[..keep_from] {
             s.delete(&*inner.fs)?;
         }
         Ok(offset)
+    }
+
+    /// Retention seam: delete the `count` oldest segments (rolling first if
+    /// that includes the active one) by moving the log start to the base offset
+    /// of the first kept segment. Returns the new log start offset.
+    pub fn delete_oldest_segments(&self, count: usize) -> Result<i64> {
+        if count == 0 {
+            return Ok(self.log_start_offset());
+        }
+        let view = self.inner.view();
+        let target = match view.segments.get(count) {
+            Some(s) => s.base_offset,
+            None => self.log_end_offset(),
+        };
+        self.advance_log_start_offset(target)
     }
 
     /// The segments, oldest first (for retention and admin tools).
@@ -843,11 +914,16 @@ impl PartitionLog {
             return Ok(());
         }
         let _w = lock(&self.inner.writer);
+        if !self.inner.dirty.load(Ordering::Acquire) {
+            // Untouched since a clean open: the files are as they were.
+            self.inner.closed.store(true, Ordering::Release);
+            return Ok(());
+        }
         self.flush()?;
         let view = self.inner.view();
         view.active().seal(&*self.inner.fs)?;
-        self.inner
-            .persist_state(&view, self.inner.log_end.load(Ordering::Acquire), true)?;
+        let end = self.inner.log_end.load(Ordering::Acquire);
+        self.inner.persist_state(None, Rp::Advance(end), true)?;
         self.inner.closed.store(true, Ordering::Release);
         Ok(())
     }
