@@ -85,7 +85,10 @@ async function consumeN(topic, n, opts = {}, ms = 30000) {
   return out;
 }
 const codeOf = async (fn) => {
-  try { await fn(); return 'none'; } catch (e) { return e.type || (e.cause && e.cause.type) || e.name + ': ' + e.message; }
+  try { await fn(); return 'none'; } catch (e) {
+    const inner = (e.groups && e.groups[0] && e.groups[0].error) || e.cause; // KafkaJSDeleteGroupsError wraps per-group errors
+    return e.type || (inner && inner.type) || e.name + ': ' + e.message;
+  }
 };
 
 function sampleRecords(n = 40) {
