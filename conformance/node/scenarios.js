@@ -319,6 +319,7 @@ S.delete_records = async () => {
   const p = await producer();
   await p.send({ topic: t, messages: Array.from({ length: 10 }, (_, i) => ({ value: `v${i}`, partition: 0 })) });
   const a = await admin();
+  await a.fetchTopicMetadata({ topics: [t] }); // deleteTopicRecords does not load metadata itself
   await a.deleteTopicRecords({ topic: t, partitions: [{ partition: 0, offset: '4' }] });
   const offs = (await a.fetchTopicOffsets(t)).filter((x) => x.partition === 0);
   eq([offs[0].low, offs[0].high], ['4', '10'], 'watermarks after delete');
