@@ -8,8 +8,10 @@ use std::time::Duration;
 
 /// Check the flush policy of every partition periodically and fsync where due.
 pub async fn run(state: Arc<BrokerState>) {
-    let configured = state.settings.flush_interval_ms().unwrap_or(1000);
-    let tick = Duration::from_millis(configured.clamp(10, 1000));
+    // Topics may set `flush.ms` below the broker default, so poll at least every
+    // 100 ms (checking the policy is a few atomic loads per partition).
+    let configured = state.settings.flush_interval_ms().unwrap_or(100);
+    let tick = Duration::from_millis(configured.clamp(10, 100));
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -20,7 +20,9 @@
 //! - [`groups`]: the group coordinator (consumer groups, committed offsets).
 //! - [`producer_state`]: idempotent-producer sequence/epoch checks.
 //! - [`flusher`], [`http`], [`ids`]: background flush policy, health endpoint, random ids.
+//! - [`alloc_guard`]: the global allocator, safe against wire-chosen allocation sizes.
 
+pub mod alloc_guard;
 pub mod cli;
 pub mod codec;
 pub mod config;

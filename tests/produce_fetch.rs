@@ -403,3 +403,62 @@ async fn shutdown_cuts_long_polls_short() {
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test]
+async fn large_fetch_goes_through_the_prefault_path_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "big", 1).await;
+    let mut sent = Vec::new();
+    for i in 0..6u8 {
+        let mut b = weir_storage::BatchBuilder::new();
+        b.push(weir_storage::Record {
+            offset: 0,
+            timestamp: 1,
+            key: None,
+            value: Some(bytes::Bytes::from(vec![i; 100_000])),
+            headers: vec![],
+        });
+        let b = b.build().unwrap();
+        assert_eq!(
+            produce_raw(&mut c, "big", 0, b.clone(), 9).await.error_code,
+            0
+        );
+        sent.push(b);
+    }
+    let ResponseKind::Fetch(resp) = c
+        .call(fetch_req("big", 0, 0, 1, 0), ApiKey::Fetch, 12)
+        .await
+    else {
+        panic!()
+    };
+    let records = resp.responses[0].partitions[0].records.clone().unwrap();
+    assert!(records.len() > 256 * 1024);
+    let got: Vec<_> = iter_batches_lenient(&records).collect();
+    assert_eq!(got.len(), 6);
+    for (i, b) in got.iter().enumerate() {
+        b.validate_crc().unwrap();
+        assert_eq!(b.base_offset(), i as i64);
+        assert_eq!(
+            b.records().unwrap()[0].value.as_deref(),
+            Some(&vec![i as u8; 100_000][..])
+        );
+    }
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn clients_cannot_produce_to_internal_topics() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let reg = &broker.state().partitions;
+    if reg.topic("__transaction_state").is_none() {
+        reg.create_topic("__transaction_state", 1, Default::default(), false)
+            .unwrap();
+    }
+    let mut c = RawClient::connect(broker.addr()).await;
+    let r = produce_raw(&mut c, "__transaction_state", 0, batch(1, -1, -1, -1), 9).await;
+    assert_eq!(r.error_code, ResponseError::InvalidTopicException.code());
+    broker.shutdown().await.unwrap();
+}

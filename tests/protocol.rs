@@ -326,3 +326,36 @@ async fn metadata_advertises_the_configured_address() {
     assert_eq!(resp.brokers[0].port, 19092);
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn absurd_array_length_closes_only_that_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut good = RawClient::connect(broker.addr()).await;
+    let mut evil = RawClient::connect(broker.addr()).await;
+    // Metadata v4 claiming 2^31-1 topics in a 16-byte request (v12 flexible: 2^32-2 via varint).
+    let mut payload = vec![0, 3, 0, 4, 0, 0, 0, 1, 0xff, 0xff];
+    payload.extend_from_slice(&0x7fff_ffffi32.to_be_bytes());
+    payload.extend_from_slice(&[0, 1]);
+    evil.send_raw(&payload).await;
+    assert!(evil.is_closed().await);
+    let mut evil2 = RawClient::connect(broker.addr()).await;
+    evil2
+        .send_raw(&[
+            0, 3, 0, 12, 0, 0, 0, 2, 0xff, 0xff, 0, 0xff, 0xff, 0xff, 0xff, 0x0f, 0,
+        ])
+        .await;
+    assert!(evil2.is_closed().await);
+    let ResponseKind::ApiVersions(resp) = good
+        .call(
+            RequestKind::ApiVersions(ApiVersionsRequest::default()),
+            ApiKey::ApiVersions,
+            3,
+        )
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(resp.error_code, 0);
+    broker.shutdown().await.unwrap();
+}

@@ -227,6 +227,18 @@ impl ConsumerGroup {
                 );
             }
         }
+        if let Some(re) = req
+            .subscribed_topic_regex
+            .as_deref()
+            .filter(|r| !r.is_empty())
+        {
+            if let Err(e) = compile_regex(re) {
+                return HeartbeatResponse::error(
+                    E::InvalidRegularExpression,
+                    &format!("invalid regular expression: {e}"),
+                );
+            }
+        }
         let session = cfg.consumer_session_timeout_ms;
         if req.member_epoch < 0 {
             return self.leave(req, now, session);
@@ -453,11 +465,11 @@ impl ConsumerGroup {
                     .iter()
                     .filter_map(|n| self.metadata.get(n).map(|(id, _)| *id))
                     .collect();
-                if let Some(re) = &m.subscribed_topic_regex {
+                if let Some(Ok(re)) = m.subscribed_topic_regex.as_deref().map(compile_regex) {
                     topics.extend(
                         all_names
                             .iter()
-                            .filter(|n| regex_matches(re, n))
+                            .filter(|n| re.is_match(n))
                             .filter_map(|n| self.metadata.get(n))
                             .map(|(id, _)| *id),
                     );
@@ -720,100 +732,12 @@ fn read_assignment(r: &mut Reader<'_>) -> Result<Assignment, RecordError> {
     Ok(a)
 }
 
-/// Whether `topic` fully matches `pattern`. Supports the subset of RE2 syntax
-/// subscriptions use in practice: literals, `.`, `*`, `+`, `?`, `^`/`$`
-/// anchors (implied anyway: the match is whole-string), `\` escapes, and
-/// `a|b` alternation at the top level.
+/// A subscription regex compiled as Kafka matches it (RE2 syntax, whole topic name).
+pub fn compile_regex(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    regex::Regex::new(&format!("^(?:{pattern})$"))
+}
+
+/// Whether `topic` fully matches `pattern` (false for an invalid pattern).
 pub fn regex_matches(pattern: &str, topic: &str) -> bool {
-    let p = pattern.strip_prefix('^').unwrap_or(pattern);
-    let p = p
-        .strip_suffix('$')
-        .filter(|s| !s.ends_with('\\'))
-        .unwrap_or(p);
-    split_alternatives(p).iter().any(|alt| {
-        let atoms = parse_atoms(alt);
-        match_atoms(&atoms, topic.as_bytes())
-    })
-}
-
-fn split_alternatives(p: &str) -> Vec<String> {
-    let mut out = vec![String::new()];
-    let mut chars = p.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                let last = out.last_mut().unwrap();
-                last.push('\\');
-                if let Some(n) = chars.next() {
-                    last.push(n);
-                }
-            }
-            '|' => out.push(String::new()),
-            c => out.last_mut().unwrap().push(c),
-        }
-    }
-    out
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Atom {
-    Any,
-    Byte(u8),
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Rep {
-    One,
-    Star,
-    Plus,
-    Opt,
-}
-
-fn parse_atoms(p: &str) -> Vec<(Atom, Rep)> {
-    let b = p.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        let atom = match b[i] {
-            b'.' => Atom::Any,
-            b'\\' if i + 1 < b.len() => {
-                i += 1;
-                Atom::Byte(b[i])
-            }
-            c => Atom::Byte(c),
-        };
-        i += 1;
-        let rep = match b.get(i) {
-            Some(b'*') => Rep::Star,
-            Some(b'+') => Rep::Plus,
-            Some(b'?') => Rep::Opt,
-            _ => Rep::One,
-        };
-        if !matches!(rep, Rep::One) {
-            i += 1;
-        }
-        out.push((atom, rep));
-    }
-    out
-}
-
-fn match_atoms(atoms: &[(Atom, Rep)], s: &[u8]) -> bool {
-    // Dynamic programming over (atom index, string index): no exponential backtracking.
-    let (n, m) = (atoms.len(), s.len());
-    let mut dp = vec![vec![false; m + 1]; n + 1];
-    dp[n][m] = true;
-    for i in (0..n).rev() {
-        let (atom, rep) = atoms[i];
-        for j in (0..=m).rev() {
-            let here = j < m && matches!(atom, Atom::Any)
-                || (j < m && matches!(atom, Atom::Byte(c) if c == s[j]));
-            dp[i][j] = match rep {
-                Rep::One => here && dp[i + 1][j + 1],
-                Rep::Opt => dp[i + 1][j] || (here && dp[i + 1][j + 1]),
-                Rep::Star => dp[i + 1][j] || (here && dp[i][j + 1]),
-                Rep::Plus => here && (dp[i + 1][j + 1] || dp[i][j + 1]),
-            };
-        }
-    }
-    dp[0][0]
+    compile_regex(pattern).is_ok_and(|re| re.is_match(topic))
 }

@@ -17,6 +17,8 @@ pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 pub enum GroupLogError {
     #[error("group log storage error: {0}")]
     Storage(#[from] StorageError),
+    #[error("the internal topic {OFFSETS_TOPIC} is not open yet")]
+    NotReady,
     #[error("group log record batch error: {0}")]
     Batch(#[from] weir_storage::BatchError),
 }

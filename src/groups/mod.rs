@@ -14,6 +14,7 @@
 //! - [`protocol`]: reading the classic `consumer` embedded protocol metadata.
 //! - [`records`]: keys and values of the internal log.
 //! - [`log`]: the [`log::GroupLog`] seam: in memory, or a storage partition log.
+//! - [`wiring`]: the coordinator inside the broker (internal topic, settings, topics).
 //! - this file: [`Coordinator`], the thread-safe front the handlers call: it
 //!   validates requests, routes them to the group, persists what changed, and
 //!   drives every timer from one background task (deadlines, no polling).
@@ -27,6 +28,7 @@ pub mod consumer;
 pub mod log;
 pub mod protocol;
 pub mod records;
+pub mod wiring;
 
 use self::classic::{
     ClassicGroup, ClassicState, GroupSnapshot, JoinRequest, JoinResponse, Reply, SyncRequest,
@@ -280,7 +282,8 @@ pub struct ConsumerMemberDescription {
 struct Inner {
     state: Mutex<BTreeMap<String, Group>>,
     cfg: GroupConfig,
-    log: Arc<dyn GroupLog>,
+    /// Set at start-up when the internal topic exists, else on first use ([`Coordinator::attach_log`]).
+    log: std::sync::OnceLock<Arc<dyn GroupLog>>,
     wake: Notify,
     clock: Instant,
     stopped: AtomicBool,
@@ -309,19 +312,43 @@ fn wall_ms() -> i64 {
 impl Coordinator {
     /// Open the coordinator over its log, replaying every record in it.
     pub fn open(cfg: GroupConfig, log: Arc<dyn GroupLog>) -> Result<Coordinator, CoordinatorError> {
+        let c = Coordinator::open_lazy(cfg);
+        c.attach_log(log)?;
+        Ok(c)
+    }
+
+    /// A coordinator without its log yet (the internal topic is created on first
+    /// use, as Kafka does): anything that must be written fails with
+    /// COORDINATOR_NOT_AVAILABLE until [`Coordinator::attach_log`].
+    pub fn open_lazy(cfg: GroupConfig) -> Coordinator {
         let inner = Inner {
             state: Mutex::new(BTreeMap::new()),
             cfg,
-            log,
+            log: std::sync::OnceLock::new(),
             wake: Notify::new(),
             clock: Instant::now(),
             stopped: AtomicBool::new(false),
         };
-        let c = Coordinator {
+        Coordinator {
             inner: Arc::new(inner),
-        };
-        c.replay()?;
-        Ok(c)
+        }
+    }
+
+    /// Whether the internal log is attached.
+    pub fn has_log(&self) -> bool {
+        self.inner.log.get().is_some()
+    }
+
+    /// Attach the internal log and replay it; a no-op if one is attached already.
+    pub fn attach_log(&self, log: Arc<dyn GroupLog>) -> Result<(), CoordinatorError> {
+        if self.inner.log.set(log).is_ok() {
+            self.replay()?;
+        }
+        Ok(())
+    }
+
+    fn log(&self) -> Result<&Arc<dyn GroupLog>, log::GroupLogError> {
+        self.inner.log.get().ok_or(log::GroupLogError::NotReady)
     }
 
     pub fn config(&self) -> &GroupConfig {
@@ -341,7 +368,7 @@ impl Coordinator {
         let cfg = self.inner.cfg.clone();
         let mut groups = self.lock();
         let mut bad = 0usize;
-        self.inner.log.replay(&mut |rec: LogRecord| {
+        self.log()?.replay(&mut |rec: LogRecord| {
             let key = match RecordKey::decode(&rec.key) {
                 Ok(Some(k)) => k,
                 Ok(None) => return,
@@ -450,7 +477,7 @@ impl Coordinator {
                 }
             }
         };
-        if let Err(e) = self.inner.log.append(&[rec]) {
+        if let Err(e) = self.log().and_then(|l| l.append(&[rec])) {
             eprintln!("weir: could not persist group {group_id}: {e}");
         }
     }
@@ -570,10 +597,12 @@ impl Coordinator {
                 GroupKind::Classic(ClassicGroup::new(group_id)),
             )
         };
-        if let Err(e) = self.inner.log.append(&[LogRecord {
-            key: old_key.encode(),
-            value: None,
-        }]) {
+        if let Err(e) = self.log().and_then(|l| {
+            l.append(&[LogRecord {
+                key: old_key.encode(),
+                value: None,
+            }])
+        }) {
             eprintln!("weir: could not persist group {group_id}: {e}");
         }
         g.kind = kind;
@@ -782,7 +811,7 @@ impl Coordinator {
             if records.is_empty() {
                 return results;
             }
-            let last = match self.inner.log.append(&records) {
+            let last = match self.log().and_then(|l| l.append(&records)) {
                 Ok(last) => last,
                 Err(e) => {
                     eprintln!("weir: offset commit for group {} failed: {e}", req.group_id);
@@ -796,7 +825,10 @@ impl Coordinator {
             g.offsets.extend(values);
             (results, last)
         };
-        let log = self.inner.log.clone();
+        // An append succeeded above, so the log is attached.
+        let Ok(log) = self.log().cloned() else {
+            return results;
+        };
         let synced = match tokio::runtime::Handle::try_current() {
             Ok(_) => tokio::task::spawn_blocking(move || log.sync_to(last_offset))
                 .await
@@ -1005,7 +1037,7 @@ impl Coordinator {
             if records.is_empty() {
                 return Ok(out);
             }
-            match self.inner.log.append(&records) {
+            match self.log().and_then(|l| l.append(&records)) {
                 Ok(last) => (out, last),
                 Err(e) => {
                     eprintln!("weir: offset delete for group {group_id} failed: {e}");
@@ -1018,7 +1050,9 @@ impl Coordinator {
     }
 
     async fn sync(&self, offset: i64) {
-        let log = self.inner.log.clone();
+        let Ok(log) = self.log().cloned() else {
+            return;
+        };
         let res = match tokio::runtime::Handle::try_current() {
             Ok(_) => tokio::task::spawn_blocking(move || log.sync_to(offset))
                 .await
@@ -1135,7 +1169,7 @@ impl Coordinator {
                             key: key.encode(),
                             value: None,
                         });
-                        match self.inner.log.append(&records) {
+                        match self.log().and_then(|l| l.append(&records)) {
                             Ok(off) => {
                                 last = Some(off);
                                 if let Some(mut g) = groups.remove(id) {

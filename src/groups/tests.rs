@@ -709,6 +709,24 @@ fn consumer_group_assigns_topics_created_after_subscribing() {
 }
 
 #[test]
+fn regex_subscription_picks_matching_topics_and_bad_patterns_are_refused() {
+    let c = Coordinator::open(cfg(0), MemoryGroupLog::new()).unwrap();
+    let topics = Topics(vec![("logs-a", 1, 1), ("logs-b", 2, 1), ("other", 3, 1)]);
+    let mut r = hb("a", 0, None);
+    r.subscribed_topic_names = None;
+    r.subscribed_topic_regex = Some("logs-.*".into());
+    let a = c.consumer_heartbeat(r.clone(), &topics);
+    let got: Vec<u128> = a.assignment.unwrap().keys().copied().collect();
+    assert_eq!(got, vec![1, 2]);
+    r.member_id = "b".into();
+    r.subscribed_topic_regex = Some("logs-(".into());
+    assert_eq!(
+        c.consumer_heartbeat(r, &topics).error,
+        E::InvalidRegularExpression.code()
+    );
+}
+
+#[test]
 fn unsupported_assignor_and_missing_subscription_are_refused() {
     let c = Coordinator::open(cfg(0), MemoryGroupLog::new()).unwrap();
     let mut r = hb("a", 0, None);
@@ -734,6 +752,8 @@ fn regex_subscriptions_match_whole_names() {
     assert!(!regex_matches("orders", "orders-eu"));
     assert!(regex_matches("a|b.c", "bxc"));
     assert!(regex_matches("ab?c", "ac"));
+    assert!(regex_matches("t-[0-9]+", "t-42"));
+    assert!(!regex_matches("t-[0-9]+", "t-x"));
 }
 
 #[test]
@@ -783,4 +803,21 @@ async fn commits_and_groups_survive_a_store_reopen() {
     );
     assert_eq!(c.heartbeat("g", &member, None, 1), 0);
     store.close().unwrap();
+}
+
+#[tokio::test]
+async fn without_its_log_the_coordinator_refuses_writes_until_attached() {
+    let c = Coordinator::open_lazy(cfg(0));
+    let r = c
+        .commit_offsets(commit("g", -1, "", "t", &[(0, 1)]), &all_exist)
+        .await;
+    assert_eq!(r[0].2, E::CoordinatorNotAvailable.code());
+    assert_eq!(c.committed("g", "t", 0), None);
+    let log = MemoryGroupLog::new();
+    c.attach_log(log.clone()).unwrap();
+    let r = c
+        .commit_offsets(commit("g", -1, "", "t", &[(0, 1)]), &all_exist)
+        .await;
+    assert_eq!(r[0].2, 0);
+    assert_eq!(log.len(), 1);
 }

@@ -12,7 +12,7 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ApiKey, ProduceResponse, RequestKind, ResponseKind};
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
-use weir_storage::batch::{iter_batches, validate_record_set};
+use weir_storage::batch::iter_batches;
 use weir_storage::{AppendOptions, BatchBuilder, BatchError, Compression, TimestampType};
 
 pub const SPEC: ApiSpec = ApiSpec {
@@ -89,8 +89,10 @@ fn recompress(records: &[u8], target: Compression) -> Result<Option<Vec<u8>>, Ba
 }
 
 /// Check and append one partition's records (blocking: runs off the async workers).
-/// Validation (CRC, structure, record counts) comes first; then recompression
-/// when the topic's `compression.type` asks for another codec; then the size limit.
+/// Structure and CRC are checked first (cheap, and before the idempotence check
+/// can answer a retry); then recompression when the topic's `compression.type`
+/// asks for another codec; then the size limit. The full validation (record
+/// counts, which may need decompression) runs once, inside the storage append.
 fn produce_partition(
     state: &BrokerState,
     topic: &Topic,
@@ -99,7 +101,12 @@ fn produce_partition(
 ) -> Result<crate::partitions::AppendResult, (ResponseError, String)> {
     let config = topic.config();
     let bad = |e: BatchError| (batch_error_code(&e), e.to_string());
-    validate_record_set(records).map_err(bad)?;
+    if records.is_empty() {
+        return Err(bad(BatchError::Empty));
+    }
+    for batch in iter_batches(records) {
+        batch.and_then(|b| b.validate_crc()).map_err(bad)?;
+    }
     let recompressed = match target_codec(&config.compression_type(&state.settings)) {
         Some(target) => recompress(records, target).map_err(bad)?,
         None => None,
@@ -153,6 +160,15 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 for pd in td.partition_data {
                     let resp = if !matches!(acks, -1 | 0 | 1) {
                         error_partition(pd.index, ResponseError::InvalidRequiredAcks, None, version)
+                    } else if topic.as_ref().is_some_and(|t| t.internal) {
+                        // As Kafka: clients cannot append to internal topics.
+                        let msg = "cannot append to an internal topic".to_string();
+                        error_partition(
+                            pd.index,
+                            ResponseError::InvalidTopicException,
+                            Some(msg),
+                            version,
+                        )
                     } else if let Some((t, p)) = topic
                         .as_ref()
                         .and_then(|t| t.partition(pd.index).map(|p| (t, p)))
