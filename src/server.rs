@@ -182,7 +182,7 @@ impl Broker {
         }
         let state = self.state;
         tokio::task::spawn_blocking(move || {
-            state.partitions.snapshot_producer_state()?;
+            state.partitions.snapshot_producer_state(false)?;
             state.store.close()?;
             Ok::<(), StartError>(())
         })

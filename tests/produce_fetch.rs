@@ -462,3 +462,43 @@ async fn clients_cannot_produce_to_internal_topics() {
     assert_eq!(r.error_code, ResponseError::InvalidTopicException.code());
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn producer_state_is_rebuilt_from_the_log_when_the_snapshot_is_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "rebuild", 1).await;
+    let (pid, epoch) = init_producer_id(&mut c).await;
+    assert_eq!(
+        produce_raw(&mut c, "rebuild", 0, batch(2, pid, epoch, 0), 9)
+            .await
+            .base_offset,
+        0
+    );
+    assert_eq!(
+        produce_raw(&mut c, "rebuild", 0, batch(2, pid, epoch, 2), 9)
+            .await
+            .base_offset,
+        2
+    );
+    drop(c);
+    broker.shutdown().await.unwrap();
+    let snap = dir.path().join(weir::partitions::PRODUCER_SNAPSHOT);
+    let mut bytes = std::fs::read(&snap).expect("snapshot written at shutdown");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&snap, bytes).unwrap();
+
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    let retry = produce_raw(&mut c, "rebuild", 0, batch(2, pid, epoch, 2), 9).await;
+    assert_eq!(
+        (retry.error_code, retry.base_offset),
+        (0, 2),
+        "duplicate found by scanning the log"
+    );
+    let next = produce_raw(&mut c, "rebuild", 0, batch(1, pid, epoch, 4), 9).await;
+    assert_eq!((next.error_code, next.base_offset), (0, 4));
+    broker.shutdown().await.unwrap();
+}
