@@ -74,6 +74,20 @@ pub static API_TABLE: &[ApiSpec] = &[
     handlers::describe_configs::SPEC,
     handlers::create_partitions::SPEC,
     handlers::describe_cluster::SPEC,
+    // group coordinator
+    handlers::find_coordinator::SPEC,
+    handlers::join_group::SPEC,
+    handlers::sync_group::SPEC,
+    handlers::heartbeat::SPEC,
+    handlers::leave_group::SPEC,
+    handlers::offset_commit::SPEC,
+    handlers::offset_fetch::SPEC,
+    handlers::offset_delete::SPEC,
+    handlers::list_groups::SPEC,
+    handlers::describe_groups::SPEC,
+    handlers::delete_groups::SPEC,
+    handlers::consumer_group_heartbeat::SPEC,
+    handlers::consumer_group_describe::SPEC,
 ];
 
 /// The spec for `key`, if implemented.

@@ -17,6 +17,7 @@
 //! - [`handlers`]: one file per API.
 //! - [`state`]: `BrokerState`, shared by all handlers (store, registry, settings).
 //! - [`partitions`]: topic registry, partitions, appends, fetch wake-ups.
+//! - [`groups`]: the group coordinator (consumer groups, committed offsets).
 //! - [`producer_state`]: idempotent-producer sequence/epoch checks.
 //! - [`flusher`], [`http`], [`ids`]: background flush policy, health endpoint, random ids.
 //! - [`alloc_guard`]: the global allocator, safe against wire-chosen allocation sizes.
@@ -28,6 +29,7 @@ pub mod config;
 pub mod connection;
 pub mod dispatch;
 pub mod flusher;
+pub mod groups;
 pub mod handlers;
 pub mod http;
 pub mod ids;

@@ -143,6 +143,7 @@ impl Broker {
             background.push(tokio::spawn(crate::http::serve(state.clone(), l)));
         }
         background.push(tokio::spawn(crate::flusher::run(state.clone())));
+        background.push(tokio::spawn(state.groups.clone().run_timers()));
         let accept_task = tokio::spawn(accept_loop(state.clone(), listener));
         eprintln!("weir listening on {addr}");
         Ok(Broker {

@@ -27,6 +27,8 @@ pub struct BrokerState {
     pub store: Arc<Store>,
     pub partitions: Registry,
     pub producer_ids: ProducerIds,
+    /// The group coordinator (consumer groups and committed offsets).
+    pub groups: crate::groups::Coordinator,
     shutdown: watch::Receiver<bool>,
     next_connection_id: AtomicU64,
 }
@@ -48,6 +50,8 @@ impl BrokerState {
         };
         let producer_ids = ProducerIds::new(store.clone(), meta)?;
         let partitions = Registry::open(store.clone(), settings.clone())?;
+        let groups = crate::groups::wiring::open(&settings, &partitions)
+            .map_err(crate::server::StartError::Other)?;
         Ok(BrokerState {
             node_id: settings.node_id(),
             settings,
@@ -57,6 +61,7 @@ impl BrokerState {
             store,
             partitions,
             producer_ids,
+            groups,
             shutdown,
             next_connection_id: AtomicU64::new(1),
         })

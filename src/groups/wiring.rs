@@ -1,0 +1,108 @@
+//! The coordinator inside the broker: opening it over the internal topic
+//! `__consumer_offsets` (one partition, `cleanup.policy=compact`, registered
+//! in the topic registry as an internal topic, created on first use), the
+//! broker settings it reads, and the broker's topics seen through [`TopicCatalog`].
+
+use super::consumer::TopicCatalog;
+use super::log::{PartitionGroupLog, OFFSETS_TOPIC};
+use super::{Coordinator, GroupConfig};
+use crate::config::topic::TopicConfig;
+use crate::config::Settings;
+use crate::partitions::Registry;
+use std::sync::Arc;
+
+/// Open the coordinator for a broker: over `__consumer_offsets` (replayed) if
+/// it exists; otherwise the topic is created on first use ([`ensure_log`]), as
+/// Kafka creates it on the first group request.
+pub fn open(settings: &Settings, registry: &Registry) -> Result<Coordinator, String> {
+    let cfg = GroupConfig::from_settings(|k| settings.get(k).map(|s| s.raw.clone()))?;
+    let coordinator = Coordinator::open_lazy(cfg);
+    if registry.topic(OFFSETS_TOPIC).is_some() {
+        attach(&coordinator, registry)?;
+    }
+    Ok(coordinator)
+}
+
+/// Make sure the coordinator has its log, creating `__consumer_offsets` (one
+/// partition, `cleanup.policy=compact`, 100 MiB segments) if needed. Cheap
+/// once done. On failure the coordinator answers COORDINATOR_NOT_AVAILABLE.
+pub fn ensure_log(coordinator: &Coordinator, registry: &Registry) {
+    if !coordinator.has_log() {
+        if let Err(e) = attach(coordinator, registry) {
+            eprintln!("weir: group coordinator not available: {e}");
+        }
+    }
+}
+
+fn attach(coordinator: &Coordinator, registry: &Registry) -> Result<(), String> {
+    let topic = match registry.topic(OFFSETS_TOPIC) {
+        Some(t) => t,
+        None => {
+            let config = TopicConfig::from_pairs([
+                ("cleanup.policy", "compact"),
+                ("segment.bytes", "104857600"),
+            ])
+            .map_err(|e| e.to_string())?;
+            match registry.create_topic(OFFSETS_TOPIC, 1, config, false) {
+                Ok(Some(t)) => t,
+                Ok(None) => return Err(format!("could not create {OFFSETS_TOPIC}")),
+                Err(crate::partitions::TopicError::AlreadyExists(_)) => registry
+                    .topic(OFFSETS_TOPIC)
+                    .ok_or_else(|| format!("{OFFSETS_TOPIC} vanished"))?,
+                Err(e) => return Err(format!("could not create {OFFSETS_TOPIC}: {e}")),
+            }
+        }
+    };
+    let partition = topic
+        .partition(0)
+        .ok_or_else(|| format!("{OFFSETS_TOPIC} has no partition 0"))?;
+    let log = Arc::new(PartitionGroupLog::new(partition.log.clone()));
+    coordinator.attach_log(log).map_err(|e| e.to_string())
+}
+
+/// The registry as the coordinator needs it (internal topics are left out).
+pub struct RegistryCatalog<'a>(pub &'a Registry);
+
+impl TopicCatalog for RegistryCatalog<'_> {
+    fn topic(&self, name: &str) -> Option<(u128, i32)> {
+        let t = self.0.topic(name)?;
+        (!t.internal).then(|| (t.id.as_u128(), t.partition_count()))
+    }
+    fn topic_name(&self, id: u128) -> Option<String> {
+        self.0
+            .topic_by_id(uuid::Uuid::from_u128(id))
+            .map(|t| t.name.clone())
+    }
+    fn topic_names(&self) -> Vec<String> {
+        self.0
+            .topics()
+            .iter()
+            .filter(|t| !t.internal)
+            .map(|t| t.name.clone())
+            .collect()
+    }
+}
+
+/// Whether a topic partition exists (OffsetCommit's UNKNOWN_TOPIC_OR_PARTITION check).
+pub fn partition_exists(registry: &Registry, topic: &str, partition: i32) -> bool {
+    registry.partition(topic, partition).is_some()
+}
+
+/// Consumer lag per partition of a group: committed offset against the high watermark.
+pub fn lag(
+    coordinator: &Coordinator,
+    registry: &Registry,
+    group_id: &str,
+) -> Vec<super::PartitionLag> {
+    coordinator.lag(group_id, &|t, p| {
+        registry.partition(t, p).map(|p| p.high_watermark())
+    })
+}
+
+/// [`ensure_log`] for a handler: the one-time topic creation runs off the async workers.
+pub async fn ensure_log_for(state: &Arc<crate::state::BrokerState>) {
+    if !state.groups.has_log() {
+        let st = state.clone();
+        let _ = tokio::task::spawn_blocking(move || ensure_log(&st.groups, &st.partitions)).await;
+    }
+}

@@ -1,0 +1,73 @@
+//! ConsumerGroupHeartbeat (key 68), v0-1: the KIP-848 consumer group protocol.
+//! Joins (epoch 0), heartbeats, and leaves (epoch -1, static -2) a consumer
+//! group; the broker computes the assignment and returns it by topic id.
+
+use super::sb;
+use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::groups::consumer::HeartbeatRequest;
+use crate::groups::wiring::RegistryCatalog;
+use crate::state::BrokerState;
+use kafka_protocol::messages::consumer_group_heartbeat_response::{Assignment, TopicPartitions};
+use kafka_protocol::messages::{ApiKey, ConsumerGroupHeartbeatResponse, RequestKind, ResponseKind};
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::ConsumerGroupHeartbeat,
+    min_version: 0,
+    max_version: 1,
+    handle,
+};
+
+fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+    Box::pin(async move {
+        let req = crate::expect_body!(req, ConsumerGroupHeartbeat);
+        crate::groups::wiring::ensure_log_for(&state).await;
+        let hb = HeartbeatRequest {
+            group_id: req.group_id.to_string(),
+            member_id: req.member_id.to_string(),
+            member_epoch: req.member_epoch,
+            instance_id: req.instance_id.as_ref().map(|s| s.to_string()),
+            rack_id: req.rack_id.as_ref().map(|s| s.to_string()),
+            rebalance_timeout_ms: req.rebalance_timeout_ms,
+            subscribed_topic_names: req
+                .subscribed_topic_names
+                .as_ref()
+                .map(|ts| ts.iter().map(|t| t.to_string()).collect()),
+            subscribed_topic_regex: if ctx.api_version >= 1 {
+                req.subscribed_topic_regex.as_ref().map(|s| s.to_string())
+            } else {
+                None
+            },
+            server_assignor: req.server_assignor.as_ref().map(|s| s.to_string()),
+            owned: req.topic_partitions.as_ref().map(|tps| {
+                tps.iter()
+                    .map(|tp| (tp.topic_id.as_u128(), tp.partitions.clone()))
+                    .collect()
+            }),
+            client_id: ctx.client_id.clone().unwrap_or_default(),
+            client_host: super::join_group::client_host(&ctx),
+        };
+        let r = state
+            .groups
+            .consumer_heartbeat(hb, &RegistryCatalog(&state.partitions));
+        let resp = ConsumerGroupHeartbeatResponse::default()
+            .with_error_code(r.error)
+            .with_error_message(r.error_message.map(sb))
+            .with_member_id(r.member_id.map(sb))
+            .with_member_epoch(r.member_epoch)
+            .with_heartbeat_interval_ms(r.heartbeat_interval_ms)
+            .with_assignment(r.assignment.map(|a| {
+                Assignment::default().with_topic_partitions(
+                    a.into_iter()
+                        .map(|(t, ps)| {
+                            TopicPartitions::default()
+                                .with_topic_id(Uuid::from_u128(t))
+                                .with_partitions(ps.into_iter().collect())
+                        })
+                        .collect(),
+                )
+            }));
+        Ok(Some(ResponseKind::ConsumerGroupHeartbeat(resp)))
+    })
+}

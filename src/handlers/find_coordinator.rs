@@ -1,0 +1,79 @@
+//! FindCoordinator (key 10), v0-6: this broker is the coordinator of every group
+//! and every transactional id (key types 0 and 1); v4+ answers a batch of keys.
+
+use super::sb;
+use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::state::BrokerState;
+use kafka_protocol::messages::find_coordinator_response::Coordinator;
+use kafka_protocol::messages::{
+    ApiKey, BrokerId, FindCoordinatorResponse, RequestKind, ResponseKind,
+};
+use kafka_protocol::ResponseError;
+use std::sync::Arc;
+
+pub const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::FindCoordinator,
+    min_version: 0,
+    max_version: 6,
+    handle,
+};
+
+/// Error (if any) for one key of a key type.
+fn check(key_type: i8, key: &str) -> Option<ResponseError> {
+    match key_type {
+        0 | 1 if key.is_empty() => Some(ResponseError::InvalidRequest),
+        0 | 1 => None,
+        _ => Some(ResponseError::InvalidRequest),
+    }
+}
+
+fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+    Box::pin(async move {
+        let req = crate::expect_body!(req, FindCoordinator);
+        if req.key_type == 0 {
+            crate::groups::wiring::ensure_log_for(&state).await;
+        }
+        let mut resp = FindCoordinatorResponse::default();
+        if ctx.api_version >= 4 {
+            resp.coordinators = req
+                .coordinator_keys
+                .iter()
+                .map(|key| match check(req.key_type, key) {
+                    Some(e) => Coordinator::default()
+                        .with_key(key.clone())
+                        .with_node_id(BrokerId(-1))
+                        .with_host(sb(""))
+                        .with_port(-1)
+                        .with_error_code(e.code())
+                        .with_error_message(Some(sb(format!(
+                            "invalid coordinator key {:?}",
+                            key.as_str()
+                        )))),
+                    None => Coordinator::default()
+                        .with_key(key.clone())
+                        .with_node_id(BrokerId(state.node_id))
+                        .with_host(sb(state.advertised_host.clone()))
+                        .with_port(state.advertised_port),
+                })
+                .collect();
+        } else {
+            match check(req.key_type, &req.key) {
+                Some(e) => {
+                    resp.error_code = e.code();
+                    resp.node_id = BrokerId(-1);
+                    resp.host = sb("");
+                    resp.port = -1;
+                    if ctx.api_version >= 1 {
+                        resp.error_message = Some(sb(e.to_string()));
+                    }
+                }
+                None => {
+                    resp.node_id = BrokerId(state.node_id);
+                    resp.host = sb(state.advertised_host.clone());
+                    resp.port = state.advertised_port;
+                }
+            }
+        }
+        Ok(Some(ResponseKind::FindCoordinator(resp)))
+    })
+}

@@ -1,0 +1,53 @@
+//! LeaveGroup (key 13), v0-5: one member (v0-2) or a batch of members by member
+//! id and/or group instance id (v3+) leave; the rest of the group rebalances.
+
+use super::sb;
+use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::state::BrokerState;
+use kafka_protocol::messages::leave_group_response::MemberResponse;
+use kafka_protocol::messages::{ApiKey, LeaveGroupResponse, RequestKind, ResponseKind};
+use std::sync::Arc;
+
+pub const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::LeaveGroup,
+    min_version: 0,
+    max_version: 5,
+    handle,
+};
+
+fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+    Box::pin(async move {
+        let req = crate::expect_body!(req, LeaveGroup);
+        let members: Vec<(String, Option<String>)> = if ctx.api_version >= 3 {
+            req.members
+                .iter()
+                .map(|m| {
+                    (
+                        m.member_id.to_string(),
+                        m.group_instance_id.as_ref().map(|s| s.to_string()),
+                    )
+                })
+                .collect()
+        } else {
+            vec![(req.member_id.to_string(), None)]
+        };
+        let mut resp = LeaveGroupResponse::default();
+        match state.groups.leave_group(&req.group_id, &members) {
+            Err(code) => resp.error_code = code,
+            Ok(codes) if ctx.api_version >= 3 => {
+                resp.members = members
+                    .into_iter()
+                    .zip(codes)
+                    .map(|((id, inst), code)| {
+                        MemberResponse::default()
+                            .with_member_id(sb(id))
+                            .with_group_instance_id(inst.map(sb))
+                            .with_error_code(code)
+                    })
+                    .collect();
+            }
+            Ok(codes) => resp.error_code = codes.first().copied().unwrap_or(0),
+        }
+        Ok(Some(ResponseKind::LeaveGroup(resp)))
+    })
+}

@@ -1,0 +1,53 @@
+//! ListGroups (key 16), v0-5: every group with its protocol type, state (v4+,
+//! filterable) and type "classic" / "consumer" (v5+, filterable).
+
+use super::sb;
+use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::state::BrokerState;
+use kafka_protocol::messages::list_groups_response::ListedGroup;
+use kafka_protocol::messages::{ApiKey, GroupId, ListGroupsResponse, RequestKind, ResponseKind};
+use std::sync::Arc;
+
+pub const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::ListGroups,
+    min_version: 0,
+    max_version: 5,
+    handle,
+};
+
+fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+    Box::pin(async move {
+        let req = crate::expect_body!(req, ListGroups);
+        let v = ctx.api_version;
+        let states: Vec<String> = if v >= 4 {
+            req.states_filter.iter().map(|s| s.to_string()).collect()
+        } else {
+            vec![]
+        };
+        let types: Vec<String> = if v >= 5 {
+            req.types_filter.iter().map(|s| s.to_string()).collect()
+        } else {
+            vec![]
+        };
+        let groups = state
+            .groups
+            .list_groups(&states, &types)
+            .into_iter()
+            .map(|g| {
+                let mut l = ListedGroup::default()
+                    .with_group_id(GroupId(sb(g.group_id)))
+                    .with_protocol_type(sb(g.protocol_type));
+                if v >= 4 {
+                    l.group_state = sb(g.state);
+                }
+                if v >= 5 {
+                    l.group_type = sb(g.group_type);
+                }
+                l
+            })
+            .collect();
+        Ok(Some(ResponseKind::ListGroups(
+            ListGroupsResponse::default().with_groups(groups),
+        )))
+    })
+}

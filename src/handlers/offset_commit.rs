@@ -1,0 +1,79 @@
+//! OffsetCommit (key 8), v2-9: commits offsets for a group member (generation /
+//! member epoch checked) or a standalone consumer (generation -1, no member id).
+//! Metadata is kept verbatim; the answer is sent once the commit is durable.
+
+use super::topic_name;
+use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::groups::wiring::partition_exists;
+use crate::groups::CommitRequest;
+use crate::state::BrokerState;
+use kafka_protocol::messages::offset_commit_response::{
+    OffsetCommitResponsePartition, OffsetCommitResponseTopic,
+};
+use kafka_protocol::messages::{ApiKey, OffsetCommitResponse, RequestKind, ResponseKind};
+use std::sync::Arc;
+
+pub const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::OffsetCommit,
+    min_version: 2,
+    max_version: 9,
+    handle,
+};
+
+fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+    Box::pin(async move {
+        let req = crate::expect_body!(req, OffsetCommit);
+        crate::groups::wiring::ensure_log_for(&state).await;
+        let commit = CommitRequest {
+            api_version: ctx.api_version,
+            group_id: req.group_id.to_string(),
+            generation_id_or_member_epoch: req.generation_id_or_member_epoch,
+            member_id: req.member_id.to_string(),
+            group_instance_id: req.group_instance_id.as_ref().map(|s| s.to_string()),
+            topics: req
+                .topics
+                .iter()
+                .map(|t| {
+                    let parts = t
+                        .partitions
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.partition_index,
+                                p.committed_offset,
+                                if ctx.api_version >= 6 {
+                                    p.committed_leader_epoch
+                                } else {
+                                    -1
+                                },
+                                p.committed_metadata.as_ref().map(|m| m.to_string()),
+                            )
+                        })
+                        .collect();
+                    (t.name.to_string(), parts)
+                })
+                .collect(),
+        };
+        let st = state.clone();
+        let exists = move |t: &str, p: i32| partition_exists(&st.partitions, t, p);
+        let results = state.groups.commit_offsets(commit, &exists).await;
+        // Group the per-partition results back by topic, in request order.
+        let mut topics: Vec<OffsetCommitResponseTopic> = Vec::new();
+        for (topic, partition, code) in results {
+            let part = OffsetCommitResponsePartition::default()
+                .with_partition_index(partition)
+                .with_error_code(code);
+            match topics.last_mut() {
+                Some(t) if t.name.as_str() == topic => t.partitions.push(part),
+                _ => topics.push(
+                    OffsetCommitResponseTopic::default()
+                        .with_name(topic_name(&topic))
+                        .with_partitions(vec![part]),
+                ),
+            }
+        }
+        Ok(Some(ResponseKind::OffsetCommit(
+            OffsetCommitResponse::default().with_topics(topics),
+        )))
+    })
+}

@@ -1,0 +1,146 @@
+//! OffsetFetch (key 9), v1-9: committed offsets of a group (a list of
+//! partitions, or all of them when topics is null), -1 where nothing is
+//! committed; several groups in one request from v8; v9 checks a KIP-848
+//! member's epoch.
+
+use super::{sb, topic_name};
+use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::groups::FetchedOffset;
+use crate::state::BrokerState;
+use kafka_protocol::messages::offset_fetch_response::{
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
+    OffsetFetchResponseTopic, OffsetFetchResponseTopics,
+};
+use kafka_protocol::messages::{ApiKey, GroupId, OffsetFetchResponse, RequestKind, ResponseKind};
+use std::sync::Arc;
+
+pub const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::OffsetFetch,
+    min_version: 1,
+    max_version: 9,
+    handle,
+};
+
+/// Fetched offsets grouped by topic, in order.
+fn by_topic(offsets: Vec<FetchedOffset>) -> Vec<(String, Vec<FetchedOffset>)> {
+    let mut out: Vec<(String, Vec<FetchedOffset>)> = Vec::new();
+    for f in offsets {
+        match out.last_mut() {
+            Some((t, v)) if *t == f.topic => v.push(f),
+            _ => out.push((f.topic.clone(), vec![f])),
+        }
+    }
+    out
+}
+
+fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+    Box::pin(async move {
+        let req = crate::expect_body!(req, OffsetFetch);
+        let v = ctx.api_version;
+        if v >= 8 {
+            let groups = req
+                .groups
+                .iter()
+                .map(|g| {
+                    let topics: Option<Vec<(String, Vec<i32>)>> = g.topics.as_ref().map(|ts| {
+                        ts.iter()
+                            .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
+                            .collect()
+                    });
+                    let member = g.member_id.as_ref().map(|m| (m.as_str(), g.member_epoch));
+                    let mut out = OffsetFetchResponseGroup::default()
+                        .with_group_id(GroupId(sb(g.group_id.to_string())));
+                    match state
+                        .groups
+                        .fetch_offsets(&g.group_id, topics.as_deref(), member)
+                    {
+                        Err(code) => out.error_code = code,
+                        Ok(offsets) => {
+                            out.topics = by_topic(offsets)
+                                .into_iter()
+                                .map(|(t, ps)| {
+                                    OffsetFetchResponseTopics::default()
+                                        .with_name(topic_name(&t))
+                                        .with_partitions(
+                                            ps.into_iter()
+                                                .map(|f| {
+                                                    OffsetFetchResponsePartitions::default()
+                                                        .with_partition_index(f.partition)
+                                                        .with_committed_offset(f.offset)
+                                                        .with_committed_leader_epoch(f.leader_epoch)
+                                                        .with_metadata(f.metadata.map(sb))
+                                                        .with_error_code(f.error)
+                                                })
+                                                .collect(),
+                                        )
+                                })
+                                .collect();
+                        }
+                    }
+                    out
+                })
+                .collect();
+            return Ok(Some(ResponseKind::OffsetFetch(
+                OffsetFetchResponse::default().with_groups(groups),
+            )));
+        }
+        // v1-7: one group; v1 has no null "all topics" (v2+ does).
+        let topics: Option<Vec<(String, Vec<i32>)>> = req.topics.as_ref().map(|ts| {
+            ts.iter()
+                .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
+                .collect()
+        });
+        let mut resp = OffsetFetchResponse::default();
+        match state
+            .groups
+            .fetch_offsets(&req.group_id, topics.as_deref(), None)
+        {
+            Err(code) => {
+                if v >= 2 {
+                    resp.error_code = code;
+                } else {
+                    // v1 has no top-level error: report it on every requested partition.
+                    let offsets = topics
+                        .unwrap_or_default()
+                        .into_iter()
+                        .flat_map(|(t, ps)| {
+                            ps.into_iter().map(move |p| FetchedOffset {
+                                topic: t.clone(),
+                                partition: p,
+                                offset: -1,
+                                leader_epoch: -1,
+                                metadata: Some(String::new()),
+                                error: code,
+                            })
+                        })
+                        .collect();
+                    resp.topics = v1_topics(offsets);
+                }
+            }
+            Ok(offsets) => resp.topics = v1_topics(offsets),
+        }
+        Ok(Some(ResponseKind::OffsetFetch(resp)))
+    })
+}
+
+fn v1_topics(offsets: Vec<FetchedOffset>) -> Vec<OffsetFetchResponseTopic> {
+    by_topic(offsets)
+        .into_iter()
+        .map(|(t, ps)| {
+            OffsetFetchResponseTopic::default()
+                .with_name(topic_name(&t))
+                .with_partitions(
+                    ps.into_iter()
+                        .map(|f| {
+                            OffsetFetchResponsePartition::default()
+                                .with_partition_index(f.partition)
+                                .with_committed_offset(f.offset)
+                                .with_committed_leader_epoch(f.leader_epoch)
+                                .with_metadata(f.metadata.map(sb))
+                                .with_error_code(f.error)
+                        })
+                        .collect(),
+                )
+        })
+        .collect()
+}
