@@ -191,19 +191,28 @@ impl<'a> BatchHeader<'a> {
     /// Count the records actually present (decompressing if needed), checking each
     /// record's structure, and compare with the declared count.
     pub fn check_record_count(&self) -> Result<(), BatchError> {
+        self.scan_records().map(|_| ())
+    }
+    /// Walk every record (decompressing if needed): checks the declared record
+    /// count and returns the largest record timestamp (base timestamp + the
+    /// largest timestamp delta), which may differ from the header's max timestamp
+    /// when a client leaves that field unset.
+    pub fn scan_records(&self) -> Result<i64, BatchError> {
         let declared = self.record_count();
         let data = self.record_data()?;
         let mut pos = 0usize;
         let mut actual: i32 = 0;
+        let mut max_delta: Option<i64> = None;
         while pos < data.len() {
             let rec = RecordView::parse(&data[pos..])?;
             pos += rec.total_len;
             actual = actual.saturating_add(1);
+            max_delta = Some(max_delta.map_or(rec.timestamp_delta, |m| m.max(rec.timestamp_delta)));
         }
         if actual != declared {
             return Err(BatchError::RecordCountMismatch { declared, actual });
         }
-        Ok(())
+        Ok(max_delta.map_or(-1, |d| self.base_timestamp().saturating_add(d)))
     }
     /// Decode every record (decompressing if needed). Checks the record count.
     pub fn records(&self) -> Result<Vec<Record>, BatchError> {
@@ -248,7 +257,8 @@ impl<'a> BatchHeader<'a> {
 
 /// Structure check of one batch as a producer must send it: CRC, honest record
 /// count (against lastOffsetDelta and against the records actually present).
-pub(crate) fn validate_batch(b: &BatchHeader<'_>) -> Result<(), BatchError> {
+/// Returns the largest record timestamp found in the records.
+pub(crate) fn validate_batch(b: &BatchHeader<'_>) -> Result<i64, BatchError> {
     b.validate_crc()?;
     let declared = b.record_count();
     let from_offsets = b.last_offset_delta() as i64 + 1;
@@ -258,7 +268,7 @@ pub(crate) fn validate_batch(b: &BatchHeader<'_>) -> Result<(), BatchError> {
             actual: from_offsets.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
         });
     }
-    b.check_record_count()
+    b.scan_records()
 }
 
 /// A record's fields as byte ranges relative to the record's start.
@@ -402,13 +412,16 @@ pub fn iter_batches_lenient(buf: &[u8]) -> impl Iterator<Item = BatchHeader<'_>>
 /// Validate a record set as a produce request delivers it: one or more whole v2
 /// batches, each with a correct CRC and honest record count, nothing trailing.
 pub fn validate_record_set(buf: &[u8]) -> Result<(), BatchError> {
+    validate_record_set_timestamps(buf).map(|_| ())
+}
+
+/// [`validate_record_set`], returning each batch's largest record timestamp
+/// (computed from the records, not taken from the header).
+pub fn validate_record_set_timestamps(buf: &[u8]) -> Result<Vec<i64>, BatchError> {
     if buf.is_empty() {
         return Err(BatchError::Empty);
     }
-    for b in iter_batches(buf) {
-        validate_batch(&b?)?;
-    }
-    Ok(())
+    iter_batches(buf).map(|b| validate_batch(&b?)).collect()
 }
 
 /// One header of a record.

@@ -494,7 +494,7 @@ impl PartitionLog {
     pub fn append(&self, batches: &[u8], opts: AppendOptions) -> Result<AppendInfo> {
         let inner = &*self.inner;
         inner.check_open()?;
-        batch::validate_record_set(batches)?;
+        let record_max_ts = batch::validate_record_set_timestamps(batches)?;
         let cfg = inner.config();
         let lat = opts
             .log_append_time
@@ -527,6 +527,13 @@ impl PartitionLog {
                     | TIMESTAMP_TYPE_BIT;
                 b[ATTRIBUTES_POS..ATTRIBUTES_POS + 2].copy_from_slice(&attrs.to_be_bytes());
                 b[MAX_TIMESTAMP_POS..MAX_TIMESTAMP_POS + 8].copy_from_slice(&t.to_be_bytes());
+                rewrite_crc(b);
+            } else if crate::batch::be_i64(b, MAX_TIMESTAMP_POS) != record_max_ts[metas.len()] {
+                // Some clients (sarama) leave the header's max timestamp unset (-1);
+                // as Kafka does, store the one the records give, so lookups by time
+                // and retention see the real timestamps.
+                b[MAX_TIMESTAMP_POS..MAX_TIMESTAMP_POS + 8]
+                    .copy_from_slice(&record_max_ts[metas.len()].to_be_bytes());
                 rewrite_crc(b);
             }
             let batch_max = crate::batch::be_i64(b, MAX_TIMESTAMP_POS);

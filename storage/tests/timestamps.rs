@@ -271,3 +271,28 @@ fn batches_without_timestamps_stay_out_of_the_time_index() {
     assert_eq!(log.max_timestamp().unwrap(), Some((7, 10)));
     assert_eq!(log.offset_for_timestamp(0).unwrap(), Some((10, 7)));
 }
+
+/// Regression: sarama 1.22 sends batches whose header max timestamp is -1; the
+/// time lookup trusted the header and found nothing. Kafka stores the max the
+/// records give; so must we.
+#[test]
+fn unset_header_max_timestamp_is_replaced_by_the_records_max() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_s, log) = open(dir.path(), LogConfig::default());
+    for (base, codec) in [(1_000i64, Compression::None), (5_000, Compression::Gzip)] {
+        let mut bytes = with_timestamps(&[base, base + 300, base + 200], codec);
+        // Header max timestamp at byte 35 (after attributes, lastOffsetDelta, baseTimestamp).
+        bytes[35..43].copy_from_slice(&(-1i64).to_be_bytes());
+        let crc = crc32c::crc32c(&bytes[21..]);
+        bytes[17..21].copy_from_slice(&crc.to_be_bytes());
+        let info = log.append(&bytes, AppendOptions::default()).unwrap();
+        assert_eq!(info.max_timestamp, base + 300);
+    }
+    let r = log.read(0, 1 << 20, None).unwrap();
+    let stored = BatchHeader::parse(&r.records).unwrap();
+    stored.validate_crc().unwrap();
+    assert_eq!(stored.max_timestamp(), 1_300);
+    assert_eq!(log.offset_for_timestamp(1_250).unwrap(), Some((1, 1_300)));
+    assert_eq!(log.offset_for_timestamp(5_100).unwrap(), Some((4, 5_300)));
+    assert_eq!(log.max_timestamp().unwrap(), Some((5_300, 4)));
+}

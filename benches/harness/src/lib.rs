@@ -1,10 +1,63 @@
-//! weir-bench: a Kafka-protocol load generator (`weir bench ...`).
+//! weir-bench: a Kafka-protocol load generator (`weir bench produce|consume|e2e`) that
+//! drives any Kafka-compatible broker (weir, Apache Kafka, Redpanda, Tansu) with our own
+//! protocol code: kafka-protocol 0.18 for request/response encoding, record batches v2
+//! built here.
 //!
-//! Not yet implemented; see issue 7.
+//! # Layout
+//! - [`args`]: command line, defaults, named OpenMessaging-Benchmark workloads.
+//! - [`wire`]: one connection: framing, correlation ids, ApiVersions, pipelining split.
+//! - [`cluster`]: Metadata, CreateTopics, ListOffsets.
+//! - [`batch`], [`codec`]: record batch v2 building/reading, CRC-32C, compression.
+//! - [`keys`], [`pacing`]: keys and partitioning (murmur2, sticky), rate schedule.
+//! - [`produce`], [`consume`]: the producer and consumer tasks.
+//! - [`stats`], [`report`]: counters, HDR histograms, CPU; text/JSON/SVG/compare output.
+//! - [`runner`]: orchestration of a run and of `--compare` rounds; [`interrupt`]: Ctrl-C.
+
+pub mod args;
+pub mod batch;
+pub mod cluster;
+pub mod codec;
+pub mod consume;
+pub mod error;
+pub mod interrupt;
+pub mod keys;
+pub mod pacing;
+pub mod produce;
+pub mod report;
+pub mod runner;
+pub mod stats;
+pub mod wire;
+
+pub use error::BenchError;
 
 /// Entry point for `weir bench ARGS...`; returns the process exit code.
 pub fn run(args: Vec<String>) -> i32 {
-    let _ = args;
-    eprintln!("weir bench: not implemented yet");
-    2
+    let cfg = match args::parse(&args) {
+        Ok(args::Command::Help) => {
+            println!("{}", args::USAGE);
+            return 0;
+        }
+        Ok(args::Command::Run(cfg)) => *cfg,
+        Err(e) => {
+            eprintln!("{e}");
+            return e.exit_code();
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("weir bench: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    match rt.block_on(runner::main(cfg)) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("weir bench: {e}");
+            e.exit_code()
+        }
+    }
 }

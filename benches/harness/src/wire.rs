@@ -1,0 +1,280 @@
+//! One Kafka connection: length-prefixed framing, request headers and correlation ids,
+//! ApiVersions negotiation, and a split into a writer and a reader so several requests can
+//! be in flight with responses matched in order.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, RequestHeader, ResponseHeader};
+use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+
+use crate::error::BenchError;
+
+/// Largest response frame we accept (a fetch can be large, but not unbounded).
+const MAX_FRAME: usize = 512 * 1024 * 1024;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Limit for control-plane calls (ApiVersions, Metadata, CreateTopics, ListOffsets).
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+const CLIENT_ID: &str = "weir-bench";
+
+/// The version ranges a broker advertised in ApiVersions.
+#[derive(Debug, Clone, Default)]
+pub struct Versions {
+    ranges: HashMap<i16, (i16, i16)>,
+}
+
+impl Versions {
+    /// Builds from (api key, min, max) triples.
+    pub fn from_ranges(ranges: impl IntoIterator<Item = (i16, i16, i16)>) -> Self {
+        Versions {
+            ranges: ranges.into_iter().map(|(k, a, b)| (k, (a, b))).collect(),
+        }
+    }
+
+    /// The highest version both sides support, given our own range `[ours_min, ours_max]`.
+    pub fn pick(&self, key: ApiKey, ours_min: i16, ours_max: i16) -> Result<i16, BenchError> {
+        let (min, max) = *self.ranges.get(&(key as i16)).ok_or_else(|| {
+            BenchError::Run(format!(
+                "broker does not support {key:?} (api key {})",
+                key as i16
+            ))
+        })?;
+        let v = max.min(ours_max);
+        if v < min.max(ours_min) {
+            return Err(BenchError::Run(format!(
+                "no common {key:?} version: broker {min}..={max}, harness {ours_min}..={ours_max}"
+            )));
+        }
+        Ok(v)
+    }
+}
+
+/// A connected, version-negotiated broker connection.
+pub struct Conn {
+    pub addr: String,
+    pub versions: Versions,
+    writer: RequestWriter,
+    reader: ResponseReader,
+}
+
+impl Conn {
+    /// Connects and negotiates versions with ApiVersions (v3, falling back to v0).
+    pub async fn connect(addr: &str) -> Result<Conn, BenchError> {
+        match Self::connect_with(addr, 3).await {
+            Ok(c) => Ok(c),
+            // A broker that lacks ApiVersions v3 answers in v0 format (or hangs up).
+            Err(first) => Self::connect_with(addr, 0).await.map_err(|_| first),
+        }
+    }
+
+    async fn connect_with(addr: &str, api_versions_version: i16) -> Result<Conn, BenchError> {
+        let io = |source| BenchError::Io {
+            addr: addr.to_string(),
+            source,
+        };
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+            .await
+            .map_err(|_| BenchError::Run(format!("{addr}: connect timed out")))?
+            .map_err(io)?;
+        stream.set_nodelay(true).map_err(io)?;
+        let (r, w) = stream.into_split();
+        let mut conn = Conn {
+            addr: addr.to_string(),
+            versions: Versions::default(),
+            writer: RequestWriter {
+                addr: addr.to_string(),
+                w,
+                buf: BytesMut::with_capacity(64 * 1024),
+                next_correlation: 1,
+                bytes_written: 0,
+            },
+            reader: ResponseReader {
+                addr: addr.to_string(),
+                r: BufReader::with_capacity(256 * 1024, r),
+                bytes_read: 0,
+                buf: BytesMut::new(),
+            },
+        };
+        let req = ApiVersionsRequest::default()
+            .with_client_software_name(StrBytes::from_static_str(CLIENT_ID))
+            .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
+        let resp = conn.call(&req, api_versions_version).await?;
+        if resp.error_code != 0 {
+            return Err(BenchError::Kafka {
+                context: format!("{addr}: ApiVersions v{api_versions_version}"),
+                code: resp.error_code,
+            });
+        }
+        conn.versions = Versions::from_ranges(
+            resp.api_keys
+                .iter()
+                .map(|k| (k.api_key, k.min_version, k.max_version)),
+        );
+        Ok(conn)
+    }
+
+    /// Sends one request and waits (at most [`CALL_TIMEOUT`]) for its response.
+    pub async fn call<R: Request>(
+        &mut self,
+        req: &R,
+        version: i16,
+    ) -> Result<R::Response, BenchError> {
+        let corr = self.writer.send(req, version).await?;
+        self.reader
+            .recv_within::<R>(corr, version, CALL_TIMEOUT)
+            .await
+    }
+
+    /// Splits into an independent writer and reader for pipelining.
+    pub fn into_split(self) -> (Versions, RequestWriter, ResponseReader) {
+        (self.versions, self.writer, self.reader)
+    }
+}
+
+/// The sending half: encodes requests with increasing correlation ids.
+pub struct RequestWriter {
+    addr: String,
+    w: OwnedWriteHalf,
+    buf: BytesMut,
+    next_correlation: i32,
+    /// Total bytes written (request frames, including length prefixes).
+    pub bytes_written: u64,
+}
+
+impl RequestWriter {
+    /// The correlation id the next `send` will use.
+    pub fn peek_correlation(&self) -> i32 {
+        self.next_correlation
+    }
+
+    /// Encodes and writes one request; returns its correlation id.
+    pub async fn send<R: Request>(&mut self, req: &R, version: i16) -> Result<i32, BenchError> {
+        let key = api_key::<R>()?;
+        let corr = self.next_correlation;
+        self.next_correlation = self.next_correlation.wrapping_add(1);
+        let header = RequestHeader::default()
+            .with_request_api_key(R::KEY)
+            .with_request_api_version(version)
+            .with_correlation_id(corr)
+            .with_client_id(Some(StrBytes::from_static_str(CLIENT_ID)));
+        self.buf.clear();
+        self.buf.put_i32(0);
+        header
+            .encode(&mut self.buf, key.request_header_version(version))
+            .map_err(|e| BenchError::Protocol(format!("encoding header: {e}")))?;
+        req.encode(&mut self.buf, version)
+            .map_err(|e| BenchError::Protocol(format!("encoding {key:?} v{version}: {e}")))?;
+        let len = (self.buf.len() - 4) as i32;
+        self.buf[..4].copy_from_slice(&len.to_be_bytes());
+        self.w
+            .write_all(&self.buf)
+            .await
+            .map_err(|source| BenchError::Io {
+                addr: self.addr.clone(),
+                source,
+            })?;
+        self.bytes_written += self.buf.len() as u64;
+        Ok(corr)
+    }
+}
+
+/// The receiving half: reads response frames in order.
+pub struct ResponseReader {
+    addr: String,
+    r: BufReader<OwnedReadHalf>,
+    /// Total bytes read (response frames, including length prefixes).
+    pub bytes_read: u64,
+    buf: BytesMut,
+}
+
+impl ResponseReader {
+    /// Reads the next response frame and checks that it answers `correlation`.
+    pub async fn recv<R: Request>(
+        &mut self,
+        correlation: i32,
+        version: i16,
+    ) -> Result<R::Response, BenchError> {
+        let key = api_key::<R>()?;
+        let mut frame = self.read_frame().await?;
+        let header = ResponseHeader::decode(&mut frame, key.response_header_version(version))
+            .map_err(|e| BenchError::Protocol(format!("{key:?} response header: {e}")))?;
+        if header.correlation_id != correlation {
+            return Err(BenchError::Protocol(format!(
+                "{}: response correlation id {} where {} was expected",
+                self.addr, header.correlation_id, correlation
+            )));
+        }
+        R::Response::decode(&mut frame, version)
+            .map_err(|e| BenchError::Protocol(format!("{key:?} v{version} response: {e}")))
+    }
+
+    /// Like [`ResponseReader::recv`], but fails if no response arrives within `limit`.
+    pub async fn recv_within<R: Request>(
+        &mut self,
+        correlation: i32,
+        version: i16,
+        limit: Duration,
+    ) -> Result<R::Response, BenchError> {
+        match tokio::time::timeout(limit, self.recv::<R>(correlation, version)).await {
+            Ok(r) => r,
+            Err(_) => Err(BenchError::Run(format!(
+                "{}: no response to request {correlation} within {} ms",
+                self.addr,
+                limit.as_millis()
+            ))),
+        }
+    }
+
+    async fn read_frame(&mut self) -> Result<Bytes, BenchError> {
+        let io = |source| BenchError::Io {
+            addr: self.addr.clone(),
+            source,
+        };
+        let len = self.r.read_i32().await.map_err(io)?;
+        if len < 4 || len as usize > MAX_FRAME {
+            return Err(BenchError::Protocol(format!(
+                "{}: response frame length {len}",
+                self.addr
+            )));
+        }
+        // Reuse one allocation across frames: once the previous frame's `Bytes` are dropped,
+        // `reserve` reclaims the buffer instead of allocating (and faulting in) a new one.
+        let len = len as usize;
+        self.buf.clear();
+        self.buf.reserve(len);
+        self.buf.resize(len, 0);
+        self.r
+            .read_exact(&mut self.buf)
+            .await
+            .map_err(|source| BenchError::Io {
+                addr: self.addr.clone(),
+                source,
+            })?;
+        self.bytes_read += 4 + len as u64;
+        Ok(self.buf.split_to(len).freeze())
+    }
+}
+
+fn api_key<R: Request>() -> Result<ApiKey, BenchError> {
+    ApiKey::try_from(R::KEY)
+        .map_err(|_| BenchError::Protocol(format!("unknown api key {}", R::KEY)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_pick_takes_highest_common() {
+        let v = Versions::from_ranges([(0, 3, 11), (1, 4, 17)]);
+        assert_eq!(v.pick(ApiKey::Produce, 3, 12).unwrap(), 11);
+        assert_eq!(v.pick(ApiKey::Fetch, 4, 12).unwrap(), 12);
+        assert!(v.pick(ApiKey::Metadata, 0, 12).is_err());
+        let old = Versions::from_ranges([(0, 0, 2)]);
+        assert!(old.pick(ApiKey::Produce, 3, 12).is_err());
+    }
+}
