@@ -21,8 +21,11 @@ pub(crate) fn atomic_write(fs: &dyn Fs, path: &Path, data: &[u8]) -> Result<()> 
         path: path.to_path_buf(),
         reason: "checkpoint path has no parent directory".into(),
     })?;
+    // A unique temp name, so two writers of the same file never collide.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
+    tmp.push(format!(".{}-{n}.tmp", std::process::id()));
     let tmp = std::path::PathBuf::from(tmp);
     let f = fs.open_rw(&tmp, true).map_err(|e| io_err(&tmp, e))?;
     fs.set_len(&f, &tmp, 0).map_err(|e| io_err(&tmp, e))?;
@@ -147,7 +150,8 @@ mod tests {
         atomic_write(&RealFs, &p, b"one").unwrap();
         atomic_write(&RealFs, &p, b"two!").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two!");
-        assert!(!dir.path().join("cp.tmp").exists());
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "no temp file left behind");
     }
 
     #[test]

@@ -63,7 +63,6 @@ pub(crate) fn real() -> Arc<dyn Fs> {
 }
 
 #[cfg(test)]
-#[allow(dead_code)] // used by the crash tests
 pub(crate) mod faulty {
     //! A fault-injecting [`Fs`] for crash tests.
     use super::*;
@@ -76,6 +75,19 @@ pub(crate) mod faulty {
         pub cut_next_write: Option<(String, usize)>,
         /// Every fsync fails while set.
         pub fail_sync: bool,
+        /// Set after a cut write when `die_after_cut`: every later write,
+        /// length change and fsync fails, as if the process had died there.
+        pub dead: bool,
+        pub die_after_cut: bool,
+    }
+
+    impl FaultyFs {
+        fn check_alive(&self) -> io::Result<()> {
+            if self.faults.lock().unwrap().dead {
+                return Err(io::Error::other("injected: process is dead"));
+            }
+            Ok(())
+        }
     }
 
     #[derive(Debug, Default)]
@@ -85,24 +97,33 @@ pub(crate) mod faulty {
 
     impl Fs for FaultyFs {
         fn write_at(&self, file: &File, path: &Path, buf: &[u8], pos: u64) -> io::Result<()> {
+            self.check_alive()?;
             let mut f = self.faults.lock().unwrap();
             if let Some((suffix, keep)) = f.cut_next_write.clone() {
                 if path.to_string_lossy().ends_with(&suffix) {
                     f.cut_next_write = None;
+                    f.dead = f.die_after_cut;
                     file.write_all_at(&buf[..keep.min(buf.len())], pos)?;
                     return Err(io::Error::other("injected: write cut short"));
                 }
             }
             file.write_all_at(buf, pos)
         }
+        fn set_len(&self, file: &File, path: &Path, len: u64) -> io::Result<()> {
+            let _ = path;
+            self.check_alive()?;
+            file.set_len(len)
+        }
         fn sync(&self, file: &File, path: &Path) -> io::Result<()> {
             let _ = path;
+            self.check_alive()?;
             if self.faults.lock().unwrap().fail_sync {
                 return Err(io::Error::other("injected: fsync failed"));
             }
             file.sync_data()
         }
         fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+            self.check_alive()?;
             if self.faults.lock().unwrap().fail_sync {
                 return Err(io::Error::other("injected: fsync failed"));
             }

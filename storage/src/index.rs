@@ -29,6 +29,8 @@ pub(crate) struct IndexFile {
     entries: usize,
     /// Entries the mapping can hold.
     capacity: usize,
+    /// Trimmed to its entries (a segment that no longer takes appends).
+    sealed: bool,
 }
 
 impl IndexFile {
@@ -51,6 +53,7 @@ impl IndexFile {
             entry_size,
             entries,
             capacity: 0,
+            sealed: preallocate_bytes.is_none(),
         };
         idx.remap(
             fs,
@@ -104,6 +107,7 @@ impl IndexFile {
     }
     /// Shrink the file to its entries (sealed segment) and make it durable.
     pub(crate) fn seal(&mut self, fs: &dyn Fs) -> Result<()> {
+        self.sealed = true;
         self.remap(fs, self.entries)?;
         if let Some(m) = &self.map {
             m.flush().map_err(|e| io_err(&self.path, e))?;
@@ -113,7 +117,18 @@ impl IndexFile {
     }
     /// Grow the file back to `bytes` (a sealed segment becoming active again).
     pub(crate) fn unseal(&mut self, fs: &dyn Fs, bytes: usize) -> Result<()> {
+        self.sealed = false;
         self.remap(fs, bytes / self.entry_size)
+    }
+    pub(crate) fn is_sealed(&self) -> bool {
+        self.sealed
+    }
+    /// Make room for at least `entries` entries (to rebuild a sealed index).
+    pub(crate) fn reserve(&mut self, fs: &dyn Fs, entries: usize) -> Result<()> {
+        if self.capacity < entries {
+            self.remap(fs, entries)?;
+        }
+        Ok(())
     }
     /// Binary search: the last entry whose key (given by `key`) is <= `target`.
     fn last_at_or_below(&self, target: i64, key: impl Fn(&[u8]) -> i64) -> Option<usize> {

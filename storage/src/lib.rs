@@ -34,6 +34,8 @@ pub mod error;
 pub mod log;
 pub mod store;
 
+#[cfg(test)]
+mod crash_tests;
 mod durability;
 mod fs;
 mod index;

@@ -76,6 +76,16 @@ pub struct SegmentInfo {
     pub is_active: bool,
 }
 
+/// How a checkpoint write changes the recovery point.
+#[derive(Debug, Clone, Copy)]
+enum Rp {
+    /// Move forward to this offset (never backwards).
+    Advance(i64),
+    /// Set exactly (after truncation).
+    Set(i64),
+    Keep,
+}
+
 /// An immutable snapshot of the segment list, swapped atomically.
 #[derive(Debug)]
 struct View {
@@ -184,25 +194,35 @@ impl Inner {
         Ok(())
     }
 
-    /// Write the checkpoint if the log start changed or the recovery point
-    /// entered a different segment than the persisted one (or `force`).
-    fn persist_state(&self, view: &View, recovery_point: i64, force: bool) -> Result<()> {
+    /// Update and write the checkpoint. The persisted pair is the source of
+    /// truth for the log start (callers pass a new one only when they move it),
+    /// so a slow background flush can never write back a stale log start.
+    /// Without `force`, writes only when the recovery point entered a different
+    /// segment than the persisted one (recovery scans from that segment).
+    fn persist_state(&self, log_start: Option<i64>, rp: Rp, force: bool) -> Result<()> {
         let mut p = lock(&self.persisted);
+        if !force && self.closed.load(Ordering::Acquire) {
+            // A background flush that outlived its log must not write stale state.
+            return Err(StorageError::Closed);
+        }
+        let new_start = log_start.unwrap_or(p.0);
+        let new_rp = match rp {
+            Rp::Advance(r) => p.1.max(r),
+            Rp::Set(r) => r,
+            Rp::Keep => p.1,
+        };
+        let view = self.view();
         let seg_of = |o: i64| view.segments[view.index_for(o)].base_offset;
-        if !force
-            && p.0 == view.log_start
-            && seg_of(p.1) == seg_of(recovery_point)
-            && p.1 <= recovery_point
-        {
+        if !force && new_start == p.0 && seg_of(p.1) == seg_of(new_rp) {
             return Ok(());
         }
-        let text = format!("weir-log 1\n{}\n{}\n", view.log_start, recovery_point);
+        let text = format!("weir-log 1\n{new_start}\n{new_rp}\n");
         atomic_write(
             &*self.fs,
             &self.dir.join(LOG_CHECKPOINT),
             &seal(text.as_bytes()),
         )?;
-        *p = (view.log_start, recovery_point);
+        *p = (new_start, new_rp);
         Ok(())
     }
 
@@ -218,7 +238,8 @@ impl Inner {
                     seg.sync(&*self.fs)?;
                 }
             }
-            self.persist_state(&view, end, false)?;
+            let end_now = self.log_end.load(Ordering::Acquire);
+            self.persist_state(None, Rp::Advance(end.min(end_now)), false)?;
             if self.log_end.load(Ordering::Acquire) == end {
                 self.first_unflushed_ms.store(-1, Ordering::Release);
             }
@@ -262,6 +283,15 @@ impl Inner {
             log_start: view.log_start,
         });
         Ok(seg)
+    }
+}
+
+impl Drop for PartitionLog {
+    fn drop(&mut self) {
+        // Background work (roll flushes) still holding the inner state stops
+        // touching the files once the last handle is gone.
+        let _p = lock(&self.inner.persisted);
+        self.inner.closed.store(true, Ordering::Release);
     }
 }
 
@@ -413,11 +443,10 @@ impl PartitionLog {
             config: RwLock::new(config),
             commit: GroupCommit::new(recovery_point),
             first_unflushed_ms: AtomicI64::new(-1),
-            persisted: Mutex::new((i64::MIN, i64::MIN)),
+            persisted: Mutex::new((log_start, recovery_point)),
             closed: AtomicBool::new(false),
         };
-        let view = inner.view();
-        inner.persist_state(&view, recovery_point, true)?;
+        inner.persist_state(None, Rp::Keep, true)?;
         Ok(PartitionLog {
             inner: Arc::new(inner),
         })
@@ -708,8 +737,8 @@ impl PartitionLog {
             fs.sync_dir(&inner.dir).map_err(|e| io_err(&inner.dir, e))?;
             inner.log_end.store(offset, Ordering::Release);
             inner.commit.lower_to(offset);
-            inner.persist_state(&fresh, offset, true)?;
             inner.set_view(fresh);
+            inner.persist_state(Some(offset), Rp::Set(offset), true)?;
             return Ok(());
         }
         let idx = view.index_for(offset);
@@ -758,6 +787,19 @@ impl PartitionLog {
         for s in &view.segments[idx + 1..] {
             s.delete(fs)?;
         }
+        let kept = segments.last().expect("target kept").clone();
+        if kept.next_offset() < offset {
+            // `offset` fell inside a batch, which went whole: start an empty
+            // segment at `offset` so the log end survives a restart.
+            kept.seal(fs)?;
+            segments.push(Arc::new(Segment::create(
+                fs,
+                &inner.dir,
+                offset,
+                Inner::capacity(&cfg),
+                cfg.max_index_bytes as usize,
+            )?));
+        }
         fs.sync_dir(&inner.dir).map_err(|e| io_err(&inner.dir, e))?;
         let fresh = View {
             segments,
@@ -765,9 +807,8 @@ impl PartitionLog {
         };
         inner.log_end.store(offset, Ordering::Release);
         inner.commit.lower_to(offset);
-        let rp = inner.commit.durable();
-        inner.persist_state(&fresh, rp, true)?;
         inner.set_view(fresh);
+        inner.persist_state(None, Rp::Set(inner.commit.durable()), true)?;
         Ok(())
     }
 
@@ -799,11 +840,10 @@ impl PartitionLog {
             segments: view.segments[keep_from..].to_vec(),
             log_start: offset,
         };
-        let rp = inner.commit.durable();
         // Persist the new log start before deleting, so a crash in between
         // cannot bring the deleted records back.
-        inner.persist_state(&fresh, rp, true)?;
         inner.set_view(fresh);
+        inner.persist_state(Some(offset), Rp::Keep, true)?;
         for s in &view.segments[..keep_from] {
             s.delete(&*inner.fs)?;
         }
@@ -846,8 +886,8 @@ impl PartitionLog {
         self.flush()?;
         let view = self.inner.view();
         view.active().seal(&*self.inner.fs)?;
-        self.inner
-            .persist_state(&view, self.inner.log_end.load(Ordering::Acquire), true)?;
+        let end = self.inner.log_end.load(Ordering::Acquire);
+        self.inner.persist_state(None, Rp::Advance(end), true)?;
         self.inner.closed.store(true, Ordering::Release);
         Ok(())
     }

@@ -321,6 +321,13 @@ impl Segment {
         idx.offset.0.truncate_entries(0);
         idx.time.0.truncate_entries(0);
         idx.bytes_since_entry = 0;
+        let sealed = idx.offset.0.is_sealed();
+        if sealed {
+            // At most one entry per `index_interval` bytes, plus the final one.
+            let most = size / (index_interval as usize + 1) + 2;
+            idx.offset.0.reserve(fs, most)?;
+            idx.time.0.reserve(fs, most)?;
+        }
         let mut pos = 0usize;
         let mut next = self.base_offset;
         let mut max_ts = -1i64;
@@ -365,6 +372,14 @@ impl Segment {
             idx.bytes_since_entry += b.len as u64;
             next = b.last_offset + 1;
             pos += b.len;
+        }
+        if sealed {
+            if max_ts >= 0 {
+                idx.time
+                    .maybe_push(max_ts, (off_of_max - self.base_offset) as u32);
+            }
+            idx.offset.0.seal(fs)?;
+            idx.time.0.seal(fs)?;
         }
         drop(idx);
         drop(map);
@@ -466,8 +481,13 @@ impl Segment {
                 *write_lock(&self.map) = Arc::new(fresh);
             }
         }
-        fs.write_at(&self.file, &self.log_path, buf, pos)
-            .map_err(|e| io_err(&self.log_path, e))?;
+        if let Err(e) = fs.write_at(&self.file, &self.log_path, buf, pos) {
+            // Cut whatever part of the write landed so it cannot resurface (as
+            // batches nobody acknowledged) after a restart. If this fails too,
+            // recovery truncates it at the next unclean open.
+            let _ = fs.set_len(&self.file, &self.log_path, pos);
+            return Err(io_err(&self.log_path, e));
+        }
         self.map().publish(end as usize);
         self.size.store(end, Ordering::Release);
         let mut idx = write_lock(&self.idx);
