@@ -60,7 +60,21 @@ impl std::fmt::Debug for ApiSpec {
 }
 
 /// THE dispatch table.
-pub static API_TABLE: &[ApiSpec] = &[handlers::api_versions::SPEC, handlers::metadata::SPEC];
+#[rustfmt::skip]
+pub static API_TABLE: &[ApiSpec] = &[
+    handlers::produce::SPEC,
+    handlers::fetch::SPEC,
+    handlers::list_offsets::SPEC,
+    handlers::metadata::SPEC,
+    handlers::offset_for_leader_epoch::SPEC,
+    handlers::api_versions::SPEC,
+    handlers::create_topics::SPEC,
+    handlers::delete_topics::SPEC,
+    handlers::init_producer_id::SPEC,
+    handlers::describe_configs::SPEC,
+    handlers::create_partitions::SPEC,
+    handlers::describe_cluster::SPEC,
+];
 
 /// The spec for `key`, if implemented.
 pub fn lookup(key: ApiKey) -> Option<&'static ApiSpec> {

@@ -168,6 +168,16 @@ impl ProducerIds {
         Ok(id)
     }
 
+    /// The current producer id and epoch of a transactional id, if it has one.
+    pub fn current_for_transactional_id(&self, transactional_id: &str) -> Option<(i64, i16)> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .transactional
+            .get(transactional_id)
+            .copied()
+    }
+
     /// Producer id and (bumped) epoch for a transactional id: the first call
     /// allocates an id with epoch 0, each later call bumps the epoch (fencing the
     /// previous instance); on epoch exhaustion a new id is allocated.

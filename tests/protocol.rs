@@ -271,3 +271,36 @@ async fn pipelined_requests_are_answered_in_order() {
     }
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn http_endpoint_answers_health_and_topics() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = weir::BrokerConfig::ephemeral(dir.path());
+    cfg.http = Some("127.0.0.1:0".into());
+    let broker = bounded("start", weir::Broker::start(cfg)).await.unwrap();
+    let http = broker.http_addr().expect("http bound");
+    let get = |path: &'static str| async move {
+        let mut s = tokio::net::TcpStream::connect(http).await.unwrap();
+        s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
+    };
+    let health = bounded("health", get("/health")).await;
+    assert!(
+        health.starts_with("HTTP/1.1 200") && health.ends_with("ok\n"),
+        "{health}"
+    );
+    let mut c = RawClient::connect(broker.addr()).await;
+    c.call(metadata_for(&["web"], true), ApiKey::Metadata, 12)
+        .await;
+    let topics = bounded("topics", get("/topics")).await;
+    assert!(topics.ends_with("web 1\n"), "{topics}");
+    assert!(bounded("404", get("/nope"))
+        .await
+        .starts_with("HTTP/1.1 404"));
+    broker.shutdown().await.unwrap();
+}

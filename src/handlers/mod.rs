@@ -2,7 +2,17 @@
 //! handler) that [`crate::dispatch::API_TABLE`] lists. Shared helpers live here.
 
 pub mod api_versions;
+pub mod create_partitions;
+pub mod create_topics;
+pub mod delete_topics;
+pub mod describe_cluster;
+pub mod describe_configs;
+pub mod fetch;
+pub mod init_producer_id;
+pub mod list_offsets;
 pub mod metadata;
+pub mod offset_for_leader_epoch;
+pub mod produce;
 
 use crate::partitions::{AppendError, TopicError};
 use crate::producer_state::ProducerError;

@@ -356,3 +356,30 @@ fn log_start_offset_survives_a_crash_after_deleting_segments() {
     assert_eq!(log.log_start_offset(), 70);
     assert_eq!(offsets(&log), (70..120).collect::<Vec<_>>());
 }
+
+#[test]
+fn wrong_middle_index_entry_never_misaligns_a_read() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (s, log) = open(dir.path(), fs::real());
+        fill(&log, 40);
+        s.close().unwrap();
+    }
+    let idx = &segment_files(dir.path(), ".index")[0];
+    let mut data = std::fs::read(idx).unwrap();
+    let entries = data.len() / 8;
+    assert!(entries >= 3, "{entries} entries");
+    // Point the middle entry 5 bytes into a batch: the O(1) open check passes.
+    let mid = entries / 2 * 8;
+    let pos = u32::from_be_bytes(data[mid + 4..mid + 8].try_into().unwrap());
+    data[mid + 4..mid + 8].copy_from_slice(&(pos + 5).to_be_bytes());
+    std::fs::write(idx, &data).unwrap();
+    let (_s, log) = open(dir.path(), fs::real());
+    for o in 0..120 {
+        let r = log.read(o, 1, None).unwrap();
+        let b = crate::BatchHeader::parse(&r.records).unwrap();
+        b.validate_crc().unwrap();
+        assert!(b.base_offset() <= o && o <= b.last_offset() || b.base_offset() > o);
+    }
+    assert_eq!(offsets(&log), (0..120).collect::<Vec<_>>());
+}

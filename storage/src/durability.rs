@@ -71,6 +71,9 @@ struct GcState {
     in_progress: bool,
     /// Bumped when a sync fails, so waiters do not spin on a broken disk.
     failures: u64,
+    /// Bumped by `lower_to`: a sync that started before a truncation must not
+    /// raise the durable mark past the new end.
+    generation: u64,
 }
 
 impl GroupCommit {
@@ -80,6 +83,7 @@ impl GroupCommit {
                 durable,
                 in_progress: false,
                 failures: 0,
+                generation: 0,
             }),
             done: Condvar::new(),
         }
@@ -93,6 +97,7 @@ impl GroupCommit {
     pub(crate) fn lower_to(&self, offset: i64) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         s.durable = s.durable.min(offset);
+        s.generation += 1;
     }
 
     /// Make everything below `end` durable, where `sync` fsyncs all data appended
@@ -114,6 +119,7 @@ impl GroupCommit {
             }
         }
         s.in_progress = true;
+        let generation = s.generation;
         drop(s);
         let result = sync();
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -122,7 +128,9 @@ impl GroupCommit {
             Ok(covered) => {
                 // The sync covered everything appended when it started; an `end`
                 // past that was never appended, so there is nothing more to wait for.
-                s.durable = s.durable.max(covered);
+                if s.generation == generation {
+                    s.durable = s.durable.max(covered);
+                }
                 Ok(())
             }
             Err(e) => {

@@ -69,8 +69,16 @@ impl IndexFile {
         let capacity = capacity.max(self.entries);
         self.map = None; // unmap before changing the length
         let bytes = capacity * self.entry_size;
-        fs.set_len(&self.file, &self.path, bytes as u64)
-            .map_err(|e| io_err(&self.path, e))?;
+        let current = self
+            .file
+            .metadata()
+            .map_err(|e| io_err(&self.path, e))?
+            .len();
+        if current != bytes as u64 {
+            // (Not when unchanged: a clean start must not touch the files.)
+            fs.set_len(&self.file, &self.path, bytes as u64)
+                .map_err(|e| io_err(&self.path, e))?;
+        }
         self.map = map_index(&self.file, bytes).map_err(|e| io_err(&self.path, e))?;
         self.capacity = capacity;
         Ok(())
@@ -172,29 +180,30 @@ impl OffsetIndex {
     }
     /// File position from which to scan for relative offset `rel`: that of the last
     /// entry with offset <= `rel`, or 0.
-    pub(crate) fn lookup(&self, rel: i64) -> u32 {
+    pub(crate) fn lookup(&self, rel: i64) -> Option<(u32, u32)> {
         self.0
             .last_at_or_below(rel, |e| u32_at(e, 0) as i64)
-            .map(|i| self.entry(i).1)
-            .unwrap_or(0)
+            .map(|i| self.entry(i))
     }
-    /// Cheap sanity check of a trusted index: strictly increasing offsets and
-    /// positions, all inside the log.
+    /// Cheap (O(1), as Kafka's sanity check) test of a trusted index: the
+    /// first and last entries are ordered and the last points inside the log.
+    /// Reads double-check every entry they use (see `Segment::position_for`).
     pub(crate) fn check(&self, log_size: u64) -> std::result::Result<(), String> {
-        let mut prev: Option<(u32, u32)> = None;
-        for i in 0..self.0.len() {
-            let (o, p) = self.entry(i);
-            if p as u64 >= log_size.max(1) {
-                return Err(format!(
-                    "entry {i} points at {p}, past the log size {log_size}"
-                ));
-            }
-            if let Some((po, pp)) = prev {
-                if o <= po || p <= pp {
-                    return Err(format!("entry {i} ({o}, {p}) does not increase"));
-                }
-            }
-            prev = Some((o, p));
+        let n = self.0.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let (fo, fp) = self.entry(0);
+        let (lo, lp) = self.entry(n - 1);
+        if lp as u64 >= log_size.max(1) {
+            return Err(format!(
+                "last entry points at {lp}, past the log size {log_size}"
+            ));
+        }
+        if n > 1 && (lo <= fo || lp <= fp) {
+            return Err(format!(
+                "entries ({fo}, {fp}) .. ({lo}, {lp}) do not increase"
+            ));
         }
         Ok(())
     }
@@ -234,18 +243,19 @@ impl TimeIndex {
             .map(|i| self.entry(i).1)
     }
     pub(crate) fn check(&self, max_rel: i64) -> std::result::Result<(), String> {
-        let mut prev: Option<(i64, u32)> = None;
-        for i in 0..self.0.len() {
-            let (t, o) = self.entry(i);
-            if o as i64 > max_rel {
-                return Err(format!("entry {i} offset {o} past the segment end"));
-            }
-            if let Some((pt, po)) = prev {
-                if t <= pt || o < po {
-                    return Err(format!("entry {i} ({t}, {o}) does not increase"));
-                }
-            }
-            prev = Some((t, o));
+        let n = self.0.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let (ft, fo) = self.entry(0);
+        let (lt, lo) = self.entry(n - 1);
+        if lo as i64 > max_rel {
+            return Err(format!("last entry offset {lo} past the segment end"));
+        }
+        if n > 1 && (lt <= ft || lo < fo) {
+            return Err(format!(
+                "entries ({ft}, {fo}) .. ({lt}, {lo}) do not increase"
+            ));
         }
         Ok(())
     }
@@ -269,14 +279,14 @@ mod tests {
         let mut idx = OffsetIndex(
             IndexFile::open(&RealFs, &dir.path().join("a.index"), 8, Some(80)).unwrap(),
         );
-        assert_eq!(idx.lookup(5), 0);
+        assert_eq!(idx.lookup(5), None);
         assert!(idx.push(10, 100));
         assert!(idx.push(20, 200));
         assert!(idx.push(30, 300));
-        assert_eq!(idx.lookup(9), 0);
-        assert_eq!(idx.lookup(10), 100);
-        assert_eq!(idx.lookup(29), 200);
-        assert_eq!(idx.lookup(1000), 300);
+        assert_eq!(idx.lookup(9), None);
+        assert_eq!(idx.lookup(10), Some((10, 100)));
+        assert_eq!(idx.lookup(29), Some((20, 200)));
+        assert_eq!(idx.lookup(1000), Some((30, 300)));
         idx.check(301).unwrap();
         assert!(idx.check(250).is_err());
     }

@@ -28,6 +28,17 @@
 //! - `mmap`: every `unsafe` of the crate (memory maps, `flock`), with SAFETY notes.
 //! - `fs`: the filesystem seam (writes, fsyncs, renames) so tests inject faults.
 //! - `durability`: atomic rewrite, checkpoint sealing, group commit.
+//!
+//! # Durability and recovery
+//! An append returns once the bytes are in the page cache; `sync_to` /
+//! `flush` fsync (many waiters share one fsync). A rolled segment is fsynced
+//! in the background. Each log keeps `weir-log.checkpoint` (log start offset,
+//! recovery point). `Store::close` writes `.clean_shutdown`; the next open
+//! trusts the data (indexes checked in O(1), entries verified when used) and
+//! writes nothing. After an unclean stop every segment from the one holding
+//! the recovery point is re-validated (structure, CRC-32C, offsets), the file
+//! is cut at the first bad batch, later segments are dropped and the indexes
+//! rebuilt.
 
 pub mod batch;
 pub mod cleaner;

@@ -116,11 +116,16 @@ struct Inner {
     log_end: AtomicI64,
     config: RwLock<LogConfig>,
     commit: GroupCommit,
+    /// Held by a running fsync pass and by truncation, so a truncation never
+    /// interleaves with the computation of what an fsync covered.
+    sync_pass: Mutex<()>,
     /// Time of the oldest append not yet fsynced, -1 if none.
     first_unflushed_ms: AtomicI64,
     /// (log start, recovery point) last written to the checkpoint file.
     persisted: Mutex<(i64, i64)>,
     closed: AtomicBool,
+    /// Changed since open (appends, truncation, log start): close has work to do.
+    dirty: AtomicBool,
 }
 
 /// One partition's log.
@@ -229,6 +234,7 @@ impl Inner {
     /// Group commit: make everything appended so far durable if `offset` is not yet.
     fn sync_to(&self, offset: i64) -> Result<()> {
         self.commit.sync_to(offset, || {
+            let _pass = lock(&self.sync_pass);
             self.check_open()?;
             let end = self.log_end.load(Ordering::Acquire);
             let durable = self.commit.durable();
@@ -312,13 +318,13 @@ impl PartitionLog {
                 fs.sync_dir(parent).map_err(|e| io_err(parent, e))?;
             }
         }
-        let (mut log_start, mut recovery_point) = match read_log_checkpoint(dir) {
-            Ok(Some(s)) => s,
-            Ok(None) => (0, 0),
+        let checkpoint = match read_log_checkpoint(dir) {
+            Ok(c) => c,
             // A damaged checkpoint is not trusted: recover everything.
-            Err(StorageError::Corrupt { .. }) => (0, 0),
+            Err(StorageError::Corrupt { .. }) => None,
             Err(e) => return Err(e),
         };
+        let (mut log_start, mut recovery_point) = checkpoint.unwrap_or((0, 0));
         let recover = recover || created;
         // Complete or discard an interrupted cleaner swap before listing segments.
         crate::cleaner::recover_swaps(&*fs, dir)?;
@@ -444,11 +450,16 @@ impl PartitionLog {
             log_end: AtomicI64::new(log_end),
             config: RwLock::new(config),
             commit: GroupCommit::new(recovery_point),
+            sync_pass: Mutex::new(()),
             first_unflushed_ms: AtomicI64::new(-1),
             persisted: Mutex::new((log_start, recovery_point)),
             closed: AtomicBool::new(false),
+            dirty: AtomicBool::new(false),
         };
-        inner.persist_state(None, Rp::Keep, true)?;
+        if checkpoint != Some((log_start, recovery_point)) {
+            // Only when something changed: a clean start writes nothing.
+            inner.persist_state(None, Rp::Keep, true)?;
+        }
         Ok(PartitionLog {
             inner: Arc::new(inner),
         })
@@ -509,8 +520,13 @@ impl PartitionLog {
             records += count;
             pos += len;
         }
+        inner.dirty.store(true, Ordering::Release);
         let view = inner.view();
         let mut active = view.active().clone();
+        if active.index_sealed() {
+            // Opened sealed (a clean start touches nothing); make room to append.
+            active.unseal(&*inner.fs, cfg.max_index_bytes as usize)?;
+        }
         let seg_bytes = segment_bytes(&cfg);
         let aged = active.size() > 0
             && now_ms().saturating_sub(active.roll_base_ms()) >= cfg.segment_ms as i64;
@@ -714,6 +730,8 @@ impl PartitionLog {
         if offset >= log_end {
             return Ok(());
         }
+        let _pass = lock(&inner.sync_pass);
+        inner.dirty.store(true, Ordering::Release);
         let cfg = inner.config();
         let fs = &*inner.fs;
         let view = inner.view();
@@ -826,18 +844,16 @@ impl PartitionLog {
         if offset <= view.log_start {
             return Ok(view.log_start);
         }
+        inner.dirty.store(true, Ordering::Release);
         let cfg = inner.config();
         if view.active().size() > 0 && view.active().next_offset() <= offset {
             // Even the active segment is wholly below: roll so it can go too.
             inner.roll(&view, log_end, &cfg)?;
             view = inner.view();
         }
-        let keep_from = view
-            .segments
-            .iter()
-            .position(|s| s.next_offset() > offset || s.size() == 0)
-            .unwrap_or(view.segments.len() - 1);
-        let keep_from = keep_from.min(view.segments.len() - 1);
+        // Delete the segments wholly below `offset` whose successor starts at or
+        // below it, so the first kept segment never starts past the log start.
+        let keep_from = view.index_for(offset);
         let fresh = View {
             segments: view.segments[keep_from..].to_vec(),
             log_start: offset,
@@ -850,6 +866,21 @@ impl PartitionLog {
             s.delete(&*inner.fs)?;
         }
         Ok(offset)
+    }
+
+    /// Retention seam: delete the `count` oldest segments (rolling first if
+    /// that includes the active one) by moving the log start to the base offset
+    /// of the first kept segment. Returns the new log start offset.
+    pub fn delete_oldest_segments(&self, count: usize) -> Result<i64> {
+        if count == 0 {
+            return Ok(self.log_start_offset());
+        }
+        let view = self.inner.view();
+        let target = match view.segments.get(count) {
+            Some(s) => s.base_offset,
+            None => self.log_end_offset(),
+        };
+        self.advance_log_start_offset(target)
     }
 
     /// The segments, oldest first (for retention and admin tools).
@@ -885,6 +916,11 @@ impl PartitionLog {
             return Ok(());
         }
         let _w = lock(&self.inner.writer);
+        if !self.inner.dirty.load(Ordering::Acquire) {
+            // Untouched since a clean open: the files are as they were.
+            self.inner.closed.store(true, Ordering::Release);
+            return Ok(());
+        }
         self.flush()?;
         let view = self.inner.view();
         view.active().seal(&*self.inner.fs)?;

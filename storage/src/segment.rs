@@ -215,7 +215,10 @@ impl Segment {
         let file = fs.open_rw(&log, false).map_err(|e| io_err(&log, e))?;
         let size = file.metadata().map_err(|e| io_err(&log, e))?.len();
         let had_indexes = index.exists() && time.exists();
-        let prealloc = active.then_some(max_index_bytes);
+        // Indexes open as they are on disk (sealed); the log unseals the active
+        // segment's on its first append, so a clean start writes nothing.
+        let _ = (active, max_index_bytes);
+        let prealloc = None;
         let offset = OffsetIndex(IndexFile::open(fs, &index, OFFSET_ENTRY, prealloc)?);
         let time = TimeIndex(IndexFile::open(fs, &time, TIME_ENTRY, prealloc)?);
         let cap = if active {
@@ -275,12 +278,20 @@ impl Segment {
         let map = self.map();
         let size = self.size() as usize;
         let data = map.slice(0, size);
-        let (mut pos, tmax) = {
+        let (last, tmax) = {
             let idx = read_lock(&self.idx);
-            (
-                idx.offset.last().map(|(_, p)| p as usize).unwrap_or(0),
-                idx.time.last(),
-            )
+            (idx.offset.last(), idx.time.last())
+        };
+        let mut pos = match last {
+            Some((rel, p)) => {
+                // The last entry must name a batch boundary, or the index is rebuilt.
+                let b = stored_batch_at(data, p as usize)?;
+                if b.last_offset != self.base_offset + rel as i64 {
+                    return None;
+                }
+                p as usize
+            }
+            None => 0,
         };
         let mut next = self.base_offset;
         let mut max_ts = -1;
@@ -437,12 +448,23 @@ impl Segment {
         let map = self.map();
         let size = self.size().min(map.valid() as u64) as usize;
         let data = map.slice(0, size);
-        let mut pos = read_lock(&self.idx)
+        let entry = read_lock(&self.idx)
             .offset
-            .lookup(offset - self.base_offset) as usize;
-        if pos > size {
-            pos = 0;
-        }
+            .lookup(offset - self.base_offset);
+        let mut pos = match entry {
+            // Trust an entry only if a batch starts there and ends at its offset;
+            // a damaged index then costs a scan, never a misaligned read.
+            Some((rel, p)) => match stored_batch_at(data, p as usize) {
+                Some(b)
+                    if b.last_offset == self.base_offset + rel as i64
+                        && data[p as usize + 16] == 2 =>
+                {
+                    p as usize
+                }
+                _ => 0,
+            },
+            None => 0,
+        };
         while pos < size {
             let b = stored_batch_at(data, pos)?;
             if b.last_offset >= offset {
@@ -635,9 +657,13 @@ impl Segment {
             idx.time.maybe_push(max_ts, (off - self.base_offset) as u32);
         }
         idx.offset.0.seal(fs)?;
-        idx.time.0.seal(fs)?;
-        drop(idx);
-        self.sync(fs)
+        idx.time.0.seal(fs)
+        // The log data is fsynced by the log's flush (in the background after a
+        // roll, before this at close), not here on the append path.
+    }
+
+    pub(crate) fn index_sealed(&self) -> bool {
+        read_lock(&self.idx).offset.0.is_sealed()
     }
 
     /// Undo [`Segment::seal`]'s trim so the segment can take appends again.

@@ -402,3 +402,67 @@ fn concurrent_reads_during_appends_see_only_whole_batches() {
     assert!(reader.join().unwrap() > 0);
     assert_eq!(read_all(&log, 0).len(), 2500);
 }
+
+#[test]
+fn delete_oldest_segments_moves_the_log_start_to_the_next_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_s, log) = open(dir.path(), small_segments());
+    for i in 0..30 {
+        log.append(&batch(2, i, "o"), AppendOptions::default())
+            .unwrap();
+    }
+    let segs = log.segments();
+    assert_eq!(log.delete_oldest_segments(2).unwrap(), segs[2].base_offset);
+    assert_eq!(log.segments()[0], segs[2]);
+    assert_eq!(
+        log.delete_oldest_segments(1000).unwrap(),
+        60,
+        "all of them, active included"
+    );
+    assert_eq!(log.size_bytes(), 0);
+    assert_eq!(
+        log.append(&batch(1, 0, "n"), AppendOptions::default())
+            .unwrap()
+            .base_offset,
+        60
+    );
+}
+
+#[test]
+fn clean_start_without_appends_writes_nothing_to_the_log_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (s, log) = open(dir.path(), small_segments());
+        for i in 0..20 {
+            log.append(&batch(2, i, "s"), AppendOptions::default())
+                .unwrap();
+        }
+        s.close().unwrap();
+    }
+    let snapshot = || {
+        let mut v: Vec<_> = std::fs::read_dir(dir.path().join("t-0"))
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let m = e.metadata().unwrap();
+                (e.file_name(), m.len(), m.modified().unwrap())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = snapshot();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    for _ in 0..2 {
+        let (s, log) = open(dir.path(), small_segments());
+        assert!(s.was_clean_shutdown());
+        assert_eq!(log.log_end_offset(), 40);
+        assert_eq!(read_all(&log, 0).len(), 40);
+        s.close().unwrap();
+    }
+    assert_eq!(
+        snapshot(),
+        before,
+        "no file of the log was written, grown or trimmed"
+    );
+}

@@ -189,7 +189,7 @@ fn timestamps_survive_clean_and_unclean_reopen() {
 fn rolls_when_the_segment_is_older_than_segment_ms() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = LogConfig {
-        segment_ms: 20,
+        segment_ms: 1_000,
         ..LogConfig::default()
     };
     let (_s, log) = open(dir.path(), cfg);
@@ -204,7 +204,7 @@ fn rolls_when_the_segment_is_older_than_segment_ms() {
     )
     .unwrap();
     assert_eq!(log.segments().len(), 1);
-    std::thread::sleep(std::time::Duration::from_millis(40));
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
     log.append(
         &batch_with(1, 5, "c", Compression::None),
         AppendOptions::default(),

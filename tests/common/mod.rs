@@ -118,3 +118,98 @@ impl RawClient {
         )
     }
 }
+
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::produce_response::PartitionProduceResponse;
+use kafka_protocol::messages::{CreateTopicsRequest, FetchRequest, ProduceRequest, TopicName};
+use weir_storage::{BatchBuilder, Record};
+
+pub fn tname(s: &str) -> TopicName {
+    TopicName(StrBytes::from_string(s.to_string()))
+}
+
+/// A v2 batch of `n` records ("v0", "v1", ...) with the given producer id/epoch/sequence.
+pub fn batch(n: usize, producer_id: i64, epoch: i16, base_sequence: i32) -> Vec<u8> {
+    let mut b = BatchBuilder::new();
+    b.producer_id = producer_id;
+    b.producer_epoch = epoch;
+    b.base_sequence = base_sequence;
+    for i in 0..n {
+        b.push(Record {
+            offset: i as i64,
+            timestamp: 1_700_000_000_000 + i as i64,
+            key: None,
+            value: Some(Bytes::from(format!("v{i}"))),
+            headers: vec![],
+        });
+    }
+    b.build().expect("build batch")
+}
+
+pub async fn create_topic_raw(c: &mut RawClient, name: &str, partitions: i32) {
+    let req = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
+        .with_name(tname(name))
+        .with_num_partitions(partitions)
+        .with_replication_factor(1)]);
+    let ResponseKind::CreateTopics(resp) = c
+        .call(RequestKind::CreateTopics(req), ApiKey::CreateTopics, 7)
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        resp.topics[0].error_code, 0,
+        "{:?}",
+        resp.topics[0].error_message
+    );
+}
+
+/// Produce `records` to one partition (acks=-1) and return that partition's response.
+pub async fn produce_raw(
+    c: &mut RawClient,
+    topic: &str,
+    partition: i32,
+    records: Vec<u8>,
+    version: i16,
+) -> PartitionProduceResponse {
+    let req = ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(10_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(tname(topic))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(partition)
+                .with_records(Some(Bytes::from(records)))])]);
+    let ResponseKind::Produce(resp) = c
+        .call(RequestKind::Produce(req), ApiKey::Produce, version)
+        .await
+    else {
+        panic!()
+    };
+    resp.responses[0].partition_responses[0].clone()
+}
+
+/// A Fetch v12 request for one partition.
+pub fn fetch_req(
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    min_bytes: i32,
+    max_wait_ms: i32,
+) -> RequestKind {
+    RequestKind::Fetch(
+        FetchRequest::default()
+            .with_max_wait_ms(max_wait_ms)
+            .with_min_bytes(min_bytes)
+            .with_max_bytes(10 << 20)
+            .with_session_epoch(-1)
+            .with_topics(vec![FetchTopic::default()
+                .with_topic(tname(topic))
+                .with_partitions(vec![FetchPartition::default()
+                    .with_partition(partition)
+                    .with_fetch_offset(offset)
+                    .with_partition_max_bytes(1 << 20)])]),
+    )
+}

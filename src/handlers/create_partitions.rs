@@ -1,0 +1,83 @@
+//! CreatePartitions (key 37), v0-3: grow a topic to `count` partitions (never
+//! shrink: INVALID_PARTITIONS), validate-only supported; manual assignments must
+//! place each new partition on this broker alone (else INVALID_REPLICA_ASSIGNMENT).
+
+use super::{sb, topic_error_code};
+use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::state::BrokerState;
+use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
+use kafka_protocol::messages::{ApiKey, CreatePartitionsResponse, RequestKind, ResponseKind};
+use kafka_protocol::ResponseError;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::CreatePartitions,
+    min_version: 0,
+    max_version: 3,
+    handle,
+};
+
+fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+    Box::pin(async move {
+        let req = crate::expect_body!(req, CreatePartitions);
+        let validate_only = req.validate_only;
+        let results = tokio::task::spawn_blocking(move || {
+            let mut counts: HashMap<String, usize> = HashMap::new();
+            for t in &req.topics {
+                *counts.entry(t.name.0.to_string()).or_default() += 1;
+            }
+            req.topics
+                .into_iter()
+                .map(|t| {
+                    let name = t.name.0.to_string();
+                    let fail = |code: ResponseError, msg: String| {
+                        CreatePartitionsTopicResult::default()
+                            .with_name(t.name.clone())
+                            .with_error_code(code.code())
+                            .with_error_message(Some(sb(msg)))
+                    };
+                    if counts[&name] > 1 {
+                        return fail(
+                            ResponseError::InvalidRequest,
+                            format!("topic '{name}' appears more than once"),
+                        );
+                    }
+                    let Some(topic) = state.partitions.topic(&name) else {
+                        return fail(
+                            ResponseError::UnknownTopicOrPartition,
+                            format!("unknown topic '{name}'"),
+                        );
+                    };
+                    if let Some(assignments) = t.assignments.as_ref().filter(|a| !a.is_empty()) {
+                        let new = (t.count - topic.partition_count()).max(0) as usize;
+                        let ok = assignments.len() == new
+                            && assignments.iter().all(|a| {
+                                a.broker_ids.len() == 1 && a.broker_ids[0].0 == state.node_id
+                            });
+                        if !ok {
+                            return fail(
+                                ResponseError::InvalidReplicaAssignment,
+                                "each new partition must be assigned to this broker only".into(),
+                            );
+                        }
+                    }
+                    match state
+                        .partitions
+                        .create_partitions(&name, t.count, validate_only)
+                    {
+                        Ok(()) => CreatePartitionsTopicResult::default()
+                            .with_name(t.name.clone())
+                            .with_error_code(0),
+                        Err(e) => fail(topic_error_code(&e), e.to_string()),
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| HandlerError::Internal(e.to_string()))?;
+        Ok(Some(ResponseKind::CreatePartitions(
+            CreatePartitionsResponse::default().with_results(results),
+        )))
+    })
+}

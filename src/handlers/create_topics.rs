@@ -1,0 +1,190 @@
+//! CreateTopics (key 19), v2-7: partitions (-1 = `num.partitions`), replication
+//! factor 1 or -1 (this is one node), manual assignments onto this node only,
+//! validated configs, validate-only, TOPIC_ALREADY_EXISTS, INVALID_TOPIC_EXCEPTION.
+//! From v5 the result carries the topic's effective configs.
+
+use super::{sb, topic_error_code};
+use crate::config::topic::TopicConfig;
+use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::partitions::{validate_topic_name, TopicError};
+use crate::state::BrokerState;
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
+use kafka_protocol::messages::{ApiKey, CreateTopicsResponse, RequestKind, ResponseKind};
+use kafka_protocol::ResponseError;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::CreateTopics,
+    min_version: 2,
+    max_version: 7,
+    handle,
+};
+
+fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+    Box::pin(async move {
+        let req = crate::expect_body!(req, CreateTopics);
+        let version = ctx.api_version;
+        let validate_only = req.validate_only;
+        let results = tokio::task::spawn_blocking(move || {
+            let mut counts: HashMap<String, usize> = HashMap::new();
+            for t in &req.topics {
+                *counts.entry(t.name.0.to_string()).or_default() += 1;
+            }
+            req.topics
+                .into_iter()
+                .map(|t| {
+                    let name = t.name.0.to_string();
+                    if counts[&name] > 1 {
+                        return failed(
+                            t,
+                            ResponseError::InvalidRequest,
+                            format!("topic '{name}' appears more than once in the request"),
+                            version,
+                        );
+                    }
+                    create_one(&state, t, validate_only, version)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| HandlerError::Internal(e.to_string()))?;
+        Ok(Some(ResponseKind::CreateTopics(
+            CreateTopicsResponse::default().with_topics(results),
+        )))
+    })
+}
+
+fn failed(
+    t: CreatableTopic,
+    err: ResponseError,
+    msg: String,
+    version: i16,
+) -> CreatableTopicResult {
+    let mut r = CreatableTopicResult::default()
+        .with_name(t.name)
+        .with_error_code(err.code())
+        .with_error_message(Some(sb(msg)));
+    if version >= 5 {
+        r.num_partitions = -1;
+        r.replication_factor = -1;
+        r.configs = None;
+    }
+    r
+}
+
+fn create_one(
+    state: &BrokerState,
+    t: CreatableTopic,
+    validate_only: bool,
+    version: i16,
+) -> CreatableTopicResult {
+    let name = t.name.0.to_string();
+    if let Err(e) = validate_topic_name(&name) {
+        return failed(
+            t,
+            ResponseError::InvalidTopicException,
+            e.to_string(),
+            version,
+        );
+    }
+    if !matches!(t.replication_factor, 1 | -1) {
+        let msg = format!(
+            "replication factor {} is larger than the 1 available broker",
+            t.replication_factor
+        );
+        return failed(t, ResponseError::InvalidReplicationFactor, msg, version);
+    }
+    let mut partitions = t.num_partitions;
+    if !t.assignments.is_empty() {
+        if t.num_partitions != -1 || t.replication_factor != -1 {
+            let msg =
+                "both manual assignments and partitions/replication factor were given".to_string();
+            return failed(t, ResponseError::InvalidRequest, msg, version);
+        }
+        let mut indexes: Vec<i32> = t.assignments.iter().map(|a| a.partition_index).collect();
+        indexes.sort_unstable();
+        let contiguous = indexes.iter().enumerate().all(|(i, p)| *p == i as i32);
+        let on_this_node = t
+            .assignments
+            .iter()
+            .all(|a| a.broker_ids.len() == 1 && a.broker_ids[0].0 == state.node_id);
+        if !contiguous || !on_this_node {
+            let msg =
+                "assignments must cover partitions 0..n, each on this broker only".to_string();
+            return failed(t, ResponseError::InvalidReplicaAssignment, msg, version);
+        }
+        partitions = t.assignments.len() as i32;
+    } else if partitions == 0 || partitions < -1 {
+        return failed(
+            t,
+            ResponseError::InvalidPartitions,
+            "number of partitions must be larger than 0".into(),
+            version,
+        );
+    }
+    let mut config = TopicConfig::default();
+    for c in &t.configs {
+        let Some(value) = &c.value else {
+            return failed(
+                t.clone(),
+                ResponseError::InvalidConfig,
+                format!("null value for config '{}'", c.name),
+                version,
+            );
+        };
+        if let Err(e) = config.set(c.name.as_str(), value.as_str()) {
+            return failed(
+                t.clone(),
+                ResponseError::InvalidConfig,
+                e.to_string(),
+                version,
+            );
+        }
+    }
+    match state
+        .partitions
+        .create_topic(&name, partitions, config.clone(), validate_only)
+    {
+        Ok(created) => {
+            let mut r = CreatableTopicResult::default()
+                .with_name(t.name)
+                .with_error_code(0);
+            if version >= 7 {
+                if let Some(topic) = &created {
+                    r.topic_id = topic.id;
+                }
+            }
+            if version >= 5 {
+                r.num_partitions = if partitions == -1 {
+                    state.settings.i64("num.partitions") as i32
+                } else {
+                    partitions
+                };
+                r.replication_factor = 1;
+                r.configs = Some(
+                    config
+                        .entries(&state.settings)
+                        .into_iter()
+                        .map(|e| {
+                            CreatableTopicConfigs::default()
+                                .with_name(sb(e.name))
+                                .with_value(Some(sb(e.value)))
+                                .with_read_only(false)
+                                .with_config_source(e.source.code())
+                                .with_is_sensitive(false)
+                        })
+                        .collect(),
+                );
+            }
+            r
+        }
+        Err(e @ TopicError::AlreadyExists(_)) => {
+            failed(t, ResponseError::TopicAlreadyExists, e.to_string(), version)
+        }
+        Err(e) => failed(t, topic_error_code(&e), e.to_string(), version),
+    }
+}

@@ -1,0 +1,93 @@
+//! DeleteTopics (key 20), v1-6: by name (all versions) and by topic id (v6+);
+//! the topic's logs and directories are removed. Unknown names get
+//! UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID.
+
+use super::{sb, topic_error_code, topic_name};
+use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::state::BrokerState;
+use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
+use kafka_protocol::messages::{ApiKey, DeleteTopicsResponse, RequestKind, ResponseKind};
+use kafka_protocol::ResponseError;
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::DeleteTopics,
+    min_version: 1,
+    max_version: 6,
+    handle,
+};
+
+fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+    Box::pin(async move {
+        let req = crate::expect_body!(req, DeleteTopics);
+        let version = ctx.api_version;
+        let wanted: Vec<(Option<String>, Uuid)> = if version >= 6 {
+            req.topics
+                .into_iter()
+                .map(|t| (t.name.map(|n| n.0.to_string()), t.topic_id))
+                .collect()
+        } else {
+            req.topic_names
+                .into_iter()
+                .map(|n| (Some(n.0.to_string()), Uuid::nil()))
+                .collect()
+        };
+        let enabled = state.settings.bool("delete.topic.enable");
+        let responses = tokio::task::spawn_blocking(move || {
+            wanted
+                .into_iter()
+                .map(|(name, id)| {
+                    let mut r = DeletableTopicResult::default();
+                    let by_id = name.is_none() && !id.is_nil();
+                    let topic = match &name {
+                        Some(n) => state.partitions.topic(n),
+                        None => state.partitions.topic_by_id(id),
+                    };
+                    if version >= 6 {
+                        r.topic_id = topic.as_ref().map_or(id, |t| t.id);
+                    }
+                    r.name = topic
+                        .as_ref()
+                        .map(|t| t.name.clone())
+                        .or(name)
+                        .map(|n| topic_name(&n));
+                    let result = match topic {
+                        _ if !enabled => Err((
+                            ResponseError::TopicDeletionDisabled,
+                            "delete.topic.enable is false".to_string(),
+                        )),
+                        None if by_id => Err((
+                            ResponseError::UnknownTopicId,
+                            format!("no topic with id {id}"),
+                        )),
+                        None => Err((
+                            ResponseError::UnknownTopicOrPartition,
+                            "unknown topic".to_string(),
+                        )),
+                        Some(t) => state
+                            .partitions
+                            .delete_topic(&t.name)
+                            .map(|_| ())
+                            .map_err(|e| (topic_error_code(&e), e.to_string())),
+                    };
+                    match result {
+                        Ok(()) => r.with_error_code(0),
+                        Err((code, msg)) => {
+                            r.error_code = code.code();
+                            if version >= 5 {
+                                r.error_message = Some(sb(msg));
+                            }
+                            r
+                        }
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| HandlerError::Internal(e.to_string()))?;
+        Ok(Some(ResponseKind::DeleteTopics(
+            DeleteTopicsResponse::default().with_responses(responses),
+        )))
+    })
+}

@@ -1,0 +1,51 @@
+//! DescribeCluster (key 60), v0-2: this one broker (advertised host/port), the
+//! cluster id, and this broker as the controller.
+
+use super::sb;
+use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::handlers::metadata::CLUSTER_OPERATIONS;
+use crate::state::BrokerState;
+use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
+use kafka_protocol::messages::{
+    ApiKey, BrokerId, DescribeClusterResponse, RequestKind, ResponseKind,
+};
+use kafka_protocol::ResponseError;
+use std::sync::Arc;
+
+pub const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::DescribeCluster,
+    min_version: 0,
+    max_version: 2,
+    handle,
+};
+
+/// `endpoint_type` values (v1+).
+const ENDPOINT_BROKERS: i8 = 1;
+
+fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+    Box::pin(async move {
+        let req = crate::expect_body!(req, DescribeCluster);
+        let mut resp = DescribeClusterResponse::default()
+            .with_error_code(0)
+            .with_cluster_id(sb(state.cluster_id.clone()))
+            .with_controller_id(BrokerId(state.node_id))
+            .with_brokers(vec![DescribeClusterBroker::default()
+                .with_broker_id(BrokerId(state.node_id))
+                .with_host(sb(state.advertised_host.clone()))
+                .with_port(state.advertised_port)]);
+        if ctx.api_version >= 1 {
+            if req.endpoint_type != ENDPOINT_BROKERS {
+                resp = DescribeClusterResponse::default()
+                    .with_error_code(ResponseError::UnsupportedEndpointType.code())
+                    .with_error_message(Some(sb("only the brokers endpoint type is supported")))
+                    .with_endpoint_type(req.endpoint_type);
+                return Ok(Some(ResponseKind::DescribeCluster(resp)));
+            }
+            resp.endpoint_type = ENDPOINT_BROKERS;
+        }
+        if req.include_cluster_authorized_operations {
+            resp.cluster_authorized_operations = CLUSTER_OPERATIONS;
+        }
+        Ok(Some(ResponseKind::DescribeCluster(resp)))
+    })
+}

@@ -1,0 +1,236 @@
+//! Fetch (key 1), v4-18, sessionless (KIP-227 allows it: every response carries
+//! session id 0, so clients keep sending full requests; a request naming a
+//! session gets FETCH_SESSION_ID_NOT_FOUND and the client starts over).
+//!
+//! A fetch that does not yet have `min_bytes` waits on the partitions' wake-ups
+//! and returns the moment an append satisfies it, never later than `max_wait_ms`
+//! (or at once when the broker shuts down). Record data goes out as the `Bytes`
+//! storage returned (spliced into the response, not copied); large results are
+//! pre-faulted on the blocking pool so cold mmap pages never stall async workers.
+
+use super::storage_error_code;
+use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::partitions::Partition;
+use crate::state::BrokerState;
+use bytes::Bytes;
+use kafka_protocol::messages::fetch_request::FetchTopic;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{ApiKey, FetchResponse, RequestKind, ResponseKind};
+use kafka_protocol::ResponseError;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+pub const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::Fetch,
+    min_version: 4,
+    max_version: 18,
+    handle,
+};
+
+/// Results larger than this are pre-faulted off the async workers.
+const PREFAULT_THRESHOLD: usize = 256 * 1024;
+
+/// One requested partition, resolved.
+struct Wanted {
+    topic_index: usize,
+    partition: i32,
+    fetch_offset: i64,
+    max_bytes: usize,
+    target: Result<Arc<Partition>, ResponseError>,
+}
+
+fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+    Box::pin(async move {
+        let req = crate::expect_body!(req, Fetch);
+        let version = ctx.api_version;
+        if version >= 7 && req.session_id != 0 {
+            let resp = FetchResponse::default()
+                .with_error_code(ResponseError::FetchSessionIdNotFound.code());
+            return Ok(Some(ResponseKind::Fetch(resp)));
+        }
+        let read_committed = req.isolation_level == 1;
+        let (topics, wanted) = resolve(&state, req.topics, version);
+        let max_wait = Duration::from_millis(req.max_wait_ms.max(0) as u64);
+        let min_bytes = req.min_bytes.max(0) as usize;
+        let max_bytes = if req.max_bytes <= 0 {
+            usize::MAX
+        } else {
+            req.max_bytes as usize
+        };
+        let deadline = Instant::now() + max_wait;
+        let waiter = Arc::new(Notify::new());
+
+        let results = loop {
+            for w in &wanted {
+                if let Ok(p) = &w.target {
+                    p.add_waiter(&waiter);
+                }
+            }
+            let (results, total, any_error) = read_all(&wanted, max_bytes);
+            let now = Instant::now();
+            if total >= min_bytes.max(1)
+                || any_error
+                || now >= deadline
+                || min_bytes == 0
+                || state.is_shutting_down()
+            {
+                break results;
+            }
+            tokio::select! {
+                _ = waiter.notified() => {}
+                _ = tokio::time::sleep_until((deadline).into()) => {}
+                _ = state.shutting_down() => {}
+            }
+        };
+
+        let total: usize = results
+            .iter()
+            .map(|r| r.records.as_ref().map_or(0, Bytes::len))
+            .sum();
+        let results = if total > PREFAULT_THRESHOLD {
+            tokio::task::spawn_blocking(move || {
+                for r in &results {
+                    if let Some(rec) = &r.records {
+                        prefault(rec);
+                    }
+                }
+                results
+            })
+            .await
+            .map_err(|e| crate::dispatch::HandlerError::Internal(e.to_string()))?
+        } else {
+            results
+        };
+
+        let mut responses: Vec<FetchableTopicResponse> = topics;
+        for (w, mut data) in wanted.iter().zip(results) {
+            if read_committed {
+                data.aborted_transactions = Some(Vec::new());
+            }
+            responses[w.topic_index].partitions.push(data);
+        }
+        let resp = FetchResponse::default()
+            .with_error_code(0)
+            .with_session_id(0)
+            .with_responses(responses);
+        Ok(Some(ResponseKind::Fetch(resp)))
+    })
+}
+
+/// Resolve topics (by name, or by id from v13) into response skeletons and partition targets.
+fn resolve(
+    state: &BrokerState,
+    topics: Vec<FetchTopic>,
+    version: i16,
+) -> (Vec<FetchableTopicResponse>, Vec<Wanted>) {
+    let mut skeletons = Vec::with_capacity(topics.len());
+    let mut wanted = Vec::new();
+    for (ti, t) in topics.into_iter().enumerate() {
+        let (topic, unknown) = if version >= 13 {
+            (
+                state.partitions.topic_by_id(t.topic_id),
+                ResponseError::UnknownTopicId,
+            )
+        } else {
+            (
+                state.partitions.topic(t.topic.0.as_str()),
+                ResponseError::UnknownTopicOrPartition,
+            )
+        };
+        let mut skel = FetchableTopicResponse::default();
+        if version >= 13 {
+            skel.topic_id = t.topic_id;
+        } else {
+            skel.topic = t.topic.clone();
+        }
+        skeletons.push(skel);
+        for p in t.partitions {
+            let target = match &topic {
+                None => Err(unknown),
+                Some(topic) => match topic.partition(p.partition) {
+                    None => Err(ResponseError::UnknownTopicOrPartition),
+                    Some(_) if p.current_leader_epoch > 0 => Err(ResponseError::UnknownLeaderEpoch),
+                    Some(part) => Ok(part),
+                },
+            };
+            wanted.push(Wanted {
+                topic_index: ti,
+                partition: p.partition,
+                fetch_offset: p.fetch_offset,
+                max_bytes: p.partition_max_bytes.max(0) as usize,
+                target,
+            });
+        }
+    }
+    (skeletons, wanted)
+}
+
+/// Read every wanted partition within the byte budgets. Kafka's rule: the first
+/// partition with data returns at least one whole batch even past the limits;
+/// later ones only what fits.
+fn read_all(wanted: &[Wanted], max_bytes: usize) -> (Vec<PartitionData>, usize, bool) {
+    let mut budget = max_bytes;
+    let mut total = 0usize;
+    let mut any_error = false;
+    let mut out = Vec::with_capacity(wanted.len());
+    for w in wanted {
+        let mut data = PartitionData::default()
+            .with_partition_index(w.partition)
+            .with_aborted_transactions(None);
+        match &w.target {
+            Err(e) => {
+                any_error = true;
+                data = data
+                    .with_error_code(e.code())
+                    .with_high_watermark(-1)
+                    .with_records(Some(Bytes::new()));
+            }
+            Ok(p) => {
+                let hw = p.high_watermark();
+                let lso = hw;
+                data = data
+                    .with_high_watermark(hw)
+                    .with_last_stable_offset(lso)
+                    .with_log_start_offset(p.log_start_offset());
+                let limit = w.max_bytes.min(budget);
+                if limit == 0 && total > 0 {
+                    data = data.with_records(Some(Bytes::new()));
+                } else {
+                    match p.log.read(w.fetch_offset, limit.max(1), Some(lso)) {
+                        Ok(r) => {
+                            let records = if total > 0 && r.records.len() > limit {
+                                Bytes::new()
+                            } else {
+                                r.records
+                            };
+                            total += records.len();
+                            budget = budget.saturating_sub(records.len());
+                            data = data
+                                .with_log_start_offset(r.log_start_offset)
+                                .with_records(Some(records));
+                        }
+                        Err(e) => {
+                            any_error = true;
+                            data = data
+                                .with_error_code(storage_error_code(&e).code())
+                                .with_records(Some(Bytes::new()));
+                        }
+                    }
+                }
+            }
+        }
+        out.push(data);
+    }
+    (out, total, any_error)
+}
+
+/// Touch one byte per page so page faults on cold mmap'd data happen here, on
+/// the blocking pool, not in the connection task that writes the response.
+fn prefault(b: &Bytes) {
+    let mut acc = 0u8;
+    for i in (0..b.len()).step_by(4096) {
+        acc ^= b[i];
+    }
+    std::hint::black_box(acc);
+}

@@ -1,0 +1,95 @@
+//! ListOffsets (key 2), v1-10: earliest (-2), latest (-1), max timestamp (-3),
+//! earliest-local (-4, = earliest: no tiered storage), latest-tiered (-5, =
+//! latest), and by timestamp (the first offset whose timestamp is >= it).
+//! Leader epoch 0, consistent with Metadata.
+
+use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::state::BrokerState;
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+use kafka_protocol::messages::{ApiKey, ListOffsetsResponse, RequestKind, ResponseKind};
+use kafka_protocol::ResponseError;
+use std::sync::Arc;
+
+pub const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::ListOffsets,
+    min_version: 1,
+    max_version: 10,
+    handle,
+};
+
+pub const LATEST: i64 = -1;
+pub const EARLIEST: i64 = -2;
+pub const MAX_TIMESTAMP: i64 = -3;
+pub const EARLIEST_LOCAL: i64 = -4;
+pub const LATEST_TIERED: i64 = -5;
+
+fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+    Box::pin(async move {
+        let req = crate::expect_body!(req, ListOffsets);
+        let version = ctx.api_version;
+        // Timestamp lookups read indexes and maybe data: off the async workers.
+        let topics = tokio::task::spawn_blocking(move || {
+            req.topics
+                .into_iter()
+                .map(|t| {
+                    let topic = state.partitions.topic(t.name.0.as_str());
+                    let partitions = t
+                        .partitions
+                        .into_iter()
+                        .map(|p| {
+                            let mut r = ListOffsetsPartitionResponse::default()
+                                .with_partition_index(p.partition_index)
+                                .with_timestamp(-1)
+                                .with_offset(-1);
+                            let Some(part) =
+                                topic.as_ref().and_then(|t| t.partition(p.partition_index))
+                            else {
+                                return r.with_error_code(
+                                    ResponseError::UnknownTopicOrPartition.code(),
+                                );
+                            };
+                            if p.current_leader_epoch > 0 {
+                                return r.with_error_code(ResponseError::UnknownLeaderEpoch.code());
+                            }
+                            let found = match p.timestamp {
+                                LATEST | LATEST_TIERED => Ok(Some((part.high_watermark(), -1))),
+                                EARLIEST | EARLIEST_LOCAL => {
+                                    Ok(Some((part.log_start_offset(), -1)))
+                                }
+                                MAX_TIMESTAMP => part
+                                    .log
+                                    .max_timestamp()
+                                    .map(|o| o.map(|(ts, off)| (off, ts))),
+                                ts if ts >= 0 => part.log.offset_for_timestamp(ts),
+                                _ => {
+                                    return r.with_error_code(ResponseError::InvalidRequest.code());
+                                }
+                            };
+                            match found {
+                                Ok(Some((offset, ts))) => {
+                                    r = r.with_error_code(0).with_offset(offset).with_timestamp(ts);
+                                    if version >= 4 {
+                                        r.leader_epoch = 0;
+                                    }
+                                    r
+                                }
+                                Ok(None) => r.with_error_code(0),
+                                Err(e) => r.with_error_code(super::storage_error_code(&e).code()),
+                            }
+                        })
+                        .collect();
+                    ListOffsetsTopicResponse::default()
+                        .with_name(t.name)
+                        .with_partitions(partitions)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| HandlerError::Internal(e.to_string()))?;
+        Ok(Some(ResponseKind::ListOffsets(
+            ListOffsetsResponse::default().with_topics(topics),
+        )))
+    })
+}

@@ -1,0 +1,61 @@
+//! OffsetForLeaderEpoch (key 23), v2-4: every batch is written with leader epoch
+//! 0 and Metadata reports epoch 0, so any requested epoch >= 0 ends at the log
+//! end offset with epoch 0; a current leader epoch above 0 is UNKNOWN_LEADER_EPOCH.
+
+use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::state::BrokerState;
+use kafka_protocol::messages::offset_for_leader_epoch_response::{
+    EpochEndOffset, OffsetForLeaderTopicResult,
+};
+use kafka_protocol::messages::{ApiKey, OffsetForLeaderEpochResponse, RequestKind, ResponseKind};
+use kafka_protocol::ResponseError;
+use std::sync::Arc;
+
+pub const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::OffsetForLeaderEpoch,
+    min_version: 2,
+    max_version: 4,
+    handle,
+};
+
+fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+    Box::pin(async move {
+        let req = crate::expect_body!(req, OffsetForLeaderEpoch);
+        let topics = req
+            .topics
+            .into_iter()
+            .map(|t| {
+                let topic = state.partitions.topic(t.topic.0.as_str());
+                let partitions = t
+                    .partitions
+                    .into_iter()
+                    .map(|p| {
+                        let r = EpochEndOffset::default()
+                            .with_partition(p.partition)
+                            .with_leader_epoch(-1)
+                            .with_end_offset(-1);
+                        match topic.as_ref().and_then(|t| t.partition(p.partition)) {
+                            None => {
+                                r.with_error_code(ResponseError::UnknownTopicOrPartition.code())
+                            }
+                            Some(_) if p.current_leader_epoch > 0 => {
+                                r.with_error_code(ResponseError::UnknownLeaderEpoch.code())
+                            }
+                            Some(_) if p.leader_epoch < 0 => r.with_error_code(0),
+                            Some(part) => r
+                                .with_error_code(0)
+                                .with_leader_epoch(0)
+                                .with_end_offset(part.high_watermark()),
+                        }
+                    })
+                    .collect();
+                OffsetForLeaderTopicResult::default()
+                    .with_topic(t.topic)
+                    .with_partitions(partitions)
+            })
+            .collect();
+        Ok(Some(ResponseKind::OffsetForLeaderEpoch(
+            OffsetForLeaderEpochResponse::default().with_topics(topics),
+        )))
+    })
+}

@@ -1,0 +1,181 @@
+//! Produce (key 0), v3-13: validate each partition's record set (CRC, format,
+//! size), append it (idempotent retries answered with their original offsets),
+//! and with acks=-1 wait for the fsync the flush policy asks for. acks=0 gets no
+//! response at all. Per-partition errors go in the response.
+
+use super::{batch_error_code, sb, topic_name};
+use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::partitions::{AppendError, Partition, Topic};
+use crate::state::BrokerState;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ApiKey, ProduceResponse, RequestKind, ResponseKind};
+use kafka_protocol::ResponseError;
+use std::sync::Arc;
+use weir_storage::batch::{iter_batches, validate_record_set};
+use weir_storage::{AppendOptions, TimestampType};
+
+pub const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::Produce,
+    min_version: 3,
+    max_version: 13,
+    handle,
+};
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn error_partition(
+    index: i32,
+    err: ResponseError,
+    msg: Option<String>,
+    version: i16,
+) -> PartitionProduceResponse {
+    let mut p = PartitionProduceResponse::default()
+        .with_index(index)
+        .with_error_code(err.code())
+        .with_base_offset(-1)
+        .with_log_append_time_ms(-1)
+        .with_log_start_offset(-1);
+    if version >= 8 {
+        p.error_message = msg.map(sb);
+    }
+    p
+}
+
+/// Check and append one partition's records (blocking: runs off the async workers).
+fn produce_partition(
+    state: &BrokerState,
+    topic: &Topic,
+    partition: &Partition,
+    records: &[u8],
+) -> Result<crate::partitions::AppendResult, (ResponseError, String)> {
+    let config = topic.config();
+    let max = config.max_message_bytes(&state.settings);
+    for batch in iter_batches(records) {
+        let batch = batch.map_err(|e| (batch_error_code(&e), e.to_string()))?;
+        if batch.total_len() as i64 > max {
+            return Err((
+                ResponseError::MessageTooLarge,
+                format!(
+                    "batch of {} bytes exceeds max.message.bytes {max}",
+                    batch.total_len()
+                ),
+            ));
+        }
+    }
+    validate_record_set(records).map_err(|e| (batch_error_code(&e), e.to_string()))?;
+    let opts = AppendOptions {
+        log_append_time: (config.timestamp_type(&state.settings) == TimestampType::LogAppendTime)
+            .then(now_ms),
+        leader_epoch: Some(0),
+    };
+    partition
+        .append(records, opts)
+        .map_err(|e: AppendError| (super::append_error_code(&e), e.to_string()))
+}
+
+fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+    Box::pin(async move {
+        let req = crate::expect_body!(req, Produce);
+        let version = ctx.api_version;
+        let acks = req.acks;
+        let st = state.clone();
+        // Appends (validation, decompression for checks, page-cache writes) run off the workers.
+        let (responses, to_sync) = tokio::task::spawn_blocking(move || {
+            let mut to_sync: Vec<(usize, usize, Arc<Partition>, i64)> = Vec::new();
+            let mut responses = Vec::with_capacity(req.topic_data.len());
+            for td in req.topic_data {
+                let topic = if version >= 13 {
+                    st.partitions.topic_by_id(td.topic_id)
+                } else {
+                    st.partitions.topic(td.name.0.as_str())
+                };
+                let unknown = if version >= 13 {
+                    ResponseError::UnknownTopicId
+                } else {
+                    ResponseError::UnknownTopicOrPartition
+                };
+                let mut parts = Vec::with_capacity(td.partition_data.len());
+                for pd in td.partition_data {
+                    let resp = if !matches!(acks, -1 | 0 | 1) {
+                        error_partition(pd.index, ResponseError::InvalidRequiredAcks, None, version)
+                    } else if let Some((t, p)) = topic
+                        .as_ref()
+                        .and_then(|t| t.partition(pd.index).map(|p| (t, p)))
+                    {
+                        let records = pd.records.unwrap_or_default();
+                        match produce_partition(&st, t, &p, &records) {
+                            Ok(r) => {
+                                if acks == -1 && !r.duplicate && p.log.flush_due() {
+                                    to_sync.push((
+                                        responses.len(),
+                                        parts.len(),
+                                        p.clone(),
+                                        r.last_offset,
+                                    ));
+                                }
+                                let mut ok = PartitionProduceResponse::default()
+                                    .with_index(pd.index)
+                                    .with_error_code(0)
+                                    .with_base_offset(r.base_offset)
+                                    .with_log_append_time_ms(r.log_append_time);
+                                if version >= 5 {
+                                    ok.log_start_offset = r.log_start_offset;
+                                }
+                                ok
+                            }
+                            Err((err, msg)) => error_partition(pd.index, err, Some(msg), version),
+                        }
+                    } else {
+                        error_partition(pd.index, unknown, None, version)
+                    };
+                    parts.push(resp);
+                }
+                let mut tr = TopicProduceResponse::default().with_partition_responses(parts);
+                if version >= 13 {
+                    tr.topic_id = td.topic_id;
+                } else {
+                    tr.name = topic_name(td.name.0.as_str());
+                }
+                responses.push(tr);
+            }
+            (responses, to_sync)
+        })
+        .await
+        .map_err(|e| HandlerError::Internal(format!("produce task failed: {e}")))?;
+
+        let mut responses = responses;
+        if !to_sync.is_empty() {
+            // Group commit: one blocking task fsyncs every partition that needs it.
+            let synced = tokio::task::spawn_blocking(move || {
+                to_sync
+                    .into_iter()
+                    .map(|(t, i, p, off)| (t, i, p.log.sync_to(off)))
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .map_err(|e| HandlerError::Internal(format!("sync task failed: {e}")))?;
+            for (t, i, result) in synced {
+                if let Err(e) = result {
+                    let pr = &mut responses[t].partition_responses[i];
+                    *pr = error_partition(
+                        pr.index,
+                        ResponseError::KafkaStorageError,
+                        Some(e.to_string()),
+                        version,
+                    );
+                }
+            }
+        }
+        if acks == 0 {
+            return Ok(None);
+        }
+        Ok(Some(ResponseKind::Produce(
+            ProduceResponse::default().with_responses(responses),
+        )))
+    })
+}

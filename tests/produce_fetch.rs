@@ -1,0 +1,294 @@
+//! Produce / Fetch / ListOffsets semantics over a raw socket: idempotent
+//! duplicates stored once with the original offsets, out-of-order sequences and
+//! fenced epochs rejected, corrupt and oversized batches rejected per partition,
+//! long-poll fetches woken by the append, offsets by time and position.
+
+mod common;
+
+use common::*;
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::{
+    ApiKey, InitProducerIdRequest, ListOffsetsRequest, RequestKind, ResponseKind,
+};
+use kafka_protocol::ResponseError;
+use std::time::{Duration, Instant};
+use weir_storage::batch::iter_batches_lenient;
+
+async fn init_producer_id(c: &mut RawClient) -> (i64, i16) {
+    let req = InitProducerIdRequest::default().with_transaction_timeout_ms(60_000);
+    let ResponseKind::InitProducerId(r) = c
+        .call(RequestKind::InitProducerId(req), ApiKey::InitProducerId, 4)
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(r.error_code, 0);
+    (r.producer_id.0, r.producer_epoch)
+}
+
+async fn fetch_all(c: &mut RawClient, topic: &str, partition: i32) -> (Vec<(i64, i64)>, i64) {
+    let ResponseKind::Fetch(resp) = c
+        .call(fetch_req(topic, partition, 0, 1, 0), ApiKey::Fetch, 12)
+        .await
+    else {
+        panic!()
+    };
+    let p = &resp.responses[0].partitions[0];
+    assert_eq!(p.error_code, 0);
+    let records = p.records.clone().unwrap_or_default();
+    let batches = iter_batches_lenient(&records)
+        .map(|b| (b.base_offset(), b.last_offset()))
+        .collect();
+    (batches, p.high_watermark)
+}
+
+#[tokio::test]
+async fn duplicate_idempotent_batch_is_stored_once_with_original_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "idem", 1).await;
+    let (pid, epoch) = init_producer_id(&mut c).await;
+    let first = produce_raw(&mut c, "idem", 0, batch(3, pid, epoch, 0), 9).await;
+    assert_eq!((first.error_code, first.base_offset), (0, 0));
+    let second = produce_raw(&mut c, "idem", 0, batch(2, pid, epoch, 3), 9).await;
+    assert_eq!((second.error_code, second.base_offset), (0, 3));
+    // The retry of the first batch: same producer, epoch and sequence.
+    let retry = produce_raw(&mut c, "idem", 0, batch(3, pid, epoch, 0), 9).await;
+    assert_eq!((retry.error_code, retry.base_offset), (0, 0));
+    let (batches, hw) = fetch_all(&mut c, "idem", 0).await;
+    assert_eq!(batches, vec![(0, 2), (3, 4)]);
+    assert_eq!(hw, 5);
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn sequence_gap_is_out_of_order_and_old_epoch_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "seq", 1).await;
+    let (pid, _) = init_producer_id(&mut c).await;
+    assert_eq!(
+        produce_raw(&mut c, "seq", 0, batch(1, pid, 5, 0), 9)
+            .await
+            .error_code,
+        0
+    );
+    let gap = produce_raw(&mut c, "seq", 0, batch(1, pid, 5, 7), 9).await;
+    assert_eq!(
+        gap.error_code,
+        ResponseError::OutOfOrderSequenceNumber.code()
+    );
+    let old = produce_raw(&mut c, "seq", 0, batch(1, pid, 4, 1), 9).await;
+    assert_eq!(old.error_code, ResponseError::InvalidProducerEpoch.code());
+    let (batches, _) = fetch_all(&mut c, "seq", 0).await;
+    assert_eq!(batches, vec![(0, 0)], "rejected batches are not stored");
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn producer_state_survives_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "idem-restart", 1).await;
+    let (pid, epoch) = init_producer_id(&mut c).await;
+    assert_eq!(
+        produce_raw(&mut c, "idem-restart", 0, batch(4, pid, epoch, 0), 9)
+            .await
+            .base_offset,
+        0
+    );
+    drop(c);
+    broker.shutdown().await.unwrap();
+
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    let retry = produce_raw(&mut c, "idem-restart", 0, batch(4, pid, epoch, 0), 9).await;
+    assert_eq!(
+        (retry.error_code, retry.base_offset),
+        (0, 0),
+        "duplicate after restart"
+    );
+    let gap = produce_raw(&mut c, "idem-restart", 0, batch(1, pid, epoch, 9), 9).await;
+    assert_eq!(
+        gap.error_code,
+        ResponseError::OutOfOrderSequenceNumber.code()
+    );
+    let next = produce_raw(&mut c, "idem-restart", 0, batch(1, pid, epoch, 4), 9).await;
+    assert_eq!((next.error_code, next.base_offset), (0, 4));
+    // New producer ids never repeat across restarts.
+    let (pid2, _) = init_producer_id(&mut c).await;
+    assert_ne!(pid2, pid);
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn corrupt_oversized_and_unknown_partitions_get_their_own_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[("message.max.bytes", "2000")]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "errs", 1).await;
+    let mut bad = batch(2, -1, -1, -1);
+    let last = bad.len() - 1;
+    bad[last] ^= 0xff; // breaks the CRC
+    assert_eq!(
+        produce_raw(&mut c, "errs", 0, bad, 9).await.error_code,
+        ResponseError::CorruptMessage.code()
+    );
+    let big = {
+        let mut b = weir_storage::BatchBuilder::new();
+        b.push(weir_storage::Record {
+            offset: 0,
+            timestamp: 1,
+            key: None,
+            value: Some(bytes::Bytes::from(vec![7u8; 5000])),
+            headers: vec![],
+        });
+        b.build().unwrap()
+    };
+    assert_eq!(
+        produce_raw(&mut c, "errs", 0, big, 9).await.error_code,
+        ResponseError::MessageTooLarge.code()
+    );
+    assert_eq!(
+        produce_raw(&mut c, "no-such-topic", 0, batch(1, -1, -1, -1), 9)
+            .await
+            .error_code,
+        ResponseError::UnknownTopicOrPartition.code()
+    );
+    assert_eq!(
+        produce_raw(&mut c, "errs", 5, batch(1, -1, -1, -1), 9)
+            .await
+            .error_code,
+        ResponseError::UnknownTopicOrPartition.code()
+    );
+    assert_eq!(
+        produce_raw(&mut c, "errs", 0, vec![1, 2, 3], 9)
+            .await
+            .error_code,
+        ResponseError::CorruptMessage.code()
+    );
+    // The partition is still fine and empty.
+    let ok = produce_raw(&mut c, "errs", 0, batch(1, -1, -1, -1), 9).await;
+    assert_eq!((ok.error_code, ok.base_offset), (0, 0));
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn waiting_fetch_returns_when_an_append_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut consumer = RawClient::connect(broker.addr()).await;
+    let mut producer = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut producer, "tail", 1).await;
+    // Long poll: up to 20 s for 1 byte.
+    let started = Instant::now();
+    consumer
+        .send(fetch_req("tail", 0, 0, 1, 20_000), ApiKey::Fetch, 12)
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        produce_raw(&mut producer, "tail", 0, batch(2, -1, -1, -1), 9)
+            .await
+            .error_code,
+        0
+    );
+    let (_, resp) = consumer.recv(ApiKey::Fetch, 12).await;
+    let ResponseKind::Fetch(resp) = resp else {
+        panic!()
+    };
+    let p = &resp.responses[0].partitions[0];
+    assert_eq!(p.high_watermark, 2);
+    assert!(!p.records.as_ref().unwrap().is_empty());
+    // Woken by the append, not by the 20 s max wait.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "fetch took {:?}",
+        started.elapsed()
+    );
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn fetch_times_out_empty_and_reports_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "quiet", 1).await;
+    let started = Instant::now();
+    let ResponseKind::Fetch(resp) = c
+        .call(fetch_req("quiet", 0, 0, 1, 300), ApiKey::Fetch, 12)
+        .await
+    else {
+        panic!()
+    };
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    assert!(resp.responses[0].partitions[0]
+        .records
+        .as_ref()
+        .unwrap()
+        .is_empty());
+    let ResponseKind::Fetch(resp) = c
+        .call(fetch_req("quiet", 0, 42, 1, 0), ApiKey::Fetch, 12)
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        resp.responses[0].partitions[0].error_code,
+        ResponseError::OffsetOutOfRange.code()
+    );
+    let ResponseKind::Fetch(resp) = c
+        .call(fetch_req("nope", 0, 0, 1, 0), ApiKey::Fetch, 12)
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        resp.responses[0].partitions[0].error_code,
+        ResponseError::UnknownTopicOrPartition.code()
+    );
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn list_offsets_earliest_latest_by_time_and_max_timestamp() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "times", 1).await;
+    // Records 0..5 at 1_700_000_000_000 + i.
+    assert_eq!(
+        produce_raw(&mut c, "times", 0, batch(5, -1, -1, -1), 9)
+            .await
+            .error_code,
+        0
+    );
+    let query = |ts: i64| {
+        RequestKind::ListOffsets(ListOffsetsRequest::default().with_topics(
+            vec![ListOffsetsTopic::default()
+                .with_name(tname("times"))
+                .with_partitions(vec![ListOffsetsPartition::default()
+                    .with_partition_index(0)
+                    .with_timestamp(ts)])],
+        ))
+    };
+    let mut ask = async |ts: i64| {
+        let ResponseKind::ListOffsets(r) = c.call(query(ts), ApiKey::ListOffsets, 9).await else {
+            panic!()
+        };
+        let p = &r.topics[0].partitions[0];
+        assert_eq!(p.error_code, 0, "ts {ts}");
+        (p.offset, p.timestamp)
+    };
+    assert_eq!(ask(-2).await.0, 0);
+    assert_eq!(ask(-1).await.0, 5);
+    assert_eq!(ask(-5).await.0, 5);
+    assert_eq!(ask(-4).await.0, 0);
+    assert_eq!(ask(1_700_000_000_002).await, (2, 1_700_000_000_002));
+    assert_eq!(ask(1_800_000_000_000).await.0, -1);
+    assert_eq!(ask(-3).await, (4, 1_700_000_000_004));
+    broker.shutdown().await.unwrap();
+}
