@@ -74,6 +74,9 @@ pub static API_TABLE: &[ApiSpec] = &[
     handlers::describe_configs::SPEC,
     handlers::create_partitions::SPEC,
     handlers::describe_cluster::SPEC,
+    handlers::alter_configs::SPEC,
+    handlers::incremental_alter_configs::SPEC,
+    handlers::delete_records::SPEC,
 ];
 
 /// The spec for `key`, if implemented.

@@ -18,6 +18,8 @@
 //! - [`state`]: `BrokerState`, shared by all handlers (store, registry, settings).
 //! - [`partitions`]: topic registry, partitions, appends, fetch wake-ups.
 //! - [`producer_state`]: idempotent-producer sequence/epoch checks.
+//! - [`log_manager`]: background retention and log cleaner (own thread).
+//! - [`topic_policy`]: produce-time topic rules (keys on compacted topics, compression.type).
 //! - [`flusher`], [`http`], [`ids`]: background flush policy, health endpoint, random ids.
 
 pub mod cli;
@@ -29,11 +31,13 @@ pub mod flusher;
 pub mod handlers;
 pub mod http;
 pub mod ids;
+pub mod log_manager;
 pub mod partitions;
 pub mod producer_state;
 pub mod server;
 pub mod session;
 pub mod state;
+pub mod topic_policy;
 
 pub use server::{Broker, BrokerConfig, StartError};
 pub use state::BrokerState;

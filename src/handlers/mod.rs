@@ -1,13 +1,16 @@
 //! One file per API. Each exposes `pub const SPEC: ApiSpec` (key, versions,
 //! handler) that [`crate::dispatch::API_TABLE`] lists. Shared helpers live here.
 
+pub mod alter_configs;
 pub mod api_versions;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_records;
 pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod fetch;
+pub mod incremental_alter_configs;
 pub mod init_producer_id;
 pub mod list_offsets;
 pub mod metadata;

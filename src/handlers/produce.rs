@@ -68,6 +68,14 @@ fn produce_partition(
         }
     }
     validate_record_set(records).map_err(|e| (batch_error_code(&e), e.to_string()))?;
+    // Topic rules: keys on compacted topics, compression.type conversion.
+    let records = &*crate::topic_policy::apply(&config, &state.settings, records).map_err(|e| {
+        use crate::topic_policy::PolicyError;
+        match e {
+            PolicyError::KeylessOnCompacted => (ResponseError::InvalidRecord, e.to_string()),
+            PolicyError::Batch(b) => (batch_error_code(&b), b.to_string()),
+        }
+    })?;
     let opts = AppendOptions {
         log_append_time: (config.timestamp_type(&state.settings) == TimestampType::LogAppendTime)
             .then(now_ms),

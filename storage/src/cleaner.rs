@@ -52,6 +52,7 @@ use crate::segment::{self, now_ms, Segment};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -316,14 +317,19 @@ pub fn dirty_info(log: &PartitionLog, cfg: &CleanerConfig, upper_bound: i64) -> 
 }
 
 /// Simple byte-rate throttle.
-struct Throttle {
+struct Throttle<'a> {
     rate: Option<u64>,
     start: Instant,
     bytes: u64,
+    stop: &'a AtomicBool,
 }
 
-impl Throttle {
-    fn take(&mut self, n: usize) {
+impl Throttle<'_> {
+    /// Account for `n` bytes read; sleeps to keep under the rate. Errs once stopped.
+    fn take(&mut self, n: usize) -> Result<()> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(StorageError::Closed);
+        }
         self.bytes += n as u64;
         if let Some(rate) = self.rate.filter(|r| *r > 0) {
             let due = Duration::from_secs_f64(self.bytes as f64 / rate as f64);
@@ -332,6 +338,7 @@ impl Throttle {
                 std::thread::sleep(due - spent);
             }
         }
+        Ok(())
     }
 }
 
@@ -357,6 +364,18 @@ pub fn clean(
     upper_bound: i64,
     force: bool,
 ) -> Result<Option<CleanStats>> {
+    clean_until(log, cfg, upper_bound, force, &AtomicBool::new(false))
+}
+
+/// [`clean`], giving up (with [`StorageError::Closed`], leaving the log as it
+/// was before the group in progress) as soon as `stop` is set (shutdown).
+pub fn clean_until(
+    log: &PartitionLog,
+    cfg: &CleanerConfig,
+    upper_bound: i64,
+    force: bool,
+    stop: &AtomicBool,
+) -> Result<Option<CleanStats>> {
     let started = Instant::now();
     let now = now_ms();
     let plan = plan(log, cfg, upper_bound, now);
@@ -371,6 +390,7 @@ pub fn clean(
         rate: cfg.io_max_bytes_per_sec,
         start: Instant::now(),
         bytes: 0,
+        stop,
     };
     let segs = &plan.segments;
 
@@ -415,7 +435,7 @@ pub fn clean(
         let s = &segs[si];
         for r in &batches[si] {
             let bytes = s.batch_bytes(r.pos, r.len);
-            throttle.take(r.len);
+            throttle.take(r.len)?;
             let h = BatchHeader::parse(&bytes)?;
             if h.is_control() || aborted(&h) {
                 continue;
@@ -447,75 +467,85 @@ pub fn clean(
         let end = group.last().expect("non-empty group").next_offset();
         let cleaned = cleaned_path(log.dir(), base);
         let fs = log.fs();
-        let file = fs
-            .open_rw(&cleaned, true)
-            .map_err(|e| io_err(&cleaned, e))?;
-        fs.set_len(&file, &cleaned, 0)
-            .map_err(|e| io_err(&cleaned, e))?;
-        let mut out: Vec<u8> = Vec::with_capacity(1 << 20);
-        let mut written = 0u64;
-        for si in gi..gj {
-            let s = &segs[si];
-            for r in &batches[si] {
-                let bytes = s.batch_bytes(r.pos, r.len);
-                throttle.take(r.len);
-                stats.bytes_read += r.len as u64;
-                let h = BatchHeader::parse(&bytes)?;
-                if h.is_control() {
-                    out.extend_from_slice(&bytes);
-                    continue;
-                }
-                let recs = h.records()?;
-                stats.records_read += recs.len() as u64;
-                if aborted(&h) {
-                    stats.aborted_removed += recs.len() as u64;
-                    continue;
-                }
-                let horizon_ts = |rec: &Record| {
-                    if h.is_log_append_time() {
-                        h.max_timestamp()
-                    } else {
-                        rec.timestamp
+        let mut write_group = || -> Result<u64> {
+            let file = fs
+                .open_rw(&cleaned, true)
+                .map_err(|e| io_err(&cleaned, e))?;
+            fs.set_len(&file, &cleaned, 0)
+                .map_err(|e| io_err(&cleaned, e))?;
+            let mut out: Vec<u8> = Vec::with_capacity(1 << 20);
+            let mut written = 0u64;
+            for si in gi..gj {
+                let s = &segs[si];
+                for r in &batches[si] {
+                    let bytes = s.batch_bytes(r.pos, r.len);
+                    throttle.take(r.len)?;
+                    stats.bytes_read += r.len as u64;
+                    let h = BatchHeader::parse(&bytes)?;
+                    if h.is_control() {
+                        out.extend_from_slice(&bytes);
+                        continue;
                     }
-                };
-                let n = recs.len();
-                let kept: Vec<Record> = recs
-                    .into_iter()
-                    .filter(|rec| {
-                        let Some(k) = &rec.key else { return false };
-                        if map.get(k).is_some_and(|&latest| latest > rec.offset) {
-                            return false;
+                    let recs = h.records()?;
+                    stats.records_read += recs.len() as u64;
+                    if aborted(&h) {
+                        stats.aborted_removed += recs.len() as u64;
+                        continue;
+                    }
+                    let horizon_ts = |rec: &Record| {
+                        if h.is_log_append_time() {
+                            h.max_timestamp()
+                        } else {
+                            rec.timestamp
                         }
-                        if rec.value.is_none()
-                            && now.saturating_sub(horizon_ts(rec)) > cfg.delete_retention_ms
-                        {
-                            stats.tombstones_removed += 1;
-                            return false;
-                        }
-                        true
-                    })
-                    .collect();
-                stats.records_kept += kept.len() as u64;
-                if kept.len() == n {
-                    out.extend_from_slice(&bytes);
-                } else if !kept.is_empty() {
-                    out.extend_from_slice(&rebuild(&h, kept)?);
-                }
-                if out.len() >= 1 << 20 {
-                    fs.write_at(&file, &cleaned, &out, written)
-                        .map_err(|e| io_err(&cleaned, e))?;
-                    written += out.len() as u64;
-                    out.clear();
+                    };
+                    let n = recs.len();
+                    let kept: Vec<Record> = recs
+                        .into_iter()
+                        .filter(|rec| {
+                            let Some(k) = &rec.key else { return false };
+                            if map.get(k).is_some_and(|&latest| latest > rec.offset) {
+                                return false;
+                            }
+                            if rec.value.is_none()
+                                && now.saturating_sub(horizon_ts(rec)) > cfg.delete_retention_ms
+                            {
+                                stats.tombstones_removed += 1;
+                                return false;
+                            }
+                            true
+                        })
+                        .collect();
+                    stats.records_kept += kept.len() as u64;
+                    if kept.len() == n {
+                        out.extend_from_slice(&bytes);
+                    } else if !kept.is_empty() {
+                        out.extend_from_slice(&rebuild(&h, kept)?);
+                    }
+                    if out.len() >= 1 << 20 {
+                        fs.write_at(&file, &cleaned, &out, written)
+                            .map_err(|e| io_err(&cleaned, e))?;
+                        written += out.len() as u64;
+                        out.clear();
+                    }
                 }
             }
-        }
-        if !out.is_empty() {
-            fs.write_at(&file, &cleaned, &out, written)
-                .map_err(|e| io_err(&cleaned, e))?;
-            written += out.len() as u64;
-        }
-        fs.sync(&file, &cleaned).map_err(|e| io_err(&cleaned, e))?;
-        drop(file);
+            if !out.is_empty() {
+                fs.write_at(&file, &cleaned, &out, written)
+                    .map_err(|e| io_err(&cleaned, e))?;
+                written += out.len() as u64;
+            }
+            fs.sync(&file, &cleaned).map_err(|e| io_err(&cleaned, e))?;
+            Ok(written)
+        };
+        let written = match write_group() {
+            Ok(w) => w,
+            Err(e) => {
+                // Nothing refers to the half-written file: drop it now (open would too).
+                let _ = fs.remove_file(&cleaned);
+                return Err(e);
+            }
+        };
         match log.swap_cleaned(group, &cleaned, end)? {
             true => {
                 stats.segments_in += group.len();
