@@ -1,19 +1,37 @@
 //! Background flusher: applies the time/count flush policy (`log.flush.interval.ms`,
 //! `log.flush.interval.messages`, and the topic-level `flush.ms` / `flush.messages`)
-//! for appends that nobody waits on (acks 0 and 1). fsyncs run off the async workers.
+//! for appends that nobody waits on (acks 0 and 1), and snapshots changed
+//! idempotent-producer state every 30 s (so a restart after a crash rescans only
+//! the log tails). Disk work runs off the async workers.
 
 use crate::state::BrokerState;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How often changed producer state is snapshotted.
+const SNAPSHOT_INTERVAL: Duration = Duration::from_secs(30);
+
 /// Check the flush policy of every partition periodically and fsync where due.
 pub async fn run(state: Arc<BrokerState>) {
-    let configured = state.settings.flush_interval_ms().unwrap_or(1000);
-    let tick = Duration::from_millis(configured.clamp(10, 1000));
+    // Topics may set `flush.ms` below the broker default, so poll at least every
+    // 100 ms (checking the policy is a few atomic loads per partition).
+    let configured = state.settings.flush_interval_ms().unwrap_or(100);
+    let tick = Duration::from_millis(configured.clamp(10, 100));
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_snapshot = std::time::Instant::now();
     loop {
         interval.tick().await;
+        if last_snapshot.elapsed() >= SNAPSHOT_INTERVAL {
+            last_snapshot = std::time::Instant::now();
+            let st = state.clone();
+            let done =
+                tokio::task::spawn_blocking(move || st.partitions.snapshot_producer_state(true))
+                    .await;
+            if let Ok(Err(e)) = done {
+                eprintln!("weir: producer state snapshot failed: {e}");
+            }
+        }
         let due: Vec<_> = state
             .partitions
             .topics()

@@ -19,9 +19,11 @@
 //! - [`partitions`]: topic registry, partitions, appends, fetch wake-ups.
 //! - [`producer_state`]: idempotent-producer sequence/epoch checks.
 //! - [`log_manager`]: background retention and log cleaner (own thread).
-//! - [`topic_policy`]: produce-time topic rules (keys on compacted topics, compression.type).
+//! - [`topic_policy`]: produce-time topic rules (keys on compacted topics).
 //! - [`flusher`], [`http`], [`ids`]: background flush policy, health endpoint, random ids.
+//! - [`alloc_guard`]: the global allocator, safe against wire-chosen allocation sizes.
 
+pub mod alloc_guard;
 pub mod cli;
 pub mod codec;
 pub mod config;

@@ -19,8 +19,8 @@ use weir_storage::{AppendOptions, PartitionLog, StorageError, Store, TopicPartit
 
 /// Checkpoint holding the topic registry.
 pub const TOPICS_CHECKPOINT: &str = "weir-topics.checkpoint";
-/// Directory (inside the data dir) of per-partition producer-state snapshots.
-pub const PRODUCER_SNAPSHOT_DIR: &str = "weir-producer-snapshots";
+/// Checkpoint holding every partition's idempotent-producer state snapshot.
+pub const PRODUCER_SNAPSHOT: &str = "weir-producer-state.checkpoint";
 /// Kafka's internal topics (reported with `is_internal`).
 pub const INTERNAL_TOPICS: &[&str] = &["__consumer_offsets", "__transaction_state"];
 /// Kafka's maximum topic name length.
@@ -94,6 +94,8 @@ pub struct Partition {
     pub log: Arc<PartitionLog>,
     /// Idempotent-producer state; its lock also serialises appends to this partition.
     producers: Mutex<ProducerStateTable>,
+    /// Producer state changed since the last snapshot.
+    producers_dirty: std::sync::atomic::AtomicBool,
     waiters: Mutex<Vec<Weak<Notify>>>,
 }
 
@@ -104,6 +106,7 @@ impl Partition {
             index,
             log,
             producers: Mutex::new(producers),
+            producers_dirty: std::sync::atomic::AtomicBool::new(false),
             waiters: Mutex::new(Vec::new()),
         }
     }
@@ -183,6 +186,8 @@ impl Partition {
             let last = base + batch.last_offset_delta() as i64;
             next = last + 1;
             if batch.producer_id() >= 0 && !batch.is_control() {
+                self.producers_dirty
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
                 producers.record(
                     batch.producer_id(),
                     batch.producer_epoch(),
@@ -283,6 +288,10 @@ pub struct Registry {
     topics: RwLock<Topics>,
     /// Serialises changes (create / delete / alter) and their checkpoint writes.
     change: Mutex<()>,
+    /// Producer-state snapshots read at start-up, consumed as partitions open.
+    snapshots: Mutex<HashMap<TopicPartition, (i64, ProducerStateTable)>>,
+    /// Serialises producer-state snapshot writes.
+    snapshot_write: Mutex<()>,
 }
 
 impl Registry {
@@ -295,7 +304,14 @@ impl Registry {
             settings,
             topics: RwLock::new(Topics::default()),
             change: Mutex::new(()),
+            snapshots: Mutex::new(HashMap::new()),
+            snapshot_write: Mutex::new(()),
         };
+        if let Some(data) = reg.store.read_checkpoint(PRODUCER_SNAPSHOT)? {
+            // A damaged snapshot only costs a longer scan of the logs.
+            *reg.snapshots.lock().unwrap_or_else(|e| e.into_inner()) =
+                decode_snapshots(&data).unwrap_or_default();
+        }
         let mut specs = match reg.store.read_checkpoint(TOPICS_CHECKPOINT)? {
             Some(data) => decode_registry(&data)?,
             None => Vec::new(),
@@ -303,12 +319,11 @@ impl Registry {
         let mut adopted = false;
         for tp in reg.store.list_logs()? {
             match specs.iter_mut().find(|s| s.name == tp.topic) {
-                Some(spec) => {
-                    if tp.partition >= spec.partitions {
-                        spec.partitions = tp.partition + 1;
-                        adopted = true;
-                    }
+                Some(spec) if tp.partition >= spec.partitions => {
+                    spec.partitions = tp.partition + 1;
+                    adopted = true;
                 }
+                Some(_) => {}
                 None if validate_topic_name(&tp.topic).is_ok() && tp.partition >= 0 => {
                     specs.push(TopicSpec {
                         name: tp.topic.clone(),
@@ -485,7 +500,6 @@ impl Registry {
         for p in topic.partitions() {
             p.wake_waiters();
             self.store.delete_log(&p.tp())?;
-            let _ = self.store.write_checkpoint(&snapshot_name(&p.tp()), &[]);
         }
         Ok(topic)
     }
@@ -553,23 +567,50 @@ impl Registry {
         Ok(())
     }
 
-    /// Write every partition's producer-state snapshot (at shutdown).
-    pub fn snapshot_producer_state(&self) -> Result<(), TopicError> {
-        for topic in self.topics() {
-            for p in topic.partitions() {
-                let producers = p.producers.lock().unwrap_or_else(|e| e.into_inner());
-                let offset = p.log.log_end_offset();
-                let mut data = Vec::new();
-                data.extend_from_slice(b"WPS1");
-                data.extend_from_slice(&offset.to_be_bytes());
-                data.extend_from_slice(&producers.encode());
-                let crc = crc32fast::hash(&data);
-                data.extend_from_slice(&crc.to_be_bytes());
-                self.store
-                    .write_checkpoint(&snapshot_name(&p.tp()), &data)?;
-            }
+    /// Write every partition's producer state (with the log end offset it is
+    /// valid at) to one checkpoint; with `only_if_changed`, skip the write when
+    /// no partition's state changed since the last one. Returns whether it wrote.
+    /// Called at shutdown and periodically, so a restart after a crash only
+    /// rescans the log tails written since.
+    pub fn snapshot_producer_state(&self, only_if_changed: bool) -> Result<bool, TopicError> {
+        use std::sync::atomic::Ordering;
+        let _guard = self
+            .snapshot_write
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let partitions: Vec<_> = self.topics().iter().flat_map(|t| t.partitions()).collect();
+        if only_if_changed
+            && !partitions
+                .iter()
+                .any(|p| p.producers_dirty.load(Ordering::Relaxed))
+        {
+            return Ok(false);
         }
-        Ok(())
+        let mut data = Vec::new();
+        data.extend_from_slice(b"WPS2");
+        data.extend_from_slice(&(partitions.len() as u32).to_be_bytes());
+        for p in &partitions {
+            let (offset, table) = {
+                let producers = p.producers.lock().unwrap_or_else(|e| e.into_inner());
+                p.producers_dirty.store(false, Ordering::Relaxed);
+                (p.log.log_end_offset(), producers.encode())
+            };
+            data.extend_from_slice(&(p.topic.len() as u16).to_be_bytes());
+            data.extend_from_slice(p.topic.as_bytes());
+            data.extend_from_slice(&p.index.to_be_bytes());
+            data.extend_from_slice(&offset.to_be_bytes());
+            data.extend_from_slice(&(table.len() as u32).to_be_bytes());
+            data.extend_from_slice(&table);
+        }
+        let crc = crc32fast::hash(&data);
+        data.extend_from_slice(&crc.to_be_bytes());
+        if let Err(e) = self.store.write_checkpoint(PRODUCER_SNAPSHOT, &data) {
+            for p in &partitions {
+                p.producers_dirty.store(true, Ordering::Relaxed);
+            }
+            return Err(e.into());
+        }
+        Ok(true)
     }
 
     /// The producer state of a partition: its snapshot (if valid and not beyond the
@@ -581,12 +622,14 @@ impl Registry {
     ) -> Result<ProducerStateTable, TopicError> {
         let end = log.log_end_offset();
         let start = log.log_start_offset();
-        let (mut table, mut offset) = match self.store.read_checkpoint(&snapshot_name(tp))? {
-            Some(data) => match decode_snapshot(&data) {
-                Some((at, table)) if at <= end && at >= start => (table, at),
-                _ => (ProducerStateTable::default(), start),
-            },
-            None => (ProducerStateTable::default(), start),
+        let snapshot = self
+            .snapshots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(tp);
+        let (mut table, mut offset) = match snapshot {
+            Some((at, table)) if at <= end && at >= start => (table, at),
+            _ => (ProducerStateTable::default(), start),
         };
         const CHUNK: usize = 16 << 20;
         while offset < end {
@@ -625,20 +668,35 @@ impl Registry {
     }
 }
 
-fn snapshot_name(tp: &TopicPartition) -> String {
-    format!("{PRODUCER_SNAPSHOT_DIR}/{}.snapshot", tp.dir_name())
-}
-
-fn decode_snapshot(data: &[u8]) -> Option<(i64, ProducerStateTable)> {
-    if data.len() < 16 || &data[..4] != b"WPS1" {
+/// Inverse of the encoding in [`Registry::snapshot_producer_state`]; `None` if damaged.
+fn decode_snapshots(data: &[u8]) -> Option<HashMap<TopicPartition, (i64, ProducerStateTable)>> {
+    fn take<'a>(buf: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = buf.split_at_checked(n)?;
+        *buf = rest;
+        Some(head)
+    }
+    if data.len() < 12 || &data[..4] != b"WPS2" {
         return None;
     }
     let (body, crc) = data.split_at(data.len() - 4);
     if crc32fast::hash(body).to_be_bytes() != crc {
         return None;
     }
-    let offset = i64::from_be_bytes(body[4..12].try_into().ok()?);
-    Some((offset, ProducerStateTable::decode(&body[12..])?))
+    let mut buf = &body[4..];
+    let count = u32::from_be_bytes(take(&mut buf, 4)?.try_into().ok()?);
+    let mut out = HashMap::new();
+    for _ in 0..count {
+        let name_len = u16::from_be_bytes(take(&mut buf, 2)?.try_into().ok()?) as usize;
+        let name = std::str::from_utf8(take(&mut buf, name_len)?)
+            .ok()?
+            .to_string();
+        let partition = i32::from_be_bytes(take(&mut buf, 4)?.try_into().ok()?);
+        let offset = i64::from_be_bytes(take(&mut buf, 8)?.try_into().ok()?);
+        let len = u32::from_be_bytes(take(&mut buf, 4)?.try_into().ok()?) as usize;
+        let table = ProducerStateTable::decode(take(&mut buf, len)?)?;
+        out.insert(TopicPartition::new(name, partition), (offset, table));
+    }
+    buf.is_empty().then_some(out)
 }
 
 /// A topic as the checkpoint records it.

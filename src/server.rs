@@ -90,13 +90,17 @@ impl Broker {
                 },
             })?;
         let store = Arc::new(store);
-        let listener =
-            TcpListener::bind(&config.listen)
-                .await
-                .map_err(|source| StartError::Bind {
+        let listener = match TcpListener::bind(&config.listen).await {
+            Ok(l) => l,
+            Err(source) => {
+                // Nothing was written: leave the data dir marked clean.
+                let _ = store.close();
+                return Err(StartError::Bind {
                     addr: config.listen.clone(),
                     source,
-                })?;
+                });
+            }
+        };
         let addr = listener.local_addr().map_err(|source| StartError::Bind {
             addr: config.listen.clone(),
             source,
@@ -179,7 +183,7 @@ impl Broker {
         }
         let state = self.state;
         tokio::task::spawn_blocking(move || {
-            state.partitions.snapshot_producer_state()?;
+            state.partitions.snapshot_producer_state(false)?;
             state.store.close()?;
             Ok::<(), StartError>(())
         })

@@ -292,3 +292,33 @@ async fn describe_cluster_names_this_broker() {
     assert_eq!(r.cluster_id.as_str(), broker.state().cluster_id);
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn partition_directories_missing_from_the_registry_are_adopted_not_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create(&mut c, vec![topic("orphan", 2, 1, &[])], false).await;
+    assert_eq!(
+        produce_raw(&mut c, "orphan", 1, batch(3, -1, -1, -1), 9)
+            .await
+            .error_code,
+        0
+    );
+    drop(c);
+    broker.shutdown().await.unwrap();
+    // Lose the registry checkpoint.
+    std::fs::remove_file(dir.path().join(weir::partitions::TOPICS_CHECKPOINT)).unwrap();
+
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    assert_eq!(partition_count(&mut c, "orphan").await, Some(2));
+    let ResponseKind::Fetch(resp) = c
+        .call(fetch_req("orphan", 1, 0, 1, 0), ApiKey::Fetch, 12)
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(resp.responses[0].partitions[0].high_watermark, 3);
+    broker.shutdown().await.unwrap();
+}

@@ -183,3 +183,54 @@ fn second_broker_on_same_dir_or_port_fails_with_one_line() {
         .status();
     assert!(wait_exit(&mut r.child, Duration::from_secs(5)).is_some());
 }
+
+#[test]
+fn config_file_settings_apply_and_unknown_keys_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("data");
+    let bad = dir.path().join("bad.properties");
+    std::fs::write(&bad, "num.partitions=2\nbogus.setting=1\n").unwrap();
+    assert_one_line_failure(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            d.to_str().unwrap(),
+            "--config",
+            bad.to_str().unwrap(),
+        ],
+        dir.path(),
+        "bogus.setting",
+    );
+    let missing = dir.path().join("nope.toml");
+    assert_one_line_failure(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--config",
+            missing.to_str().unwrap(),
+        ],
+        dir.path(),
+        "nope.toml",
+    );
+    let good = dir.path().join("weir.toml");
+    std::fs::write(&good, "[log.retention]\nms = 1000\n").unwrap();
+    let mut r = spawn_ready(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        d.to_str().unwrap(),
+        "--config",
+        good.to_str().unwrap(),
+    ]);
+    let _ = Command::new("kill")
+        .args(["-TERM", &r.child.id().to_string()])
+        .status();
+    assert_eq!(
+        wait_exit(&mut r.child, Duration::from_secs(5)).and_then(|s| s.code()),
+        Some(0)
+    );
+}

@@ -107,8 +107,10 @@ async fn sigkill_during_acks_all_production_loses_no_acknowledged_record() {
     child.kill().unwrap(); // SIGKILL
     let _ = child.wait();
     stop.store(true, Ordering::Relaxed);
+    // Deliveries still pending can only fail now; an ack not yet recorded only
+    // makes the check weaker, never wrong.
     for t in tasks {
-        let _ = tokio::time::timeout(Duration::from_secs(20), t).await;
+        t.abort();
     }
     drop(producer);
     let acked = acked.lock().unwrap().clone();

@@ -292,3 +292,213 @@ async fn list_offsets_earliest_latest_by_time_and_max_timestamp() {
     assert_eq!(ask(-3).await, (4, 1_700_000_000_004));
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn topic_compression_type_recompresses_producer_batches() {
+    use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+    use kafka_protocol::messages::CreateTopicsRequest;
+    use kafka_protocol::protocol::StrBytes;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    let req = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
+        .with_name(tname("zipped"))
+        .with_num_partitions(1)
+        .with_replication_factor(1)
+        .with_configs(vec![CreatableTopicConfig::default()
+            .with_name(StrBytes::from_static_str("compression.type"))
+            .with_value(Some(StrBytes::from_static_str("zstd")))])]);
+    let ResponseKind::CreateTopics(r) = c
+        .call(RequestKind::CreateTopics(req), ApiKey::CreateTopics, 7)
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(r.topics[0].error_code, 0);
+    let sent = batch(20, -1, -1, -1);
+    assert_eq!(
+        produce_raw(&mut c, "zipped", 0, sent.clone(), 9)
+            .await
+            .error_code,
+        0
+    );
+    let ResponseKind::Fetch(resp) = c
+        .call(fetch_req("zipped", 0, 0, 1, 0), ApiKey::Fetch, 12)
+        .await
+    else {
+        panic!()
+    };
+    let records = resp.responses[0].partitions[0].records.clone().unwrap();
+    let stored: Vec<_> = iter_batches_lenient(&records).collect();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        stored[0].compression().unwrap(),
+        weir_storage::Compression::Zstd
+    );
+    stored[0].validate_crc().unwrap();
+    let original = weir_storage::BatchHeader::parse(&sent)
+        .unwrap()
+        .records()
+        .unwrap();
+    assert_eq!(stored[0].records().unwrap(), original);
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn acks_zero_gets_no_response_and_later_requests_stay_in_order() {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::ProduceRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "fire", 1).await;
+    for _ in 0..3 {
+        let req = ProduceRequest::default()
+            .with_acks(0)
+            .with_timeout_ms(1000)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(tname("fire"))
+                .with_partition_data(vec![PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(bytes::Bytes::from(batch(1, -1, -1, -1))))])]);
+        c.send(RequestKind::Produce(req), ApiKey::Produce, 9).await;
+    }
+    // The next response on the wire answers this fetch: acks=0 produced nothing.
+    let corr = c
+        .send(fetch_req("fire", 0, 0, 1, 0), ApiKey::Fetch, 12)
+        .await;
+    let (got, resp) = c.recv(ApiKey::Fetch, 12).await;
+    assert_eq!(got, corr);
+    let ResponseKind::Fetch(resp) = resp else {
+        panic!()
+    };
+    assert_eq!(resp.responses[0].partitions[0].high_watermark, 3);
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_cuts_long_polls_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "idle", 1).await;
+    c.send(fetch_req("idle", 0, 0, 1, 60_000), ApiKey::Fetch, 12)
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    bounded("shutdown", broker.shutdown()).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    // The waiting fetch was answered (empty) before the connection closed.
+    let (_, resp) = c.recv(ApiKey::Fetch, 12).await;
+    let ResponseKind::Fetch(resp) = resp else {
+        panic!()
+    };
+    assert!(resp.responses[0].partitions[0]
+        .records
+        .as_ref()
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn large_fetch_goes_through_the_prefault_path_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "big", 1).await;
+    let mut sent = Vec::new();
+    for i in 0..6u8 {
+        let mut b = weir_storage::BatchBuilder::new();
+        b.push(weir_storage::Record {
+            offset: 0,
+            timestamp: 1,
+            key: None,
+            value: Some(bytes::Bytes::from(vec![i; 100_000])),
+            headers: vec![],
+        });
+        let b = b.build().unwrap();
+        assert_eq!(
+            produce_raw(&mut c, "big", 0, b.clone(), 9).await.error_code,
+            0
+        );
+        sent.push(b);
+    }
+    let ResponseKind::Fetch(resp) = c
+        .call(fetch_req("big", 0, 0, 1, 0), ApiKey::Fetch, 12)
+        .await
+    else {
+        panic!()
+    };
+    let records = resp.responses[0].partitions[0].records.clone().unwrap();
+    assert!(records.len() > 256 * 1024);
+    let got: Vec<_> = iter_batches_lenient(&records).collect();
+    assert_eq!(got.len(), 6);
+    for (i, b) in got.iter().enumerate() {
+        b.validate_crc().unwrap();
+        assert_eq!(b.base_offset(), i as i64);
+        assert_eq!(
+            b.records().unwrap()[0].value.as_deref(),
+            Some(&vec![i as u8; 100_000][..])
+        );
+    }
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn clients_cannot_produce_to_internal_topics() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let reg = &broker.state().partitions;
+    if reg.topic("__transaction_state").is_none() {
+        reg.create_topic("__transaction_state", 1, Default::default(), false)
+            .unwrap();
+    }
+    let mut c = RawClient::connect(broker.addr()).await;
+    let r = produce_raw(&mut c, "__transaction_state", 0, batch(1, -1, -1, -1), 9).await;
+    assert_eq!(r.error_code, ResponseError::InvalidTopicException.code());
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn producer_state_is_rebuilt_from_the_log_when_the_snapshot_is_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "rebuild", 1).await;
+    let (pid, epoch) = init_producer_id(&mut c).await;
+    assert_eq!(
+        produce_raw(&mut c, "rebuild", 0, batch(2, pid, epoch, 0), 9)
+            .await
+            .base_offset,
+        0
+    );
+    assert_eq!(
+        produce_raw(&mut c, "rebuild", 0, batch(2, pid, epoch, 2), 9)
+            .await
+            .base_offset,
+        2
+    );
+    drop(c);
+    broker.shutdown().await.unwrap();
+    let snap = dir.path().join(weir::partitions::PRODUCER_SNAPSHOT);
+    let mut bytes = std::fs::read(&snap).expect("snapshot written at shutdown");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&snap, bytes).unwrap();
+
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    let retry = produce_raw(&mut c, "rebuild", 0, batch(2, pid, epoch, 2), 9).await;
+    assert_eq!(
+        (retry.error_code, retry.base_offset),
+        (0, 2),
+        "duplicate found by scanning the log"
+    );
+    let next = produce_raw(&mut c, "rebuild", 0, batch(1, pid, epoch, 4), 9).await;
+    assert_eq!((next.error_code, next.base_offset), (0, 4));
+    broker.shutdown().await.unwrap();
+}

@@ -190,7 +190,8 @@ async fn metadata_reports_unknown_invalid_and_unknown_id() {
     else {
         panic!()
     };
-    assert!(all.topics.is_empty());
+    // Nothing was created (internal topics, e.g. the group coordinator's, aside).
+    assert!(all.topics.iter().all(|t| t.is_internal), "{:?}", all.topics);
     broker.shutdown().await.unwrap();
 }
 
@@ -302,5 +303,60 @@ async fn http_endpoint_answers_health_and_topics() {
     assert!(bounded("404", get("/nope"))
         .await
         .starts_with("HTTP/1.1 404"));
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn metadata_advertises_the_configured_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = weir::BrokerConfig::ephemeral(dir.path());
+    cfg.advertise = Some("kafka.example.internal:19092".into());
+    let broker = bounded("start", weir::Broker::start(cfg)).await.unwrap();
+    let mut c = RawClient::connect(broker.addr()).await;
+    let ResponseKind::Metadata(resp) = c
+        .call(
+            RequestKind::Metadata(MetadataRequest::default().with_topics(None)),
+            ApiKey::Metadata,
+            12,
+        )
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(resp.brokers[0].host.as_str(), "kafka.example.internal");
+    assert_eq!(resp.brokers[0].port, 19092);
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn absurd_array_length_closes_only_that_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut good = RawClient::connect(broker.addr()).await;
+    let mut evil = RawClient::connect(broker.addr()).await;
+    // Metadata v4 claiming 2^31-1 topics in a 16-byte request (v12 flexible: 2^32-2 via varint).
+    let mut payload = vec![0, 3, 0, 4, 0, 0, 0, 1, 0xff, 0xff];
+    payload.extend_from_slice(&0x7fff_ffffi32.to_be_bytes());
+    payload.extend_from_slice(&[0, 1]);
+    evil.send_raw(&payload).await;
+    assert!(evil.is_closed().await);
+    let mut evil2 = RawClient::connect(broker.addr()).await;
+    evil2
+        .send_raw(&[
+            0, 3, 0, 12, 0, 0, 0, 2, 0xff, 0xff, 0, 0xff, 0xff, 0xff, 0xff, 0x0f, 0,
+        ])
+        .await;
+    assert!(evil2.is_closed().await);
+    let ResponseKind::ApiVersions(resp) = good
+        .call(
+            RequestKind::ApiVersions(ApiVersionsRequest::default()),
+            ApiKey::ApiVersions,
+            3,
+        )
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(resp.error_code, 0);
     broker.shutdown().await.unwrap();
 }

@@ -43,6 +43,7 @@ type Rec = (
     Vec<(String, Option<Vec<u8>>)>,
 );
 
+#[allow(clippy::manual_is_multiple_of)] // is_multiple_of is newer than the MSRV (1.85)
 fn record(i: usize) -> Rec {
     let key = (i % 5 != 0).then(|| format!("key-{i}").into_bytes());
     let value = (i % 7 != 3).then(|| format!("value-{i}-{}", "x".repeat(i % 50)).into_bytes());

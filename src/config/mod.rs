@@ -31,7 +31,8 @@ pub enum ConfigError {
 }
 
 /// Environment variables with the `WEIR_` prefix that are not broker settings
-/// (used by tooling around the binary); they are ignored rather than rejected.
+/// (used by tooling around the binary); they are ignored rather than rejected, as
+/// are the prefixes `WEIR_TEST_`, `WEIR_BENCH_` and `WEIR_CHILD_`.
 pub const NON_SETTING_ENV: &[&str] = &[
     "WEIR_BIN",
     "WEIR_LOG",
@@ -46,6 +47,7 @@ pub fn env_key(var: &str) -> Option<String> {
     if rest.is_empty()
         || NON_SETTING_ENV.contains(&var)
         || var.starts_with("WEIR_TEST_")
+        || var.starts_with("WEIR_CHILD_")
         || var.starts_with("WEIR_BENCH_")
     {
         return None;

@@ -8,9 +8,7 @@
 
 use super::broker::{self, parse_value, KeyDef, Kind, Settings, Source, Value};
 use std::collections::BTreeMap;
-use weir_storage::{
-    CleanerConfig, Compression, FlushPolicy, LogConfig, RetentionPolicy, TimestampType,
-};
+use weir_storage::{CleanerConfig, FlushPolicy, LogConfig, RetentionPolicy, TimestampType};
 
 /// One topic config key.
 #[derive(Debug, Clone, Copy)]
@@ -333,15 +331,6 @@ impl TopicConfig {
             segment_bytes: self.segment_bytes(broker).max(1) as u64,
             max_map_entries: entries.min(usize::MAX as i64) as usize,
             io_max_bytes_per_sec: (io.is_finite() && io < 1e18).then_some(io as u64),
-        }
-    }
-
-    /// The codec appends are converted to; `None` = keep what the producer sent.
-    pub fn target_compression(&self, broker: &Settings) -> Option<Compression> {
-        match self.compression_type(broker).as_str() {
-            "producer" => None,
-            "uncompressed" => Some(Compression::None),
-            other => Compression::from_name(other),
         }
     }
 

@@ -1,5 +1,6 @@
 //! Produce (key 0), v3-13: validate each partition's record set (CRC, format,
-//! size), append it (idempotent retries answered with their original offsets),
+//! size; recompressed when the topic's `compression.type` names another codec),
+//! append it (idempotent retries answered with their original offsets),
 //! and with acks=-1 wait for the fsync the flush policy asks for. acks=0 gets no
 //! response at all. Per-partition errors go in the response.
 
@@ -11,8 +12,8 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ApiKey, ProduceResponse, RequestKind, ResponseKind};
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
-use weir_storage::batch::{iter_batches, validate_record_set};
-use weir_storage::{AppendOptions, TimestampType};
+use weir_storage::batch::iter_batches;
+use weir_storage::{AppendOptions, BatchBuilder, BatchError, Compression, TimestampType};
 
 pub const SPEC: ApiSpec = ApiSpec {
     key: ApiKey::Produce,
@@ -46,7 +47,52 @@ fn error_partition(
     p
 }
 
+/// The codec a topic's `compression.type` asks for; `None` = keep the producer's.
+fn target_codec(compression_type: &str) -> Option<Compression> {
+    match compression_type {
+        "uncompressed" => Some(Compression::None),
+        "gzip" => Some(Compression::Gzip),
+        "snappy" => Some(Compression::Snappy),
+        "lz4" => Some(Compression::Lz4),
+        "zstd" => Some(Compression::Zstd),
+        _ => None,
+    }
+}
+
+/// Re-encode the batches whose codec differs from `target` (control batches are
+/// kept). `None` when every batch already uses it (the common, zero-work case).
+fn recompress(records: &[u8], target: Compression) -> Result<Option<Vec<u8>>, BatchError> {
+    let mut out = Vec::with_capacity(records.len());
+    let mut changed = false;
+    for batch in iter_batches(records) {
+        let batch = batch?;
+        if batch.is_control() || batch.compression()? == target {
+            out.extend_from_slice(batch.bytes());
+            continue;
+        }
+        changed = true;
+        let mut b = BatchBuilder::new();
+        b.base_offset = batch.base_offset();
+        b.partition_leader_epoch = batch.partition_leader_epoch();
+        b.compression = target;
+        b.log_append_time = batch.is_log_append_time();
+        b.transactional = batch.is_transactional();
+        b.producer_id = batch.producer_id();
+        b.producer_epoch = batch.producer_epoch();
+        b.base_sequence = batch.base_sequence();
+        for r in batch.records()? {
+            b.push(r);
+        }
+        out.extend_from_slice(&b.build()?);
+    }
+    Ok(changed.then_some(out))
+}
+
 /// Check and append one partition's records (blocking: runs off the async workers).
+/// Structure and CRC are checked first (cheap, and before the idempotence check
+/// can answer a retry); then recompression when the topic's `compression.type`
+/// asks for another codec; then the size limit. The full validation (record
+/// counts, which may need decompression) runs once, inside the storage append.
 fn produce_partition(
     state: &BrokerState,
     topic: &Topic,
@@ -54,9 +100,21 @@ fn produce_partition(
     records: &[u8],
 ) -> Result<crate::partitions::AppendResult, (ResponseError, String)> {
     let config = topic.config();
+    let bad = |e: BatchError| (batch_error_code(&e), e.to_string());
+    if records.is_empty() {
+        return Err(bad(BatchError::Empty));
+    }
+    for batch in iter_batches(records) {
+        batch.and_then(|b| b.validate_crc()).map_err(bad)?;
+    }
+    let recompressed = match target_codec(&config.compression_type(&state.settings)) {
+        Some(target) => recompress(records, target).map_err(bad)?,
+        None => None,
+    };
+    let records = recompressed.as_deref().unwrap_or(records);
     let max = config.max_message_bytes(&state.settings);
     for batch in iter_batches(records) {
-        let batch = batch.map_err(|e| (batch_error_code(&e), e.to_string()))?;
+        let batch = batch.map_err(bad)?;
         if batch.total_len() as i64 > max {
             return Err((
                 ResponseError::MessageTooLarge,
@@ -67,14 +125,12 @@ fn produce_partition(
             ));
         }
     }
-    validate_record_set(records).map_err(|e| (batch_error_code(&e), e.to_string()))?;
-    // Topic rules: keys on compacted topics, compression.type conversion.
-    let records = &*crate::topic_policy::apply(&config, &state.settings, records).map_err(|e| {
-        use crate::topic_policy::PolicyError;
-        match e {
-            PolicyError::KeylessOnCompacted => (ResponseError::InvalidRecord, e.to_string()),
-            PolicyError::Batch(b) => (batch_error_code(&b), b.to_string()),
+    // A compacted topic takes only keyed records (INVALID_RECORD otherwise).
+    crate::topic_policy::check_keys(&config, &state.settings, records).map_err(|e| match e {
+        crate::topic_policy::PolicyError::KeylessOnCompacted => {
+            (ResponseError::InvalidRecord, e.to_string())
         }
+        crate::topic_policy::PolicyError::Batch(b) => bad(b),
     })?;
     let opts = AppendOptions {
         log_append_time: (config.timestamp_type(&state.settings) == TimestampType::LogAppendTime)
@@ -109,8 +165,17 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 };
                 let mut parts = Vec::with_capacity(td.partition_data.len());
                 for pd in td.partition_data {
-                    let resp = if !matches!(acks, -1 | 0 | 1) {
+                    let resp = if !(-1..=1).contains(&acks) {
                         error_partition(pd.index, ResponseError::InvalidRequiredAcks, None, version)
+                    } else if topic.as_ref().is_some_and(|t| t.internal) {
+                        // As Kafka: clients cannot append to internal topics.
+                        let msg = "cannot append to an internal topic".to_string();
+                        error_partition(
+                            pd.index,
+                            ResponseError::InvalidTopicException,
+                            Some(msg),
+                            version,
+                        )
                     } else if let Some((t, p)) = topic
                         .as_ref()
                         .and_then(|t| t.partition(pd.index).map(|p| (t, p)))

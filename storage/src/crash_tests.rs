@@ -383,3 +383,36 @@ fn wrong_middle_index_entry_never_misaligns_a_read() {
     }
     assert_eq!(offsets(&log), (0..120).collect::<Vec<_>>());
 }
+
+#[test]
+fn overlapping_segment_ends_the_log_and_its_files_go() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (_s, log) = open(dir.path(), fs::real());
+        fill(&log, 40);
+    }
+    let segs = segment_files(dir.path(), ".log");
+    assert!(segs.len() >= 3);
+    let second: i64 = segs[1]
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .parse()
+        .unwrap();
+    // A stray copy of the second segment named one offset lower overlaps the first.
+    let stray = log_dir(dir.path()).join(crate::segment::file_name(second - 1, ".log"));
+    std::fs::copy(&segs[1], &stray).unwrap();
+    let (_s, log) = open(dir.path(), fs::real());
+    assert_eq!(offsets(&log), (0..second).collect::<Vec<_>>());
+    assert_eq!(
+        segment_files(dir.path(), ".log").len(),
+        1,
+        "the overlap and all after it are removed"
+    );
+    assert_eq!(
+        log.append(&batch(1, "n"), AppendOptions::default())
+            .unwrap()
+            .base_offset,
+        second
+    );
+}

@@ -23,6 +23,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+/// Suffix of the copy a truncation writes while readers still map the old file.
+const TRUNCATING_SUFFIX: &str = ".log.truncating";
+
 /// File in each log directory holding the log start offset and recovery point.
 pub(crate) const LOG_CHECKPOINT: &str = "weir-log.checkpoint";
 
@@ -335,8 +338,9 @@ impl PartitionLog {
             let name = name.to_string_lossy();
             if let Some(b) = segment::parse_log_name(&name) {
                 bases.push(b);
-            } else if name.ends_with(".tmp") || name.ends_with(".swap") {
-                // Leftovers of an interrupted atomic rewrite.
+            } else if name.ends_with(".tmp") || name.ends_with(TRUNCATING_SUFFIX) {
+                // Leftovers of an interrupted atomic rewrite or truncation copy.
+                // (`.cleaned` / `.swap` files belong to the log cleaner.)
                 let p = entry.path();
                 fs.remove_file(&p).map_err(|e| io_err(&p, e))?;
             }
@@ -360,6 +364,7 @@ impl PartitionLog {
         let params = Inner::params(&config);
         let mut segments: Vec<Arc<Segment>> = Vec::new();
         let mut recovered_any = false;
+        let mut recovered: Vec<Arc<Segment>> = Vec::new();
         if bases.is_empty() {
             let seg = Segment::create(&*fs, dir, log_start, cap, max_index)?;
             fs.sync_dir(dir).map_err(|e| io_err(dir, e))?;
@@ -387,14 +392,29 @@ impl PartitionLog {
                     }
                     other => other?,
                 };
-                recovered_any |= mode == OpenMode::Recover;
                 let prev_next = segments.last().map(|s| s.next_offset()).unwrap_or(i64::MIN);
                 let seg = Arc::new(seg);
+                if mode == OpenMode::Recover || outcome.truncated_bytes > 0 {
+                    recovered_any = true;
+                    recovered.push(seg.clone());
+                }
                 let out_of_order = base < prev_next;
                 if out_of_order {
-                    // Overlaps the previous segment: not a valid continuation.
-                    seg.delete(&*fs)?;
+                    // Overlaps the previous segment (damage): not a valid
+                    // continuation. As at the first bad batch, it and everything
+                    // after it go; the previous segment takes appends again.
+                    for &later in &bases[i..] {
+                        for suffix in [
+                            segment::LOG_SUFFIX,
+                            segment::INDEX_SUFFIX,
+                            segment::TIME_INDEX_SUFFIX,
+                        ] {
+                            let p = dir.join(segment::file_name(later, suffix));
+                            let _ = fs.remove_file(&p);
+                        }
+                    }
                     bases.truncate(i);
+                    recovered_any = true;
                     break;
                 }
                 segments.push(seg.clone());
@@ -435,7 +455,10 @@ impl PartitionLog {
         if recovered_any {
             // What recovery kept is now known good; make it durable and move the
             // recovery point to the end so the next unclean start scans less.
-            for s in &view.segments {
+            for s in recovered
+                .iter()
+                .filter(|s| view.segments.iter().any(|v| Arc::ptr_eq(v, s)))
+            {
                 s.sync(&*fs)?;
             }
             fs.sync_dir(dir).map_err(|e| io_err(dir, e))?;
@@ -777,7 +800,7 @@ impl PartitionLog {
                 .join(segment::file_name(target.base_offset, segment::LOG_SUFFIX));
             let swap = inner
                 .dir
-                .join(segment::file_name(target.base_offset, ".log.swap"));
+                .join(segment::file_name(target.base_offset, TRUNCATING_SUFFIX));
             let f = fs.open_rw(&swap, true).map_err(|e| io_err(&swap, e))?;
             fs.set_len(&f, &swap, 0).map_err(|e| io_err(&swap, e))?;
             fs.write_at(&f, &swap, &prefix, 0)

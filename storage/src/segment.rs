@@ -376,8 +376,10 @@ impl Segment {
             if idx.bytes_since_entry > index_interval as u64 {
                 let rel = (b.last_offset - self.base_offset) as u32;
                 idx.offset.push(rel, pos as u32);
-                idx.time
-                    .maybe_push(max_ts, (off_of_max - self.base_offset) as u32);
+                if max_ts >= 0 && off_of_max >= self.base_offset {
+                    idx.time
+                        .maybe_push(max_ts, (off_of_max - self.base_offset) as u32);
+                }
                 idx.bytes_since_entry = 0;
             }
             idx.bytes_since_entry += b.len as u64;
@@ -385,7 +387,7 @@ impl Segment {
             pos += b.len;
         }
         if sealed {
-            if max_ts >= 0 {
+            if max_ts >= 0 && off_of_max >= self.base_offset {
                 idx.time
                     .maybe_push(max_ts, (off_of_max - self.base_offset) as u32);
             }
@@ -523,8 +525,11 @@ impl Segment {
             if idx.bytes_since_entry > index_interval as u64 {
                 let rel = (b.last_offset - self.base_offset) as u32;
                 idx.offset.push(rel, (pos as usize + b.pos_in_buf) as u32);
-                idx.time
-                    .maybe_push(max_ts, (off_of_max - self.base_offset) as u32);
+                if max_ts >= 0 && off_of_max >= self.base_offset {
+                    // (Batches without timestamps, -1, never enter the time index.)
+                    idx.time
+                        .maybe_push(max_ts, (off_of_max - self.base_offset) as u32);
+                }
                 idx.bytes_since_entry = 0;
             }
             idx.bytes_since_entry += b.len as u64;

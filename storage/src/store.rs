@@ -44,13 +44,21 @@ impl TopicPartition {
     }
 }
 
+type Slot = Arc<Mutex<Option<Arc<PartitionLog>>>>;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// An open data directory.
 pub struct Store {
     dir: PathBuf,
     fs: Arc<dyn Fs>,
     lock: Mutex<Option<File>>,
     was_clean: bool,
-    logs: Mutex<HashMap<TopicPartition, Arc<PartitionLog>>>,
+    /// One slot per log; a slot's own lock is held while that log opens (and
+    /// recovers), so different logs can open in parallel.
+    logs: Mutex<HashMap<TopicPartition, Slot>>,
     closed: AtomicBool,
 }
 
@@ -131,21 +139,23 @@ impl Store {
     }
 
     /// Open the log of `tp`, creating it if absent. Returns the same `Arc` for
-    /// repeated calls.
+    /// repeated calls. Different logs may be opened (recovered) in parallel
+    /// from several threads.
     pub fn open_log(&self, tp: &TopicPartition, config: LogConfig) -> Result<Arc<PartitionLog>> {
         self.check_open()?;
-        let mut logs = self.logs.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(log) = logs.get(tp) {
+        let dir = self.log_dir(tp)?;
+        let slot = lock(&self.logs).entry(tp.clone()).or_default().clone();
+        let mut slot = lock(&slot);
+        if let Some(log) = &*slot {
             return Ok(log.clone());
         }
-        let dir = self.log_dir(tp)?;
         let log = Arc::new(PartitionLog::open(
             self.fs.clone(),
             &dir,
             config,
             !self.was_clean,
         )?);
-        logs.insert(tp.clone(), log.clone());
+        *slot = Some(log.clone());
         Ok(log)
     }
 
@@ -164,22 +174,18 @@ impl Store {
 
     /// The already-open log of `tp`, if any.
     pub fn get_log(&self, tp: &TopicPartition) -> Option<Arc<PartitionLog>> {
-        self.logs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(tp)
-            .cloned()
+        let slot = lock(&self.logs).get(tp).cloned()?;
+        let log = lock(&slot).clone();
+        log
     }
 
     /// Close and delete the log of `tp` and its directory.
     pub fn delete_log(&self, tp: &TopicPartition) -> Result<()> {
         self.check_open()?;
         let dir = self.log_dir(tp)?;
-        let removed = self
-            .logs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(tp);
+        let removed = lock(&self.logs)
+            .remove(tp)
+            .and_then(|slot| lock(&slot).take());
         if let Some(log) = &removed {
             log.mark_deleted();
         }
@@ -242,14 +248,11 @@ impl Store {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        let logs: Vec<_> = self
-            .logs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain()
-            .collect();
-        for (_, log) in &logs {
-            log.close()?;
+        let slots: Vec<_> = lock(&self.logs).drain().map(|(_, slot)| slot).collect();
+        for slot in slots {
+            if let Some(log) = lock(&slot).take() {
+                log.close()?;
+            }
         }
         let marker = self.dir.join(CLEAN_SHUTDOWN_FILE);
         let f = self

@@ -466,3 +466,64 @@ fn clean_start_without_appends_writes_nothing_to_the_log_dir() {
         "no file of the log was written, grown or trimmed"
     );
 }
+
+#[test]
+fn concurrent_appenders_flushers_and_readers_agree_on_every_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LogConfig {
+        segment_bytes: 4_000,
+        flush: weir_storage::FlushPolicy {
+            messages: Some(7),
+            interval_ms: None,
+        },
+        ..LogConfig::default()
+    };
+    let (_s, log) = open(dir.path(), cfg);
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let mut mine = Vec::new();
+                for i in 0..100 {
+                    let info = log
+                        .append(&batch(2, i, &format!("w{w}")), AppendOptions::default())
+                        .unwrap();
+                    if log.flush_due() {
+                        log.sync_to(info.last_offset).unwrap();
+                        assert!(log.recovery_point() > info.last_offset);
+                    }
+                    mine.push(info.base_offset);
+                }
+                mine
+            })
+        })
+        .collect();
+    let reader = {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for _ in 0..200 {
+                let end = log.log_end_offset();
+                if end > 0 {
+                    let r = log.read(end / 2, 10_000, None).unwrap();
+                    for b in iter_batches(&r.records) {
+                        b.unwrap().validate_crc().unwrap();
+                    }
+                }
+            }
+        })
+    };
+    let mut bases: Vec<i64> = writers
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    reader.join().unwrap();
+    bases.sort_unstable();
+    assert_eq!(
+        bases,
+        (0..400).map(|i| i * 2).collect::<Vec<_>>(),
+        "every batch got its own offsets"
+    );
+    assert_eq!(read_all(&log, 0).len(), 800);
+    log.flush().unwrap();
+    assert_eq!(log.recovery_point(), 800);
+}

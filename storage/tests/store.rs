@@ -122,3 +122,29 @@ fn checkpoints_are_replaced_atomically_and_read_back() {
     assert!(s.write_checkpoint("/abs", b"x").is_err());
     assert!(s.write_checkpoint("a/b/c", b"x").is_err());
 }
+
+#[test]
+fn logs_open_in_parallel_and_each_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = std::sync::Arc::new(Store::open(dir.path()).unwrap());
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                let tp = TopicPartition::new("par", i % 4);
+                let log = s.open_log(&tp, LogConfig::default()).unwrap();
+                log.append(&one_batch(), AppendOptions::default()).unwrap();
+                log
+            })
+        })
+        .collect();
+    let logs: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    for i in 0..4 {
+        assert!(
+            std::sync::Arc::ptr_eq(&logs[i], &logs[i + 4]),
+            "one log per partition"
+        );
+        assert_eq!(logs[i].log_end_offset(), 2);
+    }
+    s.close().unwrap();
+}

@@ -238,3 +238,36 @@ fn rolls_when_the_index_is_full() {
         assert!(s.next_offset - s.base_offset <= 4, "{s:?}");
     }
 }
+
+#[test]
+fn batches_without_timestamps_stay_out_of_the_time_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LogConfig {
+        index_interval_bytes: 1,
+        ..LogConfig::default()
+    };
+    {
+        let (s, log) = open(dir.path(), cfg.clone());
+        for _ in 0..5 {
+            log.append(
+                &with_timestamps(&[-1, -1], Compression::None),
+                AppendOptions::default(),
+            )
+            .unwrap();
+        }
+        assert_eq!(log.max_timestamp().unwrap(), None);
+        assert_eq!(log.offset_for_timestamp(0).unwrap(), None);
+        log.append(
+            &with_timestamps(&[7], Compression::None),
+            AppendOptions::default(),
+        )
+        .unwrap();
+        s.close().unwrap();
+    }
+    let t = std::fs::read(dir.path().join("ts-0/00000000000000000000.timeindex")).unwrap();
+    assert_eq!(t.len(), 12, "one entry: (7, offset 10)");
+    assert_eq!(i64::from_be_bytes(t[..8].try_into().unwrap()), 7);
+    let (_s, log) = open(dir.path(), cfg);
+    assert_eq!(log.max_timestamp().unwrap(), Some((7, 10)));
+    assert_eq!(log.offset_for_timestamp(0).unwrap(), Some((10, 7)));
+}
