@@ -446,3 +446,41 @@ async fn delete_records_moves_the_low_watermark_and_rejects_offsets_past_the_end
     assert_eq!(watermarks(broker.addr(), "dr"), (150, 200));
     bounded("shutdown", broker.shutdown()).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyless_records_on_a_compacted_topic_are_invalid_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let addr = broker.addr();
+    create(addr, "keys", &[("cleanup.policy", "compact")]).await;
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", addr.to_string())
+        .set("message.timeout.ms", "10000")
+        .create()
+        .unwrap();
+    let res = bounded(
+        "keyless",
+        producer.send(
+            FutureRecord::<str, str>::to("keys").payload("no key"),
+            Duration::from_secs(10),
+        ),
+    )
+    .await;
+    let (err, _) = res.expect_err("keyless record rejected");
+    assert_eq!(
+        err.rdkafka_error_code(),
+        Some(rdkafka::error::RDKafkaErrorCode::InvalidRecord),
+        "{err}"
+    );
+    let ok = bounded(
+        "keyed",
+        producer.send(
+            FutureRecord::to("keys").key("k").payload("v"),
+            Duration::from_secs(10),
+        ),
+    )
+    .await;
+    assert!(ok.is_ok(), "{ok:?}");
+    assert_eq!(watermarks(addr, "keys"), (0, 1));
+    bounded("shutdown", broker.shutdown()).await.unwrap();
+}
