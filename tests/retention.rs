@@ -484,3 +484,60 @@ async fn keyless_records_on_a_compacted_topic_are_invalid_record() {
     assert_eq!(watermarks(addr, "keys"), (0, 1));
     bounded("shutdown", broker.shutdown()).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_compaction_lag_above_max_is_invalid_config_on_create_and_alter() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let addr = broker.addr();
+    let t = NewTopic::new("lag", 1, TopicReplication::Fixed(1))
+        .set("min.compaction.lag.ms", "5000")
+        .set("max.compaction.lag.ms", "1000");
+    let res = bounded(
+        "create",
+        admin(addr).create_topics([&t], &AdminOptions::new()),
+    )
+    .await
+    .unwrap();
+    let err = res.into_iter().next().unwrap().expect_err("rejected");
+    assert_eq!(err.1, rdkafka::types::RDKafkaErrorCode::InvalidConfig);
+    create(addr, "lag", &[("max.compaction.lag.ms", "1000")]).await;
+    let mut raw = RawClient::connect(addr).await;
+    let req = RequestKind::AlterConfigs(AlterConfigsRequest::default().with_resources(vec![
+        alter_configs_request::AlterConfigsResource::default()
+            .with_resource_type(2)
+            .with_resource_name(StrBytes::from_static_str("lag"))
+            .with_configs(vec![alter_configs_request::AlterableConfig::default()
+                .with_name(StrBytes::from_static_str("min.compaction.lag.ms"))
+                .with_value(Some(StrBytes::from_static_str("5000")))]),
+    ]));
+    let ResponseKind::AlterConfigs(r) = raw.call(req, ApiKey::AlterConfigs, 1).await else {
+        panic!()
+    };
+    // Full replacement drops max.compaction.lag.ms back to its default (Long.MAX),
+    // so this one is valid; now set both in an invalid combination.
+    assert_eq!(r.responses[0].error_code, 0);
+    let req = RequestKind::AlterConfigs(AlterConfigsRequest::default().with_resources(vec![
+        alter_configs_request::AlterConfigsResource::default()
+            .with_resource_type(2)
+            .with_resource_name(StrBytes::from_static_str("lag"))
+            .with_configs(vec![
+                alter_configs_request::AlterableConfig::default()
+                    .with_name(StrBytes::from_static_str("min.compaction.lag.ms"))
+                    .with_value(Some(StrBytes::from_static_str("5000"))),
+                alter_configs_request::AlterableConfig::default()
+                    .with_name(StrBytes::from_static_str("max.compaction.lag.ms"))
+                    .with_value(Some(StrBytes::from_static_str("10"))),
+            ]),
+    ]));
+    let ResponseKind::AlterConfigs(r) = raw.call(req, ApiKey::AlterConfigs, 1).await else {
+        panic!()
+    };
+    assert_eq!(r.responses[0].error_code, 40);
+    assert!(r.responses[0]
+        .error_message
+        .as_ref()
+        .unwrap()
+        .contains("min.compaction.lag.ms"));
+    bounded("shutdown", broker.shutdown()).await.unwrap();
+}
