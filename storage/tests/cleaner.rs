@@ -414,3 +414,53 @@ fn nothing_at_or_past_the_upper_bound_is_cleaned() {
     assert!(cleaner::clean(&log, &ccfg(), 0, true).unwrap().is_none());
     assert_eq!(all(&log), before);
 }
+
+#[test]
+fn appends_and_reads_carry_on_while_the_cleaner_swaps_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_s, log) = open(dir.path(), 4_096);
+    fill_rounds(&log, 10);
+    append(&log, vec![rec(Some("tail"), Some("t"), now())]);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (log, stop) = (log.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut passes = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // Every read sees whole, CRC-valid batches and the latest values.
+                let recs = all(&log);
+                let l = latest(&recs);
+                for i in 0..100 {
+                    assert_eq!(l[&format!("k{i}")], format!("k{i}-r9"));
+                }
+                passes += 1;
+            }
+            passes
+        })
+    };
+    let writer = {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for i in 0..200 {
+                append(&log, vec![rec(Some(&format!("w{i}")), Some("x"), now())]);
+            }
+        })
+    };
+    let cfg = CleanerConfig {
+        io_max_bytes_per_sec: Some(200_000),
+        ..ccfg()
+    };
+    cleaner::clean(&log, &cfg, log.log_end_offset(), true)
+        .unwrap()
+        .unwrap();
+    writer.join().unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(reader.join().unwrap() > 0);
+    let after = all(&log);
+    for i in 0..200 {
+        assert!(after
+            .iter()
+            .any(|(_, k, _)| k.as_deref() == Some(&format!("w{i}"))));
+    }
+    assert_eq!(latest(&after).len(), 100 + 1 + 200);
+}
