@@ -88,6 +88,9 @@ pub static API_TABLE: &[ApiSpec] = &[
     handlers::delete_groups::SPEC,
     handlers::consumer_group_heartbeat::SPEC,
     handlers::consumer_group_describe::SPEC,
+    handlers::alter_configs::SPEC,
+    handlers::incremental_alter_configs::SPEC,
+    handlers::delete_records::SPEC,
 ];
 
 /// The spec for `key`, if implemented.

@@ -19,6 +19,8 @@
 //! - [`partitions`]: topic registry, partitions, appends, fetch wake-ups.
 //! - [`groups`]: the group coordinator (consumer groups, committed offsets).
 //! - [`producer_state`]: idempotent-producer sequence/epoch checks.
+//! - [`log_manager`]: background retention and log cleaner (own thread).
+//! - [`topic_policy`]: produce-time topic rules (keys on compacted topics).
 //! - [`flusher`], [`http`], [`ids`]: background flush policy, health endpoint, random ids.
 //! - [`alloc_guard`]: the global allocator, safe against wire-chosen allocation sizes.
 
@@ -33,11 +35,13 @@ pub mod groups;
 pub mod handlers;
 pub mod http;
 pub mod ids;
+pub mod log_manager;
 pub mod partitions;
 pub mod producer_state;
 pub mod server;
 pub mod session;
 pub mod state;
+pub mod topic_policy;
 
 pub use server::{Broker, BrokerConfig, StartError};
 pub use state::BrokerState;

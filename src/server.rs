@@ -144,6 +144,8 @@ impl Broker {
         }
         background.push(tokio::spawn(crate::flusher::run(state.clone())));
         background.push(tokio::spawn(state.groups.clone().run_timers()));
+        // Retention and the log cleaner: own thread, ends at shutdown.
+        crate::log_manager::start(state.clone(), Default::default());
         let accept_task = tokio::spawn(accept_loop(state.clone(), listener));
         eprintln!("weir listening on {addr}");
         Ok(Broker {

@@ -82,6 +82,21 @@ pub const BROKER_KEYS: &[KeyDef] = &[
         default: "delete",
     },
     int("log.cleaner.min.compaction.lag.ms", 0, i64::MAX, "0"),
+    int(
+        "log.cleaner.max.compaction.lag.ms",
+        1,
+        i64::MAX,
+        "9223372036854775807",
+    ),
+    KeyDef {
+        name: "log.cleaner.io.max.bytes.per.second",
+        kind: Kind::Double {
+            min: 0.0,
+            max: f64::MAX,
+        },
+        default: "1.7976931348623157E308",
+    },
+    int("log.cleaner.dedupe.buffer.size", 1, i64::MAX, "134217728"),
     int("log.cleaner.delete.retention.ms", 0, i64::MAX, "86400000"),
     KeyDef {
         name: "log.cleaner.min.cleanable.ratio",

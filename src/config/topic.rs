@@ -8,7 +8,7 @@
 
 use super::broker::{self, parse_value, KeyDef, Kind, Settings, Source, Value};
 use std::collections::BTreeMap;
-use weir_storage::{FlushPolicy, LogConfig, TimestampType};
+use weir_storage::{CleanerConfig, FlushPolicy, LogConfig, RetentionPolicy, TimestampType};
 
 /// One topic config key.
 #[derive(Debug, Clone, Copy)]
@@ -77,6 +77,11 @@ pub const TOPIC_KEYS: &[TopicKeyDef] = &[
         "min.compaction.lag.ms",
         "log.cleaner.min.compaction.lag.ms",
         int(0, i64::MAX),
+    ),
+    key(
+        "max.compaction.lag.ms",
+        "log.cleaner.max.compaction.lag.ms",
+        int(1, i64::MAX),
     ),
     key(
         "min.insync.replicas",
@@ -288,6 +293,59 @@ impl TopicConfig {
         self.effective("cleanup.policy", broker)
             .map(|e| e.value.split(',').map(str::to_string).collect())
             .unwrap_or_default()
+    }
+
+    /// Whether `cleanup.policy` includes `compact`.
+    pub fn is_compacted(&self, broker: &Settings) -> bool {
+        self.cleanup_policy(broker).iter().any(|p| p == "compact")
+    }
+    /// Whether `cleanup.policy` includes `delete` (time/size retention applies).
+    pub fn is_delete(&self, broker: &Settings) -> bool {
+        self.cleanup_policy(broker).iter().any(|p| p == "delete")
+    }
+
+    /// Time/size retention for this topic's logs: `retention.ms` and
+    /// `retention.bytes` when `cleanup.policy` includes `delete`, else none.
+    pub fn retention_policy(&self, broker: &Settings) -> RetentionPolicy {
+        if self.is_delete(broker) {
+            RetentionPolicy::from_kafka(self.retention_ms(broker), self.retention_bytes(broker))
+        } else {
+            RetentionPolicy::default()
+        }
+    }
+
+    /// The log cleaner's settings for this topic's logs.
+    pub fn cleaner_config(&self, broker: &Settings) -> CleanerConfig {
+        let ratio = self
+            .effective("min.cleanable.dirty.ratio", broker)
+            .and_then(|e| e.value.parse().ok())
+            .unwrap_or(0.5);
+        let io = broker.f64("log.cleaner.io.max.bytes.per.second");
+        // Kafka's map holds 24 bytes per entry (16-byte hash + offset).
+        let entries = (broker.i64("log.cleaner.dedupe.buffer.size") / 24).max(1);
+        CleanerConfig {
+            min_compaction_lag_ms: self.int("min.compaction.lag.ms", broker),
+            max_compaction_lag_ms: self.int("max.compaction.lag.ms", broker),
+            delete_retention_ms: self.int("delete.retention.ms", broker),
+            min_cleanable_dirty_ratio: ratio,
+            segment_bytes: self.segment_bytes(broker).max(1) as u64,
+            max_map_entries: entries.min(usize::MAX as i64) as usize,
+            io_max_bytes_per_sec: (io.is_finite() && io < 1e18).then_some(io as u64),
+        }
+    }
+
+    /// Checks across keys that Kafka makes (`LogConfig.validate`).
+    pub fn validate_combination(&self, broker: &Settings) -> Result<(), TopicConfigError> {
+        let min = self.int("min.compaction.lag.ms", broker);
+        let max = self.int("max.compaction.lag.ms", broker);
+        if min > max {
+            return Err(TopicConfigError::BadValue {
+                key: "min.compaction.lag.ms".into(),
+                value: min.to_string(),
+                reason: format!("must not be greater than max.compaction.lag.ms {max}"),
+            });
+        }
+        Ok(())
     }
 
     /// The storage engine's settings for this topic's partition logs.

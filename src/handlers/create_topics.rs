@@ -145,6 +145,15 @@ fn create_one(
             );
         }
     }
+    // Checks across keys (min.compaction.lag.ms <= max.compaction.lag.ms).
+    if let Err(e) = config.validate_combination(&state.settings) {
+        return failed(
+            t.clone(),
+            ResponseError::InvalidConfig,
+            e.to_string(),
+            version,
+        );
+    }
     match state
         .partitions
         .create_topic(&name, partitions, config.clone(), validate_only)

@@ -125,6 +125,13 @@ fn produce_partition(
             ));
         }
     }
+    // A compacted topic takes only keyed records (INVALID_RECORD otherwise).
+    crate::topic_policy::check_keys(&config, &state.settings, records).map_err(|e| match e {
+        crate::topic_policy::PolicyError::KeylessOnCompacted => {
+            (ResponseError::InvalidRecord, e.to_string())
+        }
+        crate::topic_policy::PolicyError::Batch(b) => bad(b),
+    })?;
     let opts = AppendOptions {
         log_append_time: (config.timestamp_type(&state.settings) == TimestampType::LogAppendTime)
             .then(now_ms),

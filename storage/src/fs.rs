@@ -79,6 +79,9 @@ pub(crate) mod faulty {
         /// length change and fsync fails, as if the process had died there.
         pub dead: bool,
         pub die_after_cut: bool,
+        /// A rename whose target ends in this suffix does not happen and the
+        /// process "dies" there (later writes, renames and removals fail).
+        pub die_at_rename_to: Option<String>,
     }
 
     impl FaultyFs {
@@ -121,6 +124,21 @@ pub(crate) mod faulty {
                 return Err(io::Error::other("injected: fsync failed"));
             }
             file.sync_data()
+        }
+        fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+            self.check_alive()?;
+            let mut f = self.faults.lock().unwrap();
+            if let Some(suffix) = &f.die_at_rename_to {
+                if to.to_string_lossy().ends_with(suffix.as_str()) {
+                    f.dead = true;
+                    return Err(io::Error::other("injected: died before rename"));
+                }
+            }
+            std::fs::rename(from, to)
+        }
+        fn remove_file(&self, path: &Path) -> io::Result<()> {
+            self.check_alive()?;
+            std::fs::remove_file(path)
         }
         fn sync_dir(&self, dir: &Path) -> io::Result<()> {
             self.check_alive()?;

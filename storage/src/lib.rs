@@ -19,6 +19,8 @@
 //!   partition logs, atomic checkpoint files.
 //! - [`log`]: one partition's log: append, read, offset lookups, truncation,
 //!   log start offset.
+//! - [`retention`]: which old segments go by time, size and log start; deleting them.
+//! - [`cleaner`]: compaction (latest record per key) with a crash-safe segment swap.
 //!
 //! Private modules:
 //! - `segment`: one `.log` + `.index` + `.timeindex`; append, read, scan/recover.
@@ -39,10 +41,12 @@
 //! rebuilt.
 
 pub mod batch;
+pub mod cleaner;
 pub mod compression;
 pub mod config;
 pub mod error;
 pub mod log;
+pub mod retention;
 pub mod store;
 
 #[cfg(test)]
@@ -54,8 +58,10 @@ mod mmap;
 mod segment;
 
 pub use batch::{BatchBuilder, BatchHeader, Record, RecordHeader};
+pub use cleaner::{CleanStats, CleanerConfig, DirtyInfo};
 pub use compression::Compression;
 pub use config::{FlushPolicy, LogConfig, TimestampType};
 pub use error::{BatchError, StorageError};
 pub use log::{AppendInfo, AppendOptions, PartitionLog, ReadResult, SegmentInfo};
+pub use retention::{RetentionOutcome, RetentionPolicy, RetentionReason};
 pub use store::{Store, TopicPartition};

@@ -329,6 +329,8 @@ impl PartitionLog {
         };
         let (mut log_start, mut recovery_point) = checkpoint.unwrap_or((0, 0));
         let recover = recover || created;
+        // Complete or discard an interrupted cleaner swap before listing segments.
+        crate::cleaner::recover_swaps(&*fs, dir)?;
         let mut bases = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(|e| io_err(dir, e))? {
             let entry = entry.map_err(|e| io_err(dir, e))?;
@@ -956,6 +958,71 @@ impl PartitionLog {
         self.inner.persist_state(None, Rp::Advance(end), true)?;
         self.inner.closed.store(true, Ordering::Release);
         Ok(())
+    }
+
+    /// The log's directory (for the cleaner's files).
+    pub(crate) fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    pub(crate) fn fs(&self) -> &dyn Fs {
+        &*self.inner.fs
+    }
+
+    /// The current segments (active last) and log start offset.
+    pub(crate) fn segment_snapshot(&self) -> (Vec<Arc<Segment>>, i64) {
+        let view = self.inner.view();
+        (view.segments.clone(), view.log_start)
+    }
+
+    /// Cleaner hook: atomically replace `old` (contiguous, not active) with the
+    /// fsynced cleaned data at `cleaned` covering `[old[0].base, end)`, following
+    /// the swap protocol of [`crate::cleaner`]. Returns false (touching nothing)
+    /// when `old` is no longer in the log (retention or truncation got there first).
+    pub(crate) fn swap_cleaned(
+        &self,
+        old: &[Arc<Segment>],
+        cleaned: &Path,
+        end: i64,
+    ) -> Result<bool> {
+        let inner = &*self.inner;
+        inner.check_open()?;
+        let _w = lock(&inner.writer);
+        inner.check_open()?;
+        let view = inner.view();
+        let Some(first) = view.segments.iter().position(|s| Arc::ptr_eq(s, &old[0])) else {
+            return Ok(false);
+        };
+        let last = first + old.len();
+        if last >= view.segments.len()
+            || !view.segments[first..last]
+                .iter()
+                .zip(old)
+                .all(|(a, b)| Arc::ptr_eq(a, b))
+        {
+            return Ok(false);
+        }
+        let fs = &*inner.fs;
+        let base = old[0].base_offset;
+        let swap = crate::cleaner::commit_swap(fs, &inner.dir, cleaned, base, end)?;
+        let mut segments = view.segments[..first].to_vec();
+        if swap {
+            let (seg, _) = Segment::open(
+                fs,
+                &inner.dir,
+                base,
+                false,
+                Inner::params(&inner.config()),
+                OpenMode::Trusted,
+            )?;
+            segments.push(Arc::new(seg));
+        }
+        segments.extend_from_slice(&view.segments[last..]);
+        inner.set_view(View {
+            segments,
+            log_start: view.log_start,
+        });
+        Ok(true)
     }
 
     /// Refuse further use without flushing (the log is being deleted).

@@ -1,0 +1,131 @@
+//! AlterConfigs (key 33), v0-2: replace a topic's config overrides with the
+//! given set (keys not named go back to their defaults, as in Kafka), validated
+//! key by key (INVALID_CONFIG naming the key), optionally validate-only.
+//! Applied to the live partition logs at once and persisted in the topic
+//! registry. Broker resources are not dynamically alterable here
+//! (INVALID_REQUEST, as Kafka answers for static-only broker configs).
+//! [`alter_topic`] is shared with IncrementalAlterConfigs.
+
+use super::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::{sb, topic_error_code};
+use crate::config::topic::{TopicConfig, TopicConfigError};
+use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::state::BrokerState;
+use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
+use kafka_protocol::messages::{AlterConfigsResponse, ApiKey, RequestKind, ResponseKind};
+use kafka_protocol::ResponseError;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+pub const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::AlterConfigs,
+    min_version: 0,
+    max_version: 2,
+    handle,
+};
+
+/// Outcome of altering one resource: `None` = success.
+pub type AlterOutcome = Option<(ResponseError, String)>;
+
+/// Build the new config of `topic` with `change` and apply it (unless
+/// `validate_only`). `change` gets the current overrides and edits them.
+pub fn alter_topic(
+    state: &BrokerState,
+    topic: &str,
+    validate_only: bool,
+    change: impl FnOnce(&TopicConfig, &mut TopicConfig) -> Result<(), TopicConfigError>,
+) -> AlterOutcome {
+    let Some(t) = state.partitions.topic(topic) else {
+        return Some((
+            ResponseError::UnknownTopicOrPartition,
+            format!("unknown topic '{topic}'"),
+        ));
+    };
+    let current = t.config();
+    let mut next = current.clone();
+    let checked =
+        change(&current, &mut next).and_then(|()| next.validate_combination(&state.settings));
+    if let Err(e) = checked {
+        return Some((ResponseError::InvalidConfig, e.to_string()));
+    }
+    if validate_only {
+        return None;
+    }
+    match state.partitions.set_topic_config(topic, next) {
+        Ok(()) => None,
+        Err(e) => Some((topic_error_code(&e), e.to_string())),
+    }
+}
+
+/// The error for resource types that cannot be altered here.
+pub fn unsupported_resource(resource_type: i8, name: &str) -> (ResponseError, String) {
+    if resource_type == RESOURCE_BROKER {
+        (
+            ResponseError::InvalidRequest,
+            format!("broker '{name}' configs are static in weir (set them with --set at start-up)"),
+        )
+    } else {
+        (
+            ResponseError::InvalidRequest,
+            format!("unsupported resource type {resource_type}"),
+        )
+    }
+}
+
+fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+    Box::pin(async move {
+        let req = crate::expect_body!(req, AlterConfigs);
+        let validate_only = req.validate_only;
+        let responses = tokio::task::spawn_blocking(move || {
+            req.resources
+                .into_iter()
+                .map(|res| {
+                    let name = res.resource_name.to_string();
+                    let outcome = if res.resource_type != RESOURCE_TOPIC {
+                        Some(unsupported_resource(res.resource_type, &name))
+                    } else {
+                        let mut seen = HashSet::new();
+                        let dup = res
+                            .configs
+                            .iter()
+                            .find(|c| !seen.insert(c.name.to_string()))
+                            .map(|c| c.name.to_string());
+                        match dup {
+                            Some(k) => Some((
+                                ResponseError::InvalidRequest,
+                                format!("duplicate config key '{k}' in the request"),
+                            )),
+                            None => alter_topic(&state, &name, validate_only, |_, next| {
+                                // Full replacement: start from no overrides.
+                                let mut fresh = TopicConfig::default();
+                                for c in &res.configs {
+                                    match &c.value {
+                                        Some(v) => fresh.set(&c.name, v)?,
+                                        None => {
+                                            fresh.remove(&c.name);
+                                        }
+                                    }
+                                }
+                                *next = fresh;
+                                Ok(())
+                            }),
+                        }
+                    };
+                    let mut r = AlterConfigsResourceResponse::default()
+                        .with_resource_type(res.resource_type)
+                        .with_resource_name(res.resource_name);
+                    if let Some((err, msg)) = outcome {
+                        r.error_code = err.code();
+                        r.error_message = Some(sb(msg));
+                    }
+                    r
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| HandlerError::Internal(e.to_string()))?;
+        Ok(Some(ResponseKind::AlterConfigs(
+            AlterConfigsResponse::default().with_responses(responses),
+        )))
+    })
+}

@@ -1,0 +1,141 @@
+//! IncrementalAlterConfigs (key 44), v0-1: SET (0), DELETE (1), APPEND (2) and
+//! SUBTRACT (3) on a topic's config overrides. APPEND/SUBTRACT work on list
+//! configs only (`cleanup.policy`), starting from the effective value. Invalid
+//! keys or values fail the resource with INVALID_CONFIG naming the key; a key
+//! named twice is INVALID_REQUEST. Shares the apply step with AlterConfigs.
+
+use super::alter_configs::{alter_topic, unsupported_resource};
+use super::describe_configs::RESOURCE_TOPIC;
+use super::sb;
+use crate::config::broker::Kind;
+use crate::config::topic::{topic_key_def, TopicConfig, TopicConfigError};
+use crate::config::Settings;
+use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::state::BrokerState;
+use kafka_protocol::messages::incremental_alter_configs_request::AlterableConfig;
+use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
+use kafka_protocol::messages::{
+    ApiKey, IncrementalAlterConfigsResponse, RequestKind, ResponseKind,
+};
+use kafka_protocol::ResponseError;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+pub const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::IncrementalAlterConfigs,
+    min_version: 0,
+    max_version: 1,
+    handle,
+};
+
+const SET: i8 = 0;
+const DELETE: i8 = 1;
+const APPEND: i8 = 2;
+const SUBTRACT: i8 = 3;
+
+fn bad(key: &str, value: &str, reason: impl Into<String>) -> TopicConfigError {
+    TopicConfigError::BadValue {
+        key: key.to_string(),
+        value: value.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Apply one operation to `next` (`current` gives list values for APPEND/SUBTRACT).
+fn apply_op(
+    op: &AlterableConfig,
+    current: &TopicConfig,
+    next: &mut TopicConfig,
+    settings: &Settings,
+) -> Result<(), TopicConfigError> {
+    let key = op.name.as_str();
+    let value = op.value.as_ref().map(|v| v.as_str()).unwrap_or("");
+    let def = topic_key_def(key).ok_or_else(|| TopicConfigError::UnknownKey(key.to_string()))?;
+    match op.config_operation {
+        SET => next.set(key, value),
+        DELETE => {
+            next.remove(key);
+            Ok(())
+        }
+        APPEND | SUBTRACT => {
+            if !matches!(def.kind, Kind::List(_)) {
+                return Err(bad(
+                    key,
+                    value,
+                    "APPEND and SUBTRACT apply to list configs only",
+                ));
+            }
+            let base = next
+                .effective(key, settings)
+                .or_else(|| current.effective(key, settings))
+                .map(|e| e.value)
+                .unwrap_or_default();
+            let mut items: Vec<String> = base
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            for v in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                if op.config_operation == APPEND {
+                    if !items.iter().any(|i| i == v) {
+                        items.push(v.to_string());
+                    }
+                } else {
+                    items.retain(|i| i != v);
+                }
+            }
+            next.set(key, &items.join(","))
+        }
+        other => Err(bad(key, value, format!("unknown config operation {other}"))),
+    }
+}
+
+fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+    Box::pin(async move {
+        let req = crate::expect_body!(req, IncrementalAlterConfigs);
+        let validate_only = req.validate_only;
+        let responses = tokio::task::spawn_blocking(move || {
+            req.resources
+                .into_iter()
+                .map(|res| {
+                    let name = res.resource_name.to_string();
+                    let outcome = if res.resource_type != RESOURCE_TOPIC {
+                        Some(unsupported_resource(res.resource_type, &name))
+                    } else {
+                        let mut seen = HashSet::new();
+                        let dup = res
+                            .configs
+                            .iter()
+                            .find(|c| !seen.insert(c.name.to_string()))
+                            .map(|c| c.name.to_string());
+                        match dup {
+                            Some(k) => Some((
+                                ResponseError::InvalidRequest,
+                                format!("duplicate config key '{k}' in the request"),
+                            )),
+                            None => alter_topic(&state, &name, validate_only, |current, next| {
+                                for op in &res.configs {
+                                    apply_op(op, current, next, &state.settings)?;
+                                }
+                                Ok(())
+                            }),
+                        }
+                    };
+                    let mut r = AlterConfigsResourceResponse::default()
+                        .with_resource_type(res.resource_type)
+                        .with_resource_name(res.resource_name);
+                    if let Some((err, msg)) = outcome {
+                        r.error_code = err.code();
+                        r.error_message = Some(sb(msg));
+                    }
+                    r
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| HandlerError::Internal(e.to_string()))?;
+        Ok(Some(ResponseKind::IncrementalAlterConfigs(
+            IncrementalAlterConfigsResponse::default().with_responses(responses),
+        )))
+    })
+}

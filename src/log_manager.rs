@@ -1,0 +1,200 @@
+//! The log manager's background work: retention every
+//! `log.retention.check.interval.ms` (time / size / log start, for topics whose
+//! `cleanup.policy` includes `delete`; log-start cleanup for all) and the log
+//! cleaner every `log.cleaner.backoff.ms` (compaction of topics whose policy
+//! includes `compact`, when `log.cleaner.enable`).
+//!
+//! Both run on one dedicated OS thread, never on the async workers: they do
+//! file removals, fsyncs and CPU-heavy re-encoding. The thread notices
+//! shutdown within [`POLL`] and abandons a clean in progress (the log keeps its
+//! pre-clean state for that group; the next start discards the partial file).
+
+use crate::partitions::Partition;
+use crate::state::BrokerState;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use weir_storage::cleaner::{self, CleanStats};
+use weir_storage::retention::{apply_retention, RetentionOutcome};
+use weir_storage::StorageError;
+
+/// How often the thread looks at the clock and the shutdown flag.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Totals since start-up (the HTTP endpoint and the report read these).
+#[derive(Debug, Default)]
+pub struct LogManagerStats {
+    pub retention_runs: AtomicU64,
+    pub segments_deleted: AtomicU64,
+    pub bytes_deleted: AtomicU64,
+    pub cleaner_runs: AtomicU64,
+    pub bytes_cleaned: AtomicU64,
+    pub bytes_cleaned_written: AtomicU64,
+    pub cleaning_nanos: AtomicU64,
+}
+
+impl LogManagerStats {
+    /// MB/s over all cleaning done so far (bytes read / time spent cleaning).
+    pub fn cleaner_mb_per_sec(&self) -> f64 {
+        let nanos = self.cleaning_nanos.load(Ordering::Relaxed);
+        if nanos == 0 {
+            return 0.0;
+        }
+        self.bytes_cleaned.load(Ordering::Relaxed) as f64 / 1e6 / (nanos as f64 / 1e9)
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn all_partitions(state: &BrokerState) -> Vec<(Arc<Partition>, crate::config::topic::TopicConfig)> {
+    state
+        .partitions
+        .topics()
+        .iter()
+        .flat_map(|t| {
+            let cfg = t.config();
+            t.partitions().into_iter().map(move |p| (p, cfg.clone()))
+        })
+        .collect()
+}
+
+/// One retention pass over every partition.
+pub fn run_retention(state: &BrokerState, stats: &LogManagerStats) {
+    let now = now_ms();
+    for (p, cfg) in all_partitions(state) {
+        let policy = cfg.retention_policy(&state.settings);
+        match apply_retention(&p.log, &policy, p.high_watermark(), now) {
+            Ok(RetentionOutcome {
+                deleted,
+                bytes_deleted,
+                ..
+            }) => {
+                stats
+                    .segments_deleted
+                    .fetch_add(deleted.len() as u64, Ordering::Relaxed);
+                stats
+                    .bytes_deleted
+                    .fetch_add(bytes_deleted, Ordering::Relaxed);
+            }
+            Err(StorageError::Closed) => {}
+            Err(e) => eprintln!("weir: retention of {}-{} failed: {e}", p.topic, p.index),
+        }
+    }
+    stats.retention_runs.fetch_add(1, Ordering::Relaxed);
+}
+
+/// One cleaner pass over every compacted partition (dirtiest first).
+pub fn run_cleaner(state: &BrokerState, stats: &LogManagerStats, stop: &AtomicBool) {
+    let mut due: Vec<_> = all_partitions(state)
+        .into_iter()
+        .filter(|(_, cfg)| cfg.is_compacted(&state.settings))
+        .map(|(p, cfg)| {
+            let ccfg = cfg.cleaner_config(&state.settings);
+            let info = cleaner::dirty_info(&p.log, &ccfg, p.high_watermark());
+            (p, ccfg, info)
+        })
+        .filter(|(_, ccfg, info)| info.should_clean(ccfg, now_ms()))
+        .collect();
+    due.sort_by(|a, b| b.2.ratio().total_cmp(&a.2.ratio()));
+    for (p, ccfg, _) in due {
+        if stop.load(Ordering::Relaxed) || state.is_shutting_down() {
+            return;
+        }
+        match cleaner::clean_until(&p.log, &ccfg, p.high_watermark(), false, stop) {
+            Ok(Some(s)) => record(stats, &p, &s),
+            Ok(None) | Err(StorageError::Closed) => {}
+            Err(e) => eprintln!("weir: cleaning {}-{} failed: {e}", p.topic, p.index),
+        }
+    }
+    stats.cleaner_runs.fetch_add(1, Ordering::Relaxed);
+}
+
+fn record(stats: &LogManagerStats, p: &Partition, s: &CleanStats) {
+    stats
+        .bytes_cleaned
+        .fetch_add(s.bytes_read, Ordering::Relaxed);
+    stats
+        .bytes_cleaned_written
+        .fetch_add(s.bytes_written, Ordering::Relaxed);
+    stats
+        .cleaning_nanos
+        .fetch_add(s.elapsed.as_nanos() as u64, Ordering::Relaxed);
+    let secs = s.elapsed.as_secs_f64().max(1e-9);
+    eprintln!(
+        "weir: cleaned {}-{}: {} segments -> {}, {:.1} MB -> {:.1} MB in {:.3} s ({:.1} MB/s), {} of {} records kept",
+        p.topic,
+        p.index,
+        s.segments_in,
+        s.segments_out,
+        s.bytes_read as f64 / 1e6,
+        s.bytes_written as f64 / 1e6,
+        secs,
+        s.bytes_read as f64 / 1e6 / secs,
+        s.records_kept,
+        s.records_read,
+    );
+}
+
+/// Start the background thread. It ends when the broker shuts down.
+pub fn start(state: Arc<BrokerState>, stats: Arc<LogManagerStats>) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("weir-log-manager".into())
+        .spawn(move || run(state, stats))
+        .expect("spawn the log manager thread")
+}
+
+fn run(state: Arc<BrokerState>, stats: Arc<LogManagerStats>) {
+    let settings = state.settings.clone();
+    let retention_every =
+        Duration::from_millis(settings.i64("log.retention.check.interval.ms").max(1) as u64);
+    let cleaner_enabled = settings.bool("log.cleaner.enable");
+    let backoff = Duration::from_millis(settings.i64("log.cleaner.backoff.ms").max(1) as u64);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut next_retention = Instant::now() + retention_every;
+    let mut next_clean = Instant::now() + backoff;
+    loop {
+        if state.is_shutting_down() {
+            stop.store(true, Ordering::Relaxed);
+            return;
+        }
+        let now = Instant::now();
+        if now >= next_retention {
+            run_retention(&state, &stats);
+            next_retention = Instant::now() + retention_every;
+        }
+        if cleaner_enabled && now >= next_clean {
+            // A watcher flips `stop` if shutdown starts during a long clean.
+            let watcher = {
+                let state = state.clone();
+                let stop = stop.clone();
+                let done = Arc::new(AtomicBool::new(false));
+                let d = done.clone();
+                let h = std::thread::spawn(move || {
+                    while !d.load(Ordering::Relaxed) {
+                        if state.is_shutting_down() {
+                            stop.store(true, Ordering::Relaxed);
+                            return;
+                        }
+                        std::thread::sleep(POLL);
+                    }
+                });
+                (done, h)
+            };
+            run_cleaner(&state, &stats, &stop);
+            watcher.0.store(true, Ordering::Relaxed);
+            let _ = watcher.1.join();
+            next_clean = Instant::now() + backoff;
+        }
+        let wake = next_retention.min(if cleaner_enabled {
+            next_clean
+        } else {
+            next_retention
+        });
+        std::thread::sleep(wake.saturating_duration_since(Instant::now()).min(POLL));
+    }
+}

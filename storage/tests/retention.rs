@@ -1,0 +1,140 @@
+//! Retention through the public API: segments go by time, size and log start;
+//! files leave the disk; readers below the log start get OffsetOutOfRange.
+
+use weir_storage::retention::{apply_retention, RetentionPolicy, RetentionReason};
+use weir_storage::{AppendOptions, LogConfig, StorageError, Store, TopicPartition};
+
+mod common;
+
+fn files(dir: &std::path::Path, suffix: &str) -> usize {
+    std::fs::read_dir(dir.join("r-0"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(suffix)
+        })
+        .count()
+}
+
+fn open(dir: &std::path::Path) -> (Store, std::sync::Arc<weir_storage::PartitionLog>) {
+    let store = Store::open(dir).unwrap();
+    let cfg = LogConfig {
+        segment_bytes: 1_000,
+        ..LogConfig::default()
+    };
+    let log = store.open_log(&TopicPartition::new("r", 0), cfg).unwrap();
+    (store, log)
+}
+
+#[test]
+fn old_segments_expire_by_time_and_the_log_start_advances() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_s, log) = open(dir.path());
+    // Ten batches stamped at t=1000.., then ten at t=10_000_000..
+    for i in 0..20 {
+        log.append(
+            &common::batch(5, 1_000 + i, "old"),
+            AppendOptions::default(),
+        )
+        .unwrap();
+    }
+    let old_end = log.log_end_offset();
+    for i in 0..20 {
+        log.append(
+            &common::batch(5, 10_000_000 + i, "new"),
+            AppendOptions::default(),
+        )
+        .unwrap();
+    }
+    let segs = log.segments().len();
+    assert!(segs > 3, "{segs}");
+    let log_files = files(dir.path(), ".log");
+    let out = apply_retention(
+        &log,
+        &RetentionPolicy::from_kafka(1_000_000, -1),
+        log.log_end_offset(),
+        10_500_000,
+    )
+    .unwrap();
+    assert!(!out.deleted.is_empty());
+    assert!(out.deleted.iter().all(|(_, r)| *r == RetentionReason::Time));
+    assert_eq!(out.log_start_offset, log.log_start_offset());
+    assert!(log.log_start_offset() > 0 && log.log_start_offset() <= old_end);
+    assert_eq!(files(dir.path(), ".log"), log_files - out.deleted.len());
+    assert_eq!(files(dir.path(), ".index"), log_files - out.deleted.len());
+    assert_eq!(
+        files(dir.path(), ".timeindex"),
+        log_files - out.deleted.len()
+    );
+    assert!(matches!(
+        log.read(0, 1 << 20, None),
+        Err(StorageError::OffsetOutOfRange { .. })
+    ));
+    // Every record of the new era is still there.
+    let r = log.read(old_end, 1 << 20, None).unwrap();
+    assert!(common::values(&r.records)
+        .iter()
+        .any(|(_, v)| v.starts_with("new")));
+    // The new log start survives a restart.
+    let start = log.log_start_offset();
+    drop(log);
+    drop(_s);
+    let (_s, log) = open(dir.path());
+    assert_eq!(log.log_start_offset(), start);
+}
+
+#[test]
+fn retention_bytes_bounds_the_log_size_but_never_takes_the_active_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_s, log) = open(dir.path());
+    for i in 0..60 {
+        log.append(&common::batch(5, 1_000 + i, "v"), AppendOptions::default())
+            .unwrap();
+    }
+    let limit = 2_500u64;
+    assert!(log.size_bytes() > limit);
+    apply_retention(
+        &log,
+        &RetentionPolicy::from_kafka(-1, limit as i64),
+        i64::MAX,
+        0,
+    )
+    .unwrap();
+    let size = log.size_bytes();
+    let biggest = log.segments().iter().map(|s| s.size_bytes).max().unwrap();
+    assert!(size >= limit && size < limit + biggest, "size {size}");
+    // Everything expired by time: the active segment alone survives.
+    apply_retention(
+        &log,
+        &RetentionPolicy::from_kafka(0, -1),
+        i64::MAX,
+        i64::MAX / 2,
+    )
+    .unwrap();
+    let segs = log.segments();
+    assert_eq!(segs.len(), 1);
+    assert!(segs[0].is_active && segs[0].size_bytes > 0);
+}
+
+#[test]
+fn delete_records_then_retention_removes_segments_wholly_below_the_log_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_s, log) = open(dir.path());
+    for i in 0..30 {
+        log.append(&common::batch(5, 1_000 + i, "v"), AppendOptions::default())
+            .unwrap();
+    }
+    let target = log.segments()[2].base_offset + 1;
+    log.advance_log_start_offset(target).unwrap();
+    assert_eq!(log.log_start_offset(), target);
+    assert_eq!(log.segments()[0].base_offset, target - 1);
+    let out = apply_retention(&log, &RetentionPolicy::default(), i64::MAX, 0).unwrap();
+    assert!(
+        out.deleted.is_empty(),
+        "the segment holding the log start stays"
+    );
+    assert_eq!(log.log_start_offset(), target);
+}
