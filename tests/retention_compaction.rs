@@ -110,9 +110,20 @@ async fn produce_all(addr: &str) -> HashMap<String, (Option<String>, i64)> {
         futs.push((k, None, f));
     }
     // Filler with other keys so every update sits in a sealed (cleanable) segment.
-    let filler = "f".repeat(1_000);
+    // Fillers end the log so that every keyed record lies below the active
+    // segment (which is never cleaned): 400 KB of incompressible values span
+    // more than one 256 KiB segment whatever the producer's lz4 batching.
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     for i in 0..400 {
         let k = format!("filler-{i}");
+        let filler: String = (0..1_000)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                (b'a' + (seed % 26) as u8) as char
+            })
+            .collect();
         let f = producer
             .send_result(
                 FutureRecord::to(TOPIC)
