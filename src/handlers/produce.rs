@@ -89,10 +89,13 @@ fn recompress(records: &[u8], target: Compression) -> Result<Option<Vec<u8>>, Ba
 }
 
 /// Check and append one partition's records (blocking: runs off the async workers).
-/// Structure and CRC are checked first (cheap, and before the idempotence check
-/// can answer a retry); then recompression when the topic's `compression.type`
-/// asks for another codec; then the size limit. The full validation (record
-/// counts, which may need decompression) runs once, inside the storage append.
+/// Batch structure is checked first. The storage append validates every batch
+/// (CRC, record counts) before writing anything, so the CRC is checked here in
+/// advance only where something would act on the records before that: the
+/// idempotence check (which may answer a retry without appending) and
+/// recompression (which decodes the records). The plain case computes the
+/// CRC once (it is the largest CPU cost of a produce after the copies), and
+/// like Kafka reports an oversized batch before a corrupt one.
 fn produce_partition(
     state: &BrokerState,
     topic: &Topic,
@@ -104,10 +107,17 @@ fn produce_partition(
     if records.is_empty() {
         return Err(bad(BatchError::Empty));
     }
+    let target = target_codec(&config.compression_type(&state.settings));
+    let mut crc_first = target.is_some();
     for batch in iter_batches(records) {
-        batch.and_then(|b| b.validate_crc()).map_err(bad)?;
+        crc_first |= batch.map_err(bad)?.producer_id() >= 0;
     }
-    let recompressed = match target_codec(&config.compression_type(&state.settings)) {
+    if crc_first {
+        for batch in iter_batches(records) {
+            batch.and_then(|b| b.validate_crc()).map_err(bad)?;
+        }
+    }
+    let recompressed = match target {
         Some(target) => recompress(records, target).map_err(bad)?,
         None => None,
     };
