@@ -298,6 +298,48 @@ async fn topic_configs_are_created_altered_described_and_survive_a_restart() {
         .as_ref()
         .unwrap()
         .contains("segment.ms"));
+
+    // Both APIs refuse a key named twice and a broker resource with
+    // INVALID_REQUEST (42), and leave the topic as it was.
+    let resp = raw
+        .call(
+            req(vec![
+                op("segment.ms", 0, Some("700000")),
+                op("segment.ms", 0, Some("800000")),
+            ]),
+            ApiKey::IncrementalAlterConfigs,
+            1,
+        )
+        .await;
+    let ResponseKind::IncrementalAlterConfigs(r) = resp else {
+        panic!()
+    };
+    assert_eq!(r.responses[0].error_code, 42, "duplicate key");
+    let dup = alter_configs_request::AlterableConfig::default()
+        .with_name(StrBytes::from_static_str("segment.ms"))
+        .with_value(Some(StrBytes::from_static_str("900000")));
+    for (resource_type, name) in [(2i8, "cfg"), (4, "1")] {
+        let configs = if resource_type == 2 {
+            vec![dup.clone(), dup.clone()]
+        } else {
+            vec![dup.clone()]
+        };
+        let req = RequestKind::AlterConfigs(AlterConfigsRequest::default().with_resources(vec![
+            alter_configs_request::AlterConfigsResource::default()
+                .with_resource_type(resource_type)
+                .with_resource_name(StrBytes::from_string(name.into()))
+                .with_configs(configs),
+        ]));
+        let ResponseKind::AlterConfigs(r) = raw.call(req, ApiKey::AlterConfigs, 2).await else {
+            panic!()
+        };
+        assert_eq!(
+            r.responses[0].error_code, 42,
+            "resource type {resource_type}"
+        );
+    }
+    let e = describe(addr, "cfg").await;
+    assert_eq!(entry(&e, "segment.ms").value.as_deref(), Some("600000"));
     let e = describe(addr, "cfg").await;
     assert_eq!(
         entry(&e, "cleanup.policy").value.as_deref(),

@@ -72,6 +72,25 @@ pub fn unsupported_resource(resource_type: i8, name: &str) -> (ResponseError, St
     }
 }
 
+/// The checks both AlterConfigs and IncrementalAlterConfigs make before touching
+/// a resource: only topics are alterable, and no key may be named twice.
+pub fn precheck<'a>(
+    resource_type: i8,
+    name: &str,
+    keys: impl IntoIterator<Item = &'a str>,
+) -> Option<(ResponseError, String)> {
+    if resource_type != RESOURCE_TOPIC {
+        return Some(unsupported_resource(resource_type, name));
+    }
+    let mut seen = HashSet::new();
+    keys.into_iter().find(|k| !seen.insert(*k)).map(|k| {
+        (
+            ResponseError::InvalidRequest,
+            format!("duplicate config key '{k}' in the request"),
+        )
+    })
+}
+
 fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> HandlerFuture {
     Box::pin(async move {
         let req = crate::expect_body!(req, AlterConfigs);
@@ -81,36 +100,23 @@ fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> Ha
                 .into_iter()
                 .map(|res| {
                     let name = res.resource_name.to_string();
-                    let outcome = if res.resource_type != RESOURCE_TOPIC {
-                        Some(unsupported_resource(res.resource_type, &name))
-                    } else {
-                        let mut seen = HashSet::new();
-                        let dup = res
-                            .configs
-                            .iter()
-                            .find(|c| !seen.insert(c.name.to_string()))
-                            .map(|c| c.name.to_string());
-                        match dup {
-                            Some(k) => Some((
-                                ResponseError::InvalidRequest,
-                                format!("duplicate config key '{k}' in the request"),
-                            )),
-                            None => alter_topic(&state, &name, validate_only, |_, next| {
-                                // Full replacement: start from no overrides.
-                                let mut fresh = TopicConfig::default();
-                                for c in &res.configs {
-                                    match &c.value {
-                                        Some(v) => fresh.set(&c.name, v)?,
-                                        None => {
-                                            fresh.remove(&c.name);
-                                        }
+                    let keys = res.configs.iter().map(|c| c.name.as_str());
+                    let outcome = precheck(res.resource_type, &name, keys).or_else(|| {
+                        alter_topic(&state, &name, validate_only, |_, next| {
+                            // Full replacement: start from no overrides.
+                            let mut fresh = TopicConfig::default();
+                            for c in &res.configs {
+                                match &c.value {
+                                    Some(v) => fresh.set(&c.name, v)?,
+                                    None => {
+                                        fresh.remove(&c.name);
                                     }
                                 }
-                                *next = fresh;
-                                Ok(())
-                            }),
-                        }
-                    };
+                            }
+                            *next = fresh;
+                            Ok(())
+                        })
+                    });
                     let mut r = AlterConfigsResourceResponse::default()
                         .with_resource_type(res.resource_type)
                         .with_resource_name(res.resource_name);

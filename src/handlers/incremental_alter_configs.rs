@@ -4,8 +4,7 @@
 //! keys or values fail the resource with INVALID_CONFIG naming the key; a key
 //! named twice is INVALID_REQUEST. Shares the apply step with AlterConfigs.
 
-use super::alter_configs::{alter_topic, unsupported_resource};
-use super::describe_configs::RESOURCE_TOPIC;
+use super::alter_configs::{alter_topic, precheck};
 use super::sb;
 use crate::config::broker::Kind;
 use crate::config::topic::{topic_key_def, TopicConfig, TopicConfigError};
@@ -17,8 +16,6 @@ use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsRe
 use kafka_protocol::messages::{
     ApiKey, IncrementalAlterConfigsResponse, RequestKind, ResponseKind,
 };
-use kafka_protocol::ResponseError;
-use std::collections::HashSet;
 use std::sync::Arc;
 
 pub const SPEC: ApiSpec = ApiSpec {
@@ -99,28 +96,15 @@ fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> Ha
                 .into_iter()
                 .map(|res| {
                     let name = res.resource_name.to_string();
-                    let outcome = if res.resource_type != RESOURCE_TOPIC {
-                        Some(unsupported_resource(res.resource_type, &name))
-                    } else {
-                        let mut seen = HashSet::new();
-                        let dup = res
-                            .configs
-                            .iter()
-                            .find(|c| !seen.insert(c.name.to_string()))
-                            .map(|c| c.name.to_string());
-                        match dup {
-                            Some(k) => Some((
-                                ResponseError::InvalidRequest,
-                                format!("duplicate config key '{k}' in the request"),
-                            )),
-                            None => alter_topic(&state, &name, validate_only, |current, next| {
-                                for op in &res.configs {
-                                    apply_op(op, current, next, &state.settings)?;
-                                }
-                                Ok(())
-                            }),
-                        }
-                    };
+                    let keys = res.configs.iter().map(|c| c.name.as_str());
+                    let outcome = precheck(res.resource_type, &name, keys).or_else(|| {
+                        alter_topic(&state, &name, validate_only, |current, next| {
+                            for op in &res.configs {
+                                apply_op(op, current, next, &state.settings)?;
+                            }
+                            Ok(())
+                        })
+                    });
                     let mut r = AlterConfigsResourceResponse::default()
                         .with_resource_type(res.resource_type)
                         .with_resource_name(res.resource_name);
