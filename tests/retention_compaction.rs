@@ -281,13 +281,21 @@ async fn compacted_topic_keeps_latest_value_per_key_through_a_sigkill_mid_clean(
     weir.0.wait().unwrap();
     drop(weir);
 
-    // Restart unthrottled: nothing lost, whatever state the swap was in.
-    let (weir, addr) = start(dir.path(), &["log.cleaner.backoff.ms=100"]);
+    // Restart with the cleaner off: nothing lost, whatever state the swap was
+    // in. (With it on, this read from offset 0 could race a clean: with
+    // delete.retention.ms=0 a reader that sees an old value in a segment about
+    // to be swapped may miss the tombstone the clean drops -- Kafka's documented
+    // delete.retention.ms contract, not a loss.)
+    let (weir, addr) = start(dir.path(), &["log.cleaner.enable=false"]);
     assert_eq!(
         latest_of(&consume_all(&addr)),
         expected,
         "no key lost or changed by the crash"
     );
+    drop(weir);
+
+    // Restart unthrottled with the cleaner on.
+    let (weir, addr) = start(dir.path(), &["log.cleaner.backoff.ms=100"]);
 
     // Once cleaned: every live key exactly once, latest value, acknowledged offset.
     let deadline = Instant::now() + Duration::from_secs(120);
