@@ -1,20 +1,43 @@
-//! Runs the harness against a real broker over real sockets. Needs a broker, so it is gated:
-//! set `WEIR_BENCH_BOOTSTRAP=HOST:PORT` (weir, Apache Kafka, Redpanda or Tansu) to run it;
-//! without it each test prints a note and passes without checking anything.
+//! Runs the `weir bench` harness against a real broker over real sockets: an
+//! in-process weir on 127.0.0.1:0, or the broker named by
+//! `WEIR_BENCH_BOOTSTRAP=HOST:PORT` (weir, Apache Kafka, Redpanda or Tansu).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use weir_bench::args::{parse, Command, Config};
 use weir_bench::report::Report;
 use weir_bench::runner::run_against;
 
-fn bootstrap() -> Option<String> {
-    let b = std::env::var("WEIR_BENCH_BOOTSTRAP").ok();
-    if b.is_none() {
-        eprintln!("WEIR_BENCH_BOOTSTRAP not set: skipping live-broker test");
-    }
-    b
+/// The broker under test, started once for all tests of this file.
+fn bootstrap() -> String {
+    static BROKER: OnceLock<String> = OnceLock::new();
+    let addr = BROKER.get_or_init(|| {
+        if let Ok(b) = std::env::var("WEIR_BENCH_BOOTSTRAP") {
+            return b;
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let dir = tempfile::tempdir().unwrap();
+                let broker = weir::Broker::start(weir::BrokerConfig::ephemeral(dir.path()))
+                    .await
+                    .expect("broker starts");
+                tx.send(broker.addr().to_string()).unwrap();
+                // Serve until the test process exits.
+                std::future::pending::<()>().await;
+                drop((broker, dir));
+            });
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(30))
+            .expect("in-process broker ready")
+    });
+    addr.clone()
 }
 
 fn unique_topic(tag: &str) -> String {
@@ -44,7 +67,7 @@ fn run(cfg: &Arc<Config>) -> Report {
 
 #[test]
 fn produced_records_are_all_acked_then_consumed_exactly_once() {
-    let Some(b) = bootstrap() else { return };
+    let b = bootstrap();
     let topic = unique_topic("pc");
     let p = run(&config(&format!(
         "produce --bootstrap {b} --topic {topic} --create --partitions 3 --records 5000 \
@@ -70,7 +93,7 @@ fn key_bytes(p: &Report) -> u64 {
 
 #[test]
 fn e2e_with_compression_sees_every_acked_record_with_latency() {
-    let Some(b) = bootstrap() else { return };
+    let b = bootstrap();
     let topic = unique_topic("e2e");
     let r = run(&config(&format!(
         "e2e --bootstrap {b} --topic {topic} --create --partitions 2 --rate 2000 --duration 2s \
@@ -94,7 +117,7 @@ fn e2e_with_compression_sees_every_acked_record_with_latency() {
 
 #[test]
 fn prefilled_consume_reads_the_requested_count() {
-    let Some(b) = bootstrap() else { return };
+    let b = bootstrap();
     let topic = unique_topic("prefill");
     let r = run(&config(&format!(
         "consume --bootstrap {b} --topic {topic} --create --prefill 3000 --records 3000 \
