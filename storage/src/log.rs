@@ -350,14 +350,7 @@ impl PartitionLog {
         // checkpoint and the deletion).
         while bases.len() > 1 && bases[1] <= log_start {
             let b = bases.remove(0);
-            for suffix in [
-                segment::LOG_SUFFIX,
-                segment::INDEX_SUFFIX,
-                segment::TIME_INDEX_SUFFIX,
-            ] {
-                let p = dir.join(segment::file_name(b, suffix));
-                let _ = fs.remove_file(&p);
-            }
+            segment::remove_files(&*fs, dir, b);
         }
         let cap = Inner::capacity(&config);
         let max_index = config.max_index_bytes as usize;
@@ -404,14 +397,7 @@ impl PartitionLog {
                     // continuation. As at the first bad batch, it and everything
                     // after it go; the previous segment takes appends again.
                     for &later in &bases[i..] {
-                        for suffix in [
-                            segment::LOG_SUFFIX,
-                            segment::INDEX_SUFFIX,
-                            segment::TIME_INDEX_SUFFIX,
-                        ] {
-                            let p = dir.join(segment::file_name(later, suffix));
-                            let _ = fs.remove_file(&p);
-                        }
+                        segment::remove_files(&*fs, dir, later);
                     }
                     bases.truncate(i);
                     recovered_any = true;
@@ -422,14 +408,7 @@ impl PartitionLog {
                     // Everything after a torn batch is gone: drop later segments
                     // and keep appending to this one.
                     for &later in &bases[i + 1..] {
-                        for suffix in [
-                            segment::LOG_SUFFIX,
-                            segment::INDEX_SUFFIX,
-                            segment::TIME_INDEX_SUFFIX,
-                        ] {
-                            let p = dir.join(segment::file_name(later, suffix));
-                            let _ = fs.remove_file(&p);
-                        }
+                        segment::remove_files(&*fs, dir, later);
                     }
                     bases.truncate(i + 1);
                     seg.unseal(&*fs, max_index)?;

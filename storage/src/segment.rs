@@ -31,6 +31,14 @@ pub(crate) fn file_name(base_offset: i64, suffix: &str) -> String {
     format!("{base_offset:020}{suffix}")
 }
 
+/// Best-effort removal of the files of the segment at `base_offset` (used when
+/// opening a log drops segments that are not a valid part of it).
+pub(crate) fn remove_files(fs: &dyn Fs, dir: &Path, base_offset: i64) {
+    for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+        let _ = fs.remove_file(&dir.join(file_name(base_offset, suffix)));
+    }
+}
+
 /// Parse a `.log` file name back into its base offset.
 pub(crate) fn parse_log_name(name: &str) -> Option<i64> {
     let stem = name.strip_suffix(LOG_SUFFIX)?;
