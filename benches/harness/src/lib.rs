@@ -8,7 +8,8 @@
 //! - [`wire`]: one connection: framing, correlation ids, ApiVersions, pipelining split.
 //! - [`cluster`]: Metadata, CreateTopics, ListOffsets.
 //! - [`batch`], [`codec`]: record batch v2 building/reading, CRC-32C, compression.
-//! - [`keys`], [`pacing`]: keys and partitioning (murmur2, sticky), rate schedule.
+//! - [`keys`], [`pacing`], [`timer`]: keys and partitioning (murmur2, sticky), rate
+//!   schedule, sub-millisecond sleeps.
 //! - [`produce`], [`consume`]: the producer and consumer tasks.
 //! - [`stats`], [`report`]: counters, HDR histograms, CPU; text/JSON/SVG/compare output.
 //! - [`runner`]: orchestration of a run and of `--compare` rounds; [`interrupt`]: Ctrl-C.
@@ -26,6 +27,7 @@ pub mod produce;
 pub mod report;
 pub mod runner;
 pub mod stats;
+pub mod timer;
 pub mod wire;
 
 pub use error::BenchError;

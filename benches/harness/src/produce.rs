@@ -23,6 +23,7 @@ use crate::error::BenchError;
 use crate::keys::{KeyChooser, Rng};
 use crate::pacing::Pacer;
 use crate::stats::Stats;
+use crate::timer::PreciseTimer;
 use crate::wire::{Conn, RequestWriter, ResponseReader};
 
 /// What one producer task does.
@@ -68,6 +69,8 @@ struct Leader {
 struct Open {
     builder: BatchBuilder,
     stamps: Vec<u64>,
+    /// When the first record was due (paced) or generated (unlimited): linger counts from
+    /// there, as a client's linger counts from the send() of a batch's first record.
     opened: Instant,
 }
 
@@ -115,6 +118,7 @@ pub async fn run_producer(plan: ProducerPlan) -> Result<(), BenchError> {
     let mut open: Vec<Option<Open>> = (0..nparts).map(|_| None).collect();
     let mut sticky = plan.id % nparts;
     let pacer = Pacer::new(plan.start, plan.rate);
+    let mut timer = PreciseTimer::new();
     let limit = plan.records.unwrap_or(u64::MAX);
     let record_estimate = cfg.record_size + 32;
     // Capacity for a batch: enough for batch_bytes, without over-allocating for tiny batches.
@@ -158,7 +162,7 @@ pub async fn run_producer(plan: ProducerPlan) -> Result<(), BenchError> {
                 append(
                     &mut open[p],
                     batch_capacity,
-                    now,
+                    t,
                     ts_ms,
                     None,
                     stamp,
@@ -171,7 +175,7 @@ pub async fn run_producer(plan: ProducerPlan) -> Result<(), BenchError> {
                     append(
                         &mut o[p],
                         batch_capacity,
-                        now,
+                        t,
                         ts_ms,
                         Some(k),
                         stamp,
@@ -218,20 +222,26 @@ pub async fn run_producer(plan: ProducerPlan) -> Result<(), BenchError> {
         if n < due {
             continue; // more records are due right now (a batch filled mid-way)
         }
-        // Sleep until the next record is due, a batch's linger expires, or the deadline.
+        // Sleep until something must be sent: a batch's linger expires, an open batch would
+        // fill, or (nothing open) the next record is due; or the deadline. Records due
+        // while a batch lingers need no wake-up of their own: they join the batch, with
+        // their due-time stamps, when it is sealed.
         let mut next: Option<Instant> = plan.deadline;
         let mut earliest = |t: Instant| next = Some(next.map_or(t, |x: Instant| x.min(t)));
-        if !pacer.is_unlimited() && n < limit {
-            earliest(pacer.due_at(n));
-        }
+        let mut room = u64::MAX; // records the fullest open batch still takes
         for o in open.iter().flatten() {
             earliest(o.opened + cfg.linger);
+            let left = cfg.batch_bytes.saturating_sub(o.builder.size()) / record_estimate;
+            room = room.min(left as u64);
+        }
+        if !pacer.is_unlimited() && n < limit {
+            earliest(pacer.due_at(if room == u64::MAX { n } else { n + room }));
         }
         match next {
             Some(t) if t > Instant::now() => {
                 // Bounded so an interrupt is noticed within 100 ms even at very low rates.
                 let cap = Instant::now() + Duration::from_millis(100);
-                tokio::time::sleep_until(t.min(cap).into()).await
+                timer.sleep_until(t.min(cap)).await
             }
             Some(_) => {}
             None if n >= limit => {}
@@ -273,7 +283,7 @@ fn response_limit(cfg: &Config) -> Duration {
 fn append(
     slot: &mut Option<Open>,
     capacity: usize,
-    now: Instant,
+    due: Instant,
     ts_ms: i64,
     key: Option<&[u8]>,
     stamp: u64,
@@ -282,7 +292,7 @@ fn append(
     let o = slot.get_or_insert_with(|| Open {
         builder: BatchBuilder::new(capacity),
         stamps: Vec::new(),
-        opened: now,
+        opened: due,
     });
     o.builder.append(ts_ms, key, stamp, filler);
     o.stamps.push(stamp);
