@@ -22,6 +22,9 @@ pub const SPEC: ApiSpec = ApiSpec {
     handle,
 };
 
+/// Requests carrying at most this many record bytes are appended on the async worker.
+const INLINE_APPEND_BYTES: usize = 128 * 1024;
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -158,8 +161,13 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
         let version = ctx.api_version;
         let acks = req.acks;
         let st = state.clone();
-        // Appends (validation, decompression for checks, page-cache writes) run off the workers.
-        let (responses, to_sync) = tokio::task::spawn_blocking(move || {
+        let size: usize = req
+            .topic_data
+            .iter()
+            .flat_map(|t| &t.partition_data)
+            .map(|p| p.records.as_ref().map_or(0, |r| r.len()))
+            .sum();
+        let append_all = move || {
             let mut to_sync: Vec<(usize, usize, Arc<Partition>, i64)> = Vec::new();
             let mut responses = Vec::with_capacity(req.topic_data.len());
             for td in req.topic_data {
@@ -227,9 +235,18 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 responses.push(tr);
             }
             (responses, to_sync)
-        })
-        .await
-        .map_err(|e| HandlerError::Internal(format!("produce task failed: {e}")))?;
+        };
+        // A small request (a lingering producer's batch) is appended right here: a page-cache
+        // write of a few tens of KiB costs less than handing it to the blocking pool and
+        // waking this task again, and that hand-off is most of a tailing consumer's latency.
+        // Larger ones (validation, decompression, big copies) run off the async workers.
+        let (responses, to_sync) = if size <= INLINE_APPEND_BYTES {
+            append_all()
+        } else {
+            tokio::task::spawn_blocking(append_all)
+                .await
+                .map_err(|e| HandlerError::Internal(format!("produce task failed: {e}")))?
+        };
 
         let mut responses = responses;
         if !to_sync.is_empty() {
