@@ -448,6 +448,77 @@ async fn large_fetch_goes_through_the_prefault_path_intact() {
     broker.shutdown().await.unwrap();
 }
 
+/// A fetch thousands of records behind the log end is read on the blocking pool (its data
+/// may be cold); one near the end is read in place. Both must return the same records, and
+/// a far-behind fetch that cannot yet meet min_bytes still waits and is then answered.
+#[tokio::test]
+async fn far_behind_and_tailing_fetches_return_the_same_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "behind", 1).await;
+    let batches = 12;
+    let per_batch = 500;
+    for n in 0..batches {
+        let mut b = weir_storage::BatchBuilder::new();
+        for i in 0..per_batch {
+            b.push(weir_storage::Record {
+                offset: i,
+                timestamp: 1,
+                key: None,
+                value: Some(bytes::Bytes::from(format!("{n}-{i}"))),
+                headers: vec![],
+            });
+        }
+        let b = b.build().unwrap();
+        assert_eq!(produce_raw(&mut c, "behind", 0, b, 9).await.error_code, 0);
+    }
+    let end = batches * per_batch;
+    let values_from = |records: bytes::Bytes| -> Vec<(i64, String)> {
+        let mut out = Vec::new();
+        for b in iter_batches_lenient(&records) {
+            b.validate_crc().unwrap();
+            for r in b.records().unwrap() {
+                let v = r.value.unwrap();
+                out.push((r.offset, String::from_utf8(v.to_vec()).unwrap()));
+            }
+        }
+        out
+    };
+    // 6000 behind (off the workers) and 1000 behind (in place): same records where they overlap.
+    let mut seen = std::collections::HashMap::new();
+    for from in [0, end - 1000] {
+        let ResponseKind::Fetch(resp) = c
+            .call(fetch_req("behind", 0, from, 1, 0), ApiKey::Fetch, 12)
+            .await
+        else {
+            panic!()
+        };
+        let p = &resp.responses[0].partitions[0];
+        assert_eq!((p.error_code, p.high_watermark), (0, end));
+        let got = values_from(p.records.clone().unwrap());
+        assert_eq!(got.first().map(|r| r.0), Some(from - from % per_batch));
+        assert_eq!(got.last().map(|r| r.0), Some(end - 1));
+        for (off, v) in got {
+            let (n, i) = (off / per_batch, off % per_batch);
+            assert_eq!(v, format!("{n}-{i}"));
+            assert!(seen.insert((from, off), v).is_none(), "offset {off} twice");
+        }
+    }
+    // Far behind but min_bytes beyond what exists: waits max_wait, then answers with the data.
+    let t0 = Instant::now();
+    let ResponseKind::Fetch(resp) = c
+        .call(fetch_req("behind", 0, 0, 64 << 20, 300), ApiKey::Fetch, 12)
+        .await
+    else {
+        panic!()
+    };
+    assert!(t0.elapsed() >= Duration::from_millis(250), "did not wait");
+    let got = values_from(resp.responses[0].partitions[0].records.clone().unwrap());
+    assert_eq!(got.len() as i64, end);
+    broker.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn clients_cannot_produce_to_internal_topics() {
     let dir = tempfile::tempdir().unwrap();

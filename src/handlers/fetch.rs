@@ -5,8 +5,14 @@
 //! A fetch that does not yet have `min_bytes` waits on the partitions' wake-ups
 //! and returns the moment an append satisfies it, never later than `max_wait_ms`
 //! (or at once when the broker shuts down). Record data goes out as the `Bytes`
-//! storage returned (spliced into the response, not copied); large results are
-//! pre-faulted on the blocking pool so cold mmap pages never stall async workers.
+//! storage returned (spliced into the response, not copied).
+//!
+//! Cold data must never stall the async workers, or every tailing consumer and
+//! producer on the broker waits behind a disk read: a fetch that is far behind
+//! the log end (a batch consumer catching up) is read on the blocking pool —
+//! index lookup, batch walk and one touch per page — and any other large result
+//! is pre-faulted there. A tailing fetch (at or near the log end, data that was
+//! just written) is read in place.
 
 use super::storage_error_code;
 use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
@@ -30,6 +36,10 @@ pub const SPEC: ApiSpec = ApiSpec {
 
 /// Results larger than this are pre-faulted off the async workers.
 const PREFAULT_THRESHOLD: usize = 256 * 1024;
+
+/// A partition this many records or more behind its high watermark is read on the
+/// blocking pool: its data is probably not in the page cache any more.
+const CATCH_UP_RECORDS: i64 = 4096;
 
 /// One requested partition, resolved.
 struct Wanted {
@@ -61,13 +71,27 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
         let deadline = Instant::now() + max_wait;
         let waiter = Arc::new(Notify::new());
 
+        let wanted = Arc::new(wanted);
+        // Only the first read can be far behind: later ones follow a wake-up at the log end.
+        let mut off_workers = catching_up(&wanted);
         let results = loop {
-            for w in &wanted {
+            for w in wanted.iter() {
                 if let Ok(p) = &w.target {
                     p.add_waiter(&waiter);
                 }
             }
-            let (results, total, any_error) = read_all(&wanted, max_bytes);
+            let (results, total, any_error) = if off_workers {
+                let w = wanted.clone();
+                tokio::task::spawn_blocking(move || {
+                    let read = read_all(&w, max_bytes);
+                    prefault_all(&read.0);
+                    read
+                })
+                .await
+                .map_err(|e| crate::dispatch::HandlerError::Internal(e.to_string()))?
+            } else {
+                read_all(&wanted, max_bytes)
+            };
             let now = Instant::now();
             if total >= min_bytes.max(1)
                 || any_error
@@ -77,6 +101,7 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
             {
                 break results;
             }
+            off_workers = false;
             tokio::select! {
                 _ = waiter.notified() => {}
                 _ = tokio::time::sleep_until((deadline).into()) => {}
@@ -88,13 +113,9 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
             .iter()
             .map(|r| r.records.as_ref().map_or(0, Bytes::len))
             .sum();
-        let results = if total > PREFAULT_THRESHOLD {
+        let results = if total > PREFAULT_THRESHOLD && !off_workers {
             tokio::task::spawn_blocking(move || {
-                for r in &results {
-                    if let Some(rec) = &r.records {
-                        prefault(rec);
-                    }
-                }
+                prefault_all(&results);
                 results
             })
             .await
@@ -223,6 +244,23 @@ fn read_all(wanted: &[Wanted], max_bytes: usize) -> (Vec<PartitionData>, usize, 
         out.push(data);
     }
     (out, total, any_error)
+}
+
+/// Whether any partition is far enough behind its log end that its data may be cold.
+fn catching_up(wanted: &[Wanted]) -> bool {
+    wanted.iter().any(|w| {
+        w.target
+            .as_ref()
+            .is_ok_and(|p| p.high_watermark() - w.fetch_offset >= CATCH_UP_RECORDS)
+    })
+}
+
+fn prefault_all(results: &[PartitionData]) {
+    for r in results {
+        if let Some(rec) = &r.records {
+            prefault(rec);
+        }
+    }
 }
 
 /// Touch one byte per page so page faults on cold mmap'd data happen here, on
