@@ -159,28 +159,12 @@ pub async fn run_producer(plan: ProducerPlan) -> Result<(), BenchError> {
             let ts_ms = (stamp / 1000) as i64;
             let p = if keys.is_null() {
                 let p = sticky;
-                append(
-                    &mut open[p],
-                    batch_capacity,
-                    t,
-                    ts_ms,
-                    None,
-                    stamp,
-                    &filler,
-                );
+                append(&mut open[p], batch_capacity, t, ts_ms, None, stamp, &filler);
                 p
             } else {
                 let o = &mut open;
                 keys.with_next(|k, p| {
-                    append(
-                        &mut o[p],
-                        batch_capacity,
-                        t,
-                        ts_ms,
-                        Some(k),
-                        stamp,
-                        &filler,
-                    );
+                    append(&mut o[p], batch_capacity, t, ts_ms, Some(k), stamp, &filler);
                     p
                 })
             };

@@ -31,9 +31,7 @@ mod linux {
         /// Must be called inside a tokio runtime. If the timerfd cannot be made (no fds
         /// left), sleeps fall back to tokio's millisecond timer rather than failing the run.
         pub fn new() -> Self {
-            PreciseTimer {
-                fd: create().ok(),
-            }
+            PreciseTimer { fd: create().ok() }
         }
 
         /// Returns at `deadline` (at once if it has passed).
@@ -156,7 +154,8 @@ mod tests {
     #[tokio::test]
     async fn sleeps_end_at_or_after_their_deadline() {
         let mut t = PreciseTimer::new();
-        t.sleep_until(Instant::now() - Duration::from_millis(5)).await;
+        t.sleep_until(Instant::now() - Duration::from_millis(5))
+            .await;
         for us in [100u64, 20, 3_000, 1, 700, 1_500] {
             for _ in 0..5 {
                 let due = Instant::now() + Duration::from_micros(us);
