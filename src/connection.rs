@@ -77,28 +77,15 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     }
 }
 
-/// The most handed to one write call. A multi-megabyte part written at once keeps
-/// the thread in the kernel's copy for milliseconds, while the other connections
-/// its tasks serve (tailing consumers, producers waiting for acks) wait.
-const WRITE_CHUNK: usize = 256 * 1024;
-
 /// Write one frame made of several parts (so large record data can be written
-/// from its own buffer without copying it into the response buffer). Large parts
-/// go out in chunks, yielding to other tasks between them.
+/// from its own buffer without copying it into the response buffer).
 pub async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, parts: &[Bytes]) -> std::io::Result<()> {
     let len: usize = parts.iter().map(Bytes::len).sum();
     let len =
         i32::try_from(len).map_err(|_| std::io::Error::other("response larger than 2 GiB"))?;
     w.write_all(&len.to_be_bytes()).await?;
     for p in parts {
-        if p.len() <= WRITE_CHUNK {
-            w.write_all(p).await?;
-            continue;
-        }
-        for chunk in p.chunks(WRITE_CHUNK) {
-            w.write_all(chunk).await?;
-            tokio::task::yield_now().await;
-        }
+        w.write_all(p).await?;
     }
     Ok(())
 }
@@ -166,7 +153,7 @@ mod tests {
 
     #[tokio::test]
     async fn large_parts_are_written_whole_and_in_order() {
-        let big: Vec<u8> = (0..3 * WRITE_CHUNK + 17).map(|i| (i % 251) as u8).collect();
+        let big: Vec<u8> = (0..3 * 256 * 1024 + 17).map(|i| (i % 251) as u8).collect();
         let parts = [
             Bytes::from_static(b"head"),
             Bytes::from(big.clone()),
