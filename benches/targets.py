@@ -1,0 +1,301 @@
+#!/usr/bin/env python3
+"""weir's performance targets (issue 7), measured with the weir bench harness.
+
+Each check starts a fresh `weir serve` (own data dir, free port) per run, runs the load,
+stops it. Given two weir binaries (A and B) the runs alternate A B A B ..., so a shared,
+noisy machine hits both alike; the medians and the B/A ratio are what count. Every run
+also reports the host's steal time (CPU time the hypervisor gave to other guests while
+this guest wanted to run), which is what bounds the latency tail on a shared VM.
+
+  benches/targets.py startup  [--rounds N] WEIR [WEIR_B]
+  benches/targets.py e2e      [--rounds N] [--seconds S] [--linger MS] WEIR [WEIR_B]
+  benches/targets.py catchup  [--rounds N] [--records N] [--warm] WEIR [WEIR_B]
+  benches/targets.py throughput [--rounds N] [--records N] WEIR [WEIR_B]
+
+Options: --bench PATH (default: target/release/weir-bench), --dir PATH (data dirs; default
+a temporary dir under /tmp; catchup needs records x 1 KiB of free space there).
+
+startup: spawn to first ApiVersions answer (ms), then VmRSS after 300 ms idle (MB).
+e2e: 1 partition, 1 KiB records at 50k/s, linger 1 ms, acks=all, one tailing consumer.
+catchup: RECORDS x 1 KiB written to 4 partitions, broker restarted, the segment files
+  dropped from the page cache (posix_fadvise DONTNEED, checked with fincore; --warm keeps
+  them), then the e2e tail of `e2e` runs while a second process reads all RECORDS from the
+  earliest offset. Reports the tail's p99 over the seconds the catch-up ran (the worst
+  one-second p99 of that window) and the catch-up rate.
+throughput: RECORDS x 1 KiB produced to 8 partitions unpaced, then consumed from earliest.
+Standard library only.
+"""
+import argparse
+import glob
+import json
+import os
+import shutil
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def cpu_times():
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:9]]
+    return fields[7], sum(fields)  # steal, total
+
+
+def steal_since(before):
+    s0, t0 = before
+    s1, t1 = cpu_times()
+    return 100.0 * (s1 - s0) / max(1, t1 - t0)
+
+
+class Broker:
+    """A `weir serve` on a free port with the given data dir."""
+
+    def __init__(self, weir, data_dir):
+        self.port = free_port()
+        self.addr = f"127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [weir, "serve", "--listen", self.addr, "--data-dir", data_dir],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    sys.exit(f"weir exited with {self.proc.returncode} at start")
+                time.sleep(0.01)
+        sys.exit("weir did not start listening within 30 s")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(60)
+
+
+def bench(args, *argv):
+    out = subprocess.run([args.bench, *argv, "--quiet", "--json"], check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    return json.loads(out)
+
+
+def fig(report, name):
+    return report["figures"][name]
+
+
+def api_versions_frame():
+    body = struct.pack(">hhi", 18, 0, 1) + struct.pack(">h", 1) + b"x"
+    return struct.pack(">i", len(body)) + body
+
+
+def run_startup(args, weir, data_dir):
+    port = free_port()
+    t0 = time.perf_counter()
+    p = subprocess.Popen([weir, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ms = None
+    while time.perf_counter() < t0 + 10:
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=1)
+        except OSError:
+            time.sleep(0.0002)
+            continue
+        s.sendall(api_versions_frame())
+        head = s.recv(4)
+        if len(head) == 4:
+            n = struct.unpack(">i", head)[0]
+            got = b""
+            while len(got) < n:
+                chunk = s.recv(n - len(got))
+                if not chunk:
+                    break
+                got += chunk
+            if got[:4] == struct.pack(">i", 1):
+                ms = (time.perf_counter() - t0) * 1000
+        s.close()
+        break
+    time.sleep(0.3)
+    with open(f"/proc/{p.pid}/status") as f:
+        rss_kb = int(next(line for line in f if line.startswith("VmRSS")).split()[1])
+    p.terminate()
+    p.wait(10)
+    if ms is None:
+        sys.exit("no ApiVersions answer")
+    return {"start_ms": ms, "idle_rss_mb": rss_kb / 1024}
+
+
+def e2e_argv(addr, seconds, linger_ms, create):
+    argv = ["e2e", "--bootstrap", addr, "--topic", "tail", "--partitions", "1",
+            "--record-size", "1024", "--rate", "50k", "--linger", f"{linger_ms}ms",
+            "--acks", "all", "--duration", f"{seconds}s"]
+    return argv + (["--create"] if create else [])
+
+
+def run_e2e(args, weir, data_dir):
+    b = Broker(weir, data_dir)
+    try:
+        before = cpu_times()
+        r = bench(args, *e2e_argv(b.addr, args.seconds, args.linger, True))
+        steal = steal_since(before)
+    finally:
+        b.stop()
+    return {"e2e_p50_ms": fig(r, "e2e_p50_ms"), "e2e_p99_ms": fig(r, "e2e_p99_ms"),
+            "e2e_p999_ms": fig(r, "e2e_p999_ms"), "e2e_max_ms": fig(r, "e2e_max_ms"),
+            "consumed_per_s": fig(r, "consume_records_per_s"), "steal_pct": steal}
+
+
+def resident_mb(files):
+    if not files:
+        return 0.0
+    out = subprocess.run(["fincore", "-b", "-n", "-o", "RES", *files], check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    return sum(int(x) for x in out.split()) / 1e6
+
+
+def run_catchup(args, weir, data_dir):
+    b = Broker(weir, data_dir)
+    try:
+        bench(args, "produce", "--bootstrap", b.addr, "--topic", "cold", "--create",
+              "--partitions", "4", "--records", str(args.records), "--record-size", "1024")
+        bench(args, "produce", "--bootstrap", b.addr, "--topic", "tail", "--create",
+              "--partitions", "1", "--records", "10")
+    finally:
+        b.stop()
+    b = Broker(weir, data_dir)  # nothing of the old segments is mapped by this process yet
+    try:
+        files = sorted(glob.glob(os.path.join(data_dir, "cold-*", "*")))
+        if not args.warm:
+            for path in files:
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                finally:
+                    os.close(fd)
+        logs = [f for f in files if f.endswith(".log")]
+        cached = resident_mb(logs)
+        size = sum(os.path.getsize(f) for f in logs) / 1e6
+        delay = 2.0
+        tail = subprocess.Popen(
+            [args.bench, *e2e_argv(b.addr, args.seconds, args.linger, False), "--quiet", "--json"],
+            stdout=subprocess.PIPE, text=True)
+        before = cpu_times()
+        time.sleep(delay)
+        t0 = time.monotonic()
+        c = bench(args, "consume", "--bootstrap", b.addr, "--topic", "cold", "--from", "earliest",
+                  "--records", str(args.records))
+        catchup_s = time.monotonic() - t0
+        out, _ = tail.communicate(timeout=args.seconds + 120)
+        steal = steal_since(before)
+        if tail.returncode != 0:
+            sys.exit(f"the e2e tail failed with exit code {tail.returncode}")
+        r = json.loads(out)
+    finally:
+        b.stop()
+    # Seconds of the tail's timeline that overlap the catch-up (the tail started ~delay s
+    # before it; its timeline is stamped in seconds since its own start).
+    window = [s for s in r["timeline"]
+              if s.get("e2e_ms") and delay < s["t"] + 1 and s["t"] - 1 < delay + catchup_s + 0.5]
+    worst = max((s["e2e_ms"]["p99"] for s in window), default=None)
+    worst_max = max((s["e2e_ms"]["max"] for s in window), default=None)
+    return {"cached_mb_at_start": cached, "cold_mb": size,
+            "catchup_mb_per_s": fig(c, "consume_payload_mb_per_s"), "catchup_s": catchup_s,
+            "tail_p99_during_catchup_ms": worst, "tail_max_during_catchup_ms": worst_max,
+            "tail_p99_whole_run_ms": fig(r, "e2e_p99_ms"), "steal_pct": steal}
+
+
+def run_throughput(args, weir, data_dir):
+    b = Broker(weir, data_dir)
+    try:
+        p = bench(args, "produce", "--bootstrap", b.addr, "--topic", "t", "--create",
+                  "--partitions", "8", "--records", str(args.records), "--record-size", "1024")
+        c = bench(args, "consume", "--bootstrap", b.addr, "--topic", "t", "--from", "earliest",
+                  "--records", str(args.records))
+    finally:
+        b.stop()
+    return {"produce_mb_per_s": fig(p, "produce_payload_mb_per_s"),
+            "consume_mb_per_s": fig(c, "consume_payload_mb_per_s")}
+
+
+CHECKS = {"startup": run_startup, "e2e": run_e2e, "catchup": run_catchup,
+          "throughput": run_throughput}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("check", choices=sorted(CHECKS))
+    ap.add_argument("weir", nargs="+", help="one or two weir binaries (A [B])")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--linger", type=int, default=1, help="producer linger in ms")
+    ap.add_argument("--records", type=int, default=None)
+    ap.add_argument("--warm", action="store_true")
+    ap.add_argument("--bench", default="target/release/weir-bench")
+    ap.add_argument("--dir", default=None)
+    args = ap.parse_args()
+    if len(args.weir) > 2:
+        ap.error("at most two weir binaries")
+    if args.records is None:
+        args.records = 2_000_000 if args.check == "catchup" else 500_000
+    if args.check == "catchup":
+        args.seconds = max(args.seconds, 12)
+    for path in [args.bench, *args.weir]:
+        if not os.access(path, os.X_OK):
+            ap.error(f"{path}: not an executable (build with cargo build --release)")
+    labels = ["A", "B"][:len(args.weir)]
+    results = {label: [] for label in labels}
+    for rnd in range(args.rounds):
+        order = list(zip(labels, args.weir))
+        if rnd % 2 == 1:
+            order.reverse()
+        for label, weir in order:
+            d = tempfile.mkdtemp(prefix="weir-target-", dir=args.dir)
+            try:
+                r = CHECKS[args.check](args, weir, d)
+            finally:
+                shutil.rmtree(d, ignore_errors=True)
+            results[label].append(r)
+            line = " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
+                            for k, v in r.items())
+            print(f"round {rnd + 1} {label}: {line}", flush=True)
+    summarize(f"medians of {args.rounds} rounds", labels, results)
+    if "steal_pct" in results["A"][0]:
+        quiet = {lab: [r for r in rs if r["steal_pct"] < QUIET_STEAL_PCT]
+                 for lab, rs in results.items()}
+        counts = ", ".join(f"{lab} {len(rs)}" for lab, rs in quiet.items())
+        summarize(f"medians of the rounds with steal < {QUIET_STEAL_PCT}% ({counts})",
+                  labels, quiet)
+
+
+# Rounds during which the hypervisor took less than this share of CPU time from the guest.
+QUIET_STEAL_PCT = 1.0
+
+
+def summarize(title, labels, results):
+    if any(not results[lab] for lab in labels):
+        print(f"{title}: none")
+        return
+    print(title + (" (ratio B/A)" if len(labels) == 2 else ""))
+    for key in results[labels[0]][0]:
+        meds = []
+        for label in labels:
+            vals = [r[key] for r in results[label] if r[key] is not None]
+            meds.append(statistics.median(vals) if vals else None)
+        text = " ".join(f"{lab}={m:.3f}" for lab, m in zip(labels, meds) if m is not None)
+        if len(meds) == 2 and meds[0] and meds[1] is not None:
+            text += f" ratio={meds[1] / meds[0]:.2f}"
+        print(f"  {key}: {text}")
+
+
+if __name__ == "__main__":
+    main()
