@@ -9,7 +9,9 @@ use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
 use crate::partitions::{AppendError, Partition, Topic};
 use crate::state::BrokerState;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
-use kafka_protocol::messages::{ApiKey, ProduceResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::{
+    ApiKey, ProduceRequest, ProduceResponse, RequestKind, ResponseKind,
+};
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 use weir_storage::batch::iter_batches;
@@ -155,6 +157,24 @@ fn produce_partition(
         .map_err(|e: AppendError| (super::append_error_code(&e), e.to_string()))
 }
 
+/// Whether an append of this request would roll or reopen a segment of any partition.
+fn needs_segment_setup(state: &BrokerState, req: &ProduceRequest, version: i16) -> bool {
+    req.topic_data.iter().any(|td| {
+        let topic = if version >= 13 {
+            state.partitions.topic_by_id(td.topic_id)
+        } else {
+            state.partitions.topic(td.name.0.as_str())
+        };
+        topic.is_some_and(|t| {
+            td.partition_data.iter().any(|pd| {
+                let len = pd.records.as_ref().map_or(0, |r| r.len());
+                t.partition(pd.index)
+                    .is_some_and(|p| p.log.append_needs_setup(len))
+            })
+        })
+    })
+}
+
 fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
     Box::pin(async move {
         let req = crate::expect_body!(req, Produce);
@@ -167,6 +187,7 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
             .flat_map(|t| &t.partition_data)
             .map(|p| p.records.as_ref().map_or(0, |r| r.len()))
             .sum();
+        let inline = size <= INLINE_APPEND_BYTES && !needs_segment_setup(&state, &req, version);
         let append_all = move || {
             let mut to_sync: Vec<(usize, usize, Arc<Partition>, i64)> = Vec::new();
             let mut responses = Vec::with_capacity(req.topic_data.len());
@@ -239,8 +260,9 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
         // A small request (a lingering producer's batch) is appended right here: a page-cache
         // write of a few tens of KiB costs less than handing it to the blocking pool and
         // waking this task again, and that hand-off is most of a tailing consumer's latency.
-        // Larger ones (validation, decompression, big copies) run off the async workers.
-        let (responses, to_sync) = if size <= INLINE_APPEND_BYTES {
+        // Larger ones (validation, decompression, big copies) and those that would first
+        // roll or reopen a segment (file creation) run off the async workers.
+        let (responses, to_sync) = if inline {
             append_all()
         } else {
             tokio::task::spawn_blocking(append_all)

@@ -630,6 +630,24 @@ impl PartitionLog {
         self.inner.sync_to(end)
     }
 
+    /// Whether an append of `len` bytes now would first roll a new segment or reopen a
+    /// sealed one: creating and mapping files, milliseconds of blocking work rather than
+    /// a page-cache copy. A caller appending on an async thread hands such appends to a
+    /// blocking pool. (A hint: another append may change the answer before this one.)
+    pub fn append_needs_setup(&self, len: usize) -> bool {
+        let inner = &*self.inner;
+        let cfg = inner.config();
+        let view = inner.view();
+        let active = view.active();
+        if active.index_sealed() {
+            return true;
+        }
+        let aged = active.size() > 0
+            && now_ms().saturating_sub(active.roll_base_ms()) >= cfg.segment_ms as i64;
+        let log_end = inner.log_end.load(Ordering::Acquire);
+        aged || !active.fits(len as u64, log_end, segment_bytes(&cfg))
+    }
+
     /// Whether the flush policy (`flush.messages` / `flush.ms`) asks for an fsync now.
     /// The broker calls `sync_to` when this is true after an append.
     pub fn flush_due(&self) -> bool {

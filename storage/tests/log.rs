@@ -144,6 +144,39 @@ fn rolls_by_size_and_reads_across_segments() {
         .exists());
 }
 
+/// `append_needs_setup` predicts exactly the appends that roll a segment (the slow ones
+/// a broker keeps off its async threads), and the first append after a clean reopen.
+#[test]
+fn append_needs_setup_predicts_rolls_and_reopened_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (s, log) = open(dir.path(), small_segments());
+        let mut predicted = 0;
+        for i in 0..40 {
+            let b = batch(2, i, &format!("v{i}"));
+            let before = log.segments().len();
+            let says = log.append_needs_setup(b.len());
+            log.append(&b, AppendOptions::default()).unwrap();
+            let rolled = log.segments().len() > before;
+            assert_eq!(
+                says, rolled,
+                "append {i}: predicted {says}, rolled {rolled}"
+            );
+            predicted += says as usize;
+        }
+        assert!(predicted >= 5, "only {predicted} rolls in 40 appends");
+        s.close().unwrap();
+    }
+    let (_s, log) = open(dir.path(), small_segments());
+    // Opened sealed after a clean stop: the first append must reopen the active segment.
+    assert!(log.append_needs_setup(1));
+    log.append(&batch(1, 0, "after"), AppendOptions::default())
+        .unwrap();
+    let b = batch(1, 1, "x");
+    let fits_now = log.segments().last().unwrap().size_bytes + b.len() as u64 <= 600;
+    assert_eq!(log.append_needs_setup(b.len()), !fits_now);
+}
+
 #[test]
 fn clean_reopen_keeps_everything_without_recovery() {
     let dir = tempfile::tempdir().unwrap();
