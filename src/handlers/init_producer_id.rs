@@ -3,9 +3,10 @@
 //! re-initialisation); a transactional id goes to the transaction coordinator,
 //! which keeps its producer id and bumps its epoch (fencing older instances,
 //! after aborting their ongoing transaction). A caller naming a stale producer
-//! id/epoch is PRODUCER_FENCED (INVALID_PRODUCER_EPOCH before v4, KIP-588); an
-//! empty transactional id is INVALID_REQUEST; a timeout outside
-//! 1..=`transaction.max.timeout.ms` is INVALID_TRANSACTION_TIMEOUT.
+//! id/epoch is PRODUCER_FENCED (INVALID_PRODUCER_EPOCH before v4, KIP-588); a
+//! timeout outside 1..=`transaction.max.timeout.ms` is INVALID_TRANSACTION_TIMEOUT.
+//! An empty transactional id is treated as none (an idempotent producer), as
+//! weir always did; Kafka answers it INVALID_REQUEST.
 
 use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
 use crate::state::BrokerState;
@@ -25,7 +26,11 @@ pub const SPEC: ApiSpec = ApiSpec {
 fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
     Box::pin(async move {
         let req = crate::expect_body!(req, InitProducerId);
-        let txn_id = req.transactional_id.as_ref().map(|t| t.0.to_string());
+        let txn_id = req
+            .transactional_id
+            .as_ref()
+            .map(|t| t.0.to_string())
+            .filter(|t| !t.is_empty());
         if txn_id.is_some() {
             crate::txn::wiring::ensure_log_for(&state).await;
         }
