@@ -477,8 +477,18 @@ fn tid(s: &str) -> TransactionalId {
 }
 
 async fn add_partitions(c: &mut RawClient, pid: i64, epoch: i16, parts: &[i32]) -> Vec<i16> {
+    add_partitions_for(c, "raw-tx", pid, epoch, parts).await
+}
+
+async fn add_partitions_for(
+    c: &mut RawClient,
+    id: &str,
+    pid: i64,
+    epoch: i16,
+    parts: &[i32],
+) -> Vec<i16> {
     let req = AddPartitionsToTxnRequest::default()
-        .with_v3_and_below_transactional_id(tid("raw-tx"))
+        .with_v3_and_below_transactional_id(tid(id))
         .with_v3_and_below_producer_id(ProducerId(pid))
         .with_v3_and_below_producer_epoch(epoch)
         .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
@@ -502,8 +512,19 @@ async fn add_partitions(c: &mut RawClient, pid: i64, epoch: i16, parts: &[i32]) 
 }
 
 async fn end_txn(c: &mut RawClient, pid: i64, epoch: i16, commit: bool, version: i16) -> i16 {
+    end_txn_for(c, "raw-tx", pid, epoch, commit, version).await
+}
+
+async fn end_txn_for(
+    c: &mut RawClient,
+    id: &str,
+    pid: i64,
+    epoch: i16,
+    commit: bool,
+    version: i16,
+) -> i16 {
     let req = EndTxnRequest::default()
-        .with_transactional_id(tid("raw-tx"))
+        .with_transactional_id(tid(id))
         .with_producer_id(ProducerId(pid))
         .with_producer_epoch(epoch)
         .with_committed(commit);
@@ -517,8 +538,12 @@ async fn end_txn(c: &mut RawClient, pid: i64, epoch: i16, commit: bool, version:
 }
 
 async fn init(c: &mut RawClient, timeout_ms: i32) -> (i16, i64, i16) {
+    init_for(c, "raw-tx", timeout_ms).await
+}
+
+async fn init_for(c: &mut RawClient, id: &str, timeout_ms: i32) -> (i16, i64, i16) {
     let req = InitProducerIdRequest::default()
-        .with_transactional_id(Some(tid("raw-tx")))
+        .with_transactional_id(Some(tid(id)))
         .with_transaction_timeout_ms(timeout_ms);
     let ResponseKind::InitProducerId(r) = c
         .call(RequestKind::InitProducerId(req), ApiKey::InitProducerId, 4)
@@ -762,5 +787,42 @@ async fn every_version_of_the_transaction_apis_answers_cleanly_and_describe_list
     // Commit: the latest pending offset reaches the group.
     assert_eq!(end_txn(&mut c, pid, epoch, true, 4).await, 0);
     assert_eq!(broker.state().groups.committed("g", "raw", 0), Some(14));
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_cleaner_stops_before_an_aborted_transaction_whose_marker_is_past_the_lso() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "raw", 1).await;
+    let (_, pa, ea) = init_for(&mut c, "tx-a", 60_000).await;
+    let (_, pb, eb) = init_for(&mut c, "tx-b", 60_000).await;
+    assert_eq!(add_partitions_for(&mut c, "tx-a", pa, ea, &[0]).await, [0]);
+    assert_eq!(add_partitions_for(&mut c, "tx-b", pb, eb, &[0]).await, [0]);
+    assert_eq!(
+        produce(&mut c, Some("tx-a"), txn_batch(pa, ea, 0, true)).await,
+        0
+    );
+    assert_eq!(
+        produce(&mut c, Some("tx-b"), txn_batch(pb, eb, 0, true)).await,
+        0
+    );
+    let part = broker.state().partitions.partition("raw", 0).unwrap();
+    assert_eq!(
+        (part.last_stable_offset(), part.cleaner_upper_bound()),
+        (0, 0)
+    );
+    // A aborts (marker at 2) while B, begun at 1, is still open: the LSO is 1, but
+    // A's record at 0 must not be compacted without its marker in view.
+    assert_eq!(end_txn_for(&mut c, "tx-a", pa, ea, false, 3).await, 0);
+    assert_eq!(part.last_stable_offset(), 1);
+    assert_eq!(part.cleaner_upper_bound(), 0);
+    assert_eq!(part.aborted_transactions(0, 10), [(pa, 0)]);
+    assert_eq!(end_txn_for(&mut c, "tx-b", pb, eb, true, 3).await, 0);
+    assert_eq!(
+        (part.last_stable_offset(), part.cleaner_upper_bound()),
+        (4, 4)
+    );
     broker.shutdown().await.unwrap();
 }
