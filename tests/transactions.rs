@@ -784,9 +784,16 @@ async fn every_version_of_the_transaction_apis_answers_cleanly_and_describe_list
         assert_eq!(r.transaction_states.len(), 1, "ListTransactions v{v}");
         assert_eq!(r.transaction_states[0].producer_id.0, pid);
     }
+    // Pending offsets are unstable for a read_committed consumer (require_stable).
+    assert_eq!(
+        offset_fetch(&mut c, true).await,
+        (-1, ResponseError::UnstableOffsetCommit.code())
+    );
+    assert_eq!(offset_fetch(&mut c, false).await, (-1, 0));
     // Commit: the latest pending offset reaches the group.
     assert_eq!(end_txn(&mut c, pid, epoch, true, 4).await, 0);
     assert_eq!(broker.state().groups.committed("g", "raw", 0), Some(14));
+    assert_eq!(offset_fetch(&mut c, true).await, (14, 0));
     broker.shutdown().await.unwrap();
 }
 
@@ -825,4 +832,24 @@ async fn the_cleaner_stops_before_an_aborted_transaction_whose_marker_is_past_th
         (4, 4)
     );
     broker.shutdown().await.unwrap();
+}
+
+/// OffsetFetch v7 of group "g", topic "raw" partition 0: (offset, partition error).
+async fn offset_fetch(c: &mut RawClient, require_stable: bool) -> (i64, i16) {
+    let req = OffsetFetchRequest::default()
+        .with_group_id(GroupId(StrBytes::from_static_str("g")))
+        .with_require_stable(require_stable)
+        .with_topics(Some(vec![
+            offset_fetch_request::OffsetFetchRequestTopic::default()
+                .with_name(tname("raw"))
+                .with_partition_indexes(vec![0]),
+        ]));
+    let ResponseKind::OffsetFetch(r) = c
+        .call(RequestKind::OffsetFetch(req), ApiKey::OffsetFetch, 7)
+        .await
+    else {
+        panic!()
+    };
+    let p = &r.topics[0].partitions[0];
+    (p.committed_offset, p.error_code)
 }

@@ -497,6 +497,17 @@ impl TxnCoordinator {
         Ok(())
     }
 
+    /// Whether an open transaction carries an offset for this group partition
+    /// (OffsetFetch with `require_stable` answers UNSTABLE_OFFSET_COMMIT then).
+    pub fn has_pending_offset(&self, group: &str, topic: &str, partition: i32) -> bool {
+        let key = (topic.to_string(), partition);
+        self.lock().values().any(|e| {
+            e.current.as_ref().is_some_and(|m| {
+                !m.state.is_idle() && m.offsets.get(group).is_some_and(|o| o.contains_key(&key))
+            })
+        })
+    }
+
     /// The metadata of one transactional id (DescribeTransactions).
     pub fn describe(&self, tid: &str) -> Option<TxnMetadata> {
         self.lock().get(tid).and_then(|e| e.current.clone())

@@ -98,7 +98,11 @@ fn commit_writes_commit_markers_to_every_partition_and_applies_offsets() {
     c.add_offsets("tx", pid, epoch, "g").unwrap();
     c.txn_offset_commit("tx", pid, epoch, "g", &[(tp("in", 0), off(42))])
         .unwrap();
+    assert!(c.has_pending_offset("g", "in", 0));
+    assert!(!c.has_pending_offset("g", "in", 1));
+    assert!(!c.has_pending_offset("other", "in", 0));
     c.end_txn(&env, "tx", pid, epoch, true).unwrap();
+    assert!(!c.has_pending_offset("g", "in", 0));
     assert_eq!(
         *env.markers.lock().unwrap(),
         vec![
