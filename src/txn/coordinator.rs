@@ -79,6 +79,9 @@ struct Inner {
     released: Condvar,
     log: OnceLock<Arc<dyn GroupLog>>,
     max_timeout_ms: i64,
+    /// `transactional.id.expiration.ms`: an idle transactional id is forgotten
+    /// after this long without a request.
+    id_expiration_ms: i64,
     wake: Notify,
     stopped: AtomicBool,
 }
@@ -106,6 +109,16 @@ impl Held<'_> {
         self.current = Some(next);
         Ok(())
     }
+
+    /// Forget the transactional id: a tombstone in the log, then out of memory.
+    fn forget(&mut self) -> Result<(), TxnError> {
+        self.c.persist_tombstone(&self.tid)?;
+        if let Some(e) = self.c.lock().get_mut(&self.tid) {
+            e.current = None;
+        }
+        self.current = None;
+        Ok(())
+    }
 }
 
 impl Drop for Held<'_> {
@@ -124,14 +137,16 @@ impl Drop for Held<'_> {
 
 impl TxnCoordinator {
     /// A coordinator without its log (attached on first use or at start-up).
-    /// `max_timeout_ms` is `transaction.max.timeout.ms`.
-    pub fn new(max_timeout_ms: i64) -> TxnCoordinator {
+    /// `max_timeout_ms` is `transaction.max.timeout.ms`, `id_expiration_ms`
+    /// `transactional.id.expiration.ms`.
+    pub fn new(max_timeout_ms: i64, id_expiration_ms: i64) -> TxnCoordinator {
         TxnCoordinator {
             inner: Arc::new(Inner {
                 txns: Mutex::new(HashMap::new()),
                 released: Condvar::new(),
                 log: OnceLock::new(),
                 max_timeout_ms,
+                id_expiration_ms,
                 wake: Notify::new(),
                 stopped: AtomicBool::new(false),
             }),
@@ -214,6 +229,27 @@ impl TxnCoordinator {
         };
         let last = log.append(&[rec]).map_err(unavailable)?;
         log.sync_to(last).map_err(unavailable)
+    }
+
+    fn persist_tombstone(&self, tid: &str) -> Result<(), TxnError> {
+        let log = self.inner.log.get().ok_or_else(|| {
+            TxnError::CoordinatorNotAvailable("the transaction log is not open".into())
+        })?;
+        let rec = LogRecord {
+            key: records::encode_key(tid),
+            value: None,
+        };
+        let unavailable =
+            |e: crate::groups::log::GroupLogError| TxnError::CoordinatorNotAvailable(e.to_string());
+        let last = log.append(&[rec]).map_err(unavailable)?;
+        log.sync_to(last).map_err(unavailable)
+    }
+
+    /// When an idle transactional id expires (wall-clock ms), if it is idle.
+    fn expiry(&self, m: &TxnMetadata) -> Option<i64> {
+        m.state
+            .is_idle()
+            .then(|| m.last_update_ms.saturating_add(self.inner.id_expiration_ms))
     }
 
     /// Hold `tid`, waiting up to `wait` for another operation on it to finish.
@@ -525,8 +561,9 @@ impl TxnCoordinator {
     }
 
     /// One pass of the timers at wall-clock `now`: abort (fencing the producer)
-    /// every ongoing transaction past its timeout, and finish every transaction
-    /// left in Prepare*. Returns when the next pass is due (ms), if any.
+    /// every ongoing transaction past its timeout, finish every transaction
+    /// left in Prepare*, and forget transactional ids idle for longer than
+    /// `transactional.id.expiration.ms`. Returns when the next pass is due (ms).
     pub fn expire(&self, env: &dyn TxnEnv, now: i64) -> Option<i64> {
         let due: Vec<String> = self
             .lock()
@@ -536,7 +573,8 @@ impl TxnCoordinator {
                 let m = e.current.as_ref()?;
                 let expired = m.deadline().is_some_and(|d| d <= now);
                 let unfinished = m.state.is_prepare() && e.retry_after <= now;
-                (expired || unfinished).then(|| tid.clone())
+                let idle_too_long = self.expiry(m).is_some_and(|x| x <= now);
+                (expired || unfinished || idle_too_long).then(|| tid.clone())
             })
             .collect();
         for tid in due {
@@ -556,6 +594,8 @@ impl TxnCoordinator {
                     .and_then(|()| self.complete(env, &mut held))
             } else if cur.state.is_prepare() {
                 self.complete(env, &mut held)
+            } else if self.expiry(&cur).is_some_and(|x| x <= now) {
+                held.forget()
             } else {
                 Ok(())
             };
@@ -575,7 +615,7 @@ impl TxnCoordinator {
                 if m.state.is_prepare() {
                     Some(e.retry_after)
                 } else {
-                    m.deadline()
+                    m.deadline().or_else(|| self.expiry(m))
                 }
             })
             .min()

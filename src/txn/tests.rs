@@ -58,9 +58,11 @@ impl TxnEnv for FakeEnv {
     }
 }
 
+const WEEK: i64 = 604_800_000;
+
 fn setup() -> (TxnCoordinator, Arc<MemoryGroupLog>, FakeEnv) {
     let log = MemoryGroupLog::new();
-    let c = TxnCoordinator::new(900_000);
+    let c = TxnCoordinator::new(900_000, WEEK);
     c.attach_log(log.clone()).unwrap();
     (c, log, FakeEnv::default())
 }
@@ -241,7 +243,7 @@ fn requests_for_unknown_ids_timeouts_and_empty_ids_get_kafkas_errors() {
     assert!(c.describe("nope").is_none());
     assert!(c.list().is_empty());
     // No log: nothing can be persisted.
-    let detached = TxnCoordinator::new(900_000);
+    let detached = TxnCoordinator::new(900_000, WEEK);
     assert_eq!(
         code(detached.init_producer_id(&env, "tx", 1000, None)),
         E::CoordinatorNotAvailable.code()
@@ -266,14 +268,18 @@ fn state_survives_a_restart_and_a_prepared_commit_is_completed_after_it() {
         E::ConcurrentTransactions.code()
     );
     // "Restart": a new coordinator replays the same log.
-    let c2 = TxnCoordinator::new(900_000);
+    let c2 = TxnCoordinator::new(900_000, WEEK);
     c2.attach_log(log.clone()).unwrap();
     let m = c2.describe("tx").unwrap();
     assert_eq!(m.state, TxnState::PrepareCommit);
     assert_eq!((m.producer_id, m.producer_epoch), (pid, epoch));
     assert_eq!(m.offsets["g"][&tp("in", 3)].offset, 7);
     env.fail_markers.store(false, Ordering::Relaxed);
-    assert_eq!(c2.expire(&env, now_ms()), None, "nothing left to do");
+    assert_eq!(
+        c2.expire(&env, now_ms()),
+        Some(c2.describe("tx").unwrap().last_update_ms + WEEK),
+        "only the id's expiry is left"
+    );
     assert_eq!(
         *env.markers.lock().unwrap(),
         vec![("a".to_string(), 0, pid, epoch, true)]
@@ -281,7 +287,7 @@ fn state_survives_a_restart_and_a_prepared_commit_is_completed_after_it() {
     assert_eq!(env.offsets.lock().unwrap()[0].1[&tp("in", 3)].offset, 7);
     assert_eq!(c2.describe("tx").unwrap().state, TxnState::CompleteCommit);
     // And the next incarnation keeps the producer id with a bumped epoch.
-    let c3 = TxnCoordinator::new(900_000);
+    let c3 = TxnCoordinator::new(900_000, WEEK);
     c3.attach_log(log).unwrap();
     assert_eq!(c3.describe("tx").unwrap().state, TxnState::CompleteCommit);
     assert_eq!(
@@ -300,7 +306,7 @@ fn an_expired_transaction_is_aborted_and_its_producer_fenced() {
     // Not yet due: the next pass is at the deadline.
     assert_eq!(c.expire(&env, deadline - 1), Some(deadline));
     assert!(env.markers.lock().unwrap().is_empty());
-    assert_eq!(c.expire(&env, deadline), None);
+    c.expire(&env, deadline);
     assert_eq!(
         *env.markers.lock().unwrap(),
         vec![("a".to_string(), 0, pid, epoch + 1, false)]
@@ -330,7 +336,37 @@ fn a_failed_completion_is_retried_by_the_timers() {
     assert!(c.expire(&env, due).is_some());
     env.fail_markers.store(false, Ordering::Relaxed);
     let due = c.expire(&env, now_ms()).expect("still backing off");
-    assert_eq!(c.expire(&env, due), None);
+    c.expire(&env, due);
     assert_eq!(c.describe("tx").unwrap().state, TxnState::CompleteAbort);
     assert_eq!(env.markers.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn an_idle_transactional_id_expires_and_stays_forgotten_after_a_restart() {
+    let (c, log, env) = setup();
+    let (pid, epoch) = c.init_producer_id(&env, "idle", 60_000, None).unwrap();
+    c.add_partitions("idle", pid, epoch, &[tp("a", 0)]).unwrap();
+    let busy = c.describe("idle").unwrap();
+    // An ongoing transaction never expires as an id (it times out instead).
+    assert_eq!(
+        c.expire(&env, busy.start_ms + 59_000),
+        Some(busy.start_ms + 60_000)
+    );
+    c.end_txn(&env, "idle", pid, epoch, true).unwrap();
+    let done = c.describe("idle").unwrap();
+    let expiry = done.last_update_ms + WEEK;
+    assert_eq!(c.expire(&env, expiry - 1), Some(expiry));
+    assert!(c.describe("idle").is_some());
+    assert_eq!(c.expire(&env, expiry), None);
+    assert!(c.describe("idle").is_none());
+    let replayed = TxnCoordinator::new(900_000, WEEK);
+    replayed.attach_log(log).unwrap();
+    assert!(
+        replayed.describe("idle").is_none(),
+        "the tombstone is replayed"
+    );
+    // The id starts over with a fresh producer id.
+    let (pid2, epoch2) = replayed.init_producer_id(&env, "idle", 1000, None).unwrap();
+    assert_ne!(pid2, pid);
+    assert_eq!(epoch2, 0);
 }

@@ -21,7 +21,10 @@ pub const TXN_TOPIC: &str = "__transaction_state";
 /// Open the coordinator: over `__transaction_state` (replayed) if it exists;
 /// otherwise the topic is created on first use ([`ensure_log`]).
 pub fn open(settings: &Settings, registry: &Registry) -> Result<TxnCoordinator, String> {
-    let coordinator = TxnCoordinator::new(settings.i64("transaction.max.timeout.ms"));
+    let coordinator = TxnCoordinator::new(
+        settings.i64("transaction.max.timeout.ms"),
+        settings.i64("transactional.id.expiration.ms"),
+    );
     if registry.topic(TXN_TOPIC).is_some() {
         attach(&coordinator, registry)?;
     }
