@@ -347,7 +347,7 @@ impl TxnMetadata {
             )));
         }
         let mut next = self.clone();
-        next.producer_epoch = self.producer_epoch.saturating_add(1).min(i16::MAX);
+        next.producer_epoch = self.producer_epoch.saturating_add(1);
         next.state = TxnState::PrepareAbort;
         next.last_update_ms = now;
         Ok(next)

@@ -12,12 +12,14 @@ use std::sync::{Arc, Mutex};
 
 /// (topic, partition, producer id, epoch, commit)
 type Marker = (String, i32, i64, i16, bool);
+/// (group, offsets) applied at a commit.
+type Applied = (String, BTreeMap<(String, i32), PendingOffset>);
 
 #[derive(Default)]
 struct FakeEnv {
     next_id: AtomicI64,
     markers: Mutex<Vec<Marker>>,
-    offsets: Mutex<Vec<(String, BTreeMap<(String, i32), PendingOffset>)>>,
+    offsets: Mutex<Vec<Applied>>,
     fail_markers: AtomicBool,
 }
 
