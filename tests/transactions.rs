@@ -167,13 +167,20 @@ async fn an_open_transaction_holds_back_the_last_stable_offset() {
             .map_err(|(e, _)| e)
             .unwrap();
         plain.flush(T).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let between = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        std::thread::sleep(Duration::from_millis(20));
         let p = txn_producer(addr, "tx-lso", &[]);
         p.begin_transaction().unwrap();
         send(&p, "lso", &["pending"]);
         p.flush(T).unwrap();
-        p
+        (p, between)
     })
     .await;
+    let (p, between) = p;
     let part = broker.state().partitions.partition("lso", 0).unwrap();
     assert_eq!(part.high_watermark(), 2);
     assert_eq!(
@@ -183,13 +190,20 @@ async fn an_open_transaction_holds_back_the_last_stable_offset() {
     );
     // ListOffsets LATEST: the high watermark, or the LSO for read_committed.
     let mut c = RawClient::connect(addr).await;
-    for (isolation, want) in [(0i8, 2i64), (1, 1)] {
+    // By timestamp (a time between the two records): nothing at or past the LSO.
+    let cases = [
+        (0i8, -1, 2i64),
+        (1, -1, 1),
+        (0, between, 1),
+        (1, between, -1),
+    ];
+    for (isolation, timestamp, want) in cases {
         let req = ListOffsetsRequest::default()
             .with_isolation_level(isolation)
             .with_topics(vec![ListOffsetsTopic::default()
                 .with_name(tname("lso"))
                 .with_partitions(vec![
-                    ListOffsetsPartition::default().with_timestamp(-1)
+                    ListOffsetsPartition::default().with_timestamp(timestamp)
                 ])]);
         let ResponseKind::ListOffsets(r) = c
             .call(RequestKind::ListOffsets(req), ApiKey::ListOffsets, 7)
@@ -199,7 +213,7 @@ async fn an_open_transaction_holds_back_the_last_stable_offset() {
         };
         assert_eq!(
             r.topics[0].partitions[0].offset, want,
-            "isolation {isolation}"
+            "isolation {isolation} timestamp {timestamp}"
         );
     }
     let seen = blocking(move || read(addr, "lso", "read_committed", 1)).await;

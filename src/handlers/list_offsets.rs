@@ -2,7 +2,8 @@
 //! earliest-local (-4, = earliest: no tiered storage), latest-tiered (-5, =
 //! latest), and by timestamp (the first offset whose timestamp is >= it).
 //! With `isolation_level = 1` (read_committed, v2+) latest is the last stable
-//! offset (the first offset of the earliest ongoing transaction).
+//! offset (the first offset of the earliest ongoing transaction), and a lookup
+//! by timestamp finds nothing at or past it.
 //! Leader epoch 0, consistent with Metadata.
 
 use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
@@ -68,6 +69,13 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                                     .log
                                     .max_timestamp()
                                     .map(|o| o.map(|(ts, off)| (off, ts))),
+                                // read_committed: nothing at or past the LSO (as Kafka).
+                                ts if ts >= 0 && read_committed => {
+                                    let lso = part.last_stable_offset();
+                                    part.log
+                                        .offset_for_timestamp(ts)
+                                        .map(|o| o.filter(|(off, _)| *off < lso))
+                                }
                                 ts if ts >= 0 => part.log.offset_for_timestamp(ts),
                                 _ => {
                                     return r.with_error_code(ResponseError::InvalidRequest.code());
