@@ -91,6 +91,13 @@ pub static API_TABLE: &[ApiSpec] = &[
     handlers::alter_configs::SPEC,
     handlers::incremental_alter_configs::SPEC,
     handlers::delete_records::SPEC,
+    // transaction coordinator
+    handlers::add_partitions_to_txn::SPEC,
+    handlers::add_offsets_to_txn::SPEC,
+    handlers::end_txn::SPEC,
+    handlers::txn_offset_commit::SPEC,
+    handlers::describe_transactions::SPEC,
+    handlers::list_transactions::SPEC,
 ];
 
 /// The spec for `key`, if implemented.

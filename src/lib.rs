@@ -18,7 +18,9 @@
 //! - [`state`]: `BrokerState`, shared by all handlers (store, registry, settings).
 //! - [`partitions`]: topic registry, partitions, appends, fetch wake-ups.
 //! - [`groups`]: the group coordinator (consumer groups, committed offsets).
-//! - [`producer_state`]: idempotent-producer sequence/epoch checks.
+//! - [`txn`]: the transaction coordinator (transactional ids, COMMIT/ABORT markers).
+//! - [`producer_state`]: idempotent-producer sequence/epoch checks, ongoing and
+//!   aborted transactions per partition.
 //! - [`log_manager`]: background retention and log cleaner (own thread).
 //! - [`topic_policy`]: produce-time topic rules (keys on compacted topics).
 //! - [`flusher`], [`http`], [`ids`]: background flush policy, health endpoint, random ids.
@@ -42,6 +44,7 @@ pub mod server;
 pub mod session;
 pub mod state;
 pub mod topic_policy;
+pub mod txn;
 
 pub use server::{Broker, BrokerConfig, StartError};
 pub use state::BrokerState;

@@ -95,7 +95,7 @@ pub fn run_cleaner(state: &BrokerState, stats: &LogManagerStats, stop: &AtomicBo
         .filter(|(_, cfg)| cfg.is_compacted(&state.settings))
         .map(|(p, cfg)| {
             let ccfg = cfg.cleaner_config(&state.settings);
-            let info = cleaner::dirty_info(&p.log, &ccfg, p.high_watermark());
+            let info = cleaner::dirty_info(&p.log, &ccfg, p.cleaner_upper_bound());
             (p, ccfg, info)
         })
         .filter(|(_, ccfg, info)| info.should_clean(ccfg, now_ms()))
@@ -105,7 +105,8 @@ pub fn run_cleaner(state: &BrokerState, stats: &LogManagerStats, stop: &AtomicBo
         if stop.load(Ordering::Relaxed) || state.is_shutting_down() {
             return;
         }
-        match cleaner::clean_until(&p.log, &ccfg, p.high_watermark(), false, stop) {
+        // Open transactions are never cleaned: the cleaner stops at the last stable offset.
+        match cleaner::clean_until(&p.log, &ccfg, p.cleaner_upper_bound(), false, stop) {
             Ok(Some(s)) => record(stats, &p, &s),
             Ok(None) | Err(StorageError::Closed) => {}
             Err(e) => eprintln!("weir: cleaning {}-{} failed: {e}", p.topic, p.index),

@@ -1,7 +1,8 @@
 //! The topic registry and the partitions behind it: topic name, topic id (UUID),
 //! partition count and config overrides, persisted with `Store::write_checkpoint`;
 //! per partition the log (log start / end offset = high watermark on this single
-//! node), the idempotent-producer state, and wake-ups for waiting fetches.
+//! node), the idempotent-producer and transaction state (last stable offset,
+//! aborted transactions, transaction markers), and wake-ups for waiting fetches.
 //!
 //! Handlers go through this module for everything that touches partition data;
 //! it is the only broker module that calls the storage crate's log API.
@@ -11,6 +12,7 @@ use crate::config::Settings;
 use crate::ids;
 use crate::producer_state::{BatchMeta, ProducerError, ProducerStateTable, SeqCheck};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -96,17 +98,25 @@ pub struct Partition {
     producers: Mutex<ProducerStateTable>,
     /// Producer state changed since the last snapshot.
     producers_dirty: std::sync::atomic::AtomicBool,
+    /// First offset of the earliest ongoing transaction, -1 when none: a copy of
+    /// the producer state's, readable without the append lock (fetches). It is
+    /// lowered before transactional data becomes visible and raised after a
+    /// marker, so a reader that loads the high watermark first never sees a
+    /// last stable offset past an open transaction.
+    first_unstable: AtomicI64,
     waiters: Mutex<Vec<Weak<Notify>>>,
 }
 
 impl Partition {
     fn new(topic: &str, index: i32, log: Arc<PartitionLog>, producers: ProducerStateTable) -> Self {
+        let first_unstable = AtomicI64::new(producers.first_unstable_offset().unwrap_or(-1));
         Partition {
             topic: topic.to_string(),
             index,
             log,
             producers: Mutex::new(producers),
             producers_dirty: std::sync::atomic::AtomicBool::new(false),
+            first_unstable,
             waiters: Mutex::new(Vec::new()),
         }
     }
@@ -126,14 +136,49 @@ impl Partition {
 
     /// Append a validated record set. Batches from idempotent producers are
     /// checked against the producer state first: a retry of a stored batch is
-    /// answered with its original offsets and not stored again.
+    /// answered with its original offsets and not stored again. Transactional
+    /// batches are refused (no check can admit them here): use
+    /// [`Partition::append_verified`].
     pub fn append(&self, records: &[u8], opts: AppendOptions) -> Result<AppendResult, AppendError> {
+        self.append_verified(records, opts, &|pid, _| {
+            Err(ProducerError::MissingTransactionalId { producer_id: pid })
+        })
+    }
+
+    /// [`Partition::append`], where every transactional batch's (producer id,
+    /// epoch) is first checked by `verify_txn` (the transaction coordinator: is
+    /// this partition in that producer's ongoing transaction?). The check runs
+    /// under this partition's append lock, which the coordinator's marker writes
+    /// also take, so no batch of an ended transaction can land after its marker.
+    pub fn append_verified(
+        &self,
+        records: &[u8],
+        opts: AppendOptions,
+        verify_txn: &dyn Fn(i64, i16) -> Result<(), ProducerError>,
+    ) -> Result<AppendResult, AppendError> {
         let mut producers = self.producers.lock().unwrap_or_else(|e| e.into_inner());
         // Producer checks, on a scratch copy when there are several batches.
         let mut idempotent = Vec::new();
         for batch in iter_batches(records) {
             let batch = batch.map_err(StorageError::from)?;
-            if batch.producer_id() >= 0 && !batch.is_control() {
+            if batch.is_control() {
+                // Markers are the coordinator's alone (Kafka's LogValidator).
+                return Err(ProducerError::ControlBatch.into());
+            }
+            if batch.producer_id() >= 0 {
+                if batch.is_transactional() {
+                    if producers.is_stale_epoch(batch.producer_id(), batch.producer_epoch()) {
+                        let current = producers.get(batch.producer_id()).map_or(-1, |e| e.epoch);
+                        return Err(ProducerError::InvalidEpoch {
+                            producer_id: batch.producer_id(),
+                            epoch: batch.producer_epoch(),
+                            current,
+                        }
+                        .into());
+                    }
+                    verify_txn(batch.producer_id(), batch.producer_epoch())?;
+                }
+                producers.check_txn(batch.producer_id(), batch.is_transactional())?;
                 idempotent.push((
                     batch.producer_id(),
                     batch.producer_epoch(),
@@ -178,7 +223,30 @@ impl Partition {
                 }
             }
         }
-        let info = self.log.append(records, opts)?;
+        // A transaction starting here holds the last stable offset back from
+        // before its data becomes visible (offsets are assigned from the log end,
+        // and appends to this log are serialised by the lock held here).
+        let mut next = self.log.log_end_offset();
+        for batch in iter_batches_lenient(records) {
+            if batch.is_transactional()
+                && !batch.is_control()
+                && !producers
+                    .ongoing()
+                    .any(|(pid, _)| pid == batch.producer_id())
+            {
+                self.lower_first_unstable(next);
+                break;
+            }
+            next += batch.last_offset_delta() as i64 + 1;
+        }
+        let appended = self.log.append(records, opts);
+        let info = match appended {
+            Ok(info) => info,
+            Err(e) => {
+                self.sync_first_unstable(&producers);
+                return Err(e.into());
+            }
+        };
         // Record every idempotent batch with the offsets it got.
         let mut next = info.base_offset;
         for batch in iter_batches_lenient(records) {
@@ -199,8 +267,12 @@ impl Partition {
                         log_append_time: info.log_append_time,
                     },
                 );
+                if batch.is_transactional() {
+                    producers.record_txn_batch(batch.producer_id(), base);
+                }
             }
         }
+        self.sync_first_unstable(&producers);
         drop(producers);
         self.wake_waiters();
         Ok(AppendResult {
@@ -210,6 +282,113 @@ impl Partition {
             log_start_offset: info.log_start_offset,
             duplicate: false,
         })
+    }
+
+    /// Write the COMMIT or ABORT marker of `producer_id`'s transaction here (the
+    /// transaction coordinator's WriteTxnMarkers) and end its ongoing transaction
+    /// on this partition; returns the marker's offset. A marker from an epoch
+    /// older than the producer's here is refused (INVALID_PRODUCER_EPOCH).
+    /// Writing a marker when no transaction is ongoing here is harmless (retries
+    /// after a restart do that).
+    pub fn append_marker(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+        coordinator_epoch: i32,
+    ) -> Result<i64, AppendError> {
+        let mut producers = self.producers.lock().unwrap_or_else(|e| e.into_inner());
+        if producers.is_stale_epoch(producer_id, producer_epoch) {
+            let current = producers.get(producer_id).map_or(-1, |e| e.epoch);
+            return Err(ProducerError::InvalidEpoch {
+                producer_id,
+                epoch: producer_epoch,
+                current,
+            }
+            .into());
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let batch = crate::txn::markers::control_batch(
+            producer_id,
+            producer_epoch,
+            commit,
+            coordinator_epoch,
+            now,
+        )
+        .map_err(StorageError::from)?;
+        let info = self.log.append(
+            &batch,
+            AppendOptions {
+                log_append_time: None,
+                leader_epoch: Some(0),
+            },
+        )?;
+        producers.record_marker(producer_id, producer_epoch, commit, info.base_offset);
+        producers.trim_aborted(info.log_start_offset);
+        self.sync_first_unstable(&producers);
+        self.producers_dirty
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        drop(producers);
+        // The last stable offset may have moved: read_committed fetches wake up.
+        self.wake_waiters();
+        Ok(info.base_offset)
+    }
+
+    /// The last stable offset: the first offset of the earliest ongoing
+    /// transaction here, else the high watermark. Lock-free.
+    pub fn last_stable_offset(&self) -> i64 {
+        // The high watermark first: see `first_unstable`.
+        let hw = self.high_watermark();
+        match self.first_unstable.load(AtomicOrdering::SeqCst) {
+            f if f < 0 => hw,
+            f => f.min(hw),
+        }
+    }
+
+    /// Where the log cleaner must stop: the last stable offset, or earlier when an
+    /// aborted transaction starts before it but has its ABORT marker at or after
+    /// it (the cleaner only learns that records are aborted from markers inside
+    /// the range it cleans; without the marker they would look committed and
+    /// could shadow older values of their keys).
+    pub fn cleaner_upper_bound(&self) -> i64 {
+        let producers = self.producers.lock().unwrap_or_else(|e| e.into_inner());
+        let lso = self.last_stable_offset();
+        producers
+            .aborted_in(lso, i64::MAX)
+            .iter()
+            .map(|a| a.first_offset)
+            .fold(lso, i64::min)
+    }
+
+    fn lower_first_unstable(&self, offset: i64) {
+        let _ =
+            self.first_unstable
+                .fetch_update(AtomicOrdering::SeqCst, AtomicOrdering::SeqCst, |f| {
+                    (f < 0 || offset < f).then_some(offset)
+                });
+    }
+
+    /// Copy the producer state's first unstable offset (call with its lock held).
+    fn sync_first_unstable(&self, producers: &ProducerStateTable) {
+        self.first_unstable.store(
+            producers.first_unstable_offset().unwrap_or(-1),
+            AtomicOrdering::SeqCst,
+        );
+    }
+
+    /// (producer id, first offset) of the aborted transactions overlapping
+    /// `[fetch_offset, upper_bound)` (a read_committed fetch's `aborted_transactions`).
+    pub fn aborted_transactions(&self, fetch_offset: i64, upper_bound: i64) -> Vec<(i64, i64)> {
+        self.producers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .aborted_in(fetch_offset, upper_bound)
+            .into_iter()
+            .map(|a| (a.producer_id, a.first_offset))
+            .collect()
     }
 
     /// Register a fetch waiting for data here; it is notified by the next append.
@@ -642,6 +821,17 @@ impl Registry {
             for batch in iter_batches_lenient(&read.records) {
                 progressed = true;
                 offset = batch.last_offset() + 1;
+                if let Some(commit) = crate::txn::markers::marker_kind(&batch) {
+                    table.record_marker(
+                        batch.producer_id(),
+                        batch.producer_epoch(),
+                        commit,
+                        batch.base_offset(),
+                    );
+                }
+                if batch.producer_id() >= 0 && batch.is_transactional() && !batch.is_control() {
+                    table.record_txn_batch(batch.producer_id(), batch.base_offset());
+                }
                 if batch.producer_id() >= 0 && !batch.is_control() {
                     table.record(
                         batch.producer_id(),
@@ -664,6 +854,7 @@ impl Registry {
                 break;
             }
         }
+        table.trim_aborted(start);
         Ok(table)
     }
 }

@@ -1,10 +1,15 @@
-//! Idempotent-producer state of one partition: per producer id the epoch, and the
-//! metadata of its last 5 batches (sequence range and offsets), as Kafka keeps it.
+//! Idempotent-producer and transaction state of one partition: per producer id
+//! the epoch and the metadata of its last 5 batches (sequence range and
+//! offsets), as Kafka keeps it; the first offset of every ongoing transaction
+//! (which gives the last stable offset); and the aborted transactions (producer
+//! id, first offset, marker offset), Kafka's aborted-transaction index, kept per
+//! partition in marker order and trimmed as retention moves the log start.
 //!
 //! [`ProducerStateTable::check`] decides whether a batch is new, a retry of one
 //! already stored (answered with the original offsets, not stored again), or
 //! rejected (OUT_OF_ORDER_SEQUENCE_NUMBER / INVALID_PRODUCER_EPOCH). The table is
-//! snapshotted to a checkpoint on shutdown and rebuilt from batch headers after.
+//! snapshotted to a checkpoint on shutdown and rebuilt from batch headers after
+//! (transactional batches and COMMIT/ABORT control batches included).
 
 use std::collections::{HashMap, VecDeque};
 
@@ -44,9 +49,34 @@ pub enum SeqCheck {
     Duplicate(BatchMeta),
 }
 
+/// An aborted transaction on one partition: its producer, its first offset there
+/// and the offset of its ABORT marker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbortedTxn {
+    pub producer_id: i64,
+    pub first_offset: i64,
+    pub last_offset: i64,
+}
+
 /// Why a batch was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProducerError {
+    /// A non-transactional batch from a producer with an ongoing transaction, or
+    /// a transactional batch to a partition not in the producer's transaction.
+    #[error("invalid transaction state for producer {producer_id}: {reason}")]
+    InvalidTxnState {
+        producer_id: i64,
+        reason: &'static str,
+    },
+    /// A transactional batch whose producer id is not the transactional id's.
+    #[error("producer id {producer_id} is not the one of its transactional id")]
+    InvalidProducerIdMapping { producer_id: i64 },
+    /// A control batch (transaction marker) sent by a client.
+    #[error("clients are not allowed to write control records")]
+    ControlBatch,
+    /// A transactional batch sent without a transactional id.
+    #[error("transactional records from producer {producer_id} without a transactional id")]
+    MissingTransactionalId { producer_id: i64 },
     #[error("producer {producer_id} epoch {epoch} is older than the current epoch {current}")]
     InvalidEpoch {
         producer_id: i64,
@@ -69,6 +99,10 @@ fn in_sequence(last: i32, next: i32) -> bool {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProducerStateTable {
     producers: HashMap<i64, ProducerEntry>,
+    /// Ongoing transactions: producer id -> offset of its first batch here.
+    ongoing: HashMap<i64, i64>,
+    /// Aborted transactions in marker order (so `last_offset` ascends).
+    aborted: VecDeque<AbortedTxn>,
 }
 
 impl ProducerStateTable {
@@ -154,16 +188,116 @@ impl ProducerStateTable {
         }
     }
 
-    /// Forget batches at or after `offset` (after a truncation) and producers left empty.
+    /// Forget batches at or after `offset` (after a truncation) and producers left
+    /// empty, with the transactions that started or were aborted there.
     pub fn truncate_from(&mut self, offset: i64) {
         self.producers.retain(|_, e| {
             e.batches.retain(|b| b.last_offset < offset);
             !e.batches.is_empty()
         });
+        self.ongoing.retain(|_, first| *first < offset);
+        self.aborted.retain(|a| a.last_offset < offset);
+    }
+
+    /// Check a batch against the transaction state: a producer with an ongoing
+    /// transaction here may only send transactional batches (Kafka's INVALID_TXN_STATE).
+    pub fn check_txn(&self, producer_id: i64, transactional: bool) -> Result<(), ProducerError> {
+        if !transactional && self.ongoing.contains_key(&producer_id) {
+            return Err(ProducerError::InvalidTxnState {
+                producer_id,
+                reason: "non-transactional batch while its transaction is ongoing",
+            });
+        }
+        Ok(())
+    }
+
+    /// Record a stored transactional data batch: the first one of a producer
+    /// starts its ongoing transaction at `base_offset`.
+    pub fn record_txn_batch(&mut self, producer_id: i64, base_offset: i64) {
+        self.ongoing.entry(producer_id).or_insert(base_offset);
+    }
+
+    /// Whether `epoch` is older than the producer's epoch here (a marker or batch
+    /// from a fenced producer).
+    pub fn is_stale_epoch(&self, producer_id: i64, epoch: i16) -> bool {
+        self.producers
+            .get(&producer_id)
+            .is_some_and(|e| epoch < e.epoch)
+    }
+
+    /// Record a stored COMMIT / ABORT marker at `offset`: the producer's epoch
+    /// moves up to the marker's (a bumped epoch fences older instances here too),
+    /// its ongoing transaction ends, and an aborted one enters the index.
+    pub fn record_marker(&mut self, producer_id: i64, epoch: i16, commit: bool, offset: i64) {
+        let entry = self
+            .producers
+            .entry(producer_id)
+            .or_insert_with(|| ProducerEntry {
+                epoch,
+                batches: VecDeque::new(),
+            });
+        if epoch > entry.epoch {
+            entry.epoch = epoch;
+            entry.batches.clear();
+        }
+        if let Some(first_offset) = self.ongoing.remove(&producer_id) {
+            if !commit {
+                self.aborted.push_back(AbortedTxn {
+                    producer_id,
+                    first_offset,
+                    last_offset: offset,
+                });
+            }
+        }
+    }
+
+    /// The first offset of the earliest ongoing transaction (the last stable
+    /// offset when there is one).
+    pub fn first_unstable_offset(&self) -> Option<i64> {
+        self.ongoing.values().copied().min()
+    }
+
+    /// Ongoing transactions: (producer id, first offset).
+    pub fn ongoing(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        self.ongoing.iter().map(|(p, o)| (*p, *o))
+    }
+
+    /// Aborted transactions that overlap `[fetch_offset, upper_bound)`: their
+    /// marker is at or after `fetch_offset` and they start before `upper_bound`
+    /// (Kafka's `collectAbortedTransactions`).
+    pub fn aborted_in(&self, fetch_offset: i64, upper_bound: i64) -> Vec<AbortedTxn> {
+        let from = self
+            .aborted
+            .partition_point(|a| a.last_offset < fetch_offset);
+        self.aborted
+            .range(from..)
+            .filter(|a| a.first_offset < upper_bound)
+            .copied()
+            .collect()
+    }
+
+    /// Number of aborted transactions indexed.
+    pub fn aborted_len(&self) -> usize {
+        self.aborted.len()
+    }
+
+    /// Drop aborted transactions whose marker is below the log start offset
+    /// (retention removed them): keeps the index bounded by the log.
+    pub fn trim_aborted(&mut self, log_start_offset: i64) {
+        while self
+            .aborted
+            .front()
+            .is_some_and(|a| a.last_offset < log_start_offset)
+        {
+            self.aborted.pop_front();
+        }
     }
 
     /// Serialise: `u32 count`, per producer `i64 id, i16 epoch, u8 n`, per batch
-    /// `i32 first, i32 last, i64 base, i64 last_offset, i64 append_time` (big-endian).
+    /// `i32 first, i32 last, i64 base, i64 last_offset, i64 append_time` (big-endian);
+    /// then `u32 count` of ongoing transactions `i64 id, i64 first_offset` and
+    /// `u32 count` of aborted ones `i64 id, i64 first_offset, i64 last_offset`
+    /// (a snapshot without these two sections decodes with none).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(&(self.producers.len() as u32).to_be_bytes());
@@ -181,6 +315,19 @@ impl ProducerStateTable {
                 out.extend_from_slice(&b.last_offset.to_be_bytes());
                 out.extend_from_slice(&b.log_append_time.to_be_bytes());
             }
+        }
+        let mut ongoing: Vec<_> = self.ongoing.iter().collect();
+        ongoing.sort_unstable();
+        out.extend_from_slice(&(ongoing.len() as u32).to_be_bytes());
+        for (id, first) in ongoing {
+            out.extend_from_slice(&id.to_be_bytes());
+            out.extend_from_slice(&first.to_be_bytes());
+        }
+        out.extend_from_slice(&(self.aborted.len() as u32).to_be_bytes());
+        for a in &self.aborted {
+            out.extend_from_slice(&a.producer_id.to_be_bytes());
+            out.extend_from_slice(&a.first_offset.to_be_bytes());
+            out.extend_from_slice(&a.last_offset.to_be_bytes());
         }
         out
     }
@@ -209,6 +356,23 @@ impl ProducerStateTable {
                 });
             }
             table.producers.insert(id, ProducerEntry { epoch, batches });
+        }
+        if buf.is_empty() {
+            return Some(table);
+        }
+        let ongoing = u32::from_be_bytes(take(&mut buf)?);
+        for _ in 0..ongoing {
+            let id = i64::from_be_bytes(take(&mut buf)?);
+            let first = i64::from_be_bytes(take(&mut buf)?);
+            table.ongoing.insert(id, first);
+        }
+        let aborted = u32::from_be_bytes(take(&mut buf)?);
+        for _ in 0..aborted {
+            table.aborted.push_back(AbortedTxn {
+                producer_id: i64::from_be_bytes(take(&mut buf)?),
+                first_offset: i64::from_be_bytes(take(&mut buf)?),
+                last_offset: i64::from_be_bytes(take(&mut buf)?),
+            });
         }
         buf.is_empty().then_some(table)
     }
@@ -309,6 +473,62 @@ mod tests {
         let bytes = t.encode();
         assert_eq!(ProducerStateTable::decode(&bytes), Some(t));
         assert_eq!(ProducerStateTable::decode(&bytes[..bytes.len() - 1]), None);
+    }
+
+    #[test]
+    fn transactions_give_the_first_unstable_offset_and_the_aborted_index() {
+        let mut t = ProducerStateTable::default();
+        assert_eq!(t.first_unstable_offset(), None);
+        t.record(1, 0, meta(0, 1, 10));
+        t.record_txn_batch(1, 10);
+        t.record_txn_batch(1, 12); // a later batch of the same transaction
+        t.record(2, 0, meta(0, 0, 13));
+        t.record_txn_batch(2, 13);
+        assert_eq!(t.first_unstable_offset(), Some(10));
+        assert!(matches!(
+            t.check_txn(1, false),
+            Err(ProducerError::InvalidTxnState { .. })
+        ));
+        assert_eq!(t.check_txn(1, true), Ok(()));
+        assert_eq!(t.check_txn(3, false), Ok(()));
+        t.record_marker(1, 0, false, 14);
+        assert_eq!(t.first_unstable_offset(), Some(13));
+        t.record_marker(2, 0, true, 15);
+        assert_eq!(t.first_unstable_offset(), None);
+        let aborted = AbortedTxn {
+            producer_id: 1,
+            first_offset: 10,
+            last_offset: 14,
+        };
+        assert_eq!(t.aborted_in(0, 100), vec![aborted]);
+        assert_eq!(t.aborted_in(14, 100), vec![aborted]);
+        assert_eq!(t.aborted_in(15, 100), vec![]);
+        assert_eq!(t.aborted_in(0, 10), vec![]);
+        // A marker with a bumped epoch fences the old epoch on this partition.
+        t.record_marker(1, 1, false, 16);
+        assert!(t.is_stale_epoch(1, 0));
+        assert_eq!(t.check(1, 1, 0, 0), Ok(SeqCheck::Append));
+        t.trim_aborted(15);
+        assert_eq!(t.aborted_len(), 0);
+    }
+
+    #[test]
+    fn transaction_state_survives_the_snapshot_and_old_snapshots_still_decode() {
+        let mut t = ProducerStateTable::default();
+        t.record(1, 0, meta(0, 0, 0));
+        t.record_txn_batch(1, 0);
+        t.record_marker(1, 0, false, 1);
+        t.record(1, 0, meta(1, 1, 2));
+        t.record_txn_batch(1, 2);
+        let bytes = t.encode();
+        assert_eq!(ProducerStateTable::decode(&bytes), Some(t.clone()));
+        // The pre-transaction layout: producers only.
+        let mut old = ProducerStateTable::default();
+        old.record(1, 0, meta(0, 0, 0));
+        let old_bytes = old.encode();
+        let producers_only = &old_bytes[..old_bytes.len() - 8];
+        assert_eq!(ProducerStateTable::decode(producers_only), Some(old));
+        assert_eq!(ProducerStateTable::decode(&bytes[..bytes.len() - 3]), None);
     }
 
     #[test]

@@ -144,6 +144,7 @@ impl Broker {
         }
         background.push(tokio::spawn(crate::flusher::run(state.clone())));
         background.push(tokio::spawn(state.groups.clone().run_timers()));
+        background.push(tokio::spawn(state.txn.clone().run_timers(state.clone())));
         // Retention and the log cleaner: own thread, ends at shutdown.
         crate::log_manager::start(state.clone(), Default::default());
         let accept_task = tokio::spawn(accept_loop(state.clone(), listener));

@@ -1,11 +1,11 @@
 //! Broker-wide state handed to every handler as `Arc<BrokerState>`: settings and
 //! identity (node id, cluster id, advertised address), the [`Store`], the topic /
-//! partition [`Registry`], the producer-id allocator, and the shutdown signal.
+//! partition [`Registry`], the producer-id allocator, the group and transaction
+//! coordinators, and the shutdown signal.
 
 use crate::config::Settings;
 use crate::ids;
 use crate::partitions::Registry;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
@@ -29,6 +29,8 @@ pub struct BrokerState {
     pub producer_ids: ProducerIds,
     /// The group coordinator (consumer groups and committed offsets).
     pub groups: crate::groups::Coordinator,
+    /// The transaction coordinator (transactional ids, markers).
+    pub txn: crate::txn::TxnCoordinator,
     shutdown: watch::Receiver<bool>,
     next_connection_id: AtomicU64,
 }
@@ -52,6 +54,8 @@ impl BrokerState {
         let partitions = Registry::open(store.clone(), settings.clone())?;
         let groups = crate::groups::wiring::open(&settings, &partitions)
             .map_err(crate::server::StartError::Other)?;
+        let txn = crate::txn::wiring::open(&settings, &partitions)
+            .map_err(crate::server::StartError::Other)?;
         Ok(BrokerState {
             node_id: settings.node_id(),
             settings,
@@ -62,6 +66,7 @@ impl BrokerState {
             partitions,
             producer_ids,
             groups,
+            txn,
             shutdown,
             next_connection_id: AtomicU64::new(1),
         })
@@ -133,7 +138,7 @@ impl Meta {
 }
 
 /// Hands out producer ids (never reused across restarts: blocks are reserved on
-/// disk before use) and tracks transactional ids' producer id and epoch.
+/// disk before use). Transactional ids' ids and epochs live in [`crate::txn`].
 pub struct ProducerIds {
     store: Arc<Store>,
     inner: Mutex<ProducerIdsInner>,
@@ -142,7 +147,6 @@ pub struct ProducerIds {
 struct ProducerIdsInner {
     meta: Meta,
     next: i64,
-    transactional: HashMap<String, (i64, i16)>,
 }
 
 impl ProducerIds {
@@ -150,11 +154,7 @@ impl ProducerIds {
         let next = meta.producer_id_limit;
         Ok(ProducerIds {
             store,
-            inner: Mutex::new(ProducerIdsInner {
-                meta,
-                next,
-                transactional: HashMap::new(),
-            }),
+            inner: Mutex::new(ProducerIdsInner { meta, next }),
         })
     }
 
@@ -171,35 +171,6 @@ impl ProducerIds {
         let id = inner.next;
         inner.next += 1;
         Ok(id)
-    }
-
-    /// The current producer id and epoch of a transactional id, if it has one.
-    pub fn current_for_transactional_id(&self, transactional_id: &str) -> Option<(i64, i16)> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .transactional
-            .get(transactional_id)
-            .copied()
-    }
-
-    /// Producer id and (bumped) epoch for a transactional id: the first call
-    /// allocates an id with epoch 0, each later call bumps the epoch (fencing the
-    /// previous instance); on epoch exhaustion a new id is allocated.
-    pub fn for_transactional_id(&self, transactional_id: &str) -> Result<(i64, i16), StorageError> {
-        let existing = {
-            let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            inner.transactional.get(transactional_id).copied()
-        };
-        let next = match existing {
-            Some((pid, epoch)) if epoch < i16::MAX - 1 => (pid, epoch + 1),
-            _ => (self.allocate()?, 0),
-        };
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner
-            .transactional
-            .insert(transactional_id.to_string(), next);
-        Ok(next)
     }
 }
 

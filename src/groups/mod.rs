@@ -987,6 +987,85 @@ impl Coordinator {
         })
     }
 
+    /// TxnOffsetCommit's group checks (Kafka's `validateOffsetCommit` with
+    /// `isTransactional`): a producer outside the group (generation < 0, no
+    /// member id, no instance id) is not checked; otherwise the member and
+    /// generation are checked as OffsetCommit checks them.
+    pub fn check_txn_offset_commit(
+        &self,
+        group_id: &str,
+        generation: i32,
+        member_id: &str,
+        group_instance_id: Option<&str>,
+    ) -> Result<(), i16> {
+        if group_id.is_empty() {
+            return Err(E::InvalidGroupId.code());
+        }
+        if generation < 0 && member_id.is_empty() && group_instance_id.is_none() {
+            return Ok(());
+        }
+        let req = CommitRequest {
+            api_version: 8,
+            group_id: group_id.to_string(),
+            generation_id_or_member_epoch: generation,
+            member_id: member_id.to_string(),
+            group_instance_id: group_instance_id.map(str::to_string),
+            topics: Vec::new(),
+        };
+        let mut groups = self.lock();
+        self.validate_commit(&mut groups, &req)
+    }
+
+    /// Apply the offsets a committed transaction carried (TxnOffsetCommit), as
+    /// (topic, partition, offset, leader epoch, metadata): stored like
+    /// OffsetCommit's, durable on return. Blocking (an fsync).
+    pub fn commit_transactional_offsets(
+        &self,
+        group_id: &str,
+        offsets: &[(String, i32, i64, i32, String)],
+    ) -> Result<(), String> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let ts = wall_ms();
+        let last = {
+            let mut groups = self.lock();
+            let mut records = Vec::with_capacity(offsets.len());
+            let mut values = Vec::with_capacity(offsets.len());
+            for (topic, partition, offset, leader_epoch, metadata) in offsets {
+                let v = OffsetValue {
+                    offset: *offset,
+                    leader_epoch: *leader_epoch,
+                    metadata: metadata.clone(),
+                    commit_timestamp: ts,
+                };
+                records.push(LogRecord {
+                    key: RecordKey::Offset {
+                        group: group_id.to_string(),
+                        topic: topic.clone(),
+                        partition: *partition,
+                    }
+                    .encode(),
+                    value: Some(v.encode()),
+                });
+                values.push(((topic.clone(), *partition), v));
+            }
+            let last = self
+                .log()
+                .and_then(|l| l.append(&records))
+                .map_err(|e| e.to_string())?;
+            groups
+                .entry(group_id.to_string())
+                .or_insert_with(|| Group::classic(group_id))
+                .offsets
+                .extend(values);
+            last
+        };
+        self.log()
+            .and_then(|l| l.sync_to(last))
+            .map_err(|e| e.to_string())
+    }
+
     /// The committed offset of one partition, if any.
     pub fn committed(&self, group_id: &str, topic: &str, partition: i32) -> Option<i64> {
         self.lock()

@@ -13,6 +13,11 @@
 //! index lookup, batch walk and one touch per page — and any other large result
 //! is pre-faulted there. A tailing fetch (at or near the log end, data that was
 //! just written) is read in place.
+//!
+//! `isolation_level = 1` (read_committed) reads only below the partition's last
+//! stable offset (the first offset of its earliest ongoing transaction) and
+//! lists the aborted transactions (producer id, first offset) that overlap the
+//! returned batches, from the partition's aborted-transaction index.
 
 use super::storage_error_code;
 use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
@@ -20,12 +25,15 @@ use crate::partitions::Partition;
 use crate::state::BrokerState;
 use bytes::Bytes;
 use kafka_protocol::messages::fetch_request::FetchTopic;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{ApiKey, FetchResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
+use kafka_protocol::messages::{ApiKey, FetchResponse, ProducerId, RequestKind, ResponseKind};
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
+use weir_storage::batch::iter_batches_lenient;
 
 pub const SPEC: ApiSpec = ApiSpec {
     key: ApiKey::Fetch,
@@ -83,14 +91,14 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
             let (results, total, any_error) = if off_workers {
                 let w = wanted.clone();
                 tokio::task::spawn_blocking(move || {
-                    let read = read_all(&w, max_bytes);
+                    let read = read_all(&w, max_bytes, read_committed);
                     prefault_all(&read.0);
                     read
                 })
                 .await
                 .map_err(|e| crate::dispatch::HandlerError::Internal(e.to_string()))?
             } else {
-                read_all(&wanted, max_bytes)
+                read_all(&wanted, max_bytes, read_committed)
             };
             let now = Instant::now();
             if total >= min_bytes.max(1)
@@ -125,10 +133,7 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
         };
 
         let mut responses: Vec<FetchableTopicResponse> = topics;
-        for (w, mut data) in wanted.iter().zip(results) {
-            if read_committed {
-                data.aborted_transactions = Some(Vec::new());
-            }
+        for (w, data) in wanted.iter().zip(results) {
             responses[w.topic_index].partitions.push(data);
         }
         let resp = FetchResponse::default()
@@ -189,8 +194,14 @@ fn resolve(
 
 /// Read every wanted partition within the byte budgets. Kafka's rule: the first
 /// partition with data returns at least one whole batch even past the limits;
-/// later ones only what fits.
-fn read_all(wanted: &[Wanted], max_bytes: usize) -> (Vec<PartitionData>, usize, bool) {
+/// later ones only what fits. `read_committed` reads only below the last stable
+/// offset and lists the aborted transactions overlapping what is returned
+/// (the consumer drops their records); otherwise `aborted_transactions` is null.
+fn read_all(
+    wanted: &[Wanted],
+    max_bytes: usize,
+    read_committed: bool,
+) -> (Vec<PartitionData>, usize, bool) {
     let mut budget = max_bytes;
     let mut total = 0usize;
     let mut any_error = false;
@@ -198,7 +209,7 @@ fn read_all(wanted: &[Wanted], max_bytes: usize) -> (Vec<PartitionData>, usize, 
     for w in wanted {
         let mut data = PartitionData::default()
             .with_partition_index(w.partition)
-            .with_aborted_transactions(None);
+            .with_aborted_transactions(read_committed.then(Vec::new));
         match &w.target {
             Err(e) => {
                 any_error = true;
@@ -209,7 +220,8 @@ fn read_all(wanted: &[Wanted], max_bytes: usize) -> (Vec<PartitionData>, usize, 
             }
             Ok(p) => {
                 let hw = p.high_watermark();
-                let lso = hw;
+                let lso = p.last_stable_offset();
+                let bound = if read_committed { lso } else { hw };
                 data = data
                     .with_high_watermark(hw)
                     .with_last_stable_offset(lso)
@@ -218,13 +230,17 @@ fn read_all(wanted: &[Wanted], max_bytes: usize) -> (Vec<PartitionData>, usize, 
                 if limit == 0 && total > 0 {
                     data = data.with_records(Some(Bytes::new()));
                 } else {
-                    match p.log.read(w.fetch_offset, limit.max(1), Some(lso)) {
+                    match p.log.read(w.fetch_offset, limit.max(1), Some(bound)) {
                         Ok(r) => {
                             let records = if total > 0 && r.records.len() > limit {
                                 Bytes::new()
                             } else {
                                 r.records
                             };
+                            if read_committed {
+                                data.aborted_transactions =
+                                    Some(aborted_transactions(p, w.fetch_offset, &records));
+                            }
                             total += records.len();
                             budget = budget.saturating_sub(records.len());
                             data = data
@@ -244,6 +260,26 @@ fn read_all(wanted: &[Wanted], max_bytes: usize) -> (Vec<PartitionData>, usize, 
         out.push(data);
     }
     (out, total, any_error)
+}
+
+/// The aborted transactions overlapping the returned batches `[fetch_offset, end
+/// of the last batch)`: none when nothing is returned.
+fn aborted_transactions(
+    p: &Partition,
+    fetch_offset: i64,
+    records: &Bytes,
+) -> Vec<AbortedTransaction> {
+    let Some(last) = iter_batches_lenient(records).last() else {
+        return Vec::new();
+    };
+    p.aborted_transactions(fetch_offset, last.last_offset() + 1)
+        .into_iter()
+        .map(|(pid, first)| {
+            AbortedTransaction::default()
+                .with_producer_id(ProducerId(pid))
+                .with_first_offset(first)
+        })
+        .collect()
 }
 
 /// Whether any partition is far enough behind its log end that its data may be cold.

@@ -1,8 +1,12 @@
 //! InitProducerId (key 22), v0-5: an idempotent producer (no transactional id)
 //! always gets a fresh producer id with epoch 0 (as Kafka does, also for KIP-360
-//! re-initialisation); a transactional id keeps its producer id and gets its
-//! epoch bumped (fencing older instances), and a caller that names a stale
-//! producer id/epoch is PRODUCER_FENCED.
+//! re-initialisation); a transactional id goes to the transaction coordinator,
+//! which keeps its producer id and bumps its epoch (fencing older instances,
+//! after aborting their ongoing transaction). A caller naming a stale producer
+//! id/epoch is PRODUCER_FENCED (INVALID_PRODUCER_EPOCH before v4, KIP-588); a
+//! timeout outside 1..=`transaction.max.timeout.ms` is INVALID_TRANSACTION_TIMEOUT.
+//! An empty transactional id is treated as none (an idempotent producer), as
+//! weir always did; Kafka answers it INVALID_REQUEST.
 
 use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
 use crate::state::BrokerState;
@@ -19,38 +23,41 @@ pub const SPEC: ApiSpec = ApiSpec {
     handle,
 };
 
-fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
     Box::pin(async move {
         let req = crate::expect_body!(req, InitProducerId);
-        let max_timeout = state.settings.i64("transaction.max.timeout.ms");
+        let txn_id = req
+            .transactional_id
+            .as_ref()
+            .map(|t| t.0.to_string())
+            .filter(|t| !t.is_empty());
+        if txn_id.is_some() {
+            crate::txn::wiring::ensure_log_for(&state).await;
+        }
+        let version = ctx.api_version;
         let resp = tokio::task::spawn_blocking(move || {
-            let fail = |e: ResponseError| {
+            let fail = |code: i16| {
                 InitProducerIdResponse::default()
-                    .with_error_code(e.code())
+                    .with_error_code(code)
                     .with_producer_id(ProducerId(-1))
                     .with_producer_epoch(-1)
             };
-            let ids = &state.producer_ids;
-            let result = match req
-                .transactional_id
-                .as_ref()
-                .map(|t| t.0.to_string())
-                .filter(|t| !t.is_empty())
-            {
-                None => ids.allocate().map(|pid| (pid, 0)),
+            let result = match txn_id {
+                None => state
+                    .producer_ids
+                    .allocate()
+                    .map(|pid| (pid, 0))
+                    .map_err(|e| {
+                        eprintln!("weir: cannot allocate a producer id: {e}");
+                        ResponseError::KafkaStorageError.code()
+                    }),
                 Some(txn) => {
-                    if req.transaction_timeout_ms <= 0
-                        || req.transaction_timeout_ms as i64 > max_timeout
-                    {
-                        return fail(ResponseError::InvalidTransactionTimeout);
-                    }
-                    if req.producer_id.0 >= 0 {
-                        match ids.current_for_transactional_id(&txn) {
-                            Some(cur) if cur == (req.producer_id.0, req.producer_epoch) => {}
-                            _ => return fail(ResponseError::ProducerFenced),
-                        }
-                    }
-                    ids.for_transactional_id(&txn)
+                    let expected = (version >= 3 && req.producer_id.0 >= 0)
+                        .then_some((req.producer_id.0, req.producer_epoch));
+                    state
+                        .txn
+                        .init_producer_id(&*state, &txn, req.transaction_timeout_ms, expected)
+                        .map_err(|e| e.code(version >= 4))
                 }
             };
             match result {
@@ -58,10 +65,7 @@ fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> Ha
                     .with_error_code(0)
                     .with_producer_id(ProducerId(pid))
                     .with_producer_epoch(epoch),
-                Err(e) => {
-                    eprintln!("weir: cannot allocate a producer id: {e}");
-                    fail(ResponseError::KafkaStorageError)
-                }
+                Err(code) => fail(code),
             }
         })
         .await

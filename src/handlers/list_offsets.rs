@@ -1,6 +1,9 @@
 //! ListOffsets (key 2), v1-10: earliest (-2), latest (-1), max timestamp (-3),
 //! earliest-local (-4, = earliest: no tiered storage), latest-tiered (-5, =
 //! latest), and by timestamp (the first offset whose timestamp is >= it).
+//! With `isolation_level = 1` (read_committed, v2+) latest is the last stable
+//! offset (the first offset of the earliest ongoing transaction), and a lookup
+//! by timestamp finds nothing at or past it.
 //! Leader epoch 0, consistent with Metadata.
 
 use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
@@ -29,6 +32,7 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
     Box::pin(async move {
         let req = crate::expect_body!(req, ListOffsets);
         let version = ctx.api_version;
+        let read_committed = version >= 2 && req.isolation_level == 1;
         // Timestamp lookups read indexes and maybe data: off the async workers.
         let topics = tokio::task::spawn_blocking(move || {
             req.topics
@@ -54,6 +58,9 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                                 return r.with_error_code(ResponseError::UnknownLeaderEpoch.code());
                             }
                             let found = match p.timestamp {
+                                LATEST | LATEST_TIERED if read_committed => {
+                                    Ok(Some((part.last_stable_offset(), -1)))
+                                }
                                 LATEST | LATEST_TIERED => Ok(Some((part.high_watermark(), -1))),
                                 EARLIEST | EARLIEST_LOCAL => {
                                     Ok(Some((part.log_start_offset(), -1)))
@@ -62,6 +69,13 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                                     .log
                                     .max_timestamp()
                                     .map(|o| o.map(|(ts, off)| (off, ts))),
+                                // read_committed: nothing at or past the LSO (as Kafka).
+                                ts if ts >= 0 && read_committed => {
+                                    let lso = part.last_stable_offset();
+                                    part.log
+                                        .offset_for_timestamp(ts)
+                                        .map(|o| o.filter(|(off, _)| *off < lso))
+                                }
                                 ts if ts >= 0 => part.log.offset_for_timestamp(ts),
                                 _ => {
                                     return r.with_error_code(ResponseError::InvalidRequest.code());

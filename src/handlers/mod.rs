@@ -1,6 +1,8 @@
 //! One file per API. Each exposes `pub const SPEC: ApiSpec` (key, versions,
 //! handler) that [`crate::dispatch::API_TABLE`] lists. Shared helpers live here.
 
+pub mod add_offsets_to_txn;
+pub mod add_partitions_to_txn;
 pub mod alter_configs;
 pub mod api_versions;
 pub mod consumer_group_describe;
@@ -13,6 +15,8 @@ pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
+pub mod describe_transactions;
+pub mod end_txn;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod heartbeat;
@@ -22,6 +26,7 @@ pub mod join_group;
 pub mod leave_group;
 pub mod list_groups;
 pub mod list_offsets;
+pub mod list_transactions;
 pub mod metadata;
 pub mod offset_commit;
 pub mod offset_delete;
@@ -29,6 +34,7 @@ pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod sync_group;
+pub mod txn_offset_commit;
 
 use crate::partitions::{AppendError, TopicError};
 use crate::producer_state::ProducerError;
@@ -111,6 +117,17 @@ pub fn append_error_code(e: &AppendError) -> ResponseError {
         }
         AppendError::Producer(ProducerError::InvalidEpoch { .. }) => {
             ResponseError::InvalidProducerEpoch
+        }
+        AppendError::Producer(ProducerError::InvalidTxnState { .. }) => {
+            ResponseError::InvalidTxnState
+        }
+        AppendError::Producer(ProducerError::InvalidProducerIdMapping { .. }) => {
+            ResponseError::InvalidProducerIdMapping
+        }
+        AppendError::Producer(ProducerError::ControlBatch) => ResponseError::InvalidRecord,
+        // As Kafka: transactional records need an (authorized) transactional id.
+        AppendError::Producer(ProducerError::MissingTransactionalId { .. }) => {
+            ResponseError::TransactionalIdAuthorizationFailed
         }
         AppendError::Storage(s) => storage_error_code(s),
     }

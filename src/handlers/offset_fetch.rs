@@ -56,6 +56,8 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                     {
                         Err(code) => out.error_code = code,
                         Ok(offsets) => {
+                            let offsets =
+                                unstable(&state, &g.group_id, offsets, req.require_stable);
                             out.topics = by_topic(offsets)
                                 .into_iter()
                                 .map(|(t, ps)| {
@@ -117,10 +119,35 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                     resp.topics = v1_topics(offsets);
                 }
             }
-            Ok(offsets) => resp.topics = v1_topics(offsets),
+            Ok(offsets) => {
+                let stable = v >= 7 && req.require_stable;
+                resp.topics = v1_topics(unstable(&state, &req.group_id, offsets, stable))
+            }
         }
         Ok(Some(ResponseKind::OffsetFetch(resp)))
     })
+}
+
+/// With `require_stable` (v7+), a partition with offsets pending in an open
+/// transaction (TxnOffsetCommit not yet committed or aborted) is
+/// UNSTABLE_OFFSET_COMMIT, as Kafka answers; the client retries.
+fn unstable(
+    state: &BrokerState,
+    group: &str,
+    mut offsets: Vec<FetchedOffset>,
+    require_stable: bool,
+) -> Vec<FetchedOffset> {
+    if require_stable {
+        for f in offsets.iter_mut().filter(|f| f.error == 0) {
+            if state.txn.has_pending_offset(group, &f.topic, f.partition) {
+                f.offset = -1;
+                f.leader_epoch = -1;
+                f.metadata = Some(String::new());
+                f.error = kafka_protocol::ResponseError::UnstableOffsetCommit.code();
+            }
+        }
+    }
+    offsets
 }
 
 fn v1_topics(offsets: Vec<FetchedOffset>) -> Vec<OffsetFetchResponseTopic> {

@@ -106,6 +106,7 @@ fn produce_partition(
     topic: &Topic,
     partition: &Partition,
     records: &[u8],
+    transactional_id: Option<&str>,
 ) -> Result<crate::partitions::AppendResult, (ResponseError, String)> {
     let config = topic.config();
     let bad = |e: BatchError| (batch_error_code(&e), e.to_string());
@@ -152,8 +153,14 @@ fn produce_partition(
             .then(now_ms),
         leader_epoch: Some(0),
     };
+    // Transactional batches only go to partitions of the producer's ongoing transaction.
+    let verify = |pid: i64, epoch: i16| {
+        state
+            .txn
+            .verify_produce(transactional_id, pid, epoch, &topic.name, partition.index)
+    };
     partition
-        .append(records, opts)
+        .append_verified(records, opts, &verify)
         .map_err(|e: AppendError| (super::append_error_code(&e), e.to_string()))
 }
 
@@ -180,6 +187,7 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
         let req = crate::expect_body!(req, Produce);
         let version = ctx.api_version;
         let acks = req.acks;
+        let transactional_id = req.transactional_id.as_ref().map(|t| t.0.to_string());
         let st = state.clone();
         let size: usize = req
             .topic_data
@@ -220,7 +228,7 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                         .and_then(|t| t.partition(pd.index).map(|p| (t, p)))
                     {
                         let records = pd.records.unwrap_or_default();
-                        match produce_partition(&st, t, &p, &records) {
+                        match produce_partition(&st, t, &p, &records, transactional_id.as_deref()) {
                             Ok(r) => {
                                 if acks == -1 && !r.duplicate && p.log.flush_due() {
                                     to_sync.push((

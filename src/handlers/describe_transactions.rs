@@ -1,0 +1,67 @@
+//! DescribeTransactions (key 65), v0: per transactional id its state, timeout,
+//! start time (-1 when no transaction is ongoing), producer id and epoch, and
+//! the partitions of the current transaction; an unknown id is
+//! TRANSACTIONAL_ID_NOT_FOUND.
+
+use super::{sb, topic_name};
+use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::state::BrokerState;
+use kafka_protocol::messages::describe_transactions_response::{TopicData, TransactionState};
+use kafka_protocol::messages::{
+    ApiKey, DescribeTransactionsResponse, ProducerId, RequestKind, ResponseKind,
+};
+use kafka_protocol::ResponseError;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::DescribeTransactions,
+    min_version: 0,
+    max_version: 0,
+    handle,
+};
+
+fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+    Box::pin(async move {
+        let req = crate::expect_body!(req, DescribeTransactions);
+        let states = req
+            .transactional_ids
+            .into_iter()
+            .map(|tid| match state.txn.describe(tid.0.as_str()) {
+                None => TransactionState::default()
+                    .with_error_code(ResponseError::TransactionalIdNotFound.code())
+                    .with_transactional_id(tid)
+                    .with_transaction_state(sb(""))
+                    .with_producer_id(ProducerId(-1))
+                    .with_producer_epoch(-1)
+                    .with_transaction_start_time_ms(-1),
+                Some(m) => {
+                    let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+                    for (t, p) in &m.partitions {
+                        by_topic.entry(t.as_str()).or_default().push(*p);
+                    }
+                    let topics = by_topic
+                        .into_iter()
+                        .map(|(t, ps)| {
+                            TopicData::default()
+                                .with_topic(topic_name(t))
+                                .with_partitions(ps)
+                        })
+                        .collect();
+                    TransactionState::default()
+                        .with_error_code(0)
+                        .with_transactional_id(tid)
+                        .with_transaction_state(sb(m.state.name()))
+                        .with_transaction_timeout_ms(m.timeout_ms)
+                        .with_transaction_start_time_ms(m.start_ms)
+                        .with_producer_id(ProducerId(m.producer_id))
+                        .with_producer_epoch(m.producer_epoch)
+                        .with_topics(topics)
+                }
+            })
+            .collect();
+        Ok(Some(ResponseKind::DescribeTransactions(
+            DescribeTransactionsResponse::default().with_transaction_states(states),
+        )))
+    })
+}

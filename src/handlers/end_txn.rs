@@ -1,0 +1,45 @@
+//! EndTxn (key 26), v0-4: commit or abort the ongoing transaction. The outcome
+//! is made durable (PrepareCommit / PrepareAbort), the COMMIT / ABORT markers
+//! are written to every partition of the transaction, a commit applies the
+//! offsets it carries to their groups, and the transaction completes; the
+//! answer is sent after that (if a marker cannot be written now, once the
+//! outcome is durable: the coordinator finishes it later). v5 (transaction
+//! version 2: an epoch bump per transaction) is not served, as weir does not
+//! advertise the `transaction.version` feature.
+
+use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::state::BrokerState;
+use kafka_protocol::messages::{ApiKey, EndTxnResponse, RequestKind, ResponseKind};
+use std::sync::Arc;
+
+pub const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::EndTxn,
+    min_version: 0,
+    max_version: 4,
+    handle,
+};
+
+fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+    Box::pin(async move {
+        let req = crate::expect_body!(req, EndTxn);
+        crate::txn::wiring::ensure_log_for(&state).await;
+        let version = ctx.api_version;
+        let code = tokio::task::spawn_blocking(move || {
+            match state.txn.end_txn(
+                &*state,
+                req.transactional_id.0.as_str(),
+                req.producer_id.0,
+                req.producer_epoch,
+                req.committed,
+            ) {
+                Ok(()) => 0,
+                Err(e) => e.code(version >= 2),
+            }
+        })
+        .await
+        .map_err(|e| HandlerError::Internal(e.to_string()))?;
+        Ok(Some(ResponseKind::EndTxn(
+            EndTxnResponse::default().with_error_code(code),
+        )))
+    })
+}

@@ -1,0 +1,121 @@
+//! TxnOffsetCommit (key 28), v0-4: offsets committed inside a transaction. The
+//! group must have been added with AddOffsetsToTxn; v3+ carries the consumer's
+//! generation and member id, checked as OffsetCommit checks them (a producer
+//! outside the group sends generation -1 and no member). The offsets stay
+//! pending with the transaction: its commit applies them to the group, its
+//! abort drops them. A partition that does not exist is
+//! UNKNOWN_TOPIC_OR_PARTITION and too much metadata OFFSET_METADATA_TOO_LARGE
+//! (the other partitions are still committed); PRODUCER_FENCED is
+//! INVALID_PRODUCER_EPOCH before v3 (KIP-588). v5 (transaction version 2) is
+//! not served.
+
+use super::topic_name;
+use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::state::BrokerState;
+use crate::txn::PendingOffset;
+use kafka_protocol::messages::txn_offset_commit_response::{
+    TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
+};
+use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind, TxnOffsetCommitResponse};
+use kafka_protocol::ResponseError;
+use std::sync::Arc;
+
+pub const SPEC: ApiSpec = ApiSpec {
+    key: ApiKey::TxnOffsetCommit,
+    min_version: 0,
+    max_version: 4,
+    handle,
+};
+
+fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
+    Box::pin(async move {
+        let req = crate::expect_body!(req, TxnOffsetCommit);
+        crate::txn::wiring::ensure_log_for(&state).await;
+        let version = ctx.api_version;
+        let topics = tokio::task::spawn_blocking(move || {
+            let group = req.group_id.0.to_string();
+            let max_metadata = state.groups.config().offset_metadata_max_bytes;
+            // Per partition: Ok(offset to commit) or the partition's error.
+            let mut checked: Vec<(String, i32, Result<PendingOffset, i16>)> = Vec::new();
+            for t in &req.topics {
+                let topic = t.name.0.to_string();
+                for p in &t.partitions {
+                    let metadata = p
+                        .committed_metadata
+                        .as_ref()
+                        .map(|m| m.to_string())
+                        .unwrap_or_default();
+                    let r = if metadata.len() > max_metadata {
+                        Err(ResponseError::OffsetMetadataTooLarge.code())
+                    } else if state
+                        .partitions
+                        .partition(&topic, p.partition_index)
+                        .is_none()
+                    {
+                        Err(ResponseError::UnknownTopicOrPartition.code())
+                    } else {
+                        Ok(PendingOffset {
+                            offset: p.committed_offset,
+                            leader_epoch: if version >= 2 {
+                                p.committed_leader_epoch
+                            } else {
+                                -1
+                            },
+                            metadata,
+                        })
+                    };
+                    checked.push((topic.clone(), p.partition_index, r));
+                }
+            }
+            let group_check = state.groups.check_txn_offset_commit(
+                &group,
+                req.generation_id,
+                req.member_id.as_str(),
+                req.group_instance_id.as_ref().map(|s| s.as_str()),
+            );
+            let valid: Vec<_> = checked
+                .iter()
+                .filter_map(|(t, p, r)| r.as_ref().ok().map(|o| ((t.clone(), *p), o.clone())))
+                .collect();
+            let common = match group_check {
+                Err(code) => code,
+                Ok(()) if valid.is_empty() => 0,
+                Ok(()) => match state.txn.txn_offset_commit(
+                    req.transactional_id.0.as_str(),
+                    req.producer_id.0,
+                    req.producer_epoch,
+                    &group,
+                    &valid,
+                ) {
+                    Ok(()) => 0,
+                    Err(e) => e.code(version >= 3),
+                },
+            };
+            // Group the results back by topic, in request order.
+            let mut topics: Vec<TxnOffsetCommitResponseTopic> = Vec::new();
+            for (topic, partition, r) in checked {
+                let code = match r {
+                    Ok(_) => common,
+                    Err(code) => code,
+                };
+                let part = TxnOffsetCommitResponsePartition::default()
+                    .with_partition_index(partition)
+                    .with_error_code(code);
+                match topics.last_mut() {
+                    Some(t) if t.name.0.as_str() == topic => t.partitions.push(part),
+                    _ => topics.push(
+                        TxnOffsetCommitResponseTopic::default()
+                            .with_name(topic_name(&topic))
+                            .with_partitions(vec![part]),
+                    ),
+                }
+            }
+            topics
+        })
+        .await
+        .map_err(|e| HandlerError::Internal(e.to_string()))?;
+        Ok(Some(ResponseKind::TxnOffsetCommit(
+            TxnOffsetCommitResponse::default().with_topics(topics),
+        )))
+    })
+}

@@ -1,0 +1,126 @@
+//! The transaction coordinator inside the broker: its log is the internal topic
+//! `__transaction_state` (one partition, `cleanup.policy=compact`, 100 MiB
+//! segments; registered as an internal topic and created on first use, as
+//! Kafka does), and the broker is the [`TxnEnv`] it writes markers and
+//! committed offsets through.
+
+use super::coordinator::{MarkerError, TxnCoordinator, TxnEnv};
+use super::state::PendingOffset;
+use crate::config::topic::TopicConfig;
+use crate::config::Settings;
+use crate::groups::log::PartitionGroupLog;
+use crate::partitions::{AppendError, Registry};
+use crate::producer_state::ProducerError;
+use crate::state::BrokerState;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The internal topic holding the transaction log.
+pub const TXN_TOPIC: &str = "__transaction_state";
+
+/// Open the coordinator: over `__transaction_state` (replayed) if it exists;
+/// otherwise the topic is created on first use ([`ensure_log`]).
+pub fn open(settings: &Settings, registry: &Registry) -> Result<TxnCoordinator, String> {
+    let coordinator = TxnCoordinator::new(
+        settings.i64("transaction.max.timeout.ms"),
+        settings.i64("transactional.id.expiration.ms"),
+    );
+    if registry.topic(TXN_TOPIC).is_some() {
+        attach(&coordinator, registry)?;
+    }
+    Ok(coordinator)
+}
+
+/// Make sure the coordinator has its log, creating the topic if needed. On
+/// failure requests get COORDINATOR_NOT_AVAILABLE.
+pub fn ensure_log(coordinator: &TxnCoordinator, registry: &Registry) {
+    if !coordinator.has_log() {
+        if let Err(e) = attach(coordinator, registry) {
+            eprintln!("weir: transaction coordinator not available: {e}");
+        }
+    }
+}
+
+fn attach(coordinator: &TxnCoordinator, registry: &Registry) -> Result<(), String> {
+    let topic =
+        match registry.topic(TXN_TOPIC) {
+            Some(t) => t,
+            None => {
+                let config = TopicConfig::from_pairs([
+                    ("cleanup.policy", "compact"),
+                    ("segment.bytes", "104857600"),
+                ])
+                .map_err(|e| e.to_string())?;
+                match registry.create_topic(TXN_TOPIC, 1, config, false) {
+                    Ok(Some(t)) => t,
+                    Ok(None) => return Err(format!("could not create {TXN_TOPIC}")),
+                    Err(crate::partitions::TopicError::AlreadyExists(_)) => registry
+                        .topic(TXN_TOPIC)
+                        .ok_or_else(|| format!("{TXN_TOPIC} vanished"))?,
+                    Err(e) => return Err(format!("could not create {TXN_TOPIC}: {e}")),
+                }
+            }
+        };
+    let partition = topic
+        .partition(0)
+        .ok_or_else(|| format!("{TXN_TOPIC} has no partition 0"))?;
+    coordinator.attach_log(Arc::new(PartitionGroupLog::new(partition.log.clone())))
+}
+
+/// [`ensure_log`] for a handler: the one-time topic creation runs off the async workers.
+pub async fn ensure_log_for(state: &Arc<BrokerState>) {
+    if !state.txn.has_log() {
+        let st = state.clone();
+        let _ = tokio::task::spawn_blocking(move || ensure_log(&st.txn, &st.partitions)).await;
+    }
+}
+
+impl TxnEnv for BrokerState {
+    fn allocate_producer_id(&self) -> Result<i64, String> {
+        self.producer_ids.allocate().map_err(|e| e.to_string())
+    }
+
+    fn write_marker(
+        &self,
+        topic: &str,
+        partition: i32,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+    ) -> Result<(), MarkerError> {
+        // A deleted topic has nothing left to mark.
+        let Some(p) = self.partitions.partition(topic, partition) else {
+            return Ok(());
+        };
+        match p.append_marker(
+            producer_id,
+            producer_epoch,
+            commit,
+            super::coordinator::COORDINATOR_EPOCH,
+        ) {
+            Ok(offset) => p
+                .log
+                .sync_to(offset)
+                .map_err(|e| MarkerError::Retry(e.to_string())),
+            // A newer epoch already wrote here: this transaction is over on it.
+            Err(AppendError::Producer(e @ ProducerError::InvalidEpoch { .. })) => {
+                eprintln!("weir: marker on {topic}-{partition} skipped: {e}");
+                Ok(())
+            }
+            Err(e) => Err(MarkerError::Retry(e.to_string())),
+        }
+    }
+
+    fn commit_offsets(
+        &self,
+        group: &str,
+        offsets: &BTreeMap<(String, i32), PendingOffset>,
+    ) -> Result<(), String> {
+        crate::groups::wiring::ensure_log(&self.groups, &self.partitions);
+        let list: Vec<_> = offsets
+            .iter()
+            .map(|((t, p), o)| (t.clone(), *p, o.offset, o.leader_epoch, o.metadata.clone()))
+            .collect();
+        self.groups.commit_transactional_offsets(group, &list)
+    }
+}
