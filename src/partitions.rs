@@ -474,6 +474,32 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// Partition 0 of a compacted internal topic that a coordinator keeps its state in
+    /// (`__consumer_offsets`, `__transaction_state`), created on first use.
+    pub fn internal_state_partition(&self, name: &str) -> Result<Arc<Partition>, String> {
+        let topic = match self.topic(name) {
+            Some(t) => t,
+            None => {
+                let config = TopicConfig::from_pairs([
+                    ("cleanup.policy", "compact"),
+                    ("segment.bytes", "104857600"),
+                ])
+                .map_err(|e| e.to_string())?;
+                match self.create_topic(name, 1, config, false) {
+                    Ok(Some(t)) => t,
+                    Ok(None) => return Err(format!("could not create {name}")),
+                    Err(TopicError::AlreadyExists(_)) => {
+                        self.topic(name).ok_or_else(|| format!("{name} vanished"))?
+                    }
+                    Err(e) => return Err(format!("could not create {name}: {e}")),
+                }
+            }
+        };
+        topic
+            .partition(0)
+            .ok_or_else(|| format!("{name} has no partition 0"))
+    }
+
     /// Load the registry from its checkpoint and open every partition log,
     /// adopting partition directories the checkpoint does not know (their data is
     /// kept, under a new topic id).

@@ -6,7 +6,6 @@
 use super::consumer::TopicCatalog;
 use super::log::{PartitionGroupLog, OFFSETS_TOPIC};
 use super::{Coordinator, GroupConfig};
-use crate::config::topic::TopicConfig;
 use crate::config::Settings;
 use crate::partitions::Registry;
 use std::sync::Arc;
@@ -35,27 +34,7 @@ pub fn ensure_log(coordinator: &Coordinator, registry: &Registry) {
 }
 
 fn attach(coordinator: &Coordinator, registry: &Registry) -> Result<(), String> {
-    let topic = match registry.topic(OFFSETS_TOPIC) {
-        Some(t) => t,
-        None => {
-            let config = TopicConfig::from_pairs([
-                ("cleanup.policy", "compact"),
-                ("segment.bytes", "104857600"),
-            ])
-            .map_err(|e| e.to_string())?;
-            match registry.create_topic(OFFSETS_TOPIC, 1, config, false) {
-                Ok(Some(t)) => t,
-                Ok(None) => return Err(format!("could not create {OFFSETS_TOPIC}")),
-                Err(crate::partitions::TopicError::AlreadyExists(_)) => registry
-                    .topic(OFFSETS_TOPIC)
-                    .ok_or_else(|| format!("{OFFSETS_TOPIC} vanished"))?,
-                Err(e) => return Err(format!("could not create {OFFSETS_TOPIC}: {e}")),
-            }
-        }
-    };
-    let partition = topic
-        .partition(0)
-        .ok_or_else(|| format!("{OFFSETS_TOPIC} has no partition 0"))?;
+    let partition = registry.internal_state_partition(OFFSETS_TOPIC)?;
     let log = Arc::new(PartitionGroupLog::new(partition.log.clone()));
     coordinator.attach_log(log).map_err(|e| e.to_string())
 }

@@ -6,7 +6,6 @@
 
 use super::coordinator::{MarkerError, TxnCoordinator, TxnEnv};
 use super::state::PendingOffset;
-use crate::config::topic::TopicConfig;
 use crate::config::Settings;
 use crate::groups::log::PartitionGroupLog;
 use crate::partitions::{AppendError, Registry};
@@ -42,28 +41,7 @@ pub fn ensure_log(coordinator: &TxnCoordinator, registry: &Registry) {
 }
 
 fn attach(coordinator: &TxnCoordinator, registry: &Registry) -> Result<(), String> {
-    let topic =
-        match registry.topic(TXN_TOPIC) {
-            Some(t) => t,
-            None => {
-                let config = TopicConfig::from_pairs([
-                    ("cleanup.policy", "compact"),
-                    ("segment.bytes", "104857600"),
-                ])
-                .map_err(|e| e.to_string())?;
-                match registry.create_topic(TXN_TOPIC, 1, config, false) {
-                    Ok(Some(t)) => t,
-                    Ok(None) => return Err(format!("could not create {TXN_TOPIC}")),
-                    Err(crate::partitions::TopicError::AlreadyExists(_)) => registry
-                        .topic(TXN_TOPIC)
-                        .ok_or_else(|| format!("{TXN_TOPIC} vanished"))?,
-                    Err(e) => return Err(format!("could not create {TXN_TOPIC}: {e}")),
-                }
-            }
-        };
-    let partition = topic
-        .partition(0)
-        .ok_or_else(|| format!("{TXN_TOPIC} has no partition 0"))?;
+    let partition = registry.internal_state_partition(TXN_TOPIC)?;
     coordinator.attach_log(Arc::new(PartitionGroupLog::new(partition.log.clone())))
 }
 
