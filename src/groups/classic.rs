@@ -183,6 +183,9 @@ pub struct ClassicGroup {
     sync_deadline: Option<u64>,
     /// Set when the group changed in a way that must be persisted.
     dirty: bool,
+    /// Wall-clock ms of the last state change (Kafka's `currentStateTimestamp`;
+    /// set by the coordinator, persisted; None for a group never persisted with one).
+    pub state_timestamp: Option<i64>,
 }
 
 impl ClassicGroup {
@@ -201,6 +204,7 @@ impl ClassicGroup {
             initial_delay: None,
             sync_deadline: None,
             dirty: false,
+            state_timestamp: None,
         }
     }
 
@@ -212,6 +216,7 @@ impl ClassicGroup {
         g.protocol_type = snapshot.protocol_type;
         g.protocol_name = snapshot.protocol_name;
         g.leader = snapshot.leader;
+        g.state_timestamp = snapshot.current_state_timestamp;
         for m in snapshot.members {
             if let Some(inst) = &m.group_instance_id {
                 g.static_members.insert(inst.clone(), m.member_id.clone());
@@ -255,6 +260,7 @@ impl ClassicGroup {
             protocol_type: self.protocol_type.clone(),
             protocol_name: self.protocol_name.clone(),
             leader: self.leader.clone(),
+            current_state_timestamp: self.state_timestamp,
             members: if self.state == ClassicState::Stable {
                 self.members
                     .values()
@@ -937,6 +943,9 @@ pub struct GroupSnapshot {
     pub protocol_name: Option<String>,
     pub leader: Option<String>,
     pub members: Vec<MemberSnapshot>,
+    /// When the group entered its current state (wall-clock ms). Written from
+    /// snapshot version 1 on, after the members; version 0 records have none.
+    pub current_state_timestamp: Option<i64>,
 }
 
 /// The persisted form of a classic member.
@@ -956,7 +965,7 @@ impl GroupSnapshot {
     pub fn encode(&self) -> Bytes {
         use super::records::Writer;
         let mut w = Writer::default();
-        w.i16(0);
+        w.i16(1);
         w.opt_string(self.protocol_type.as_deref());
         w.i32(self.generation);
         w.opt_string(self.protocol_name.as_deref());
@@ -972,6 +981,7 @@ impl GroupSnapshot {
             w.bytes(&m.metadata);
             w.bytes(&m.assignment);
         }
+        w.i64(self.current_state_timestamp.unwrap_or(-1));
         w.finish()
     }
 
@@ -980,7 +990,7 @@ impl GroupSnapshot {
         buf: &[u8],
     ) -> Result<GroupSnapshot, super::records::RecordError> {
         let mut r = super::records::Reader::new(buf);
-        let _version = r.i16()?;
+        let version = r.i16()?;
         let protocol_type = r.opt_string()?;
         let generation = r.i32()?;
         let protocol_name = r.opt_string()?;
@@ -999,6 +1009,11 @@ impl GroupSnapshot {
                 assignment: r.bytes()?,
             });
         }
+        let current_state_timestamp = if version >= 1 {
+            Some(r.i64()?).filter(|ts| *ts >= 0)
+        } else {
+            None
+        };
         Ok(GroupSnapshot {
             group_id: group_id.to_string(),
             generation,
@@ -1006,6 +1021,7 @@ impl GroupSnapshot {
             protocol_name,
             leader,
             members,
+            current_state_timestamp,
         })
     }
 }

@@ -11,6 +11,7 @@
 //! - [`consumer`]: KIP-848 consumer groups (ConsumerGroupHeartbeat: member
 //!   epochs, broker-side assignment, incremental revocation, regex subscriptions).
 //! - [`assignor`]: the broker-side assignors (`uniform`, `range`).
+//! - [`expiry`]: committed-offset expiry (`offsets.retention.minutes`).
 //! - [`protocol`]: reading the classic `consumer` embedded protocol metadata.
 //! - [`records`]: keys and values of the internal log.
 //! - [`log`]: the [`log::GroupLog`] seam: in memory, or a storage partition log.
@@ -20,11 +21,13 @@
 //!   drives every timer from one background task (deadlines, no polling).
 //!
 //! Time inside the state machines is milliseconds since the coordinator
-//! started (monotonic); commit timestamps are wall-clock.
+//! started (monotonic); commit and state timestamps, and offset expiry, use the
+//! (injectable) wall clock.
 
 pub mod assignor;
 pub mod classic;
 pub mod consumer;
+pub mod expiry;
 pub mod log;
 pub mod protocol;
 pub mod records;
@@ -65,6 +68,10 @@ pub struct GroupConfig {
     pub consumer_max_size: usize,
     /// `offset.metadata.max.bytes` (4096).
     pub offset_metadata_max_bytes: usize,
+    /// `offsets.retention.minutes` (10080), in milliseconds.
+    pub offsets_retention_ms: i64,
+    /// `offsets.retention.check.interval.ms` (600000).
+    pub offsets_retention_check_interval_ms: u64,
 }
 
 impl Default for GroupConfig {
@@ -78,13 +85,15 @@ impl Default for GroupConfig {
             consumer_heartbeat_interval_ms: 5000,
             consumer_max_size: i32::MAX as usize,
             offset_metadata_max_bytes: 4096,
+            offsets_retention_ms: 10080 * 60_000,
+            offsets_retention_check_interval_ms: 600_000,
         }
     }
 }
 
 impl GroupConfig {
     /// The broker property names this module reads.
-    pub const KEYS: [&'static str; 8] = [
+    pub const KEYS: [&'static str; 10] = [
         "group.initial.rebalance.delay.ms",
         "group.min.session.timeout.ms",
         "group.max.session.timeout.ms",
@@ -93,6 +102,8 @@ impl GroupConfig {
         "group.consumer.heartbeat.interval.ms",
         "group.consumer.max.size",
         "offset.metadata.max.bytes",
+        "offsets.retention.minutes",
+        "offsets.retention.check.interval.ms",
     ];
 
     /// Build from broker settings; `get` returns the configured value of a key.
@@ -126,7 +137,19 @@ impl GroupConfig {
             )?,
             consumer_max_size: parse(k[6], get(k[6]), d.consumer_max_size)?,
             offset_metadata_max_bytes: parse(k[7], get(k[7]), d.offset_metadata_max_bytes)?,
+            offsets_retention_ms: parse::<i64>(k[8], get(k[8]), 10080)?.saturating_mul(60_000),
+            offsets_retention_check_interval_ms: parse(
+                k[9],
+                get(k[9]),
+                d.offsets_retention_check_interval_ms,
+            )?,
         };
+        if cfg.offsets_retention_ms < 60_000 {
+            return Err("offsets.retention.minutes must be at least 1".into());
+        }
+        if cfg.offsets_retention_check_interval_ms == 0 {
+            return Err("offsets.retention.check.interval.ms must be at least 1".into());
+        }
         if cfg.min_session_timeout_ms > cfg.max_session_timeout_ms {
             return Err(
                 "group.min.session.timeout.ms is above group.max.session.timeout.ms".into(),
@@ -289,7 +312,22 @@ struct Inner {
     log: std::sync::OnceLock<Arc<dyn GroupLog>>,
     wake: Notify,
     clock: Instant,
+    /// Wall-clock milliseconds: commit timestamps, state timestamps, offset expiry.
+    wall: WallClock,
     stopped: AtomicBool,
+}
+
+/// The coordinator's wall clock (milliseconds since the epoch); injectable so
+/// that tests of offset expiry do not sleep.
+pub type WallClock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// What one offset expiry pass removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpiryOutcome {
+    /// (group, topic, partition) of every committed offset removed.
+    pub offsets: Vec<(String, String, i32)>,
+    /// Empty groups removed because none of their offsets remained.
+    pub groups: Vec<String>,
 }
 
 /// Why the coordinator could not start.
@@ -324,17 +362,34 @@ impl Coordinator {
     /// use, as Kafka does): anything that must be written fails with
     /// COORDINATOR_NOT_AVAILABLE until [`Coordinator::attach_log`].
     pub fn open_lazy(cfg: GroupConfig) -> Coordinator {
+        Coordinator::open_lazy_with_clock(cfg, Arc::new(wall_ms))
+    }
+
+    /// [`Coordinator::open_lazy`] with the given wall clock.
+    pub fn open_lazy_with_clock(cfg: GroupConfig, wall: WallClock) -> Coordinator {
         let inner = Inner {
             state: Mutex::new(BTreeMap::new()),
             cfg,
             log: std::sync::OnceLock::new(),
             wake: Notify::new(),
             clock: Instant::now(),
+            wall,
             stopped: AtomicBool::new(false),
         };
         Coordinator {
             inner: Arc::new(inner),
         }
+    }
+
+    /// [`Coordinator::open`] with the given wall clock.
+    pub fn open_with_clock(
+        cfg: GroupConfig,
+        log: Arc<dyn GroupLog>,
+        wall: WallClock,
+    ) -> Result<Coordinator, CoordinatorError> {
+        let c = Coordinator::open_lazy_with_clock(cfg, wall);
+        c.attach_log(log)?;
+        Ok(c)
     }
 
     /// Whether the internal log is attached.
@@ -360,6 +415,10 @@ impl Coordinator {
 
     fn now(&self) -> u64 {
         self.inner.clock.elapsed().as_millis() as u64
+    }
+
+    fn wall(&self) -> i64 {
+        (self.inner.wall)()
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Group>> {
@@ -487,7 +546,13 @@ impl Coordinator {
 
     /// Run the coordinator's timers until [`Coordinator::shutdown`]. Spawn it once.
     pub async fn run_timers(self) {
+        let interval = self.inner.cfg.offsets_retention_check_interval_ms.max(1);
+        let mut next_expiry = self.now().saturating_add(interval);
         while !self.inner.stopped.load(Ordering::Acquire) {
+            if self.now() >= next_expiry {
+                self.expire_offsets().await;
+                next_expiry = self.now().saturating_add(interval);
+            }
             let next = {
                 let now = self.now();
                 let mut groups = self.lock();
@@ -497,7 +562,11 @@ impl Coordinator {
                     let g = groups.get_mut(&id).unwrap();
                     if g.next_deadline().is_some_and(|d| d <= now) {
                         match &mut g.kind {
-                            GroupKind::Classic(c) => c.expire(now, &self.inner.cfg),
+                            GroupKind::Classic(c) => {
+                                let before = c.state;
+                                c.expire(now, &self.inner.cfg);
+                                self.stamp(c, before);
+                            }
                             GroupKind::Consumer(c) => c.expire(now),
                         }
                         self.persist(&id, g);
@@ -506,13 +575,22 @@ impl Coordinator {
                         next = Some(next.map_or(d, |n| n.min(d)));
                     }
                 }
-                next
+                Some(next.map_or(next_expiry, |n| n.min(next_expiry)))
             };
             let sleep_ms = next.map_or(60_000, |d| d.saturating_sub(self.now()).clamp(1, 60_000));
             tokio::select! {
                 _ = tokio::time::sleep(std::time::Duration::from_millis(sleep_ms)) => {}
                 _ = self.inner.wake.notified() => {}
             }
+        }
+    }
+
+    /// Kafka's `currentStateTimestamp`: the wall-clock time a classic group last
+    /// changed state (persisted with the group; offset expiry of an Empty group
+    /// counts from it).
+    fn stamp(&self, c: &mut ClassicGroup, before: ClassicState) {
+        if c.state != before {
+            c.state_timestamp = Some(self.wall());
         }
     }
 
@@ -569,7 +647,9 @@ impl Coordinator {
                 return JoinResponse::error(E::GroupMaxSizeReached, &req.member_id);
             }
             let member_id = req.member_id.clone();
+            let before = c.state;
             let reply = c.join(req, now, cfg);
+            self.stamp(c, before);
             self.persist(&group_id, g);
             self.touched();
             match reply {
@@ -626,7 +706,9 @@ impl Coordinator {
                 return SyncResponse::error(E::UnknownMemberId);
             };
             let group_id = req.group_id.clone();
+            let before = c.state;
             let reply = c.sync(req, now);
+            self.stamp(c, before);
             self.persist(&group_id, g);
             self.touched();
             match reply {
@@ -674,10 +756,12 @@ impl Coordinator {
         let GroupKind::Classic(c) = &mut g.kind else {
             return Ok(vec![E::UnknownMemberId.code(); members.len()]);
         };
+        let before = c.state;
         let out = members
             .iter()
             .map(|(m, i)| c.leave(m, i.as_deref(), now, &self.inner.cfg))
             .collect();
+        self.stamp(c, before);
         self.persist(group_id, g);
         self.touched();
         Ok(out)
@@ -781,7 +865,7 @@ impl Coordinator {
             let mut results = Vec::new();
             let mut records = Vec::new();
             let mut values = Vec::new();
-            let ts = wall_ms();
+            let ts = self.wall();
             for (topic, parts) in &req.topics {
                 for (partition, offset, leader_epoch, metadata) in parts {
                     let metadata = metadata.clone().unwrap_or_default();
@@ -1027,7 +1111,7 @@ impl Coordinator {
         if offsets.is_empty() {
             return Ok(());
         }
-        let ts = wall_ms();
+        let ts = self.wall();
         let last = {
             let mut groups = self.lock();
             let mut records = Vec::with_capacity(offsets.len());

@@ -1,6 +1,7 @@
 //! Reading the `consumer` embedded protocol of classic groups (the opaque
 //! metadata a consumer sends in JoinGroup): the coordinator needs the
-//! subscribed topics for OffsetDelete's GROUP_SUBSCRIBED_TO_TOPIC check.
+//! subscribed topics for OffsetDelete's GROUP_SUBSCRIBED_TO_TOPIC check and
+//! for offset expiry.
 
 use bytes::{Buf, Bytes};
 use kafka_protocol::messages::ConsumerProtocolSubscription;
@@ -9,15 +10,20 @@ use kafka_protocol::protocol::Decodable;
 /// Topics named in a ConsumerProtocolSubscription (any version 0-3); empty if
 /// the metadata does not parse.
 pub fn subscription_topics(metadata: &Bytes) -> Vec<String> {
+    parse_subscription_topics(metadata).unwrap_or_default()
+}
+
+/// Topics named in a ConsumerProtocolSubscription; `None` if the metadata does
+/// not parse (offset expiry then treats the subscriptions as unknown, as Kafka does).
+pub fn parse_subscription_topics(metadata: &Bytes) -> Option<Vec<String>> {
     let mut buf = metadata.clone();
     if buf.remaining() < 2 {
-        return Vec::new();
+        return None;
     }
     let version = buf.get_i16().min(3);
-    match ConsumerProtocolSubscription::decode(&mut buf, version) {
-        Ok(sub) => sub.topics.iter().map(|t| t.to_string()).collect(),
-        Err(_) => Vec::new(),
-    }
+    ConsumerProtocolSubscription::decode(&mut buf, version)
+        .ok()
+        .map(|sub| sub.topics.iter().map(|t| t.to_string()).collect())
 }
 
 #[cfg(test)]
@@ -40,5 +46,9 @@ mod tests {
             vec!["a".to_string(), "b".to_string()]
         );
         assert!(subscription_topics(&Bytes::from_static(&[0, 1, 0xff])).is_empty());
+        assert_eq!(
+            parse_subscription_topics(&Bytes::from_static(&[0, 1, 0xff])),
+            None
+        );
     }
 }

@@ -821,3 +821,236 @@ async fn without_its_log_the_coordinator_refuses_writes_until_attached() {
     assert_eq!(r[0].2, 0);
     assert_eq!(log.len(), 1);
 }
+
+// ------------------------------------------------------------ offset expiry
+
+const T0: i64 = 1_700_000_000_000;
+const RETENTION: i64 = 60_000;
+
+/// A wall clock the test moves by hand.
+fn manual_clock() -> (Arc<std::sync::atomic::AtomicI64>, WallClock) {
+    let t = Arc::new(std::sync::atomic::AtomicI64::new(T0));
+    let read = t.clone();
+    (t, Arc::new(move || read.load(Ordering::SeqCst)))
+}
+
+fn retention_cfg() -> GroupConfig {
+    GroupConfig {
+        initial_rebalance_delay_ms: 0,
+        offsets_retention_ms: RETENTION,
+        ..GroupConfig::default()
+    }
+}
+
+/// Consumer protocol metadata subscribing to `topics`.
+fn subscription(topics: &[&'static str]) -> Bytes {
+    use kafka_protocol::messages::ConsumerProtocolSubscription;
+    use kafka_protocol::protocol::{Encodable, StrBytes};
+    let mut meta = bytes::BytesMut::new();
+    bytes::BufMut::put_i16(&mut meta, 0);
+    ConsumerProtocolSubscription::default()
+        .with_topics(
+            topics
+                .iter()
+                .map(|t| StrBytes::from_static_str(t))
+                .collect(),
+        )
+        .encode(&mut meta, 0)
+        .unwrap();
+    meta.freeze()
+}
+
+/// One classic member joins group "g" subscribed to `topics` and syncs: Stable.
+async fn stable_member(c: &Coordinator, topics: &[&'static str]) -> String {
+    let mut req = join_req("", None, 3);
+    req.protocols = vec![("range".into(), subscription(topics))];
+    let j = c.join_group(req).await;
+    assert_eq!(j.error, 0);
+    let s = c
+        .sync_group(sync_req(&j.member_id, j.generation_id, vec![]))
+        .await;
+    assert_eq!(s.error, 0);
+    j.member_id
+}
+
+fn removed(group: &str, topic: &str, partition: i32) -> (String, String, i32) {
+    (group.into(), topic.into(), partition)
+}
+
+#[tokio::test]
+async fn standalone_offsets_expire_by_commit_time_and_the_group_goes_with_the_last() {
+    let log = MemoryGroupLog::new();
+    let (t, clock) = manual_clock();
+    let c = Coordinator::open_with_clock(retention_cfg(), log.clone(), clock.clone()).unwrap();
+    let r = c
+        .commit_offsets(commit("s", -1, "", "t", &[(0, 5)]), &all_exist)
+        .await;
+    assert_eq!(r[0].2, 0);
+    t.store(T0 + 30_000, Ordering::SeqCst);
+    c.commit_offsets(commit("s", -1, "", "t", &[(1, 7)]), &all_exist)
+        .await;
+    t.store(T0 + RETENTION - 1, Ordering::SeqCst);
+    assert_eq!(c.expire_offsets().await, ExpiryOutcome::default());
+    t.store(T0 + RETENTION, Ordering::SeqCst);
+    let out = c.expire_offsets().await;
+    assert_eq!(out.offsets, vec![removed("s", "t", 0)]);
+    assert!(out.groups.is_empty());
+    assert_eq!(
+        (c.committed("s", "t", 0), c.committed("s", "t", 1)),
+        (None, Some(7))
+    );
+    assert_eq!(c.list_groups(&[], &[]).len(), 1);
+    t.store(T0 + 30_000 + RETENTION, Ordering::SeqCst);
+    let out = c.expire_offsets().await;
+    assert_eq!(out.offsets, vec![removed("s", "t", 1)]);
+    assert_eq!(out.groups, vec!["s".to_string()]);
+    assert!(c.list_groups(&[], &[]).is_empty());
+    // Durable: a reopen over the same log finds neither offsets nor the group.
+    let c = Coordinator::open_with_clock(retention_cfg(), log, clock).unwrap();
+    assert_eq!(c.committed("s", "t", 1), None);
+    assert!(c.group_ids().is_empty());
+}
+
+#[tokio::test]
+async fn a_live_group_keeps_subscribed_offsets_and_an_empty_one_counts_from_when_it_emptied() {
+    let log = MemoryGroupLog::new();
+    let (t, clock) = manual_clock();
+    let c = Coordinator::open_with_clock(retention_cfg(), log.clone(), clock).unwrap();
+    let member = stable_member(&c, &["t"]).await;
+    for topic in ["t", "u"] {
+        let r = c
+            .commit_offsets(commit("g", 1, &member, topic, &[(0, 9)]), &all_exist)
+            .await;
+        assert_eq!(r[0].2, 0);
+    }
+    // Stable: only the topic no member subscribes to expires (by commit time).
+    t.store(T0 + 10 * RETENTION, Ordering::SeqCst);
+    let out = c.expire_offsets().await;
+    assert_eq!(out.offsets, vec![removed("g", "u", 0)]);
+    assert!(out.groups.is_empty());
+    assert_eq!(c.committed("g", "t", 0), Some(9));
+    // The member leaves: the group is Empty from now on.
+    let left = T0 + 10 * RETENTION;
+    assert_eq!(c.leave_group("g", &[(member, None)]).unwrap(), vec![0]);
+    assert_eq!(c.list_groups(&[], &[])[0].state, "Empty");
+    // Its commit is ten retentions old, but the clock runs from the emptying.
+    t.store(left + RETENTION - 1, Ordering::SeqCst);
+    assert_eq!(c.expire_offsets().await, ExpiryOutcome::default());
+    assert_eq!(c.committed("g", "t", 0), Some(9));
+    t.store(left + RETENTION, Ordering::SeqCst);
+    let out = c.expire_offsets().await;
+    assert_eq!(out.offsets, vec![removed("g", "t", 0)]);
+    assert_eq!(out.groups, vec!["g".to_string()]);
+    assert!(c.list_groups(&[], &[]).is_empty());
+    let c = Coordinator::open(retention_cfg(), log).unwrap();
+    assert!(c.group_ids().is_empty());
+}
+
+#[tokio::test]
+async fn a_rebalancing_group_or_one_with_unreadable_subscriptions_expires_nothing() {
+    let (t, clock) = manual_clock();
+    let c = Coordinator::open_with_clock(retention_cfg(), MemoryGroupLog::new(), clock).unwrap();
+    // join_req's metadata is not a consumer subscription: subscriptions unknown.
+    let j = c.join_group(join_req("", None, 3)).await;
+    c.sync_group(sync_req(&j.member_id, 1, vec![])).await;
+    c.commit_offsets(commit("g", 1, &j.member_id, "u", &[(0, 1)]), &all_exist)
+        .await;
+    t.store(T0 + 100 * RETENTION, Ordering::SeqCst);
+    assert_eq!(c.expire_offsets().await, ExpiryOutcome::default());
+    assert_eq!(c.committed("g", "u", 0), Some(1));
+}
+
+#[tokio::test]
+async fn expiry_timestamps_survive_a_reopen() {
+    let log = MemoryGroupLog::new();
+    let (t, clock) = manual_clock();
+    let left = T0 + 5 * RETENTION;
+    {
+        let c = Coordinator::open_with_clock(retention_cfg(), log.clone(), clock.clone()).unwrap();
+        let member = stable_member(&c, &["t"]).await;
+        c.commit_offsets(commit("g", 1, &member, "t", &[(0, 3)]), &all_exist)
+            .await;
+        t.store(left, Ordering::SeqCst);
+        c.leave_group("g", &[(member, None)]).unwrap();
+        c.commit_offsets(commit("s", -1, "", "t", &[(0, 4)]), &all_exist)
+            .await;
+    }
+    // Reopened just before the retention ends: the Empty group's state
+    // timestamp (not its old commit) and the standalone commit time hold.
+    let c = Coordinator::open_with_clock(retention_cfg(), log.clone(), clock.clone()).unwrap();
+    t.store(left + RETENTION - 1, Ordering::SeqCst);
+    assert_eq!(c.expire_offsets().await, ExpiryOutcome::default());
+    assert_eq!(
+        (c.committed("g", "t", 0), c.committed("s", "t", 0)),
+        (Some(3), Some(4))
+    );
+    let c = Coordinator::open_with_clock(retention_cfg(), log, clock).unwrap();
+    t.store(left + RETENTION, Ordering::SeqCst);
+    let out = c.expire_offsets().await;
+    assert_eq!(
+        out.offsets,
+        vec![removed("g", "t", 0), removed("s", "t", 0)]
+    );
+    assert_eq!(out.groups, vec!["g".to_string(), "s".to_string()]);
+}
+
+#[test]
+fn a_version_0_group_record_without_state_timestamp_still_decodes() {
+    let mut g = ClassicGroup::new("g");
+    g.protocol_type = Some("consumer".into());
+    g.state_timestamp = Some(T0);
+    let v1 = g.snapshot().encode();
+    let decoded = GroupSnapshot::decode("g", &v1).unwrap();
+    assert_eq!(decoded.current_state_timestamp, Some(T0));
+    let mut v0 = v1[..v1.len() - 8].to_vec();
+    v0[..2].copy_from_slice(&0i16.to_be_bytes());
+    let old = GroupSnapshot::decode("g", &v0).unwrap();
+    assert_eq!(old.current_state_timestamp, None);
+    assert_eq!(old.protocol_type.as_deref(), Some("consumer"));
+}
+
+#[tokio::test]
+async fn consumer_group_offsets_expire_unless_subscribed_and_the_empty_group_goes() {
+    let topics = Topics(vec![("t", 1, 2), ("u", 2, 1)]);
+    let (t, clock) = manual_clock();
+    let c = Coordinator::open_with_clock(retention_cfg(), MemoryGroupLog::new(), clock).unwrap();
+    let a = c.consumer_heartbeat(hb("a", 0, None), &topics);
+    assert_eq!(a.error, 0);
+    for topic in ["t", "u"] {
+        let mut req = commit("cg", a.member_epoch, "a", topic, &[(0, 2)]);
+        req.api_version = 9;
+        assert_eq!(c.commit_offsets(req, &all_exist).await[0].2, 0);
+    }
+    t.store(T0 + RETENTION, Ordering::SeqCst);
+    let out = c.expire_offsets().await;
+    assert_eq!(out.offsets, vec![removed("cg", "u", 0)]);
+    assert!(out.groups.is_empty());
+    assert_eq!(c.committed("cg", "t", 0), Some(2));
+    let l = c.consumer_heartbeat(hb("a", -1, None), &topics);
+    assert_eq!(l.error, 0);
+    let out = c.expire_offsets().await;
+    assert_eq!(out.offsets, vec![removed("cg", "t", 0)]);
+    assert_eq!(out.groups, vec!["cg".to_string()]);
+    assert!(c.consumer_describe("cg").is_err());
+}
+
+#[test]
+fn config_reads_offset_retention_in_minutes() {
+    let c = GroupConfig::from_settings(|k| match k {
+        "offsets.retention.minutes" => Some("2".into()),
+        "offsets.retention.check.interval.ms" => Some("100".into()),
+        _ => None,
+    })
+    .unwrap();
+    assert_eq!(
+        (
+            c.offsets_retention_ms,
+            c.offsets_retention_check_interval_ms
+        ),
+        (120_000, 100)
+    );
+    assert!(GroupConfig::from_settings(
+        |k| (k == "offsets.retention.minutes").then(|| "0".to_string())
+    )
+    .is_err());
+}
