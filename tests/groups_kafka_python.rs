@@ -1,7 +1,9 @@
 //! Classic consumer groups with kafka-python (not librdkafka), run as a
 //! script against an in-process broker: see `groups_kafka_python.py`.
-//! Needs `python3` with kafka-python (`pip install kafka-python`), hence
-//! ignored by default: `cargo test --test groups_kafka_python -- --ignored`.
+//! Needs a Python with kafka-python, hence ignored by plain `cargo test`;
+//! `scripts/test` runs it with the conformance suite's pinned kafka-python:
+//! `WEIR_TEST_PYTHON=conformance/.venv/bin/python cargo test --test
+//! groups_kafka_python -- --ignored` (default interpreter: `python3`).
 
 mod groups_support;
 
@@ -16,12 +18,13 @@ async fn kafka_python_group_splits_partitions_consumes_once_and_commits() {
     let out = tokio::task::spawn_blocking(move || {
         produce(&addr, "py-topic", 6, 10);
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/groups_kafka_python.py");
-        let mut child = std::process::Command::new("python3")
+        let python = std::env::var("WEIR_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let mut child = std::process::Command::new(&python)
             .args([script, &addr, "py-topic", "6", "10"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
-            .expect("python3 runs");
+            .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
         // The script bounds itself at 60 s; kill it if it hangs past 90 s.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
         while child.try_wait().unwrap().is_none() {
