@@ -8,6 +8,7 @@ use super::{batch_error_code, sb, topic_name};
 use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
 use crate::partitions::{AppendError, Partition, Topic};
 use crate::state::BrokerState;
+use kafka_protocol::messages::produce_request::TopicProduceData;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{
     ApiKey, ProduceRequest, ProduceResponse, RequestKind, ResponseKind,
@@ -164,15 +165,19 @@ fn produce_partition(
         .map_err(|e: AppendError| (super::append_error_code(&e), e.to_string()))
 }
 
+/// The topic a request entry names: by id from v13, by name before.
+fn request_topic(state: &BrokerState, td: &TopicProduceData, version: i16) -> Option<Arc<Topic>> {
+    if version >= 13 {
+        state.partitions.topic_by_id(td.topic_id)
+    } else {
+        state.partitions.topic(td.name.0.as_str())
+    }
+}
+
 /// Whether an append of this request would roll or reopen a segment of any partition.
 fn needs_segment_setup(state: &BrokerState, req: &ProduceRequest, version: i16) -> bool {
     req.topic_data.iter().any(|td| {
-        let topic = if version >= 13 {
-            state.partitions.topic_by_id(td.topic_id)
-        } else {
-            state.partitions.topic(td.name.0.as_str())
-        };
-        topic.is_some_and(|t| {
+        request_topic(state, td, version).is_some_and(|t| {
             td.partition_data.iter().any(|pd| {
                 let len = pd.records.as_ref().map_or(0, |r| r.len());
                 t.partition(pd.index)
@@ -200,11 +205,7 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
             let mut to_sync: Vec<(usize, usize, Arc<Partition>, i64)> = Vec::new();
             let mut responses = Vec::with_capacity(req.topic_data.len());
             for td in req.topic_data {
-                let topic = if version >= 13 {
-                    st.partitions.topic_by_id(td.topic_id)
-                } else {
-                    st.partitions.topic(td.name.0.as_str())
-                };
+                let topic = request_topic(&st, &td, version);
                 let unknown = if version >= 13 {
                     ResponseError::UnknownTopicId
                 } else {
