@@ -1,0 +1,33 @@
+//! Why a topic operation or an append failed; handlers map these to Kafka error codes.
+
+use crate::config::topic::TopicConfigError;
+use crate::producer_state::ProducerError;
+use weir_storage::StorageError;
+
+/// Why a topic operation failed; handlers map these to Kafka error codes.
+#[derive(Debug, thiserror::Error)]
+pub enum TopicError {
+    #[error("invalid topic name '{0}': {1}")]
+    InvalidName(String, &'static str),
+    #[error("topic '{0}' already exists")]
+    AlreadyExists(String),
+    #[error("unknown topic '{0}'")]
+    UnknownTopic(String),
+    #[error("invalid partition count: {0}")]
+    InvalidPartitions(String),
+    #[error(transparent)]
+    InvalidConfig(#[from] TopicConfigError),
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    #[error("topic registry checkpoint is corrupt: {0}")]
+    CorruptRegistry(String),
+}
+
+/// Why an append failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    #[error(transparent)]
+    Producer(#[from] ProducerError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}

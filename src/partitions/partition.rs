@@ -1,0 +1,378 @@
+//! One partition of a topic: its log, the idempotent-producer and transaction
+//! state (last stable offset, aborted transactions, markers), and wake-ups for
+//! fetches waiting on it.
+
+use super::error::AppendError;
+use crate::producer_state::{BatchMeta, ProducerError, ProducerStateTable, SeqCheck};
+use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex, Weak};
+use tokio::sync::Notify;
+use weir_storage::batch::{iter_batches, iter_batches_lenient};
+use weir_storage::{AppendOptions, PartitionLog, StorageError, TopicPartition};
+
+/// What an append did (or found: a duplicate retry reports the original offsets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendResult {
+    pub base_offset: i64,
+    pub last_offset: i64,
+    /// LogAppendTime stamped, or -1.
+    pub log_append_time: i64,
+    pub log_start_offset: i64,
+    /// True when the batch was a retry of one already stored (nothing was written).
+    pub duplicate: bool,
+}
+
+/// One partition of a topic.
+pub struct Partition {
+    pub topic: String,
+    pub index: i32,
+    pub log: Arc<PartitionLog>,
+    /// Idempotent-producer state; its lock also serialises appends to this partition.
+    producers: Mutex<ProducerStateTable>,
+    /// Producer state changed since the last snapshot.
+    producers_dirty: std::sync::atomic::AtomicBool,
+    /// First offset of the earliest ongoing transaction, -1 when none: a copy of
+    /// the producer state's, readable without the append lock (fetches). It is
+    /// lowered before transactional data becomes visible and raised after a
+    /// marker, so a reader that loads the high watermark first never sees a
+    /// last stable offset past an open transaction.
+    first_unstable: AtomicI64,
+    waiters: Mutex<Vec<Weak<Notify>>>,
+}
+
+impl Partition {
+    pub(super) fn new(
+        topic: &str,
+        index: i32,
+        log: Arc<PartitionLog>,
+        producers: ProducerStateTable,
+    ) -> Self {
+        let first_unstable = AtomicI64::new(producers.first_unstable_offset().unwrap_or(-1));
+        Partition {
+            topic: topic.to_string(),
+            index,
+            log,
+            producers: Mutex::new(producers),
+            producers_dirty: std::sync::atomic::AtomicBool::new(false),
+            first_unstable,
+            waiters: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn tp(&self) -> TopicPartition {
+        TopicPartition::new(self.topic.clone(), self.index)
+    }
+
+    /// The high watermark: on a single node, everything appended is committed.
+    pub fn high_watermark(&self) -> i64 {
+        self.log.log_end_offset()
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.log.log_start_offset()
+    }
+
+    /// Append a validated record set. Batches from idempotent producers are
+    /// checked against the producer state first: a retry of a stored batch is
+    /// answered with its original offsets and not stored again. Transactional
+    /// batches are refused (no check can admit them here): use
+    /// [`Partition::append_verified`].
+    pub fn append(&self, records: &[u8], opts: AppendOptions) -> Result<AppendResult, AppendError> {
+        self.append_verified(records, opts, &|pid, _| {
+            Err(ProducerError::MissingTransactionalId { producer_id: pid })
+        })
+    }
+
+    /// [`Partition::append`], where every transactional batch's (producer id,
+    /// epoch) is first checked by `verify_txn` (the transaction coordinator: is
+    /// this partition in that producer's ongoing transaction?). The check runs
+    /// under this partition's append lock, which the coordinator's marker writes
+    /// also take, so no batch of an ended transaction can land after its marker.
+    pub fn append_verified(
+        &self,
+        records: &[u8],
+        opts: AppendOptions,
+        verify_txn: &dyn Fn(i64, i16) -> Result<(), ProducerError>,
+    ) -> Result<AppendResult, AppendError> {
+        let mut producers = self.producers.lock().unwrap_or_else(|e| e.into_inner());
+        // Producer checks, on a scratch copy when there are several batches.
+        let mut idempotent = Vec::new();
+        for batch in iter_batches(records) {
+            let batch = batch.map_err(StorageError::from)?;
+            if batch.is_control() {
+                // Markers are the coordinator's alone (Kafka's LogValidator).
+                return Err(ProducerError::ControlBatch.into());
+            }
+            if batch.producer_id() >= 0 {
+                if batch.is_transactional() {
+                    if producers.is_stale_epoch(batch.producer_id(), batch.producer_epoch()) {
+                        let current = producers.get(batch.producer_id()).map_or(-1, |e| e.epoch);
+                        return Err(ProducerError::InvalidEpoch {
+                            producer_id: batch.producer_id(),
+                            epoch: batch.producer_epoch(),
+                            current,
+                        }
+                        .into());
+                    }
+                    verify_txn(batch.producer_id(), batch.producer_epoch())?;
+                }
+                producers.check_txn(batch.producer_id(), batch.is_transactional())?;
+                idempotent.push((
+                    batch.producer_id(),
+                    batch.producer_epoch(),
+                    batch.base_sequence(),
+                    batch.last_sequence(),
+                ));
+            }
+        }
+        if let [(pid, epoch, first, last)] = idempotent[..] {
+            if let SeqCheck::Duplicate(meta) = producers.check(pid, epoch, first, last)? {
+                return Ok(AppendResult {
+                    base_offset: meta.base_offset,
+                    last_offset: meta.last_offset,
+                    log_append_time: meta.log_append_time,
+                    log_start_offset: self.log.log_start_offset(),
+                    duplicate: true,
+                });
+            }
+        } else if idempotent.len() > 1 {
+            let mut scratch = producers.clone();
+            for (i, &(pid, epoch, first, last)) in idempotent.iter().enumerate() {
+                match scratch.check(pid, epoch, first, last)? {
+                    SeqCheck::Append => scratch.record(
+                        pid,
+                        epoch,
+                        BatchMeta {
+                            first_seq: first,
+                            last_seq: last,
+                            base_offset: i as i64,
+                            last_offset: i as i64,
+                            log_append_time: -1,
+                        },
+                    ),
+                    SeqCheck::Duplicate(_) => {
+                        return Err(ProducerError::OutOfOrder {
+                            producer_id: pid,
+                            expected: last.wrapping_add(1),
+                            got: first,
+                        }
+                        .into())
+                    }
+                }
+            }
+        }
+        // A transaction starting here holds the last stable offset back from
+        // before its data becomes visible (offsets are assigned from the log end,
+        // and appends to this log are serialised by the lock held here).
+        let mut next = self.log.log_end_offset();
+        for batch in iter_batches_lenient(records) {
+            if batch.is_transactional()
+                && !batch.is_control()
+                && !producers
+                    .ongoing()
+                    .any(|(pid, _)| pid == batch.producer_id())
+            {
+                self.lower_first_unstable(next);
+                break;
+            }
+            next += batch.last_offset_delta() as i64 + 1;
+        }
+        let appended = self.log.append(records, opts);
+        let info = match appended {
+            Ok(info) => info,
+            Err(e) => {
+                self.sync_first_unstable(&producers);
+                return Err(e.into());
+            }
+        };
+        // Record every idempotent batch with the offsets it got.
+        let mut next = info.base_offset;
+        for batch in iter_batches_lenient(records) {
+            let base = next;
+            let last = base + batch.last_offset_delta() as i64;
+            next = last + 1;
+            if batch.producer_id() >= 0 && !batch.is_control() {
+                self.producers_dirty
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                producers.record(
+                    batch.producer_id(),
+                    batch.producer_epoch(),
+                    BatchMeta {
+                        first_seq: batch.base_sequence(),
+                        last_seq: batch.last_sequence(),
+                        base_offset: base,
+                        last_offset: last,
+                        log_append_time: info.log_append_time,
+                    },
+                );
+                if batch.is_transactional() {
+                    producers.record_txn_batch(batch.producer_id(), base);
+                }
+            }
+        }
+        self.sync_first_unstable(&producers);
+        drop(producers);
+        self.wake_waiters();
+        Ok(AppendResult {
+            base_offset: info.base_offset,
+            last_offset: info.last_offset,
+            log_append_time: info.log_append_time,
+            log_start_offset: info.log_start_offset,
+            duplicate: false,
+        })
+    }
+
+    /// Write the COMMIT or ABORT marker of `producer_id`'s transaction here (the
+    /// transaction coordinator's WriteTxnMarkers) and end its ongoing transaction
+    /// on this partition; returns the marker's offset. A marker from an epoch
+    /// older than the producer's here is refused (INVALID_PRODUCER_EPOCH).
+    /// Writing a marker when no transaction is ongoing here is harmless (retries
+    /// after a restart do that).
+    pub fn append_marker(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+        coordinator_epoch: i32,
+    ) -> Result<i64, AppendError> {
+        let mut producers = self.producers.lock().unwrap_or_else(|e| e.into_inner());
+        if producers.is_stale_epoch(producer_id, producer_epoch) {
+            let current = producers.get(producer_id).map_or(-1, |e| e.epoch);
+            return Err(ProducerError::InvalidEpoch {
+                producer_id,
+                epoch: producer_epoch,
+                current,
+            }
+            .into());
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let batch = crate::txn::markers::control_batch(
+            producer_id,
+            producer_epoch,
+            commit,
+            coordinator_epoch,
+            now,
+        )
+        .map_err(StorageError::from)?;
+        let info = self.log.append(
+            &batch,
+            AppendOptions {
+                log_append_time: None,
+                leader_epoch: Some(0),
+            },
+        )?;
+        producers.record_marker(producer_id, producer_epoch, commit, info.base_offset);
+        producers.trim_aborted(info.log_start_offset);
+        self.sync_first_unstable(&producers);
+        self.producers_dirty
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        drop(producers);
+        // The last stable offset may have moved: read_committed fetches wake up.
+        self.wake_waiters();
+        Ok(info.base_offset)
+    }
+
+    /// The last stable offset: the first offset of the earliest ongoing
+    /// transaction here, else the high watermark. Lock-free.
+    pub fn last_stable_offset(&self) -> i64 {
+        // The high watermark first: see `first_unstable`.
+        let hw = self.high_watermark();
+        match self.first_unstable.load(AtomicOrdering::SeqCst) {
+            f if f < 0 => hw,
+            f => f.min(hw),
+        }
+    }
+
+    /// Where the log cleaner must stop: the last stable offset, or earlier when an
+    /// aborted transaction starts before it but has its ABORT marker at or after
+    /// it (the cleaner only learns that records are aborted from markers inside
+    /// the range it cleans; without the marker they would look committed and
+    /// could shadow older values of their keys).
+    pub fn cleaner_upper_bound(&self) -> i64 {
+        let producers = self.producers.lock().unwrap_or_else(|e| e.into_inner());
+        let lso = self.last_stable_offset();
+        producers
+            .aborted_in(lso, i64::MAX)
+            .iter()
+            .map(|a| a.first_offset)
+            .fold(lso, i64::min)
+    }
+
+    fn lower_first_unstable(&self, offset: i64) {
+        let _ =
+            self.first_unstable
+                .fetch_update(AtomicOrdering::SeqCst, AtomicOrdering::SeqCst, |f| {
+                    (f < 0 || offset < f).then_some(offset)
+                });
+    }
+
+    /// Copy the producer state's first unstable offset (call with its lock held).
+    fn sync_first_unstable(&self, producers: &ProducerStateTable) {
+        self.first_unstable.store(
+            producers.first_unstable_offset().unwrap_or(-1),
+            AtomicOrdering::SeqCst,
+        );
+    }
+
+    /// (producer id, first offset) of the aborted transactions overlapping
+    /// `[fetch_offset, upper_bound)` (a read_committed fetch's `aborted_transactions`).
+    pub fn aborted_transactions(&self, fetch_offset: i64, upper_bound: i64) -> Vec<(i64, i64)> {
+        self.producers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .aborted_in(fetch_offset, upper_bound)
+            .into_iter()
+            .map(|a| (a.producer_id, a.first_offset))
+            .collect()
+    }
+
+    /// Register a fetch waiting for data here; it is notified by the next append.
+    /// (Register before checking for data, so no append can slip in between.)
+    pub fn add_waiter(&self, waiter: &Arc<Notify>) {
+        let mut w = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        w.retain(|n| n.strong_count() > 0);
+        w.push(Arc::downgrade(waiter));
+    }
+
+    /// Wake every fetch waiting on this partition (called after each append).
+    pub fn wake_waiters(&self) {
+        let waiters = std::mem::take(&mut *self.waiters.lock().unwrap_or_else(|e| e.into_inner()));
+        for w in waiters {
+            if let Some(n) = w.upgrade() {
+                n.notify_one();
+            }
+        }
+    }
+
+    /// Whether the producer state changed since the last [`Partition::producer_snapshot`].
+    pub(super) fn producer_state_dirty(&self) -> bool {
+        self.producers_dirty
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Mark the producer state as changed (a snapshot write failed).
+    pub(super) fn mark_producer_state_dirty(&self) {
+        self.producers_dirty
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The log end offset and the encoded producer state valid at it, taken
+    /// together under the append lock; clears the dirty flag.
+    pub(super) fn producer_snapshot(&self) -> (i64, Vec<u8>) {
+        let producers = self.producers.lock().unwrap_or_else(|e| e.into_inner());
+        self.producers_dirty
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        (self.log.log_end_offset(), producers.encode())
+    }
+
+    /// A copy of the producer state (tests, snapshots).
+    pub fn producer_state(&self) -> ProducerStateTable {
+        self.producers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
