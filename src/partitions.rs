@@ -311,7 +311,7 @@ impl Partition {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
-        let batch = crate::txn::markers::control_batch(
+        let batch = weir_storage::control::end_txn_marker_batch(
             producer_id,
             producer_epoch,
             commit,
@@ -847,7 +847,7 @@ impl Registry {
             for batch in iter_batches_lenient(&read.records) {
                 progressed = true;
                 offset = batch.last_offset() + 1;
-                if let Some(commit) = crate::txn::markers::marker_kind(&batch) {
+                if let Ok(Some(commit)) = weir_storage::control::end_txn_marker(&batch) {
                     table.record_marker(
                         batch.producer_id(),
                         batch.producer_epoch(),

@@ -11,8 +11,10 @@
 //!    in the log directory; the log start when absent). The log is cleaned when
 //!    dirty bytes / cleanable bytes >= `min.cleanable.dirty.ratio`, or when dirty
 //!    data is older than `max.compaction.lag.ms`.
-//! 3. Transactions are resolved from the control batches (COMMIT/ABORT); records
-//!    of aborted transactions are dropped and never enter the key map.
+//! 3. Transactions are resolved from the control batches (COMMIT/ABORT, read
+//!    by [`crate::control`]; a control record of another type ends nothing and
+//!    is kept); records of aborted transactions are dropped and never enter the
+//!    key map.
 //! 4. A key -> latest offset map is built over the dirty segments (bounded by
 //!    `max_map_entries`; when full, this pass stops at that segment boundary).
 //! 5. Segments from the log start up to the map's end are rewritten in groups
@@ -44,6 +46,7 @@
 use crate::batch::{
     self, BatchBuilder, BatchHeader, Record, LAST_OFFSET_DELTA_POS, MAX_TIMESTAMP_POS,
 };
+use crate::control;
 use crate::durability::{atomic_write, io_err, seal, unseal};
 use crate::error::{Result, StorageError};
 use crate::fs::Fs;
@@ -342,18 +345,6 @@ impl Throttle<'_> {
     }
 }
 
-/// The key of a control record: (version, type); type 0 = ABORT, 1 = COMMIT.
-fn control_is_commit(h: &BatchHeader<'_>) -> Result<Option<bool>> {
-    let recs = h.records()?;
-    let Some(key) = recs.first().and_then(|r| r.key.as_ref()) else {
-        return Ok(None);
-    };
-    if key.len() < 4 {
-        return Ok(None);
-    }
-    Ok(Some(i16::from_be_bytes([key[2], key[3]]) == 1))
-}
-
 /// Clean `log` if `cfg` says it is due (or always, with `force`). `upper_bound`
 /// is the last stable offset (pass the log end when there are no open
 /// transactions). Blocking and CPU-heavy: run it on a background thread.
@@ -405,7 +396,7 @@ pub fn clean_until(
             let h = BatchHeader::parse(&bytes)?;
             if h.is_transactional() {
                 if h.is_control() {
-                    if let Some(commit) = control_is_commit(&h)? {
+                    if let Some(commit) = control::end_txn_marker(&h)? {
                         for base in pending.remove(&h.producer_id()).unwrap_or_default() {
                             outcome.insert(base, commit);
                         }

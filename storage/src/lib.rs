@@ -14,6 +14,8 @@
 //! - [`batch`]: record batch v2: zero-copy header view, CRC-32C validation,
 //!   record iteration, a builder for new batches.
 //! - [`compression`]: gzip, snappy (raw and xerial framing), lz4 (frame), zstd.
+//! - [`control`]: control records: the key parser and the COMMIT / ABORT
+//!   end-transaction markers (shared by the cleaner and the broker).
 //! - [`config`]: per-log settings (segment size/age, flush policy, timestamps).
 //! - [`store`]: the data directory: lock file, clean-shutdown marker, the set of
 //!   partition logs, atomic checkpoint files.
@@ -44,6 +46,7 @@ pub mod batch;
 pub mod cleaner;
 pub mod compression;
 pub mod config;
+pub mod control;
 pub mod error;
 pub mod log;
 pub mod retention;
