@@ -30,6 +30,8 @@
 //! - `mmap`: every `unsafe` of the crate (memory maps, `flock`), with SAFETY notes.
 //! - `fs`: the filesystem seam (writes, fsyncs, renames) so tests inject faults.
 //! - `durability`: atomic rewrite, checkpoint sealing, group commit.
+//! - `swap`: the crash-safe swap of cleaned segments into a log (used by the
+//!   cleaner and the log; recovery of an interrupted swap on open).
 //!
 //! # Durability and recovery
 //! An append returns once the bytes are in the page cache; `sync_to` /
@@ -59,6 +61,7 @@ mod fs;
 mod index;
 mod mmap;
 mod segment;
+mod swap;
 
 pub use batch::{BatchBuilder, BatchHeader, Record, RecordHeader};
 pub use cleaner::{CleanStats, CleanerConfig, DirtyInfo};
