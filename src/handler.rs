@@ -6,7 +6,7 @@
 //! ([`crate::dispatch`]) lists them and is the only module that knows them all.
 
 use crate::state::BrokerState;
-use kafka_protocol::messages::*;
+use kafka_protocol::messages::{ApiKey, ResponseKind};
 use kafka_protocol::protocol::Request;
 use std::future::Future;
 use std::sync::Arc;
@@ -107,8 +107,8 @@ pub trait ThrottleTime {
 }
 
 macro_rules! throttle_time {
-    ($($t:ty),* $(,)?) => {
-        $(impl ThrottleTime for $t {
+    ($($t:ident),* $(,)?) => {
+        $(impl ThrottleTime for kafka_protocol::messages::$t {
             fn set_throttle_time_ms(&mut self, ms: i32) {
                 self.throttle_time_ms = ms;
             }
