@@ -9,11 +9,15 @@
 //! - [`cli`]: `weir serve` flags -> [`BrokerConfig`].
 //! - [`config`]: broker settings by Kafka names (sources and precedence) and the
 //!   typed topic-config model.
-//! - [`server`]: start-up, accept loop, graceful shutdown.
+//! - [`server`]: start-up, accept loop, graceful shutdown; [`error`]: start-up errors.
 //! - [`session`]: one client connection: frames in, responses out, in order.
 //! - [`connection`]: length-prefixed framing (no Kafka meaning).
 //! - [`codec`]: request header + body decoding, response encoding (kafka-protocol).
-//! - [`dispatch`]: THE table api key -> handler + versions; the handler signature.
+//! - [`pipeline`]: the request context and the stages around every handler
+//!   (authentication, authorization, quotas, request observer).
+//! - [`dispatch`]: THE table api key -> handler + versions (ApiVersions and routing
+//!   generated from it).
+//! - [`handler`]: the `Handler` trait, handler errors, shared handler helpers.
 //! - [`handlers`]: one file per API.
 //! - [`state`]: `BrokerState`, shared by all handlers (store, registry, settings).
 //! - [`partitions`]: topic registry, partitions, appends, fetch wake-ups.
@@ -32,13 +36,16 @@ pub mod codec;
 pub mod config;
 pub mod connection;
 pub mod dispatch;
+pub mod error;
 pub mod flusher;
 pub mod groups;
+pub mod handler;
 pub mod handlers;
 pub mod http;
 pub mod ids;
 pub mod log_manager;
 pub mod partitions;
+pub mod pipeline;
 pub mod producer_state;
 pub mod server;
 pub mod session;
@@ -46,5 +53,6 @@ pub mod state;
 pub mod topic_policy;
 pub mod txn;
 
-pub use server::{Broker, BrokerConfig, StartError};
+pub use error::StartError;
+pub use server::{Broker, BrokerConfig};
 pub use state::BrokerState;

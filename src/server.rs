@@ -4,7 +4,8 @@
 //! marker ([`Store::close`]).
 
 use crate::config::Settings;
-use crate::partitions::TopicError;
+use crate::error::StartError;
+use crate::pipeline::{Pipeline, PLAINTEXT};
 use crate::state::BrokerState;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -44,26 +45,6 @@ impl BrokerConfig {
     }
 }
 
-/// Why the broker could not start (one line each).
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("data directory {0} is locked by another weir process")]
-    Locked(PathBuf),
-    #[error("data directory {dir} is unusable: {source}")]
-    DataDir { dir: PathBuf, source: StorageError },
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: String,
-        source: std::io::Error,
-    },
-    #[error("storage: {0}")]
-    Storage(#[from] StorageError),
-    #[error("topic registry: {0}")]
-    Registry(#[from] TopicError),
-    #[error("{0}")]
-    Other(String),
-}
-
 /// A running broker.
 pub struct Broker {
     addr: SocketAddr,
@@ -78,6 +59,15 @@ impl Broker {
     /// Open the data dir, bind, and start serving. Prints the readiness line
     /// `weir listening on HOST:PORT` to stderr once ApiVersions can be answered.
     pub async fn start(config: BrokerConfig) -> Result<Broker, StartError> {
+        Broker::start_with_pipeline(config, Pipeline::default()).await
+    }
+
+    /// [`Broker::start`] with the given request-pipeline stages (authentication,
+    /// authorization, quotas, request observer) instead of the pass-through ones.
+    pub async fn start_with_pipeline(
+        config: BrokerConfig,
+        pipeline: Pipeline,
+    ) -> Result<Broker, StartError> {
         let dir = config.data_dir.clone();
         let store = tokio::task::spawn_blocking(move || Store::open(&dir))
             .await
@@ -119,7 +109,7 @@ impl Broker {
         let settings = Arc::new(config.settings.clone());
         let st = store.clone();
         let state = tokio::task::spawn_blocking(move || {
-            BrokerState::new(settings, st, adv_host, adv_port, shutdown_rx)
+            BrokerState::new(settings, st, adv_host, adv_port, shutdown_rx, pipeline)
         })
         .await
         .map_err(|e| StartError::Other(format!("start-up task failed: {e}")))?;
@@ -147,7 +137,7 @@ impl Broker {
         background.push(tokio::spawn(state.txn.clone().run_timers(state.clone())));
         // Retention and the log cleaner: own thread, ends at shutdown.
         crate::log_manager::start(state.clone(), Default::default());
-        let accept_task = tokio::spawn(accept_loop(state.clone(), listener));
+        let accept_task = tokio::spawn(accept_loop(state.clone(), listener, PLAINTEXT.into()));
         eprintln!("weir listening on {addr}");
         Ok(Broker {
             addr,
@@ -201,14 +191,14 @@ fn split_host_port(s: &str) -> Option<(String, u16)> {
     Some((h.to_string(), p.parse().ok()?))
 }
 
-async fn accept_loop(state: Arc<BrokerState>, listener: TcpListener) {
+async fn accept_loop(state: Arc<BrokerState>, listener: TcpListener, name: Arc<str>) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             _ = state.shutting_down() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    conns.spawn(crate::session::serve(state.clone(), stream, peer));
+                    conns.spawn(crate::session::serve(state.clone(), stream, peer, name.clone()));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off, keep serving.

@@ -5,25 +5,19 @@
 //! response at all. Per-partition errors go in the response.
 
 use super::{batch_error_code, sb, topic_name};
-use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::partitions::{AppendError, Partition, Topic};
 use crate::state::BrokerState;
 use kafka_protocol::messages::produce_request::TopicProduceData;
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
-use kafka_protocol::messages::{
-    ApiKey, ProduceRequest, ProduceResponse, RequestKind, ResponseKind,
-};
+use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse};
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 use weir_storage::batch::iter_batches;
 use weir_storage::{AppendOptions, BatchBuilder, BatchError, Compression, TimestampType};
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::Produce,
-    min_version: 3,
-    max_version: 13,
-    handle,
-};
+/// The Produce handler.
+pub struct Api;
 
 /// Requests carrying at most this many record bytes are appended on the async worker.
 const INLINE_APPEND_BYTES: usize = 128 * 1024;
@@ -187,9 +181,16 @@ fn needs_segment_setup(state: &BrokerState, req: &ProduceRequest, version: i16) 
     })
 }
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, Produce);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::Produce;
+    const VERSIONS: (i16, i16) = (3, 13);
+    type Request = ProduceRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: ProduceRequest,
+    ) -> HandlerResult<ProduceResponse> {
         let version = ctx.api_version;
         let acks = req.acks;
         let transactional_id = req.transactional_id.as_ref().map(|t| t.0.to_string());
@@ -274,22 +275,19 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
         let (responses, to_sync) = if inline {
             append_all()
         } else {
-            tokio::task::spawn_blocking(append_all)
-                .await
-                .map_err(|e| HandlerError::Internal(format!("produce task failed: {e}")))?
+            blocking(append_all).await?
         };
 
         let mut responses = responses;
         if !to_sync.is_empty() {
             // Group commit: one blocking task fsyncs every partition that needs it.
-            let synced = tokio::task::spawn_blocking(move || {
+            let synced = blocking(move || {
                 to_sync
                     .into_iter()
                     .map(|(t, i, p, off)| (t, i, p.log.sync_to(off)))
                     .collect::<Vec<_>>()
             })
-            .await
-            .map_err(|e| HandlerError::Internal(format!("sync task failed: {e}")))?;
+            .await?;
             for (t, i, result) in synced {
                 if let Err(e) = result {
                     let pr = &mut responses[t].partition_responses[i];
@@ -305,8 +303,6 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
         if acks == 0 {
             return Ok(None);
         }
-        Ok(Some(ResponseKind::Produce(
-            ProduceResponse::default().with_responses(responses),
-        )))
-    })
+        Ok(Some(ProduceResponse::default().with_responses(responses)))
+    }
 }
