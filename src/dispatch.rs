@@ -102,6 +102,13 @@ api_table! {
     handlers::txn_offset_commit::Api,
     handlers::describe_transactions::Api,
     handlers::list_transactions::Api,
+    // cluster administration
+    handlers::describe_log_dirs::Api,
+    handlers::describe_producers::Api,
+    handlers::describe_topic_partitions::Api,
+    handlers::elect_leaders::Api,
+    handlers::alter_partition_reassignments::Api,
+    handlers::list_partition_reassignments::Api,
 }
 
 async fn call_typed<H: Handler>(

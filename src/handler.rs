@@ -151,4 +151,11 @@ throttle_time!(
     ProduceResponse,
     SyncGroupResponse,
     TxnOffsetCommitResponse,
+    // cluster administration
+    AlterPartitionReassignmentsResponse,
+    DescribeLogDirsResponse,
+    DescribeProducersResponse,
+    DescribeTopicPartitionsResponse,
+    ElectLeadersResponse,
+    ListPartitionReassignmentsResponse,
 );

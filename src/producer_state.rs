@@ -110,6 +110,16 @@ impl ProducerStateTable {
         self.producers.get(&producer_id)
     }
 
+    /// Every producer with state here (DescribeProducers).
+    pub fn producers(&self) -> impl Iterator<Item = (i64, &ProducerEntry)> + '_ {
+        self.producers.iter().map(|(p, e)| (*p, e))
+    }
+
+    /// The first offset of `producer_id`'s ongoing transaction here, if any.
+    pub fn ongoing_start(&self, producer_id: i64) -> Option<i64> {
+        self.ongoing.get(&producer_id).copied()
+    }
+
     pub fn len(&self) -> usize {
         self.producers.len()
     }

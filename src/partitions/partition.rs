@@ -375,4 +375,9 @@ impl Partition {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
+
+    /// Bytes this partition's log takes on disk (all segments).
+    pub fn size_bytes(&self) -> u64 {
+        self.log.size_bytes()
+    }
 }

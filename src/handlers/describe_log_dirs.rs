@@ -1,0 +1,112 @@
+//! DescribeLogDirs (key 35), v1-4: the one data directory, its total and usable
+//! bytes (statvfs), and each partition's size with offset lag 0 (no future
+//! replicas on one node), as Kafka's `ReplicaManager.describeLogDirs` answers.
+
+use super::topic_name;
+use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
+use crate::state::BrokerState;
+use kafka_protocol::messages::describe_log_dirs_response::{
+    DescribeLogDirsPartition, DescribeLogDirsResult, DescribeLogDirsTopic,
+};
+use kafka_protocol::messages::{ApiKey, DescribeLogDirsRequest, DescribeLogDirsResponse};
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The DescribeLogDirs handler.
+pub struct Api;
+
+/// Total and usable bytes of the file system holding `dir` (Kafka's
+/// `FileStore.getTotalSpace`/`getUsableSpace`; a value that overflows is
+/// `i64::MAX`, as its `adjustForLargeFileSystems`).
+pub fn disk_space(dir: &Path) -> std::io::Result<(i64, i64)> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
+    // SAFETY: `path` is a NUL-terminated string that outlives the call, and
+    // statvfs(3) only writes a `struct statvfs` into the buffer we own.
+    let rc = unsafe { libc::statvfs(path.as_ptr(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: statvfs returned 0, so it filled the struct (and it was zeroed).
+    let st = unsafe { st.assume_init() };
+    let frsize = st.f_frsize as u128;
+    let bytes = |blocks: u128| i64::try_from(blocks * frsize).unwrap_or(i64::MAX);
+    Ok((bytes(st.f_blocks as u128), bytes(st.f_bavail as u128)))
+}
+
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::DescribeLogDirs;
+    const VERSIONS: (i16, i16) = (1, 4);
+    type Request = DescribeLogDirsRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        _ctx: RequestContext,
+        req: DescribeLogDirsRequest,
+    ) -> HandlerResult<DescribeLogDirsResponse> {
+        let result = blocking(move || describe(&state, &req)).await?;
+        Ok(Some(
+            DescribeLogDirsResponse::default()
+                .with_error_code(0)
+                .with_results(vec![result]),
+        ))
+    }
+}
+
+fn describe(state: &BrokerState, req: &DescribeLogDirsRequest) -> DescribeLogDirsResult {
+    let dir = state.store.dir();
+    let log_dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut out = DescribeLogDirsResult::default()
+        .with_log_dir(super::sb(log_dir.to_string_lossy()))
+        .with_error_code(0);
+    match disk_space(dir) {
+        Ok((total, usable)) => {
+            out.total_bytes = total;
+            out.usable_bytes = usable;
+        }
+        Err(_) => {
+            // Kafka reports an unreadable dir as KAFKA_STORAGE_ERROR, no topics.
+            out.error_code = kafka_protocol::ResponseError::KafkaStorageError.code();
+            return out;
+        }
+    }
+    // null = every partition; else the named ones (unknown ones are left out).
+    let wanted: Option<HashSet<(&str, i32)>> = req.topics.as_ref().map(|ts| {
+        ts.iter()
+            .flat_map(|t| t.partitions.iter().map(|p| (t.topic.0.as_str(), *p)))
+            .collect()
+    });
+    // As Kafka: every topic with a log in the dir is listed, its partitions
+    // filtered by the request (so an unrequested topic has none).
+    let mut topics: BTreeMap<String, Vec<DescribeLogDirsPartition>> = BTreeMap::new();
+    for topic in state.partitions.topics() {
+        let parts = topics.entry(topic.name.clone()).or_default();
+        for p in topic.partitions() {
+            if wanted
+                .as_ref()
+                .is_some_and(|w| !w.contains(&(topic.name.as_str(), p.index)))
+            {
+                continue;
+            }
+            parts.push(
+                DescribeLogDirsPartition::default()
+                    .with_partition_index(p.index)
+                    .with_partition_size(p.size_bytes() as i64)
+                    .with_offset_lag(0)
+                    .with_is_future_key(false),
+            );
+        }
+    }
+    out.topics = topics
+        .into_iter()
+        .map(|(name, partitions)| {
+            DescribeLogDirsTopic::default()
+                .with_name(topic_name(&name))
+                .with_partitions(partitions)
+        })
+        .collect();
+    out
+}

@@ -1,0 +1,514 @@
+//! Protocol fidelity (issue 21) over a real socket: the admin APIs a one-broker
+//! Kafka 4.x answers (DescribeLogDirs, DescribeProducers, DescribeTopicPartitions,
+//! ElectLeaders, Alter/ListPartitionReassignments), answered as Kafka answers
+//! them; nullable strings sent as null on success; DescribeConfigs' broker
+//! resource and synonyms as Kafka lists them.
+
+mod common;
+
+use common::*;
+use kafka_protocol::messages::alter_partition_reassignments_request::{
+    ReassignablePartition, ReassignableTopic,
+};
+use kafka_protocol::messages::describe_log_dirs_request::DescribableLogDirTopic;
+use kafka_protocol::messages::describe_producers_request::TopicRequest as ProducersTopic;
+use kafka_protocol::messages::describe_topic_partitions_request::{
+    Cursor, TopicRequest as DtpTopic,
+};
+use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
+use kafka_protocol::messages::*;
+use kafka_protocol::ResponseError;
+
+async fn describe_log_dirs(
+    c: &mut RawClient,
+    topics: Option<Vec<(&str, Vec<i32>)>>,
+    version: i16,
+) -> DescribeLogDirsResponse {
+    let req = DescribeLogDirsRequest::default().with_topics(topics.map(|ts| {
+        ts.into_iter()
+            .map(|(t, ps)| {
+                DescribableLogDirTopic::default()
+                    .with_topic(tname(t))
+                    .with_partitions(ps)
+            })
+            .collect()
+    }));
+    let ResponseKind::DescribeLogDirs(r) = c
+        .call(
+            RequestKind::DescribeLogDirs(req),
+            ApiKey::DescribeLogDirs,
+            version,
+        )
+        .await
+    else {
+        panic!()
+    };
+    r
+}
+
+#[tokio::test]
+async fn describe_log_dirs_reports_the_data_dir_its_space_and_partition_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "sizes", 2).await;
+    create_topic_raw(&mut c, "other", 1).await;
+    let records = batch(3, -1, -1, -1);
+    let len = records.len() as i64;
+    assert_eq!(
+        produce_raw(&mut c, "sizes", 0, records, 9).await.error_code,
+        0
+    );
+
+    let r = describe_log_dirs(&mut c, None, 4).await;
+    assert_eq!(r.error_code, 0);
+    assert_eq!(r.results.len(), 1);
+    let d = &r.results[0];
+    assert_eq!(d.error_code, 0);
+    let abs = std::path::absolute(dir.path()).unwrap();
+    assert_eq!(d.log_dir.as_str(), abs.to_str().unwrap());
+    assert!(d.total_bytes > 0, "{}", d.total_bytes);
+    assert!(
+        d.usable_bytes > 0 && d.usable_bytes <= d.total_bytes,
+        "{} of {}",
+        d.usable_bytes,
+        d.total_bytes
+    );
+    let sizes = d
+        .topics
+        .iter()
+        .find(|t| t.name.0.as_str() == "sizes")
+        .unwrap();
+    let parts: Vec<(i32, i64, i64, bool)> = sizes
+        .partitions
+        .iter()
+        .map(|p| {
+            (
+                p.partition_index,
+                p.partition_size,
+                p.offset_lag,
+                p.is_future_key,
+            )
+        })
+        .collect();
+    assert_eq!(parts, vec![(0, len, 0, false), (1, 0, 0, false)]);
+
+    // Named partitions only (an unknown one is left out); as Kafka, the other
+    // topics in the dir are listed with no partitions.
+    let r = describe_log_dirs(&mut c, Some(vec![("sizes", vec![1, 9])]), 1).await;
+    let d = &r.results[0];
+    assert_eq!(
+        (d.total_bytes, d.usable_bytes),
+        (-1, -1),
+        "v1 has no space fields"
+    );
+    let listed: Vec<(&str, Vec<i32>)> = d
+        .topics
+        .iter()
+        .map(|t| {
+            (
+                t.name.0.as_str(),
+                t.partitions.iter().map(|p| p.partition_index).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, vec![("other", vec![]), ("sizes", vec![1])]);
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn describe_producers_lists_idempotent_producers_and_unknown_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "prod", 2).await;
+    assert_eq!(
+        produce_raw(&mut c, "prod", 0, batch(3, 4000, 2, 0), 9)
+            .await
+            .error_code,
+        0
+    );
+    assert_eq!(
+        produce_raw(&mut c, "prod", 0, batch(2, 4000, 2, 3), 9)
+            .await
+            .error_code,
+        0
+    );
+    assert_eq!(
+        produce_raw(&mut c, "prod", 0, batch(1, -1, -1, -1), 9)
+            .await
+            .error_code,
+        0
+    );
+
+    let req = DescribeProducersRequest::default().with_topics(vec![
+        ProducersTopic::default()
+            .with_name(tname("prod"))
+            .with_partition_indexes(vec![0, 1, 5]),
+        ProducersTopic::default()
+            .with_name(tname("nope"))
+            .with_partition_indexes(vec![0]),
+    ]);
+    let ResponseKind::DescribeProducers(r) = c
+        .call(
+            RequestKind::DescribeProducers(req),
+            ApiKey::DescribeProducers,
+            0,
+        )
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(r.topics.len(), 2);
+    let p = &r.topics[0].partitions;
+    assert_eq!((p[0].partition_index, p[0].error_code), (0, 0));
+    assert_eq!(p[0].error_message, None, "null on success");
+    assert_eq!(
+        p[0].active_producers.len(),
+        1,
+        "{:?}",
+        p[0].active_producers
+    );
+    let s = &p[0].active_producers[0];
+    assert_eq!(
+        (
+            s.producer_id.0,
+            s.producer_epoch,
+            s.last_sequence,
+            s.current_txn_start_offset
+        ),
+        (4000, 2, 4, -1)
+    );
+    assert_eq!((p[1].error_code, p[1].active_producers.len()), (0, 0));
+    let unknown = ResponseError::UnknownTopicOrPartition.code();
+    assert_eq!((p[2].partition_index, p[2].error_code), (5, unknown));
+    assert_eq!(p[2].error_message, None, "Kafka sends no message here");
+    assert_eq!(r.topics[1].partitions[0].error_code, unknown);
+    broker.shutdown().await.unwrap();
+}
+
+async fn dtp(
+    c: &mut RawClient,
+    topics: &[&str],
+    limit: i32,
+    cursor: Option<(&str, i32)>,
+) -> DescribeTopicPartitionsResponse {
+    let req = DescribeTopicPartitionsRequest::default()
+        .with_topics(
+            topics
+                .iter()
+                .map(|t| DtpTopic::default().with_name(tname(t)))
+                .collect(),
+        )
+        .with_response_partition_limit(limit)
+        .with_cursor(cursor.map(|(t, p)| {
+            Cursor::default()
+                .with_topic_name(tname(t))
+                .with_partition_index(p)
+        }));
+    let ResponseKind::DescribeTopicPartitions(r) = c
+        .call(
+            RequestKind::DescribeTopicPartitions(req),
+            ApiKey::DescribeTopicPartitions,
+            0,
+        )
+        .await
+    else {
+        panic!()
+    };
+    r
+}
+
+/// (topic, error, partition indexes) of a DescribeTopicPartitions answer.
+fn dtp_topics(r: &DescribeTopicPartitionsResponse) -> Vec<(String, i16, Vec<i32>)> {
+    r.topics
+        .iter()
+        .map(|t| {
+            (
+                t.name.as_ref().unwrap().0.to_string(),
+                t.error_code,
+                t.partitions.iter().map(|p| p.partition_index).collect(),
+            )
+        })
+        .collect()
+}
+
+fn dtp_cursor(r: &DescribeTopicPartitionsResponse) -> Option<(String, i32)> {
+    r.next_cursor
+        .as_ref()
+        .map(|c| (c.topic_name.0.to_string(), c.partition_index))
+}
+
+#[tokio::test]
+async fn describe_topic_partitions_pages_with_its_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "ta", 3).await;
+    create_topic_raw(&mut c, "tb", 2).await;
+    create_topic_raw(&mut c, "tc", 1).await;
+    let s = |x: &str| x.to_string();
+
+    // All topics (here: exactly these three), 4 partitions per answer.
+    let r = dtp(&mut c, &[], 4, None).await;
+    assert_eq!(
+        dtp_topics(&r),
+        vec![(s("ta"), 0, vec![0, 1, 2]), (s("tb"), 0, vec![0])]
+    );
+    assert_eq!(dtp_cursor(&r), Some((s("tb"), 1)));
+    let t = &r.topics[0];
+    assert_eq!(
+        t.topic_id,
+        broker.state().partitions.topic("ta").unwrap().id
+    );
+    assert!(!t.is_internal);
+    let p = &t.partitions[1];
+    let node = broker.state().node_id;
+    assert_eq!((p.leader_id.0, p.leader_epoch), (node, 0));
+    assert_eq!(
+        p.replica_nodes.iter().map(|b| b.0).collect::<Vec<_>>(),
+        vec![node]
+    );
+    assert_eq!(p.isr_nodes, p.replica_nodes);
+    assert_eq!(p.eligible_leader_replicas, Some(vec![]));
+    assert_eq!(p.last_known_elr, Some(vec![]));
+
+    let r = dtp(&mut c, &[], 4, Some(("tb", 1))).await;
+    assert_eq!(
+        dtp_topics(&r),
+        vec![(s("tb"), 0, vec![1]), (s("tc"), 0, vec![0])]
+    );
+    assert_eq!(dtp_cursor(&r), None);
+
+    // A page that ends exactly at a topic's end points at the next topic.
+    let r = dtp(&mut c, &[], 3, None).await;
+    assert_eq!(dtp_topics(&r), vec![(s("ta"), 0, vec![0, 1, 2])]);
+    assert_eq!(dtp_cursor(&r), Some((s("tb"), 0)));
+
+    // Named topics, sorted; unknown and invalid names get their errors.
+    let r = dtp(&mut c, &["tc", "bad name", "zz", "ta"], 2000, None).await;
+    assert_eq!(
+        dtp_topics(&r),
+        vec![
+            (
+                s("bad name"),
+                ResponseError::InvalidTopicException.code(),
+                vec![]
+            ),
+            (s("ta"), 0, vec![0, 1, 2]),
+            (s("tc"), 0, vec![0]),
+            (
+                s("zz"),
+                ResponseError::UnknownTopicOrPartition.code(),
+                vec![]
+            ),
+        ]
+    );
+    // The cursor's topic must be among the named ones.
+    let r = dtp(&mut c, &["ta"], 10, Some(("tb", 0))).await;
+    assert_eq!(
+        dtp_topics(&r),
+        vec![(s("ta"), ResponseError::InvalidRequest.code(), vec![])]
+    );
+    // A limit below 1 still answers one partition.
+    let r = dtp(&mut c, &["ta"], 0, None).await;
+    assert_eq!(dtp_topics(&r), vec![(s("ta"), 0, vec![0])]);
+    assert_eq!(dtp_cursor(&r), Some((s("ta"), 1)));
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn elect_leaders_is_never_needed_on_one_broker() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "el", 2).await;
+    let req = |kind: i8, tps: Option<Vec<(&str, Vec<i32>)>>| {
+        RequestKind::ElectLeaders(
+            ElectLeadersRequest::default()
+                .with_election_type(kind)
+                .with_timeout_ms(1000)
+                .with_topic_partitions(tps.map(|v| {
+                    v.into_iter()
+                        .map(|(t, ps)| {
+                            TopicPartitions::default()
+                                .with_topic(tname(t))
+                                .with_partitions(ps)
+                        })
+                        .collect()
+                })),
+        )
+    };
+    let ResponseKind::ElectLeaders(r) = c
+        .call(
+            req(0, Some(vec![("el", vec![0, 7]), ("nope", vec![0])])),
+            ApiKey::ElectLeaders,
+            2,
+        )
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(r.error_code, 0);
+    let got: Vec<(String, i32, i16, Option<String>)> = r
+        .replica_election_results
+        .iter()
+        .flat_map(|t| {
+            t.partition_result.iter().map(|p| {
+                (
+                    t.topic.0.to_string(),
+                    p.partition_id,
+                    p.error_code,
+                    p.error_message.as_ref().map(|m| m.to_string()),
+                )
+            })
+        })
+        .collect();
+    let unknown = ResponseError::UnknownTopicOrPartition.code();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "el".into(),
+                0,
+                ResponseError::ElectionNotNeeded.code(),
+                Some("Leader election not needed for topic partition.".into())
+            ),
+            (
+                "el".into(),
+                7,
+                unknown,
+                Some("No such partition as el-7".into())
+            ),
+            (
+                "nope".into(),
+                0,
+                unknown,
+                Some("No such topic as nope".into())
+            ),
+        ]
+    );
+
+    // Every partition (null): not-needed results are left out.
+    let ResponseKind::ElectLeaders(r) = c.call(req(1, None), ApiKey::ElectLeaders, 1).await else {
+        panic!()
+    };
+    let el = r
+        .replica_election_results
+        .iter()
+        .find(|t| t.topic.0.as_str() == "el")
+        .expect("each topic is listed");
+    assert!(el.partition_result.is_empty());
+
+    let ResponseKind::ElectLeaders(r) = c
+        .call(req(5, Some(vec![("el", vec![0])])), ApiKey::ElectLeaders, 2)
+        .await
+    else {
+        panic!()
+    };
+    let invalid = ResponseError::InvalidRequest.code();
+    assert_eq!(r.error_code, invalid);
+    assert_eq!(
+        r.replica_election_results[0].partition_result[0].error_code,
+        invalid
+    );
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn partition_reassignments_accept_only_this_broker_and_none_is_ongoing() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let node = broker.state().node_id;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "ra", 5).await;
+    let part = |i: i32, replicas: Option<Vec<i32>>| {
+        ReassignablePartition::default()
+            .with_partition_index(i)
+            .with_replicas(replicas.map(|r| r.into_iter().map(BrokerId).collect()))
+    };
+    let req = AlterPartitionReassignmentsRequest::default()
+        .with_timeout_ms(1000)
+        .with_topics(vec![
+            ReassignableTopic::default()
+                .with_name(tname("ra"))
+                .with_partitions(vec![
+                    part(0, Some(vec![node])),
+                    part(1, Some(vec![node, node + 1])),
+                    part(2, None),
+                    part(3, Some(vec![])),
+                    part(4, Some(vec![node, node])),
+                    part(9, Some(vec![node])),
+                ]),
+            ReassignableTopic::default()
+                .with_name(tname("nope"))
+                .with_partitions(vec![part(0, Some(vec![node]))]),
+        ]);
+    let ResponseKind::AlterPartitionReassignments(r) = c
+        .call(
+            RequestKind::AlterPartitionReassignments(req),
+            ApiKey::AlterPartitionReassignments,
+            1,
+        )
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!((r.error_code, r.error_message.clone()), (0, None));
+    let got: Vec<(i32, i16, Option<String>)> = r
+        .responses
+        .iter()
+        .flat_map(|t| t.partitions.iter())
+        .map(|p| {
+            (
+                p.partition_index,
+                p.error_code,
+                p.error_message.as_ref().map(|m| m.to_string()),
+            )
+        })
+        .collect();
+    let bad = ResponseError::InvalidReplicaAssignment.code();
+    let unknown = ResponseError::UnknownTopicOrPartition.code();
+    let other = node + 1;
+    assert_eq!(
+        got,
+        vec![
+            (0, 0, None),
+            (1, bad, Some(format!("The manual partition assignment includes broker {other}, but no such broker is registered."))),
+            (2, ResponseError::NoReassignmentInProgress.code(), Some("No partition reassignment is in progress.".into())),
+            (3, bad, Some("The manual partition assignment includes an empty replica list.".into())),
+            (4, bad, Some(format!("The manual partition assignment includes the broker {node} more than once."))),
+            (9, unknown, Some("Unable to find partition ra:9.".into())),
+            (0, unknown, Some("Unable to find a topic named nope.".into())),
+        ]
+    );
+
+    for topics in [None, Some(vec!["ra"])] {
+        let req = ListPartitionReassignmentsRequest::default()
+            .with_timeout_ms(1000)
+            .with_topics(topics.map(|ts| {
+                ts.into_iter()
+                    .map(|t| {
+                        list_partition_reassignments_request::ListPartitionReassignmentsTopics::default()
+                            .with_name(tname(t))
+                            .with_partition_indexes(vec![0, 1])
+                    })
+                    .collect()
+            }));
+        let ResponseKind::ListPartitionReassignments(r) = c
+            .call(
+                RequestKind::ListPartitionReassignments(req),
+                ApiKey::ListPartitionReassignments,
+                0,
+            )
+            .await
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (r.error_code, r.error_message, r.topics.len()),
+            (0, None, 0)
+        );
+    }
+    broker.shutdown().await.unwrap();
+}
