@@ -512,3 +512,195 @@ async fn partition_reassignments_accept_only_this_broker_and_none_is_ongoing() {
     }
     broker.shutdown().await.unwrap();
 }
+
+/// Nullable strings as Kafka 4.x sends them: null where its handlers set null
+/// (CreateTopics/AlterConfigs/IncrementalAlterConfigs success, from the
+/// controller's `ApiError.NONE`), "NONE" where they send `Errors.NONE.message()`
+/// (FindCoordinator v1-3), and the generated default "" where they set nothing
+/// (DescribeConfigs results, FindCoordinator v4+ coordinators).
+#[tokio::test]
+async fn nullable_strings_on_success_are_what_kafka_sends() {
+    use kafka_protocol::messages::alter_configs_request::{AlterConfigsResource, AlterableConfig};
+    use kafka_protocol::messages::create_topics_request::CreatableTopic;
+    use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+    use kafka_protocol::messages::incremental_alter_configs_request as iac;
+    use kafka_protocol::protocol::StrBytes;
+    let s = |x: &str| StrBytes::from_string(x.to_string());
+
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+
+    let topic = |name: &str, partitions: i32| {
+        CreatableTopic::default()
+            .with_name(tname(name))
+            .with_num_partitions(partitions)
+            .with_replication_factor(1)
+    };
+    let req = CreateTopicsRequest::default()
+        .with_timeout_ms(5000)
+        .with_topics(vec![
+            topic("dup", 1),
+            topic("nulls", 1),
+            topic("zero", 0),
+            topic("dup", 1),
+        ]);
+    let ResponseKind::CreateTopics(r) = c
+        .call(RequestKind::CreateTopics(req), ApiKey::CreateTopics, 7)
+        .await
+    else {
+        panic!()
+    };
+    let got: Vec<(&str, i16, Option<&str>, Option<usize>)> = r
+        .topics
+        .iter()
+        .map(|t| {
+            (
+                t.name.0.as_str(),
+                t.error_code,
+                t.error_message.as_ref().map(|m| m.as_str()),
+                t.configs.as_ref().map(|c| c.len()),
+            )
+        })
+        .collect();
+    assert_eq!(got[0].0, "nulls");
+    assert_eq!((got[0].1, got[0].2), (0, None), "success: null message");
+    assert!(got[0].3.unwrap() > 0, "success: the effective configs");
+    assert_eq!(got[1].0, "zero");
+    assert_eq!(got[1].1, ResponseError::InvalidPartitions.code());
+    assert!(got[1].2.is_some_and(|m| !m.is_empty()));
+    assert_eq!(got[1].3, Some(0), "failure: an empty config list, not null");
+    assert_eq!(
+        got[2],
+        (
+            "dup",
+            ResponseError::InvalidRequest.code(),
+            Some("Duplicate topic name."),
+            Some(0)
+        ),
+        "one answer per duplicated name, after the others"
+    );
+    assert_eq!(got.len(), 3);
+
+    let req = AlterConfigsRequest::default().with_resources(vec![AlterConfigsResource::default()
+        .with_resource_type(2)
+        .with_resource_name(s("nulls"))
+        .with_configs(vec![AlterableConfig::default()
+            .with_name(s("retention.ms"))
+            .with_value(Some(s("5000")))])]);
+    let ResponseKind::AlterConfigs(r) = c
+        .call(RequestKind::AlterConfigs(req), ApiKey::AlterConfigs, 2)
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            r.responses[0].error_code,
+            r.responses[0].error_message.clone()
+        ),
+        (0, None)
+    );
+
+    let op = |name: &str, value: &str| {
+        iac::AlterableConfig::default()
+            .with_name(s(name))
+            .with_config_operation(0)
+            .with_value(Some(s(value)))
+    };
+    let req = IncrementalAlterConfigsRequest::default().with_resources(vec![
+        iac::AlterConfigsResource::default()
+            .with_resource_type(2)
+            .with_resource_name(s("nulls"))
+            .with_configs(vec![op("retention.ms", "6000")]),
+        iac::AlterConfigsResource::default()
+            .with_resource_type(2)
+            .with_resource_name(s("nulls"))
+            .with_configs(vec![op("retention.ms", "soon")]),
+    ]);
+    let ResponseKind::IncrementalAlterConfigs(r) = c
+        .call(
+            RequestKind::IncrementalAlterConfigs(req),
+            ApiKey::IncrementalAlterConfigs,
+            1,
+        )
+        .await
+    else {
+        panic!()
+    };
+    let ok = r
+        .responses
+        .iter()
+        .find(|x| x.error_code == 0)
+        .expect("one succeeds");
+    assert_eq!(ok.error_message, None);
+
+    let req = DescribeConfigsRequest::default().with_resources(vec![
+        DescribeConfigsResource::default()
+            .with_resource_type(2)
+            .with_resource_name(s("nulls")),
+        DescribeConfigsResource::default()
+            .with_resource_type(2)
+            .with_resource_name(s("missing")),
+    ]);
+    let ResponseKind::DescribeConfigs(r) = c
+        .call(
+            RequestKind::DescribeConfigs(req),
+            ApiKey::DescribeConfigs,
+            4,
+        )
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(r.results[0].error_code, 0);
+    assert_eq!(r.results[0].error_message.as_deref(), Some(""));
+    let retention = r.results[0]
+        .configs
+        .iter()
+        .find(|e| e.name.as_str() == "retention.ms")
+        .unwrap();
+    assert_eq!(retention.value.as_deref(), Some("6000"));
+    assert_eq!(retention.documentation, None, "not asked for: null");
+    assert_eq!(
+        (
+            r.results[1].error_code,
+            r.results[1].error_message.as_deref()
+        ),
+        (ResponseError::UnknownTopicOrPartition.code(), Some(""))
+    );
+
+    let old = FindCoordinatorRequest::default()
+        .with_key(s("g"))
+        .with_key_type(0);
+    let ResponseKind::FindCoordinator(r) = c
+        .call(
+            RequestKind::FindCoordinator(old),
+            ApiKey::FindCoordinator,
+            3,
+        )
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (r.error_code, r.error_message.as_deref()),
+        (0, Some("NONE"))
+    );
+    let new = FindCoordinatorRequest::default()
+        .with_coordinator_keys(vec![s("g")])
+        .with_key_type(0);
+    let ResponseKind::FindCoordinator(r) = c
+        .call(
+            RequestKind::FindCoordinator(new),
+            ApiKey::FindCoordinator,
+            6,
+        )
+        .await
+    else {
+        panic!()
+    };
+    let co = &r.coordinators[0];
+    assert_eq!((co.error_code, co.error_message.as_deref()), (0, Some("")));
+    broker.shutdown().await.unwrap();
+}

@@ -37,43 +37,42 @@ impl Handler for Api {
             for t in &req.topics {
                 *counts.entry(t.name.0.to_string()).or_default() += 1;
             }
-            req.topics
-                .into_iter()
-                .map(|t| {
-                    let name = t.name.0.to_string();
-                    if counts[&name] > 1 {
-                        return failed(
-                            t,
-                            ResponseError::InvalidRequest,
-                            format!("topic '{name}' appears more than once in the request"),
-                            version,
-                        );
+            // As Kafka's ControllerApis: duplicated names are left out of the
+            // creation and answered once each, after the others.
+            let mut duplicates: Vec<CreatableTopic> = Vec::new();
+            let mut results = Vec::with_capacity(req.topics.len());
+            for t in req.topics {
+                if counts[t.name.0.as_str()] > 1 {
+                    if !duplicates.iter().any(|d| d.name == t.name) {
+                        duplicates.push(t);
                     }
-                    create_one(&state, t, validate_only, version)
-                })
-                .collect::<Vec<_>>()
+                    continue;
+                }
+                results.push(create_one(&state, t, validate_only, version));
+            }
+            results.extend(duplicates.into_iter().map(|t| {
+                failed(
+                    t,
+                    ResponseError::InvalidRequest,
+                    "Duplicate topic name.".into(),
+                )
+            }));
+            results
         })
         .await?;
         Ok(Some(CreateTopicsResponse::default().with_topics(results)))
     }
 }
 
-fn failed(
-    t: CreatableTopic,
-    err: ResponseError,
-    msg: String,
-    version: i16,
-) -> CreatableTopicResult {
-    let mut r = CreatableTopicResult::default()
+fn failed(t: CreatableTopic, err: ResponseError, msg: String) -> CreatableTopicResult {
+    // As Kafka's controller: no configs (an empty list, not null), -1 counts.
+    CreatableTopicResult::default()
         .with_name(t.name)
         .with_error_code(err.code())
-        .with_error_message(Some(sb(msg)));
-    if version >= 5 {
-        r.num_partitions = -1;
-        r.replication_factor = -1;
-        r.configs = None;
-    }
-    r
+        .with_error_message(Some(sb(msg)))
+        .with_num_partitions(-1)
+        .with_replication_factor(-1)
+        .with_configs(Some(vec![]))
 }
 
 fn create_one(
@@ -84,26 +83,21 @@ fn create_one(
 ) -> CreatableTopicResult {
     let name = t.name.0.to_string();
     if let Err(e) = validate_topic_name(&name) {
-        return failed(
-            t,
-            ResponseError::InvalidTopicException,
-            e.to_string(),
-            version,
-        );
+        return failed(t, ResponseError::InvalidTopicException, e.to_string());
     }
     if !matches!(t.replication_factor, 1 | -1) {
         let msg = format!(
             "replication factor {} is larger than the 1 available broker",
             t.replication_factor
         );
-        return failed(t, ResponseError::InvalidReplicationFactor, msg, version);
+        return failed(t, ResponseError::InvalidReplicationFactor, msg);
     }
     let mut partitions = t.num_partitions;
     if !t.assignments.is_empty() {
         if t.num_partitions != -1 || t.replication_factor != -1 {
             let msg =
                 "both manual assignments and partitions/replication factor were given".to_string();
-            return failed(t, ResponseError::InvalidRequest, msg, version);
+            return failed(t, ResponseError::InvalidRequest, msg);
         }
         let mut indexes: Vec<i32> = t.assignments.iter().map(|a| a.partition_index).collect();
         indexes.sort_unstable();
@@ -115,7 +109,7 @@ fn create_one(
         if !contiguous || !on_this_node {
             let msg =
                 "assignments must cover partitions 0..n, each on this broker only".to_string();
-            return failed(t, ResponseError::InvalidReplicaAssignment, msg, version);
+            return failed(t, ResponseError::InvalidReplicaAssignment, msg);
         }
         partitions = t.assignments.len() as i32;
     } else if partitions == 0 || partitions < -1 {
@@ -123,7 +117,6 @@ fn create_one(
             t,
             ResponseError::InvalidPartitions,
             "number of partitions must be larger than 0".into(),
-            version,
         );
     }
     let mut config = TopicConfig::default();
@@ -133,35 +126,26 @@ fn create_one(
                 t.clone(),
                 ResponseError::InvalidConfig,
                 format!("null value for config '{}'", c.name),
-                version,
             );
         };
         if let Err(e) = config.set(c.name.as_str(), value.as_str()) {
-            return failed(
-                t.clone(),
-                ResponseError::InvalidConfig,
-                e.to_string(),
-                version,
-            );
+            return failed(t.clone(), ResponseError::InvalidConfig, e.to_string());
         }
     }
     // Checks across keys (min.compaction.lag.ms <= max.compaction.lag.ms).
     if let Err(e) = config.validate_combination(&state.settings) {
-        return failed(
-            t.clone(),
-            ResponseError::InvalidConfig,
-            e.to_string(),
-            version,
-        );
+        return failed(t.clone(), ResponseError::InvalidConfig, e.to_string());
     }
     match state
         .partitions
         .create_topic(&name, partitions, config.clone(), validate_only)
     {
         Ok(created) => {
+            // Kafka's controller sets a null message on success.
             let mut r = CreatableTopicResult::default()
                 .with_name(t.name)
-                .with_error_code(0);
+                .with_error_code(0)
+                .with_error_message(None);
             if version >= 7 {
                 if let Some(topic) = &created {
                     r.topic_id = topic.id;
@@ -192,8 +176,8 @@ fn create_one(
             r
         }
         Err(e @ TopicError::AlreadyExists(_)) => {
-            failed(t, ResponseError::TopicAlreadyExists, e.to_string(), version)
+            failed(t, ResponseError::TopicAlreadyExists, e.to_string())
         }
-        Err(e) => failed(t, topic_error_code(&e), e.to_string(), version),
+        Err(e) => failed(t, topic_error_code(&e), e.to_string()),
     }
 }

@@ -6,6 +6,7 @@ use super::sb;
 use crate::config::broker::{Kind, Settings, Source};
 use crate::config::topic::{topic_key_def, ConfigSource, TopicConfig};
 use crate::handler::{Handler, HandlerResult, RequestContext};
+use crate::partitions::validate_topic_name;
 use crate::state::BrokerState;
 use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
@@ -65,11 +66,14 @@ impl Handler for Api {
                     .with_error_code(0);
                 let name = res.resource_name.as_str();
                 match res.resource_type {
+                    RESOURCE_TOPIC if validate_topic_name(name).is_err() => {
+                        let e = validate_topic_name(name).unwrap_err();
+                        out.error_code = ResponseError::InvalidTopicException.code();
+                        out.error_message = Some(sb(e.to_string()));
+                    }
                     RESOURCE_TOPIC => match state.partitions.topic(name) {
-                        None => {
-                            out.error_code = ResponseError::UnknownTopicOrPartition.code();
-                            out.error_message = Some(sb(format!("unknown topic '{name}'")));
-                        }
+                        // Kafka's ConfigHelper sets no message here (the default "").
+                        None => out.error_code = ResponseError::UnknownTopicOrPartition.code(),
                         Some(t) => {
                             out.configs = topic_entries(
                                 &t.config(),
@@ -122,7 +126,8 @@ fn topic_entries(
                 .with_value(Some(sb(e.value.clone())))
                 .with_read_only(false)
                 .with_config_source(e.source.code())
-                .with_is_sensitive(false);
+                .with_is_sensitive(false)
+                .with_documentation(None);
             if version >= 3 {
                 r.config_type = config_type(def.kind);
             }
@@ -163,7 +168,8 @@ fn broker_entries(
                 .with_value(Some(sb(s.raw.clone())))
                 .with_read_only(true)
                 .with_config_source(source_code(s.source))
-                .with_is_sensitive(false);
+                .with_is_sensitive(false)
+                .with_documentation(None);
             if version >= 3 {
                 r.config_type = config_type(s.def.kind);
             }

@@ -69,6 +69,12 @@ impl Handler for Api {
                     }
                 }
                 None => {
+                    // Kafka's handleFindCoordinatorRequestLessThanV4 sends
+                    // `Errors.NONE.message()`, which is the name "NONE"
+                    // (v4+ leaves each coordinator's message at its default "").
+                    if ctx.api_version >= 1 {
+                        resp.error_message = Some(sb("NONE"));
+                    }
                     resp.node_id = BrokerId(state.node_id);
                     resp.host = sb(state.advertised_host.clone());
                     resp.port = state.advertised_port;

@@ -110,7 +110,9 @@ impl Handler for Api {
                     });
                     let mut r = AlterConfigsResourceResponse::default()
                         .with_resource_type(res.resource_type)
-                        .with_resource_name(res.resource_name);
+                        .with_resource_name(res.resource_name)
+                        // Kafka's controller answers ApiError.NONE's null message.
+                        .with_error_message(None);
                     if let Some((err, msg)) = outcome {
                         r.error_code = err.code();
                         r.error_message = Some(sb(msg));
