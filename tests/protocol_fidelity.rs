@@ -704,3 +704,238 @@ async fn nullable_strings_on_success_are_what_kafka_sends() {
     assert_eq!((co.error_code, co.error_message.as_deref()), (0, Some("")));
     broker.shutdown().await.unwrap();
 }
+
+/// (name, value, source) of DescribeConfigs synonyms.
+type Syn = (String, Option<String>, i8);
+
+fn syns(e: &describe_configs_response::DescribeConfigsResourceResult) -> Vec<Syn> {
+    e.synonyms
+        .iter()
+        .map(|s| {
+            (
+                s.name.to_string(),
+                s.value.as_ref().map(|v| v.to_string()),
+                s.source,
+            )
+        })
+        .collect()
+}
+
+fn syn(name: &str, value: Option<&str>, source: i8) -> Syn {
+    (name.to_string(), value.map(str::to_string), source)
+}
+
+/// DescribeConfigs with synonyms as Kafka 4.x's ConfigHelper lists them, and
+/// the broker resource with every KafkaConfig key (sensitive ones null).
+#[tokio::test]
+async fn describe_configs_synonyms_and_broker_keys_are_kafkas() {
+    use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+    use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+    use kafka_protocol::protocol::StrBytes;
+    let s = |x: &str| StrBytes::from_string(x.to_string());
+    const TOPIC: i8 = 1;
+    const STATIC: i8 = 4;
+    const DEFAULT: i8 = 5;
+
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(
+        dir.path(),
+        &[
+            ("log.segment.bytes", "2000000"),
+            ("log.retention.hours", "1"),
+        ],
+    )
+    .await;
+    let node = broker.state().node_id;
+    let mut c = RawClient::connect(broker.addr()).await;
+    let req = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
+        .with_name(tname("syn"))
+        .with_num_partitions(1)
+        .with_replication_factor(1)
+        .with_configs(vec![CreatableTopicConfig::default()
+            .with_name(s("retention.bytes"))
+            .with_value(Some(s("1234")))])]);
+    let ResponseKind::CreateTopics(r) = c
+        .call(RequestKind::CreateTopics(req), ApiKey::CreateTopics, 7)
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(r.topics[0].error_code, 0);
+
+    let req = DescribeConfigsRequest::default()
+        .with_include_synonyms(true)
+        .with_resources(vec![
+            DescribeConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(s("syn")),
+            DescribeConfigsResource::default()
+                .with_resource_type(4)
+                .with_resource_name(s(&node.to_string())),
+            DescribeConfigsResource::default()
+                .with_resource_type(4)
+                .with_resource_name(s(&(node + 1).to_string())),
+        ]);
+    let ResponseKind::DescribeConfigs(r) = c
+        .call(
+            RequestKind::DescribeConfigs(req),
+            ApiKey::DescribeConfigs,
+            4,
+        )
+        .await
+    else {
+        panic!()
+    };
+    let entry = |i: usize, name: &str| {
+        r.results[i]
+            .configs
+            .iter()
+            .find(|e| e.name.as_str() == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+            .clone()
+    };
+
+    // Topic: the override first, then the broker synonyms; log.retention.ms is
+    // unset (null default) so retention.ms has none, although
+    // log.retention.hours is set (Kafka drops synonyms before the key's own).
+    let e = entry(0, "retention.ms");
+    assert_eq!((syns(&e), e.config_source), (vec![], DEFAULT));
+    let e = entry(0, "retention.bytes");
+    assert_eq!(
+        (syns(&e), e.config_source),
+        (
+            vec![
+                syn("retention.bytes", Some("1234"), TOPIC),
+                syn("log.retention.bytes", Some("-1"), DEFAULT)
+            ],
+            TOPIC
+        )
+    );
+    let e = entry(0, "segment.bytes");
+    assert_eq!(
+        (syns(&e), e.config_source),
+        (
+            vec![
+                syn("log.segment.bytes", Some("2000000"), STATIC),
+                syn("log.segment.bytes", Some("1073741824"), DEFAULT)
+            ],
+            STATIC
+        )
+    );
+    for unset in ["segment.ms", "flush.ms"] {
+        let e = entry(0, unset);
+        assert_eq!((syns(&e), e.config_source), (vec![], DEFAULT), "{unset}");
+    }
+    let e = entry(0, "max.message.bytes");
+    assert_eq!(
+        syns(&e),
+        vec![syn("message.max.bytes", Some("1048588"), DEFAULT)]
+    );
+
+    // Broker: every KafkaConfig key, with this broker's facts as static configs.
+    let b = &r.results[1];
+    assert_eq!(b.error_code, 0);
+    assert!(b.configs.len() >= 300, "{} keys", b.configs.len());
+    let e = entry(1, "advertised.listeners");
+    assert_eq!(
+        (
+            e.value.as_deref(),
+            e.config_source,
+            e.read_only,
+            e.is_sensitive
+        ),
+        (
+            Some(format!("PLAINTEXT://{}", broker.addr()).as_str()),
+            STATIC,
+            true,
+            false
+        )
+    );
+    let e = entry(1, "ssl.key.password");
+    assert_eq!(
+        (e.value.clone(), e.is_sensitive, e.config_type, e.read_only),
+        (None, true, 9, false)
+    );
+    let e = entry(1, "log.retention.ms");
+    assert_eq!(
+        (e.value.clone(), syns(&e), e.config_source, e.config_type),
+        (None, vec![], DEFAULT, 5)
+    );
+    let e = entry(1, "log.retention.hours");
+    assert_eq!(
+        (e.value.as_deref(), syns(&e), e.config_source),
+        (
+            Some("1"),
+            vec![
+                syn("log.retention.hours", Some("1"), STATIC),
+                syn("log.retention.hours", Some("168"), DEFAULT)
+            ],
+            STATIC
+        )
+    );
+    let e = entry(1, "node.id");
+    assert_eq!(
+        (e.value.as_deref(), e.config_source),
+        (Some(node.to_string().as_str()), STATIC)
+    );
+    let e = entry(1, "num.partitions");
+    assert_eq!(
+        (e.value.as_deref(), syns(&e), e.config_source),
+        (
+            Some("1"),
+            vec![syn("num.partitions", Some("1"), DEFAULT)],
+            DEFAULT
+        )
+    );
+    assert!(
+        !b.configs.iter().any(|e| e.name.as_str() == "cluster.id"),
+        "not a KafkaConfig key"
+    );
+
+    assert_eq!(
+        r.results[2].error_code,
+        ResponseError::InvalidRequest.code()
+    );
+    assert_eq!(
+        r.results[2].error_message.as_deref(),
+        Some(
+            format!(
+                "Unexpected broker id, expected {node} or empty string, but received {}",
+                node + 1
+            )
+            .as_str()
+        )
+    );
+    drop(c);
+
+    // A real client (librdkafka) sees the broker's advertised listener and a
+    // sensitive key as such.
+    let addr = broker.addr().to_string();
+    let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> =
+        rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", &addr)
+            .create()
+            .unwrap();
+    let res = bounded(
+        "describe_configs",
+        admin.describe_configs(
+            &[rdkafka::admin::ResourceSpecifier::Broker(node)],
+            &rdkafka::admin::AdminOptions::new(),
+        ),
+    )
+    .await
+    .unwrap();
+    let cfg = res.into_iter().next().unwrap().unwrap();
+    let adv = cfg
+        .get("advertised.listeners")
+        .expect("advertised.listeners");
+    assert_eq!(
+        adv.value.as_deref(),
+        Some(format!("PLAINTEXT://{addr}").as_str())
+    );
+    assert_eq!(adv.source, rdkafka::admin::ConfigSource::StaticBroker);
+    let pw = cfg.get("ssl.key.password").expect("ssl.key.password");
+    assert!(pw.is_sensitive && pw.value.is_none());
+    drop(admin);
+    broker.shutdown().await.unwrap();
+}

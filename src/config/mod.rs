@@ -3,6 +3,7 @@
 //! `WEIR_` environment variables.
 
 pub mod broker;
+pub mod kafka_broker_keys;
 pub mod topic;
 
 pub use broker::{Settings, Source};
