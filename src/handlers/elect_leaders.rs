@@ -26,13 +26,14 @@ impl Handler for Api {
 
     async fn handle(
         state: Arc<BrokerState>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         req: ElectLeadersRequest,
     ) -> HandlerResult<ElectLeadersResponse> {
         if !matches!(req.election_type, PREFERRED | UNCLEAN) {
             let msg = format!("Unknown election type {}", req.election_type);
             return Ok(Some(error_response(
                 &req,
+                ctx.api_version,
                 ResponseError::InvalidRequest,
                 Some(msg),
             )));
@@ -76,11 +77,16 @@ impl Handler for Api {
     }
 
     fn reject(
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         req: ElectLeadersRequest,
         why: &Rejection,
     ) -> Option<ElectLeadersResponse> {
-        Some(error_response(&req, why.error, why.message.clone()))
+        Some(error_response(
+            &req,
+            ctx.api_version,
+            why.error,
+            why.message.clone(),
+        ))
     }
 }
 
@@ -104,10 +110,11 @@ fn elect(state: &BrokerState, topic: &str, partition: i32) -> (ResponseError, St
     )
 }
 
-/// Kafka's `ElectLeadersRequest.getErrorResponse`: the error at the top and on
-/// every requested partition.
+/// Kafka's `ElectLeadersRequest.getErrorResponse`: the error at the top (v1+,
+/// v0 has no such field) and on every requested partition.
 fn error_response(
     req: &ElectLeadersRequest,
+    version: i16,
     e: ResponseError,
     msg: Option<String>,
 ) -> ElectLeadersResponse {
@@ -133,6 +140,6 @@ fn error_response(
         })
         .collect();
     ElectLeadersResponse::default()
-        .with_error_code(e.code())
+        .with_error_code(if version >= 1 { e.code() } else { 0 })
         .with_replica_election_results(results)
 }
