@@ -181,7 +181,7 @@ impl<'a> BatchHeader<'a> {
         Ok(())
     }
     /// The record bytes after the header, decompressed if the batch is compressed.
-    fn record_data(&self) -> Result<std::borrow::Cow<'a, [u8]>, BatchError> {
+    pub(crate) fn record_data(&self) -> Result<std::borrow::Cow<'a, [u8]>, BatchError> {
         let raw = &self.bytes[HEADER_LEN..];
         match self.compression()? {
             Compression::None => Ok(std::borrow::Cow::Borrowed(raw)),
@@ -277,11 +277,11 @@ struct HeaderRange {
     value: Option<(usize, usize)>,
 }
 
-struct RecordView {
-    total_len: usize,
-    timestamp_delta: i64,
+pub(crate) struct RecordView {
+    pub(crate) total_len: usize,
+    pub(crate) timestamp_delta: i64,
     offset_delta: i32,
-    key: Option<(usize, usize)>,
+    pub(crate) key: Option<(usize, usize)>,
     value: Option<(usize, usize)>,
     headers: Vec<HeaderRange>,
 }
@@ -335,7 +335,7 @@ fn read_bytes_field(
 }
 
 impl RecordView {
-    fn parse(buf: &[u8]) -> Result<RecordView, BatchError> {
+    pub(crate) fn parse(buf: &[u8]) -> Result<RecordView, BatchError> {
         let mut pos = 0;
         let len = read_varint(buf, &mut pos)?;
         if len < 0 {
