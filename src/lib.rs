@@ -22,7 +22,6 @@
 //! - [`producer_state`]: idempotent-producer sequence/epoch checks, ongoing and
 //!   aborted transactions per partition.
 //! - [`log_manager`]: background retention and log cleaner (own thread).
-//! - [`topic_policy`]: produce-time topic rules (keys on compacted topics).
 //! - [`flusher`], [`http`], [`ids`]: background flush policy, health endpoint, random ids.
 //! - [`alloc_guard`]: the global allocator, safe against wire-chosen allocation sizes.
 
@@ -43,7 +42,6 @@ pub mod producer_state;
 pub mod server;
 pub mod session;
 pub mod state;
-pub mod topic_policy;
 pub mod txn;
 
 pub use server::{Broker, BrokerConfig, StartError};

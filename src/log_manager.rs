@@ -14,8 +14,8 @@ use crate::state::BrokerState;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use weir_storage::cleaner::{self, CleanStats};
-use weir_storage::retention::{apply_retention, RetentionOutcome};
+use weir_storage::cleaner::CleanStats;
+use weir_storage::retention::RetentionOutcome;
 use weir_storage::StorageError;
 
 /// How often the thread looks at the clock and the shutdown flag.
@@ -68,7 +68,7 @@ pub fn run_retention(state: &BrokerState, stats: &LogManagerStats) {
     let now = now_ms();
     for (p, cfg) in all_partitions(state) {
         let policy = cfg.retention_policy(&state.settings);
-        match apply_retention(&p.log, &policy, p.high_watermark(), now) {
+        match p.apply_retention(&policy, now) {
             Ok(RetentionOutcome {
                 deleted,
                 bytes_deleted,
@@ -95,7 +95,7 @@ pub fn run_cleaner(state: &BrokerState, stats: &LogManagerStats, stop: &AtomicBo
         .filter(|(_, cfg)| cfg.is_compacted(&state.settings))
         .map(|(p, cfg)| {
             let ccfg = cfg.cleaner_config(&state.settings);
-            let info = cleaner::dirty_info(&p.log, &ccfg, p.cleaner_upper_bound());
+            let info = p.dirty_info(&ccfg);
             (p, ccfg, info)
         })
         .filter(|(_, ccfg, info)| info.should_clean(ccfg, now_ms()))
@@ -106,7 +106,7 @@ pub fn run_cleaner(state: &BrokerState, stats: &LogManagerStats, stop: &AtomicBo
             return;
         }
         // Open transactions are never cleaned: the cleaner stops at the last stable offset.
-        match cleaner::clean_until(&p.log, &ccfg, p.cleaner_upper_bound(), false, stop) {
+        match p.clean(&ccfg, stop) {
             Ok(Some(s)) => record(stats, &p, &s),
             Ok(None) | Err(StorageError::Closed) => {}
             Err(e) => eprintln!("weir: cleaning {}-{} failed: {e}", p.topic, p.index),

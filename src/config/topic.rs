@@ -422,6 +422,18 @@ mod tests {
     }
 
     #[test]
+    fn compacted_means_compact_in_the_cleanup_policy_list() {
+        // The produce validator requires keys exactly on these topics.
+        let s = Settings::default();
+        let cfg = |p: &str| TopicConfig::from_pairs([("cleanup.policy", p)]).unwrap();
+        for policy in ["compact", "compact,delete", "delete,compact"] {
+            assert!(cfg(policy).is_compacted(&s), "{policy}");
+        }
+        assert!(!cfg("delete").is_compacted(&s));
+        assert!(!TopicConfig::default().is_compacted(&s));
+    }
+
+    #[test]
     fn overrides_win_and_report_topic_source() {
         let mut broker = Settings::default();
         broker.set("log.retention.ms", "1000", Source::Cli).unwrap();

@@ -35,7 +35,7 @@ pub fn ensure_log(coordinator: &Coordinator, registry: &Registry) {
 
 fn attach(coordinator: &Coordinator, registry: &Registry) -> Result<(), String> {
     let partition = registry.internal_state_partition(OFFSETS_TOPIC)?;
-    let log = Arc::new(PartitionGroupLog::new(partition.log.clone()));
+    let log = Arc::new(PartitionGroupLog::new(partition.coordinator_log()));
     coordinator.attach_log(log).map_err(|e| e.to_string())
 }
 

@@ -325,7 +325,7 @@ impl Registry {
         let log_config = config.log_config(&self.settings);
         *topic.config.write().unwrap_or_else(|e| e.into_inner()) = config;
         for p in topic.partitions() {
-            p.log.set_config(log_config.clone());
+            p.set_log_config(log_config.clone());
         }
         self.persist()
     }

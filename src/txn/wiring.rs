@@ -42,7 +42,9 @@ pub fn ensure_log(coordinator: &TxnCoordinator, registry: &Registry) {
 
 fn attach(coordinator: &TxnCoordinator, registry: &Registry) -> Result<(), String> {
     let partition = registry.internal_state_partition(TXN_TOPIC)?;
-    coordinator.attach_log(Arc::new(PartitionGroupLog::new(partition.log.clone())))
+    coordinator.attach_log(Arc::new(PartitionGroupLog::new(
+        partition.coordinator_log(),
+    )))
 }
 
 /// [`ensure_log`] for a handler: the one-time topic creation runs off the async workers.
@@ -77,7 +79,6 @@ impl TxnEnv for BrokerState {
             super::coordinator::COORDINATOR_EPOCH,
         ) {
             Ok(offset) => p
-                .log
                 .sync_to(offset)
                 .map_err(|e| MarkerError::Retry(e.to_string())),
             // A newer epoch already wrote here: this transaction is over on it.
