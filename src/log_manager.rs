@@ -9,6 +9,7 @@
 //! shutdown within [`POLL`] and abandons a clean in progress (the log keeps its
 //! pre-clean state for that group; the next start discards the partial file).
 
+use crate::config::topic::ResolvedTopicConfig;
 use crate::partitions::Partition;
 use crate::state::BrokerState;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -51,13 +52,13 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-fn all_partitions(state: &BrokerState) -> Vec<(Arc<Partition>, crate::config::topic::TopicConfig)> {
+fn all_partitions(state: &BrokerState) -> Vec<(Arc<Partition>, Arc<ResolvedTopicConfig>)> {
     state
         .partitions
         .topics()
         .iter()
         .flat_map(|t| {
-            let cfg = t.config();
+            let cfg = t.resolved().clone();
             t.partitions().into_iter().map(move |p| (p, cfg.clone()))
         })
         .collect()
@@ -67,7 +68,7 @@ fn all_partitions(state: &BrokerState) -> Vec<(Arc<Partition>, crate::config::to
 pub fn run_retention(state: &BrokerState, stats: &LogManagerStats) {
     let now = now_ms();
     for (p, cfg) in all_partitions(state) {
-        let policy = cfg.retention_policy(&state.settings);
+        let policy = cfg.retention;
         match p.apply_retention(&policy, now) {
             Ok(RetentionOutcome {
                 deleted,
@@ -92,9 +93,9 @@ pub fn run_retention(state: &BrokerState, stats: &LogManagerStats) {
 pub fn run_cleaner(state: &BrokerState, stats: &LogManagerStats, stop: &AtomicBool) {
     let mut due: Vec<_> = all_partitions(state)
         .into_iter()
-        .filter(|(_, cfg)| cfg.is_compacted(&state.settings))
+        .filter(|(_, cfg)| cfg.compacted)
         .map(|(p, cfg)| {
-            let ccfg = cfg.cleaner_config(&state.settings);
+            let ccfg = cfg.cleaner;
             let info = p.dirty_info(&ccfg);
             (p, ccfg, info)
         })

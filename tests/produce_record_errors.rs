@@ -138,3 +138,47 @@ async fn librdkafka_sees_only_the_keyless_records_as_invalid() {
     assert_eq!(ok.map(|d| d.offset).ok(), Some(0));
     bounded("shutdown", broker.shutdown()).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn altered_topic_configs_apply_to_the_next_produce() {
+    use rdkafka::admin::{AdminClient, AdminOptions, AlterConfig, ResourceSpecifier};
+    use rdkafka::client::DefaultClientContext;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let addr = broker.addr();
+    let mut c = RawClient::connect(addr).await;
+    create_topic_raw(&mut c, "alt", 1).await;
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", addr.to_string())
+        .create()
+        .unwrap();
+    let alter = |pairs: &'static [(&'static str, &'static str)]| {
+        let admin = &admin;
+        async move {
+            let mut a = AlterConfig::new(ResourceSpecifier::Topic("alt"));
+            for (k, v) in pairs {
+                a = a.set(k, v);
+            }
+            let res = bounded("alter", admin.alter_configs([&a], &AdminOptions::new()))
+                .await
+                .expect("alter configs");
+            for r in res {
+                r.expect("altered");
+            }
+        }
+    };
+
+    let r = produce_raw(&mut c, "alt", 0, batch(3, &[0]), 8).await;
+    assert_eq!((r.error_code, r.base_offset), (0, 0));
+    alter(&[("cleanup.policy", "compact")]).await;
+    let r = produce_raw(&mut c, "alt", 0, batch(3, &[0]), 8).await;
+    assert_eq!(r.error_code, ResponseError::InvalidRecord.code());
+    assert_eq!(r.record_errors.len(), 1);
+    alter(&[("cleanup.policy", "compact"), ("max.message.bytes", "80")]).await;
+    let r = produce_raw(&mut c, "alt", 0, batch(3, &[]), 8).await;
+    assert_eq!(r.error_code, ResponseError::MessageTooLarge.code());
+    alter(&[]).await;
+    let r = produce_raw(&mut c, "alt", 0, batch(3, &[0]), 8).await;
+    assert_eq!((r.error_code, r.base_offset), (0, 3));
+    bounded("shutdown", broker.shutdown()).await.unwrap();
+}

@@ -9,7 +9,7 @@
 //! records at fault named (KIP-467) from v8.
 
 use super::{batch_error_code, sb, topic_name};
-use crate::config::topic::TopicConfig;
+use crate::config::topic::ResolvedTopicConfig;
 use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
 use crate::partitions::{AppendError, AppendOutcome, Partition, Topic, TxnVerification};
 use crate::state::BrokerState;
@@ -24,7 +24,7 @@ use kafka_protocol::ResponseError;
 use std::sync::Arc;
 use uuid::Uuid;
 use weir_storage::validate::{validate, ProduceRules, RecordError, ValidationError};
-use weir_storage::{AppendOptions, Compression, TimestampType};
+use weir_storage::{AppendOptions, TimestampType};
 
 pub const SPEC: ApiSpec = ApiSpec {
     key: ApiKey::Produce,
@@ -153,26 +153,13 @@ struct TopicResult {
     partitions: Vec<PartitionResult>,
 }
 
-/// The codec a topic's `compression.type` asks for; `None` = keep the producer's.
-fn target_codec(compression_type: &str) -> Option<Compression> {
-    match compression_type {
-        "uncompressed" => Some(Compression::None),
-        "gzip" => Some(Compression::Gzip),
-        "snappy" => Some(Compression::Snappy),
-        "lz4" => Some(Compression::Lz4),
-        "zstd" => Some(Compression::Zstd),
-        _ => None,
-    }
-}
-
-/// The validator's rules and the append options a topic's config gives.
-fn produce_rules(state: &BrokerState, config: &TopicConfig) -> (ProduceRules, AppendOptions) {
-    let settings = &state.settings;
-    let log_append_time = config.timestamp_type(settings) == TimestampType::LogAppendTime;
+/// The validator's rules and the append options of a topic's resolved config.
+fn produce_rules(config: &ResolvedTopicConfig) -> (ProduceRules, AppendOptions) {
+    let log_append_time = config.timestamp_type == TimestampType::LogAppendTime;
     let rules = ProduceRules {
-        max_batch_bytes: config.max_message_bytes(settings),
-        target_compression: target_codec(&config.compression_type(settings)),
-        keys_required: config.is_compacted(settings),
+        max_batch_bytes: config.max_message_bytes,
+        target_compression: config.compression,
+        keys_required: config.compacted,
         log_append_time,
         client: true,
     };
@@ -217,7 +204,7 @@ fn produce_partition(
     records: &[u8],
     transactional_id: Option<&str>,
 ) -> Result<AppendOutcome, PartitionError> {
-    let (rules, opts) = produce_rules(state, &topic.config());
+    let (rules, opts) = produce_rules(&topic.resolved());
     let batches = validate(records, &rules, &topic.name, partition.index)
         .map_err(|e| PartitionError::validation(e, partition))?;
     for _ in 0..TXN_VERIFY_ATTEMPTS {
