@@ -11,7 +11,7 @@ use bytes::Bytes;
 use common::{bounded, create_topic_raw, produce_raw, start_broker, RawClient};
 use kafka_protocol::ResponseError;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::ClientConfig;
 use std::time::Duration;
 use weir_storage::{BatchBuilder, Record};
@@ -92,10 +92,24 @@ async fn librdkafka_sees_only_the_keyless_records_as_invalid() {
         .set("bootstrap.servers", addr.to_string())
         .set("message.timeout.ms", "15000")
         // One batch for all 100 records.
-        .set("linger.ms", "200")
+        .set("linger.ms", "500")
         .set("batch.num.messages", "1000")
         .create()
         .unwrap();
+    // Know the partition's leader first, so the 100 records queue up together.
+    let client = producer.clone();
+    bounded(
+        "metadata",
+        tokio::task::spawn_blocking(move || {
+            client
+                .client()
+                .fetch_metadata(Some("mixed"), Duration::from_secs(10))
+                .map(|_| ())
+        }),
+    )
+    .await
+    .unwrap()
+    .expect("metadata");
     let keyless = |i: usize| i % 10 == 3;
     let mut deliveries = Vec::new();
     for i in 0..100usize {
