@@ -2,8 +2,11 @@
 //! in-process weir on 127.0.0.1:0, or the broker named by
 //! `WEIR_BENCH_BOOTSTRAP=HOST:PORT` (weir, Apache Kafka, Redpanda or Tansu).
 
+mod support;
+
 use std::sync::{Arc, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+
+use support::{unique_name, TestBroker};
 
 use weir_bench::args::{parse, Command, Config};
 use weir_bench::report::Report;
@@ -24,14 +27,11 @@ fn bootstrap() -> String {
                 .build()
                 .unwrap();
             rt.block_on(async {
-                let dir = tempfile::tempdir().unwrap();
-                let broker = weir::Broker::start(weir::BrokerConfig::ephemeral(dir.path()))
-                    .await
-                    .expect("broker starts");
-                tx.send(broker.addr().to_string()).unwrap();
+                let broker = TestBroker::start(&[]).await;
+                tx.send(broker.bootstrap()).unwrap();
                 // Serve until the test process exits.
                 std::future::pending::<()>().await;
-                drop((broker, dir));
+                drop(broker);
             });
         });
         rx.recv_timeout(std::time::Duration::from_secs(30))
@@ -41,11 +41,7 @@ fn bootstrap() -> String {
 }
 
 fn unique_topic(tag: &str) -> String {
-    let n = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("weir-bench-test-{tag}-{n}")
+    unique_name(&format!("weir-bench-test-{tag}"))
 }
 
 fn config(args: &str) -> Arc<Config> {
