@@ -122,3 +122,22 @@ fn prefilled_consume_reads_the_requested_count() {
     assert_eq!(r.consumed_records, 3000);
     assert_eq!(r.consumed_payload_bytes, 3000 * 64);
 }
+
+#[test]
+fn every_codec_the_harness_writes_is_accepted_and_read_back() {
+    let b = bootstrap();
+    for codec in ["snappy", "zstd", "gzip", "lz4", "none"] {
+        let topic = unique_topic(&format!("codec-{codec}"));
+        let p = run(&config(&format!(
+            "produce --bootstrap {b} --topic {topic} --create --partitions 1 --records 500 \
+             --record-size 64 --linger 2ms --batch-bytes 8KiB --compression {codec} --quiet"
+        )));
+        assert_eq!(p.produce_errors, 0, "{codec}");
+        assert_eq!(p.acked_records, 500, "{codec}");
+        let c = run(&config(&format!(
+            "consume --bootstrap {b} --topic {topic} --quiet"
+        )));
+        assert_eq!(c.consumed_records, 500, "{codec}");
+        assert_eq!(c.consumed_payload_bytes, 500 * 64, "{codec}");
+    }
+}
