@@ -11,8 +11,11 @@
 //! length + bytes, -1 = null). All varints are zigzag-encoded.
 //!
 //! This module owns: the zero-copy header view, CRC-32C validation, record
-//! decoding (after decompression where needed), produce-side validation of a
-//! record set, and [`BatchBuilder`] for encoding new batches.
+//! decoding (after decompression where needed; copied into [`Record`]s or lent
+//! as [`RecordRef`]s), produce-side validation of a record set, and encoding:
+//! [`BatchEncoder`] (records written in place, one pass) and [`BatchBuilder`]
+//! on top of it. Sans-io (bytes in, bytes out: no files, no async), so the
+//! broker, the log and the load harness (`weir bench`) share it.
 
 use crate::compression::{CompressOptions, Compression};
 use crate::error::BatchError;
@@ -481,8 +484,8 @@ pub struct Record {
     pub headers: Vec<RecordHeader>,
 }
 
-/// Builds a v2 record batch (used for control batches, internal topics, tests,
-/// the cleaner and the load harness).
+/// Builds a v2 record batch from owned [`Record`]s (control batches, internal
+/// topics, tests, the cleaner, re-compression); encodes with [`BatchEncoder`].
 #[derive(Debug, Clone)]
 pub struct BatchBuilder {
     pub base_offset: i64,

@@ -1,8 +1,10 @@
 //! The four record batch codecs: gzip (flate2), snappy (`snap`; raw and the
 //! xerial framing the Java client sends), lz4 (frame format, `lz4_flex`), zstd.
 //!
-//! Decompression is capped at [`MAX_DECOMPRESSED`] bytes so a small hostile
-//! batch cannot make the broker allocate without bound.
+//! Compression appends in place with a choice of levels and snappy framing
+//! ([`CompressOptions`]: what the broker writes, or the cheapest a client sends,
+//! for the load harness). Decompression is capped at [`MAX_DECOMPRESSED`] bytes
+//! so a small hostile batch cannot make the broker allocate without bound.
 
 use crate::error::BatchError;
 use std::io::{Read, Write};
