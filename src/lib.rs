@@ -1,8 +1,10 @@
 //! weir: a Kafka-protocol-compatible log broker.
 //!
-//! Start one in-process with [`Broker::start`] (tests use
-//! [`BrokerConfig::ephemeral`] on 127.0.0.1:0 with a temp dir); the `weir`
-//! binary is a thin wrapper ([`cli`] + [`server::run_until_signal`]).
+//! Start one in-process with [`Broker::start`]: the embedded broker for tests,
+//! here and in other Rust projects ([`BrokerConfig::ephemeral`] on 127.0.0.1:0
+//! with a temp dir; stopped by [`Broker::shutdown`] or drop; see [`Broker`] for
+//! an example). The `weir` binary is a thin wrapper ([`cli`] +
+//! [`server::run_until_signal`]; `weir bench` needs the default `bench` feature).
 //!
 //! # Layout
 //! Requests flow down the list; dependencies point down only.
