@@ -55,22 +55,52 @@ pub fn peek_header(frame: &[u8]) -> Result<HeaderPrefix, DecodeError> {
     })
 }
 
-/// Decode the header and body of a request whose key and version were checked.
+/// Decode the header of a request whose key and version were checked; `frame`
+/// is left at the start of the body.
+pub fn decode_header(
+    frame: &mut Bytes,
+    api_key: ApiKey,
+    version: i16,
+) -> Result<RequestHeader, DecodeError> {
+    let header_version = api_key.request_header_version(version);
+    RequestHeader::decode(frame, header_version).map_err(|e| DecodeError::Malformed {
+        api_key,
+        version,
+        reason: e.to_string(),
+    })
+}
+
+/// Decode a request body of a known type (the rest of the frame after the header).
+pub fn decode_body<R: Decodable>(
+    mut body: Bytes,
+    api_key: ApiKey,
+    version: i16,
+) -> Result<R, DecodeError> {
+    R::decode(&mut body, version).map_err(|_| DecodeError::Malformed {
+        api_key,
+        version,
+        reason: format!(
+            "Failed to decode {} v{version} body",
+            std::any::type_name::<R>()
+        ),
+    })
+}
+
+/// Decode the header and body of a request whose key and version were checked
+/// (into the untyped `RequestKind`; the broker decodes typed bodies, see
+/// [`decode_body`]).
 pub fn decode_request(
     mut frame: Bytes,
     api_key: ApiKey,
     version: i16,
 ) -> Result<(RequestHeader, RequestKind), DecodeError> {
-    let malformed = |reason: String| DecodeError::Malformed {
-        api_key,
-        version,
-        reason,
-    };
-    let header_version = api_key.request_header_version(version);
-    let header =
-        RequestHeader::decode(&mut frame, header_version).map_err(|e| malformed(e.to_string()))?;
+    let header = decode_header(&mut frame, api_key, version)?;
     let body =
-        RequestKind::decode(api_key, &mut frame, version).map_err(|e| malformed(e.to_string()))?;
+        RequestKind::decode(api_key, &mut frame, version).map_err(|e| DecodeError::Malformed {
+            api_key,
+            version,
+            reason: e.to_string(),
+        })?;
     Ok((header, body))
 }
 

@@ -1,104 +1,137 @@
 //! The one table of APIs this broker implements: api key -> handler and version
-//! range. ApiVersions is generated from it, and a request is routed by it.
+//! range. ApiVersions is generated from it, and a request is routed by it
+//! (decode the typed body, call the handler, encode the typed response).
 //!
-//! To add an API: write `src/handlers/<api>.rs` exposing `pub const SPEC: ApiSpec`
-//! and add one line to [`API_TABLE`].
+//! To add an API: write `src/handlers/<api>.rs` with a type implementing
+//! [`Handler`] and add one line to the list below. Handlers do not import this
+//! module (ApiVersions gets the table as [`Table`]).
 
+use crate::codec::{self, DecodeError};
+use crate::handler::{Handler, HandlerError, ThrottleTime};
 use crate::handlers;
+use crate::pipeline::{Admission, Rejection, RequestContext};
 use crate::state::BrokerState;
-use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
-use std::future::Future;
-use std::net::SocketAddr;
-use std::pin::Pin;
+use bytes::Bytes;
+use kafka_protocol::messages::{ApiKey, ResponseKind};
+use kafka_protocol::protocol::Request;
 use std::sync::Arc;
 
-/// What a handler knows about the request besides its body.
-#[derive(Debug, Clone)]
-pub struct RequestContext {
-    pub api_key: ApiKey,
-    pub api_version: i16,
-    pub correlation_id: i32,
-    pub client_id: Option<String>,
-    pub peer: SocketAddr,
-    /// Unique per client connection for the broker's lifetime.
-    pub connection_id: u64,
-}
+pub use crate::handler::{ApiSpec, ApiTable};
 
-/// A failure that is not a Kafka error code in the response: the connection is
-/// closed (use sparingly: per-partition and per-request errors go in the response).
+/// Why a request gets no answer (the connection is closed).
 #[derive(Debug, thiserror::Error)]
-pub enum HandlerError {
-    #[error("request body does not match api key {0:?}")]
-    WrongBody(ApiKey),
+pub enum DispatchError {
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error("{0:?} handler failed: {1}")]
+    Handler(ApiKey, HandlerError),
     #[error("{0}")]
-    Internal(String),
+    Rejected(Rejection),
+    #[error("unsupported api {0:?}")]
+    Unsupported(ApiKey),
 }
 
-/// `Ok(None)` = send no response (Produce with acks=0).
-pub type HandlerResult = Result<Option<ResponseKind>, HandlerError>;
-pub type HandlerFuture = Pin<Box<dyn Future<Output = HandlerResult> + Send + 'static>>;
-/// Every handler has this signature.
-pub type HandlerFn = fn(Arc<BrokerState>, RequestContext, RequestKind) -> HandlerFuture;
+/// Generates, from one list of handler types, [`API_TABLE`] (which ApiVersions
+/// answers, through [`Table`]) and [`call`] (a `match` on the api key).
+macro_rules! api_table {
+    ($($handler:ty,)*) => {
+        /// THE dispatch table.
+        pub static API_TABLE: &[ApiSpec] = &[$(ApiSpec::of::<$handler>(),)*];
 
-/// One implemented API.
-#[derive(Clone, Copy)]
-pub struct ApiSpec {
-    pub key: ApiKey,
-    pub min_version: i16,
-    pub max_version: i16,
-    pub handle: HandlerFn,
+        /// Decode the body of a request whose key and version were checked, then
+        /// answer it: its handler's response when `admission` is `Ok`, the API's
+        /// rejection answer otherwise. `Ok(None)` = send no response.
+        pub async fn call(
+            state: Arc<BrokerState>,
+            ctx: RequestContext,
+            body: Bytes,
+            admission: Result<Admission, Rejection>,
+        ) -> Result<Option<ResponseKind>, DispatchError> {
+            match ctx.api_key {
+                $(<$handler as Handler>::KEY => {
+                    call_typed::<$handler>(state, ctx, body, admission).await
+                })*
+                key => Err(DispatchError::Unsupported(key)),
+            }
+        }
+    };
 }
 
-impl std::fmt::Debug for ApiSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{:?} v{}-{}",
-            self.key, self.min_version, self.max_version
-        )
-    }
+/// The dispatch table as the ApiVersions handler sees it.
+pub struct Table;
+
+impl ApiTable for Table {
+    const SPECS: &'static [ApiSpec] = API_TABLE;
 }
 
-/// THE dispatch table.
 #[rustfmt::skip]
-pub static API_TABLE: &[ApiSpec] = &[
-    handlers::produce::SPEC,
-    handlers::fetch::SPEC,
-    handlers::list_offsets::SPEC,
-    handlers::metadata::SPEC,
-    handlers::offset_for_leader_epoch::SPEC,
-    handlers::api_versions::SPEC,
-    handlers::create_topics::SPEC,
-    handlers::delete_topics::SPEC,
-    handlers::init_producer_id::SPEC,
-    handlers::describe_configs::SPEC,
-    handlers::create_partitions::SPEC,
-    handlers::describe_cluster::SPEC,
+api_table! {
+    handlers::produce::Api,
+    handlers::fetch::Api,
+    handlers::list_offsets::Api,
+    handlers::metadata::Api,
+    handlers::offset_for_leader_epoch::Api,
+    handlers::api_versions::Api<Table>,
+    handlers::create_topics::Api,
+    handlers::delete_topics::Api,
+    handlers::init_producer_id::Api,
+    handlers::describe_configs::Api,
+    handlers::create_partitions::Api,
+    handlers::describe_cluster::Api,
     // group coordinator
-    handlers::find_coordinator::SPEC,
-    handlers::join_group::SPEC,
-    handlers::sync_group::SPEC,
-    handlers::heartbeat::SPEC,
-    handlers::leave_group::SPEC,
-    handlers::offset_commit::SPEC,
-    handlers::offset_fetch::SPEC,
-    handlers::offset_delete::SPEC,
-    handlers::list_groups::SPEC,
-    handlers::describe_groups::SPEC,
-    handlers::delete_groups::SPEC,
-    handlers::consumer_group_heartbeat::SPEC,
-    handlers::consumer_group_describe::SPEC,
-    handlers::alter_configs::SPEC,
-    handlers::incremental_alter_configs::SPEC,
-    handlers::delete_records::SPEC,
+    handlers::find_coordinator::Api,
+    handlers::join_group::Api,
+    handlers::sync_group::Api,
+    handlers::heartbeat::Api,
+    handlers::leave_group::Api,
+    handlers::offset_commit::Api,
+    handlers::offset_fetch::Api,
+    handlers::offset_delete::Api,
+    handlers::list_groups::Api,
+    handlers::describe_groups::Api,
+    handlers::delete_groups::Api,
+    handlers::consumer_group_heartbeat::Api,
+    handlers::consumer_group_describe::Api,
+    handlers::alter_configs::Api,
+    handlers::incremental_alter_configs::Api,
+    handlers::delete_records::Api,
     // transaction coordinator
-    handlers::add_partitions_to_txn::SPEC,
-    handlers::add_offsets_to_txn::SPEC,
-    handlers::end_txn::SPEC,
-    handlers::txn_offset_commit::SPEC,
-    handlers::describe_transactions::SPEC,
-    handlers::list_transactions::SPEC,
-];
+    handlers::add_partitions_to_txn::Api,
+    handlers::add_offsets_to_txn::Api,
+    handlers::end_txn::Api,
+    handlers::txn_offset_commit::Api,
+    handlers::describe_transactions::Api,
+    handlers::list_transactions::Api,
+}
+
+async fn call_typed<H: Handler>(
+    state: Arc<BrokerState>,
+    ctx: RequestContext,
+    body: Bytes,
+    admission: Result<Admission, Rejection>,
+) -> Result<Option<ResponseKind>, DispatchError> {
+    // The handler's request type is the one for its api key.
+    const { assert!(H::KEY as i16 == <H::Request as Request>::KEY) };
+    let req: H::Request = codec::decode_body(body, H::KEY, ctx.api_version)?;
+    let resp = match admission {
+        Ok(admission) => {
+            let mut resp = H::handle(state, ctx, req)
+                .await
+                .map_err(|e| DispatchError::Handler(H::KEY, e))?;
+            if admission.throttle_time_ms != 0 {
+                if let Some(r) = resp.as_mut() {
+                    r.set_throttle_time_ms(admission.throttle_time_ms);
+                }
+            }
+            resp
+        }
+        Err(why) => match H::reject(&ctx, req, &why) {
+            Some(resp) => Some(resp),
+            None => return Err(DispatchError::Rejected(why)),
+        },
+    };
+    Ok(resp.map(Into::into))
+}
 
 /// The spec for `key`, if implemented.
 pub fn lookup(key: ApiKey) -> Option<&'static ApiSpec> {

@@ -1,19 +1,25 @@
 //! weir: a Kafka-protocol-compatible log broker.
 //!
-//! Start one in-process with [`Broker::start`] (tests use
-//! [`BrokerConfig::ephemeral`] on 127.0.0.1:0 with a temp dir); the `weir`
-//! binary is a thin wrapper ([`cli`] + [`server::run_until_signal`]).
+//! Start one in-process with [`Broker::start`]: the embedded broker for tests,
+//! here and in other Rust projects ([`BrokerConfig::ephemeral`] on 127.0.0.1:0
+//! with a temp dir; stopped by [`Broker::shutdown`] or drop; see [`Broker`] for
+//! an example). The `weir` binary is a thin wrapper ([`cli`] +
+//! [`server::run_until_signal`]; `weir bench` needs the default `bench` feature).
 //!
 //! # Layout
 //! Requests flow down the list; dependencies point down only.
 //! - [`cli`]: `weir serve` flags -> [`BrokerConfig`].
 //! - [`config`]: broker settings by Kafka names (sources and precedence) and the
 //!   typed topic-config model.
-//! - [`server`]: start-up, accept loop, graceful shutdown.
+//! - [`server`]: start-up, accept loop, graceful shutdown; [`error`]: start-up errors.
 //! - [`session`]: one client connection: frames in, responses out, in order.
 //! - [`connection`]: length-prefixed framing (no Kafka meaning).
 //! - [`codec`]: request header + body decoding, response encoding (kafka-protocol).
-//! - [`dispatch`]: THE table api key -> handler + versions; the handler signature.
+//! - [`pipeline`]: the request context and the stages around every handler
+//!   (authentication, authorization, quotas, request observer).
+//! - [`dispatch`]: THE table api key -> handler + versions (ApiVersions and routing
+//!   generated from it).
+//! - [`handler`]: the `Handler` trait, handler errors, shared handler helpers.
 //! - [`handlers`]: one file per API.
 //! - [`state`]: `BrokerState`, shared by all handlers (store, registry, settings).
 //! - [`partitions`]: topic registry, partitions, appends, fetch wake-ups.
@@ -31,18 +37,22 @@ pub mod codec;
 pub mod config;
 pub mod connection;
 pub mod dispatch;
+pub mod error;
 pub mod flusher;
 pub mod groups;
+pub mod handler;
 pub mod handlers;
 pub mod http;
 pub mod ids;
 pub mod log_manager;
 pub mod partitions;
+pub mod pipeline;
 pub mod producer_state;
 pub mod server;
 pub mod session;
 pub mod state;
 pub mod txn;
 
-pub use server::{Broker, BrokerConfig, StartError};
+pub use error::StartError;
+pub use server::{Broker, BrokerConfig};
 pub use state::BrokerState;

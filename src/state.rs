@@ -1,11 +1,13 @@
 //! Broker-wide state handed to every handler as `Arc<BrokerState>`: settings and
 //! identity (node id, cluster id, advertised address), the [`Store`], the topic /
 //! partition [`Registry`], the producer-id allocator, the group and transaction
-//! coordinators, and the shutdown signal.
+//! coordinators, the request pipeline's stages, and the shutdown signal.
 
 use crate::config::Settings;
+use crate::error::StartError;
 use crate::ids;
 use crate::partitions::Registry;
+use crate::pipeline::Pipeline;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
@@ -31,6 +33,8 @@ pub struct BrokerState {
     pub groups: crate::groups::Coordinator,
     /// The transaction coordinator (transactional ids, markers).
     pub txn: crate::txn::TxnCoordinator,
+    /// The stages every request passes around its handler.
+    pub pipeline: Pipeline,
     shutdown: watch::Receiver<bool>,
     next_connection_id: AtomicU64,
 }
@@ -43,7 +47,8 @@ impl BrokerState {
         advertised_host: String,
         advertised_port: u16,
         shutdown: watch::Receiver<bool>,
-    ) -> Result<BrokerState, crate::server::StartError> {
+        pipeline: Pipeline,
+    ) -> Result<BrokerState, StartError> {
         let meta = Meta::load(&store)?;
         let cluster_id = if settings.source("cluster.id") != crate::config::Source::Default {
             settings.str("cluster.id").to_string()
@@ -52,10 +57,9 @@ impl BrokerState {
         };
         let producer_ids = ProducerIds::new(store.clone(), meta)?;
         let partitions = Registry::open(store.clone(), settings.clone())?;
-        let groups = crate::groups::wiring::open(&settings, &partitions)
-            .map_err(crate::server::StartError::Other)?;
-        let txn = crate::txn::wiring::open(&settings, &partitions)
-            .map_err(crate::server::StartError::Other)?;
+        let groups =
+            crate::groups::wiring::open(&settings, &partitions).map_err(StartError::Other)?;
+        let txn = crate::txn::wiring::open(&settings, &partitions).map_err(StartError::Other)?;
         Ok(BrokerState {
             node_id: settings.node_id(),
             settings,
@@ -67,6 +71,7 @@ impl BrokerState {
             producer_ids,
             groups,
             txn,
+            pipeline,
             shutdown,
             next_connection_id: AtomicU64::new(1),
         })

@@ -5,15 +5,15 @@
 //! record's index in its batch and message) and the partition's
 //! `error_message`, worded as Kafka 4.x words them. Real sockets throughout.
 
-mod common;
+mod support;
 
 use bytes::Bytes;
-use common::{bounded, create_topic_raw, produce_raw, start_broker, RawClient};
 use kafka_protocol::ResponseError;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::ClientConfig;
 use std::time::Duration;
+use support::{bounded, create_topic_raw, produce_raw, RawClient, TestBroker};
 use weir_storage::{BatchBuilder, Record};
 
 /// A batch of `n` records; those at `keyless` have no key.
@@ -33,8 +33,7 @@ fn batch(n: usize, keyless: &[usize]) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn produce_v8_names_the_keyless_records_of_a_batch_on_a_compacted_topic() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start_broker(dir.path(), &[("log.cleanup.policy", "compact")]).await;
+    let broker = TestBroker::start(&[("log.cleanup.policy", "compact")]).await;
     let mut c = RawClient::connect(broker.addr()).await;
     create_topic_raw(&mut c, "keys", 1).await;
 
@@ -82,8 +81,7 @@ async fn produce_v8_names_the_keyless_records_of_a_batch_on_a_compacted_topic() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn librdkafka_sees_only_the_keyless_records_as_invalid() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start_broker(dir.path(), &[("log.cleanup.policy", "compact")]).await;
+    let broker = TestBroker::start(&[("log.cleanup.policy", "compact")]).await;
     let addr = broker.addr();
     let mut c = RawClient::connect(addr).await;
     create_topic_raw(&mut c, "mixed", 1).await;
@@ -157,8 +155,7 @@ async fn librdkafka_sees_only_the_keyless_records_as_invalid() {
 async fn altered_topic_configs_apply_to_the_next_produce() {
     use rdkafka::admin::{AdminClient, AdminOptions, AlterConfig, ResourceSpecifier};
     use rdkafka::client::DefaultClientContext;
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start_broker(dir.path(), &[]).await;
+    let broker = TestBroker::start(&[]).await;
     let addr = broker.addr();
     let mut c = RawClient::connect(addr).await;
     create_topic_raw(&mut c, "alt", 1).await;

@@ -3,25 +3,28 @@
 //! none is. Errors are the coordinator's (PRODUCER_FENCED is
 //! INVALID_PRODUCER_EPOCH before v2, KIP-588).
 
-use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
-use kafka_protocol::messages::{AddOffsetsToTxnResponse, ApiKey, RequestKind, ResponseKind};
+use kafka_protocol::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, ApiKey};
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::AddOffsetsToTxn,
-    min_version: 0,
-    max_version: 4,
-    handle,
-};
+/// The AddOffsetsToTxn handler.
+pub struct Api;
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, AddOffsetsToTxn);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::AddOffsetsToTxn;
+    const VERSIONS: (i16, i16) = (0, 4);
+    type Request = AddOffsetsToTxnRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: AddOffsetsToTxnRequest,
+    ) -> HandlerResult<AddOffsetsToTxnResponse> {
         crate::txn::wiring::ensure_log_for(&state).await;
         let version = ctx.api_version;
-        let code = tokio::task::spawn_blocking(move || {
+        let code = blocking(move || {
             if req.group_id.0.is_empty() {
                 return ResponseError::InvalidGroupId.code();
             }
@@ -35,10 +38,9 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 Err(e) => e.code(version >= 2),
             }
         })
-        .await
-        .map_err(|e| HandlerError::Internal(e.to_string()))?;
-        Ok(Some(ResponseKind::AddOffsetsToTxn(
+        .await?;
+        Ok(Some(
             AddOffsetsToTxnResponse::default().with_error_code(code),
-        )))
-    })
+        ))
+    }
 }

@@ -8,31 +8,34 @@
 //! wrong producer id, concurrent transaction...) go to every partition.
 
 use super::topic_name;
-use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kafka_protocol::messages::add_partitions_to_txn_response::{
     AddPartitionsToTxnPartitionResult, AddPartitionsToTxnResult, AddPartitionsToTxnTopicResult,
 };
 use kafka_protocol::messages::{
-    AddPartitionsToTxnResponse, ApiKey, RequestKind, ResponseKind, TransactionalId,
+    AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, ApiKey, TransactionalId,
 };
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::AddPartitionsToTxn,
-    min_version: 0,
-    max_version: 5,
-    handle,
-};
+/// The AddPartitionsToTxn handler.
+pub struct Api;
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, AddPartitionsToTxn);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::AddPartitionsToTxn;
+    const VERSIONS: (i16, i16) = (0, 5);
+    type Request = AddPartitionsToTxnRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: AddPartitionsToTxnRequest,
+    ) -> HandlerResult<AddPartitionsToTxnResponse> {
         crate::txn::wiring::ensure_log_for(&state).await;
         let version = ctx.api_version;
-        let resp = tokio::task::spawn_blocking(move || {
+        let resp = blocking(move || {
             if version >= 4 {
                 let results = req
                     .transactions
@@ -68,10 +71,9 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 AddPartitionsToTxnResponse::default().with_results_by_topic_v3_and_below(results)
             }
         })
-        .await
-        .map_err(|e| HandlerError::Internal(e.to_string()))?;
-        Ok(Some(ResponseKind::AddPartitionsToTxn(resp)))
-    })
+        .await?;
+        Ok(Some(resp))
+    }
 }
 
 /// One transaction's partitions: per topic, per partition the error code.

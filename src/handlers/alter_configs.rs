@@ -9,20 +9,16 @@
 use super::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
 use super::{sb, topic_error_code};
 use crate::config::topic::{TopicConfig, TopicConfigError};
-use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
-use kafka_protocol::messages::{AlterConfigsResponse, ApiKey, RequestKind, ResponseKind};
+use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse, ApiKey};
 use kafka_protocol::ResponseError;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::AlterConfigs,
-    min_version: 0,
-    max_version: 2,
-    handle,
-};
+/// The AlterConfigs handler.
+pub struct Api;
 
 /// Outcome of altering one resource: `None` = success.
 pub type AlterOutcome = Option<(ResponseError, String)>;
@@ -91,11 +87,18 @@ pub fn precheck<'a>(
     })
 }
 
-fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, AlterConfigs);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::AlterConfigs;
+    const VERSIONS: (i16, i16) = (0, 2);
+    type Request = AlterConfigsRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        _ctx: RequestContext,
+        req: AlterConfigsRequest,
+    ) -> HandlerResult<AlterConfigsResponse> {
         let validate_only = req.validate_only;
-        let responses = tokio::task::spawn_blocking(move || {
+        let responses = blocking(move || {
             req.resources
                 .into_iter()
                 .map(|res| {
@@ -128,10 +131,9 @@ fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> Ha
                 })
                 .collect::<Vec<_>>()
         })
-        .await
-        .map_err(|e| HandlerError::Internal(e.to_string()))?;
-        Ok(Some(ResponseKind::AlterConfigs(
+        .await?;
+        Ok(Some(
             AlterConfigsResponse::default().with_responses(responses),
-        )))
-    })
+        ))
+    }
 }

@@ -2,25 +2,23 @@
 //! assignor, and members' current and target assignments.
 
 use super::{sb, topic_name};
-use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
 use crate::groups::consumer::TopicCatalog;
 use crate::groups::wiring::RegistryCatalog;
 use crate::groups::Assignment as GroupAssignment;
+use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::consumer_group_describe_response::{
     Assignment, DescribedGroup, Member, TopicPartitions,
 };
-use kafka_protocol::messages::{ApiKey, ConsumerGroupDescribeResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::{
+    ApiKey, ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse,
+};
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 use uuid::Uuid;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::ConsumerGroupDescribe,
-    min_version: 0,
-    max_version: 1,
-    handle,
-};
+/// The ConsumerGroupDescribe handler.
+pub struct Api;
 
 fn assignment(a: GroupAssignment, catalog: &dyn TopicCatalog) -> Assignment {
     Assignment::default().with_topic_partitions(
@@ -35,9 +33,16 @@ fn assignment(a: GroupAssignment, catalog: &dyn TopicCatalog) -> Assignment {
     )
 }
 
-fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, ConsumerGroupDescribe);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::ConsumerGroupDescribe;
+    const VERSIONS: (i16, i16) = (0, 1);
+    type Request = ConsumerGroupDescribeRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        _ctx: RequestContext,
+        req: ConsumerGroupDescribeRequest,
+    ) -> HandlerResult<ConsumerGroupDescribeResponse> {
         let catalog = RegistryCatalog(&state.partitions);
         let groups = req
             .group_ids
@@ -93,8 +98,8 @@ fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> Ha
                 out
             })
             .collect();
-        Ok(Some(ResponseKind::ConsumerGroupDescribe(
+        Ok(Some(
             ConsumerGroupDescribeResponse::default().with_groups(groups),
-        )))
-    })
+        ))
+    }
 }

@@ -3,25 +3,30 @@
 //! group; the broker computes the assignment and returns it by topic id.
 
 use super::sb;
-use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
 use crate::groups::consumer::HeartbeatRequest;
 use crate::groups::wiring::RegistryCatalog;
+use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::consumer_group_heartbeat_response::{Assignment, TopicPartitions};
-use kafka_protocol::messages::{ApiKey, ConsumerGroupHeartbeatResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::{
+    ApiKey, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse,
+};
 use std::sync::Arc;
 use uuid::Uuid;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::ConsumerGroupHeartbeat,
-    min_version: 0,
-    max_version: 1,
-    handle,
-};
+/// The ConsumerGroupHeartbeat handler.
+pub struct Api;
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, ConsumerGroupHeartbeat);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::ConsumerGroupHeartbeat;
+    const VERSIONS: (i16, i16) = (0, 1);
+    type Request = ConsumerGroupHeartbeatRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: ConsumerGroupHeartbeatRequest,
+    ) -> HandlerResult<ConsumerGroupHeartbeatResponse> {
         crate::groups::wiring::ensure_log_for(&state).await;
         let hb = HeartbeatRequest {
             group_id: req.group_id.to_string(),
@@ -68,6 +73,6 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                         .collect(),
                 )
             }));
-        Ok(Some(ResponseKind::ConsumerGroupHeartbeat(resp)))
-    })
+        Ok(Some(resp))
+    }
 }

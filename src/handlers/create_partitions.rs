@@ -3,26 +3,29 @@
 //! place each new partition on this broker alone (else INVALID_REPLICA_ASSIGNMENT).
 
 use super::{sb, topic_error_code};
-use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
-use kafka_protocol::messages::{ApiKey, CreatePartitionsResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::{ApiKey, CreatePartitionsRequest, CreatePartitionsResponse};
 use kafka_protocol::ResponseError;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::CreatePartitions,
-    min_version: 0,
-    max_version: 3,
-    handle,
-};
+/// The CreatePartitions handler.
+pub struct Api;
 
-fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, CreatePartitions);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::CreatePartitions;
+    const VERSIONS: (i16, i16) = (0, 3);
+    type Request = CreatePartitionsRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        _ctx: RequestContext,
+        req: CreatePartitionsRequest,
+    ) -> HandlerResult<CreatePartitionsResponse> {
         let validate_only = req.validate_only;
-        let results = tokio::task::spawn_blocking(move || {
+        let results = blocking(move || {
             let mut counts: HashMap<String, usize> = HashMap::new();
             for t in &req.topics {
                 *counts.entry(t.name.0.to_string()).or_default() += 1;
@@ -74,10 +77,9 @@ fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> Ha
                 })
                 .collect::<Vec<_>>()
         })
-        .await
-        .map_err(|e| HandlerError::Internal(e.to_string()))?;
-        Ok(Some(ResponseKind::CreatePartitions(
+        .await?;
+        Ok(Some(
             CreatePartitionsResponse::default().with_results(results),
-        )))
-    })
+        ))
+    }
 }

@@ -5,31 +5,34 @@
 
 use super::{sb, topic_error_code};
 use crate::config::topic::TopicConfig;
-use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::partitions::{validate_topic_name, TopicError};
 use crate::state::BrokerState;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::create_topics_response::{
     CreatableTopicConfigs, CreatableTopicResult,
 };
-use kafka_protocol::messages::{ApiKey, CreateTopicsResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::{ApiKey, CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::ResponseError;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::CreateTopics,
-    min_version: 2,
-    max_version: 7,
-    handle,
-};
+/// The CreateTopics handler.
+pub struct Api;
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, CreateTopics);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::CreateTopics;
+    const VERSIONS: (i16, i16) = (2, 7);
+    type Request = CreateTopicsRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: CreateTopicsRequest,
+    ) -> HandlerResult<CreateTopicsResponse> {
         let version = ctx.api_version;
         let validate_only = req.validate_only;
-        let results = tokio::task::spawn_blocking(move || {
+        let results = blocking(move || {
             let mut counts: HashMap<String, usize> = HashMap::new();
             for t in &req.topics {
                 *counts.entry(t.name.0.to_string()).or_default() += 1;
@@ -50,12 +53,9 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 })
                 .collect::<Vec<_>>()
         })
-        .await
-        .map_err(|e| HandlerError::Internal(e.to_string()))?;
-        Ok(Some(ResponseKind::CreateTopics(
-            CreateTopicsResponse::default().with_topics(results),
-        )))
-    })
+        .await?;
+        Ok(Some(CreateTopicsResponse::default().with_topics(results)))
+    }
 }
 
 fn failed(

@@ -5,21 +5,17 @@
 //! The answer's low watermark is the log start offset afterwards.
 
 use super::{storage_error_code, topic_name};
-use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::delete_records_response::{
     DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
 };
-use kafka_protocol::messages::{ApiKey, DeleteRecordsResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::{ApiKey, DeleteRecordsRequest, DeleteRecordsResponse};
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::DeleteRecords,
-    min_version: 0,
-    max_version: 2,
-    handle,
-};
+/// The DeleteRecords handler.
+pub struct Api;
 
 /// Delete records below `offset` in one partition: (low watermark, error).
 fn delete_one(state: &BrokerState, topic: &str, index: i32, offset: i64) -> (i64, i16) {
@@ -37,10 +33,17 @@ fn delete_one(state: &BrokerState, topic: &str, index: i32, offset: i64) -> (i64
     }
 }
 
-fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, DeleteRecords);
-        let topics = tokio::task::spawn_blocking(move || {
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::DeleteRecords;
+    const VERSIONS: (i16, i16) = (0, 2);
+    type Request = DeleteRecordsRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        _ctx: RequestContext,
+        req: DeleteRecordsRequest,
+    ) -> HandlerResult<DeleteRecordsResponse> {
+        let topics = blocking(move || {
             req.topics
                 .into_iter()
                 .map(|t| {
@@ -62,10 +65,7 @@ fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> Ha
                 })
                 .collect::<Vec<_>>()
         })
-        .await
-        .map_err(|e| HandlerError::Internal(e.to_string()))?;
-        Ok(Some(ResponseKind::DeleteRecords(
-            DeleteRecordsResponse::default().with_topics(topics),
-        )))
-    })
+        .await?;
+        Ok(Some(DeleteRecordsResponse::default().with_topics(topics)))
+    }
 }

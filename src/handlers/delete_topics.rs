@@ -3,24 +3,27 @@
 //! UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID.
 
 use super::{sb, topic_error_code, topic_name};
-use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
-use kafka_protocol::messages::{ApiKey, DeleteTopicsResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::{ApiKey, DeleteTopicsRequest, DeleteTopicsResponse};
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 use uuid::Uuid;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::DeleteTopics,
-    min_version: 1,
-    max_version: 6,
-    handle,
-};
+/// The DeleteTopics handler.
+pub struct Api;
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, DeleteTopics);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::DeleteTopics;
+    const VERSIONS: (i16, i16) = (1, 6);
+    type Request = DeleteTopicsRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: DeleteTopicsRequest,
+    ) -> HandlerResult<DeleteTopicsResponse> {
         let version = ctx.api_version;
         let wanted: Vec<(Option<String>, Uuid)> = if version >= 6 {
             req.topics
@@ -34,7 +37,7 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 .collect()
         };
         let enabled = state.settings.bool("delete.topic.enable");
-        let responses = tokio::task::spawn_blocking(move || {
+        let responses = blocking(move || {
             wanted
                 .into_iter()
                 .map(|(name, id)| {
@@ -84,10 +87,9 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 })
                 .collect::<Vec<_>>()
         })
-        .await
-        .map_err(|e| HandlerError::Internal(e.to_string()))?;
-        Ok(Some(ResponseKind::DeleteTopics(
+        .await?;
+        Ok(Some(
             DeleteTopicsResponse::default().with_responses(responses),
-        )))
-    })
+        ))
+    }
 }

@@ -2,29 +2,30 @@
 //! cluster id, and this broker as the controller.
 
 use super::sb;
-use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::handlers::metadata::CLUSTER_OPERATIONS;
 use crate::state::BrokerState;
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
-use kafka_protocol::messages::{
-    ApiKey, BrokerId, DescribeClusterResponse, RequestKind, ResponseKind,
-};
+use kafka_protocol::messages::{ApiKey, BrokerId, DescribeClusterRequest, DescribeClusterResponse};
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::DescribeCluster,
-    min_version: 0,
-    max_version: 2,
-    handle,
-};
+/// The DescribeCluster handler.
+pub struct Api;
 
 /// `endpoint_type` values (v1+).
 const ENDPOINT_BROKERS: i8 = 1;
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, DescribeCluster);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::DescribeCluster;
+    const VERSIONS: (i16, i16) = (0, 2);
+    type Request = DescribeClusterRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: DescribeClusterRequest,
+    ) -> HandlerResult<DescribeClusterResponse> {
         let mut resp = DescribeClusterResponse::default()
             .with_error_code(0)
             .with_cluster_id(sb(state.cluster_id.clone()))
@@ -39,13 +40,13 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                     .with_error_code(ResponseError::UnsupportedEndpointType.code())
                     .with_error_message(Some(sb("only the brokers endpoint type is supported")))
                     .with_endpoint_type(req.endpoint_type);
-                return Ok(Some(ResponseKind::DescribeCluster(resp)));
+                return Ok(Some(resp));
             }
             resp.endpoint_type = ENDPOINT_BROKERS;
         }
         if req.include_cluster_authorized_operations {
             resp.cluster_authorized_operations = CLUSTER_OPERATIONS;
         }
-        Ok(Some(ResponseKind::DescribeCluster(resp)))
-    })
+        Ok(Some(resp))
+    }
 }

@@ -5,21 +5,17 @@
 use super::sb;
 use crate::config::broker::{Kind, Settings, Source};
 use crate::config::topic::{topic_key_def, ConfigSource, TopicConfig};
-use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
 };
-use kafka_protocol::messages::{ApiKey, DescribeConfigsResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::{ApiKey, DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::DescribeConfigs,
-    min_version: 1,
-    max_version: 4,
-    handle,
-};
+/// The DescribeConfigs handler.
+pub struct Api;
 
 pub const RESOURCE_TOPIC: i8 = 2;
 pub const RESOURCE_BROKER: i8 = 4;
@@ -41,9 +37,16 @@ fn source_code(s: Source) -> i8 {
     ConfigSource::from_broker(s).code()
 }
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, DescribeConfigs);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::DescribeConfigs;
+    const VERSIONS: (i16, i16) = (1, 4);
+    type Request = DescribeConfigsRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: DescribeConfigsRequest,
+    ) -> HandlerResult<DescribeConfigsResponse> {
         let version = ctx.api_version;
         let synonyms = req.include_synonyms;
         let results = req
@@ -96,10 +99,10 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 out
             })
             .collect();
-        Ok(Some(ResponseKind::DescribeConfigs(
+        Ok(Some(
             DescribeConfigsResponse::default().with_results(results),
-        )))
-    })
+        ))
+    }
 }
 
 fn topic_entries(

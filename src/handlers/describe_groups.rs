@@ -3,26 +3,29 @@
 //! "Dead" (v0-5) or GROUP_ID_NOT_FOUND (v6), as Kafka does.
 
 use super::sb;
-use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
-use kafka_protocol::messages::{ApiKey, DescribeGroupsResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::{ApiKey, DescribeGroupsRequest, DescribeGroupsResponse};
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::DescribeGroups,
-    min_version: 0,
-    max_version: 6,
-    handle,
-};
+/// The DescribeGroups handler.
+pub struct Api;
 
 /// Group operations reported when asked (no authorizer): READ, DELETE, DESCRIBE.
 const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, DescribeGroups);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::DescribeGroups;
+    const VERSIONS: (i16, i16) = (0, 6);
+    type Request = DescribeGroupsRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: DescribeGroupsRequest,
+    ) -> HandlerResult<DescribeGroupsResponse> {
         let v = ctx.api_version;
         let groups = req
             .groups
@@ -71,8 +74,6 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 out
             })
             .collect();
-        Ok(Some(ResponseKind::DescribeGroups(
-            DescribeGroupsResponse::default().with_groups(groups),
-        )))
-    })
+        Ok(Some(DescribeGroupsResponse::default().with_groups(groups)))
+    }
 }

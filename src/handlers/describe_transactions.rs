@@ -4,26 +4,29 @@
 //! TRANSACTIONAL_ID_NOT_FOUND.
 
 use super::{sb, topic_name};
-use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::describe_transactions_response::{TopicData, TransactionState};
 use kafka_protocol::messages::{
-    ApiKey, DescribeTransactionsResponse, ProducerId, RequestKind, ResponseKind,
+    ApiKey, DescribeTransactionsRequest, DescribeTransactionsResponse, ProducerId,
 };
 use kafka_protocol::ResponseError;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::DescribeTransactions,
-    min_version: 0,
-    max_version: 0,
-    handle,
-};
+/// The DescribeTransactions handler.
+pub struct Api;
 
-fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, DescribeTransactions);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::DescribeTransactions;
+    const VERSIONS: (i16, i16) = (0, 0);
+    type Request = DescribeTransactionsRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        _ctx: RequestContext,
+        req: DescribeTransactionsRequest,
+    ) -> HandlerResult<DescribeTransactionsResponse> {
         let states = req
             .transactional_ids
             .into_iter()
@@ -60,8 +63,8 @@ fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> Ha
                 }
             })
             .collect();
-        Ok(Some(ResponseKind::DescribeTransactions(
+        Ok(Some(
             DescribeTransactionsResponse::default().with_transaction_states(states),
-        )))
-    })
+        ))
+    }
 }

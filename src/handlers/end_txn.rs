@@ -7,24 +7,27 @@
 //! version 2: an epoch bump per transaction) is not served, as weir does not
 //! advertise the `transaction.version` feature.
 
-use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
-use kafka_protocol::messages::{ApiKey, EndTxnResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::{ApiKey, EndTxnRequest, EndTxnResponse};
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::EndTxn,
-    min_version: 0,
-    max_version: 4,
-    handle,
-};
+/// The EndTxn handler.
+pub struct Api;
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, EndTxn);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::EndTxn;
+    const VERSIONS: (i16, i16) = (0, 4);
+    type Request = EndTxnRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: EndTxnRequest,
+    ) -> HandlerResult<EndTxnResponse> {
         crate::txn::wiring::ensure_log_for(&state).await;
         let version = ctx.api_version;
-        let code = tokio::task::spawn_blocking(move || {
+        let code = blocking(move || {
             match state.txn.end_txn(
                 &*state,
                 req.transactional_id.0.as_str(),
@@ -36,10 +39,7 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 Err(e) => e.code(version >= 2),
             }
         })
-        .await
-        .map_err(|e| HandlerError::Internal(e.to_string()))?;
-        Ok(Some(ResponseKind::EndTxn(
-            EndTxnResponse::default().with_error_code(code),
-        )))
-    })
+        .await?;
+        Ok(Some(EndTxnResponse::default().with_error_code(code)))
+    }
 }

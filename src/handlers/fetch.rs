@@ -20,7 +20,7 @@
 //! returned batches, from the partition's aborted-transaction index.
 
 use super::storage_error_code;
-use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::partitions::Partition;
 use crate::state::BrokerState;
 use bytes::Bytes;
@@ -28,19 +28,15 @@ use kafka_protocol::messages::fetch_request::FetchTopic;
 use kafka_protocol::messages::fetch_response::{
     AbortedTransaction, FetchableTopicResponse, PartitionData,
 };
-use kafka_protocol::messages::{ApiKey, FetchResponse, ProducerId, RequestKind, ResponseKind};
+use kafka_protocol::messages::{ApiKey, FetchRequest, FetchResponse, ProducerId};
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use weir_storage::batch::iter_batches_lenient;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::Fetch,
-    min_version: 4,
-    max_version: 18,
-    handle,
-};
+/// The Fetch handler.
+pub struct Api;
 
 /// Results larger than this are pre-faulted off the async workers.
 const PREFAULT_THRESHOLD: usize = 256 * 1024;
@@ -58,14 +54,21 @@ struct Wanted {
     target: Result<Arc<Partition>, ResponseError>,
 }
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, Fetch);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::Fetch;
+    const VERSIONS: (i16, i16) = (4, 18);
+    type Request = FetchRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: FetchRequest,
+    ) -> HandlerResult<FetchResponse> {
         let version = ctx.api_version;
         if version >= 7 && req.session_id != 0 {
             let resp = FetchResponse::default()
                 .with_error_code(ResponseError::FetchSessionIdNotFound.code());
-            return Ok(Some(ResponseKind::Fetch(resp)));
+            return Ok(Some(resp));
         }
         let read_committed = req.isolation_level == 1;
         let (topics, wanted) = resolve(&state, req.topics, version);
@@ -90,13 +93,12 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
             }
             let (results, total, any_error) = if off_workers {
                 let w = wanted.clone();
-                tokio::task::spawn_blocking(move || {
+                blocking(move || {
                     let read = read_all(&w, max_bytes, read_committed);
                     prefault_all(&read.0);
                     read
                 })
-                .await
-                .map_err(|e| crate::dispatch::HandlerError::Internal(e.to_string()))?
+                .await?
             } else {
                 read_all(&wanted, max_bytes, read_committed)
             };
@@ -122,12 +124,11 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
             .map(|r| r.records.as_ref().map_or(0, Bytes::len))
             .sum();
         let results = if total > PREFAULT_THRESHOLD && !off_workers {
-            tokio::task::spawn_blocking(move || {
+            blocking(move || {
                 prefault_all(&results);
                 results
             })
-            .await
-            .map_err(|e| crate::dispatch::HandlerError::Internal(e.to_string()))?
+            .await?
         } else {
             results
         };
@@ -140,8 +141,8 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
             .with_error_code(0)
             .with_session_id(0)
             .with_responses(responses);
-        Ok(Some(ResponseKind::Fetch(resp)))
-    })
+        Ok(Some(resp))
+    }
 }
 
 /// Resolve topics (by name, or by id from v13) into response skeletons and partition targets.

@@ -2,21 +2,15 @@
 //! and every transactional id (key types 0 and 1); v4+ answers a batch of keys.
 
 use super::sb;
-use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
-use kafka_protocol::messages::{
-    ApiKey, BrokerId, FindCoordinatorResponse, RequestKind, ResponseKind,
-};
+use kafka_protocol::messages::{ApiKey, BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::FindCoordinator,
-    min_version: 0,
-    max_version: 6,
-    handle,
-};
+/// The FindCoordinator handler.
+pub struct Api;
 
 /// Error (if any) for one key of a key type.
 fn check(key_type: i8, key: &str) -> Option<ResponseError> {
@@ -27,9 +21,16 @@ fn check(key_type: i8, key: &str) -> Option<ResponseError> {
     }
 }
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, FindCoordinator);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::FindCoordinator;
+    const VERSIONS: (i16, i16) = (0, 6);
+    type Request = FindCoordinatorRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: FindCoordinatorRequest,
+    ) -> HandlerResult<FindCoordinatorResponse> {
         if req.key_type == 0 {
             crate::groups::wiring::ensure_log_for(&state).await;
         }
@@ -74,6 +75,6 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 }
             }
         }
-        Ok(Some(ResponseKind::FindCoordinator(resp)))
-    })
+        Ok(Some(resp))
+    }
 }

@@ -9,21 +9,17 @@ use super::sb;
 use crate::config::broker::Kind;
 use crate::config::topic::{topic_key_def, TopicConfig, TopicConfigError};
 use crate::config::Settings;
-use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::incremental_alter_configs_request::AlterableConfig;
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{
-    ApiKey, IncrementalAlterConfigsResponse, RequestKind, ResponseKind,
+    ApiKey, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
 };
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::IncrementalAlterConfigs,
-    min_version: 0,
-    max_version: 1,
-    handle,
-};
+/// The IncrementalAlterConfigs handler.
+pub struct Api;
 
 const SET: i8 = 0;
 const DELETE: i8 = 1;
@@ -87,11 +83,18 @@ fn apply_op(
     }
 }
 
-fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, IncrementalAlterConfigs);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::IncrementalAlterConfigs;
+    const VERSIONS: (i16, i16) = (0, 1);
+    type Request = IncrementalAlterConfigsRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        _ctx: RequestContext,
+        req: IncrementalAlterConfigsRequest,
+    ) -> HandlerResult<IncrementalAlterConfigsResponse> {
         let validate_only = req.validate_only;
-        let responses = tokio::task::spawn_blocking(move || {
+        let responses = blocking(move || {
             req.resources
                 .into_iter()
                 .map(|res| {
@@ -116,10 +119,9 @@ fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> Ha
                 })
                 .collect::<Vec<_>>()
         })
-        .await
-        .map_err(|e| HandlerError::Internal(e.to_string()))?;
-        Ok(Some(ResponseKind::IncrementalAlterConfigs(
+        .await?;
+        Ok(Some(
             IncrementalAlterConfigsResponse::default().with_responses(responses),
-        )))
-    })
+        ))
+    }
 }

@@ -8,24 +8,25 @@
 //! An empty transactional id is treated as none (an idempotent producer), as
 //! weir always did; Kafka answers it INVALID_REQUEST.
 
-use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
-use kafka_protocol::messages::{
-    ApiKey, InitProducerIdResponse, ProducerId, RequestKind, ResponseKind,
-};
+use kafka_protocol::messages::{ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::InitProducerId,
-    min_version: 0,
-    max_version: 5,
-    handle,
-};
+/// The InitProducerId handler.
+pub struct Api;
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, InitProducerId);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::InitProducerId;
+    const VERSIONS: (i16, i16) = (0, 5);
+    type Request = InitProducerIdRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: InitProducerIdRequest,
+    ) -> HandlerResult<InitProducerIdResponse> {
         let txn_id = req
             .transactional_id
             .as_ref()
@@ -35,7 +36,7 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
             crate::txn::wiring::ensure_log_for(&state).await;
         }
         let version = ctx.api_version;
-        let resp = tokio::task::spawn_blocking(move || {
+        let resp = blocking(move || {
             let fail = |code: i16| {
                 InitProducerIdResponse::default()
                     .with_error_code(code)
@@ -68,8 +69,7 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 Err(code) => fail(code),
             }
         })
-        .await
-        .map_err(|e| HandlerError::Internal(e.to_string()))?;
-        Ok(Some(ResponseKind::InitProducerId(resp)))
-    })
+        .await?;
+        Ok(Some(resp))
+    }
 }

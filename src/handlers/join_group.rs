@@ -3,28 +3,31 @@
 //! waits until the group's rebalance completes.
 
 use super::sb;
-use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
 use crate::groups::classic::JoinRequest;
+use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
-use kafka_protocol::messages::{ApiKey, JoinGroupResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::{ApiKey, JoinGroupRequest, JoinGroupResponse};
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::JoinGroup,
-    min_version: 0,
-    max_version: 9,
-    handle,
-};
+/// The JoinGroup handler.
+pub struct Api;
 
 /// Kafka's client host format.
 pub fn client_host(ctx: &RequestContext) -> String {
     format!("/{}", ctx.peer.ip())
 }
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, JoinGroup);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::JoinGroup;
+    const VERSIONS: (i16, i16) = (0, 9);
+    type Request = JoinGroupRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: JoinGroupRequest,
+    ) -> HandlerResult<JoinGroupResponse> {
         crate::groups::wiring::ensure_log_for(&state).await;
         let v = ctx.api_version;
         let join = JoinRequest {
@@ -80,6 +83,6 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
         if v >= 9 {
             resp.skip_assignment = r.skip_assignment;
         }
-        Ok(Some(ResponseKind::JoinGroup(resp)))
-    })
+        Ok(Some(resp))
+    }
 }

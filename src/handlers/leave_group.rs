@@ -2,22 +2,25 @@
 //! id and/or group instance id (v3+) leave; the rest of the group rebalances.
 
 use super::sb;
-use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::leave_group_response::MemberResponse;
-use kafka_protocol::messages::{ApiKey, LeaveGroupResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::{ApiKey, LeaveGroupRequest, LeaveGroupResponse};
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::LeaveGroup,
-    min_version: 0,
-    max_version: 5,
-    handle,
-};
+/// The LeaveGroup handler.
+pub struct Api;
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, LeaveGroup);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::LeaveGroup;
+    const VERSIONS: (i16, i16) = (0, 5);
+    type Request = LeaveGroupRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: LeaveGroupRequest,
+    ) -> HandlerResult<LeaveGroupResponse> {
         let members: Vec<(String, Option<String>)> = if ctx.api_version >= 3 {
             req.members
                 .iter()
@@ -48,6 +51,6 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
             }
             Ok(codes) => resp.error_code = codes.first().copied().unwrap_or(0),
         }
-        Ok(Some(ResponseKind::LeaveGroup(resp)))
-    })
+        Ok(Some(resp))
+    }
 }

@@ -2,22 +2,25 @@
 //! filterable) and type "classic" / "consumer" (v5+, filterable).
 
 use super::sb;
-use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::list_groups_response::ListedGroup;
-use kafka_protocol::messages::{ApiKey, GroupId, ListGroupsResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::{ApiKey, GroupId, ListGroupsRequest, ListGroupsResponse};
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::ListGroups,
-    min_version: 0,
-    max_version: 5,
-    handle,
-};
+/// The ListGroups handler.
+pub struct Api;
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, ListGroups);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::ListGroups;
+    const VERSIONS: (i16, i16) = (0, 5);
+    type Request = ListGroupsRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: ListGroupsRequest,
+    ) -> HandlerResult<ListGroupsResponse> {
         let v = ctx.api_version;
         let states: Vec<String> = if v >= 4 {
             req.states_filter.iter().map(|s| s.to_string()).collect()
@@ -46,8 +49,6 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 l
             })
             .collect();
-        Ok(Some(ResponseKind::ListGroups(
-            ListGroupsResponse::default().with_groups(groups),
-        )))
-    })
+        Ok(Some(ListGroupsResponse::default().with_groups(groups)))
+    }
 }

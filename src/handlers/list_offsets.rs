@@ -6,22 +6,18 @@
 //! by timestamp finds nothing at or past it.
 //! Leader epoch 0, consistent with Metadata.
 
-use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::partitions::OffsetSpec;
 use crate::state::BrokerState;
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
-use kafka_protocol::messages::{ApiKey, ListOffsetsResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::{ApiKey, ListOffsetsRequest, ListOffsetsResponse};
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::ListOffsets,
-    min_version: 1,
-    max_version: 10,
-    handle,
-};
+/// The ListOffsets handler.
+pub struct Api;
 
 pub const LATEST: i64 = -1;
 pub const EARLIEST: i64 = -2;
@@ -29,13 +25,20 @@ pub const MAX_TIMESTAMP: i64 = -3;
 pub const EARLIEST_LOCAL: i64 = -4;
 pub const LATEST_TIERED: i64 = -5;
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, ListOffsets);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::ListOffsets;
+    const VERSIONS: (i16, i16) = (1, 10);
+    type Request = ListOffsetsRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: ListOffsetsRequest,
+    ) -> HandlerResult<ListOffsetsResponse> {
         let version = ctx.api_version;
         let read_committed = version >= 2 && req.isolation_level == 1;
         // Timestamp lookups read indexes and maybe data: off the async workers.
-        let topics = tokio::task::spawn_blocking(move || {
+        let topics = blocking(move || {
             req.topics
                 .into_iter()
                 .map(|t| {
@@ -88,10 +91,7 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 })
                 .collect::<Vec<_>>()
         })
-        .await
-        .map_err(|e| HandlerError::Internal(e.to_string()))?;
-        Ok(Some(ResponseKind::ListOffsets(
-            ListOffsetsResponse::default().with_topics(topics),
-        )))
-    })
+        .await?;
+        Ok(Some(ListOffsetsResponse::default().with_topics(topics)))
+    }
 }

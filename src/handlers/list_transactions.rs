@@ -5,22 +5,18 @@
 //! transactional id regular expression (a bad one is INVALID_REGULAR_EXPRESSION).
 
 use super::sb;
-use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use crate::txn::TxnState;
 use kafka_protocol::messages::list_transactions_response::TransactionState;
 use kafka_protocol::messages::{
-    ApiKey, ListTransactionsResponse, ProducerId, RequestKind, ResponseKind, TransactionalId,
+    ApiKey, ListTransactionsRequest, ListTransactionsResponse, ProducerId, TransactionalId,
 };
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::ListTransactions,
-    min_version: 0,
-    max_version: 2,
-    handle,
-};
+/// The ListTransactions handler.
+pub struct Api;
 
 const STATES: [TxnState; 6] = [
     TxnState::Empty,
@@ -31,9 +27,16 @@ const STATES: [TxnState; 6] = [
     TxnState::CompleteAbort,
 ];
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, ListTransactions);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::ListTransactions;
+    const VERSIONS: (i16, i16) = (0, 2);
+    type Request = ListTransactionsRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: ListTransactionsRequest,
+    ) -> HandlerResult<ListTransactionsResponse> {
         let pattern = match req
             .transactional_id_pattern
             .as_ref()
@@ -43,10 +46,10 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
             Some(p) => match crate::groups::consumer::compile_regex(p.as_str()) {
                 Ok(r) => Some(r),
                 Err(_) => {
-                    return Ok(Some(ResponseKind::ListTransactions(
+                    return Ok(Some(
                         ListTransactionsResponse::default()
                             .with_error_code(ResponseError::InvalidRegularExpression.code()),
-                    )))
+                    ))
                 }
             },
         };
@@ -91,11 +94,11 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                     .with_transaction_state(sb(m.state.name()))
             })
             .collect();
-        Ok(Some(ResponseKind::ListTransactions(
+        Ok(Some(
             ListTransactionsResponse::default()
                 .with_error_code(0)
                 .with_unknown_state_filters(unknown)
                 .with_transaction_states(states),
-        )))
-    })
+        ))
+    }
 }

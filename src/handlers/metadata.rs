@@ -4,23 +4,19 @@
 //! `auto.create.topics.enable` allow it.
 
 use super::{sb, topic_name};
-use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::handler::{blocking, Handler, HandlerResult, Rejection, RequestContext};
 use crate::partitions::{validate_topic_name, Topic};
 use crate::state::BrokerState;
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
-use kafka_protocol::messages::{ApiKey, BrokerId, MetadataResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::{ApiKey, BrokerId, MetadataRequest, MetadataResponse};
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 use uuid::Uuid;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::Metadata,
-    min_version: 0,
-    max_version: 13,
-    handle,
-};
+/// The Metadata handler.
+pub struct Api;
 
 /// Topic operations reported when asked (no authorizer: everything is allowed):
 /// READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS.
@@ -37,9 +33,16 @@ enum Wanted {
     Id(Uuid),
 }
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, Metadata);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::Metadata;
+    const VERSIONS: (i16, i16) = (0, 13);
+    type Request = MetadataRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: MetadataRequest,
+    ) -> HandlerResult<MetadataResponse> {
         let version = ctx.api_version;
         // v0: an empty list means all topics; v1+: null means all.
         let wanted: Option<Vec<Wanted>> = match req.topics {
@@ -58,11 +61,9 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
         let allow_auto = version < 4 || req.allow_auto_topic_creation;
         let with_topic_ops = version >= 8 && req.include_topic_authorized_operations;
         let st = state.clone();
-        let topics = tokio::task::spawn_blocking(move || {
-            collect_topics(&st, wanted, allow_auto, version, with_topic_ops)
-        })
-        .await
-        .map_err(|e| crate::dispatch::HandlerError::Internal(e.to_string()))?;
+        let topics =
+            blocking(move || collect_topics(&st, wanted, allow_auto, version, with_topic_ops))
+                .await?;
 
         let mut resp = MetadataResponse::default()
             .with_brokers(vec![MetadataResponseBroker::default()
@@ -79,8 +80,30 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
         if (8..=10).contains(&version) && req.include_cluster_authorized_operations {
             resp.cluster_authorized_operations = CLUSTER_OPERATIONS;
         }
-        Ok(Some(ResponseKind::Metadata(resp)))
-    })
+        Ok(Some(resp))
+    }
+
+    /// As Kafka's `MetadataRequest.getErrorResponse`: every requested topic
+    /// with the error, no brokers.
+    fn reject(
+        _ctx: &RequestContext,
+        req: MetadataRequest,
+        why: &Rejection,
+    ) -> Option<MetadataResponse> {
+        let topics = req
+            .topics
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| {
+                MetadataResponseTopic::default()
+                    .with_error_code(why.error.code())
+                    .with_name(Some(t.name.unwrap_or_else(|| topic_name(""))))
+                    .with_topic_id(t.topic_id)
+                    .with_is_internal(false)
+            })
+            .collect();
+        Some(MetadataResponse::default().with_topics(topics))
+    }
 }
 
 fn collect_topics(

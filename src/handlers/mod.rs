@@ -1,5 +1,6 @@
-//! One file per API. Each exposes `pub const SPEC: ApiSpec` (key, versions,
-//! handler) that [`crate::dispatch::API_TABLE`] lists. Shared helpers live here.
+//! One file per API. Each exposes a type implementing [`crate::handler::Handler`]
+//! (key, versions, typed request and response) that the dispatch table lists.
+//! Shared helpers live here.
 
 pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;
@@ -51,21 +52,6 @@ pub fn sb(s: impl Into<String>) -> StrBytes {
 /// A `TopicName` from a `&str`.
 pub fn topic_name(s: &str) -> TopicName {
     TopicName(sb(s))
-}
-
-/// Unwrap a handler's typed body or fail with `HandlerError::WrongBody`.
-#[macro_export]
-macro_rules! expect_body {
-    ($req:expr, $variant:ident) => {
-        match $req {
-            kafka_protocol::messages::RequestKind::$variant(body) => body,
-            _ => {
-                return Err($crate::dispatch::HandlerError::WrongBody(
-                    kafka_protocol::messages::ApiKey::$variant,
-                ))
-            }
-        }
-    };
 }
 
 /// The Kafka error for a topic-registry failure.

@@ -3,26 +3,29 @@
 //! Metadata is kept verbatim; the answer is sent once the commit is durable.
 
 use super::topic_name;
-use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
 use crate::groups::wiring::partition_exists;
 use crate::groups::CommitRequest;
+use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::offset_commit_response::{
     OffsetCommitResponsePartition, OffsetCommitResponseTopic,
 };
-use kafka_protocol::messages::{ApiKey, OffsetCommitResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::{ApiKey, OffsetCommitRequest, OffsetCommitResponse};
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::OffsetCommit,
-    min_version: 2,
-    max_version: 9,
-    handle,
-};
+/// The OffsetCommit handler.
+pub struct Api;
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, OffsetCommit);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::OffsetCommit;
+    const VERSIONS: (i16, i16) = (2, 9);
+    type Request = OffsetCommitRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: OffsetCommitRequest,
+    ) -> HandlerResult<OffsetCommitResponse> {
         crate::groups::wiring::ensure_log_for(&state).await;
         let commit = CommitRequest {
             api_version: ctx.api_version,
@@ -72,8 +75,6 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 ),
             }
         }
-        Ok(Some(ResponseKind::OffsetCommit(
-            OffsetCommitResponse::default().with_topics(topics),
-        )))
-    })
+        Ok(Some(OffsetCommitResponse::default().with_topics(topics)))
+    }
 }

@@ -2,24 +2,27 @@
 //! partition (GROUP_SUBSCRIBED_TO_TOPIC) for topics the live group consumes.
 
 use super::topic_name;
-use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::offset_delete_response::{
     OffsetDeleteResponsePartition, OffsetDeleteResponseTopic,
 };
-use kafka_protocol::messages::{ApiKey, OffsetDeleteResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::{ApiKey, OffsetDeleteRequest, OffsetDeleteResponse};
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::OffsetDelete,
-    min_version: 0,
-    max_version: 0,
-    handle,
-};
+/// The OffsetDelete handler.
+pub struct Api;
 
-fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, OffsetDelete);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::OffsetDelete;
+    const VERSIONS: (i16, i16) = (0, 0);
+    type Request = OffsetDeleteRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        _ctx: RequestContext,
+        req: OffsetDeleteRequest,
+    ) -> HandlerResult<OffsetDeleteResponse> {
         let topics: Vec<(String, Vec<i32>)> = req
             .topics
             .iter()
@@ -49,6 +52,6 @@ fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> Ha
                 }
             }
         }
-        Ok(Some(ResponseKind::OffsetDelete(resp)))
-    })
+        Ok(Some(resp))
+    }
 }

@@ -4,22 +4,18 @@
 //! member's epoch.
 
 use super::{sb, topic_name};
-use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
 use crate::groups::FetchedOffset;
+use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
     OffsetFetchResponseTopic, OffsetFetchResponseTopics,
 };
-use kafka_protocol::messages::{ApiKey, GroupId, OffsetFetchResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::{ApiKey, GroupId, OffsetFetchRequest, OffsetFetchResponse};
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::OffsetFetch,
-    min_version: 1,
-    max_version: 9,
-    handle,
-};
+/// The OffsetFetch handler.
+pub struct Api;
 
 /// Fetched offsets grouped by topic, in order.
 fn by_topic(offsets: Vec<FetchedOffset>) -> Vec<(String, Vec<FetchedOffset>)> {
@@ -33,9 +29,16 @@ fn by_topic(offsets: Vec<FetchedOffset>) -> Vec<(String, Vec<FetchedOffset>)> {
     out
 }
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, OffsetFetch);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::OffsetFetch;
+    const VERSIONS: (i16, i16) = (1, 9);
+    type Request = OffsetFetchRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: OffsetFetchRequest,
+    ) -> HandlerResult<OffsetFetchResponse> {
         let v = ctx.api_version;
         if v >= 8 {
             let groups = req
@@ -82,9 +85,7 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                     out
                 })
                 .collect();
-            return Ok(Some(ResponseKind::OffsetFetch(
-                OffsetFetchResponse::default().with_groups(groups),
-            )));
+            return Ok(Some(OffsetFetchResponse::default().with_groups(groups)));
         }
         // v1-7: one group; v1 has no null "all topics" (v2+ does).
         let topics: Option<Vec<(String, Vec<i32>)>> = req.topics.as_ref().map(|ts| {
@@ -124,8 +125,8 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 resp.topics = v1_topics(unstable(&state, &req.group_id, offsets, stable))
             }
         }
-        Ok(Some(ResponseKind::OffsetFetch(resp)))
-    })
+        Ok(Some(resp))
+    }
 }
 
 /// With `require_stable` (v7+), a partition with offsets pending in an open

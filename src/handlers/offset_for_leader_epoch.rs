@@ -2,25 +2,28 @@
 //! 0 and Metadata reports epoch 0, so any requested epoch >= 0 ends at the log
 //! end offset with epoch 0; a current leader epoch above 0 is UNKNOWN_LEADER_EPOCH.
 
-use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
+use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::offset_for_leader_epoch_response::{
     EpochEndOffset, OffsetForLeaderTopicResult,
 };
-use kafka_protocol::messages::{ApiKey, OffsetForLeaderEpochResponse, RequestKind, ResponseKind};
+use kafka_protocol::messages::{ApiKey, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::OffsetForLeaderEpoch,
-    min_version: 2,
-    max_version: 4,
-    handle,
-};
+/// The OffsetForLeaderEpoch handler.
+pub struct Api;
 
-fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, OffsetForLeaderEpoch);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::OffsetForLeaderEpoch;
+    const VERSIONS: (i16, i16) = (2, 4);
+    type Request = OffsetForLeaderEpochRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        _ctx: RequestContext,
+        req: OffsetForLeaderEpochRequest,
+    ) -> HandlerResult<OffsetForLeaderEpochResponse> {
         let topics = req
             .topics
             .into_iter()
@@ -54,8 +57,8 @@ fn handle(state: Arc<BrokerState>, _ctx: RequestContext, req: RequestKind) -> Ha
                     .with_partitions(partitions)
             })
             .collect();
-        Ok(Some(ResponseKind::OffsetForLeaderEpoch(
+        Ok(Some(
             OffsetForLeaderEpochResponse::default().with_topics(topics),
-        )))
-    })
+        ))
+    }
 }

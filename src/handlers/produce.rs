@@ -10,28 +10,22 @@
 
 use super::{batch_error_code, sb, topic_name};
 use crate::config::topic::ResolvedTopicConfig;
-use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::partitions::{AppendError, AppendOutcome, Partition, Topic, TxnVerification};
 use crate::state::BrokerState;
 use kafka_protocol::messages::produce_request::TopicProduceData;
 use kafka_protocol::messages::produce_response::{
     BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
 };
-use kafka_protocol::messages::{
-    ApiKey, ProduceRequest, ProduceResponse, RequestKind, ResponseKind, TopicName,
-};
+use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, TopicName};
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 use uuid::Uuid;
 use weir_storage::validate::{validate, ProduceRules, RecordError, ValidationError};
 use weir_storage::{AppendOptions, TimestampType};
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::Produce,
-    min_version: 3,
-    max_version: 13,
-    handle,
-};
+/// The Produce handler.
+pub struct Api;
 
 /// Requests carrying at most this many record bytes are appended on the async worker.
 const INLINE_APPEND_BYTES: usize = 128 * 1024;
@@ -239,9 +233,16 @@ fn needs_segment_setup(state: &BrokerState, req: &ProduceRequest, version: i16) 
     })
 }
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, Produce);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::Produce;
+    const VERSIONS: (i16, i16) = (3, 13);
+    type Request = ProduceRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: ProduceRequest,
+    ) -> HandlerResult<ProduceResponse> {
         let version = ctx.api_version;
         let acks = req.acks;
         let transactional_id = req.transactional_id.as_ref().map(|t| t.0.to_string());
@@ -313,9 +314,7 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
         let results = if inline {
             append_all()
         } else {
-            tokio::task::spawn_blocking(append_all)
-                .await
-                .map_err(|e| HandlerError::Internal(format!("produce task failed: {e}")))?
+            blocking(append_all).await?
         };
 
         let needs_sync = results
@@ -324,7 +323,7 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
         let results = if needs_sync {
             // Group commit: one blocking task fsyncs every partition that needs it;
             // a failed fsync fails that partition's produce.
-            tokio::task::spawn_blocking(move || {
+            blocking(move || {
                 let mut results = results;
                 for r in results.iter_mut().flat_map(|t| t.partitions.iter_mut()) {
                     if let Some((p, offset)) = r.sync.take() {
@@ -338,8 +337,7 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 }
                 results
             })
-            .await
-            .map_err(|e| HandlerError::Internal(format!("sync task failed: {e}")))?
+            .await?
         } else {
             results
         };
@@ -363,8 +361,6 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
                 tr
             })
             .collect();
-        Ok(Some(ResponseKind::Produce(
-            ProduceResponse::default().with_responses(responses),
-        )))
-    })
+        Ok(Some(ProduceResponse::default().with_responses(responses)))
+    }
 }

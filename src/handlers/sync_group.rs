@@ -3,22 +3,25 @@
 //! follower's answer waits for the leader's.
 
 use super::sb;
-use crate::dispatch::{ApiSpec, HandlerFuture, RequestContext};
 use crate::groups::classic::{SyncRequest, SyncResponse};
+use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
-use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind, SyncGroupResponse};
+use kafka_protocol::messages::{ApiKey, SyncGroupRequest, SyncGroupResponse};
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::SyncGroup,
-    min_version: 0,
-    max_version: 5,
-    handle,
-};
+/// The SyncGroup handler.
+pub struct Api;
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, SyncGroup);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::SyncGroup;
+    const VERSIONS: (i16, i16) = (0, 5);
+    type Request = SyncGroupRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: SyncGroupRequest,
+    ) -> HandlerResult<SyncGroupResponse> {
         let sync = SyncRequest {
             group_id: req.group_id.to_string(),
             generation_id: req.generation_id,
@@ -43,6 +46,6 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
             resp.protocol_type = r.protocol_type.map(sb);
             resp.protocol_name = r.protocol_name.map(sb);
         }
-        Ok(Some(ResponseKind::SyncGroup(resp)))
-    })
+        Ok(Some(resp))
+    }
 }

@@ -10,29 +10,32 @@
 //! not served.
 
 use super::topic_name;
-use crate::dispatch::{ApiSpec, HandlerError, HandlerFuture, RequestContext};
+use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use crate::txn::PendingOffset;
 use kafka_protocol::messages::txn_offset_commit_response::{
     TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
 };
-use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind, TxnOffsetCommitResponse};
+use kafka_protocol::messages::{ApiKey, TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 
-pub const SPEC: ApiSpec = ApiSpec {
-    key: ApiKey::TxnOffsetCommit,
-    min_version: 0,
-    max_version: 4,
-    handle,
-};
+/// The TxnOffsetCommit handler.
+pub struct Api;
 
-fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> HandlerFuture {
-    Box::pin(async move {
-        let req = crate::expect_body!(req, TxnOffsetCommit);
+impl Handler for Api {
+    const KEY: ApiKey = ApiKey::TxnOffsetCommit;
+    const VERSIONS: (i16, i16) = (0, 4);
+    type Request = TxnOffsetCommitRequest;
+
+    async fn handle(
+        state: Arc<BrokerState>,
+        ctx: RequestContext,
+        req: TxnOffsetCommitRequest,
+    ) -> HandlerResult<TxnOffsetCommitResponse> {
         crate::txn::wiring::ensure_log_for(&state).await;
         let version = ctx.api_version;
-        let topics = tokio::task::spawn_blocking(move || {
+        let topics = blocking(move || {
             let group = req.group_id.0.to_string();
             let max_metadata = state.groups.config().offset_metadata_max_bytes;
             // Per partition: Ok(offset to commit) or the partition's error.
@@ -112,10 +115,7 @@ fn handle(state: Arc<BrokerState>, ctx: RequestContext, req: RequestKind) -> Han
             }
             topics
         })
-        .await
-        .map_err(|e| HandlerError::Internal(e.to_string()))?;
-        Ok(Some(ResponseKind::TxnOffsetCommit(
-            TxnOffsetCommitResponse::default().with_topics(topics),
-        )))
-    })
+        .await?;
+        Ok(Some(TxnOffsetCommitResponse::default().with_topics(topics)))
+    }
 }

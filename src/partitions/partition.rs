@@ -427,7 +427,7 @@ impl Partition {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
-        let batch = crate::txn::markers::control_batch(
+        let batch = weir_storage::control::end_txn_marker_batch(
             producer_id,
             producer_epoch,
             commit,

@@ -393,7 +393,7 @@ impl Registry {
             for batch in iter_batches_lenient(&read.records) {
                 progressed = true;
                 offset = batch.last_offset() + 1;
-                if let Some(commit) = crate::txn::markers::marker_kind(&batch) {
+                if let Ok(Some(commit)) = weir_storage::control::end_txn_marker(&batch) {
                     table.record_marker(
                         batch.producer_id(),
                         batch.producer_epoch(),

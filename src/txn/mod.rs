@@ -12,8 +12,9 @@
 //! timeout expires.
 //!
 //! Ending a transaction writes a COMMIT or ABORT control batch to each of its
-//! partitions ([`markers`]); the partitions track ongoing transactions (last
-//! stable offset) and aborted ones (read_committed fetches) in
+//! partitions (built and parsed by [`weir_storage::control`], which the log
+//! cleaner shares); the partitions track ongoing transactions (last stable
+//! offset) and aborted ones (read_committed fetches) in
 //! [`crate::producer_state`]. Committed offsets (TxnOffsetCommit) are applied
 //! to the group coordinator when the transaction commits and dropped when it
 //! aborts.
@@ -22,14 +23,12 @@
 //! - [`state`]: one transactional id's metadata and its legal transitions
 //!   (pure; every illegal one is Kafka's error code).
 //! - [`records`]: keys and values of `__transaction_state`.
-//! - [`markers`]: the COMMIT / ABORT control batches.
 //! - [`coordinator`]: [`TxnCoordinator`], serialising operations per
 //!   transactional id, persisting, writing markers, timers.
 //! - [`wiring`]: the coordinator inside the broker (internal topic, the
 //!   partitions and groups it writes to).
 
 pub mod coordinator;
-pub mod markers;
 pub mod records;
 pub mod state;
 pub mod wiring;

@@ -11,8 +11,10 @@
 //!    in the log directory; the log start when absent). The log is cleaned when
 //!    dirty bytes / cleanable bytes >= `min.cleanable.dirty.ratio`, or when dirty
 //!    data is older than `max.compaction.lag.ms`.
-//! 3. Transactions are resolved from the control batches (COMMIT/ABORT); records
-//!    of aborted transactions are dropped and never enter the key map.
+//! 3. Transactions are resolved from the control batches (COMMIT/ABORT, read
+//!    by [`crate::control`]; a control record of another type ends nothing and
+//!    is kept); records of aborted transactions are dropped and never enter the
+//!    key map.
 //! 4. A key -> latest offset map is built over the dirty segments (bounded by
 //!    `max_map_entries`; when full, this pass stops at that segment boundary).
 //! 5. Segments from the log start up to the map's end are rewritten in groups
@@ -22,20 +24,11 @@
 //!    `delete.retention.ms`. Offsets never change: each rewritten batch keeps its
 //!    base offset, last offset delta, producer fields and codec; batches with
 //!    every record kept are copied byte for byte; control batches are kept.
-//! 6. Each group is swapped in atomically (see below) and the checkpoint moves
-//!    to the map's end.
-//!
-//! # Swap protocol (crash safety)
-//! - write `<base>.log.cleaned`, fsync it;
-//! - rename it to `<base>.log.<end>.cleaner.swap`, fsync the directory — the
-//!   commit point: the swap file names the offset range `[base, end)` it replaces;
-//! - delete the old segments whose base is in `[base, end)` (and their indexes),
-//!   rename the swap over `<base>.log` (an empty swap is just removed), fsync the
-//!   directory.
-//!
-//! On open, [`recover_swaps`] discards `.cleaned` files (the old segments are
-//! intact) and completes every `.cleaner.swap` (idempotently), so a crash leaves
-//! either the old or the new state, never both and never neither.
+//! 6. Each group is written to a `.cleaned` file and swapped in atomically by
+//!    the log ([`PartitionLog`]'s cleaner hook, following the crash-safe swap
+//!    protocol of the private `swap` module: a crash leaves either the old
+//!    segments or the cleaned ones, never both and never neither); then the
+//!    checkpoint moves to the map's end.
 //!
 //! The expensive work (decoding, re-encoding, writing) runs without any lock;
 //! only the swap takes the log's writer lock, briefly. `io_max_bytes_per_sec`
@@ -44,22 +37,22 @@
 use crate::batch::{
     self, BatchBuilder, BatchHeader, Record, LAST_OFFSET_DELTA_POS, MAX_TIMESTAMP_POS,
 };
+use crate::control;
 use crate::durability::{atomic_write, io_err, seal, unseal};
 use crate::error::{Result, StorageError};
 use crate::fs::Fs;
 use crate::log::PartitionLog;
-use crate::segment::{self, now_ms, Segment};
+use crate::segment::{now_ms, Segment};
+use crate::swap::cleaned_path;
 use bytes::Bytes;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// File in each log directory holding the cleaner's first dirty offset.
 pub(crate) const CLEANER_CHECKPOINT: &str = "weir-cleaner.checkpoint";
-const CLEANED_SUFFIX: &str = ".log.cleaned";
-const SWAP_SUFFIX: &str = ".cleaner.swap";
 
 /// Compaction settings of one log (Kafka's topic configs of the same names).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -148,21 +141,6 @@ impl DirtyInfo {
     }
 }
 
-fn cleaned_path(dir: &Path, base: i64) -> PathBuf {
-    dir.join(segment::file_name(base, CLEANED_SUFFIX))
-}
-
-fn swap_path(dir: &Path, base: i64, end: i64) -> PathBuf {
-    dir.join(format!("{base:020}.log.{end:020}{SWAP_SUFFIX}"))
-}
-
-fn parse_swap_name(name: &str) -> Option<(i64, i64)> {
-    let stem = name.strip_suffix(SWAP_SUFFIX)?;
-    let (base, end) = stem.split_once(".log.")?;
-    let ok = |s: &str| s.len() == 20 && s.bytes().all(|b| b.is_ascii_digit());
-    (ok(base) && ok(end)).then(|| Some((base.parse().ok()?, end.parse().ok()?)))?
-}
-
 /// Read the cleaner checkpoint of the log in `dir` (None if absent or damaged).
 pub(crate) fn read_checkpoint(dir: &Path) -> Option<i64> {
     let data = std::fs::read(dir.join(CLEANER_CHECKPOINT)).ok()?;
@@ -173,85 +151,6 @@ pub(crate) fn read_checkpoint(dir: &Path) -> Option<i64> {
 fn write_checkpoint(fs: &dyn Fs, dir: &Path, first_dirty: i64) -> Result<()> {
     let text = format!("weir-cleaner 1\n{first_dirty}\n");
     atomic_write(fs, &dir.join(CLEANER_CHECKPOINT), &seal(text.as_bytes()))
-}
-
-/// Commit a cleaned file as the replacement of `[base, end)` and finish the swap.
-pub(crate) fn commit_swap(
-    fs: &dyn Fs,
-    dir: &Path,
-    cleaned: &Path,
-    base: i64,
-    end: i64,
-) -> Result<bool> {
-    let swap = swap_path(dir, base, end);
-    fs.rename(cleaned, &swap).map_err(|e| io_err(&swap, e))?;
-    fs.sync_dir(dir).map_err(|e| io_err(dir, e))?;
-    finish_swap(fs, dir, base, end)
-}
-
-/// Finish a committed swap `[base, end)`: remove the segments it replaces, put
-/// the cleaned data in place (or drop it when empty). Idempotent. Returns
-/// whether a segment now exists at `base`.
-pub(crate) fn finish_swap(fs: &dyn Fs, dir: &Path, base: i64, end: i64) -> Result<bool> {
-    let swap = swap_path(dir, base, end);
-    let mut replaced = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| io_err(dir, e))? {
-        let entry = entry.map_err(|e| io_err(dir, e))?;
-        if let Some(b) = segment::parse_log_name(&entry.file_name().to_string_lossy()) {
-            if b >= base && b < end {
-                replaced.push(b);
-            }
-        }
-    }
-    let remove = |p: PathBuf| -> Result<()> {
-        match fs.remove_file(&p) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_err(&p, e)),
-        }
-    };
-    for b in &replaced {
-        for suffix in [segment::INDEX_SUFFIX, segment::TIME_INDEX_SUFFIX] {
-            remove(dir.join(segment::file_name(*b, suffix)))?;
-        }
-        if *b != base {
-            remove(dir.join(segment::file_name(*b, segment::LOG_SUFFIX)))?;
-        }
-    }
-    let empty = std::fs::metadata(&swap)
-        .map_err(|e| io_err(&swap, e))?
-        .len()
-        == 0;
-    let log = dir.join(segment::file_name(base, segment::LOG_SUFFIX));
-    if empty {
-        remove(log)?;
-        remove(swap)?;
-    } else {
-        fs.rename(&swap, &log).map_err(|e| io_err(&log, e))?;
-    }
-    fs.sync_dir(dir).map_err(|e| io_err(dir, e))?;
-    Ok(!empty)
-}
-
-/// Called when a log is opened, before its segments are listed: discard
-/// unfinished cleaned files and complete committed swaps.
-pub(crate) fn recover_swaps(fs: &dyn Fs, dir: &Path) -> Result<()> {
-    let mut swaps = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| io_err(dir, e))? {
-        let entry = entry.map_err(|e| io_err(dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(CLEANED_SUFFIX) {
-            let p = entry.path();
-            fs.remove_file(&p).map_err(|e| io_err(&p, e))?;
-        } else if let Some(range) = parse_swap_name(&name) {
-            swaps.push(range);
-        }
-    }
-    swaps.sort_unstable();
-    for (base, end) in swaps {
-        finish_swap(fs, dir, base, end)?;
-    }
-    Ok(())
 }
 
 /// Facts about one batch gathered without decoding its records.
@@ -342,18 +241,6 @@ impl Throttle<'_> {
     }
 }
 
-/// The key of a control record: (version, type); type 0 = ABORT, 1 = COMMIT.
-fn control_is_commit(h: &BatchHeader<'_>) -> Result<Option<bool>> {
-    let recs = h.records()?;
-    let Some(key) = recs.first().and_then(|r| r.key.as_ref()) else {
-        return Ok(None);
-    };
-    if key.len() < 4 {
-        return Ok(None);
-    }
-    Ok(Some(i16::from_be_bytes([key[2], key[3]]) == 1))
-}
-
 /// Clean `log` if `cfg` says it is due (or always, with `force`). `upper_bound`
 /// is the last stable offset (pass the log end when there are no open
 /// transactions). Blocking and CPU-heavy: run it on a background thread.
@@ -405,7 +292,7 @@ pub fn clean_until(
             let h = BatchHeader::parse(&bytes)?;
             if h.is_transactional() {
                 if h.is_control() {
-                    if let Some(commit) = control_is_commit(&h)? {
+                    if let Some(commit) = control::end_txn_marker(&h)? {
                         for base in pending.remove(&h.producer_id()).unwrap_or_default() {
                             outcome.insert(base, commit);
                         }
@@ -703,7 +590,7 @@ mod tests {
 
     #[test]
     fn crash_before_the_swap_is_committed_keeps_the_old_segments() {
-        let (before, after, cleaned, latest) = crash_at(SWAP_SUFFIX);
+        let (before, after, cleaned, latest) = crash_at(crate::swap::SWAP_SUFFIX);
         assert_eq!(after, before, "nothing was replaced");
         assert!(cleaned < before);
         assert_eq!(latest.len(), 50);
@@ -716,14 +603,5 @@ mod tests {
         assert!(after < before, "the committed swap was completed");
         assert_eq!(after, cleaned, "exactly the cleaned state");
         assert_eq!(latest.len(), 50);
-    }
-
-    #[test]
-    fn swap_names_round_trip_and_are_not_segment_names() {
-        let p = swap_path(Path::new("/d"), 42, 4_200);
-        let name = p.file_name().unwrap().to_str().unwrap();
-        assert_eq!(parse_swap_name(name), Some((42, 4_200)));
-        assert_eq!(segment::parse_log_name(name), None);
-        assert_eq!(parse_swap_name("00000000000000000042.log.swap"), None);
     }
 }

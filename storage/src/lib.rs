@@ -14,6 +14,8 @@
 //! - [`batch`]: record batch v2: zero-copy header view, CRC-32C validation,
 //!   record iteration, a builder for new batches.
 //! - [`compression`]: gzip, snappy (raw and xerial framing), lz4 (frame), zstd.
+//! - [`control`]: control records: the key parser and the COMMIT / ABORT
+//!   end-transaction markers (shared by the cleaner and the broker).
 //! - [`config`]: per-log settings (segment size/age, flush policy, timestamps).
 //! - [`store`]: the data directory: lock file, clean-shutdown marker, the set of
 //!   partition logs, atomic checkpoint files.
@@ -30,6 +32,8 @@
 //! - `mmap`: every `unsafe` of the crate (memory maps, `flock`), with SAFETY notes.
 //! - `fs`: the filesystem seam (writes, fsyncs, renames) so tests inject faults.
 //! - `durability`: atomic rewrite, checkpoint sealing, group commit.
+//! - `swap`: the crash-safe swap of cleaned segments into a log (used by the
+//!   cleaner and the log; recovery of an interrupted swap on open).
 //!
 //! # Durability and recovery
 //! An append returns once the bytes are in the page cache; `sync_to` /
@@ -46,6 +50,7 @@ pub mod batch;
 pub mod cleaner;
 pub mod compression;
 pub mod config;
+pub mod control;
 pub mod error;
 pub mod log;
 pub mod retention;
@@ -59,6 +64,7 @@ mod fs;
 mod index;
 mod mmap;
 mod segment;
+mod swap;
 
 pub use batch::{BatchBuilder, BatchHeader, Record, RecordHeader};
 pub use cleaner::{CleanStats, CleanerConfig, DirtyInfo};

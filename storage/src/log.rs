@@ -18,6 +18,7 @@ use crate::durability::{atomic_write, io_err, seal, unseal, GroupCommit};
 use crate::error::{BatchError, Result, StorageError};
 use crate::fs::Fs;
 use crate::segment::{self, now_ms, AppendBatch, OpenMode, Segment, SegmentParams};
+use crate::swap;
 use crate::validate::{validate, ProduceRules, ValidatedBatches, ValidationError};
 use bytes::Bytes;
 use std::path::{Path, PathBuf};
@@ -331,7 +332,7 @@ impl PartitionLog {
         let (mut log_start, mut recovery_point) = checkpoint.unwrap_or((0, 0));
         let recover = recover || created;
         // Complete or discard an interrupted cleaner swap before listing segments.
-        crate::cleaner::recover_swaps(&*fs, dir)?;
+        swap::recover_swaps(&*fs, dir)?;
         let mut bases = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(|e| io_err(dir, e))? {
             let entry = entry.map_err(|e| io_err(dir, e))?;
@@ -983,7 +984,7 @@ impl PartitionLog {
 
     /// Cleaner hook: atomically replace `old` (contiguous, not active) with the
     /// fsynced cleaned data at `cleaned` covering `[old[0].base, end)`, following
-    /// the swap protocol of [`crate::cleaner`]. Returns false (touching nothing)
+    /// the swap protocol of [`crate::swap`]. Returns false (touching nothing)
     /// when `old` is no longer in the log (retention or truncation got there first).
     pub(crate) fn swap_cleaned(
         &self,
@@ -1010,9 +1011,9 @@ impl PartitionLog {
         }
         let fs = &*inner.fs;
         let base = old[0].base_offset;
-        let swap = crate::cleaner::commit_swap(fs, &inner.dir, cleaned, base, end)?;
+        let has_segment = swap::commit_swap(fs, &inner.dir, cleaned, base, end)?;
         let mut segments = view.segments[..first].to_vec();
-        if swap {
+        if has_segment {
             let (seg, _) = Segment::open(
                 fs,
                 &inner.dir,

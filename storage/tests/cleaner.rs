@@ -303,13 +303,18 @@ fn txn_batch(pid: i64, recs: Vec<Record>) -> Vec<u8> {
 }
 
 fn marker(pid: i64, commit: bool) -> Vec<u8> {
+    control(pid, commit as i16)
+}
+
+/// A transactional control batch of control record type `ty`.
+fn control(pid: i64, ty: i16) -> Vec<u8> {
     let mut b = BatchBuilder::new();
     b.transactional = true;
     b.control = true;
     b.producer_id = pid;
     b.producer_epoch = 0;
     let mut key = vec![0u8, 0];
-    key.extend_from_slice(&(commit as i16).to_be_bytes());
+    key.extend_from_slice(&ty.to_be_bytes());
     b.push(Record {
         offset: 0,
         timestamp: now(),
@@ -356,6 +361,40 @@ fn aborted_transactions_are_dropped_and_never_shadow_committed_values() {
         .filter(|b| b.as_ref().unwrap().is_control())
         .count();
     assert_eq!(controls, 2);
+}
+
+/// Regression: the cleaner read any control type other than COMMIT as ABORT,
+/// dropping the data of a transaction that went on to commit. As in Kafka
+/// (`onControlBatchRead`: `default: return false`), an unknown control record
+/// ends no transaction and is kept.
+#[test]
+fn an_unknown_control_type_neither_aborts_nor_commits_a_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_s, log) = open(dir.path(), 400);
+    let ts = now();
+    let o = AppendOptions::default();
+    log.append(&txn_batch(9, vec![rec(Some("a"), Some("txn"), ts)]), o)
+        .unwrap();
+    log.append(&control(9, 5), o).unwrap();
+    log.append(&marker(9, true), o).unwrap();
+    while log.segments().len() < 2 {
+        append(&log, vec![rec(Some("pad"), Some(&"p".repeat(100)), ts)]);
+    }
+    let stats = cleaner::clean(&log, &ccfg(), log.log_end_offset(), true)
+        .unwrap()
+        .unwrap();
+    assert_eq!(stats.aborted_removed, 0);
+    let after = all(&log);
+    assert_eq!(
+        latest(&after).get("a").map(String::as_str),
+        Some("txn"),
+        "{after:?}"
+    );
+    let r = log.read(log.log_start_offset(), 1 << 20, None).unwrap();
+    let controls = iter_batches(&r.records)
+        .filter(|b| b.as_ref().unwrap().is_control())
+        .count();
+    assert_eq!(controls, 2, "the unknown control batch is kept");
 }
 
 #[test]

@@ -438,5 +438,7 @@ func main() {
 	Unsupported("admin_groups", "confluent-kafka-go 0.11.6 has no consumer-group admin API")
 	Unsupported("delete_records", "confluent-kafka-go 0.11.6 has no DeleteRecords API")
 	Unsupported("transactions", "confluent-kafka-go 0.11.6 has no transactional producer API")
+	Unsupported("transactions_consume_produce", "confluent-kafka-go 0.11.6 has no transactional producer API")
+	Unsupported("group_consumer_protocol", "confluent-kafka-go 0.11.6 has no group.protocol setting (KIP-848)")
 	Main()
 }

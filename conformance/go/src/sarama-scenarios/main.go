@@ -570,5 +570,7 @@ func main() {
 	Register("offsets_for_times", offsetsForTimes)
 	Register("delete_records", deleteRecords)
 	Unsupported("transactions", "sarama 1.22 has no transactional producer")
+	Unsupported("transactions_consume_produce", "sarama 1.22 has no transactional producer")
+	Unsupported("group_consumer_protocol", "sarama 1.22 has no KIP-848 consumer")
 	Main()
 }
