@@ -46,6 +46,17 @@ def files_key(*paths):
     return h.hexdigest()[:12]
 
 
+def check_port_free(port):
+    """Fail early if something already listens on the port: the readiness probe would
+    otherwise get its answer from that other broker."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as e:
+            raise RuntimeError(f"127.0.0.1:{port} is not free: {e}") from None
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -113,14 +124,36 @@ class _Stop(Exception):
     pass
 
 
+_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+_stopping = False
+
+
 def _raise_stop(signum, _frame):
-    raise _Stop(signum)
+    # Only the first signal stops; later ones must not interrupt the cleanup.
+    global _stopping
+    if not _stopping:
+        _stopping = True
+        raise _Stop(signum)
+
+
+def _spawn(into, argv, **kw):
+    """Popen with the stop signals blocked until the child is in `into`, so a signal can never
+    arrive between fork and bookkeeping and leak the child. The child gets the old mask back."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    try:
+        into.append(
+            subprocess.Popen(
+                argv, preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, old), **kw
+            )
+        )
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def install_signals():
     """Turn SIGTERM/SIGINT/SIGHUP into _Stop from the start, so a signal during a long first
     start (downloads, builds, format) still cleans up."""
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    for s in _SIGNALS:
         signal.signal(s, _raise_stop)
 
 
@@ -161,13 +194,15 @@ def run(name, prepare, ready_timeout, stop_grace=30.0):
     t0 = time.monotonic()
     install_signals()
     tmp = tempfile.mkdtemp(prefix=f"weir-peer-{name}-")
-    child = None
+    children = []
     logpath = os.path.join(tmp, "broker.log")
     code = 0
     try:
         argv, port, env = prepare(tmp)
+        check_port_free(port)
         with open(logpath, "ab") as logf:
-            child = subprocess.Popen(
+            _spawn(
+                children,
                 argv,
                 cwd=tmp,
                 env=env,
@@ -176,6 +211,7 @@ def run(name, prepare, ready_timeout, stop_grace=30.0):
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        child = children[0]
         launched = time.monotonic()
         deadline = launched + ready_timeout
         while not probe(port):
@@ -203,10 +239,10 @@ def run(name, prepare, ready_timeout, stop_grace=30.0):
             log(name, "last lines of the broker log:\n" + _tail(logpath))
     finally:
         # A second signal while stopping must not skip the cleanup.
-        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        for s in _SIGNALS:
             signal.signal(s, signal.SIG_IGN)
-        if child is not None:
-            _stop_child(name, child, stop_grace)
+        if children:
+            _stop_child(name, children[0], stop_grace)
         shutil.rmtree(tmp, ignore_errors=True)
         if code == 0:
             log(name, f"stopped, removed {tmp}")
@@ -217,4 +253,13 @@ def check_call(name, argv, **kw):
     """Run a setup command (download, build, format); its output goes to stderr."""
     shown = [("<classpath>" if i > 0 and argv[i - 1] == "-cp" else a) for i, a in enumerate(argv)]
     log(name, "$ " + " ".join(shown))
-    subprocess.run(argv, check=True, stdout=sys.stderr, **kw)
+    procs = []
+    try:
+        _spawn(procs, argv, stdout=sys.stderr, **kw)
+        rc = procs[0].wait()
+    finally:
+        if procs and procs[0].poll() is None:
+            procs[0].kill()
+            procs[0].wait()
+    if rc != 0:
+        raise RuntimeError(f"{os.path.basename(argv[0])} (the command above) exited with code {rc}")
