@@ -1,7 +1,13 @@
 //! The coordinator's broker settings ([`GroupConfig`]): Kafka's property
-//! names, their defaults and validation.
+//! names, read from the broker's settings and checked. The defaults are not
+//! repeated here: they are the broker key table's
+//! ([`BROKER_KEYS`](crate::config::broker::BROKER_KEYS)), the one source of
+//! truth.
 
-/// Broker settings of the coordinator (Kafka's property names in [`GroupConfig::KEYS`]).
+use crate::config::broker::key_def;
+
+/// Broker settings of the coordinator (Kafka's property names in
+/// [`GroupConfig::KEYS`]; the defaults in brackets come from the broker key table).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupConfig {
     /// `group.initial.rebalance.delay.ms` (3000).
@@ -27,19 +33,9 @@ pub struct GroupConfig {
 }
 
 impl Default for GroupConfig {
+    /// Every key at its default in the broker key table.
     fn default() -> Self {
-        GroupConfig {
-            initial_rebalance_delay_ms: 3000,
-            min_session_timeout_ms: 6000,
-            max_session_timeout_ms: 1_800_000,
-            max_size: i32::MAX as usize,
-            consumer_session_timeout_ms: 45_000,
-            consumer_heartbeat_interval_ms: 5000,
-            consumer_max_size: i32::MAX as usize,
-            offset_metadata_max_bytes: 4096,
-            offsets_retention_ms: 10080 * 60_000,
-            offsets_retention_check_interval_ms: 600_000,
-        }
+        GroupConfig::from_settings(|_| None).expect("the broker key table's defaults are valid")
     }
 }
 
@@ -58,43 +54,37 @@ impl GroupConfig {
         "offsets.retention.check.interval.ms",
     ];
 
-    /// Build from broker settings; `get` returns the configured value of a key.
-    /// An unparsable value is an error naming the key.
+    /// Build from broker settings; `get` returns the configured value of a key,
+    /// `None` for the key's default in the broker key table. An unparsable
+    /// value is an error naming the key.
     pub fn from_settings(get: impl Fn(&str) -> Option<String>) -> Result<GroupConfig, String> {
-        fn parse<T: std::str::FromStr>(
+        fn value<T: std::str::FromStr>(
+            get: &dyn Fn(&str) -> Option<String>,
             key: &str,
-            v: Option<String>,
-            default: T,
         ) -> Result<T, String> {
-            match v {
-                None => Ok(default),
-                Some(s) => s
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("invalid value {s:?} for {key}")),
-            }
+            let raw = match get(key) {
+                Some(raw) => raw,
+                None => key_def(key)
+                    .ok_or_else(|| format!("{key} is not a broker setting"))?
+                    .default
+                    .to_string(),
+            };
+            raw.trim()
+                .parse()
+                .map_err(|_| format!("invalid value {raw:?} for {key}"))
         }
-        let d = GroupConfig::default();
-        let k = Self::KEYS;
+        let (k, g) = (Self::KEYS, &get);
         let cfg = GroupConfig {
-            initial_rebalance_delay_ms: parse(k[0], get(k[0]), d.initial_rebalance_delay_ms)?,
-            min_session_timeout_ms: parse(k[1], get(k[1]), d.min_session_timeout_ms)?,
-            max_session_timeout_ms: parse(k[2], get(k[2]), d.max_session_timeout_ms)?,
-            max_size: parse(k[3], get(k[3]), d.max_size)?,
-            consumer_session_timeout_ms: parse(k[4], get(k[4]), d.consumer_session_timeout_ms)?,
-            consumer_heartbeat_interval_ms: parse(
-                k[5],
-                get(k[5]),
-                d.consumer_heartbeat_interval_ms,
-            )?,
-            consumer_max_size: parse(k[6], get(k[6]), d.consumer_max_size)?,
-            offset_metadata_max_bytes: parse(k[7], get(k[7]), d.offset_metadata_max_bytes)?,
-            offsets_retention_ms: parse::<i64>(k[8], get(k[8]), 10080)?.saturating_mul(60_000),
-            offsets_retention_check_interval_ms: parse(
-                k[9],
-                get(k[9]),
-                d.offsets_retention_check_interval_ms,
-            )?,
+            initial_rebalance_delay_ms: value(g, k[0])?,
+            min_session_timeout_ms: value(g, k[1])?,
+            max_session_timeout_ms: value(g, k[2])?,
+            max_size: value(g, k[3])?,
+            consumer_session_timeout_ms: value(g, k[4])?,
+            consumer_heartbeat_interval_ms: value(g, k[5])?,
+            consumer_max_size: value(g, k[6])?,
+            offset_metadata_max_bytes: value(g, k[7])?,
+            offsets_retention_ms: value::<i64>(g, k[8])?.saturating_mul(60_000),
+            offsets_retention_check_interval_ms: value(g, k[9])?,
         };
         if cfg.offsets_retention_ms < 60_000 {
             return Err("offsets.retention.minutes must be at least 1".into());
@@ -108,5 +98,32 @@ impl GroupConfig {
             );
         }
         Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    #[test]
+    fn every_key_is_a_broker_key_and_the_defaults_are_the_key_tables() {
+        for key in GroupConfig::KEYS {
+            assert!(key_def(key).is_some(), "{key} missing from BROKER_KEYS");
+        }
+        let settings = Settings::default();
+        let from_broker =
+            GroupConfig::from_settings(|k| settings.get(k).map(|s| s.raw.clone())).unwrap();
+        assert_eq!(GroupConfig::default(), from_broker);
+        // Kafka 4.x's defaults, as the key table gives them.
+        let d = GroupConfig::default();
+        assert_eq!(d.initial_rebalance_delay_ms, 3000);
+        assert_eq!(
+            (d.min_session_timeout_ms, d.max_session_timeout_ms),
+            (6000, 1_800_000)
+        );
+        assert_eq!(d.max_size, i32::MAX as usize);
+        assert_eq!(d.offsets_retention_ms, 10080 * 60_000);
+        assert_eq!(d.offsets_retention_check_interval_ms, 600_000);
     }
 }
