@@ -77,11 +77,3 @@ pub fn lag(
         registry.partition(t, p).map(|p| p.high_watermark())
     })
 }
-
-/// [`ensure_log`] for a handler: the one-time topic creation runs off the async workers.
-pub async fn ensure_log_for(state: &Arc<crate::state::BrokerState>) {
-    if !state.groups.has_log() {
-        let st = state.clone();
-        let _ = tokio::task::spawn_blocking(move || ensure_log(&st.groups, &st.partitions)).await;
-    }
-}
