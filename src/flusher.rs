@@ -37,14 +37,14 @@ pub async fn run(state: Arc<BrokerState>) {
             .topics()
             .iter()
             .flat_map(|t| t.partitions())
-            .filter(|p| p.log.flush_due())
+            .filter(|p| p.flush_due())
             .collect();
         if due.is_empty() {
             continue;
         }
         let result = tokio::task::spawn_blocking(move || {
             for p in due {
-                if let Err(e) = p.log.flush() {
+                if let Err(e) = p.flush() {
                     eprintln!("weir: flush of {}-{} failed: {e}", p.topic, p.index);
                 }
             }

@@ -1,8 +1,10 @@
 //! weir: a Kafka-protocol-compatible log broker.
 //!
-//! Start one in-process with [`Broker::start`] (tests use
-//! [`BrokerConfig::ephemeral`] on 127.0.0.1:0 with a temp dir); the `weir`
-//! binary is a thin wrapper ([`cli`] + [`server::run_until_signal`]).
+//! Start one in-process with [`Broker::start`]: the embedded broker for tests,
+//! here and in other Rust projects ([`BrokerConfig::ephemeral`] on 127.0.0.1:0
+//! with a temp dir; stopped by [`Broker::shutdown`] or drop; see [`Broker`] for
+//! an example). The `weir` binary is a thin wrapper ([`cli`] +
+//! [`server::run_until_signal`]; `weir bench` needs the default `bench` feature).
 //!
 //! # Layout
 //! Requests flow down the list; dependencies point down only.
@@ -26,7 +28,6 @@
 //! - [`producer_state`]: idempotent-producer sequence/epoch checks, ongoing and
 //!   aborted transactions per partition.
 //! - [`log_manager`]: background retention and log cleaner (own thread).
-//! - [`topic_policy`]: produce-time topic rules (keys on compacted topics).
 //! - [`flusher`], [`http`], [`ids`]: background flush policy, health endpoint, random ids.
 //! - [`alloc_guard`]: the global allocator, safe against wire-chosen allocation sizes.
 
@@ -50,7 +51,6 @@ pub mod producer_state;
 pub mod server;
 pub mod session;
 pub mod state;
-pub mod topic_policy;
 pub mod txn;
 
 pub use error::StartError;

@@ -9,13 +9,14 @@
 //! shutdown within [`POLL`] and abandons a clean in progress (the log keeps its
 //! pre-clean state for that group; the next start discards the partial file).
 
+use crate::config::topic::ResolvedTopicConfig;
 use crate::partitions::Partition;
 use crate::state::BrokerState;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use weir_storage::cleaner::{self, CleanStats};
-use weir_storage::retention::{apply_retention, RetentionOutcome};
+use weir_storage::cleaner::CleanStats;
+use weir_storage::retention::RetentionOutcome;
 use weir_storage::StorageError;
 
 /// How often the thread looks at the clock and the shutdown flag.
@@ -51,13 +52,13 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-fn all_partitions(state: &BrokerState) -> Vec<(Arc<Partition>, crate::config::topic::TopicConfig)> {
+fn all_partitions(state: &BrokerState) -> Vec<(Arc<Partition>, Arc<ResolvedTopicConfig>)> {
     state
         .partitions
         .topics()
         .iter()
         .flat_map(|t| {
-            let cfg = t.config();
+            let cfg = t.resolved().clone();
             t.partitions().into_iter().map(move |p| (p, cfg.clone()))
         })
         .collect()
@@ -67,8 +68,8 @@ fn all_partitions(state: &BrokerState) -> Vec<(Arc<Partition>, crate::config::to
 pub fn run_retention(state: &BrokerState, stats: &LogManagerStats) {
     let now = now_ms();
     for (p, cfg) in all_partitions(state) {
-        let policy = cfg.retention_policy(&state.settings);
-        match apply_retention(&p.log, &policy, p.high_watermark(), now) {
+        let policy = cfg.retention;
+        match p.apply_retention(&policy, now) {
             Ok(RetentionOutcome {
                 deleted,
                 bytes_deleted,
@@ -92,10 +93,10 @@ pub fn run_retention(state: &BrokerState, stats: &LogManagerStats) {
 pub fn run_cleaner(state: &BrokerState, stats: &LogManagerStats, stop: &AtomicBool) {
     let mut due: Vec<_> = all_partitions(state)
         .into_iter()
-        .filter(|(_, cfg)| cfg.is_compacted(&state.settings))
+        .filter(|(_, cfg)| cfg.compacted)
         .map(|(p, cfg)| {
-            let ccfg = cfg.cleaner_config(&state.settings);
-            let info = cleaner::dirty_info(&p.log, &ccfg, p.cleaner_upper_bound());
+            let ccfg = cfg.cleaner;
+            let info = p.dirty_info(&ccfg);
             (p, ccfg, info)
         })
         .filter(|(_, ccfg, info)| info.should_clean(ccfg, now_ms()))
@@ -106,7 +107,7 @@ pub fn run_cleaner(state: &BrokerState, stats: &LogManagerStats, stop: &AtomicBo
             return;
         }
         // Open transactions are never cleaned: the cleaner stops at the last stable offset.
-        match cleaner::clean_until(&p.log, &ccfg, p.cleaner_upper_bound(), false, stop) {
+        match p.clean(&ccfg, stop) {
             Ok(Some(s)) => record(stats, &p, &s),
             Ok(None) | Err(StorageError::Closed) => {}
             Err(e) => eprintln!("weir: cleaning {}-{} failed: {e}", p.topic, p.index),

@@ -1,11 +1,18 @@
-//! The `weir` binary: `weir bench ...` goes to the load generator; everything
-//! else is `weir serve` (bare `weir` = serve with defaults).
+//! The `weir` binary: `weir bench ...` goes to the load generator (the default
+//! `bench` feature: the only user of `weir-bench`; the library never uses it);
+//! everything else is `weir serve` (bare `weir` = serve with defaults).
 use weir::cli::{self, Command};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("bench") {
+        #[cfg(feature = "bench")]
         std::process::exit(weir_bench::run(args[1..].to_vec()));
+        #[cfg(not(feature = "bench"))]
+        {
+            eprintln!("weir: `weir bench` needs the `bench` feature (on by default)");
+            std::process::exit(2);
+        }
     }
     let config = match cli::parse_command(&args, std::env::vars()) {
         Ok(Command::Serve(config)) => config,

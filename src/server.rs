@@ -45,13 +45,52 @@ impl BrokerConfig {
     }
 }
 
-/// A running broker.
+/// A running broker: the `weir` binary's body, and an embedded broker for
+/// other Rust projects' tests.
+///
+/// [`Broker::start`] opens real storage in the data dir, binds the listener and
+/// serves the Kafka protocol until [`Broker::shutdown`] or drop; clients
+/// bootstrap from [`Broker::addr`]. Dropping a broker stops it: it stops
+/// accepting, lets requests in flight finish (up to 3 s) and closes the store
+/// (snapshot, flush, clean-shutdown marker, data-dir lock released) on the
+/// runtime it was dropped in; await [`Broker::shutdown`] instead to wait for
+/// that and see its errors.
+///
+/// # Embedded in a test
+/// ```
+/// use weir::{Broker, BrokerConfig};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let dir = tempfile::tempdir().unwrap(); // real storage, removed afterwards
+/// let mut config = BrokerConfig::ephemeral(dir.path()); // 127.0.0.1, any free port
+/// config.settings.set("num.partitions", "3", weir::config::Source::Cli).unwrap();
+/// let broker = Broker::start(config).await.unwrap();
+/// let bootstrap = broker.addr().to_string(); // `bootstrap.servers` for any Kafka client
+///
+/// // A client connects there (here: a bare TCP connect).
+/// tokio::net::TcpStream::connect(&bootstrap).await.unwrap();
+///
+/// drop(broker); // stops it (or `broker.shutdown().await` to wait for a clean close)
+/// # // Stopped: the port closes and the store is closed cleanly (marker written).
+/// # let stopped = async {
+/// #     while tokio::net::TcpStream::connect(&bootstrap).await.is_ok()
+/// #         || !dir.path().join(".clean_shutdown").exists()
+/// #     {
+/// #         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+/// #     }
+/// # };
+/// # let limit = std::time::Duration::from_secs(10);
+/// # tokio::time::timeout(limit, stopped).await.expect("stopped on drop");
+/// # }
+/// ```
 pub struct Broker {
     addr: SocketAddr,
     http_addr: Option<SocketAddr>,
     state: Arc<BrokerState>,
     shutdown_tx: watch::Sender<bool>,
-    accept_task: tokio::task::JoinHandle<()>,
+    /// `None` once [`Broker::shutdown`] has taken it (drop has nothing left to do).
+    accept_task: Option<tokio::task::JoinHandle<()>>,
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -144,7 +183,7 @@ impl Broker {
             http_addr,
             state,
             shutdown_tx,
-            accept_task,
+            accept_task: Some(accept_task),
             background,
         })
     }
@@ -166,21 +205,59 @@ impl Broker {
 
     /// Graceful shutdown: stop accepting, let requests in flight finish (up to
     /// 3 s), snapshot producer state, flush and write the clean-shutdown marker.
-    pub async fn shutdown(self) -> Result<(), StartError> {
+    pub async fn shutdown(mut self) -> Result<(), StartError> {
         let _ = self.shutdown_tx.send(true);
-        let _ = self.accept_task.await;
-        for b in self.background {
+        if let Some(accept) = self.accept_task.take() {
+            let _ = accept.await;
+        }
+        for b in std::mem::take(&mut self.background) {
             b.abort();
             let _ = b.await;
         }
-        let state = self.state;
-        tokio::task::spawn_blocking(move || {
-            state.partitions.snapshot_producer_state(false)?;
-            state.store.close()?;
-            Ok::<(), StartError>(())
-        })
-        .await
-        .map_err(|e| StartError::Other(format!("shutdown task failed: {e}")))?
+        let state = self.state.clone();
+        tokio::task::spawn_blocking(move || close_state(&state))
+            .await
+            .map_err(|e| StartError::Other(format!("shutdown task failed: {e}")))?
+    }
+}
+
+/// Snapshot producer state and close the store (flush, clean-shutdown marker).
+fn close_state(state: &BrokerState) -> Result<(), StartError> {
+    state.partitions.snapshot_producer_state(false)?;
+    state.store.close()?;
+    Ok(())
+}
+
+impl Drop for Broker {
+    /// Stop a broker that was not shut down: stop accepting and background
+    /// work now; once requests in flight are drained, close the store on the
+    /// runtime (or right here when there is none).
+    fn drop(&mut self) {
+        let Some(accept) = self.accept_task.take() else {
+            return; // shut down already
+        };
+        let _ = self.shutdown_tx.send(true);
+        for b in self.background.drain(..) {
+            b.abort();
+        }
+        let state = self.state.clone();
+        let close = move || {
+            if let Err(e) = close_state(&state) {
+                eprintln!("weir: closing the dropped broker: {e}");
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    let _ = accept.await;
+                    let _ = tokio::task::spawn_blocking(close).await;
+                });
+            }
+            Err(_) => {
+                accept.abort();
+                close();
+            }
+        }
     }
 }
 

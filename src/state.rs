@@ -8,6 +8,8 @@ use crate::error::StartError;
 use crate::ids;
 use crate::partitions::Registry;
 use crate::pipeline::Pipeline;
+use crate::txn::{MarkerError, PendingOffset, TxnEnv};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
@@ -90,6 +92,65 @@ impl BrokerState {
 
     pub fn next_connection_id(&self) -> u64 {
         self.next_connection_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Make sure the group coordinator has its log (`__consumer_offsets` is
+    /// created on first use); the one-time creation runs off the async workers.
+    pub async fn ensure_group_log(self: &Arc<Self>) {
+        if !self.groups.has_log() {
+            let st = self.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                crate::groups::wiring::ensure_log(&st.groups, &st.partitions)
+            })
+            .await;
+        }
+    }
+
+    /// Make sure the transaction coordinator has its log
+    /// (`__transaction_state` is created on first use), off the async workers.
+    pub async fn ensure_txn_log(self: &Arc<Self>) {
+        if !self.txn.has_log() {
+            let st = self.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                crate::txn::wiring::ensure_log(&st.txn, &st.partitions)
+            })
+            .await;
+        }
+    }
+}
+
+/// The broker as the transaction coordinator's environment: producer ids from
+/// [`ProducerIds`], markers through the topic registry, committed offsets into
+/// the group coordinator ([`crate::txn::wiring`] does the work).
+impl TxnEnv for BrokerState {
+    fn allocate_producer_id(&self) -> Result<i64, String> {
+        self.producer_ids.allocate().map_err(|e| e.to_string())
+    }
+
+    fn write_marker(
+        &self,
+        topic: &str,
+        partition: i32,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+    ) -> Result<(), MarkerError> {
+        crate::txn::wiring::write_marker(
+            &self.partitions,
+            topic,
+            partition,
+            producer_id,
+            producer_epoch,
+            commit,
+        )
+    }
+
+    fn commit_offsets(
+        &self,
+        group: &str,
+        offsets: &BTreeMap<(String, i32), PendingOffset>,
+    ) -> Result<(), String> {
+        crate::txn::wiring::commit_offsets(&self.groups, &self.partitions, group, offsets)
     }
 }
 

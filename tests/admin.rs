@@ -2,9 +2,8 @@
 //! DescribeConfigs sources, CreatePartitions, DeleteTopics by name and id,
 //! DescribeCluster; and that topics persist across a restart.
 
-mod common;
+mod support;
 
-use common::*;
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
@@ -16,6 +15,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
+use support::*;
 
 fn topic(name: &str, partitions: i32, rf: i16, configs: &[(&str, &str)]) -> CreatableTopic {
     CreatableTopic::default()

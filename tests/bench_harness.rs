@@ -2,8 +2,11 @@
 //! in-process weir on 127.0.0.1:0, or the broker named by
 //! `WEIR_BENCH_BOOTSTRAP=HOST:PORT` (weir, Apache Kafka, Redpanda or Tansu).
 
+mod support;
+
 use std::sync::{Arc, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+
+use support::{unique_name, TestBroker};
 
 use weir_bench::args::{parse, Command, Config};
 use weir_bench::report::Report;
@@ -24,14 +27,11 @@ fn bootstrap() -> String {
                 .build()
                 .unwrap();
             rt.block_on(async {
-                let dir = tempfile::tempdir().unwrap();
-                let broker = weir::Broker::start(weir::BrokerConfig::ephemeral(dir.path()))
-                    .await
-                    .expect("broker starts");
-                tx.send(broker.addr().to_string()).unwrap();
+                let broker = TestBroker::start(&[]).await;
+                tx.send(broker.bootstrap()).unwrap();
                 // Serve until the test process exits.
                 std::future::pending::<()>().await;
-                drop((broker, dir));
+                drop(broker);
             });
         });
         rx.recv_timeout(std::time::Duration::from_secs(30))
@@ -41,11 +41,7 @@ fn bootstrap() -> String {
 }
 
 fn unique_topic(tag: &str) -> String {
-    let n = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("weir-bench-test-{tag}-{n}")
+    unique_name(&format!("weir-bench-test-{tag}"))
 }
 
 fn config(args: &str) -> Arc<Config> {
@@ -125,4 +121,23 @@ fn prefilled_consume_reads_the_requested_count() {
     )));
     assert_eq!(r.consumed_records, 3000);
     assert_eq!(r.consumed_payload_bytes, 3000 * 64);
+}
+
+#[test]
+fn every_codec_the_harness_writes_is_accepted_and_read_back() {
+    let b = bootstrap();
+    for codec in ["snappy", "zstd", "gzip", "lz4", "none"] {
+        let topic = unique_topic(&format!("codec-{codec}"));
+        let p = run(&config(&format!(
+            "produce --bootstrap {b} --topic {topic} --create --partitions 1 --records 500 \
+             --record-size 64 --linger 2ms --batch-bytes 8KiB --compression {codec} --quiet"
+        )));
+        assert_eq!(p.produce_errors, 0, "{codec}");
+        assert_eq!(p.acked_records, 500, "{codec}");
+        let c = run(&config(&format!(
+            "consume --bootstrap {b} --topic {topic} --quiet"
+        )));
+        assert_eq!(c.consumed_records, 500, "{codec}");
+        assert_eq!(c.consumed_payload_bytes, 500 * 64, "{codec}");
+    }
 }

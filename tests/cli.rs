@@ -1,11 +1,12 @@
 //! The real `weir` binary: start-up errors are one line and a non-zero exit;
 //! SIGTERM shuts down cleanly (exit 0, clean-shutdown marker written).
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const WEIR: &str = env!("CARGO_BIN_EXE_weir");
+mod support;
+
+use support::{sigterm, wait_exit, TestBroker, WEIR};
 
 /// Run weir to completion (bounded) and return (exit code, stderr).
 fn run_to_exit(args: &[&str], dir: &std::path::Path) -> (i32, String) {
@@ -90,63 +91,14 @@ fn unusable_data_dir_is_one_line_error() {
     );
 }
 
-/// A running weir child with its readiness line read.
-struct Running {
-    child: std::process::Child,
-    addr: String,
-}
-
-fn spawn_ready(args: &[&str]) -> Running {
-    let mut child = Command::new(WEIR)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(a) = line.strip_prefix("weir listening on ") {
-                let _ = tx.send(a.to_string());
-            }
-        }
-    });
-    let addr = match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(a) => a,
-        Err(_) => {
-            let _ = child.kill();
-            panic!("no readiness line");
-        }
-    };
-    Running { child, addr }
-}
-
-fn wait_exit(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if let Some(s) = child.try_wait().unwrap() {
-            return Some(s);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    None
-}
-
 #[test]
 fn sigterm_exits_zero_within_five_seconds_and_leaves_clean_marker() {
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().to_str().unwrap();
-    let mut r = spawn_ready(&["serve", "--listen", "127.0.0.1:0", "--data-dir", d]);
+    let mut r = TestBroker::spawn(dir.path(), &[]);
     // An idle client connection must not hold shutdown up.
-    let _conn = std::net::TcpStream::connect(&r.addr).unwrap();
-    let status = Command::new("kill")
-        .args(["-TERM", &r.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let Some(exit) = wait_exit(&mut r.child, Duration::from_secs(5)) else {
-        let _ = r.child.kill();
+    let _conn = std::net::TcpStream::connect(r.addr()).unwrap();
+    sigterm(r.child());
+    let Some(exit) = wait_exit(r.child(), Duration::from_secs(5)) else {
         panic!("weir did not exit within 5 s of SIGTERM");
     };
     assert_eq!(exit.code(), Some(0));
@@ -161,7 +113,8 @@ fn second_broker_on_same_dir_or_port_fails_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let other = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let mut r = spawn_ready(&["serve", "--listen", "127.0.0.1:0", "--data-dir", d]);
+    let mut r = TestBroker::spawn(dir.path(), &[]);
+    let addr = r.bootstrap();
     assert_one_line_failure(
         &["serve", "--listen", "127.0.0.1:0", "--data-dir", d],
         other.path(),
@@ -171,17 +124,15 @@ fn second_broker_on_same_dir_or_port_fails_with_one_line() {
         &[
             "serve",
             "--listen",
-            &r.addr,
+            &addr,
             "--data-dir",
             other.path().join("x").to_str().unwrap(),
         ],
         other.path(),
         "cannot listen",
     );
-    let _ = Command::new("kill")
-        .args(["-TERM", &r.child.id().to_string()])
-        .status();
-    assert!(wait_exit(&mut r.child, Duration::from_secs(5)).is_some());
+    sigterm(r.child());
+    assert!(wait_exit(r.child(), Duration::from_secs(5)).is_some());
 }
 
 #[test]
@@ -217,20 +168,10 @@ fn config_file_settings_apply_and_unknown_keys_fail() {
     );
     let good = dir.path().join("weir.toml");
     std::fs::write(&good, "[log.retention]\nms = 1000\n").unwrap();
-    let mut r = spawn_ready(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        d.to_str().unwrap(),
-        "--config",
-        good.to_str().unwrap(),
-    ]);
-    let _ = Command::new("kill")
-        .args(["-TERM", &r.child.id().to_string()])
-        .status();
+    let mut r = TestBroker::spawn(&d, &["--config", good.to_str().unwrap()]);
+    sigterm(r.child());
     assert_eq!(
-        wait_exit(&mut r.child, Duration::from_secs(5)).and_then(|s| s.code()),
+        wait_exit(r.child(), Duration::from_secs(5)).and_then(|s| s.code()),
         Some(0)
     );
 }

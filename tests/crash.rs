@@ -3,56 +3,23 @@
 //! data dir every acknowledged record is there, at its acknowledged offset,
 //! unchanged.
 
+mod support;
+
+use support::{sigterm, TestBroker};
+
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const WEIR: &str = env!("CARGO_BIN_EXE_weir");
-
-/// Start the binary and wait for its readiness line; returns the child and address.
-fn start(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
-    let mut child = Command::new(WEIR)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            dir.to_str().unwrap(),
-        ])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(a) = line.strip_prefix("weir listening on ") {
-                let _ = tx.send(a.to_string());
-            }
-        }
-    });
-    match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(addr) => (child, addr),
-        Err(_) => {
-            let _ = child.kill();
-            panic!("weir did not become ready");
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_acks_all_production_loses_no_acknowledged_record() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr) = start(
+    let mut weir = TestBroker::spawn(
         dir.path(),
         &[
             "--set",
@@ -61,6 +28,7 @@ async fn sigkill_during_acks_all_production_loses_no_acknowledged_record() {
             "num.partitions=2",
         ],
     );
+    let addr = weir.bootstrap();
 
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", &addr)
@@ -104,8 +72,8 @@ async fn sigkill_during_acks_all_production_loses_no_acknowledged_record() {
     while acked.lock().unwrap().len() < 300 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    child.kill().unwrap(); // SIGKILL
-    let _ = child.wait();
+    weir.kill(); // SIGKILL
+    drop(weir);
     stop.store(true, Ordering::Relaxed);
     // Deliveries still pending can only fail now; an ack not yet recorded only
     // makes the check weaker, never wrong.
@@ -121,7 +89,8 @@ async fn sigkill_during_acks_all_production_loses_no_acknowledged_record() {
     );
 
     // Restart on the same data dir (unclean: recovery runs) and read everything.
-    let (mut child, addr) = start(dir.path(), &[]);
+    let mut weir = TestBroker::spawn(dir.path(), &[]);
+    let addr = weir.bootstrap();
     let acked_for_check = acked.clone();
     let found = tokio::task::spawn_blocking(move || {
         let consumer: BaseConsumer = ClientConfig::new()
@@ -148,10 +117,8 @@ async fn sigkill_during_acks_all_production_loses_no_acknowledged_record() {
     })
     .await
     .unwrap();
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
+    sigterm(weir.child());
+    let _ = weir.child().wait();
     let missing: Vec<_> = acked
         .iter()
         .filter(|(k, v)| found.get(*k) != Some(*v))

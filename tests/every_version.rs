@@ -3,9 +3,8 @@
 //! a version lacks, and `RawClient::recv` rejects trailing bytes), on a connection
 //! that stays open.
 
-mod common;
+mod support;
 
-use common::*;
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
@@ -17,6 +16,7 @@ use kafka_protocol::messages::offset_for_leader_epoch_request::{
 };
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
+use support::*;
 
 /// A small valid request of `key` at `version` touching topic `t` (id `id`); `None`
 /// for APIs this test does not know (added by other modules).

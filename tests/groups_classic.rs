@@ -3,17 +3,17 @@
 //! timeout), static membership, cooperative rebalancing, committed offsets and
 //! group state across a broker restart.
 
-mod groups_support;
+mod support;
 
-use groups_support::*;
 use std::process::{Command, Stdio};
 use std::time::Duration;
+use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_members_split_six_partitions_and_survivors_take_over_after_leave_and_kill() {
-    let b = TestBroker::start().await;
+    let b = TestBroker::start(GROUP_SETTINGS).await;
     b.create_topic("orders", 6);
-    let addr = b.addr.clone();
+    let addr = b.bootstrap();
     tokio::task::spawn_blocking(move || {
         let a = Member::join(&addr, "g1", &["orders"], &[]);
         let m2 = Member::join(&addr, "g1", &["orders"], &[]);
@@ -67,9 +67,9 @@ async fn three_members_split_six_partitions_and_survivors_take_over_after_leave_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standalone_commits_are_kept_verbatim_and_survive_a_broker_restart() {
-    let mut b = TestBroker::start().await;
+    let mut b = TestBroker::start(GROUP_SETTINGS).await;
     b.create_topic("batch", 3);
-    let addr = b.addr.clone();
+    let addr = b.bootstrap();
     tokio::task::spawn_blocking(move || {
         // No subscription: a batch reader committing with generation -1.
         let c: rdkafka::consumer::BaseConsumer =
@@ -90,7 +90,7 @@ async fn standalone_commits_are_kept_verbatim_and_survive_a_broker_restart() {
     .await
     .unwrap();
     b.restart().await;
-    let addr = b.addr.clone();
+    let addr = b.bootstrap();
     tokio::task::spawn_blocking(move || {
         assert_eq!(committed(&addr, "reader", "batch", 3), vec![42, -1001, 7]);
         let c: rdkafka::consumer::BaseConsumer =
@@ -111,9 +111,9 @@ async fn standalone_commits_are_kept_verbatim_and_survive_a_broker_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_state_survives_a_broker_restart_without_a_rebalance() {
-    let mut b = TestBroker::start().await;
+    let mut b = TestBroker::start(GROUP_SETTINGS).await;
     b.create_topic("ledger", 4);
-    let addr = b.addr.clone();
+    let addr = b.bootstrap();
     let (a, m2) = tokio::task::spawn_blocking(move || {
         let a = Member::join(&addr, "g2", &["ledger"], &[]);
         let m2 = Member::join(&addr, "g2", &["ledger"], &[]);
@@ -133,7 +133,7 @@ async fn group_state_survives_a_broker_restart_without_a_rebalance() {
     .unwrap();
     let before = (a.assigns(), m2.assigns(), a.partitions(), m2.partitions());
     b.restart().await;
-    let addr = b.addr.clone();
+    let addr = b.bootstrap();
     let (a, m2) = tokio::task::spawn_blocking(move || {
         // Several heartbeat intervals (500 ms) against the restarted broker.
         std::thread::sleep(Duration::from_secs(4));
@@ -158,9 +158,9 @@ async fn group_state_survives_a_broker_restart_without_a_rebalance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_static_member_restart_does_not_trigger_a_rebalance() {
-    let b = TestBroker::start().await;
+    let b = TestBroker::start(GROUP_SETTINGS).await;
     b.create_topic("events", 4);
-    let addr = b.addr.clone();
+    let addr = b.bootstrap();
     tokio::task::spawn_blocking(move || {
         let s1 = Member::join(&addr, "g3", &["events"], &[("group.instance.id", "s1")]);
         let s2 = Member::join(&addr, "g3", &["events"], &[("group.instance.id", "s2")]);
@@ -187,9 +187,9 @@ async fn a_static_member_restart_does_not_trigger_a_rebalance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cooperative_sticky_members_keep_their_partitions_across_rebalances() {
-    let b = TestBroker::start().await;
+    let b = TestBroker::start(GROUP_SETTINGS).await;
     b.create_topic("coop", 6);
-    let addr = b.addr.clone();
+    let addr = b.bootstrap();
     tokio::task::spawn_blocking(move || {
         let coop = [("partition.assignment.strategy", "cooperative-sticky")];
         let a = Member::join(&addr, "g4", &["coop"], &coop);
@@ -221,9 +221,9 @@ async fn cooperative_sticky_members_keep_their_partitions_across_rebalances() {
 async fn admin_api_lists_describes_and_deletes_groups() {
     use rdkafka::admin::{AdminClient, AdminOptions};
     use rdkafka::client::DefaultClientContext;
-    let b = TestBroker::start().await;
+    let b = TestBroker::start(GROUP_SETTINGS).await;
     b.create_topic("adm", 2);
-    let addr = b.addr.clone();
+    let addr = b.bootstrap();
     let m = tokio::task::spawn_blocking({
         let addr = addr.clone();
         move || {

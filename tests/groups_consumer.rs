@@ -2,10 +2,10 @@
 //! an in-process broker over real sockets: broker-side assignment, leave,
 //! kill (session timeout), restart, static membership, described over the wire.
 
-mod groups_support;
+mod support;
 
-use groups_support::*;
 use std::time::Duration;
+use support::*;
 
 const CONSUMER: [(&str, &str); 1] = [("group.protocol", "consumer")];
 
@@ -24,9 +24,9 @@ fn kip848(addr: &str, group: &str, topics: &[&str], extra: &[(&str, &str)]) -> M
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consumer_protocol_three_members_split_six_partitions_and_take_over_after_leave() {
-    let b = TestBroker::start().await;
+    let b = TestBroker::start(GROUP_SETTINGS).await;
     b.create_topic("c-orders", 6);
-    let addr = b.addr.clone();
+    let addr = b.bootstrap();
     let (a, m2) = tokio::task::spawn_blocking(move || {
         let a = kip848(&addr, "cg1", &["c-orders"], &[]);
         let m2 = kip848(&addr, "cg1", &["c-orders"], &[]);
@@ -60,9 +60,9 @@ async fn consumer_protocol_three_members_split_six_partitions_and_take_over_afte
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consumer_protocol_group_survives_a_broker_restart() {
-    let mut b = TestBroker::start().await;
+    let mut b = TestBroker::start(GROUP_SETTINGS).await;
     b.create_topic("c-ledger", 4);
-    let addr = b.addr.clone();
+    let addr = b.bootstrap();
     let (a, m2) = tokio::task::spawn_blocking(move || {
         let a = kip848(&addr, "cg2", &["c-ledger"], &[]);
         let m2 = kip848(&addr, "cg2", &["c-ledger"], &[]);
@@ -87,7 +87,7 @@ async fn consumer_protocol_group_survives_a_broker_restart() {
         .group_epoch;
     let parts_before = (a.partitions(), m2.partitions());
     b.restart().await;
-    let addr = b.addr.clone();
+    let addr = b.bootstrap();
     let (a, m2) = tokio::task::spawn_blocking(move || {
         std::thread::sleep(Duration::from_secs(3));
         assert_eq!(
@@ -118,9 +118,9 @@ async fn consumer_protocol_group_survives_a_broker_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consumer_protocol_killed_member_is_expelled_after_its_session() {
-    let b = TestBroker::start().await;
+    let b = TestBroker::start(GROUP_SETTINGS).await;
     b.create_topic("c-kill", 4);
-    let addr = b.addr.clone();
+    let addr = b.bootstrap();
     tokio::task::spawn_blocking(move || {
         let a = kip848(&addr, "cg3", &["c-kill"], &[]);
         // The system kcat's librdkafka (2.0) predates KIP-848: the killed member is
@@ -156,9 +156,9 @@ async fn consumer_protocol_killed_member_is_expelled_after_its_session() {
 async fn consumer_protocol_describe_over_the_wire() {
     use rdkafka::admin::{AdminClient, AdminOptions};
     use rdkafka::client::DefaultClientContext;
-    let b = TestBroker::start().await;
+    let b = TestBroker::start(GROUP_SETTINGS).await;
     b.create_topic("c-desc", 3);
-    let addr = b.addr.clone();
+    let addr = b.bootstrap();
     let m = tokio::task::spawn_blocking({
         let addr = addr.clone();
         move || {
@@ -216,10 +216,10 @@ fn child_consumer_process() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consumer_protocol_regex_subscription_follows_matching_topics() {
-    let b = TestBroker::start().await;
+    let b = TestBroker::start(GROUP_SETTINGS).await;
     b.create_topic("logs-a", 2);
     b.create_topic("other", 2);
-    let addr = b.addr.clone();
+    let addr = b.bootstrap();
     let m = tokio::task::spawn_blocking(move || {
         let m = kip848(&addr, "cg5", &["^logs-.*"], &[]);
         wait_for(30, "logs-a assigned", || m.topic_partitions().len() == 2);

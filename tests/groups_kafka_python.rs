@@ -5,16 +5,16 @@
 //! `WEIR_TEST_PYTHON=conformance/.venv/bin/python cargo test --test
 //! groups_kafka_python -- --ignored` (default interpreter: `python3`).
 
-mod groups_support;
+mod support;
 
-use groups_support::*;
+use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs python3 with kafka-python"]
 async fn kafka_python_group_splits_partitions_consumes_once_and_commits() {
-    let b = TestBroker::start().await;
+    let b = TestBroker::start(GROUP_SETTINGS).await;
     b.create_topic("py-topic", 6);
-    let addr = b.addr.clone();
+    let addr = b.bootstrap();
     let out = tokio::task::spawn_blocking(move || {
         produce(&addr, "py-topic", 6, 10);
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/groups_kafka_python.py");

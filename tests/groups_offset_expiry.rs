@@ -7,14 +7,13 @@
 //! passing the retention) is covered by the coordinator's unit tests with an
 //! injected clock.
 
-#[path = "common/mod.rs"]
-mod common;
+mod support;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use common::{start_broker, RawClient};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Encodable, StrBytes};
 use std::time::Duration;
+use support::{start_broker, RawClient};
 
 const SETTINGS: &[(&str, &str)] = &[
     ("group.initial.rebalance.delay.ms", "0"),

@@ -4,14 +4,13 @@
 //! unknown members and groups, batched FindCoordinator keys, several groups
 //! in one OffsetFetch, -1 for no commit).
 
-#[path = "common/mod.rs"]
-mod common;
+mod support;
 
 use bytes::Bytes;
-use common::{start_broker, RawClient};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError as E;
+use support::{start_broker, RawClient, TestBroker};
 
 fn s(v: &str) -> StrBytes {
     StrBytes::from_string(v.to_string())
@@ -23,7 +22,7 @@ fn gid(v: &str) -> GroupId {
 
 const SETTINGS: &[(&str, &str)] = &[("group.initial.rebalance.delay.ms", "0")];
 
-async fn broker() -> (weir::Broker, tempfile::TempDir) {
+async fn broker() -> (TestBroker, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let b = start_broker(dir.path(), SETTINGS).await;
     b.state()

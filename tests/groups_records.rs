@@ -4,12 +4,12 @@
 //! processed again after its offset commit succeeded (consumers resume exactly
 //! at the last commit; only records past it may be seen twice).
 
-mod groups_support;
+mod support;
 
-use groups_support::*;
 use std::io::BufRead;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::*;
 
 #[derive(Clone, Copy, Debug)]
 enum Proto {
@@ -111,9 +111,9 @@ fn child_seen(child: std::process::Child, seen: &Seen) {
 }
 
 async fn leave_and_kill(proto: Proto) {
-    let b = TestBroker::start().await;
+    let b = TestBroker::start(GROUP_SETTINGS).await;
     b.create_topic("work", 6);
-    let addr = b.addr.clone();
+    let addr = b.bootstrap();
     tokio::task::spawn_blocking(move || {
         const PER: i32 = 60;
         produce(&addr, "work", 6, PER);
@@ -170,9 +170,9 @@ async fn consumer_protocol_no_record_lost_or_reprocessed_when_members_leave_and_
 }
 
 async fn batch_reader_resumes(proto: Proto) {
-    let b = TestBroker::start().await;
+    let b = TestBroker::start(GROUP_SETTINGS).await;
     b.create_topic("batch", 3);
-    let addr = b.addr.clone();
+    let addr = b.bootstrap();
     tokio::task::spawn_blocking(move || {
         produce(&addr, "batch", 3, 100);
         let seen: Seen = Arc::new(Mutex::new(Vec::new()));
@@ -226,9 +226,9 @@ async fn consumer_protocol_batch_reader_resumes_exactly_at_its_commit() {
 }
 
 async fn restart_mid_run(proto: Proto) {
-    let mut b = TestBroker::start().await;
+    let mut b = TestBroker::start(GROUP_SETTINGS).await;
     b.create_topic("steady", 4);
-    let addr = b.addr.clone();
+    let addr = b.bootstrap();
     let seen: Seen = Arc::new(Mutex::new(Vec::new()));
     let group = format!("steady-{}", proto.name());
     let (a, w2) = tokio::task::spawn_blocking({

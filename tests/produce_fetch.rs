@@ -3,15 +3,15 @@
 //! fenced epochs rejected, corrupt and oversized batches rejected per partition,
 //! long-poll fetches woken by the append, offsets by time and position.
 
-mod common;
+mod support;
 
-use common::*;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{
     ApiKey, InitProducerIdRequest, ListOffsetsRequest, RequestKind, ResponseKind,
 };
 use kafka_protocol::ResponseError;
 use std::time::{Duration, Instant};
+use support::*;
 use weir_storage::batch::iter_batches_lenient;
 
 async fn init_producer_id(c: &mut RawClient) -> (i64, i16) {

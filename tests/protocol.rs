@@ -2,15 +2,15 @@
 //! Metadata at every version, topic auto-creation, and that broken framing closes
 //! only the offending connection.
 
-mod common;
+mod support;
 
-use common::*;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, MetadataRequest, RequestKind, ResponseKind, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
+use support::*;
 
 fn metadata_for(names: &[&str], auto: bool) -> RequestKind {
     let mut req = MetadataRequest::default().with_topics(Some(

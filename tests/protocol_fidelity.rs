@@ -4,9 +4,8 @@
 //! them; nullable strings sent as null on success; DescribeConfigs' broker
 //! resource and synonyms as Kafka lists them.
 
-mod common;
+mod support;
 
-use common::*;
 use kafka_protocol::messages::alter_partition_reassignments_request::{
     ReassignablePartition, ReassignableTopic,
 };
@@ -18,6 +17,7 @@ use kafka_protocol::messages::describe_topic_partitions_request::{
 use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
 use kafka_protocol::messages::*;
 use kafka_protocol::ResponseError;
+use support::*;
 
 async fn describe_log_dirs(
     c: &mut RawClient,

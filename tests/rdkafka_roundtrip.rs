@@ -3,12 +3,12 @@
 //! with every codec, consume them back; restart the broker and read everything
 //! again; an idempotent producer round trip.
 
-mod common;
+mod support;
 
-use common::*;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
+use support::*;
 
 /// Print librdkafka's log lines (set WEIR_TEST_RDKAFKA_DEBUG=broker,protocol,... to see more).
 struct LogToStderr;

@@ -3,9 +3,8 @@
 //! librdkafka producers and consumers, plus raw IncrementalAlterConfigs, against
 //! an in-process broker over real sockets.
 
-mod common;
+mod support;
 
-use common::{bounded, start_broker, RawClient};
 use kafka_protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig,
 };
@@ -26,6 +25,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use support::{bounded, start_broker, RawClient};
 
 fn admin(addr: SocketAddr) -> AdminClient<DefaultClientContext> {
     ClientConfig::new()

@@ -5,6 +5,10 @@
 //! cleaner has finished, every live key reads back exactly once with its
 //! latest value at the offset it was acknowledged with, and deleted keys are gone.
 
+mod support;
+
+use support::{bounded_for, TestBroker};
+
 use rdkafka::admin::{
     AdminClient, AdminOptions, AlterConfig, NewTopic, ResourceSpecifier, TopicReplication,
 };
@@ -14,64 +18,14 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const WEIR: &str = env!("CARGO_BIN_EXE_weir");
+/// Bound for one step against the throttled broker.
+const LONG: Duration = Duration::from_secs(60);
 const KEYS: usize = 10_000;
 const ROUNDS: usize = 20;
 const TOPIC: &str = "compacted";
-
-struct Weir(Child);
-impl Drop for Weir {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(dir: &Path, sets: &[&str]) -> (Weir, String) {
-    let mut cmd = Command::new(WEIR);
-    cmd.args([
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        dir.to_str().unwrap(),
-    ]);
-    for s in sets {
-        cmd.args(["--set", s]);
-    }
-    let mut child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(a) = line.strip_prefix("weir listening on ") {
-                let _ = tx.send(a.to_string());
-            } else {
-                eprintln!("[weir] {line}");
-            }
-        }
-    });
-    let child = Weir(child);
-    let addr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("weir ready");
-    (child, addr)
-}
-
-async fn bounded<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(60), f)
-        .await
-        .unwrap_or_else(|_| panic!("timed out: {what}"))
-}
 
 fn key(i: usize) -> String {
     format!("key-{i:05}")
@@ -137,7 +91,7 @@ async fn produce_all(addr: &str) -> HashMap<String, (Option<String>, i64)> {
     }
     let mut latest = HashMap::new();
     for (k, v, f) in futs {
-        let d = bounded("delivery", f)
+        let d = bounded_for(LONG, "delivery", f)
             .await
             .unwrap()
             .map_err(|(e, _)| e)
@@ -221,13 +175,16 @@ fn latest_of(recs: &[(i64, String, Option<String>)]) -> BTreeMap<String, String>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compacted_topic_keeps_latest_value_per_key_through_a_sigkill_mid_clean() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut weir, addr) = start(
+    let mut weir = TestBroker::spawn(
         dir.path(),
         &[
+            "--set",
             "log.cleaner.backoff.ms=100",
+            "--set",
             "log.cleaner.io.max.bytes.per.second=400000",
         ],
     );
+    let addr = weir.bootstrap();
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", &addr)
         .create()
@@ -238,9 +195,13 @@ async fn compacted_topic_keeps_latest_value_per_key_through_a_sigkill_mid_clean(
         .set("retention.ms", "-1")
         .set("delete.retention.ms", "0")
         .set("min.cleanable.dirty.ratio", "0.01");
-    for r in bounded("create", admin.create_topics([&t], &AdminOptions::new()))
-        .await
-        .unwrap()
+    for r in bounded_for(
+        LONG,
+        "create",
+        admin.create_topics([&t], &AdminOptions::new()),
+    )
+    .await
+    .unwrap()
     {
         r.unwrap();
     }
@@ -258,7 +219,8 @@ async fn compacted_topic_keeps_latest_value_per_key_through_a_sigkill_mid_clean(
         .set("retention.ms", "-1")
         .set("delete.retention.ms", "0")
         .set("min.cleanable.dirty.ratio", "0.01");
-    for r in bounded(
+    for r in bounded_for(
+        LONG,
         "alter",
         admin.alter_configs([&compact], &AdminOptions::new()),
     )
@@ -277,8 +239,7 @@ async fn compacted_topic_keeps_latest_value_per_key_through_a_sigkill_mid_clean(
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    weir.0.kill().unwrap();
-    weir.0.wait().unwrap();
+    weir.kill();
     drop(weir);
 
     // Restart with the cleaner off: nothing lost, whatever state the swap was
@@ -286,7 +247,8 @@ async fn compacted_topic_keeps_latest_value_per_key_through_a_sigkill_mid_clean(
     // delete.retention.ms=0 a reader that sees an old value in a segment about
     // to be swapped may miss the tombstone the clean drops -- Kafka's documented
     // delete.retention.ms contract, not a loss.)
-    let (weir, addr) = start(dir.path(), &["log.cleaner.enable=false"]);
+    let weir = TestBroker::spawn(dir.path(), &["--set", "log.cleaner.enable=false"]);
+    let addr = weir.bootstrap();
     assert_eq!(
         latest_of(&consume_all(&addr)),
         expected,
@@ -295,7 +257,8 @@ async fn compacted_topic_keeps_latest_value_per_key_through_a_sigkill_mid_clean(
     drop(weir);
 
     // Restart unthrottled with the cleaner on.
-    let (weir, addr) = start(dir.path(), &["log.cleaner.backoff.ms=100"]);
+    let weir = TestBroker::spawn(dir.path(), &["--set", "log.cleaner.backoff.ms=100"]);
+    let addr = weir.bootstrap();
 
     // Once cleaned: every live key exactly once, latest value, acknowledged offset.
     let deadline = Instant::now() + Duration::from_secs(120);

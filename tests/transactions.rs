@@ -3,10 +3,9 @@
 //! against an in-process broker, plus the protocol-level refusals checked with
 //! a raw client (produce outside the transaction, fenced epochs).
 
-mod common;
+mod support;
 
 use bytes::Bytes;
-use common::*;
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
@@ -20,6 +19,7 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+use support::*;
 use weir_storage::{BatchBuilder, Record};
 
 type TxnProducer = ThreadedProducer<DefaultProducerContext>;
@@ -168,10 +168,7 @@ async fn an_open_transaction_holds_back_the_last_stable_offset() {
             .unwrap();
         plain.flush(T).unwrap();
         std::thread::sleep(Duration::from_millis(20));
-        let between = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64;
+        let between = now_ms();
         std::thread::sleep(Duration::from_millis(20));
         let p = txn_producer(addr, "tx-lso", &[]);
         p.begin_transaction().unwrap();

@@ -8,7 +8,9 @@
 
 use super::broker::{self, parse_value, KeyDef, Kind, Settings, Source, Value};
 use std::collections::BTreeMap;
-use weir_storage::{CleanerConfig, FlushPolicy, LogConfig, RetentionPolicy, TimestampType};
+use weir_storage::{
+    CleanerConfig, Compression, FlushPolicy, LogConfig, RetentionPolicy, TimestampType,
+};
 
 /// One topic config key.
 #[derive(Debug, Clone, Copy)]
@@ -376,6 +378,57 @@ impl TopicConfig {
     }
 }
 
+/// A topic's config resolved against the broker settings, typed: built once
+/// when the topic is created or opened and again when its overrides change
+/// (broker settings are fixed while the broker runs), so the produce path and
+/// the log manager read plain fields instead of re-parsing strings.
+#[derive(Debug, Clone)]
+pub struct ResolvedTopicConfig {
+    /// The overrides it was resolved from (DescribeConfigs, the checkpoint).
+    pub overrides: TopicConfig,
+    /// `max.message.bytes`.
+    pub max_message_bytes: i64,
+    /// `compression.type` as a codec; `None` keeps the producer's (`producer`).
+    pub compression: Option<Compression>,
+    /// `message.timestamp.type`.
+    pub timestamp_type: TimestampType,
+    /// `cleanup.policy` includes `compact` (records need keys; the cleaner runs).
+    pub compacted: bool,
+    /// Time/size retention ([`TopicConfig::retention_policy`]).
+    pub retention: RetentionPolicy,
+    /// The cleaner's settings ([`TopicConfig::cleaner_config`]).
+    pub cleaner: CleanerConfig,
+    /// The partition logs' settings ([`TopicConfig::log_config`]).
+    pub log: LogConfig,
+}
+
+impl ResolvedTopicConfig {
+    pub fn resolve(overrides: TopicConfig, broker: &Settings) -> Self {
+        ResolvedTopicConfig {
+            max_message_bytes: overrides.max_message_bytes(broker),
+            compression: codec(&overrides.compression_type(broker)),
+            timestamp_type: overrides.timestamp_type(broker),
+            compacted: overrides.is_compacted(broker),
+            retention: overrides.retention_policy(broker),
+            cleaner: overrides.cleaner_config(broker),
+            log: overrides.log_config(broker),
+            overrides,
+        }
+    }
+}
+
+/// The codec a `compression.type` value names; `None` for `producer`.
+fn codec(compression_type: &str) -> Option<Compression> {
+    match compression_type {
+        "uncompressed" => Some(Compression::None),
+        "gzip" => Some(Compression::Gzip),
+        "snappy" => Some(Compression::Snappy),
+        "lz4" => Some(Compression::Lz4),
+        "zstd" => Some(Compression::Zstd),
+        _ => None,
+    }
+}
+
 /// The broker-level value (and its source) a topic key falls back to.
 fn broker_default(def: &TopicKeyDef, broker: &Settings) -> (String, Source) {
     match def.name {
@@ -418,6 +471,53 @@ mod tests {
                 def.name,
                 def.broker_key
             );
+        }
+    }
+
+    #[test]
+    fn compacted_means_compact_in_the_cleanup_policy_list() {
+        // The produce validator requires keys exactly on these topics.
+        let s = Settings::default();
+        let cfg = |p: &str| TopicConfig::from_pairs([("cleanup.policy", p)]).unwrap();
+        for policy in ["compact", "compact,delete", "delete,compact"] {
+            assert!(cfg(policy).is_compacted(&s), "{policy}");
+        }
+        assert!(!cfg("delete").is_compacted(&s));
+        assert!(!TopicConfig::default().is_compacted(&s));
+    }
+
+    #[test]
+    fn resolved_config_matches_the_string_lookups() {
+        let mut broker = Settings::default();
+        broker.set("compression.type", "lz4", Source::Cli).unwrap();
+        let cfg = TopicConfig::from_pairs([
+            ("max.message.bytes", "4321"),
+            ("cleanup.policy", "compact,delete"),
+            ("message.timestamp.type", "LogAppendTime"),
+            ("retention.ms", "1000"),
+        ])
+        .unwrap();
+        let r = ResolvedTopicConfig::resolve(cfg.clone(), &broker);
+        assert_eq!(r.max_message_bytes, 4321);
+        assert_eq!(r.compression, Some(Compression::Lz4));
+        assert_eq!(r.timestamp_type, TimestampType::LogAppendTime);
+        assert!(r.compacted);
+        assert_eq!(r.retention, cfg.retention_policy(&broker));
+        assert_eq!(r.cleaner, cfg.cleaner_config(&broker));
+        assert_eq!(r.log, cfg.log_config(&broker));
+        assert_eq!(r.overrides, cfg);
+        let d = ResolvedTopicConfig::resolve(TopicConfig::default(), &Settings::default());
+        assert_eq!(d.compression, None, "producer keeps the producer's codec");
+        assert!(!d.compacted);
+        for (name, c) in [
+            ("uncompressed", Compression::None),
+            ("gzip", Compression::Gzip),
+            ("snappy", Compression::Snappy),
+            ("zstd", Compression::Zstd),
+        ] {
+            let cfg = TopicConfig::from_pairs([("compression.type", name)]).unwrap();
+            let r = ResolvedTopicConfig::resolve(cfg, &Settings::default());
+            assert_eq!(r.compression, Some(c), "{name}");
         }
     }
 

@@ -21,11 +21,21 @@
 //! Offsets of subscribed topics never expire.
 
 use super::classic::{ClassicGroup, ClassicState};
+use super::coordinator::{Group, GroupKind};
 use super::log::LogRecord;
 use super::protocol::parse_subscription_topics;
 use super::records::RecordKey;
-use super::{Coordinator, ExpiryOutcome, Group, GroupKind};
+use super::Coordinator;
 use std::collections::BTreeSet;
+
+/// What one offset expiry pass removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpiryOutcome {
+    /// (group, topic, partition) of every committed offset removed.
+    pub offsets: Vec<(String, String, i32)>,
+    /// Empty groups removed because none of their offsets remained.
+    pub groups: Vec<String>,
+}
 
 /// How a group's offsets may expire now (Kafka's `OffsetExpirationCondition`).
 #[derive(Debug, Clone, PartialEq, Eq)]

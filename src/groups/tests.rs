@@ -6,7 +6,10 @@ use super::consumer::{HeartbeatRequest, TopicCatalog};
 use super::log::MemoryGroupLog;
 use super::*;
 use bytes::Bytes;
+use kafka_protocol::ResponseError as E;
 use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 fn cfg(delay: u64) -> GroupConfig {
     GroupConfig {

@@ -35,7 +35,7 @@ pub fn ensure_log(coordinator: &Coordinator, registry: &Registry) {
 
 fn attach(coordinator: &Coordinator, registry: &Registry) -> Result<(), String> {
     let partition = registry.internal_state_partition(OFFSETS_TOPIC)?;
-    let log = Arc::new(PartitionGroupLog::new(partition.log.clone()));
+    let log = Arc::new(PartitionGroupLog::new(partition.coordinator_log()));
     coordinator.attach_log(log).map_err(|e| e.to_string())
 }
 
@@ -76,12 +76,4 @@ pub fn lag(
     coordinator.lag(group_id, &|t, p| {
         registry.partition(t, p).map(|p| p.high_watermark())
     })
-}
-
-/// [`ensure_log`] for a handler: the one-time topic creation runs off the async workers.
-pub async fn ensure_log_for(state: &Arc<crate::state::BrokerState>) {
-    if !state.groups.has_log() {
-        let st = state.clone();
-        let _ = tokio::task::spawn_blocking(move || ensure_log(&st.groups, &st.partitions)).await;
-    }
 }

@@ -22,7 +22,7 @@ impl Handler for Api {
         ctx: RequestContext,
         req: AddOffsetsToTxnRequest,
     ) -> HandlerResult<AddOffsetsToTxnResponse> {
-        crate::txn::wiring::ensure_log_for(&state).await;
+        state.ensure_txn_log().await;
         let version = ctx.api_version;
         let code = blocking(move || {
             if req.group_id.0.is_empty() {

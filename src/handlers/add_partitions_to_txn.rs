@@ -33,7 +33,7 @@ impl Handler for Api {
         ctx: RequestContext,
         req: AddPartitionsToTxnRequest,
     ) -> HandlerResult<AddPartitionsToTxnResponse> {
-        crate::txn::wiring::ensure_log_for(&state).await;
+        state.ensure_txn_log().await;
         let version = ctx.api_version;
         let resp = blocking(move || {
             if version >= 4 {

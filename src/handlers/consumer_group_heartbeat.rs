@@ -27,7 +27,7 @@ impl Handler for Api {
         ctx: RequestContext,
         req: ConsumerGroupHeartbeatRequest,
     ) -> HandlerResult<ConsumerGroupHeartbeatResponse> {
-        crate::groups::wiring::ensure_log_for(&state).await;
+        state.ensure_group_log().await;
         let hb = HeartbeatRequest {
             group_id: req.group_id.to_string(),
             member_id: req.member_id.to_string(),

@@ -27,7 +27,7 @@ fn delete_one(state: &BrokerState, topic: &str, index: i32, offset: i64) -> (i64
     if target < 0 || target > hw {
         return (-1, ResponseError::OffsetOutOfRange.code());
     }
-    match p.log.advance_log_start_offset(target) {
+    match p.delete_records(target) {
         Ok(start) => (start, 0),
         Err(e) => (-1, storage_error_code(&e).code()),
     }

@@ -25,7 +25,7 @@ impl Handler for Api {
         ctx: RequestContext,
         req: EndTxnRequest,
     ) -> HandlerResult<EndTxnResponse> {
-        crate::txn::wiring::ensure_log_for(&state).await;
+        state.ensure_txn_log().await;
         let version = ctx.api_version;
         let code = blocking(move || {
             match state.txn.end_txn(

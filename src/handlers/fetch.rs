@@ -231,7 +231,7 @@ fn read_all(
                 if limit == 0 && total > 0 {
                     data = data.with_records(Some(Bytes::new()));
                 } else {
-                    match p.log.read(w.fetch_offset, limit.max(1), Some(bound)) {
+                    match p.fetch(w.fetch_offset, limit.max(1), Some(bound)) {
                         Ok(r) => {
                             let records = if total > 0 && r.records.len() > limit {
                                 Bytes::new()

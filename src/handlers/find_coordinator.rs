@@ -32,7 +32,7 @@ impl Handler for Api {
         req: FindCoordinatorRequest,
     ) -> HandlerResult<FindCoordinatorResponse> {
         if req.key_type == 0 {
-            crate::groups::wiring::ensure_log_for(&state).await;
+            state.ensure_group_log().await;
         }
         let mut resp = FindCoordinatorResponse::default();
         if ctx.api_version >= 4 {

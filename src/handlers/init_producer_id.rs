@@ -33,7 +33,7 @@ impl Handler for Api {
             .map(|t| t.0.to_string())
             .filter(|t| !t.is_empty());
         if txn_id.is_some() {
-            crate::txn::wiring::ensure_log_for(&state).await;
+            state.ensure_txn_log().await;
         }
         let version = ctx.api_version;
         let resp = blocking(move || {

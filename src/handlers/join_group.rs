@@ -28,7 +28,7 @@ impl Handler for Api {
         ctx: RequestContext,
         req: JoinGroupRequest,
     ) -> HandlerResult<JoinGroupResponse> {
-        crate::groups::wiring::ensure_log_for(&state).await;
+        state.ensure_group_log().await;
         let v = ctx.api_version;
         let join = JoinRequest {
             api_version: v,

@@ -7,6 +7,7 @@
 //! Leader epoch 0, consistent with Metadata.
 
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
+use crate::partitions::OffsetSpec;
 use crate::state::BrokerState;
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
@@ -60,30 +61,17 @@ impl Handler for Api {
                             if p.current_leader_epoch > 0 {
                                 return r.with_error_code(ResponseError::UnknownLeaderEpoch.code());
                             }
-                            let found = match p.timestamp {
-                                LATEST | LATEST_TIERED if read_committed => {
-                                    Ok(Some((part.last_stable_offset(), -1)))
-                                }
-                                LATEST | LATEST_TIERED => Ok(Some((part.high_watermark(), -1))),
-                                EARLIEST | EARLIEST_LOCAL => {
-                                    Ok(Some((part.log_start_offset(), -1)))
-                                }
-                                MAX_TIMESTAMP => part
-                                    .log
-                                    .max_timestamp()
-                                    .map(|o| o.map(|(ts, off)| (off, ts))),
-                                // read_committed: nothing at or past the LSO (as Kafka).
-                                ts if ts >= 0 && read_committed => {
-                                    let lso = part.last_stable_offset();
-                                    part.log
-                                        .offset_for_timestamp(ts)
-                                        .map(|o| o.filter(|(off, _)| *off < lso))
-                                }
-                                ts if ts >= 0 => part.log.offset_for_timestamp(ts),
+                            // read_committed: nothing at or past the LSO (as Kafka).
+                            let spec = match p.timestamp {
+                                LATEST | LATEST_TIERED => OffsetSpec::Latest,
+                                EARLIEST | EARLIEST_LOCAL => OffsetSpec::Earliest,
+                                MAX_TIMESTAMP => OffsetSpec::MaxTimestamp,
+                                ts if ts >= 0 => OffsetSpec::Timestamp(ts),
                                 _ => {
                                     return r.with_error_code(ResponseError::InvalidRequest.code());
                                 }
                             };
+                            let found = part.list_offset(spec, read_committed);
                             match found {
                                 Ok(Some((offset, ts))) => {
                                     r = r.with_error_code(0).with_offset(offset).with_timestamp(ts);

@@ -122,5 +122,6 @@ pub fn append_error_code(e: &AppendError) -> ResponseError {
             ResponseError::TransactionalIdAuthorizationFailed
         }
         AppendError::Storage(s) => storage_error_code(s),
+        AppendError::TxnVerificationExpired => ResponseError::ConcurrentTransactions,
     }
 }

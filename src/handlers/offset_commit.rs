@@ -26,7 +26,7 @@ impl Handler for Api {
         ctx: RequestContext,
         req: OffsetCommitRequest,
     ) -> HandlerResult<OffsetCommitResponse> {
-        crate::groups::wiring::ensure_log_for(&state).await;
+        state.ensure_group_log().await;
         let commit = CommitRequest {
             api_version: ctx.api_version,
             group_id: req.group_id.to_string(),

@@ -33,7 +33,7 @@ impl Handler for Api {
         ctx: RequestContext,
         req: TxnOffsetCommitRequest,
     ) -> HandlerResult<TxnOffsetCommitResponse> {
-        crate::txn::wiring::ensure_log_for(&state).await;
+        state.ensure_txn_log().await;
         let version = ctx.api_version;
         let topics = blocking(move || {
             let group = req.group_id.0.to_string();

@@ -99,7 +99,7 @@ pub(super) fn encode_registry(topics: &[Arc<Topic>]) -> Vec<u8> {
             t.id.as_simple(),
             t.partition_count()
         ));
-        for line in t.config().to_lines() {
+        for line in t.resolved().overrides.to_lines() {
             s.push_str(&format!("config {line}\n"));
         }
     }
@@ -161,6 +161,7 @@ pub(super) fn decode_registry(data: &[u8]) -> Result<Vec<TopicSpec>, TopicError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::topic::ResolvedTopicConfig;
     use crate::ids;
     use std::sync::RwLock;
 
@@ -181,7 +182,10 @@ mod tests {
             id: spec.id,
             internal: false,
             partitions: RwLock::new(Vec::new()),
-            config: RwLock::new(spec.config.clone()),
+            config: arc_swap::ArcSwap::from_pointee(ResolvedTopicConfig::resolve(
+                spec.config.clone(),
+                &crate::config::Settings::default(),
+            )),
         });
         let mut data = encode_registry(&[topic]);
         let decoded = decode_registry(&data).unwrap();

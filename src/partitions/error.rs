@@ -30,4 +30,8 @@ pub enum AppendError {
     Producer(#[from] ProducerError),
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// A transaction marker was written here after the transaction
+    /// coordinator was asked about this record set: ask again.
+    #[error("a transaction marker was written since the transaction check")]
+    TxnVerificationExpired,
 }

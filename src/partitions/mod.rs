@@ -1,17 +1,19 @@
 //! The topic registry and the partitions behind it: topic name, topic id (UUID),
-//! partition count and config overrides, persisted with `Store::write_checkpoint`;
-//! per partition the log (log start / end offset = high watermark on this single
-//! node), the idempotent-producer and transaction state (last stable offset,
-//! aborted transactions, transaction markers), and wake-ups for waiting fetches.
+//! partition count and config (resolved once per change, read lock-free),
+//! persisted with `Store::write_checkpoint`; per partition the log (log start /
+//! end offset = high watermark on this single node), the idempotent-producer
+//! and transaction state (last stable offset, aborted transactions, transaction
+//! markers), and wake-ups for waiting fetches.
 //!
-//! Handlers go through this module for everything that touches partition data;
-//! it is the only broker module that calls the storage crate's log API.
+//! Handlers go through this module for everything that touches partition data:
+//! [`Partition`] is the only door to a partition's log (its `log` is private),
+//! and this is the only broker module that calls the storage crate's log API.
 //!
-//! - [`partition`]: one partition: its log, producer state, waiting fetches.
-//! - [`topic`]: a topic (its partitions and config) and Kafka's topic-name rules.
-//! - [`registry`]: every topic, created / altered / deleted / reopened at start-up.
-//! - [`checkpoint`]: the on-disk formats of the registry and producer-state checkpoints.
-//! - [`error`]: why a topic operation or an append failed.
+//! - `partition`: one partition: its log, producer state, waiting fetches.
+//! - `topic`: a topic (its partitions and resolved config) and Kafka's topic-name rules.
+//! - `registry`: every topic, created / altered / deleted / reopened at start-up.
+//! - `checkpoint`: the on-disk formats of the registry and producer-state checkpoints.
+//! - `error`: why a topic operation or an append failed.
 
 mod checkpoint;
 mod error;
@@ -21,6 +23,6 @@ mod topic;
 
 pub use checkpoint::{PRODUCER_SNAPSHOT, TOPICS_CHECKPOINT};
 pub use error::{AppendError, TopicError};
-pub use partition::{AppendResult, Partition};
+pub use partition::{AppendOutcome, OffsetSpec, Partition, TxnVerification};
 pub use registry::Registry;
 pub use topic::{validate_topic_name, Topic, INTERNAL_TOPICS, MAX_TOPIC_NAME_LEN};

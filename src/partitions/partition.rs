@@ -2,17 +2,26 @@
 //! state (last stable offset, aborted transactions, markers), and wake-ups for
 //! fetches waiting on it.
 
+//!
+//! [`Partition`] is the only door to the partition's log: produce, fetch,
+//! offset lookups, record deletion, flushes, retention and cleaning all go
+//! through its methods (the log itself is private).
+
 use super::error::AppendError;
 use crate::producer_state::{BatchMeta, ProducerError, ProducerStateTable, SeqCheck};
-use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, Weak};
 use tokio::sync::Notify;
-use weir_storage::batch::{iter_batches, iter_batches_lenient};
-use weir_storage::{AppendOptions, PartitionLog, StorageError, TopicPartition};
+use weir_storage::cleaner::{self, CleanStats, CleanerConfig, DirtyInfo};
+use weir_storage::retention::{apply_retention, RetentionOutcome, RetentionPolicy};
+use weir_storage::{
+    AppendOptions, LogConfig, PartitionLog, ReadResult, StorageError, TopicPartition,
+    ValidatedBatches,
+};
 
-/// What an append did (or found: a duplicate retry reports the original offsets).
+/// What a produce did (or found: a duplicate retry reports the original offsets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AppendResult {
+pub struct AppendOutcome {
     pub base_offset: i64,
     pub last_offset: i64,
     /// LogAppendTime stamped, or -1.
@@ -22,11 +31,73 @@ pub struct AppendResult {
     pub duplicate: bool,
 }
 
+/// The transaction coordinator's answers for the transactional producers of
+/// a record set (is this partition in the producer's ongoing transaction?),
+/// asked before [`Partition::produce`] and applied by it under the append
+/// lock. The answers hold only while no transaction marker is written here:
+/// `generation` is [`Partition::txn_generation`] read before asking, and a
+/// marker written since makes the produce fail with
+/// [`AppendError::TxnVerificationExpired`] (ask again), so no batch of an
+/// ended transaction lands after its marker.
+#[derive(Debug, Clone, Default)]
+pub struct TxnVerification {
+    generation: u64,
+    answers: Vec<(i64, i16, Result<(), ProducerError>)>,
+}
+
+impl TxnVerification {
+    /// Start collecting answers, at the partition's current marker generation.
+    pub fn new(generation: u64) -> Self {
+        TxnVerification {
+            generation,
+            answers: Vec::new(),
+        }
+    }
+
+    /// Whether (`producer_id`, `epoch`) already has an answer.
+    pub fn has(&self, producer_id: i64, epoch: i16) -> bool {
+        self.answers
+            .iter()
+            .any(|(p, e, _)| *p == producer_id && *e == epoch)
+    }
+
+    /// Record the coordinator's answer for (`producer_id`, `epoch`).
+    pub fn add(&mut self, producer_id: i64, epoch: i16, answer: Result<(), ProducerError>) {
+        self.answers.push((producer_id, epoch, answer));
+    }
+
+    /// The answer for (`producer_id`, `epoch`); a producer nobody asked about
+    /// sent transactional records without a transactional id.
+    fn check(&self, producer_id: i64, epoch: i16) -> Result<(), ProducerError> {
+        match self
+            .answers
+            .iter()
+            .find(|(p, e, _)| *p == producer_id && *e == epoch)
+        {
+            Some((_, _, answer)) => answer.clone(),
+            None => Err(ProducerError::MissingTransactionalId { producer_id }),
+        }
+    }
+}
+
+/// Which offset a ListOffsets lookup asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetSpec {
+    /// The high watermark (the last stable offset for read_committed).
+    Latest,
+    /// The log start offset.
+    Earliest,
+    /// The record with the largest timestamp.
+    MaxTimestamp,
+    /// The first record with a timestamp at or after this one.
+    Timestamp(i64),
+}
+
 /// One partition of a topic.
 pub struct Partition {
     pub topic: String,
     pub index: i32,
-    pub log: Arc<PartitionLog>,
+    log: Arc<PartitionLog>,
     /// Idempotent-producer state; its lock also serialises appends to this partition.
     producers: Mutex<ProducerStateTable>,
     /// Producer state changed since the last snapshot.
@@ -37,6 +108,9 @@ pub struct Partition {
     /// marker, so a reader that loads the high watermark first never sees a
     /// last stable offset past an open transaction.
     first_unstable: AtomicI64,
+    /// Transaction markers written here (see [`TxnVerification`]); changed
+    /// under the append lock.
+    markers_written: AtomicU64,
     waiters: Mutex<Vec<Weak<Notify>>>,
 }
 
@@ -55,6 +129,7 @@ impl Partition {
             producers: Mutex::new(producers),
             producers_dirty: std::sync::atomic::AtomicBool::new(false),
             first_unstable,
+            markers_written: AtomicU64::new(0),
             waiters: Mutex::new(Vec::new()),
         }
     }
@@ -72,62 +147,55 @@ impl Partition {
         self.log.log_start_offset()
     }
 
-    /// Append a validated record set. Batches from idempotent producers are
-    /// checked against the producer state first: a retry of a stored batch is
-    /// answered with its original offsets and not stored again. Transactional
-    /// batches are refused (no check can admit them here): use
-    /// [`Partition::append_verified`].
-    pub fn append(&self, records: &[u8], opts: AppendOptions) -> Result<AppendResult, AppendError> {
-        self.append_verified(records, opts, &|pid, _| {
-            Err(ProducerError::MissingTransactionalId { producer_id: pid })
-        })
-    }
-
-    /// [`Partition::append`], where every transactional batch's (producer id,
-    /// epoch) is first checked by `verify_txn` (the transaction coordinator: is
-    /// this partition in that producer's ongoing transaction?). The check runs
-    /// under this partition's append lock, which the coordinator's marker writes
-    /// also take, so no batch of an ended transaction can land after its marker.
-    pub fn append_verified(
+    /// Append a record set that passed the validator
+    /// ([`weir_storage::validate::validate`]). Batches from idempotent
+    /// producers are checked against the producer state first: a retry of a
+    /// stored batch is answered with its original offsets and not stored again.
+    /// Each transactional batch's producer must have an answer in `txn` that
+    /// admits it (see [`TxnVerification`]); the check runs under this
+    /// partition's append lock, which marker writes also take.
+    pub fn produce(
         &self,
-        records: &[u8],
+        batches: &ValidatedBatches<'_>,
         opts: AppendOptions,
-        verify_txn: &dyn Fn(i64, i16) -> Result<(), ProducerError>,
-    ) -> Result<AppendResult, AppendError> {
+        txn: &TxnVerification,
+    ) -> Result<AppendOutcome, AppendError> {
         let mut producers = self.producers.lock().unwrap_or_else(|e| e.into_inner());
         // Producer checks, on a scratch copy when there are several batches.
         let mut idempotent = Vec::new();
-        for batch in iter_batches(records) {
-            let batch = batch.map_err(StorageError::from)?;
-            if batch.is_control() {
+        for batch in batches.batches() {
+            if batch.control {
                 // Markers are the coordinator's alone (Kafka's LogValidator).
                 return Err(ProducerError::ControlBatch.into());
             }
-            if batch.producer_id() >= 0 {
-                if batch.is_transactional() {
-                    if producers.is_stale_epoch(batch.producer_id(), batch.producer_epoch()) {
-                        let current = producers.get(batch.producer_id()).map_or(-1, |e| e.epoch);
+            if batch.producer_id >= 0 {
+                if batch.transactional {
+                    if producers.is_stale_epoch(batch.producer_id, batch.producer_epoch) {
+                        let current = producers.get(batch.producer_id).map_or(-1, |e| e.epoch);
                         return Err(ProducerError::InvalidEpoch {
-                            producer_id: batch.producer_id(),
-                            epoch: batch.producer_epoch(),
+                            producer_id: batch.producer_id,
+                            epoch: batch.producer_epoch,
                             current,
                         }
                         .into());
                     }
-                    verify_txn(batch.producer_id(), batch.producer_epoch())?;
+                    if self.markers_written.load(AtomicOrdering::SeqCst) != txn.generation {
+                        return Err(AppendError::TxnVerificationExpired);
+                    }
+                    txn.check(batch.producer_id, batch.producer_epoch)?;
                 }
-                producers.check_txn(batch.producer_id(), batch.is_transactional())?;
+                producers.check_txn(batch.producer_id, batch.transactional)?;
                 idempotent.push((
-                    batch.producer_id(),
-                    batch.producer_epoch(),
-                    batch.base_sequence(),
-                    batch.last_sequence(),
+                    batch.producer_id,
+                    batch.producer_epoch,
+                    batch.base_sequence,
+                    batch.last_sequence,
                 ));
             }
         }
         if let [(pid, epoch, first, last)] = idempotent[..] {
             if let SeqCheck::Duplicate(meta) = producers.check(pid, epoch, first, last)? {
-                return Ok(AppendResult {
+                return Ok(AppendOutcome {
                     base_offset: meta.base_offset,
                     last_offset: meta.last_offset,
                     log_append_time: meta.log_append_time,
@@ -165,19 +233,15 @@ impl Partition {
         // before its data becomes visible (offsets are assigned from the log end,
         // and appends to this log are serialised by the lock held here).
         let mut next = self.log.log_end_offset();
-        for batch in iter_batches_lenient(records) {
-            if batch.is_transactional()
-                && !batch.is_control()
-                && !producers
-                    .ongoing()
-                    .any(|(pid, _)| pid == batch.producer_id())
+        for batch in batches.batches() {
+            if batch.transactional && !producers.ongoing().any(|(pid, _)| pid == batch.producer_id)
             {
                 self.lower_first_unstable(next);
                 break;
             }
-            next += batch.last_offset_delta() as i64 + 1;
+            next += batch.last_offset_delta as i64 + 1;
         }
-        let appended = self.log.append(records, opts);
+        let appended = self.log.append_validated(batches, opts);
         let info = match appended {
             Ok(info) => info,
             Err(e) => {
@@ -187,39 +251,153 @@ impl Partition {
         };
         // Record every idempotent batch with the offsets it got.
         let mut next = info.base_offset;
-        for batch in iter_batches_lenient(records) {
+        for batch in batches.batches() {
             let base = next;
-            let last = base + batch.last_offset_delta() as i64;
+            let last = base + batch.last_offset_delta as i64;
             next = last + 1;
-            if batch.producer_id() >= 0 && !batch.is_control() {
+            if batch.producer_id >= 0 {
                 self.producers_dirty
                     .store(true, std::sync::atomic::Ordering::Relaxed);
                 producers.record(
-                    batch.producer_id(),
-                    batch.producer_epoch(),
+                    batch.producer_id,
+                    batch.producer_epoch,
                     BatchMeta {
-                        first_seq: batch.base_sequence(),
-                        last_seq: batch.last_sequence(),
+                        first_seq: batch.base_sequence,
+                        last_seq: batch.last_sequence,
                         base_offset: base,
                         last_offset: last,
                         log_append_time: info.log_append_time,
                     },
                 );
-                if batch.is_transactional() {
-                    producers.record_txn_batch(batch.producer_id(), base);
+                if batch.transactional {
+                    producers.record_txn_batch(batch.producer_id, base);
                 }
             }
         }
         self.sync_first_unstable(&producers);
         drop(producers);
         self.wake_waiters();
-        Ok(AppendResult {
+        Ok(AppendOutcome {
             base_offset: info.base_offset,
             last_offset: info.last_offset,
             log_append_time: info.log_append_time,
             log_start_offset: info.log_start_offset,
             duplicate: false,
         })
+    }
+
+    /// The count of transaction markers written here: read it before asking
+    /// the coordinator for a [`TxnVerification`].
+    pub fn txn_generation(&self) -> u64 {
+        self.markers_written.load(AtomicOrdering::SeqCst)
+    }
+
+    /// Read whole batches from `offset` (Fetch): zero-copy from the log's
+    /// memory map, at least one whole batch when there is one, none at or past
+    /// `upper_bound` (the high watermark or the last stable offset).
+    /// See [`PartitionLog::read`]. May touch cold pages: the caller decides
+    /// where to run it.
+    #[inline]
+    pub fn fetch(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        upper_bound: Option<i64>,
+    ) -> Result<ReadResult, StorageError> {
+        self.log.read(offset, max_bytes, upper_bound)
+    }
+
+    /// ListOffsets: (offset, timestamp) for `spec`, timestamp -1 where the
+    /// lookup is not by time; `None` when no record matches. With
+    /// `read_committed`, nothing at or past the last stable offset is returned.
+    pub fn list_offset(
+        &self,
+        spec: OffsetSpec,
+        read_committed: bool,
+    ) -> Result<Option<(i64, i64)>, StorageError> {
+        match spec {
+            OffsetSpec::Latest if read_committed => Ok(Some((self.last_stable_offset(), -1))),
+            OffsetSpec::Latest => Ok(Some((self.high_watermark(), -1))),
+            OffsetSpec::Earliest => Ok(Some((self.log_start_offset(), -1))),
+            OffsetSpec::MaxTimestamp => self
+                .log
+                .max_timestamp()
+                .map(|o| o.map(|(ts, off)| (off, ts))),
+            OffsetSpec::Timestamp(ts) if read_committed => {
+                let lso = self.last_stable_offset();
+                self.log
+                    .offset_for_timestamp(ts)
+                    .map(|o| o.filter(|(off, _)| *off < lso))
+            }
+            OffsetSpec::Timestamp(ts) => self.log.offset_for_timestamp(ts),
+        }
+    }
+
+    /// DeleteRecords: move the log start offset up to `offset` (whole segments
+    /// below it go); returns the log start offset afterwards.
+    pub fn delete_records(&self, offset: i64) -> Result<i64, StorageError> {
+        self.log.advance_log_start_offset(offset)
+    }
+
+    /// fsync everything appended so far.
+    pub fn flush(&self) -> Result<(), StorageError> {
+        self.log.flush()
+    }
+
+    /// Block until everything up to and including `offset` is fsynced (group
+    /// commit: many callers share one fsync). Blocking.
+    pub fn sync_to(&self, offset: i64) -> Result<(), StorageError> {
+        self.log.sync_to(offset)
+    }
+
+    /// Whether the flush policy asks for an fsync now.
+    #[inline]
+    pub fn flush_due(&self) -> bool {
+        self.log.flush_due()
+    }
+
+    /// Whether appending `len` bytes now would first roll or reopen a segment
+    /// (file work rather than a page-cache copy).
+    #[inline]
+    pub fn append_needs_setup(&self, len: usize) -> bool {
+        self.log.append_needs_setup(len)
+    }
+
+    /// Apply a topic config change to the log.
+    pub(super) fn set_log_config(&self, config: LogConfig) {
+        self.log.set_config(config);
+    }
+
+    /// One retention pass (time, size, log start) up to the high watermark.
+    pub fn apply_retention(
+        &self,
+        policy: &RetentionPolicy,
+        now_ms: i64,
+    ) -> Result<RetentionOutcome, StorageError> {
+        apply_retention(&self.log, policy, self.high_watermark(), now_ms)
+    }
+
+    /// How much of the log the cleaner could compact (up to
+    /// [`Partition::cleaner_upper_bound`]).
+    pub fn dirty_info(&self, config: &CleanerConfig) -> DirtyInfo {
+        cleaner::dirty_info(&self.log, config, self.cleaner_upper_bound())
+    }
+
+    /// Compact the log up to [`Partition::cleaner_upper_bound`] (open
+    /// transactions are never cleaned); `stop` abandons a clean in progress.
+    pub fn clean(
+        &self,
+        config: &CleanerConfig,
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> Result<Option<CleanStats>, StorageError> {
+        cleaner::clean_until(&self.log, config, self.cleaner_upper_bound(), false, stop)
+    }
+
+    /// The log of an internal topic's partition, for the coordinator that
+    /// keeps its state there (`__consumer_offsets`, `__transaction_state`):
+    /// the coordinators write their own record batches. Not for client data.
+    pub fn coordinator_log(&self) -> Arc<PartitionLog> {
+        self.log.clone()
     }
 
     /// Write the COMMIT or ABORT marker of `producer_id`'s transaction here (the
@@ -264,6 +442,7 @@ impl Partition {
                 leader_epoch: Some(0),
             },
         )?;
+        self.markers_written.fetch_add(1, AtomicOrdering::SeqCst);
         producers.record_marker(producer_id, producer_epoch, commit, info.base_offset);
         producers.trim_aborted(info.log_start_offset);
         self.sync_first_unstable(&producers);

@@ -8,7 +8,7 @@ use super::checkpoint::{
 use super::error::TopicError;
 use super::partition::Partition;
 use super::topic::{validate_topic_name, Topic, INTERNAL_TOPICS};
-use crate::config::topic::TopicConfig;
+use crate::config::topic::{ResolvedTopicConfig, TopicConfig};
 use crate::config::Settings;
 use crate::ids;
 use crate::producer_state::{BatchMeta, ProducerStateTable};
@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 use uuid::Uuid;
 use weir_storage::batch::iter_batches_lenient;
-use weir_storage::{PartitionLog, StorageError, Store, TopicPartition};
+use weir_storage::{LogConfig, PartitionLog, StorageError, Store, TopicPartition};
 
 #[derive(Default)]
 struct Topics {
@@ -120,16 +120,17 @@ impl Registry {
     }
 
     fn build_topic(&self, spec: TopicSpec) -> Result<Arc<Topic>, TopicError> {
+        let config = ResolvedTopicConfig::resolve(spec.config, &self.settings);
         let mut parts = Vec::with_capacity(spec.partitions as usize);
         for i in 0..spec.partitions {
-            parts.push(self.open_partition(&spec.name, i, &spec.config)?);
+            parts.push(self.open_partition(&spec.name, i, &config.log)?);
         }
         Ok(Arc::new(Topic {
             internal: INTERNAL_TOPICS.contains(&spec.name.as_str()),
             name: spec.name,
             id: spec.id,
             partitions: RwLock::new(parts),
-            config: RwLock::new(spec.config),
+            config: arc_swap::ArcSwap::from_pointee(config),
         }))
     }
 
@@ -137,12 +138,10 @@ impl Registry {
         &self,
         topic: &str,
         index: i32,
-        config: &TopicConfig,
+        log_config: &LogConfig,
     ) -> Result<Arc<Partition>, TopicError> {
         let tp = TopicPartition::new(topic, index);
-        let log = self
-            .store
-            .open_log(&tp, config.log_config(&self.settings))?;
+        let log = self.store.open_log(&tp, log_config.clone())?;
         let producers = self.load_producer_state(&tp, &log)?;
         Ok(Arc::new(Partition::new(topic, index, log, producers)))
     }
@@ -303,10 +302,10 @@ impl Registry {
         if validate_only {
             return Ok(());
         }
-        let config = topic.config();
+        let config = topic.resolved();
         let mut new = Vec::new();
         for i in current..total {
-            new.push(self.open_partition(name, i, &config)?);
+            new.push(self.open_partition(name, i, &config.log)?);
         }
         topic
             .partitions
@@ -322,11 +321,11 @@ impl Registry {
         let topic = self
             .topic(name)
             .ok_or_else(|| TopicError::UnknownTopic(name.to_string()))?;
-        let log_config = config.log_config(&self.settings);
-        *topic.config.write().unwrap_or_else(|e| e.into_inner()) = config;
+        let resolved = Arc::new(ResolvedTopicConfig::resolve(config, &self.settings));
         for p in topic.partitions() {
-            p.log.set_config(log_config.clone());
+            p.set_log_config(resolved.log.clone());
         }
+        topic.config.store(resolved);
         self.persist()
     }
 

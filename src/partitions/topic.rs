@@ -2,7 +2,8 @@
 
 use super::error::TopicError;
 use super::partition::Partition;
-use crate::config::topic::TopicConfig;
+use crate::config::topic::{ResolvedTopicConfig, TopicConfig};
+use arc_swap::{ArcSwap, Guard};
 use std::sync::{Arc, RwLock};
 use uuid::Uuid;
 
@@ -38,7 +39,8 @@ pub struct Topic {
     pub id: Uuid,
     pub internal: bool,
     pub(super) partitions: RwLock<Vec<Arc<Partition>>>,
-    pub(super) config: RwLock<TopicConfig>,
+    /// The config, resolved; replaced whole when it changes, read lock-free.
+    pub(super) config: ArcSwap<ResolvedTopicConfig>,
 }
 
 impl Topic {
@@ -60,11 +62,13 @@ impl Topic {
             .unwrap_or_else(|e| e.into_inner())
             .len() as i32
     }
+    /// A copy of the config overrides (DescribeConfigs, AlterConfigs).
     pub fn config(&self) -> TopicConfig {
-        self.config
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.config.load().overrides.clone()
+    }
+    /// The resolved config, lock-free (the produce path reads it per request).
+    pub fn resolved(&self) -> Guard<Arc<ResolvedTopicConfig>> {
+        self.config.load()
     }
 }
 

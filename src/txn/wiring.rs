@@ -1,16 +1,17 @@
 //! The transaction coordinator inside the broker: its log is the internal topic
 //! `__transaction_state` (one partition, `cleanup.policy=compact`, 100 MiB
 //! segments; registered as an internal topic and created on first use, as
-//! Kafka does), and the broker is the [`TxnEnv`] it writes markers and
-//! committed offsets through.
+//! Kafka does). [`write_marker`] and [`commit_offsets`] are what the broker's
+//! [`super::TxnEnv`] does with the pieces it is given (the topic registry and
+//! the group coordinator); the broker state implements the trait with them.
 
-use super::coordinator::{MarkerError, TxnCoordinator, TxnEnv};
+use super::coordinator::{MarkerError, TxnCoordinator};
 use super::state::PendingOffset;
 use crate::config::Settings;
 use crate::groups::log::PartitionGroupLog;
+use crate::groups::Coordinator;
 use crate::partitions::{AppendError, Registry};
 use crate::producer_state::ProducerError;
-use crate::state::BrokerState;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -42,63 +43,55 @@ pub fn ensure_log(coordinator: &TxnCoordinator, registry: &Registry) {
 
 fn attach(coordinator: &TxnCoordinator, registry: &Registry) -> Result<(), String> {
     let partition = registry.internal_state_partition(TXN_TOPIC)?;
-    coordinator.attach_log(Arc::new(PartitionGroupLog::new(partition.log.clone())))
+    coordinator.attach_log(Arc::new(PartitionGroupLog::new(
+        partition.coordinator_log(),
+    )))
 }
 
-/// [`ensure_log`] for a handler: the one-time topic creation runs off the async workers.
-pub async fn ensure_log_for(state: &Arc<BrokerState>) {
-    if !state.txn.has_log() {
-        let st = state.clone();
-        let _ = tokio::task::spawn_blocking(move || ensure_log(&st.txn, &st.partitions)).await;
-    }
-}
-
-impl TxnEnv for BrokerState {
-    fn allocate_producer_id(&self) -> Result<i64, String> {
-        self.producer_ids.allocate().map_err(|e| e.to_string())
-    }
-
-    fn write_marker(
-        &self,
-        topic: &str,
-        partition: i32,
-        producer_id: i64,
-        producer_epoch: i16,
-        commit: bool,
-    ) -> Result<(), MarkerError> {
-        // A deleted topic has nothing left to mark.
-        let Some(p) = self.partitions.partition(topic, partition) else {
-            return Ok(());
-        };
-        match p.append_marker(
-            producer_id,
-            producer_epoch,
-            commit,
-            super::coordinator::COORDINATOR_EPOCH,
-        ) {
-            Ok(offset) => p
-                .log
-                .sync_to(offset)
-                .map_err(|e| MarkerError::Retry(e.to_string())),
-            // A newer epoch already wrote here: this transaction is over on it.
-            Err(AppendError::Producer(e @ ProducerError::InvalidEpoch { .. })) => {
-                eprintln!("weir: marker on {topic}-{partition} skipped: {e}");
-                Ok(())
-            }
-            Err(e) => Err(MarkerError::Retry(e.to_string())),
+/// Write the COMMIT or ABORT marker of `producer_id` at `producer_epoch` to one
+/// partition and make it durable ([`super::TxnEnv::write_marker`]).
+pub fn write_marker(
+    registry: &Registry,
+    topic: &str,
+    partition: i32,
+    producer_id: i64,
+    producer_epoch: i16,
+    commit: bool,
+) -> Result<(), MarkerError> {
+    // A deleted topic has nothing left to mark.
+    let Some(p) = registry.partition(topic, partition) else {
+        return Ok(());
+    };
+    match p.append_marker(
+        producer_id,
+        producer_epoch,
+        commit,
+        super::coordinator::COORDINATOR_EPOCH,
+    ) {
+        Ok(offset) => p
+            .sync_to(offset)
+            .map_err(|e| MarkerError::Retry(e.to_string())),
+        // A newer epoch already wrote here: this transaction is over on it.
+        Err(AppendError::Producer(e @ ProducerError::InvalidEpoch { .. })) => {
+            eprintln!("weir: marker on {topic}-{partition} skipped: {e}");
+            Ok(())
         }
+        Err(e) => Err(MarkerError::Retry(e.to_string())),
     }
+}
 
-    fn commit_offsets(
-        &self,
-        group: &str,
-        offsets: &BTreeMap<(String, i32), PendingOffset>,
-    ) -> Result<(), String> {
-        crate::groups::wiring::ensure_log(&self.groups, &self.partitions);
-        let list: Vec<_> = offsets
-            .iter()
-            .map(|((t, p), o)| (t.clone(), *p, o.offset, o.leader_epoch, o.metadata.clone()))
-            .collect();
-        self.groups.commit_transactional_offsets(group, &list)
-    }
+/// Apply a committed transaction's offsets to the group coordinator
+/// ([`super::TxnEnv::commit_offsets`]).
+pub fn commit_offsets(
+    groups: &Coordinator,
+    registry: &Registry,
+    group: &str,
+    offsets: &BTreeMap<(String, i32), PendingOffset>,
+) -> Result<(), String> {
+    crate::groups::wiring::ensure_log(groups, registry);
+    let list: Vec<_> = offsets
+        .iter()
+        .map(|((t, p), o)| (t.clone(), *p, o.offset, o.leader_epoch, o.metadata.clone()))
+        .collect();
+    groups.commit_transactional_offsets(group, &list)
 }

@@ -11,10 +11,13 @@
 //! length + bytes, -1 = null). All varints are zigzag-encoded.
 //!
 //! This module owns: the zero-copy header view, CRC-32C validation, record
-//! decoding (after decompression where needed), produce-side validation of a
-//! record set, and [`BatchBuilder`] for encoding new batches.
+//! decoding (after decompression where needed; copied into [`Record`]s or lent
+//! as [`RecordRef`]s), produce-side validation of a record set, and encoding:
+//! [`BatchEncoder`] (records written in place, one pass) and [`BatchBuilder`]
+//! on top of it. Sans-io (bytes in, bytes out: no files, no async), so the
+//! broker, the log and the load harness (`weir bench`) share it.
 
-use crate::compression::Compression;
+use crate::compression::{CompressOptions, Compression};
 use crate::error::BatchError;
 use bytes::Bytes;
 
@@ -181,7 +184,7 @@ impl<'a> BatchHeader<'a> {
         Ok(())
     }
     /// The record bytes after the header, decompressed if the batch is compressed.
-    fn record_data(&self) -> Result<std::borrow::Cow<'a, [u8]>, BatchError> {
+    pub(crate) fn record_data(&self) -> Result<std::borrow::Cow<'a, [u8]>, BatchError> {
         let raw = &self.bytes[HEADER_LEN..];
         match self.compression()? {
             Compression::None => Ok(std::borrow::Cow::Borrowed(raw)),
@@ -255,6 +258,46 @@ impl<'a> BatchHeader<'a> {
     }
 }
 
+/// One record as [`BatchHeader::for_each_record`] lends it: borrowed key and
+/// value, absolute offset and timestamp (headers are not decoded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    pub offset: i64,
+    pub timestamp: i64,
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+}
+
+impl BatchHeader<'_> {
+    /// Call `f` for every record (decompressing if needed) without copying
+    /// keys or values; checks the record count like [`BatchHeader::records`].
+    pub fn for_each_record(&self, mut f: impl FnMut(RecordRef<'_>)) -> Result<(), BatchError> {
+        let declared = self.record_count();
+        let data = self.record_data()?;
+        let base_offset = self.base_offset();
+        let base_ts = self.base_timestamp();
+        let lat = self.is_log_append_time().then(|| self.max_timestamp());
+        let mut pos = 0usize;
+        let mut actual: i32 = 0;
+        while pos < data.len() {
+            let rec = RecordView::parse(&data[pos..])?;
+            let field = |r: Option<(usize, usize)>| r.map(|(s, e)| &data[pos + s..pos + e]);
+            f(RecordRef {
+                offset: base_offset + rec.offset_delta as i64,
+                timestamp: lat.unwrap_or(base_ts.wrapping_add(rec.timestamp_delta)),
+                key: field(rec.key),
+                value: field(rec.value),
+            });
+            pos += rec.total_len;
+            actual = actual.saturating_add(1);
+        }
+        if actual != declared {
+            return Err(BatchError::RecordCountMismatch { declared, actual });
+        }
+        Ok(())
+    }
+}
+
 /// Structure check of one batch as a producer must send it: CRC, honest record
 /// count (against lastOffsetDelta and against the records actually present).
 /// Returns the largest record timestamp found in the records.
@@ -277,11 +320,11 @@ struct HeaderRange {
     value: Option<(usize, usize)>,
 }
 
-struct RecordView {
-    total_len: usize,
-    timestamp_delta: i64,
+pub(crate) struct RecordView {
+    pub(crate) total_len: usize,
+    pub(crate) timestamp_delta: i64,
     offset_delta: i32,
-    key: Option<(usize, usize)>,
+    pub(crate) key: Option<(usize, usize)>,
     value: Option<(usize, usize)>,
     headers: Vec<HeaderRange>,
 }
@@ -335,7 +378,7 @@ fn read_bytes_field(
 }
 
 impl RecordView {
-    fn parse(buf: &[u8]) -> Result<RecordView, BatchError> {
+    pub(crate) fn parse(buf: &[u8]) -> Result<RecordView, BatchError> {
         let mut pos = 0;
         let len = read_varint(buf, &mut pos)?;
         if len < 0 {
@@ -441,8 +484,8 @@ pub struct Record {
     pub headers: Vec<RecordHeader>,
 }
 
-/// Builds a v2 record batch (used for control batches, internal topics, tests,
-/// the cleaner and the load harness).
+/// Builds a v2 record batch from owned [`Record`]s (control batches, internal
+/// topics, tests, the cleaner, re-compression); encodes with [`BatchEncoder`].
 #[derive(Debug, Clone)]
 pub struct BatchBuilder {
     pub base_offset: i64,
@@ -516,36 +559,200 @@ impl BatchBuilder {
     }
     /// Encode the batch (with CRC). Errors only if compression fails.
     pub fn build(&self) -> Result<Vec<u8>, BatchError> {
-        let base_ts = self.records.first().map(|r| r.timestamp).unwrap_or(-1);
-        let max_ts = self.records.iter().map(|r| r.timestamp).max().unwrap_or(-1);
-        let last_offset_delta = self
-            .records
-            .iter()
-            .map(|r| (r.offset - self.base_offset) as i32)
-            .max()
-            .unwrap_or(0);
-        let mut body = Vec::new();
-        let mut rec = Vec::new();
+        let mut e = BatchEncoder::with_capacity(self.records.len() * 32);
+        e.base_offset = self.base_offset;
+        e.partition_leader_epoch = self.partition_leader_epoch;
+        e.log_append_time = self.log_append_time;
+        e.transactional = self.transactional;
+        e.control = self.control;
+        e.producer_id = self.producer_id;
+        e.producer_epoch = self.producer_epoch;
+        e.base_sequence = self.base_sequence;
         for r in &self.records {
-            rec.clear();
-            rec.push(0u8); // record attributes (unused)
-            put_varlong(&mut rec, r.timestamp.wrapping_sub(base_ts));
-            put_varint(&mut rec, (r.offset - self.base_offset) as i32);
-            put_bytes_field(&mut rec, r.key.as_deref());
-            put_bytes_field(&mut rec, r.value.as_deref());
-            put_varint(&mut rec, r.headers.len() as i32);
-            for h in &r.headers {
-                put_bytes_field(&mut rec, Some(h.key.as_bytes()));
-                put_bytes_field(&mut rec, h.value.as_deref());
-            }
-            put_varint(&mut body, rec.len() as i32);
-            body.extend_from_slice(&rec);
+            let value = r.value.as_deref();
+            e.append_record(
+                (r.offset - self.base_offset) as i32,
+                r.timestamp,
+                r.key.as_deref(),
+                value.as_ref().map(std::slice::from_ref),
+                &r.headers,
+            );
         }
-        let body = match self.compression {
-            Compression::None => body,
-            codec => codec.compress(&body)?,
+        e.finish(self.compression, CompressOptions::KAFKA)
+    }
+}
+
+/// Bytes of `v` as a zigzag varlong.
+fn varlong_len(v: i64) -> usize {
+    let z = ((v << 1) ^ (v >> 63)) as u64;
+    // 7 bits per byte, at least one byte.
+    (64 - (z | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+/// Bytes of a length-prefixed field of `len` bytes (`None` = null).
+fn bytes_field_len(len: Option<usize>) -> usize {
+    match len {
+        None => 1,
+        Some(n) => varlong_len(n as i64) + n,
+    }
+}
+
+/// Encodes a v2 batch record by record straight into one buffer: each record
+/// is written once, in place (its length computed up front, no per-record
+/// buffer or allocation), and the records section is compressed right after
+/// the header at [`BatchEncoder::finish`]. The load harness's producers and
+/// [`BatchBuilder`] both encode with it.
+///
+/// Timestamps are absolute: the first record's is the base timestamp.
+#[derive(Debug, Clone)]
+pub struct BatchEncoder {
+    pub base_offset: i64,
+    pub partition_leader_epoch: i32,
+    pub log_append_time: bool,
+    pub transactional: bool,
+    pub control: bool,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub base_sequence: i32,
+    /// Header space, then the uncompressed records.
+    buf: Vec<u8>,
+    count: i32,
+    last_offset_delta: i32,
+    base_timestamp: i64,
+    max_timestamp: i64,
+    payload_bytes: u64,
+}
+
+impl Default for BatchEncoder {
+    fn default() -> Self {
+        BatchEncoder::with_capacity(0)
+    }
+}
+
+impl BatchEncoder {
+    /// An empty batch with room for about `records_bytes` bytes of records.
+    pub fn with_capacity(records_bytes: usize) -> Self {
+        let mut buf = Vec::with_capacity(HEADER_LEN + records_bytes);
+        buf.resize(HEADER_LEN, 0);
+        BatchEncoder {
+            base_offset: 0,
+            partition_leader_epoch: -1,
+            log_append_time: false,
+            transactional: false,
+            control: false,
+            producer_id: -1,
+            producer_epoch: -1,
+            base_sequence: -1,
+            buf,
+            count: 0,
+            last_offset_delta: 0,
+            base_timestamp: -1,
+            max_timestamp: -1,
+            payload_bytes: 0,
+        }
+    }
+    /// Records appended so far.
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+    /// Size so far: header plus uncompressed records.
+    pub fn size(&self) -> usize {
+        self.buf.len()
+    }
+    /// Key plus value bytes appended so far.
+    pub fn payload_bytes(&self) -> u64 {
+        self.payload_bytes
+    }
+    /// Append the next record (offset delta = records so far), without headers.
+    pub fn append(&mut self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>) {
+        let delta = self.count;
+        self.append_record(
+            delta,
+            timestamp,
+            key,
+            value.as_ref().map(std::slice::from_ref),
+            &[],
+        );
+    }
+    /// [`BatchEncoder::append`] with a value given as parts written back to
+    /// back (a producer's stamp and payload, without joining them first).
+    pub fn append_parts(&mut self, timestamp: i64, key: Option<&[u8]>, value: &[&[u8]]) {
+        let delta = self.count;
+        self.append_record(delta, timestamp, key, Some(value), &[]);
+    }
+    /// Append a record with any offset delta and headers; `value` is the
+    /// concatenation of its parts (`None` = null value).
+    pub fn append_record(
+        &mut self,
+        offset_delta: i32,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: Option<&[&[u8]]>,
+        headers: &[RecordHeader],
+    ) {
+        if self.count == 0 {
+            self.base_timestamp = timestamp;
+            self.max_timestamp = timestamp;
+            self.last_offset_delta = offset_delta;
+        }
+        self.max_timestamp = self.max_timestamp.max(timestamp);
+        self.last_offset_delta = self.last_offset_delta.max(offset_delta);
+        let ts_delta = timestamp.wrapping_sub(self.base_timestamp);
+        let value_len = value.map(|parts| parts.iter().map(|p| p.len()).sum::<usize>());
+        let mut body = 1 // attributes
+            + varlong_len(ts_delta)
+            + varlong_len(offset_delta as i64)
+            + bytes_field_len(key.map(<[u8]>::len))
+            + bytes_field_len(value_len)
+            + varlong_len(headers.len() as i64);
+        for h in headers {
+            body += bytes_field_len(Some(h.key.len()))
+                + bytes_field_len(h.value.as_ref().map(|v| v.len()));
+        }
+        let buf = &mut self.buf;
+        buf.reserve(body + 5);
+        put_varint(buf, body as i32);
+        buf.push(0); // record attributes (unused)
+        put_varlong(buf, ts_delta);
+        put_varint(buf, offset_delta);
+        put_bytes_field(buf, key);
+        match value {
+            None => put_varint(buf, -1),
+            Some(parts) => {
+                put_varint(buf, value_len.unwrap_or(0) as i32);
+                for p in parts {
+                    buf.extend_from_slice(p);
+                }
+            }
+        }
+        put_varint(buf, headers.len() as i32);
+        for h in headers {
+            put_bytes_field(buf, Some(h.key.as_bytes()));
+            put_bytes_field(buf, h.value.as_deref());
+        }
+        self.count += 1;
+        self.payload_bytes += (value_len.unwrap_or(0) + key.map_or(0, <[u8]>::len)) as u64;
+    }
+    /// Seal the batch: compress the records with `compression` and `opts`,
+    /// fill the header, compute the CRC.
+    pub fn finish(
+        self,
+        compression: Compression,
+        opts: CompressOptions,
+    ) -> Result<Vec<u8>, BatchError> {
+        let mut out = if compression == Compression::None {
+            self.buf
+        } else {
+            let records = &self.buf[HEADER_LEN..];
+            let mut out = Vec::with_capacity(HEADER_LEN + records.len() / 2 + 64);
+            out.resize(HEADER_LEN, 0);
+            compression.compress_into(records, &mut out, opts)?;
+            out
         };
-        let mut attributes = self.compression as i16;
+        let mut attributes = compression as i16;
         if self.log_append_time {
             attributes |= TIMESTAMP_TYPE_BIT;
         }
@@ -555,21 +762,23 @@ impl BatchBuilder {
         if self.control {
             attributes |= CONTROL_BIT;
         }
-        let mut out = Vec::with_capacity(HEADER_LEN + body.len());
-        out.extend_from_slice(&self.base_offset.to_be_bytes());
-        out.extend_from_slice(&((HEADER_LEN - LOG_OVERHEAD + body.len()) as i32).to_be_bytes());
-        out.extend_from_slice(&self.partition_leader_epoch.to_be_bytes());
-        out.push(2);
-        out.extend_from_slice(&[0; 4]); // CRC, filled below
-        out.extend_from_slice(&attributes.to_be_bytes());
-        out.extend_from_slice(&last_offset_delta.to_be_bytes());
-        out.extend_from_slice(&base_ts.to_be_bytes());
-        out.extend_from_slice(&max_ts.to_be_bytes());
-        out.extend_from_slice(&self.producer_id.to_be_bytes());
-        out.extend_from_slice(&self.producer_epoch.to_be_bytes());
-        out.extend_from_slice(&self.base_sequence.to_be_bytes());
-        out.extend_from_slice(&(self.records.len() as i32).to_be_bytes());
-        out.extend_from_slice(&body);
+        let length = (out.len() - LOG_OVERHEAD) as i32;
+        let h = &mut out[..HEADER_LEN];
+        h[BASE_OFFSET_POS..LENGTH_POS].copy_from_slice(&self.base_offset.to_be_bytes());
+        h[LENGTH_POS..LEADER_EPOCH_POS].copy_from_slice(&length.to_be_bytes());
+        h[LEADER_EPOCH_POS..MAGIC_POS].copy_from_slice(&self.partition_leader_epoch.to_be_bytes());
+        h[MAGIC_POS] = 2;
+        h[ATTRIBUTES_POS..LAST_OFFSET_DELTA_POS].copy_from_slice(&attributes.to_be_bytes());
+        h[LAST_OFFSET_DELTA_POS..BASE_TIMESTAMP_POS]
+            .copy_from_slice(&self.last_offset_delta.to_be_bytes());
+        h[BASE_TIMESTAMP_POS..MAX_TIMESTAMP_POS]
+            .copy_from_slice(&self.base_timestamp.to_be_bytes());
+        h[MAX_TIMESTAMP_POS..PRODUCER_ID_POS].copy_from_slice(&self.max_timestamp.to_be_bytes());
+        h[PRODUCER_ID_POS..PRODUCER_EPOCH_POS].copy_from_slice(&self.producer_id.to_be_bytes());
+        h[PRODUCER_EPOCH_POS..BASE_SEQUENCE_POS]
+            .copy_from_slice(&self.producer_epoch.to_be_bytes());
+        h[BASE_SEQUENCE_POS..RECORDS_COUNT_POS].copy_from_slice(&self.base_sequence.to_be_bytes());
+        h[RECORDS_COUNT_POS..HEADER_LEN].copy_from_slice(&self.count.to_be_bytes());
         rewrite_crc(&mut out);
         Ok(out)
     }
@@ -764,6 +973,112 @@ mod tests {
         let bytes = b.build().unwrap();
         let h = BatchHeader::parse(&bytes).unwrap();
         assert_eq!(h.last_sequence(), 1);
+    }
+
+    #[test]
+    fn varlong_len_matches_the_encoding() {
+        for v in [
+            0i64,
+            1,
+            -1,
+            63,
+            64,
+            -64,
+            -65,
+            8191,
+            8192,
+            i32::MIN as i64,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            let mut out = Vec::new();
+            put_varlong(&mut out, v);
+            assert_eq!(varlong_len(v), out.len(), "{v}");
+        }
+    }
+
+    fn encoded(compression: Compression, opts: CompressOptions) -> Vec<u8> {
+        let mut e = BatchEncoder::with_capacity(1024);
+        e.producer_id = 9;
+        e.base_sequence = 4;
+        let filler = vec![7u8; 92];
+        for i in 0..10u64 {
+            let key = format!("key-{i}");
+            let key = (i % 2 == 0).then_some(key.as_bytes());
+            let stamp = (1000 + i).to_be_bytes();
+            e.append_parts(1_700_000_000_000 + i as i64, key, &[&stamp, &filler]);
+        }
+        assert_eq!(e.len(), 10);
+        assert_eq!(e.payload_bytes(), 10 * 100 + 5 * 5);
+        e.finish(compression, opts).unwrap()
+    }
+
+    #[test]
+    fn encoder_batches_validate_and_read_back_through_every_codec() {
+        for opts in [CompressOptions::KAFKA, CompressOptions::FAST] {
+            for c in [
+                Compression::None,
+                Compression::Gzip,
+                Compression::Snappy,
+                Compression::Lz4,
+                Compression::Zstd,
+            ] {
+                let bytes = encoded(c, opts);
+                validate_record_set(&bytes).unwrap();
+                let h = BatchHeader::parse(&bytes).unwrap();
+                assert_eq!(h.compression().unwrap(), c);
+                assert_eq!((h.record_count(), h.last_offset_delta()), (10, 9));
+                assert_eq!((h.producer_id(), h.base_sequence()), (9, 4));
+                assert_eq!(h.max_timestamp(), 1_700_000_000_009);
+                let mut seen = Vec::new();
+                h.for_each_record(|r| {
+                    let want_key = format!("key-{}", r.offset);
+                    let want_key = (r.offset % 2 == 0).then_some(want_key.as_bytes());
+                    assert_eq!(r.key, want_key);
+                    let v = r.value.unwrap();
+                    assert_eq!(v.len(), 100);
+                    assert!(v[8..].iter().all(|&b| b == 7));
+                    assert_eq!(r.timestamp, 1_700_000_000_000 + r.offset);
+                    seen.push((r.offset, u64::from_be_bytes(v[..8].try_into().unwrap())));
+                })
+                .unwrap();
+                let want: Vec<(i64, u64)> = (0..10).map(|i| (i as i64, 1000 + i as u64)).collect();
+                assert_eq!(seen, want, "{} {opts:?}", c.name());
+                // The same records through the decoding path that copies.
+                assert_eq!(h.records().unwrap().len(), 10);
+            }
+        }
+    }
+
+    #[test]
+    fn for_each_record_checks_the_record_count() {
+        let mut bytes = sample(3);
+        bytes[RECORDS_COUNT_POS..RECORDS_COUNT_POS + 4].copy_from_slice(&4i32.to_be_bytes());
+        let h = BatchHeader::parse(&bytes).unwrap();
+        assert_eq!(
+            h.for_each_record(|_| {}),
+            Err(BatchError::RecordCountMismatch {
+                declared: 4,
+                actual: 3
+            })
+        );
+    }
+
+    #[test]
+    fn encoder_and_builder_write_the_same_bytes() {
+        let mut b = BatchBuilder::new();
+        let mut e = BatchEncoder::default();
+        b.producer_id = 3;
+        e.producer_id = 3;
+        for i in 0..5i64 {
+            let v = format!("v{i}");
+            b.push(rec(i, 100 + i, Some("k"), Some(&v)));
+            e.append(100 + i, Some(b"k"), Some(v.as_bytes()));
+        }
+        assert_eq!(
+            b.build().unwrap(),
+            e.finish(Compression::None, CompressOptions::KAFKA).unwrap()
+        );
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The four record batch codecs: gzip (flate2), snappy (`snap`; raw and the
 //! xerial framing the Java client sends), lz4 (frame format, `lz4_flex`), zstd.
 //!
-//! Decompression is capped at [`MAX_DECOMPRESSED`] bytes so a small hostile
-//! batch cannot make the broker allocate without bound.
+//! Compression appends in place with a choice of levels and snappy framing
+//! ([`CompressOptions`]: what the broker writes, or the cheapest a client sends,
+//! for the load harness). Decompression is capped at [`MAX_DECOMPRESSED`] bytes
+//! so a small hostile batch cannot make the broker allocate without bound.
 
 use crate::error::BatchError;
 use std::io::{Read, Write};
@@ -87,21 +89,72 @@ fn snappy_decompress(data: &[u8]) -> Result<Vec<u8>, BatchError> {
     Ok(out)
 }
 
-/// Encode with xerial framing, as the Java client does (every client decodes it).
-fn snappy_compress(data: &[u8]) -> Result<Vec<u8>, BatchError> {
-    let mut out = Vec::with_capacity(data.len() / 2 + 32);
+/// Append one raw snappy block of `data` to `out`, compressed in place.
+fn snappy_raw_compress(
+    enc: &mut snap::raw::Encoder,
+    data: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<usize, BatchError> {
+    let start = out.len();
+    out.resize(start + snap::raw::max_compress_len(data.len()), 0);
+    let n = enc
+        .compress(data, &mut out[start..])
+        .map_err(|e| BatchError::Decompression(format!("snappy encode: {e}")))?;
+    out.truncate(start + n);
+    Ok(n)
+}
+
+/// Append `data` to `out` in snappy: xerial framing as the Java client sends it
+/// (every client decodes it), or one raw block as librdkafka sends it.
+fn snappy_compress(data: &[u8], out: &mut Vec<u8>, xerial: bool) -> Result<(), BatchError> {
+    let mut enc = snap::raw::Encoder::new();
+    if !xerial {
+        return snappy_raw_compress(&mut enc, data, out).map(|_| ());
+    }
     out.extend_from_slice(&XERIAL_MAGIC);
     out.extend_from_slice(&1i32.to_be_bytes()); // version
     out.extend_from_slice(&1i32.to_be_bytes()); // compatible version
-    let mut enc = snap::raw::Encoder::new();
     for chunk in data.chunks(XERIAL_BLOCK) {
-        let block = enc
-            .compress_vec(chunk)
-            .map_err(|e| BatchError::Decompression(format!("snappy encode: {e}")))?;
-        out.extend_from_slice(&(block.len() as u32).to_be_bytes());
-        out.extend_from_slice(&block);
+        let len_pos = out.len();
+        out.extend_from_slice(&[0; 4]);
+        let n = snappy_raw_compress(&mut enc, chunk, out)?;
+        out[len_pos..len_pos + 4].copy_from_slice(&(n as u32).to_be_bytes());
     }
-    Ok(out)
+    Ok(())
+}
+
+/// How [`Compression::compress_into`] encodes: the levels and the snappy framing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompressOptions {
+    /// flate2 level, 0-9.
+    pub gzip_level: u32,
+    /// zstd level (1-22; 0 = zstd's default).
+    pub zstd_level: i32,
+    /// Snappy in xerial framing (Java client) rather than one raw block (librdkafka).
+    pub snappy_xerial: bool,
+}
+
+impl CompressOptions {
+    /// What the broker writes ([`Compression::compress`]): the Java client's
+    /// defaults (gzip 6, zstd 3, xerial-framed snappy).
+    pub const KAFKA: CompressOptions = CompressOptions {
+        gzip_level: 6,
+        zstd_level: 3,
+        snappy_xerial: true,
+    };
+    /// The cheapest encoding clients send (gzip 1, zstd 1, a raw snappy block as
+    /// librdkafka): what a load generator uses so that compressing costs it little.
+    pub const FAST: CompressOptions = CompressOptions {
+        gzip_level: 1,
+        zstd_level: 1,
+        snappy_xerial: false,
+    };
+}
+
+impl Default for CompressOptions {
+    fn default() -> Self {
+        CompressOptions::KAFKA
+    }
 }
 
 impl Compression {
@@ -136,26 +189,47 @@ impl Compression {
             Compression::Zstd => "zstd",
         }
     }
+    /// `data` compressed as the broker writes it ([`CompressOptions::KAFKA`]).
     pub fn compress(self, data: &[u8]) -> Result<Vec<u8>, BatchError> {
+        let mut out = Vec::with_capacity(data.len() / 2 + 64);
+        self.compress_into(data, &mut out, CompressOptions::KAFKA)?;
+        Ok(out)
+    }
+    /// Append `data` compressed with `opts` to `out` (no intermediate buffer:
+    /// a batch encoder compresses its records right after its header).
+    pub fn compress_into(
+        self,
+        data: &[u8],
+        out: &mut Vec<u8>,
+        opts: CompressOptions,
+    ) -> Result<(), BatchError> {
         let enc_err =
             |e: std::io::Error| BatchError::Decompression(format!("{} encode: {e}", self.name()));
         match self {
-            Compression::None => Ok(data.to_vec()),
+            Compression::None => out.extend_from_slice(data),
             Compression::Gzip => {
-                let mut enc =
-                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                let level = flate2::Compression::new(opts.gzip_level);
+                let mut enc = flate2::write::GzEncoder::new(out, level);
                 enc.write_all(data).map_err(enc_err)?;
-                enc.finish().map_err(enc_err)
+                enc.finish().map_err(enc_err)?;
             }
-            Compression::Snappy => snappy_compress(data),
+            Compression::Snappy => snappy_compress(data, out, opts.snappy_xerial)?,
             Compression::Lz4 => {
-                let mut enc = lz4_flex::frame::FrameEncoder::new(Vec::new());
+                let mut enc = lz4_flex::frame::FrameEncoder::new(out);
                 enc.write_all(data).map_err(enc_err)?;
                 enc.finish()
-                    .map_err(|e| BatchError::Decompression(format!("lz4 encode: {e}")))
+                    .map_err(|e| BatchError::Decompression(format!("lz4 encode: {e}")))?;
             }
-            Compression::Zstd => zstd::stream::encode_all(data, 3).map_err(enc_err),
+            Compression::Zstd => {
+                // One frame with the content size, written in place.
+                let start = out.len();
+                out.resize(start + zstd::zstd_safe::compress_bound(data.len()), 0);
+                let n = zstd::bulk::compress_to_buffer(data, &mut out[start..], opts.zstd_level)
+                    .map_err(enc_err)?;
+                out.truncate(start + n);
+            }
         }
+        Ok(())
     }
     pub fn decompress(self, data: &[u8]) -> Result<Vec<u8>, BatchError> {
         let hint = data.len().saturating_mul(4);
@@ -232,6 +306,38 @@ mod tests {
         let mut framed = Compression::Snappy.compress(&payload()).unwrap();
         framed.truncate(framed.len() - 10);
         assert!(Compression::Snappy.decompress(&framed).is_err());
+    }
+
+    #[test]
+    fn every_option_set_round_trips_and_appends_after_existing_bytes() {
+        let data = payload();
+        for opts in [CompressOptions::KAFKA, CompressOptions::FAST] {
+            for c in ALL {
+                let mut out = b"head".to_vec();
+                c.compress_into(&data, &mut out, opts).unwrap();
+                assert_eq!(&out[..4], b"head");
+                assert_eq!(
+                    c.decompress(&out[4..]).unwrap(),
+                    data,
+                    "{} {opts:?}",
+                    c.name()
+                );
+            }
+        }
+        // Raw snappy (librdkafka) has no xerial header; KAFKA's has.
+        let mut raw = Vec::new();
+        Compression::Snappy
+            .compress_into(&data, &mut raw, CompressOptions::FAST)
+            .unwrap();
+        assert_ne!(&raw[..8], &XERIAL_MAGIC);
+        assert_eq!(
+            snap::raw::Decoder::new().decompress_vec(&raw).unwrap(),
+            data
+        );
+        assert_eq!(
+            Compression::Snappy.compress(&data).unwrap()[..8],
+            XERIAL_MAGIC
+        );
     }
 
     #[test]

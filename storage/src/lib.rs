@@ -22,6 +22,8 @@
 //! - [`log`]: one partition's log: append, read, offset lookups, truncation,
 //!   log start offset.
 //! - [`retention`]: which old segments go by time, size and log start; deleting them.
+//! - [`validate`]: one-pass validation of a produced record set (Kafka's
+//!   `LogValidator`): what [`PartitionLog::append_validated`] appends.
 //! - [`cleaner`]: compaction (latest record per key) with a crash-safe segment swap.
 //!
 //! Private modules:
@@ -53,6 +55,7 @@ pub mod error;
 pub mod log;
 pub mod retention;
 pub mod store;
+pub mod validate;
 
 #[cfg(test)]
 mod crash_tests;
@@ -71,3 +74,4 @@ pub use error::{BatchError, StorageError};
 pub use log::{AppendInfo, AppendOptions, PartitionLog, ReadResult, SegmentInfo};
 pub use retention::{RetentionOutcome, RetentionPolicy, RetentionReason};
 pub use store::{Store, TopicPartition};
+pub use validate::{ProduceRules, RecordError, ValidatedBatch, ValidatedBatches, ValidationError};

@@ -10,15 +10,16 @@
 //! new segment — recovery scans whole segments from the one holding it).
 
 use crate::batch::{
-    self, rewrite_crc, BatchHeader, ATTRIBUTES_POS, LEADER_EPOCH_POS, MAX_TIMESTAMP_POS,
+    rewrite_crc, BatchHeader, ATTRIBUTES_POS, LEADER_EPOCH_POS, MAX_TIMESTAMP_POS,
     TIMESTAMP_TYPE_BIT,
 };
 use crate::config::{LogConfig, TimestampType};
 use crate::durability::{atomic_write, io_err, seal, unseal, GroupCommit};
-use crate::error::{Result, StorageError};
+use crate::error::{BatchError, Result, StorageError};
 use crate::fs::Fs;
 use crate::segment::{self, now_ms, AppendBatch, OpenMode, Segment, SegmentParams};
 use crate::swap;
+use crate::validate::{validate, ProduceRules, ValidatedBatches, ValidationError};
 use bytes::Bytes;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -468,37 +469,46 @@ impl PartitionLog {
         })
     }
 
-    /// Append one or more whole v2 batches as a produce request carries them.
-    /// Validates them (structure, CRC, record counts) and assigns offsets from the
-    /// log end offset, rewriting each batch's base offset in place. Rolls segments
-    /// as the config says. Returns once the data is in the page cache; call
-    /// [`PartitionLog::sync_to`] (group commit) when durability is wanted.
+    /// Append one or more whole v2 batches from the broker's own writers
+    /// (transaction markers, coordinator state, tests): checked with
+    /// [`ProduceRules::internal`] first, then [`PartitionLog::append_validated`].
     pub fn append(&self, batches: &[u8], opts: AppendOptions) -> Result<AppendInfo> {
+        let validated =
+            validate(batches, &ProduceRules::internal(), "", -1).map_err(|e| match e {
+                ValidationError::Batch(b) => StorageError::InvalidBatch(b),
+                other => StorageError::InvalidBatch(BatchError::CorruptRecord(other.to_string())),
+            })?;
+        self.append_validated(&validated, opts)
+    }
+
+    /// Append a record set that passed [`crate::validate::validate`], assigning
+    /// offsets from the log end offset (rewriting each batch's base offset, and
+    /// its max timestamp + CRC where LogAppendTime applies or the header's max
+    /// timestamp is not the records'). Rolls segments as the config says.
+    /// Returns once the data is in the page cache; call
+    /// [`PartitionLog::sync_to`] (group commit) when durability is wanted.
+    pub fn append_validated(
+        &self,
+        batches: &ValidatedBatches<'_>,
+        opts: AppendOptions,
+    ) -> Result<AppendInfo> {
         let inner = &*self.inner;
         inner.check_open()?;
-        let record_max_ts = batch::validate_record_set_timestamps(batches)?;
         let cfg = inner.config();
         let lat = opts
             .log_append_time
             .or_else(|| (cfg.timestamp_type == TimestampType::LogAppendTime).then(now_ms));
-        let mut buf = batches.to_vec();
+        let mut buf = batches.bytes().to_vec();
         let _w = lock(&inner.writer);
         inner.check_open()?;
         let log_end = inner.log_end.load(Ordering::Acquire);
         let mut next = log_end;
-        let mut metas = Vec::new();
-        let mut pos = 0usize;
+        let mut metas = Vec::with_capacity(batches.batches().len());
         let mut records = 0i64;
         let mut max_ts = -1i64;
-        while pos < buf.len() {
-            let (len, lod, count) = {
-                let h = BatchHeader::parse(&buf[pos..])?;
-                (
-                    h.total_len(),
-                    h.last_offset_delta() as i64,
-                    h.record_count() as i64,
-                )
-            };
+        for vb in batches.batches() {
+            let (pos, len) = (vb.position, vb.len);
+            let lod = vb.last_offset_delta as i64;
             let b = &mut buf[pos..pos + len];
             b[..8].copy_from_slice(&next.to_be_bytes());
             if let Some(epoch) = opts.leader_epoch {
@@ -510,12 +520,12 @@ impl PartitionLog {
                 b[ATTRIBUTES_POS..ATTRIBUTES_POS + 2].copy_from_slice(&attrs.to_be_bytes());
                 b[MAX_TIMESTAMP_POS..MAX_TIMESTAMP_POS + 8].copy_from_slice(&t.to_be_bytes());
                 rewrite_crc(b);
-            } else if crate::batch::be_i64(b, MAX_TIMESTAMP_POS) != record_max_ts[metas.len()] {
+            } else if crate::batch::be_i64(b, MAX_TIMESTAMP_POS) != vb.max_timestamp {
                 // Some clients (sarama) leave the header's max timestamp unset (-1);
                 // as Kafka does, store the one the records give, so lookups by time
                 // and retention see the real timestamps.
                 b[MAX_TIMESTAMP_POS..MAX_TIMESTAMP_POS + 8]
-                    .copy_from_slice(&record_max_ts[metas.len()].to_be_bytes());
+                    .copy_from_slice(&vb.max_timestamp.to_be_bytes());
                 rewrite_crc(b);
             }
             let batch_max = crate::batch::be_i64(b, MAX_TIMESTAMP_POS);
@@ -527,8 +537,7 @@ impl PartitionLog {
                 max_timestamp: batch_max,
             });
             next += lod + 1;
-            records += count;
-            pos += len;
+            records += vb.record_count as i64;
         }
         inner.dirty.store(true, Ordering::Release);
         let view = inner.view();

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::codec::Compression;
 use crate::error::BenchError;
+use weir_storage::Compression;
 
 /// What the run measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -421,7 +421,13 @@ pub fn parse(args: &[String]) -> Result<Command, BenchError> {
             }
             "--linger" => c.linger = parse_duration(flag, v, Duration::from_millis(1))?,
             "--batch-bytes" => c.batch_bytes = parse_bytes(flag, v)?,
-            "--compression" => c.compression = Compression::parse(v)?,
+            "--compression" => {
+                c.compression = Compression::from_name(v).ok_or_else(|| {
+                    BenchError::Usage(format!(
+                        "--compression: unknown codec '{v}' (none, gzip, snappy, lz4, zstd)"
+                    ))
+                })?
+            }
             "--max-in-flight" => c.max_in_flight = parse_int(flag, v)?,
             "--producers" => c.producers = parse_int(flag, v)?,
             "--consumers" => c.consumers = parse_int(flag, v)?,

@@ -13,11 +13,37 @@ use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::args::Config;
-use crate::batch::{split_batches, BatchView};
 use crate::cluster::TopicLayout;
 use crate::error::BenchError;
 use crate::stats::Stats;
 use crate::wire::Conn;
+use bytes::Bytes;
+use weir_storage::batch::{iter_batches, BatchHeader};
+use weir_storage::BatchError;
+
+/// The whole v2 batches of a fetched record set, each with its header view and
+/// its bytes (a cheap slice, kept for the record walk after the next fetch is
+/// sent). A truncated last batch (the broker may cut one at the size limit) is
+/// dropped; anything else malformed (older magic, negative length) is an error.
+fn whole_batches(records: &Bytes) -> Result<Vec<(BatchHeader<'_>, Bytes)>, BenchError> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for b in iter_batches(records) {
+        let b = match b {
+            Ok(b) => b,
+            Err(BatchError::TooShort(_)) => break,
+            Err(BatchError::LengthMismatch {
+                declared,
+                available,
+            }) if declared > available => break,
+            Err(e) => return Err(BenchError::Protocol(e.to_string())),
+        };
+        let end = start + b.total_len();
+        out.push((b, records.slice(start..end)));
+        start = end;
+    }
+    Ok(out)
+}
 
 /// When consumers stop; shared by all of them.
 #[derive(Debug)]
@@ -147,7 +173,7 @@ async fn fetch_loop(
             });
         }
         // Parse batch headers first so the next fetch can go out before the record walk.
-        let mut work: Vec<(i64, BatchView)> = Vec::new();
+        let mut work: Vec<(i64, Bytes)> = Vec::new();
         for t in resp.responses {
             for pd in t.partitions {
                 let p = pd.partition_index as usize;
@@ -163,13 +189,13 @@ async fn fetch_loop(
                 let slot = &mut offsets[i];
                 let fetch_offset = slot.1;
                 if let Some(records) = pd.records {
-                    for b in split_batches(records)? {
+                    for (b, bytes) in whole_batches(&records)? {
                         if b.last_offset() < fetch_offset {
                             continue;
                         }
                         slot.1 = slot.1.max(b.last_offset() + 1);
                         if !b.is_control() {
-                            work.push((fetch_offset, b));
+                            work.push((fetch_offset, bytes));
                         }
                     }
                 }
@@ -195,7 +221,13 @@ async fn fetch_loop(
             .load(Relaxed)
             .saturating_sub(stats.consumed_records.load(Relaxed));
         for (fetch_offset, b) in &work {
-            b.for_each_record(|off, key, value| {
+            let b = BatchHeader::parse(b).map_err(|e| BenchError::Protocol(e.to_string()))?;
+            b.for_each_record(|r| {
+                let (off, key, value) = (
+                    r.offset,
+                    r.key.unwrap_or_default(),
+                    r.value.unwrap_or_default(),
+                );
                 if off < *fetch_offset || count >= remaining {
                     return;
                 }
@@ -211,7 +243,8 @@ async fn fetch_loop(
                 if let (true, Some(s)) = (plan.measure_e2e, stamp) {
                     lats.push(now_us.saturating_sub(s));
                 }
-            })?;
+            })
+            .map_err(|e| BenchError::Codec(e.to_string()))?;
         }
         if count > 0 {
             stats
@@ -225,5 +258,45 @@ async fn fetch_loop(
         if !more || stop.global_stop(stats) {
             return Ok(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weir_storage::batch::BatchEncoder;
+    use weir_storage::compression::CompressOptions;
+    use weir_storage::Compression;
+
+    fn batch(n: i64) -> Vec<u8> {
+        let mut e = BatchEncoder::default();
+        for i in 0..n {
+            e.append(i, None, Some(b"value"));
+        }
+        e.finish(Compression::None, CompressOptions::FAST).unwrap()
+    }
+
+    #[test]
+    fn whole_batches_drops_a_truncated_last_batch() {
+        let mut two = batch(3);
+        let len = two.len();
+        two.extend_from_slice(&batch(2));
+        let all = Bytes::from(two.clone());
+        let got = whole_batches(&all).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].1.len(), two.len() - len);
+        for cut in [len + 5, two.len() - 5] {
+            let partial = Bytes::from(two[..cut].to_vec());
+            let got = whole_batches(&partial).unwrap();
+            assert_eq!(got.len(), 1, "cut at {cut}");
+            assert_eq!(got[0].1.len(), len);
+        }
+    }
+
+    #[test]
+    fn whole_batches_rejects_old_magic() {
+        let mut raw = batch(2);
+        raw[16] = 1;
+        assert!(whole_batches(&Bytes::from(raw)).is_err());
     }
 }

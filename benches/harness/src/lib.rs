@@ -1,13 +1,13 @@
 //! weir-bench: a Kafka-protocol load generator (`weir bench produce|consume|e2e`) that
 //! drives any Kafka-compatible broker (weir, Apache Kafka, Redpanda, Tansu) with our own
 //! protocol code: kafka-protocol 0.18 for request/response encoding, record batches v2
-//! built here.
+//! encoded and read by `weir-storage`'s sans-io [`weir_storage::batch`] and
+//! [`weir_storage::compression`] (the broker's own, so there is one encoder).
 //!
 //! # Layout
 //! - [`args`]: command line, defaults, named OpenMessaging-Benchmark workloads.
 //! - [`wire`]: one connection: framing, correlation ids, ApiVersions, pipelining split.
 //! - [`cluster`]: Metadata, CreateTopics, ListOffsets.
-//! - [`batch`], [`codec`]: record batch v2 building/reading, CRC-32C, compression.
 //! - [`keys`], [`pacing`], [`timer`]: keys and partitioning (murmur2, sticky), rate
 //!   schedule, sub-millisecond sleeps.
 //! - [`produce`], [`consume`]: the producer and consumer tasks.
@@ -15,9 +15,7 @@
 //! - [`runner`]: orchestration of a run and of `--compare` rounds; [`interrupt`]: Ctrl-C.
 
 pub mod args;
-pub mod batch;
 pub mod cluster;
-pub mod codec;
 pub mod consume;
 pub mod error;
 pub mod interrupt;

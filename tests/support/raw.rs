@@ -1,36 +1,13 @@
-//! Shared helpers for the integration tests: an in-process broker on
-//! 127.0.0.1:0 with a temp data dir, and a raw Kafka-protocol client over a real
-//! socket (kafka-protocol's client-side encoding). Every await is bounded.
-#![allow(dead_code)]
+//! A raw Kafka-protocol client over a real socket (kafka-protocol's client-side
+//! encoding) and the requests and record batches the protocol tests build with it.
+//! Every await is bounded ([`super::bounded`]).
 
+use super::bounded;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
 use kafka_protocol::protocol::{Decodable, StrBytes};
-use std::net::SocketAddr;
-use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use weir::{Broker, BrokerConfig};
-
-/// Bound for any single step of a test.
-pub const STEP: Duration = Duration::from_secs(20);
-
-pub async fn bounded<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(STEP, fut)
-        .await
-        .unwrap_or_else(|_| panic!("timed out: {what}"))
-}
-
-/// Start a broker with `sets` applied (Kafka property names) in `dir`.
-pub async fn start_broker(dir: &std::path::Path, sets: &[(&str, &str)]) -> Broker {
-    let mut cfg = BrokerConfig::ephemeral(dir);
-    for (k, v) in sets {
-        cfg.settings.set(k, v, weir::config::Source::Cli).unwrap();
-    }
-    bounded("broker start", Broker::start(cfg))
-        .await
-        .expect("broker starts")
-}
+use tokio::net::{TcpStream, ToSocketAddrs};
 
 /// A raw protocol client on one connection.
 pub struct RawClient {
@@ -39,7 +16,7 @@ pub struct RawClient {
 }
 
 impl RawClient {
-    pub async fn connect(addr: SocketAddr) -> RawClient {
+    pub async fn connect(addr: impl ToSocketAddrs) -> RawClient {
         let stream = bounded("connect", TcpStream::connect(addr))
             .await
             .expect("connect");

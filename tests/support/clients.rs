@@ -1,106 +1,14 @@
-//! Helpers for the consumer-group tests: an in-process broker on 127.0.0.1
-//! (restartable on the same port and data dir), librdkafka consumers driven by
-//! a poll thread each, and bounded waits.
-#![allow(dead_code)]
+//! librdkafka clients for the consumer-group tests: group members driven by a
+//! poll thread each, workers that process and commit, a producer, and the
+//! bounded waits and audits the group tests share.
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::{ClientContext, TopicPartitionList};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use weir::config::Source;
-use weir::{Broker, BrokerConfig};
-
-/// Broker settings every group test uses: no initial rebalance delay, short
-/// session timeouts allowed, fast KIP-848 heartbeats.
-pub const GROUP_SETTINGS: &[(&str, &str)] = &[
-    ("group.initial.rebalance.delay.ms", "0"),
-    ("group.min.session.timeout.ms", "1000"),
-    ("group.consumer.heartbeat.interval.ms", "500"),
-    ("group.consumer.session.timeout.ms", "6000"),
-];
-
-/// Start a broker on `listen` over `dir` with [`GROUP_SETTINGS`].
-pub async fn start_broker(dir: &Path, listen: &str) -> Broker {
-    let mut cfg = BrokerConfig::ephemeral(dir);
-    cfg.listen = listen.to_string();
-    for (k, v) in GROUP_SETTINGS {
-        cfg.settings.set(k, v, Source::Cli).unwrap();
-    }
-    Broker::start(cfg).await.expect("broker starts")
-}
-
-/// A broker with a data dir that survives restarts.
-pub struct TestBroker {
-    pub broker: Option<Broker>,
-    pub dir: tempfile::TempDir,
-    pub addr: String,
-}
-
-impl TestBroker {
-    pub async fn start() -> TestBroker {
-        let dir = tempfile::tempdir().unwrap();
-        let broker = start_broker(dir.path(), "127.0.0.1:0").await;
-        let addr = broker.addr().to_string();
-        TestBroker {
-            broker: Some(broker),
-            dir,
-            addr,
-        }
-    }
-
-    pub fn broker(&self) -> &Broker {
-        self.broker.as_ref().unwrap()
-    }
-
-    /// Create a topic through the registry.
-    pub fn create_topic(&self, name: &str, partitions: i32) {
-        self.broker()
-            .state()
-            .partitions
-            .create_topic(name, partitions, Default::default(), false)
-            .expect("topic created");
-    }
-
-    /// Graceful shutdown, then start again on the same port and data dir.
-    pub async fn restart(&mut self) {
-        let b = self.broker.take().unwrap();
-        b.shutdown().await.expect("clean shutdown");
-        // The port was just released; retry briefly if another bind raced us.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let mut cfg = BrokerConfig::ephemeral(self.dir.path());
-            cfg.listen = self.addr.clone();
-            for (k, v) in GROUP_SETTINGS {
-                cfg.settings.set(k, v, Source::Cli).unwrap();
-            }
-            match Broker::start(cfg).await {
-                Ok(b) => {
-                    self.broker = Some(b);
-                    return;
-                }
-                Err(e) if Instant::now() < deadline => {
-                    eprintln!("restart: {e}; retrying");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(e) => panic!("broker did not restart: {e}"),
-            }
-        }
-    }
-
-    pub async fn stop(mut self) {
-        if let Some(b) = self.broker.take() {
-            b.shutdown().await.expect("clean shutdown");
-        }
-    }
-
-    pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().to_path_buf()
-    }
-}
 
 /// Counts rebalance callbacks.
 #[derive(Default)]

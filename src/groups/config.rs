@@ -1,0 +1,129 @@
+//! The coordinator's broker settings ([`GroupConfig`]): Kafka's property
+//! names, read from the broker's settings and checked. The defaults are not
+//! repeated here: they are the broker key table's
+//! ([`BROKER_KEYS`](crate::config::broker::BROKER_KEYS)), the one source of
+//! truth.
+
+use crate::config::broker::key_def;
+
+/// Broker settings of the coordinator (Kafka's property names in
+/// [`GroupConfig::KEYS`]; the defaults in brackets come from the broker key table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupConfig {
+    /// `group.initial.rebalance.delay.ms` (3000).
+    pub initial_rebalance_delay_ms: u64,
+    /// `group.min.session.timeout.ms` (6000).
+    pub min_session_timeout_ms: i32,
+    /// `group.max.session.timeout.ms` (1800000).
+    pub max_session_timeout_ms: i32,
+    /// `group.max.size` (unbounded).
+    pub max_size: usize,
+    /// `group.consumer.session.timeout.ms` (45000).
+    pub consumer_session_timeout_ms: u64,
+    /// `group.consumer.heartbeat.interval.ms` (5000).
+    pub consumer_heartbeat_interval_ms: u64,
+    /// `group.consumer.max.size` (unbounded).
+    pub consumer_max_size: usize,
+    /// `offset.metadata.max.bytes` (4096).
+    pub offset_metadata_max_bytes: usize,
+    /// `offsets.retention.minutes` (10080), in milliseconds.
+    pub offsets_retention_ms: i64,
+    /// `offsets.retention.check.interval.ms` (600000).
+    pub offsets_retention_check_interval_ms: u64,
+}
+
+impl Default for GroupConfig {
+    /// Every key at its default in the broker key table.
+    fn default() -> Self {
+        GroupConfig::from_settings(|_| None).expect("the broker key table's defaults are valid")
+    }
+}
+
+impl GroupConfig {
+    /// The broker property names this module reads.
+    pub const KEYS: [&'static str; 10] = [
+        "group.initial.rebalance.delay.ms",
+        "group.min.session.timeout.ms",
+        "group.max.session.timeout.ms",
+        "group.max.size",
+        "group.consumer.session.timeout.ms",
+        "group.consumer.heartbeat.interval.ms",
+        "group.consumer.max.size",
+        "offset.metadata.max.bytes",
+        "offsets.retention.minutes",
+        "offsets.retention.check.interval.ms",
+    ];
+
+    /// Build from broker settings; `get` returns the configured value of a key,
+    /// `None` for the key's default in the broker key table. An unparsable
+    /// value is an error naming the key.
+    pub fn from_settings(get: impl Fn(&str) -> Option<String>) -> Result<GroupConfig, String> {
+        fn value<T: std::str::FromStr>(
+            get: &dyn Fn(&str) -> Option<String>,
+            key: &str,
+        ) -> Result<T, String> {
+            let raw = match get(key) {
+                Some(raw) => raw,
+                None => key_def(key)
+                    .ok_or_else(|| format!("{key} is not a broker setting"))?
+                    .default
+                    .to_string(),
+            };
+            raw.trim()
+                .parse()
+                .map_err(|_| format!("invalid value {raw:?} for {key}"))
+        }
+        let (k, g) = (Self::KEYS, &get);
+        let cfg = GroupConfig {
+            initial_rebalance_delay_ms: value(g, k[0])?,
+            min_session_timeout_ms: value(g, k[1])?,
+            max_session_timeout_ms: value(g, k[2])?,
+            max_size: value(g, k[3])?,
+            consumer_session_timeout_ms: value(g, k[4])?,
+            consumer_heartbeat_interval_ms: value(g, k[5])?,
+            consumer_max_size: value(g, k[6])?,
+            offset_metadata_max_bytes: value(g, k[7])?,
+            offsets_retention_ms: value::<i64>(g, k[8])?.saturating_mul(60_000),
+            offsets_retention_check_interval_ms: value(g, k[9])?,
+        };
+        if cfg.offsets_retention_ms < 60_000 {
+            return Err("offsets.retention.minutes must be at least 1".into());
+        }
+        if cfg.offsets_retention_check_interval_ms == 0 {
+            return Err("offsets.retention.check.interval.ms must be at least 1".into());
+        }
+        if cfg.min_session_timeout_ms > cfg.max_session_timeout_ms {
+            return Err(
+                "group.min.session.timeout.ms is above group.max.session.timeout.ms".into(),
+            );
+        }
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    #[test]
+    fn every_key_is_a_broker_key_and_the_defaults_are_the_key_tables() {
+        for key in GroupConfig::KEYS {
+            assert!(key_def(key).is_some(), "{key} missing from BROKER_KEYS");
+        }
+        let settings = Settings::default();
+        let from_broker =
+            GroupConfig::from_settings(|k| settings.get(k).map(|s| s.raw.clone())).unwrap();
+        assert_eq!(GroupConfig::default(), from_broker);
+        // Kafka 4.x's defaults, as the key table gives them.
+        let d = GroupConfig::default();
+        assert_eq!(d.initial_rebalance_delay_ms, 3000);
+        assert_eq!(
+            (d.min_session_timeout_ms, d.max_session_timeout_ms),
+            (6000, 1_800_000)
+        );
+        assert_eq!(d.max_size, i32::MAX as usize);
+        assert_eq!(d.offsets_retention_ms, 10080 * 60_000);
+        assert_eq!(d.offsets_retention_check_interval_ms, 600_000);
+    }
+}
