@@ -8,8 +8,9 @@ use crate::error::StartError;
 use crate::ids;
 use crate::partitions::Registry;
 use crate::pipeline::Pipeline;
+use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::sync::watch;
 use weir_storage::{StorageError, Store};
 
@@ -165,7 +166,7 @@ impl ProducerIds {
 
     /// A fresh producer id.
     pub fn allocate(&self) -> Result<i64, StorageError> {
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut inner = self.inner.lock();
         if inner.next >= inner.meta.producer_id_limit {
             let mut meta = inner.meta.clone();
             meta.producer_id_limit = inner.next + PRODUCER_ID_BLOCK;
