@@ -29,7 +29,7 @@ pub async fn run(state: Arc<BrokerState>) {
                 tokio::task::spawn_blocking(move || st.partitions.snapshot_producer_state(true))
                     .await;
             if let Ok(Err(e)) = done {
-                eprintln!("weir: producer state snapshot failed: {e}");
+                tracing::error!("producer state snapshot failed: {e}");
             }
         }
         let due: Vec<_> = state
@@ -45,7 +45,7 @@ pub async fn run(state: Arc<BrokerState>) {
         let result = tokio::task::spawn_blocking(move || {
             for p in due {
                 if let Err(e) = p.flush() {
-                    eprintln!("weir: flush of {}-{} failed: {e}", p.topic, p.index);
+                    tracing::error!("flush of {}-{} failed: {e}", p.topic, p.index);
                 }
             }
         })

@@ -83,7 +83,7 @@ pub fn run_retention(state: &BrokerState, stats: &LogManagerStats) {
                     .fetch_add(bytes_deleted, Ordering::Relaxed);
             }
             Err(StorageError::Closed) => {}
-            Err(e) => eprintln!("weir: retention of {}-{} failed: {e}", p.topic, p.index),
+            Err(e) => tracing::error!("retention of {}-{} failed: {e}", p.topic, p.index),
         }
     }
     stats.retention_runs.fetch_add(1, Ordering::Relaxed);
@@ -110,7 +110,7 @@ pub fn run_cleaner(state: &BrokerState, stats: &LogManagerStats, stop: &AtomicBo
         match p.clean(&ccfg, stop) {
             Ok(Some(s)) => record(stats, &p, &s),
             Ok(None) | Err(StorageError::Closed) => {}
-            Err(e) => eprintln!("weir: cleaning {}-{} failed: {e}", p.topic, p.index),
+            Err(e) => tracing::error!("cleaning {}-{} failed: {e}", p.topic, p.index),
         }
     }
     stats.cleaner_runs.fetch_add(1, Ordering::Relaxed);
@@ -127,8 +127,8 @@ fn record(stats: &LogManagerStats, p: &Partition, s: &CleanStats) {
         .cleaning_nanos
         .fetch_add(s.elapsed.as_nanos() as u64, Ordering::Relaxed);
     let secs = s.elapsed.as_secs_f64().max(1e-9);
-    eprintln!(
-        "weir: cleaned {}-{}: {} segments -> {}, {:.1} MB -> {:.1} MB in {:.3} s ({:.1} MB/s), {} of {} records kept",
+    tracing::info!(
+        "cleaned {}-{}: {} segments -> {}, {:.1} MB -> {:.1} MB in {:.3} s ({:.1} MB/s), {} of {} records kept",
         p.topic,
         p.index,
         s.segments_in,

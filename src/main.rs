@@ -29,6 +29,7 @@ fn main() {
             std::process::exit(2);
         }
     };
+    init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -43,4 +44,19 @@ fn main() {
         eprintln!("weir: {e}");
         std::process::exit(1);
     }
+}
+
+/// Log events to stderr: level INFO, or the level named by `RUST_LOG`
+/// (`error`, `warn`, `info`, `debug`, `trace`). Flags and formats belong to the
+/// operations work; the readiness line is printed apart from this, verbatim.
+fn init_logging() {
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.trim().parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::INFO);
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_max_level(level)
+        .try_init();
 }

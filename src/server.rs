@@ -243,7 +243,7 @@ impl Drop for Broker {
         let state = self.state.clone();
         let close = move || {
             if let Err(e) = close_state(&state) {
-                eprintln!("weir: closing the dropped broker: {e}");
+                tracing::error!("closing the dropped broker: {e}");
             }
         };
         match tokio::runtime::Handle::try_current() {
@@ -279,7 +279,7 @@ async fn accept_loop(state: Arc<BrokerState>, listener: TcpListener, name: Arc<s
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off, keep serving.
-                    eprintln!("weir: accept failed: {e}");
+                    tracing::warn!("accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
@@ -309,8 +309,8 @@ pub async fn run_until_signal(config: BrokerConfig) -> Result<(), StartError> {
         _ = term.recv() => {},
         _ = int.recv() => {},
     }
-    eprintln!("weir: shutting down");
+    tracing::info!("shutting down");
     broker.shutdown().await?;
-    eprintln!("weir: stopped cleanly");
+    tracing::info!("stopped cleanly");
     Ok(())
 }

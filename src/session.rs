@@ -77,7 +77,7 @@ pub async fn serve(
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) => {
-                eprintln!("weir: closing connection from {}: {e}", peer.addr);
+                tracing::warn!("closing connection from {}: {e}", peer.addr);
                 break;
             }
         };
@@ -89,7 +89,7 @@ pub async fn serve(
             }
             Outcome::NoResponse => true,
             Outcome::Close(reason) => {
-                eprintln!("weir: closing connection from {}: {reason}", peer.addr);
+                tracing::warn!("closing connection from {}: {reason}", peer.addr);
                 if let Some(o) = observed.as_mut() {
                     o.outcome = RequestOutcome::Failed;
                 }

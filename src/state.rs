@@ -9,9 +9,10 @@ use crate::ids;
 use crate::partitions::Registry;
 use crate::pipeline::Pipeline;
 use crate::txn::{MarkerError, PendingOffset, TxnEnv};
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::sync::watch;
 use weir_storage::{StorageError, Store};
 
@@ -226,7 +227,7 @@ impl ProducerIds {
 
     /// A fresh producer id.
     pub fn allocate(&self) -> Result<i64, StorageError> {
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut inner = self.inner.lock();
         if inner.next >= inner.meta.producer_id_limit {
             let mut meta = inner.meta.clone();
             meta.producer_id_limit = inner.next + PRODUCER_ID_BLOCK;

@@ -375,9 +375,15 @@ async fn a_transaction_past_its_timeout_is_aborted_by_the_broker() {
     .await;
     let part = broker.state().partitions.partition("slow", 0).unwrap();
     assert_eq!(part.last_stable_offset(), 0);
-    // The coordinator aborts it (ABORT marker at offset 1) once the timeout expires.
+    // The coordinator aborts it (ABORT marker at offset 1) once the timeout expires, and
+    // moves the transaction to CompleteAbort just after the marker is written: wait for both.
     let deadline = Instant::now() + T;
-    while part.last_stable_offset() != 2 && Instant::now() < deadline {
+    let aborted = || {
+        part.last_stable_offset() == 2
+            && broker.state().txn.describe("tx-slow").map(|m| m.state)
+                == Some(weir::txn::TxnState::CompleteAbort)
+    };
+    while !aborted() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(part.last_stable_offset(), 2);

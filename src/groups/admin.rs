@@ -220,7 +220,7 @@ impl Coordinator {
                                 0
                             }
                             Err(e) => {
-                                eprintln!("weir: delete of group {id} failed: {e}");
+                                tracing::error!("delete of group {id} failed: {e}");
                                 E::CoordinatorNotAvailable.code()
                             }
                         }

@@ -9,9 +9,10 @@ use super::consumer::ConsumerGroup;
 use super::log::{self, GroupLog};
 use super::records::OffsetValue;
 use super::GroupConfig;
+use parking_lot::{Mutex, MutexGuard};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Notify;
 
@@ -177,7 +178,7 @@ impl Coordinator {
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Group>> {
-        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.state.lock()
     }
 
     /// Kafka's `currentStateTimestamp`: the wall-clock time a classic group last

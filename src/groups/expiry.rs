@@ -158,7 +158,7 @@ impl Coordinator {
             let last = match self.log().and_then(|l| l.append(&records)) {
                 Ok(last) => last,
                 Err(e) => {
-                    eprintln!("weir: offset expiry failed: {e}");
+                    tracing::error!("offset expiry failed: {e}");
                     return ExpiryOutcome::default();
                 }
             };

@@ -3,7 +3,8 @@
 //! (`__consumer_offsets-0` in the data directory).
 
 use bytes::Bytes;
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 use weir_storage::{
     AppendOptions, BatchBuilder, LogConfig, PartitionLog, Record, StorageError, Store,
     TopicPartition,
@@ -51,7 +52,7 @@ impl MemoryGroupLog {
         Arc::new(Self::default())
     }
     pub fn len(&self) -> usize {
-        self.records.lock().unwrap().len()
+        self.records.lock().len()
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -60,7 +61,7 @@ impl MemoryGroupLog {
 
 impl GroupLog for MemoryGroupLog {
     fn append(&self, records: &[LogRecord]) -> Result<i64, GroupLogError> {
-        let mut all = self.records.lock().unwrap();
+        let mut all = self.records.lock();
         all.extend_from_slice(records);
         Ok(all.len() as i64 - 1)
     }
@@ -68,7 +69,7 @@ impl GroupLog for MemoryGroupLog {
         Ok(())
     }
     fn replay(&self, f: &mut dyn FnMut(LogRecord)) -> Result<(), GroupLogError> {
-        for r in self.records.lock().unwrap().iter() {
+        for r in self.records.lock().iter() {
             f(r.clone());
         }
         Ok(())

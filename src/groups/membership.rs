@@ -94,7 +94,7 @@ impl Coordinator {
                 value: None,
             }])
         }) {
-            eprintln!("weir: could not persist group {group_id}: {e}");
+            tracing::error!("could not persist group {group_id}: {e}");
         }
         g.kind = kind;
     }

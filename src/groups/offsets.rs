@@ -100,7 +100,7 @@ impl Coordinator {
             let last = match self.log().and_then(|l| l.append(&records)) {
                 Ok(last) => last,
                 Err(e) => {
-                    eprintln!("weir: offset commit for group {} failed: {e}", req.group_id);
+                    tracing::error!("offset commit for group {} failed: {e}", req.group_id);
                     for r in results.iter_mut().filter(|r| r.2 == 0) {
                         r.2 = E::CoordinatorNotAvailable.code();
                     }
@@ -125,10 +125,7 @@ impl Coordinator {
         match synced {
             Ok(()) => results,
             Err(e) => {
-                eprintln!(
-                    "weir: offset commit for group {} not durable: {e}",
-                    req.group_id
-                );
+                tracing::error!("offset commit for group {} not durable: {e}", req.group_id);
                 results
                     .into_iter()
                     .map(|(t, p, c)| {
@@ -405,7 +402,7 @@ impl Coordinator {
             match self.log().and_then(|l| l.append(&records)) {
                 Ok(last) => (out, last),
                 Err(e) => {
-                    eprintln!("weir: offset delete for group {group_id} failed: {e}");
+                    tracing::error!("offset delete for group {group_id} failed: {e}");
                     return Err(E::CoordinatorNotAvailable.code());
                 }
             }
@@ -425,7 +422,7 @@ impl Coordinator {
             Err(_) => log.sync_to(offset),
         };
         if let Err(e) = res {
-            eprintln!("weir: group log sync failed: {e}");
+            tracing::error!("group log sync failed: {e}");
         }
     }
 }

@@ -87,8 +87,8 @@ impl Coordinator {
             }
         })?;
         if bad > 0 {
-            eprintln!(
-                "weir: group coordinator skipped {bad} undecodable records of {}",
+            tracing::warn!(
+                "group coordinator skipped {bad} undecodable records of {}",
                 log::OFFSETS_TOPIC
             );
         }
@@ -125,7 +125,7 @@ impl Coordinator {
             }
         };
         if let Err(e) = self.log().and_then(|l| l.append(&[rec])) {
-            eprintln!("weir: could not persist group {group_id}: {e}");
+            tracing::error!("could not persist group {group_id}: {e}");
         }
     }
 }

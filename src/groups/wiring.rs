@@ -28,7 +28,7 @@ pub fn open(settings: &Settings, registry: &Registry) -> Result<Coordinator, Str
 pub fn ensure_log(coordinator: &Coordinator, registry: &Registry) {
     if !coordinator.has_log() {
         if let Err(e) = attach(coordinator, registry) {
-            eprintln!("weir: group coordinator not available: {e}");
+            tracing::error!("group coordinator not available: {e}");
         }
     }
 }

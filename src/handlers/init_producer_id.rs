@@ -49,7 +49,7 @@ impl Handler for Api {
                     .allocate()
                     .map(|pid| (pid, 0))
                     .map_err(|e| {
-                        eprintln!("weir: cannot allocate a producer id: {e}");
+                        tracing::error!("cannot allocate a producer id: {e}");
                         ResponseError::KafkaStorageError.code()
                     }),
                 Some(txn) => {

@@ -163,7 +163,7 @@ mod tests {
     use super::*;
     use crate::config::topic::ResolvedTopicConfig;
     use crate::ids;
-    use std::sync::RwLock;
+    use parking_lot::RwLock;
 
     #[test]
     fn registry_checkpoint_round_trips_and_detects_damage() {

@@ -9,8 +9,9 @@
 
 use super::error::AppendError;
 use crate::producer_state::{BatchMeta, ProducerError, ProducerStateTable, SeqCheck};
+use parking_lot::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering as AtomicOrdering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use tokio::sync::Notify;
 use weir_storage::cleaner::{self, CleanStats, CleanerConfig, DirtyInfo};
 use weir_storage::retention::{apply_retention, RetentionOutcome, RetentionPolicy};
@@ -160,7 +161,7 @@ impl Partition {
         opts: AppendOptions,
         txn: &TxnVerification,
     ) -> Result<AppendOutcome, AppendError> {
-        let mut producers = self.producers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut producers = self.producers.lock();
         // Producer checks, on a scratch copy when there are several batches.
         let mut idempotent = Vec::new();
         for batch in batches.batches() {
@@ -413,7 +414,7 @@ impl Partition {
         commit: bool,
         coordinator_epoch: i32,
     ) -> Result<i64, AppendError> {
-        let mut producers = self.producers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut producers = self.producers.lock();
         if producers.is_stale_epoch(producer_id, producer_epoch) {
             let current = producers.get(producer_id).map_or(-1, |e| e.epoch);
             return Err(ProducerError::InvalidEpoch {
@@ -471,7 +472,7 @@ impl Partition {
     /// the range it cleans; without the marker they would look committed and
     /// could shadow older values of their keys).
     pub fn cleaner_upper_bound(&self) -> i64 {
-        let producers = self.producers.lock().unwrap_or_else(|e| e.into_inner());
+        let producers = self.producers.lock();
         let lso = self.last_stable_offset();
         producers
             .aborted_in(lso, i64::MAX)
@@ -501,7 +502,6 @@ impl Partition {
     pub fn aborted_transactions(&self, fetch_offset: i64, upper_bound: i64) -> Vec<(i64, i64)> {
         self.producers
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .aborted_in(fetch_offset, upper_bound)
             .into_iter()
             .map(|a| (a.producer_id, a.first_offset))
@@ -511,14 +511,14 @@ impl Partition {
     /// Register a fetch waiting for data here; it is notified by the next append.
     /// (Register before checking for data, so no append can slip in between.)
     pub fn add_waiter(&self, waiter: &Arc<Notify>) {
-        let mut w = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = self.waiters.lock();
         w.retain(|n| n.strong_count() > 0);
         w.push(Arc::downgrade(waiter));
     }
 
     /// Wake every fetch waiting on this partition (called after each append).
     pub fn wake_waiters(&self) {
-        let waiters = std::mem::take(&mut *self.waiters.lock().unwrap_or_else(|e| e.into_inner()));
+        let waiters = std::mem::take(&mut *self.waiters.lock());
         for w in waiters {
             if let Some(n) = w.upgrade() {
                 n.notify_one();
@@ -541,7 +541,7 @@ impl Partition {
     /// The log end offset and the encoded producer state valid at it, taken
     /// together under the append lock; clears the dirty flag.
     pub(super) fn producer_snapshot(&self) -> (i64, Vec<u8>) {
-        let producers = self.producers.lock().unwrap_or_else(|e| e.into_inner());
+        let producers = self.producers.lock();
         self.producers_dirty
             .store(false, std::sync::atomic::Ordering::Relaxed);
         (self.log.log_end_offset(), producers.encode())
@@ -549,10 +549,7 @@ impl Partition {
 
     /// A copy of the producer state (tests, snapshots).
     pub fn producer_state(&self) -> ProducerStateTable {
-        self.producers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.producers.lock().clone()
     }
 
     /// Bytes this partition's log takes on disk (all segments).

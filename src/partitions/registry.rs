@@ -12,8 +12,9 @@ use crate::config::topic::{ResolvedTopicConfig, TopicConfig};
 use crate::config::Settings;
 use crate::ids;
 use crate::producer_state::{BatchMeta, ProducerStateTable};
+use parking_lot::{Mutex, RwLock};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use uuid::Uuid;
 use weir_storage::batch::iter_batches_lenient;
 use weir_storage::{LogConfig, PartitionLog, StorageError, Store, TopicPartition};
@@ -78,8 +79,7 @@ impl Registry {
         };
         if let Some(data) = reg.store.read_checkpoint(PRODUCER_SNAPSHOT)? {
             // A damaged snapshot only costs a longer scan of the logs.
-            *reg.snapshots.lock().unwrap_or_else(|e| e.into_inner()) =
-                decode_snapshots(&data).unwrap_or_default();
+            *reg.snapshots.lock() = decode_snapshots(&data).unwrap_or_default();
         }
         let mut specs = match reg.store.read_checkpoint(TOPICS_CHECKPOINT)? {
             Some(data) => decode_registry(&data)?,
@@ -106,7 +106,7 @@ impl Registry {
             }
         }
         {
-            let mut topics = reg.topics.write().unwrap_or_else(|e| e.into_inner());
+            let mut topics = reg.topics.write();
             for spec in specs {
                 let topic = reg.build_topic(spec)?;
                 topics.by_id.insert(topic.id, topic.clone());
@@ -151,32 +151,16 @@ impl Registry {
     }
 
     pub fn topic(&self, name: &str) -> Option<Arc<Topic>> {
-        self.topics
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .by_name
-            .get(name)
-            .cloned()
+        self.topics.read().by_name.get(name).cloned()
     }
 
     pub fn topic_by_id(&self, id: Uuid) -> Option<Arc<Topic>> {
-        self.topics
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .by_id
-            .get(&id)
-            .cloned()
+        self.topics.read().by_id.get(&id).cloned()
     }
 
     /// All topics, by name.
     pub fn topics(&self) -> Vec<Arc<Topic>> {
-        self.topics
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .by_name
-            .values()
-            .cloned()
-            .collect()
+        self.topics.read().by_name.values().cloned().collect()
     }
 
     pub fn partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
@@ -208,7 +192,7 @@ impl Registry {
                 "{partitions} partitions is more than weir allows (100000)"
             )));
         }
-        let _guard = self.change.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = self.change.lock();
         if self.topic(name).is_some() {
             return Err(TopicError::AlreadyExists(name.to_string()));
         }
@@ -226,7 +210,7 @@ impl Registry {
             config,
         })?;
         {
-            let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
+            let mut topics = self.topics.write();
             topics.by_id.insert(topic.id, topic.clone());
             topics.by_name.insert(topic.name.clone(), topic.clone());
         }
@@ -252,9 +236,9 @@ impl Registry {
 
     /// Delete a topic and its data.
     pub fn delete_topic(&self, name: &str) -> Result<Arc<Topic>, TopicError> {
-        let _guard = self.change.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = self.change.lock();
         let topic = {
-            let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
+            let mut topics = self.topics.write();
             let topic = topics
                 .by_name
                 .remove(name)
@@ -279,7 +263,7 @@ impl Registry {
         total: i32,
         validate_only: bool,
     ) -> Result<(), TopicError> {
-        let _guard = self.change.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = self.change.lock();
         let topic = self
             .topic(name)
             .ok_or_else(|| TopicError::UnknownTopic(name.to_string()))?;
@@ -307,17 +291,13 @@ impl Registry {
         for i in current..total {
             new.push(self.open_partition(name, i, &config.log)?);
         }
-        topic
-            .partitions
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend(new);
+        topic.partitions.write().extend(new);
         self.persist()
     }
 
     /// Replace a topic's config overrides (AlterConfigs); applies to the logs at once.
     pub fn set_topic_config(&self, name: &str, config: TopicConfig) -> Result<(), TopicError> {
-        let _guard = self.change.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = self.change.lock();
         let topic = self
             .topic(name)
             .ok_or_else(|| TopicError::UnknownTopic(name.to_string()))?;
@@ -341,10 +321,7 @@ impl Registry {
     /// Called at shutdown and periodically, so a restart after a crash only
     /// rescans the log tails written since.
     pub fn snapshot_producer_state(&self, only_if_changed: bool) -> Result<bool, TopicError> {
-        let _guard = self
-            .snapshot_write
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let _guard = self.snapshot_write.lock();
         let partitions: Vec<_> = self.topics().iter().flat_map(|t| t.partitions()).collect();
         if only_if_changed && !partitions.iter().any(|p| p.producer_state_dirty()) {
             return Ok(false);
@@ -373,11 +350,7 @@ impl Registry {
     ) -> Result<ProducerStateTable, TopicError> {
         let end = log.log_end_offset();
         let start = log.log_start_offset();
-        let snapshot = self
-            .snapshots
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(tp);
+        let snapshot = self.snapshots.lock().remove(tp);
         let (mut table, mut offset) = match snapshot {
             Some((at, table)) if at <= end && at >= start => (table, at),
             _ => (ProducerStateTable::default(), start),

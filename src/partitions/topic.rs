@@ -4,7 +4,8 @@ use super::error::TopicError;
 use super::partition::Partition;
 use crate::config::topic::{ResolvedTopicConfig, TopicConfig};
 use arc_swap::{ArcSwap, Guard};
-use std::sync::{Arc, RwLock};
+use parking_lot::RwLock;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Kafka's internal topics (reported with `is_internal`).
@@ -45,22 +46,16 @@ pub struct Topic {
 
 impl Topic {
     pub fn partitions(&self) -> Vec<Arc<Partition>> {
-        self.partitions
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.partitions.read().clone()
     }
     pub fn partition(&self, index: i32) -> Option<Arc<Partition>> {
-        let parts = self.partitions.read().unwrap_or_else(|e| e.into_inner());
+        let parts = self.partitions.read();
         usize::try_from(index)
             .ok()
             .and_then(|i| parts.get(i).cloned())
     }
     pub fn partition_count(&self) -> i32 {
-        self.partitions
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .len() as i32
+        self.partitions.read().len() as i32
     }
     /// A copy of the config overrides (DescribeConfigs, AlterConfigs).
     pub fn config(&self) -> TopicConfig {

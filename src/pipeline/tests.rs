@@ -11,7 +11,7 @@ use kafka_protocol::messages::{
     TopicName,
 };
 use kafka_protocol::protocol::{Decodable, StrBytes};
-use std::sync::Mutex;
+use parking_lot::Mutex;
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -128,7 +128,7 @@ struct DenyMetadata {
 
 impl Authorizer for DenyMetadata {
     fn authorize(&self, ctx: &RequestContext) -> Result<(), Rejection> {
-        self.seen.lock().unwrap().push((
+        self.seen.lock().push((
             ctx.principal.to_string(),
             ctx.listener.to_string(),
             ctx.client_id.clone(),
@@ -171,7 +171,7 @@ async fn authorizer_refusal_is_the_apis_error_response_and_skips_the_handler() {
         c.api_versions().await,
         Some(ResponseKind::ApiVersions(_))
     ));
-    let seen = authorizer.seen.lock().unwrap().clone();
+    let seen = authorizer.seen.lock().clone();
     assert_eq!(seen.len(), 2);
     assert_eq!(
         seen[0],
@@ -192,7 +192,7 @@ struct Throttle {
 
 impl Quotas for Throttle {
     fn throttle_time_ms(&self, _ctx: &RequestContext, request_bytes: usize) -> i32 {
-        self.sizes.lock().unwrap().push(request_bytes);
+        self.sizes.lock().push(request_bytes);
         1234
     }
 }
@@ -212,7 +212,7 @@ async fn quota_throttle_time_reaches_the_response() {
         panic!("no ApiVersions answer")
     };
     assert_eq!(resp.throttle_time_ms, 1234);
-    let sizes = quotas.sizes.lock().unwrap().clone();
+    let sizes = quotas.sizes.lock().clone();
     assert_eq!(sizes.len(), 2);
     assert!(sizes.iter().all(|&n| n > 8), "{sizes:?}");
     broker.shutdown().await.unwrap();
@@ -226,7 +226,7 @@ struct Recorder {
 
 impl RequestObserver for Recorder {
     fn observe(&self, record: &RequestRecord) {
-        self.records.lock().unwrap().push(*record);
+        self.records.lock().push(*record);
     }
 }
 
@@ -241,7 +241,7 @@ async fn observer_sees_api_key_version_outcome_and_timings() {
     // The observer runs after the response is written: wait for it.
     let deadline = Instant::now() + Duration::from_secs(10);
     let records = loop {
-        let r = recorder.records.lock().unwrap().clone();
+        let r = recorder.records.lock().clone();
         if r.len() >= 2 || Instant::now() > deadline {
             break r;
         }

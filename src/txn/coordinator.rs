@@ -12,9 +12,10 @@ use super::records;
 use super::state::{InitStep, PendingOffset, TxnError, TxnMetadata, TxnState};
 use crate::groups::log::{GroupLog, LogRecord};
 use crate::producer_state::ProducerError;
+use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
@@ -154,7 +155,7 @@ impl TxnCoordinator {
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
-        self.inner.txns.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.txns.lock()
     }
 
     pub fn has_log(&self) -> bool {
@@ -194,7 +195,7 @@ impl TxnCoordinator {
         })
         .map_err(|e| e.to_string())?;
         if bad > 0 {
-            eprintln!("weir: transaction coordinator skipped {bad} undecodable records");
+            tracing::warn!("transaction coordinator skipped {bad} undecodable records");
         }
         let mut txns = self.lock();
         for (tid, m) in loaded {
@@ -221,10 +222,7 @@ impl TxnCoordinator {
             value: Some(records::encode_value(m)),
         };
         let unavailable = |e: crate::groups::log::GroupLogError| {
-            eprintln!(
-                "weir: cannot persist transaction {}: {e}",
-                m.transactional_id
-            );
+            tracing::error!("cannot persist transaction {}: {e}", m.transactional_id);
             TxnError::CoordinatorNotAvailable(e.to_string())
         };
         let last = log.append(&[rec]).map_err(unavailable)?;
@@ -286,12 +284,7 @@ impl TxnCoordinator {
                     if now >= deadline {
                         return Err(TxnError::ConcurrentTransactions);
                     }
-                    txns = self
-                        .inner
-                        .released
-                        .wait_timeout(txns, deadline - now)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
+                    self.inner.released.wait_for(&mut txns, deadline - now);
                 }
             }
         }
@@ -370,8 +363,8 @@ impl TxnCoordinator {
         for (topic, partition) in &m.partitions {
             env.write_marker(topic, *partition, m.producer_id, m.producer_epoch, commit)
                 .map_err(|e| {
-                    eprintln!(
-                        "weir: marker for transaction {} on {topic}-{partition} failed: {e}",
+                    tracing::warn!(
+                        "marker for transaction {} on {topic}-{partition} failed: {e}",
                         m.transactional_id
                     );
                     retry_later(e.to_string())
@@ -381,8 +374,8 @@ impl TxnCoordinator {
             for (group, offsets) in &m.offsets {
                 if !offsets.is_empty() {
                     env.commit_offsets(group, offsets).map_err(|e| {
-                        eprintln!(
-                            "weir: offsets of transaction {} for group {group} failed: {e}",
+                        tracing::warn!(
+                            "offsets of transaction {} for group {group} failed: {e}",
                             m.transactional_id
                         );
                         retry_later(e)
@@ -488,7 +481,7 @@ impl TxnCoordinator {
         };
         held.install(prepared)?;
         if let Err(e) = self.complete(env, &mut held) {
-            eprintln!("weir: transaction {tid} decided, completion deferred: {e}");
+            tracing::warn!("transaction {tid} decided, completion deferred: {e}");
         }
         Ok(())
     }
@@ -585,9 +578,11 @@ impl TxnCoordinator {
                 continue;
             };
             let result = if cur.deadline().is_some_and(|d| d <= now) {
-                eprintln!(
-                    "weir: transaction {tid} (producer {} epoch {}) timed out after {} ms: aborting",
-                    cur.producer_id, cur.producer_epoch, cur.timeout_ms
+                tracing::info!(
+                    "transaction {tid} (producer {} epoch {}) timed out after {} ms: aborting",
+                    cur.producer_id,
+                    cur.producer_epoch,
+                    cur.timeout_ms
                 );
                 cur.fence_and_abort(wall_ms())
                     .and_then(|next| held.install(next))
@@ -600,7 +595,7 @@ impl TxnCoordinator {
                 Ok(())
             };
             if let Err(e) = result {
-                eprintln!("weir: transaction {tid}: {e}; will retry");
+                tracing::warn!("transaction {tid}: {e}; will retry");
             }
         }
         self.next_due()

@@ -6,9 +6,10 @@ use super::state::{PendingOffset, TxnError, TxnState};
 use crate::groups::log::MemoryGroupLog;
 use crate::producer_state::ProducerError;
 use kafka_protocol::ResponseError as E;
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// (topic, partition, producer id, epoch, commit)
 type Marker = (String, i32, i64, i16, bool);
@@ -38,7 +39,7 @@ impl TxnEnv for FakeEnv {
         if self.fail_markers.load(Ordering::Relaxed) {
             return Err(MarkerError::Retry("disk on fire".into()));
         }
-        self.markers.lock().unwrap().push((
+        self.markers.lock().push((
             topic.to_string(),
             partition,
             producer_id,
@@ -54,7 +55,6 @@ impl TxnEnv for FakeEnv {
     ) -> Result<(), String> {
         self.offsets
             .lock()
-            .unwrap()
             .push((group.to_string(), offsets.clone()));
         Ok(())
     }
@@ -108,13 +108,13 @@ fn commit_writes_commit_markers_to_every_partition_and_applies_offsets() {
     c.end_txn(&env, "tx", pid, epoch, true).unwrap();
     assert!(!c.has_pending_offset("g", "in", 0));
     assert_eq!(
-        *env.markers.lock().unwrap(),
+        *env.markers.lock(),
         vec![
             ("a".to_string(), 0, pid, 0, true),
             ("b".to_string(), 1, pid, 0, true)
         ]
     );
-    let applied = env.offsets.lock().unwrap().clone();
+    let applied = env.offsets.lock().clone();
     assert_eq!(applied.len(), 1);
     assert_eq!(applied[0].0, "g");
     assert_eq!(applied[0].1[&tp("in", 0)].offset, 42);
@@ -123,7 +123,7 @@ fn commit_writes_commit_markers_to_every_partition_and_applies_offsets() {
     assert!(m.partitions.is_empty());
     // A retried EndTxn(commit) is fine and writes nothing more.
     c.end_txn(&env, "tx", pid, epoch, true).unwrap();
-    assert_eq!(env.markers.lock().unwrap().len(), 2);
+    assert_eq!(env.markers.lock().len(), 2);
 }
 
 #[test]
@@ -136,10 +136,10 @@ fn abort_writes_abort_markers_and_drops_the_offsets() {
         .unwrap();
     c.end_txn(&env, "tx", pid, epoch, false).unwrap();
     assert_eq!(
-        *env.markers.lock().unwrap(),
+        *env.markers.lock(),
         vec![("a".to_string(), 0, pid, 0, false)]
     );
-    assert!(env.offsets.lock().unwrap().is_empty());
+    assert!(env.offsets.lock().is_empty());
     assert_eq!(c.describe("tx").unwrap().state, TxnState::CompleteAbort);
 }
 
@@ -152,7 +152,7 @@ fn a_new_instance_fences_the_old_one_after_aborting_its_transaction() {
     assert_eq!(pid2, pid, "the transactional id keeps its producer id");
     // Aborted at a bumped epoch (fencing), then bumped again for the new instance.
     assert_eq!(
-        *env.markers.lock().unwrap(),
+        *env.markers.lock(),
         vec![("a".to_string(), 0, pid, e0 + 1, false)]
     );
     assert_eq!(e2, e0 + 2);
@@ -283,10 +283,10 @@ fn state_survives_a_restart_and_a_prepared_commit_is_completed_after_it() {
         "only the id's expiry is left"
     );
     assert_eq!(
-        *env.markers.lock().unwrap(),
+        *env.markers.lock(),
         vec![("a".to_string(), 0, pid, epoch, true)]
     );
-    assert_eq!(env.offsets.lock().unwrap()[0].1[&tp("in", 3)].offset, 7);
+    assert_eq!(env.offsets.lock()[0].1[&tp("in", 3)].offset, 7);
     assert_eq!(c2.describe("tx").unwrap().state, TxnState::CompleteCommit);
     // And the next incarnation keeps the producer id with a bumped epoch.
     let c3 = TxnCoordinator::new(900_000, WEEK);
@@ -307,10 +307,10 @@ fn an_expired_transaction_is_aborted_and_its_producer_fenced() {
     let deadline = m.start_ms + 1000;
     // Not yet due: the next pass is at the deadline.
     assert_eq!(c.expire(&env, deadline - 1), Some(deadline));
-    assert!(env.markers.lock().unwrap().is_empty());
+    assert!(env.markers.lock().is_empty());
     c.expire(&env, deadline);
     assert_eq!(
-        *env.markers.lock().unwrap(),
+        *env.markers.lock(),
         vec![("a".to_string(), 0, pid, epoch + 1, false)]
     );
     let m = c.describe("tx").unwrap();
@@ -340,7 +340,7 @@ fn a_failed_completion_is_retried_by_the_timers() {
     let due = c.expire(&env, now_ms()).expect("still backing off");
     c.expire(&env, due);
     assert_eq!(c.describe("tx").unwrap().state, TxnState::CompleteAbort);
-    assert_eq!(env.markers.lock().unwrap().len(), 1);
+    assert_eq!(env.markers.lock().len(), 1);
 }
 
 #[test]

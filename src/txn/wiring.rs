@@ -36,7 +36,7 @@ pub fn open(settings: &Settings, registry: &Registry) -> Result<TxnCoordinator, 
 pub fn ensure_log(coordinator: &TxnCoordinator, registry: &Registry) {
     if !coordinator.has_log() {
         if let Err(e) = attach(coordinator, registry) {
-            eprintln!("weir: transaction coordinator not available: {e}");
+            tracing::error!("transaction coordinator not available: {e}");
         }
     }
 }
@@ -73,7 +73,7 @@ pub fn write_marker(
             .map_err(|e| MarkerError::Retry(e.to_string())),
         // A newer epoch already wrote here: this transaction is over on it.
         Err(AppendError::Producer(e @ ProducerError::InvalidEpoch { .. })) => {
-            eprintln!("weir: marker on {topic}-{partition} skipped: {e}");
+            tracing::info!("marker on {topic}-{partition} skipped: {e}");
             Ok(())
         }
         Err(e) => Err(MarkerError::Retry(e.to_string())),

@@ -568,7 +568,7 @@ mod tests {
             let (_s, log) = open(dir.path(), faulty.clone());
             fill(&log);
             let (before, expected) = contents(&log);
-            faulty.faults.lock().unwrap().die_at_rename_to = Some(rename_to.into());
+            faulty.faults.lock().die_at_rename_to = Some(rename_to.into());
             let err = clean(&log, &cfg(), log.log_end_offset(), true).unwrap_err();
             assert!(matches!(err, StorageError::Io { .. }), "{err}");
             (before.len(), expected)

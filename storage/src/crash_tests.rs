@@ -97,7 +97,7 @@ fn write_cut_half_way_then_crash_keeps_exactly_the_acknowledged_offsets() {
         let (_s, log) = open(dir.path(), faulty.clone());
         fill(&log, 4); // offsets 0..12
         {
-            let mut f = faulty.faults.lock().unwrap();
+            let mut f = faulty.faults.lock();
             f.cut_next_write = Some((".log".into(), 40));
             f.die_after_cut = true;
         }
@@ -132,7 +132,7 @@ fn write_cut_half_way_without_crash_leaves_no_trace() {
     {
         let (s, log) = open(dir.path(), faulty.clone());
         fill(&log, 2);
-        faulty.faults.lock().unwrap().cut_next_write = Some((".log".into(), 40));
+        faulty.faults.lock().cut_next_write = Some((".log".into(), 40));
         assert!(log
             .append(&batch(3, "torn"), AppendOptions::default())
             .is_err());
@@ -336,10 +336,10 @@ fn failed_fsync_is_reported_and_does_not_advance_the_recovery_point() {
     let (_s, log) = open(dir.path(), faulty.clone());
     fill(&log, 2);
     let before = log.recovery_point();
-    faulty.faults.lock().unwrap().fail_sync = true;
+    faulty.faults.lock().fail_sync = true;
     assert!(matches!(log.flush(), Err(StorageError::Io { .. })));
     assert_eq!(log.recovery_point(), before);
-    faulty.faults.lock().unwrap().fail_sync = false;
+    faulty.faults.lock().fail_sync = false;
     log.flush().unwrap();
     assert_eq!(log.recovery_point(), 6);
 }

@@ -4,8 +4,8 @@
 
 use crate::error::{Result, StorageError};
 use crate::fs::Fs;
+use parking_lot::{Condvar, Mutex};
 use std::path::Path;
-use std::sync::{Condvar, Mutex};
 
 pub(crate) fn io_err(path: &Path, source: std::io::Error) -> StorageError {
     StorageError::Io {
@@ -90,12 +90,12 @@ impl GroupCommit {
     }
 
     pub(crate) fn durable(&self) -> i64 {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).durable
+        self.state.lock().durable
     }
 
     /// Lower the durable mark (after truncation).
     pub(crate) fn lower_to(&self, offset: i64) {
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = self.state.lock();
         s.durable = s.durable.min(offset);
         s.generation += 1;
     }
@@ -103,7 +103,7 @@ impl GroupCommit {
     /// Make everything below `end` durable, where `sync` fsyncs all data appended
     /// so far and returns the end offset it covered.
     pub(crate) fn sync_to(&self, end: i64, sync: impl FnOnce() -> Result<i64>) -> Result<()> {
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = self.state.lock();
         let failures_at_start = s.failures;
         loop {
             if s.durable >= end {
@@ -112,7 +112,7 @@ impl GroupCommit {
             if !s.in_progress {
                 break;
             }
-            s = self.done.wait(s).unwrap_or_else(|e| e.into_inner());
+            self.done.wait(&mut s);
             if s.failures != failures_at_start && !s.in_progress && s.durable < end {
                 // The fsync we were waiting on failed; try ourselves once below.
                 break;
@@ -122,7 +122,7 @@ impl GroupCommit {
         let generation = s.generation;
         drop(s);
         let result = sync();
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = self.state.lock();
         s.in_progress = false;
         let out = match result {
             Ok(covered) => {

@@ -66,7 +66,7 @@ pub(crate) fn real() -> Arc<dyn Fs> {
 pub(crate) mod faulty {
     //! A fault-injecting [`Fs`] for crash tests.
     use super::*;
-    use std::sync::Mutex;
+    use parking_lot::Mutex;
 
     #[derive(Debug, Default)]
     pub(crate) struct Faults {
@@ -86,7 +86,7 @@ pub(crate) mod faulty {
 
     impl FaultyFs {
         fn check_alive(&self) -> io::Result<()> {
-            if self.faults.lock().unwrap().dead {
+            if self.faults.lock().dead {
                 return Err(io::Error::other("injected: process is dead"));
             }
             Ok(())
@@ -101,7 +101,7 @@ pub(crate) mod faulty {
     impl Fs for FaultyFs {
         fn write_at(&self, file: &File, path: &Path, buf: &[u8], pos: u64) -> io::Result<()> {
             self.check_alive()?;
-            let mut f = self.faults.lock().unwrap();
+            let mut f = self.faults.lock();
             if let Some((suffix, keep)) = f.cut_next_write.clone() {
                 if path.to_string_lossy().ends_with(&suffix) {
                     f.cut_next_write = None;
@@ -120,14 +120,14 @@ pub(crate) mod faulty {
         fn sync(&self, file: &File, path: &Path) -> io::Result<()> {
             let _ = path;
             self.check_alive()?;
-            if self.faults.lock().unwrap().fail_sync {
+            if self.faults.lock().fail_sync {
                 return Err(io::Error::other("injected: fsync failed"));
             }
             file.sync_data()
         }
         fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
             self.check_alive()?;
-            let mut f = self.faults.lock().unwrap();
+            let mut f = self.faults.lock();
             if let Some(suffix) = &f.die_at_rename_to {
                 if to.to_string_lossy().ends_with(suffix.as_str()) {
                     f.dead = true;
@@ -142,7 +142,7 @@ pub(crate) mod faulty {
         }
         fn sync_dir(&self, dir: &Path) -> io::Result<()> {
             self.check_alive()?;
-            if self.faults.lock().unwrap().fail_sync {
+            if self.faults.lock().fail_sync {
                 return Err(io::Error::other("injected: fsync failed"));
             }
             File::open(dir)?.sync_all()

@@ -21,9 +21,10 @@ use crate::segment::{self, now_ms, AppendBatch, OpenMode, Segment, SegmentParams
 use crate::swap;
 use crate::validate::{validate, ProduceRules, ValidatedBatches, ValidationError};
 use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::Arc;
 
 /// Suffix of the copy a truncation writes while readers still map the old file.
 const TRUNCATING_SUFFIX: &str = ".log.truncating";
@@ -148,10 +149,6 @@ impl std::fmt::Debug for PartitionLog {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// Clamp `segment.bytes` to what 32-bit index positions can address.
 fn segment_bytes(cfg: &LogConfig) -> u64 {
     cfg.segment_bytes
@@ -186,16 +183,13 @@ fn read_log_checkpoint(dir: &Path) -> Result<Option<(i64, i64)>> {
 
 impl Inner {
     fn view(&self) -> Arc<View> {
-        self.view.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.view.read().clone()
     }
     fn set_view(&self, v: View) {
-        *self.view.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(v);
+        *self.view.write() = Arc::new(v);
     }
     fn config(&self) -> LogConfig {
-        self.config
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.config.read().clone()
     }
     fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
@@ -210,7 +204,7 @@ impl Inner {
     /// Without `force`, writes only when the recovery point entered a different
     /// segment than the persisted one (recovery scans from that segment).
     fn persist_state(&self, log_start: Option<i64>, rp: Rp, force: bool) -> Result<()> {
-        let mut p = lock(&self.persisted);
+        let mut p = self.persisted.lock();
         if !force && self.closed.load(Ordering::Acquire) {
             // A background flush that outlived its log must not write stale state.
             return Err(StorageError::Closed);
@@ -239,7 +233,7 @@ impl Inner {
     /// Group commit: make everything appended so far durable if `offset` is not yet.
     fn sync_to(&self, offset: i64) -> Result<()> {
         self.commit.sync_to(offset, || {
-            let _pass = lock(&self.sync_pass);
+            let _pass = self.sync_pass.lock();
             self.check_open()?;
             let end = self.log_end.load(Ordering::Acquire);
             let durable = self.commit.durable();
@@ -301,7 +295,7 @@ impl Drop for PartitionLog {
     fn drop(&mut self) {
         // Background work (roll flushes) still holding the inner state stops
         // touching the files once the last handle is gone.
-        let _p = lock(&self.inner.persisted);
+        let _p = self.inner.persisted.lock();
         self.inner.closed.store(true, Ordering::Release);
     }
 }
@@ -499,7 +493,7 @@ impl PartitionLog {
             .log_append_time
             .or_else(|| (cfg.timestamp_type == TimestampType::LogAppendTime).then(now_ms));
         let mut buf = batches.bytes().to_vec();
-        let _w = lock(&inner.writer);
+        let _w = inner.writer.lock();
         inner.check_open()?;
         let log_end = inner.log_end.load(Ordering::Acquire);
         let mut next = log_end;
@@ -762,12 +756,12 @@ impl PartitionLog {
     pub fn truncate_to(&self, offset: i64) -> Result<()> {
         let inner = &*self.inner;
         inner.check_open()?;
-        let _w = lock(&inner.writer);
+        let _w = inner.writer.lock();
         let log_end = inner.log_end.load(Ordering::Acquire);
         if offset >= log_end {
             return Ok(());
         }
-        let _pass = lock(&inner.sync_pass);
+        let _pass = inner.sync_pass.lock();
         inner.dirty.store(true, Ordering::Release);
         let cfg = inner.config();
         let fs = &*inner.fs;
@@ -874,7 +868,7 @@ impl PartitionLog {
     pub fn advance_log_start_offset(&self, offset: i64) -> Result<i64> {
         let inner = &*self.inner;
         inner.check_open()?;
-        let _w = lock(&inner.writer);
+        let _w = inner.writer.lock();
         let log_end = inner.log_end.load(Ordering::Acquire);
         let mut view = inner.view();
         let offset = offset.min(log_end);
@@ -940,7 +934,7 @@ impl PartitionLog {
 
     /// Replace the settings (AlterConfigs); takes effect from the next append.
     pub fn set_config(&self, config: LogConfig) {
-        *self.inner.config.write().unwrap_or_else(|e| e.into_inner()) = config;
+        *self.inner.config.write() = config;
     }
 
     pub fn config(&self) -> LogConfig {
@@ -952,7 +946,7 @@ impl PartitionLog {
         if self.inner.closed.load(Ordering::Acquire) {
             return Ok(());
         }
-        let _w = lock(&self.inner.writer);
+        let _w = self.inner.writer.lock();
         if !self.inner.dirty.load(Ordering::Acquire) {
             // Untouched since a clean open: the files are as they were.
             self.inner.closed.store(true, Ordering::Release);
@@ -994,7 +988,7 @@ impl PartitionLog {
     ) -> Result<bool> {
         let inner = &*self.inner;
         inner.check_open()?;
-        let _w = lock(&inner.writer);
+        let _w = inner.writer.lock();
         inner.check_open()?;
         let view = inner.view();
         let Some(first) = view.segments.iter().position(|s| Arc::ptr_eq(s, &old[0])) else {
@@ -1034,7 +1028,7 @@ impl PartitionLog {
 
     /// Refuse further use without flushing (the log is being deleted).
     pub(crate) fn mark_deleted(&self) {
-        let _w = lock(&self.inner.writer);
+        let _w = self.inner.writer.lock();
         self.inner.closed.store(true, Ordering::Release);
     }
 }

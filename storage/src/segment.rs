@@ -17,10 +17,11 @@ use crate::fs::Fs;
 use crate::index::{IndexFile, OffsetIndex, TimeIndex, OFFSET_ENTRY, TIME_ENTRY};
 use crate::mmap::ReadMap;
 use bytes::Bytes;
+use parking_lot::RwLock;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
 
 pub(crate) const LOG_SUFFIX: &str = ".log";
 pub(crate) const INDEX_SUFFIX: &str = ".index";
@@ -111,13 +112,6 @@ pub(crate) struct Segment {
     /// Kafka does), else the time it was opened.
     roll_base_ms: AtomicI64,
     idx: RwLock<Indexes>,
-}
-
-fn read_lock<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    l.read().unwrap_or_else(|e| e.into_inner())
-}
-fn write_lock<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(|e| e.into_inner())
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -274,7 +268,7 @@ impl Segment {
     }
 
     fn indexes_look_sane(&self) -> std::result::Result<(), String> {
-        let idx = read_lock(&self.idx);
+        let idx = self.idx.read();
         idx.offset.check(self.size())?;
         idx.time.check(u32::MAX as i64)
     }
@@ -287,7 +281,7 @@ impl Segment {
         let size = self.size() as usize;
         let data = map.slice(0, size);
         let (last, tmax) = {
-            let idx = read_lock(&self.idx);
+            let idx = self.idx.read();
             (idx.offset.last(), idx.time.last())
         };
         let mut pos = match last {
@@ -336,7 +330,7 @@ impl Segment {
         let map = self.map();
         let size = self.size() as usize;
         let data = map.slice(0, size);
-        let mut idx = write_lock(&self.idx);
+        let mut idx = self.idx.write();
         idx.offset.0.truncate_entries(0);
         idx.time.0.truncate_entries(0);
         idx.bytes_since_entry = 0;
@@ -426,7 +420,7 @@ impl Segment {
     /// Shrink the file to `pos` in place. Only possible while no reader holds the
     /// mapping; returns false (and changes nothing) otherwise.
     fn cut_file(&self, fs: &dyn Fs, pos: u64) -> Result<bool> {
-        let mut map = write_lock(&self.map);
+        let mut map = self.map.write();
         if !ReadMap::shrink_exclusive(&mut map, pos as usize) {
             return Ok(false);
         }
@@ -458,9 +452,7 @@ impl Segment {
         let map = self.map();
         let size = self.size().min(map.valid() as u64) as usize;
         let data = map.slice(0, size);
-        let entry = read_lock(&self.idx)
-            .offset
-            .lookup(offset - self.base_offset);
+        let entry = self.idx.read().offset.lookup(offset - self.base_offset);
         let mut pos = match entry {
             // Trust an entry only if a batch starts there and ends at its offset;
             // a damaged index then costs a scan, never a misaligned read.
@@ -510,7 +502,7 @@ impl Segment {
                 debug_assert_eq!(pos, 0);
                 let fresh = ReadMap::new(&self.file, end as usize, pos as usize)
                     .map_err(|e| io_err(&self.log_path, e))?;
-                *write_lock(&self.map) = Arc::new(fresh);
+                *self.map.write() = Arc::new(fresh);
             }
         }
         if let Err(e) = fs.write_at(&self.file, &self.log_path, buf, pos) {
@@ -522,7 +514,7 @@ impl Segment {
         }
         self.map().publish(end as usize);
         self.size.store(end, Ordering::Release);
-        let mut idx = write_lock(&self.idx);
+        let mut idx = self.idx.write();
         let mut max_ts = self.max_ts.load(Ordering::Relaxed);
         let mut off_of_max = self.offset_of_max_ts.load(Ordering::Relaxed);
         for b in batches {
@@ -561,8 +553,8 @@ impl Segment {
         size + len <= segment_bytes
             && size + len <= self.map().capacity() as u64
             && last_offset - self.base_offset <= i32::MAX as i64
-            && !read_lock(&self.idx).offset.0.is_full()
-            && !read_lock(&self.idx).time.0.is_full()
+            && !self.idx.read().offset.0.is_full()
+            && !self.idx.read().time.0.is_full()
     }
 
     pub(crate) fn roll_base_ms(&self) -> i64 {
@@ -623,7 +615,8 @@ impl Segment {
 
     /// Relative offset of the last time-index entry with a timestamp < `ts`.
     pub(crate) fn time_lookup(&self, ts: i64) -> i64 {
-        read_lock(&self.idx)
+        self.idx
+            .read()
             .time
             .last_before(ts)
             .map(|r| self.base_offset + r as i64)
@@ -631,7 +624,7 @@ impl Segment {
     }
 
     pub(crate) fn map(&self) -> Arc<ReadMap> {
-        read_lock(&self.map).clone()
+        self.map.read().clone()
     }
     pub(crate) fn size(&self) -> u64 {
         self.size.load(Ordering::Acquire)
@@ -664,7 +657,7 @@ impl Segment {
     /// The segment stops being active: record the final time-index entry, trim
     /// the indexes to their entries and make everything durable.
     pub(crate) fn seal(&self, fs: &dyn Fs) -> Result<()> {
-        let mut idx = write_lock(&self.idx);
+        let mut idx = self.idx.write();
         let (max_ts, off) = self.max_timestamp();
         if max_ts >= 0 && off >= self.base_offset {
             idx.time.maybe_push(max_ts, (off - self.base_offset) as u32);
@@ -676,19 +669,19 @@ impl Segment {
     }
 
     pub(crate) fn index_sealed(&self) -> bool {
-        read_lock(&self.idx).offset.0.is_sealed()
+        self.idx.read().offset.0.is_sealed()
     }
 
     /// Undo [`Segment::seal`]'s trim so the segment can take appends again.
     pub(crate) fn unseal(&self, fs: &dyn Fs, max_index_bytes: usize) -> Result<()> {
-        let mut idx = write_lock(&self.idx);
+        let mut idx = self.idx.write();
         idx.offset.0.unseal(fs, max_index_bytes)?;
         idx.time.0.unseal(fs, max_index_bytes)
     }
 
     /// Delete the segment's files (readers holding its mapping keep working).
     pub(crate) fn delete(&self, fs: &dyn Fs) -> Result<()> {
-        let idx = read_lock(&self.idx);
+        let idx = self.idx.read();
         for p in [
             self.log_path.as_path(),
             idx.offset.0.path(),
@@ -760,7 +753,7 @@ mod tests {
         let all = seg.read(100, usize::MAX, 130, true).unwrap();
         assert_eq!(crate::batch::iter_batches(&all).count(), 10);
         assert!(
-            read_lock(&seg.idx).offset.0.len() > 0,
+            seg.idx.read().offset.0.len() > 0,
             "sparse index has entries"
         );
         seg.seal(&RealFs).unwrap();

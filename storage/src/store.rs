@@ -7,11 +7,12 @@ use crate::durability::{atomic_write, io_err};
 use crate::error::{Result, StorageError};
 use crate::fs::{self, Fs};
 use crate::log::PartitionLog;
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Lock file name in the data directory.
 pub const LOCK_FILE: &str = ".lock";
@@ -45,10 +46,6 @@ impl TopicPartition {
 }
 
 type Slot = Arc<Mutex<Option<Arc<PartitionLog>>>>;
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// An open data directory.
 pub struct Store {
@@ -144,8 +141,8 @@ impl Store {
     pub fn open_log(&self, tp: &TopicPartition, config: LogConfig) -> Result<Arc<PartitionLog>> {
         self.check_open()?;
         let dir = self.log_dir(tp)?;
-        let slot = lock(&self.logs).entry(tp.clone()).or_default().clone();
-        let mut slot = lock(&slot);
+        let slot = self.logs.lock().entry(tp.clone()).or_default().clone();
+        let mut slot = slot.lock();
         if let Some(log) = &*slot {
             return Ok(log.clone());
         }
@@ -174,8 +171,8 @@ impl Store {
 
     /// The already-open log of `tp`, if any.
     pub fn get_log(&self, tp: &TopicPartition) -> Option<Arc<PartitionLog>> {
-        let slot = lock(&self.logs).get(tp).cloned()?;
-        let log = lock(&slot).clone();
+        let slot = self.logs.lock().get(tp).cloned()?;
+        let log = slot.lock().clone();
         log
     }
 
@@ -183,9 +180,11 @@ impl Store {
     pub fn delete_log(&self, tp: &TopicPartition) -> Result<()> {
         self.check_open()?;
         let dir = self.log_dir(tp)?;
-        let removed = lock(&self.logs)
+        let removed = self
+            .logs
+            .lock()
             .remove(tp)
-            .and_then(|slot| lock(&slot).take());
+            .and_then(|slot| slot.lock().take());
         if let Some(log) = &removed {
             log.mark_deleted();
         }
@@ -248,9 +247,9 @@ impl Store {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        let slots: Vec<_> = lock(&self.logs).drain().map(|(_, slot)| slot).collect();
+        let slots: Vec<_> = self.logs.lock().drain().map(|(_, slot)| slot).collect();
         for slot in slots {
-            if let Some(log) = lock(&slot).take() {
+            if let Some(log) = slot.lock().take() {
                 log.close()?;
             }
         }
@@ -263,7 +262,7 @@ impl Store {
         self.fs
             .sync_dir(&self.dir)
             .map_err(|e| io_err(&self.dir, e))?;
-        self.lock.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.lock.lock().take();
         Ok(())
     }
 }
