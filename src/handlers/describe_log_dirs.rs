@@ -10,32 +10,10 @@ use kafka_protocol::messages::describe_log_dirs_response::{
 };
 use kafka_protocol::messages::{ApiKey, DescribeLogDirsRequest, DescribeLogDirsResponse};
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
 use std::sync::Arc;
 
 /// The DescribeLogDirs handler.
 pub struct Api;
-
-/// Total and usable bytes of the file system holding `dir` (Kafka's
-/// `FileStore.getTotalSpace`/`getUsableSpace`; a value that overflows is
-/// `i64::MAX`, as its `adjustForLargeFileSystems`).
-pub fn disk_space(dir: &Path) -> std::io::Result<(i64, i64)> {
-    use std::os::unix::ffi::OsStrExt;
-    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
-    // SAFETY: `path` is a NUL-terminated string that outlives the call, and
-    // statvfs(3) only writes a `struct statvfs` into the buffer we own.
-    let rc = unsafe { libc::statvfs(path.as_ptr(), st.as_mut_ptr()) };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: statvfs returned 0, so it filled the struct (and it was zeroed).
-    let st = unsafe { st.assume_init() };
-    let frsize = st.f_frsize as u128;
-    let bytes = |blocks: u128| i64::try_from(blocks * frsize).unwrap_or(i64::MAX);
-    Ok((bytes(st.f_blocks as u128), bytes(st.f_bavail as u128)))
-}
 
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::DescribeLogDirs;
@@ -62,7 +40,7 @@ fn describe(state: &BrokerState, req: &DescribeLogDirsRequest) -> DescribeLogDir
     let mut out = DescribeLogDirsResult::default()
         .with_log_dir(super::sb(log_dir.to_string_lossy()))
         .with_error_code(0);
-    match disk_space(dir) {
+    match state.store.disk_space() {
         Ok((total, usable)) => {
             out.total_bytes = total;
             out.usable_bytes = usable;

@@ -107,6 +107,16 @@ impl Store {
         &self.dir
     }
 
+    /// Total and usable bytes of the file system holding the data dir (Kafka's
+    /// `FileStore.getTotalSpace`/`getUsableSpace`; a value that overflows is
+    /// `i64::MAX`, as its `adjustForLargeFileSystems`).
+    pub fn disk_space(&self) -> std::io::Result<(i64, i64)> {
+        let st = rustix::fs::statvfs(&self.dir)?;
+        let bytes =
+            |blocks: u64| i64::try_from(blocks as u128 * st.f_frsize as u128).unwrap_or(i64::MAX);
+        Ok((bytes(st.f_blocks), bytes(st.f_bavail)))
+    }
+
     /// Whether the previous run ended with a clean shutdown.
     pub fn was_clean_shutdown(&self) -> bool {
         self.was_clean
