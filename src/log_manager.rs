@@ -45,12 +45,7 @@ impl LogManagerStats {
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use weir_storage::clock::now_ms;
 
 fn all_partitions(state: &BrokerState) -> Vec<(Arc<Partition>, Arc<ResolvedTopicConfig>)> {
     state

@@ -11,29 +11,14 @@ use super::records::OffsetValue;
 use super::GroupConfig;
 use parking_lot::{Mutex, MutexGuard};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Notify;
 
-/// A fresh member id: 32 hex digits, unique within this process and across restarts.
+/// A fresh member id: a random (v4) UUID as 32 hex digits.
 pub fn new_member_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let mut words = [0u64; 2];
-    for (i, w) in words.iter_mut().enumerate() {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(n);
-        h.write_u128(nanos);
-        h.write_usize(i);
-        *w = h.finish();
-    }
-    format!("{:016x}{:016x}", words[0], words[1])
+    crate::ids::random_uuid().simple().to_string()
 }
 
 /// A group of either kind, with its committed offsets.
@@ -99,12 +84,7 @@ pub struct Coordinator {
     pub(super) inner: Arc<Inner>,
 }
 
-fn wall_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use weir_storage::clock::now_ms as wall_ms;
 
 impl Coordinator {
     /// Open the coordinator over its log, replaying every record in it.

@@ -98,12 +98,7 @@ impl PartitionGroupLog {
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use weir_storage::clock::now_ms;
 
 impl GroupLog for PartitionGroupLog {
     fn append(&self, records: &[LogRecord]) -> Result<i64, GroupLogError> {

@@ -61,10 +61,7 @@ impl Handler for Api {
                 None => unknown.push(f.clone()),
             }
         }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let now = weir_storage::clock::now_ms();
         let duration = if ctx.api_version >= 1 {
             req.duration_filter
         } else {

@@ -34,12 +34,7 @@ const INLINE_APPEND_BYTES: usize = 128 * 1024;
 /// marker lands between the check and the append.
 const TXN_VERIFY_ATTEMPTS: usize = 3;
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use weir_storage::clock::now_ms;
 
 /// Why one partition's produce failed.
 struct PartitionError {

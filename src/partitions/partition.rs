@@ -424,10 +424,7 @@ impl Partition {
             }
             .into());
         }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let now = weir_storage::clock::now_ms();
         let batch = weir_storage::control::end_txn_marker_batch(
             producer_id,
             producer_epoch,

@@ -59,12 +59,7 @@ pub trait TxnEnv: Send + Sync {
     ) -> Result<(), String>;
 }
 
-fn wall_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use weir_storage::clock::now_ms as wall_ms;
 
 /// One transactional id: its persisted metadata (None while a first
 /// InitProducerId is being persisted) and whether an operation holds it.

@@ -85,12 +85,7 @@ fn code(r: Result<impl Sized, TxnError>) -> i16 {
     r.map(|_| ()).unwrap_err().code(true)
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
+use weir_storage::clock::now_ms;
 
 #[test]
 fn commit_writes_commit_markers_to_every_partition_and_applies_offsets() {

@@ -48,6 +48,7 @@
 
 pub mod batch;
 pub mod cleaner;
+pub mod clock;
 pub mod compression;
 pub mod config;
 pub mod control;

@@ -114,12 +114,7 @@ pub(crate) struct Segment {
     idx: RwLock<Indexes>,
 }
 
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub(crate) use crate::clock::now_ms;
 
 /// Sizes a segment is opened with (from the log's config).
 #[derive(Debug, Clone, Copy)]

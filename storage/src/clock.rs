@@ -1,0 +1,10 @@
+//! Wall-clock time in milliseconds since the epoch, as Kafka's timestamps count it
+//! (one definition for the log, the cleaner and the broker).
+
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
