@@ -1148,10 +1148,15 @@ public final class Main {
         if (!V4) {
             UNSUPPORTED.put("group_consumer_protocol", "the KIP-848 consumer (group.protocol=consumer) is early access in kafka-clients 3.9, GA from 4.0");
         }
+        dispatch(args, SCENARIOS, UNSUPPORTED);
+    }
+
+    /** The driver protocol over a scenario table (shared with {@link Cli}). */
+    static void dispatch(String[] args, Map<String, Body> scenarios, Map<String, String> unsupported) {
         if (args.length >= 1 && args[0].equals("list")) {
-            for (String n : SCENARIOS.keySet()) {
-                if (UNSUPPORTED.containsKey(n)) {
-                    System.out.println(n + "\tunsupported\t" + UNSUPPORTED.get(n));
+            for (String n : scenarios.keySet()) {
+                if (unsupported.containsKey(n)) {
+                    System.out.println(n + "\tunsupported\t" + unsupported.get(n));
                 } else {
                     System.out.println(n + "\tok");
                 }
@@ -1163,18 +1168,18 @@ public final class Main {
             return;
         }
         if (args.length != 3 || !args[0].equals("run")) {
-            System.err.println("usage: Main list | version | run SCENARIO HOST:PORT");
+            System.err.println("usage: list | version | run SCENARIO HOST:PORT");
             System.exit(64);
         }
         String name = args[1];
-        if (UNSUPPORTED.containsKey(name) || !SCENARIOS.containsKey(name)) {
-            System.out.println("not supported: " + UNSUPPORTED.getOrDefault(name, "no scenario " + name));
+        if (unsupported.containsKey(name) || !scenarios.containsKey(name)) {
+            System.out.println("not supported: " + unsupported.getOrDefault(name, "no scenario " + name));
             System.exit(2);
         }
         watchdog(name);
         int rc;
         try {
-            SCENARIOS.get(name).run(args[2]);
+            scenarios.get(name).run(args[2]);
             System.out.println("PASS");
             rc = 0;
         } catch (NotSupported e) {
