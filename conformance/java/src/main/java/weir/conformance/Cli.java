@@ -425,6 +425,25 @@ public final class Cli {
             o.has("\"partition\":\"" + t + "-0\"", "kafka-log-dirs JSON");
         });
 
+        run("cli_error_messages", bs -> {
+            // The broker's error messages as the tools print them, word for word as Kafka 4.x
+            // (KRaft) words them: users grep for these. (The other scenarios only check the error.)
+            String t = topic("msgs");
+            tool(TOPICS, null, "--bootstrap-server", bs, "--create", "--topic", t, "--partitions", "3").ok("create");
+            List<String> problems = new ArrayList<>();
+            Out dup = tool(TOPICS, null, "--bootstrap-server", bs, "--create", "--topic", t, "--partitions", "3");
+            String want = "Error while executing topic command : Topic '" + t + "' already exists.";
+            if (!dup.out.contains(want)) problems.add("TOPIC_ALREADY_EXISTS: want `" + want + "`, got `" + firstError(dup) + "`");
+            Out shrink = tool(TOPICS, null, "--bootstrap-server", bs, "--alter", "--topic", t, "--partitions", "2");
+            want = "Error while executing topic command : The topic " + t + " currently has 3 partition(s); 2 would not be an increase.";
+            if (!shrink.out.contains(want)) problems.add("INVALID_PARTITIONS: want `" + want + "`, got `" + firstError(shrink) + "`");
+            Out bad = tool(CONFIGS, null, "--bootstrap-server", bs, "--entity-type", "topics", "--entity-name", t, "--alter",
+                    "--add-config", "retention.ms=not-a-number");
+            want = "Invalid value not-a-number for configuration retention.ms: Not a number of type LONG";
+            if (!bad.out.contains(want)) problems.add("INVALID_CONFIG: want `" + want + "`, got `" + firstError(bad) + "`");
+            check(problems.isEmpty(), String.join("; ", problems));
+        });
+
         run("cli_broker_api_versions", bs -> {
             Out o = tool(API_VERSIONS, null, "--bootstrap-server", bs).ok("kafka-broker-api-versions");
             o.has(bs, "broker line");
@@ -456,6 +475,14 @@ public final class Cli {
             check(cols.length > 4, "consumer perf output: " + c.tail());
             eq(cols[4].trim(), "20000", "messages consumed by kafka-consumer-perf-test (" + last + ")");
         });
+    }
+
+    /** The first line of a tool's output that reports an error. */
+    static String firstError(Out o) {
+        for (String l : o.lines()) {
+            if (l.contains("Error") || l.contains("Exception")) return l.strip();
+        }
+        return o.tail();
     }
 
     static Long committed(Admin adm, String g, TopicPartition tp) {
