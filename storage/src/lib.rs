@@ -25,6 +25,7 @@
 //! - [`validate`]: one-pass validation of a produced record set (Kafka's
 //!   `LogValidator`): what [`PartitionLog::append_validated`] appends.
 //! - [`cleaner`]: compaction (latest record per key) with a crash-safe segment swap.
+//! - [`clock`]: wall-clock milliseconds, the one definition storage and broker share.
 //!
 //! Private modules:
 //! - `segment`: one `.log` + `.index` + `.timeindex`; append, read, scan/recover.
