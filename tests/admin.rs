@@ -108,6 +108,20 @@ async fn create_topics_validates_like_kafka() {
 
     let again = create(&mut c, vec![topic("good", 3, 1, &[])], false).await;
     assert_eq!(again[0].1, ResponseError::TopicAlreadyExists.code());
+    // Kafka 4.x's text, which kafka-topics prints.
+    let req = CreateTopicsRequest::default()
+        .with_topics(vec![topic("good", 3, 1, &[])])
+        .with_timeout_ms(5000);
+    let ResponseKind::CreateTopics(r) = c
+        .call(RequestKind::CreateTopics(req), ApiKey::CreateTopics, 7)
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        r.topics[0].error_message.as_deref(),
+        Some("Topic 'good' already exists.")
+    );
     let dry = create(&mut c, vec![topic("dry-run", 4, 1, &[])], true).await;
     assert_eq!(dry[0].1, 0);
     assert_eq!(
@@ -222,6 +236,23 @@ async fn partitions_grow_topics_delete_and_everything_persists() {
     assert_eq!(
         r.results[0].error_code,
         ResponseError::InvalidPartitions.code()
+    );
+    // Kafka 4.x's texts, which kafka-topics prints after "Error while executing topic command : ".
+    assert_eq!(
+        r.results[0].error_message.as_deref(),
+        Some("The topic grow currently has 4 partition(s); 2 would not be an increase.")
+    );
+    let ResponseKind::CreatePartitions(r) = c.call(grow(4), ApiKey::CreatePartitions, 3).await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        r.results[0].error_code,
+        ResponseError::InvalidPartitions.code()
+    );
+    assert_eq!(
+        r.results[0].error_message.as_deref(),
+        Some("Topic already has 4 partition(s).")
     );
     assert_eq!(partition_count(&mut c, "grow").await, Some(4));
 

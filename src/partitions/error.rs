@@ -9,11 +9,11 @@ use weir_storage::StorageError;
 pub enum TopicError {
     #[error("invalid topic name '{0}': {1}")]
     InvalidName(String, &'static str),
-    #[error("topic '{0}' already exists")]
+    #[error("Topic '{0}' already exists.")]
     AlreadyExists(String),
     #[error("unknown topic '{0}'")]
     UnknownTopic(String),
-    #[error("invalid partition count: {0}")]
+    #[error("{0}")]
     InvalidPartitions(String),
     #[error(transparent)]
     InvalidConfig(#[from] TopicConfigError),

@@ -270,12 +270,12 @@ impl Registry {
         let current = topic.partition_count();
         if total < current {
             return Err(TopicError::InvalidPartitions(format!(
-                "topic currently has {current} partitions, which is higher than the requested {total}"
+                "The topic {name} currently has {current} partition(s); {total} would not be an increase."
             )));
         }
         if total == current {
             return Err(TopicError::InvalidPartitions(format!(
-                "topic already has {current} partitions"
+                "Topic already has {current} partition(s)."
             )));
         }
         if total > 100_000 {
