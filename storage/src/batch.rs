@@ -303,6 +303,13 @@ impl BatchHeader<'_> {
 /// Returns the largest record timestamp found in the records.
 pub(crate) fn validate_batch(b: &BatchHeader<'_>) -> Result<i64, BatchError> {
     b.validate_crc()?;
+    check_record_count(b)?;
+    b.scan_records()
+}
+
+/// The header's record count is positive and agrees with its last offset delta
+/// (a header-only check: the records themselves are not read).
+pub(crate) fn check_record_count(b: &BatchHeader<'_>) -> Result<(), BatchError> {
     let declared = b.record_count();
     let from_offsets = b.last_offset_delta() as i64 + 1;
     if declared as i64 != from_offsets || declared <= 0 {
@@ -311,7 +318,7 @@ pub(crate) fn validate_batch(b: &BatchHeader<'_>) -> Result<i64, BatchError> {
             actual: from_offsets.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
         });
     }
-    b.scan_records()
+    Ok(())
 }
 
 /// A record's fields as byte ranges relative to the record's start.
@@ -543,6 +550,23 @@ fn put_bytes_field(out: &mut Vec<u8>, v: Option<&[u8]>) {
 impl BatchBuilder {
     pub fn new() -> Self {
         Self::default()
+    }
+    /// An empty builder with the header fields of `h` (base offset, leader epoch,
+    /// codec, timestamp type, transactional and control flags, producer id,
+    /// epoch and base sequence), for re-encoding a batch's records.
+    pub fn like(h: &BatchHeader<'_>) -> Result<Self, BatchError> {
+        Ok(BatchBuilder {
+            base_offset: h.base_offset(),
+            partition_leader_epoch: h.partition_leader_epoch(),
+            compression: h.compression()?,
+            log_append_time: h.is_log_append_time(),
+            transactional: h.is_transactional(),
+            control: h.is_control(),
+            producer_id: h.producer_id(),
+            producer_epoch: h.producer_epoch(),
+            base_sequence: h.base_sequence(),
+            records: Vec::new(),
+        })
     }
     /// Add a record; its `offset` and `timestamp` are absolute, deltas are computed at build.
     pub fn push(&mut self, record: Record) -> &mut Self {

@@ -456,16 +456,7 @@ pub fn clean_until(
 /// delta (so the producer's last sequence stays right), producer fields,
 /// leader epoch, codec and timestamp type.
 fn rebuild(h: &BatchHeader<'_>, kept: Vec<Record>) -> Result<Vec<u8>> {
-    let mut b = BatchBuilder::new();
-    b.base_offset = h.base_offset();
-    b.partition_leader_epoch = h.partition_leader_epoch();
-    b.compression = h.compression()?;
-    b.log_append_time = h.is_log_append_time();
-    b.transactional = h.is_transactional();
-    b.control = h.is_control();
-    b.producer_id = h.producer_id();
-    b.producer_epoch = h.producer_epoch();
-    b.base_sequence = h.base_sequence();
+    let mut b = BatchBuilder::like(h)?;
     for r in kept {
         b.push(r);
     }

@@ -153,19 +153,6 @@ fn keyless_error(topic: &str, partition: i32, batch_index: i32) -> RecordError {
     }
 }
 
-/// Check the header fields a batch must get right whatever its contents.
-fn check_header(b: &BatchHeader<'_>) -> Result<(), BatchError> {
-    let declared = b.record_count();
-    let from_offsets = b.last_offset_delta() as i64 + 1;
-    if declared as i64 != from_offsets || declared <= 0 {
-        return Err(BatchError::RecordCountMismatch {
-            declared,
-            actual: from_offsets.clamp(i32::MIN as i64, i32::MAX as i64) as i32,
-        });
-    }
-    Ok(())
-}
-
 /// Walk the records of `b` (decompressing if it is compressed): checks their
 /// structure and count, collects keyless ones when keys are required, and
 /// returns the largest record timestamp (-1 for none).
@@ -222,15 +209,9 @@ fn recompress(
             return Err(invalid_records(errors));
         }
     }
-    let mut builder = BatchBuilder::new();
-    builder.base_offset = b.base_offset();
-    builder.partition_leader_epoch = b.partition_leader_epoch();
+    // Never a control batch (those keep their codec), so `like` copies control = false.
+    let mut builder = BatchBuilder::like(b)?;
     builder.compression = target;
-    builder.log_append_time = b.is_log_append_time();
-    builder.transactional = b.is_transactional();
-    builder.producer_id = b.producer_id();
-    builder.producer_epoch = b.producer_epoch();
-    builder.base_sequence = b.base_sequence();
     for r in records {
         builder.push(r);
     }
@@ -272,7 +253,7 @@ pub fn validate<'a>(
             });
         }
         b.validate_crc()?;
-        check_header(&b)?;
+        crate::batch::check_record_count(&b)?;
         if b.is_control() && rules.client {
             return Err(ValidationError::ControlBatch(format!(
                 "{topic}-{partition}"
