@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir_storage::cleaner::CleanStats;
+use weir_storage::clock::now_ms;
 use weir_storage::retention::RetentionOutcome;
 use weir_storage::StorageError;
 
@@ -44,8 +45,6 @@ impl LogManagerStats {
         self.bytes_cleaned.load(Ordering::Relaxed) as f64 / 1e6 / (nanos as f64 / 1e9)
     }
 }
-
-use weir_storage::clock::now_ms;
 
 fn all_partitions(state: &BrokerState) -> Vec<(Arc<Partition>, Arc<ResolvedTopicConfig>)> {
     state

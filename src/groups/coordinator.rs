@@ -15,6 +15,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Notify;
+use weir_storage::clock::now_ms as wall_ms;
 
 /// A fresh member id: a random (v4) UUID as 32 hex digits.
 pub fn new_member_id() -> String {
@@ -83,8 +84,6 @@ pub enum CoordinatorError {
 pub struct Coordinator {
     pub(super) inner: Arc<Inner>,
 }
-
-use weir_storage::clock::now_ms as wall_ms;
 
 impl Coordinator {
     /// Open the coordinator over its log, replaying every record in it.

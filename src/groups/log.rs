@@ -5,6 +5,7 @@
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::sync::Arc;
+use weir_storage::clock::now_ms;
 use weir_storage::{
     AppendOptions, BatchBuilder, LogConfig, PartitionLog, Record, StorageError, Store,
     TopicPartition,
@@ -97,8 +98,6 @@ impl PartitionGroupLog {
         Ok(PartitionGroupLog { log })
     }
 }
-
-use weir_storage::clock::now_ms;
 
 impl GroupLog for PartitionGroupLog {
     fn append(&self, records: &[LogRecord]) -> Result<i64, GroupLogError> {

@@ -21,6 +21,7 @@ use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse, TopicNam
 use kafka_protocol::ResponseError;
 use std::sync::Arc;
 use uuid::Uuid;
+use weir_storage::clock::now_ms;
 use weir_storage::validate::{validate, ProduceRules, RecordError, ValidationError};
 use weir_storage::{AppendOptions, TimestampType};
 
@@ -33,8 +34,6 @@ const INLINE_APPEND_BYTES: usize = 128 * 1024;
 /// How often a transactional produce asks the coordinator again when a
 /// marker lands between the check and the append.
 const TXN_VERIFY_ATTEMPTS: usize = 3;
-
-use weir_storage::clock::now_ms;
 
 /// Why one partition's produce failed.
 struct PartitionError {

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
+use weir_storage::clock::now_ms as wall_ms;
 
 /// The coordinator epoch written into markers (one coordinator, never moves).
 pub const COORDINATOR_EPOCH: i32 = 0;
@@ -58,8 +59,6 @@ pub trait TxnEnv: Send + Sync {
         offsets: &BTreeMap<(String, i32), PendingOffset>,
     ) -> Result<(), String>;
 }
-
-use weir_storage::clock::now_ms as wall_ms;
 
 /// One transactional id: its persisted metadata (None while a first
 /// InitProducerId is being persisted) and whether an operation holds it.

@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
+use weir_storage::clock::now_ms;
 
 /// (topic, partition, producer id, epoch, commit)
 type Marker = (String, i32, i64, i16, bool);
@@ -84,8 +85,6 @@ fn off(o: i64) -> PendingOffset {
 fn code(r: Result<impl Sized, TxnError>) -> i16 {
     r.map(|_| ()).unwrap_err().code(true)
 }
-
-use weir_storage::clock::now_ms;
 
 #[test]
 fn commit_writes_commit_markers_to_every_partition_and_applies_offsets() {
