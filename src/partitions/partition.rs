@@ -549,6 +549,11 @@ impl Partition {
         self.producers.lock().clone()
     }
 
+    /// Number of segments of this partition's log.
+    pub fn segment_count(&self) -> usize {
+        self.log.segment_count()
+    }
+
     /// Bytes this partition's log takes on disk (all segments).
     pub fn size_bytes(&self) -> u64 {
         self.log.size_bytes()
