@@ -29,8 +29,10 @@
 //!   aborted transactions per partition.
 //! - [`log_manager`]: background retention and log cleaner (own thread).
 //! - [`flusher`], [`http`], [`ids`]: background flush policy, health endpoint, random ids.
+//! - [`acl`]: ACLs and the authorizer on them (Kafka's StandardAuthorizer), persisted.
 //! - [`alloc_guard`]: the global allocator, safe against wire-chosen allocation sizes.
 
+pub mod acl;
 pub mod alloc_guard;
 pub mod cli;
 pub mod codec;
