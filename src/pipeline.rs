@@ -187,6 +187,26 @@ impl Authorizer for AllowAll {}
 /// The ACL authorizer ([`crate::acl`]) as the pipeline's stage: the request's
 /// principal and client address are who asks.
 impl Authorizer for StandardAuthorizer {
+    /// The APIs that need one cluster operation and answer a refusal through
+    /// their handler's `reject` (CLUSTER_AUTHORIZATION_FAILED).
+    fn authorize(&self, ctx: &RequestContext) -> Result<(), Rejection> {
+        let op = match ctx.api_key {
+            ApiKey::ElectLeaders | ApiKey::AlterPartitionReassignments => AclOperation::Alter,
+            ApiKey::ListPartitionReassignments => AclOperation::Describe,
+            _ => return Ok(()),
+        };
+        if self.authorize(&caller(ctx), op, ResourceType::Cluster, CLUSTER_NAME, true) {
+            return Ok(());
+        }
+        let mut why = Rejection::new(
+            Stage::Authorization,
+            ctx,
+            ResponseError::ClusterAuthorizationFailed,
+        );
+        why.message = Some("Cluster authorization failed.".into());
+        Err(why)
+    }
+
     fn allows(
         &self,
         ctx: &RequestContext,
