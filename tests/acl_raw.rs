@@ -7,8 +7,11 @@
 //! Until authentication lands, the principal comes from a test-only
 //! authorizer wrapper: `User:<client id>`.
 
+#[path = "support/acl.rs"]
+mod acl_support;
 mod support;
 
+use acl_support::ByClientId;
 use bytes::Bytes;
 use kafka_protocol::messages::create_acls_request::AclCreation;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
@@ -23,47 +26,12 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
-use std::sync::Arc;
 use support::*;
-use weir::acl::{AclOperation, PatternType, PermissionType, ResourceType, StandardAuthorizer};
+use weir::acl::{AclOperation, PatternType, PermissionType, ResourceType};
 use weir::config::Source;
-use weir::pipeline::{Authorizer, Pipeline, Principal, Rejection, RequestContext};
 use weir::{Broker, BrokerConfig};
 
 const STANDARD: &str = "org.apache.kafka.metadata.authorizer.StandardAuthorizer";
-
-/// Test-only: the principal is `User:<client id>`.
-struct ByClientId(Arc<StandardAuthorizer>);
-
-impl ByClientId {
-    fn ctx(ctx: &RequestContext) -> RequestContext {
-        let mut c = ctx.clone();
-        c.principal = Principal::new("User", ctx.client_id.clone().unwrap_or_default());
-        c
-    }
-}
-
-impl Authorizer for ByClientId {
-    fn authorize(&self, ctx: &RequestContext) -> Result<(), Rejection> {
-        Authorizer::authorize(&*self.0, &Self::ctx(ctx))
-    }
-    fn allows(
-        &self,
-        ctx: &RequestContext,
-        op: AclOperation,
-        rt: ResourceType,
-        name: &str,
-        log: bool,
-    ) -> bool {
-        self.0.allows(&Self::ctx(ctx), op, rt, name, log)
-    }
-    fn allows_any(&self, ctx: &RequestContext, op: AclOperation, rt: ResourceType) -> bool {
-        self.0.allows_any(&Self::ctx(ctx), op, rt)
-    }
-    fn acls(&self) -> Option<&StandardAuthorizer> {
-        Some(&self.0)
-    }
-}
 
 fn config(dir: &std::path::Path, with_authorizer: bool) -> BrokerConfig {
     let mut config = BrokerConfig::ephemeral(dir);
@@ -79,8 +47,7 @@ fn config(dir: &std::path::Path, with_authorizer: bool) -> BrokerConfig {
 }
 
 async fn start(dir: &std::path::Path) -> Broker {
-    let acls = StandardAuthorizer::new("User:admin", false).unwrap();
-    let pipeline = Pipeline::default().with_authorizer(Arc::new(ByClientId(Arc::new(acls))));
+    let pipeline = ByClientId::pipeline("User:admin");
     Broker::start_with_pipeline(config(dir, true), pipeline)
         .await
         .unwrap()
