@@ -110,6 +110,10 @@ api_table! {
     handlers::elect_leaders::Api,
     handlers::alter_partition_reassignments::Api,
     handlers::list_partition_reassignments::Api,
+    // ACLs
+    handlers::describe_acls::Api,
+    handlers::create_acls::Api,
+    handlers::delete_acls::Api,
 }
 
 async fn call_typed<H: Handler>(

@@ -31,8 +31,10 @@
 //! - [`flusher`], [`ids`]: background flush policy, random ids.
 //! - [`http`]: the HTTP endpoint (metrics, health, readiness, JSON admin API);
 //!   [`metrics`]: request metrics (fed by the pipeline) and scrape-time figures.
+//! - [`acl`]: ACLs and the authorizer on them (Kafka's StandardAuthorizer), persisted.
 //! - [`alloc_guard`]: the global allocator, safe against wire-chosen allocation sizes.
 
+pub mod acl;
 pub mod alloc_guard;
 pub mod cli;
 pub mod codec;

@@ -4,6 +4,7 @@
 //! transaction start offset), as Kafka's `Partition.activeProducerState`;
 //! an unknown partition gets UNKNOWN_TOPIC_OR_PARTITION with a null message.
 
+use crate::acl::AclOperation;
 use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::describe_producers_response::{
@@ -25,16 +26,25 @@ impl Handler for Api {
 
     async fn handle(
         state: Arc<BrokerState>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         req: DescribeProducersRequest,
     ) -> HandlerResult<DescribeProducersResponse> {
         // Kafka groups the answers by topic name (a name asked twice is one entry).
         let mut topics: Vec<TopicResponse> = Vec::new();
         for t in req.topics {
-            let partitions = t
-                .partition_indexes
-                .iter()
-                .map(|&index| describe(&state, t.name.0.as_str(), index));
+            // As Kafka: READ on the topic.
+            let allowed = state
+                .pipeline
+                .allows_topic(&ctx, AclOperation::Read, &t.name.0);
+            let partitions = t.partition_indexes.iter().map(|&index| {
+                if allowed {
+                    describe(&state, t.name.0.as_str(), index)
+                } else {
+                    PartitionResponse::default()
+                        .with_partition_index(index)
+                        .with_error_code(ResponseError::TopicAuthorizationFailed.code())
+                }
+            });
             match topics.iter_mut().find(|r| r.name == t.name) {
                 Some(r) => r.partitions.extend(partitions),
                 None => {

@@ -3,7 +3,9 @@
 //! Kafka 4.x answers it); another key type is INVALID_REQUEST. v4+ answers a
 //! batch of keys.
 
+use super::describe_configs::authorization_message;
 use super::sb;
+use crate::acl::AclOperation;
 use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
@@ -28,6 +30,25 @@ fn check(key_type: i8) -> Option<ResponseError> {
     }
 }
 
+/// As Kafka: DESCRIBE on the group or transactional id, checked before the key.
+fn denied(
+    state: &BrokerState,
+    ctx: &RequestContext,
+    key_type: i8,
+    key: &str,
+) -> Option<ResponseError> {
+    let p = &state.pipeline;
+    match key_type {
+        0 if !p.allows_group(ctx, AclOperation::Describe, key) => {
+            Some(ResponseError::GroupAuthorizationFailed)
+        }
+        1 if !p.allows_transactional_id(ctx, AclOperation::Describe, key) => {
+            Some(ResponseError::TransactionalIdAuthorizationFailed)
+        }
+        _ => None,
+    }
+}
+
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::FindCoordinator;
     const VERSIONS: (i16, i16) = (0, 6);
@@ -46,23 +67,42 @@ impl Handler for Api {
             resp.coordinators = req
                 .coordinator_keys
                 .iter()
-                .map(|key| match check(req.key_type) {
-                    // Kafka's batched answer carries no text for it (the default "").
+                .map(|key| match denied(&state, &ctx, req.key_type, key) {
                     Some(e) => Coordinator::default()
                         .with_key(key.clone())
                         .with_node_id(BrokerId(-1))
                         .with_host(sb(""))
                         .with_port(-1)
-                        .with_error_code(e.code()),
-                    None => Coordinator::default()
-                        .with_key(key.clone())
-                        .with_node_id(BrokerId(state.node_id))
-                        .with_host(sb(state.advertised_host.clone()))
-                        .with_port(state.advertised_port),
+                        .with_error_code(e.code())
+                        .with_error_message(Some(sb(authorization_message(e)))),
+                    None => match check(req.key_type) {
+                        // Kafka's batched answer carries no text for it (the default "").
+                        Some(e) => Coordinator::default()
+                            .with_key(key.clone())
+                            .with_node_id(BrokerId(-1))
+                            .with_host(sb(""))
+                            .with_port(-1)
+                            .with_error_code(e.code()),
+                        None => Coordinator::default()
+                            .with_key(key.clone())
+                            .with_node_id(BrokerId(state.node_id))
+                            .with_host(sb(state.advertised_host.clone()))
+                            .with_port(state.advertised_port),
+                    },
                 })
                 .collect();
         } else {
-            match check(req.key_type) {
+            let denied = denied(&state, &ctx, req.key_type, &req.key);
+            match denied.or_else(|| check(req.key_type)) {
+                Some(e) if denied.is_some() => {
+                    resp.error_code = e.code();
+                    resp.node_id = BrokerId(-1);
+                    resp.host = sb("");
+                    resp.port = -1;
+                    if ctx.api_version >= 1 {
+                        resp.error_message = Some(sb(authorization_message(e)));
+                    }
+                }
                 Some(e) => {
                     resp.error_code = e.code();
                     resp.node_id = BrokerId(-1);
