@@ -373,8 +373,14 @@ pub fn push_all(out: &mut Vec<Sequence>) {
             ),
         );
         // a second InitProducerId aborts the open transaction and bumps the epoch
-        let again = c.call(init_pid_req(Some(&tx))).unwrap_or_default();
-        let _ = again;
+        // (Kafka answers CONCURRENT_TRANSACTIONS until the abort is written; clients retry)
+        for _ in 0..100 {
+            let r = c.quiet(c.v(ApiKey::InitProducerId), init_pid_req(Some(&tx)));
+            if r.is_none_or(|r| r.error_code != 51) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         add_partition(c, &tx, pid, e, &t);
         c.call_v(
             pv,
@@ -391,7 +397,7 @@ pub fn push_all(out: &mut Vec<Sequence>) {
     }));
     out.push(seq("err/txn/produce-without-add-partitions", |c| {
         let tx = c.name("txp");
-        let n = c.create_quiet("txp", 1, &[]);
+        let n = c.name("txp");
         let (pid, e) = c.txn_producer(&tx);
         let id = c.topic_id(&n);
         let pv = c.v(ApiKey::Produce);
@@ -418,7 +424,7 @@ pub fn push_all(out: &mut Vec<Sequence>) {
     }));
     out.push(seq("txn/commit-abort-and-read-committed", |c| {
         let tx = c.name("txc");
-        let n = c.create_quiet("txc", 1, &[]);
+        let n = c.name("txc");
         let (pid, e) = c.txn_producer(&tx);
         let id = c.topic_id(&n);
         let pv = c.v(ApiKey::Produce);
@@ -437,6 +443,8 @@ pub fn push_all(out: &mut Vec<Sequence>) {
         c.call(list_offsets_req(&n, 0, -1).with_isolation_level(1));
         c.call(list_offsets_req(&n, 0, -1));
         c.call(end_txn_req(&tx, pid, e, false));
+        // Kafka completes the abort asynchronously (CONCURRENT_TRANSACTIONS meanwhile)
+        std::thread::sleep(std::time::Duration::from_millis(300));
         c.call(end_txn_req(&tx, pid, e, true));
         add_partition(c, &tx, pid, e, &n);
         c.call_v(
@@ -451,6 +459,8 @@ pub fn push_all(out: &mut Vec<Sequence>) {
             ),
         );
         c.call(end_txn_req(&tx, pid, e, true));
+        // Kafka writes the markers after EndTxn answers
+        std::thread::sleep(std::time::Duration::from_millis(300));
         c.call(list_offsets_req(&n, 0, -1).with_isolation_level(1));
         let fv = c.v(ApiKey::Fetch);
         let mut f = fetch_req(fv, &n, id, 0, 0);
@@ -615,17 +625,35 @@ pub fn push_all(out: &mut Vec<Sequence>) {
     }));
 
     // --- configs
-    out.push(seq("configs/describe-unknown-and-broker", |c| {
+    out.push(seq("configs/describe-unknown-topic-and-broker", |c| {
         use describe_configs_request::DescribeConfigsResource;
         let n = c.name("nosuch-dc");
         c.call(DescribeConfigsRequest::default().with_resources(vec![
             DescribeConfigsResource::default().with_resource_type(2).with_resource_name(s(&n)),
+        ]));
+        c.call(DescribeConfigsRequest::default().with_resources(vec![
             DescribeConfigsResource::default()
                 .with_resource_type(4)
                 .with_resource_name(s("1"))
                 .with_configuration_keys(Some(vec![s("num.partitions"), s("log.retention.ms")])),
+        ]));
+        c.call(DescribeConfigsRequest::default().with_resources(vec![
             DescribeConfigsResource::default().with_resource_type(9).with_resource_name(s("x")),
         ]));
+    }));
+    out.push(seq("err/init-producer-id/empty-transactional-id", |c| {
+        c.call(init_pid_req(Some("")));
+    }));
+    out.push(seq("err/create-partitions/empty-assignments", |c| {
+        use create_partitions_request::CreatePartitionsTopic;
+        let n = c.create_quiet("cpa", 1, &[]);
+        c.call(
+            CreatePartitionsRequest::default()
+                .with_timeout_ms(10_000)
+                .with_topics(vec![CreatePartitionsTopic::default()
+                    .with_name(tn(&n))
+                    .with_count(3)]),
+        );
     }));
     out.push(seq("configs/alter-invalid", |c| {
         use incremental_alter_configs_request::{AlterConfigsResource, AlterableConfig};

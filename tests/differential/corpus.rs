@@ -311,7 +311,19 @@ impl Ctx<'_> {
                         && t.partitions.len() >= partitions
                         && t.partitions.iter().all(|p| p.leader_id.0 >= 0)
                     {
-                        return;
+                        // Metadata shows the leader a moment before the partition takes
+                        // requests (NOT_LEADER_OR_FOLLOWER meanwhile): ask it
+                        let ready = (0..partitions as i32).all(|p| {
+                            self.quiet(7, list_offsets_req(topic, p, -1))
+                                .is_some_and(|r| {
+                                    r.topics
+                                        .iter()
+                                        .all(|t| t.partitions.iter().all(|p| p.error_code == 0))
+                                })
+                        });
+                        if ready {
+                            return;
+                        }
                     }
                 }
             }
@@ -351,7 +363,16 @@ impl Ctx<'_> {
                     .with_key_type(key_type)
                     .with_coordinator_keys(vec![s(key)]),
             );
-            if r.is_some_and(|r| r.coordinators.first().is_some_and(|c| c.error_code == 0)) {
+            let found =
+                r.is_some_and(|r| r.coordinators.first().is_some_and(|c| c.error_code == 0));
+            // Kafka names a coordinator before it has loaded the group's partition of
+            // __consumer_offsets (NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS meanwhile).
+            if found && key_type == 0 {
+                let of = self.quiet(8, offset_fetch_req(8, key, "x"));
+                if of.is_some_and(|r| r.groups.first().is_some_and(|g| g.error_code == 0)) {
+                    return;
+                }
+            } else if found {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -419,6 +440,12 @@ pub fn all(
         c.create("t", 1, &[]);
         c.create("t3", 3, &[]);
         c.create("grow", 1, &[]);
+        // used by later sequences (created here so that they have settled by then)
+        for base in ["txp", "txc"] {
+            let n = c.name(base);
+            c.quiet(7, create_topic_req(&n, 1, &[]));
+            c.await_topic(&n, 1);
+        }
         let t = c.name("t");
         let id = c.topic_id(&t);
         let v = c.v(ApiKey::Produce);
@@ -509,7 +536,9 @@ fn shallow(api: ApiKey, v: i16) -> Option<Sequence> {
             c.call_v(v, r);
         }),
         ApiKey::InitProducerId => seq(name, move |c| {
-            let mut r = InitProducerIdRequest::default().with_transaction_timeout_ms(60_000);
+            let mut r = InitProducerIdRequest::default()
+                .with_transactional_id(None)
+                .with_transaction_timeout_ms(60_000);
             if v >= 3 {
                 r.producer_id = ProducerId(-1);
                 r.producer_epoch = -1;
@@ -542,7 +571,8 @@ fn shallow(api: ApiKey, v: i16) -> Option<Sequence> {
                     .with_timeout_ms(30_000)
                     .with_topics(vec![CreatePartitionsTopic::default()
                         .with_name(tn(&n))
-                        .with_count(3)]),
+                        .with_count(3)
+                        .with_assignments(None)]),
             );
         }),
         ApiKey::DescribeCluster => seq(name, move |c| {

@@ -212,8 +212,41 @@ fn canonical(kind: &mut ResponseKind, nonce: &str) {
             }
         }
         ResponseKind::DescribeCluster(r) => r.brokers.sort_by_key(|b| b.broker_id),
+        ResponseKind::Fetch(r) => {
+            for t in &mut r.responses {
+                for p in &mut t.partitions {
+                    if let Some(rec) = p.records.take() {
+                        p.records = Some(mask_batches(&rec));
+                    }
+                }
+            }
+        }
+        ResponseKind::CreatePartitions(r) => r.results.sort_by(|a, b| a.name.cmp(&b.name)),
         _ => {}
     }
+}
+
+/// Record batches as fetched, with what the broker assigns masked: the producer id
+/// (allocated; the CRC covers it, so the CRC too) and a control batch's timestamps (the
+/// broker's clock). Everything else, offsets and sequence numbers included, is compared.
+fn mask_batches(records: &bytes::Bytes) -> bytes::Bytes {
+    let mut b = records.to_vec();
+    let mut at = 0;
+    while at + 61 <= b.len() && b[at + 16] == 2 {
+        let len = i32::from_be_bytes(b[at + 8..at + 12].try_into().unwrap()) as usize;
+        let pid = i64::from_be_bytes(b[at + 43..at + 51].try_into().unwrap());
+        if pid >= 0 {
+            b[at + 43..at + 51].copy_from_slice(&i64::MAX.to_be_bytes());
+            b[at + 17..at + 21].fill(0);
+        }
+        let attributes = u16::from_be_bytes([b[at + 21], b[at + 22]]);
+        if attributes & 0x20 != 0 {
+            b[at + 27..at + 43].fill(0);
+            b[at + 17..at + 21].fill(0);
+        }
+        at += 12 + len;
+    }
+    bytes::Bytes::from(b)
 }
 
 /// Run one sequence against one broker; the recorded steps, flattened and normalised.
