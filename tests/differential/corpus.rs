@@ -440,6 +440,16 @@ pub fn all(
         c.create("t", 1, &[]);
         c.create("t3", 3, &[]);
         c.create("grow", 1, &[]);
+        // A fresh Kafka answers COORDINATOR_LOAD_IN_PROGRESS until its first block of
+        // producer ids arrives: wait (clients retry) so that InitProducerId compares.
+        let until = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < until {
+            let r = c.quiet(4, init_pid_req(None));
+            if r.is_some_and(|r| r.error_code == 0) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         // used by later sequences (created here so that they have settled by then)
         for base in ["txp", "txc"] {
             let n = c.name(base);

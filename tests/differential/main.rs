@@ -211,6 +211,14 @@ fn canonical(kind: &mut ResponseKind, nonce: &str) {
                 d.topics.sort_by(|a, b| a.name.cmp(&b.name));
             }
         }
+        // Kafka lists the members of a JoinGroup answer in hash order: the leader first,
+        // then by id (ids are generated, so only the leader's place is comparable)
+        ResponseKind::JoinGroup(r) => {
+            let leader = r.leader.clone();
+            r.members.sort_by(|a, b| {
+                (a.member_id != leader, &a.member_id).cmp(&(b.member_id != leader, &b.member_id))
+            });
+        }
         ResponseKind::DescribeCluster(r) => r.brokers.sort_by_key(|b| b.broker_id),
         ResponseKind::Fetch(r) => {
             for t in &mut r.responses {
