@@ -184,7 +184,7 @@ impl Registry {
         };
         if partitions < 1 {
             return Err(TopicError::InvalidPartitions(
-                "number of partitions must be larger than 0".into(),
+                "Number of partitions was set to an invalid non-positive value.".into(),
             ));
         }
         if partitions > 100_000 {
