@@ -53,9 +53,10 @@ pub fn router(state: HttpState) -> Router {
 /// One request per connection, as before axum: scripts that read to EOF
 /// (`nc`, a bare socket) get their answer and the end of the stream.
 async fn close_after_response(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    response.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
     response
 }
 

@@ -1,6 +1,8 @@
 //! The `weir` binary: `weir bench ...` goes to the load generator (the default
 //! `bench` feature: the only user of `weir-bench`; the library never uses it);
-//! everything else is `weir serve` (bare `weir` = serve with defaults).
+//! `weir topic|group|produce|consume|cluster ...` to the admin commands (the
+//! default `admin` feature, `weir-admin`); everything else is `weir serve`
+//! (bare `weir` = serve with defaults).
 use weir::cli::{self, Command};
 
 fn main() {
@@ -13,6 +15,13 @@ fn main() {
             eprintln!("weir: `weir bench` needs the `bench` feature (on by default)");
             std::process::exit(2);
         }
+    }
+    #[cfg(feature = "admin")]
+    if args
+        .first()
+        .is_some_and(|a| weir_admin::COMMANDS.contains(&a.as_str()))
+    {
+        std::process::exit(weir_admin::run(args));
     }
     let config = match cli::parse_command(&args, std::env::vars()) {
         Ok(Command::Serve(config)) => config,

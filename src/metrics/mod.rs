@@ -13,7 +13,6 @@ pub mod broker;
 pub mod requests;
 
 use crate::state::BrokerState;
-use kafka_protocol::ResponseError;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
@@ -228,28 +227,11 @@ impl Collector for RequestCollector {
     }
 }
 
-/// Kafka's name of an error code (`TOPIC_AUTHORIZATION_FAILED`), or the number.
-pub fn error_name(code: i16) -> String {
-    // Codes kafka-protocol does not know come back as `Unknown(code)`.
-    let camel = ResponseError::try_from_code(code).map(|e| format!("{e:?}"));
-    match camel.filter(|c| !c.contains('(')) {
-        Some(camel) => {
-            let mut out = String::with_capacity(camel.len() + 8);
-            for (i, c) in camel.chars().enumerate() {
-                if c.is_ascii_uppercase() && i > 0 {
-                    out.push('_');
-                }
-                out.push(c.to_ascii_uppercase());
-            }
-            out
-        }
-        None => code.to_string(),
-    }
-}
+pub use weir_client::error::error_name;
 
 #[cfg(test)]
 mod tests {
-    use super::{error_name, to_text_format};
+    use super::to_text_format;
 
     #[test]
     fn the_text_format_names_counters_with_total_and_drops_openmetrics_comments() {
@@ -258,19 +240,5 @@ mod tests {
             to_text_format(om),
             "# HELP a_requests_total Requests.\n# TYPE a_requests_total counter\na_requests_total{api=\"Produce\"} 3\n# HELP b Bytes.\n# TYPE b gauge\nb 1\n"
         );
-    }
-    use kafka_protocol::ResponseError;
-
-    #[test]
-    fn error_names_are_kafkas() {
-        assert_eq!(
-            error_name(ResponseError::TopicAuthorizationFailed.code()),
-            "TOPIC_AUTHORIZATION_FAILED"
-        );
-        assert_eq!(
-            error_name(ResponseError::SaslAuthenticationFailed.code()),
-            "SASL_AUTHENTICATION_FAILED"
-        );
-        assert_eq!(error_name(-12345), "-12345");
     }
 }

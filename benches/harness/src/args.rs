@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::error::BenchError;
+use crate::BenchError;
 use weir_storage::Compression;
 
 /// What the run measures.

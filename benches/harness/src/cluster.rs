@@ -12,8 +12,8 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use crate::error::BenchError;
 use crate::wire::Conn;
+use crate::BenchError;
 
 const TOPIC_ALREADY_EXISTS: i16 = 36;
 /// How long to wait for a topic's partitions to get leaders after creating it.

@@ -14,9 +14,9 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::args::Config;
 use crate::cluster::TopicLayout;
-use crate::error::BenchError;
 use crate::stats::Stats;
 use crate::wire::Conn;
+use crate::BenchError;
 use bytes::Bytes;
 use weir_storage::batch::{iter_batches, BatchHeader};
 use weir_storage::BatchError;

@@ -6,7 +6,8 @@
 //!
 //! # Layout
 //! - [`args`]: command line, defaults, named OpenMessaging-Benchmark workloads.
-//! - [`wire`]: one connection: framing, correlation ids, ApiVersions, pipelining split.
+//! - [`wire`] (from `weir-client`): one connection: framing, correlation ids,
+//!   ApiVersions, pipelining split.
 //! - [`cluster`]: Metadata, CreateTopics, ListOffsets.
 //! - [`keys`], [`pacing`], [`timer`]: keys and partitioning (murmur2, sticky), rate
 //!   schedule, sub-millisecond sleeps.
@@ -17,7 +18,6 @@
 pub mod args;
 pub mod cluster;
 pub mod consume;
-pub mod error;
 pub mod interrupt;
 pub mod keys;
 pub mod pacing;
@@ -26,9 +26,10 @@ pub mod report;
 pub mod runner;
 pub mod stats;
 pub mod timer;
-pub mod wire;
 
-pub use error::BenchError;
+/// The harness's errors are the shared client's (one enum for the wire and the run).
+pub use weir_client::ClientError as BenchError;
+pub use weir_client::{error, wire};
 
 /// Entry point for `weir bench ARGS...`; returns the process exit code.
 pub fn run(args: Vec<String>) -> i32 {

@@ -20,12 +20,12 @@ use weir_storage::compression::CompressOptions;
 
 use crate::args::Config;
 use crate::cluster::TopicLayout;
-use crate::error::BenchError;
 use crate::keys::{KeyChooser, Rng};
 use crate::pacing::Pacer;
 use crate::stats::Stats;
 use crate::timer::PreciseTimer;
 use crate::wire::{Conn, RequestWriter, ResponseReader};
+use crate::BenchError;
 
 /// What one producer task does.
 pub struct ProducerPlan {

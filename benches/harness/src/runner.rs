@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use crate::args::{Config, Mode, StartAt, DEFAULT_DURATION};
 use crate::cluster::{self, TopicLayout, TopicSpec};
 use crate::consume::{run_consumer, ConsumerPlan, StopRule};
-use crate::error::BenchError;
 use crate::produce::{run_producer, ProducerPlan};
 use crate::report::{self, Report};
 use crate::stats::{cpu_times, Clock, Sampler, Stats};
+use crate::BenchError;
 
 /// How long consumers may keep draining after the producers finished (e2e).
 const DRAIN_GRACE: Duration = Duration::from_secs(15);

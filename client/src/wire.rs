@@ -12,14 +12,15 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
-use crate::error::BenchError;
+use crate::error::ClientError;
 
 /// Largest response frame we accept (a fetch can be large, but not unbounded).
 const MAX_FRAME: usize = 512 * 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Limit for control-plane calls (ApiVersions, Metadata, CreateTopics, ListOffsets).
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
-const CLIENT_ID: &str = "weir-bench";
+/// The client id of every request (`weir bench` and the admin commands alike).
+const CLIENT_ID: &str = "weir";
 
 /// The version ranges a broker advertised in ApiVersions.
 #[derive(Debug, Clone, Default)]
@@ -36,17 +37,17 @@ impl Versions {
     }
 
     /// The highest version both sides support, given our own range `[ours_min, ours_max]`.
-    pub fn pick(&self, key: ApiKey, ours_min: i16, ours_max: i16) -> Result<i16, BenchError> {
+    pub fn pick(&self, key: ApiKey, ours_min: i16, ours_max: i16) -> Result<i16, ClientError> {
         let (min, max) = *self.ranges.get(&(key as i16)).ok_or_else(|| {
-            BenchError::Run(format!(
+            ClientError::Run(format!(
                 "broker does not support {key:?} (api key {})",
                 key as i16
             ))
         })?;
         let v = max.min(ours_max);
         if v < min.max(ours_min) {
-            return Err(BenchError::Run(format!(
-                "no common {key:?} version: broker {min}..={max}, harness {ours_min}..={ours_max}"
+            return Err(ClientError::Run(format!(
+                "no common {key:?} version: broker {min}..={max}, ours {ours_min}..={ours_max}"
             )));
         }
         Ok(v)
@@ -63,7 +64,7 @@ pub struct Conn {
 
 impl Conn {
     /// Connects and negotiates versions with ApiVersions (v3, falling back to v0).
-    pub async fn connect(addr: &str) -> Result<Conn, BenchError> {
+    pub async fn connect(addr: &str) -> Result<Conn, ClientError> {
         match Self::connect_with(addr, 3).await {
             Ok(c) => Ok(c),
             // A broker that lacks ApiVersions v3 answers in v0 format (or hangs up).
@@ -71,14 +72,14 @@ impl Conn {
         }
     }
 
-    async fn connect_with(addr: &str, api_versions_version: i16) -> Result<Conn, BenchError> {
-        let io = |source| BenchError::Io {
+    async fn connect_with(addr: &str, api_versions_version: i16) -> Result<Conn, ClientError> {
+        let io = |source| ClientError::Io {
             addr: addr.to_string(),
             source,
         };
         let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
             .await
-            .map_err(|_| BenchError::Run(format!("{addr}: connect timed out")))?
+            .map_err(|_| ClientError::Run(format!("{addr}: connect timed out")))?
             .map_err(io)?;
         stream.set_nodelay(true).map_err(io)?;
         let (r, w) = stream.into_split();
@@ -104,7 +105,7 @@ impl Conn {
             .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
         let resp = conn.call(&req, api_versions_version).await?;
         if resp.error_code != 0 {
-            return Err(BenchError::Kafka {
+            return Err(ClientError::Kafka {
                 context: format!("{addr}: ApiVersions v{api_versions_version}"),
                 code: resp.error_code,
             });
@@ -122,11 +123,20 @@ impl Conn {
         &mut self,
         req: &R,
         version: i16,
-    ) -> Result<R::Response, BenchError> {
+    ) -> Result<R::Response, ClientError> {
         let corr = self.writer.send(req, version).await?;
         self.reader
             .recv_within::<R>(corr, version, CALL_TIMEOUT)
             .await
+    }
+
+    /// Sends one request that gets no response (Produce with acks=0).
+    pub async fn send_only<R: Request>(
+        &mut self,
+        req: &R,
+        version: i16,
+    ) -> Result<(), ClientError> {
+        self.writer.send(req, version).await.map(|_| ())
     }
 
     /// Splits into an independent writer and reader for pipelining.
@@ -152,7 +162,7 @@ impl RequestWriter {
     }
 
     /// Encodes and writes one request; returns its correlation id.
-    pub async fn send<R: Request>(&mut self, req: &R, version: i16) -> Result<i32, BenchError> {
+    pub async fn send<R: Request>(&mut self, req: &R, version: i16) -> Result<i32, ClientError> {
         let key = api_key::<R>()?;
         let corr = self.next_correlation;
         self.next_correlation = self.next_correlation.wrapping_add(1);
@@ -165,15 +175,15 @@ impl RequestWriter {
         self.buf.put_i32(0);
         header
             .encode(&mut self.buf, key.request_header_version(version))
-            .map_err(|e| BenchError::Protocol(format!("encoding header: {e}")))?;
+            .map_err(|e| ClientError::Protocol(format!("encoding header: {e}")))?;
         req.encode(&mut self.buf, version)
-            .map_err(|e| BenchError::Protocol(format!("encoding {key:?} v{version}: {e}")))?;
+            .map_err(|e| ClientError::Protocol(format!("encoding {key:?} v{version}: {e}")))?;
         let len = (self.buf.len() - 4) as i32;
         self.buf[..4].copy_from_slice(&len.to_be_bytes());
         self.w
             .write_all(&self.buf)
             .await
-            .map_err(|source| BenchError::Io {
+            .map_err(|source| ClientError::Io {
                 addr: self.addr.clone(),
                 source,
             })?;
@@ -197,19 +207,19 @@ impl ResponseReader {
         &mut self,
         correlation: i32,
         version: i16,
-    ) -> Result<R::Response, BenchError> {
+    ) -> Result<R::Response, ClientError> {
         let key = api_key::<R>()?;
         let mut frame = self.read_frame().await?;
         let header = ResponseHeader::decode(&mut frame, key.response_header_version(version))
-            .map_err(|e| BenchError::Protocol(format!("{key:?} response header: {e}")))?;
+            .map_err(|e| ClientError::Protocol(format!("{key:?} response header: {e}")))?;
         if header.correlation_id != correlation {
-            return Err(BenchError::Protocol(format!(
+            return Err(ClientError::Protocol(format!(
                 "{}: response correlation id {} where {} was expected",
                 self.addr, header.correlation_id, correlation
             )));
         }
         R::Response::decode(&mut frame, version)
-            .map_err(|e| BenchError::Protocol(format!("{key:?} v{version} response: {e}")))
+            .map_err(|e| ClientError::Protocol(format!("{key:?} v{version} response: {e}")))
     }
 
     /// Like [`ResponseReader::recv`], but fails if no response arrives within `limit`.
@@ -218,10 +228,10 @@ impl ResponseReader {
         correlation: i32,
         version: i16,
         limit: Duration,
-    ) -> Result<R::Response, BenchError> {
+    ) -> Result<R::Response, ClientError> {
         match tokio::time::timeout(limit, self.recv::<R>(correlation, version)).await {
             Ok(r) => r,
-            Err(_) => Err(BenchError::Run(format!(
+            Err(_) => Err(ClientError::Run(format!(
                 "{}: no response to request {correlation} within {} ms",
                 self.addr,
                 limit.as_millis()
@@ -229,14 +239,14 @@ impl ResponseReader {
         }
     }
 
-    async fn read_frame(&mut self) -> Result<Bytes, BenchError> {
-        let io = |source| BenchError::Io {
+    async fn read_frame(&mut self) -> Result<Bytes, ClientError> {
+        let io = |source| ClientError::Io {
             addr: self.addr.clone(),
             source,
         };
         let len = self.r.read_i32().await.map_err(io)?;
         if len < 4 || len as usize > MAX_FRAME {
-            return Err(BenchError::Protocol(format!(
+            return Err(ClientError::Protocol(format!(
                 "{}: response frame length {len}",
                 self.addr
             )));
@@ -250,7 +260,7 @@ impl ResponseReader {
         self.r
             .read_exact(&mut self.buf)
             .await
-            .map_err(|source| BenchError::Io {
+            .map_err(|source| ClientError::Io {
                 addr: self.addr.clone(),
                 source,
             })?;
@@ -259,9 +269,9 @@ impl ResponseReader {
     }
 }
 
-fn api_key<R: Request>() -> Result<ApiKey, BenchError> {
+fn api_key<R: Request>() -> Result<ApiKey, ClientError> {
     ApiKey::try_from(R::KEY)
-        .map_err(|_| BenchError::Protocol(format!("unknown api key {}", R::KEY)))
+        .map_err(|_| ClientError::Protocol(format!("unknown api key {}", R::KEY)))
 }
 
 #[cfg(test)]
