@@ -249,3 +249,112 @@ fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Metric names in a PromQL expression: identifiers of weir's families
+/// (`kafka_*`, `weir_*`), not label names, functions or label values.
+fn metric_names(expr: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_braces = false;
+    let mut in_string = false;
+    let mut word = String::new();
+    let mut flush = |word: &mut String, out: &mut Vec<String>| {
+        if word.starts_with("kafka_") || word.starts_with("weir_") {
+            out.push(std::mem::take(word));
+        }
+        word.clear();
+    };
+    for c in expr.chars() {
+        if in_string {
+            in_string = c != '"';
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '{' => {
+                flush(&mut word, &mut out);
+                in_braces = true;
+            }
+            '}' => in_braces = false,
+            c if (c.is_ascii_alphanumeric() || c == '_') && !in_braces => word.push(c),
+            _ => flush(&mut word, &mut out),
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_metric_the_grafana_dashboard_queries_is_exported() {
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/contrib/grafana/weir-dashboard.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut queried = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            queried.extend(metric_names(target["expr"].as_str().unwrap()));
+        }
+    }
+    for var in dashboard["templating"]["list"].as_array().unwrap() {
+        if let Some(q) = var["query"].as_str() {
+            queried.extend(metric_names(q));
+        }
+    }
+    assert!(queried.len() >= 12, "{queried:?}");
+
+    // A workload that makes every family appear: a topic, records, a group commit.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = BrokerConfig::ephemeral(dir.path());
+    config.http = Some("127.0.0.1:0".into());
+    let broker = Broker::start(config).await.expect("broker starts");
+    let http = broker.http_addr().unwrap();
+    let addr = broker.addr().to_string();
+    broker
+        .state()
+        .partitions
+        .create_topic("dash", 1, Default::default(), false)
+        .unwrap();
+    let exported = tokio::task::spawn_blocking(move || {
+        produce(&addr, "dash", 1, 3);
+        commit(&addr, "dash-g", "dash", &[(0, 1)]);
+        http_get(http, "/metrics").1
+    })
+    .await
+    .unwrap();
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/metrics.md"))
+        .unwrap();
+    for name in &queried {
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s))
+            .unwrap_or(name);
+        assert!(
+            exported.lines().any(|l| l.starts_with(name.as_str())
+                && l[name.len()..].starts_with(['{', ' '])),
+            "the dashboard queries {name}, which /metrics does not export"
+        );
+        assert!(
+            docs.contains(&format!("`{family}`")),
+            "{family} is not documented in docs/metrics.md"
+        );
+    }
+    broker.shutdown().await.unwrap();
+}
+
+#[test]
+fn metric_names_are_read_from_promql() {
+    assert_eq!(
+        metric_names(
+            r#"histogram_quantile(0.99, sum by (le, api) (rate(weir_request_duration_seconds_bucket{phase="handled", x="kafka_no"}[5m])))"#
+        ),
+        vec!["weir_request_duration_seconds_bucket"]
+    );
+    assert_eq!(
+        metric_names("label_values(kafka_consumergroup_lag, consumergroup)"),
+        vec!["kafka_consumergroup_lag"]
+    );
+}
