@@ -443,7 +443,7 @@ public final class StreamsScenarios {
         } finally {
             a.close(Duration.ofSeconds(5));
         }
-        deleteTree(work);
+        if (System.getenv("KEEP_WORK") == null) deleteTree(work);
     }
 
     static void deleteTree(Path p) throws IOException {
