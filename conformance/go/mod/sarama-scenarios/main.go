@@ -197,25 +197,11 @@ func roundtrip(codec sarama.CompressionCodec, name string) Scenario {
 		got := readN(bs, t, 0, 40, nil)
 		for i, m := range got {
 			Eq(m.Offset, int64(i), fmt.Sprintf("offset of record %d", i))
-			Eq(m.Key, recs[i].Key, fmt.Sprintf("key of record %d", i))
-			if recs[i].Value != nil && len(recs[i].Value) == 0 {
-				Check(m.Value != nil && len(m.Value) == 0, "record %d: empty value came back as %#v", i, m.Value)
-			} else {
-				Eq(m.Value, recs[i].Value, fmt.Sprintf("value of record %d", i))
-			}
 			hs := [][2][]byte{}
 			for _, h := range m.Headers {
-				v := h.Value
-				if v == nil {
-					v = []byte{}
-				}
-				hs = append(hs, [2][]byte{h.Key, v})
+				hs = append(hs, [2][]byte{[]byte(h.Key), h.Value})
 			}
-			want := recs[i].Headers
-			if want == nil {
-				want = [][2][]byte{}
-			}
-			Eq(hs, want, fmt.Sprintf("headers of record %d", i))
+			CheckRecordBack(i, recs[i], m.Key, m.Value, hs, false)
 			Check(time.Since(m.Timestamp) < 5*time.Minute && time.Until(m.Timestamp) < 5*time.Minute,
 				"timestamp of record %d not near now: %v", i, m.Timestamp)
 		}

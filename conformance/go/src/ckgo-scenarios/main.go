@@ -175,25 +175,11 @@ func roundtrip(codec string) Scenario {
 		got := readN(bs, t, len(recs), nil)
 		for i, m := range got {
 			Eq(int64(m.TopicPartition.Offset), int64(i), fmt.Sprintf("offset of record %d", i))
-			Eq(m.Key, recs[i].Key, fmt.Sprintf("key of record %d", i))
-			if recs[i].Value != nil && len(recs[i].Value) == 0 {
-				Check(m.Value != nil && len(m.Value) == 0, "record %d: empty value came back as %#v", i, m.Value)
-			} else {
-				Eq(m.Value, recs[i].Value, fmt.Sprintf("value of record %d", i))
-			}
 			hs := [][2][]byte{}
 			for _, h := range m.Headers {
-				v := h.Value
-				if v == nil {
-					v = []byte{}
-				}
-				hs = append(hs, [2][]byte{[]byte(h.Key), v})
+				hs = append(hs, [2][]byte{[]byte(h.Key), h.Value})
 			}
-			want := recs[i].Headers
-			if want == nil {
-				want = [][2][]byte{}
-			}
-			Eq(hs, want, fmt.Sprintf("headers of record %d", i))
+			CheckRecordBack(i, recs[i], m.Key, m.Value, hs, false)
 			Eq(m.TimestampType, kafka.TimestampCreateTime, "timestamp type")
 		}
 		c := consumer(bs, Group(client, "wm"), nil)

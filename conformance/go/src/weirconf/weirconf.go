@@ -197,3 +197,28 @@ func Main() {
 	fmt.Println("PASS")
 	os.Exit(0)
 }
+
+// CheckRecordBack compares record i of SampleRecords as a client read it back: key,
+// value (an empty value must come back empty, not null, unless emptyMayBeNil: a client
+// that cannot tell them apart) and headers as (key, value) pairs in order (a null header
+// value counts as empty).
+func CheckRecordBack(i int, want Record, key, value []byte, headers [][2][]byte, emptyMayBeNil bool) {
+	Eq(key, want.Key, fmt.Sprintf("key of record %d", i))
+	if want.Value != nil && len(want.Value) == 0 {
+		Check((emptyMayBeNil || value != nil) && len(value) == 0, "record %d: empty value came back as %#v", i, value)
+	} else {
+		Eq(value, want.Value, fmt.Sprintf("value of record %d", i))
+	}
+	hs := [][2][]byte{}
+	for _, h := range headers {
+		if h[1] == nil {
+			h[1] = []byte{}
+		}
+		hs = append(hs, h)
+	}
+	wh := want.Headers
+	if wh == nil {
+		wh = [][2][]byte{}
+	}
+	Eq(hs, wh, fmt.Sprintf("headers of record %d", i))
+}
