@@ -222,3 +222,31 @@ func CheckRecordBack(i int, want Record, key, value []byte, headers [][2][]byte,
 	}
 	Eq(hs, wh, fmt.Sprintf("headers of record %d", i))
 }
+
+// Values is n records with the values PREFIX0, PREFIX1, ... and no key.
+func Values(n int, prefix string) []Record {
+	out := []Record{}
+	for i := 0; i < n; i++ {
+		out = append(out, Record{Value: []byte(fmt.Sprintf("%s%d", prefix, i))})
+	}
+	return out
+}
+
+// Seq is the offsets from, from+1, ..., from+n-1.
+func Seq(from, n int) []int64 {
+	out := []int64{}
+	for i := 0; i < n; i++ {
+		out = append(out, int64(from+i))
+	}
+	return out
+}
+
+// Contains tells whether the partition x is in xs.
+func Contains(xs []int32, x int32) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
