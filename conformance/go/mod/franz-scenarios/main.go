@@ -55,14 +55,6 @@ func admin(bs string) (*kadm.Client, func()) {
 	return kadm.NewClient(c), c.Close
 }
 
-func values(n int, prefix string) []Record {
-	out := []Record{}
-	for i := 0; i < n; i++ {
-		out = append(out, Record{Value: []byte(fmt.Sprintf("%s%d", prefix, i))})
-	}
-	return out
-}
-
 func toRecs(t string, partition int32, recs []Record) []*kgo.Record {
 	out := []*kgo.Record{}
 	for _, r := range recs {
@@ -85,14 +77,6 @@ func produce(c *kgo.Client, t string, partition int32, recs []Record) []int64 {
 		offs = append(offs, r.Record.Offset)
 	}
 	return offs
-}
-
-func seq(from, n int) []int64 {
-	out := []int64{}
-	for i := 0; i < n; i++ {
-		out = append(out, int64(from+i))
-	}
-	return out
 }
 
 // readN reads n records of partition 0 from the start.
@@ -141,7 +125,7 @@ func metadataAutocreate(bs string) {
 	Check(!tds.Has(t), "fresh topic already exists")
 	c := newClient(bs, kgo.AllowAutoTopicCreation())
 	defer c.Close()
-	Eq(produce(c, t, 0, values(1, "v")), []int64{0}, "offset of the first record")
+	Eq(produce(c, t, 0, Values(1, "v")), []int64{0}, "offset of the first record")
 	tds, err = a.ListTopics(ctx(), t)
 	NoErr(err, "list topics")
 	NoErr(tds[t].Err, "auto-created topic")
@@ -155,29 +139,15 @@ func roundtrip(codec kgo.CompressionCodec, name string) Scenario {
 		recs := SampleRecords(40)
 		c := newClient(bs, kgo.AllowAutoTopicCreation(), kgo.ProducerBatchCompression(codec), kgo.ProducerLinger(50*time.Millisecond))
 		defer c.Close()
-		Eq(produce(c, t, 0, recs), seq(0, 40), "delivered offsets")
+		Eq(produce(c, t, 0, recs), Seq(0, 40), "delivered offsets")
 		got := readN(bs, t, 40)
 		for i, m := range got {
 			Eq(m.Offset, int64(i), fmt.Sprintf("offset of record %d", i))
-			Eq(m.Key, recs[i].Key, fmt.Sprintf("key of record %d", i))
-			if recs[i].Value != nil && len(recs[i].Value) == 0 {
-				Check(m.Value != nil && len(m.Value) == 0, "record %d: empty value came back as %#v", i, m.Value)
-			} else {
-				Eq(m.Value, recs[i].Value, fmt.Sprintf("value of record %d", i))
-			}
 			hs := [][2][]byte{}
 			for _, h := range m.Headers {
-				v := h.Value
-				if v == nil {
-					v = []byte{}
-				}
-				hs = append(hs, [2][]byte{[]byte(h.Key), v})
+				hs = append(hs, [2][]byte{[]byte(h.Key), h.Value})
 			}
-			want := recs[i].Headers
-			if want == nil {
-				want = [][2][]byte{}
-			}
-			Eq(hs, want, fmt.Sprintf("headers of record %d", i))
+			CheckRecordBack(i, recs[i], m.Key, m.Value, hs, false)
 			Eq(m.Attrs.TimestampType(), int8(0), "timestamp type (CreateTime)")
 			Check(time.Since(m.Timestamp) < 5*time.Minute && time.Until(m.Timestamp) < 5*time.Minute,
 				"timestamp of record %d not near now: %v", i, m.Timestamp)
@@ -207,7 +177,7 @@ func largeMessages(bs string) {
 	err := rs.FirstErr()
 	Check(err != nil, "a 1.1 MB record was accepted by a broker with message.max.bytes=1048588")
 	Check(isErr(err, kerr.MessageTooLarge), "error for an oversized record: want MESSAGE_TOO_LARGE, got %v", err)
-	Eq(produce(c, t, 0, values(1, "after")), []int64{1}, "offset after the rejected record")
+	Eq(produce(c, t, 0, Values(1, "after")), []int64{1}, "offset after the rejected record")
 	got := readN(bs, t, 2)
 	Eq(got[0].Value, near, "near-limit value")
 	Eq(string(got[1].Value), "after0", "value after the rejected record")
@@ -342,21 +312,12 @@ func rebalance(bs, tag, groupType string, extra ...kgo.Opt) {
 	}{{ma, oa}, {mb, ob}} {
 		_, got := x.m.snapshot()
 		for part, v := range got {
-			Check(contains(x.owned, part), "a member got partition %d it does not own (%v)", part, x.owned)
+			Check(Contains(x.owned, part), "a member got partition %d it does not own (%v)", part, x.owned)
 			Eq(v, fmt.Sprintf("p%d", part), "value")
 		}
 	}
 	mb.close()
 	WaitUntil(func() bool { o, _ := ma.snapshot(); return len(o) == 4 }, 30*time.Second, "member a to get all partitions back")
-}
-
-func contains(xs []int32, x int32) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // groupRebalance: the classic protocol with the eager range assignor.
@@ -371,7 +332,7 @@ func commitResume(bs string) {
 	t := Topic(client, "commit")
 	c := newClient(bs, kgo.AllowAutoTopicCreation())
 	defer c.Close()
-	produce(c, t, 0, values(10, "v"))
+	produce(c, t, 0, Values(10, "v"))
 	g := Group(client, "commit")
 	m := newClient(bs, kgo.ConsumerGroup(g), kgo.ConsumeTopics(t), kgo.DisableAutoCommit(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.Balancers(kgo.RangeBalancer()))
@@ -406,7 +367,7 @@ func idempotent(bs string) {
 	t := Topic(client, "idem")
 	c := newClient(bs, kgo.AllowAutoTopicCreation(), kgo.RequiredAcks(kgo.AllISRAcks()))
 	defer c.Close()
-	Eq(produce(c, t, 0, values(200, "v")), seq(0, 200), "offsets")
+	Eq(produce(c, t, 0, Values(200, "v")), Seq(0, 200), "offsets")
 	id, epoch, err := c.ProducerID(ctx())
 	NoErr(err, "producer id")
 	Check(id >= 0 && epoch >= 0, "no producer id: %d/%d", id, epoch)
@@ -488,7 +449,7 @@ func adminCreatePartitions(bs string) {
 	}, 10*time.Second, "3 partitions")
 	c := newClient(bs)
 	defer c.Close()
-	Eq(produce(c, t, 2, values(1, "p2-")), []int64{0}, "offset on the new partition")
+	Eq(produce(c, t, 2, Values(1, "p2-")), []int64{0}, "offset on the new partition")
 	rs, err = a.UpdatePartitions(ctx(), 2, t)
 	NoErr(err, "create partitions")
 	Check(isErr(rs[t].Err, kerr.InvalidPartitions), "shrinking partitions: want INVALID_PARTITIONS, got %v", rs[t].Err)
@@ -498,7 +459,7 @@ func adminGroups(bs string) {
 	t := Topic(client, "admgrp")
 	c := newClient(bs, kgo.AllowAutoTopicCreation())
 	defer c.Close()
-	produce(c, t, 0, values(3, "x"))
+	produce(c, t, 0, Values(3, "x"))
 	g := Group(client, "adm")
 	m := newMember(bs, g, t)
 	defer m.c.Close()
@@ -559,7 +520,7 @@ func offsetsForTimes(bs string) {
 	// franz-go counts a record's delivery timeout from its timestamp: these are an hour old.
 	c := newClient(bs, kgo.AllowAutoTopicCreation(), kgo.RecordDeliveryTimeout(0))
 	defer c.Close()
-	recs := toRecs(t, 0, values(5, "v"))
+	recs := toRecs(t, 0, Values(5, "v"))
 	for i, r := range recs {
 		r.Timestamp = base.Add(time.Duration(i) * time.Second)
 	}
@@ -592,7 +553,7 @@ func deleteRecords(bs string) {
 	t := Topic(client, "delrec")
 	c := newClient(bs, kgo.AllowAutoTopicCreation())
 	defer c.Close()
-	produce(c, t, 0, values(10, "v"))
+	produce(c, t, 0, Values(10, "v"))
 	a, done := admin(bs)
 	defer done()
 	var os kadm.Offsets
@@ -626,7 +587,7 @@ func transactions(bs string) {
 		commit bool
 	}{{"c", 5, true}, {"a", 5, false}, {"z", 1, true}} {
 		NoErr(c.BeginTransaction(), "begin "+b.prefix)
-		produce(c, t, 0, values(b.n, b.prefix))
+		produce(c, t, 0, Values(b.n, b.prefix))
 		NoErr(c.EndTransaction(ctx(), kgo.TransactionEndTry(b.commit)), "end "+b.prefix)
 	}
 	got := readN(bs, t, 6, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
@@ -654,7 +615,7 @@ func consumeTransformProduce(bs string) {
 	createTopic(a, in, 1, nil)
 	createTopic(a, out, 1, nil)
 	c := newClient(bs)
-	produce(c, in, 0, values(10, "i"))
+	produce(c, in, 0, Values(10, "i"))
 	c.Close()
 	g := Group(client, "eos")
 	s, err := kgo.NewGroupTransactSession(opts(bs,

@@ -56,14 +56,6 @@ func toMsgs(t string, recs []Record) []kafka.Message {
 	return out
 }
 
-func values(n int, prefix string) []Record {
-	out := []Record{}
-	for i := 0; i < n; i++ {
-		out = append(out, Record{Value: []byte(fmt.Sprintf("%s%d", prefix, i))})
-	}
-	return out
-}
-
 func write(bs, t string, partition int, recs []Record, mod func(*kafka.Writer)) {
 	w := writer(bs, partition, mod)
 	defer w.Close()
@@ -140,7 +132,7 @@ func metadataAutocreate(bs string) {
 	for _, x := range r.Topics {
 		Check(x.Name != t, "fresh topic already exists")
 	}
-	write(bs, t, 0, values(1, "v"), nil)
+	write(bs, t, 0, Values(1, "v"), nil)
 	md := topicMeta(bs, t)
 	NoErr(md.Error, "auto-created topic")
 	Check(len(md.Partitions) >= 1, "auto-created topic has no partitions")
@@ -157,27 +149,13 @@ func roundtrip(codec compress.Compression, name string) Scenario {
 		got := readN(bs, t, 0, 40)
 		for i, m := range got {
 			Eq(m.Offset, int64(i), fmt.Sprintf("offset of record %d", i))
-			Eq(m.Key, recs[i].Key, fmt.Sprintf("key of record %d", i))
-			if recs[i].Value != nil && len(recs[i].Value) == 0 {
-				// Client limitation: kafka-go's reader returns nil for a zero-length value
-				// (readNewBytes allocates nothing for 0 bytes), so empty and null look alike.
-				Check(len(m.Value) == 0, "record %d: empty value came back as %#v", i, m.Value)
-			} else {
-				Eq(m.Value, recs[i].Value, fmt.Sprintf("value of record %d", i))
-			}
 			hs := [][2][]byte{}
 			for _, h := range m.Headers {
-				v := h.Value
-				if v == nil {
-					v = []byte{}
-				}
-				hs = append(hs, [2][]byte{[]byte(h.Key), v})
+				hs = append(hs, [2][]byte{[]byte(h.Key), h.Value})
 			}
-			want := recs[i].Headers
-			if want == nil {
-				want = [][2][]byte{}
-			}
-			Eq(hs, want, fmt.Sprintf("headers of record %d", i))
+			// Client limitation: kafka-go's reader returns nil for a zero-length value
+			// (readNewBytes allocates nothing for 0 bytes), so empty and null look alike.
+			CheckRecordBack(i, recs[i], m.Key, m.Value, hs, true)
 			Check(time.Since(m.Time) < 5*time.Minute && time.Until(m.Time) < 5*time.Minute,
 				"timestamp of record %d not near now: %v", i, m.Time)
 		}
@@ -199,7 +177,7 @@ func largeMessages(bs string) {
 	w.Close()
 	Check(err != nil, "a 1.1 MB record was accepted by a broker with message.max.bytes=1048588")
 	Check(isErr(err, kafka.MessageSizeTooLarge), "error for an oversized record: want MESSAGE_TOO_LARGE, got %v", err)
-	write(bs, t, 0, values(1, "after"), nil)
+	write(bs, t, 0, Values(1, "after"), nil)
 	got := readN(bs, t, 0, 2)
 	Eq(got[0].Value, near, "near-limit value")
 	Eq([]interface{}{got[1].Offset, string(got[1].Value)}, []interface{}{int64(1), "after0"}, "record after the rejected one")
@@ -341,7 +319,7 @@ func committed(bs, g, t string) int64 {
 
 func commitResume(bs string) {
 	t := Topic(client, "commit")
-	write(bs, t, 0, values(10, "v"), nil)
+	write(bs, t, 0, Values(10, "v"), nil)
 	g := Group(client, "commit")
 	r := groupReader(bs, g, t)
 	cx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -436,7 +414,7 @@ func adminCreatePartitions(bs string) {
 	}
 	NoErr(grow(3), "create partitions result")
 	WaitUntil(func() bool { return len(topicMeta(bs, t).Partitions) == 3 }, 10*time.Second, "3 partitions")
-	write(bs, t, 2, values(1, "p2-"), nil)
+	write(bs, t, 2, Values(1, "p2-"), nil)
 	got := readN(bs, t, 2, 1)
 	Eq([]interface{}{got[0].Offset, string(got[0].Value)}, []interface{}{int64(0), "p2-0"}, "record on the new partition")
 	err := grow(2)
@@ -445,7 +423,7 @@ func adminCreatePartitions(bs string) {
 
 func adminGroups(bs string) {
 	t := Topic(client, "admgrp")
-	write(bs, t, 0, values(3, "x"), nil)
+	write(bs, t, 0, Values(3, "x"), nil)
 	g := Group(client, "adm")
 	r := groupReader(bs, g, t)
 	cx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -495,7 +473,7 @@ func adminGroups(bs string) {
 func offsetsForTimes(bs string) {
 	t := Topic(client, "times")
 	base := time.Now().Add(-time.Hour).Truncate(time.Second)
-	msgs := toMsgs(t, values(5, "v"))
+	msgs := toMsgs(t, Values(5, "v"))
 	for i := range msgs {
 		msgs[i].Time = base.Add(time.Duration(i) * time.Second)
 	}

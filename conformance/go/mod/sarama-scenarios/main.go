@@ -106,14 +106,6 @@ func toMsgs(t string, recs []Record) []*sarama.ProducerMessage {
 	return out
 }
 
-func values(n int, prefix string) []Record {
-	out := []Record{}
-	for i := 0; i < n; i++ {
-		out = append(out, Record{Value: []byte(fmt.Sprintf("%s%d", prefix, i))})
-	}
-	return out
-}
-
 func send(p sarama.SyncProducer, t string, recs []Record, partition int32) []int64 {
 	msgs := toMsgs(t, recs)
 	for _, m := range msgs {
@@ -125,14 +117,6 @@ func send(p sarama.SyncProducer, t string, recs []Record, partition int32) []int
 		offs = append(offs, m.Offset)
 	}
 	return offs
-}
-
-func seq(from, n int) []int64 {
-	out := []int64{}
-	for i := 0; i < n; i++ {
-		out = append(out, int64(from+i))
-	}
-	return out
 }
 
 func readN(bs, t string, partition int32, n int, mod func(*sarama.Config)) []*sarama.ConsumerMessage {
@@ -184,7 +168,7 @@ func metadataAutocreate(bs string) {
 	Eq(leader.Addr(), bs, "leader address")
 	p := syncProducer(bs, nil)
 	defer p.Close()
-	Eq(send(p, t, values(1, "v"), 0), []int64{0}, "offset of the first record")
+	Eq(send(p, t, Values(1, "v"), 0), []int64{0}, "offset of the first record")
 }
 
 func roundtrip(codec sarama.CompressionCodec, name string) Scenario {
@@ -193,29 +177,15 @@ func roundtrip(codec sarama.CompressionCodec, name string) Scenario {
 		recs := SampleRecords(40)
 		p := syncProducer(bs, func(c *sarama.Config) { c.Producer.Compression = codec })
 		defer p.Close()
-		Eq(send(p, t, recs, 0), seq(0, 40), "delivered offsets")
+		Eq(send(p, t, recs, 0), Seq(0, 40), "delivered offsets")
 		got := readN(bs, t, 0, 40, nil)
 		for i, m := range got {
 			Eq(m.Offset, int64(i), fmt.Sprintf("offset of record %d", i))
-			Eq(m.Key, recs[i].Key, fmt.Sprintf("key of record %d", i))
-			if recs[i].Value != nil && len(recs[i].Value) == 0 {
-				Check(m.Value != nil && len(m.Value) == 0, "record %d: empty value came back as %#v", i, m.Value)
-			} else {
-				Eq(m.Value, recs[i].Value, fmt.Sprintf("value of record %d", i))
-			}
 			hs := [][2][]byte{}
 			for _, h := range m.Headers {
-				v := h.Value
-				if v == nil {
-					v = []byte{}
-				}
-				hs = append(hs, [2][]byte{h.Key, v})
+				hs = append(hs, [2][]byte{[]byte(h.Key), h.Value})
 			}
-			want := recs[i].Headers
-			if want == nil {
-				want = [][2][]byte{}
-			}
-			Eq(hs, want, fmt.Sprintf("headers of record %d", i))
+			CheckRecordBack(i, recs[i], m.Key, m.Value, hs, false)
 			Check(time.Since(m.Timestamp) < 5*time.Minute && time.Until(m.Timestamp) < 5*time.Minute,
 				"timestamp of record %d not near now: %v", i, m.Timestamp)
 		}
@@ -237,7 +207,7 @@ func largeMessages(bs string) {
 	_, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: t, Partition: 0, Value: sarama.ByteEncoder(make([]byte, 1100000))})
 	Check(err != nil, "a 1.1 MB record was accepted by a broker with message.max.bytes=1048588")
 	Eq(kerr(err), sarama.ErrMessageSizeTooLarge, "error for an oversized record")
-	Eq(send(p, t, values(1, "after"), 0), []int64{1}, "offset after the rejected record")
+	Eq(send(p, t, Values(1, "after"), 0), []int64{1}, "offset after the rejected record")
 	got := readN(bs, t, 0, 2, nil)
 	Eq(got[0].Value, near, "near-limit value")
 	Eq(string(got[1].Value), "after0", "value after the rejected record")
@@ -358,7 +328,7 @@ func groupRebalance(bs string) {
 	}{{ha, oa}, {hb, ob}} {
 		_, got := x.h.snapshot()
 		for part, v := range got {
-			Check(contains(x.owned, part), "a member got partition %d it does not own (%v)", part, x.owned)
+			Check(Contains(x.owned, part), "a member got partition %d it does not own (%v)", part, x.owned)
 			Eq(v, fmt.Sprintf("p%d", part), "value")
 		}
 	}
@@ -366,20 +336,11 @@ func groupRebalance(bs string) {
 	WaitUntil(func() bool { o, _ := ha.snapshot(); return len(o) == 4 }, 30*time.Second, "member a to get all partitions back")
 }
 
-func contains(xs []int32, x int32) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
-}
-
 func commitResume(bs string) {
 	t := Topic(client, "commit")
 	p := syncProducer(bs, nil)
 	defer p.Close()
-	send(p, t, values(10, "v"), 0)
+	send(p, t, Values(10, "v"), 0)
 	g := Group(client, "commit")
 	c, err := sarama.NewClient([]string{bs}, config())
 	NoErr(err, "client")
@@ -413,7 +374,7 @@ func idempotent(bs string) {
 		c.Net.MaxOpenRequests = 1
 	})
 	defer p.Close()
-	Eq(send(p, t, values(200, "v"), 0), seq(0, 200), "offsets")
+	Eq(send(p, t, Values(200, "v"), 0), Seq(0, 200), "offsets")
 	got := readN(bs, t, 0, 200, nil)
 	for i, m := range got {
 		Eq(string(m.Value), fmt.Sprintf("v%d", i), "value in order")
@@ -483,7 +444,7 @@ func adminCreatePartitions(bs string) {
 	}, 10*time.Second, "3 partitions")
 	p := syncProducer(bs, nil)
 	defer p.Close()
-	Eq(send(p, t, values(1, "p2-"), 2), []int64{0}, "offset on the new partition")
+	Eq(send(p, t, Values(1, "p2-"), 2), []int64{0}, "offset on the new partition")
 	Eq(kerr(a.CreatePartitions(t, 2, nil, false)), sarama.ErrInvalidPartitions, "shrinking partitions")
 }
 
@@ -491,7 +452,7 @@ func adminGroups(bs string) {
 	t := Topic(client, "admgrp")
 	p := syncProducer(bs, nil)
 	defer p.Close()
-	send(p, t, values(3, "x"), 0)
+	send(p, t, Values(3, "x"), 0)
 	g := Group(client, "adm")
 	h, stop := startMember(bs, g, t)
 	WaitUntil(func() bool { _, got := h.snapshot(); return got[0] == "x2" }, 30*time.Second, "3 records consumed")
@@ -549,7 +510,7 @@ func deleteRecords(bs string) {
 	t := Topic(client, "delrec")
 	p := syncProducer(bs, nil)
 	defer p.Close()
-	send(p, t, values(10, "v"), 0)
+	send(p, t, Values(10, "v"), 0)
 	a := admin(bs)
 	defer a.Close()
 	NoErr(a.DeleteRecords(t, map[int32]int64{0: 4}), "delete records")
@@ -575,7 +536,7 @@ func transactions(bs string) {
 	defer p.Close()
 	batch := func(prefix string, n int, commit bool) {
 		NoErr(p.BeginTxn(), "begin "+prefix)
-		send(p, t, values(n, prefix), 0)
+		send(p, t, Values(n, prefix), 0)
 		if commit {
 			NoErr(p.CommitTxn(), "commit "+prefix)
 		} else {
@@ -606,7 +567,7 @@ func transactions(bs string) {
 func consumeTransformProduce(bs string) {
 	in, out := Topic(client, "eos-in"), Topic(client, "eos-out")
 	p := syncProducer(bs, nil)
-	send(p, in, values(10, "i"), 0)
+	send(p, in, Values(10, "i"), 0)
 	p.Close()
 	msgs := readN(bs, in, 0, 10, nil)
 	g := Group(client, "eos")

@@ -92,14 +92,6 @@ func expectDelivered(reps []kafka.TopicPartition, first int64) {
 	}
 }
 
-func values(n int, prefix string) []Record {
-	out := []Record{}
-	for i := 0; i < n; i++ {
-		out = append(out, Record{Value: []byte(fmt.Sprintf("%s%d", prefix, i))})
-	}
-	return out
-}
-
 func readN(bs, t string, n int, extra kafka.ConfigMap) []*kafka.Message {
 	c := consumer(bs, Group(client, "read"), extra)
 	defer c.Close()
@@ -158,7 +150,7 @@ func metadataAutocreate(bs string) {
 	Check(found, "metadata brokers %v do not include %s", md.Brokers, bs)
 	_, exists := md.Topics[t]
 	Check(!exists, "fresh topic already exists")
-	expectDelivered(produce(p, t, values(1, "v"), 0, nil), 0)
+	expectDelivered(produce(p, t, Values(1, "v"), 0, nil), 0)
 	md, err = p.GetMetadata(&t, false, T)
 	NoErr(err, "topic metadata")
 	Eq(md.Topics[t].Error.Code(), kafka.ErrNoError, "auto-created topic error")
@@ -175,25 +167,11 @@ func roundtrip(codec string) Scenario {
 		got := readN(bs, t, len(recs), nil)
 		for i, m := range got {
 			Eq(int64(m.TopicPartition.Offset), int64(i), fmt.Sprintf("offset of record %d", i))
-			Eq(m.Key, recs[i].Key, fmt.Sprintf("key of record %d", i))
-			if recs[i].Value != nil && len(recs[i].Value) == 0 {
-				Check(m.Value != nil && len(m.Value) == 0, "record %d: empty value came back as %#v", i, m.Value)
-			} else {
-				Eq(m.Value, recs[i].Value, fmt.Sprintf("value of record %d", i))
-			}
 			hs := [][2][]byte{}
 			for _, h := range m.Headers {
-				v := h.Value
-				if v == nil {
-					v = []byte{}
-				}
-				hs = append(hs, [2][]byte{[]byte(h.Key), v})
+				hs = append(hs, [2][]byte{[]byte(h.Key), h.Value})
 			}
-			want := recs[i].Headers
-			if want == nil {
-				want = [][2][]byte{}
-			}
-			Eq(hs, want, fmt.Sprintf("headers of record %d", i))
+			CheckRecordBack(i, recs[i], m.Key, m.Value, hs, false)
 			Eq(m.TimestampType, kafka.TimestampCreateTime, "timestamp type")
 		}
 		c := consumer(bs, Group(client, "wm"), nil)
@@ -216,7 +194,7 @@ func largeMessages(bs string) {
 	rep := produce(p, t, []Record{{Value: make([]byte, 1100000)}}, 0, nil)
 	Check(rep[0].Error != nil, "a 1.1 MB record was accepted by a broker with message.max.bytes=1048588")
 	Eq(code(rep[0].Error), kafka.ErrMsgSizeTooLarge, "error for an oversized record")
-	expectDelivered(produce(p, t, values(1, "after"), 0, nil), 1)
+	expectDelivered(produce(p, t, Values(1, "after"), 0, nil), 1)
 	got := readN(bs, t, 2, nil)
 	Eq(got[0].Value, near, "near-limit value")
 	Eq(string(got[1].Value), "after0", "value after the rejected record")
@@ -288,7 +266,7 @@ func commitResume(bs string) {
 	t := Topic(client, "commit")
 	p := producer(bs, nil)
 	defer p.Close()
-	expectDelivered(produce(p, t, values(10, "v"), 0, nil), 0)
+	expectDelivered(produce(p, t, Values(10, "v"), 0, nil), 0)
 	g := Group(client, "commit")
 	c := consumer(bs, g, nil)
 	NoErr(c.Subscribe(t, nil), "subscribe")
@@ -327,7 +305,7 @@ func idempotent(bs string) {
 	t := Topic(client, "idem")
 	p := producer(bs, kafka.ConfigMap{"enable.idempotence": true, "acks": "all"})
 	defer p.Close()
-	expectDelivered(produce(p, t, values(200, "v"), 0, nil), 0)
+	expectDelivered(produce(p, t, Values(200, "v"), 0, nil), 0)
 	for i, m := range readN(bs, t, 200, nil) {
 		Eq(string(m.Value), fmt.Sprintf("v%d", i), "value in order")
 	}
@@ -390,7 +368,7 @@ func adminCreatePartitions(bs string) {
 	}, 10*time.Second, "3 partitions")
 	p := producer(bs, nil)
 	defer p.Close()
-	expectDelivered(produce(p, t, values(1, "p2-"), 2, nil), 0)
+	expectDelivered(produce(p, t, Values(1, "p2-"), 2, nil), 0)
 	r, err = a.CreatePartitions(ctx(), []kafka.PartitionsSpecification{{Topic: t, IncreaseTo: 2}})
 	NoErr(err, "create partitions")
 	Eq(r[0].Error.Code(), kafka.ErrInvalidPartitions, "shrinking partitions")
@@ -405,7 +383,7 @@ func offsetsForTimes(bs string) {
 	}
 	p := producer(bs, nil)
 	defer p.Close()
-	expectDelivered(produce(p, t, values(5, "v"), 0, ts), 0)
+	expectDelivered(produce(p, t, Values(5, "v"), 0, ts), 0)
 	c := consumer(bs, Group(client, "times"), nil)
 	defer c.Close()
 	q := func(d time.Duration) int64 {

@@ -197,3 +197,56 @@ func Main() {
 	fmt.Println("PASS")
 	os.Exit(0)
 }
+
+// CheckRecordBack compares record i of SampleRecords as a client read it back: key,
+// value (an empty value must come back empty, not null, unless emptyMayBeNil: a client
+// that cannot tell them apart) and headers as (key, value) pairs in order (a null header
+// value counts as empty).
+func CheckRecordBack(i int, want Record, key, value []byte, headers [][2][]byte, emptyMayBeNil bool) {
+	Eq(key, want.Key, fmt.Sprintf("key of record %d", i))
+	if want.Value != nil && len(want.Value) == 0 {
+		Check((emptyMayBeNil || value != nil) && len(value) == 0, "record %d: empty value came back as %#v", i, value)
+	} else {
+		Eq(value, want.Value, fmt.Sprintf("value of record %d", i))
+	}
+	hs := [][2][]byte{}
+	for _, h := range headers {
+		if h[1] == nil {
+			h[1] = []byte{}
+		}
+		hs = append(hs, h)
+	}
+	wh := want.Headers
+	if wh == nil {
+		wh = [][2][]byte{}
+	}
+	Eq(hs, wh, fmt.Sprintf("headers of record %d", i))
+}
+
+// Values is n records with the values PREFIX0, PREFIX1, ... and no key.
+func Values(n int, prefix string) []Record {
+	out := []Record{}
+	for i := 0; i < n; i++ {
+		out = append(out, Record{Value: []byte(fmt.Sprintf("%s%d", prefix, i))})
+	}
+	return out
+}
+
+// Seq is the offsets from, from+1, ..., from+n-1.
+func Seq(from, n int) []int64 {
+	out := []int64{}
+	for i := 0; i < n; i++ {
+		out = append(out, int64(from+i))
+	}
+	return out
+}
+
+// Contains tells whether the partition x is in xs.
+func Contains(xs []int32, x int32) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}

@@ -258,7 +258,7 @@ public final class ConnectScenarios {
             wk.stop();
             a.close(Duration.ofSeconds(5));
         }
-        deleteTree(dir);
+        if (System.getenv("KEEP_WORK") == null) deleteTree(dir);
     }
 
     // ---------------------------------------------------------------- distributed
@@ -355,7 +355,7 @@ public final class ConnectScenarios {
         } finally {
             a.close(Duration.ofSeconds(5));
         }
-        deleteTree(dir);
+        if (System.getenv("KEEP_WORK") == null) deleteTree(dir);
     }
 
     static void deleteTree(Path p) throws IOException {

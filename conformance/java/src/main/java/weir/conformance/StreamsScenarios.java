@@ -334,8 +334,10 @@ public final class StreamsScenarios {
         Map<String, Long> expected = new TreeMap<>();
         for (int i = 0; i < RECORDS; i++) expected.merge(region(i), 1L, Long::sum);
 
-        // Input flows in the background (60 batches, ~100 ms apart), across the crash.
+        // Input flows in the background (60 batches, ~100 ms apart), across the crash: the second
+        // half waits for the kill, so the app always dies mid-stream however slow the machine.
         AtomicInteger sent = new AtomicInteger();
+        java.util.concurrent.CountDownLatch killed = new java.util.concurrent.CountDownLatch(1);
         AtomicReference<Throwable> feedError = new AtomicReference<>();
         Thread feeder = new Thread(() -> {
             try (KafkaProducer<byte[], byte[]> p = producer(bs, "enable.idempotence", "true", "acks", "all", "linger.ms", "5")) {
@@ -345,6 +347,7 @@ public final class StreamsScenarios {
                     }
                     p.flush();
                     sent.set(i);
+                    if (i == RECORDS / 2) killed.await(60, java.util.concurrent.TimeUnit.SECONDS);
                     Thread.sleep(100);
                 }
             } catch (Throwable e) {
@@ -365,6 +368,7 @@ public final class StreamsScenarios {
             first.kill();
             long atKill = reader.records;
             int sentAtKill = sent.get();
+            killed.countDown();
             System.out.println("SIGKILLed the app after " + atKill + " committed outputs, " + sentAtKill + " inputs sent");
             check(sentAtKill < RECORDS, "the input was fully sent before the kill (" + sentAtKill + "): not mid-stream");
 
@@ -439,7 +443,7 @@ public final class StreamsScenarios {
         } finally {
             a.close(Duration.ofSeconds(5));
         }
-        deleteTree(work);
+        if (System.getenv("KEEP_WORK") == null) deleteTree(work);
     }
 
     static void deleteTree(Path p) throws IOException {
