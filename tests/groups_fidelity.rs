@@ -253,3 +253,65 @@ async fn members_that_all_sync_are_not_removed_by_the_sync_timeout() {
     assert_eq!(heartbeat(&mut cb, g, 2, &b_id).await, 0);
     b.shutdown().await.unwrap();
 }
+
+/// Kafka 4.4 (its GroupCoordinatorService checks only for a null group id in
+/// OffsetCommit / OffsetFetch, and none in DescribeGroups / DeleteGroups): the
+/// group "" takes standalone commits, fetches them, is described and deleted
+/// like any group; the membership APIs refuse it with INVALID_GROUP_ID. Each
+/// answer checked against a real Kafka 4.4 with the same request versions.
+#[tokio::test]
+async fn the_empty_group_id_commits_fetches_describes_and_deletes_as_in_kafka() {
+    let (b, _dir) = broker().await;
+    b.create_topic("t", 1);
+    let mut c = RawClient::connect(b.addr()).await;
+
+    let commit = OffsetCommitRequest::default()
+        .with_group_id(gid(""))
+        .with_generation_id_or_member_epoch(-1)
+        .with_member_id(s(""))
+        .with_topics(vec![
+            offset_commit_request::OffsetCommitRequestTopic::default()
+                .with_name(TopicName(s("t")))
+                .with_partitions(vec![
+                    offset_commit_request::OffsetCommitRequestPartition::default()
+                        .with_partition_index(0)
+                        .with_committed_offset(5)
+                        .with_committed_metadata(Some(s(""))),
+                ]),
+        ]);
+    let r = call!(c, OffsetCommit, commit, 7);
+    assert_eq!(r.topics[0].partitions[0].error_code, 0, "commit");
+
+    let fetch = OffsetFetchRequest::default()
+        .with_group_id(gid(""))
+        .with_topics(Some(vec![
+            offset_fetch_request::OffsetFetchRequestTopic::default()
+                .with_name(TopicName(s("t")))
+                .with_partition_indexes(vec![0]),
+        ]));
+    let r = call!(c, OffsetFetch, fetch, 5);
+    assert_eq!(r.error_code, 0);
+    let p = &r.topics[0].partitions[0];
+    assert_eq!((p.error_code, p.committed_offset), (0, 5), "fetch");
+
+    let describe = DescribeGroupsRequest::default().with_groups(vec![gid("")]);
+    let r = call!(c, DescribeGroups, describe.clone(), 3);
+    let d = &r.groups[0];
+    assert_eq!((d.error_code, d.group_state.as_str()), (0, "Empty"));
+
+    let hb = HeartbeatRequest::default()
+        .with_group_id(gid(""))
+        .with_generation_id(1)
+        .with_member_id(s("m"));
+    assert_eq!(
+        call!(c, Heartbeat, hb, 3).error_code,
+        E::InvalidGroupId.code()
+    );
+
+    let delete = DeleteGroupsRequest::default().with_groups_names(vec![gid("")]);
+    let r = call!(c, DeleteGroups, delete, 1);
+    assert_eq!(r.results[0].error_code, 0, "delete");
+    let r = call!(c, DescribeGroups, describe, 3);
+    assert_eq!(r.groups[0].group_state.as_str(), "Dead");
+    b.shutdown().await.unwrap();
+}
