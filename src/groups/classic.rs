@@ -8,7 +8,10 @@
 //! Follows Apache Kafka's `GroupCoordinator`: states Empty, PreparingRebalance,
 //! CompletingRebalance, Stable; the MEMBER_ID_REQUIRED handshake (JoinGroup v4+);
 //! static membership with fencing; `group.initial.rebalance.delay.ms` for a
-//! group that starts empty; rebalance, session and sync timeouts. A rebalance
+//! group that starts empty; rebalance, session and sync timeouts (the sync
+//! timeout, Kafka's pending-sync members: a member of the generation that has
+//! not sent its SyncGroup within the rebalance timeout after the join phase is
+//! removed, even once the leader's sync made the group Stable). A rebalance
 //! completes the moment every known member has rejoined: no fixed stalls.
 
 use super::{new_member_id, GroupConfig};
