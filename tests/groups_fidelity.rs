@@ -315,3 +315,40 @@ async fn the_empty_group_id_commits_fetches_describes_and_deletes_as_in_kafka() 
     assert_eq!(r.groups[0].group_state.as_str(), "Dead");
     b.shutdown().await.unwrap();
 }
+
+/// weir does not migrate a live classic group online (Kafka's default
+/// `group.consumer.migration.policy` is `bidirectional`; weir behaves as with
+/// `disabled`): a ConsumerGroupHeartbeat joining a classic group with members
+/// gets GROUP_ID_NOT_FOUND with Kafka's text for a disabled upgrade.
+#[tokio::test]
+async fn a_consumer_protocol_member_joining_a_live_classic_group_gets_kafkas_disabled_upgrade_answer(
+) {
+    let (b, _dir) = broker().await;
+    b.create_topic("t", 1);
+    let mut c = RawClient::connect(b.addr()).await;
+    let j = join(&mut c, "live", "", 10_000).await;
+    assert_eq!(j.error_code, 0);
+    let me = j.member_id.to_string();
+    assert_eq!(
+        sync(&mut c, "live", j.generation_id, &me, &[(&me, b"")])
+            .await
+            .error_code,
+        0
+    );
+    let hb = ConsumerGroupHeartbeatRequest::default()
+        .with_group_id(gid("live"))
+        .with_member_epoch(0)
+        .with_rebalance_timeout_ms(10_000)
+        .with_subscribed_topic_names(Some(vec![TopicName(s("t"))]))
+        .with_topic_partitions(Some(vec![]));
+    let r = call!(c, ConsumerGroupHeartbeat, hb, 0);
+    assert_eq!(r.error_code, E::GroupIdNotFound.code());
+    assert_eq!(
+        r.error_message.as_deref(),
+        Some(
+            "Cannot upgrade classic group live to consumer group because online upgrade is \
+             disabled."
+        )
+    );
+    b.shutdown().await.unwrap();
+}

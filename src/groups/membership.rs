@@ -218,9 +218,15 @@ impl Coordinator {
         let g = groups.get_mut(&group_id).unwrap();
         if let GroupKind::Classic(c) = &g.kind {
             if !c.is_empty() {
+                // weir has no online migration of a live group (KIP-848's
+                // group.consumer.migration.policy): it answers as Kafka does with
+                // the policy `disabled`, word for word.
                 return HeartbeatResponse::error(
                     E::GroupIdNotFound,
-                    &format!("group {group_id} is not a consumer group"),
+                    &format!(
+                        "Cannot upgrade classic group {group_id} to consumer group because \
+                         online upgrade is disabled."
+                    ),
                 );
             }
             self.convert(&group_id, g, true);
