@@ -514,3 +514,54 @@ async fn a_consumer_protocol_member_upgrades_a_live_classic_group_over_raw_reque
     assert_eq!(got, vec![0, 1]);
     b.shutdown().await.unwrap();
 }
+
+/// `group.consumer.migration.policy=disabled` (Kafka's words, case-insensitive):
+/// no upgrade of a live classic group (GROUP_ID_NOT_FOUND with Kafka's text), and
+/// a classic member cannot join a live consumer group (INCONSISTENT_GROUP_PROTOCOL,
+/// as Kafka's throwIfClassicMemberCannotJoinConsumerGroup).
+#[tokio::test]
+async fn migration_policy_disabled_refuses_both_ways_as_kafka_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = start_broker(
+        dir.path(),
+        &[
+            ("group.initial.rebalance.delay.ms", "0"),
+            ("group.consumer.migration.policy", "Disabled"),
+        ],
+    )
+    .await;
+    b.create_topic("t", 2);
+    let mut c = RawClient::connect(b.addr()).await;
+    let r = call!(c, JoinGroup, classic_join_req("", &[]), 5);
+    let me = r.member_id.to_string();
+    assert_eq!(
+        call!(c, JoinGroup, classic_join_req(&me, &[]), 5).error_code,
+        0
+    );
+    let hb = |group: &str| {
+        ConsumerGroupHeartbeatRequest::default()
+            .with_group_id(gid(group))
+            .with_member_epoch(0)
+            .with_rebalance_timeout_ms(10_000)
+            .with_subscribed_topic_names(Some(vec![TopicName(s("t"))]))
+            .with_topic_partitions(Some(vec![]))
+    };
+    let r = call!(c, ConsumerGroupHeartbeat, hb("live"), 0);
+    assert_eq!(r.error_code, E::GroupIdNotFound.code());
+    assert_eq!(
+        r.error_message.as_deref(),
+        Some(
+            "Cannot upgrade classic group live to consumer group because online upgrade is \
+             disabled."
+        )
+    );
+
+    let r = call!(c, ConsumerGroupHeartbeat, hb("modern"), 0);
+    assert_eq!(r.error_code, 0);
+    let join = classic_join_req("", &[]).with_group_id(gid("modern"));
+    assert_eq!(
+        call!(c, JoinGroup, join, 5).error_code,
+        E::InconsistentGroupProtocol.code()
+    );
+    b.shutdown().await.unwrap();
+}

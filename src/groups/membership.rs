@@ -50,6 +50,9 @@ impl Coordinator {
             self.downgrade(&group_id, g, catalog, now, None);
             if let GroupKind::Consumer(cg) = &mut g.kind {
                 if !cg.members.is_empty() {
+                    if cfg.migration_policy == super::MigrationPolicy::Disabled {
+                        return JoinResponse::error(E::InconsistentGroupProtocol, &req.member_id);
+                    }
                     // KIP-848 migration: a classic member of a consumer group.
                     let r = cg.classic_join(req, now, cfg, catalog);
                     self.persist(&group_id, g);
@@ -331,7 +334,10 @@ impl Coordinator {
         let GroupKind::Consumer(cg) = &g.kind else {
             return;
         };
-        if cg.members.is_empty() || cg.has_consumer_protocol_member() {
+        if cg.members.is_empty()
+            || cg.has_consumer_protocol_member()
+            || !self.inner.cfg.migration_policy.downgrade()
+        {
             return;
         }
         let generation = generation.unwrap_or(cg.group_epoch);

@@ -1,5 +1,5 @@
-//! KIP-848 online migration (`group.consumer.migration.policy`, Kafka's default
-//! `bidirectional`, the only one weir runs): a member using the consumer
+//! KIP-848 online migration, as `group.consumer.migration.policy` allows it
+//! (Kafka's default `bidirectional`): a member using the consumer
 //! protocol that joins a live classic group converts it into a consumer group
 //! (upgrade), keeping every classic member with its epoch (the generation) and
 //! its partitions; classic members of a consumer group are served through
@@ -30,6 +30,12 @@ use kafka_protocol::ResponseError as E;
 /// Why a live classic group cannot be upgraded: Kafka's GROUP_ID_NOT_FOUND texts.
 pub fn upgrade_refusal(c: &ClassicGroup, cfg: &GroupConfig) -> Option<String> {
     let id = &c.group_id;
+    if !cfg.migration_policy.upgrade() {
+        return Some(format!(
+            "Cannot upgrade classic group {id} to consumer group because online upgrade is \
+             disabled."
+        ));
+    }
     if c.protocol_type.as_deref() != Some("consumer") {
         return Some(format!(
             "Cannot upgrade classic group {id} to consumer group because the group does not \

@@ -56,7 +56,7 @@ pub use self::admin::{
     MemberDescription, PartitionLag,
 };
 pub use self::assignor::Assignment;
-pub use self::config::GroupConfig;
+pub use self::config::{GroupConfig, MigrationPolicy};
 pub use self::coordinator::{new_member_id, Coordinator, CoordinatorError, GroupKind, WallClock};
 pub use self::expiry::ExpiryOutcome;
 pub use self::offsets::{CommitPartition, CommitRequest, FetchedOffset};
