@@ -253,3 +253,315 @@ async fn members_that_all_sync_are_not_removed_by_the_sync_timeout() {
     assert_eq!(heartbeat(&mut cb, g, 2, &b_id).await, 0);
     b.shutdown().await.unwrap();
 }
+
+/// Kafka 4.4 (its GroupCoordinatorService checks only for a null group id in
+/// OffsetCommit / OffsetFetch, and none in DescribeGroups / DeleteGroups): the
+/// group "" takes standalone commits, fetches them, is described and deleted
+/// like any group; the membership APIs refuse it with INVALID_GROUP_ID. Each
+/// answer checked against a real Kafka 4.4 with the same request versions.
+#[tokio::test]
+async fn the_empty_group_id_commits_fetches_describes_and_deletes_as_in_kafka() {
+    let (b, _dir) = broker().await;
+    b.create_topic("t", 1);
+    let mut c = RawClient::connect(b.addr()).await;
+
+    let commit = OffsetCommitRequest::default()
+        .with_group_id(gid(""))
+        .with_generation_id_or_member_epoch(-1)
+        .with_member_id(s(""))
+        .with_topics(vec![
+            offset_commit_request::OffsetCommitRequestTopic::default()
+                .with_name(TopicName(s("t")))
+                .with_partitions(vec![
+                    offset_commit_request::OffsetCommitRequestPartition::default()
+                        .with_partition_index(0)
+                        .with_committed_offset(5)
+                        .with_committed_metadata(Some(s(""))),
+                ]),
+        ]);
+    let r = call!(c, OffsetCommit, commit, 7);
+    assert_eq!(r.topics[0].partitions[0].error_code, 0, "commit");
+
+    let fetch = OffsetFetchRequest::default()
+        .with_group_id(gid(""))
+        .with_topics(Some(vec![
+            offset_fetch_request::OffsetFetchRequestTopic::default()
+                .with_name(TopicName(s("t")))
+                .with_partition_indexes(vec![0]),
+        ]));
+    let r = call!(c, OffsetFetch, fetch, 5);
+    assert_eq!(r.error_code, 0);
+    let p = &r.topics[0].partitions[0];
+    assert_eq!((p.error_code, p.committed_offset), (0, 5), "fetch");
+
+    let describe = DescribeGroupsRequest::default().with_groups(vec![gid("")]);
+    let r = call!(c, DescribeGroups, describe.clone(), 3);
+    let d = &r.groups[0];
+    assert_eq!((d.error_code, d.group_state.as_str()), (0, "Empty"));
+
+    let hb = HeartbeatRequest::default()
+        .with_group_id(gid(""))
+        .with_generation_id(1)
+        .with_member_id(s("m"));
+    assert_eq!(
+        call!(c, Heartbeat, hb, 3).error_code,
+        E::InvalidGroupId.code()
+    );
+
+    let delete = DeleteGroupsRequest::default().with_groups_names(vec![gid("")]);
+    let r = call!(c, DeleteGroups, delete, 1);
+    assert_eq!(r.results[0].error_code, 0, "delete");
+    let r = call!(c, DescribeGroups, describe, 3);
+    assert_eq!(r.groups[0].group_state.as_str(), "Dead");
+    b.shutdown().await.unwrap();
+}
+
+/// A ConsumerProtocolSubscription (v1: with owned partitions) of topic `t`.
+fn subscription(owned: &[i32]) -> Bytes {
+    use bytes::BufMut;
+    use kafka_protocol::protocol::Encodable;
+    let sub = ConsumerProtocolSubscription::default()
+        .with_topics(vec![s("t")])
+        .with_owned_partitions(vec![
+            consumer_protocol_subscription::TopicPartition::default()
+                .with_topic(TopicName(s("t")))
+                .with_partitions(owned.to_vec()),
+        ]);
+    let mut out = bytes::BytesMut::new();
+    out.put_i16(1);
+    sub.encode(&mut out, 1).unwrap();
+    out.freeze()
+}
+
+/// Partitions of topic `t` in a ConsumerProtocolAssignment.
+fn assigned(bytes: &Bytes) -> Vec<i32> {
+    use bytes::Buf;
+    use kafka_protocol::protocol::Decodable;
+    let mut buf = bytes.clone();
+    let v = buf.get_i16();
+    let a = ConsumerProtocolAssignment::decode(&mut buf, v).unwrap();
+    a.assigned_partitions
+        .iter()
+        .filter(|tp| tp.topic.as_str() == "t")
+        .flat_map(|tp| tp.partitions.clone())
+        .collect()
+}
+
+fn classic_join_req(member: &str, owned: &[i32]) -> JoinGroupRequest {
+    JoinGroupRequest::default()
+        .with_group_id(gid("live"))
+        .with_session_timeout_ms(10_000)
+        .with_rebalance_timeout_ms(10_000)
+        .with_member_id(s(member))
+        .with_protocol_type(s("consumer"))
+        .with_protocols(vec![join_group_request::JoinGroupRequestProtocol::default(
+        )
+        .with_name(s("range"))
+        .with_metadata(subscription(owned))])
+}
+
+/// KIP-848 online upgrade over raw requests: a ConsumerGroupHeartbeat joining a
+/// live classic group converts it (Kafka's default migration policy,
+/// `bidirectional`); the classic member is told to rejoin by its heartbeat, its
+/// JoinGroup is answered at once (generation = its member epoch, its preferred
+/// protocol, no leader, no member list), it gives up the partition the new
+/// member is to get before that member gets it, and then both are stable with
+/// disjoint partitions. A classic group of another protocol type is refused with
+/// Kafka's text.
+#[tokio::test]
+async fn a_consumer_protocol_member_upgrades_a_live_classic_group_over_raw_requests() {
+    let (b, _dir) = broker().await;
+    b.create_topic("t", 2);
+    let mut c = RawClient::connect(b.addr()).await;
+
+    // Another protocol type: no upgrade.
+    let other = join_req("connectish", "", 10_000).with_protocol_type(s("connect"));
+    let mut r = call!(c, JoinGroup, other.clone(), 5);
+    r = call!(c, JoinGroup, other.with_member_id(r.member_id), 5);
+    assert_eq!(r.error_code, 0);
+    let hb = ConsumerGroupHeartbeatRequest::default()
+        .with_group_id(gid("connectish"))
+        .with_member_epoch(0)
+        .with_rebalance_timeout_ms(10_000)
+        .with_subscribed_topic_names(Some(vec![TopicName(s("t"))]))
+        .with_topic_partitions(Some(vec![]));
+    let r = call!(c, ConsumerGroupHeartbeat, hb, 0);
+    assert_eq!(r.error_code, E::GroupIdNotFound.code());
+    assert_eq!(
+        r.error_message.as_deref(),
+        Some(
+            "Cannot upgrade classic group connectish to consumer group because the group \
+             does not use the consumer embedded protocol."
+        )
+    );
+
+    // A classic member owning both partitions (generation 1).
+    let r = call!(c, JoinGroup, classic_join_req("", &[]), 5);
+    let me = r.member_id.to_string();
+    let r = call!(c, JoinGroup, classic_join_req(&me, &[]), 5);
+    assert_eq!((r.error_code, r.generation_id), (0, 1));
+    let assignment = {
+        use bytes::BufMut;
+        use kafka_protocol::protocol::Encodable;
+        let mut out = bytes::BytesMut::new();
+        out.put_i16(0);
+        ConsumerProtocolAssignment::default()
+            .with_assigned_partitions(vec![consumer_protocol_assignment::TopicPartition::default(
+            )
+            .with_topic(TopicName(s("t")))
+            .with_partitions(vec![0, 1])])
+            .encode(&mut out, 0)
+            .unwrap();
+        out.freeze()
+    };
+    let sync_req = |generation: i32, assignments: Vec<(String, Bytes)>| {
+        SyncGroupRequest::default()
+            .with_group_id(gid("live"))
+            .with_generation_id(generation)
+            .with_member_id(s(&me))
+            .with_assignments(
+                assignments
+                    .into_iter()
+                    .map(|(m, a)| {
+                        sync_group_request::SyncGroupRequestAssignment::default()
+                            .with_member_id(s(&m))
+                            .with_assignment(a)
+                    })
+                    .collect(),
+            )
+    };
+    let r = call!(c, SyncGroup, sync_req(1, vec![(me.clone(), assignment)]), 3);
+    assert_eq!((r.error_code, assigned(&r.assignment)), (0, vec![0, 1]));
+
+    // The consumer-protocol member joins: the group is upgraded; it gets nothing
+    // the classic member still holds.
+    let mut c2 = RawClient::connect(b.addr()).await;
+    let hb = ConsumerGroupHeartbeatRequest::default()
+        .with_group_id(gid("live"))
+        .with_member_epoch(0)
+        .with_rebalance_timeout_ms(10_000)
+        .with_subscribed_topic_names(Some(vec![TopicName(s("t"))]))
+        .with_topic_partitions(Some(vec![]));
+    let r = call!(c2, ConsumerGroupHeartbeat, hb, 0);
+    assert_eq!(r.error_code, 0, "{:?}", r.error_message);
+    let d = b.state().groups.consumer_describe("live");
+    assert_eq!(
+        r.member_epoch, 2,
+        "the group epoch after the generation 1: {d:?}"
+    );
+    let new_id = r.member_id.clone().unwrap();
+    let held = |r: &ConsumerGroupHeartbeatResponse| -> Vec<i32> {
+        r.assignment
+            .as_ref()
+            .map(|a| {
+                a.topic_partitions
+                    .iter()
+                    .flat_map(|t| t.partitions.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert!(held(&r).is_empty());
+    assert!(b.state().groups.consumer_describe("live").is_ok());
+
+    // The classic member: rejoin, give one partition up, then stable at epoch 2.
+    let hb_classic = |generation: i32| {
+        HeartbeatRequest::default()
+            .with_group_id(gid("live"))
+            .with_generation_id(generation)
+            .with_member_id(s(&me))
+    };
+    assert_eq!(
+        call!(c, Heartbeat, hb_classic(1), 3).error_code,
+        E::RebalanceInProgress.code()
+    );
+    let r = call!(c, JoinGroup, classic_join_req(&me, &[0, 1]), 5);
+    assert_eq!(r.error_code, 0);
+    assert_eq!(
+        (
+            r.protocol_name.as_ref().map(|p| p.as_str()),
+            r.leader.as_str(),
+            r.members.len()
+        ),
+        (Some("range"), "", 0)
+    );
+    let generation = r.generation_id;
+    let r = call!(c, SyncGroup, sync_req(generation, vec![]), 3);
+    assert_eq!(r.error_code, 0);
+    let kept = assigned(&r.assignment);
+    assert_eq!(kept.len(), 1, "one partition given up: {kept:?}");
+    // Until the revocation is acknowledged by a rejoin, the heartbeat says so.
+    assert_eq!(
+        call!(c, Heartbeat, hb_classic(generation), 3).error_code,
+        E::RebalanceInProgress.code()
+    );
+    let r = call!(c, JoinGroup, classic_join_req(&me, &kept), 5);
+    assert_eq!((r.error_code, r.generation_id), (0, 2));
+    let r = call!(c, SyncGroup, sync_req(2, vec![]), 3);
+    assert_eq!(assigned(&r.assignment), kept);
+    assert_eq!(call!(c, Heartbeat, hb_classic(2), 3).error_code, 0);
+
+    // The consumer-protocol member now gets the released partition.
+    let hb = ConsumerGroupHeartbeatRequest::default()
+        .with_group_id(gid("live"))
+        .with_member_id(new_id)
+        .with_member_epoch(2);
+    let r = call!(c2, ConsumerGroupHeartbeat, hb, 0);
+    assert_eq!(r.error_code, 0);
+    let mut got = held(&r);
+    got.extend(kept);
+    got.sort();
+    assert_eq!(got, vec![0, 1]);
+    b.shutdown().await.unwrap();
+}
+
+/// `group.consumer.migration.policy=disabled` (Kafka's words, case-insensitive):
+/// no upgrade of a live classic group (GROUP_ID_NOT_FOUND with Kafka's text), and
+/// a classic member cannot join a live consumer group (INCONSISTENT_GROUP_PROTOCOL,
+/// as Kafka's throwIfClassicMemberCannotJoinConsumerGroup).
+#[tokio::test]
+async fn migration_policy_disabled_refuses_both_ways_as_kafka_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = start_broker(
+        dir.path(),
+        &[
+            ("group.initial.rebalance.delay.ms", "0"),
+            ("group.consumer.migration.policy", "Disabled"),
+        ],
+    )
+    .await;
+    b.create_topic("t", 2);
+    let mut c = RawClient::connect(b.addr()).await;
+    let r = call!(c, JoinGroup, classic_join_req("", &[]), 5);
+    let me = r.member_id.to_string();
+    assert_eq!(
+        call!(c, JoinGroup, classic_join_req(&me, &[]), 5).error_code,
+        0
+    );
+    let hb = |group: &str| {
+        ConsumerGroupHeartbeatRequest::default()
+            .with_group_id(gid(group))
+            .with_member_epoch(0)
+            .with_rebalance_timeout_ms(10_000)
+            .with_subscribed_topic_names(Some(vec![TopicName(s("t"))]))
+            .with_topic_partitions(Some(vec![]))
+    };
+    let r = call!(c, ConsumerGroupHeartbeat, hb("live"), 0);
+    assert_eq!(r.error_code, E::GroupIdNotFound.code());
+    assert_eq!(
+        r.error_message.as_deref(),
+        Some(
+            "Cannot upgrade classic group live to consumer group because online upgrade is \
+             disabled."
+        )
+    );
+
+    let r = call!(c, ConsumerGroupHeartbeat, hb("modern"), 0);
+    assert_eq!(r.error_code, 0);
+    let join = classic_join_req("", &[]).with_group_id(gid("modern"));
+    assert_eq!(
+        call!(c, JoinGroup, join, 5).error_code,
+        E::InconsistentGroupProtocol.code()
+    );
+    b.shutdown().await.unwrap();
+}

@@ -152,6 +152,12 @@ pub const BROKER_KEYS: &[KeyDef] = &[
         "5000",
     ),
     int("group.consumer.max.size", 1, i32::MAX as i64, "2147483647"),
+    // Checked (case-insensitively, as Kafka) by the group coordinator's config.
+    KeyDef {
+        name: "group.consumer.migration.policy",
+        kind: Kind::Str(None),
+        default: "bidirectional",
+    },
     int("offset.metadata.max.bytes", 0, i32::MAX as i64, "4096"),
     int("offsets.topic.num.partitions", 1, 10_000, "50"),
     int("offsets.retention.minutes", 1, i32::MAX as i64, "10080"),

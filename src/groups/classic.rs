@@ -8,7 +8,10 @@
 //! Follows Apache Kafka's `GroupCoordinator`: states Empty, PreparingRebalance,
 //! CompletingRebalance, Stable; the MEMBER_ID_REQUIRED handshake (JoinGroup v4+);
 //! static membership with fencing; `group.initial.rebalance.delay.ms` for a
-//! group that starts empty; rebalance, session and sync timeouts. A rebalance
+//! group that starts empty; rebalance, session and sync timeouts (the sync
+//! timeout, Kafka's pending-sync members: a member of the generation that has
+//! not sent its SyncGroup within the rebalance timeout after the join phase is
+//! removed, even once the leader's sync made the group Stable). A rebalance
 //! completes the moment every known member has rejoined: no fixed stalls.
 
 use super::{new_member_id, GroupConfig};
@@ -950,6 +953,67 @@ impl ClassicGroup {
         next
     }
 
+    /// Answer every waiting JoinGroup and SyncGroup with `error` and forget the
+    /// member ids handed out with MEMBER_ID_REQUIRED (the group is converted to a
+    /// consumer group: its members rejoin it).
+    pub fn release_waiting(&mut self, error: E) {
+        for m in self.members.values_mut() {
+            if let Some(tx) = m.awaiting_join.take() {
+                let _ = tx.send(JoinResponse::error(error, &m.member_id));
+            }
+            if let Some(tx) = m.awaiting_sync.take() {
+                let _ = tx.send(SyncResponse::error(error));
+            }
+        }
+        self.pending.clear();
+        self.pending_sync.clear();
+    }
+
+    /// The classic group a consumer group becomes when its last member using the
+    /// consumer protocol leaves (KIP-848 online downgrade, Kafka's
+    /// `ClassicGroup.fromConsumerGroup`): its classic members with their
+    /// protocols and current assignments, at generation `generation`, in
+    /// PreparingRebalance so that every member rejoins.
+    pub fn from_consumer(
+        group_id: &str,
+        generation: i32,
+        members: Vec<DowngradedMember>,
+        now: u64,
+        cfg: &GroupConfig,
+    ) -> ClassicGroup {
+        let mut g = ClassicGroup::new(group_id);
+        g.generation = generation;
+        g.protocol_type = Some("consumer".to_string());
+        for m in members {
+            if let Some(inst) = &m.group_instance_id {
+                g.static_members.insert(inst.clone(), m.member_id.clone());
+            }
+            g.members.insert(
+                m.member_id.clone(),
+                Member {
+                    member_id: m.member_id,
+                    group_instance_id: m.group_instance_id,
+                    client_id: m.client_id,
+                    client_host: m.client_host,
+                    protocol_type: "consumer".to_string(),
+                    protocols: m.protocols,
+                    session_timeout_ms: m.session_timeout_ms,
+                    rebalance_timeout_ms: m.rebalance_timeout_ms,
+                    assignment: m.assignment,
+                    awaiting_join: None,
+                    awaiting_sync: None,
+                    heartbeat_deadline: now + m.session_timeout_ms.max(0) as u64,
+                },
+            );
+        }
+        g.protocol_name = g.select_protocol();
+        g.leader = g.members.keys().next().cloned();
+        g.state = ClassicState::Stable;
+        g.dirty = true;
+        g.prepare_rebalance(now, cfg);
+        g
+    }
+
     /// Mark dead (DeleteGroups); answers anything still waiting.
     pub fn mark_dead(&mut self) {
         let ids: Vec<String> = self.members.keys().cloned().collect();
@@ -958,6 +1022,20 @@ impl ClassicGroup {
         }
         self.state = ClassicState::Dead;
     }
+}
+
+/// A classic member of a consumer group, as it goes into the classic group of
+/// an online downgrade ([`ClassicGroup::from_consumer`]).
+#[derive(Debug, Clone)]
+pub struct DowngradedMember {
+    pub member_id: String,
+    pub group_instance_id: Option<String>,
+    pub client_id: String,
+    pub client_host: String,
+    pub protocols: Vec<(String, Bytes)>,
+    pub session_timeout_ms: i32,
+    pub rebalance_timeout_ms: i32,
+    pub assignment: Bytes,
 }
 
 /// The persisted form of a classic group.

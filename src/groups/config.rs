@@ -30,6 +30,47 @@ pub struct GroupConfig {
     pub offsets_retention_ms: i64,
     /// `offsets.retention.check.interval.ms` (600000).
     pub offsets_retention_check_interval_ms: u64,
+    /// `group.consumer.migration.policy` (bidirectional).
+    pub migration_policy: MigrationPolicy,
+}
+
+/// `group.consumer.migration.policy`: which KIP-848 online migrations of a live
+/// group are allowed (Kafka's `ConsumerGroupMigrationPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrationPolicy {
+    Disabled,
+    Upgrade,
+    Downgrade,
+    Bidirectional,
+}
+
+impl MigrationPolicy {
+    /// Kafka's values, case-insensitively.
+    pub fn parse(raw: &str) -> Option<MigrationPolicy> {
+        Some(match raw.trim().to_ascii_lowercase().as_str() {
+            "disabled" => MigrationPolicy::Disabled,
+            "upgrade" => MigrationPolicy::Upgrade,
+            "downgrade" => MigrationPolicy::Downgrade,
+            "bidirectional" => MigrationPolicy::Bidirectional,
+            _ => return None,
+        })
+    }
+
+    /// A classic group may become a consumer group.
+    pub fn upgrade(self) -> bool {
+        matches!(
+            self,
+            MigrationPolicy::Upgrade | MigrationPolicy::Bidirectional
+        )
+    }
+
+    /// A consumer group may become a classic group.
+    pub fn downgrade(self) -> bool {
+        matches!(
+            self,
+            MigrationPolicy::Downgrade | MigrationPolicy::Bidirectional
+        )
+    }
 }
 
 impl Default for GroupConfig {
@@ -41,7 +82,7 @@ impl Default for GroupConfig {
 
 impl GroupConfig {
     /// The broker property names this module reads.
-    pub const KEYS: [&'static str; 10] = [
+    pub const KEYS: [&'static str; 11] = [
         "group.initial.rebalance.delay.ms",
         "group.min.session.timeout.ms",
         "group.max.session.timeout.ms",
@@ -52,6 +93,7 @@ impl GroupConfig {
         "offset.metadata.max.bytes",
         "offsets.retention.minutes",
         "offsets.retention.check.interval.ms",
+        "group.consumer.migration.policy",
     ];
 
     /// Build from broker settings; `get` returns the configured value of a key,
@@ -85,6 +127,16 @@ impl GroupConfig {
             offset_metadata_max_bytes: value(g, k[7])?,
             offsets_retention_ms: value::<i64>(g, k[8])?.saturating_mul(60_000),
             offsets_retention_check_interval_ms: value(g, k[9])?,
+            migration_policy: {
+                let raw: String = value(g, k[10])?;
+                MigrationPolicy::parse(&raw).ok_or_else(|| {
+                    format!(
+                        "invalid value {raw:?} for {}: one of disabled, upgrade, downgrade, \
+                         bidirectional",
+                        k[10]
+                    )
+                })?
+            },
         };
         if cfg.offsets_retention_ms < 60_000 {
             return Err("offsets.retention.minutes must be at least 1".into());
@@ -125,5 +177,16 @@ mod tests {
         assert_eq!(d.max_size, i32::MAX as usize);
         assert_eq!(d.offsets_retention_ms, 10080 * 60_000);
         assert_eq!(d.offsets_retention_check_interval_ms, 600_000);
+        assert_eq!(d.migration_policy, MigrationPolicy::Bidirectional);
+        let with = |v: &str| {
+            GroupConfig::from_settings(|k| {
+                (k == "group.consumer.migration.policy").then(|| v.to_string())
+            })
+        };
+        assert_eq!(
+            with("UpGrade").unwrap().migration_policy,
+            MigrationPolicy::Upgrade
+        );
+        assert!(with("sideways").is_err());
     }
 }

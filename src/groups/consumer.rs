@@ -101,9 +101,20 @@ pub struct ConsumerMember {
     pub pending_revocation: Assignment,
     /// A static member that left with epoch -2: its assignment is kept for its successor.
     pub left_static: bool,
-    session_deadline: u64,
-    revocation_deadline: Option<u64>,
-    last_sent: Option<Assignment>,
+    /// A member using the classic protocol (JoinGroup / SyncGroup / Heartbeat),
+    /// from an online upgrade or joining a consumer group (KIP-848 migration).
+    pub classic: Option<ClassicMeta>,
+    pub(super) session_deadline: u64,
+    pub(super) revocation_deadline: Option<u64>,
+    pub(super) last_sent: Option<Assignment>,
+}
+
+/// What a classic-protocol member of a consumer group keeps of its JoinGroup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassicMeta {
+    /// Its protocols (name, metadata) in its order of preference.
+    pub protocols: Vec<(String, Bytes)>,
+    pub session_timeout_ms: i32,
 }
 
 /// A consumer group.
@@ -161,6 +172,10 @@ impl ConsumerGroup {
         std::mem::take(&mut self.dirty)
     }
 
+    pub(super) fn mark_dirty(&mut self) {
+        self.dirty = true;
+    }
+
     /// Kafka's consumer group state names.
     pub fn state_name(&self) -> &'static str {
         if self.members.is_empty() {
@@ -183,12 +198,15 @@ impl ConsumerGroup {
         self.metadata.keys().cloned().collect()
     }
 
-    fn bump_epoch(&mut self) {
+    pub(super) fn bump_epoch(&mut self) {
         self.group_epoch += 1;
         self.dirty = true;
     }
 
-    fn resolve_subscriptions(&self, catalog: &dyn TopicCatalog) -> BTreeMap<String, (u128, i32)> {
+    pub(super) fn resolve_subscriptions(
+        &self,
+        catalog: &dyn TopicCatalog,
+    ) -> BTreeMap<String, (u128, i32)> {
         let mut out = BTreeMap::new();
         let mut names: BTreeSet<String> = BTreeSet::new();
         let mut all_names: Option<Vec<String>> = None;
@@ -317,6 +335,7 @@ impl ConsumerGroup {
                                 assigned: Assignment::new(),
                                 pending_revocation: Assignment::new(),
                                 left_static: false,
+                                classic: None,
                                 session_deadline: now + session,
                                 revocation_deadline: None,
                                 last_sent: None,
@@ -435,14 +454,14 @@ impl ConsumerGroup {
         }
     }
 
-    fn remove_member(&mut self, member_id: &str) {
+    pub(super) fn remove_member(&mut self, member_id: &str) {
         if self.members.shift_remove(member_id).is_some() {
             self.target.remove(member_id);
             self.bump_epoch();
         }
     }
 
-    fn maybe_compute_target(&mut self) {
+    pub(super) fn maybe_compute_target(&mut self) {
         if self.group_epoch <= self.assignment_epoch {
             return;
         }
@@ -500,7 +519,7 @@ impl ConsumerGroup {
     }
 
     /// Move one member towards its target assignment.
-    fn reconcile(&mut self, member_id: &str, owned: Option<&Assignment>, now: u64) {
+    pub(super) fn reconcile(&mut self, member_id: &str, owned: Option<&Assignment>, now: u64) {
         let assignment_epoch = self.assignment_epoch;
         let target = self.target.get(member_id).cloned().unwrap_or_default();
         let held = self.held_by_others(member_id);
@@ -592,7 +611,7 @@ impl ConsumerGroup {
     /// Snapshot for the internal log.
     pub fn encode(&self) -> Bytes {
         let mut w = Writer::default();
-        w.i16(0);
+        w.i16(1);
         w.i32(self.group_epoch);
         w.i32(self.assignment_epoch);
         w.string(&self.assignor);
@@ -630,6 +649,19 @@ impl ConsumerGroup {
                 &mut w,
                 self.target.get(&m.member_id).unwrap_or(&Assignment::new()),
             );
+            // Version 1: the classic protocol's metadata of the member, if any.
+            match &m.classic {
+                None => w.i8(0),
+                Some(c) => {
+                    w.i8(1);
+                    w.i32(c.session_timeout_ms);
+                    w.i32(c.protocols.len() as i32);
+                    for (name, metadata) in &c.protocols {
+                        w.string(name);
+                        w.bytes(metadata);
+                    }
+                }
+            }
         }
         w.finish()
     }
@@ -642,7 +674,7 @@ impl ConsumerGroup {
         cfg: &GroupConfig,
     ) -> Result<ConsumerGroup, RecordError> {
         let mut r = Reader::new(buf);
-        let _version = r.i16()?;
+        let version = r.i16()?;
         let mut g = ConsumerGroup::new(group_id);
         g.group_epoch = r.i32()?;
         g.assignment_epoch = r.i32()?;
@@ -677,6 +709,19 @@ impl ConsumerGroup {
             let assigned = read_assignment(&mut r)?;
             let pending_revocation = read_assignment(&mut r)?;
             let target = read_assignment(&mut r)?;
+            let classic = if version >= 1 && r.i8()? == 1 {
+                let session_timeout_ms = r.i32()?;
+                let mut protocols = Vec::new();
+                for _ in 0..r.count(6)? {
+                    protocols.push((r.string()?, r.bytes()?));
+                }
+                Some(ClassicMeta {
+                    protocols,
+                    session_timeout_ms,
+                })
+            } else {
+                None
+            };
             g.target.insert(member_id.clone(), target);
             let revocation_deadline = (state == MemberState::UnrevokedPartitions)
                 .then(|| now + rebalance_timeout_ms.max(0) as u64);
@@ -698,7 +743,13 @@ impl ConsumerGroup {
                     assigned,
                     pending_revocation,
                     left_static,
-                    session_deadline: now + cfg.consumer_session_timeout_ms,
+                    session_deadline: now
+                        + classic
+                            .as_ref()
+                            .map_or(cfg.consumer_session_timeout_ms, |c| {
+                                c.session_timeout_ms.max(0) as u64
+                            }),
+                    classic,
                     revocation_deadline,
                     last_sent: None,
                 },

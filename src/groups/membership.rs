@@ -1,7 +1,8 @@
 //! Group membership requests: the classic protocol (JoinGroup, SyncGroup,
 //! Heartbeat, LeaveGroup) and KIP-848's ConsumerGroupHeartbeat, routed to the
 //! group's state machine ([`super::classic`], [`super::consumer`]), with the
-//! switch of a memberless group between the two kinds.
+//! switch of a memberless group between the two kinds and the online
+//! migration of a live one ([`super::migration`]).
 
 use super::classic::{ClassicGroup, JoinRequest, JoinResponse, Reply, SyncRequest, SyncResponse};
 use super::consumer::{ConsumerGroup, HeartbeatRequest, HeartbeatResponse, TopicCatalog};
@@ -14,8 +15,13 @@ use kafka_protocol::ResponseError as E;
 impl Coordinator {
     // ---------------------------------------------------------------- classic
 
-    /// JoinGroup; waits until the rebalance completes when it must.
-    pub async fn join_group(&self, req: JoinRequest) -> JoinResponse {
+    /// JoinGroup; waits until the rebalance completes when it must. A classic
+    /// member of a consumer group is answered at once ([`super::migration`]).
+    pub async fn join_group(
+        &self,
+        req: JoinRequest,
+        catalog: &(dyn TopicCatalog + Sync),
+    ) -> JoinResponse {
         let cfg = &self.inner.cfg;
         if req.group_id.is_empty() {
             return JoinResponse::error(E::InvalidGroupId, &req.member_id);
@@ -39,9 +45,19 @@ impl Coordinator {
                 groups.insert(group_id.clone(), Group::classic(&group_id));
             }
             let g = groups.get_mut(&group_id).unwrap();
-            if let GroupKind::Consumer(cg) = &g.kind {
+            // A consumer group left with classic members only (its last
+            // consumer-protocol member's session expired) downgrades now.
+            self.downgrade(&group_id, g, catalog, now, None);
+            if let GroupKind::Consumer(cg) = &mut g.kind {
                 if !cg.members.is_empty() {
-                    return JoinResponse::error(E::InconsistentGroupProtocol, &req.member_id);
+                    if cfg.migration_policy == super::MigrationPolicy::Disabled {
+                        return JoinResponse::error(E::InconsistentGroupProtocol, &req.member_id);
+                    }
+                    // KIP-848 migration: a classic member of a consumer group.
+                    let r = cg.classic_join(req, now, cfg, catalog);
+                    self.persist(&group_id, g);
+                    self.touched();
+                    return r;
                 }
                 self.convert(&group_id, g, false);
             }
@@ -100,7 +116,11 @@ impl Coordinator {
     }
 
     /// SyncGroup; a follower waits for the leader's assignment.
-    pub async fn sync_group(&self, req: SyncRequest) -> SyncResponse {
+    pub async fn sync_group(
+        &self,
+        req: SyncRequest,
+        catalog: &(dyn TopicCatalog + Sync),
+    ) -> SyncResponse {
         if req.group_id.is_empty() {
             return SyncResponse::error(E::InvalidGroupId);
         }
@@ -110,8 +130,13 @@ impl Coordinator {
             let Some(g) = groups.get_mut(&req.group_id) else {
                 return SyncResponse::error(E::UnknownMemberId);
             };
-            let GroupKind::Classic(c) = &mut g.kind else {
-                return SyncResponse::error(E::UnknownMemberId);
+            let c = match &mut g.kind {
+                GroupKind::Classic(c) => c,
+                GroupKind::Consumer(cg) => {
+                    let r = cg.classic_sync(&req, now, catalog);
+                    self.touched();
+                    return r;
+                }
             };
             let group_id = req.group_id.clone();
             let before = c.state;
@@ -149,8 +174,13 @@ impl Coordinator {
         let Some(g) = groups.get_mut(group_id) else {
             return E::UnknownMemberId.code();
         };
-        let GroupKind::Classic(c) = &mut g.kind else {
-            return E::UnknownMemberId.code();
+        let c = match &mut g.kind {
+            GroupKind::Classic(c) => c,
+            GroupKind::Consumer(cg) => {
+                let code = cg.classic_heartbeat(member_id, instance_id, generation, now);
+                self.touched();
+                return code;
+            }
         };
         if c.next_deadline().is_some_and(|d| d <= now) {
             let before = c.state;
@@ -178,8 +208,17 @@ impl Coordinator {
         let Some(g) = groups.get_mut(group_id) else {
             return Ok(vec![E::UnknownMemberId.code(); members.len()]);
         };
-        let GroupKind::Classic(c) = &mut g.kind else {
-            return Ok(vec![E::UnknownMemberId.code(); members.len()]);
+        let c = match &mut g.kind {
+            GroupKind::Classic(c) => c,
+            GroupKind::Consumer(cg) => {
+                let out = members
+                    .iter()
+                    .map(|(m, i)| cg.classic_leave(m, i.as_deref()))
+                    .collect();
+                self.persist(group_id, g);
+                self.touched();
+                return Ok(out);
+            }
         };
         let before = c.state;
         let out = members
@@ -216,21 +255,94 @@ impl Coordinator {
             groups.insert(group_id.clone(), Group::classic(&group_id));
         }
         let g = groups.get_mut(&group_id).unwrap();
-        if let GroupKind::Classic(c) = &g.kind {
-            if !c.is_empty() {
+        if let GroupKind::Classic(c) = &mut g.kind {
+            if !c.is_empty() && req.member_epoch == 0 {
+                // KIP-848 online upgrade of a live classic group.
+                if let Some(why) = super::migration::upgrade_refusal(c, &self.inner.cfg) {
+                    return HeartbeatResponse::error(E::GroupIdNotFound, &why);
+                }
+                let cg = ConsumerGroup::from_classic(c, catalog, now);
+                self.replace_kind(&group_id, g, GroupKind::Consumer(cg));
+            } else if !c.is_empty() {
+                // A member that is not joining (epoch != 0): Kafka's text.
                 return HeartbeatResponse::error(
                     E::GroupIdNotFound,
-                    &format!("group {group_id} is not a consumer group"),
+                    &format!("Group {group_id} is not a consumer group."),
                 );
+            } else {
+                self.convert(&group_id, g, true);
             }
-            self.convert(&group_id, g, true);
         }
         let GroupKind::Consumer(cg) = &mut g.kind else {
             unreachable!()
         };
+        // KIP-848 online downgrade: the last member using the consumer protocol
+        // leaves a group of classic members.
+        let last_consumer_leaves = req.member_epoch == -1
+            && cg
+                .members
+                .get(&req.member_id)
+                .is_some_and(|m| m.classic.is_none())
+            && cg
+                .members
+                .values()
+                .all(|m| m.member_id == req.member_id || m.classic.is_some())
+            && cg.members.len() > 1;
+        // Kafka builds the classic group at the epoch before the member left.
+        let generation = cg.group_epoch;
         let resp = cg.heartbeat(req, now, &self.inner.cfg, catalog);
+        if last_consumer_leaves {
+            self.downgrade(&group_id, g, catalog, now, Some(generation));
+        }
         self.persist(&group_id, g);
         self.touched();
         resp
+    }
+
+    /// Replace the group's kind (an online migration), durably dropping the old
+    /// kind's record; the new kind is persisted by the caller.
+    fn replace_kind(&self, group_id: &str, g: &mut Group, kind: GroupKind) {
+        let old_key = match &g.kind {
+            GroupKind::Classic(_) => RecordKey::ClassicGroup {
+                group: group_id.into(),
+            },
+            GroupKind::Consumer(_) => RecordKey::ConsumerGroup {
+                group: group_id.into(),
+            },
+        };
+        if let Err(e) = self.log().and_then(|l| {
+            l.append(&[LogRecord {
+                key: old_key.encode(),
+                value: None,
+            }])
+        }) {
+            tracing::error!("could not persist group {group_id}: {e}");
+        }
+        g.kind = kind;
+    }
+
+    /// Convert a consumer group whose members all use the classic protocol back
+    /// into a classic group (they rejoin it); a no-op otherwise.
+    pub(super) fn downgrade(
+        &self,
+        group_id: &str,
+        g: &mut Group,
+        catalog: &dyn TopicCatalog,
+        now: u64,
+        generation: Option<i32>,
+    ) {
+        let GroupKind::Consumer(cg) = &g.kind else {
+            return;
+        };
+        if cg.members.is_empty()
+            || cg.has_consumer_protocol_member()
+            || !self.inner.cfg.migration_policy.downgrade()
+        {
+            return;
+        }
+        let generation = generation.unwrap_or(cg.group_epoch);
+        let mut c = cg.downgrade(generation, catalog, now, &self.inner.cfg);
+        c.state_timestamp = Some(self.wall());
+        self.replace_kind(group_id, g, GroupKind::Classic(c));
     }
 }

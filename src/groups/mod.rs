@@ -10,6 +10,9 @@
 //!   Heartbeat, LeaveGroup; static membership; rebalance/session/sync timeouts).
 //! - [`consumer`]: KIP-848 consumer groups (ConsumerGroupHeartbeat: member
 //!   epochs, broker-side assignment, incremental revocation, regex subscriptions).
+//! - [`migration`]: KIP-848 online migration: a live classic group upgraded
+//!   by a consumer-protocol member, classic members served inside a consumer
+//!   group, the downgrade when the last consumer-protocol member leaves.
 //! - [`assignor`]: the broker-side assignors (`uniform`, `range`).
 //! - [`expiry`]: committed-offset expiry (`offsets.retention.minutes`).
 //! - [`protocol`]: reading the classic `consumer` embedded protocol metadata.
@@ -40,6 +43,7 @@ mod coordinator;
 pub mod expiry;
 pub mod log;
 mod membership;
+pub mod migration;
 mod offsets;
 mod persist;
 pub mod protocol;
@@ -52,7 +56,7 @@ pub use self::admin::{
     MemberDescription, PartitionLag,
 };
 pub use self::assignor::Assignment;
-pub use self::config::GroupConfig;
+pub use self::config::{GroupConfig, MigrationPolicy};
 pub use self::coordinator::{new_member_id, Coordinator, CoordinatorError, GroupKind, WallClock};
 pub use self::expiry::ExpiryOutcome;
 pub use self::offsets::{CommitPartition, CommitRequest, FetchedOffset};

@@ -53,9 +53,8 @@ impl Coordinator {
                 .flat_map(|(t, ps)| ps.iter().map(move |p| (t.clone(), p.0, code)))
                 .collect()
         };
-        if req.group_id.is_empty() {
-            return all(E::InvalidGroupId.code());
-        }
+        // No check of an empty group id: Kafka 4.x commits for the group "" too
+        // (only a null one is INVALID_GROUP_ID).
         let (results, last_offset) = {
             let mut groups = self.lock();
             if let Err(code) = self.validate_commit(&mut groups, &req) {
@@ -214,9 +213,7 @@ impl Coordinator {
         topics: Option<&[(String, Vec<i32>)]>,
         member: Option<(&str, i32)>,
     ) -> Result<Vec<FetchedOffset>, i16> {
-        if group_id.is_empty() {
-            return Err(E::InvalidGroupId.code());
-        }
+        // The empty group id is a group like any other here, as in Kafka 4.x.
         let groups = self.lock();
         let g = groups.get(group_id);
         if let (

@@ -328,6 +328,9 @@ fn protocol_selection_takes_the_most_voted_common_protocol() {
 
 struct Topics(Vec<(&'static str, u128, i32)>);
 
+/// For requests that look no topic up.
+static NO_TOPICS: Topics = Topics(Vec::new());
+
 impl TopicCatalog for Topics {
     fn topic(&self, name: &str) -> Option<(u128, i32)> {
         self.0.iter().find(|t| t.0 == name).map(|t| (t.1, t.2))
@@ -403,9 +406,11 @@ async fn standalone_commits_survive_a_reopen_with_metadata_verbatim() {
 #[tokio::test]
 async fn commit_checks_generation_member_and_metadata_size() {
     let c = Coordinator::open(cfg(0), MemoryGroupLog::new()).unwrap();
-    let j = c.join_group(join_req("", None, 3)).await;
+    let j = c.join_group(join_req("", None, 3), &NO_TOPICS).await;
     assert_eq!((j.error, j.generation_id), (0, 1));
-    let s = c.sync_group(sync_req(&j.member_id, 1, vec![])).await;
+    let s = c
+        .sync_group(sync_req(&j.member_id, 1, vec![]), &NO_TOPICS)
+        .await;
     assert_eq!(s.error, 0);
     assert_eq!(
         c.commit_offsets(commit("g", 1, &j.member_id, "t", &[(0, 5)]), &all_exist)
@@ -449,13 +454,16 @@ async fn commit_checks_generation_member_and_metadata_size() {
 async fn a_stable_group_survives_a_reopen_and_its_members_keep_heartbeating() {
     let log = MemoryGroupLog::new();
     let c = Coordinator::open(cfg(0), log.clone()).unwrap();
-    let j = c.join_group(join_req("", None, 3)).await;
+    let j = c.join_group(join_req("", None, 3), &NO_TOPICS).await;
     let s = c
-        .sync_group(sync_req(
-            &j.member_id,
-            1,
-            vec![(j.member_id.clone(), Bytes::from_static(b"all"))],
-        ))
+        .sync_group(
+            sync_req(
+                &j.member_id,
+                1,
+                vec![(j.member_id.clone(), Bytes::from_static(b"all"))],
+            ),
+            &NO_TOPICS,
+        )
         .await;
     assert_eq!(s.assignment, Bytes::from_static(b"all"));
     drop(c);
@@ -476,7 +484,7 @@ async fn a_stable_group_survives_a_reopen_and_its_members_keep_heartbeating() {
 async fn delete_groups_refuses_live_groups_and_forgets_empty_ones_durably() {
     let log = MemoryGroupLog::new();
     let c = Coordinator::open(cfg(0), log.clone()).unwrap();
-    let j = c.join_group(join_req("", None, 3)).await;
+    let j = c.join_group(join_req("", None, 3), &NO_TOPICS).await;
     c.commit_offsets(commit("solo", -1, "", "t", &[(0, 1)]), &all_exist)
         .await;
     let codes = c
@@ -502,15 +510,15 @@ async fn join_waits_only_as_long_as_the_members_take() {
     // Two joins arriving together complete as soon as both are in.
     let c = Coordinator::open(cfg(0), MemoryGroupLog::new()).unwrap();
     tokio::spawn(c.clone().run_timers());
-    let first = c.join_group(join_req("", None, 3)).await;
+    let first = c.join_group(join_req("", None, 3), &NO_TOPICS).await;
     assert_eq!(
-        c.sync_group(sync_req(&first.member_id, 1, vec![]))
+        c.sync_group(sync_req(&first.member_id, 1, vec![]), &NO_TOPICS)
             .await
             .error,
         0
     );
     let c2 = c.clone();
-    let b = tokio::spawn(async move { c2.join_group(join_req("", None, 3)).await });
+    let b = tokio::spawn(async move { c2.join_group(join_req("", None, 3), &NO_TOPICS).await });
     // a learns of the rebalance from its heartbeat and rejoins; nobody waits for a timeout.
     let rebalancing = tokio::time::timeout(std::time::Duration::from_secs(5), async {
         loop {
@@ -523,7 +531,9 @@ async fn join_waits_only_as_long_as_the_members_take() {
     });
     rebalancing.await.expect("b's join started a rebalance");
     let (a, b) = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-        let a = c.join_group(join_req(&first.member_id, None, 3)).await;
+        let a = c
+            .join_group(join_req(&first.member_id, None, 3), &NO_TOPICS)
+            .await;
         (a, b.await.unwrap())
     })
     .await
@@ -545,8 +555,9 @@ async fn offset_delete_refuses_subscribed_topics() {
         .unwrap();
     let mut req = join_req("", None, 3);
     req.protocols = vec![("range".into(), meta.freeze())];
-    let j = c.join_group(req).await;
-    c.sync_group(sync_req(&j.member_id, 1, vec![])).await;
+    let j = c.join_group(req, &NO_TOPICS).await;
+    c.sync_group(sync_req(&j.member_id, 1, vec![]), &NO_TOPICS)
+        .await;
     c.commit_offsets(commit("g", 1, &j.member_id, "t", &[(0, 1)]), &all_exist)
         .await;
     c.commit_offsets(commit("g", 1, &j.member_id, "u", &[(0, 1)]), &all_exist)
@@ -781,12 +792,15 @@ async fn commits_and_groups_survive_a_store_reopen() {
         let store = Store::open(dir.path()).unwrap();
         let c =
             Coordinator::open(cfg(0), Arc::new(PartitionGroupLog::open(&store).unwrap())).unwrap();
-        let j = c.join_group(join_req("", None, 3)).await;
-        c.sync_group(sync_req(
-            &j.member_id,
-            1,
-            vec![(j.member_id.clone(), Bytes::from_static(b"A"))],
-        ))
+        let j = c.join_group(join_req("", None, 3), &NO_TOPICS).await;
+        c.sync_group(
+            sync_req(
+                &j.member_id,
+                1,
+                vec![(j.member_id.clone(), Bytes::from_static(b"A"))],
+            ),
+            &NO_TOPICS,
+        )
         .await;
         let r = c
             .commit_offsets(
@@ -867,10 +881,10 @@ fn subscription(topics: &[&'static str]) -> Bytes {
 async fn stable_member(c: &Coordinator, topics: &[&'static str]) -> String {
     let mut req = join_req("", None, 3);
     req.protocols = vec![("range".into(), subscription(topics))];
-    let j = c.join_group(req).await;
+    let j = c.join_group(req, &NO_TOPICS).await;
     assert_eq!(j.error, 0);
     let s = c
-        .sync_group(sync_req(&j.member_id, j.generation_id, vec![]))
+        .sync_group(sync_req(&j.member_id, j.generation_id, vec![]), &NO_TOPICS)
         .await;
     assert_eq!(s.error, 0);
     j.member_id
@@ -954,8 +968,9 @@ async fn a_rebalancing_group_or_one_with_unreadable_subscriptions_expires_nothin
     let (t, clock) = manual_clock();
     let c = Coordinator::open_with_clock(retention_cfg(), MemoryGroupLog::new(), clock).unwrap();
     // join_req's metadata is not a consumer subscription: subscriptions unknown.
-    let j = c.join_group(join_req("", None, 3)).await;
-    c.sync_group(sync_req(&j.member_id, 1, vec![])).await;
+    let j = c.join_group(join_req("", None, 3), &NO_TOPICS).await;
+    c.sync_group(sync_req(&j.member_id, 1, vec![]), &NO_TOPICS)
+        .await;
     c.commit_offsets(commit("g", 1, &j.member_id, "u", &[(0, 1)]), &all_exist)
         .await;
     t.store(T0 + 100 * RETENTION, Ordering::SeqCst);

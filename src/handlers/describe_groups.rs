@@ -50,10 +50,7 @@ impl Handler for Api {
                         GROUP_OPERATIONS,
                     );
                 }
-                if id.is_empty() {
-                    out.error_code = ResponseError::InvalidGroupId.code();
-                    return out;
-                }
+                // Kafka 4.x describes the group "" like any other (no INVALID_GROUP_ID).
                 match state.groups.describe_group(id) {
                     None | Some(Err(())) => {
                         out.group_state = sb("Dead");

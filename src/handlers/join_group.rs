@@ -5,6 +5,7 @@
 use super::sb;
 use crate::acl::AclOperation;
 use crate::groups::classic::JoinRequest;
+use crate::groups::wiring::RegistryCatalog;
 use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
@@ -66,8 +67,9 @@ impl Handler for Api {
                 req.rebalance_timeout_ms
             },
         };
+        let catalog = RegistryCatalog(&state.partitions);
         let r = tokio::select! {
-            r = state.groups.join_group(join) => r,
+            r = state.groups.join_group(join, &catalog) => r,
             _ = state.shutting_down() => crate::groups::classic::JoinResponse::error(
                 kafka_protocol::ResponseError::CoordinatorNotAvailable, &req.member_id),
         };

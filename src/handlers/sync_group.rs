@@ -5,6 +5,7 @@
 use super::sb;
 use crate::acl::AclOperation;
 use crate::groups::classic::{SyncRequest, SyncResponse};
+use crate::groups::wiring::RegistryCatalog;
 use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::{ApiKey, SyncGroupRequest, SyncGroupResponse};
@@ -44,8 +45,9 @@ impl Handler for Api {
                 .map(|a| (a.member_id.to_string(), a.assignment.clone()))
                 .collect(),
         };
+        let catalog = RegistryCatalog(&state.partitions);
         let r = tokio::select! {
-            r = state.groups.sync_group(sync) => r,
+            r = state.groups.sync_group(sync, &catalog) => r,
             _ = state.shutting_down() => SyncResponse::error(kafka_protocol::ResponseError::CoordinatorNotAvailable),
         };
         let mut resp = SyncGroupResponse::default()
