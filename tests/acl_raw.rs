@@ -781,3 +781,63 @@ async fn admin_apis_answer_kafkas_authorization_errors() {
     };
     assert_eq!(r.error_code, cluster_denied);
 }
+
+#[tokio::test]
+async fn transactional_records_need_write_on_the_transactional_id() {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::ProduceRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let mut admin = As::new(&broker, "admin").await;
+    let mut gina = As::new(&broker, "gina").await;
+    assert_eq!(admin.create_topic("tx-topic").await, 0);
+    admin
+        .create_acls(&[allow(
+            ResourceType::Topic,
+            "tx-topic",
+            "User:gina",
+            AclOperation::Write,
+        )])
+        .await;
+    let mut b = weir_storage::BatchBuilder::new();
+    b.transactional = true;
+    b.producer_id = 1;
+    b.producer_epoch = 0;
+    b.base_sequence = 0;
+    b.push(weir_storage::Record {
+        offset: 0,
+        timestamp: 1_700_000_000_000,
+        key: None,
+        value: Some(Bytes::from_static(b"v")),
+        headers: vec![],
+    });
+    let req = ProduceRequest::default()
+        .with_transactional_id(Some(TransactionalId(StrBytes::from_static_str("tx"))))
+        .with_acks(-1)
+        .with_timeout_ms(10_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(tname("tx-topic"))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(0)
+                .with_records(Some(Bytes::from(b.build().unwrap())))])]);
+    let ResponseKind::Produce(r) = gina
+        .call(RequestKind::Produce(req), ApiKey::Produce, 9)
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        r.responses[0].partition_responses[0].error_code,
+        ResponseError::TransactionalIdAuthorizationFailed.code()
+    );
+    assert_eq!(
+        broker
+            .state()
+            .partitions
+            .partition("tx-topic", 0)
+            .unwrap()
+            .high_watermark(),
+        0,
+        "nothing appended"
+    );
+}
