@@ -102,6 +102,7 @@ api_table! {
     handlers::txn_offset_commit::Api,
     handlers::describe_transactions::Api,
     handlers::list_transactions::Api,
+    handlers::write_txn_markers::Api,
     // cluster administration
     handlers::describe_log_dirs::Api,
     handlers::describe_producers::Api,

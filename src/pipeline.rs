@@ -296,6 +296,16 @@ impl RequestObserver for NoObserver {
     fn observe(&self, _record: &RequestRecord) {}
 }
 
+/// Two observers, in order.
+struct Both(Arc<dyn RequestObserver>, Arc<dyn RequestObserver>);
+
+impl RequestObserver for Both {
+    fn observe(&self, record: &RequestRecord) {
+        self.0.observe(record);
+        self.1.observe(record);
+    }
+}
+
 /// What the stages before the handler decided for an admitted request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Admission {
@@ -353,6 +363,13 @@ impl Pipeline {
 
     pub fn with_observer(mut self, stage: Arc<dyn RequestObserver>) -> Self {
         self.observer = stage;
+        self
+    }
+
+    /// Keep the current observer and add `stage` after it (the broker's own
+    /// metrics ride beside an embedder's observer).
+    pub fn also_observe(mut self, stage: Arc<dyn RequestObserver>) -> Self {
+        self.observer = Arc::new(Both(self.observer, stage));
         self
     }
 

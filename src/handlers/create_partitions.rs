@@ -56,17 +56,29 @@ impl Handler for Api {
                             .with_error_code(ResponseError::TopicAuthorizationFailed.code());
                     }
                     let Some(topic) = state.partitions.topic(&name) else {
-                        return fail(
-                            ResponseError::UnknownTopicOrPartition,
-                            format!("unknown topic '{name}'"),
-                        );
+                        // as Kafka: the code only
+                        return CreatePartitionsTopicResult::default()
+                            .with_name(t.name.clone())
+                            .with_error_code(ResponseError::UnknownTopicOrPartition.code());
                     };
-                    if let Some(assignments) = t.assignments.as_ref().filter(|a| !a.is_empty()) {
-                        let new = (t.count - topic.partition_count()).max(0) as usize;
-                        let ok = assignments.len() == new
-                            && assignments.iter().all(|a| {
-                                a.broker_ids.len() == 1 && a.broker_ids[0].0 == state.node_id
-                            });
+                    let assignments = t.assignments.as_ref();
+                    let new = (t.count - topic.partition_count()).max(0) as usize;
+                    if let Some(a) = assignments.filter(|a| new > 0 && a.len() != new) {
+                        // Kafka's ReplicationControlManager: a non-null list (an empty one
+                        // too) must name every new partition
+                        return fail(
+                            ResponseError::InvalidReplicaAssignment,
+                            format!(
+                                "Attempted to add {new} additional partition(s), but only {} \
+                                 assignment(s) were specified.",
+                                a.len()
+                            ),
+                        );
+                    }
+                    if let Some(assignments) = assignments.filter(|a| new > 0 && !a.is_empty()) {
+                        let ok = assignments
+                            .iter()
+                            .all(|a| a.broker_ids.len() == 1 && a.broker_ids[0].0 == state.node_id);
                         if !ok {
                             return fail(
                                 ResponseError::InvalidReplicaAssignment,

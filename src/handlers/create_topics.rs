@@ -100,9 +100,12 @@ fn create_one(
         return failed(t, ResponseError::InvalidTopicException, e.to_string());
     }
     if !matches!(t.replication_factor, 1 | -1) {
+        // Kafka's text (ReplicaPlacer) on a single broker
         let msg = format!(
-            "replication factor {} is larger than the 1 available broker",
-            t.replication_factor
+            "Unable to replicate the partition {} time(s): The target replication factor \
+             of {} cannot be reached because only 1 broker(s) are registered or some \
+             brokers have all their log directories cordoned.",
+            t.replication_factor, t.replication_factor
         );
         return failed(t, ResponseError::InvalidReplicationFactor, msg);
     }
@@ -130,7 +133,7 @@ fn create_one(
         return failed(
             t,
             ResponseError::InvalidPartitions,
-            "number of partitions must be larger than 0".into(),
+            "Number of partitions was set to an invalid non-positive value.".into(),
         );
     }
     let mut config = TopicConfig::default();

@@ -80,13 +80,14 @@ impl Handler for Api {
                             ResponseError::TopicDeletionDisabled,
                             "delete.topic.enable is false".to_string(),
                         )),
+                        // Kafka's texts: the exceptions' default messages
                         None if by_id => Err((
                             ResponseError::UnknownTopicId,
-                            format!("no topic with id {id}"),
+                            "This server does not host this topic ID.".to_string(),
                         )),
                         None => Err((
                             ResponseError::UnknownTopicOrPartition,
-                            "unknown topic".to_string(),
+                            "This server does not host this topic-partition.".to_string(),
                         )),
                         Some(t) => state
                             .partitions

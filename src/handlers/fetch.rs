@@ -222,10 +222,13 @@ fn read_all(
             .with_aborted_transactions(read_committed.then(Vec::new));
         match &w.target {
             Err(e) => {
+                // Kafka's FetchResponse.partitionResponse(partition, error): the schema's
+                // defaults, so an empty (not null) aborted-transactions list
                 any_error = true;
                 data = data
                     .with_error_code(e.code())
                     .with_high_watermark(-1)
+                    .with_aborted_transactions(Some(Vec::new()))
                     .with_records(Some(Bytes::new()));
             }
             Ok(p) => {
@@ -258,9 +261,14 @@ fn read_all(
                                 .with_records(Some(records));
                         }
                         Err(e) => {
+                            // Kafka's failed local read (e.g. OFFSET_OUT_OF_RANGE) reports
+                            // no offsets: high watermark, LSO and log start all -1
                             any_error = true;
                             data = data
                                 .with_error_code(storage_error_code(&e).code())
+                                .with_high_watermark(-1)
+                                .with_last_stable_offset(-1)
+                                .with_log_start_offset(-1)
                                 .with_records(Some(Bytes::new()));
                         }
                     }

@@ -1,5 +1,7 @@
 //! FindCoordinator (key 10), v0-6: this broker is the coordinator of every group
-//! and every transactional id (key types 0 and 1); v4+ answers a batch of keys.
+//! and every transactional id (key types 0 and 1), the empty key included (as
+//! Kafka 4.x answers it); another key type is INVALID_REQUEST. v4+ answers a
+//! batch of keys.
 
 use super::describe_configs::authorization_message;
 use super::sb;
@@ -14,10 +16,15 @@ use std::sync::Arc;
 /// The FindCoordinator handler.
 pub struct Api;
 
-/// Error (if any) for one key of a key type.
-fn check(key_type: i8, key: &str) -> Option<ResponseError> {
+/// Kafka's default message of INVALID_REQUEST (`Errors.INVALID_REQUEST.message()`).
+const INVALID_REQUEST_TEXT: &str = "This most likely occurs because of a request being \
+    malformed by the client library or the message was sent to an incompatible broker. See \
+    the broker logs for more details.";
+
+/// Error (if any) for a key type: Kafka 4.x finds a coordinator for any key
+/// of a group (0) or transaction (1), even the empty one.
+fn check(key_type: i8) -> Option<ResponseError> {
     match key_type {
-        0 | 1 if key.is_empty() => Some(ResponseError::InvalidRequest),
         0 | 1 => None,
         _ => Some(ResponseError::InvalidRequest),
     }
@@ -68,17 +75,14 @@ impl Handler for Api {
                         .with_port(-1)
                         .with_error_code(e.code())
                         .with_error_message(Some(sb(authorization_message(e)))),
-                    None => match check(req.key_type, key) {
+                    None => match check(req.key_type) {
+                        // Kafka's batched answer carries no text for it (the default "").
                         Some(e) => Coordinator::default()
                             .with_key(key.clone())
                             .with_node_id(BrokerId(-1))
                             .with_host(sb(""))
                             .with_port(-1)
-                            .with_error_code(e.code())
-                            .with_error_message(Some(sb(format!(
-                                "invalid coordinator key {:?}",
-                                key.as_str()
-                            )))),
+                            .with_error_code(e.code()),
                         None => Coordinator::default()
                             .with_key(key.clone())
                             .with_node_id(BrokerId(state.node_id))
@@ -89,7 +93,7 @@ impl Handler for Api {
                 .collect();
         } else {
             let denied = denied(&state, &ctx, req.key_type, &req.key);
-            match denied.or_else(|| check(req.key_type, &req.key)) {
+            match denied.or_else(|| check(req.key_type)) {
                 Some(e) if denied.is_some() => {
                     resp.error_code = e.code();
                     resp.node_id = BrokerId(-1);
@@ -104,8 +108,12 @@ impl Handler for Api {
                     resp.node_id = BrokerId(-1);
                     resp.host = sb("");
                     resp.port = -1;
+                    // Kafka sends `Errors.INVALID_REQUEST.message()`, its default text.
                     if ctx.api_version >= 1 {
-                        resp.error_message = Some(sb(e.to_string()));
+                        resp.error_message = Some(sb(match e {
+                            ResponseError::InvalidRequest => INVALID_REQUEST_TEXT.to_string(),
+                            e => e.to_string(),
+                        }));
                     }
                 }
                 None => {

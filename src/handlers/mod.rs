@@ -45,6 +45,7 @@ pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod sync_group;
 pub mod txn_offset_commit;
+pub mod write_txn_markers;
 
 use crate::partitions::{AppendError, TopicError};
 use crate::producer_state::ProducerError;

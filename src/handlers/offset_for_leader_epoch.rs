@@ -51,7 +51,11 @@ impl Handler for Api {
                             Some(_) if p.current_leader_epoch > 0 => {
                                 r.with_error_code(ResponseError::UnknownLeaderEpoch.code())
                             }
-                            Some(_) if p.leader_epoch < 0 => r.with_error_code(0),
+                            // every partition here has only epoch 0: a later epoch is
+                            // unknown, UNDEFINED_EPOCH_OFFSET as Kafka's epoch cache says
+                            Some(_) if p.leader_epoch < 0 || p.leader_epoch > 0 => {
+                                r.with_error_code(0)
+                            }
                             Some(part) => r
                                 .with_error_code(0)
                                 .with_leader_epoch(0)

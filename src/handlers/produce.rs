@@ -13,6 +13,7 @@ use crate::acl::AclOperation;
 use crate::config::topic::ResolvedTopicConfig;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::partitions::{AppendError, AppendOutcome, Partition, Topic, TxnVerification};
+use crate::producer_state::ProducerError;
 use crate::state::BrokerState;
 use kafka_protocol::messages::produce_request::TopicProduceData;
 use kafka_protocol::messages::produce_response::{
@@ -24,7 +25,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 use weir_storage::clock::now_ms;
 use weir_storage::validate::{validate, ProduceRules, RecordError, ValidationError};
-use weir_storage::{AppendOptions, BatchHeader, TimestampType};
+use weir_storage::{AppendOptions, BatchError, BatchHeader, TimestampType};
 
 /// The Produce handler.
 pub struct Api;
@@ -56,17 +57,35 @@ impl PartitionError {
         }
     }
 
-    fn append(e: AppendError) -> Self {
-        PartitionError::new(super::append_error_code(&e), Some(e.to_string()))
+    /// As Kafka's ReplicaManager: a failed append (sequence, epoch, transaction state)
+    /// reports the log start offset and no message (only record validation errors
+    /// carry one); a storage failure (KafkaStorageException) reports neither.
+    /// A transactional record set that fails its epoch or state check fails in Kafka's
+    /// transaction verification, before the log: no log start offset either.
+    fn append(e: AppendError, partition: &Partition, transactional: bool) -> Self {
+        let before_log = match &e {
+            AppendError::Storage(_) => true,
+            AppendError::Producer(ProducerError::OutOfOrder { .. }) => false,
+            _ => transactional,
+        };
+        let mut pe = PartitionError::new(super::append_error_code(&e), None);
+        if !before_log {
+            pe.log_start_offset = partition.log_start_offset();
+        }
+        pe
     }
 
+    /// Corrupt and oversized batches: the code only (Kafka's CorruptRecordException and
+    /// RecordTooLargeException carry no custom message); a batch whose length field runs
+    /// past the bytes sent is not a batch at all to Kafka: INVALID_RECORD.
     fn validation(e: ValidationError, partition: &Partition) -> Self {
         match e {
-            ValidationError::Batch(b) => {
-                PartitionError::new(batch_error_code(&b), Some(b.to_string()))
+            ValidationError::Batch(BatchError::LengthMismatch { .. }) => {
+                PartitionError::new(ResponseError::InvalidRecord, None)
             }
-            e @ ValidationError::TooLarge { .. } => {
-                PartitionError::new(ResponseError::MessageTooLarge, Some(e.to_string()))
+            ValidationError::Batch(b) => PartitionError::new(batch_error_code(&b), None),
+            ValidationError::TooLarge { .. } => {
+                PartitionError::new(ResponseError::MessageTooLarge, None)
             }
             e @ ValidationError::ControlBatch(_) => {
                 PartitionError::new(ResponseError::InvalidRecord, Some(e.to_string()))
@@ -200,10 +219,19 @@ fn produce_partition(
         let txn = verify_txn(state, transactional_id, topic, partition, &batches);
         match partition.produce(&batches, opts, &txn) {
             Err(AppendError::TxnVerificationExpired) => continue,
-            other => return other.map_err(PartitionError::append),
+            other => {
+                return other.map_err(|e| {
+                    let transactional = batches.batches().iter().any(|b| b.transactional);
+                    PartitionError::append(e, partition, transactional)
+                })
+            }
         }
     }
-    Err(PartitionError::append(AppendError::TxnVerificationExpired))
+    Err(PartitionError::append(
+        AppendError::TxnVerificationExpired,
+        partition,
+        true,
+    ))
 }
 
 /// The topic a request entry names: by id from v13, by name before.
@@ -355,6 +383,13 @@ impl Handler for Api {
                             outcome,
                             sync,
                         }
+                    } else if topic.is_some() {
+                        // a known topic (by name or id) without this partition
+                        PartitionResult::failed(
+                            pd.index,
+                            ResponseError::UnknownTopicOrPartition,
+                            None,
+                        )
                     } else {
                         PartitionResult::failed(pd.index, unknown, None)
                     };
