@@ -318,6 +318,9 @@ pub struct Admission {
 pub struct Pipeline {
     authentication: Arc<dyn Authentication>,
     authorizer: Arc<dyn Authorizer>,
+    /// Whether `authorizer` was given ([`Pipeline::with_authorizer`]) rather
+    /// than the default (which `authorizer.class.name` may replace).
+    authorizer_given: bool,
     quotas: Arc<dyn Quotas>,
     observer: Arc<dyn RequestObserver>,
 }
@@ -328,6 +331,7 @@ impl Default for Pipeline {
         Pipeline {
             authentication: Arc::new(NoAuthentication),
             authorizer: Arc::new(AllowAll),
+            authorizer_given: false,
             quotas: Arc::new(NoQuotas),
             observer: Arc::new(NoObserver),
         }
@@ -348,6 +352,7 @@ impl Pipeline {
 
     pub fn with_authorizer(mut self, stage: Arc<dyn Authorizer>) -> Self {
         self.authorizer = stage;
+        self.authorizer_given = true;
         self
     }
 
@@ -373,18 +378,16 @@ impl Pipeline {
         &*self.authorizer
     }
 
-    /// With the ACL authorizer `authorizer.class.name` asks for (unless the
-    /// pipeline has one already), its ACLs loaded from (and saved to) `store`.
+    /// With the ACL authorizer `authorizer.class.name` asks for (unless an
+    /// authorizer was given), its ACLs loaded from (and saved to) `store`.
     pub fn with_configured_authorizer(
         self,
         settings: &Settings,
         store: &Arc<Store>,
     ) -> Result<Pipeline, AclError> {
-        let pipeline = match (
-            self.authorizer.acls(),
-            StandardAuthorizer::from_settings(settings)?,
-        ) {
-            (None, Some(acls)) => self.with_authorizer(Arc::new(acls)),
+        let configured = StandardAuthorizer::from_settings(settings)?;
+        let pipeline = match configured {
+            Some(acls) if !self.authorizer_given => self.with_authorizer(Arc::new(acls)),
             _ => self,
         };
         if let Some(acls) = pipeline.authorizer.acls() {

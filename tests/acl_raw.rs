@@ -149,6 +149,19 @@ impl As {
             .collect()
     }
 
+    async fn list_groups(&mut self) -> Vec<String> {
+        let req = kafka_protocol::messages::ListGroupsRequest::default();
+        let ResponseKind::ListGroups(r) = self
+            .call(RequestKind::ListGroups(req), ApiKey::ListGroups, 4)
+            .await
+        else {
+            panic!()
+        };
+        let mut ids: Vec<String> = r.groups.iter().map(|g| g.group_id.to_string()).collect();
+        ids.sort();
+        ids
+    }
+
     async fn create_topic(&mut self, name: &str) -> i16 {
         let req = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
             .with_name(tname(name))
@@ -634,4 +647,197 @@ async fn acls_survive_a_restart() {
     let mut erin = As::new(&broker, "erin").await;
     assert_eq!(dave.produce("kept").await, 0);
     assert_eq!(erin.produce("kept").await, TAF);
+}
+
+#[tokio::test]
+async fn admin_apis_answer_kafkas_authorization_errors() {
+    use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
+    use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+    use kafka_protocol::messages::{
+        DeleteTopicsRequest, DescribeConfigsRequest, DescribeLogDirsRequest, ElectLeadersRequest,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let mut admin = As::new(&broker, "admin").await;
+    let mut frank = As::new(&broker, "frank").await;
+    assert_eq!(admin.create_topic("t1").await, 0);
+    assert_eq!(admin.create_topic("t2").await, 0);
+    admin
+        .create_acls(&[
+            allow(
+                ResourceType::Topic,
+                "t2",
+                "User:frank",
+                AclOperation::AlterConfigs,
+            ),
+            allow(
+                ResourceType::Group,
+                "mine",
+                "User:frank",
+                AclOperation::Read,
+            ),
+        ])
+        .await;
+
+    // DeleteTopics: DELETE on the topic.
+    let req = DeleteTopicsRequest::default()
+        .with_topics(vec![
+            DeleteTopicState::default().with_name(Some(tname("t1")))
+        ])
+        .with_timeout_ms(5000);
+    let ResponseKind::DeleteTopics(r) = frank
+        .call(RequestKind::DeleteTopics(req), ApiKey::DeleteTopics, 6)
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(r.responses[0].error_code, TAF);
+    assert!(broker.state().partitions.topic("t1").is_some());
+
+    // DescribeConfigs: ALTER_CONFIGS implies DESCRIBE_CONFIGS on t2; t1 and the
+    // broker are refused, answered after the others as Kafka does.
+    let res = |t: i8, n: &str| {
+        DescribeConfigsResource::default()
+            .with_resource_type(t)
+            .with_resource_name(StrBytes::from_string(n.into()))
+            .with_configuration_keys(None)
+    };
+    let req = DescribeConfigsRequest::default().with_resources(vec![
+        res(2, "t1"),
+        res(4, "1"),
+        res(2, "t2"),
+    ]);
+    let ResponseKind::DescribeConfigs(r) = frank
+        .call(
+            RequestKind::DescribeConfigs(req),
+            ApiKey::DescribeConfigs,
+            4,
+        )
+        .await
+    else {
+        panic!()
+    };
+    let got: Vec<(String, i16)> = r
+        .results
+        .iter()
+        .map(|r| (r.resource_name.to_string(), r.error_code))
+        .collect();
+    let cluster_denied = ResponseError::ClusterAuthorizationFailed.code();
+    assert_eq!(
+        got,
+        vec![
+            ("t2".to_string(), 0),
+            ("t1".to_string(), TAF),
+            ("1".to_string(), cluster_denied)
+        ]
+    );
+    assert_eq!(
+        r.results[1].error_message.as_deref(),
+        Some("Topic authorization failed.")
+    );
+    assert!(!r.results[0].configs.is_empty());
+
+    // ListGroups: only the groups frank may describe.
+    for (who, group) in [("admin", "mine"), ("admin", "theirs")] {
+        let mut c = As::new(&broker, who).await;
+        let join = JoinGroupRequest::default()
+            .with_group_id(GroupId(StrBytes::from_string(group.into())))
+            .with_session_timeout_ms(10_000)
+            .with_rebalance_timeout_ms(10_000)
+            .with_member_id(StrBytes::from_static_str(""))
+            .with_protocol_type(StrBytes::from_static_str("consumer"))
+            .with_protocols(vec![JoinGroupRequestProtocol::default()
+                .with_name(StrBytes::from_static_str("range"))
+                .with_metadata(Bytes::new())]);
+        c.call(RequestKind::JoinGroup(join), ApiKey::JoinGroup, 3)
+            .await;
+    }
+    assert_eq!(admin.list_groups().await, vec!["mine", "theirs"]);
+    assert_eq!(frank.list_groups().await, vec!["mine"]);
+
+    // Cluster APIs: DescribeLogDirs, ElectLeaders (through the request stage).
+    let req = DescribeLogDirsRequest::default().with_topics(None);
+    let ResponseKind::DescribeLogDirs(r) = frank
+        .call(
+            RequestKind::DescribeLogDirs(req),
+            ApiKey::DescribeLogDirs,
+            4,
+        )
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(r.error_code, cluster_denied);
+    assert!(r.results.is_empty());
+    let req = ElectLeadersRequest::default()
+        .with_election_type(0)
+        .with_topic_partitions(None)
+        .with_timeout_ms(1000);
+    let ResponseKind::ElectLeaders(r) = frank
+        .call(RequestKind::ElectLeaders(req), ApiKey::ElectLeaders, 2)
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(r.error_code, cluster_denied);
+}
+
+#[tokio::test]
+async fn transactional_records_need_write_on_the_transactional_id() {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::ProduceRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let mut admin = As::new(&broker, "admin").await;
+    let mut gina = As::new(&broker, "gina").await;
+    assert_eq!(admin.create_topic("tx-topic").await, 0);
+    admin
+        .create_acls(&[allow(
+            ResourceType::Topic,
+            "tx-topic",
+            "User:gina",
+            AclOperation::Write,
+        )])
+        .await;
+    let mut b = weir_storage::BatchBuilder::new();
+    b.transactional = true;
+    b.producer_id = 1;
+    b.producer_epoch = 0;
+    b.base_sequence = 0;
+    b.push(weir_storage::Record {
+        offset: 0,
+        timestamp: 1_700_000_000_000,
+        key: None,
+        value: Some(Bytes::from_static(b"v")),
+        headers: vec![],
+    });
+    let req = ProduceRequest::default()
+        .with_transactional_id(Some(TransactionalId(StrBytes::from_static_str("tx"))))
+        .with_acks(-1)
+        .with_timeout_ms(10_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(tname("tx-topic"))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(0)
+                .with_records(Some(Bytes::from(b.build().unwrap())))])]);
+    let ResponseKind::Produce(r) = gina
+        .call(RequestKind::Produce(req), ApiKey::Produce, 9)
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        r.responses[0].partition_responses[0].error_code,
+        ResponseError::TransactionalIdAuthorizationFailed.code()
+    );
+    assert_eq!(
+        broker
+            .state()
+            .partitions
+            .partition("tx-topic", 0)
+            .unwrap()
+            .high_watermark(),
+        0,
+        "nothing appended"
+    );
 }

@@ -297,6 +297,23 @@ mod tests {
     }
 
     #[test]
+    fn authorizer_class_name_turns_acls_on_with_kafkas_class_names_only() {
+        use crate::config::Source;
+        let mut s = Settings::default();
+        assert!(StandardAuthorizer::from_settings(&s).unwrap().is_none());
+        for class in AUTHORIZER_CLASS_NAMES {
+            s.set("authorizer.class.name", class, Source::Cli).unwrap();
+            assert!(StandardAuthorizer::from_settings(&s).unwrap().is_some());
+        }
+        s.set("authorizer.class.name", "com.example.Mine", Source::Cli)
+            .unwrap();
+        assert!(matches!(
+            StandardAuthorizer::from_settings(&s),
+            Err(AclError::UnknownAuthorizer(_))
+        ));
+    }
+
+    #[test]
     fn create_describe_delete_take_effect_at_once() {
         let a = StandardAuthorizer::new("", false).unwrap();
         let t = ResourceType::Topic;

@@ -55,7 +55,6 @@ impl Handler for Api {
                         let topic_results = one(
                             &state,
                             &ctx,
-                            version,
                             &t.transactional_id,
                             t.producer_id.0,
                             t.producer_epoch,
@@ -74,7 +73,6 @@ impl Handler for Api {
                 let results = one(
                     &state,
                     &ctx,
-                    version,
                     &req.v3_and_below_transactional_id,
                     req.v3_and_below_producer_id.0,
                     req.v3_and_below_producer_epoch,
@@ -93,13 +91,13 @@ impl Handler for Api {
 fn one(
     state: &BrokerState,
     ctx: &RequestContext,
-    version: i16,
     tid: &TransactionalId,
     producer_id: i64,
     epoch: i16,
     verify_only: bool,
     topics: &[AddPartitionsToTxnTopic],
 ) -> Vec<AddPartitionsToTxnTopicResult> {
+    let version = ctx.api_version;
     let wanted: Vec<(String, i32)> = topics
         .iter()
         .flat_map(|t| t.partitions.iter().map(|p| (t.name.0.to_string(), *p)))

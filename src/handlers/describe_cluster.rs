@@ -2,6 +2,7 @@
 //! cluster id, and this broker as the controller.
 
 use super::sb;
+use crate::acl::{ResourceType, CLUSTER_NAME};
 use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::handlers::metadata::CLUSTER_OPERATIONS;
 use crate::state::BrokerState;
@@ -45,7 +46,12 @@ impl Handler for Api {
             resp.endpoint_type = ENDPOINT_BROKERS;
         }
         if req.include_cluster_authorized_operations {
-            resp.cluster_authorized_operations = CLUSTER_OPERATIONS;
+            resp.cluster_authorized_operations = state.pipeline.authorized_operations(
+                &ctx,
+                ResourceType::Cluster,
+                CLUSTER_NAME,
+                CLUSTER_OPERATIONS,
+            );
         }
         Ok(Some(resp))
     }

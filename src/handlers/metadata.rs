@@ -160,15 +160,16 @@ fn collect_topics(
                 if !pipeline.allows_topic(ctx, AclOperation::Describe, &name) {
                     return error_topic(Some(&name), Uuid::nil(), denied, version);
                 }
+                // (The authorizer first: without one, nothing more is looked up.)
                 if allow_auto
-                    && state.settings.bool("auto.create.topics.enable")
-                    && reg.topic(&name).is_none()
                     && !pipeline.allows_quietly(
                         ctx,
                         AclOperation::Create,
                         ResourceType::Cluster,
                         CLUSTER_NAME,
                     )
+                    && state.settings.bool("auto.create.topics.enable")
+                    && reg.topic(&name).is_none()
                     && !pipeline.allows_topic(ctx, AclOperation::Create, &name)
                 {
                     return error_topic(Some(&name), Uuid::nil(), denied, version);

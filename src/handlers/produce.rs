@@ -305,10 +305,11 @@ impl Handler for Api {
         // As Kafka: transactional records need WRITE on the transactional id, or
         // the whole request fails.
         if let Some(id) = &transactional_id {
-            if has_transactional_records(&req)
-                && !state
-                    .pipeline
-                    .allows_transactional_id(&ctx, AclOperation::Write, id)
+            // The authorizer first: without one, no record set is looked at.
+            if !state
+                .pipeline
+                .allows_transactional_id(&ctx, AclOperation::Write, id)
+                && has_transactional_records(&req)
             {
                 return Ok((acks != 0).then(|| {
                     error_response(
