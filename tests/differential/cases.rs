@@ -681,4 +681,90 @@ pub fn push_all(out: &mut Vec<Sequence>) {
             ));
         }
     }));
+
+    // --- more data path
+    out.push(seq("fetch/byte-limits", |c| {
+        let n = c.create_quiet("lim", 2, &[]);
+        for _ in 0..3 {
+            produce(c, &n, 0, batch(5));
+        }
+        produce(c, &n, 1, batch(2));
+        let id = c.topic_id(&n);
+        let v = c.v(ApiKey::Fetch);
+        // a partition limit smaller than one batch: Kafka still returns the first batch
+        let mut f = fetch_req(v, &n, id, 0, 0);
+        f.topics[0].partitions[0].partition_max_bytes = 10;
+        c.call_v(v, f);
+        // a response limit that the first partition exhausts
+        let mut f = fetch_req(v, &n, id, 0, 0);
+        f.max_bytes = 100;
+        let mut second = f.topics[0].partitions[0].clone();
+        second.partition = 1;
+        f.topics[0].partitions.push(second);
+        c.call_v(v, f);
+        // from the middle of a batch
+        c.call_v(v, fetch_req(v, &n, id, 0, 7));
+    }));
+    out.push(seq("produce/gzip-and-log-append-time", |c| {
+        let n = c.create_quiet("gz", 1, &[("message.timestamp.type", "LogAppendTime")]);
+        let mut b = weir_storage::BatchBuilder::new();
+        b.compression = weir_storage::Compression::Gzip;
+        for i in 0..3 {
+            b.push(weir_storage::Record {
+                offset: i,
+                timestamp: TS,
+                key: Some(Bytes::from(format!("k{i}"))),
+                value: Some(Bytes::from(vec![b'a'; 100])),
+                headers: vec![],
+            });
+        }
+        produce(c, &n, 0, Bytes::from(b.build().unwrap()));
+        c.call(list_offsets_req(&n, 0, -1));
+    }));
+    out.push(seq("metadata/all-topics", |c| {
+        let mut r = MetadataRequest::default().with_topics(None);
+        r.allow_auto_topic_creation = false;
+        c.call(r);
+    }));
+    out.push(seq("group/leave-then-heartbeat", |c| {
+        let g = c.name("glh");
+        let (m, gen) = c.one_member_group(&g, true);
+        let lv = c.v(ApiKey::LeaveGroup);
+        c.call_v(
+            lv,
+            LeaveGroupRequest::default()
+                .with_group_id(gid(&g))
+                .with_members(vec![
+                    leave_group_request::MemberIdentity::default().with_member_id(s(&m))
+                ]),
+        );
+        heartbeat(c, &g, gen, &m, None);
+        c.call(DescribeGroupsRequest::default().with_groups(vec![gid(&g)]));
+        c.call(ListGroupsRequest::default().with_states_filter(vec![s("Empty")]));
+    }));
+    out.push(seq("group/sync-inconsistent-protocol", |c| {
+        let g = c.name("gsp");
+        c.await_coordinator(&g, 0);
+        let jv = c.v(ApiKey::JoinGroup);
+        let first = c.quiet(jv, join_req(jv, &g, "")).unwrap_or_default();
+        let j = c
+            .quiet(jv, join_req(jv, &g, first.member_id.as_str()))
+            .unwrap_or_default();
+        let sv = c.v(ApiKey::SyncGroup);
+        let mut r = sync_req(sv, &g, j.generation_id, j.member_id.as_str(), true);
+        r.protocol_name = Some(s("roundrobin"));
+        c.call_v(sv, r);
+    }));
+    out.push(seq("group/offset-fetch-all-topics", |c| {
+        let g = c.name("goa");
+        let t = c.name("t");
+        let t3 = c.name("t3");
+        c.await_coordinator(&g, 0);
+        c.call(commit_req(&g, -1, "", &t, 2));
+        c.call(commit_req(&g, -1, "", &t3, 1));
+        let v = c.v(ApiKey::OffsetFetch);
+        let mut r = offset_fetch_req(v, &g, &t);
+        r.groups[0].topics = None;
+        c.call_v(v, r);
+    }));
 }

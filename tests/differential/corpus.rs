@@ -471,6 +471,17 @@ pub fn all(
             }
         }
     }
+    // the error answers of the data-path APIs at every common version
+    for (&key, &(lo, hi)) in versions {
+        let Ok(api) = ApiKey::try_from(key) else {
+            continue;
+        };
+        for v in lo..=hi {
+            if let Some(s) = shallow_errors(api, v) {
+                out.push(s);
+            }
+        }
+    }
     crate::cases::push_all(&mut out);
     out
 }
@@ -947,6 +958,73 @@ fn shallow(api: ApiKey, v: i16) -> Option<Sequence> {
             c.call_v(
                 v,
                 ListPartitionReassignmentsRequest::default().with_timeout_ms(10_000),
+            );
+        }),
+        _ => return None,
+    })
+}
+
+/// Unknown partitions, unknown topics and out-of-range offsets of `api` at version `v`.
+fn shallow_errors(api: ApiKey, v: i16) -> Option<Sequence> {
+    let name = format!("verr/{api:?}/v{v}");
+    Some(match api {
+        ApiKey::Produce => seq(name, move |c| {
+            let t = c.name("t");
+            let id = c.topic_id(&t);
+            c.call_v(v, produce_req(v, &t, id, 9, batch(1)));
+            let n = c.name("nosuch-vp");
+            c.call_v(
+                v,
+                produce_req(v, &n, uuid::Uuid::from_u128(99), 0, batch(1)),
+            );
+        }),
+        ApiKey::Fetch => seq(name, move |c| {
+            let t = c.name("t");
+            let id = c.topic_id(&t);
+            c.call_v(v, fetch_req(v, &t, id, 0, 1_000_000));
+            c.call_v(v, fetch_req(v, &t, id, 9, 0));
+        }),
+        ApiKey::ListOffsets => seq(name, move |c| {
+            let t = c.name("t");
+            let n = c.name("nosuch-vlo");
+            c.call_v(v, list_offsets_req(&t, 9, -1));
+            c.call_v(v, list_offsets_req(&n, 0, -2));
+        }),
+        ApiKey::Metadata => seq(name, move |c| {
+            let n = c.name("nosuch-vmd");
+            let mut r = metadata_req(&[&n, "bad name!"]);
+            if v >= 4 {
+                r.allow_auto_topic_creation = false;
+            }
+            c.call_v(v, r);
+        }),
+        ApiKey::OffsetCommit => seq(name, move |c| {
+            let g = c.name(&format!("voc{v}"));
+            let n = c.name("nosuch-voc");
+            c.await_coordinator(&g, 0);
+            let mut r = commit_req(&g, -1, "", &n, 1);
+            if (2..=4).contains(&v) {
+                r.retention_time_ms = -1;
+            }
+            c.call_v(v, r);
+        }),
+        ApiKey::Heartbeat => seq(name, move |c| {
+            let g = c.name(&format!("vhb{v}"));
+            c.await_coordinator(&g, 0);
+            c.call_v(
+                v,
+                HeartbeatRequest::default()
+                    .with_group_id(gid(&g))
+                    .with_generation_id(1)
+                    .with_member_id(s("nobody")),
+            );
+        }),
+        ApiKey::DescribeGroups => seq(name, move |c| {
+            let g = c.name(&format!("vdg{v}"));
+            c.await_coordinator(&g, 0);
+            c.call_v(
+                v,
+                DescribeGroupsRequest::default().with_groups(vec![gid(&g)]),
             );
         }),
         _ => return None,

@@ -185,6 +185,13 @@ fn canonical(kind: &mut ResponseKind, nonce: &str) {
         }
         ResponseKind::Metadata(r) => {
             r.brokers.sort_by_key(|b| b.node_id);
+            // all topics: only this run's (a reused broker has others; internal ones differ)
+            r.topics.retain(|t| {
+                t.name
+                    .as_ref()
+                    .is_none_or(|n| n.contains(nonce) || n.contains("bad name"))
+                    || t.error_code != 0
+            });
             r.topics.sort_by(|a, b| a.name.cmp(&b.name));
             for t in &mut r.topics {
                 t.partitions.sort_by_key(|p| p.partition_index);
@@ -218,6 +225,14 @@ fn canonical(kind: &mut ResponseKind, nonce: &str) {
             r.members.sort_by(|a, b| {
                 (a.member_id != leader, &a.member_id).cmp(&(b.member_id != leader, &b.member_id))
             });
+        }
+        ResponseKind::OffsetFetch(r) => {
+            for g in &mut r.groups {
+                for t in g.topics.iter_mut() {
+                    t.partitions.sort_by_key(|p| p.partition_index);
+                }
+                g.topics.sort_by(|a, b| a.name.cmp(&b.name));
+            }
         }
         ResponseKind::DescribeCluster(r) => r.brokers.sort_by_key(|b| b.broker_id),
         ResponseKind::Fetch(r) => {
@@ -529,11 +544,12 @@ fn main() {
         } else {
             differ += 1;
             println!("differ     {}", s.name);
-            for d in open.iter().take(25) {
+            let limit = if verbose { usize::MAX } else { 25 };
+            for d in open.iter().take(limit) {
                 println!("    {}  weir={}  kafka={}", d.at, d.weir, d.kafka);
             }
-            if open.len() > 25 {
-                println!("    ... {} more", open.len() - 25);
+            if open.len() > limit {
+                println!("    ... {} more", open.len() - limit);
             }
         }
     }
