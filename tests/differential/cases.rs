@@ -767,4 +767,107 @@ pub fn push_all(out: &mut Vec<Sequence>) {
         r.groups[0].topics = None;
         c.call_v(v, r);
     }));
+
+    // --- more transaction states
+    out.push(seq("err/txn/timeout-too-large", |c| {
+        let tx = c.name("txt");
+        c.await_coordinator(&tx, 1);
+        c.call(init_pid_req(Some(&tx)).with_transaction_timeout_ms(i32::MAX));
+    }));
+    out.push(seq("err/txn/add-offsets-then-commit-and-fetch", |c| {
+        let tx = c.name("txao");
+        let g = c.name("txaog");
+        let t = c.name("t");
+        c.await_coordinator(&g, 0);
+        let (pid, e) = c.txn_producer(&tx);
+        add_offsets(c, &tx, pid, e, &g);
+        txn_commit_offset(c, &tx, pid, e, &g, &t);
+        // not committed yet: require_stable answers UNSTABLE_OFFSET_COMMIT
+        let v = c.v(ApiKey::OffsetFetch);
+        let mut r = offset_fetch_req(v, &g, &t);
+        r.require_stable = true;
+        c.call_v(v, r);
+        c.call(end_txn_req(&tx, pid, e, true));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let mut r = offset_fetch_req(v, &g, &t);
+        r.require_stable = true;
+        c.call_v(v, r);
+    }));
+    out.push(seq("txn/ongoing-lso-and-describe", |c| {
+        let tx = c.name("txl");
+        let n = c.name("txc");
+        let (pid, e) = c.txn_producer(&tx);
+        let id = c.topic_id(&n);
+        let pv = c.v(ApiKey::Produce);
+        add_partition(c, &tx, pid, e, &n);
+        let hw_before = c
+            .quiet(7, list_offsets_req(&n, 0, -1))
+            .and_then(|r| {
+                r.topics
+                    .first()
+                    .and_then(|t| t.partitions.first().map(|p| p.offset))
+            })
+            .unwrap_or(-1);
+        let _ = hw_before;
+        c.call_v(
+            pv,
+            produce_req_txn(
+                pv,
+                Some(&tx),
+                &n,
+                id,
+                0,
+                batch_with(1, pid, e, 0, true, true),
+            ),
+        );
+        let fv = c.v(ApiKey::Fetch);
+        for from in [0, 2, 3] {
+            let mut f = fetch_req(fv, &n, id, 0, from);
+            f.isolation_level = 1;
+            c.call_v(fv, f);
+        }
+        c.call(DescribeTransactionsRequest::default().with_transactional_ids(vec![txid(&tx)]));
+        use describe_producers_request::TopicRequest;
+        c.call(DescribeProducersRequest::default().with_topics(
+            vec![TopicRequest::default().with_name(tn(&n)).with_partition_indexes(vec![0])],
+        ));
+        c.call(end_txn_req(&tx, pid, e, false));
+    }));
+    out.push(seq("err/txn/end-with-wrong-epoch-and-id", |c| {
+        let tx = c.name("txe2");
+        let t = c.name("t");
+        let (pid, e) = c.txn_producer(&tx);
+        add_partition(c, &tx, pid, e, &t);
+        c.call(end_txn_req(&tx, pid, e + 3, true));
+        c.call(end_txn_req(&tx, pid + 77, e, true));
+        c.call(end_txn_req(&tx, pid, e, false));
+    }));
+    // --- KIP-848 consumer group, one member
+    out.push(seq("consumer-group/one-member", |c| {
+        let g = c.name("cg1");
+        let t3 = c.name("t3");
+        c.await_coordinator(&g, 0);
+        let hb = |member: &str, epoch: i32| {
+            ConsumerGroupHeartbeatRequest::default()
+                .with_group_id(gid(&g))
+                .with_member_id(s(member))
+                .with_member_epoch(epoch)
+                .with_rebalance_timeout_ms(30_000)
+                .with_subscribed_topic_names(Some(vec![tn(&t3)]))
+                .with_topic_partitions(Some(vec![]))
+        };
+        let m = "CCCCCCCCCCCCCCCCCCCCCC";
+        let r = c.call(hb(m, 0)).unwrap_or_default();
+        let epoch = r.member_epoch;
+        c.call(ConsumerGroupDescribeRequest::default().with_group_ids(vec![gid(&g)]));
+        // a stale epoch is fenced
+        c.call(hb(m, epoch + 5));
+        // leave (epoch -1)
+        c.call(
+            ConsumerGroupHeartbeatRequest::default()
+                .with_group_id(gid(&g))
+                .with_member_id(s(m))
+                .with_member_epoch(-1),
+        );
+    }));
 }
