@@ -276,7 +276,7 @@ pub fn push_all(out: &mut Vec<Sequence>) {
         let mut b = weir_storage::BatchBuilder::new();
         b.push(weir_storage::Record {
             offset: 0,
-            timestamp: TS,
+            timestamp: ts(),
             key: None,
             value: Some(Bytes::from(vec![7u8; 2000])),
             headers: vec![],
@@ -615,11 +615,23 @@ pub fn push_all(out: &mut Vec<Sequence>) {
     }));
     out.push(seq("list-offsets/timestamps", |c| {
         let n = c.create_quiet("lots", 1, &[]);
-        c.call(list_offsets_req(&n, 0, TS)); // empty partition
+        c.call(list_offsets_req(&n, 0, ts())); // empty partition
         c.call(list_offsets_req(&n, 0, -3));
-        produce(c, &n, 0, batch(3)); // TS, TS+1, TS+2
-        produce(c, &n, 0, batch(2)); // TS, TS+1 again
-        for ts in [TS - 1, TS, TS + 1, TS + 2, TS + 3, -1, -2, -3, -4, -5, -6] {
+        produce(c, &n, 0, batch(3)); // ts(), ts()+1, ts()+2
+        produce(c, &n, 0, batch(2)); // ts(), ts()+1 again
+        for ts in [
+            ts() - 1,
+            ts(),
+            ts() + 1,
+            ts() + 2,
+            ts() + 3,
+            -1,
+            -2,
+            -3,
+            -4,
+            -5,
+            -6,
+        ] {
             c.call(list_offsets_req(&n, 0, ts));
         }
     }));
@@ -712,7 +724,7 @@ pub fn push_all(out: &mut Vec<Sequence>) {
         for i in 0..3 {
             b.push(weir_storage::Record {
                 offset: i,
-                timestamp: TS,
+                timestamp: ts(),
                 key: Some(Bytes::from(format!("k{i}"))),
                 value: Some(Bytes::from(vec![b'a'; 100])),
                 headers: vec![],
@@ -869,5 +881,134 @@ pub fn push_all(out: &mut Vec<Sequence>) {
                 .with_member_id(s(m))
                 .with_member_epoch(-1),
         );
+    }));
+
+    // --- metadata by id, admin lookups of unknown things
+    out.push(seq("metadata/by-topic-id", |c| {
+        use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+        let t = c.name("t");
+        let id = c.topic_id(&t);
+        let v = c.v(ApiKey::Metadata);
+        let r = MetadataRequest::default()
+            .with_allow_auto_topic_creation(false)
+            .with_topics(Some(vec![
+                MetadataRequestTopic::default().with_topic_id(id),
+                MetadataRequestTopic::default().with_topic_id(uuid::Uuid::from_u128(5)),
+            ]));
+        c.call_v(v, r);
+    }));
+    out.push(seq("describe-topic-partitions/cursor-and-unknown", |c| {
+        use describe_topic_partitions_request::{Cursor, TopicRequest};
+        let t3 = c.name("t3");
+        let n = c.name("nosuch-dtp");
+        c.call(
+            DescribeTopicPartitionsRequest::default()
+                .with_response_partition_limit(2)
+                .with_topics(vec![
+                    TopicRequest::default().with_name(tn(&t3)),
+                    TopicRequest::default().with_name(tn(&n)),
+                ]),
+        );
+        c.call(
+            DescribeTopicPartitionsRequest::default()
+                .with_response_partition_limit(2)
+                .with_cursor(Some(
+                    Cursor::default()
+                        .with_topic_name(tn(&t3))
+                        .with_partition_index(2),
+                ))
+                .with_topics(vec![TopicRequest::default().with_name(tn(&t3))]),
+        );
+    }));
+    out.push(seq("admin/unknown-partitions", |c| {
+        use delete_records_request::{DeleteRecordsPartition, DeleteRecordsTopic};
+        use elect_leaders_request::TopicPartitions;
+        use list_partition_reassignments_request::ListPartitionReassignmentsTopics;
+        let t = c.name("t");
+        let n = c.name("nosuch-adm");
+        c.call(
+            ElectLeadersRequest::default()
+                .with_timeout_ms(10_000)
+                .with_topic_partitions(Some(vec![
+                    TopicPartitions::default()
+                        .with_topic(tn(&t))
+                        .with_partitions(vec![5]),
+                    TopicPartitions::default()
+                        .with_topic(tn(&n))
+                        .with_partitions(vec![0]),
+                ])),
+        );
+        c.call(
+            ListPartitionReassignmentsRequest::default()
+                .with_timeout_ms(10_000)
+                .with_topics(Some(vec![ListPartitionReassignmentsTopics::default()
+                    .with_name(tn(&n))
+                    .with_partition_indexes(vec![0])])),
+        );
+        c.call(
+            DeleteRecordsRequest::default()
+                .with_timeout_ms(10_000)
+                .with_topics(vec![DeleteRecordsTopic::default()
+                    .with_name(tn(&n))
+                    .with_partitions(vec![DeleteRecordsPartition::default()
+                        .with_partition_index(0)
+                        .with_offset(0)])]),
+        );
+    }));
+    out.push(seq("err/produce/internal-topic", |c| {
+        c.await_coordinator(&c.name("g-internal"), 0);
+        produce_v12(c, "__consumer_offsets", 0, batch(1));
+    }));
+    out.push(seq("err/create-topics/duplicate-in-request", |c| {
+        let n = c.name("dup");
+        let mut r = create_topic_req(&n, 1, &[]);
+        let again = r.topics[0].clone();
+        r.topics.push(again);
+        c.call(r);
+    }));
+    out.push(seq("fetch/session", |c| {
+        let t = c.name("t");
+        let id = c.topic_id(&t);
+        let v = c.v(ApiKey::Fetch);
+        // a new session (epoch 0), then an incremental fetch naming nothing (epoch 1)
+        let mut f = fetch_req(v, &t, id, 0, 0);
+        f.session_id = 0;
+        f.session_epoch = 0;
+        let r = c.call_v(v, f).unwrap_or_default();
+        let mut f = fetch_req(v, &t, id, 0, 0);
+        f.topics.clear();
+        f.session_id = r.session_id;
+        f.session_epoch = 1;
+        c.call_v(v, f);
+        // a wrong epoch
+        let mut f = fetch_req(v, &t, id, 0, 0);
+        f.topics.clear();
+        f.session_id = r.session_id;
+        f.session_epoch = 5;
+        c.call_v(v, f);
+        // an unknown session
+        let mut f = fetch_req(v, &t, id, 0, 0);
+        f.session_id = 123_456;
+        f.session_epoch = 1;
+        c.call_v(v, f);
+    }));
+
+    // Kafka rolls a segment when a batch's timestamp is segment.ms past the segment's
+    // first, and a fetch reads one segment: shown with a batch stamped 8 days back
+    out.push(seq("storage/roll-by-record-timestamp", |c| {
+        let n = c.create_quiet("roll", 1, &[("retention.ms", "-1")]);
+        let old = ts() - 8 * 24 * 3600 * 1000;
+        let mut b = weir_storage::BatchBuilder::new();
+        b.push(weir_storage::Record {
+            offset: 0,
+            timestamp: old,
+            key: Some(Bytes::from_static(b"k")),
+            value: Some(Bytes::from_static(b"old")),
+            headers: vec![],
+        });
+        produce(c, &n, 0, Bytes::from(b.build().unwrap()));
+        produce(c, &n, 0, batch(2));
+        fetch(c, &n, 0, 0);
+        fetch(c, &n, 0, 1);
     }));
 }

@@ -23,8 +23,19 @@ pub fn txid(x: &str) -> TransactionalId {
     TransactionalId(s(x))
 }
 
-/// Record timestamps: fixed, so both brokers store and return the same bytes.
-pub const TS: i64 = 1_700_000_000_000;
+/// Record timestamps: fixed for the run, so both brokers store and return the same
+/// bytes; a minute before the run started, so that neither time-based retention nor
+/// Kafka's timestamp-based segment roll (LogSegment.timeWaitedForRoll) sees old data.
+pub fn ts() -> i64 {
+    static TS: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *TS.get_or_init(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        now / 1000 * 1000 - 60_000
+    })
+}
 
 /// A v2 batch of `n` records (`k0`/`v0`, ...), with producer fields for idempotence.
 pub fn batch_with(n: usize, pid: i64, epoch: i16, seq: i32, txn: bool, keys: bool) -> Bytes {
@@ -36,7 +47,7 @@ pub fn batch_with(n: usize, pid: i64, epoch: i16, seq: i32, txn: bool, keys: boo
     for i in 0..n {
         b.push(Record {
             offset: i as i64,
-            timestamp: TS + i as i64,
+            timestamp: ts() + i as i64,
             key: keys.then(|| Bytes::from(format!("k{i}"))),
             value: Some(Bytes::from(format!("v{i}"))),
             headers: vec![],
@@ -520,7 +531,7 @@ fn shallow(api: ApiKey, v: i16) -> Option<Sequence> {
         }),
         ApiKey::ListOffsets => seq(name, move |c| {
             let t = c.name("t");
-            for ts in [-2, -1, TS + 1] {
+            for ts in [-2, -1, ts() + 1] {
                 c.call_v(v, list_offsets_req(&t, 0, ts));
             }
         }),

@@ -145,6 +145,11 @@ impl<'a> Ctx<'a> {
             }
         };
         self.steps.push((label, text));
+        if key == ApiKey::EndTxn {
+            // Kafka writes the transaction markers after EndTxn answers: let them land
+            // before the next step appends to the same partitions
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
         typed
     }
 
@@ -232,6 +237,20 @@ fn canonical(kind: &mut ResponseKind, nonce: &str) {
                     t.partitions.sort_by_key(|p| p.partition_index);
                 }
                 g.topics.sort_by(|a, b| a.name.cmp(&b.name));
+            }
+        }
+        // hash order in Kafka; producer ids differ, so by what they did
+        ResponseKind::DescribeProducers(r) => {
+            for t in &mut r.topics {
+                for p in &mut t.partitions {
+                    p.active_producers.sort_by_key(|a| {
+                        (
+                            a.current_txn_start_offset,
+                            a.last_sequence,
+                            a.producer_epoch,
+                        )
+                    });
+                }
             }
         }
         ResponseKind::DescribeCluster(r) => r.brokers.sort_by_key(|b| b.broker_id),
