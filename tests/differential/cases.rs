@@ -1011,4 +1011,79 @@ pub fn push_all(out: &mut Vec<Sequence>) {
         fetch(c, &n, 0, 0);
         fetch(c, &n, 0, 1);
     }));
+
+    out.push(seq("err/produce/timestamps-out-of-range", |c| {
+        let n = c.create_quiet("tsr", 1, &[]);
+        for delta in [
+            2 * 24 * 3600 * 1000_i64,
+            2 * 3600 * 1000,
+            -400 * 24 * 3600 * 1000,
+        ] {
+            let mut b = weir_storage::BatchBuilder::new();
+            b.push(weir_storage::Record {
+                offset: 0,
+                timestamp: ts() + delta,
+                key: Some(Bytes::from_static(b"k")),
+                value: Some(Bytes::from_static(b"v")),
+                headers: vec![],
+            });
+            produce(c, &n, 0, Bytes::from(b.build().unwrap()));
+        }
+    }));
+    out.push(seq("err/offset-commit/metadata-too-large", |c| {
+        let g = c.name("gmd");
+        let t = c.name("t");
+        c.await_coordinator(&g, 0);
+        let mut r = commit_req(&g, -1, "", &t, 1);
+        r.topics[0].partitions[0].committed_metadata = Some(s(&"m".repeat(5000)));
+        c.call(r);
+    }));
+    out.push(seq("configs/describe-all-topic-configs", |c| {
+        use describe_configs_request::DescribeConfigsResource;
+        let n = c.create_quiet(
+            "dcall",
+            1,
+            &[("retention.ms", "3600000"), ("cleanup.policy", "compact")],
+        );
+        c.call(
+            DescribeConfigsRequest::default()
+                .with_include_synonyms(true)
+                .with_resources(vec![DescribeConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(s(&n))]),
+        );
+    }));
+    out.push(seq("configs/alter-configs-legacy-invalid", |c| {
+        use alter_configs_request::{AlterConfigsResource, AlterableConfig};
+        let t = c.name("t");
+        for (k, v) in [
+            ("retention.ms", "abc"),
+            ("no.such.config", "1"),
+            ("min.insync.replicas", "0"),
+        ] {
+            c.call(AlterConfigsRequest::default().with_resources(
+                vec![AlterConfigsResource::default(
+                )
+                .with_resource_type(2)
+                .with_resource_name(s(&t))
+                .with_configs(vec![AlterableConfig::default()
+                    .with_name(s(k))
+                    .with_value(Some(s(v)))])],
+            ));
+        }
+    }));
+    out.push(seq("configs/broker-dynamic-default", |c| {
+        use incremental_alter_configs_request::{AlterConfigsResource, AlterableConfig};
+        c.call(
+            IncrementalAlterConfigsRequest::default()
+                .with_validate_only(true)
+                .with_resources(vec![AlterConfigsResource::default()
+                    .with_resource_type(4)
+                    .with_resource_name(s(""))
+                    .with_configs(vec![AlterableConfig::default()
+                        .with_name(s("log.retention.ms"))
+                        .with_config_operation(0)
+                        .with_value(Some(s("604800000")))])]),
+        );
+    }));
 }
