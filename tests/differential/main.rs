@@ -9,7 +9,15 @@
 //! between them still count), log dir paths and sizes, the run's name suffix, and the
 //! order of lists Kafka keeps unordered (sorted here). Error messages are compared as
 //! they are; known differences, wording included, are listed with their reason in
-//! `explanations.txt` (`SEQUENCE | FIELD | reason`, `*` globs).
+//! `explanations.txt` (`SEQUENCE | FIELD | reason`, `*` globs; "open: <area>" marks
+//! one weir should not have, left to whoever owns that area). Fetched record batches
+//! are compared byte for byte except the producer id (and the CRC over it) and a
+//! control batch's timestamps; records are stamped a minute before the run.
+//!
+//! Sequences run in order, each against both brokers at once (two threads); later
+//! ones may use the topics `setup/topics` created. Where Kafka finishes work after
+//! answering (transaction markers after EndTxn, topic creation, coordinator loading)
+//! the runner waits the way a client would retry, identically for both brokers.
 //!
 //! Each sequence prints `identical`, `explained` (with the reasons) or `differ` (with
 //! the differing fields), then the summary `N sequences, N identical, N explained,
