@@ -3,6 +3,7 @@
 //! place each new partition on this broker alone (else INVALID_REPLICA_ASSIGNMENT).
 
 use super::{sb, topic_error_code};
+use crate::acl::AclOperation;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
@@ -21,7 +22,7 @@ impl Handler for Api {
 
     async fn handle(
         state: Arc<BrokerState>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         req: CreatePartitionsRequest,
     ) -> HandlerResult<CreatePartitionsResponse> {
         let validate_only = req.validate_only;
@@ -45,6 +46,14 @@ impl Handler for Api {
                             ResponseError::InvalidRequest,
                             format!("topic '{name}' appears more than once"),
                         );
+                    }
+                    if !state
+                        .pipeline
+                        .allows_topic(&ctx, AclOperation::Alter, &name)
+                    {
+                        return CreatePartitionsTopicResult::default()
+                            .with_name(t.name.clone())
+                            .with_error_code(ResponseError::TopicAuthorizationFailed.code());
                     }
                     let Some(topic) = state.partitions.topic(&name) else {
                         // as Kafka: the code only

@@ -3,6 +3,7 @@
 //! replicas on one node), as Kafka's `ReplicaManager.describeLogDirs` answers.
 
 use super::topic_name;
+use crate::acl::AclOperation;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::describe_log_dirs_response::{
@@ -22,9 +23,15 @@ impl Handler for Api {
 
     async fn handle(
         state: Arc<BrokerState>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         req: DescribeLogDirsRequest,
     ) -> HandlerResult<DescribeLogDirsResponse> {
+        // As Kafka: DESCRIBE on the cluster, or no results and the error.
+        if !state.pipeline.allows_cluster(&ctx, AclOperation::Describe) {
+            return Ok(Some(DescribeLogDirsResponse::default().with_error_code(
+                kafka_protocol::ResponseError::ClusterAuthorizationFailed.code(),
+            )));
+        }
         let result = blocking(move || describe(&state, &req)).await?;
         Ok(Some(
             DescribeLogDirsResponse::default()

@@ -7,6 +7,7 @@
 //! by timestamp finds nothing at or past it.
 //! Leader epoch 0, consistent with Metadata.
 
+use crate::acl::AclOperation;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::partitions::OffsetSpec;
 use crate::state::BrokerState;
@@ -46,6 +47,10 @@ impl Handler for Api {
                 .into_iter()
                 .map(|t| {
                     let topic = state.partitions.topic(t.name.0.as_str());
+                    let allowed =
+                        state
+                            .pipeline
+                            .allows_topic(&ctx, AclOperation::Describe, &t.name.0);
                     let partitions = t
                         .partitions
                         .into_iter()
@@ -54,6 +59,11 @@ impl Handler for Api {
                                 .with_partition_index(p.partition_index)
                                 .with_timestamp(-1)
                                 .with_offset(-1);
+                            if !allowed {
+                                return r.with_error_code(
+                                    ResponseError::TopicAuthorizationFailed.code(),
+                                );
+                            }
                             let Some(part) =
                                 topic.as_ref().and_then(|t| t.partition(p.partition_index))
                             else {

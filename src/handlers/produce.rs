@@ -9,6 +9,7 @@
 //! records at fault named (KIP-467) from v8.
 
 use super::{batch_error_code, sb, topic_name};
+use crate::acl::AclOperation;
 use crate::config::topic::ResolvedTopicConfig;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::partitions::{AppendError, AppendOutcome, Partition, Topic, TxnVerification};
@@ -24,7 +25,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 use weir_storage::clock::now_ms;
 use weir_storage::validate::{validate, ProduceRules, RecordError, ValidationError};
-use weir_storage::{AppendOptions, BatchError, TimestampType};
+use weir_storage::{AppendOptions, BatchError, BatchHeader, TimestampType};
 
 /// The Produce handler.
 pub struct Api;
@@ -255,6 +256,39 @@ fn needs_segment_setup(state: &BrokerState, req: &ProduceRequest, version: i16) 
     })
 }
 
+/// Whether a partition's record set starts with a transactional batch (Kafka's
+/// `RequestUtils.hasTransactionalRecords`: the first batch of each partition).
+fn has_transactional_records(req: &ProduceRequest) -> bool {
+    req.topic_data
+        .iter()
+        .flat_map(|t| &t.partition_data)
+        .filter_map(|p| p.records.as_ref())
+        .any(|r| BatchHeader::parse(r).is_ok_and(|h| h.is_transactional()))
+}
+
+/// Every partition of the request with `error` (Kafka's `getErrorResponse`).
+fn error_response(req: &ProduceRequest, version: i16, error: ResponseError) -> ProduceResponse {
+    let responses = req
+        .topic_data
+        .iter()
+        .map(|td| {
+            let parts = td
+                .partition_data
+                .iter()
+                .map(|pd| PartitionResult::failed(pd.index, error, None).into_response(version))
+                .collect();
+            let mut tr = TopicProduceResponse::default().with_partition_responses(parts);
+            if version >= 13 {
+                tr.topic_id = td.topic_id;
+            } else {
+                tr.name = td.name.clone();
+            }
+            tr
+        })
+        .collect();
+    ProduceResponse::default().with_responses(responses)
+}
+
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::Produce;
     const VERSIONS: (i16, i16) = (3, 13);
@@ -268,6 +302,23 @@ impl Handler for Api {
         let version = ctx.api_version;
         let acks = req.acks;
         let transactional_id = req.transactional_id.as_ref().map(|t| t.0.to_string());
+        // As Kafka: transactional records need WRITE on the transactional id, or
+        // the whole request fails.
+        if let Some(id) = &transactional_id {
+            if has_transactional_records(&req)
+                && !state
+                    .pipeline
+                    .allows_transactional_id(&ctx, AclOperation::Write, id)
+            {
+                return Ok((acks != 0).then(|| {
+                    error_response(
+                        &req,
+                        version,
+                        ResponseError::TransactionalIdAuthorizationFailed,
+                    )
+                }));
+            }
+        }
         let st = state.clone();
         let size: usize = req
             .topic_data
@@ -280,6 +331,16 @@ impl Handler for Api {
             let mut results = Vec::with_capacity(req.topic_data.len());
             for td in req.topic_data {
                 let topic = request_topic(&st, &td, version);
+                // WRITE on the topic (an unknown topic id is UNKNOWN_TOPIC_ID).
+                let authorized = match &topic {
+                    Some(t) => st.pipeline.allows_topic(&ctx, AclOperation::Write, &t.name),
+                    None => {
+                        version >= 13
+                            || st
+                                .pipeline
+                                .allows_topic(&ctx, AclOperation::Write, &td.name.0)
+                    }
+                };
                 let unknown = if version >= 13 {
                     ResponseError::UnknownTopicId
                 } else {
@@ -289,6 +350,12 @@ impl Handler for Api {
                 for pd in td.partition_data {
                     let result = if !(-1..=1).contains(&acks) {
                         PartitionResult::failed(pd.index, ResponseError::InvalidRequiredAcks, None)
+                    } else if !authorized {
+                        PartitionResult::failed(
+                            pd.index,
+                            ResponseError::TopicAuthorizationFailed,
+                            None,
+                        )
                     } else if topic.as_ref().is_some_and(|t| t.internal) {
                         // As Kafka: clients cannot append to internal topics (the
                         // code only, no message, as Kafka 4.4 answers).
