@@ -53,9 +53,7 @@ impl Handler for Api {
                             }
                             // every partition here has only epoch 0: a later epoch is
                             // unknown, UNDEFINED_EPOCH_OFFSET as Kafka's epoch cache says
-                            Some(_) if p.leader_epoch < 0 || p.leader_epoch > 0 => {
-                                r.with_error_code(0)
-                            }
+                            Some(_) if p.leader_epoch != 0 => r.with_error_code(0),
                             Some(part) => r
                                 .with_error_code(0)
                                 .with_leader_epoch(0)

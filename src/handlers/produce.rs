@@ -358,12 +358,12 @@ impl Handler for Api {
                             None,
                         )
                     } else if topic.as_ref().is_some_and(|t| t.internal) {
-                        // As Kafka: clients cannot append to internal topics.
-                        let msg = "cannot append to an internal topic".to_string();
+                        // As Kafka: clients cannot append to internal topics (the
+                        // code only, no message, as Kafka 4.4 answers).
                         PartitionResult::failed(
                             pd.index,
                             ResponseError::InvalidTopicException,
-                            Some(msg),
+                            None,
                         )
                     } else if let Some((t, p)) = topic
                         .as_ref()

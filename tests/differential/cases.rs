@@ -276,7 +276,7 @@ pub fn push_all(out: &mut Vec<Sequence>) {
         let mut b = weir_storage::BatchBuilder::new();
         b.push(weir_storage::Record {
             offset: 0,
-            timestamp: TS,
+            timestamp: ts(),
             key: None,
             value: Some(Bytes::from(vec![7u8; 2000])),
             headers: vec![],
@@ -615,11 +615,23 @@ pub fn push_all(out: &mut Vec<Sequence>) {
     }));
     out.push(seq("list-offsets/timestamps", |c| {
         let n = c.create_quiet("lots", 1, &[]);
-        c.call(list_offsets_req(&n, 0, TS)); // empty partition
+        c.call(list_offsets_req(&n, 0, ts())); // empty partition
         c.call(list_offsets_req(&n, 0, -3));
-        produce(c, &n, 0, batch(3)); // TS, TS+1, TS+2
-        produce(c, &n, 0, batch(2)); // TS, TS+1 again
-        for ts in [TS - 1, TS, TS + 1, TS + 2, TS + 3, -1, -2, -3, -4, -5, -6] {
+        produce(c, &n, 0, batch(3)); // ts(), ts()+1, ts()+2
+        produce(c, &n, 0, batch(2)); // ts(), ts()+1 again
+        for ts in [
+            ts() - 1,
+            ts(),
+            ts() + 1,
+            ts() + 2,
+            ts() + 3,
+            -1,
+            -2,
+            -3,
+            -4,
+            -5,
+            -6,
+        ] {
             c.call(list_offsets_req(&n, 0, ts));
         }
     }));
@@ -680,5 +692,398 @@ pub fn push_all(out: &mut Vec<Sequence>) {
                 .with_configs(vec![cfg])],
             ));
         }
+    }));
+
+    // --- more data path
+    out.push(seq("fetch/byte-limits", |c| {
+        let n = c.create_quiet("lim", 2, &[]);
+        for _ in 0..3 {
+            produce(c, &n, 0, batch(5));
+        }
+        produce(c, &n, 1, batch(2));
+        let id = c.topic_id(&n);
+        let v = c.v(ApiKey::Fetch);
+        // a partition limit smaller than one batch: Kafka still returns the first batch
+        let mut f = fetch_req(v, &n, id, 0, 0);
+        f.topics[0].partitions[0].partition_max_bytes = 10;
+        c.call_v(v, f);
+        // a response limit that the first partition exhausts
+        let mut f = fetch_req(v, &n, id, 0, 0);
+        f.max_bytes = 100;
+        let mut second = f.topics[0].partitions[0].clone();
+        second.partition = 1;
+        f.topics[0].partitions.push(second);
+        c.call_v(v, f);
+        // from the middle of a batch
+        c.call_v(v, fetch_req(v, &n, id, 0, 7));
+    }));
+    out.push(seq("produce/gzip-and-log-append-time", |c| {
+        let n = c.create_quiet("gz", 1, &[("message.timestamp.type", "LogAppendTime")]);
+        let mut b = weir_storage::BatchBuilder::new();
+        b.compression = weir_storage::Compression::Gzip;
+        for i in 0..3 {
+            b.push(weir_storage::Record {
+                offset: i,
+                timestamp: ts(),
+                key: Some(Bytes::from(format!("k{i}"))),
+                value: Some(Bytes::from(vec![b'a'; 100])),
+                headers: vec![],
+            });
+        }
+        produce(c, &n, 0, Bytes::from(b.build().unwrap()));
+        c.call(list_offsets_req(&n, 0, -1));
+    }));
+    out.push(seq("metadata/all-topics", |c| {
+        let mut r = MetadataRequest::default().with_topics(None);
+        r.allow_auto_topic_creation = false;
+        c.call(r);
+    }));
+    out.push(seq("group/leave-then-heartbeat", |c| {
+        let g = c.name("glh");
+        let (m, gen) = c.one_member_group(&g, true);
+        let lv = c.v(ApiKey::LeaveGroup);
+        c.call_v(
+            lv,
+            LeaveGroupRequest::default()
+                .with_group_id(gid(&g))
+                .with_members(vec![
+                    leave_group_request::MemberIdentity::default().with_member_id(s(&m))
+                ]),
+        );
+        heartbeat(c, &g, gen, &m, None);
+        c.call(DescribeGroupsRequest::default().with_groups(vec![gid(&g)]));
+        c.call(ListGroupsRequest::default().with_states_filter(vec![s("Empty")]));
+    }));
+    out.push(seq("group/sync-inconsistent-protocol", |c| {
+        let g = c.name("gsp");
+        c.await_coordinator(&g, 0);
+        let jv = c.v(ApiKey::JoinGroup);
+        let first = c.quiet(jv, join_req(jv, &g, "")).unwrap_or_default();
+        let j = c
+            .quiet(jv, join_req(jv, &g, first.member_id.as_str()))
+            .unwrap_or_default();
+        let sv = c.v(ApiKey::SyncGroup);
+        let mut r = sync_req(sv, &g, j.generation_id, j.member_id.as_str(), true);
+        r.protocol_name = Some(s("roundrobin"));
+        c.call_v(sv, r);
+    }));
+    out.push(seq("group/offset-fetch-all-topics", |c| {
+        let g = c.name("goa");
+        let t = c.name("t");
+        let t3 = c.name("t3");
+        c.await_coordinator(&g, 0);
+        c.call(commit_req(&g, -1, "", &t, 2));
+        c.call(commit_req(&g, -1, "", &t3, 1));
+        let v = c.v(ApiKey::OffsetFetch);
+        let mut r = offset_fetch_req(v, &g, &t);
+        r.groups[0].topics = None;
+        c.call_v(v, r);
+    }));
+
+    // --- more transaction states
+    out.push(seq("err/txn/timeout-too-large", |c| {
+        let tx = c.name("txt");
+        c.await_coordinator(&tx, 1);
+        c.call(init_pid_req(Some(&tx)).with_transaction_timeout_ms(i32::MAX));
+    }));
+    out.push(seq("err/txn/add-offsets-then-commit-and-fetch", |c| {
+        let tx = c.name("txao");
+        let g = c.name("txaog");
+        let t = c.name("t");
+        c.await_coordinator(&g, 0);
+        let (pid, e) = c.txn_producer(&tx);
+        add_offsets(c, &tx, pid, e, &g);
+        txn_commit_offset(c, &tx, pid, e, &g, &t);
+        // not committed yet: require_stable answers UNSTABLE_OFFSET_COMMIT
+        let v = c.v(ApiKey::OffsetFetch);
+        let mut r = offset_fetch_req(v, &g, &t);
+        r.require_stable = true;
+        c.call_v(v, r);
+        c.call(end_txn_req(&tx, pid, e, true));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let mut r = offset_fetch_req(v, &g, &t);
+        r.require_stable = true;
+        c.call_v(v, r);
+    }));
+    out.push(seq("txn/ongoing-lso-and-describe", |c| {
+        let tx = c.name("txl");
+        let n = c.name("txc");
+        let (pid, e) = c.txn_producer(&tx);
+        let id = c.topic_id(&n);
+        let pv = c.v(ApiKey::Produce);
+        add_partition(c, &tx, pid, e, &n);
+        let hw_before = c
+            .quiet(7, list_offsets_req(&n, 0, -1))
+            .and_then(|r| {
+                r.topics
+                    .first()
+                    .and_then(|t| t.partitions.first().map(|p| p.offset))
+            })
+            .unwrap_or(-1);
+        let _ = hw_before;
+        c.call_v(
+            pv,
+            produce_req_txn(
+                pv,
+                Some(&tx),
+                &n,
+                id,
+                0,
+                batch_with(1, pid, e, 0, true, true),
+            ),
+        );
+        let fv = c.v(ApiKey::Fetch);
+        for from in [0, 2, 3] {
+            let mut f = fetch_req(fv, &n, id, 0, from);
+            f.isolation_level = 1;
+            c.call_v(fv, f);
+        }
+        c.call(DescribeTransactionsRequest::default().with_transactional_ids(vec![txid(&tx)]));
+        use describe_producers_request::TopicRequest;
+        c.call(DescribeProducersRequest::default().with_topics(
+            vec![TopicRequest::default().with_name(tn(&n)).with_partition_indexes(vec![0])],
+        ));
+        c.call(end_txn_req(&tx, pid, e, false));
+    }));
+    out.push(seq("err/txn/end-with-wrong-epoch-and-id", |c| {
+        let tx = c.name("txe2");
+        let t = c.name("t");
+        let (pid, e) = c.txn_producer(&tx);
+        add_partition(c, &tx, pid, e, &t);
+        c.call(end_txn_req(&tx, pid, e + 3, true));
+        c.call(end_txn_req(&tx, pid + 77, e, true));
+        c.call(end_txn_req(&tx, pid, e, false));
+    }));
+    // --- KIP-848 consumer group, one member
+    out.push(seq("consumer-group/one-member", |c| {
+        let g = c.name("cg1");
+        let t3 = c.name("t3");
+        c.await_coordinator(&g, 0);
+        let hb = |member: &str, epoch: i32| {
+            ConsumerGroupHeartbeatRequest::default()
+                .with_group_id(gid(&g))
+                .with_member_id(s(member))
+                .with_member_epoch(epoch)
+                .with_rebalance_timeout_ms(30_000)
+                .with_subscribed_topic_names(Some(vec![tn(&t3)]))
+                .with_topic_partitions(Some(vec![]))
+        };
+        let m = "CCCCCCCCCCCCCCCCCCCCCC";
+        let r = c.call(hb(m, 0)).unwrap_or_default();
+        let epoch = r.member_epoch;
+        c.call(ConsumerGroupDescribeRequest::default().with_group_ids(vec![gid(&g)]));
+        // a stale epoch is fenced
+        c.call(hb(m, epoch + 5));
+        // leave (epoch -1)
+        c.call(
+            ConsumerGroupHeartbeatRequest::default()
+                .with_group_id(gid(&g))
+                .with_member_id(s(m))
+                .with_member_epoch(-1),
+        );
+    }));
+
+    // --- metadata by id, admin lookups of unknown things
+    out.push(seq("metadata/by-topic-id", |c| {
+        use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+        let t = c.name("t");
+        let id = c.topic_id(&t);
+        let v = c.v(ApiKey::Metadata);
+        let r = MetadataRequest::default()
+            .with_allow_auto_topic_creation(false)
+            .with_topics(Some(vec![
+                MetadataRequestTopic::default().with_topic_id(id),
+                MetadataRequestTopic::default().with_topic_id(uuid::Uuid::from_u128(5)),
+            ]));
+        c.call_v(v, r);
+    }));
+    out.push(seq("describe-topic-partitions/cursor-and-unknown", |c| {
+        use describe_topic_partitions_request::{Cursor, TopicRequest};
+        let t3 = c.name("t3");
+        let n = c.name("nosuch-dtp");
+        c.call(
+            DescribeTopicPartitionsRequest::default()
+                .with_response_partition_limit(2)
+                .with_topics(vec![
+                    TopicRequest::default().with_name(tn(&t3)),
+                    TopicRequest::default().with_name(tn(&n)),
+                ]),
+        );
+        c.call(
+            DescribeTopicPartitionsRequest::default()
+                .with_response_partition_limit(2)
+                .with_cursor(Some(
+                    Cursor::default()
+                        .with_topic_name(tn(&t3))
+                        .with_partition_index(2),
+                ))
+                .with_topics(vec![TopicRequest::default().with_name(tn(&t3))]),
+        );
+    }));
+    out.push(seq("admin/unknown-partitions", |c| {
+        use delete_records_request::{DeleteRecordsPartition, DeleteRecordsTopic};
+        use elect_leaders_request::TopicPartitions;
+        use list_partition_reassignments_request::ListPartitionReassignmentsTopics;
+        let t = c.name("t");
+        let n = c.name("nosuch-adm");
+        c.call(
+            ElectLeadersRequest::default()
+                .with_timeout_ms(10_000)
+                .with_topic_partitions(Some(vec![
+                    TopicPartitions::default()
+                        .with_topic(tn(&t))
+                        .with_partitions(vec![5]),
+                    TopicPartitions::default()
+                        .with_topic(tn(&n))
+                        .with_partitions(vec![0]),
+                ])),
+        );
+        c.call(
+            ListPartitionReassignmentsRequest::default()
+                .with_timeout_ms(10_000)
+                .with_topics(Some(vec![ListPartitionReassignmentsTopics::default()
+                    .with_name(tn(&n))
+                    .with_partition_indexes(vec![0])])),
+        );
+        c.call(
+            DeleteRecordsRequest::default()
+                .with_timeout_ms(10_000)
+                .with_topics(vec![DeleteRecordsTopic::default()
+                    .with_name(tn(&n))
+                    .with_partitions(vec![DeleteRecordsPartition::default()
+                        .with_partition_index(0)
+                        .with_offset(0)])]),
+        );
+    }));
+    out.push(seq("err/produce/internal-topic", |c| {
+        c.await_coordinator(&c.name("g-internal"), 0);
+        produce_v12(c, "__consumer_offsets", 0, batch(1));
+    }));
+    out.push(seq("err/create-topics/duplicate-in-request", |c| {
+        let n = c.name("dup");
+        let mut r = create_topic_req(&n, 1, &[]);
+        let again = r.topics[0].clone();
+        r.topics.push(again);
+        c.call(r);
+    }));
+    out.push(seq("fetch/session", |c| {
+        let t = c.name("t");
+        let id = c.topic_id(&t);
+        let v = c.v(ApiKey::Fetch);
+        // a new session (epoch 0), then an incremental fetch naming nothing (epoch 1)
+        let mut f = fetch_req(v, &t, id, 0, 0);
+        f.session_id = 0;
+        f.session_epoch = 0;
+        let r = c.call_v(v, f).unwrap_or_default();
+        let mut f = fetch_req(v, &t, id, 0, 0);
+        f.topics.clear();
+        f.session_id = r.session_id;
+        f.session_epoch = 1;
+        c.call_v(v, f);
+        // a wrong epoch
+        let mut f = fetch_req(v, &t, id, 0, 0);
+        f.topics.clear();
+        f.session_id = r.session_id;
+        f.session_epoch = 5;
+        c.call_v(v, f);
+        // an unknown session
+        let mut f = fetch_req(v, &t, id, 0, 0);
+        f.session_id = 123_456;
+        f.session_epoch = 1;
+        c.call_v(v, f);
+    }));
+
+    // Kafka rolls a segment when a batch's timestamp is segment.ms past the segment's
+    // first, and a fetch reads one segment: shown with a batch stamped 8 days back
+    out.push(seq("storage/roll-by-record-timestamp", |c| {
+        let n = c.create_quiet("roll", 1, &[("retention.ms", "-1")]);
+        let old = ts() - 8 * 24 * 3600 * 1000;
+        let mut b = weir_storage::BatchBuilder::new();
+        b.push(weir_storage::Record {
+            offset: 0,
+            timestamp: old,
+            key: Some(Bytes::from_static(b"k")),
+            value: Some(Bytes::from_static(b"old")),
+            headers: vec![],
+        });
+        produce(c, &n, 0, Bytes::from(b.build().unwrap()));
+        produce(c, &n, 0, batch(2));
+        fetch(c, &n, 0, 0);
+        fetch(c, &n, 0, 1);
+    }));
+
+    out.push(seq("err/produce/timestamps-out-of-range", |c| {
+        let n = c.create_quiet("tsr", 1, &[]);
+        for delta in [
+            2 * 24 * 3600 * 1000_i64,
+            2 * 3600 * 1000,
+            -400 * 24 * 3600 * 1000,
+        ] {
+            let mut b = weir_storage::BatchBuilder::new();
+            b.push(weir_storage::Record {
+                offset: 0,
+                timestamp: ts() + delta,
+                key: Some(Bytes::from_static(b"k")),
+                value: Some(Bytes::from_static(b"v")),
+                headers: vec![],
+            });
+            produce(c, &n, 0, Bytes::from(b.build().unwrap()));
+        }
+    }));
+    out.push(seq("err/offset-commit/metadata-too-large", |c| {
+        let g = c.name("gmd");
+        let t = c.name("t");
+        c.await_coordinator(&g, 0);
+        let mut r = commit_req(&g, -1, "", &t, 1);
+        r.topics[0].partitions[0].committed_metadata = Some(s(&"m".repeat(5000)));
+        c.call(r);
+    }));
+    out.push(seq("configs/describe-all-topic-configs", |c| {
+        use describe_configs_request::DescribeConfigsResource;
+        let n = c.create_quiet(
+            "dcall",
+            1,
+            &[("retention.ms", "3600000"), ("cleanup.policy", "compact")],
+        );
+        c.call(
+            DescribeConfigsRequest::default()
+                .with_include_synonyms(true)
+                .with_resources(vec![DescribeConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(s(&n))]),
+        );
+    }));
+    out.push(seq("configs/alter-configs-legacy-invalid", |c| {
+        use alter_configs_request::{AlterConfigsResource, AlterableConfig};
+        let t = c.name("t");
+        for (k, v) in [
+            ("retention.ms", "abc"),
+            ("no.such.config", "1"),
+            ("min.insync.replicas", "0"),
+        ] {
+            c.call(AlterConfigsRequest::default().with_resources(
+                vec![AlterConfigsResource::default(
+                )
+                .with_resource_type(2)
+                .with_resource_name(s(&t))
+                .with_configs(vec![AlterableConfig::default()
+                    .with_name(s(k))
+                    .with_value(Some(s(v)))])],
+            ));
+        }
+    }));
+    out.push(seq("configs/broker-dynamic-default", |c| {
+        use incremental_alter_configs_request::{AlterConfigsResource, AlterableConfig};
+        c.call(
+            IncrementalAlterConfigsRequest::default()
+                .with_validate_only(true)
+                .with_resources(vec![AlterConfigsResource::default()
+                    .with_resource_type(4)
+                    .with_resource_name(s(""))
+                    .with_configs(vec![AlterableConfig::default()
+                        .with_name(s("log.retention.ms"))
+                        .with_config_operation(0)
+                        .with_value(Some(s("604800000")))])]),
+        );
     }));
 }

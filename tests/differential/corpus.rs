@@ -23,8 +23,19 @@ pub fn txid(x: &str) -> TransactionalId {
     TransactionalId(s(x))
 }
 
-/// Record timestamps: fixed, so both brokers store and return the same bytes.
-pub const TS: i64 = 1_700_000_000_000;
+/// Record timestamps: fixed for the run, so both brokers store and return the same
+/// bytes; a minute before the run started, so that neither time-based retention nor
+/// Kafka's timestamp-based segment roll (LogSegment.timeWaitedForRoll) sees old data.
+pub fn ts() -> i64 {
+    static TS: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *TS.get_or_init(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        now / 1000 * 1000 - 60_000
+    })
+}
 
 /// A v2 batch of `n` records (`k0`/`v0`, ...), with producer fields for idempotence.
 pub fn batch_with(n: usize, pid: i64, epoch: i16, seq: i32, txn: bool, keys: bool) -> Bytes {
@@ -36,7 +47,7 @@ pub fn batch_with(n: usize, pid: i64, epoch: i16, seq: i32, txn: bool, keys: boo
     for i in 0..n {
         b.push(Record {
             offset: i as i64,
-            timestamp: TS + i as i64,
+            timestamp: ts() + i as i64,
             key: keys.then(|| Bytes::from(format!("k{i}"))),
             value: Some(Bytes::from(format!("v{i}"))),
             headers: vec![],
@@ -471,6 +482,17 @@ pub fn all(
             }
         }
     }
+    // the error answers of the data-path APIs at every common version
+    for (&key, &(lo, hi)) in versions {
+        let Ok(api) = ApiKey::try_from(key) else {
+            continue;
+        };
+        for v in lo..=hi {
+            if let Some(s) = shallow_errors(api, v) {
+                out.push(s);
+            }
+        }
+    }
     crate::cases::push_all(&mut out);
     out
 }
@@ -509,7 +531,7 @@ fn shallow(api: ApiKey, v: i16) -> Option<Sequence> {
         }),
         ApiKey::ListOffsets => seq(name, move |c| {
             let t = c.name("t");
-            for ts in [-2, -1, TS + 1] {
+            for ts in [-2, -1, ts() + 1] {
                 c.call_v(v, list_offsets_req(&t, 0, ts));
             }
         }),
@@ -947,6 +969,73 @@ fn shallow(api: ApiKey, v: i16) -> Option<Sequence> {
             c.call_v(
                 v,
                 ListPartitionReassignmentsRequest::default().with_timeout_ms(10_000),
+            );
+        }),
+        _ => return None,
+    })
+}
+
+/// Unknown partitions, unknown topics and out-of-range offsets of `api` at version `v`.
+fn shallow_errors(api: ApiKey, v: i16) -> Option<Sequence> {
+    let name = format!("verr/{api:?}/v{v}");
+    Some(match api {
+        ApiKey::Produce => seq(name, move |c| {
+            let t = c.name("t");
+            let id = c.topic_id(&t);
+            c.call_v(v, produce_req(v, &t, id, 9, batch(1)));
+            let n = c.name("nosuch-vp");
+            c.call_v(
+                v,
+                produce_req(v, &n, uuid::Uuid::from_u128(99), 0, batch(1)),
+            );
+        }),
+        ApiKey::Fetch => seq(name, move |c| {
+            let t = c.name("t");
+            let id = c.topic_id(&t);
+            c.call_v(v, fetch_req(v, &t, id, 0, 1_000_000));
+            c.call_v(v, fetch_req(v, &t, id, 9, 0));
+        }),
+        ApiKey::ListOffsets => seq(name, move |c| {
+            let t = c.name("t");
+            let n = c.name("nosuch-vlo");
+            c.call_v(v, list_offsets_req(&t, 9, -1));
+            c.call_v(v, list_offsets_req(&n, 0, -2));
+        }),
+        ApiKey::Metadata => seq(name, move |c| {
+            let n = c.name("nosuch-vmd");
+            let mut r = metadata_req(&[&n, "bad name!"]);
+            if v >= 4 {
+                r.allow_auto_topic_creation = false;
+            }
+            c.call_v(v, r);
+        }),
+        ApiKey::OffsetCommit => seq(name, move |c| {
+            let g = c.name(&format!("voc{v}"));
+            let n = c.name("nosuch-voc");
+            c.await_coordinator(&g, 0);
+            let mut r = commit_req(&g, -1, "", &n, 1);
+            if (2..=4).contains(&v) {
+                r.retention_time_ms = -1;
+            }
+            c.call_v(v, r);
+        }),
+        ApiKey::Heartbeat => seq(name, move |c| {
+            let g = c.name(&format!("vhb{v}"));
+            c.await_coordinator(&g, 0);
+            c.call_v(
+                v,
+                HeartbeatRequest::default()
+                    .with_group_id(gid(&g))
+                    .with_generation_id(1)
+                    .with_member_id(s("nobody")),
+            );
+        }),
+        ApiKey::DescribeGroups => seq(name, move |c| {
+            let g = c.name(&format!("vdg{v}"));
+            c.await_coordinator(&g, 0);
+            c.call_v(
+                v,
+                DescribeGroupsRequest::default().with_groups(vec![gid(&g)]),
             );
         }),
         _ => return None,

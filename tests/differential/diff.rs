@@ -188,6 +188,10 @@ pub fn normalise(leaves: &mut [(String, String)], nonce: &str, aliases: &mut Ali
                     Some(aliases.alias("member", v))
                 }
             }
+            "session_id" => match inner_int(v) {
+                Some(n) if n > 0 => Some(aliases.alias("session", v)),
+                _ => None,
+            },
             "producer_id" | "last_producer_id" => match inner_int(v) {
                 Some(n) if n >= 0 => Some(aliases.alias("pid", v)),
                 _ => None,

@@ -9,7 +9,15 @@
 //! between them still count), log dir paths and sizes, the run's name suffix, and the
 //! order of lists Kafka keeps unordered (sorted here). Error messages are compared as
 //! they are; known differences, wording included, are listed with their reason in
-//! `explanations.txt` (`SEQUENCE | FIELD | reason`, `*` globs).
+//! `explanations.txt` (`SEQUENCE | FIELD | reason`, `*` globs; "open: <area>" marks
+//! one weir should not have, left to whoever owns that area). Fetched record batches
+//! are compared byte for byte except the producer id (and the CRC over it) and a
+//! control batch's timestamps; records are stamped a minute before the run.
+//!
+//! Sequences run in order, each against both brokers at once (two threads); later
+//! ones may use the topics `setup/topics` created. Where Kafka finishes work after
+//! answering (transaction markers after EndTxn, topic creation, coordinator loading)
+//! the runner waits the way a client would retry, identically for both brokers.
 //!
 //! Each sequence prints `identical`, `explained` (with the reasons) or `differ` (with
 //! the differing fields), then the summary `N sequences, N identical, N explained,
@@ -145,6 +153,11 @@ impl<'a> Ctx<'a> {
             }
         };
         self.steps.push((label, text));
+        if key == ApiKey::EndTxn {
+            // Kafka writes the transaction markers after EndTxn answers: let them land
+            // before the next step appends to the same partitions
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
         typed
     }
 
@@ -185,6 +198,13 @@ fn canonical(kind: &mut ResponseKind, nonce: &str) {
         }
         ResponseKind::Metadata(r) => {
             r.brokers.sort_by_key(|b| b.node_id);
+            // all topics: only this run's (a reused broker has others; internal ones differ)
+            r.topics.retain(|t| {
+                t.name
+                    .as_ref()
+                    .is_none_or(|n| n.contains(nonce) || n.contains("bad name"))
+                    || t.error_code != 0
+            });
             r.topics.sort_by(|a, b| a.name.cmp(&b.name));
             for t in &mut r.topics {
                 t.partitions.sort_by_key(|p| p.partition_index);
@@ -218,6 +238,28 @@ fn canonical(kind: &mut ResponseKind, nonce: &str) {
             r.members.sort_by(|a, b| {
                 (a.member_id != leader, &a.member_id).cmp(&(b.member_id != leader, &b.member_id))
             });
+        }
+        ResponseKind::OffsetFetch(r) => {
+            for g in &mut r.groups {
+                for t in g.topics.iter_mut() {
+                    t.partitions.sort_by_key(|p| p.partition_index);
+                }
+                g.topics.sort_by(|a, b| a.name.cmp(&b.name));
+            }
+        }
+        // hash order in Kafka; producer ids differ, so by what they did
+        ResponseKind::DescribeProducers(r) => {
+            for t in &mut r.topics {
+                for p in &mut t.partitions {
+                    p.active_producers.sort_by_key(|a| {
+                        (
+                            a.current_txn_start_offset,
+                            a.last_sequence,
+                            a.producer_epoch,
+                        )
+                    });
+                }
+            }
         }
         ResponseKind::DescribeCluster(r) => r.brokers.sort_by_key(|b| b.broker_id),
         ResponseKind::Fetch(r) => {
@@ -529,11 +571,12 @@ fn main() {
         } else {
             differ += 1;
             println!("differ     {}", s.name);
-            for d in open.iter().take(25) {
+            let limit = if verbose { usize::MAX } else { 25 };
+            for d in open.iter().take(limit) {
                 println!("    {}  weir={}  kafka={}", d.at, d.weir, d.kafka);
             }
-            if open.len() > 25 {
-                println!("    ... {} more", open.len() - 25);
+            if open.len() > limit {
+                println!("    ... {} more", open.len() - limit);
             }
         }
     }
