@@ -118,6 +118,13 @@ pub const BROKER_KEYS: &[KeyDef] = &[
         kind: Kind::Str(Some(TIMESTAMP_TYPES)),
         default: "CreateTime",
     },
+    int(
+        "log.message.timestamp.before.max.ms",
+        0,
+        i64::MAX,
+        "9223372036854775807",
+    ),
+    int("log.message.timestamp.after.max.ms", 0, i64::MAX, "3600000"),
     KeyDef {
         name: "compression.type",
         kind: Kind::Str(Some(COMPRESSION_TYPES)),

@@ -4,6 +4,8 @@
 
 pub mod broker;
 pub mod kafka_broker_keys;
+pub mod kafka_topic_keys;
+pub mod kafka_value;
 pub mod topic;
 
 pub use broker::{Settings, Source};

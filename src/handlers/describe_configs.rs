@@ -9,7 +9,7 @@
 use super::sb;
 use crate::config::broker::{Kind, Settings, Source};
 use crate::config::kafka_broker_keys::{kafka_broker_key, KAFKA_BROKER_KEYS};
-use crate::config::topic::{topic_key_def, ConfigSource, TopicConfig};
+use crate::config::topic::{topic_key_def, ConfigSource, TopicConfig, LEGACY_TOPIC_KEYS};
 use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::partitions::validate_topic_name;
 use crate::state::BrokerState;
@@ -51,6 +51,7 @@ impl Handler for Api {
     ) -> HandlerResult<DescribeConfigsResponse> {
         let version = ctx.api_version;
         let synonyms = req.include_synonyms;
+        let documentation = req.include_documentation;
         let results = req
             .resources
             .into_iter()
@@ -77,8 +78,14 @@ impl Handler for Api {
                         None => out.error_code = ResponseError::UnknownTopicOrPartition.code(),
                         Some(t) => {
                             let statics = StaticValues::of(&state);
-                            out.configs =
-                                topic_entries(&t.config(), &statics, synonyms, version, &wanted);
+                            out.configs = topic_entries(
+                                &t.config(),
+                                &statics,
+                                synonyms,
+                                documentation,
+                                version,
+                                keys.as_deref(),
+                            );
                         }
                     },
                     RESOURCE_BROKER if name.is_empty() => {} // no dynamic cluster-wide defaults
@@ -223,14 +230,25 @@ fn source_of(synonyms: &[DescribeConfigsSynonym]) -> i8 {
         .map_or(ConfigSource::Default.code(), |s| s.source)
 }
 
+/// Kafka's createTopicConfigEntry for every topic key (Kafka 4.x's, then a
+/// legacy 3.x key when it is set, or named in the request: issue 17).
 fn topic_entries(
     cfg: &TopicConfig,
     statics: &StaticValues,
     synonyms: bool,
+    documentation: bool,
     version: i16,
-    wanted: &dyn Fn(&str) -> bool,
+    named: Option<&[String]>,
 ) -> Vec<DescribeConfigsResourceResult> {
-    cfg.entries(statics.settings)
+    let wanted = |name: &str| named.is_none_or(|k| k.iter().any(|x| x == name));
+    let mut entries = cfg.entries(statics.settings);
+    for legacy in LEGACY_TOPIC_KEYS {
+        let asked = named.is_some_and(|k| k.iter().any(|x| x == legacy.name));
+        if asked && !entries.iter().any(|e| e.name == legacy.name) {
+            entries.extend(cfg.effective(legacy.name, statics.settings));
+        }
+    }
+    entries
         .into_iter()
         .filter(|e| wanted(e.name))
         .map(|e| {
@@ -241,16 +259,20 @@ fn topic_entries(
             if let Some(v) = cfg.overrides().get(e.name) {
                 all.push(synonym(e.name, Some(v.clone()), ConfigSource::Topic.code()));
             }
-            all.extend(broker_synonyms(def.broker_key, statics, false));
+            if let Some(broker_key) = def.broker_key {
+                all.extend(broker_synonyms(broker_key, statics, false));
+            }
+            let doc =
+                (documentation && !def.documentation.is_empty()).then(|| sb(def.documentation));
             let mut r = DescribeConfigsResourceResult::default()
                 .with_name(sb(e.name))
                 .with_value(Some(sb(e.value.clone())))
                 .with_read_only(false)
                 .with_config_source(source_of(&all))
                 .with_is_sensitive(false)
-                .with_documentation(None);
+                .with_documentation(doc);
             if version >= 3 {
-                r.config_type = config_type(def.kind);
+                r.config_type = def.config_type;
             }
             if synonyms {
                 r.synonyms = all;
