@@ -184,13 +184,18 @@ pub const BROKER_KEYS: &[KeyDef] = &[
     },
 ];
 
-/// Where a setting's value came from (precedence: Cli > Env > File > Default).
+/// Where a setting's value came from (precedence: Cli > Env > File > Default;
+/// the dynamic broker configs, set at run time, overlay them all).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Source {
     Default,
     File,
     Env,
     Cli,
+    /// A cluster-wide dynamic default (BROKER resource `""`).
+    DynamicDefault,
+    /// A dynamic config of this broker (BROKER resource `"<node id>"`).
+    DynamicBroker,
 }
 
 /// A parsed value.

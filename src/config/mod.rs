@@ -3,6 +3,7 @@
 //! `WEIR_` environment variables.
 
 pub mod broker;
+pub mod dynamic;
 pub mod kafka_broker_keys;
 pub mod kafka_topic_keys;
 pub mod kafka_value;

@@ -130,6 +130,10 @@ pub enum TopicConfigError {
 pub enum ConfigSource {
     /// A per-topic override (`DYNAMIC_TOPIC_CONFIG` = 1).
     Topic,
+    /// A dynamic config of this broker (`DYNAMIC_BROKER_CONFIG` = 2).
+    DynamicBroker,
+    /// A cluster-wide dynamic default (`DYNAMIC_DEFAULT_BROKER_CONFIG` = 3).
+    DynamicDefaultBroker,
     /// A broker setting given on the command line, env or file (`STATIC_BROKER_CONFIG` = 4).
     StaticBroker,
     /// Kafka's default (`DEFAULT_CONFIG` = 5).
@@ -141,15 +145,18 @@ impl ConfigSource {
     pub fn code(self) -> i8 {
         match self {
             ConfigSource::Topic => 1,
+            ConfigSource::DynamicBroker => 2,
+            ConfigSource::DynamicDefaultBroker => 3,
             ConfigSource::StaticBroker => 4,
             ConfigSource::Default => 5,
         }
     }
     pub fn from_broker(source: Source) -> ConfigSource {
-        if source == Source::Default {
-            ConfigSource::Default
-        } else {
-            ConfigSource::StaticBroker
+        match source {
+            Source::Default => ConfigSource::Default,
+            Source::DynamicBroker => ConfigSource::DynamicBroker,
+            Source::DynamicDefault => ConfigSource::DynamicDefaultBroker,
+            Source::File | Source::Env | Source::Cli => ConfigSource::StaticBroker,
         }
     }
 }

@@ -8,6 +8,7 @@
 
 use super::sb;
 use crate::config::broker::{Kind, Settings, Source};
+use crate::config::dynamic::DynamicConfigs;
 use crate::config::kafka_broker_keys::{kafka_broker_key, KAFKA_BROKER_KEYS};
 use crate::config::topic::{topic_key_def, ConfigSource, TopicConfig, LEGACY_TOPIC_KEYS};
 use crate::handler::{Handler, HandlerResult, RequestContext};
@@ -88,7 +89,10 @@ impl Handler for Api {
                             );
                         }
                     },
-                    RESOURCE_BROKER if name.is_empty() => {} // no dynamic cluster-wide defaults
+                    RESOURCE_BROKER if name.is_empty() => {
+                        let statics = StaticValues::of(&state);
+                        out.configs = cluster_default_entries(&statics, synonyms, version, &wanted);
+                    }
                     RESOURCE_BROKER | RESOURCE_BROKER_LOGGER => {
                         match check_broker_id(res.resource_type, name, state.node_id) {
                             Err(msg) => {
@@ -144,6 +148,10 @@ fn check_broker_id(resource_type: i8, name: &str, node_id: i32) -> Result<(), St
 struct StaticValues<'a> {
     settings: &'a Settings,
     facts: Vec<(&'static str, String)>,
+    /// The dynamic broker configs (per broker, cluster default).
+    dynamic: DynamicConfigs,
+    /// The settings in effect (static with the dynamic ones laid over).
+    effective: Arc<Settings>,
 }
 
 impl<'a> StaticValues<'a> {
@@ -152,6 +160,8 @@ impl<'a> StaticValues<'a> {
         let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         StaticValues {
             settings: &state.settings,
+            dynamic: state.dynamic_configs.lock().clone(),
+            effective: state.partitions.settings(),
             facts: vec![
                 (
                     "advertised.listeners",
@@ -205,13 +215,23 @@ fn broker_synonyms(
         None => &own,
     };
     let value = |v: String| (!sensitive).then_some(v);
-    let mut all: Vec<DescribeConfigsSynonym> = names
-        .iter()
-        .filter_map(|n| {
-            let v = statics.get(n)?;
-            Some(synonym(n, value(v), ConfigSource::StaticBroker.code()))
-        })
-        .collect();
+    let mut all: Vec<DescribeConfigsSynonym> = Vec::new();
+    for (map, source) in [
+        (&statics.dynamic.broker, ConfigSource::DynamicBroker),
+        (
+            &statics.dynamic.cluster_default,
+            ConfigSource::DynamicDefaultBroker,
+        ),
+    ] {
+        all.extend(names.iter().filter_map(|n| {
+            let v = map.get(*n)?;
+            Some(synonym(n, value(v.clone()), source.code()))
+        }));
+    }
+    all.extend(names.iter().filter_map(|n| {
+        let v = statics.get(n)?;
+        Some(synonym(n, value(v), ConfigSource::StaticBroker.code()))
+    }));
     all.extend(names.iter().filter_map(|n| {
         let v = default_of(n, statics.settings)?;
         Some(synonym(n, value(v), ConfigSource::Default.code()))
@@ -241,11 +261,11 @@ fn topic_entries(
     named: Option<&[String]>,
 ) -> Vec<DescribeConfigsResourceResult> {
     let wanted = |name: &str| named.is_none_or(|k| k.iter().any(|x| x == name));
-    let mut entries = cfg.entries(statics.settings);
+    let mut entries = cfg.entries(&statics.effective);
     for legacy in LEGACY_TOPIC_KEYS {
         let asked = named.is_some_and(|k| k.iter().any(|x| x == legacy.name));
         if asked && !entries.iter().any(|e| e.name == legacy.name) {
-            entries.extend(cfg.effective(legacy.name, statics.settings));
+            entries.extend(cfg.effective(legacy.name, &statics.effective));
         }
     }
     entries
@@ -301,7 +321,12 @@ fn broker_entries(
                 None
             } else {
                 statics
+                    .dynamic
+                    .broker
                     .get(k.name)
+                    .or_else(|| statics.dynamic.cluster_default.get(k.name))
+                    .cloned()
+                    .or_else(|| statics.get(k.name))
                     .or_else(|| k.default.map(str::to_string))
             };
             let mut r = DescribeConfigsResourceResult::default()
@@ -339,6 +364,42 @@ fn broker_entries(
             r
         });
     known.chain(unknown).collect()
+}
+
+/// The cluster-wide dynamic defaults (BROKER resource `""`): only the keys
+/// set, each with itself as its one synonym, as Kafka lists them.
+fn cluster_default_entries(
+    statics: &StaticValues,
+    synonyms: bool,
+    version: i16,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Vec<DescribeConfigsResourceResult> {
+    let code = ConfigSource::DynamicDefaultBroker.code();
+    statics
+        .dynamic
+        .cluster_default
+        .iter()
+        .filter(|(k, _)| wanted(k))
+        .map(|(k, v)| {
+            let known = kafka_broker_key(k);
+            let sensitive = known.is_some_and(|d| d.sensitive());
+            let value = (!sensitive).then(|| v.clone());
+            let mut r = DescribeConfigsResourceResult::default()
+                .with_name(sb(k.clone()))
+                .with_value(value.clone().map(sb))
+                .with_read_only(false)
+                .with_config_source(code)
+                .with_is_sensitive(sensitive)
+                .with_documentation(None);
+            if version >= 3 {
+                r.config_type = known.map_or(2, |d| d.config_type);
+            }
+            if synonyms {
+                r.synonyms = vec![synonym(k, value, code)];
+            }
+            r
+        })
+        .collect()
 }
 
 fn synonym(name: &str, value: Option<String>, source: i8) -> DescribeConfigsSynonym {

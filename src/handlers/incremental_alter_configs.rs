@@ -5,10 +5,13 @@
 //! kept); DELETE of an unset or unknown key succeeds. Invalid keys or values
 //! fail the resource with INVALID_CONFIG and Kafka's text; a key named twice,
 //! or a null value other than DELETE's, is INVALID_REQUEST. Shares the apply
-//! step with AlterConfigs.
+//! step with AlterConfigs. On a BROKER resource the operations edit that set
+//! of dynamic broker configs ([`crate::config::dynamic`]).
 
-use super::alter_configs::{alter_topic, precheck};
+use super::alter_configs::{alter_broker, alter_topic, check_broker_values, precheck};
+use super::describe_configs::RESOURCE_BROKER;
 use super::sb;
+use crate::config::kafka_broker_keys::kafka_broker_key;
 use crate::config::topic::{topic_key_def, TopicConfig, TopicConfigError, LIST};
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
@@ -18,7 +21,7 @@ use kafka_protocol::messages::{
     ApiKey, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
 };
 use kafka_protocol::ResponseError;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 /// The IncrementalAlterConfigs handler.
@@ -100,6 +103,55 @@ fn apply_op(op: &AlterableConfig, next: &mut TopicConfig) -> Result<(), TopicCon
     }
 }
 
+/// Apply one operation to a broker resource's dynamic set, as Kafka's
+/// `ConfigAdminManager` prepares it and its controller checks it.
+fn apply_broker_op(
+    op: &AlterableConfig,
+    set: &mut BTreeMap<String, String>,
+) -> Result<(), (ResponseError, String)> {
+    let key = op.name.as_str();
+    let value = op.value.as_deref().unwrap_or("");
+    match op.config_operation {
+        SET => {
+            let checked = check_broker_values([(key, value)])?;
+            set.extend(checked);
+        }
+        DELETE => {
+            set.remove(key);
+        }
+        APPEND | SUBTRACT => {
+            let invalid = |m: String| (ResponseError::InvalidConfig, m);
+            let def = kafka_broker_key(key)
+                .ok_or_else(|| invalid(format!("Unknown config name: {key}")))?;
+            if def.config_type != LIST {
+                let verb = if op.config_operation == APPEND {
+                    "append"
+                } else {
+                    "subtract"
+                };
+                return Err(invalid(format!(
+                    "Config value {verb} is not allowed for config key: {key}"
+                )));
+            }
+            let joined = append_or_subtract(
+                set.get(key).map(String::as_str),
+                def.default.unwrap_or(""),
+                op.config_operation,
+                value,
+            );
+            let checked = check_broker_values([(key, joined.as_str())])?;
+            set.extend(checked);
+        }
+        other => {
+            return Err((
+                ResponseError::InvalidRequest,
+                format!("Unknown operations type {other}"),
+            ))
+        }
+    }
+    Ok(())
+}
+
 /// Kafka's request checks before any resource is touched (`ConfigAdminManager
 /// .preprocess`): no key twice, no null value except for DELETE.
 pub fn precheck_ops(ops: &[AlterableConfig]) -> Option<(ResponseError, String)> {
@@ -140,6 +192,14 @@ impl Handler for Api {
                     let outcome = precheck_ops(&res.configs)
                         .or_else(|| precheck(res.resource_type, &name, keys))
                         .or_else(|| {
+                            if res.resource_type == RESOURCE_BROKER {
+                                return alter_broker(&state, &name, validate_only, |set| {
+                                    for op in &res.configs {
+                                        apply_broker_op(op, set)?;
+                                    }
+                                    Ok(())
+                                });
+                            }
                             alter_topic(&state, &name, validate_only, |_, next| {
                                 for op in &res.configs {
                                     apply_op(op, next)?;
