@@ -501,6 +501,9 @@ async fn invalid_config_texts_are_configdefs() {
     broker.shutdown().await.unwrap();
 }
 
+/// (operation, value, expected (error code, message), value afterwards).
+type Step<'a> = (i8, Option<&'a str>, (i16, Option<&'a str>), &'a str);
+
 #[tokio::test]
 async fn incremental_list_operations_follow_kafkas_controller() {
     let dir = tempfile::tempdir().unwrap();
@@ -512,7 +515,7 @@ async fn incremental_list_operations_follow_kafkas_controller() {
     let invalid_request = ResponseError::InvalidRequest.code();
     // (op, value, expected answer, cleanup.policy afterwards), in order, each
     // as Kafka 4.4 answered.
-    let steps: &[(i8, Option<&str>, (i16, Option<&str>), &str)] = &[
+    let steps: &[Step] = &[
         // SUBTRACT from the default to an empty list: accepted and kept.
         (SUBTRACT, Some("delete"), (0, None), ""),
         (APPEND, Some("compact"), (0, None), "compact"),

@@ -62,7 +62,7 @@ public class GenTopicKeys {
         System.out.println("//! `scripts/kafka-keys/GenTopicKeys.java` (how to run it is in its header);");
         System.out.println("//! sorted by name. Data only: weir's model is in [`super::topic`].");
         System.out.println();
-        System.out.println("use super::topic::{TopicKeyDef, Validator};");
+        System.out.println("use super::kafka_value::{TopicKeyDef, Validator};");
         System.out.println();
         System.out.println("/// Every topic config key of Kafka 4.4, by name.");
         System.out.println("pub const KAFKA_TOPIC_KEYS: &[TopicKeyDef] = &[");

@@ -10,8 +10,8 @@
 
 use super::broker::{key_def, Settings, Source};
 use super::kafka_broker_keys::kafka_broker_key;
-use super::kafka_value::{self, ValueError};
-use super::topic::{Validator, TOPIC_KEYS};
+use super::kafka_value::{self, Validator, ValueError};
+use super::topic::TOPIC_KEYS;
 use std::collections::BTreeMap;
 
 /// The data-dir file holding both sets (`broker KEY=VALUE` and `default

@@ -6,7 +6,7 @@
 //! `scripts/kafka-keys/GenTopicKeys.java` (how to run it is in its header);
 //! sorted by name. Data only: weir's model is in [`super::topic`].
 
-use super::topic::{TopicKeyDef, Validator};
+use super::kafka_value::{TopicKeyDef, Validator};
 
 /// Every topic config key of Kafka 4.4, by name.
 pub const KAFKA_TOPIC_KEYS: &[TopicKeyDef] = &[

@@ -4,7 +4,39 @@
 //! INVALID_CONFIG (or, for broker resources, INVALID_REQUEST) with, e.g.
 //! `Invalid value x for configuration retention.ms: Not a number of type LONG`.
 
-use super::topic::Validator;
+/// How Kafka checks a value once it is parsed by type (`ConfigDef.Validator`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Validator {
+    None,
+    /// `Range.atLeast`.
+    AtLeast(i64),
+    /// `Range.between` (inclusive).
+    Between(i64, i64),
+    /// `ValidString.in`.
+    OneOf(&'static [&'static str]),
+    /// `ValidList.in`: no empty items; repeated ones are dropped.
+    ListOf(&'static [&'static str]),
+    /// `GzipCompression`'s level validator: 1..=9 or -1.
+    GzipLevel,
+    /// `ThrottledReplicaListValidator`: `*` or `partition:broker` items.
+    ThrottledReplicas,
+    /// Kafka 3.x's `message.format.version` (a metadata version string).
+    Version,
+}
+
+/// One topic config key (the table is [`super::kafka_topic_keys`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TopicKeyDef {
+    pub name: &'static str,
+    /// The broker setting that provides the default (`None`: Kafka's own default).
+    pub broker_key: Option<&'static str>,
+    /// DescribeConfigs `config_type` (1 boolean, 2 string, 3 int, 5 long, 6 double, 7 list).
+    pub config_type: i8,
+    /// Kafka's default, as DescribeConfigs renders it.
+    pub default: &'static str,
+    pub validator: Validator,
+    pub documentation: &'static str,
+}
 
 /// DescribeConfigs `config_type` values (`ConfigEntry.ConfigType` ids).
 pub mod types {
