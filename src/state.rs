@@ -63,7 +63,8 @@ impl BrokerState {
             meta.cluster_id.clone()
         };
         let producer_ids = ProducerIds::new(store.clone(), meta)?;
-        let dynamic_configs = crate::config::dynamic::load(&store).map_err(StartError::Other)?;
+        let dynamic_configs =
+            crate::config::dynamic::load(&store, &settings).map_err(StartError::Other)?;
         let effective = Arc::new(dynamic_configs.effective(&settings));
         let partitions = Registry::open(store.clone(), effective)?;
         let groups =

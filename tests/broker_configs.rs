@@ -260,7 +260,16 @@ async fn dynamic_broker_configs_are_set_described_applied_and_kept() {
     check(&describe(&mut c, BROKER_RESOURCE, &id, &[]).await);
     let d = describe(&mut c, BROKER_RESOURCE, "", &[]).await;
     assert_eq!(d.error_code, 0);
-    assert_eq!(d.configs.len(), 2);
+    // With min.insync.replicas, which a fresh Kafka 4.4 cluster keeps there.
+    assert_eq!(d.configs.len(), 3);
+    assert_eq!(
+        described(&d, "min.insync.replicas"),
+        (
+            Some("1".into()),
+            DYNAMIC_DEFAULT,
+            vec![syn("min.insync.replicas", "1", DYNAMIC_DEFAULT)]
+        )
+    );
     assert_eq!(
         described(&d, "log.retention.ms"),
         (
@@ -441,8 +450,27 @@ async fn refused_broker_configs_answer_as_kafka() {
             ))
         )
     );
-    // Nothing was applied.
+    let invalid_config = ResponseError::InvalidConfig.code();
+    let more: &[(&str, (&str, Option<&str>, i8), i16, &str)] = &[
+        ("1", ("min.insync.replicas", Some("2"), SET), invalid_config, "Broker-level min.insync.replicas cannot be altered while ELR is enabled."),
+        ("", ("min.insync.replicas", None, DELETE), invalid_config, "Cluster-level min.insync.replicas cannot be removed while ELR is enabled."),
+        ("1", ("log.retention.ms", Some("5"), APPEND), invalid_config, "Config value append is not allowed for config key: log.retention.ms"),
+        ("1", ("no.such.thing", Some("5"), APPEND), invalid_config, "Unknown config name: no.such.thing"),
+        ("1", ("ssl.keystore.password", Some("x"), SET), invalid_request, "These security configs can be dynamically updated only per-listener using the listener prefix: [ssl.keystore.password]"),
+    ];
+    for (res, op, code, want) in more {
+        let name = if *res == "1" { id.as_str() } else { "" };
+        let got = incremental(&mut c, BROKER_RESOURCE, name, &[*op]).await;
+        assert_eq!(got, (*code, Some(want.to_string())), "{op:?}");
+    }
+    // The cluster-level min.insync.replicas may be set; nothing else was applied.
+    let ops = [("min.insync.replicas", Some("1"), SET)];
+    assert_eq!(
+        incremental(&mut c, BROKER_RESOURCE, "", &ops).await,
+        (0, None)
+    );
     let r = describe(&mut c, BROKER_RESOURCE, "", &[]).await;
-    assert!(r.configs.is_empty(), "{:?}", r.configs);
+    let names: Vec<&str> = r.configs.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, vec!["min.insync.replicas"]);
     broker.shutdown().await.unwrap();
 }

@@ -35,7 +35,9 @@ fn s(x: &str) -> StrBytes {
 
 /// Kafka 4.4's DescribeConfigs answer for a new topic on a broker with
 /// default settings: (name, value, config_type). Every source is
-/// DEFAULT_CONFIG (5), nothing is read-only or sensitive.
+/// DEFAULT_CONFIG (5) but min.insync.replicas's (a fresh Kafka 4.4 cluster
+/// keeps it as a cluster-level dynamic config), nothing is read-only or
+/// sensitive.
 const KAFKA_44_TOPIC_DEFAULTS: &[(&str, &str, i8)] = &[
     ("cleanup.policy", "delete", 7),
     ("compression.gzip.level", "-1", 3),
@@ -217,7 +219,8 @@ async fn describe_configs_on_a_topic_lists_kafka_44s_keys_and_defaults() {
     assert_eq!(got, want);
     for e in &r.configs {
         let name = e.name.as_str();
-        assert_eq!(e.config_source, 5, "{name}");
+        let source = if name == "min.insync.replicas" { 3 } else { 5 };
+        assert_eq!(e.config_source, source, "{name}");
         assert!(!e.read_only && !e.is_sensitive, "{name}");
         assert!(
             e.documentation.is_some(),
@@ -239,6 +242,19 @@ async fn describe_configs_on_a_topic_lists_kafka_44s_keys_and_defaults() {
         ];
         assert_eq!(e.synonyms.is_empty(), none.contains(&name), "{name}");
     }
+    let mir = entry(&r, "min.insync.replicas");
+    let mir_syns: Vec<(&str, Option<&str>, i8)> = mir
+        .synonyms
+        .iter()
+        .map(|s| (s.name.as_str(), s.value.as_deref(), s.source))
+        .collect();
+    assert_eq!(
+        mir_syns,
+        vec![
+            ("min.insync.replicas", Some("1"), 3),
+            ("min.insync.replicas", Some("1"), 5)
+        ]
+    );
     let fdd = entry(&r, "file.delete.delay.ms");
     assert_eq!(fdd.synonyms.len(), 1);
     assert_eq!(fdd.synonyms[0].name.as_str(), "log.segment.delete.delay.ms");

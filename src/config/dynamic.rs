@@ -65,6 +65,9 @@ pub fn check(key: &str, value: &str) -> Result<String, DynamicConfigError> {
     if !k.dynamic {
         return Err(read_only(&[key]));
     }
+    if let Some(e) = listener_only(&[key]) {
+        return Err(e);
+    }
     let normal = kafka_value::check(key, value, k.config_type, validator_of(key))?;
     if key_def(key).is_some() {
         let mut probe = Settings::default();
@@ -76,6 +79,63 @@ pub fn check(key: &str, value: &str) -> Result<String, DynamicConfigError> {
         })?;
     }
     Ok(normal)
+}
+
+/// SSL keys Kafka reconfigures only per listener
+/// (`SslConfigs.RECONFIGURABLE_CONFIGS`, `DYNAMIC_SECURITY_CONFIGS`).
+const LISTENER_ONLY: &[&str] = &[
+    "ssl.key.password",
+    "ssl.keystore.certificate.chain",
+    "ssl.keystore.key",
+    "ssl.keystore.location",
+    "ssl.keystore.password",
+    "ssl.keystore.type",
+    "ssl.truststore.certificates",
+    "ssl.truststore.location",
+    "ssl.truststore.password",
+    "ssl.truststore.type",
+];
+
+/// Kafka's answer for security keys set without a listener prefix, if any
+/// of `keys` is one.
+pub fn listener_only(keys: &[&str]) -> Option<DynamicConfigError> {
+    let found: Vec<&str> = keys
+        .iter()
+        .copied()
+        .filter(|k| LISTENER_ONLY.contains(k))
+        .collect();
+    (!found.is_empty()).then(|| {
+        DynamicConfigError(format!(
+            "These security configs can be dynamically updated only per-listener using the \
+             listener prefix: [{}]",
+            found.join(", ")
+        ))
+    })
+}
+
+/// Kafka 4.x with ELR (a fresh 4.4 cluster has it) keeps `min.insync.replicas`
+/// as a cluster-level dynamic config, generated from the static value when
+/// the cluster is formatted; weir does the same when it first opens a data
+/// dir, and refuses what Kafka's controller refuses.
+pub const ELR_KEY: &str = "min.insync.replicas";
+
+/// Kafka's controller checks of a change of `scope` from `before` to `after`.
+pub fn check_elr(
+    scope: Scope,
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+) -> Result<(), DynamicConfigError> {
+    match scope {
+        Scope::Broker if before.get(ELR_KEY) != after.get(ELR_KEY) => Err(DynamicConfigError(
+            "Broker-level min.insync.replicas cannot be altered while ELR is enabled.".into(),
+        )),
+        Scope::ClusterDefault if before.contains_key(ELR_KEY) && !after.contains_key(ELR_KEY) => {
+            Err(DynamicConfigError(
+                "Cluster-level min.insync.replicas cannot be removed while ELR is enabled.".into(),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Kafka's answer for keys that cannot change at run time.
@@ -159,8 +219,10 @@ impl DynamicConfigs {
     }
 }
 
-/// Read the sets from the data dir (none yet: empty sets).
-pub fn load(store: &weir_storage::Store) -> Result<DynamicConfigs, String> {
+/// Read the sets from the data dir; the first time, start them as a new
+/// Kafka 4.4 cluster does (the cluster-level `min.insync.replicas`, see
+/// [`ELR_KEY`]) and write them.
+pub fn load(store: &weir_storage::Store, statics: &Settings) -> Result<DynamicConfigs, String> {
     match store
         .read_checkpoint(DYNAMIC_CONFIGS_CHECKPOINT)
         .map_err(|e| e.to_string())?
@@ -168,7 +230,13 @@ pub fn load(store: &weir_storage::Store) -> Result<DynamicConfigs, String> {
         Some(data) => {
             DynamicConfigs::decode(&data).map_err(|e| format!("{DYNAMIC_CONFIGS_CHECKPOINT}: {e}"))
         }
-        None => Ok(DynamicConfigs::default()),
+        None => {
+            let mut d = DynamicConfigs::default();
+            d.cluster_default
+                .insert(ELR_KEY.into(), statics.i64(ELR_KEY).to_string());
+            save(store, &d)?;
+            Ok(d)
+        }
     }
 }
 

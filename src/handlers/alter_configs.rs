@@ -94,6 +94,9 @@ pub fn alter_broker(
     if let Err(e) = change(next.set_of_mut(scope)) {
         return Some(e);
     }
+    if let Err(e) = dynamic::check_elr(scope, current.set_of(scope), next.set_of(scope)) {
+        return Some((ResponseError::InvalidConfig, e.0));
+    }
     if validate_only {
         return None;
     }
@@ -125,6 +128,10 @@ pub fn check_broker_values<'a>(
         .collect();
     if !read_only.is_empty() {
         return Err(broker_refusal(dynamic::read_only(&read_only)));
+    }
+    let keys: Vec<&str> = pairs.clone().into_iter().map(|(k, _)| k).collect();
+    if let Some(e) = dynamic::listener_only(&keys) {
+        return Err(broker_refusal(e));
     }
     pairs
         .into_iter()
