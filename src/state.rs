@@ -38,6 +38,10 @@ pub struct BrokerState {
     pub txn: crate::txn::TxnCoordinator,
     /// The stages every request passes around its handler.
     pub pipeline: Pipeline,
+    /// Dynamic broker configs (IncrementalAlterConfigs / AlterConfigs on a
+    /// BROKER resource); `settings` stays the static ones, the registry holds
+    /// the effective ones.
+    pub dynamic_configs: Mutex<crate::config::dynamic::DynamicConfigs>,
     shutdown: watch::Receiver<bool>,
     next_connection_id: AtomicU64,
 }
@@ -62,7 +66,10 @@ impl BrokerState {
         let pipeline = pipeline
             .with_configured_authorizer(&settings, &store)
             .map_err(|e| StartError::Other(e.to_string()))?;
-        let partitions = Registry::open(store.clone(), settings.clone())?;
+        let dynamic_configs =
+            crate::config::dynamic::load(&store, &settings).map_err(StartError::Other)?;
+        let effective = Arc::new(dynamic_configs.effective(&settings));
+        let partitions = Registry::open(store.clone(), effective)?;
         let groups =
             crate::groups::wiring::open(&settings, &partitions).map_err(StartError::Other)?;
         let txn = crate::txn::wiring::open(&settings, &partitions).map_err(StartError::Other)?;
@@ -78,6 +85,7 @@ impl BrokerState {
             groups,
             txn,
             pipeline,
+            dynamic_configs: Mutex::new(dynamic_configs),
             shutdown,
             next_connection_id: AtomicU64::new(1),
         })

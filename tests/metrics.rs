@@ -257,7 +257,7 @@ fn metric_names(expr: &str) -> Vec<String> {
     let mut in_braces = false;
     let mut in_string = false;
     let mut word = String::new();
-    let mut flush = |word: &mut String, out: &mut Vec<String>| {
+    let flush = |word: &mut String, out: &mut Vec<String>| {
         if word.starts_with("kafka_") || word.starts_with("weir_") {
             out.push(std::mem::take(word));
         }

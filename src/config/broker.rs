@@ -118,6 +118,13 @@ pub const BROKER_KEYS: &[KeyDef] = &[
         kind: Kind::Str(Some(TIMESTAMP_TYPES)),
         default: "CreateTime",
     },
+    int(
+        "log.message.timestamp.before.max.ms",
+        0,
+        i64::MAX,
+        "9223372036854775807",
+    ),
+    int("log.message.timestamp.after.max.ms", 0, i64::MAX, "3600000"),
     KeyDef {
         name: "compression.type",
         kind: Kind::Str(Some(COMPRESSION_TYPES)),
@@ -195,13 +202,18 @@ pub const BROKER_KEYS: &[KeyDef] = &[
     boolean("allow.everyone.if.no.acl.found", "false"),
 ];
 
-/// Where a setting's value came from (precedence: Cli > Env > File > Default).
+/// Where a setting's value came from (precedence: Cli > Env > File > Default;
+/// the dynamic broker configs, set at run time, overlay them all).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Source {
     Default,
     File,
     Env,
     Cli,
+    /// A cluster-wide dynamic default (BROKER resource `""`).
+    DynamicDefault,
+    /// A dynamic config of this broker (BROKER resource `"<node id>"`).
+    DynamicBroker,
 }
 
 /// A parsed value.

@@ -3,7 +3,10 @@
 //! `WEIR_` environment variables.
 
 pub mod broker;
+pub mod dynamic;
 pub mod kafka_broker_keys;
+pub mod kafka_topic_keys;
+pub mod kafka_value;
 pub mod topic;
 
 pub use broker::{Settings, Source};

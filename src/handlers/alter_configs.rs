@@ -2,20 +2,23 @@
 //! given set (keys not named go back to their defaults, as in Kafka), validated
 //! key by key (INVALID_CONFIG naming the key), optionally validate-only.
 //! Applied to the live partition logs at once and persisted in the topic
-//! registry. Broker resources are not dynamically alterable here
-//! (INVALID_REQUEST, as Kafka answers for static-only broker configs).
-//! [`alter_topic`] is shared with IncrementalAlterConfigs.
+//! registry. A BROKER resource (`"<node id>"` or `""`) replaces that set of
+//! dynamic broker configs ([`crate::config::dynamic`]), checked as Kafka's
+//! `DynamicBrokerConfig` checks them. [`alter_topic`] and [`alter_broker`]
+//! are shared with IncrementalAlterConfigs.
 
 use super::describe_configs::{config_authorization_error, RESOURCE_BROKER, RESOURCE_TOPIC};
 use super::{sb, topic_error_code};
 use crate::acl::AclOperation;
+use crate::config::dynamic::{self, DynamicConfigError, Scope};
+use crate::config::kafka_broker_keys::kafka_broker_key;
 use crate::config::topic::{TopicConfig, TopicConfigError};
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse, ApiKey};
 use kafka_protocol::ResponseError;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 /// The AlterConfigs handler.
@@ -40,8 +43,8 @@ pub fn alter_topic(
     };
     let current = t.config();
     let mut next = current.clone();
-    let checked =
-        change(&current, &mut next).and_then(|()| next.validate_combination(&state.settings));
+    let checked = change(&current, &mut next)
+        .and_then(|()| next.validate_combination(&state.partitions.settings()));
     if let Err(e) = checked {
         return Some((ResponseError::InvalidConfig, e.to_string()));
     }
@@ -54,36 +57,108 @@ pub fn alter_topic(
     }
 }
 
-/// The error for resource types that cannot be altered here.
-pub fn unsupported_resource(resource_type: i8, name: &str) -> (ResponseError, String) {
-    if resource_type == RESOURCE_BROKER {
-        (
-            ResponseError::InvalidRequest,
-            format!("broker '{name}' configs are static in weir (set them with --set at start-up)"),
-        )
+/// Change the dynamic configs of a BROKER resource (`"<node id>"` or `""`
+/// for the cluster default) with `change`, persist them and apply them to
+/// the running broker (unless `validate_only`). Kafka answers every refusal
+/// on a broker resource with INVALID_REQUEST, except the request checks that
+/// `change` flags as INVALID_CONFIG.
+pub fn alter_broker(
+    state: &BrokerState,
+    name: &str,
+    validate_only: bool,
+    change: impl FnOnce(&mut BTreeMap<String, String>) -> Result<(), (ResponseError, String)>,
+) -> AlterOutcome {
+    let scope = if name.is_empty() {
+        Scope::ClusterDefault
     } else {
-        (
-            ResponseError::InvalidRequest,
-            format!("unsupported resource type {resource_type}"),
-        )
+        match name.parse::<i32>() {
+            Err(_) => {
+                return Some((
+                    ResponseError::InvalidRequest,
+                    format!("Node id must be an integer, but it is: {name}"),
+                ))
+            }
+            Ok(id) if id != state.node_id => {
+                return Some((
+                    ResponseError::InvalidRequest,
+                    format!(
+                        "Unexpected broker id, expected {}, but received {name}",
+                        state.node_id
+                    ),
+                ))
+            }
+            Ok(_) => Scope::Broker,
+        }
+    };
+    let mut current = state.dynamic_configs.lock();
+    let mut next = current.clone();
+    if let Err(e) = change(next.set_of_mut(scope)) {
+        return Some(e);
     }
+    if let Err(e) = dynamic::check_elr(scope, current.set_of(scope), next.set_of(scope)) {
+        return Some((ResponseError::InvalidConfig, e.0));
+    }
+    if validate_only {
+        return None;
+    }
+    if let Err(e) = dynamic::save(&state.store, &next) {
+        return Some((ResponseError::UnknownServerError, e));
+    }
+    state
+        .partitions
+        .set_broker_settings(Arc::new(next.effective(&state.settings)));
+    *current = next;
+    None
+}
+
+/// A dynamic broker config refusal as Kafka answers it.
+pub fn broker_refusal(e: DynamicConfigError) -> (ResponseError, String) {
+    (ResponseError::InvalidRequest, e.0)
+}
+
+/// Check every (key, value) of a request for a broker resource: the
+/// read-only keys are named together first, as Kafka does.
+pub fn check_broker_values<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
+) -> Result<Vec<(String, String)>, (ResponseError, String)> {
+    let read_only: Vec<&str> = pairs
+        .clone()
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| kafka_broker_key(k).is_some_and(|d| !d.dynamic))
+        .collect();
+    if !read_only.is_empty() {
+        return Err(broker_refusal(dynamic::read_only(&read_only)));
+    }
+    let keys: Vec<&str> = pairs.clone().into_iter().map(|(k, _)| k).collect();
+    if let Some(e) = dynamic::listener_only(&keys) {
+        return Err(broker_refusal(e));
+    }
+    pairs
+        .into_iter()
+        .map(|(k, v)| Ok((k.to_string(), dynamic::check(k, v).map_err(broker_refusal)?)))
+        .collect()
 }
 
 /// The checks both AlterConfigs and IncrementalAlterConfigs make before touching
-/// a resource: only topics are alterable, and no key may be named twice.
+/// a resource: only topics and brokers are alterable, and no key may be named twice.
 pub fn precheck<'a>(
     resource_type: i8,
-    name: &str,
+    _name: &str,
     keys: impl IntoIterator<Item = &'a str>,
 ) -> Option<(ResponseError, String)> {
-    if resource_type != RESOURCE_TOPIC {
-        return Some(unsupported_resource(resource_type, name));
+    if resource_type != RESOURCE_TOPIC && resource_type != RESOURCE_BROKER {
+        return Some((
+            ResponseError::InvalidRequest,
+            format!("Unknown resource type {resource_type}"),
+        ));
     }
     let mut seen = HashSet::new();
-    keys.into_iter().find(|k| !seen.insert(*k)).map(|k| {
+    keys.into_iter().find(|k| !seen.insert(*k)).map(|_| {
         (
             ResponseError::InvalidRequest,
-            format!("duplicate config key '{k}' in the request"),
+            // Kafka's ConfigAdminManager text (it names no key).
+            "Error due to duplicate config keys".to_string(),
         )
     })
 }
@@ -116,7 +191,19 @@ impl Handler for Api {
                             .with_error_message(None);
                     }
                     let keys = res.configs.iter().map(|c| c.name.as_str());
+                    let broker = res.resource_type == RESOURCE_BROKER;
                     let outcome = precheck(res.resource_type, &name, keys).or_else(|| {
+                        if broker {
+                            // Full replacement of the resource's dynamic set.
+                            let pairs = res
+                                .configs
+                                .iter()
+                                .filter_map(|c| Some((c.name.as_str(), c.value.as_deref()?)));
+                            return alter_broker(&state, &name, validate_only, |set| {
+                                *set = check_broker_values(pairs)?.into_iter().collect();
+                                Ok(())
+                            });
+                        }
                         alter_topic(&state, &name, validate_only, |_, next| {
                             // Full replacement: start from no overrides.
                             let mut fresh = TopicConfig::default();

@@ -150,7 +150,7 @@ fn create_one(
         }
     }
     // Checks across keys (min.compaction.lag.ms <= max.compaction.lag.ms).
-    if let Err(e) = config.validate_combination(&state.settings) {
+    if let Err(e) = config.validate_combination(&state.partitions.settings()) {
         return failed(t.clone(), ResponseError::InvalidConfig, e.to_string());
     }
     match state
@@ -183,7 +183,7 @@ fn create_one(
                 r.replication_factor = 1;
                 r.configs = Some(
                     config
-                        .entries(&state.settings)
+                        .entries(&state.partitions.settings())
                         .into_iter()
                         .map(|e| {
                             CreatableTopicConfigs::default()

@@ -9,8 +9,9 @@
 use super::sb;
 use crate::acl::AclOperation;
 use crate::config::broker::{Kind, Settings, Source};
+use crate::config::dynamic::DynamicConfigs;
 use crate::config::kafka_broker_keys::{kafka_broker_key, KAFKA_BROKER_KEYS};
-use crate::config::topic::{topic_key_def, ConfigSource, TopicConfig};
+use crate::config::topic::{topic_key_def, ConfigSource, TopicConfig, LEGACY_TOPIC_KEYS};
 use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::partitions::validate_topic_name;
 use crate::state::BrokerState;
@@ -92,6 +93,7 @@ impl Handler for Api {
     ) -> HandlerResult<DescribeConfigsResponse> {
         let version = ctx.api_version;
         let synonyms = req.include_synonyms;
+        let documentation = req.include_documentation;
         // As Kafka: the resources the principal may not describe are answered
         // after the others, with the authorization error and no configs.
         let (resources, denied): (Vec<_>, Vec<_>) = req
@@ -138,11 +140,20 @@ impl Handler for Api {
                         None => out.error_code = ResponseError::UnknownTopicOrPartition.code(),
                         Some(t) => {
                             let statics = StaticValues::of(&state);
-                            out.configs =
-                                topic_entries(&t.config(), &statics, synonyms, version, &wanted);
+                            out.configs = topic_entries(
+                                &t.config(),
+                                &statics,
+                                synonyms,
+                                documentation,
+                                version,
+                                keys.as_deref(),
+                            );
                         }
                     },
-                    RESOURCE_BROKER if name.is_empty() => {} // no dynamic cluster-wide defaults
+                    RESOURCE_BROKER if name.is_empty() => {
+                        let statics = StaticValues::of(&state);
+                        out.configs = cluster_default_entries(&statics, synonyms, version, &wanted);
+                    }
                     RESOURCE_BROKER | RESOURCE_BROKER_LOGGER => {
                         match check_broker_id(res.resource_type, name, state.node_id) {
                             Err(msg) => {
@@ -199,6 +210,10 @@ fn check_broker_id(resource_type: i8, name: &str, node_id: i32) -> Result<(), St
 struct StaticValues<'a> {
     settings: &'a Settings,
     facts: Vec<(&'static str, String)>,
+    /// The dynamic broker configs (per broker, cluster default).
+    dynamic: DynamicConfigs,
+    /// The settings in effect (static with the dynamic ones laid over).
+    effective: Arc<Settings>,
 }
 
 impl<'a> StaticValues<'a> {
@@ -207,6 +222,8 @@ impl<'a> StaticValues<'a> {
         let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         StaticValues {
             settings: &state.settings,
+            dynamic: state.dynamic_configs.lock().clone(),
+            effective: state.partitions.settings(),
             facts: vec![
                 (
                     "advertised.listeners",
@@ -260,13 +277,23 @@ fn broker_synonyms(
         None => &own,
     };
     let value = |v: String| (!sensitive).then_some(v);
-    let mut all: Vec<DescribeConfigsSynonym> = names
-        .iter()
-        .filter_map(|n| {
-            let v = statics.get(n)?;
-            Some(synonym(n, value(v), ConfigSource::StaticBroker.code()))
-        })
-        .collect();
+    let mut all: Vec<DescribeConfigsSynonym> = Vec::new();
+    for (map, source) in [
+        (&statics.dynamic.broker, ConfigSource::DynamicBroker),
+        (
+            &statics.dynamic.cluster_default,
+            ConfigSource::DynamicDefaultBroker,
+        ),
+    ] {
+        all.extend(names.iter().filter_map(|n| {
+            let v = map.get(*n)?;
+            Some(synonym(n, value(v.clone()), source.code()))
+        }));
+    }
+    all.extend(names.iter().filter_map(|n| {
+        let v = statics.get(n)?;
+        Some(synonym(n, value(v), ConfigSource::StaticBroker.code()))
+    }));
     all.extend(names.iter().filter_map(|n| {
         let v = default_of(n, statics.settings)?;
         Some(synonym(n, value(v), ConfigSource::Default.code()))
@@ -285,14 +312,25 @@ fn source_of(synonyms: &[DescribeConfigsSynonym]) -> i8 {
         .map_or(ConfigSource::Default.code(), |s| s.source)
 }
 
+/// Kafka's createTopicConfigEntry for every topic key (Kafka 4.x's, then a
+/// legacy 3.x key when it is set, or named in the request: issue 17).
 fn topic_entries(
     cfg: &TopicConfig,
     statics: &StaticValues,
     synonyms: bool,
+    documentation: bool,
     version: i16,
-    wanted: &dyn Fn(&str) -> bool,
+    named: Option<&[String]>,
 ) -> Vec<DescribeConfigsResourceResult> {
-    cfg.entries(statics.settings)
+    let wanted = |name: &str| named.is_none_or(|k| k.iter().any(|x| x == name));
+    let mut entries = cfg.entries(&statics.effective);
+    for legacy in LEGACY_TOPIC_KEYS {
+        let asked = named.is_some_and(|k| k.iter().any(|x| x == legacy.name));
+        if asked && !entries.iter().any(|e| e.name == legacy.name) {
+            entries.extend(cfg.effective(legacy.name, &statics.effective));
+        }
+    }
+    entries
         .into_iter()
         .filter(|e| wanted(e.name))
         .map(|e| {
@@ -303,16 +341,20 @@ fn topic_entries(
             if let Some(v) = cfg.overrides().get(e.name) {
                 all.push(synonym(e.name, Some(v.clone()), ConfigSource::Topic.code()));
             }
-            all.extend(broker_synonyms(def.broker_key, statics, false));
+            if let Some(broker_key) = def.broker_key {
+                all.extend(broker_synonyms(broker_key, statics, false));
+            }
+            let doc =
+                (documentation && !def.documentation.is_empty()).then(|| sb(def.documentation));
             let mut r = DescribeConfigsResourceResult::default()
                 .with_name(sb(e.name))
                 .with_value(Some(sb(e.value.clone())))
                 .with_read_only(false)
                 .with_config_source(source_of(&all))
                 .with_is_sensitive(false)
-                .with_documentation(None);
+                .with_documentation(doc);
             if version >= 3 {
-                r.config_type = config_type(def.kind);
+                r.config_type = def.config_type;
             }
             if synonyms {
                 r.synonyms = all;
@@ -341,7 +383,12 @@ fn broker_entries(
                 None
             } else {
                 statics
+                    .dynamic
+                    .broker
                     .get(k.name)
+                    .or_else(|| statics.dynamic.cluster_default.get(k.name))
+                    .cloned()
+                    .or_else(|| statics.get(k.name))
                     .or_else(|| k.default.map(str::to_string))
             };
             let mut r = DescribeConfigsResourceResult::default()
@@ -379,6 +426,42 @@ fn broker_entries(
             r
         });
     known.chain(unknown).collect()
+}
+
+/// The cluster-wide dynamic defaults (BROKER resource `""`): only the keys
+/// set, each with itself as its one synonym, as Kafka lists them.
+fn cluster_default_entries(
+    statics: &StaticValues,
+    synonyms: bool,
+    version: i16,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Vec<DescribeConfigsResourceResult> {
+    let code = ConfigSource::DynamicDefaultBroker.code();
+    statics
+        .dynamic
+        .cluster_default
+        .iter()
+        .filter(|(k, _)| wanted(k))
+        .map(|(k, v)| {
+            let known = kafka_broker_key(k);
+            let sensitive = known.is_some_and(|d| d.sensitive());
+            let value = (!sensitive).then(|| v.clone());
+            let mut r = DescribeConfigsResourceResult::default()
+                .with_name(sb(k.clone()))
+                .with_value(value.clone().map(sb))
+                .with_read_only(false)
+                .with_config_source(code)
+                .with_is_sensitive(sensitive)
+                .with_documentation(None);
+            if version >= 3 {
+                r.config_type = known.map_or(2, |d| d.config_type);
+            }
+            if synonyms {
+                r.synonyms = vec![synonym(k, value, code)];
+            }
+            r
+        })
+        .collect()
 }
 
 fn synonym(name: &str, value: Option<String>, source: i8) -> DescribeConfigsSynonym {

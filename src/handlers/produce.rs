@@ -24,7 +24,9 @@ use kafka_protocol::ResponseError;
 use std::sync::Arc;
 use uuid::Uuid;
 use weir_storage::clock::now_ms;
-use weir_storage::validate::{validate, ProduceRules, RecordError, ValidationError};
+use weir_storage::validate::{
+    validate, ProduceRules, RecordError, TimestampBounds, ValidationError,
+};
 use weir_storage::{AppendOptions, BatchError, BatchHeader, TimestampType};
 
 /// The Produce handler.
@@ -92,6 +94,12 @@ impl PartitionError {
             }
             ValidationError::InvalidRecords { errors, message } => PartitionError {
                 code: ResponseError::InvalidRecord,
+                message: Some(message),
+                record_errors: errors,
+                log_start_offset: partition.log_start_offset(),
+            },
+            ValidationError::InvalidTimestamps { errors, message } => PartitionError {
+                code: ResponseError::InvalidTimestamp,
                 message: Some(message),
                 record_errors: errors,
                 log_start_offset: partition.log_start_offset(),
@@ -170,6 +178,11 @@ fn produce_rules(config: &ResolvedTopicConfig) -> (ProduceRules, AppendOptions) 
         keys_required: config.compacted,
         log_append_time,
         client: true,
+        timestamp_bounds: (!log_append_time).then(|| TimestampBounds {
+            now_ms: now_ms(),
+            before_max_ms: config.timestamp_before_max_ms,
+            after_max_ms: config.timestamp_after_max_ms,
+        }),
     };
     let opts = AppendOptions {
         log_append_time: log_append_time.then(now_ms),

@@ -28,7 +28,9 @@ struct Topics {
 /// The registry of all topics.
 pub struct Registry {
     store: Arc<Store>,
-    settings: Arc<Settings>,
+    /// The broker settings topic configs fall back to; replaced when a
+    /// dynamic broker config changes ([`Registry::set_broker_settings`]).
+    settings: arc_swap::ArcSwap<Settings>,
     topics: RwLock<Topics>,
     /// Serialises changes (create / delete / alter) and their checkpoint writes.
     change: Mutex<()>,
@@ -71,7 +73,7 @@ impl Registry {
     pub fn open(store: Arc<Store>, settings: Arc<Settings>) -> Result<Registry, TopicError> {
         let reg = Registry {
             store,
-            settings,
+            settings: arc_swap::ArcSwap::new(settings),
             topics: RwLock::new(Topics::default()),
             change: Mutex::new(()),
             snapshots: Mutex::new(HashMap::new()),
@@ -120,7 +122,7 @@ impl Registry {
     }
 
     fn build_topic(&self, spec: TopicSpec) -> Result<Arc<Topic>, TopicError> {
-        let config = ResolvedTopicConfig::resolve(spec.config, &self.settings);
+        let config = ResolvedTopicConfig::resolve(spec.config, &self.settings.load());
         let mut parts = Vec::with_capacity(spec.partitions as usize);
         for i in 0..spec.partitions {
             parts.push(self.open_partition(&spec.name, i, &config.log)?);
@@ -146,8 +148,24 @@ impl Registry {
         Ok(Arc::new(Partition::new(topic, index, log, producers)))
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.settings
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings.load_full()
+    }
+
+    /// Take new broker settings (a dynamic broker config changed) and
+    /// re-resolve every topic's config against them, applying them to the
+    /// partition logs at once.
+    pub fn set_broker_settings(&self, settings: Arc<Settings>) {
+        let _guard = self.change.lock();
+        self.settings.store(settings.clone());
+        for topic in self.topics() {
+            let overrides = topic.config();
+            let resolved = Arc::new(ResolvedTopicConfig::resolve(overrides, &settings));
+            for p in topic.partitions() {
+                p.set_log_config(resolved.log.clone());
+            }
+            topic.config.store(resolved);
+        }
     }
 
     pub fn topic(&self, name: &str) -> Option<Arc<Topic>> {
@@ -178,7 +196,7 @@ impl Registry {
     ) -> Result<Option<Arc<Topic>>, TopicError> {
         validate_topic_name(name)?;
         let partitions = if partitions == -1 {
-            self.settings.i64("num.partitions") as i32
+            self.settings.load().i64("num.partitions") as i32
         } else {
             partitions
         };
@@ -224,7 +242,7 @@ impl Registry {
         if let Some(t) = self.topic(name) {
             return Ok(Some(t));
         }
-        if !self.settings.bool("auto.create.topics.enable") {
+        if !self.settings.load().bool("auto.create.topics.enable") {
             return Ok(None);
         }
         match self.create_topic(name, -1, TopicConfig::default(), false) {
@@ -301,7 +319,7 @@ impl Registry {
         let topic = self
             .topic(name)
             .ok_or_else(|| TopicError::UnknownTopic(name.to_string()))?;
-        let resolved = Arc::new(ResolvedTopicConfig::resolve(config, &self.settings));
+        let resolved = Arc::new(ResolvedTopicConfig::resolve(config, &self.settings.load()));
         for p in topic.partitions() {
             p.set_log_config(resolved.log.clone());
         }

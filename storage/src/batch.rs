@@ -330,7 +330,7 @@ struct HeaderRange {
 pub(crate) struct RecordView {
     pub(crate) total_len: usize,
     pub(crate) timestamp_delta: i64,
-    offset_delta: i32,
+    pub(crate) offset_delta: i32,
     pub(crate) key: Option<(usize, usize)>,
     value: Option<(usize, usize)>,
     headers: Vec<HeaderRange>,

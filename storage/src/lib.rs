@@ -76,4 +76,6 @@ pub use error::{BatchError, StorageError};
 pub use log::{AppendInfo, AppendOptions, PartitionLog, ReadResult, SegmentInfo};
 pub use retention::{RetentionOutcome, RetentionPolicy, RetentionReason};
 pub use store::{Store, TopicPartition};
-pub use validate::{ProduceRules, RecordError, ValidatedBatch, ValidatedBatches, ValidationError};
+pub use validate::{
+    ProduceRules, RecordError, TimestampBounds, ValidatedBatch, ValidatedBatches, ValidationError,
+};

@@ -34,6 +34,51 @@ pub struct ProduceRules {
     pub log_append_time: bool,
     /// The writer is a client (control batches are refused), not a coordinator.
     pub client: bool,
+    /// KIP-937's bounds on CreateTime record timestamps; `None` on
+    /// LogAppendTime topics and for the broker's own writers.
+    pub timestamp_bounds: Option<TimestampBounds>,
+}
+
+/// `message.timestamp.before.max.ms` / `message.timestamp.after.max.ms`
+/// (KIP-937), measured from `now_ms`: a CreateTime record is refused with
+/// INVALID_TIMESTAMP when `now - ts > before` or `ts - now > after` (Kafka's
+/// `LogValidator.recordHasInvalidTimestamp`, in Java's wrapping arithmetic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimestampBounds {
+    pub now_ms: i64,
+    pub before_max_ms: i64,
+    pub after_max_ms: i64,
+}
+
+impl TimestampBounds {
+    /// Whether a record timestamp is out of bounds (-1, no timestamp, never is).
+    fn rejects(&self, ts: i64) -> bool {
+        if ts == -1 {
+            return false;
+        }
+        let diff = self.now_ms.wrapping_sub(ts);
+        diff > self.before_max_ms || diff.wrapping_neg() > self.after_max_ms
+    }
+
+    /// Whether every record of a batch whose largest timestamp is `max_ts`
+    /// passes without reading them: true when the lower bound is off (the
+    /// default, `Long.MAX_VALUE`) and `max_ts` is within the upper one.
+    fn header_suffices(&self, max_ts: i64) -> bool {
+        self.before_max_ms == i64::MAX && !self.rejects(max_ts)
+    }
+
+    /// Kafka's per-record message.
+    fn error(&self, batch_index: i32, ts: i64, offset: i64) -> RecordError {
+        RecordError {
+            batch_index,
+            message: format!(
+                "Timestamp {ts} of message with offset {offset} is out of range. \
+                 The timestamp should be within [{}, {}]",
+                self.now_ms.wrapping_sub(self.before_max_ms),
+                self.now_ms.wrapping_add(self.after_max_ms)
+            ),
+        }
+    }
 }
 
 impl ProduceRules {
@@ -46,6 +91,7 @@ impl ProduceRules {
             keys_required: false,
             log_append_time: false,
             client: false,
+            timestamp_bounds: None,
         }
     }
 }
@@ -122,6 +168,26 @@ pub enum ValidationError {
         errors: Vec<RecordError>,
         message: String,
     },
+    /// As `InvalidRecords`, with at least one record outside KIP-937's
+    /// timestamp bounds (Kafka then answers INVALID_TIMESTAMP for the whole
+    /// partition, naming every record at fault).
+    #[error("{message}")]
+    InvalidTimestamps {
+        errors: Vec<RecordError>,
+        message: String,
+    },
+}
+
+/// The error for one batch's records at fault (Kafka's `processRecordErrors`).
+fn record_errors(errors: Vec<RecordError>, timestamps: bool) -> ValidationError {
+    if timestamps {
+        ValidationError::InvalidTimestamps {
+            errors,
+            message: "One or more records have been rejected due to invalid timestamp".into(),
+        }
+    } else {
+        invalid_records(errors)
+    }
 }
 
 fn invalid_records(errors: Vec<RecordError>) -> ValidationError {
@@ -154,11 +220,14 @@ fn keyless_error(topic: &str, partition: i32, batch_index: i32) -> RecordError {
 }
 
 /// Walk the records of `b` (decompressing if it is compressed): checks their
-/// structure and count, collects keyless ones when keys are required, and
-/// returns the largest record timestamp (-1 for none).
+/// structure and count, collects keyless ones when keys are required and
+/// those outside `bounds` (a keyless record is named for its key only, as
+/// Kafka's `validateRecord` does), and returns the largest record timestamp
+/// (-1 for none).
 fn walk_records(
     b: &BatchHeader<'_>,
     keys_required: bool,
+    bounds: Option<&TimestampBounds>,
     topic: &str,
     partition: i32,
 ) -> Result<i64, ValidationError> {
@@ -167,11 +236,19 @@ fn walk_records(
     let mut count: i32 = 0;
     let mut max_delta: Option<i64> = None;
     let mut errors = Vec::new();
+    let mut bad_timestamps = false;
     while pos < data.len() {
         let rec = RecordView::parse(&data[pos..])?;
         pos += rec.total_len;
         if keys_required && rec.key.is_none() {
             errors.push(keyless_error(topic, partition, count));
+        } else if let Some(bounds) = bounds {
+            let ts = b.base_timestamp().wrapping_add(rec.timestamp_delta);
+            if bounds.rejects(ts) {
+                let offset = b.base_offset().wrapping_add(rec.offset_delta as i64);
+                errors.push(bounds.error(count, ts, offset));
+                bad_timestamps = true;
+            }
         }
         max_delta = Some(max_delta.map_or(rec.timestamp_delta, |m| m.max(rec.timestamp_delta)));
         count = count.saturating_add(1);
@@ -184,7 +261,7 @@ fn walk_records(
         .into());
     }
     if !errors.is_empty() {
-        return Err(invalid_records(errors));
+        return Err(record_errors(errors, bad_timestamps));
     }
     Ok(max_delta.map_or(-1, |d| b.base_timestamp().saturating_add(d)))
 }
@@ -198,15 +275,24 @@ fn recompress(
     partition: i32,
 ) -> Result<Vec<u8>, ValidationError> {
     let records = b.records()?;
-    if rules.keys_required {
+    if rules.keys_required || rules.timestamp_bounds.is_some() {
+        let mut bad_timestamps = false;
         let errors: Vec<_> = records
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.key.is_none())
-            .map(|(i, _)| keyless_error(topic, partition, i as i32))
+            .filter_map(|(i, r)| {
+                if rules.keys_required && r.key.is_none() {
+                    return Some(keyless_error(topic, partition, i as i32));
+                }
+                let bounds = rules.timestamp_bounds.as_ref()?;
+                bounds.rejects(r.timestamp).then(|| {
+                    bad_timestamps = true;
+                    bounds.error(i as i32, r.timestamp, r.offset)
+                })
+            })
             .collect();
         if !errors.is_empty() {
-            return Err(invalid_records(errors));
+            return Err(record_errors(errors, bad_timestamps));
         }
     }
     // Never a control batch (those keep their codec), so `like` copies control = false.
@@ -276,11 +362,15 @@ pub fn validate<'a>(
             (out.len(), max_ts)
         } else {
             let header_ts_unset = b.max_timestamp() < 0 || b.max_timestamp() < b.base_timestamp();
+            // Control batches (coordinators' markers) are not the producer's records.
+            let bounds = rules.timestamp_bounds.as_ref().filter(|_| !b.is_control());
             let walk = codec == Compression::None
                 || (rules.keys_required && !b.is_control())
-                || (header_ts_unset && !rules.log_append_time);
+                || (header_ts_unset && !rules.log_append_time)
+                || bounds.is_some_and(|t| !t.header_suffices(b.max_timestamp()));
             let max_ts = if walk {
-                walk_records(&b, rules.keys_required && !b.is_control(), topic, partition)?
+                let keys = rules.keys_required && !b.is_control();
+                walk_records(&b, keys, bounds, topic, partition)?
             } else {
                 b.max_timestamp()
             };
@@ -339,6 +429,7 @@ mod tests {
             keys_required,
             log_append_time: false,
             client: true,
+            timestamp_bounds: None,
         }
     }
 
@@ -451,5 +542,100 @@ mod tests {
                 BatchError::RecordCountMismatch { .. }
             ))
         ));
+    }
+
+    fn bounded(now_ms: i64, before_max_ms: i64, after_max_ms: i64) -> ProduceRules {
+        ProduceRules {
+            timestamp_bounds: Some(TimestampBounds {
+                now_ms,
+                before_max_ms,
+                after_max_ms,
+            }),
+            ..client(false)
+        }
+    }
+
+    #[test]
+    fn kip_937_bounds_name_each_record_out_of_range_as_kafka() {
+        // Records at 100, 101, 102; now = 1100.
+        for codec in [Compression::None, Compression::Lz4] {
+            let set = batch(codec, &[], 3);
+            // before.max = 999: 100 is 1000 ms old (out), 101 is 999 ms old (in).
+            let Err(ValidationError::InvalidTimestamps { errors, message }) =
+                validate(&set, &bounded(1100, 999, 0), "t", 0)
+            else {
+                panic!("old record accepted ({codec:?})");
+            };
+            assert_eq!(
+                message,
+                "One or more records have been rejected due to invalid timestamp"
+            );
+            assert_eq!(errors.len(), 1);
+            assert_eq!(errors[0].batch_index, 0);
+            assert_eq!(
+                errors[0].message,
+                "Timestamp 100 of message with offset 0 is out of range. \
+                 The timestamp should be within [101, 1100]"
+            );
+            // after.max = 1 from now = 100: 102 is 2 ms ahead (out), 101 is in.
+            let Err(ValidationError::InvalidTimestamps { errors, .. }) =
+                validate(&set, &bounded(100, i64::MAX, 1), "t", 0)
+            else {
+                panic!("future record accepted ({codec:?})");
+            };
+            assert_eq!(errors.len(), 1);
+            assert_eq!(errors[0].batch_index, 2);
+            assert_eq!(
+                errors[0].message,
+                format!(
+                    "Timestamp 102 of message with offset 2 is out of range. \
+                     The timestamp should be within [{}, 101]",
+                    100i64.wrapping_sub(i64::MAX)
+                )
+            );
+            // Kafka's defaults (no lower bound, one hour ahead) pass, without a copy.
+            let v = validate(&set, &bounded(100, i64::MAX, 3_600_000), "t", 0).unwrap();
+            assert!(matches!(v.bytes, Cow::Borrowed(_)));
+        }
+    }
+
+    #[test]
+    fn a_keyless_record_is_named_for_its_key_only() {
+        let set = batch(Compression::None, &[0], 2);
+        let rules = ProduceRules {
+            keys_required: true,
+            ..bounded(10_000, 0, 0)
+        };
+        let Err(ValidationError::InvalidTimestamps { errors, .. }) = validate(&set, &rules, "t", 0)
+        else {
+            panic!("accepted");
+        };
+        assert_eq!(errors.len(), 2);
+        assert!(errors[0]
+            .message
+            .starts_with("Compacted topic cannot accept"));
+        assert!(errors[1]
+            .message
+            .starts_with("Timestamp 101 of message with offset 1"));
+        // Keys only: Kafka's INVALID_RECORD summary.
+        let set = batch(Compression::None, &[0], 1);
+        assert!(matches!(
+            validate(&set, &rules, "t", 0),
+            Err(ValidationError::InvalidRecords { .. })
+        ));
+    }
+
+    #[test]
+    fn recompression_checks_timestamps_on_the_decoded_records() {
+        let set = batch(Compression::None, &[], 2);
+        let rules = ProduceRules {
+            target_compression: Some(Compression::Gzip),
+            ..bounded(100, i64::MAX, 0)
+        };
+        let Err(ValidationError::InvalidTimestamps { errors, .. }) = validate(&set, &rules, "t", 0)
+        else {
+            panic!("accepted");
+        };
+        assert_eq!(errors[0].batch_index, 1);
     }
 }
