@@ -1,4 +1,5 @@
-//! OffsetCommit (key 8), v2-9: commits offsets for a group member (generation /
+//! OffsetCommit (key 8), v0-9 (v0: no generation, a standalone commit; v1: per-partition
+//! commit timestamps): commits offsets for a group member (generation /
 //! member epoch checked) or a standalone consumer (generation -1, no member id).
 //! Metadata is kept verbatim; the answer is sent once the commit is durable.
 
@@ -18,7 +19,7 @@ pub struct Api;
 
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::OffsetCommit;
-    const VERSIONS: (i16, i16) = (2, 9);
+    const VERSIONS: (i16, i16) = (0, 9);
     type Request = OffsetCommitRequest;
 
     async fn handle(
