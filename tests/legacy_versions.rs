@@ -12,7 +12,7 @@ use support::wire::*;
 use support::*;
 use weir_storage::batch::iter_batches;
 use weir_storage::compression::Compression;
-use weir_storage::legacy::{decode_message_set, encode_message_set, LegacyRecord};
+use weir_storage::legacy::{decode_message_set, encode_message_set, LegacyRecord, PlainRecord};
 
 const CODECS: [Compression; 4] = [
     Compression::None,
@@ -21,7 +21,7 @@ const CODECS: [Compression; 4] = [
     Compression::Lz4,
 ];
 
-fn three() -> Vec<(i64, Option<&'static [u8]>, Option<&'static [u8]>)> {
+fn three() -> Vec<PlainRecord<'static>> {
     vec![
         (1_700_000_000_001, Some(b"k0"), Some(b"v0")),
         (1_700_000_000_002, None, Some(b"v1")),
@@ -466,5 +466,47 @@ async fn api_versions_advertises_every_version_since_kafka_0_10() {
             .unwrap_or_else(|| panic!("{key:?} advertised"));
         assert_eq!(k.min_version, 0, "{key:?}");
     }
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn offset_commit_v1_keeps_the_clients_commit_timestamp_for_expiry() {
+    let dir = tempfile::tempdir().unwrap();
+    let sets = [
+        ("offsets.retention.minutes", "1"),
+        ("offsets.retention.check.interval.ms", "100"),
+    ];
+    let broker = start_broker(dir.path(), &sets).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "ts", 1).await;
+    // Committed "ten minutes ago" by the client's clock: past the 1-minute retention.
+    let old = now_ms() - 10 * 60_000;
+    let r = c
+        .call_raw(8, 1, &offset_commit_req("old", 1, "ts", 0, 3, old, ""))
+        .await;
+    assert_eq!(offset_commit_resp(r), [0]);
+    // -1: the broker's time (Kafka's DEFAULT_TIMESTAMP).
+    let r = c
+        .call_raw(8, 1, &offset_commit_req("now", 1, "ts", 0, 3, -1, ""))
+        .await;
+    assert_eq!(offset_commit_resp(r), [0]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let r = c.call_raw(9, 0, &offset_fetch_req("old", "ts", 0)).await;
+        if offset_fetch_resp(r).0 == -1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the offset committed with an old v1 timestamp did not expire"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let r = c.call_raw(9, 0, &offset_fetch_req("now", "ts", 0)).await;
+    assert_eq!(
+        offset_fetch_resp(r).0,
+        3,
+        "a commit at the broker's time stays"
+    );
     broker.shutdown().await.unwrap();
 }

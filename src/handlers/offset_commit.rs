@@ -4,6 +4,7 @@
 //! Metadata is kept verbatim; the answer is sent once the commit is durable.
 
 use super::topic_name;
+use crate::codec::legacy;
 use crate::groups::wiring::partition_exists;
 use crate::groups::CommitRequest;
 use crate::handler::{Handler, HandlerResult, RequestContext};
@@ -55,6 +56,16 @@ impl Handler for Api {
                         })
                         .collect();
                     (t.name.to_string(), parts)
+                })
+                .collect(),
+            commit_timestamps: req
+                .topics
+                .iter()
+                .flat_map(|t| {
+                    t.partitions.iter().filter_map(|p| {
+                        let ts = legacy::commit_timestamp(p).filter(|ts| *ts != -1)?;
+                        Some(((t.name.to_string(), p.partition_index), ts))
+                    })
                 })
                 .collect(),
         };

@@ -407,13 +407,16 @@ pub fn down_convert(
     Ok(())
 }
 
+/// A record as a producer hands it over: (timestamp, key, value).
+pub type PlainRecord<'a> = (i64, Option<&'a [u8]>, Option<&'a [u8]>);
+
 /// Encode records as a message set of `magic` (a producer of Kafka 0.10 and
 /// older): `(timestamp, key, value)` each, offsets 0..n-1, compressed into one
 /// wrapper when `codec` is not `None`. For tests and the load harness.
 pub fn encode_message_set(
     magic: u8,
     codec: Compression,
-    records: &[(i64, Option<&[u8]>, Option<&[u8]>)],
+    records: &[PlainRecord<'_>],
 ) -> Result<Vec<u8>, LegacyError> {
     let mut plain = Vec::new();
     for (i, (ts, k, v)) in records.iter().enumerate() {
@@ -528,7 +531,7 @@ mod tests {
         Compression::Lz4,
     ];
 
-    fn records() -> Vec<(i64, Option<&'static [u8]>, Option<&'static [u8]>)> {
+    fn records() -> Vec<PlainRecord<'static>> {
         vec![
             (1000, Some(b"k1"), Some(b"v1")),
             (1001, None, Some(b"value two")),
