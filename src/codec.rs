@@ -5,6 +5,11 @@
 //! Responses are encoded into a list of parts: large record data (fetch results)
 //! can travel as its own `Bytes` part, borrowed from storage, instead of being
 //! copied into the response buffer (see [`SplicingBuf`]).
+//!
+//! The versions Kafka 4.0 removed (KIP-896), which `kafka-protocol` does not
+//! know, are read and written by [`legacy`].
+
+pub mod legacy;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
@@ -71,11 +76,25 @@ pub fn decode_header(
 }
 
 /// Decode a request body of a known type (the rest of the frame after the header).
-pub fn decode_body<R: Decodable>(
+pub fn decode_body<R: Decodable + 'static>(
     mut body: Bytes,
     api_key: ApiKey,
     version: i16,
 ) -> Result<R, DecodeError> {
+    if legacy::is_legacy(api_key, version) {
+        let malformed = |reason: String| DecodeError::Malformed {
+            api_key,
+            version,
+            reason,
+        };
+        let any = legacy::decode_request(api_key, version, body).map_err(malformed)?;
+        return any.downcast::<R>().map(|r| *r).map_err(|_| {
+            malformed(format!(
+                "{} is not the request type of {api_key:?}",
+                std::any::type_name::<R>()
+            ))
+        });
+    }
     R::decode(&mut body, version).map_err(|_| DecodeError::Malformed {
         api_key,
         version,
@@ -122,7 +141,11 @@ pub fn encode_response(
     header
         .encode(&mut buf, header_version)
         .map_err(|e| err(e.to_string()))?;
-    body.encode_into(&mut buf, version).map_err(err)?;
+    if legacy::is_legacy(api_key, version) {
+        legacy::encode_response(api_key, version, body, &mut buf).map_err(err)?;
+    } else {
+        body.encode_into(&mut buf, version).map_err(err)?;
+    }
     Ok(buf.finish())
 }
 

@@ -995,14 +995,17 @@ async fn new_admin_apis_answer_every_advertised_version() {
         ApiKey::ListPartitionReassignments,
     ] {
         let spec = weir::dispatch::lookup(key).expect("in the dispatch table");
-        for v in spec.min_version..=spec.max_version {
+        // Versions below what kafka-protocol encodes (DescribeLogDirs v0, which Kafka 4.0
+        // removed) are written byte by byte in tests/every_version.rs and legacy_versions.rs.
+        let low = spec.min_version.max(key.valid_versions().min);
+        for v in low..=spec.max_version {
             // `call` decodes the whole response and checks the correlation id.
             let _ = c.call(request(key), key, v).await;
         }
     }
     assert_eq!(
         weir::dispatch::lookup(ApiKey::DescribeLogDirs).map(|s| (s.min_version, s.max_version)),
-        Some((1, 4))
+        Some((0, 4))
     );
     broker.shutdown().await.unwrap();
 }

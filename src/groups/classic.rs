@@ -1065,15 +1065,25 @@ pub struct MemberSnapshot {
     pub assignment: Bytes,
 }
 
+/// Version of Apache Kafka's `GroupMetadataValue` this broker writes (Kafka 2.3+
+/// and 4.x write 3), so that tools reading `__consumer_offsets` (Burrow,
+/// `kafka-dump-log --offsets-decoder`) decode weir's group records.
+pub const GROUP_METADATA_VALUE_VERSION: i16 = 3;
+
 impl GroupSnapshot {
+    /// Kafka's `GroupMetadataValue` v3: protocol type (a string, "" for none),
+    /// generation, protocol, leader, current state timestamp (-1 for none), then
+    /// members (id, group instance id, client id, client host, rebalance and
+    /// session timeouts, subscription and assignment bytes as the client sent them).
     pub fn encode(&self) -> Bytes {
         use super::records::Writer;
         let mut w = Writer::default();
-        w.i16(1);
-        w.opt_string(self.protocol_type.as_deref());
+        w.i16(GROUP_METADATA_VALUE_VERSION);
+        w.string(self.protocol_type.as_deref().unwrap_or(""));
         w.i32(self.generation);
         w.opt_string(self.protocol_name.as_deref());
         w.opt_string(self.leader.as_deref());
+        w.i64(self.current_state_timestamp.unwrap_or(-1));
         w.i32(self.members.len() as i32);
         for m in &self.members {
             w.string(&m.member_id);
@@ -1085,26 +1095,39 @@ impl GroupSnapshot {
             w.bytes(&m.metadata);
             w.bytes(&m.assignment);
         }
-        w.i64(self.current_state_timestamp.unwrap_or(-1));
         w.finish()
     }
 
+    /// Decode Kafka's `GroupMetadataValue` v2-3 (v2: no group instance ids), or
+    /// the layouts weir wrote before it wrote Kafka's (versions 0 and 1: the
+    /// protocol type nullable, members with group instance ids, and in version 1
+    /// the state timestamp after them), so that old data dirs still load.
     pub fn decode(
         group_id: &str,
         buf: &[u8],
     ) -> Result<GroupSnapshot, super::records::RecordError> {
         let mut r = super::records::Reader::new(buf);
         let version = r.i16()?;
-        let protocol_type = r.opt_string()?;
+        let kafka = version >= 2;
+        if version > GROUP_METADATA_VALUE_VERSION {
+            return Err(super::records::RecordError(
+                "unknown group metadata version",
+            ));
+        }
+        let protocol_type = r.opt_string()?.filter(|t| !(kafka && t.is_empty()));
         let generation = r.i32()?;
         let protocol_name = r.opt_string()?;
         let leader = r.opt_string()?;
+        let mut current_state_timestamp = None;
+        if kafka {
+            current_state_timestamp = Some(r.i64()?).filter(|ts| *ts >= 0);
+        }
         let n = r.count(20)?;
         let mut members = Vec::with_capacity(n);
         for _ in 0..n {
             members.push(MemberSnapshot {
                 member_id: r.string()?,
-                group_instance_id: r.opt_string()?,
+                group_instance_id: if version == 2 { None } else { r.opt_string()? },
                 client_id: r.string()?,
                 client_host: r.string()?,
                 rebalance_timeout_ms: r.i32()?,
@@ -1113,11 +1136,9 @@ impl GroupSnapshot {
                 assignment: r.bytes()?,
             });
         }
-        let current_state_timestamp = if version >= 1 {
-            Some(r.i64()?).filter(|ts| *ts >= 0)
-        } else {
-            None
-        };
+        if version == 1 {
+            current_state_timestamp = Some(r.i64()?).filter(|ts| *ts >= 0);
+        }
         Ok(GroupSnapshot {
             group_id: group_id.to_string(),
             generation,

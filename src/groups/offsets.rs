@@ -23,6 +23,9 @@ pub struct CommitRequest {
     pub group_instance_id: Option<String>,
     /// (topic, partitions)
     pub topics: Vec<(String, Vec<CommitPartition>)>,
+    /// OffsetCommit v1's per-partition commit timestamps (Kafka stores a
+    /// client's timestamp other than -1 as the commit time); empty otherwise.
+    pub commit_timestamps: BTreeMap<(String, i32), i64>,
 }
 
 /// One partition of an OffsetFetch answer.
@@ -72,11 +75,16 @@ impl Coordinator {
                     } else if !exists(topic, *partition) {
                         E::UnknownTopicOrPartition.code()
                     } else {
+                        let commit_timestamp = req
+                            .commit_timestamps
+                            .get(&(topic.clone(), *partition))
+                            .copied()
+                            .unwrap_or(ts);
                         let v = OffsetValue {
                             offset: *offset,
                             leader_epoch: *leader_epoch,
                             metadata,
-                            commit_timestamp: ts,
+                            commit_timestamp,
                         };
                         records.push(LogRecord {
                             key: RecordKey::Offset {
@@ -288,6 +296,7 @@ impl Coordinator {
             member_id: member_id.to_string(),
             group_instance_id: group_instance_id.map(str::to_string),
             topics: Vec::new(),
+            commit_timestamps: BTreeMap::new(),
         };
         let mut groups = self.lock();
         self.validate_commit(&mut groups, &req)

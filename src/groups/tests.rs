@@ -357,6 +357,7 @@ fn commit(group: &str, gen: i32, member: &str, topic: &str, parts: &[(i32, i64)]
                 .map(|(p, o)| (*p, *o, -1, Some(format!("meta-{o}"))))
                 .collect(),
         )],
+        commit_timestamps: Default::default(),
     }
 }
 
@@ -1014,17 +1015,95 @@ async fn expiry_timestamps_survive_a_reopen() {
 
 #[test]
 fn a_version_0_group_record_without_state_timestamp_still_decodes() {
+    use super::records::Writer;
+    // The layouts weir wrote before Kafka's: v0 (no state timestamp) and v1 (the
+    // timestamp after the members); members carry a group instance id.
+    for version in [0i16, 1] {
+        let mut w = Writer::default();
+        w.i16(version);
+        w.opt_string(Some("consumer"));
+        w.i32(4);
+        w.opt_string(Some("range"));
+        w.opt_string(Some("m1"));
+        w.i32(1);
+        w.string("m1");
+        w.opt_string(Some("static-1"));
+        w.string("client");
+        w.string("/127.0.0.1");
+        w.i32(30_000);
+        w.i32(10_000);
+        w.bytes(b"sub");
+        w.bytes(b"assign");
+        if version == 1 {
+            w.i64(T0);
+        }
+        let old = GroupSnapshot::decode("g", &w.finish()).unwrap();
+        let ts = (version == 1).then_some(T0);
+        assert_eq!(old.current_state_timestamp, ts, "v{version}");
+        assert_eq!(old.protocol_type.as_deref(), Some("consumer"));
+        assert_eq!(old.generation, 4);
+        assert_eq!(
+            old.members[0].group_instance_id.as_deref(),
+            Some("static-1")
+        );
+        assert_eq!(&old.members[0].assignment[..], b"assign");
+        // Re-encoded (the next write) in Kafka's layout, it reads back the same.
+        assert_eq!(GroupSnapshot::decode("g", &old.encode()).unwrap(), old);
+    }
     let mut g = ClassicGroup::new("g");
     g.protocol_type = Some("consumer".into());
     g.state_timestamp = Some(T0);
-    let v1 = g.snapshot().encode();
-    let decoded = GroupSnapshot::decode("g", &v1).unwrap();
+    let decoded = GroupSnapshot::decode("g", &g.snapshot().encode()).unwrap();
     assert_eq!(decoded.current_state_timestamp, Some(T0));
-    let mut v0 = v1[..v1.len() - 8].to_vec();
-    v0[..2].copy_from_slice(&0i16.to_be_bytes());
-    let old = GroupSnapshot::decode("g", &v0).unwrap();
-    assert_eq!(old.current_state_timestamp, None);
-    assert_eq!(old.protocol_type.as_deref(), Some("consumer"));
+}
+
+#[test]
+fn group_records_are_kafkas_group_metadata_value_v3() {
+    let snap = GroupSnapshot {
+        group_id: "g".into(),
+        generation: 7,
+        protocol_type: Some("consumer".into()),
+        protocol_name: Some("range".into()),
+        leader: Some("m1".into()),
+        members: vec![MemberSnapshot {
+            member_id: "m1".into(),
+            group_instance_id: None,
+            client_id: "c".into(),
+            client_host: "/h".into(),
+            session_timeout_ms: 10_000,
+            rebalance_timeout_ms: 30_000,
+            metadata: Bytes::from_static(b"\x00\x01sub"),
+            assignment: Bytes::from_static(b"\x00\x01asg"),
+        }],
+        current_state_timestamp: Some(1234),
+    };
+    // Kafka's GroupMetadataValue.json, version 3, field by field.
+    let mut want = Vec::new();
+    want.extend_from_slice(&3i16.to_be_bytes());
+    want.extend_from_slice(&8i16.to_be_bytes());
+    want.extend_from_slice(b"consumer");
+    want.extend_from_slice(&7i32.to_be_bytes());
+    for s in ["range", "m1"] {
+        want.extend_from_slice(&(s.len() as i16).to_be_bytes());
+        want.extend_from_slice(s.as_bytes());
+    }
+    want.extend_from_slice(&1234i64.to_be_bytes());
+    want.extend_from_slice(&1i32.to_be_bytes());
+    want.extend_from_slice(&2i16.to_be_bytes());
+    want.extend_from_slice(b"m1");
+    want.extend_from_slice(&(-1i16).to_be_bytes());
+    for s in ["c", "/h"] {
+        want.extend_from_slice(&(s.len() as i16).to_be_bytes());
+        want.extend_from_slice(s.as_bytes());
+    }
+    want.extend_from_slice(&30_000i32.to_be_bytes());
+    want.extend_from_slice(&10_000i32.to_be_bytes());
+    for b in [&b"\x00\x01sub"[..], &b"\x00\x01asg"[..]] {
+        want.extend_from_slice(&(b.len() as i32).to_be_bytes());
+        want.extend_from_slice(b);
+    }
+    assert_eq!(&snap.encode()[..], &want[..]);
+    assert_eq!(GroupSnapshot::decode("g", &want).unwrap(), snap);
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! CreateTopics (key 19), v2-7: partitions (-1 = `num.partitions`), replication
+//! CreateTopics (key 19), v0-7: partitions (-1 = `num.partitions`), replication
 //! factor 1 or -1 (this is one node), manual assignments onto this node only,
 //! validated configs, validate-only, TOPIC_ALREADY_EXISTS, INVALID_TOPIC_EXCEPTION.
 //! From v5 the result carries the topic's effective configs.
@@ -23,7 +23,7 @@ pub struct Api;
 
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::CreateTopics;
-    const VERSIONS: (i16, i16) = (2, 7);
+    const VERSIONS: (i16, i16) = (0, 7);
     type Request = CreateTopicsRequest;
 
     async fn handle(

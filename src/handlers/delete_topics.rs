@@ -1,4 +1,4 @@
-//! DeleteTopics (key 20), v1-6: by name (all versions) and by topic id (v6+);
+//! DeleteTopics (key 20), v0-6: by name (all versions) and by topic id (v6+);
 //! the topic's logs and directories are removed. Unknown names get
 //! UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID.
 
@@ -17,7 +17,7 @@ pub struct Api;
 
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::DeleteTopics;
-    const VERSIONS: (i16, i16) = (1, 6);
+    const VERSIONS: (i16, i16) = (0, 6);
     type Request = DeleteTopicsRequest;
 
     async fn handle(

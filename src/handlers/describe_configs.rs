@@ -1,4 +1,4 @@
-//! DescribeConfigs (key 32), v1-4, as Kafka 4.x's `ConfigHelper`: topic configs
+//! DescribeConfigs (key 32), v0-4 (v0: `is_default` instead of a source, no synonyms), as Kafka 4.x's `ConfigHelper`: topic configs
 //! (effective value from the typed model in `config::topic`) and the broker
 //! resource (every key of Kafka's `KafkaConfig`, from
 //! `config::kafka_broker_keys`, valued from this broker's settings), each with
@@ -83,7 +83,7 @@ pub fn config_type(kind: Kind) -> i8 {
 
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::DescribeConfigs;
-    const VERSIONS: (i16, i16) = (1, 4);
+    const VERSIONS: (i16, i16) = (0, 4);
     type Request = DescribeConfigsRequest;
 
     async fn handle(

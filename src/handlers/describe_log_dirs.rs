@@ -1,4 +1,4 @@
-//! DescribeLogDirs (key 35), v1-4: the one data directory, its total and usable
+//! DescribeLogDirs (key 35), v0-4: the one data directory, its total and usable
 //! bytes (statvfs), and each partition's size with offset lag 0 (no future
 //! replicas on one node), as Kafka's `ReplicaManager.describeLogDirs` answers.
 
@@ -18,7 +18,7 @@ pub struct Api;
 
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::DescribeLogDirs;
-    const VERSIONS: (i16, i16) = (1, 4);
+    const VERSIONS: (i16, i16) = (0, 4);
     type Request = DescribeLogDirsRequest;
 
     async fn handle(

@@ -1,4 +1,4 @@
-//! Fetch (key 1), v4-18, sessionless (KIP-227 allows it: every response carries
+//! Fetch (key 1), v0-18, sessionless (KIP-227 allows it: every response carries
 //! session id 0, so clients keep sending full requests; a request naming a
 //! session gets FETCH_SESSION_ID_NOT_FOUND and the client starts over).
 //!
@@ -18,6 +18,10 @@
 //! stable offset (the first offset of its earliest ongoing transaction) and
 //! lists the aborted transactions (producer id, first offset) that overlap the
 //! returned batches, from the partition's aborted-transaction index.
+//!
+//! Fetch v0-3 predate record batches v2: their results are down-converted to
+//! message sets (magic 0 for v0-1, 1 for v2-3) on the blocking pool, one batch at
+//! a time ([`weir_storage::legacy::down_convert`]); v4+ results go out untouched.
 
 use super::storage_error_code;
 use crate::acl::AclOperation;
@@ -57,7 +61,7 @@ struct Wanted {
 
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::Fetch;
-    const VERSIONS: (i16, i16) = (4, 18);
+    const VERSIONS: (i16, i16) = (0, 18);
     type Request = FetchRequest;
 
     async fn handle(
@@ -135,6 +139,13 @@ impl Handler for Api {
             results
         };
 
+        let results = if version < 4 {
+            let w = wanted.clone();
+            blocking(move || down_convert_all(&w, results, version)).await?
+        } else {
+            results
+        };
+
         let mut responses: Vec<FetchableTopicResponse> = topics;
         for (w, data) in wanted.iter().zip(results) {
             responses[w.topic_index].partitions.push(data);
@@ -145,6 +156,41 @@ impl Handler for Api {
             .with_responses(responses);
         Ok(Some(resp))
     }
+}
+
+/// Fetch v0-3: each partition's batches as a message set of magic 0 (v0-1) or
+/// 1 (v2-3), from the fetch offset, at most about the partition's `max_bytes`
+/// (as Kafka's down-conversion: zstd data is UNSUPPORTED_COMPRESSION_TYPE).
+fn down_convert_all(
+    wanted: &[Wanted],
+    mut results: Vec<PartitionData>,
+    version: i16,
+) -> Vec<PartitionData> {
+    use weir_storage::legacy::{down_convert, LegacyError};
+    let magic = if version <= 1 { 0 } else { 1 };
+    for (w, data) in wanted.iter().zip(results.iter_mut()) {
+        let Some(records) = data.records.as_ref().filter(|r| !r.is_empty()) else {
+            continue;
+        };
+        let mut out = Vec::with_capacity(records.len() + records.len() / 2);
+        let limit = w.max_bytes.max(1);
+        match down_convert(records, magic, w.fetch_offset, limit, &mut out) {
+            Ok(()) => data.records = Some(out.into()),
+            Err(e) => {
+                let code = match e {
+                    LegacyError::UnsupportedCodec(_) => ResponseError::UnsupportedCompressionType,
+                    _ => ResponseError::CorruptMessage,
+                };
+                tracing::warn!(
+                    partition = w.partition,
+                    "fetch v{version} down-conversion: {e}"
+                );
+                data.error_code = code.code();
+                data.records = Some(Bytes::new());
+            }
+        }
+    }
+    results
 }
 
 /// Resolve topics (by name, or by id from v13) into response skeletons and partition targets.

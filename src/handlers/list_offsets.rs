@@ -1,4 +1,4 @@
-//! ListOffsets (key 2), v1-10: earliest (-2), latest (-1), max timestamp (-3),
+//! ListOffsets (key 2), v0-10: earliest (-2), latest (-1), max timestamp (-3),
 //! earliest-local (-4, = earliest: no tiered storage), latest-tiered (-5: none
 //! without tiered storage, offset -1 as Kafka), earliest-pending-upload (-6:
 //! UNSUPPORTED_VERSION, it needs v11), and by timestamp (the first offset whose timestamp is >= it).
@@ -6,8 +6,16 @@
 //! offset (the first offset of the earliest ongoing transaction), and a lookup
 //! by timestamp finds nothing at or past it.
 //! Leader epoch 0, consistent with Metadata.
+//!
+//! v0 answers a list of at most `max_num_offsets` offsets, newest first, as
+//! Kafka's `legacyFetchOffsetsBefore` does for a log of one segment: latest is
+//! `[high watermark, log start offset]` (the start only when the log is not
+//! empty), earliest `[log start offset]`. A v0 lookup by timestamp answers the
+//! offset v1 would (Kafka 2.x answered segment start offsets by file
+//! modification time, which weir does not keep): `[offset]`, or `[]` if none.
 
 use crate::acl::AclOperation;
+use crate::codec::legacy;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::partitions::OffsetSpec;
 use crate::state::BrokerState;
@@ -31,7 +39,7 @@ pub const EARLIEST_PENDING_UPLOAD: i64 = -6;
 
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::ListOffsets;
-    const VERSIONS: (i16, i16) = (1, 10);
+    const VERSIONS: (i16, i16) = (0, 10);
     type Request = ListOffsetsRequest;
 
     async fn handle(
@@ -97,6 +105,16 @@ impl Handler for Api {
                                     r = r.with_error_code(0).with_offset(offset).with_timestamp(ts);
                                     if version >= 4 {
                                         r.leader_epoch = 0;
+                                    }
+                                    if version == 0 {
+                                        let mut old = vec![offset];
+                                        let start = part.log_start_offset();
+                                        if p.timestamp == LATEST && start < offset {
+                                            old.push(start);
+                                        }
+                                        let max = legacy::max_num_offsets(&p).unwrap_or(1);
+                                        old.truncate(max.max(0) as usize);
+                                        legacy::set_old_style_offsets(&mut r, &old);
                                     }
                                     r
                                 }

@@ -1,9 +1,11 @@
-//! OffsetCommit (key 8), v2-9: commits offsets for a group member (generation /
+//! OffsetCommit (key 8), v0-9 (v0: no generation, a standalone commit; v1: per-partition
+//! commit timestamps): commits offsets for a group member (generation /
 //! member epoch checked) or a standalone consumer (generation -1, no member id).
 //! Metadata is kept verbatim; the answer is sent once the commit is durable.
 
 use super::topic_name;
 use crate::acl::AclOperation;
+use crate::codec::legacy;
 use crate::groups::wiring::partition_exists;
 use crate::groups::CommitRequest;
 use crate::handler::{Handler, HandlerResult, RequestContext};
@@ -20,7 +22,7 @@ pub struct Api;
 
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::OffsetCommit;
-    const VERSIONS: (i16, i16) = (2, 9);
+    const VERSIONS: (i16, i16) = (0, 9);
     type Request = OffsetCommitRequest;
 
     async fn handle(
@@ -94,6 +96,16 @@ impl Handler for Api {
                         })
                         .collect();
                     (t.name.to_string(), parts)
+                })
+                .collect(),
+            commit_timestamps: req
+                .topics
+                .iter()
+                .flat_map(|t| {
+                    t.partitions.iter().filter_map(|p| {
+                        let ts = legacy::commit_timestamp(p).filter(|ts| *ts != -1)?;
+                        Some(((t.name.to_string(), p.partition_index), ts))
+                    })
                 })
                 .collect(),
         };

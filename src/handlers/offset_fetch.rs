@@ -1,4 +1,5 @@
-//! OffsetFetch (key 9), v1-9: committed offsets of a group (a list of
+//! OffsetFetch (key 9), v0-9 (v0, which read ZooKeeper-stored offsets in Kafka, reads
+//! the same store as v1): committed offsets of a group (a list of
 //! partitions, or all of them when topics is null), -1 where nothing is
 //! committed; several groups in one request from v8; v9 checks a KIP-848
 //! member's epoch.
@@ -32,7 +33,7 @@ fn by_topic(offsets: Vec<FetchedOffset>) -> Vec<(String, Vec<FetchedOffset>)> {
 
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::OffsetFetch;
-    const VERSIONS: (i16, i16) = (1, 9);
+    const VERSIONS: (i16, i16) = (0, 9);
     type Request = OffsetFetchRequest;
 
     async fn handle(

@@ -1,4 +1,4 @@
-//! OffsetForLeaderEpoch (key 23), v2-4: every batch is written with leader epoch
+//! OffsetForLeaderEpoch (key 23), v0-4: every batch is written with leader epoch
 //! 0 and Metadata reports epoch 0, so any requested epoch >= 0 ends at the log
 //! end offset with epoch 0; a current leader epoch above 0 is UNKNOWN_LEADER_EPOCH.
 
@@ -17,7 +17,7 @@ pub struct Api;
 
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::OffsetForLeaderEpoch;
-    const VERSIONS: (i16, i16) = (2, 4);
+    const VERSIONS: (i16, i16) = (0, 4);
     type Request = OffsetForLeaderEpochRequest;
 
     async fn handle(

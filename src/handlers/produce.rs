@@ -1,4 +1,5 @@
-//! Produce (key 0), v3-13: validate each partition's record set in one pass
+//! Produce (key 0), v0-13: v0-2 may carry message sets of magic 0/1, which
+//! are first converted to one v2 batch ([`weir_storage::legacy`]); then validate each partition's record set in one pass
 //! (`weir_storage::validate`: size, CRC, record counts, keys on compacted
 //! topics, timestamps; recompressed when the topic's `compression.type` names
 //! another codec), check transactional producers with the coordinator, append
@@ -218,6 +219,23 @@ fn verify_txn(
 
 /// Validate and append one partition's records (blocking: may run off the
 /// async workers).
+/// Produce v0-2 may carry a message set of magic 0 or 1: convert it to one v2
+/// batch (as Kafka's `LogValidator` does); a bad CRC or layout is
+/// CORRUPT_MESSAGE, zstd (which those formats cannot name) UNSUPPORTED_COMPRESSION_TYPE.
+fn up_convert(version: i16, records: bytes::Bytes) -> Result<bytes::Bytes, PartitionError> {
+    use weir_storage::legacy::{first_magic, up_convert, LegacyError};
+    if version >= 3 || first_magic(&records).is_none_or(|m| m >= 2) {
+        return Ok(records);
+    }
+    up_convert(&records).map(Into::into).map_err(|e| {
+        let code = match e {
+            LegacyError::UnsupportedCodec(_) => ResponseError::UnsupportedCompressionType,
+            _ => ResponseError::CorruptMessage,
+        };
+        PartitionError::new(code, Some(e.to_string()))
+    })
+}
+
 fn produce_partition(
     state: &BrokerState,
     topic: &Topic,
@@ -304,7 +322,7 @@ fn error_response(req: &ProduceRequest, version: i16, error: ResponseError) -> P
 
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::Produce;
-    const VERSIONS: (i16, i16) = (3, 13);
+    const VERSIONS: (i16, i16) = (0, 13);
     type Request = ProduceRequest;
 
     async fn handle(
@@ -383,8 +401,12 @@ impl Handler for Api {
                         .and_then(|t| t.partition(pd.index).map(|p| (t, p)))
                     {
                         let records = pd.records.unwrap_or_default();
-                        let outcome =
-                            produce_partition(&st, t, &p, &records, transactional_id.as_deref());
+                        let outcome = match up_convert(version, records) {
+                            Ok(records) => {
+                                produce_partition(&st, t, &p, &records, transactional_id.as_deref())
+                            }
+                            Err(e) => Err(e),
+                        };
                         let sync = match &outcome {
                             Ok(r) if acks == -1 && !r.duplicate && p.flush_due() => {
                                 Some((p.clone(), r.last_offset))

@@ -24,6 +24,8 @@
 //! - [`retention`]: which old segments go by time, size and log start; deleting them.
 //! - [`validate`]: one-pass validation of a produced record set (Kafka's
 //!   `LogValidator`): what [`PartitionLog::append_validated`] appends.
+//! - [`legacy`]: message formats v0/v1 (MessageSet): up-conversion of produced
+//!   message sets to v2 batches, down-conversion for Fetch v0-3.
 //! - [`cleaner`]: compaction (latest record per key) with a crash-safe segment swap.
 //! - [`clock`]: wall-clock milliseconds, the one definition storage and broker share.
 //!
@@ -54,6 +56,7 @@ pub mod compression;
 pub mod config;
 pub mod control;
 pub mod error;
+pub mod legacy;
 pub mod log;
 pub mod retention;
 pub mod store;

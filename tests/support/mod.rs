@@ -6,6 +6,7 @@
 
 pub mod clients;
 pub mod raw;
+pub mod wire;
 
 #[allow(unused_imports)]
 pub use clients::*;

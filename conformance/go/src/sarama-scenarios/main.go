@@ -37,7 +37,7 @@ func config() *sarama.Config {
 	c.Consumer.Return.Errors = true
 	c.Consumer.Offsets.Initial = sarama.OffsetOldest
 	// With Retention 0 sarama 1.22 commits with OffsetCommit v1, which Kafka 4.0
-	// removed (KIP-896; weir advertises v2+ like Kafka 4.x). A retention makes it use v2.
+	// removed (KIP-896; weir still serves it). A retention makes it use v2.
 	c.Consumer.Offsets.Retention = 24 * time.Hour
 	c.Consumer.Group.Session.Timeout = 10 * time.Second
 	c.Consumer.Group.Heartbeat.Interval = 500 * time.Millisecond
