@@ -136,6 +136,41 @@ fn record(stats: &LogManagerStats, p: &Partition, s: &CleanStats) {
     );
 }
 
+/// After an unclean stop: open (recover) every log not recovered yet, on its
+/// own thread, so the broker answers at once and each log is recovered before
+/// it is served (first use recovers it too, and waits for a recovery in
+/// progress). Each log is left first in line to close again.
+pub fn start_recovery(state: Arc<BrokerState>) -> Option<std::thread::JoinHandle<()>> {
+    let logs = state.store.logs_to_recover();
+    if logs.is_empty() {
+        return None;
+    }
+    std::thread::Builder::new()
+        .name("weir-recovery".into())
+        .spawn(move || {
+            let started = Instant::now();
+            let total = logs.len();
+            for log in logs {
+                if state.is_shutting_down() {
+                    return;
+                }
+                if !log.needs_recovery() {
+                    continue;
+                }
+                match log.open_now() {
+                    Ok(()) => log.release(),
+                    Err(StorageError::Closed) => {}
+                    Err(e) => tracing::error!("recovering {log:?} failed: {e}"),
+                }
+            }
+            tracing::info!(
+                "recovered {total} logs in {:.3} s",
+                started.elapsed().as_secs_f64()
+            );
+        })
+        .ok()
+}
+
 /// Start the background thread. It ends when the broker shuts down.
 pub fn start(state: Arc<BrokerState>, stats: Arc<LogManagerStats>) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
