@@ -75,6 +75,27 @@ async fn read_from(
     (out, p.high_watermark)
 }
 
+/// Every record of a partition (a fetch returns one segment's batches at most).
+async fn read_partition(
+    c: &mut RawClient,
+    topic: &str,
+    partition: i32,
+) -> (Vec<(i64, String)>, i64) {
+    let mut all = Vec::new();
+    let mut offset = 0;
+    loop {
+        let (recs, hw) = read_from(c, topic, partition, offset).await;
+        let Some(&(last, _)) = recs.last() else {
+            return (all, hw);
+        };
+        all.extend(recs);
+        offset = last + 1;
+        if offset >= hw {
+            return (all, hw);
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partitions_created_in_bulk_open_lazily_close_under_the_cap_and_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -115,9 +136,9 @@ async fn partitions_created_in_bulk_open_lazily_close_under_the_cap_and_survive_
         let r = produce_raw(&mut c, &format!("bulk{t}"), 4, batch(1, -1, -1, -1), 9).await;
         assert_eq!(r.error_code, 0);
         assert_eq!(r.base_offset, 1, "appends continue after a restart");
-        let (recs, hw) = read_from(&mut c, &format!("bulk{t}"), 4, 0).await;
+        let (recs, hw) = read_partition(&mut c, &format!("bulk{t}"), 4).await;
         assert_eq!(hw, 2);
-        assert_eq!(recs.len(), 2);
+        assert_eq!(recs, vec![(0, "v0".to_string()), (1, "v0".to_string())]);
     }
     broker.stop().await;
 }
@@ -152,7 +173,7 @@ async fn sigkill_while_writing_many_partitions_loses_no_acknowledged_record_and_
                 let value = format!("w{w}-m{i}");
                 let partition = (i * 4 + w) % PARTS;
                 i += 1;
-                let rec = FutureRecord::<(), _>::to("many")
+                let rec = FutureRecord::<(), _>::to("many0")
                     .partition(partition)
                     .payload(&value);
                 match tokio::time::timeout(
@@ -164,7 +185,13 @@ async fn sigkill_while_writing_many_partitions_loses_no_acknowledged_record_and_
                     Ok(Ok(d)) => {
                         acked.lock().unwrap().insert((d.partition, d.offset), value);
                     }
-                    _ => break, // the broker is gone
+                    Ok(Err((e, _))) => {
+                        if !stop.load(Ordering::Relaxed) {
+                            eprintln!("delivery failed: {e}");
+                        }
+                        break; // the broker is gone
+                    }
+                    Err(_) => break,
                 }
             }
         }));
@@ -188,7 +215,7 @@ async fn sigkill_while_writing_many_partitions_loses_no_acknowledged_record_and_
     for p in 0..TORN {
         let seg = dir
             .path()
-            .join(format!("many-{p}"))
+            .join(format!("many0-{p}"))
             .join("00000000000000000000.log");
         let data = std::fs::read(&seg).unwrap();
         assert!(data.len() > 40, "partition {p} was written");
@@ -202,20 +229,10 @@ async fn sigkill_while_writing_many_partitions_loses_no_acknowledged_record_and_
     let mut found: BTreeMap<(i32, i64), String> = BTreeMap::new();
     let mut ends = BTreeMap::new();
     for p in 0..PARTS {
-        let mut offset = 0;
-        loop {
-            let (recs, hw) = read_from(&mut c, "many", p, offset).await;
-            ends.insert(p, hw);
-            let Some(&(last, _)) = recs.last() else {
-                break;
-            };
-            for (o, v) in recs {
-                found.insert((p, o), v);
-            }
-            offset = last + 1;
-            if offset >= hw {
-                break;
-            }
+        let (recs, hw) = read_partition(&mut c, "many0", p).await;
+        ends.insert(p, hw);
+        for (o, v) in recs {
+            found.insert((p, o), v);
         }
     }
     let missing: Vec<_> = acked
@@ -231,10 +248,10 @@ async fn sigkill_while_writing_many_partitions_loses_no_acknowledged_record_and_
     // read back whole.
     for p in 0..TORN {
         let end = ends[&p];
-        let r = produce_raw(&mut c, "many", p, batch(1, -1, -1, -1), 9).await;
+        let r = produce_raw(&mut c, "many0", p, batch(1, -1, -1, -1), 9).await;
         assert_eq!(r.error_code, 0);
         assert_eq!(r.base_offset, end, "partition {p} continues at its end");
-        let (recs, hw) = read_from(&mut c, "many", p, end).await;
+        let (recs, hw) = read_from(&mut c, "many0", p, end).await;
         assert_eq!(recs, vec![(end, "v0".to_string())]);
         assert_eq!(hw, end + 1);
     }

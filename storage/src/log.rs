@@ -463,7 +463,7 @@ impl LoadedLog {
             evicted: AtomicBool::new(false),
             dirty: AtomicBool::new(false),
         };
-        if checkpoint != Some((log_start, recovery_point)) {
+        if checkpoint.unwrap_or((0, 0)) != (log_start, recovery_point) {
             // Only when something changed: a clean start writes nothing.
             inner.persist_state(None, Rp::Keep, true)?;
         }
