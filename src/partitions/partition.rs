@@ -405,7 +405,15 @@ impl Partition {
     /// (file work rather than a page-cache copy).
     #[inline]
     pub fn append_needs_setup(&self, len: usize) -> bool {
-        self.log.append_needs_setup(len)
+        self.needs_load() || self.log.append_needs_setup(len)
+    }
+
+    /// Whether using this partition now would first open its log (recovering it
+    /// after an unclean stop) or load its producer state: blocking file work,
+    /// for the blocking pool rather than an async worker.
+    #[inline]
+    pub fn needs_load(&self) -> bool {
+        !self.loaded.load(AtomicOrdering::Acquire) || !self.log.is_open()
     }
 
     /// Apply a topic config change to the log.
