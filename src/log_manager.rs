@@ -85,12 +85,18 @@ pub fn run_retention(state: &BrokerState, stats: &LogManagerStats) {
 
 /// One cleaner pass over every compacted partition (dirtiest first).
 pub fn run_cleaner(state: &BrokerState, stats: &LogManagerStats, stop: &AtomicBool) {
+    // Partitions found with nothing dirty are skipped until their log grows, so
+    // a pass costs what changed, not the partition count.
     let mut due: Vec<_> = all_partitions(state)
         .into_iter()
-        .filter(|(_, cfg)| cfg.compacted)
+        .filter(|(p, cfg)| cfg.compacted && !p.cleaner_quiet())
         .map(|(p, cfg)| {
             let ccfg = cfg.cleaner;
+            let end = p.high_watermark();
             let info = p.dirty_info(&ccfg);
+            if info.dirty_bytes == 0 {
+                p.set_cleaner_quiet(end);
+            }
             (p, ccfg, info)
         })
         .filter(|(_, ccfg, info)| info.should_clean(ccfg, now_ms()))

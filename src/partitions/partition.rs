@@ -125,6 +125,9 @@ pub struct Partition {
     /// under the append lock.
     markers_written: AtomicU64,
     waiters: Mutex<Vec<Weak<Notify>>>,
+    /// The log end offset at which the cleaner last found nothing dirty (-1:
+    /// not looked at yet): until the log grows, it has nothing to look at.
+    cleaner_quiet_end: AtomicI64,
 }
 
 impl Partition {
@@ -148,6 +151,7 @@ impl Partition {
             first_unstable,
             markers_written: AtomicU64::new(0),
             waiters: Mutex::new(Vec::new()),
+            cleaner_quiet_end: AtomicI64::new(-1),
         }
     }
 
@@ -434,6 +438,18 @@ impl Partition {
     /// [`Partition::cleaner_upper_bound`]).
     pub fn dirty_info(&self, config: &CleanerConfig) -> DirtyInfo {
         cleaner::dirty_info(&self.log, config, self.cleaner_upper_bound())
+    }
+
+    /// Whether the cleaner found nothing dirty here at the current log end, so
+    /// a pass can skip the partition without opening or reading its log.
+    pub fn cleaner_quiet(&self) -> bool {
+        let quiet = self.cleaner_quiet_end.load(AtomicOrdering::Relaxed);
+        quiet >= 0 && quiet == self.log.log_end_offset()
+    }
+
+    /// Record that the cleaner found nothing dirty with the log ending at `end`.
+    pub fn set_cleaner_quiet(&self, end: i64) {
+        self.cleaner_quiet_end.store(end, AtomicOrdering::Relaxed);
     }
 
     /// Compact the log up to [`Partition::cleaner_upper_bound`] (open
