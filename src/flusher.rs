@@ -32,13 +32,7 @@ pub async fn run(state: Arc<BrokerState>) {
                 tracing::error!("producer state snapshot failed: {e}");
             }
         }
-        let due: Vec<_> = state
-            .partitions
-            .topics()
-            .iter()
-            .flat_map(|t| t.partitions())
-            .filter(|p| p.flush_due())
-            .collect();
+        let due = state.partitions.flush_due();
         if due.is_empty() {
             continue;
         }

@@ -85,12 +85,18 @@ pub fn run_retention(state: &BrokerState, stats: &LogManagerStats) {
 
 /// One cleaner pass over every compacted partition (dirtiest first).
 pub fn run_cleaner(state: &BrokerState, stats: &LogManagerStats, stop: &AtomicBool) {
+    // Partitions found with nothing dirty are skipped until their log grows, so
+    // a pass costs what changed, not the partition count.
     let mut due: Vec<_> = all_partitions(state)
         .into_iter()
-        .filter(|(_, cfg)| cfg.compacted)
+        .filter(|(p, cfg)| cfg.compacted && !p.cleaner_quiet())
         .map(|(p, cfg)| {
             let ccfg = cfg.cleaner;
+            let end = p.high_watermark();
             let info = p.dirty_info(&ccfg);
+            if info.dirty_bytes == 0 {
+                p.set_cleaner_quiet(end);
+            }
             (p, ccfg, info)
         })
         .filter(|(_, ccfg, info)| info.should_clean(ccfg, now_ms()))
@@ -134,6 +140,41 @@ fn record(stats: &LogManagerStats, p: &Partition, s: &CleanStats) {
         s.records_kept,
         s.records_read,
     );
+}
+
+/// After an unclean stop: open (recover) every log not recovered yet, on its
+/// own thread, so the broker answers at once and each log is recovered before
+/// it is served (first use recovers it too, and waits for a recovery in
+/// progress). Each log is left first in line to close again.
+pub fn start_recovery(state: Arc<BrokerState>) -> Option<std::thread::JoinHandle<()>> {
+    let logs = state.store.logs_to_recover();
+    if logs.is_empty() {
+        return None;
+    }
+    std::thread::Builder::new()
+        .name("weir-recovery".into())
+        .spawn(move || {
+            let started = Instant::now();
+            let total = logs.len();
+            for log in logs {
+                if state.is_shutting_down() {
+                    return;
+                }
+                if !log.needs_recovery() {
+                    continue;
+                }
+                match log.open_now() {
+                    Ok(()) => log.release(),
+                    Err(StorageError::Closed) => {}
+                    Err(e) => tracing::error!("recovering {log:?} failed: {e}"),
+                }
+            }
+            tracing::info!(
+                "recovered {total} logs in {:.3} s",
+                started.elapsed().as_secs_f64()
+            );
+        })
+        .ok()
 }
 
 /// Start the background thread. It ends when the broker shuts down.

@@ -110,6 +110,7 @@ impl Broker {
         config: BrokerConfig,
         pipeline: Pipeline,
     ) -> Result<Broker, StartError> {
+        let limits = weir_storage::raise_open_file_limit();
         let dir = config.data_dir.clone();
         let store = tokio::task::spawn_blocking(move || Store::open(&dir))
             .await
@@ -122,6 +123,20 @@ impl Broker {
                 },
             })?;
         let store = Arc::new(store);
+        let cap = config.settings.i64("weir.log.max.open.segments");
+        if cap > 0 {
+            store.set_max_open_segments(cap as usize);
+        }
+        match limits {
+            Ok((soft, hard)) => tracing::info!(
+                "open files: soft limit {soft} (hard {hard}); at most {} log segments open at once",
+                store.max_open_segments()
+            ),
+            Err(e) => tracing::warn!(
+                "could not raise the open-file limit: {e}; at most {} log segments open at once",
+                store.max_open_segments()
+            ),
+        }
         let listener = match TcpListener::bind(&config.listen).await {
             Ok(l) => l,
             Err(source) => {
@@ -187,6 +202,9 @@ impl Broker {
         background.push(tokio::spawn(state.txn.clone().run_timers(state.clone())));
         // Retention and the log cleaner: own thread, ends at shutdown.
         crate::log_manager::start(state.clone(), Default::default());
+        // After an unclean stop, logs recover on first use or here, whichever
+        // comes first (a request to a log being recovered waits for it).
+        crate::log_manager::start_recovery(state.clone());
         let accept_task = tokio::spawn(accept_loop(state.clone(), listener, PLAINTEXT.into()));
         ready.store(true, Ordering::Release);
         eprintln!("weir listening on {addr}");

@@ -113,6 +113,8 @@ pub const BROKER_KEYS: &[KeyDef] = &[
     int("log.flush.interval.ms", 0, i64::MAX, "9223372036854775807"),
     int("log.index.interval.bytes", 0, i32::MAX as i64, "4096"),
     int("log.index.size.max.bytes", 4, i32::MAX as i64, "10485760"),
+    // Segments open at once; 0 sizes it from RLIMIT_NOFILE and vm.max_map_count.
+    int("weir.log.max.open.segments", 0, i32::MAX as i64, "0"),
     KeyDef {
         name: "log.message.timestamp.type",
         kind: Kind::Str(Some(TIMESTAMP_TYPES)),

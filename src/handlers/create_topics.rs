@@ -1,13 +1,14 @@
 //! CreateTopics (key 19), v0-7: partitions (-1 = `num.partitions`), replication
 //! factor 1 or -1 (this is one node), manual assignments onto this node only,
 //! validated configs, validate-only, TOPIC_ALREADY_EXISTS, INVALID_TOPIC_EXCEPTION.
-//! From v5 the result carries the topic's effective configs.
+//! From v5 the result carries the topic's effective configs. All topics of a
+//! request are created together (one registry write, one directory fsync).
 
 use super::{sb, topic_error_code};
 use crate::acl::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::config::topic::TopicConfig;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
-use crate::partitions::{validate_topic_name, TopicError};
+use crate::partitions::{validate_topic_name, NewTopic, Topic, TopicError};
 use crate::state::BrokerState;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::create_topics_response::{
@@ -41,7 +42,7 @@ impl Handler for Api {
             // As Kafka's ControllerApis: duplicated names are left out of the
             // creation and answered once each, after the others.
             let mut duplicates: Vec<CreatableTopic> = Vec::new();
-            let mut results = Vec::with_capacity(req.topics.len());
+            let mut checked = Vec::with_capacity(req.topics.len());
             for t in req.topics {
                 if counts[t.name.0.as_str()] > 1 {
                     if !duplicates.iter().any(|d| d.name == t.name) {
@@ -49,7 +50,29 @@ impl Handler for Api {
                     }
                     continue;
                 }
-                results.push(create_one(&state, &ctx, t, validate_only, version));
+                checked.push(check_one(&state, &ctx, t));
+            }
+            // Create every topic that passed the checks in one go.
+            let new: Vec<NewTopic> = checked
+                .iter()
+                .filter_map(|c| match c {
+                    Checked::Create(_, new) => Some(new.clone()),
+                    Checked::Failed(_) => None,
+                })
+                .collect();
+            let mut created = state
+                .partitions
+                .create_topics(new, validate_only)
+                .into_iter();
+            let mut results = Vec::with_capacity(checked.len() + duplicates.len());
+            for c in checked {
+                results.push(match c {
+                    Checked::Failed(failed) => failed,
+                    Checked::Create(t, new) => {
+                        let outcome = created.next().expect("one result per topic");
+                        created_result(&state, &ctx, t, new, outcome, version)
+                    }
+                });
             }
             results.extend(duplicates.into_iter().map(|t| {
                 failed(
@@ -76,13 +99,25 @@ fn failed(t: CreatableTopic, err: ResponseError, msg: String) -> CreatableTopicR
         .with_configs(Some(vec![]))
 }
 
-fn create_one(
+/// A topic after the request-level checks.
+enum Checked {
+    Failed(CreatableTopicResult),
+    Create(CreatableTopic, NewTopic),
+}
+
+fn check_one(state: &BrokerState, ctx: &RequestContext, t: CreatableTopic) -> Checked {
+    match check_one_inner(state, ctx, t) {
+        Ok((t, new)) => Checked::Create(t, new),
+        Err(failed) => Checked::Failed(failed),
+    }
+}
+
+#[allow(clippy::result_large_err)]
+fn check_one_inner(
     state: &BrokerState,
     ctx: &RequestContext,
     t: CreatableTopic,
-    validate_only: bool,
-    version: i16,
-) -> CreatableTopicResult {
+) -> Result<(CreatableTopic, NewTopic), CreatableTopicResult> {
     let name = t.name.0.to_string();
     // As Kafka's ControllerApis: CREATE on the cluster, else on the topic.
     let pipeline = &state.pipeline;
@@ -94,10 +129,14 @@ fn create_one(
     ) && !pipeline.allows_topic(ctx, AclOperation::Create, &name)
     {
         let msg = "Authorization failed.".to_string();
-        return failed(t, ResponseError::TopicAuthorizationFailed, msg);
+        return Err(failed(t, ResponseError::TopicAuthorizationFailed, msg));
     }
     if let Err(e) = validate_topic_name(&name) {
-        return failed(t, ResponseError::InvalidTopicException, e.to_string());
+        return Err(failed(
+            t,
+            ResponseError::InvalidTopicException,
+            e.to_string(),
+        ));
     }
     if !matches!(t.replication_factor, 1 | -1) {
         // Kafka's text (ReplicaPlacer) on a single broker
@@ -107,14 +146,14 @@ fn create_one(
              brokers have all their log directories cordoned.",
             t.replication_factor, t.replication_factor
         );
-        return failed(t, ResponseError::InvalidReplicationFactor, msg);
+        return Err(failed(t, ResponseError::InvalidReplicationFactor, msg));
     }
     let mut partitions = t.num_partitions;
     if !t.assignments.is_empty() {
         if t.num_partitions != -1 || t.replication_factor != -1 {
             let msg =
                 "both manual assignments and partitions/replication factor were given".to_string();
-            return failed(t, ResponseError::InvalidRequest, msg);
+            return Err(failed(t, ResponseError::InvalidRequest, msg));
         }
         let mut indexes: Vec<i32> = t.assignments.iter().map(|a| a.partition_index).collect();
         indexes.sort_unstable();
@@ -126,37 +165,64 @@ fn create_one(
         if !contiguous || !on_this_node {
             let msg =
                 "assignments must cover partitions 0..n, each on this broker only".to_string();
-            return failed(t, ResponseError::InvalidReplicaAssignment, msg);
+            return Err(failed(t, ResponseError::InvalidReplicaAssignment, msg));
         }
         partitions = t.assignments.len() as i32;
     } else if partitions == 0 || partitions < -1 {
-        return failed(
+        return Err(failed(
             t,
             ResponseError::InvalidPartitions,
             "Number of partitions was set to an invalid non-positive value.".into(),
-        );
+        ));
     }
     let mut config = TopicConfig::default();
     for c in &t.configs {
         let Some(value) = &c.value else {
-            return failed(
+            return Err(failed(
                 t.clone(),
                 ResponseError::InvalidConfig,
                 format!("null value for config '{}'", c.name),
-            );
+            ));
         };
         if let Err(e) = config.set(c.name.as_str(), value.as_str()) {
-            return failed(t.clone(), ResponseError::InvalidConfig, e.to_string());
+            return Err(failed(
+                t.clone(),
+                ResponseError::InvalidConfig,
+                e.to_string(),
+            ));
         }
     }
     // Checks across keys (min.compaction.lag.ms <= max.compaction.lag.ms).
     if let Err(e) = config.validate_combination(&state.partitions.settings()) {
-        return failed(t.clone(), ResponseError::InvalidConfig, e.to_string());
+        return Err(failed(
+            t.clone(),
+            ResponseError::InvalidConfig,
+            e.to_string(),
+        ));
     }
-    match state
-        .partitions
-        .create_topic(&name, partitions, config.clone(), validate_only)
-    {
+    let new = NewTopic {
+        name,
+        partitions,
+        config,
+    };
+    Ok((t, new))
+}
+
+/// The result for a topic handed to the registry.
+fn created_result(
+    state: &BrokerState,
+    ctx: &RequestContext,
+    t: CreatableTopic,
+    new: NewTopic,
+    outcome: Result<Option<Arc<Topic>>, TopicError>,
+    version: i16,
+) -> CreatableTopicResult {
+    let NewTopic {
+        partitions, config, ..
+    } = new;
+    let pipeline = &state.pipeline;
+    let name = t.name.0.to_string();
+    match outcome {
         Ok(created) => {
             // Kafka's controller sets a null message on success.
             let mut r = CreatableTopicResult::default()

@@ -346,12 +346,13 @@ fn aborted_transactions(
         .collect()
 }
 
-/// Whether any partition is far enough behind its log end that its data may be cold.
+/// Whether any partition is far enough behind its log end that its data may be
+/// cold, or must first be opened (recovered) and loaded.
 fn catching_up(wanted: &[Wanted]) -> bool {
     wanted.iter().any(|w| {
-        w.target
-            .as_ref()
-            .is_ok_and(|p| p.high_watermark() - w.fetch_offset >= CATCH_UP_RECORDS)
+        w.target.as_ref().is_ok_and(|p| {
+            p.needs_load() || p.high_watermark() - w.fetch_offset >= CATCH_UP_RECORDS
+        })
     })
 }
 

@@ -24,5 +24,5 @@ mod topic;
 pub use checkpoint::{PRODUCER_SNAPSHOT, TOPICS_CHECKPOINT};
 pub use error::{AppendError, TopicError};
 pub use partition::{AppendOutcome, OffsetSpec, Partition, TxnVerification};
-pub use registry::Registry;
+pub use registry::{NewTopic, Registry};
 pub use topic::{validate_topic_name, Topic, INTERNAL_TOPICS, MAX_TOPIC_NAME_LEN};

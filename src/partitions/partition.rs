@@ -6,6 +6,11 @@
 //! [`Partition`] is the only door to the partition's log: produce, fetch,
 //! offset lookups, record deletion, flushes, retention and cleaning all go
 //! through its methods (the log itself is private).
+//!
+//! Nothing is read at start-up: the log opens on first use (see
+//! [`PartitionLog`]) and the producer state is loaded then too (the snapshot
+//! entry read at start-up plus the batches after it), so a broker with
+//! 100,000 partitions starts in milliseconds.
 
 use super::error::AppendError;
 use crate::producer_state::{BatchMeta, MarkerMeta, ProducerError, ProducerStateTable, SeqCheck};
@@ -13,6 +18,7 @@ use parking_lot::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Weak};
 use tokio::sync::Notify;
+use weir_storage::batch::iter_batches_lenient;
 use weir_storage::cleaner::{self, CleanStats, CleanerConfig, DirtyInfo};
 use weir_storage::retention::{apply_retention, RetentionOutcome, RetentionPolicy};
 use weir_storage::{
@@ -100,7 +106,13 @@ pub struct Partition {
     pub index: i32,
     log: Arc<PartitionLog>,
     /// Idempotent-producer state; its lock also serialises appends to this partition.
+    /// Empty until [`Partition::ensure_loaded`] fills it.
     producers: Mutex<ProducerStateTable>,
+    /// `producers` holds this partition's state (loaded on first use).
+    loaded: std::sync::atomic::AtomicBool,
+    /// The producer-state snapshot entry read at start-up (log end offset it is
+    /// valid at, table), until the state is loaded.
+    snapshot: Mutex<Option<(i64, ProducerStateTable)>>,
     /// Producer state changed since the last snapshot.
     producers_dirty: std::sync::atomic::AtomicBool,
     /// First offset of the earliest ongoing transaction, -1 when none: a copy of
@@ -113,26 +125,61 @@ pub struct Partition {
     /// under the append lock.
     markers_written: AtomicU64,
     waiters: Mutex<Vec<Weak<Notify>>>,
+    /// The log end offset at which the cleaner last found nothing dirty (-1:
+    /// not looked at yet): until the log grows, it has nothing to look at.
+    cleaner_quiet_end: AtomicI64,
 }
 
 impl Partition {
+    /// A partition over `log` (not opened yet), with the producer-state
+    /// snapshot entry read at start-up; nothing is read until first use.
     pub(super) fn new(
         topic: &str,
         index: i32,
         log: Arc<PartitionLog>,
-        producers: ProducerStateTable,
+        snapshot: Option<(i64, ProducerStateTable)>,
     ) -> Self {
-        let first_unstable = AtomicI64::new(producers.first_unstable_offset().unwrap_or(-1));
+        let first_unstable = AtomicI64::new(-1);
         Partition {
             topic: topic.to_string(),
             index,
             log,
-            producers: Mutex::new(producers),
+            producers: Mutex::new(ProducerStateTable::default()),
+            loaded: std::sync::atomic::AtomicBool::new(false),
+            snapshot: Mutex::new(snapshot),
             producers_dirty: std::sync::atomic::AtomicBool::new(false),
             first_unstable,
             markers_written: AtomicU64::new(0),
             waiters: Mutex::new(Vec::new()),
+            cleaner_quiet_end: AtomicI64::new(-1),
         }
+    }
+
+    /// Load the producer state (and so open the log) if not done yet: the
+    /// snapshot entry plus the batches after it. Every method that reads the
+    /// producer state or the last stable offset calls this first (a single
+    /// atomic load once loaded). Call it before taking the producers lock.
+    #[inline]
+    pub fn ensure_loaded(&self) -> Result<(), StorageError> {
+        if self.loaded.load(AtomicOrdering::Acquire) {
+            return Ok(());
+        }
+        self.load_slow()
+    }
+
+    #[cold]
+    fn load_slow(&self) -> Result<(), StorageError> {
+        let mut producers = self.producers.lock();
+        if self.loaded.load(AtomicOrdering::Acquire) {
+            return Ok(());
+        }
+        let snapshot = self.snapshot.lock().clone();
+        let table = load_producer_state(&self.log, snapshot)?;
+        *producers = table;
+        self.sync_first_unstable(&producers);
+        *self.snapshot.lock() = None;
+        self.loaded.store(true, AtomicOrdering::Release);
+        Ok(())
     }
 
     pub fn tp(&self) -> TopicPartition {
@@ -161,6 +208,7 @@ impl Partition {
         opts: AppendOptions,
         txn: &TxnVerification,
     ) -> Result<AppendOutcome, AppendError> {
+        self.ensure_loaded()?;
         let mut producers = self.producers.lock();
         // Producer checks, on a scratch copy when there are several batches.
         let mut idempotent = Vec::new();
@@ -367,7 +415,15 @@ impl Partition {
     /// (file work rather than a page-cache copy).
     #[inline]
     pub fn append_needs_setup(&self, len: usize) -> bool {
-        self.log.append_needs_setup(len)
+        self.needs_load() || self.log.append_needs_setup(len)
+    }
+
+    /// Whether using this partition now would first open its log (recovering it
+    /// after an unclean stop) or load its producer state: blocking file work,
+    /// for the blocking pool rather than an async worker.
+    #[inline]
+    pub fn needs_load(&self) -> bool {
+        !self.loaded.load(AtomicOrdering::Acquire) || !self.log.is_open()
     }
 
     /// Apply a topic config change to the log.
@@ -388,6 +444,18 @@ impl Partition {
     /// [`Partition::cleaner_upper_bound`]).
     pub fn dirty_info(&self, config: &CleanerConfig) -> DirtyInfo {
         cleaner::dirty_info(&self.log, config, self.cleaner_upper_bound())
+    }
+
+    /// Whether the cleaner found nothing dirty here at the current log end, so
+    /// a pass can skip the partition without opening or reading its log.
+    pub fn cleaner_quiet(&self) -> bool {
+        let quiet = self.cleaner_quiet_end.load(AtomicOrdering::Relaxed);
+        quiet >= 0 && quiet == self.log.log_end_offset()
+    }
+
+    /// Record that the cleaner found nothing dirty with the log ending at `end`.
+    pub fn set_cleaner_quiet(&self, end: i64) {
+        self.cleaner_quiet_end.store(end, AtomicOrdering::Relaxed);
     }
 
     /// Compact the log up to [`Partition::cleaner_upper_bound`] (open
@@ -420,6 +488,7 @@ impl Partition {
         commit: bool,
         coordinator_epoch: i32,
     ) -> Result<i64, AppendError> {
+        self.ensure_loaded()?;
         let mut producers = self.producers.lock();
         if producers.is_stale_epoch(producer_id, producer_epoch) {
             let current = producers.get(producer_id).map_or(-1, |e| e.epoch);
@@ -470,6 +539,8 @@ impl Partition {
     /// The last stable offset: the first offset of the earliest ongoing
     /// transaction here, else the high watermark. Lock-free.
     pub fn last_stable_offset(&self) -> i64 {
+        // (A log that cannot be loaded fails the read that follows.)
+        let _ = self.ensure_loaded();
         // The high watermark first: see `first_unstable`.
         let hw = self.high_watermark();
         match self.first_unstable.load(AtomicOrdering::SeqCst) {
@@ -484,6 +555,7 @@ impl Partition {
     /// the range it cleans; without the marker they would look committed and
     /// could shadow older values of their keys).
     pub fn cleaner_upper_bound(&self) -> i64 {
+        let _ = self.ensure_loaded();
         let producers = self.producers.lock();
         let lso = self.last_stable_offset();
         producers
@@ -512,6 +584,7 @@ impl Partition {
     /// (producer id, first offset) of the aborted transactions overlapping
     /// `[fetch_offset, upper_bound)` (a read_committed fetch's `aborted_transactions`).
     pub fn aborted_transactions(&self, fetch_offset: i64, upper_bound: i64) -> Vec<(i64, i64)> {
+        let _ = self.ensure_loaded();
         self.producers
             .lock()
             .aborted_in(fetch_offset, upper_bound)
@@ -551,16 +624,26 @@ impl Partition {
     }
 
     /// The log end offset and the encoded producer state valid at it, taken
-    /// together under the append lock; clears the dirty flag.
-    pub(super) fn producer_snapshot(&self) -> (i64, Vec<u8>) {
+    /// together under the append lock; clears the dirty flag. A partition not
+    /// loaded yet gives back its start-up snapshot entry as it was (`None`
+    /// without one): nothing changed it.
+    pub(super) fn producer_snapshot(&self) -> Option<(i64, Vec<u8>)> {
         let producers = self.producers.lock();
+        if !self.loaded.load(AtomicOrdering::Acquire) {
+            return self
+                .snapshot
+                .lock()
+                .as_ref()
+                .map(|(at, table)| (*at, table.encode()));
+        }
         self.producers_dirty
             .store(false, std::sync::atomic::Ordering::Relaxed);
-        (self.log.log_end_offset(), producers.encode())
+        Some((self.log.log_end_offset(), producers.encode()))
     }
 
     /// A copy of the producer state (tests, snapshots).
     pub fn producer_state(&self) -> ProducerStateTable {
+        let _ = self.ensure_loaded();
         self.producers.lock().clone()
     }
 
@@ -573,4 +656,69 @@ impl Partition {
     pub fn size_bytes(&self) -> u64 {
         self.log.size_bytes()
     }
+}
+
+/// The producer state of a partition: its snapshot (if valid and not beyond the
+/// log end) plus the idempotent batches after it, read from the log's batch headers.
+fn load_producer_state(
+    log: &PartitionLog,
+    snapshot: Option<(i64, ProducerStateTable)>,
+) -> Result<ProducerStateTable, StorageError> {
+    let end = log.log_end_offset();
+    let start = log.log_start_offset();
+    let (mut table, mut offset) = match snapshot {
+        Some((at, table)) if at <= end && at >= start => (table, at),
+        _ => (ProducerStateTable::default(), start),
+    };
+    const CHUNK: usize = 16 << 20;
+    while offset < end {
+        let read = match log.read(offset, CHUNK, None) {
+            Ok(r) => r,
+            Err(StorageError::OffsetOutOfRange { .. }) => break,
+            Err(e) => return Err(e),
+        };
+        let mut progressed = false;
+        for batch in iter_batches_lenient(&read.records) {
+            progressed = true;
+            offset = batch.last_offset() + 1;
+            if let Ok(Some(commit)) = weir_storage::control::end_txn_marker(&batch) {
+                table.record_marker(
+                    batch.producer_id(),
+                    batch.producer_epoch(),
+                    commit,
+                    batch.base_offset(),
+                    MarkerMeta {
+                        coordinator_epoch: -1,
+                        timestamp: batch.max_timestamp(),
+                    },
+                );
+            }
+            if batch.producer_id() >= 0 && batch.is_transactional() && !batch.is_control() {
+                table.record_txn_batch(batch.producer_id(), batch.base_offset());
+            }
+            if batch.producer_id() >= 0 && !batch.is_control() {
+                table.record(
+                    batch.producer_id(),
+                    batch.producer_epoch(),
+                    BatchMeta {
+                        first_seq: batch.base_sequence(),
+                        last_seq: batch.last_sequence(),
+                        base_offset: batch.base_offset(),
+                        last_offset: batch.last_offset(),
+                        log_append_time: if batch.is_log_append_time() {
+                            batch.max_timestamp()
+                        } else {
+                            -1
+                        },
+                        max_timestamp: batch.max_timestamp(),
+                    },
+                );
+            }
+        }
+        if !progressed {
+            break;
+        }
+    }
+    table.trim_aborted(start);
+    Ok(table)
 }

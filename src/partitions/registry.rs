@@ -1,5 +1,7 @@
-//! The registry of all topics: create, alter, grow and delete topics, persist
-//! the registry, and reopen every partition (with its producer state) at start-up.
+//! The registry of all topics: create (one at a time or many with one registry
+//! write and one directory fsync), alter, grow and delete topics, persist the
+//! registry, and rebuild every partition at start-up without opening any log
+//! (logs and producer state load on first use).
 
 use super::checkpoint::{
     decode_registry, decode_snapshots, encode_registry, SnapshotWriter, TopicSpec,
@@ -11,13 +13,21 @@ use super::topic::{validate_topic_name, Topic, INTERNAL_TOPICS};
 use crate::config::topic::{ResolvedTopicConfig, TopicConfig};
 use crate::config::Settings;
 use crate::ids;
-use crate::producer_state::{BatchMeta, MarkerMeta, ProducerStateTable};
+use crate::producer_state::ProducerStateTable;
 use parking_lot::{Mutex, RwLock};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use uuid::Uuid;
-use weir_storage::batch::iter_batches_lenient;
-use weir_storage::{LogConfig, PartitionLog, StorageError, Store, TopicPartition};
+use weir_storage::{LogConfig, StorageError, Store, TopicPartition};
+
+/// A topic to create with [`Registry::create_topics`]; `partitions` of -1
+/// means `num.partitions`.
+#[derive(Debug, Clone)]
+pub struct NewTopic {
+    pub name: String,
+    pub partitions: i32,
+    pub config: TopicConfig,
+}
 
 #[derive(Default)]
 struct Topics {
@@ -88,14 +98,20 @@ impl Registry {
             None => Vec::new(),
         };
         let mut adopted = false;
+        let mut by_name: HashMap<String, usize> = specs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), i))
+            .collect();
         for tp in reg.store.list_logs()? {
-            match specs.iter_mut().find(|s| s.name == tp.topic) {
+            match by_name.get(&tp.topic).map(|&i| &mut specs[i]) {
                 Some(spec) if tp.partition >= spec.partitions => {
                     spec.partitions = tp.partition + 1;
                     adopted = true;
                 }
                 Some(_) => {}
                 None if validate_topic_name(&tp.topic).is_ok() && tp.partition >= 0 => {
+                    by_name.insert(tp.topic.clone(), specs.len());
                     specs.push(TopicSpec {
                         name: tp.topic.clone(),
                         id: ids::random_uuid(),
@@ -143,9 +159,9 @@ impl Registry {
         log_config: &LogConfig,
     ) -> Result<Arc<Partition>, TopicError> {
         let tp = TopicPartition::new(topic, index);
-        let log = self.store.open_log(&tp, log_config.clone())?;
-        let producers = self.load_producer_state(&tp, &log)?;
-        Ok(Arc::new(Partition::new(topic, index, log, producers)))
+        let log = self.store.log(&tp, log_config.clone())?;
+        let snapshot = self.snapshots.lock().remove(&tp);
+        Ok(Arc::new(Partition::new(topic, index, log, snapshot)))
     }
 
     pub fn settings(&self) -> Arc<Settings> {
@@ -181,6 +197,23 @@ impl Registry {
         self.topics.read().by_name.values().cloned().collect()
     }
 
+    /// The partitions whose flush policy asks for an fsync now (the flusher's
+    /// poll): no copy of the topic list, a closed log is never due.
+    pub fn flush_due(&self) -> Vec<Arc<Partition>> {
+        let topics = self.topics.read();
+        let mut due = Vec::new();
+        for t in topics.by_name.values() {
+            due.extend(
+                t.partitions
+                    .read()
+                    .iter()
+                    .filter(|p| p.flush_due())
+                    .cloned(),
+            );
+        }
+        due
+    }
+
     pub fn partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
         self.topic(topic)?.partition(index)
     }
@@ -194,7 +227,74 @@ impl Registry {
         config: TopicConfig,
         validate_only: bool,
     ) -> Result<Option<Arc<Topic>>, TopicError> {
-        validate_topic_name(name)?;
+        let new = NewTopic {
+            name: name.to_string(),
+            partitions,
+            config,
+        };
+        self.create_topics(vec![new], validate_only)
+            .pop()
+            .expect("one result per topic")
+    }
+
+    /// Create many topics (or only validate them) with one registry write and one
+    /// fsync of the data directory for all their partitions' directories; no log
+    /// file is created before first use. One result per topic, in order.
+    pub fn create_topics(
+        &self,
+        new: Vec<NewTopic>,
+        validate_only: bool,
+    ) -> Vec<Result<Option<Arc<Topic>>, TopicError>> {
+        let _guard = self.change.lock();
+        let mut results = Vec::with_capacity(new.len());
+        let mut created = Vec::new();
+        for t in new {
+            let r = self.create_one(t, validate_only);
+            if let Ok(Some(topic)) = &r {
+                created.push(topic.clone());
+            }
+            results.push(r);
+        }
+        if created.is_empty() {
+            return results;
+        }
+        // The registry first: a crash before the directories exist leaves
+        // partitions whose directories are made on first use (directories
+        // without a registry entry would be adopted with default configs).
+        let done = self.persist().and_then(|()| {
+            let tps: Vec<_> = created
+                .iter()
+                .flat_map(|t| {
+                    (0..t.partition_count()).map(|i| TopicPartition::new(t.name.clone(), i))
+                })
+                .collect();
+            self.store.create_log_dirs(&tps).map_err(TopicError::from)
+        });
+        if let Err(e) = done {
+            let msg = e.to_string();
+            for r in results.iter_mut().filter(|r| matches!(r, Ok(Some(_)))) {
+                *r = Err(TopicError::Storage(StorageError::Io {
+                    path: self.store.dir().join(TOPICS_CHECKPOINT),
+                    source: std::io::Error::other(msg.clone()),
+                }));
+            }
+        }
+        results
+    }
+
+    /// Check and (unless `validate_only`) register one new topic; the caller
+    /// holds the change lock and persists.
+    fn create_one(
+        &self,
+        t: NewTopic,
+        validate_only: bool,
+    ) -> Result<Option<Arc<Topic>>, TopicError> {
+        let NewTopic {
+            name,
+            partitions,
+            config,
+        } = t;
+        validate_topic_name(&name)?;
         let partitions = if partitions == -1 {
             self.settings.load().i64("num.partitions") as i32
         } else {
@@ -210,9 +310,8 @@ impl Registry {
                 "{partitions} partitions is more than weir allows (100000)"
             )));
         }
-        let _guard = self.change.lock();
-        if self.topic(name).is_some() {
-            return Err(TopicError::AlreadyExists(name.to_string()));
+        if self.topic(&name).is_some() {
+            return Err(TopicError::AlreadyExists(name));
         }
         if validate_only {
             return Ok(None);
@@ -222,17 +321,14 @@ impl Registry {
             id = ids::random_uuid();
         }
         let topic = self.build_topic(TopicSpec {
-            name: name.to_string(),
+            name,
             id,
             partitions,
             config,
         })?;
-        {
-            let mut topics = self.topics.write();
-            topics.by_id.insert(topic.id, topic.clone());
-            topics.by_name.insert(topic.name.clone(), topic.clone());
-        }
-        self.persist()?;
+        let mut topics = self.topics.write();
+        topics.by_id.insert(topic.id, topic.clone());
+        topics.by_name.insert(topic.name.clone(), topic.clone());
         Ok(Some(topic))
     }
 
@@ -344,10 +440,13 @@ impl Registry {
         if only_if_changed && !partitions.iter().any(|p| p.producer_state_dirty()) {
             return Ok(false);
         }
-        let mut data = SnapshotWriter::new(partitions.len());
-        for p in &partitions {
-            let (offset, table) = p.producer_snapshot();
-            data.push(&p.topic, p.index, offset, &table);
+        let entries: Vec<_> = partitions
+            .iter()
+            .filter_map(|p| p.producer_snapshot().map(|e| (p, e)))
+            .collect();
+        let mut data = SnapshotWriter::new(entries.len());
+        for (p, (offset, table)) in &entries {
+            data.push(&p.topic, p.index, *offset, table);
         }
         let data = data.finish();
         if let Err(e) = self.store.write_checkpoint(PRODUCER_SNAPSHOT, &data) {
@@ -357,72 +456,5 @@ impl Registry {
             return Err(e.into());
         }
         Ok(true)
-    }
-
-    /// The producer state of a partition: its snapshot (if valid and not beyond the
-    /// log end) plus the idempotent batches after it, read from the log's batch headers.
-    fn load_producer_state(
-        &self,
-        tp: &TopicPartition,
-        log: &PartitionLog,
-    ) -> Result<ProducerStateTable, TopicError> {
-        let end = log.log_end_offset();
-        let start = log.log_start_offset();
-        let snapshot = self.snapshots.lock().remove(tp);
-        let (mut table, mut offset) = match snapshot {
-            Some((at, table)) if at <= end && at >= start => (table, at),
-            _ => (ProducerStateTable::default(), start),
-        };
-        const CHUNK: usize = 16 << 20;
-        while offset < end {
-            let read = match log.read(offset, CHUNK, None) {
-                Ok(r) => r,
-                Err(StorageError::OffsetOutOfRange { .. }) => break,
-                Err(e) => return Err(e.into()),
-            };
-            let mut progressed = false;
-            for batch in iter_batches_lenient(&read.records) {
-                progressed = true;
-                offset = batch.last_offset() + 1;
-                if let Ok(Some(commit)) = weir_storage::control::end_txn_marker(&batch) {
-                    table.record_marker(
-                        batch.producer_id(),
-                        batch.producer_epoch(),
-                        commit,
-                        batch.base_offset(),
-                        MarkerMeta {
-                            coordinator_epoch: -1,
-                            timestamp: batch.max_timestamp(),
-                        },
-                    );
-                }
-                if batch.producer_id() >= 0 && batch.is_transactional() && !batch.is_control() {
-                    table.record_txn_batch(batch.producer_id(), batch.base_offset());
-                }
-                if batch.producer_id() >= 0 && !batch.is_control() {
-                    table.record(
-                        batch.producer_id(),
-                        batch.producer_epoch(),
-                        BatchMeta {
-                            first_seq: batch.base_sequence(),
-                            last_seq: batch.last_sequence(),
-                            base_offset: batch.base_offset(),
-                            last_offset: batch.last_offset(),
-                            log_append_time: if batch.is_log_append_time() {
-                                batch.max_timestamp()
-                            } else {
-                                -1
-                            },
-                            max_timestamp: batch.max_timestamp(),
-                        },
-                    );
-                }
-            }
-            if !progressed {
-                break;
-            }
-        }
-        table.trim_aborted(start);
-        Ok(table)
     }
 }

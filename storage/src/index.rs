@@ -23,7 +23,8 @@ pub(crate) const TIME_ENTRY: usize = 12;
 #[derive(Debug)]
 pub(crate) struct IndexFile {
     path: PathBuf,
-    file: File,
+    /// The mapping; the file itself is closed once mapped (reopened by path to
+    /// change its length or fsync it), so an index costs no file descriptor.
     map: Option<MmapMut>,
     entry_size: usize,
     entries: usize,
@@ -48,15 +49,15 @@ impl IndexFile {
         let entries = len / entry_size;
         let mut idx = IndexFile {
             path: path.to_path_buf(),
-            file,
             map: None,
             entry_size,
             entries,
             capacity: 0,
             sealed: preallocate_bytes.is_none(),
         };
-        idx.remap(
+        idx.remap_with(
             fs,
+            &file,
             preallocate_bytes
                 .map(|b| (b / entry_size).max(entries))
                 .unwrap_or(entries),
@@ -66,20 +67,24 @@ impl IndexFile {
 
     /// Resize the file and the mapping to hold `capacity` entries (>= entries).
     fn remap(&mut self, fs: &dyn Fs, capacity: usize) -> Result<()> {
+        self.map = None; // unmap before changing the length
+        let file = fs
+            .open_rw(&self.path, true)
+            .map_err(|e| io_err(&self.path, e))?;
+        self.remap_with(fs, &file, capacity)
+    }
+
+    fn remap_with(&mut self, fs: &dyn Fs, file: &File, capacity: usize) -> Result<()> {
         let capacity = capacity.max(self.entries);
         self.map = None; // unmap before changing the length
         let bytes = capacity * self.entry_size;
-        let current = self
-            .file
-            .metadata()
-            .map_err(|e| io_err(&self.path, e))?
-            .len();
+        let current = file.metadata().map_err(|e| io_err(&self.path, e))?.len();
         if current != bytes as u64 {
             // (Not when unchanged: a clean start must not touch the files.)
-            fs.set_len(&self.file, &self.path, bytes as u64)
+            fs.set_len(file, &self.path, bytes as u64)
                 .map_err(|e| io_err(&self.path, e))?;
         }
-        self.map = map_index(&self.file, bytes).map_err(|e| io_err(&self.path, e))?;
+        self.map = map_index(file, bytes).map_err(|e| io_err(&self.path, e))?;
         self.capacity = capacity;
         self.prefault_next_entry();
         Ok(())
@@ -138,8 +143,18 @@ impl IndexFile {
         if let Some(m) = &self.map {
             m.flush().map_err(|e| io_err(&self.path, e))?;
         }
-        fs.sync(&self.file, &self.path)
+        let file = fs
+            .open_rw(&self.path, false)
+            .map_err(|e| io_err(&self.path, e))?;
+        fs.sync(&file, &self.path)
             .map_err(|e| io_err(&self.path, e))
+    }
+    /// Shrink the file to its entries without an fsync (a log closed to free its
+    /// files: a trusted reopen reads `length / entry size` entries; the data is
+    /// made durable by a later flush, or rebuilt after a crash).
+    pub(crate) fn trim(&mut self, fs: &dyn Fs) -> Result<()> {
+        self.sealed = true;
+        self.remap(fs, self.entries)
     }
     /// Grow the file back to `bytes` (a sealed segment becoming active again).
     pub(crate) fn unseal(&mut self, fs: &dyn Fs, bytes: usize) -> Result<()> {

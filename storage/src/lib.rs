@@ -20,7 +20,9 @@
 //! - [`store`]: the data directory: lock file, clean-shutdown marker, the set of
 //!   partition logs, atomic checkpoint files.
 //! - [`log`]: one partition's log: append, read, offset lookups, truncation,
-//!   log start offset.
+//!   log start offset; opened on first use, closed again when idle.
+//! - [`open_logs`]: the cap on open segment files (CLOCK over open logs) and
+//!   the process limits it is sized from.
 //! - [`retention`]: which old segments go by time, size and log start; deleting them.
 //! - [`validate`]: one-pass validation of a produced record set (Kafka's
 //!   `LogValidator`): what [`PartitionLog::append_validated`] appends.
@@ -58,6 +60,7 @@ pub mod control;
 pub mod error;
 pub mod legacy;
 pub mod log;
+pub mod open_logs;
 pub mod retention;
 pub mod store;
 pub mod validate;
@@ -77,6 +80,7 @@ pub use compression::Compression;
 pub use config::{FlushPolicy, LogConfig, TimestampType};
 pub use error::{BatchError, StorageError};
 pub use log::{AppendInfo, AppendOptions, PartitionLog, ReadResult, SegmentInfo};
+pub use open_logs::{default_max_open_segments, live_segments, raise_open_file_limit};
 pub use retention::{RetentionOutcome, RetentionPolicy, RetentionReason};
 pub use store::{Store, TopicPartition};
 pub use validate::{

@@ -1,8 +1,10 @@
 //! One partition's log: a list of segments, the active one last.
 //!
-//! Concurrency: `PartitionLog` is `Send + Sync` and shared as `Arc<PartitionLog>`.
-//! Appends are serialised inside; reads never wait for an append (they see a
-//! consistent snapshot of the segment list and the committed end of the tail).
+//! [`PartitionLog`] is the handle the rest of the system holds: it opens the
+//! log's files on first use and can close them again (see `open_logs`); the
+//! open log itself is a `LoadedLog`. Both are `Send + Sync`. Appends are
+//! serialised inside; reads never wait for an append (they see a consistent
+//! snapshot of the segment list and the committed end of the tail).
 //!
 //! State on disk besides the segments: `weir-log.checkpoint` in the log's
 //! directory holds the log start offset and the recovery point (written by
@@ -17,14 +19,16 @@ use crate::config::{LogConfig, TimestampType};
 use crate::durability::{atomic_write, io_err, seal, unseal, GroupCommit};
 use crate::error::{BatchError, Result, StorageError};
 use crate::fs::Fs;
+use crate::open_logs::{Evict, OpenLogs};
 use crate::segment::{self, now_ms, AppendBatch, OpenMode, Segment, SegmentParams};
 use crate::swap;
 use crate::validate::{validate, ProduceRules, ValidatedBatches, ValidationError};
+use arc_swap::ArcSwapOption;
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 /// Suffix of the copy a truncation writes while readers still map the old file.
 const TRUNCATING_SUFFIX: &str = ".log.truncating";
@@ -130,18 +134,22 @@ struct Inner {
     /// (log start, recovery point) last written to the checkpoint file.
     persisted: Mutex<(i64, i64)>,
     closed: AtomicBool,
+    /// Closed to free its files (not for good): the caller reopens and retries.
+    evicted: AtomicBool,
     /// Changed since open (appends, truncation, log start): close has work to do.
     dirty: AtomicBool,
 }
 
-/// One partition's log.
-pub struct PartitionLog {
+/// One partition's log while it is open (its segments' files and maps held).
+/// [`PartitionLog`] opens one on first use and drops it when the open-segment
+/// cap needs the files.
+pub(crate) struct LoadedLog {
     inner: Arc<Inner>,
 }
 
-impl std::fmt::Debug for PartitionLog {
+impl std::fmt::Debug for LoadedLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PartitionLog")
+        f.debug_struct("LoadedLog")
             .field("dir", &self.inner.dir)
             .field("log_start_offset", &self.log_start_offset())
             .field("log_end_offset", &self.log_end_offset())
@@ -291,7 +299,7 @@ impl Inner {
     }
 }
 
-impl Drop for PartitionLog {
+impl Drop for LoadedLog {
     fn drop(&mut self) {
         // Background work (roll flushes) still holding the inner state stops
         // touching the files once the last handle is gone.
@@ -300,7 +308,7 @@ impl Drop for PartitionLog {
     }
 }
 
-impl PartitionLog {
+impl LoadedLog {
     /// Open (or create) the log in `dir`. With `recover`, segments from the one
     /// holding the recovery point onwards are re-validated and the torn tail cut;
     /// otherwise data is trusted and only the indexes are checked cheaply.
@@ -309,7 +317,7 @@ impl PartitionLog {
         dir: &Path,
         config: LogConfig,
         recover: bool,
-    ) -> Result<PartitionLog> {
+    ) -> Result<LoadedLog> {
         let created = !dir.exists();
         fs.create_dir_all(dir).map_err(|e| io_err(dir, e))?;
         if created {
@@ -353,6 +361,9 @@ impl PartitionLog {
         let params = Inner::params(&config);
         let mut segments: Vec<Arc<Segment>> = Vec::new();
         let mut recovered_any = false;
+        // Recovery cut or dropped something (else what it scanned is left as it
+        // was: no fsync, the recovery point stays, the next crash scans it again).
+        let mut changed = false;
         let mut recovered: Vec<Arc<Segment>> = Vec::new();
         if bases.is_empty() {
             let seg = Segment::create(&*fs, dir, log_start, cap, max_index)?;
@@ -387,6 +398,7 @@ impl PartitionLog {
                     recovered_any = true;
                     recovered.push(seg.clone());
                 }
+                changed |= outcome.truncated_bytes > 0;
                 let out_of_order = base < prev_next;
                 if out_of_order {
                     // Overlaps the previous segment (damage): not a valid
@@ -397,6 +409,7 @@ impl PartitionLog {
                     }
                     bases.truncate(i);
                     recovered_any = true;
+                    changed = true;
                     break;
                 }
                 segments.push(seg.clone());
@@ -427,9 +440,12 @@ impl PartitionLog {
             segments,
             log_start,
         };
-        if recovered_any {
+        if recovered_any && changed {
             // What recovery kept is now known good; make it durable and move the
             // recovery point to the end so the next unclean start scans less.
+            // (Only when it changed something: a tail that checked out whole is
+            // left as the crash left it, so recovering 100,000 logs costs no
+            // fsyncs for those.)
             for s in recovered
                 .iter()
                 .filter(|s| view.segments.iter().any(|v| Arc::ptr_eq(v, s)))
@@ -452,13 +468,14 @@ impl PartitionLog {
             first_unflushed_ms: AtomicI64::new(-1),
             persisted: Mutex::new((log_start, recovery_point)),
             closed: AtomicBool::new(false),
+            evicted: AtomicBool::new(false),
             dirty: AtomicBool::new(false),
         };
-        if checkpoint != Some((log_start, recovery_point)) {
+        if checkpoint.unwrap_or((0, 0)) != (log_start, recovery_point) {
             // Only when something changed: a clean start writes nothing.
             inner.persist_state(None, Rp::Keep, true)?;
         }
-        Ok(PartitionLog {
+        Ok(LoadedLog {
             inner: Arc::new(inner),
         })
     }
@@ -942,10 +959,6 @@ impl PartitionLog {
         *self.inner.config.write() = config;
     }
 
-    pub fn config(&self) -> LogConfig {
-        self.inner.config()
-    }
-
     /// Flush, seal the active segment and refuse further use (clean shutdown).
     pub(crate) fn close(&self) -> Result<()> {
         if self.inner.closed.load(Ordering::Acquire) {
@@ -964,15 +977,6 @@ impl PartitionLog {
         self.inner.persist_state(None, Rp::Advance(end), true)?;
         self.inner.closed.store(true, Ordering::Release);
         Ok(())
-    }
-
-    /// The log's directory (for the cleaner's files).
-    pub(crate) fn dir(&self) -> &Path {
-        &self.inner.dir
-    }
-
-    pub(crate) fn fs(&self) -> &dyn Fs {
-        &*self.inner.fs
     }
 
     /// The current segments (active last) and log start offset.
@@ -1035,5 +1039,472 @@ impl PartitionLog {
     pub(crate) fn mark_deleted(&self) {
         let _w = self.inner.writer.lock();
         self.inner.closed.store(true, Ordering::Release);
+    }
+
+    /// Whether this log was closed to free its files (reopen and retry).
+    fn was_evicted(&self) -> bool {
+        self.inner.evicted.load(Ordering::Acquire)
+    }
+
+    /// Close to free the files, not for good: trim the active segment's indexes
+    /// (no fsync; under a flush policy, fsync what is unflushed first) and
+    /// refuse further use (callers reopen). Returns what the closed log leaves
+    /// behind and whether data is left unflushed.
+    fn evict(&self) -> Result<(ClosedState, bool)> {
+        let inner = &*self.inner;
+        let _w = inner.writer.lock();
+        let view = inner.view();
+        let mut unflushed = false;
+        let result = (|| {
+            if inner.closed.load(Ordering::Acquire) || !inner.dirty.load(Ordering::Acquire) {
+                return Ok(());
+            }
+            let cfg = inner.config();
+            let end = inner.log_end.load(Ordering::Acquire);
+            if end > inner.commit.durable() {
+                if cfg.flush.messages.is_some() || cfg.flush.interval_ms.is_some() {
+                    inner.sync_to(end)?;
+                } else {
+                    unflushed = true;
+                }
+            }
+            view.active().trim_indexes(&*inner.fs)
+        })();
+        let state = ClosedState {
+            log_start: view.log_start,
+            log_end: inner.log_end.load(Ordering::Acquire),
+            recovery_point: inner.commit.durable(),
+            segments: self.segments(),
+        };
+        inner.evicted.store(true, Ordering::Release);
+        inner.closed.store(true, Ordering::Release);
+        result.map(|()| (state, unflushed))
+    }
+}
+
+/// What a log closed to free its files leaves behind: enough to answer offset
+/// and retention questions without reopening it (nothing changes while closed).
+#[derive(Debug, Clone)]
+struct ClosedState {
+    log_start: i64,
+    log_end: i64,
+    recovery_point: i64,
+    segments: Vec<SegmentInfo>,
+}
+
+/// One partition's log. Opened on first use (recovering its tail first after an
+/// unclean stop: nothing is served before that), and closed again, files and
+/// maps released, when more segments are open than the store's cap allows and
+/// it is among the least recently used (see [`crate::store::Store`]). Every
+/// method reopens it as needed; the read and append paths of an open log take
+/// no lock for this (one atomic load).
+///
+/// Concurrency: `Send + Sync`, shared as `Arc<PartitionLog>`. Appends are
+/// serialised inside; reads never wait for an append.
+pub struct PartitionLog {
+    dir: PathBuf,
+    fs: Arc<dyn Fs>,
+    config: RwLock<LogConfig>,
+    loaded: ArcSwapOption<LoadedLog>,
+    /// Held while the log opens (and recovers) or closes.
+    open_lock: Mutex<()>,
+    /// Re-validate the tail at the next open (the last stop was unclean and
+    /// this log has not been recovered since).
+    recover: AtomicBool,
+    /// Closed for good (store closed, log deleted).
+    closed: AtomicBool,
+    /// Used since the ring last looked (CLOCK's bit; relaxed stores only).
+    referenced: AtomicBool,
+    in_ring: AtomicBool,
+    /// Closed to free its files with data not yet fsynced.
+    unflushed_closed: AtomicBool,
+    last: Mutex<Option<ClosedState>>,
+    ring: Option<Arc<OpenLogs>>,
+    me: Weak<PartitionLog>,
+}
+
+impl std::fmt::Debug for PartitionLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PartitionLog")
+            .field("dir", &self.dir)
+            .field("open", &self.is_open())
+            .finish()
+    }
+}
+
+impl PartitionLog {
+    /// A log handle: nothing is read or opened until first use.
+    pub(crate) fn new(
+        fs: Arc<dyn Fs>,
+        dir: &Path,
+        config: LogConfig,
+        recover: bool,
+        ring: Option<Arc<OpenLogs>>,
+    ) -> Arc<PartitionLog> {
+        Arc::new_cyclic(|me| PartitionLog {
+            dir: dir.to_path_buf(),
+            fs,
+            config: RwLock::new(config),
+            loaded: ArcSwapOption::empty(),
+            open_lock: Mutex::new(()),
+            recover: AtomicBool::new(recover),
+            closed: AtomicBool::new(false),
+            referenced: AtomicBool::new(false),
+            in_ring: AtomicBool::new(false),
+            unflushed_closed: AtomicBool::new(false),
+            last: Mutex::new(None),
+            ring,
+            me: me.clone(),
+        })
+    }
+
+    #[inline]
+    fn touch(&self) {
+        if !self.referenced.load(Ordering::Relaxed) {
+            self.referenced.store(true, Ordering::Relaxed);
+        }
+    }
+
+    #[inline]
+    fn loaded(&self) -> Result<Arc<LoadedLog>> {
+        if let Some(log) = &*self.loaded.load() {
+            self.touch();
+            return Ok(log.clone());
+        }
+        self.open_slow()
+    }
+
+    #[cold]
+    fn open_slow(&self) -> Result<Arc<LoadedLog>> {
+        let guard = self.open_lock.lock();
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StorageError::Closed);
+        }
+        if let Some(log) = &*self.loaded.load() {
+            return Ok(log.clone());
+        }
+        let config = self.config.read().clone();
+        let recover = self.recover.load(Ordering::Acquire);
+        let log = Arc::new(LoadedLog::open(
+            self.fs.clone(),
+            &self.dir,
+            config,
+            recover,
+        )?);
+        self.recover.store(false, Ordering::Release);
+        *self.last.lock() = None;
+        self.loaded.store(Some(log.clone()));
+        drop(guard);
+        self.referenced.store(true, Ordering::Relaxed);
+        if let Some(ring) = &self.ring {
+            if !self.in_ring.swap(true, Ordering::AcqRel) {
+                let me: Weak<dyn Evict> = self.me.clone();
+                ring.opened(me);
+            } else {
+                ring.trim();
+            }
+        }
+        Ok(log)
+    }
+
+    /// Run `f` on the open log, reopening (and retrying) if it was closed to
+    /// free its files meanwhile.
+    #[inline]
+    fn with<T>(&self, f: impl Fn(&LoadedLog) -> Result<T>) -> Result<T> {
+        loop {
+            let log = self.loaded()?;
+            match f(&log) {
+                Err(StorageError::Closed) if log.was_evicted() => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// A value from the open log, else from what the closed log left behind,
+    /// else from the log opened now (`default` if that fails).
+    #[inline]
+    fn peek<T>(
+        &self,
+        open: impl Fn(&LoadedLog) -> T,
+        closed: impl Fn(&ClosedState) -> T,
+        default: T,
+    ) -> T {
+        if let Some(log) = &*self.loaded.load() {
+            self.touch();
+            return open(log);
+        }
+        if let Some(c) = &*self.last.lock() {
+            return closed(c);
+        }
+        match self.loaded() {
+            Ok(log) => open(&log),
+            Err(_) => default,
+        }
+    }
+
+    /// Open the log now if it is not (recovering its tail first if needed).
+    pub fn open_now(&self) -> Result<()> {
+        self.loaded().map(|_| ())
+    }
+
+    /// Whether the log's files are open now.
+    pub fn is_open(&self) -> bool {
+        self.loaded.load().is_some()
+    }
+
+    /// Whether the log still has to be recovered (re-validated) before use.
+    pub fn needs_recovery(&self) -> bool {
+        self.recover.load(Ordering::Acquire)
+    }
+
+    /// Forget that the log was used since it opened, so the cap closes it
+    /// before logs in real use (a background scan opened it).
+    pub fn release(&self) {
+        self.referenced.store(false, Ordering::Relaxed);
+    }
+
+    /// The segments of a closed log as it left them, and its log start: `None`
+    /// when the log is open or was not opened yet in this process.
+    pub fn closed_segments(&self) -> Option<(Vec<SegmentInfo>, i64)> {
+        if self.is_open() {
+            return None;
+        }
+        self.last
+            .lock()
+            .as_ref()
+            .map(|c| (c.segments.clone(), c.log_start))
+    }
+
+    /// Whether the log was closed to free its files with data not yet fsynced.
+    pub(crate) fn closed_unflushed(&self) -> bool {
+        self.unflushed_closed.load(Ordering::Acquire)
+    }
+
+    /// Append one or more whole v2 batches from the broker's own writers
+    /// (transaction markers, coordinator state, tests): checked with
+    /// [`ProduceRules::internal`] first, then [`PartitionLog::append_validated`].
+    pub fn append(&self, batches: &[u8], opts: AppendOptions) -> Result<AppendInfo> {
+        self.with(|l| l.append(batches, opts))
+    }
+
+    /// Append a record set that passed [`crate::validate::validate`], assigning
+    /// offsets from the log end offset (rewriting each batch's base offset, and
+    /// its max timestamp + CRC where LogAppendTime applies or the header's max
+    /// timestamp is not the records'). Rolls segments as the config says.
+    /// Returns once the data is in the page cache; call
+    /// [`PartitionLog::sync_to`] (group commit) when durability is wanted.
+    #[inline]
+    pub fn append_validated(
+        &self,
+        batches: &ValidatedBatches<'_>,
+        opts: AppendOptions,
+    ) -> Result<AppendInfo> {
+        self.with(|l| l.append_validated(batches, opts))
+    }
+
+    /// Read whole batches starting with the one containing `offset`, up to
+    /// `max_bytes`, but always at least one whole batch if there is one at or after
+    /// `offset` (Kafka's rule). Batches whose base offset is at or past
+    /// `upper_bound` (exclusive; e.g. the last stable offset) are not returned.
+    /// `offset == log_end_offset` gives empty records; outside
+    /// `[log_start_offset, log_end_offset]` gives `OffsetOutOfRange`.
+    #[inline]
+    pub fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        upper_bound: Option<i64>,
+    ) -> Result<ReadResult> {
+        self.with(|l| l.read(offset, max_bytes, upper_bound))
+    }
+
+    /// Block until everything appended up to and including `offset` is fsynced.
+    /// Many callers share one fsync (group commit). Blocking: call it off the
+    /// async workers.
+    pub fn sync_to(&self, offset: i64) -> Result<()> {
+        self.with(|l| l.sync_to(offset))
+    }
+
+    /// fsync everything appended so far.
+    pub fn flush(&self) -> Result<()> {
+        if !self.is_open() {
+            // Closed logs keep nothing in memory; what they left unflushed is
+            // made durable at close (`Store::close`).
+            return Ok(());
+        }
+        self.with(|l| l.flush())
+    }
+
+    /// Whether an append of `len` bytes now would first roll a new segment or
+    /// reopen a sealed one (or open the log): file work, milliseconds of blocking
+    /// rather than a page-cache copy. A caller appending on an async thread hands
+    /// such appends to a blocking pool. (A hint: another append may change the
+    /// answer before this one.)
+    #[inline]
+    pub fn append_needs_setup(&self, len: usize) -> bool {
+        match &*self.loaded.load() {
+            Some(log) => log.append_needs_setup(len),
+            None => true,
+        }
+    }
+
+    /// Whether the flush policy (`flush.messages` / `flush.ms`) asks for an fsync
+    /// now. The broker calls `sync_to` when this is true after an append. A
+    /// closed log never does (closing fsyncs under a flush policy).
+    #[inline]
+    pub fn flush_due(&self) -> bool {
+        match &*self.loaded.load() {
+            Some(log) => log.flush_due(),
+            None => false,
+        }
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.peek(|l| l.log_start_offset(), |c| c.log_start, 0)
+    }
+
+    /// Offset the next appended record will get.
+    #[inline]
+    pub fn log_end_offset(&self) -> i64 {
+        self.peek(|l| l.log_end_offset(), |c| c.log_end, 0)
+    }
+
+    /// Offset below which everything is known to be fsynced (the recovery point).
+    pub fn recovery_point(&self) -> i64 {
+        self.peek(|l| l.recovery_point(), |c| c.recovery_point, 0)
+    }
+
+    /// Total bytes of all segments.
+    pub fn size_bytes(&self) -> u64 {
+        self.peek(
+            |l| l.size_bytes(),
+            |c| c.segments.iter().map(|s| s.size_bytes).sum(),
+            0,
+        )
+    }
+
+    /// First offset whose record timestamp is >= `timestamp`, with that record's
+    /// timestamp (ListOffsets by time). `None` if there is none.
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
+        self.with(|l| l.offset_for_timestamp(timestamp))
+    }
+
+    /// The largest timestamp in the log and the offset of the record carrying it
+    /// (ListOffsets MAX_TIMESTAMP). `None` for an empty log.
+    pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>> {
+        self.with(|l| l.max_timestamp())
+    }
+
+    /// Remove everything at and after `offset` (log end becomes `offset`).
+    pub fn truncate_to(&self, offset: i64) -> Result<()> {
+        self.with(|l| l.truncate_to(offset))
+    }
+
+    /// Advance the log start offset (DeleteRecords, retention); deletes whole
+    /// segments that end at or below it. Never moves backwards; at most the log end offset.
+    pub fn advance_log_start_offset(&self, offset: i64) -> Result<i64> {
+        self.with(|l| l.advance_log_start_offset(offset))
+    }
+
+    /// Retention seam: delete the `count` oldest segments (rolling first if
+    /// that includes the active one) by moving the log start to the base offset
+    /// of the first kept segment. Returns the new log start offset.
+    pub fn delete_oldest_segments(&self, count: usize) -> Result<i64> {
+        self.with(|l| l.delete_oldest_segments(count))
+    }
+
+    /// The segments, oldest first (for retention and admin tools).
+    pub fn segments(&self) -> Vec<SegmentInfo> {
+        self.peek(|l| l.segments(), |c| c.segments.clone(), Vec::new())
+    }
+
+    /// Number of segments (metrics), without opening an idle log.
+    pub fn segment_count(&self) -> usize {
+        self.peek(|l| l.segment_count(), |c| c.segments.len(), 0)
+    }
+
+    /// Replace the settings (AlterConfigs); takes effect from the next append.
+    pub fn set_config(&self, config: LogConfig) {
+        let _g = self.open_lock.lock();
+        *self.config.write() = config.clone();
+        if let Some(log) = &*self.loaded.load() {
+            log.set_config(config);
+        }
+    }
+
+    pub fn config(&self) -> LogConfig {
+        self.config.read().clone()
+    }
+
+    /// Flush, seal the active segment and refuse further use (clean shutdown).
+    pub(crate) fn close(&self) -> Result<()> {
+        let _g = self.open_lock.lock();
+        self.closed.store(true, Ordering::Release);
+        match self.loaded.swap(None) {
+            Some(log) => log.close(),
+            None => Ok(()),
+        }
+    }
+
+    /// The log's directory (for the cleaner's files).
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn fs(&self) -> &dyn Fs {
+        &*self.fs
+    }
+
+    /// The current segments (active last) and log start offset (empty if the
+    /// log cannot be opened).
+    pub(crate) fn segment_snapshot(&self) -> (Vec<Arc<Segment>>, i64) {
+        match self.loaded() {
+            Ok(log) => log.segment_snapshot(),
+            Err(_) => (Vec::new(), self.log_start_offset()),
+        }
+    }
+
+    /// Cleaner hook, see `LoadedLog::swap_cleaned` (false when the log was
+    /// closed and reopened since `old` was taken: its segments are new objects).
+    pub(crate) fn swap_cleaned(
+        &self,
+        old: &[Arc<Segment>],
+        cleaned: &Path,
+        end: i64,
+    ) -> Result<bool> {
+        self.loaded()?.swap_cleaned(old, cleaned, end)
+    }
+
+    /// Refuse further use without flushing (the log is being deleted).
+    pub(crate) fn mark_deleted(&self) {
+        let _g = self.open_lock.lock();
+        self.closed.store(true, Ordering::Release);
+        if let Some(log) = self.loaded.swap(None) {
+            log.mark_deleted();
+        }
+    }
+}
+
+impl Evict for PartitionLog {
+    fn take_referenced(&self) -> bool {
+        self.referenced.swap(false, Ordering::Relaxed)
+    }
+
+    fn try_evict(&self) -> bool {
+        let Some(_g) = self.open_lock.try_lock() else {
+            return false;
+        };
+        if let Some(log) = self.loaded.swap(None) {
+            // On an error the state is not kept: the next use reopens the log
+            // (rebuilding an index that was not trimmed).
+            if let Ok((state, unflushed)) = log.evict() {
+                if unflushed {
+                    self.unflushed_closed.store(true, Ordering::Release);
+                }
+                *self.last.lock() = Some(state);
+            }
+        }
+        self.in_ring.store(false, Ordering::Release);
+        true
     }
 }

@@ -110,8 +110,24 @@ pub fn select_deletable(
 /// and advance the log start offset. `upper_bound` is the high watermark
 /// (nothing at or past it is deleted); pass the log end offset when every
 /// appended record counts as committed. Blocking (file removals): run it off
-/// the async workers.
+/// the async workers. A log closed to free its files is judged from the
+/// segments it left behind and opened only when something goes; one never
+/// opened yet in this process is opened once (and left first in line to close).
 pub fn apply_retention(
+    log: &PartitionLog,
+    policy: &RetentionPolicy,
+    upper_bound: i64,
+    now_ms: i64,
+) -> Result<RetentionOutcome> {
+    if !log.is_open() && log.closed_segments().is_none() {
+        let out = apply_retention_open(log, policy, upper_bound, now_ms);
+        log.release();
+        return out;
+    }
+    apply_retention_open(log, policy, upper_bound, now_ms)
+}
+
+fn apply_retention_open(
     log: &PartitionLog,
     policy: &RetentionPolicy,
     upper_bound: i64,

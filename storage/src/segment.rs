@@ -1,9 +1,12 @@
 //! One segment: a `.log` file of record batches plus its `.index` and
 //! `.timeindex`, named by base offset (`<20 digits>.log`) as in Apache Kafka.
 //!
-//! Writes go through the [`Fs`] seam (pwrite at the end); reads go through one
-//! read-only mapping of the `.log` ([`ReadMap`]), reserved up front at
-//! `segment.bytes` so the active segment is mapped once. A batch becomes visible
+//! Writes go through the [`Fs`] seam (pwrite at the end); reads go through a
+//! read-only mapping of the `.log` ([`ReadMap`]). The active segment's mapping
+//! reserves a little more than is written ([`INITIAL_MAP`] at first) and is
+//! replaced by one twice as large when an append would pass its end (readers
+//! keep the mapping they hold), so an idle partition reserves next to no
+//! address space. The index files are closed once mapped. A batch becomes visible
 //! to readers only after it is fully written (the mapping's valid length and the
 //! segment size are published after the write), so a reader never sees half a
 //! batch. The single writer is the owning log, which serialises appends.
@@ -26,6 +29,15 @@ use std::sync::Arc;
 pub(crate) const LOG_SUFFIX: &str = ".log";
 pub(crate) const INDEX_SUFFIX: &str = ".index";
 pub(crate) const TIME_INDEX_SUFFIX: &str = ".timeindex";
+
+/// Address space first reserved for an active segment's mapping.
+pub(crate) const INITIAL_MAP: usize = 1 << 20;
+
+/// Address space to reserve for an active segment holding `size` bytes, at
+/// most `max` (`segment.bytes`) unless the data is already larger.
+fn active_reservation(size: usize, max: usize) -> usize {
+    size.max(INITIAL_MAP).next_power_of_two().min(max.max(size))
+}
 
 /// `<base offset, 20 digits><suffix>`.
 pub(crate) fn file_name(base_offset: i64, suffix: &str) -> String {
@@ -102,6 +114,9 @@ pub(crate) struct Segment {
     log_path: PathBuf,
     file: File,
     map: RwLock<Arc<ReadMap>>,
+    /// Smaller mappings this one replaced, still held by readers perhaps: the
+    /// file is never cut in place while one of them is alive.
+    retired: parking_lot::Mutex<Vec<std::sync::Weak<ReadMap>>>,
     size: AtomicU64,
     next_offset: AtomicI64,
     max_ts: AtomicI64,
@@ -174,12 +189,15 @@ impl Segment {
             TIME_ENTRY,
             Some(max_index_bytes),
         )?);
-        let map = ReadMap::new(&file, capacity, 0).map_err(|e| io_err(&log, e))?;
+        let map =
+            ReadMap::new(&file, active_reservation(0, capacity), 0).map_err(|e| io_err(&log, e))?;
+        crate::open_logs::segment_opened();
         Ok(Segment {
             base_offset: base,
             log_path: log,
             file,
             map: RwLock::new(Arc::new(map)),
+            retired: Default::default(),
             size: AtomicU64::new(0),
             next_offset: AtomicI64::new(base),
             max_ts: AtomicI64::new(-1),
@@ -219,16 +237,18 @@ impl Segment {
         let offset = OffsetIndex(IndexFile::open(fs, &index, OFFSET_ENTRY, prealloc)?);
         let time = TimeIndex(IndexFile::open(fs, &time, TIME_ENTRY, prealloc)?);
         let cap = if active {
-            capacity.max(size as usize)
+            active_reservation(size as usize, capacity)
         } else {
             size as usize
         };
         let map = ReadMap::new(&file, cap, size as usize).map_err(|e| io_err(&log, e))?;
+        crate::open_logs::segment_opened();
         let seg = Segment {
             base_offset: base,
             log_path: log,
             file,
             map: RwLock::new(Arc::new(map)),
+            retired: Default::default(),
             size: AtomicU64::new(size),
             next_offset: AtomicI64::new(base),
             max_ts: AtomicI64::new(-1),
@@ -416,7 +436,9 @@ impl Segment {
     /// mapping; returns false (and changes nothing) otherwise.
     fn cut_file(&self, fs: &dyn Fs, pos: u64) -> Result<bool> {
         let mut map = self.map.write();
-        if !ReadMap::shrink_exclusive(&mut map, pos as usize) {
+        let mut retired = self.retired.lock();
+        retired.retain(|w| w.strong_count() > 0);
+        if !retired.is_empty() || !ReadMap::shrink_exclusive(&mut map, pos as usize) {
             return Ok(false);
         }
         self.size.store(pos, Ordering::Release);
@@ -492,12 +514,15 @@ impl Segment {
         {
             let cap = self.map().capacity() as u64;
             if end > cap {
-                // Only an empty segment is remapped (see `fits`), so no reader can
-                // hold bytes of the old mapping.
-                debug_assert_eq!(pos, 0);
-                let fresh = ReadMap::new(&self.file, end as usize, pos as usize)
+                // Grow the reservation: a new mapping twice as large (or as large as
+                // needed); readers keep the old one, which maps the same bytes.
+                let want = end.max(cap.saturating_mul(2)).max(INITIAL_MAP as u64);
+                let fresh = ReadMap::new(&self.file, want as usize, pos as usize)
                     .map_err(|e| io_err(&self.log_path, e))?;
-                *self.map.write() = Arc::new(fresh);
+                let old = std::mem::replace(&mut *self.map.write(), Arc::new(fresh));
+                let mut retired = self.retired.lock();
+                retired.retain(|w| w.strong_count() > 0);
+                retired.push(Arc::downgrade(&old));
             }
         }
         if let Err(e) = fs.write_at(&self.file, &self.log_path, buf, pos) {
@@ -546,7 +571,6 @@ impl Segment {
             return last_offset - self.base_offset <= i32::MAX as i64;
         }
         size + len <= segment_bytes
-            && size + len <= self.map().capacity() as u64
             && last_offset - self.base_offset <= i32::MAX as i64
             && !self.idx.read().offset.0.is_full()
             && !self.idx.read().time.0.is_full()
@@ -667,6 +691,21 @@ impl Segment {
         self.idx.read().offset.0.is_sealed()
     }
 
+    /// Trim the indexes to their entries without an fsync (the log is being
+    /// closed to free its files; see `IndexFile::trim`).
+    pub(crate) fn trim_indexes(&self, fs: &dyn Fs) -> Result<()> {
+        let mut idx = self.idx.write();
+        if idx.offset.0.is_sealed() {
+            return Ok(());
+        }
+        let (max_ts, off) = self.max_timestamp();
+        if max_ts >= 0 && off >= self.base_offset {
+            idx.time.maybe_push(max_ts, (off - self.base_offset) as u32);
+        }
+        idx.offset.0.trim(fs)?;
+        idx.time.0.trim(fs)
+    }
+
     /// Undo [`Segment::seal`]'s trim so the segment can take appends again.
     pub(crate) fn unseal(&self, fs: &dyn Fs, max_index_bytes: usize) -> Result<()> {
         let mut idx = self.idx.write();
@@ -689,6 +728,12 @@ impl Segment {
             }
         }
         Ok(())
+    }
+}
+
+impl Drop for Segment {
+    fn drop(&mut self) {
+        crate::open_logs::segment_closed();
     }
 }
 

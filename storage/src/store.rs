@@ -1,12 +1,14 @@
 //! The data directory: a lock file against a second broker, the clean-shutdown
-//! marker, the partition logs in it, and atomic checkpoint files for the broker's
-//! own metadata (topic registry, producer state snapshots, ...).
+//! marker, the partition logs in it (handles that open on first use, under a
+//! cap on open segments, see [`crate::open_logs`]), and atomic checkpoint files
+//! for the broker's own metadata (topic registry, producer state snapshots, ...).
 
 use crate::config::LogConfig;
 use crate::durability::{atomic_write, io_err};
 use crate::error::{Result, StorageError};
 use crate::fs::{self, Fs};
 use crate::log::PartitionLog;
+use crate::open_logs::{default_max_open_segments, OpenLogs};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::fs::File;
@@ -45,17 +47,17 @@ impl TopicPartition {
     }
 }
 
-type Slot = Arc<Mutex<Option<Arc<PartitionLog>>>>;
-
 /// An open data directory.
 pub struct Store {
     dir: PathBuf,
     fs: Arc<dyn Fs>,
     lock: Mutex<Option<File>>,
     was_clean: bool,
-    /// One slot per log; a slot's own lock is held while that log opens (and
-    /// recovers), so different logs can open in parallel.
-    logs: Mutex<HashMap<TopicPartition, Slot>>,
+    /// One handle per log; a handle's own lock is held while that log opens
+    /// (and recovers), so different logs can open in parallel.
+    logs: Mutex<HashMap<TopicPartition, Arc<PartitionLog>>>,
+    /// The open logs and the cap on open segments.
+    open: Arc<OpenLogs>,
     closed: AtomicBool,
 }
 
@@ -99,6 +101,7 @@ impl Store {
             lock: Mutex::new(Some(lock)),
             was_clean,
             logs: Mutex::new(HashMap::new()),
+            open: Arc::new(OpenLogs::new(default_max_open_segments())),
             closed: AtomicBool::new(false),
         })
     }
@@ -129,41 +132,105 @@ impl Store {
         Ok(())
     }
 
-    /// The partition logs present on disk (from directory names).
+    /// Cap the segments open at once (`weir.log.max.open.segments`); beyond it
+    /// the least recently used logs close their files until used again.
+    pub fn set_max_open_segments(&self, cap: usize) {
+        self.open.set_cap(cap);
+    }
+
+    pub fn max_open_segments(&self) -> usize {
+        self.open.cap()
+    }
+
+    /// Logs whose files are open (or were closed since and not yet looked at).
+    pub fn open_log_count(&self) -> usize {
+        self.open.len()
+    }
+
+    /// The partition logs present on disk (from directory names; no per-entry
+    /// `stat`, the directory entry's type is enough).
     pub fn list_logs(&self) -> Result<Vec<TopicPartition>> {
         let mut out = Vec::new();
         for entry in std::fs::read_dir(&self.dir).map_err(|e| io_err(&self.dir, e))? {
             let entry = entry.map_err(|e| io_err(&self.dir, e))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') {
+                continue;
+            }
+            let Some(tp) = TopicPartition::parse_dir_name(&name) else {
+                continue;
+            };
             if !entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
                 continue;
             }
-            if let Some(tp) = TopicPartition::parse_dir_name(&entry.file_name().to_string_lossy()) {
-                out.push(tp);
-            }
+            out.push(tp);
         }
         out.sort();
         Ok(out)
     }
 
-    /// Open the log of `tp`, creating it if absent. Returns the same `Arc` for
-    /// repeated calls. Different logs may be opened (recovered) in parallel
+    /// Open the log of `tp` now, creating it if absent. Returns the same `Arc`
+    /// for repeated calls. Different logs may be opened (recovered) in parallel
     /// from several threads.
     pub fn open_log(&self, tp: &TopicPartition, config: LogConfig) -> Result<Arc<PartitionLog>> {
+        let log = self.log(tp, config)?;
+        log.open_now()?;
+        Ok(log)
+    }
+
+    /// The log of `tp` without opening it: its files are opened (created,
+    /// recovered after an unclean stop) on first use. Returns the same `Arc` for
+    /// repeated calls.
+    pub fn log(&self, tp: &TopicPartition, config: LogConfig) -> Result<Arc<PartitionLog>> {
         self.check_open()?;
         let dir = self.log_dir(tp)?;
-        let slot = self.logs.lock().entry(tp.clone()).or_default().clone();
-        let mut slot = slot.lock();
-        if let Some(log) = &*slot {
+        let mut logs = self.logs.lock();
+        if let Some(log) = logs.get(tp) {
             return Ok(log.clone());
         }
-        let log = Arc::new(PartitionLog::open(
+        let log = PartitionLog::new(
             self.fs.clone(),
             &dir,
             config,
             !self.was_clean,
-        )?);
-        *slot = Some(log.clone());
+            Some(self.open.clone()),
+        );
+        logs.insert(tp.clone(), log.clone());
         Ok(log)
+    }
+
+    /// Create the directories of many new logs with one fsync of the data
+    /// directory (bulk topic creation); their segment files are created on first
+    /// use. Directories that exist already are left as they are.
+    pub fn create_log_dirs(&self, tps: &[TopicPartition]) -> Result<()> {
+        self.check_open()?;
+        let mut made = false;
+        for tp in tps {
+            let dir = self.log_dir(tp)?;
+            match std::fs::create_dir(&dir) {
+                Ok(()) => made = true,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io_err(&dir, e)),
+            }
+        }
+        if made {
+            self.fs
+                .sync_dir(&self.dir)
+                .map_err(|e| io_err(&self.dir, e))?;
+        }
+        Ok(())
+    }
+
+    /// The logs that still have to be recovered after an unclean stop (a
+    /// background task opens them; a log is never served before).
+    pub fn logs_to_recover(&self) -> Vec<Arc<PartitionLog>> {
+        self.logs
+            .lock()
+            .values()
+            .filter(|l| l.needs_recovery())
+            .cloned()
+            .collect()
     }
 
     fn log_dir(&self, tp: &TopicPartition) -> Result<PathBuf> {
@@ -179,22 +246,16 @@ impl Store {
         Ok(self.dir.join(name))
     }
 
-    /// The already-open log of `tp`, if any.
+    /// The log of `tp` if it was opened or asked for with [`Store::log`].
     pub fn get_log(&self, tp: &TopicPartition) -> Option<Arc<PartitionLog>> {
-        let slot = self.logs.lock().get(tp).cloned()?;
-        let log = slot.lock().clone();
-        log
+        self.logs.lock().get(tp).cloned()
     }
 
     /// Close and delete the log of `tp` and its directory.
     pub fn delete_log(&self, tp: &TopicPartition) -> Result<()> {
         self.check_open()?;
         let dir = self.log_dir(tp)?;
-        let removed = self
-            .logs
-            .lock()
-            .remove(tp)
-            .and_then(|slot| slot.lock().take());
+        let removed = self.logs.lock().remove(tp);
         if let Some(log) = &removed {
             log.mark_deleted();
         }
@@ -253,15 +314,28 @@ impl Store {
     }
 
     /// Flush every open log, write the clean-shutdown marker, release the lock.
+    /// Logs closed earlier with unflushed data are made durable by one
+    /// `syncfs(2)`. When logs are left that were never recovered after an
+    /// unclean stop, no marker is written: the next start recovers them.
     pub fn close(&self) -> Result<()> {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        let slots: Vec<_> = self.logs.lock().drain().map(|(_, slot)| slot).collect();
-        for slot in slots {
-            if let Some(log) = slot.lock().take() {
-                log.close()?;
-            }
+        let logs: Vec<_> = self.logs.lock().drain().map(|(_, log)| log).collect();
+        let mut unflushed = false;
+        let mut unrecovered = false;
+        for log in logs {
+            log.close()?;
+            unflushed |= log.closed_unflushed();
+            unrecovered |= log.needs_recovery();
+        }
+        if unflushed {
+            let d = File::open(&self.dir).map_err(|e| io_err(&self.dir, e))?;
+            rustix::fs::syncfs(&d).map_err(|e| io_err(&self.dir, e.into()))?;
+        }
+        if unrecovered {
+            self.lock.lock().take();
+            return Ok(());
         }
         let marker = self.dir.join(CLEAN_SHUTDOWN_FILE);
         let f = self

@@ -148,3 +148,115 @@ fn logs_open_in_parallel_and_each_once() {
     }
     s.close().unwrap();
 }
+
+fn batch_of(value: &str) -> Vec<u8> {
+    let mut b = BatchBuilder::new();
+    b.push(Record {
+        offset: 0,
+        timestamp: 1,
+        key: None,
+        value: Some(value.to_string().into()),
+        headers: vec![],
+    });
+    b.build().unwrap()
+}
+
+fn value_at(log: &weir_storage::PartitionLog, offset: i64) -> String {
+    let r = log.read(offset, 1 << 20, None).unwrap();
+    let h = weir_storage::BatchHeader::parse(&r.records).unwrap();
+    let rec = h.records().unwrap().into_iter().next().unwrap();
+    String::from_utf8(rec.value.unwrap().to_vec()).unwrap()
+}
+
+#[test]
+fn logs_over_the_open_segment_cap_close_and_reopen_with_their_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    s.set_max_open_segments(1);
+    let tps: Vec<_> = (0..40).map(|i| TopicPartition::new("many", i)).collect();
+    s.create_log_dirs(&tps).unwrap();
+    let logs: Vec<_> = tps
+        .iter()
+        .map(|tp| s.log(tp, LogConfig::default()).unwrap())
+        .collect();
+    assert!(
+        logs.iter().all(|l| !l.is_open()),
+        "nothing opens before use"
+    );
+    for (i, log) in logs.iter().enumerate() {
+        log.append(&batch_of(&format!("first-{i}")), AppendOptions::default())
+            .unwrap();
+    }
+    let open = logs.iter().filter(|l| l.is_open()).count();
+    assert!(
+        open <= 2,
+        "{open} logs still open under a cap of one segment"
+    );
+    // Closed logs answer offsets without reopening.
+    let closed = logs.iter().find(|l| !l.is_open()).unwrap();
+    assert_eq!(closed.log_end_offset(), 1);
+    assert!(!closed.is_open());
+    for (i, log) in logs.iter().enumerate() {
+        log.append(&batch_of(&format!("second-{i}")), AppendOptions::default())
+            .unwrap();
+        assert_eq!(value_at(log, 0), format!("first-{i}"));
+        assert_eq!(value_at(log, 1), format!("second-{i}"));
+    }
+    s.close().unwrap();
+    drop(logs);
+    let s = Store::open(dir.path()).unwrap();
+    assert!(s.was_clean_shutdown());
+    for (i, tp) in tps.iter().enumerate() {
+        let log = s.log(tp, LogConfig::default()).unwrap();
+        assert_eq!(log.log_end_offset(), 2);
+        assert_eq!(value_at(&log, 1), format!("second-{i}"));
+    }
+    s.close().unwrap();
+}
+
+#[test]
+fn after_an_unclean_stop_logs_recover_on_first_use_and_the_marker_waits_for_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let tps: Vec<_> = (0..6).map(|i| TopicPartition::new("rec", i)).collect();
+    {
+        let s = Store::open(dir.path()).unwrap();
+        for tp in &tps {
+            let log = s.open_log(tp, LogConfig::default()).unwrap();
+            log.append(&batch_of("kept"), AppendOptions::default())
+                .unwrap();
+        }
+        // Dropped without close: an unclean stop (no marker).
+    }
+    // A torn batch at the end of one log.
+    let seg = dir.path().join("rec-3").join("00000000000000000000.log");
+    let mut f = std::fs::OpenOptions::new().append(true).open(&seg).unwrap();
+    std::io::Write::write_all(&mut f, &batch_of("torn")[..30]).unwrap();
+    drop(f);
+    {
+        let s = Store::open(dir.path()).unwrap();
+        assert!(!s.was_clean_shutdown());
+        let logs: Vec<_> = tps
+            .iter()
+            .map(|tp| s.log(tp, LogConfig::default()).unwrap())
+            .collect();
+        assert_eq!(s.logs_to_recover().len(), 6);
+        assert_eq!(logs[3].log_end_offset(), 1, "the torn tail is cut on open");
+        assert_eq!(value_at(&logs[3], 0), "kept");
+        assert!(!logs[3].needs_recovery());
+        assert_eq!(s.logs_to_recover().len(), 5);
+        s.close().unwrap();
+    }
+    let s = Store::open(dir.path()).unwrap();
+    assert!(
+        !s.was_clean_shutdown(),
+        "logs never recovered keep the next start unclean"
+    );
+    for tp in &tps {
+        let log = s.open_log(tp, LogConfig::default()).unwrap();
+        assert_eq!(log.log_end_offset(), 1);
+    }
+    s.close().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    assert!(s.was_clean_shutdown());
+    s.close().unwrap();
+}
