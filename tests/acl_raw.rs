@@ -841,3 +841,113 @@ async fn transactional_records_need_write_on_the_transactional_id() {
         "nothing appended"
     );
 }
+
+#[tokio::test]
+async fn committed_offsets_of_unreadable_topics_are_refused_or_hidden() {
+    use kafka_protocol::messages::offset_commit_request::{
+        OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+    };
+    use kafka_protocol::messages::offset_fetch_request::{
+        OffsetFetchRequestGroup, OffsetFetchRequestTopics,
+    };
+    use kafka_protocol::messages::{OffsetCommitRequest, OffsetFetchRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let mut admin = As::new(&broker, "admin").await;
+    let mut henry = As::new(&broker, "henry").await;
+    assert_eq!(admin.create_topic("a").await, 0);
+    assert_eq!(admin.create_topic("b").await, 0);
+    admin
+        .create_acls(&[
+            allow(ResourceType::Group, "hg", "User:henry", AclOperation::Read),
+            allow(ResourceType::Topic, "a", "User:henry", AclOperation::Read),
+        ])
+        .await;
+    let commit = |topics: &[&str]| {
+        RequestKind::OffsetCommit(
+            OffsetCommitRequest::default()
+                .with_group_id(GroupId(StrBytes::from_static_str("hg")))
+                .with_generation_id_or_member_epoch(-1)
+                .with_member_id(StrBytes::from_static_str(""))
+                .with_group_instance_id(None)
+                .with_topics(
+                    topics
+                        .iter()
+                        .map(|t| {
+                            OffsetCommitRequestTopic::default()
+                                .with_name(tname(t))
+                                .with_partitions(vec![OffsetCommitRequestPartition::default()
+                                    .with_partition_index(0)
+                                    .with_committed_offset(5)
+                                    .with_committed_metadata(None)])
+                        })
+                        .collect(),
+                ),
+        )
+    };
+    let codes = |r: ResponseKind| {
+        let ResponseKind::OffsetCommit(r) = r else {
+            panic!()
+        };
+        r.topics
+            .iter()
+            .map(|t| (t.name.0.to_string(), t.partitions[0].error_code))
+            .collect::<Vec<_>>()
+    };
+    let r = henry
+        .call(commit(&["a", "b"]), ApiKey::OffsetCommit, 8)
+        .await;
+    assert_eq!(
+        codes(r),
+        vec![("b".to_string(), TAF), ("a".to_string(), 0)],
+        "the refused topic first, as Kafka's response builder"
+    );
+    let r = admin.call(commit(&["b"]), ApiKey::OffsetCommit, 8).await;
+    assert_eq!(codes(r), vec![("b".to_string(), 0)]);
+
+    let fetch = |topics: Option<&[&str]>| {
+        RequestKind::OffsetFetch(OffsetFetchRequest::default().with_groups(
+            vec![OffsetFetchRequestGroup::default()
+                .with_group_id(GroupId(StrBytes::from_static_str("hg")))
+                .with_member_id(None)
+                .with_topics(topics.map(|ts| {
+                    ts.iter()
+                        .map(|t| {
+                            OffsetFetchRequestTopics::default()
+                                .with_name(tname(t))
+                                .with_partition_indexes(vec![0])
+                        })
+                        .collect()
+                }))],
+        ))
+    };
+    let fetched = |r: ResponseKind| {
+        let ResponseKind::OffsetFetch(r) = r else {
+            panic!()
+        };
+        assert_eq!(r.groups[0].error_code, 0);
+        r.groups[0]
+            .topics
+            .iter()
+            .map(|t| {
+                let p = &t.partitions[0];
+                (t.name.0.to_string(), p.committed_offset, p.error_code)
+            })
+            .collect::<Vec<_>>()
+    };
+    // All topics: the unreadable one is left out; named: refused.
+    let r = henry.call(fetch(None), ApiKey::OffsetFetch, 8).await;
+    assert_eq!(fetched(r), vec![("a".to_string(), 5, 0)]);
+    let r = henry
+        .call(fetch(Some(&["a", "b"])), ApiKey::OffsetFetch, 8)
+        .await;
+    assert_eq!(
+        fetched(r),
+        vec![("a".to_string(), 5, 0), ("b".to_string(), -1, TAF)]
+    );
+    let r = admin.call(fetch(None), ApiKey::OffsetFetch, 8).await;
+    assert_eq!(
+        fetched(r),
+        vec![("a".to_string(), 5, 0), ("b".to_string(), 5, 0)]
+    );
+}

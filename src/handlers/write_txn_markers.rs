@@ -12,6 +12,7 @@
 //! served, as weir does not finalize `transaction.version` 2.
 
 use super::append_error_code;
+use crate::acl::AclOperation;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext, ThrottleTime};
 use crate::state::BrokerState;
 use kafka_protocol::messages::write_txn_markers_response::{
@@ -36,9 +37,14 @@ impl Handler for Api {
 
     async fn handle(
         state: Arc<BrokerState>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         req: WriteTxnMarkersRequest,
     ) -> HandlerResult<WriteTxnMarkersResponse> {
+        // As Kafka: CLUSTER_ACTION on the cluster, or every partition is
+        // CLUSTER_AUTHORIZATION_FAILED.
+        let allowed = state
+            .pipeline
+            .allows_cluster(&ctx, AclOperation::ClusterAction);
         let markers = blocking(move || {
             req.markers
                 .into_iter()
@@ -51,6 +57,13 @@ impl Handler for Api {
                                 .partition_indexes
                                 .iter()
                                 .map(|&index| {
+                                    if !allowed {
+                                        return WritableTxnMarkerPartitionResult::default()
+                                            .with_partition_index(index)
+                                            .with_error_code(
+                                                ResponseError::ClusterAuthorizationFailed.code(),
+                                            );
+                                    }
                                     let code = write(
                                         &state,
                                         t.name.0.as_str(),
