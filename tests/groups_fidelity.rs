@@ -463,6 +463,21 @@ async fn a_consumer_protocol_member_upgrades_a_live_classic_group_over_raw_reque
     };
     assert!(held(&r).is_empty());
     assert!(b.state().groups.consumer_describe("live").is_ok());
+    // DescribeGroups (classic) no longer describes it, with Kafka's text.
+    let describe = DescribeGroupsRequest::default().with_groups(vec![gid("live")]);
+    let d = call!(c2, DescribeGroups, describe, 6);
+    assert_eq!(
+        (
+            d.groups[0].error_code,
+            d.groups[0].group_state.as_str(),
+            d.groups[0].error_message.as_deref()
+        ),
+        (
+            E::GroupIdNotFound.code(),
+            "Dead",
+            Some("Group live is not a classic group.")
+        )
+    );
 
     // The classic member: rejoin, give one partition up, then stable at epoch 2.
     let hb_classic = |generation: i32| {

@@ -52,12 +52,16 @@ impl Handler for Api {
                 }
                 // Kafka 4.x describes the group "" like any other (no INVALID_GROUP_ID).
                 match state.groups.describe_group(id) {
-                    None | Some(Err(())) => {
+                    found @ (None | Some(Err(()))) => {
                         out.group_state = sb("Dead");
                         if v >= 6 {
+                            // Kafka's texts: no group, or a consumer (KIP-848) group.
                             out.error_code = ResponseError::GroupIdNotFound.code();
-                            out.error_message =
-                                Some(sb(format!("Group {} not found.", id.as_str())));
+                            out.error_message = Some(sb(if found.is_none() {
+                                format!("Group {} not found.", id.as_str())
+                            } else {
+                                format!("Group {} is not a classic group.", id.as_str())
+                            }));
                         }
                     }
                     Some(Ok(d)) => {
