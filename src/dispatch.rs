@@ -109,6 +109,11 @@ api_table! {
     handlers::elect_leaders::Api,
     handlers::alter_partition_reassignments::Api,
     handlers::list_partition_reassignments::Api,
+    // security (the SASL exchange itself runs below the pipeline: src/security/sasl)
+    handlers::sasl_handshake::Api,
+    handlers::sasl_authenticate::Api,
+    handlers::describe_user_scram_credentials::Api,
+    handlers::alter_user_scram_credentials::Api,
 }
 
 async fn call_typed<H: Handler>(

@@ -29,6 +29,9 @@ pub struct BrokerState {
     /// Host and port clients are told to connect to (Metadata, FindCoordinator, ...).
     pub advertised_host: String,
     pub advertised_port: i32,
+    /// Every listener's advertised address (the server fills it in at start-up;
+    /// empty = only `advertised_host`/`advertised_port`).
+    pub advertised_listeners: Vec<crate::security::AdvertisedListener>,
     pub store: Arc<Store>,
     pub partitions: Registry,
     pub producer_ids: ProducerIds,
@@ -38,6 +41,8 @@ pub struct BrokerState {
     pub txn: crate::txn::TxnCoordinator,
     /// The stages every request passes around its handler.
     pub pipeline: Pipeline,
+    /// SCRAM credentials (AlterUserScramCredentials, SCRAM authentication).
+    pub scram: Arc<crate::security::scram_store::ScramStore>,
     shutdown: watch::Receiver<bool>,
     next_connection_id: AtomicU64,
 }
@@ -59,6 +64,9 @@ impl BrokerState {
             meta.cluster_id.clone()
         };
         let producer_ids = ProducerIds::new(store.clone(), meta)?;
+        let scram = Arc::new(crate::security::scram_store::ScramStore::open(
+            store.clone(),
+        )?);
         let partitions = Registry::open(store.clone(), settings.clone())?;
         let groups =
             crate::groups::wiring::open(&settings, &partitions).map_err(StartError::Other)?;
@@ -69,12 +77,14 @@ impl BrokerState {
             cluster_id,
             advertised_host,
             advertised_port: advertised_port as i32,
+            advertised_listeners: Vec::new(),
             store,
             partitions,
             producer_ids,
             groups,
             txn,
             pipeline,
+            scram,
             shutdown,
             next_connection_id: AtomicU64::new(1),
         })
@@ -89,6 +99,16 @@ impl BrokerState {
     pub async fn shutting_down(&self) {
         let mut rx = self.shutdown.clone();
         let _ = rx.wait_for(|v| *v).await;
+    }
+
+    /// The host and port to give a client that came in on `listener` (Kafka answers
+    /// Metadata and FindCoordinator with the endpoint of the client's own listener).
+    pub fn advertised_for(&self, listener: &str) -> (&str, i32) {
+        self.advertised_listeners
+            .iter()
+            .find(|l| &*l.name == listener)
+            .map(|l| (l.host.as_str(), l.port))
+            .unwrap_or((self.advertised_host.as_str(), self.advertised_port))
     }
 
     pub fn next_connection_id(&self) -> u64 {
