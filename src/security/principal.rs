@@ -201,7 +201,7 @@ pub fn subject_dn(cert_der: &[u8]) -> Result<String, String> {
         for attr in rdn.iter() {
             let oid = attr.attr_type().to_id_string();
             let value = attr.attr_value();
-            let text = match (short_name(&oid), value.as_str()) {
+            let text = match (short_name(&oid), attr.as_str()) {
                 (Some(name), Ok(s)) => format!("{name}={}", escape_rfc2253(s)),
                 _ => {
                     let mut der = vec![value.header.tag().0 as u8];

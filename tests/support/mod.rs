@@ -6,6 +6,7 @@
 
 pub mod clients;
 pub mod raw;
+pub mod security;
 
 #[allow(unused_imports)]
 pub use clients::*;
