@@ -44,8 +44,8 @@ pub fn parse(text: &str) -> Result<JaasEntry, String> {
     // The rest: key=value pairs up to ';'.
     let rest: String = text
         .trim()
-        .splitn(2, &flag[..])
-        .nth(1)
+        .split_once(&flag[..])
+        .map(|(_, r)| r)
         .unwrap_or_default()
         .to_string();
     let mut it = rest.chars().peekable();

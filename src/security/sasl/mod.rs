@@ -181,7 +181,7 @@ enum State {
     /// Between handshake and completion.
     Authenticating {
         mechanism: String,
-        exchange: Exchange,
+        exchange: Box<Exchange>,
         /// Handshake v1+: tokens travel in SaslAuthenticate requests.
         framed: bool,
     },
@@ -318,7 +318,7 @@ impl Authenticator {
                 Err(e) => return SaslAction::Close(e),
             };
         let mechanism = req.mechanism.to_string();
-        let enabled = self.config.mechanisms.iter().any(|m| *m == mechanism);
+        let enabled = self.config.mechanisms.contains(&mechanism);
         let mut resp = SaslHandshakeResponse::default()
             .with_mechanisms(self.config.mechanisms.iter().map(sb).collect());
         if !enabled {
@@ -354,7 +354,7 @@ impl Authenticator {
             }
             _ => State::Authenticating {
                 mechanism,
-                exchange,
+                exchange: Box::new(exchange),
                 framed: version >= 1,
             },
         };
@@ -413,7 +413,7 @@ impl Authenticator {
                 exchange,
                 ..
             } => {
-                let step = match exchange {
+                let step = match exchange.as_mut() {
                     Exchange::Plain => plain::authenticate(&token, &self.config.plain),
                     Exchange::Scram(s) => s.step(&token, &self.store),
                     Exchange::OAuth(o) => o.step(&token, &self.config.oauth),
@@ -460,10 +460,10 @@ impl Authenticator {
                     .map(|d| d.as_millis() as i64)
                     .unwrap_or(0);
                 let credential_ms = match &self.state {
-                    State::Authenticating {
-                        exchange: Exchange::OAuth(o),
-                        ..
-                    } => o.expires_at_ms().map(|e| (e - now_ms).max(0)),
+                    State::Authenticating { exchange, .. } => match exchange.as_ref() {
+                        Exchange::OAuth(o) => o.expires_at_ms().map(|e| (e - now_ms).max(0)),
+                        _ => None,
+                    },
                     _ => None,
                 };
                 let max = (self.config.max_reauth_ms > 0).then_some(self.config.max_reauth_ms);

@@ -202,8 +202,7 @@ impl OAuthServer {
         let text = std::str::from_utf8(token)
             .map_err(|_| SaslFailure::generic().log("invalid OAUTHBEARER client response"))?;
         // gs2-header "n," ["a=" authzid] "," %x01 "auth=Bearer " token %x01 (kv %x01)* %x01
-        let invalid =
-            || SaslFailure::with_message(format!("Invalid OAUTHBEARER client first message"));
+        let invalid = || SaslFailure::with_message("Invalid OAUTHBEARER client first message");
         let rest = text.strip_prefix("n,").ok_or_else(invalid)?;
         let (authz, rest) = rest.split_once(',').ok_or_else(invalid)?;
         let authzid = match authz {

@@ -148,14 +148,17 @@ fn parse_client_first(msg: &[u8]) -> Option<ClientFirst> {
     })
 }
 
+/// What the client-final message is checked against.
+struct ClientFinalState {
+    first: ClientFirst,
+    server_first: String,
+    nonce: String,
+    credential: ScramCredential,
+}
+
 enum State {
     ClientFirst,
-    ClientFinal {
-        first: ClientFirst,
-        server_first: String,
-        nonce: String,
-        credential: ScramCredential,
-    },
+    ClientFinal(Box<ClientFinalState>),
     Done,
 }
 
@@ -204,20 +207,21 @@ impl ScramServer {
                     credential.iterations
                 );
                 let out = server_first.clone().into_bytes();
-                self.state = State::ClientFinal {
+                self.state = State::ClientFinal(Box::new(ClientFinalState {
                     first,
                     server_first,
                     nonce,
                     credential,
-                };
+                }));
                 Ok(MechanismStep::Challenge(out))
             }
-            State::ClientFinal {
-                first,
-                server_first,
-                nonce,
-                credential,
-            } => {
+            State::ClientFinal(state) => {
+                let ClientFinalState {
+                    first,
+                    server_first,
+                    nonce,
+                    credential,
+                } = *state;
                 let msg = std::str::from_utf8(token)
                     .map_err(|_| self.invalid().log("invalid SCRAM client final message"))?;
                 // c=<channel binding>,r=<nonce>[,extensions],p=<proof>
