@@ -168,7 +168,17 @@ async fn serve_stream<R, W>(
     W: AsyncWrite + Unpin,
 {
     let max_frame = state.settings.i64("socket.request.max.bytes") as usize;
-    let mut reader = FrameReader::new(rd, max_frame);
+    // Until a SASL connection is authenticated, frames are limited as Kafka's
+    // authenticator limits them (`sasl.server.max.receive.size`).
+    let sasl_max_frame = state.settings.i64("sasl.server.max.receive.size") as usize;
+    let mut reader = FrameReader::new(
+        rd,
+        if sasl.is_some() {
+            sasl_max_frame.min(max_frame)
+        } else {
+            max_frame
+        },
+    );
     let mut writer = BufWriter::with_capacity(64 * 1024, wr);
     loop {
         let frame = tokio::select! {
@@ -206,6 +216,7 @@ async fn serve_stream<R, W>(
                     }
                     if let Some(p) = auth.principal() {
                         peer.principal = p.clone();
+                        reader.set_max_frame(max_frame);
                     }
                     continue;
                 }

@@ -465,3 +465,133 @@ async fn reauth_session_lifetime_is_sent_and_an_expired_session_is_closed() {
     assert!(c.is_closed().await, "an expired session was served");
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshake_v0_then_unframed_plain_token_authenticates() {
+    let dir = tempfile::tempdir().unwrap();
+    let (broker, rec) = start_recorded(dir.path(), &sasl_plaintext_settings()).await;
+    let addr = broker.listener_addr("SASL_PLAINTEXT").unwrap();
+    let mut c = RawClient::connect(addr).await;
+    let resp = c
+        .call(
+            RequestKind::SaslHandshake(
+                SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str("PLAIN")),
+            ),
+            ApiKey::SaslHandshake,
+            0,
+        )
+        .await;
+    let ResponseKind::SaslHandshake(r) = resp else {
+        panic!()
+    };
+    assert_eq!(r.error_code, 0);
+    // v0: the token is a bare size-prefixed frame, and so is the answer (empty for PLAIN).
+    c.send_raw(b"\0alice\0alice-secret").await;
+    assert_eq!(c.recv_frame().await.as_deref(), Some(&b""[..]));
+    let resp = c
+        .call(
+            RequestKind::Metadata(MetadataRequest::default()),
+            ApiKey::Metadata,
+            12,
+        )
+        .await;
+    assert!(matches!(resp, ResponseKind::Metadata(_)));
+    assert!(rec.seen("SASL_PLAINTEXT User:alice"), "{:?}", rec.all());
+    // A bad v0 token: no answer (there is no header to answer with), closed.
+    let mut c = RawClient::connect(addr).await;
+    c.call(
+        RequestKind::SaslHandshake(
+            SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str("PLAIN")),
+        ),
+        ApiKey::SaslHandshake,
+        0,
+    )
+    .await;
+    c.send_raw(b"\0alice\0wrong").await;
+    assert!(c.is_closed().await);
+    broker.shutdown().await.unwrap();
+}
+
+async fn plain_authenticate(c: &mut RawClient, token: &[u8]) -> (i16, Option<String>, i64) {
+    let resp = c
+        .call(
+            RequestKind::SaslAuthenticate(
+                SaslAuthenticateRequest::default().with_auth_bytes(token.to_vec().into()),
+            ),
+            ApiKey::SaslAuthenticate,
+            2,
+        )
+        .await;
+    let ResponseKind::SaslAuthenticate(r) = resp else {
+        panic!()
+    };
+    (
+        r.error_code,
+        r.error_message.map(|m| m.to_string()),
+        r.session_lifetime_ms,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reauthentication_keeps_the_principal_and_refuses_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = sasl_plaintext_settings();
+    s.push(("connections.max.reauth.ms".into(), "60000".into()));
+    s.push((
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config".into(),
+        JAAS.into(),
+    ));
+    let (broker, _rec) = start_recorded(dir.path(), &s).await;
+    let addr = broker.listener_addr("SASL_PLAINTEXT").unwrap();
+    let (mut c, _, _) = handshake(addr, "PLAIN").await;
+    assert_eq!(
+        plain_authenticate(&mut c, b"\0alice\0alice-secret").await.0,
+        0
+    );
+    // Same principal again: fine, a new session lifetime.
+    let (code, _) = {
+        let resp = c
+            .call(
+                RequestKind::SaslHandshake(
+                    SaslHandshakeRequest::default()
+                        .with_mechanism(StrBytes::from_static_str("PLAIN")),
+                ),
+                ApiKey::SaslHandshake,
+                1,
+            )
+            .await;
+        let ResponseKind::SaslHandshake(r) = resp else {
+            panic!()
+        };
+        (r.error_code, ())
+    };
+    assert_eq!(code, 0);
+    let (code, _, lifetime) = plain_authenticate(&mut c, b"\0alice\0alice-secret").await;
+    assert_eq!((code, lifetime), (0, 60000));
+    // Another principal: refused with Kafka's message, closed.
+    c.call(
+        RequestKind::SaslHandshake(
+            SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str("PLAIN")),
+        ),
+        ApiKey::SaslHandshake,
+        1,
+    )
+    .await;
+    let (code, msg, _) = plain_authenticate(&mut c, b"\0admin\0admin-secret").await;
+    assert_eq!(code, 58);
+    assert_eq!(
+        msg.as_deref(),
+        Some("Cannot change principals during re-authentication from User.alice: User.admin")
+    );
+    assert!(c.is_closed().await);
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sasl_requests_on_a_plaintext_listener_are_illegal_sasl_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let (broker, _rec) = start_recorded(dir.path(), &sasl_plaintext_settings()).await;
+    let (_c, code, mechs) = handshake(broker.listener_addr("PLAINTEXT").unwrap(), "PLAIN").await;
+    assert_eq!((code, mechs.len()), (34, 0), "ILLEGAL_SASL_STATE");
+    broker.shutdown().await.unwrap();
+}

@@ -374,3 +374,30 @@ async fn keystore_is_reloaded_when_its_file_changes() {
     }
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_tls_makes_a_ca_and_serves_ssl_that_kcat_trusts() {
+    if !have("kcat") {
+        eprintln!("kcat not installed: skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (broker, rec) = start_recorded(dir.path(), &sets(&[("weir.dev.tls", "true")])).await;
+    let ca = dir.path().join("dev-tls/ca.pem");
+    assert!(ca.exists());
+    let addr = broker
+        .listener_addr("SSL")
+        .expect("the --listen listener is SSL");
+    let props = vec![
+        ("bootstrap.servers", addr.to_string()),
+        ("security.protocol", "SSL".to_string()),
+        ("ssl.ca.location", ca.to_string_lossy().into_owned()),
+    ];
+    let run =
+        tokio::task::spawn_blocking(move || kcat(&props, &["-L", "-m", "5"], None, KCAT_LIMIT))
+            .await
+            .unwrap();
+    assert!(run.ok, "{}", run.stderr);
+    assert!(rec.seen("SSL User:ANONYMOUS"), "{:?}", rec.all());
+    broker.shutdown().await.unwrap();
+}
