@@ -226,6 +226,20 @@ mod tests {
     }
 
     #[test]
+    fn dev_tls_flag_sets_its_key() {
+        let Command::Serve(cfg) =
+            parse_command(&args(&["serve", "--dev-tls"]), Vec::new()).unwrap()
+        else {
+            panic!()
+        };
+        assert!(cfg.settings.bool("weir.dev.tls"));
+        let Command::Serve(cfg) = parse_command(&[], Vec::new()).unwrap() else {
+            panic!()
+        };
+        assert!(!cfg.settings.bool("weir.dev.tls"));
+    }
+
+    #[test]
     fn bad_command_lines_are_errors() {
         assert_eq!(
             parse_serve_args(&args(&["--bogus"])),

@@ -35,10 +35,11 @@ pub fn parse(text: &str) -> Result<JaasEntry, String> {
             "required" | "requisite" | "sufficient" | "optional"
         )
     {
-        return Err(format!(
-            "sasl.jaas.config: expected '<LoginModule> required key=\"value\" ...;', got {:?}",
-            text.chars().take(60).collect::<String>()
-        ));
+        // The text itself is not repeated: it may hold passwords.
+        return Err(
+            "sasl.jaas.config: expected '<LoginModule class> required key=\"value\" ...;'"
+                .to_string(),
+        );
     }
     let mut options = BTreeMap::new();
     // The rest: key=value pairs up to ';'.
