@@ -441,6 +441,15 @@ impl Settings {
         }
     }
 
+    /// `listener.name.<listener>.<key>` only, when given (no broker-wide fallback).
+    pub fn listener_override(&self, listener: &str, key: &str) -> Option<&str> {
+        let full = format!("listener.name.{}.{key}", listener.to_ascii_lowercase());
+        match self.listener_overrides.get(&full).map(|s| &s.value) {
+            Some(Value::Str(v)) => Some(v),
+            _ => None,
+        }
+    }
+
     /// Integer setting `key` for listener `listener` (as [`Settings::listener_str`]).
     pub fn listener_i64(&self, listener: &str, key: &str) -> i64 {
         let full = format!("listener.name.{}.{key}", listener.to_ascii_lowercase());

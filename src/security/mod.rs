@@ -57,7 +57,8 @@ impl Listener {
             reason,
         };
         let tls = if spec.protocol.is_tls() {
-            let s = tls::TlsSettings::from_settings(settings, &spec.name).map_err(err)?;
+            let s = tls::TlsSettings::from_settings(settings, &spec.name, spec.protocol.is_sasl())
+                .map_err(err)?;
             Some(Arc::new(tls::TlsListener::new(s).map_err(err)?))
         } else {
             None

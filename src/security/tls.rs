@@ -44,7 +44,13 @@ fn opt_path(s: &str) -> Option<PathBuf> {
 }
 
 impl TlsSettings {
-    pub fn from_settings(settings: &Settings, listener: &str) -> Result<TlsSettings, String> {
+    /// `sasl`: a SASL_SSL listener, where (as in Kafka) only
+    /// `listener.name.<l>.ssl.client.auth` asks for client certificates.
+    pub fn from_settings(
+        settings: &Settings,
+        listener: &str,
+        sasl: bool,
+    ) -> Result<TlsSettings, String> {
         let get = |k: &str| settings.listener_str(listener, k).to_string();
         let keystore_type = get("ssl.keystore.type");
         let keystore_location = opt_path(&get("ssl.keystore.location"));
@@ -64,7 +70,15 @@ impl TlsSettings {
                 ));
             }
         }
-        let client_auth = match get("ssl.client.auth").as_str() {
+        let client_auth = if sasl {
+            settings
+                .listener_override(listener, "ssl.client.auth")
+                .unwrap_or("none")
+                .to_string()
+        } else {
+            get("ssl.client.auth")
+        };
+        let client_auth = match client_auth.as_str() {
             "required" => ClientAuth::Required,
             "requested" => ClientAuth::Requested,
             _ => ClientAuth::None,
