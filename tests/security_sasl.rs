@@ -595,3 +595,41 @@ async fn sasl_requests_on_a_plaintext_listener_are_illegal_sasl_state() {
     assert_eq!((code, mechs.len()), (34, 0), "ILLEGAL_SASL_STATE");
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_oauthbearer_token_gets_kafkas_invalid_token_challenge_then_fails() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let (broker, _rec) = start_recorded(dir.path(), &sasl_plaintext_settings()).await;
+    let addr = broker.listener_addr("SASL_PLAINTEXT").unwrap();
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let token = format!(
+        "{}.{}.",
+        b64(r#"{"alg":"none"}"#),
+        b64(r#"{"sub":"carol","iat":1000,"exp":2000}"#)
+    );
+    let (mut c, code, _) = handshake(addr, "OAUTHBEARER").await;
+    assert_eq!(code, 0);
+    let first = format!("n,,\x01auth=Bearer {token}\x01\x01");
+    let resp = c
+        .call(
+            RequestKind::SaslAuthenticate(
+                SaslAuthenticateRequest::default().with_auth_bytes(first.into_bytes().into()),
+            ),
+            ApiKey::SaslAuthenticate,
+            2,
+        )
+        .await;
+    let ResponseKind::SaslAuthenticate(r) = resp else {
+        panic!()
+    };
+    assert_eq!(r.error_code, 0);
+    assert_eq!(&r.auth_bytes[..], br#"{"status":"invalid_token"}"#);
+    let (code, msg) = authenticate(&mut c, b"\x01").await;
+    assert_eq!(
+        (code, msg.as_deref()),
+        (58, Some(r#"{"status":"invalid_token"}"#))
+    );
+    assert!(c.is_closed().await);
+    broker.shutdown().await.unwrap();
+}

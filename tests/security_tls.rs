@@ -401,3 +401,23 @@ async fn dev_tls_makes_a_ca_and_serves_ssl_that_kcat_trusts() {
     assert!(rec.seen("SSL User:ANONYMOUS"), "{:?}", rec.all());
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requested_client_auth_without_a_certificate_is_anonymous() {
+    if !have("kcat") || !have("openssl") {
+        eprintln!("kcat or openssl not installed: skipped");
+        return;
+    }
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let settings = mtls_settings(&pki, &[("ssl.client.auth", "requested")]);
+    let (broker, rec) = start_recorded(dir.path(), &settings).await;
+    let props = ssl_props(broker.listener_addr("SSL").unwrap(), &pki, None);
+    let run =
+        tokio::task::spawn_blocking(move || kcat(&props, &["-L", "-m", "5"], None, KCAT_LIMIT))
+            .await
+            .unwrap();
+    assert!(run.ok, "{}", run.stderr);
+    assert!(rec.seen("SSL User:ANONYMOUS"), "{:?}", rec.all());
+    broker.shutdown().await.unwrap();
+}
