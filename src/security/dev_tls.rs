@@ -42,8 +42,18 @@ pub fn ensure(data_dir: &Path) -> Result<DevTls, String> {
         .distinguished_name
         .push(DnType::CommonName, "localhost");
     let cert = params.signed_by(&key, &ca, &ca_key).map_err(e)?;
+    // Owner-only: broker.pem holds the private key.
     let write = |p: &Path, text: String| {
-        std::fs::write(p, text).map_err(|e| format!("{}: {e}", p.display()))
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(p)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .map_err(|e| format!("{}: {e}", p.display()))
     };
     write(&out.ca_pem, ca.pem())?;
     write(
