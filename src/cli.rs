@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 pub const USAGE: &str =
     "usage: weir [serve] [--listen HOST:PORT] [--data-dir DIR] [--advertise HOST:PORT] \
-[--http HOST:PORT] [--set KEY=VALUE]... [--config FILE]\n       weir bench ...";
+[--http HOST:PORT] [--set KEY=VALUE]... [--config FILE] [--dev-tls]\n       weir bench ...";
 
 /// A bad command line or configuration.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -43,6 +43,10 @@ pub struct ServeArgs {
     pub http: Option<String>,
     pub sets: Vec<(String, String)>,
     pub config: Option<PathBuf>,
+    /// `--listen` or `--advertise` was given (they conflict with `listeners`).
+    pub listen_given: bool,
+    /// `--dev-tls` (the key `weir.dev.tls`).
+    pub dev_tls: bool,
 }
 
 impl Default for ServeArgs {
@@ -54,6 +58,8 @@ impl Default for ServeArgs {
             http: None,
             sets: Vec::new(),
             config: None,
+            listen_given: false,
+            dev_tls: false,
         }
     }
 }
@@ -86,6 +92,11 @@ pub fn parse_serve_args(args: &[String]) -> Result<ServeArgs, CliError> {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
             _ => (arg.clone(), None),
         };
+        if flag == "--dev-tls" && inline.is_none() {
+            out.dev_tls = true;
+            i += 1;
+            continue;
+        }
         let takes_value = matches!(
             flag.as_str(),
             "--listen" | "--data-dir" | "--advertise" | "--http" | "--set" | "--config"
@@ -103,8 +114,14 @@ pub fn parse_serve_args(args: &[String]) -> Result<ServeArgs, CliError> {
             }
         };
         match flag.as_str() {
-            "--listen" => out.listen = host_port(&flag, &value)?,
-            "--advertise" => out.advertise = Some(host_port(&flag, &value)?),
+            "--listen" => {
+                out.listen = host_port(&flag, &value)?;
+                out.listen_given = true;
+            }
+            "--advertise" => {
+                out.advertise = Some(host_port(&flag, &value)?);
+                out.listen_given = true;
+            }
             "--http" => out.http = Some(host_port(&flag, &value)?),
             "--data-dir" => {
                 if value.is_empty() {
@@ -144,7 +161,18 @@ pub fn parse_command(
         return Ok(Command::Help);
     }
     let serve = parse_serve_args(rest)?;
-    let settings = config::load_settings(serve.config.as_deref(), env, &serve.sets)?;
+    let mut sets = serve.sets.clone();
+    if serve.dev_tls {
+        sets.push(("weir.dev.tls".into(), "true".into()));
+    }
+    let settings = config::load_settings(serve.config.as_deref(), env, &sets)?;
+    if serve.listen_given && !settings.str("listeners").trim().is_empty() {
+        return Err(CliError::BadValue {
+            flag: "--listen".into(),
+            value: serve.listen.clone(),
+            reason: "--listen/--advertise and the listeners setting cannot both be given".into(),
+        });
+    }
     Ok(Command::Serve(Box::new(BrokerConfig {
         listen: serve.listen,
         advertise: serve.advertise,
@@ -198,6 +226,20 @@ mod tests {
     }
 
     #[test]
+    fn dev_tls_flag_sets_its_key() {
+        let Command::Serve(cfg) =
+            parse_command(&args(&["serve", "--dev-tls"]), Vec::new()).unwrap()
+        else {
+            panic!()
+        };
+        assert!(cfg.settings.bool("weir.dev.tls"));
+        let Command::Serve(cfg) = parse_command(&[], Vec::new()).unwrap() else {
+            panic!()
+        };
+        assert!(!cfg.settings.bool("weir.dev.tls"));
+    }
+
+    #[test]
     fn bad_command_lines_are_errors() {
         assert_eq!(
             parse_serve_args(&args(&["--bogus"])),
@@ -218,6 +260,18 @@ mod tests {
         assert!(matches!(
             parse_command(&args(&["serve", "--set", "bogus.key=1"]), Vec::new()),
             Err(CliError::Config(ConfigError::UnknownKey { .. }))
+        ));
+        assert!(matches!(
+            parse_command(
+                &args(&[
+                    "--listen",
+                    "127.0.0.1:1",
+                    "--set",
+                    "listeners=PLAINTEXT://127.0.0.1:2"
+                ]),
+                Vec::new()
+            ),
+            Err(CliError::BadValue { .. })
         ));
     }
 }

@@ -36,6 +36,12 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         }
     }
 
+    /// Change the frame size limit (SASL connections use
+    /// `sasl.server.max.receive.size` until they are authenticated).
+    pub fn set_max_frame(&mut self, max_frame: usize) {
+        self.max_frame = max_frame;
+    }
+
     /// The next whole frame (without its size prefix), `Ok(None)` on a clean EOF.
     pub async fn read_frame(&mut self) -> Result<Option<Bytes>, FrameError> {
         loop {

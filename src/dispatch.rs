@@ -114,6 +114,11 @@ api_table! {
     handlers::describe_acls::Api,
     handlers::create_acls::Api,
     handlers::delete_acls::Api,
+    // security (the SASL exchange itself runs below the pipeline: src/security/sasl)
+    handlers::sasl_handshake::Api,
+    handlers::sasl_authenticate::Api,
+    handlers::describe_user_scram_credentials::Api,
+    handlers::alter_user_scram_credentials::Api,
 }
 
 async fn call_typed<H: Handler>(

@@ -162,4 +162,18 @@ throttle_time!(
     CreateAclsResponse,
     DeleteAclsResponse,
     DescribeAclsResponse,
+    // security
+    AlterUserScramCredentialsResponse,
+    DescribeUserScramCredentialsResponse,
 );
+
+/// SaslHandshake and SaslAuthenticate responses have no `throttle_time_ms`.
+macro_rules! no_throttle_time {
+    ($($t:ident),* $(,)?) => {
+        $(impl ThrottleTime for kafka_protocol::messages::$t {
+            fn set_throttle_time_ms(&mut self, _ms: i32) {}
+        })*
+    };
+}
+
+no_throttle_time!(SaslHandshakeResponse, SaslAuthenticateResponse);

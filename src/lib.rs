@@ -17,6 +17,8 @@
 //! - [`codec`]: request header + body decoding, response encoding (kafka-protocol).
 //! - [`pipeline`]: the request context and the stages around every handler
 //!   (authentication, authorization, quotas, request observer).
+//! - [`security`]: listeners, TLS, SASL and SCRAM credentials: who the principal
+//!   of a connection is.
 //! - [`dispatch`]: THE table api key -> handler + versions (ApiVersions and routing
 //!   generated from it).
 //! - [`handler`]: the `Handler` trait, handler errors, shared handler helpers.
@@ -53,6 +55,7 @@ pub mod metrics;
 pub mod partitions;
 pub mod pipeline;
 pub mod producer_state;
+pub mod security;
 pub mod server;
 pub mod session;
 pub mod state;

@@ -3,8 +3,11 @@
 //! principal, client id, api key/version, correlation id) and the stages, in
 //! order:
 //!
-//! 1. [`Authentication`]: may this connection send this request yet (SASL will
-//!    answer "not before the handshake"); a refusal closes the connection.
+//! 1. [`Authentication`]: may this connection send this request; a refusal
+//!    closes the connection. (The SASL exchange itself runs before the stages,
+//!    per connection, in [`crate::security::sasl`], as Kafka's authenticator runs
+//!    below its request handlers; requests reach the stages only once their
+//!    connection is authenticated, with its principal in the context.)
 //! 2. [`Authorizer`]: may this principal make this request; a refusal is answered
 //!    with the API's own error response ([`crate::handler::Handler::reject`]).
 //! 3. [`Quotas`]: how long the client is throttled; the value goes into the
@@ -37,8 +40,10 @@ pub use crate::acl::{AclOperation, ResourceType};
 /// The listener name of the one `--listen` listener (Kafka's default name).
 pub const PLAINTEXT: &str = "PLAINTEXT";
 
-/// Who sent a request, as Kafka's `KafkaPrincipal` (`User:ANONYMOUS` until
-/// authentication exists). Cloning is a reference-count increment.
+/// Who sent a request, as Kafka's `KafkaPrincipal`: `User:ANONYMOUS` on
+/// PLAINTEXT (and SSL without a client certificate), `User:<DN>` (mapped by
+/// `ssl.principal.mapping.rules`) for a client certificate, `User:<name>` after
+/// SASL. Cloning is a reference-count increment.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Principal(Arc<(String, String)>);
 
@@ -86,7 +91,7 @@ pub struct RequestContext {
     pub peer: SocketAddr,
     /// Unique per client connection for the broker's lifetime.
     pub connection_id: u64,
-    /// The listener the connection came in on (`PLAINTEXT` today).
+    /// The listener the connection came in on (e.g. `PLAINTEXT`, `SASL_SSL`).
     pub listener: Arc<str>,
     pub principal: Principal,
 }

@@ -7,7 +7,9 @@ use crate::config::Settings;
 use crate::error::StartError;
 use crate::http::HttpState;
 use crate::metrics::Metrics;
-use crate::pipeline::{Pipeline, PLAINTEXT};
+use crate::pipeline::Pipeline;
+use crate::security::listeners;
+use crate::security::{AdvertisedListener, Listener};
 use crate::state::BrokerState;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -89,6 +91,8 @@ impl BrokerConfig {
 /// ```
 pub struct Broker {
     addr: SocketAddr,
+    /// Every listener's name and bound address, in `listeners` order.
+    listener_addrs: Vec<(Arc<str>, SocketAddr)>,
     http_addr: Option<SocketAddr>,
     state: Arc<BrokerState>,
     shutdown_tx: watch::Sender<bool>,
@@ -137,31 +141,64 @@ impl Broker {
                 store.max_open_segments()
             ),
         }
-        let listener = match TcpListener::bind(&config.listen).await {
-            Ok(l) => l,
-            Err(source) => {
-                // Nothing was written: leave the data dir marked clean.
+        // Listeners: resolve, build their security, bind them all (nothing is
+        // served before every one is bound).
+        let mut config = config;
+        let specs = match prepare_listeners(&mut config) {
+            Ok(s) => s,
+            Err(e) => {
                 let _ = store.close();
-                return Err(StartError::Bind {
-                    addr: config.listen.clone(),
-                    source,
-                });
+                return Err(StartError::Other(e));
             }
         };
-        let addr = listener.local_addr().map_err(|source| StartError::Bind {
-            addr: config.listen.clone(),
-            source,
-        })?;
-        let (adv_host, adv_port) = match &config.advertise {
-            Some(a) => split_host_port(a)
-                .ok_or_else(|| StartError::Other(format!("bad --advertise {a}")))?,
-            None => {
-                let host = split_host_port(&config.listen)
-                    .map(|(h, _)| h)
-                    .unwrap_or_else(|| addr.ip().to_string());
-                (host, addr.port())
-            }
-        };
+        let mut bound = Vec::with_capacity(specs.len());
+        for spec in &specs {
+            let built = Listener::build(spec, &config.settings);
+            let listener = match built {
+                Ok(l) => Arc::new(l),
+                Err(e) => {
+                    let _ = store.close();
+                    return Err(StartError::Other(e.to_string()));
+                }
+            };
+            let bind = match spec.bind.strip_prefix(':') {
+                Some(port) => format!("0.0.0.0:{port}"),
+                None => spec.bind.clone(),
+            };
+            let tcp = match TcpListener::bind(&bind).await {
+                Ok(l) => l,
+                Err(source) => {
+                    // Nothing was written: leave the data dir marked clean.
+                    let _ = store.close();
+                    return Err(StartError::Bind {
+                        addr: spec.bind.clone(),
+                        source,
+                    });
+                }
+            };
+            let addr = tcp.local_addr().map_err(|source| StartError::Bind {
+                addr: spec.bind.clone(),
+                source,
+            })?;
+            let (host, port) = match &spec.advertised {
+                Some((h, p)) => (h.clone(), if *p == 0 { addr.port() } else { *p }),
+                None => {
+                    let host = listeners::split_host_port(&spec.bind)
+                        .map(|(h, _)| h)
+                        .filter(|h| !h.is_empty())
+                        .unwrap_or_else(|| addr.ip().to_string());
+                    (host, addr.port())
+                }
+            };
+            let advertised = AdvertisedListener {
+                name: listener.name.clone(),
+                host,
+                port: port as i32,
+            };
+            bound.push((listener, tcp, addr, advertised));
+        }
+        let addr = bound[0].2;
+        let (adv_host, adv_port) = (bound[0].3.host.clone(), bound[0].3.port as u16);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let settings = Arc::new(config.settings.clone());
         let metrics = Arc::new(Metrics::default());
@@ -173,7 +210,10 @@ impl Broker {
         .await
         .map_err(|e| StartError::Other(format!("start-up task failed: {e}")))?;
         let state = match state {
-            Ok(s) => Arc::new(s),
+            Ok(mut s) => {
+                s.advertised_listeners = bound.iter().map(|b| b.3.clone()).collect();
+                Arc::new(s)
+            }
             Err(e) => {
                 let _ = store.close();
                 return Err(e);
@@ -205,11 +245,23 @@ impl Broker {
         // After an unclean stop, logs recover on first use or here, whichever
         // comes first (a request to a log being recovered waits for it).
         crate::log_manager::start_recovery(state.clone());
-        let accept_task = tokio::spawn(accept_loop(state.clone(), listener, PLAINTEXT.into()));
+        let mut accepts = JoinSet::new();
+        let mut listener_addrs = Vec::with_capacity(bound.len());
+        let reload_every =
+            Duration::from_millis(config.settings.i64("weir.ssl.reload.interval.ms") as u64);
+        for (listener, tcp, bound_addr, _) in bound {
+            listener_addrs.push((listener.name.clone(), bound_addr));
+            if let Some(tls) = &listener.tls {
+                background.push(tokio::spawn(tls.clone().watch(reload_every)));
+            }
+            accepts.spawn(accept_loop(state.clone(), tcp, listener));
+            eprintln!("weir listening on {bound_addr}");
+        }
+        let accept_task = tokio::spawn(async move { while accepts.join_next().await.is_some() {} });
         ready.store(true, Ordering::Release);
-        eprintln!("weir listening on {addr}");
         Ok(Broker {
             addr,
+            listener_addrs,
             http_addr,
             state,
             shutdown_tx,
@@ -218,9 +270,17 @@ impl Broker {
         })
     }
 
-    /// The address the listener is bound to.
+    /// The address the (first) listener is bound to.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address listener `name` (e.g. `SASL_SSL`) is bound to.
+    pub fn listener_addr(&self, name: &str) -> Option<SocketAddr> {
+        self.listener_addrs
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, a)| *a)
     }
 
     /// The HTTP endpoint's address, when `--http` was given.
@@ -249,6 +309,28 @@ impl Broker {
             .await
             .map_err(|e| StartError::Other(format!("shutdown task failed: {e}")))?
     }
+}
+
+/// The listeners to bind; with `weir.dev.tls` (`--dev-tls`), the dev CA and
+/// certificate are created and used by TLS listeners without a keystore, and
+/// the one `--listen` listener (when `listeners` is not set) is SSL.
+fn prepare_listeners(config: &mut BrokerConfig) -> Result<Vec<listeners::ListenerSpec>, String> {
+    let mut specs = listeners::resolve(
+        &config.settings,
+        &config.listen,
+        config.advertise.as_deref(),
+    )
+    .map_err(|e| e.to_string())?;
+    if config.settings.bool("weir.dev.tls") {
+        let dev = crate::security::dev_tls::ensure(&config.data_dir)?;
+        crate::security::dev_tls::apply(&mut config.settings, &dev)?;
+        if config.settings.str("listeners").trim().is_empty() {
+            specs[0].name = "SSL".into();
+            specs[0].protocol = listeners::SecurityProtocol::Ssl;
+        }
+        eprintln!("{}", crate::security::dev_tls::client_settings(&dev));
+    }
+    Ok(specs)
 }
 
 /// Snapshot producer state and close the store (flush, clean-shutdown marker).
@@ -291,21 +373,14 @@ impl Drop for Broker {
     }
 }
 
-/// Split `HOST:PORT` (host may be `[v6]`).
-fn split_host_port(s: &str) -> Option<(String, u16)> {
-    let (h, p) = s.rsplit_once(':')?;
-    let h = h.trim_start_matches('[').trim_end_matches(']');
-    Some((h.to_string(), p.parse().ok()?))
-}
-
-async fn accept_loop(state: Arc<BrokerState>, listener: TcpListener, name: Arc<str>) {
+async fn accept_loop(state: Arc<BrokerState>, tcp: TcpListener, listener: Arc<Listener>) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             _ = state.shutting_down() => break,
-            accepted = listener.accept() => match accepted {
+            accepted = tcp.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    conns.spawn(crate::session::serve(state.clone(), stream, peer, name.clone()));
+                    conns.spawn(crate::session::serve(state.clone(), stream, peer, listener.clone()));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off, keep serving.
@@ -316,7 +391,7 @@ async fn accept_loop(state: Arc<BrokerState>, listener: TcpListener, name: Arc<s
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
         }
     }
-    drop(listener);
+    drop(tcp);
     let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
         while conns.join_next().await.is_some() {}
     })

@@ -29,6 +29,9 @@ pub struct BrokerState {
     /// Host and port clients are told to connect to (Metadata, FindCoordinator, ...).
     pub advertised_host: String,
     pub advertised_port: i32,
+    /// Every listener's advertised address (the server fills it in at start-up;
+    /// empty = only `advertised_host`/`advertised_port`).
+    pub advertised_listeners: Vec<crate::security::AdvertisedListener>,
     pub store: Arc<Store>,
     pub partitions: Registry,
     pub producer_ids: ProducerIds,
@@ -42,6 +45,8 @@ pub struct BrokerState {
     /// BROKER resource); `settings` stays the static ones, the registry holds
     /// the effective ones.
     pub dynamic_configs: Mutex<crate::config::dynamic::DynamicConfigs>,
+    /// SCRAM credentials (AlterUserScramCredentials, SCRAM authentication).
+    pub scram: Arc<crate::security::scram_store::ScramStore>,
     shutdown: watch::Receiver<bool>,
     next_connection_id: AtomicU64,
 }
@@ -63,6 +68,9 @@ impl BrokerState {
             meta.cluster_id.clone()
         };
         let producer_ids = ProducerIds::new(store.clone(), meta)?;
+        let scram = Arc::new(crate::security::scram_store::ScramStore::open(
+            store.clone(),
+        )?);
         let pipeline = pipeline
             .with_configured_authorizer(&settings, &store)
             .map_err(|e| StartError::Other(e.to_string()))?;
@@ -79,6 +87,7 @@ impl BrokerState {
             cluster_id,
             advertised_host,
             advertised_port: advertised_port as i32,
+            advertised_listeners: Vec::new(),
             store,
             partitions,
             producer_ids,
@@ -86,6 +95,7 @@ impl BrokerState {
             txn,
             pipeline,
             dynamic_configs: Mutex::new(dynamic_configs),
+            scram,
             shutdown,
             next_connection_id: AtomicU64::new(1),
         })
@@ -100,6 +110,16 @@ impl BrokerState {
     pub async fn shutting_down(&self) {
         let mut rx = self.shutdown.clone();
         let _ = rx.wait_for(|v| *v).await;
+    }
+
+    /// The host and port to give a client that came in on `listener` (Kafka answers
+    /// Metadata and FindCoordinator with the endpoint of the client's own listener).
+    pub fn advertised_for(&self, listener: &str) -> (&str, i32) {
+        self.advertised_listeners
+            .iter()
+            .find(|l| &*l.name == listener)
+            .map(|l| (l.host.as_str(), l.port))
+            .unwrap_or((self.advertised_host.as_str(), self.advertised_port))
     }
 
     pub fn next_connection_id(&self) -> u64 {

@@ -44,6 +44,13 @@ const fn int(name: &'static str, min: i64, max: i64, default: &'static str) -> K
         default,
     }
 }
+const fn str_key(name: &'static str, default: &'static str) -> KeyDef {
+    KeyDef {
+        name,
+        kind: Kind::Str(None),
+        default,
+    }
+}
 const fn boolean(name: &'static str, default: &'static str) -> KeyDef {
     KeyDef {
         name,
@@ -56,6 +63,7 @@ pub const CLEANUP_POLICIES: &[&str] = &["delete", "compact"];
 pub const COMPRESSION_TYPES: &[&str] =
     &["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"];
 pub const TIMESTAMP_TYPES: &[&str] = &["CreateTime", "LogAppendTime"];
+pub const SSL_CLIENT_AUTH: &[&str] = &["none", "requested", "required"];
 
 /// Every broker setting weir accepts, with Kafka's defaults.
 pub const BROKER_KEYS: &[KeyDef] = &[
@@ -67,6 +75,59 @@ pub const BROKER_KEYS: &[KeyDef] = &[
     int("default.replication.factor", 1, 1, "1"),
     int("message.max.bytes", 0, i32::MAX as i64, "1048588"),
     int("socket.request.max.bytes", 1, i32::MAX as i64, "104857600"),
+    // Listeners, TLS and SASL (src/security/); per listener overridable as
+    // `listener.name.<listener>.<key>` (see [`Settings::listener_str`]).
+    str_key("listeners", ""),
+    str_key("advertised.listeners", ""),
+    str_key(
+        "listener.security.protocol.map",
+        "SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT",
+    ),
+    str_key("sasl.enabled.mechanisms", "GSSAPI"),
+    str_key("sasl.jaas.config", ""),
+    int("sasl.server.max.receive.size", 1, i32::MAX as i64, "524288"),
+    int("connections.max.reauth.ms", 0, i64::MAX, "0"),
+    int(
+        "connection.failed.authentication.delay.ms",
+        0,
+        i32::MAX as i64,
+        "100",
+    ),
+    str_key("sasl.oauthbearer.expected.audience", ""),
+    str_key("sasl.oauthbearer.expected.issuer", ""),
+    str_key("sasl.oauthbearer.sub.claim.name", "sub"),
+    str_key("sasl.oauthbearer.scope.claim.name", "scope"),
+    str_key("sasl.oauthbearer.jwks.endpoint.url", ""),
+    int(
+        "sasl.oauthbearer.clock.skew.seconds",
+        0,
+        i32::MAX as i64,
+        "30",
+    ),
+    str_key("ssl.keystore.type", "JKS"),
+    str_key("ssl.keystore.location", ""),
+    str_key("ssl.keystore.password", ""),
+    str_key("ssl.keystore.key", ""),
+    str_key("ssl.keystore.certificate.chain", ""),
+    str_key("ssl.key.password", ""),
+    str_key("ssl.truststore.type", "JKS"),
+    str_key("ssl.truststore.location", ""),
+    str_key("ssl.truststore.password", ""),
+    str_key("ssl.truststore.certificates", ""),
+    KeyDef {
+        name: "ssl.client.auth",
+        kind: Kind::Str(Some(SSL_CLIENT_AUTH)),
+        default: "none",
+    },
+    str_key("ssl.principal.mapping.rules", "DEFAULT"),
+    str_key("ssl.enabled.protocols", "TLSv1.2,TLSv1.3"),
+    str_key("ssl.protocol", "TLSv1.3"),
+    str_key("ssl.cipher.suites", ""),
+    str_key("ssl.endpoint.identification.algorithm", "https"),
+    // weir-only: how often TLS key/certificate/truststore files are checked for changes.
+    int("weir.ssl.reload.interval.ms", 10, i64::MAX, "5000"),
+    // weir-only (`--dev-tls`): a throwaway CA and broker certificate in the data dir.
+    boolean("weir.dev.tls", "false"),
     int("log.retention.ms", -1, i64::MAX, "604800000"),
     int("log.retention.minutes", -1, i32::MAX as i64, "10080"),
     int("log.retention.hours", -1, i32::MAX as i64, "168"),
@@ -289,7 +350,19 @@ pub fn parse_value(def: &KeyDef, raw: &str) -> Result<Value, String> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     values: BTreeMap<&'static str, Setting>,
+    /// `listener.name.<listener>.[<mechanism>.]<key>` overrides, by full key
+    /// (listener and mechanism lower-cased, as Kafka's prefixes are).
+    listener_overrides: BTreeMap<String, Setting>,
 }
+
+/// SASL mechanisms a `listener.name.<l>.<mechanism>.<key>` prefix may name.
+const MECHANISM_PREFIXES: &[&str] = &[
+    "plain",
+    "scram-sha-256",
+    "scram-sha-512",
+    "oauthbearer",
+    "gssapi",
+];
 
 impl Default for Settings {
     fn default() -> Self {
@@ -308,7 +381,10 @@ impl Default for Settings {
                 )
             })
             .collect();
-        Settings { values }
+        Settings {
+            values,
+            listener_overrides: BTreeMap::new(),
+        }
     }
 }
 
@@ -316,6 +392,9 @@ impl Settings {
     /// Set `key` from `source`. A value from a lower-precedence source never
     /// replaces one from a higher-precedence source.
     pub fn set(&mut self, key: &str, raw: &str, source: Source) -> Result<(), ConfigError> {
+        if key.starts_with("listener.name.") {
+            return self.set_listener_override(key, raw, source);
+        }
         let def = key_def(key).ok_or_else(|| ConfigError::UnknownKey {
             key: key.to_string(),
             from: source,
@@ -335,6 +414,95 @@ impl Settings {
             };
         }
         Ok(())
+    }
+
+    /// `listener.name.<listener>.[<mechanism>.]<key>`: `<key>` must be a known key.
+    fn set_listener_override(
+        &mut self,
+        key: &str,
+        raw: &str,
+        source: Source,
+    ) -> Result<(), ConfigError> {
+        let unknown = || ConfigError::UnknownKey {
+            key: key.to_string(),
+            from: source,
+        };
+        let rest = &key["listener.name.".len()..];
+        let (listener, rest) = rest.split_once('.').ok_or_else(unknown)?;
+        let rest = match rest.split_once('.') {
+            Some((mech, r)) if MECHANISM_PREFIXES.contains(&mech.to_ascii_lowercase().as_str()) => {
+                r
+            }
+            _ => rest,
+        };
+        if listener.is_empty() {
+            return Err(unknown());
+        }
+        let def = key_def(rest).ok_or_else(unknown)?;
+        let value = parse_value(def, raw).map_err(|reason| ConfigError::BadValue {
+            key: key.to_string(),
+            value: raw.to_string(),
+            reason,
+        })?;
+        let full = key.to_ascii_lowercase();
+        let keep = self
+            .listener_overrides
+            .get(&full)
+            .is_some_and(|s| s.source > source);
+        if !keep {
+            self.listener_overrides.insert(
+                full,
+                Setting {
+                    def,
+                    raw: raw.trim().to_string(),
+                    value,
+                    source,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// String setting `key` for listener `listener`: `listener.name.<listener>.<key>`
+    /// when given, else the broker-wide `key`.
+    pub fn listener_str(&self, listener: &str, key: &str) -> &str {
+        let full = format!("listener.name.{}.{key}", listener.to_ascii_lowercase());
+        match self.listener_overrides.get(&full).map(|s| &s.value) {
+            Some(Value::Str(v)) => v,
+            _ => self.str(key),
+        }
+    }
+
+    /// `listener.name.<listener>.<key>` only, when given (no broker-wide fallback).
+    pub fn listener_override(&self, listener: &str, key: &str) -> Option<&str> {
+        let full = format!("listener.name.{}.{key}", listener.to_ascii_lowercase());
+        match self.listener_overrides.get(&full).map(|s| &s.value) {
+            Some(Value::Str(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Integer setting `key` for listener `listener` (as [`Settings::listener_str`]).
+    pub fn listener_i64(&self, listener: &str, key: &str) -> i64 {
+        let full = format!("listener.name.{}.{key}", listener.to_ascii_lowercase());
+        match self.listener_overrides.get(&full).map(|s| &s.value) {
+            Some(Value::Int(v)) => *v,
+            _ => self.i64(key),
+        }
+    }
+
+    /// `listener.name.<listener>.<mechanism>.<key>` (Kafka's per-mechanism
+    /// prefix, e.g. `...plain.sasl.jaas.config`), else the listener's `key`.
+    pub fn listener_mechanism_str(&self, listener: &str, mechanism: &str, key: &str) -> &str {
+        let full = format!(
+            "listener.name.{}.{}.{key}",
+            listener.to_ascii_lowercase(),
+            mechanism.to_ascii_lowercase()
+        );
+        match self.listener_overrides.get(&full).map(|s| &s.value) {
+            Some(Value::Str(v)) => v,
+            _ => self.listener_str(listener, key),
+        }
     }
 
     /// Every setting, by key.

@@ -27,14 +27,15 @@ impl Handler for Api {
         ctx: RequestContext,
         req: DescribeClusterRequest,
     ) -> HandlerResult<DescribeClusterResponse> {
+        let advertised = state.advertised_for(&ctx.listener);
         let mut resp = DescribeClusterResponse::default()
             .with_error_code(0)
             .with_cluster_id(sb(state.cluster_id.clone()))
             .with_controller_id(BrokerId(state.node_id))
             .with_brokers(vec![DescribeClusterBroker::default()
                 .with_broker_id(BrokerId(state.node_id))
-                .with_host(sb(state.advertised_host.clone()))
-                .with_port(state.advertised_port)]);
+                .with_host(sb(advertised.0.to_string()))
+                .with_port(advertised.1)]);
         if ctx.api_version >= 1 {
             if req.endpoint_type != ENDPOINT_BROKERS {
                 resp = DescribeClusterResponse::default()

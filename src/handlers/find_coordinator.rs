@@ -62,6 +62,7 @@ impl Handler for Api {
         if req.key_type == 0 {
             state.ensure_group_log().await;
         }
+        let advertised = state.advertised_for(&ctx.listener);
         let mut resp = FindCoordinatorResponse::default();
         if ctx.api_version >= 4 {
             resp.coordinators = req
@@ -86,8 +87,8 @@ impl Handler for Api {
                         None => Coordinator::default()
                             .with_key(key.clone())
                             .with_node_id(BrokerId(state.node_id))
-                            .with_host(sb(state.advertised_host.clone()))
-                            .with_port(state.advertised_port),
+                            .with_host(sb(advertised.0.to_string()))
+                            .with_port(advertised.1),
                     },
                 })
                 .collect();
@@ -124,8 +125,8 @@ impl Handler for Api {
                         resp.error_message = Some(sb("NONE"));
                     }
                     resp.node_id = BrokerId(state.node_id);
-                    resp.host = sb(state.advertised_host.clone());
-                    resp.port = state.advertised_port;
+                    resp.host = sb(advertised.0.to_string());
+                    resp.port = advertised.1;
                 }
             }
         }

@@ -67,11 +67,12 @@ impl Handler for Api {
             blocking(move || collect_topics(&st, &c, wanted, allow_auto, version, with_topic_ops))
                 .await?;
 
+        let advertised = state.advertised_for(&ctx.listener);
         let mut resp = MetadataResponse::default()
             .with_brokers(vec![MetadataResponseBroker::default()
                 .with_node_id(BrokerId(state.node_id))
-                .with_host(sb(state.advertised_host.clone()))
-                .with_port(state.advertised_port)])
+                .with_host(sb(advertised.0.to_string()))
+                .with_port(advertised.1)])
             .with_topics(topics);
         if version >= 1 {
             resp.controller_id = BrokerId(state.node_id);

@@ -7,6 +7,7 @@
 pub mod clients;
 pub mod raw;
 pub mod wire;
+pub mod security;
 
 #[allow(unused_imports)]
 pub use clients::*;
