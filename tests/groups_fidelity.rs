@@ -515,6 +515,29 @@ async fn a_consumer_protocol_member_upgrades_a_live_classic_group_over_raw_reque
     let r = call!(c, SyncGroup, sync_req(2, vec![]), 3);
     assert_eq!(assigned(&r.assignment), kept);
     assert_eq!(call!(c, Heartbeat, hb_classic(2), 3).error_code, 0);
+    // Its commits are checked against its epoch, in the classic protocol's terms.
+    let commit = |generation: i32| {
+        OffsetCommitRequest::default()
+            .with_group_id(gid("live"))
+            .with_generation_id_or_member_epoch(generation)
+            .with_member_id(s(&me))
+            .with_topics(vec![
+                offset_commit_request::OffsetCommitRequestTopic::default()
+                    .with_name(TopicName(s("t")))
+                    .with_partitions(vec![
+                        offset_commit_request::OffsetCommitRequestPartition::default()
+                            .with_partition_index(kept[0])
+                            .with_committed_offset(0),
+                    ]),
+            ])
+    };
+    let r = call!(c, OffsetCommit, commit(2), 7);
+    assert_eq!(r.topics[0].partitions[0].error_code, 0);
+    let r = call!(c, OffsetCommit, commit(3), 7);
+    assert_eq!(
+        r.topics[0].partitions[0].error_code,
+        E::IllegalGeneration.code()
+    );
 
     // The consumer-protocol member now gets the released partition.
     let hb = ConsumerGroupHeartbeatRequest::default()

@@ -197,7 +197,14 @@ impl Coordinator {
                     return Err(E::UnknownMemberId.code());
                 };
                 if generation > m.member_epoch {
-                    return Err(E::FencedMemberEpoch.code());
+                    // A classic member (KIP-848 migration) knows generations only:
+                    // Kafka answers it ILLEGAL_GENERATION.
+                    return Err(if m.classic.is_some() {
+                        E::IllegalGeneration
+                    } else {
+                        E::FencedMemberEpoch
+                    }
+                    .code());
                 }
                 if generation < m.member_epoch {
                     return Err(if req.api_version >= 9 {
