@@ -2,9 +2,12 @@
 //! (effective value from the typed model in `config::topic`) and the broker
 //! resource (every key of Kafka's `KafkaConfig`, from
 //! `config::kafka_broker_keys`, valued from this broker's settings), each with
-//! Kafka's synonym list (`configSynonyms`: the static settings of the key's
-//! broker synonyms, then their non-null defaults, from the first one named like
-//! the key) and the source that list implies.
+//! Kafka's synonym list (`configSynonyms`: the dynamic per-broker, then
+//! dynamic cluster-default, then static settings of the key's broker synonyms,
+//! then their non-null defaults, from the first one named like the key) and
+//! the source that list implies. The BROKER resource `""` lists the dynamic
+//! cluster defaults; a topic lists Kafka 4.4's keys (documentation when asked)
+//! and a Kafka 3.x key only when set or named.
 
 use super::sb;
 use crate::config::broker::{Kind, Settings, Source};
