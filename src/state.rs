@@ -63,6 +63,9 @@ impl BrokerState {
             meta.cluster_id.clone()
         };
         let producer_ids = ProducerIds::new(store.clone(), meta)?;
+        let pipeline = pipeline
+            .with_configured_authorizer(&settings, &store)
+            .map_err(|e| StartError::Other(e.to_string()))?;
         let dynamic_configs =
             crate::config::dynamic::load(&store, &settings).map_err(StartError::Other)?;
         let effective = Arc::new(dynamic_configs.effective(&settings));

@@ -7,8 +7,9 @@
 //! `DynamicBrokerConfig` checks them. [`alter_topic`] and [`alter_broker`]
 //! are shared with IncrementalAlterConfigs.
 
-use super::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::describe_configs::{config_authorization_error, RESOURCE_BROKER, RESOURCE_TOPIC};
 use super::{sb, topic_error_code};
+use crate::acl::AclOperation;
 use crate::config::dynamic::{self, DynamicConfigError, Scope};
 use crate::config::kafka_broker_keys::kafka_broker_key;
 use crate::config::topic::{TopicConfig, TopicConfigError};
@@ -37,7 +38,8 @@ pub fn alter_topic(
     let Some(t) = state.partitions.topic(topic) else {
         return Some((
             ResponseError::UnknownTopicOrPartition,
-            format!("unknown topic '{topic}'"),
+            // Kafka's controller text.
+            format!("The topic '{topic}' does not exist."),
         ));
     };
     let current = t.config();
@@ -169,7 +171,7 @@ impl Handler for Api {
 
     async fn handle(
         state: Arc<BrokerState>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         req: AlterConfigsRequest,
     ) -> HandlerResult<AlterConfigsResponse> {
         let validate_only = req.validate_only;
@@ -178,6 +180,17 @@ impl Handler for Api {
                 .into_iter()
                 .map(|res| {
                     let name = res.resource_name.to_string();
+                    let op = AclOperation::AlterConfigs;
+                    if let Some(err) =
+                        config_authorization_error(&state, &ctx, op, res.resource_type, &name)
+                    {
+                        // As Kafka: the error with a null message.
+                        return AlterConfigsResourceResponse::default()
+                            .with_resource_type(res.resource_type)
+                            .with_resource_name(res.resource_name)
+                            .with_error_code(err.code())
+                            .with_error_message(None);
+                    }
                     let keys = res.configs.iter().map(|c| c.name.as_str());
                     let broker = res.resource_type == RESOURCE_BROKER;
                     let outcome = precheck(res.resource_type, &name, keys).or_else(|| {

@@ -10,6 +10,7 @@
 //! and a Kafka 3.x key only when set or named.
 
 use super::sb;
+use crate::acl::AclOperation;
 use crate::config::broker::{Kind, Settings, Source};
 use crate::config::dynamic::DynamicConfigs;
 use crate::config::kafka_broker_keys::{kafka_broker_key, KAFKA_BROKER_KEYS};
@@ -30,6 +31,52 @@ pub struct Api;
 pub const RESOURCE_TOPIC: i8 = 2;
 pub const RESOURCE_BROKER: i8 = 4;
 pub const RESOURCE_BROKER_LOGGER: i8 = 8;
+
+/// `Errors.INVALID_REQUEST`'s default message, which Kafka sends for an
+/// unknown resource type.
+const INVALID_REQUEST_DEFAULT: &str = "This most likely occurs because of a request being \
+    malformed by the client library or the message was sent to an incompatible broker. See the \
+    broker logs for more details.";
+/// `resource_type` of client-metrics subscriptions and of groups (KIP-848).
+pub const RESOURCE_CLIENT_METRICS: i8 = 16;
+pub const RESOURCE_GROUP: i8 = 32;
+
+/// Kafka's default message of an authorization error (`Errors.message()`).
+pub fn authorization_message(err: ResponseError) -> &'static str {
+    match err {
+        ResponseError::TopicAuthorizationFailed => "Topic authorization failed.",
+        ResponseError::GroupAuthorizationFailed => "Group authorization failed.",
+        ResponseError::ClusterAuthorizationFailed => "Cluster authorization failed.",
+        ResponseError::TransactionalIdAuthorizationFailed => {
+            "Transactional Id authorization failed."
+        }
+        _ => "",
+    }
+}
+
+/// As Kafka's `KafkaApis`: the error for a config resource on which the
+/// principal may not do `op` (DESCRIBE_CONFIGS or ALTER_CONFIGS), if any.
+pub fn config_authorization_error(
+    state: &BrokerState,
+    ctx: &RequestContext,
+    op: AclOperation,
+    resource_type: i8,
+    name: &str,
+) -> Option<ResponseError> {
+    let p = &state.pipeline;
+    match resource_type {
+        RESOURCE_TOPIC => {
+            (!p.allows_topic(ctx, op, name)).then_some(ResponseError::TopicAuthorizationFailed)
+        }
+        RESOURCE_GROUP => {
+            (!p.allows_group(ctx, op, name)).then_some(ResponseError::GroupAuthorizationFailed)
+        }
+        RESOURCE_BROKER | RESOURCE_BROKER_LOGGER | RESOURCE_CLIENT_METRICS => {
+            (!p.allows_cluster(ctx, op)).then_some(ResponseError::ClusterAuthorizationFailed)
+        }
+        _ => None,
+    }
+}
 
 /// DescribeConfigs `config_type` for a value kind.
 pub fn config_type(kind: Kind) -> i8 {
@@ -56,9 +103,29 @@ impl Handler for Api {
         let version = ctx.api_version;
         let synonyms = req.include_synonyms;
         let documentation = req.include_documentation;
-        let results = req
+        // As Kafka: the resources the principal may not describe are answered
+        // after the others, with the authorization error and no configs.
+        let (resources, denied): (Vec<_>, Vec<_>) = req
             .resources
             .into_iter()
+            .map(|res| {
+                let name = res.resource_name.as_str();
+                let op = AclOperation::DescribeConfigs;
+                let err = config_authorization_error(&state, &ctx, op, res.resource_type, name);
+                (res, err)
+            })
+            .partition(|(_, err)| err.is_none());
+        let denied = denied.into_iter().map(|(res, err)| {
+            let err = err.expect("partitioned on it");
+            DescribeConfigsResult::default()
+                .with_resource_type(res.resource_type)
+                .with_resource_name(res.resource_name)
+                .with_error_code(err.code())
+                .with_error_message(Some(sb(authorization_message(err))))
+        });
+        let results = resources
+            .into_iter()
+            .map(|(res, _)| res)
             .map(|res| {
                 let keys: Option<Vec<String>> = res
                     .configuration_keys
@@ -110,13 +177,15 @@ impl Handler for Api {
                             Ok(()) => {}
                         }
                     }
-                    other => {
+                    _ => {
                         out.error_code = ResponseError::InvalidRequest.code();
-                        out.error_message = Some(sb(format!("unsupported resource type {other}")));
+                        // Kafka answers INVALID_REQUEST's default message.
+                        out.error_message = Some(sb(INVALID_REQUEST_DEFAULT));
                     }
                 }
                 out
             })
+            .chain(denied)
             .collect();
         Ok(Some(
             DescribeConfigsResponse::default().with_results(results),

@@ -9,8 +9,9 @@
 //! of dynamic broker configs ([`crate::config::dynamic`]).
 
 use super::alter_configs::{alter_broker, alter_topic, check_broker_values, precheck};
-use super::describe_configs::RESOURCE_BROKER;
+use super::describe_configs::{config_authorization_error, RESOURCE_BROKER};
 use super::sb;
+use crate::acl::AclOperation;
 use crate::config::kafka_broker_keys::kafka_broker_key;
 use crate::config::topic::{topic_key_def, TopicConfig, TopicConfigError, LIST};
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
@@ -179,7 +180,7 @@ impl Handler for Api {
 
     async fn handle(
         state: Arc<BrokerState>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         req: IncrementalAlterConfigsRequest,
     ) -> HandlerResult<IncrementalAlterConfigsResponse> {
         let validate_only = req.validate_only;
@@ -188,6 +189,17 @@ impl Handler for Api {
                 .into_iter()
                 .map(|res| {
                     let name = res.resource_name.to_string();
+                    let op = AclOperation::AlterConfigs;
+                    if let Some(err) =
+                        config_authorization_error(&state, &ctx, op, res.resource_type, &name)
+                    {
+                        // As Kafka: the error with a null message.
+                        return AlterConfigsResourceResponse::default()
+                            .with_resource_type(res.resource_type)
+                            .with_resource_name(res.resource_name)
+                            .with_error_code(err.code())
+                            .with_error_message(None);
+                    }
                     let keys = res.configs.iter().map(|c| c.name.as_str());
                     let outcome = precheck_ops(&res.configs)
                         .or_else(|| precheck(res.resource_type, &name, keys))
