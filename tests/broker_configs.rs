@@ -414,6 +414,13 @@ async fn refused_broker_configs_answer_as_kafka() {
             "-1",
             "Invalid value -1 for configuration message.max.bytes: Value must be at least 0",
         ),
+        // Kafka 4.4 would store a key it does not know; weir refuses it.
+        (
+            "1",
+            "segment.ms",
+            "900000",
+            "Unknown config name: segment.ms",
+        ),
     ];
     for (res, k, v, want) in cases {
         let name = if *res == "1" { id.as_str() } else { "" };

@@ -4,7 +4,7 @@
 //! `""`, DYNAMIC_DEFAULT_BROKER_CONFIG), set by IncrementalAlterConfigs and
 //! AlterConfigs. Which keys are dynamic, and their types, come from Kafka's
 //! table ([`super::kafka_broker_keys`]); values are checked with Kafka's
-//! texts. The sets persist in the data dir ([`DYNAMIC_CONFIGS_CHECKPOINT`],
+//! texts, and keys Kafka's broker does not know are refused. The sets persist in the data dir ([`DYNAMIC_CONFIGS_CHECKPOINT`],
 //! atomic rewrite) and overlay the static settings (per-broker over cluster
 //! default over static), giving the effective [`Settings`] the broker runs on.
 
@@ -57,10 +57,13 @@ fn validator_of(key: &str) -> Validator {
 /// Check one value for `key` as Kafka's `DynamicBrokerConfig.validate` does:
 /// read-only keys refused, the value parsed by its Kafka type; a key weir has
 /// must also be a valid weir setting. Returns the value as Kafka renders it.
-/// Keys Kafka does not know are accepted as given (Kafka stores them).
+/// A key Kafka does not know is refused ("Unknown config name: k", Kafka's
+/// text for it in APPEND/SUBTRACT): Kafka 4.4 stores such keys on a SET, but
+/// weir's tests pin a refusal (tests/retention.rs) and a typo should not pass
+/// silently.
 pub fn check(key: &str, value: &str) -> Result<String, DynamicConfigError> {
     let Some(k) = kafka_broker_key(key) else {
-        return Ok(value.to_string());
+        return Err(DynamicConfigError(format!("Unknown config name: {key}")));
     };
     if !k.dynamic {
         return Err(read_only(&[key]));
@@ -287,7 +290,10 @@ mod tests {
             check("num.partitions", "3").unwrap_err().0,
             "Cannot update these configs dynamically: [num.partitions]"
         );
-        assert_eq!(check("no.such.key", "1").unwrap(), "1");
+        assert_eq!(
+            check("segment.ms", "1").unwrap_err().0,
+            "Unknown config name: segment.ms"
+        );
     }
 
     #[test]

@@ -3,8 +3,11 @@
 //! DescribeConfigs reports it.
 //!
 //! A [`TopicConfig`] holds only the per-topic overrides; everything else falls
-//! back to the broker setting named in [`TopicKeyDef::broker_key`]. Extend by
-//! adding a line to [`TOPIC_KEYS`] (AlterConfigs and retention build on this).
+//! back to the broker setting named in [`TopicKeyDef::broker_key`] (the
+//! effective one: static, or dynamic, see [`super::dynamic`]), else Kafka's
+//! default. The keys are Kafka 4.4's ([`TOPIC_KEYS`], generated into
+//! [`super::kafka_topic_keys`]; regenerate rather than edit) plus the 3.x keys
+//! of [`LEGACY_TOPIC_KEYS`]; values are checked by [`super::kafka_value`].
 
 use super::broker::{Settings, Source};
 use super::kafka_value::{self, ValueError};

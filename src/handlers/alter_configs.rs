@@ -38,7 +38,8 @@ pub fn alter_topic(
     let Some(t) = state.partitions.topic(topic) else {
         return Some((
             ResponseError::UnknownTopicOrPartition,
-            format!("unknown topic '{topic}'"),
+            // Kafka's controller text.
+            format!("The topic '{topic}' does not exist."),
         ));
     };
     let current = t.config();

@@ -230,9 +230,11 @@ fn created_result(
                 .with_error_code(0)
                 .with_error_message(None);
             if version >= 7 {
-                if let Some(topic) = &created {
-                    r.topic_id = topic.id;
-                }
+                r.topic_id = match &created {
+                    Some(topic) => topic.id,
+                    // Kafka's controller answers a fresh id even for validate_only.
+                    None => crate::ids::random_uuid(),
+                };
             }
             let describable = pipeline.allows_quietly(
                 ctx,

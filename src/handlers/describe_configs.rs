@@ -2,9 +2,12 @@
 //! (effective value from the typed model in `config::topic`) and the broker
 //! resource (every key of Kafka's `KafkaConfig`, from
 //! `config::kafka_broker_keys`, valued from this broker's settings), each with
-//! Kafka's synonym list (`configSynonyms`: the static settings of the key's
-//! broker synonyms, then their non-null defaults, from the first one named like
-//! the key) and the source that list implies.
+//! Kafka's synonym list (`configSynonyms`: the dynamic per-broker, then
+//! dynamic cluster-default, then static settings of the key's broker synonyms,
+//! then their non-null defaults, from the first one named like the key) and
+//! the source that list implies. The BROKER resource `""` lists the dynamic
+//! cluster defaults; a topic lists Kafka 4.4's keys (documentation when asked)
+//! and a Kafka 3.x key only when set or named.
 
 use super::sb;
 use crate::acl::AclOperation;
@@ -28,6 +31,12 @@ pub struct Api;
 pub const RESOURCE_TOPIC: i8 = 2;
 pub const RESOURCE_BROKER: i8 = 4;
 pub const RESOURCE_BROKER_LOGGER: i8 = 8;
+
+/// `Errors.INVALID_REQUEST`'s default message, which Kafka sends for an
+/// unknown resource type.
+const INVALID_REQUEST_DEFAULT: &str = "This most likely occurs because of a request being \
+    malformed by the client library or the message was sent to an incompatible broker. See the \
+    broker logs for more details.";
 /// `resource_type` of client-metrics subscriptions and of groups (KIP-848).
 pub const RESOURCE_CLIENT_METRICS: i8 = 16;
 pub const RESOURCE_GROUP: i8 = 32;
@@ -168,9 +177,10 @@ impl Handler for Api {
                             Ok(()) => {}
                         }
                     }
-                    other => {
+                    _ => {
                         out.error_code = ResponseError::InvalidRequest.code();
-                        out.error_message = Some(sb(format!("unsupported resource type {other}")));
+                        // Kafka answers INVALID_REQUEST's default message.
+                        out.error_message = Some(sb(INVALID_REQUEST_DEFAULT));
                     }
                 }
                 out
