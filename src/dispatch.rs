@@ -102,6 +102,7 @@ api_table! {
     handlers::txn_offset_commit::Api,
     handlers::describe_transactions::Api,
     handlers::list_transactions::Api,
+    handlers::write_txn_markers::Api,
     // cluster administration
     handlers::describe_log_dirs::Api,
     handlers::describe_producers::Api,
@@ -109,6 +110,10 @@ api_table! {
     handlers::elect_leaders::Api,
     handlers::alter_partition_reassignments::Api,
     handlers::list_partition_reassignments::Api,
+    // ACLs
+    handlers::describe_acls::Api,
+    handlers::create_acls::Api,
+    handlers::delete_acls::Api,
 }
 
 async fn call_typed<H: Handler>(

@@ -158,4 +158,8 @@ throttle_time!(
     DescribeTopicPartitionsResponse,
     ElectLeadersResponse,
     ListPartitionReassignmentsResponse,
+    // ACLs
+    CreateAclsResponse,
+    DeleteAclsResponse,
+    DescribeAclsResponse,
 );

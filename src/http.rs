@@ -1,55 +1,192 @@
-//! The optional HTTP endpoint (`--http HOST:PORT`): `GET /health` answers `ok`
-//! (for orchestration readiness checks), `GET /topics` lists topics with their
-//! partition count. Anything else is 404. One request per connection.
+//! The HTTP endpoint (`--http HOST:PORT`, on axum): the operator's and the web
+//! console's view of the broker.
+//!
+//! - `GET /metrics`: Prometheus text format, or OpenMetrics when the scraper
+//!   asks for it ([`crate::metrics`]).
+//! - `GET /health`: liveness, `ok`.
+//! - `GET /ready`: 200 `ready` once storage is recovered and the Kafka listeners
+//!   accept connections, 503 before.
+//! - `GET /api/broker`, `/api/topics`, `/api/topics/{name}`, `/api/groups`,
+//!   `/api/groups/{id}`: the JSON admin API (read-only).
+//! - `GET /topics`: one `name partitions` line per topic (kept for scripts).
+//!
+//! Anything else is 404.
 
+use crate::metrics::{self, broker::GroupFigures, Metrics};
 use crate::state::BrokerState;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
+
+/// What the handlers read.
+#[derive(Clone)]
+pub struct HttpState {
+    pub broker: Arc<BrokerState>,
+    pub metrics: Arc<Metrics>,
+    /// Set once the Kafka listeners accept connections.
+    pub ready: Arc<AtomicBool>,
+}
+
+/// The routes, for [`serve`] and tests.
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/metrics", get(prometheus))
+        .route("/health", get(|| async { "ok\n" }))
+        .route("/ready", get(ready))
+        .route("/topics", get(topics_text))
+        .route("/api/broker", get(broker_info))
+        .route("/api/topics", get(topics_json))
+        .route("/api/topics/{name}", get(topic_json))
+        .route("/api/groups", get(groups_json))
+        .route("/api/groups/{id}", get(group_json))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .layer(axum::middleware::map_response(close_after_response))
+        .with_state(state)
+}
+
+/// One request per connection, as before axum: scripts that read to EOF
+/// (`nc`, a bare socket) get their answer and the end of the stream.
+async fn close_after_response(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    response
+}
 
 /// Serve until the task is aborted.
-pub async fn serve(state: Arc<BrokerState>, listener: TcpListener) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        };
-        let state = state.clone();
-        tokio::spawn(async move {
-            let _ = tokio::time::timeout(Duration::from_secs(5), answer(state, stream)).await;
-        });
+pub async fn serve(state: HttpState, listener: TcpListener) {
+    if let Err(e) = axum::serve(listener, router(state)).await {
+        tracing::error!("HTTP endpoint stopped: {e}");
     }
 }
 
-async fn answer(state: Arc<BrokerState>, mut stream: TcpStream) -> std::io::Result<()> {
-    let mut buf = vec![0u8; 4096];
-    let mut len = 0;
-    while !buf[..len].windows(4).any(|w| w == b"\r\n\r\n") && len < buf.len() {
-        let n = stream.read(&mut buf[len..]).await?;
-        if n == 0 {
-            break;
-        }
-        len += n;
+async fn prometheus(State(s): State<HttpState>, headers: HeaderMap) -> Response {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = metrics::Format::from_accept(accept);
+    let body = tokio::task::spawn_blocking(move || metrics::render(&s.broker, &s.metrics, format))
+        .await
+        .unwrap_or_default();
+    ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
+}
+
+async fn ready(State(s): State<HttpState>) -> Response {
+    if s.ready.load(Ordering::Acquire) {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "starting\n").into_response()
     }
-    let request = String::from_utf8_lossy(&buf[..len]);
-    let mut words = request.split_whitespace();
-    let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-    let (status, body) = match (method, path) {
-        ("GET", "/health") => ("200 OK", "ok\n".to_string()),
-        ("GET", "/topics") => {
-            let mut s = String::new();
-            for t in state.partitions.topics() {
-                s.push_str(&format!("{} {}\n", t.name, t.partition_count()));
-            }
-            ("200 OK", s)
-        }
-        _ => ("404 Not Found", "not found\n".to_string()),
-    };
-    let resp = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(resp.as_bytes()).await?;
-    stream.shutdown().await
+}
+
+async fn topics_text(State(s): State<HttpState>) -> String {
+    let mut topics = s.broker.partitions.topics();
+    topics.sort_by(|a, b| a.name.cmp(&b.name));
+    topics
+        .iter()
+        .map(|t| format!("{} {}\n", t.name, t.partition_count()))
+        .collect()
+}
+
+#[derive(Serialize)]
+struct BrokerInfo {
+    node_id: i32,
+    cluster_id: String,
+    version: &'static str,
+    advertised_host: String,
+    advertised_port: i32,
+    uptime_seconds: f64,
+    data_dir_total_bytes: Option<i64>,
+    data_dir_free_bytes: Option<i64>,
+}
+
+async fn broker_info(State(s): State<HttpState>) -> Json<BrokerInfo> {
+    let b = &s.broker;
+    let space = b.store.disk_space().ok();
+    Json(BrokerInfo {
+        node_id: b.node_id,
+        cluster_id: b.cluster_id.clone(),
+        version: env!("CARGO_PKG_VERSION"),
+        advertised_host: b.advertised_host.clone(),
+        advertised_port: b.advertised_port,
+        uptime_seconds: s.metrics.uptime().as_secs_f64(),
+        data_dir_total_bytes: space.map(|s| s.0),
+        data_dir_free_bytes: space.map(|s| s.1),
+    })
+}
+
+#[derive(Serialize)]
+struct TopicInfo {
+    name: String,
+    topic_id: String,
+    internal: bool,
+    partitions: Vec<PartitionInfo>,
+}
+
+#[derive(Serialize)]
+struct PartitionInfo {
+    partition: i32,
+    log_start_offset: i64,
+    log_end_offset: i64,
+    size_bytes: u64,
+    segments: usize,
+}
+
+fn topic_info(t: &crate::partitions::Topic) -> TopicInfo {
+    TopicInfo {
+        name: t.name.clone(),
+        topic_id: t.id.to_string(),
+        internal: t.internal,
+        partitions: t
+            .partitions()
+            .iter()
+            .map(|p| PartitionInfo {
+                partition: p.index,
+                log_start_offset: p.log_start_offset(),
+                log_end_offset: p.high_watermark(),
+                size_bytes: p.size_bytes(),
+                segments: p.segment_count(),
+            })
+            .collect(),
+    }
+}
+
+async fn topics_json(State(s): State<HttpState>) -> Json<Vec<TopicInfo>> {
+    let mut topics = s.broker.partitions.topics();
+    topics.sort_by(|a, b| a.name.cmp(&b.name));
+    Json(topics.iter().map(|t| topic_info(t)).collect())
+}
+
+async fn topic_json(State(s): State<HttpState>, Path(name): Path<String>) -> Response {
+    match s.broker.partitions.topic(&name) {
+        Some(t) => Json(topic_info(&t)).into_response(),
+        None => (StatusCode::NOT_FOUND, "no such topic\n").into_response(),
+    }
+}
+
+async fn groups_json(State(s): State<HttpState>) -> Json<Vec<GroupFigures>> {
+    let b = s.broker.clone();
+    let groups = tokio::task::spawn_blocking(move || {
+        metrics::broker::groups(&b, weir_storage::clock::now_ms())
+    })
+    .await
+    .unwrap_or_default();
+    Json(groups)
+}
+
+async fn group_json(State(s): State<HttpState>, Path(id): Path<String>) -> Response {
+    let b = s.broker.clone();
+    let groups = tokio::task::spawn_blocking(move || {
+        metrics::broker::groups(&b, weir_storage::clock::now_ms())
+    })
+    .await
+    .unwrap_or_default();
+    match groups.into_iter().find(|g| g.group_id == id) {
+        Some(g) => Json(g).into_response(),
+        None => (StatusCode::NOT_FOUND, "no such group\n").into_response(),
+    }
 }

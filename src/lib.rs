@@ -28,9 +28,13 @@
 //! - [`producer_state`]: idempotent-producer sequence/epoch checks, ongoing and
 //!   aborted transactions per partition.
 //! - [`log_manager`]: background retention and log cleaner (own thread).
-//! - [`flusher`], [`http`], [`ids`]: background flush policy, health endpoint, random ids.
+//! - [`flusher`], [`ids`]: background flush policy, random ids.
+//! - [`http`]: the HTTP endpoint (metrics, health, readiness, JSON admin API);
+//!   [`metrics`]: request metrics (fed by the pipeline) and scrape-time figures.
+//! - [`acl`]: ACLs and the authorizer on them (Kafka's StandardAuthorizer), persisted.
 //! - [`alloc_guard`]: the global allocator, safe against wire-chosen allocation sizes.
 
+pub mod acl;
 pub mod alloc_guard;
 pub mod cli;
 pub mod codec;
@@ -45,6 +49,7 @@ pub mod handlers;
 pub mod http;
 pub mod ids;
 pub mod log_manager;
+pub mod metrics;
 pub mod partitions;
 pub mod pipeline;
 pub mod producer_state;

@@ -19,14 +19,20 @@
 //! no lock.
 //!
 //! The session ([`crate::session`]) drives the stages around
-//! [`crate::dispatch::call`]; this module depends on nothing else of the broker.
+//! [`crate::dispatch::call`]; this module depends only on [`crate::acl`] (the
+//! ACL authorizer it adapts) and [`crate::config`].
 
+use crate::acl::{AclError, Caller, StandardAuthorizer, CLUSTER_NAME};
+use crate::config::Settings;
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::ResponseError;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
+use weir_storage::Store;
+
+pub use crate::acl::{AclOperation, ResourceType};
 
 /// The listener name of the one `--listen` listener (Kafka's default name).
 pub const PLAINTEXT: &str = "PLAINTEXT";
@@ -135,18 +141,98 @@ impl Authentication for NoAuthentication {
     }
 }
 
-/// Stage 2: whether the principal may make this request.
+/// Stage 2: whether the principal may make this request ([`Authorizer::authorize`],
+/// before the handler) and, asked by the handlers as Kafka's `KafkaApis` asks its
+/// authorizer, whether it may do an operation on a resource
+/// ([`Authorizer::allows`]; [`Pipeline::allows`] and friends are the short forms).
 pub trait Authorizer: Send + Sync {
-    fn authorize(&self, ctx: &RequestContext) -> Result<(), Rejection>;
+    /// The whole request, before its handler. Default: admitted.
+    fn authorize(&self, _ctx: &RequestContext) -> Result<(), Rejection> {
+        Ok(())
+    }
+
+    /// May the principal do `op` on the resource `rt`/`name`? A denial is
+    /// logged when `log_denial` (a resource the client asked for by name; not
+    /// when filtering what to show). Default: yes.
+    fn allows(
+        &self,
+        _ctx: &RequestContext,
+        _op: AclOperation,
+        _rt: ResourceType,
+        _name: &str,
+        _log_denial: bool,
+    ) -> bool {
+        true
+    }
+
+    /// May the principal do `op` on some resource of type `rt` (Kafka's
+    /// `authorizeByResourceType`)? Default: yes.
+    fn allows_any(&self, _ctx: &RequestContext, _op: AclOperation, _rt: ResourceType) -> bool {
+        true
+    }
+
+    /// The ACLs the ACL APIs manage; `None` when no authorizer is configured
+    /// (they answer SECURITY_DISABLED). Default: none.
+    fn acls(&self) -> Option<&StandardAuthorizer> {
+        None
+    }
 }
 
 /// No ACLs: every principal may do everything.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct AllowAll;
 
-impl Authorizer for AllowAll {
-    fn authorize(&self, _ctx: &RequestContext) -> Result<(), Rejection> {
-        Ok(())
+impl Authorizer for AllowAll {}
+
+/// The ACL authorizer ([`crate::acl`]) as the pipeline's stage: the request's
+/// principal and client address are who asks.
+impl Authorizer for StandardAuthorizer {
+    /// The APIs that need one cluster operation and answer a refusal through
+    /// their handler's `reject` (CLUSTER_AUTHORIZATION_FAILED).
+    fn authorize(&self, ctx: &RequestContext) -> Result<(), Rejection> {
+        let op = match ctx.api_key {
+            ApiKey::ElectLeaders | ApiKey::AlterPartitionReassignments => AclOperation::Alter,
+            ApiKey::ListPartitionReassignments => AclOperation::Describe,
+            _ => return Ok(()),
+        };
+        if self.authorize(&caller(ctx), op, ResourceType::Cluster, CLUSTER_NAME, true) {
+            return Ok(());
+        }
+        let mut why = Rejection::new(
+            Stage::Authorization,
+            ctx,
+            ResponseError::ClusterAuthorizationFailed,
+        );
+        why.message = Some("Cluster authorization failed.".into());
+        Err(why)
+    }
+
+    fn allows(
+        &self,
+        ctx: &RequestContext,
+        op: AclOperation,
+        rt: ResourceType,
+        name: &str,
+        log_denial: bool,
+    ) -> bool {
+        self.authorize(&caller(ctx), op, rt, name, log_denial)
+    }
+
+    fn allows_any(&self, ctx: &RequestContext, op: AclOperation, rt: ResourceType) -> bool {
+        self.authorize_any(&caller(ctx), op, rt)
+    }
+
+    fn acls(&self) -> Option<&StandardAuthorizer> {
+        Some(self)
+    }
+}
+
+fn caller(ctx: &RequestContext) -> Caller<'_> {
+    Caller {
+        principal_type: ctx.principal.principal_type(),
+        principal_name: ctx.principal.name(),
+        host: ctx.peer.ip(),
+        api: ctx.api_key,
     }
 }
 
@@ -210,6 +296,16 @@ impl RequestObserver for NoObserver {
     fn observe(&self, _record: &RequestRecord) {}
 }
 
+/// Two observers, in order.
+struct Both(Arc<dyn RequestObserver>, Arc<dyn RequestObserver>);
+
+impl RequestObserver for Both {
+    fn observe(&self, record: &RequestRecord) {
+        self.0.observe(record);
+        self.1.observe(record);
+    }
+}
+
 /// What the stages before the handler decided for an admitted request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Admission {
@@ -265,9 +361,107 @@ impl Pipeline {
         self
     }
 
+    /// Keep the current observer and add `stage` after it (the broker's own
+    /// metrics ride beside an embedder's observer).
+    pub fn also_observe(mut self, stage: Arc<dyn RequestObserver>) -> Self {
+        self.observer = Arc::new(Both(self.observer, stage));
+        self
+    }
+
     /// The authorizer, for handlers that check resources one by one.
     pub fn authorizer(&self) -> &dyn Authorizer {
         &*self.authorizer
+    }
+
+    /// With the ACL authorizer `authorizer.class.name` asks for (unless the
+    /// pipeline has one already), its ACLs loaded from (and saved to) `store`.
+    pub fn with_configured_authorizer(
+        self,
+        settings: &Settings,
+        store: &Arc<Store>,
+    ) -> Result<Pipeline, AclError> {
+        let pipeline = match (
+            self.authorizer.acls(),
+            StandardAuthorizer::from_settings(settings)?,
+        ) {
+            (None, Some(acls)) => self.with_authorizer(Arc::new(acls)),
+            _ => self,
+        };
+        if let Some(acls) = pipeline.authorizer.acls() {
+            acls.attach(store.clone())?;
+        }
+        Ok(pipeline)
+    }
+
+    /// May the principal do `op` on the resource `rt`/`name` (a denial is logged)?
+    pub fn allows(
+        &self,
+        ctx: &RequestContext,
+        op: AclOperation,
+        rt: ResourceType,
+        name: &str,
+    ) -> bool {
+        self.authorizer.allows(ctx, op, rt, name, true)
+    }
+
+    /// [`Pipeline::allows`] for filtering what to show: a denial is not logged.
+    pub fn allows_quietly(
+        &self,
+        ctx: &RequestContext,
+        op: AclOperation,
+        rt: ResourceType,
+        name: &str,
+    ) -> bool {
+        self.authorizer.allows(ctx, op, rt, name, false)
+    }
+
+    /// May the principal do `op` on the cluster?
+    pub fn allows_cluster(&self, ctx: &RequestContext, op: AclOperation) -> bool {
+        self.authorizer
+            .allows(ctx, op, ResourceType::Cluster, CLUSTER_NAME, true)
+    }
+
+    /// May the principal do `op` on topic `name`?
+    pub fn allows_topic(&self, ctx: &RequestContext, op: AclOperation, name: &str) -> bool {
+        self.authorizer
+            .allows(ctx, op, ResourceType::Topic, name, true)
+    }
+
+    /// May the principal do `op` on group `name`?
+    pub fn allows_group(&self, ctx: &RequestContext, op: AclOperation, name: &str) -> bool {
+        self.authorizer
+            .allows(ctx, op, ResourceType::Group, name, true)
+    }
+
+    /// May the principal do `op` on transactional id `id`?
+    pub fn allows_transactional_id(
+        &self,
+        ctx: &RequestContext,
+        op: AclOperation,
+        id: &str,
+    ) -> bool {
+        self.authorizer
+            .allows(ctx, op, ResourceType::TransactionalId, id, true)
+    }
+
+    /// The `authorized_operations` bit set (bit = operation code) of the
+    /// resource for the operations in `ops`, as Metadata and the describe APIs
+    /// report them; `ops` itself when no ACL authorizer is configured.
+    pub fn authorized_operations(
+        &self,
+        ctx: &RequestContext,
+        rt: ResourceType,
+        name: &str,
+        ops: i32,
+    ) -> i32 {
+        if self.authorizer.acls().is_none() {
+            return ops;
+        }
+        AclOperation::ALL_VALUES
+            .iter()
+            .filter(|op| ops & (1 << op.code()) != 0)
+            .filter(|op| self.authorizer.allows(ctx, **op, rt, name, false))
+            .fold(0, |acc, op| acc | (1 << op.code()))
     }
 
     /// Stages 1-3, in order, before the handler: the first refusal wins.

@@ -25,6 +25,9 @@ pub struct BatchMeta {
     pub last_offset: i64,
     /// LogAppendTime stamped, or -1.
     pub log_append_time: i64,
+    /// The batch's largest timestamp as stored (the LogAppendTime when stamped):
+    /// the producer's last timestamp once recorded (not kept per batch).
+    pub max_timestamp: i64,
 }
 
 /// One producer's state.
@@ -32,9 +35,22 @@ pub struct BatchMeta {
 pub struct ProducerEntry {
     pub epoch: i16,
     pub batches: VecDeque<BatchMeta>,
+    /// Timestamp of its last batch or marker here (Kafka's `lastTimestamp`), -1 if unknown.
+    pub last_timestamp: i64,
+    /// Coordinator epoch of its last marker here (Kafka's `coordinatorEpoch`), -1 if none.
+    pub coordinator_epoch: i32,
 }
 
 impl ProducerEntry {
+    fn new(epoch: i16) -> ProducerEntry {
+        ProducerEntry {
+            epoch,
+            batches: VecDeque::new(),
+            last_timestamp: -1,
+            coordinator_epoch: -1,
+        }
+    }
+
     pub fn last_seq(&self) -> Option<i32> {
         self.batches.back().map(|b| b.last_seq)
     }
@@ -56,6 +72,15 @@ pub struct AbortedTxn {
     pub producer_id: i64,
     pub first_offset: i64,
     pub last_offset: i64,
+}
+
+/// What a COMMIT / ABORT marker carries besides its producer and outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarkerMeta {
+    /// The writing coordinator's epoch (-1 when not known, e.g. not parsed).
+    pub coordinator_epoch: i32,
+    /// The marker batch's timestamp.
+    pub timestamp: i64,
 }
 
 /// Why a batch was rejected.
@@ -184,15 +209,16 @@ impl ProducerStateTable {
         let entry = self
             .producers
             .entry(producer_id)
-            .or_insert_with(|| ProducerEntry {
-                epoch,
-                batches: VecDeque::new(),
-            });
+            .or_insert_with(|| ProducerEntry::new(epoch));
         if epoch != entry.epoch {
             entry.epoch = epoch;
             entry.batches.clear();
         }
-        entry.batches.push_back(meta);
+        entry.last_timestamp = meta.max_timestamp;
+        entry.batches.push_back(BatchMeta {
+            max_timestamp: -1,
+            ..meta
+        });
         while entry.batches.len() > BATCHES_RETAINED {
             entry.batches.pop_front();
         }
@@ -235,20 +261,31 @@ impl ProducerStateTable {
             .is_some_and(|e| epoch < e.epoch)
     }
 
-    /// Record a stored COMMIT / ABORT marker at `offset`: the producer's epoch
-    /// moves up to the marker's (a bumped epoch fences older instances here too),
-    /// its ongoing transaction ends, and an aborted one enters the index.
-    pub fn record_marker(&mut self, producer_id: i64, epoch: i16, commit: bool, offset: i64) {
+    /// Record a stored COMMIT / ABORT marker at `offset` (written by coordinator
+    /// epoch `marker.coordinator_epoch` at `marker.timestamp`): the producer's
+    /// epoch moves up to the marker's (a bumped epoch fences older instances here
+    /// too), its last timestamp and coordinator epoch become the marker's (as
+    /// Kafka's `ProducerStateEntry.update`), its ongoing transaction ends, and an
+    /// aborted one enters the index.
+    pub fn record_marker(
+        &mut self,
+        producer_id: i64,
+        epoch: i16,
+        commit: bool,
+        offset: i64,
+        marker: MarkerMeta,
+    ) {
         let entry = self
             .producers
             .entry(producer_id)
-            .or_insert_with(|| ProducerEntry {
-                epoch,
-                batches: VecDeque::new(),
-            });
+            .or_insert_with(|| ProducerEntry::new(epoch));
         if epoch > entry.epoch {
             entry.epoch = epoch;
             entry.batches.clear();
+        }
+        entry.last_timestamp = marker.timestamp;
+        if marker.coordinator_epoch >= 0 {
+            entry.coordinator_epoch = marker.coordinator_epoch;
         }
         if let Some(first_offset) = self.ongoing.remove(&producer_id) {
             if !commit {
@@ -307,7 +344,9 @@ impl ProducerStateTable {
     /// `i32 first, i32 last, i64 base, i64 last_offset, i64 append_time` (big-endian);
     /// then `u32 count` of ongoing transactions `i64 id, i64 first_offset` and
     /// `u32 count` of aborted ones `i64 id, i64 first_offset, i64 last_offset`
-    /// (a snapshot without these two sections decodes with none).
+    /// (a snapshot without these two sections decodes with none); then, per
+    /// producer in the order of the first section, `i64 last_timestamp, i32
+    /// coordinator_epoch` (a snapshot without it decodes with -1 for both).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(&(self.producers.len() as u32).to_be_bytes());
@@ -339,6 +378,13 @@ impl ProducerStateTable {
             out.extend_from_slice(&a.first_offset.to_be_bytes());
             out.extend_from_slice(&a.last_offset.to_be_bytes());
         }
+        let mut ids: Vec<_> = self.producers.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            let e = &self.producers[&id];
+            out.extend_from_slice(&e.last_timestamp.to_be_bytes());
+            out.extend_from_slice(&e.coordinator_epoch.to_be_bytes());
+        }
         out
     }
 
@@ -363,9 +409,12 @@ impl ProducerStateTable {
                     base_offset: i64::from_be_bytes(take(&mut buf)?),
                     last_offset: i64::from_be_bytes(take(&mut buf)?),
                     log_append_time: i64::from_be_bytes(take(&mut buf)?),
+                    max_timestamp: -1,
                 });
             }
-            table.producers.insert(id, ProducerEntry { epoch, batches });
+            let mut entry = ProducerEntry::new(epoch);
+            entry.batches = batches;
+            table.producers.insert(id, entry);
         }
         if buf.is_empty() {
             return Some(table);
@@ -384,6 +433,16 @@ impl ProducerStateTable {
                 last_offset: i64::from_be_bytes(take(&mut buf)?),
             });
         }
+        if buf.is_empty() {
+            return Some(table);
+        }
+        let mut ids: Vec<_> = table.producers.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            let e = table.producers.get_mut(&id)?;
+            e.last_timestamp = i64::from_be_bytes(take(&mut buf)?);
+            e.coordinator_epoch = i32::from_be_bytes(take(&mut buf)?);
+        }
         buf.is_empty().then_some(table)
     }
 }
@@ -399,7 +458,63 @@ mod tests {
             base_offset: base,
             last_offset: base + (last - first) as i64,
             log_append_time: -1,
+            max_timestamp: -1,
         }
+    }
+
+    const MARKER: MarkerMeta = MarkerMeta {
+        coordinator_epoch: 0,
+        timestamp: 1_000,
+    };
+
+    #[test]
+    fn last_timestamp_and_coordinator_epoch_follow_batches_and_markers_and_survive_the_snapshot() {
+        let mut t = ProducerStateTable::default();
+        t.record(
+            1,
+            0,
+            BatchMeta {
+                max_timestamp: 500,
+                ..meta(0, 0, 0)
+            },
+        );
+        assert_eq!(
+            (
+                t.get(1).unwrap().last_timestamp,
+                t.get(1).unwrap().coordinator_epoch
+            ),
+            (500, -1)
+        );
+        t.record_txn_batch(1, 0);
+        t.record_marker(
+            1,
+            0,
+            false,
+            1,
+            MarkerMeta {
+                coordinator_epoch: 3,
+                timestamp: 900,
+            },
+        );
+        assert_eq!(
+            (
+                t.get(1).unwrap().last_timestamp,
+                t.get(1).unwrap().coordinator_epoch
+            ),
+            (900, 3)
+        );
+        let bytes = t.encode();
+        assert_eq!(ProducerStateTable::decode(&bytes), Some(t.clone()));
+        // A snapshot from before these fields: -1 for both.
+        let older = &bytes[..bytes.len() - 12];
+        let decoded = ProducerStateTable::decode(older).unwrap();
+        assert_eq!(
+            (
+                decoded.get(1).unwrap().last_timestamp,
+                decoded.get(1).unwrap().coordinator_epoch
+            ),
+            (-1, -1)
+        );
     }
 
     #[test]
@@ -501,9 +616,9 @@ mod tests {
         ));
         assert_eq!(t.check_txn(1, true), Ok(()));
         assert_eq!(t.check_txn(3, false), Ok(()));
-        t.record_marker(1, 0, false, 14);
+        t.record_marker(1, 0, false, 14, MARKER);
         assert_eq!(t.first_unstable_offset(), Some(13));
-        t.record_marker(2, 0, true, 15);
+        t.record_marker(2, 0, true, 15, MARKER);
         assert_eq!(t.first_unstable_offset(), None);
         let aborted = AbortedTxn {
             producer_id: 1,
@@ -515,7 +630,7 @@ mod tests {
         assert_eq!(t.aborted_in(15, 100), vec![]);
         assert_eq!(t.aborted_in(0, 10), vec![]);
         // A marker with a bumped epoch fences the old epoch on this partition.
-        t.record_marker(1, 1, false, 16);
+        t.record_marker(1, 1, false, 16, MARKER);
         assert!(t.is_stale_epoch(1, 0));
         assert_eq!(t.check(1, 1, 0, 0), Ok(SeqCheck::Append));
         t.trim_aborted(15);
@@ -527,7 +642,7 @@ mod tests {
         let mut t = ProducerStateTable::default();
         t.record(1, 0, meta(0, 0, 0));
         t.record_txn_batch(1, 0);
-        t.record_marker(1, 0, false, 1);
+        t.record_marker(1, 0, false, 1, MARKER);
         t.record(1, 0, meta(1, 1, 2));
         t.record_txn_batch(1, 2);
         let bytes = t.encode();
@@ -536,7 +651,8 @@ mod tests {
         let mut old = ProducerStateTable::default();
         old.record(1, 0, meta(0, 0, 0));
         let old_bytes = old.encode();
-        let producers_only = &old_bytes[..old_bytes.len() - 8];
+        // (without the two empty transaction sections and the timestamps section)
+        let producers_only = &old_bytes[..old_bytes.len() - 8 - 12];
         assert_eq!(ProducerStateTable::decode(producers_only), Some(old));
         assert_eq!(ProducerStateTable::decode(&bytes[..bytes.len() - 3]), None);
     }

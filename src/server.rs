@@ -5,10 +5,13 @@
 
 use crate::config::Settings;
 use crate::error::StartError;
+use crate::http::HttpState;
+use crate::metrics::Metrics;
 use crate::pipeline::{Pipeline, PLAINTEXT};
 use crate::state::BrokerState;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -146,6 +149,8 @@ impl Broker {
         };
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let settings = Arc::new(config.settings.clone());
+        let metrics = Arc::new(Metrics::default());
+        let pipeline = pipeline.also_observe(metrics.requests.clone());
         let st = store.clone();
         let state = tokio::task::spawn_blocking(move || {
             BrokerState::new(settings, st, adv_host, adv_port, shutdown_rx, pipeline)
@@ -161,6 +166,7 @@ impl Broker {
         };
         let mut background = Vec::new();
         let mut http_addr = None;
+        let ready = Arc::new(AtomicBool::new(false));
         if let Some(http) = &config.http {
             let l = TcpListener::bind(http)
                 .await
@@ -169,7 +175,12 @@ impl Broker {
                     source,
                 })?;
             http_addr = l.local_addr().ok();
-            background.push(tokio::spawn(crate::http::serve(state.clone(), l)));
+            let http = HttpState {
+                broker: state.clone(),
+                metrics: metrics.clone(),
+                ready: ready.clone(),
+            };
+            background.push(tokio::spawn(crate::http::serve(http, l)));
         }
         background.push(tokio::spawn(crate::flusher::run(state.clone())));
         background.push(tokio::spawn(state.groups.clone().run_timers()));
@@ -177,6 +188,7 @@ impl Broker {
         // Retention and the log cleaner: own thread, ends at shutdown.
         crate::log_manager::start(state.clone(), Default::default());
         let accept_task = tokio::spawn(accept_loop(state.clone(), listener, PLAINTEXT.into()));
+        ready.store(true, Ordering::Release);
         eprintln!("weir listening on {addr}");
         Ok(Broker {
             addr,

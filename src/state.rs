@@ -59,6 +59,9 @@ impl BrokerState {
             meta.cluster_id.clone()
         };
         let producer_ids = ProducerIds::new(store.clone(), meta)?;
+        let pipeline = pipeline
+            .with_configured_authorizer(&settings, &store)
+            .map_err(|e| StartError::Other(e.to_string()))?;
         let partitions = Registry::open(store.clone(), settings.clone())?;
         let groups =
             crate::groups::wiring::open(&settings, &partitions).map_err(StartError::Other)?;

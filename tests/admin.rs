@@ -221,7 +221,12 @@ async fn partitions_grow_topics_delete_and_everything_persists() {
 
     let grow = |count: i32| {
         RequestKind::CreatePartitions(CreatePartitionsRequest::default().with_topics(
-            vec![CreatePartitionsTopic::default().with_name(tname("grow")).with_count(count)],
+            // null assignments, as the Java admin client sends them (an empty list would
+            // name none of the new partitions: INVALID_REPLICA_ASSIGNMENT, as Kafka)
+            vec![CreatePartitionsTopic::default()
+                .with_name(tname("grow"))
+                .with_count(count)
+                .with_assignments(None)],
         ))
     };
     let ResponseKind::CreatePartitions(r) = c.call(grow(4), ApiKey::CreatePartitions, 3).await

@@ -195,16 +195,67 @@ async fn find_coordinator_at_every_version_names_this_broker() {
                 .iter()
                 .map(|c| (c.key.to_string(), c.error_code, c.node_id.0))
                 .collect();
+            // Kafka 4.4 finds a coordinator for the empty key too (checked against
+            // a real Kafka 4.4); an unknown key type is INVALID_REQUEST per key,
+            // with Kafka's empty message.
             assert_eq!(
                 got,
-                vec![
-                    ("a".into(), 0, 1),
-                    ("".into(), E::InvalidRequest.code(), -1),
-                    ("b".into(), 0, 1)
-                ],
+                vec![("a".into(), 0, 1), ("".into(), 0, 1), ("b".into(), 0, 1)],
+                "v{v}"
+            );
+            let bad = FindCoordinatorRequest::default()
+                .with_key_type(2)
+                .with_coordinator_keys(vec![s("a"), s("")]);
+            let r = call!(c, FindCoordinator, bad, v);
+            let got: Vec<(i16, i32, i32, Option<&str>)> = r
+                .coordinators
+                .iter()
+                .map(|c| {
+                    (
+                        c.error_code,
+                        c.node_id.0,
+                        c.port,
+                        c.error_message.as_deref(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                got,
+                vec![(E::InvalidRequest.code(), -1, -1, Some("")); 2],
                 "v{v}"
             );
         }
+    }
+    // v1-3: the empty key of either type is found; another type is refused
+    // with Kafka's text for INVALID_REQUEST.
+    for v in 1..=3i16 {
+        for key_type in [0i8, 1] {
+            let req = FindCoordinatorRequest::default()
+                .with_key(s(""))
+                .with_key_type(key_type);
+            let r = call!(c, FindCoordinator, req, v);
+            assert_eq!(
+                (r.error_code, r.node_id.0, r.error_message.as_deref()),
+                (0, 1, Some("NONE")),
+                "v{v} key type {key_type}"
+            );
+        }
+        let req = FindCoordinatorRequest::default()
+            .with_key(s("g"))
+            .with_key_type(2);
+        let r = call!(c, FindCoordinator, req, v);
+        assert_eq!(
+            (r.error_code, r.node_id.0, r.host.as_str(), r.port),
+            (E::InvalidRequest.code(), -1, "", -1)
+        );
+        assert_eq!(
+            r.error_message.as_deref(),
+            Some(
+                "This most likely occurs because of a request being malformed by the client \
+                 library or the message was sent to an incompatible broker. See the broker \
+                 logs for more details."
+            )
+        );
     }
     b.shutdown().await.unwrap();
 }

@@ -870,3 +870,142 @@ async fn offset_fetch(c: &mut RawClient, require_stable: bool) -> (i64, i16) {
     let p = &r.topics[0].partitions[0];
     (p.committed_offset, p.error_code)
 }
+
+async fn describe_producer(c: &mut RawClient) -> describe_producers_response::ProducerState {
+    let req = DescribeProducersRequest::default().with_topics(vec![
+        describe_producers_request::TopicRequest::default()
+            .with_name(tname("raw"))
+            .with_partition_indexes(vec![0]),
+    ]);
+    let ResponseKind::DescribeProducers(r) = c
+        .call(
+            RequestKind::DescribeProducers(req),
+            ApiKey::DescribeProducers,
+            0,
+        )
+        .await
+    else {
+        panic!()
+    };
+    let p = &r.topics[0].partitions[0];
+    assert_eq!(p.error_code, 0);
+    assert_eq!(p.active_producers.len(), 1, "{:?}", p.active_producers);
+    p.active_producers[0].clone()
+}
+
+/// WriteTxnMarkers v1 for one marker on `raw`'s given partitions: the codes.
+async fn write_marker(
+    c: &mut RawClient,
+    topic: &str,
+    partitions: &[i32],
+    pid: i64,
+    epoch: i16,
+    commit: bool,
+    coordinator_epoch: i32,
+) -> Vec<i16> {
+    let req = WriteTxnMarkersRequest::default().with_markers(vec![
+        write_txn_markers_request::WritableTxnMarker::default()
+            .with_producer_id(ProducerId(pid))
+            .with_producer_epoch(epoch)
+            .with_transaction_result(commit)
+            .with_coordinator_epoch(coordinator_epoch)
+            .with_topics(vec![
+                write_txn_markers_request::WritableTxnMarkerTopic::default()
+                    .with_name(tname(topic))
+                    .with_partition_indexes(partitions.to_vec()),
+            ]),
+    ]);
+    let ResponseKind::WriteTxnMarkers(r) = c
+        .call(
+            RequestKind::WriteTxnMarkers(req),
+            ApiKey::WriteTxnMarkers,
+            1,
+        )
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(r.markers[0].producer_id.0, pid);
+    r.markers[0].topics[0]
+        .partitions
+        .iter()
+        .map(|p| p.error_code)
+        .collect()
+}
+
+/// What `kafka-transactions abort` (Admin.abortTransaction) does to a hanging
+/// transaction, as a one-node Kafka 4.x answers it: DescribeProducers shows the
+/// open transaction (its start offset, the batch's timestamp, no coordinator
+/// epoch yet), WriteTxnMarkers writes the ABORT marker to the leader, after
+/// which the producer shows the marker's timestamp and coordinator epoch and no
+/// open transaction, and the last stable offset moves past the marker. Stale
+/// markers get Kafka's errors.
+#[tokio::test]
+async fn admin_abort_of_a_hanging_transaction_writes_the_marker_and_describe_producers_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "raw", 1).await;
+    let (err, pid, epoch) = init(&mut c, 60_000).await;
+    assert_eq!(err, 0);
+    assert_eq!(add_partitions(&mut c, pid, epoch, &[0]).await, [0]);
+    assert_eq!(
+        produce(&mut c, Some("raw-tx"), txn_batch(pid, epoch, 0, true)).await,
+        0
+    );
+    let st = describe_producer(&mut c).await;
+    assert_eq!(
+        (
+            st.producer_id.0,
+            st.producer_epoch,
+            st.last_sequence,
+            st.last_timestamp,
+            st.coordinator_epoch,
+            st.current_txn_start_offset
+        ),
+        (pid, epoch as i32, 0, 1_700_000_000_000, -1, 0)
+    );
+
+    let before = now_ms();
+    assert_eq!(
+        write_marker(&mut c, "raw", &[0, 7], pid, epoch, false, 0).await,
+        [0, ResponseError::UnknownTopicOrPartition.code()]
+    );
+    assert_eq!(
+        write_marker(&mut c, "nope", &[0], pid, epoch, false, 0).await,
+        [ResponseError::UnknownTopicOrPartition.code()]
+    );
+    let st = describe_producer(&mut c).await;
+    assert_eq!(
+        (
+            st.coordinator_epoch,
+            st.current_txn_start_offset,
+            st.last_sequence
+        ),
+        (0, -1, 0)
+    );
+    assert!(
+        st.last_timestamp >= before && st.last_timestamp <= now_ms(),
+        "last timestamp {} is the marker's",
+        st.last_timestamp
+    );
+    // The record and the marker: the last stable offset is past both.
+    let p = broker.state().partitions.partition("raw", 0).unwrap();
+    assert_eq!(p.last_stable_offset(), 2);
+
+    // A marker from an older epoch, or from an older coordinator, is refused.
+    assert_eq!(
+        write_marker(&mut c, "raw", &[0], pid, epoch - 1, false, 0).await,
+        [ResponseError::InvalidProducerEpoch.code()]
+    );
+    assert_eq!(
+        write_marker(&mut c, "raw", &[0], pid, epoch, false, 5).await,
+        [0]
+    );
+    assert_eq!(
+        write_marker(&mut c, "raw", &[0], pid, epoch, false, 4).await,
+        [ResponseError::TransactionCoordinatorFenced.code()]
+    );
+    assert_eq!(describe_producer(&mut c).await.coordinator_epoch, 5);
+    broker.shutdown().await.unwrap();
+}

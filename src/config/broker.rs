@@ -175,6 +175,18 @@ pub const BROKER_KEYS: &[KeyDef] = &[
         kind: Kind::Str(None),
         default: "weir-cluster",
     },
+    // Authorization (src/acl): the authorizer's class name turns ACLs on.
+    KeyDef {
+        name: "authorizer.class.name",
+        kind: Kind::Str(None),
+        default: "",
+    },
+    KeyDef {
+        name: "super.users",
+        kind: Kind::Str(None),
+        default: "",
+    },
+    boolean("allow.everyone.if.no.acl.found", "false"),
 ];
 
 /// Where a setting's value came from (precedence: Cli > Env > File > Default).

@@ -15,7 +15,7 @@ use super::{new_member_id, GroupConfig};
 use bytes::Bytes;
 use kafka_protocol::indexmap::IndexMap;
 use kafka_protocol::ResponseError as E;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tokio::sync::oneshot;
 
 /// The state of a classic group, as DescribeGroups / ListGroups name it.
@@ -179,7 +179,12 @@ pub struct ClassicGroup {
     rebalance_deadline: Option<u64>,
     /// PreparingRebalance of a group that was empty: (start, current end of the initial delay).
     initial_delay: Option<(u64, u64)>,
-    /// CompletingRebalance: when members that have not synced are dropped.
+    /// Members of this generation that have not sent their SyncGroup yet
+    /// (Kafka's `pendingSyncMembers`): still tracked once the leader's sync made
+    /// the group Stable.
+    pending_sync: HashSet<String>,
+    /// When the members in `pending_sync` are removed (the group's rebalance
+    /// timeout after the join phase completed), in CompletingRebalance or Stable.
     sync_deadline: Option<u64>,
     /// Set when the group changed in a way that must be persisted.
     dirty: bool,
@@ -202,6 +207,7 @@ impl ClassicGroup {
             static_members: HashMap::new(),
             rebalance_deadline: None,
             initial_delay: None,
+            pending_sync: HashSet::new(),
             sync_deadline: None,
             dirty: false,
             state_timestamp: None,
@@ -579,6 +585,9 @@ impl ClassicGroup {
         }
         m.member_id = new_id.clone();
         self.members.insert(new_id.clone(), m);
+        if self.pending_sync.remove(old_id) {
+            self.pending_sync.insert(new_id.clone());
+        }
         self.static_members.insert(inst, new_id.clone());
         if self.leader.as_deref() == Some(old_id) {
             self.leader = Some(new_id.clone());
@@ -634,6 +643,7 @@ impl ClassicGroup {
                 }
             }
         }
+        self.pending_sync.clear();
         self.sync_deadline = None;
         let timeout = self.max_rebalance_timeout();
         if self.state == ClassicState::Empty && cfg.initial_rebalance_delay_ms > 0 {
@@ -697,6 +707,7 @@ impl ClassicGroup {
             self.leader = self.members.keys().next().cloned();
         }
         self.state = ClassicState::CompletingRebalance;
+        self.pending_sync = self.members.keys().cloned().collect();
         self.sync_deadline = Some(now + self.max_rebalance_timeout());
         let ids: Vec<String> = self.members.keys().cloned().collect();
         for id in ids {
@@ -711,6 +722,7 @@ impl ClassicGroup {
 
     /// Remove a member without triggering anything; its waiting requests are answered.
     fn drop_member(&mut self, member_id: &str) {
+        self.pending_sync.remove(member_id);
         if let Some(mut m) = self.members.shift_remove(member_id) {
             if let Some(tx) = m.awaiting_join.take() {
                 let _ = tx.send(JoinResponse::error(E::UnknownMemberId, member_id));
@@ -742,6 +754,15 @@ impl ClassicGroup {
         }
     }
 
+    /// A member of this generation sent its SyncGroup: it is no longer pending;
+    /// the sync deadline goes once nobody is.
+    fn synced(&mut self, member_id: &str) {
+        self.pending_sync.remove(member_id);
+        if self.pending_sync.is_empty() {
+            self.sync_deadline = None;
+        }
+    }
+
     /// Handle a SyncGroup.
     pub fn sync(&mut self, req: SyncRequest, now: u64) -> Reply<SyncResponse> {
         if let Some(err) = self.check_member(&req.member_id, req.group_instance_id.as_deref()) {
@@ -769,6 +790,7 @@ impl ClassicGroup {
                 Reply::Now(SyncResponse::error(E::RebalanceInProgress))
             }
             ClassicState::CompletingRebalance => {
+                self.synced(&req.member_id);
                 let (tx, rx) = oneshot::channel();
                 let m = &mut self.members[&req.member_id];
                 m.awaiting_sync = Some(tx);
@@ -779,7 +801,6 @@ impl ClassicGroup {
                         m.assignment = given.remove(&m.member_id).unwrap_or_default();
                     }
                     self.state = ClassicState::Stable;
-                    self.sync_deadline = None;
                     self.dirty = true;
                     let (pt, pn) = (self.protocol_type.clone(), self.protocol_name.clone());
                     for m in self.members.values_mut() {
@@ -796,6 +817,7 @@ impl ClassicGroup {
                 Reply::Wait(rx)
             }
             ClassicState::Stable => {
+                self.synced(&req.member_id);
                 let m = &mut self.members[&req.member_id];
                 m.heartbeat_deadline = now + m.session_timeout_ms.max(0) as u64;
                 Reply::Now(SyncResponse {
@@ -883,18 +905,22 @@ impl ClassicGroup {
         }
         match self.state {
             ClassicState::PreparingRebalance => self.try_complete_join(now),
-            ClassicState::CompletingRebalance if self.sync_deadline.is_some_and(|d| now >= d) => {
-                let unsynced: Vec<String> = self
-                    .members
-                    .values()
-                    .filter(|m| m.awaiting_sync.is_none())
-                    .map(|m| m.member_id.clone())
-                    .collect();
-                for id in unsynced {
-                    self.drop_member(&id);
+            // Kafka's sync timeout: the group's rebalance timeout after the join
+            // phase, members that have not sent their SyncGroup are removed and the
+            // rest rebalance, whether or not the leader's sync made the group Stable.
+            ClassicState::CompletingRebalance | ClassicState::Stable
+                if self.sync_deadline.is_some_and(|d| now >= d) =>
+            {
+                self.sync_deadline = None;
+                let unsynced: Vec<String> = self.pending_sync.drain().collect();
+                if !unsynced.is_empty() {
+                    for id in unsynced {
+                        self.drop_member(&id);
+                    }
+                    self.dirty = true;
+                    self.prepare_rebalance(now, cfg);
+                    self.try_complete_join(now);
                 }
-                self.prepare_rebalance(now, cfg);
-                self.try_complete_join(now);
             }
             _ => {}
         }

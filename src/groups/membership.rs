@@ -115,6 +115,11 @@ impl Coordinator {
             };
             let group_id = req.group_id.clone();
             let before = c.state;
+            // A deadline that passed is acted on before the request, as Kafka's
+            // timer would have (a sync timeout of 0 expires before any SyncGroup).
+            if c.next_deadline().is_some_and(|d| d <= now) {
+                c.expire(now, &self.inner.cfg);
+            }
             let reply = c.sync(req, now);
             self.stamp(c, before);
             self.persist(&group_id, g);
@@ -141,10 +146,22 @@ impl Coordinator {
         }
         let now = self.now();
         let mut groups = self.lock();
-        match groups.get_mut(group_id).map(|g| &mut g.kind) {
-            Some(GroupKind::Classic(c)) => c.heartbeat(member_id, instance_id, generation, now),
-            _ => E::UnknownMemberId.code(),
+        let Some(g) = groups.get_mut(group_id) else {
+            return E::UnknownMemberId.code();
+        };
+        let GroupKind::Classic(c) = &mut g.kind else {
+            return E::UnknownMemberId.code();
+        };
+        if c.next_deadline().is_some_and(|d| d <= now) {
+            let before = c.state;
+            c.expire(now, &self.inner.cfg);
+            self.stamp(c, before);
+            let code = c.heartbeat(member_id, instance_id, generation, now);
+            self.persist(group_id, g);
+            self.touched();
+            return code;
         }
+        c.heartbeat(member_id, instance_id, generation, now)
     }
 
     /// LeaveGroup for several members: (member id, instance id) -> error code each.

@@ -3,6 +3,7 @@
 //! none is. Errors are the coordinator's (PRODUCER_FENCED is
 //! INVALID_PRODUCER_EPOCH before v2, KIP-588).
 
+use crate::acl::AclOperation;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::{AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, ApiKey};
@@ -22,6 +23,21 @@ impl Handler for Api {
         ctx: RequestContext,
         req: AddOffsetsToTxnRequest,
     ) -> HandlerResult<AddOffsetsToTxnResponse> {
+        // As Kafka: WRITE on the transactional id, then READ on the group.
+        let p = &state.pipeline;
+        let denied = if !p.allows_transactional_id(&ctx, AclOperation::Write, &req.transactional_id)
+        {
+            Some(ResponseError::TransactionalIdAuthorizationFailed)
+        } else if !p.allows_group(&ctx, AclOperation::Read, &req.group_id) {
+            Some(ResponseError::GroupAuthorizationFailed)
+        } else {
+            None
+        };
+        if let Some(e) = denied {
+            return Ok(Some(
+                AddOffsetsToTxnResponse::default().with_error_code(e.code()),
+            ));
+        }
         state.ensure_txn_log().await;
         let version = ctx.api_version;
         let code = blocking(move || {

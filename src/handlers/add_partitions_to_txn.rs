@@ -8,6 +8,7 @@
 //! wrong producer id, concurrent transaction...) go to every partition.
 
 use super::topic_name;
+use crate::acl::AclOperation;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
@@ -33,8 +34,18 @@ impl Handler for Api {
         ctx: RequestContext,
         req: AddPartitionsToTxnRequest,
     ) -> HandlerResult<AddPartitionsToTxnResponse> {
-        state.ensure_txn_log().await;
         let version = ctx.api_version;
+        // As Kafka: the broker-to-coordinator form (v4+) needs CLUSTER_ACTION.
+        if version >= 4
+            && !state
+                .pipeline
+                .allows_cluster(&ctx, AclOperation::ClusterAction)
+        {
+            return Ok(Some(AddPartitionsToTxnResponse::default().with_error_code(
+                ResponseError::ClusterAuthorizationFailed.code(),
+            )));
+        }
+        state.ensure_txn_log().await;
         let resp = blocking(move || {
             if version >= 4 {
                 let results = req
@@ -43,6 +54,7 @@ impl Handler for Api {
                     .map(|t| {
                         let topic_results = one(
                             &state,
+                            &ctx,
                             version,
                             &t.transactional_id,
                             t.producer_id.0,
@@ -61,6 +73,7 @@ impl Handler for Api {
             } else {
                 let results = one(
                     &state,
+                    &ctx,
                     version,
                     &req.v3_and_below_transactional_id,
                     req.v3_and_below_producer_id.0,
@@ -79,6 +92,7 @@ impl Handler for Api {
 /// One transaction's partitions: per topic, per partition the error code.
 fn one(
     state: &BrokerState,
+    ctx: &RequestContext,
     version: i16,
     tid: &TransactionalId,
     producer_id: i64,
@@ -94,11 +108,25 @@ fn one(
         .iter()
         .map(|(t, p)| state.partitions.partition(t, *p).is_some())
         .collect();
-    let codes: Vec<i16> = if exists.iter().any(|e| !e) {
+    // As Kafka: WRITE on the transactional id (every partition fails
+    // otherwise) and on each topic (TOPIC_AUTHORIZATION_FAILED, the others
+    // OPERATION_NOT_ATTEMPTED).
+    let p = &state.pipeline;
+    let txn_allowed = p.allows_transactional_id(ctx, AclOperation::Write, &tid.0);
+    let denied: Vec<bool> = wanted
+        .iter()
+        .map(|(t, _)| txn_allowed && !p.allows_topic(ctx, AclOperation::Write, t))
+        .collect();
+    let codes: Vec<i16> = if !txn_allowed {
+        vec![ResponseError::TransactionalIdAuthorizationFailed.code(); wanted.len()]
+    } else if exists.iter().any(|e| !e) || denied.iter().any(|d| *d) {
         exists
             .iter()
-            .map(|e| {
-                if *e {
+            .zip(&denied)
+            .map(|(e, d)| {
+                if *d {
+                    ResponseError::TopicAuthorizationFailed.code()
+                } else if *e {
                     ResponseError::OperationNotAttempted.code()
                 } else {
                     ResponseError::UnknownTopicOrPartition.code()

@@ -6,8 +6,9 @@
 //! (INVALID_REQUEST, as Kafka answers for static-only broker configs).
 //! [`alter_topic`] is shared with IncrementalAlterConfigs.
 
-use super::describe_configs::{RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::describe_configs::{config_authorization_error, RESOURCE_BROKER, RESOURCE_TOPIC};
 use super::{sb, topic_error_code};
+use crate::acl::AclOperation;
 use crate::config::topic::{TopicConfig, TopicConfigError};
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
@@ -94,7 +95,7 @@ impl Handler for Api {
 
     async fn handle(
         state: Arc<BrokerState>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         req: AlterConfigsRequest,
     ) -> HandlerResult<AlterConfigsResponse> {
         let validate_only = req.validate_only;
@@ -103,6 +104,17 @@ impl Handler for Api {
                 .into_iter()
                 .map(|res| {
                     let name = res.resource_name.to_string();
+                    let op = AclOperation::AlterConfigs;
+                    if let Some(err) =
+                        config_authorization_error(&state, &ctx, op, res.resource_type, &name)
+                    {
+                        // As Kafka: the error with a null message.
+                        return AlterConfigsResourceResponse::default()
+                            .with_resource_type(res.resource_type)
+                            .with_resource_name(res.resource_name)
+                            .with_error_code(err.code())
+                            .with_error_message(None);
+                    }
                     let keys = res.configs.iter().map(|c| c.name.as_str());
                     let outcome = precheck(res.resource_type, &name, keys).or_else(|| {
                         alter_topic(&state, &name, validate_only, |_, next| {

@@ -45,9 +45,10 @@ impl Handler for Api {
                             .with_partition_index(p.partition_index);
                         match reassign(&state, name, p) {
                             Ok(()) => r.with_error_code(0).with_error_message(None),
+                            // an empty text is Kafka's null (an error without a message)
                             Err((e, msg)) => r
                                 .with_error_code(e.code())
-                                .with_error_message(Some(sb(msg))),
+                                .with_error_message((!msg.is_empty()).then(|| sb(msg))),
                         }
                     })
                     .collect();
@@ -106,10 +107,8 @@ fn reassign(
         ));
     }
     let Some(replicas) = &target.replicas else {
-        return Err((
-            ResponseError::NoReassignmentInProgress,
-            "No partition reassignment is in progress.".into(),
-        ));
+        // Kafka (ReplicationControlManager.cancelPartitionReassignment): the code only
+        return Err((ResponseError::NoReassignmentInProgress, String::new()));
     };
     if replicas.is_empty() {
         return Err((

@@ -2,6 +2,7 @@
 //! assignor, and members' current and target assignments.
 
 use super::{sb, topic_name};
+use crate::acl::{AclOperation, ResourceType};
 use crate::groups::consumer::TopicCatalog;
 use crate::groups::wiring::RegistryCatalog;
 use crate::groups::Assignment as GroupAssignment;
@@ -40,7 +41,7 @@ impl Handler for Api {
 
     async fn handle(
         state: Arc<BrokerState>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         req: ConsumerGroupDescribeRequest,
     ) -> HandlerResult<ConsumerGroupDescribeResponse> {
         let catalog = RegistryCatalog(&state.partitions);
@@ -49,8 +50,20 @@ impl Handler for Api {
             .iter()
             .map(|id| {
                 let mut out = DescribedGroup::default().with_group_id(id.clone());
+                if !state
+                    .pipeline
+                    .allows_group(&ctx, AclOperation::Describe, id)
+                {
+                    out.error_code = ResponseError::GroupAuthorizationFailed.code();
+                    return out;
+                }
                 if req.include_authorized_operations {
-                    out.authorized_operations = (1 << 3) | (1 << 6) | (1 << 8);
+                    out.authorized_operations = state.pipeline.authorized_operations(
+                        &ctx,
+                        ResourceType::Group,
+                        id,
+                        (1 << 3) | (1 << 6) | (1 << 8),
+                    );
                 }
                 if id.is_empty() {
                     out.error_code = ResponseError::InvalidGroupId.code();

@@ -3,6 +3,7 @@
 //! group; the broker computes the assignment and returns it by topic id.
 
 use super::sb;
+use crate::acl::AclOperation;
 use crate::groups::consumer::HeartbeatRequest;
 use crate::groups::wiring::RegistryCatalog;
 use crate::handler::{Handler, HandlerResult, RequestContext};
@@ -27,6 +28,23 @@ impl Handler for Api {
         ctx: RequestContext,
         req: ConsumerGroupHeartbeatRequest,
     ) -> HandlerResult<ConsumerGroupHeartbeatResponse> {
+        // As Kafka: READ on the group; DESCRIBE on every subscribed topic name.
+        let p = &state.pipeline;
+        let denied = if !p.allows_group(&ctx, AclOperation::Read, &req.group_id) {
+            Some(kafka_protocol::ResponseError::GroupAuthorizationFailed)
+        } else if req.subscribed_topic_names.as_ref().is_some_and(|ts| {
+            ts.iter()
+                .any(|t| !p.allows_topic(&ctx, AclOperation::Describe, t))
+        }) {
+            Some(kafka_protocol::ResponseError::TopicAuthorizationFailed)
+        } else {
+            None
+        };
+        if let Some(e) = denied {
+            return Ok(Some(
+                ConsumerGroupHeartbeatResponse::default().with_error_code(e.code()),
+            ));
+        }
         state.ensure_group_log().await;
         let hb = HeartbeatRequest {
             group_id: req.group_id.to_string(),

@@ -3,6 +3,7 @@
 //! place each new partition on this broker alone (else INVALID_REPLICA_ASSIGNMENT).
 
 use super::{sb, topic_error_code};
+use crate::acl::AclOperation;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
@@ -21,7 +22,7 @@ impl Handler for Api {
 
     async fn handle(
         state: Arc<BrokerState>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         req: CreatePartitionsRequest,
     ) -> HandlerResult<CreatePartitionsResponse> {
         let validate_only = req.validate_only;
@@ -46,18 +47,38 @@ impl Handler for Api {
                             format!("topic '{name}' appears more than once"),
                         );
                     }
+                    if !state
+                        .pipeline
+                        .allows_topic(&ctx, AclOperation::Alter, &name)
+                    {
+                        return CreatePartitionsTopicResult::default()
+                            .with_name(t.name.clone())
+                            .with_error_code(ResponseError::TopicAuthorizationFailed.code());
+                    }
                     let Some(topic) = state.partitions.topic(&name) else {
-                        return fail(
-                            ResponseError::UnknownTopicOrPartition,
-                            format!("unknown topic '{name}'"),
-                        );
+                        // as Kafka: the code only
+                        return CreatePartitionsTopicResult::default()
+                            .with_name(t.name.clone())
+                            .with_error_code(ResponseError::UnknownTopicOrPartition.code());
                     };
-                    if let Some(assignments) = t.assignments.as_ref().filter(|a| !a.is_empty()) {
-                        let new = (t.count - topic.partition_count()).max(0) as usize;
-                        let ok = assignments.len() == new
-                            && assignments.iter().all(|a| {
-                                a.broker_ids.len() == 1 && a.broker_ids[0].0 == state.node_id
-                            });
+                    let assignments = t.assignments.as_ref();
+                    let new = (t.count - topic.partition_count()).max(0) as usize;
+                    if let Some(a) = assignments.filter(|a| new > 0 && a.len() != new) {
+                        // Kafka's ReplicationControlManager: a non-null list (an empty one
+                        // too) must name every new partition
+                        return fail(
+                            ResponseError::InvalidReplicaAssignment,
+                            format!(
+                                "Attempted to add {new} additional partition(s), but only {} \
+                                 assignment(s) were specified.",
+                                a.len()
+                            ),
+                        );
+                    }
+                    if let Some(assignments) = assignments.filter(|a| new > 0 && !a.is_empty()) {
+                        let ok = assignments
+                            .iter()
+                            .all(|a| a.broker_ids.len() == 1 && a.broker_ids[0].0 == state.node_id);
                         if !ok {
                             return fail(
                                 ResponseError::InvalidReplicaAssignment,

@@ -4,6 +4,7 @@
 //! From v5 the result carries the topic's effective configs.
 
 use super::{sb, topic_error_code};
+use crate::acl::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::config::topic::TopicConfig;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::partitions::{validate_topic_name, TopicError};
@@ -48,7 +49,7 @@ impl Handler for Api {
                     }
                     continue;
                 }
-                results.push(create_one(&state, t, validate_only, version));
+                results.push(create_one(&state, &ctx, t, validate_only, version));
             }
             results.extend(duplicates.into_iter().map(|t| {
                 failed(
@@ -77,18 +78,34 @@ fn failed(t: CreatableTopic, err: ResponseError, msg: String) -> CreatableTopicR
 
 fn create_one(
     state: &BrokerState,
+    ctx: &RequestContext,
     t: CreatableTopic,
     validate_only: bool,
     version: i16,
 ) -> CreatableTopicResult {
     let name = t.name.0.to_string();
+    // As Kafka's ControllerApis: CREATE on the cluster, else on the topic.
+    let pipeline = &state.pipeline;
+    if !pipeline.allows_quietly(
+        ctx,
+        AclOperation::Create,
+        ResourceType::Cluster,
+        CLUSTER_NAME,
+    ) && !pipeline.allows_topic(ctx, AclOperation::Create, &name)
+    {
+        let msg = "Authorization failed.".to_string();
+        return failed(t, ResponseError::TopicAuthorizationFailed, msg);
+    }
     if let Err(e) = validate_topic_name(&name) {
         return failed(t, ResponseError::InvalidTopicException, e.to_string());
     }
     if !matches!(t.replication_factor, 1 | -1) {
+        // Kafka's text (ReplicaPlacer) on a single broker
         let msg = format!(
-            "replication factor {} is larger than the 1 available broker",
-            t.replication_factor
+            "Unable to replicate the partition {} time(s): The target replication factor \
+             of {} cannot be reached because only 1 broker(s) are registered or some \
+             brokers have all their log directories cordoned.",
+            t.replication_factor, t.replication_factor
         );
         return failed(t, ResponseError::InvalidReplicationFactor, msg);
     }
@@ -116,7 +133,7 @@ fn create_one(
         return failed(
             t,
             ResponseError::InvalidPartitions,
-            "number of partitions must be larger than 0".into(),
+            "Number of partitions was set to an invalid non-positive value.".into(),
         );
     }
     let mut config = TopicConfig::default();
@@ -151,6 +168,12 @@ fn create_one(
                     r.topic_id = topic.id;
                 }
             }
+            let describable = pipeline.allows_quietly(
+                ctx,
+                AclOperation::DescribeConfigs,
+                ResourceType::Topic,
+                &name,
+            );
             if version >= 5 {
                 r.num_partitions = if partitions == -1 {
                     state.settings.i64("num.partitions") as i32
@@ -172,6 +195,11 @@ fn create_one(
                         })
                         .collect(),
                 );
+            }
+            if version >= 5 && !describable {
+                // As Kafka: the configs of a topic the principal may not describe stay hidden.
+                r.topic_config_error_code = ResponseError::TopicAuthorizationFailed.code();
+                r.configs = Some(vec![]);
             }
             r
         }

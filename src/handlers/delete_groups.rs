@@ -1,6 +1,7 @@
 //! DeleteGroups (key 42), v0-2: deletes empty groups with their committed
 //! offsets (NON_EMPTY_GROUP while members remain, GROUP_ID_NOT_FOUND if unknown).
 
+use crate::acl::AclOperation;
 use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
@@ -17,16 +18,33 @@ impl Handler for Api {
 
     async fn handle(
         state: Arc<BrokerState>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         req: DeleteGroupsRequest,
     ) -> HandlerResult<DeleteGroupsResponse> {
-        let ids: Vec<String> = req.groups_names.iter().map(|g| g.to_string()).collect();
-        let codes = state.groups.delete_groups(&ids).await;
+        // As Kafka: DELETE on each group; the others are not touched.
+        let allowed: Vec<bool> = req
+            .groups_names
+            .iter()
+            .map(|g| state.pipeline.allows_group(&ctx, AclOperation::Delete, g))
+            .collect();
+        let ids: Vec<String> = req
+            .groups_names
+            .iter()
+            .zip(&allowed)
+            .filter(|(_, ok)| **ok)
+            .map(|(g, _)| g.to_string())
+            .collect();
+        let mut codes = state.groups.delete_groups(&ids).await.into_iter();
         let results = req
             .groups_names
             .into_iter()
-            .zip(codes)
-            .map(|(g, code)| {
+            .zip(allowed)
+            .map(|(g, ok)| {
+                let code = if ok {
+                    codes.next().unwrap_or_default()
+                } else {
+                    kafka_protocol::ResponseError::GroupAuthorizationFailed.code()
+                };
                 DeletableGroupResult::default()
                     .with_group_id(g)
                     .with_error_code(code)

@@ -5,6 +5,7 @@
 //! The answer's low watermark is the log start offset afterwards.
 
 use super::{storage_error_code, topic_name};
+use crate::acl::AclOperation;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::delete_records_response::{
@@ -40,7 +41,7 @@ impl Handler for Api {
 
     async fn handle(
         state: Arc<BrokerState>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         req: DeleteRecordsRequest,
     ) -> HandlerResult<DeleteRecordsResponse> {
         let topics = blocking(move || {
@@ -48,11 +49,18 @@ impl Handler for Api {
                 .into_iter()
                 .map(|t| {
                     let name = t.name.0.to_string();
+                    let allowed = state
+                        .pipeline
+                        .allows_topic(&ctx, AclOperation::Delete, &name);
                     let partitions = t
                         .partitions
                         .iter()
                         .map(|p| {
-                            let (low, err) = delete_one(&state, &name, p.partition_index, p.offset);
+                            let (low, err) = if allowed {
+                                delete_one(&state, &name, p.partition_index, p.offset)
+                            } else {
+                                (-1, ResponseError::TopicAuthorizationFailed.code())
+                            };
                             DeleteRecordsPartitionResult::default()
                                 .with_partition_index(p.partition_index)
                                 .with_low_watermark(low)

@@ -3,6 +3,7 @@
 //! UNKNOWN_TOPIC_OR_PARTITION, unknown ids UNKNOWN_TOPIC_ID.
 
 use super::{sb, topic_error_code, topic_name};
+use crate::acl::AclOperation;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
@@ -50,23 +51,43 @@ impl Handler for Api {
                     if version >= 6 {
                         r.topic_id = topic.as_ref().map_or(id, |t| t.id);
                     }
+                    // As Kafka: DELETE on the topic (by id: DESCRIBE too, or its name stays hidden).
+                    let pipeline = &state.pipeline;
+                    let denied = match (&topic, &name) {
+                        _ if !enabled => false,
+                        (Some(t), _) if by_id => {
+                            if !pipeline.allows_topic(&ctx, AclOperation::Describe, &t.name) {
+                                r.error_code = ResponseError::TopicAuthorizationFailed.code();
+                                return r;
+                            }
+                            !pipeline.allows_topic(&ctx, AclOperation::Delete, &t.name)
+                        }
+                        (Some(t), _) => !pipeline.allows_topic(&ctx, AclOperation::Delete, &t.name),
+                        (None, Some(n)) => !pipeline.allows_topic(&ctx, AclOperation::Delete, n),
+                        (None, None) => false,
+                    };
                     r.name = topic
                         .as_ref()
                         .map(|t| t.name.clone())
                         .or(name)
                         .map(|n| topic_name(&n));
+                    if denied {
+                        r.error_code = ResponseError::TopicAuthorizationFailed.code();
+                        return r;
+                    }
                     let result = match topic {
                         _ if !enabled => Err((
                             ResponseError::TopicDeletionDisabled,
                             "delete.topic.enable is false".to_string(),
                         )),
+                        // Kafka's texts: the exceptions' default messages
                         None if by_id => Err((
                             ResponseError::UnknownTopicId,
-                            format!("no topic with id {id}"),
+                            "This server does not host this topic ID.".to_string(),
                         )),
                         None => Err((
                             ResponseError::UnknownTopicOrPartition,
-                            "unknown topic".to_string(),
+                            "This server does not host this topic-partition.".to_string(),
                         )),
                         Some(t) => state
                             .partitions

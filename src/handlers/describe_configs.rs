@@ -7,6 +7,7 @@
 //! the key) and the source that list implies.
 
 use super::sb;
+use crate::acl::AclOperation;
 use crate::config::broker::{Kind, Settings, Source};
 use crate::config::kafka_broker_keys::{kafka_broker_key, KAFKA_BROKER_KEYS};
 use crate::config::topic::{topic_key_def, ConfigSource, TopicConfig};
@@ -26,6 +27,46 @@ pub struct Api;
 pub const RESOURCE_TOPIC: i8 = 2;
 pub const RESOURCE_BROKER: i8 = 4;
 pub const RESOURCE_BROKER_LOGGER: i8 = 8;
+/// `resource_type` of client-metrics subscriptions and of groups (KIP-848).
+pub const RESOURCE_CLIENT_METRICS: i8 = 16;
+pub const RESOURCE_GROUP: i8 = 32;
+
+/// Kafka's default message of an authorization error (`Errors.message()`).
+pub fn authorization_message(err: ResponseError) -> &'static str {
+    match err {
+        ResponseError::TopicAuthorizationFailed => "Topic authorization failed.",
+        ResponseError::GroupAuthorizationFailed => "Group authorization failed.",
+        ResponseError::ClusterAuthorizationFailed => "Cluster authorization failed.",
+        ResponseError::TransactionalIdAuthorizationFailed => {
+            "Transactional Id authorization failed."
+        }
+        _ => "",
+    }
+}
+
+/// As Kafka's `KafkaApis`: the error for a config resource on which the
+/// principal may not do `op` (DESCRIBE_CONFIGS or ALTER_CONFIGS), if any.
+pub fn config_authorization_error(
+    state: &BrokerState,
+    ctx: &RequestContext,
+    op: AclOperation,
+    resource_type: i8,
+    name: &str,
+) -> Option<ResponseError> {
+    let p = &state.pipeline;
+    match resource_type {
+        RESOURCE_TOPIC => {
+            (!p.allows_topic(ctx, op, name)).then_some(ResponseError::TopicAuthorizationFailed)
+        }
+        RESOURCE_GROUP => {
+            (!p.allows_group(ctx, op, name)).then_some(ResponseError::GroupAuthorizationFailed)
+        }
+        RESOURCE_BROKER | RESOURCE_BROKER_LOGGER | RESOURCE_CLIENT_METRICS => {
+            (!p.allows_cluster(ctx, op)).then_some(ResponseError::ClusterAuthorizationFailed)
+        }
+        _ => None,
+    }
+}
 
 /// DescribeConfigs `config_type` for a value kind.
 pub fn config_type(kind: Kind) -> i8 {
@@ -51,9 +92,29 @@ impl Handler for Api {
     ) -> HandlerResult<DescribeConfigsResponse> {
         let version = ctx.api_version;
         let synonyms = req.include_synonyms;
-        let results = req
+        // As Kafka: the resources the principal may not describe are answered
+        // after the others, with the authorization error and no configs.
+        let (resources, denied): (Vec<_>, Vec<_>) = req
             .resources
             .into_iter()
+            .map(|res| {
+                let name = res.resource_name.as_str();
+                let op = AclOperation::DescribeConfigs;
+                let err = config_authorization_error(&state, &ctx, op, res.resource_type, name);
+                (res, err)
+            })
+            .partition(|(_, err)| err.is_none());
+        let denied = denied.into_iter().map(|(res, err)| {
+            let err = err.expect("partitioned on it");
+            DescribeConfigsResult::default()
+                .with_resource_type(res.resource_type)
+                .with_resource_name(res.resource_name)
+                .with_error_code(err.code())
+                .with_error_message(Some(sb(authorization_message(err))))
+        });
+        let results = resources
+            .into_iter()
+            .map(|(res, _)| res)
             .map(|res| {
                 let keys: Option<Vec<String>> = res
                     .configuration_keys
@@ -103,6 +164,7 @@ impl Handler for Api {
                 }
                 out
             })
+            .chain(denied)
             .collect();
         Ok(Some(
             DescribeConfigsResponse::default().with_results(results),

@@ -3,6 +3,7 @@
 //! "Dead" (v0-5) or GROUP_ID_NOT_FOUND (v6), as Kafka does.
 
 use super::sb;
+use crate::acl::{AclOperation, ResourceType};
 use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
@@ -32,8 +33,22 @@ impl Handler for Api {
             .iter()
             .map(|id| {
                 let mut out = DescribedGroup::default().with_group_id(id.clone());
+                if !state
+                    .pipeline
+                    .allows_group(&ctx, AclOperation::Describe, id)
+                {
+                    // As Kafka's `DescribeGroupsResponse.groupError`.
+                    out.error_code = ResponseError::GroupAuthorizationFailed.code();
+                    out.authorized_operations = i32::MIN;
+                    return out;
+                }
                 if v >= 3 && req.include_authorized_operations {
-                    out.authorized_operations = GROUP_OPERATIONS;
+                    out.authorized_operations = state.pipeline.authorized_operations(
+                        &ctx,
+                        ResourceType::Group,
+                        id,
+                        GROUP_OPERATIONS,
+                    );
                 }
                 if id.is_empty() {
                     out.error_code = ResponseError::InvalidGroupId.code();

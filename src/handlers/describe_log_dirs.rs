@@ -3,6 +3,7 @@
 //! replicas on one node), as Kafka's `ReplicaManager.describeLogDirs` answers.
 
 use super::topic_name;
+use crate::acl::AclOperation;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::describe_log_dirs_response::{
@@ -22,9 +23,15 @@ impl Handler for Api {
 
     async fn handle(
         state: Arc<BrokerState>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         req: DescribeLogDirsRequest,
     ) -> HandlerResult<DescribeLogDirsResponse> {
+        // As Kafka: DESCRIBE on the cluster, or no results and the error.
+        if !state.pipeline.allows_cluster(&ctx, AclOperation::Describe) {
+            return Ok(Some(DescribeLogDirsResponse::default().with_error_code(
+                kafka_protocol::ResponseError::ClusterAuthorizationFailed.code(),
+            )));
+        }
         let result = blocking(move || describe(&state, &req)).await?;
         Ok(Some(
             DescribeLogDirsResponse::default()
@@ -57,8 +64,9 @@ fn describe(state: &BrokerState, req: &DescribeLogDirsRequest) -> DescribeLogDir
             .flat_map(|t| t.partitions.iter().map(|p| (t.topic.0.as_str(), *p)))
             .collect()
     });
-    // As Kafka: every topic with a log in the dir is listed, its partitions
-    // filtered by the request (so an unrequested topic has none).
+    // As Kafka 4.4: the partitions the request names (all when null), grouped by
+    // topic; a topic none of whose partitions was asked for is left out (seen
+    // against Apache Kafka 4.4 in tests/differential, v/DescribeLogDirs).
     let mut topics: BTreeMap<String, Vec<DescribeLogDirsPartition>> = BTreeMap::new();
     for topic in state.partitions.topics() {
         let parts = topics.entry(topic.name.clone()).or_default();
@@ -80,6 +88,7 @@ fn describe(state: &BrokerState, req: &DescribeLogDirsRequest) -> DescribeLogDir
     }
     out.topics = topics
         .into_iter()
+        .filter(|(_, partitions)| !partitions.is_empty())
         .map(|(name, partitions)| {
             DescribeLogDirsTopic::default()
                 .with_name(topic_name(&name))

@@ -1,8 +1,10 @@
 //! DescribeProducers (key 61), v0: the active idempotent/transactional producers
-//! of each requested partition (id, epoch, last sequence, last timestamp,
-//! current transaction start offset), as Kafka's `Partition.activeProducerState`;
+//! of each requested partition (id, epoch, last sequence, the timestamp of its
+//! last batch or marker, the coordinator epoch of its last marker, current
+//! transaction start offset), as Kafka's `Partition.activeProducerState`;
 //! an unknown partition gets UNKNOWN_TOPIC_OR_PARTITION with a null message.
 
+use crate::acl::AclOperation;
 use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::describe_producers_response::{
@@ -24,16 +26,25 @@ impl Handler for Api {
 
     async fn handle(
         state: Arc<BrokerState>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         req: DescribeProducersRequest,
     ) -> HandlerResult<DescribeProducersResponse> {
         // Kafka groups the answers by topic name (a name asked twice is one entry).
         let mut topics: Vec<TopicResponse> = Vec::new();
         for t in req.topics {
-            let partitions = t
-                .partition_indexes
-                .iter()
-                .map(|&index| describe(&state, t.name.0.as_str(), index));
+            // As Kafka: READ on the topic.
+            let allowed = state
+                .pipeline
+                .allows_topic(&ctx, AclOperation::Read, &t.name.0);
+            let partitions = t.partition_indexes.iter().map(|&index| {
+                if allowed {
+                    describe(&state, t.name.0.as_str(), index)
+                } else {
+                    PartitionResponse::default()
+                        .with_partition_index(index)
+                        .with_error_code(ResponseError::TopicAuthorizationFailed.code())
+                }
+            });
             match topics.iter_mut().find(|r| r.name == t.name) {
                 Some(r) => r.partitions.extend(partitions),
                 None => {
@@ -63,14 +74,12 @@ fn describe(state: &BrokerState, topic: &str, index: i32) -> PartitionResponse {
     let mut active: Vec<ProducerState> = table
         .producers()
         .map(|(id, e)| {
-            let last = e.batches.back();
             ProducerState::default()
                 .with_producer_id(ProducerId(id))
                 .with_producer_epoch(e.epoch as i32)
                 .with_last_sequence(e.last_seq().unwrap_or(-1))
-                // Only LogAppendTime is remembered per batch; -1 = unknown.
-                .with_last_timestamp(last.map_or(-1, |b| b.log_append_time))
-                .with_coordinator_epoch(-1)
+                .with_last_timestamp(e.last_timestamp)
+                .with_coordinator_epoch(e.coordinator_epoch)
                 .with_current_txn_start_offset(table.ongoing_start(id).unwrap_or(-1))
         })
         .collect();

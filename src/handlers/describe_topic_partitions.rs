@@ -6,6 +6,7 @@
 
 use super::metadata::TOPIC_OPERATIONS;
 use super::topic_name;
+use crate::acl::{AclOperation, ResourceType};
 use crate::handler::{Handler, HandlerResult, Rejection, RequestContext};
 use crate::partitions::{validate_topic_name, INTERNAL_TOPICS};
 use crate::state::BrokerState;
@@ -32,10 +33,10 @@ impl Handler for Api {
 
     async fn handle(
         state: Arc<BrokerState>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         req: DescribeTopicPartitionsRequest,
     ) -> HandlerResult<DescribeTopicPartitionsResponse> {
-        Ok(Some(match describe(&state, &req) {
+        Ok(Some(match describe(&state, &ctx, &req) {
             Ok(resp) => resp,
             Err(e) => error_response(&req, e),
         }))
@@ -70,9 +71,15 @@ fn error_response(
 
 fn describe(
     state: &BrokerState,
+    ctx: &RequestContext,
     req: &DescribeTopicPartitionsRequest,
 ) -> Result<DescribeTopicPartitionsResponse, ResponseError> {
     let all = req.topics.is_empty();
+    let ops = |name: &str| {
+        state
+            .pipeline
+            .authorized_operations(ctx, ResourceType::Topic, name, TOPIC_OPERATIONS)
+    };
     let cursor_topic = req.cursor.as_ref().map_or("", |c| c.topic_name.0.as_str());
     let names: BTreeSet<String> = if all {
         state
@@ -110,6 +117,27 @@ fn describe(
             );
             break;
         }
+        // As Kafka: DESCRIBE on the topic; all topics = those the principal may describe.
+        let allowed = if all {
+            state
+                .pipeline
+                .allows_quietly(ctx, AclOperation::Describe, ResourceType::Topic, &name)
+        } else {
+            state
+                .pipeline
+                .allows_topic(ctx, AclOperation::Describe, &name)
+        };
+        if !allowed {
+            if !all {
+                resp.topics.push(
+                    DescribeTopicPartitionsResponseTopic::default()
+                        .with_error_code(ResponseError::TopicAuthorizationFailed.code())
+                        .with_name(Some(topic_name(&name)))
+                        .with_is_internal(false),
+                );
+            }
+            continue;
+        }
         let start = match &req.cursor {
             Some(c) if c.topic_name.0.as_str() == name => c.partition_index as usize,
             _ => 0,
@@ -125,7 +153,7 @@ fn describe(
                         .with_error_code(error.code())
                         .with_name(Some(topic_name(&name)))
                         .with_is_internal(INTERNAL_TOPICS.contains(&name.as_str()))
-                        .with_topic_authorized_operations(TOPIC_OPERATIONS),
+                        .with_topic_authorized_operations(ops(&name)),
                 );
             }
             continue;
@@ -154,7 +182,7 @@ fn describe(
                 .with_topic_id(topic.id)
                 .with_is_internal(topic.internal)
                 .with_partitions(partitions)
-                .with_topic_authorized_operations(TOPIC_OPERATIONS),
+                .with_topic_authorized_operations(ops(&name)),
         );
         if upper < count {
             resp.next_cursor = Some(

@@ -4,6 +4,7 @@
 //! TRANSACTIONAL_ID_NOT_FOUND.
 
 use super::{sb, topic_name};
+use crate::acl::{AclOperation, ResourceType};
 use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::describe_transactions_response::{TopicData, TransactionState};
@@ -24,13 +25,25 @@ impl Handler for Api {
 
     async fn handle(
         state: Arc<BrokerState>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         req: DescribeTransactionsRequest,
     ) -> HandlerResult<DescribeTransactionsResponse> {
         let states = req
             .transactional_ids
             .into_iter()
             .map(|tid| match state.txn.describe(tid.0.as_str()) {
+                // As Kafka: DESCRIBE on the transactional id; only the topics the
+                // principal may DESCRIBE are listed.
+                _ if !state.pipeline.allows_transactional_id(
+                    &ctx,
+                    AclOperation::Describe,
+                    &tid.0,
+                ) =>
+                {
+                    TransactionState::default()
+                        .with_error_code(ResponseError::TransactionalIdAuthorizationFailed.code())
+                        .with_transactional_id(tid)
+                }
                 None => TransactionState::default()
                     .with_error_code(ResponseError::TransactionalIdNotFound.code())
                     .with_transactional_id(tid)
@@ -40,7 +53,14 @@ impl Handler for Api {
                     .with_transaction_start_time_ms(-1),
                 Some(m) => {
                     let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
-                    for (t, p) in &m.partitions {
+                    for (t, p) in m.partitions.iter().filter(|(t, _)| {
+                        state.pipeline.allows_quietly(
+                            &ctx,
+                            AclOperation::Describe,
+                            ResourceType::Topic,
+                            t,
+                        )
+                    }) {
                         by_topic.entry(t.as_str()).or_default().push(*p);
                     }
                     let topics = by_topic

@@ -7,6 +7,7 @@
 //! version 2: an epoch bump per transaction) is not served, as weir does not
 //! advertise the `transaction.version` feature.
 
+use crate::acl::AclOperation;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::{ApiKey, EndTxnRequest, EndTxnResponse};
@@ -25,6 +26,15 @@ impl Handler for Api {
         ctx: RequestContext,
         req: EndTxnRequest,
     ) -> HandlerResult<EndTxnResponse> {
+        let id = req.transactional_id.0.as_str();
+        if !state
+            .pipeline
+            .allows_transactional_id(&ctx, AclOperation::Write, id)
+        {
+            return Ok(Some(EndTxnResponse::default().with_error_code(
+                kafka_protocol::ResponseError::TransactionalIdAuthorizationFailed.code(),
+            )));
+        }
         state.ensure_txn_log().await;
         let version = ctx.api_version;
         let code = blocking(move || {

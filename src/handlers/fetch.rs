@@ -24,6 +24,7 @@
 //! a time ([`weir_storage::legacy::down_convert`]); v4+ results go out untouched.
 
 use super::storage_error_code;
+use crate::acl::AclOperation;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::partitions::Partition;
 use crate::state::BrokerState;
@@ -75,7 +76,8 @@ impl Handler for Api {
             return Ok(Some(resp));
         }
         let read_committed = req.isolation_level == 1;
-        let (topics, wanted) = resolve(&state, req.topics, version);
+        let allowed = |name: &str| state.pipeline.allows_topic(&ctx, AclOperation::Read, name);
+        let (topics, wanted) = resolve(&state, req.topics, version, allowed);
         let max_wait = Duration::from_millis(req.max_wait_ms.max(0) as u64);
         let min_bytes = req.min_bytes.max(0) as usize;
         let max_bytes = if req.max_bytes <= 0 {
@@ -196,6 +198,7 @@ fn resolve(
     state: &BrokerState,
     topics: Vec<FetchTopic>,
     version: i16,
+    allowed: impl Fn(&str) -> bool,
 ) -> (Vec<FetchableTopicResponse>, Vec<Wanted>) {
     let mut skeletons = Vec::with_capacity(topics.len());
     let mut wanted = Vec::new();
@@ -218,8 +221,14 @@ fn resolve(
             skel.topic = t.topic.clone();
         }
         skeletons.push(skel);
+        // READ on the topic (an unknown topic id is UNKNOWN_TOPIC_ID).
+        let authorized = match &topic {
+            Some(topic) => allowed(&topic.name),
+            None => version >= 13 || allowed(&t.topic.0),
+        };
         for p in t.partitions {
             let target = match &topic {
+                _ if !authorized => Err(ResponseError::TopicAuthorizationFailed),
                 None => Err(unknown),
                 Some(topic) => match topic.partition(p.partition) {
                     None => Err(ResponseError::UnknownTopicOrPartition),
@@ -259,10 +268,13 @@ fn read_all(
             .with_aborted_transactions(read_committed.then(Vec::new));
         match &w.target {
             Err(e) => {
+                // Kafka's FetchResponse.partitionResponse(partition, error): the schema's
+                // defaults, so an empty (not null) aborted-transactions list
                 any_error = true;
                 data = data
                     .with_error_code(e.code())
                     .with_high_watermark(-1)
+                    .with_aborted_transactions(Some(Vec::new()))
                     .with_records(Some(Bytes::new()));
             }
             Ok(p) => {
@@ -295,9 +307,14 @@ fn read_all(
                                 .with_records(Some(records));
                         }
                         Err(e) => {
+                            // Kafka's failed local read (e.g. OFFSET_OUT_OF_RANGE) reports
+                            // no offsets: high watermark, LSO and log start all -1
                             any_error = true;
                             data = data
                                 .with_error_code(storage_error_code(&e).code())
+                                .with_high_watermark(-1)
+                                .with_last_stable_offset(-1)
+                                .with_log_start_offset(-1)
                                 .with_records(Some(Bytes::new()));
                         }
                     }

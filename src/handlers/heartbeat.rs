@@ -1,6 +1,7 @@
 //! Heartbeat (key 12), v0-4: keeps a classic member's session alive; answers
 //! REBALANCE_IN_PROGRESS while the group rebalances (the member must rejoin).
 
+use crate::acl::AclOperation;
 use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::{ApiKey, HeartbeatRequest, HeartbeatResponse};
@@ -16,9 +17,17 @@ impl Handler for Api {
 
     async fn handle(
         state: Arc<BrokerState>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         req: HeartbeatRequest,
     ) -> HandlerResult<HeartbeatResponse> {
+        if !state
+            .pipeline
+            .allows_group(&ctx, AclOperation::Read, &req.group_id)
+        {
+            return Ok(Some(HeartbeatResponse::default().with_error_code(
+                kafka_protocol::ResponseError::GroupAuthorizationFailed.code(),
+            )));
+        }
         let code = state.groups.heartbeat(
             &req.group_id,
             &req.member_id,

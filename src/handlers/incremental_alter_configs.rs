@@ -5,7 +5,9 @@
 //! named twice is INVALID_REQUEST. Shares the apply step with AlterConfigs.
 
 use super::alter_configs::{alter_topic, precheck};
+use super::describe_configs::config_authorization_error;
 use super::sb;
+use crate::acl::AclOperation;
 use crate::config::broker::Kind;
 use crate::config::topic::{topic_key_def, TopicConfig, TopicConfigError};
 use crate::config::Settings;
@@ -90,7 +92,7 @@ impl Handler for Api {
 
     async fn handle(
         state: Arc<BrokerState>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         req: IncrementalAlterConfigsRequest,
     ) -> HandlerResult<IncrementalAlterConfigsResponse> {
         let validate_only = req.validate_only;
@@ -99,6 +101,17 @@ impl Handler for Api {
                 .into_iter()
                 .map(|res| {
                     let name = res.resource_name.to_string();
+                    let op = AclOperation::AlterConfigs;
+                    if let Some(err) =
+                        config_authorization_error(&state, &ctx, op, res.resource_type, &name)
+                    {
+                        // As Kafka: the error with a null message.
+                        return AlterConfigsResourceResponse::default()
+                            .with_resource_type(res.resource_type)
+                            .with_resource_name(res.resource_name)
+                            .with_error_code(err.code())
+                            .with_error_message(None);
+                    }
                     let keys = res.configs.iter().map(|c| c.name.as_str());
                     let outcome = precheck(res.resource_type, &name, keys).or_else(|| {
                         alter_topic(&state, &name, validate_only, |current, next| {

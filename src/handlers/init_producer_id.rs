@@ -8,6 +8,7 @@
 //! An empty transactional id is treated as none (an idempotent producer), as
 //! weir always did; Kafka answers it INVALID_REQUEST.
 
+use crate::acl::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::{ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProducerId};
@@ -27,6 +28,38 @@ impl Handler for Api {
         ctx: RequestContext,
         req: InitProducerIdRequest,
     ) -> HandlerResult<InitProducerIdResponse> {
+        // As Kafka: WRITE on the transactional id; without one, IDEMPOTENT_WRITE
+        // on the cluster or WRITE on some topic.
+        let p = &state.pipeline;
+        let denied = match &req.transactional_id {
+            Some(id) if !p.allows_transactional_id(&ctx, AclOperation::Write, id) => {
+                Some(ResponseError::TransactionalIdAuthorizationFailed)
+            }
+            Some(_) => None,
+            None if !p.authorizer().allows(
+                &ctx,
+                AclOperation::IdempotentWrite,
+                ResourceType::Cluster,
+                CLUSTER_NAME,
+                false,
+            ) && !p.authorizer().allows_any(
+                &ctx,
+                AclOperation::Write,
+                ResourceType::Topic,
+            ) =>
+            {
+                Some(ResponseError::ClusterAuthorizationFailed)
+            }
+            None => None,
+        };
+        if let Some(e) = denied {
+            return Ok(Some(
+                InitProducerIdResponse::default()
+                    .with_error_code(e.code())
+                    .with_producer_id(ProducerId(-1))
+                    .with_producer_epoch(-1),
+            ));
+        }
         let txn_id = req
             .transactional_id
             .as_ref()

@@ -3,6 +3,7 @@
 //! waits until the group's rebalance completes.
 
 use super::sb;
+use crate::acl::AclOperation;
 use crate::groups::classic::JoinRequest;
 use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
@@ -28,8 +29,22 @@ impl Handler for Api {
         ctx: RequestContext,
         req: JoinGroupRequest,
     ) -> HandlerResult<JoinGroupResponse> {
-        state.ensure_group_log().await;
         let v = ctx.api_version;
+        // As Kafka: READ on the group, answered as `JoinGroupRequest.getErrorResponse`.
+        if !state
+            .pipeline
+            .allows_group(&ctx, AclOperation::Read, &req.group_id)
+        {
+            return Ok(Some(
+                JoinGroupResponse::default()
+                    .with_error_code(kafka_protocol::ResponseError::GroupAuthorizationFailed.code())
+                    .with_generation_id(-1)
+                    .with_protocol_name((v < 7).then(|| sb("")))
+                    .with_leader(sb(""))
+                    .with_member_id(sb("")),
+            ));
+        }
+        state.ensure_group_log().await;
         let join = JoinRequest {
             api_version: v,
             group_id: req.group_id.to_string(),

@@ -2,6 +2,7 @@
 //! id and/or group instance id (v3+) leave; the rest of the group rebalances.
 
 use super::sb;
+use crate::acl::AclOperation;
 use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::leave_group_response::MemberResponse;
@@ -21,6 +22,14 @@ impl Handler for Api {
         ctx: RequestContext,
         req: LeaveGroupRequest,
     ) -> HandlerResult<LeaveGroupResponse> {
+        if !state
+            .pipeline
+            .allows_group(&ctx, AclOperation::Read, &req.group_id)
+        {
+            return Ok(Some(LeaveGroupResponse::default().with_error_code(
+                kafka_protocol::ResponseError::GroupAuthorizationFailed.code(),
+            )));
+        }
         let members: Vec<(String, Option<String>)> = if ctx.api_version >= 3 {
             req.members
                 .iter()

@@ -2,6 +2,7 @@
 //! filterable) and type "classic" / "consumer" (v5+, filterable).
 
 use super::sb;
+use crate::acl::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::list_groups_response::ListedGroup;
@@ -32,10 +33,26 @@ impl Handler for Api {
         } else {
             vec![]
         };
+        let all = state.pipeline.authorizer().allows(
+            &ctx,
+            AclOperation::Describe,
+            ResourceType::Cluster,
+            CLUSTER_NAME,
+            false,
+        );
         let groups = state
             .groups
             .list_groups(&states, &types)
             .into_iter()
+            // As Kafka: every group with DESCRIBE on the cluster, else those with DESCRIBE on them.
+            .filter(|g| {
+                all || state.pipeline.allows_quietly(
+                    &ctx,
+                    AclOperation::Describe,
+                    ResourceType::Group,
+                    &g.group_id,
+                )
+            })
             .map(|g| {
                 let mut l = ListedGroup::default()
                     .with_group_id(GroupId(sb(g.group_id)))

@@ -1,6 +1,7 @@
 //! ListOffsets (key 2), v0-10: earliest (-2), latest (-1), max timestamp (-3),
-//! earliest-local (-4, = earliest: no tiered storage), latest-tiered (-5, =
-//! latest), and by timestamp (the first offset whose timestamp is >= it).
+//! earliest-local (-4, = earliest: no tiered storage), latest-tiered (-5: none
+//! without tiered storage, offset -1 as Kafka), earliest-pending-upload (-6:
+//! UNSUPPORTED_VERSION, it needs v11), and by timestamp (the first offset whose timestamp is >= it).
 //! With `isolation_level = 1` (read_committed, v2+) latest is the last stable
 //! offset (the first offset of the earliest ongoing transaction), and a lookup
 //! by timestamp finds nothing at or past it.
@@ -13,6 +14,7 @@
 //! offset v1 would (Kafka 2.x answered segment start offsets by file
 //! modification time, which weir does not keep): `[offset]`, or `[]` if none.
 
+use crate::acl::AclOperation;
 use crate::codec::legacy;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::partitions::OffsetSpec;
@@ -32,6 +34,8 @@ pub const EARLIEST: i64 = -2;
 pub const MAX_TIMESTAMP: i64 = -3;
 pub const EARLIEST_LOCAL: i64 = -4;
 pub const LATEST_TIERED: i64 = -5;
+/// KIP-1023, ListOffsets v11+ (not served here).
+pub const EARLIEST_PENDING_UPLOAD: i64 = -6;
 
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::ListOffsets;
@@ -51,6 +55,10 @@ impl Handler for Api {
                 .into_iter()
                 .map(|t| {
                     let topic = state.partitions.topic(t.name.0.as_str());
+                    let allowed =
+                        state
+                            .pipeline
+                            .allows_topic(&ctx, AclOperation::Describe, &t.name.0);
                     let partitions = t
                         .partitions
                         .into_iter()
@@ -59,6 +67,11 @@ impl Handler for Api {
                                 .with_partition_index(p.partition_index)
                                 .with_timestamp(-1)
                                 .with_offset(-1);
+                            if !allowed {
+                                return r.with_error_code(
+                                    ResponseError::TopicAuthorizationFailed.code(),
+                                );
+                            }
                             let Some(part) =
                                 topic.as_ref().and_then(|t| t.partition(p.partition_index))
                             else {
@@ -71,7 +84,14 @@ impl Handler for Api {
                             }
                             // read_committed: nothing at or past the LSO (as Kafka).
                             let spec = match p.timestamp {
-                                LATEST | LATEST_TIERED => OffsetSpec::Latest,
+                                // Kafka without remote storage: no tiered offset (-1, -1)
+                                LATEST_TIERED => return r.with_error_code(0),
+                                // earliest-pending-upload (KIP-1023) is ListOffsets v11+
+                                EARLIEST_PENDING_UPLOAD => {
+                                    return r
+                                        .with_error_code(ResponseError::UnsupportedVersion.code());
+                                }
+                                LATEST => OffsetSpec::Latest,
                                 EARLIEST | EARLIEST_LOCAL => OffsetSpec::Earliest,
                                 MAX_TIMESTAMP => OffsetSpec::MaxTimestamp,
                                 ts if ts >= 0 => OffsetSpec::Timestamp(ts),

@@ -5,6 +5,7 @@
 //! transactional id regular expression (a bad one is INVALID_REGULAR_EXPRESSION).
 
 use super::sb;
+use crate::acl::{AclOperation, ResourceType};
 use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use crate::txn::TxnState;
@@ -83,6 +84,15 @@ impl Handler for Api {
                 pattern
                     .as_ref()
                     .is_none_or(|r| r.is_match(&m.transactional_id))
+            })
+            // As Kafka: only the transactional ids the principal may DESCRIBE.
+            .filter(|m| {
+                state.pipeline.allows_quietly(
+                    &ctx,
+                    AclOperation::Describe,
+                    ResourceType::TransactionalId,
+                    &m.transactional_id,
+                )
             })
             .map(|m| {
                 TransactionState::default()

@@ -4,6 +4,7 @@
 //! `auto.create.topics.enable` allow it.
 
 use super::{sb, topic_name};
+use crate::acl::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::handler::{blocking, Handler, HandlerResult, Rejection, RequestContext};
 use crate::partitions::{validate_topic_name, Topic};
 use crate::state::BrokerState;
@@ -61,8 +62,9 @@ impl Handler for Api {
         let allow_auto = version < 4 || req.allow_auto_topic_creation;
         let with_topic_ops = version >= 8 && req.include_topic_authorized_operations;
         let st = state.clone();
+        let c = ctx.clone();
         let topics =
-            blocking(move || collect_topics(&st, wanted, allow_auto, version, with_topic_ops))
+            blocking(move || collect_topics(&st, &c, wanted, allow_auto, version, with_topic_ops))
                 .await?;
 
         let mut resp = MetadataResponse::default()
@@ -78,7 +80,12 @@ impl Handler for Api {
             resp.cluster_id = Some(sb(state.cluster_id.clone()));
         }
         if (8..=10).contains(&version) && req.include_cluster_authorized_operations {
-            resp.cluster_authorized_operations = CLUSTER_OPERATIONS;
+            resp.cluster_authorized_operations = state.pipeline.authorized_operations(
+                &ctx,
+                ResourceType::Cluster,
+                CLUSTER_NAME,
+                CLUSTER_OPERATIONS,
+            );
         }
         Ok(Some(resp))
     }
@@ -106,31 +113,66 @@ impl Handler for Api {
     }
 }
 
+/// The requested topics, as Kafka answers them: all topics = those the
+/// principal may DESCRIBE; a named topic it may not DESCRIBE, or may not CREATE
+/// when it would be auto-created, is TOPIC_AUTHORIZATION_FAILED.
 fn collect_topics(
     state: &BrokerState,
+    ctx: &RequestContext,
     wanted: Option<Vec<Wanted>>,
     allow_auto: bool,
     version: i16,
     with_topic_ops: bool,
 ) -> Vec<MetadataResponseTopic> {
-    let describe = |t: &Topic| describe_topic(state, t, version, with_topic_ops);
+    let pipeline = &state.pipeline;
+    let describe = |t: &Topic| {
+        let mut d = describe_topic(state, t, version, with_topic_ops);
+        if with_topic_ops {
+            d.topic_authorized_operations =
+                pipeline.authorized_operations(ctx, ResourceType::Topic, &t.name, TOPIC_OPERATIONS);
+        }
+        d
+    };
     let Some(wanted) = wanted else {
         return state
             .partitions
             .topics()
             .iter()
+            .filter(|t| {
+                pipeline.allows_quietly(ctx, AclOperation::Describe, ResourceType::Topic, &t.name)
+            })
             .map(|t| describe(t))
             .collect();
     };
     let reg = &state.partitions;
+    let denied = ResponseError::TopicAuthorizationFailed;
     wanted
         .into_iter()
         .map(|w| match w {
             Wanted::Id(id) => match reg.topic_by_id(id) {
+                Some(t) if !pipeline.allows_topic(ctx, AclOperation::Describe, &t.name) => {
+                    error_topic(None, id, denied, version)
+                }
                 Some(t) => describe(&t),
                 None => error_topic(None, id, ResponseError::UnknownTopicId, version),
             },
             Wanted::Name(name) => {
+                if !pipeline.allows_topic(ctx, AclOperation::Describe, &name) {
+                    return error_topic(Some(&name), Uuid::nil(), denied, version);
+                }
+                if allow_auto
+                    && state.settings.bool("auto.create.topics.enable")
+                    && reg.topic(&name).is_none()
+                    && !pipeline.allows_quietly(
+                        ctx,
+                        AclOperation::Create,
+                        ResourceType::Cluster,
+                        CLUSTER_NAME,
+                    )
+                    && !pipeline.allows_topic(ctx, AclOperation::Create, &name)
+                {
+                    return error_topic(Some(&name), Uuid::nil(), denied, version);
+                }
                 if validate_topic_name(&name).is_err() {
                     return error_topic(
                         Some(&name),

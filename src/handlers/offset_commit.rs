@@ -4,6 +4,7 @@
 //! Metadata is kept verbatim; the answer is sent once the commit is durable.
 
 use super::topic_name;
+use crate::acl::AclOperation;
 use crate::codec::legacy;
 use crate::groups::wiring::partition_exists;
 use crate::groups::CommitRequest;
@@ -13,6 +14,7 @@ use kafka_protocol::messages::offset_commit_response::{
     OffsetCommitResponsePartition, OffsetCommitResponseTopic,
 };
 use kafka_protocol::messages::{ApiKey, OffsetCommitRequest, OffsetCommitResponse};
+use kafka_protocol::ResponseError;
 use std::sync::Arc;
 
 /// The OffsetCommit handler.
@@ -28,6 +30,44 @@ impl Handler for Api {
         ctx: RequestContext,
         req: OffsetCommitRequest,
     ) -> HandlerResult<OffsetCommitResponse> {
+        // As Kafka: READ on the group (or every partition is
+        // GROUP_AUTHORIZATION_FAILED); READ on each topic (or its partitions are
+        // TOPIC_AUTHORIZATION_FAILED, listed first, and not committed).
+        let group_ok = state
+            .pipeline
+            .allows_group(&ctx, AclOperation::Read, &req.group_id);
+        let mut topics: Vec<OffsetCommitResponseTopic> = Vec::new();
+        let mut req = req;
+        req.topics.retain(|t| {
+            let code = if !group_ok {
+                ResponseError::GroupAuthorizationFailed
+            } else if !state
+                .pipeline
+                .allows_topic(&ctx, AclOperation::Read, &t.name)
+            {
+                ResponseError::TopicAuthorizationFailed
+            } else {
+                return true;
+            };
+            topics.push(
+                OffsetCommitResponseTopic::default()
+                    .with_name(t.name.clone())
+                    .with_partitions(
+                        t.partitions
+                            .iter()
+                            .map(|p| {
+                                OffsetCommitResponsePartition::default()
+                                    .with_partition_index(p.partition_index)
+                                    .with_error_code(code.code())
+                            })
+                            .collect(),
+                    ),
+            );
+            false
+        });
+        if !group_ok || (req.topics.is_empty() && !topics.is_empty()) {
+            return Ok(Some(OffsetCommitResponse::default().with_topics(topics)));
+        }
         state.ensure_group_log().await;
         let commit = CommitRequest {
             api_version: ctx.api_version,
@@ -73,7 +113,6 @@ impl Handler for Api {
         let exists = move |t: &str, p: i32| partition_exists(&st.partitions, t, p);
         let results = state.groups.commit_offsets(commit, &exists).await;
         // Group the per-partition results back by topic, in request order.
-        let mut topics: Vec<OffsetCommitResponseTopic> = Vec::new();
         for (topic, partition, code) in results {
             let part = OffsetCommitResponsePartition::default()
                 .with_partition_index(partition)

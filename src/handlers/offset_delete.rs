@@ -2,6 +2,7 @@
 //! partition (GROUP_SUBSCRIBED_TO_TOPIC) for topics the live group consumes.
 
 use super::topic_name;
+use crate::acl::AclOperation;
 use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::offset_delete_response::{
@@ -20,12 +21,42 @@ impl Handler for Api {
 
     async fn handle(
         state: Arc<BrokerState>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         req: OffsetDeleteRequest,
     ) -> HandlerResult<OffsetDeleteResponse> {
-        let topics: Vec<(String, Vec<i32>)> = req
-            .topics
-            .iter()
+        // As Kafka: DELETE on the group; READ on each topic, whose partitions
+        // are TOPIC_AUTHORIZATION_FAILED otherwise (and left alone).
+        if !state
+            .pipeline
+            .allows_group(&ctx, AclOperation::Delete, &req.group_id)
+        {
+            return Ok(Some(OffsetDeleteResponse::default().with_error_code(
+                kafka_protocol::ResponseError::GroupAuthorizationFailed.code(),
+            )));
+        }
+        let (allowed, denied): (Vec<_>, Vec<_>) = req.topics.iter().partition(|t| {
+            state
+                .pipeline
+                .allows_topic(&ctx, AclOperation::Read, &t.name)
+        });
+        let denied_topics = denied.into_iter().map(|t| {
+            let code = kafka_protocol::ResponseError::TopicAuthorizationFailed.code();
+            OffsetDeleteResponseTopic::default()
+                .with_name(t.name.clone())
+                .with_partitions(
+                    t.partitions
+                        .iter()
+                        .map(|p| {
+                            OffsetDeleteResponsePartition::default()
+                                .with_partition_index(p.partition_index)
+                                .with_error_code(code)
+                        })
+                        .collect(),
+                )
+        });
+        let mut denied_topics: Vec<_> = denied_topics.collect();
+        let topics: Vec<(String, Vec<i32>)> = allowed
+            .into_iter()
             .map(|t| {
                 (
                     t.name.to_string(),
@@ -50,6 +81,7 @@ impl Handler for Api {
                         ),
                     }
                 }
+                resp.topics.append(&mut denied_topics);
             }
         }
         Ok(Some(resp))

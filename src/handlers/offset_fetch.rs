@@ -5,6 +5,7 @@
 //! member's epoch.
 
 use super::{sb, topic_name};
+use crate::acl::AclOperation;
 use crate::groups::FetchedOffset;
 use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
@@ -54,12 +55,18 @@ impl Handler for Api {
                     let member = g.member_id.as_ref().map(|m| (m.as_str(), g.member_epoch));
                     let mut out = OffsetFetchResponseGroup::default()
                         .with_group_id(GroupId(sb(g.group_id.to_string())));
-                    match state
-                        .groups
-                        .fetch_offsets(&g.group_id, topics.as_deref(), member)
-                    {
+                    let all = topics.is_none();
+                    match group_denied(&state, &ctx, &g.group_id).map_or_else(
+                        || {
+                            state
+                                .groups
+                                .fetch_offsets(&g.group_id, topics.as_deref(), member)
+                        },
+                        Err,
+                    ) {
                         Err(code) => out.error_code = code,
                         Ok(offsets) => {
+                            let offsets = hide_topics(&state, &ctx, offsets, all);
                             let offsets =
                                 unstable(&state, &g.group_id, offsets, req.require_stable);
                             out.topics = by_topic(offsets)
@@ -95,10 +102,15 @@ impl Handler for Api {
                 .collect()
         });
         let mut resp = OffsetFetchResponse::default();
-        match state
-            .groups
-            .fetch_offsets(&req.group_id, topics.as_deref(), None)
-        {
+        let all = topics.is_none();
+        match group_denied(&state, &ctx, &req.group_id).map_or_else(
+            || {
+                state
+                    .groups
+                    .fetch_offsets(&req.group_id, topics.as_deref(), None)
+            },
+            Err,
+        ) {
             Err(code) => {
                 if v >= 2 {
                     resp.error_code = code;
@@ -122,12 +134,55 @@ impl Handler for Api {
                 }
             }
             Ok(offsets) => {
+                let offsets = hide_topics(&state, &ctx, offsets, all);
                 let stable = v >= 7 && req.require_stable;
                 resp.topics = v1_topics(unstable(&state, &req.group_id, offsets, stable))
             }
         }
         Ok(Some(resp))
     }
+}
+
+/// As Kafka: DESCRIBE on the group, or GROUP_AUTHORIZATION_FAILED.
+fn group_denied(state: &BrokerState, ctx: &RequestContext, group: &str) -> Option<i16> {
+    (!state
+        .pipeline
+        .allows_group(ctx, AclOperation::Describe, group))
+    .then(|| kafka_protocol::ResponseError::GroupAuthorizationFailed.code())
+}
+
+/// As Kafka: the offsets of topics the principal may not DESCRIBE are left out
+/// when all topics were asked for, and TOPIC_AUTHORIZATION_FAILED when named.
+fn hide_topics(
+    state: &BrokerState,
+    ctx: &RequestContext,
+    mut offsets: Vec<FetchedOffset>,
+    all: bool,
+) -> Vec<FetchedOffset> {
+    let mut last: Option<(String, bool)> = None;
+    let mut allowed = |topic: &str| match &last {
+        Some((t, ok)) if t == topic => *ok,
+        _ => {
+            let ok = state
+                .pipeline
+                .allows_topic(ctx, AclOperation::Describe, topic);
+            last = Some((topic.to_string(), ok));
+            ok
+        }
+    };
+    if all {
+        offsets.retain(|f| allowed(&f.topic));
+    } else {
+        for f in offsets.iter_mut() {
+            if !allowed(&f.topic) {
+                f.offset = -1;
+                f.leader_epoch = -1;
+                f.metadata = Some(String::new());
+                f.error = kafka_protocol::ResponseError::TopicAuthorizationFailed.code();
+            }
+        }
+    }
+    offsets
 }
 
 /// With `require_stable` (v7+), a partition with offsets pending in an open

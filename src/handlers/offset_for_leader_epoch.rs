@@ -2,6 +2,7 @@
 //! 0 and Metadata reports epoch 0, so any requested epoch >= 0 ends at the log
 //! end offset with epoch 0; a current leader epoch above 0 is UNKNOWN_LEADER_EPOCH.
 
+use crate::acl::AclOperation;
 use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use kafka_protocol::messages::offset_for_leader_epoch_response::{
@@ -21,7 +22,7 @@ impl Handler for Api {
 
     async fn handle(
         state: Arc<BrokerState>,
-        _ctx: RequestContext,
+        ctx: RequestContext,
         req: OffsetForLeaderEpochRequest,
     ) -> HandlerResult<OffsetForLeaderEpochResponse> {
         let topics = req
@@ -29,6 +30,9 @@ impl Handler for Api {
             .into_iter()
             .map(|t| {
                 let topic = state.partitions.topic(t.topic.0.as_str());
+                let allowed = state
+                    .pipeline
+                    .allows_topic(&ctx, AclOperation::Describe, &t.topic.0);
                 let partitions = t
                     .partitions
                     .into_iter()
@@ -38,13 +42,20 @@ impl Handler for Api {
                             .with_leader_epoch(-1)
                             .with_end_offset(-1);
                         match topic.as_ref().and_then(|t| t.partition(p.partition)) {
+                            _ if !allowed => {
+                                r.with_error_code(ResponseError::TopicAuthorizationFailed.code())
+                            }
                             None => {
                                 r.with_error_code(ResponseError::UnknownTopicOrPartition.code())
                             }
                             Some(_) if p.current_leader_epoch > 0 => {
                                 r.with_error_code(ResponseError::UnknownLeaderEpoch.code())
                             }
-                            Some(_) if p.leader_epoch < 0 => r.with_error_code(0),
+                            // every partition here has only epoch 0: a later epoch is
+                            // unknown, UNDEFINED_EPOCH_OFFSET as Kafka's epoch cache says
+                            Some(_) if p.leader_epoch < 0 || p.leader_epoch > 0 => {
+                                r.with_error_code(0)
+                            }
                             Some(part) => r
                                 .with_error_code(0)
                                 .with_leader_epoch(0)

@@ -10,9 +10,11 @@
 //! records at fault named (KIP-467) from v8.
 
 use super::{batch_error_code, sb, topic_name};
+use crate::acl::AclOperation;
 use crate::config::topic::ResolvedTopicConfig;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::partitions::{AppendError, AppendOutcome, Partition, Topic, TxnVerification};
+use crate::producer_state::ProducerError;
 use crate::state::BrokerState;
 use kafka_protocol::messages::produce_request::TopicProduceData;
 use kafka_protocol::messages::produce_response::{
@@ -24,7 +26,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 use weir_storage::clock::now_ms;
 use weir_storage::validate::{validate, ProduceRules, RecordError, ValidationError};
-use weir_storage::{AppendOptions, TimestampType};
+use weir_storage::{AppendOptions, BatchError, BatchHeader, TimestampType};
 
 /// The Produce handler.
 pub struct Api;
@@ -56,17 +58,35 @@ impl PartitionError {
         }
     }
 
-    fn append(e: AppendError) -> Self {
-        PartitionError::new(super::append_error_code(&e), Some(e.to_string()))
+    /// As Kafka's ReplicaManager: a failed append (sequence, epoch, transaction state)
+    /// reports the log start offset and no message (only record validation errors
+    /// carry one); a storage failure (KafkaStorageException) reports neither.
+    /// A transactional record set that fails its epoch or state check fails in Kafka's
+    /// transaction verification, before the log: no log start offset either.
+    fn append(e: AppendError, partition: &Partition, transactional: bool) -> Self {
+        let before_log = match &e {
+            AppendError::Storage(_) => true,
+            AppendError::Producer(ProducerError::OutOfOrder { .. }) => false,
+            _ => transactional,
+        };
+        let mut pe = PartitionError::new(super::append_error_code(&e), None);
+        if !before_log {
+            pe.log_start_offset = partition.log_start_offset();
+        }
+        pe
     }
 
+    /// Corrupt and oversized batches: the code only (Kafka's CorruptRecordException and
+    /// RecordTooLargeException carry no custom message); a batch whose length field runs
+    /// past the bytes sent is not a batch at all to Kafka: INVALID_RECORD.
     fn validation(e: ValidationError, partition: &Partition) -> Self {
         match e {
-            ValidationError::Batch(b) => {
-                PartitionError::new(batch_error_code(&b), Some(b.to_string()))
+            ValidationError::Batch(BatchError::LengthMismatch { .. }) => {
+                PartitionError::new(ResponseError::InvalidRecord, None)
             }
-            e @ ValidationError::TooLarge { .. } => {
-                PartitionError::new(ResponseError::MessageTooLarge, Some(e.to_string()))
+            ValidationError::Batch(b) => PartitionError::new(batch_error_code(&b), None),
+            ValidationError::TooLarge { .. } => {
+                PartitionError::new(ResponseError::MessageTooLarge, None)
             }
             e @ ValidationError::ControlBatch(_) => {
                 PartitionError::new(ResponseError::InvalidRecord, Some(e.to_string()))
@@ -217,10 +237,19 @@ fn produce_partition(
         let txn = verify_txn(state, transactional_id, topic, partition, &batches);
         match partition.produce(&batches, opts, &txn) {
             Err(AppendError::TxnVerificationExpired) => continue,
-            other => return other.map_err(PartitionError::append),
+            other => {
+                return other.map_err(|e| {
+                    let transactional = batches.batches().iter().any(|b| b.transactional);
+                    PartitionError::append(e, partition, transactional)
+                })
+            }
         }
     }
-    Err(PartitionError::append(AppendError::TxnVerificationExpired))
+    Err(PartitionError::append(
+        AppendError::TxnVerificationExpired,
+        partition,
+        true,
+    ))
 }
 
 /// The topic a request entry names: by id from v13, by name before.
@@ -245,6 +274,39 @@ fn needs_segment_setup(state: &BrokerState, req: &ProduceRequest, version: i16) 
     })
 }
 
+/// Whether a partition's record set starts with a transactional batch (Kafka's
+/// `RequestUtils.hasTransactionalRecords`: the first batch of each partition).
+fn has_transactional_records(req: &ProduceRequest) -> bool {
+    req.topic_data
+        .iter()
+        .flat_map(|t| &t.partition_data)
+        .filter_map(|p| p.records.as_ref())
+        .any(|r| BatchHeader::parse(r).is_ok_and(|h| h.is_transactional()))
+}
+
+/// Every partition of the request with `error` (Kafka's `getErrorResponse`).
+fn error_response(req: &ProduceRequest, version: i16, error: ResponseError) -> ProduceResponse {
+    let responses = req
+        .topic_data
+        .iter()
+        .map(|td| {
+            let parts = td
+                .partition_data
+                .iter()
+                .map(|pd| PartitionResult::failed(pd.index, error, None).into_response(version))
+                .collect();
+            let mut tr = TopicProduceResponse::default().with_partition_responses(parts);
+            if version >= 13 {
+                tr.topic_id = td.topic_id;
+            } else {
+                tr.name = td.name.clone();
+            }
+            tr
+        })
+        .collect();
+    ProduceResponse::default().with_responses(responses)
+}
+
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::Produce;
     const VERSIONS: (i16, i16) = (0, 13);
@@ -258,6 +320,23 @@ impl Handler for Api {
         let version = ctx.api_version;
         let acks = req.acks;
         let transactional_id = req.transactional_id.as_ref().map(|t| t.0.to_string());
+        // As Kafka: transactional records need WRITE on the transactional id, or
+        // the whole request fails.
+        if let Some(id) = &transactional_id {
+            if has_transactional_records(&req)
+                && !state
+                    .pipeline
+                    .allows_transactional_id(&ctx, AclOperation::Write, id)
+            {
+                return Ok((acks != 0).then(|| {
+                    error_response(
+                        &req,
+                        version,
+                        ResponseError::TransactionalIdAuthorizationFailed,
+                    )
+                }));
+            }
+        }
         let st = state.clone();
         let size: usize = req
             .topic_data
@@ -270,6 +349,16 @@ impl Handler for Api {
             let mut results = Vec::with_capacity(req.topic_data.len());
             for td in req.topic_data {
                 let topic = request_topic(&st, &td, version);
+                // WRITE on the topic (an unknown topic id is UNKNOWN_TOPIC_ID).
+                let authorized = match &topic {
+                    Some(t) => st.pipeline.allows_topic(&ctx, AclOperation::Write, &t.name),
+                    None => {
+                        version >= 13
+                            || st
+                                .pipeline
+                                .allows_topic(&ctx, AclOperation::Write, &td.name.0)
+                    }
+                };
                 let unknown = if version >= 13 {
                     ResponseError::UnknownTopicId
                 } else {
@@ -279,6 +368,12 @@ impl Handler for Api {
                 for pd in td.partition_data {
                     let result = if !(-1..=1).contains(&acks) {
                         PartitionResult::failed(pd.index, ResponseError::InvalidRequiredAcks, None)
+                    } else if !authorized {
+                        PartitionResult::failed(
+                            pd.index,
+                            ResponseError::TopicAuthorizationFailed,
+                            None,
+                        )
                     } else if topic.as_ref().is_some_and(|t| t.internal) {
                         // As Kafka: clients cannot append to internal topics.
                         let msg = "cannot append to an internal topic".to_string();
@@ -309,6 +404,13 @@ impl Handler for Api {
                             outcome,
                             sync,
                         }
+                    } else if topic.is_some() {
+                        // a known topic (by name or id) without this partition
+                        PartitionResult::failed(
+                            pd.index,
+                            ResponseError::UnknownTopicOrPartition,
+                            None,
+                        )
                     } else {
                         PartitionResult::failed(pd.index, unknown, None)
                     };

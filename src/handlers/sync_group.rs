@@ -3,6 +3,7 @@
 //! follower's answer waits for the leader's.
 
 use super::sb;
+use crate::acl::AclOperation;
 use crate::groups::classic::{SyncRequest, SyncResponse};
 use crate::handler::{Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
@@ -22,6 +23,14 @@ impl Handler for Api {
         ctx: RequestContext,
         req: SyncGroupRequest,
     ) -> HandlerResult<SyncGroupResponse> {
+        if !state
+            .pipeline
+            .allows_group(&ctx, AclOperation::Read, &req.group_id)
+        {
+            return Ok(Some(SyncGroupResponse::default().with_error_code(
+                kafka_protocol::ResponseError::GroupAuthorizationFailed.code(),
+            )));
+        }
         let sync = SyncRequest {
             group_id: req.group_id.to_string(),
             generation_id: req.generation_id,

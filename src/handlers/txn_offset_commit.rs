@@ -10,6 +10,7 @@
 //! not served.
 
 use super::topic_name;
+use crate::acl::AclOperation;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
 use crate::txn::PendingOffset;
@@ -38,17 +39,36 @@ impl Handler for Api {
         let topics = blocking(move || {
             let group = req.group_id.0.to_string();
             let max_metadata = state.groups.config().offset_metadata_max_bytes;
+            // As Kafka: WRITE on the transactional id, READ on the group (every
+            // partition fails otherwise), READ on each topic.
+            let p = &state.pipeline;
+            let tid = req.transactional_id.0.as_str();
+            let denied_all = if !p.allows_transactional_id(&ctx, AclOperation::Write, tid) {
+                Some(ResponseError::TransactionalIdAuthorizationFailed.code())
+            } else if !p.allows_group(&ctx, AclOperation::Read, &group) {
+                Some(ResponseError::GroupAuthorizationFailed.code())
+            } else {
+                None
+            };
             // Per partition: Ok(offset to commit) or the partition's error.
             let mut checked: Vec<(String, i32, Result<PendingOffset, i16>)> = Vec::new();
             for t in &req.topics {
                 let topic = t.name.0.to_string();
+                let denied = denied_all.or_else(|| {
+                    (!state
+                        .pipeline
+                        .allows_topic(&ctx, AclOperation::Read, &topic))
+                    .then(|| ResponseError::TopicAuthorizationFailed.code())
+                });
                 for p in &t.partitions {
                     let metadata = p
                         .committed_metadata
                         .as_ref()
                         .map(|m| m.to_string())
                         .unwrap_or_default();
-                    let r = if metadata.len() > max_metadata {
+                    let r = if let Some(code) = denied {
+                        Err(code)
+                    } else if metadata.len() > max_metadata {
                         Err(ResponseError::OffsetMetadataTooLarge.code())
                     } else if state
                         .partitions

@@ -7,8 +7,9 @@ use weir_storage::StorageError;
 /// Why a topic operation failed; handlers map these to Kafka error codes.
 #[derive(Debug, thiserror::Error)]
 pub enum TopicError {
-    #[error("invalid topic name '{0}': {1}")]
-    InvalidName(String, &'static str),
+    /// The name and why (Kafka's wording).
+    #[error("Topic name is invalid: {1}")]
+    InvalidName(String, String),
     #[error("Topic '{0}' already exists.")]
     AlreadyExists(String),
     #[error("unknown topic '{0}'")]

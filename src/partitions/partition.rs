@@ -8,7 +8,7 @@
 //! through its methods (the log itself is private).
 
 use super::error::AppendError;
-use crate::producer_state::{BatchMeta, ProducerError, ProducerStateTable, SeqCheck};
+use crate::producer_state::{BatchMeta, MarkerMeta, ProducerError, ProducerStateTable, SeqCheck};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Weak};
@@ -217,6 +217,7 @@ impl Partition {
                             base_offset: i as i64,
                             last_offset: i as i64,
                             log_append_time: -1,
+                            max_timestamp: -1,
                         },
                     ),
                     SeqCheck::Duplicate(_) => {
@@ -268,6 +269,11 @@ impl Partition {
                         base_offset: base,
                         last_offset: last,
                         log_append_time: info.log_append_time,
+                        max_timestamp: if info.log_append_time >= 0 {
+                            info.log_append_time
+                        } else {
+                            batch.max_timestamp
+                        },
                     },
                 );
                 if batch.transactional {
@@ -441,7 +447,16 @@ impl Partition {
             },
         )?;
         self.markers_written.fetch_add(1, AtomicOrdering::SeqCst);
-        producers.record_marker(producer_id, producer_epoch, commit, info.base_offset);
+        producers.record_marker(
+            producer_id,
+            producer_epoch,
+            commit,
+            info.base_offset,
+            MarkerMeta {
+                coordinator_epoch,
+                timestamp: now,
+            },
+        );
         producers.trim_aborted(info.log_start_offset);
         self.sync_first_unstable(&producers);
         self.producers_dirty
@@ -547,6 +562,11 @@ impl Partition {
     /// A copy of the producer state (tests, snapshots).
     pub fn producer_state(&self) -> ProducerStateTable {
         self.producers.lock().clone()
+    }
+
+    /// Number of segments of this partition's log.
+    pub fn segment_count(&self) -> usize {
+        self.log.segment_count()
     }
 
     /// Bytes this partition's log takes on disk (all segments).

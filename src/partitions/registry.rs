@@ -11,7 +11,7 @@ use super::topic::{validate_topic_name, Topic, INTERNAL_TOPICS};
 use crate::config::topic::{ResolvedTopicConfig, TopicConfig};
 use crate::config::Settings;
 use crate::ids;
-use crate::producer_state::{BatchMeta, ProducerStateTable};
+use crate::producer_state::{BatchMeta, MarkerMeta, ProducerStateTable};
 use parking_lot::{Mutex, RwLock};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -184,7 +184,7 @@ impl Registry {
         };
         if partitions < 1 {
             return Err(TopicError::InvalidPartitions(
-                "number of partitions must be larger than 0".into(),
+                "Number of partitions was set to an invalid non-positive value.".into(),
             ));
         }
         if partitions > 100_000 {
@@ -372,6 +372,10 @@ impl Registry {
                         batch.producer_epoch(),
                         commit,
                         batch.base_offset(),
+                        MarkerMeta {
+                            coordinator_epoch: -1,
+                            timestamp: batch.max_timestamp(),
+                        },
                     );
                 }
                 if batch.producer_id() >= 0 && batch.is_transactional() && !batch.is_control() {
@@ -391,6 +395,7 @@ impl Registry {
                             } else {
                                 -1
                             },
+                            max_timestamp: batch.max_timestamp(),
                         },
                     );
                 }

@@ -13,23 +13,29 @@ pub const INTERNAL_TOPICS: &[&str] = &["__consumer_offsets", "__transaction_stat
 /// Kafka's maximum topic name length.
 pub const MAX_TOPIC_NAME_LEN: usize = 249;
 
-/// Check a topic name as Kafka does: 1-249 chars of `[a-zA-Z0-9._-]`, not `.` or `..`.
+/// Check a topic name as Kafka does: 1-249 chars of `[a-zA-Z0-9._-]`, not `.` or `..`;
+/// the texts are Kafka's (`org.apache.kafka.common.internals.Topic.validate`).
 pub fn validate_topic_name(name: &str) -> Result<(), TopicError> {
-    let bad = |why| Err(TopicError::InvalidName(name.to_string(), why));
+    let bad = |why: String| Err(TopicError::InvalidName(name.to_string(), why));
     if name.is_empty() {
-        return bad("the empty string is not allowed");
+        return bad("the empty string is not allowed".into());
     }
     if name == "." || name == ".." {
-        return bad("'.' and '..' are not allowed");
+        return bad(format!("'{name}' is not allowed"));
     }
     if name.len() > MAX_TOPIC_NAME_LEN {
-        return bad("longer than 249 characters");
+        return bad(format!(
+            "the length of '{name}' is longer than the max allowed length {MAX_TOPIC_NAME_LEN}"
+        ));
     }
     if !name
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
     {
-        return bad("only ASCII alphanumerics, '.', '_' and '-' are allowed");
+        return bad(format!(
+            "'{name}' contains one or more characters other than ASCII alphanumerics, \
+             '.', '_' and '-'"
+        ));
     }
     Ok(())
 }

@@ -914,6 +914,11 @@ impl PartitionLog {
         self.advance_log_start_offset(target)
     }
 
+    /// Number of segments (metrics), without building [`Self::segments`].
+    pub fn segment_count(&self) -> usize {
+        self.inner.view().segments.len()
+    }
+
     /// The segments, oldest first (for retention and admin tools).
     pub fn segments(&self) -> Vec<SegmentInfo> {
         let view = self.inner.view();

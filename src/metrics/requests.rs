@@ -1,0 +1,193 @@
+//! Request metrics: counts, refusals and latency histograms per API, fed by the
+//! request pipeline's observer stage ([`crate::pipeline::RequestObserver`]).
+//!
+//! The observer runs on every request's connection task, so recording is a few
+//! relaxed atomic adds into fixed arrays indexed by api key: no lock, no map
+//! lookup, no allocation. Refusals (rare) go through a small mutex-guarded map.
+
+use crate::pipeline::{RequestObserver, RequestOutcome, RequestRecord};
+use kafka_protocol::messages::ApiKey;
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+/// Api keys are below this (Kafka 4.x's highest is in the 80s).
+const API_SLOTS: usize = 128;
+
+/// Upper bounds of the latency buckets, in seconds (100 µs .. 10 s): the tail of a
+/// loopback produce sits near the bottom, a long-poll fetch near `fetch.max.wait.ms`.
+pub const LATENCY_BUCKETS: [f64; 14] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 10.0,
+];
+
+/// A histogram of durations with fixed buckets, recorded with atomics.
+#[derive(Debug, Default)]
+pub struct AtomicHistogram {
+    /// Non-cumulative counts per bucket; the last slot is +Inf.
+    buckets: [AtomicU64; LATENCY_BUCKETS.len() + 1],
+    sum_nanos: AtomicU64,
+    count: AtomicU64,
+}
+
+impl AtomicHistogram {
+    pub fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        let slot = LATENCY_BUCKETS
+            .iter()
+            .position(|&le| secs <= le)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        self.buckets[slot].fetch_add(1, Relaxed);
+        self.sum_nanos
+            .fetch_add(d.as_nanos().min(u64::MAX as u128) as u64, Relaxed);
+        self.count.fetch_add(1, Relaxed);
+    }
+
+    /// (sum in seconds, count, cumulative buckets (le, count)) as Prometheus wants them.
+    pub fn snapshot(&self) -> (f64, u64, Vec<(f64, u64)>) {
+        let mut cumulative = 0;
+        let mut buckets = Vec::with_capacity(LATENCY_BUCKETS.len() + 1);
+        for (i, b) in self.buckets.iter().enumerate() {
+            cumulative += b.load(Relaxed);
+            let le = LATENCY_BUCKETS.get(i).copied().unwrap_or(f64::INFINITY);
+            buckets.push((le, cumulative));
+        }
+        let sum = self.sum_nanos.load(Relaxed) as f64 / 1e9;
+        (sum, self.count.load(Relaxed), buckets)
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count.load(Relaxed)
+    }
+}
+
+/// Per-API figures.
+#[derive(Debug, Default)]
+pub struct ApiFigures {
+    pub requests: AtomicU64,
+    /// Requests whose connection closed before an answer could be sent.
+    pub failed: AtomicU64,
+    pub queued: AtomicHistogram,
+    pub handled: AtomicHistogram,
+    pub sent: AtomicHistogram,
+}
+
+/// Every request the pipeline saw.
+#[derive(Debug)]
+pub struct RequestMetrics {
+    apis: Box<[ApiFigures]>,
+    /// (api key, error code) -> count of requests a stage refused.
+    rejections: Mutex<BTreeMap<(i16, i16), u64>>,
+}
+
+impl Default for RequestMetrics {
+    fn default() -> Self {
+        RequestMetrics {
+            apis: (0..API_SLOTS).map(|_| ApiFigures::default()).collect(),
+            rejections: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl RequestMetrics {
+    /// The figures of every api key that has seen a request, in key order.
+    pub fn apis(&self) -> impl Iterator<Item = (ApiKey, &ApiFigures)> {
+        self.apis.iter().enumerate().filter_map(|(k, f)| {
+            if f.requests.load(Relaxed) == 0 {
+                return None;
+            }
+            ApiKey::try_from(k as i16).ok().map(|key| (key, f))
+        })
+    }
+
+    /// (api key, error code, count) of refused requests.
+    pub fn rejections(&self) -> Vec<(ApiKey, i16, u64)> {
+        self.rejections
+            .lock()
+            .iter()
+            .filter_map(|(&(k, e), &n)| ApiKey::try_from(k).ok().map(|key| (key, e, n)))
+            .collect()
+    }
+}
+
+impl RequestObserver for RequestMetrics {
+    fn observe(&self, record: &RequestRecord) {
+        let key = record.api_key as i16;
+        let Some(f) = usize::try_from(key).ok().and_then(|k| self.apis.get(k)) else {
+            return;
+        };
+        f.requests.fetch_add(1, Relaxed);
+        f.queued.observe(record.timings.queued);
+        match record.outcome {
+            RequestOutcome::Ok => {
+                f.handled.observe(record.timings.handled);
+                f.sent.observe(record.timings.sent);
+            }
+            RequestOutcome::Rejected(error) => {
+                *self
+                    .rejections
+                    .lock()
+                    .entry((key, error.code()))
+                    .or_default() += 1;
+                f.sent.observe(record.timings.sent);
+            }
+            RequestOutcome::Failed => {
+                f.failed.fetch_add(1, Relaxed);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::RequestTimings;
+    use kafka_protocol::ResponseError;
+
+    fn record(outcome: RequestOutcome, handled_us: u64) -> RequestRecord {
+        RequestRecord {
+            api_key: ApiKey::Produce,
+            api_version: 11,
+            outcome,
+            timings: RequestTimings {
+                queued: Duration::from_micros(10),
+                handled: Duration::from_micros(handled_us),
+                sent: Duration::from_micros(20),
+            },
+        }
+    }
+
+    #[test]
+    fn counts_and_buckets_follow_the_observed_requests() {
+        let m = RequestMetrics::default();
+        m.observe(&record(RequestOutcome::Ok, 300));
+        m.observe(&record(RequestOutcome::Ok, 2_000_000));
+        m.observe(&record(
+            RequestOutcome::Rejected(ResponseError::TopicAuthorizationFailed),
+            0,
+        ));
+        m.observe(&record(RequestOutcome::Failed, 0));
+        let (key, f) = m.apis().next().unwrap();
+        assert_eq!(key, ApiKey::Produce);
+        assert_eq!(f.requests.load(Relaxed), 4);
+        assert_eq!(f.failed.load(Relaxed), 1);
+        let (sum, count, buckets) = f.handled.snapshot();
+        assert_eq!(count, 2);
+        assert!((sum - 2.0003).abs() < 1e-9, "{sum}");
+        // 300 µs lands in le=0.0005, 2 s in le=10.
+        assert_eq!(buckets[1], (0.00025, 0));
+        assert_eq!(buckets[2], (0.0005, 1));
+        assert_eq!(buckets[12], (1.0, 1));
+        assert_eq!(buckets[13], (10.0, 2));
+        assert_eq!(buckets.last().unwrap().1, 2);
+        assert_eq!(
+            m.rejections(),
+            vec![(
+                ApiKey::Produce,
+                ResponseError::TopicAuthorizationFailed.code(),
+                1
+            )]
+        );
+        assert_eq!(f.queued.count(), 4);
+    }
+}

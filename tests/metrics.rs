@@ -1,0 +1,251 @@
+//! `/metrics`, `/ready` and the JSON admin API on the `--http` listener, over real
+//! sockets: values after a known workload (records in, a group that committed
+//! half, then all), the text checked by Debian's `promtool` and scraped by a real
+//! Prometheus server when they are installed (scripts/test installs them).
+
+mod support;
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::TopicPartitionList;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use support::*;
+use weir::{Broker, BrokerConfig};
+
+/// `GET path` over a fresh connection: (status code, body).
+fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect to the HTTP endpoint");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: weir\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("read the HTTP response");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("a header block");
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, body.to_string())
+}
+
+/// The samples of one metric name: label text (`{a="b",...}`) -> value.
+fn samples(text: &str, name: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let rest = l.strip_prefix(name)?;
+            if !(rest.starts_with('{') || rest.starts_with(' ')) {
+                return None;
+            }
+            let (labels, value) = rest.rsplit_once(' ')?;
+            Some((labels.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+fn commit(addr: &str, group: &str, topic: &str, offsets: &[(i32, i64)]) {
+    let c: BaseConsumer = client_config(addr, group, &[]).create().unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for (p, o) in offsets {
+        tpl.add_partition_offset(topic, *p, rdkafka::Offset::Offset(*o))
+            .unwrap();
+    }
+    c.commit(&tpl, CommitMode::Sync).expect("commit");
+}
+
+fn group_key(group: &str, topic: &str, p: i32) -> String {
+    format!("{{consumergroup=\"{group}\",topic=\"{topic}\",partition=\"{p}\"}}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_records_requests_and_group_lag_after_a_known_workload() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = BrokerConfig::ephemeral(dir.path());
+    config.http = Some("127.0.0.1:0".into());
+    let broker = Broker::start(config).await.expect("broker starts");
+    let http = broker.http_addr().expect("http listener");
+    let addr = broker.addr().to_string();
+    broker
+        .state()
+        .partitions
+        .create_topic("lagged", 2, Default::default(), false)
+        .unwrap();
+
+    tokio::task::spawn_blocking(move || {
+        assert_eq!(http_get(http, "/ready"), (200, "ready\n".into()));
+        assert_eq!(http_get(http, "/health"), (200, "ok\n".into()));
+        assert_eq!(http_get(http, "/nope").0, 404);
+
+        produce(&addr, "lagged", 2, 10);
+        std::thread::sleep(Duration::from_millis(60));
+        commit(&addr, "lag-g", "lagged", &[(0, 5), (1, 5)]);
+
+        let (status, text) = http_get(http, "/metrics");
+        assert_eq!(status, 200);
+        assert_eq!(samples(&text, "kafka_brokers").values().sum::<f64>(), 1.0);
+        assert_eq!(
+            samples(&text, "kafka_topic_partitions")["{topic=\"lagged\"}"],
+            2.0
+        );
+        let current = samples(&text, "kafka_topic_partition_current_offset");
+        assert_eq!(current["{topic=\"lagged\",partition=\"0\"}"], 10.0);
+        assert_eq!(current["{topic=\"lagged\",partition=\"1\"}"], 10.0);
+        let lag = samples(&text, "kafka_consumergroup_lag");
+        let committed = samples(&text, "kafka_consumergroup_current_offset");
+        let age = samples(&text, "weir_consumergroup_lag_seconds");
+        for p in 0..2 {
+            let k = group_key("lag-g", "lagged", p);
+            assert_eq!(lag[&k], 5.0, "{text}");
+            assert_eq!(committed[&k], 5.0);
+            assert!(age[&k] >= 0.05 && age[&k] < 60.0, "age {}", age[&k]);
+        }
+        let size = samples(&text, "weir_log_size_bytes");
+        assert!(size["{topic=\"lagged\",partition=\"0\"}"] > 0.0);
+        let produced = samples(&text, "weir_requests_total")["{api=\"Produce\"}"];
+        assert!(produced >= 1.0, "{produced}");
+        let handled = samples(&text, "weir_request_duration_seconds_count");
+        assert_eq!(
+            handled["{api=\"Produce\",phase=\"handled\"}"], produced,
+            "every produce request is timed"
+        );
+
+        // JSON admin API.
+        let (status, body) = http_get(http, "/api/groups/lag-g");
+        assert_eq!(status, 200);
+        let g: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(g["group_id"], "lag-g");
+        assert_eq!(g["partitions"].as_array().unwrap().len(), 2);
+        assert_eq!(g["partitions"][0]["lag"], 5);
+        let (status, body) = http_get(http, "/api/topics/lagged");
+        assert_eq!(status, 200);
+        let t: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(t["partitions"][1]["log_end_offset"], 10);
+        assert_eq!(http_get(http, "/api/groups/none").0, 404);
+
+        // Caught up: lag and its age are 0.
+        commit(&addr, "lag-g", "lagged", &[(0, 10), (1, 10)]);
+        let (_, text) = http_get(http, "/metrics");
+        let lag = samples(&text, "kafka_consumergroup_lag");
+        let age = samples(&text, "weir_consumergroup_lag_seconds");
+        for p in 0..2 {
+            assert_eq!(lag[&group_key("lag-g", "lagged", p)], 0.0);
+            assert_eq!(age[&group_key("lag-g", "lagged", p)], 0.0);
+        }
+    })
+    .await
+    .unwrap();
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promtool_accepts_the_exposition_and_prometheus_scrapes_the_lag() {
+    let has = |bin: &str| {
+        Command::new(bin)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok()
+    };
+    if !has("promtool") || !has("prometheus") {
+        eprintln!("SKIP: Debian's prometheus package (promtool, prometheus) is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = BrokerConfig::ephemeral(dir.path().join("data"));
+    config.http = Some("127.0.0.1:0".into());
+    let broker = Broker::start(config).await.expect("broker starts");
+    let http = broker.http_addr().unwrap();
+    let addr = broker.addr().to_string();
+    broker
+        .state()
+        .partitions
+        .create_topic("scraped", 1, Default::default(), false)
+        .unwrap();
+    let prom_dir = dir.path().join("prometheus");
+    tokio::task::spawn_blocking(move || {
+        produce(&addr, "scraped", 1, 7);
+        commit(&addr, "scraped-g", "scraped", &[(0, 3)]);
+
+        // promtool lints the exposition read from stdin.
+        let (_, text) = http_get(http, "/metrics");
+        let mut lint = Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        lint.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        let out = lint.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "promtool check metrics: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+
+        // A real Prometheus server scrapes weir every 200 ms; its query API
+        // returns the lag the commit above left (7 - 3).
+        std::fs::create_dir_all(&prom_dir).unwrap();
+        let cfg = prom_dir.join("prometheus.yml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "global:\n  scrape_interval: 200ms\nscrape_configs:\n  - job_name: weir\n    static_configs:\n      - targets: ['{http}']\n"
+            ),
+        )
+        .unwrap();
+        let port = free_port();
+        let mut prom = Command::new("prometheus")
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!("--storage.tsdb.path={}", prom_dir.join("tsdb").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let api: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let query = "/api/v1/query?query=kafka_consumergroup_lag%7Bconsumergroup%3D%22scraped-g%22%7D";
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut last = String::new();
+        let mut seen = None;
+        while Instant::now() < deadline {
+            if let Ok(mut s) = TcpStream::connect(api) {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                let _ = write!(s, "GET {query} HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n");
+                let mut raw = String::new();
+                let _ = s.read_to_string(&mut raw);
+                if let Some((_, body)) = raw.split_once("\r\n\r\n") {
+                    last = body.to_string();
+                    if let Ok(v) = serde_json::from_str::<serde_json::Value>(body) {
+                        if let Some(r) = v["data"]["result"].as_array().and_then(|r| r.first()) {
+                            seen = r["value"][1].as_str().map(str::to_string);
+                            if seen.is_some() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let _ = prom.kill();
+        let _ = prom.wait();
+        assert_eq!(seen.as_deref(), Some("4"), "Prometheus query answered: {last}");
+    })
+    .await
+    .unwrap();
+    broker.shutdown().await.unwrap();
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
