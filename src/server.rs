@@ -124,16 +124,6 @@ impl Broker {
         if cap > 0 {
             store.set_max_open_segments(cap as usize);
         }
-        match limits {
-            Ok((soft, hard)) => tracing::info!(
-                "open files: soft limit {soft} (hard {hard}); at most {} log segments open at once",
-                store.max_open_segments()
-            ),
-            Err(e) => tracing::warn!(
-                "could not raise the open-file limit: {e}; at most {} log segments open at once",
-                store.max_open_segments()
-            ),
-        }
         let listener = match TcpListener::bind(&config.listen).await {
             Ok(l) => l,
             Err(source) => {
@@ -195,6 +185,17 @@ impl Broker {
         // comes first (a request to a log being recovered waits for it).
         crate::log_manager::start_recovery(state.clone());
         let accept_task = tokio::spawn(accept_loop(state.clone(), listener, PLAINTEXT.into()));
+        // (Logged once start-up succeeded: a failed start prints one line only.)
+        match limits {
+            Ok((soft, hard)) => tracing::info!(
+                "open files: soft limit {soft} (hard {hard}); at most {} log segments open at once",
+                state.store.max_open_segments()
+            ),
+            Err(e) => tracing::warn!(
+                "could not raise the open-file limit: {e}; at most {} log segments open at once",
+                state.store.max_open_segments()
+            ),
+        }
         eprintln!("weir listening on {addr}");
         Ok(Broker {
             addr,
