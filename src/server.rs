@@ -131,16 +131,6 @@ impl Broker {
         if cap > 0 {
             store.set_max_open_segments(cap as usize);
         }
-        match limits {
-            Ok((soft, hard)) => tracing::info!(
-                "open files: soft limit {soft} (hard {hard}); at most {} log segments open at once",
-                store.max_open_segments()
-            ),
-            Err(e) => tracing::warn!(
-                "could not raise the open-file limit: {e}; at most {} log segments open at once",
-                store.max_open_segments()
-            ),
-        }
         // Listeners: resolve, build their security, bind them all (nothing is
         // served before every one is bound).
         let mut config = config;
@@ -259,6 +249,17 @@ impl Broker {
         }
         let accept_task = tokio::spawn(async move { while accepts.join_next().await.is_some() {} });
         ready.store(true, Ordering::Release);
+        // (Logged once start-up succeeded: a failed start prints one line only.)
+        match limits {
+            Ok((soft, hard)) => tracing::info!(
+                "open files: soft limit {soft} (hard {hard}); at most {} log segments open at once",
+                state.store.max_open_segments()
+            ),
+            Err(e) => tracing::warn!(
+                "could not raise the open-file limit: {e}; at most {} log segments open at once",
+                state.store.max_open_segments()
+            ),
+        }
         Ok(Broker {
             addr,
             listener_addrs,
