@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 pub const USAGE: &str =
     "usage: weir [serve] [--listen HOST:PORT] [--data-dir DIR] [--advertise HOST:PORT] \
-[--http HOST:PORT] [--set KEY=VALUE]... [--config FILE] [--dev-tls]\n       weir bench ...";
+[--http HOST:PORT] [--set KEY=VALUE]... [--config FILE] [--dev-tls]\n                   \
+[--log-level LEVEL] [--log-format text|json]\n       weir bench ...\n       weir topic|group|produce|consume|cluster ... (admin commands; --help on each)";
 
 /// A bad command line or configuration.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -99,7 +100,14 @@ pub fn parse_serve_args(args: &[String]) -> Result<ServeArgs, CliError> {
         }
         let takes_value = matches!(
             flag.as_str(),
-            "--listen" | "--data-dir" | "--advertise" | "--http" | "--set" | "--config"
+            "--listen"
+                | "--data-dir"
+                | "--advertise"
+                | "--http"
+                | "--set"
+                | "--config"
+                | "--log-level"
+                | "--log-format"
         );
         if !takes_value {
             return Err(CliError::UnknownArg(arg.clone()));
@@ -130,6 +138,9 @@ pub fn parse_serve_args(args: &[String]) -> Result<ServeArgs, CliError> {
                 out.data_dir = PathBuf::from(value)
             }
             "--config" => out.config = Some(PathBuf::from(value)),
+            // Settings keys of their own (`weir.log.*`): checked with the others.
+            "--log-level" => out.sets.push(("weir.log.level".into(), value)),
+            "--log-format" => out.sets.push(("weir.log.format".into(), value)),
             "--set" => {
                 let (k, v) = value.split_once('=').ok_or_else(|| CliError::BadValue {
                     flag: flag.clone(),

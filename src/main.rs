@@ -38,7 +38,10 @@ fn main() {
             std::process::exit(2);
         }
     };
-    init_logging();
+    if let Err(e) = init_logging(&config.settings) {
+        eprintln!("weir: {e}");
+        std::process::exit(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -55,17 +58,26 @@ fn main() {
     }
 }
 
-/// Log events to stderr: level INFO, or the level named by `RUST_LOG`
-/// (`error`, `warn`, `info`, `debug`, `trace`). Flags and formats belong to the
-/// operations work; the readiness line is printed apart from this, verbatim.
-fn init_logging() {
-    let level = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|v| v.trim().parse::<tracing::Level>().ok())
-        .unwrap_or(tracing::Level::INFO);
-    let _ = tracing_subscriber::fmt()
+/// Log events to stderr as text lines or JSON objects (`weir.log.format`), at
+/// the level or directives of `weir.log.level` (`--log-level`), or of `RUST_LOG`
+/// when the level was not set otherwise (`info,weir::security=debug` works in
+/// both). The readiness line is printed apart from this, verbatim.
+fn init_logging(settings: &weir::config::Settings) -> Result<(), String> {
+    use tracing_subscriber::EnvFilter;
+    let directives = match std::env::var("RUST_LOG") {
+        Ok(v) if settings.source("weir.log.level") == weir::config::Source::Default => v,
+        _ => settings.str("weir.log.level").to_string(),
+    };
+    let filter = EnvFilter::try_new(directives.trim())
+        .map_err(|e| format!("bad log level '{directives}': {e}"))?;
+    let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
-        .with_max_level(level)
-        .try_init();
+        .with_env_filter(filter);
+    let _ = match settings.str("weir.log.format") {
+        "text" => builder.try_init(),
+        "json" => builder.json().flatten_event(true).try_init(),
+        other => return Err(format!("bad log format '{other}': expected text or json")),
+    };
+    Ok(())
 }

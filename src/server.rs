@@ -250,6 +250,18 @@ impl Broker {
         let accept_task = tokio::spawn(async move { while accepts.join_next().await.is_some() {} });
         ready.store(true, Ordering::Release);
         // (Logged once start-up succeeded: a failed start prints one line only.)
+        tracing::info!(
+            "weir {} started: listeners {}, data dir {}{}; non-default settings: {}",
+            env!("CARGO_PKG_VERSION"),
+            listener_addrs
+                .iter()
+                .map(|(name, a)| format!("{name}://{a}"))
+                .collect::<Vec<_>>()
+                .join(","),
+            config.data_dir.display(),
+            http_addr.map(|a| format!(", http {a}")).unwrap_or_default(),
+            non_default_settings(&config.settings),
+        );
         match limits {
             Ok((soft, hard)) => tracing::info!(
                 "open files: soft limit {soft} (hard {hard}); at most {} log segments open at once",
@@ -419,4 +431,30 @@ pub async fn run_until_signal(config: BrokerConfig) -> Result<(), StartError> {
     broker.shutdown().await?;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// `key=value` of every setting not at its default, for the start-up line;
+/// secrets (passwords, JAAS lines, inline keys) shown as `[hidden]`.
+fn non_default_settings(settings: &Settings) -> String {
+    let mut out: Vec<String> = settings
+        .iter()
+        .filter(|s| s.source != crate::config::Source::Default)
+        .map(|s| {
+            let name = s.def.name;
+            let secret = ["password", "jaas", "secret", "keystore.key", "credential"]
+                .iter()
+                .any(|w| name.contains(w));
+            if secret {
+                format!("{name}=[hidden]")
+            } else {
+                format!("{name}={}", s.raw)
+            }
+        })
+        .collect();
+    out.sort();
+    if out.is_empty() {
+        "none".into()
+    } else {
+        out.join(", ")
+    }
 }

@@ -175,3 +175,113 @@ fn config_file_settings_apply_and_unknown_keys_fail() {
         Some(0)
     );
 }
+
+/// Start `weir serve ARGS` in `dir`, SIGTERM it once ready, and return its stderr.
+fn stderr_of_a_short_run(args: &[&str], dir: &std::path::Path) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(WEIR)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !dir.join("data/.lock").exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(10)).is_some());
+    reader.join().unwrap().join("\n")
+}
+
+#[test]
+fn json_logs_keep_the_readiness_line_verbatim_and_say_what_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = stderr_of_a_short_run(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            "data",
+            "--log-format",
+            "json",
+            "--set",
+            "num.partitions=3",
+            "--set",
+            "ssl.key.password=hunter2",
+        ],
+        dir.path(),
+    );
+    let mut ready = 0;
+    let mut started = None;
+    for line in err.lines() {
+        if line.starts_with("weir listening on 127.0.0.1:") {
+            ready += 1;
+            continue;
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        let msg = v["message"].as_str().unwrap_or_default();
+        if msg.starts_with("weir ") && msg.contains(" started: ") {
+            assert_eq!(v["level"], "INFO");
+            started = Some(msg.to_string());
+        }
+    }
+    assert_eq!(ready, 1, "{err}");
+    let started = started.unwrap_or_else(|| panic!("no start line in: {err}"));
+    assert!(
+        started.contains("listeners PLAINTEXT://127.0.0.1:"),
+        "{started}"
+    );
+    assert!(started.contains("data dir data"), "{started}");
+    assert!(started.contains("num.partitions=3"), "{started}");
+    assert!(started.contains("weir.log.format=json"), "{started}");
+    assert!(
+        started.contains("ssl.key.password=[hidden]") && !err.contains("hunter2"),
+        "{started}"
+    );
+
+    // Text format, a level that hides INFO: only the readiness line.
+    let dir = tempfile::tempdir().unwrap();
+    let err = stderr_of_a_short_run(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            "data",
+            "--log-level",
+            "warn",
+        ],
+        dir.path(),
+    );
+    assert!(
+        err.lines()
+            .all(|l| l.starts_with("weir listening on ") || l.contains("WARN")),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.starts_with("weir listening on "))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn bad_log_flags_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_one_line_failure(&["serve", "--log-format", "xml"], dir.path(), "log format");
+    assert_one_line_failure(&["serve", "--log-level", "loud=="], dir.path(), "log level");
+}

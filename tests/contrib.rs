@@ -12,13 +12,20 @@ fn the_example_settings_file_loads() {
     let path = Path::new(ROOT).join("contrib/weir.properties");
     let settings = weir::config::load_settings(Some(&path), Vec::new(), &[])
         .expect("contrib/weir.properties loads");
-    assert_eq!(settings.source("log.retention.hours"), weir::config::Source::File);
+    assert_eq!(
+        settings.source("log.retention.hours"),
+        weir::config::Source::File
+    );
     assert_eq!(settings.i64("log.flush.interval.ms"), 1000);
 }
 
 #[test]
 fn systemd_accepts_the_unit() {
-    if Command::new("systemd-analyze").arg("--version").output().is_err() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("SKIP: systemd-analyze is not installed");
         return;
     }
@@ -39,6 +46,9 @@ fn systemd_accepts_the_unit() {
         String::from_utf8_lossy(&out.stderr)
     );
     // Lines about the host's own units (not ours) are not this test's business.
-    let ours: Vec<&str> = text.lines().filter(|l| l.contains("weir.service")).collect();
+    let ours: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("weir.service"))
+        .collect();
     assert!(out.status.success() && ours.is_empty(), "{text}");
 }

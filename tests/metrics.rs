@@ -325,16 +325,17 @@ async fn every_metric_the_grafana_dashboard_queries_is_exported() {
     })
     .await
     .unwrap();
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/metrics.md"))
-        .unwrap();
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/metrics.md")).unwrap();
     for name in &queried {
         let family = ["_bucket", "_sum", "_count"]
             .iter()
             .find_map(|s| name.strip_suffix(s))
             .unwrap_or(name);
         assert!(
-            exported.lines().any(|l| l.starts_with(name.as_str())
-                && l[name.len()..].starts_with(['{', ' '])),
+            exported
+                .lines()
+                .any(|l| l.starts_with(name.as_str()) && l[name.len()..].starts_with(['{', ' '])),
             "the dashboard queries {name}, which /metrics does not export"
         );
         assert!(

@@ -124,7 +124,7 @@ pub enum TopicCmd {
         #[arg(long)]
         internal: bool,
     },
-    /// Partitions with offsets, and the configs that differ from the defaults.
+    /// Partitions with offsets, and the topic's own config overrides.
     Describe { name: String },
     /// Set (KEY=VALUE) or delete (KEY) topic configs.
     AlterConfig {

@@ -20,8 +20,9 @@ use weir_client::ClientError;
 
 /// Kafka's ConfigResource type of a topic.
 const TOPIC_RESOURCE: i8 = 2;
-/// DescribeConfigs' config_source for a default value.
-const DEFAULT_CONFIG: i8 = 5;
+/// DescribeConfigs' config_source of a topic's own override (DYNAMIC_TOPIC_CONFIG):
+/// describe lists these, as `kafka-topics --describe` does.
+const TOPIC_CONFIG: i8 = 1;
 
 fn key_value(kv: &str) -> Result<(String, String), ClientError> {
     kv.split_once('=')
@@ -251,7 +252,7 @@ async fn describe(c: &mut Client, name: &str, json: bool) -> Result<(), ClientEr
             r.error_message.as_ref(),
         )?;
         for cfg in &r.configs {
-            if cfg.config_source != DEFAULT_CONFIG {
+            if cfg.config_source == TOPIC_CONFIG {
                 configs.push(ConfigRow {
                     name: cfg.name.to_string(),
                     value: cfg.value.as_ref().map(|v| v.to_string()),

@@ -128,6 +128,10 @@ pub const BROKER_KEYS: &[KeyDef] = &[
     int("weir.ssl.reload.interval.ms", 10, i64::MAX, "5000"),
     // weir-only (`--dev-tls`): a throwaway CA and broker certificate in the data dir.
     boolean("weir.dev.tls", "false"),
+    // Logs (`--log-level`, `--log-format`): a level or RUST_LOG-style directives
+    // (`info,weir::security=debug`); `text` or `json` lines on stderr.
+    str_key("weir.log.level", "info"),
+    str_key("weir.log.format", "text"),
     int("log.retention.ms", -1, i64::MAX, "604800000"),
     int("log.retention.minutes", -1, i32::MAX as i64, "10080"),
     int("log.retention.hours", -1, i32::MAX as i64, "168"),

@@ -56,7 +56,32 @@ pub fn env_key(var: &str) -> Option<String> {
     {
         return None;
     }
-    Some(rest.to_ascii_lowercase().replace('_', "."))
+    Some(key_from_env(rest))
+}
+
+/// Kafka's container-image rule for environment names: `_` is `.`, `__` is
+/// `_`, `___` is `-` (`LISTENER_NAME_SASL__SSL_...` ->
+/// `listener.name.sasl_ssl...`).
+fn key_from_env(rest: &str) -> String {
+    let mut out = String::with_capacity(rest.len());
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '_' {
+            out.push(c.to_ascii_lowercase());
+            continue;
+        }
+        let mut run = 1;
+        while run < 3 && chars.peek() == Some(&'_') {
+            chars.next();
+            run += 1;
+        }
+        out.push(match run {
+            1 => '.',
+            2 => '_',
+            _ => '-',
+        });
+    }
+    out
 }
 
 /// Build the settings from all sources: defaults, then `file`, then the `env`
@@ -320,6 +345,15 @@ mod tests {
             Some("log.retention.ms")
         );
         assert_eq!(env_key("PATH"), None);
+        // Kafka's container-image rule: `__` is `_`, `___` is `-`.
+        assert_eq!(
+            env_key("WEIR_LISTENER_NAME_SASL__SSL_SCRAM___SHA___512_SASL_JAAS_CONFIG").as_deref(),
+            Some("listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config")
+        );
+        assert_eq!(
+            env_key("WEIR_WEIR_LOG_FORMAT").as_deref(),
+            Some("weir.log.format")
+        );
         assert_eq!(env_key("WEIR_BIN"), None);
     }
 
