@@ -364,6 +364,9 @@ async fn a_dynamic_message_max_bytes_applies_to_the_next_produce() {
     broker.shutdown().await.unwrap();
 }
 
+/// (resource name, operation, expected error code, expected message).
+type Refusal<'a> = (&'a str, (&'a str, Option<&'a str>, i8), i16, &'a str);
+
 #[tokio::test]
 async fn refused_broker_configs_answer_as_kafka() {
     let dir = tempfile::tempdir().unwrap();
@@ -458,7 +461,7 @@ async fn refused_broker_configs_answer_as_kafka() {
         )
     );
     let invalid_config = ResponseError::InvalidConfig.code();
-    let more: &[(&str, (&str, Option<&str>, i8), i16, &str)] = &[
+    let more: &[Refusal] = &[
         ("1", ("min.insync.replicas", Some("2"), SET), invalid_config, "Broker-level min.insync.replicas cannot be altered while ELR is enabled."),
         ("", ("min.insync.replicas", None, DELETE), invalid_config, "Cluster-level min.insync.replicas cannot be removed while ELR is enabled."),
         ("1", ("log.retention.ms", Some("5"), APPEND), invalid_config, "Config value append is not allowed for config key: log.retention.ms"),
