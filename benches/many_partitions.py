@@ -231,6 +231,8 @@ class Weir:
             except OSError:
                 time.sleep(0.0002)
                 continue
+            # (The port may accept before start-up ends: wait for the answer.)
+            s.settimeout(max(1.0, deadline - time.perf_counter()))
             s.sendall(struct.pack(">i", len(API_VERSIONS)) + API_VERSIONS)
             head = s.recv(4)
             s.close()
