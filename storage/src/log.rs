@@ -1197,11 +1197,11 @@ impl PartitionLog {
         drop(guard);
         self.referenced.store(true, Ordering::Relaxed);
         if let Some(ring) = &self.ring {
+            let me: Weak<dyn Evict> = self.me.clone();
             if !self.in_ring.swap(true, Ordering::AcqRel) {
-                let me: Weak<dyn Evict> = self.me.clone();
                 ring.opened(me);
             } else {
-                ring.trim();
+                ring.trim(Some(me.as_ptr() as *const ()));
             }
         }
         Ok(log)

@@ -65,7 +65,7 @@ impl OpenLogs {
 
     pub(crate) fn set_cap(&self, cap: usize) {
         self.cap.store(cap.max(1), Ordering::Relaxed);
-        self.trim();
+        self.trim(None);
     }
 
     pub(crate) fn cap(&self) -> usize {
@@ -79,14 +79,17 @@ impl OpenLogs {
 
     /// A log just opened: add it to the ring, then close others if over the cap.
     pub(crate) fn opened(&self, log: Weak<dyn Evict>) {
+        let me = log.as_ptr() as *const ();
         self.ring.lock().push_back(log);
-        self.trim();
+        self.trim(Some(me));
     }
 
-    /// Close least recently used logs while more segments are open than the cap.
+    /// Close least recently used logs while more segments are open than the cap,
+    /// never `keep` (the log whose opening called this: closing it would undo
+    /// the open its caller is about to use, forever if it alone passes the cap).
     /// Each log is looked at at most twice per call (second chance), so a call
     /// ends even when everything is busy or hot.
-    pub(crate) fn trim(&self) {
+    pub(crate) fn trim(&self, keep: Option<*const ()>) {
         let cap = self.cap();
         if live_segments() <= cap {
             return;
@@ -97,6 +100,10 @@ impl OpenLogs {
             let Some(weak) = self.ring.lock().pop_front() else {
                 return;
             };
+            if Some(weak.as_ptr() as *const ()) == keep {
+                self.ring.lock().push_back(weak);
+                continue;
+            }
             let Some(log) = weak.upgrade() else {
                 continue;
             };

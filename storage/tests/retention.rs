@@ -138,3 +138,53 @@ fn delete_records_then_retention_removes_segments_wholly_below_the_log_start() {
     );
     assert_eq!(log.log_start_offset(), target);
 }
+
+#[test]
+fn a_closed_log_is_judged_from_what_it_left_and_opened_only_to_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.set_max_open_segments(1);
+    let cfg = LogConfig {
+        segment_bytes: 1_000,
+        ..LogConfig::default()
+    };
+    let log = store
+        .log(&TopicPartition::new("r", 0), cfg.clone())
+        .unwrap();
+    for i in 0..40 {
+        log.append(
+            &common::batch(5, 1_000 + i, "old"),
+            AppendOptions::default(),
+        )
+        .unwrap();
+    }
+    let segments = log.segments().len();
+    assert!(segments > 3, "{segments}");
+    // Opening another log closes this one (cap of one segment).
+    let other = store.log(&TopicPartition::new("o", 0), cfg).unwrap();
+    other
+        .append(&common::batch(1, 5, "x"), AppendOptions::default())
+        .unwrap();
+    assert!(!log.is_open(), "closed under the cap");
+    let (left, start) = log
+        .closed_segments()
+        .expect("a closed log leaves its segments");
+    assert_eq!(left.len(), segments);
+    assert_eq!(start, 0);
+    let end = log.log_end_offset();
+    assert_eq!(end, 200);
+    let keep_all = RetentionPolicy::from_kafka(-1, -1);
+    let out = apply_retention(&log, &keep_all, end, 2_000).unwrap();
+    assert!(out.deleted.is_empty());
+    assert!(!log.is_open(), "nothing to delete: not reopened");
+    let by_time = RetentionPolicy::from_kafka(100, -1);
+    let out = apply_retention(&log, &by_time, end, 10_000_000).unwrap();
+    assert_eq!(
+        out.deleted.len(),
+        segments - 1,
+        "all but the active segment"
+    );
+    assert!(out.deleted.iter().all(|(_, r)| *r == RetentionReason::Time));
+    assert_eq!(files(dir.path(), ".log"), 1);
+    store.close().unwrap();
+}
