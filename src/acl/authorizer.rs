@@ -13,10 +13,8 @@ use super::index::{AclIndex, Request, Verdict};
 use super::model::{AclBinding, AclBindingFilter, AclOperation, ResourceType};
 use crate::config::Settings;
 use arc_swap::ArcSwap;
-use kafka_protocol::messages::ApiKey;
 use parking_lot::Mutex;
 use std::collections::BTreeSet;
-use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 use weir_storage::{StorageError, Store};
 
@@ -39,15 +37,7 @@ pub enum AclError {
     Storage(#[from] StorageError),
 }
 
-/// Who is asking, for [`StandardAuthorizer::authorize`].
-#[derive(Debug, Clone, Copy)]
-pub struct Caller<'a> {
-    pub principal_type: &'a str,
-    pub principal_name: &'a str,
-    pub host: IpAddr,
-    /// The API that asks (for the denial log).
-    pub api: ApiKey,
-}
+pub use super::model::Caller;
 
 /// The ACLs at one moment: the bindings (sorted, no duplicates) and their index.
 #[derive(Debug, Default)]
@@ -255,6 +245,7 @@ impl StandardAuthorizer {
 mod tests {
     use super::*;
     use crate::acl::model::{PatternType, PermissionType};
+    use kafka_protocol::messages::ApiKey;
 
     fn caller(name: &str) -> Caller<'_> {
         Caller {

@@ -2,9 +2,8 @@
 //! minute per principal, resource and operation, as Kafka's authorizer audit
 //! log line, so that a client retrying in a loop does not flood the log.
 
-use super::authorizer::Caller;
 use super::index::Verdict;
-use super::model::{AclOperation, ResourceType};
+use super::model::{AclOperation, Caller, ResourceType};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

@@ -4,7 +4,9 @@
 //! Kafka's validation of a binding to create and Kafka's filter matching
 //! (`AclBindingFilter.matches`, `ResourcePatternFilter.matches`).
 
+use kafka_protocol::messages::ApiKey;
 use std::fmt;
+use std::net::IpAddr;
 
 /// The resource name that matches every name of its type (a LITERAL `*`).
 pub const WILDCARD: &str = "*";
@@ -377,4 +379,14 @@ mod tests {
         f.principal = Some("User:bob".into());
         assert!(!f.matches(&lit));
     }
+}
+
+/// Who is asking, for [`super::StandardAuthorizer::authorize`].
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    pub principal_type: &'a str,
+    pub principal_name: &'a str,
+    pub host: IpAddr,
+    /// The API that asks (for the denial log).
+    pub api: ApiKey,
 }

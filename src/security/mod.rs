@@ -1,7 +1,7 @@
 //! Who a client is: listeners and their security protocols ([`listeners`]),
 //! the TLS transport ([`tls`]) with the principal of a client certificate
-//! ([`principal`]), SASL authentication ([`sasl`]) and the SCRAM credential
-//! store ([`scram_store`]); `weir serve --dev-tls` ([`dev_tls`]).
+//! ([`principal`]), SASL authentication ([`sasl`]), the SCRAM mechanisms
+//! ([`scram_mechanism`]) and credential store ([`scram_store`]); `weir serve --dev-tls` ([`dev_tls`]).
 //!
 //! The server builds one [`Listener`] per configured listener at start-up; the
 //! session ([`crate::session`]) runs each connection through the listener's
@@ -14,6 +14,7 @@ pub mod dev_tls;
 pub mod listeners;
 pub mod principal;
 pub mod sasl;
+pub mod scram_mechanism;
 pub mod scram_store;
 pub mod tls;
 

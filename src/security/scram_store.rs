@@ -5,7 +5,7 @@
 //! once; persisted in the data dir as `weir-scram-credentials.checkpoint`
 //! (written atomically, with a CRC-32 trailer checked on load).
 
-use super::sasl::scram::{self, ScramMechanism};
+use super::scram_mechanism::{self as scram, ScramMechanism};
 use parking_lot::RwLock;
 use std::collections::BTreeMap;
 use std::sync::Arc;
