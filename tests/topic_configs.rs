@@ -651,3 +651,39 @@ async fn incremental_list_operations_follow_kafkas_controller() {
     );
     broker.shutdown().await.unwrap();
 }
+
+/// min.insync.replicas above 1 cannot be met by one replica: acks=all is refused
+/// with NOT_ENOUGH_REPLICAS and nothing is written (as Kafka's
+/// Partition.appendRecordsToLeader); acks=1 still appends.
+#[tokio::test]
+async fn acks_all_is_refused_when_min_insync_replicas_exceeds_the_one_replica() {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    let b = TestBroker::start(&[]).await;
+    let mut c = RawClient::connect(b.addr()).await;
+    assert_eq!(create(&mut c, "isr2", &[("min.insync.replicas", "2")]).await.error_code, 0);
+    let r = produce_raw(&mut c, "isr2", 0, batch(3, -1, -1, -1), 9).await;
+    assert_eq!(r.error_code, ResponseError::NotEnoughReplicas.code());
+    assert_eq!(r.base_offset, -1);
+
+    let req = ProduceRequest::default()
+        .with_acks(1)
+        .with_timeout_ms(10_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(tname("isr2"))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(0)
+                .with_records(Some(Bytes::from(batch(3, -1, -1, -1))))])]);
+    let ResponseKind::Produce(resp) = c
+        .call(RequestKind::Produce(req), ApiKey::Produce, 9)
+        .await
+    else {
+        panic!()
+    };
+    let p = &resp.responses[0].partition_responses[0];
+    assert_eq!((p.error_code, p.base_offset), (0, 0), "nothing was written by the refused acks=all");
+
+    // With the default (1), acks=all appends.
+    assert_eq!(create(&mut c, "isr1", &[]).await.error_code, 0);
+    let r = produce_raw(&mut c, "isr1", 0, batch(2, -1, -1, -1), 9).await;
+    assert_eq!((r.error_code, r.base_offset), (0, 0));
+}

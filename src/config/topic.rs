@@ -386,6 +386,9 @@ pub struct ResolvedTopicConfig {
     /// `message.timestamp.after.max.ms`.
     pub timestamp_before_max_ms: i64,
     pub timestamp_after_max_ms: i64,
+    /// `min.insync.replicas`: above 1, acks=all cannot be met by this node's one
+    /// replica (Kafka answers NOT_ENOUGH_REPLICAS).
+    pub min_insync_replicas: i64,
 }
 
 impl ResolvedTopicConfig {
@@ -400,6 +403,7 @@ impl ResolvedTopicConfig {
             log: overrides.log_config(broker),
             timestamp_before_max_ms: overrides.int("message.timestamp.before.max.ms", broker),
             timestamp_after_max_ms: overrides.int("message.timestamp.after.max.ms", broker),
+            min_insync_replicas: overrides.int("min.insync.replicas", broker),
             overrides,
         }
     }

@@ -396,6 +396,14 @@ impl Handler for Api {
                             ResponseError::InvalidTopicException,
                             None,
                         )
+                    } else if acks == -1
+                        && topic.as_ref().is_some_and(|t| {
+                            t.partition(pd.index).is_some() && t.resolved().min_insync_replicas > 1
+                        })
+                    {
+                        // As Kafka's Partition.appendRecordsToLeader: the one replica
+                        // (the ISR) is fewer than min.insync.replicas; nothing is written.
+                        PartitionResult::failed(pd.index, ResponseError::NotEnoughReplicas, None)
                     } else if let Some((t, p)) = topic
                         .as_ref()
                         .and_then(|t| t.partition(pd.index).map(|p| (t, p)))
