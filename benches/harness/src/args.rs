@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::BenchError;
+use weir_client::ClientSecurity;
 use weir_storage::Compression;
 
 /// What the run measures.
@@ -88,6 +89,9 @@ pub struct Config {
     pub json: bool,
     pub svg: Option<PathBuf>,
     pub quiet: bool,
+    /// TLS and SASL of every connection, from Kafka client properties
+    /// (`--command-config FILE`, `-X key=value`).
+    pub security: ClientSecurity,
 }
 
 impl Default for Config {
@@ -126,6 +130,7 @@ impl Default for Config {
             json: false,
             svg: None,
             quiet: false,
+            security: ClientSecurity::plaintext(),
         }
     }
 }
@@ -168,6 +173,10 @@ usage: weir bench produce|consume|e2e --bootstrap HOST:PORT [options]
   --json                      print the report as JSON on stdout
   --svg FILE                  write an SVG report with latency over time
   --quiet                     no progress line each second
+  --command-config FILE       Kafka client properties (key=value lines): security.protocol,
+                              ssl.truststore.location, ssl.keystore.location, sasl.mechanism,
+                              sasl.jaas.config, ... (TLS and SASL, as Kafka's clients name them)
+  -X KEY=VALUE                one client property (repeatable; wins over --command-config)
 
 BYTES accepts plain bytes or KiB/MiB suffixes; counts and rates accept k/m suffixes (10^3/10^6).
 MB/s in reports is 10^6 bytes of record payload (key + value) per second; wire MB/s counts
@@ -350,6 +359,19 @@ pub fn parse(args: &[String]) -> Result<Command, BenchError> {
         if a == "-h" || a == "--help" {
             return Ok(Command::Help);
         }
+        if a == "-X" || (a.starts_with("-X") && a.len() > 2) {
+            let v = if a == "-X" {
+                i += 1;
+                rest.get(i)
+                    .map(|v| v.to_string())
+                    .ok_or_else(|| usage("-X needs KEY=VALUE".into()))?
+            } else {
+                a[2..].to_string()
+            };
+            pairs.push(("-X".to_string(), Some(v)));
+            i += 1;
+            continue;
+        }
         if !a.starts_with("--") {
             return Err(usage(format!("unexpected argument '{a}'")));
         }
@@ -375,6 +397,7 @@ pub fn parse(args: &[String]) -> Result<Command, BenchError> {
     } else {
         c.mode = mode;
     }
+    let mut props: std::collections::BTreeMap<String, String> = Default::default();
     for (k, v) in pairs {
         let flag = k.as_str();
         let v = v.unwrap_or_default();
@@ -451,11 +474,48 @@ pub fn parse(args: &[String]) -> Result<Command, BenchError> {
             "--json" => c.json = true,
             "--svg" => c.svg = Some(PathBuf::from(v)),
             "--quiet" => c.quiet = true,
+            "--command-config" => {
+                // -X given before or after the file wins over it.
+                for (k, v) in read_properties(v)? {
+                    props.entry(k).or_insert(v);
+                }
+            }
+            "-X" => {
+                let (key, val) = v
+                    .split_once('=')
+                    .ok_or_else(|| usage(format!("-X: expected KEY=VALUE, got '{v}'")))?;
+                props.insert(key.trim().to_string(), val.trim().to_string());
+            }
             _ => return Err(usage(format!("unknown flag {flag}"))),
         }
     }
+    if c.bootstrap.is_empty() {
+        if let Some(b) = props.get("bootstrap.servers") {
+            c.bootstrap = check_addr("bootstrap.servers", b.split(',').next().unwrap_or(b))?;
+        }
+    }
+    c.security = ClientSecurity::from_properties(&|k| props.get(k).cloned())?;
     validate(&c)?;
     Ok(Command::Run(Box::new(c)))
+}
+
+/// A Kafka client properties file: `key=value` (or `key: value`) lines, `#`/`!` comments.
+fn read_properties(file: &str) -> Result<Vec<(String, String)>, BenchError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| usage(format!("--command-config {file}: {e}")))?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        let (k, v) = line
+            .split_once('=')
+            .or_else(|| line.split_once(':'))
+            .ok_or_else(|| usage(format!("{file}:{}: expected key=value", n + 1)))?;
+        out.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    Ok(out)
 }
 
 fn bytes_i32(flag: &str, v: &str) -> Result<i32, BenchError> {

@@ -164,7 +164,8 @@ pub async fn run_against(
         replication_factor: cfg.replication_factor,
         configs: cfg.topic_configs.clone(),
     });
-    let layout = Arc::new(cluster::ensure_topic(bootstrap, &cfg.topic, spec.as_ref()).await?);
+    let layout =
+        Arc::new(cluster::ensure_topic(bootstrap, &cfg.security, &cfg.topic, spec.as_ref()).await?);
     let clock = Clock::new();
 
     if cfg.mode == Mode::Consume && do_prefill && cfg.prefill > 0 {
@@ -192,10 +193,14 @@ pub async fn run_against(
     // (some brokers answer ListOffsets loosely), by the send stamp in the value.
     let start_offsets = match cfg.mode {
         Mode::Produce => Vec::new(),
-        Mode::E2e => cluster::list_offsets(&layout, cluster::LATEST).await?,
+        Mode::E2e => cluster::list_offsets(&layout, &cfg.security, cluster::LATEST).await?,
         Mode::Consume => match cfg.from {
-            StartAt::Earliest => cluster::list_offsets(&layout, cluster::EARLIEST).await?,
-            StartAt::Latest => cluster::list_offsets(&layout, cluster::LATEST).await?,
+            StartAt::Earliest => {
+                cluster::list_offsets(&layout, &cfg.security, cluster::EARLIEST).await?
+            }
+            StartAt::Latest => {
+                cluster::list_offsets(&layout, &cfg.security, cluster::LATEST).await?
+            }
         },
     };
     if std::env::var_os("WEIR_BENCH_DEBUG").is_some() {
