@@ -241,6 +241,7 @@ async fn sasl_plaintext_plain_from_x_properties() {
     let dir = tempfile::tempdir().unwrap();
     let (broker, rec) = start_recorded(dir.path(), &settings).await;
     let addr = broker.listener_addr("SASL_PLAINTEXT").unwrap().to_string();
+    let plain_addr = broker.listener_addr("PLAINTEXT").unwrap().to_string();
     tokio::task::spawn_blocking(move || {
         exercise(
             &addr,
@@ -291,10 +292,55 @@ async fn sasl_plaintext_plain_from_x_properties() {
             "sasl.password=alice-secret",
         ]);
         assert!(line.contains("enabled: PLAIN"), "{line}");
+
+        // PLAINTEXT (A) against SASL_PLAINTEXT (B) of the same broker, alternating rounds:
+        // the ratio the lead measures on a release build (benches/README.md).
+        let cfg_dir = tempfile::tempdir().unwrap();
+        let sasl_file = cfg_dir.path().join("sasl.properties");
+        std::fs::write(
+            &sasl_file,
+            "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.username=alice\nsasl.password=alice-secret\n",
+        )
+        .unwrap();
+        let out = ok(
+            &[
+                "bench",
+                "produce",
+                "--bootstrap",
+                &plain_addr,
+                "--compare",
+                &addr,
+                "--compare-command-config",
+                sasl_file.to_str().unwrap(),
+                "--topic",
+                "compare-topic",
+                "--create",
+                "--records",
+                "500",
+                "--record-size",
+                "100",
+                "--rounds",
+                "1",
+                "--quiet",
+                "--json",
+            ],
+            "",
+        );
+        let v: serde_json::Value = serde_json::from_str(&out).expect("JSON comparison");
+        assert_eq!(v["a_rounds"].as_array().unwrap().len(), 1, "{v}");
+        assert_eq!(v["b_rounds"].as_array().unwrap().len(), 1, "{v}");
+        let medians = v["medians"].as_object().unwrap();
+        assert!(
+            medians
+                .values()
+                .any(|m| m["ratio_b_over_a"].as_f64().is_some_and(|r| r > 0.0)),
+            "{v}"
+        );
     })
     .await
     .unwrap();
     assert!(rec.seen("SASL_PLAINTEXT User:alice"), "{:?}", rec.all());
+    assert!(rec.seen("PLAINTEXT User:ANONYMOUS"), "{:?}", rec.all());
     broker.shutdown().await.unwrap();
 }
 

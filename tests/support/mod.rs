@@ -6,8 +6,8 @@
 
 pub mod clients;
 pub mod raw;
-pub mod wire;
 pub mod security;
+pub mod wire;
 
 #[allow(unused_imports)]
 pub use clients::*;

@@ -38,13 +38,23 @@ pub async fn main(cfg: Config) -> Result<(), BenchError> {
         }
         Some(b_addr) => {
             let a_addr = cfg.bootstrap.clone();
+            let b_cfg = match &cfg.compare_security {
+                None => cfg.clone(),
+                Some(s) => Arc::new(Config {
+                    security: s.clone(),
+                    ..(*cfg).clone()
+                }),
+            };
             let (mut a, mut b) = (Vec::new(), Vec::new());
             for round in 0..cfg.rounds {
-                for (name, addr, out) in [("A", &a_addr, &mut a), ("B", &b_addr, &mut b)] {
+                for (name, cfg, addr, out) in
+                    [("A", &cfg, &a_addr, &mut a), ("B", &b_cfg, &b_addr, &mut b)]
+                {
                     eprintln!(
-                        "weir bench: round {}/{} broker {name} = {addr}",
+                        "weir bench: round {}/{} broker {name} = {addr} ({})",
                         round + 1,
-                        cfg.rounds
+                        cfg.rounds,
+                        cfg.security.protocol_name()
                     );
                     let r = run_against(&cfg, addr, round == 0).await?;
                     if !cfg.json {
