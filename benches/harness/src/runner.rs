@@ -56,7 +56,7 @@ pub async fn main(cfg: Config) -> Result<(), BenchError> {
                         cfg.rounds,
                         cfg.security.protocol_name()
                     );
-                    let r = run_against(&cfg, addr, round == 0).await?;
+                    let r = run_against(cfg, addr, round == 0).await?;
                     if !cfg.json {
                         eprint!("{}", r.to_text());
                     }
