@@ -27,7 +27,8 @@ pub struct Global {
     /// --command-config, else 127.0.0.1:9092].
     #[arg(short = 'b', long, global = true, env = "WEIR_BOOTSTRAP")]
     pub bootstrap: Option<String>,
-    /// A Kafka client property (repeatable), e.g. -X request.timeout.ms=5000.
+    /// A Kafka client property (repeatable), e.g. -X security.protocol=SASL_SSL
+    /// -X sasl.mechanism=SCRAM-SHA-512 (TLS and SASL as Kafka's clients name them).
     #[arg(short = 'X', global = true, value_name = "KEY=VALUE")]
     pub property: Vec<String>,
     /// A Kafka client properties file (key=value lines, # comments).

@@ -10,7 +10,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{Request, StrBytes};
 use std::collections::HashMap;
 use weir_client::wire::Conn;
-use weir_client::ClientError;
+use weir_client::{ClientError, ClientSecurity};
 
 /// A connected admin client.
 pub struct Client {
@@ -19,6 +19,8 @@ pub struct Client {
     brokers: HashMap<i32, Conn>,
     /// Node id -> HOST:PORT from the last metadata.
     addrs: HashMap<i32, String>,
+    /// TLS and SASL of every connection (`security.protocol`, `ssl.*`, `sasl.*`).
+    security: ClientSecurity,
 }
 
 /// A Kafka error code as a client error, unless it is 0.
@@ -51,26 +53,21 @@ pub fn check_msg(
 
 impl Client {
     pub async fn connect(props: &Properties) -> Result<Client, ClientError> {
-        match props.get("security.protocol") {
-            None => {}
-            Some(p) if p.eq_ignore_ascii_case("PLAINTEXT") => {}
-            Some(p) => {
-                return Err(ClientError::Usage(format!(
-                    "security.protocol={p}: the admin commands speak PLAINTEXT only so far"
-                )))
-            }
-        }
+        let security = ClientSecurity::from_properties(&|k| props.get(k).map(str::to_string))?;
         let servers = props.get("bootstrap.servers").unwrap_or("127.0.0.1:9092");
         let mut last = None;
         for addr in servers.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            match Conn::connect(addr).await {
+            match Conn::connect(addr, &security).await {
                 Ok(bootstrap) => {
                     return Ok(Client {
                         bootstrap,
                         brokers: HashMap::new(),
                         addrs: HashMap::new(),
+                        security,
                     })
                 }
+                // Wrong credentials or certificates fail on every broker alike.
+                Err(e @ ClientError::Auth(_)) => return Err(e),
                 Err(e) => last = Some(e),
             }
         }
@@ -131,7 +128,7 @@ impl Client {
                     })?
                 }
             };
-            let conn = Conn::connect(&addr).await?;
+            let conn = Conn::connect(&addr, &self.security).await?;
             self.brokers.insert(node, conn);
         }
         Ok(self.brokers.get_mut(&node).expect("inserted above"))

@@ -22,6 +22,9 @@ pub enum ClientError {
     /// Compression or decompression failed.
     #[error("codec: {0}")]
     Codec(String),
+    /// TLS handshake or SASL authentication failed: retrying will not help.
+    #[error("{0}")]
+    Auth(String),
     /// Anything else that stops the run (timeouts, missing leaders, ...).
     #[error("{0}")]
     Run(String),

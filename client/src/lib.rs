@@ -4,11 +4,16 @@
 //!
 //! - [`wire`]: one connection: framing, correlation ids, ApiVersions negotiation,
 //!   a writer/reader split for pipelining.
+//! - [`security`]: [`ClientSecurity`] from Kafka's client properties: TLS and SASL.
+//! - [`sasl`]: the client side of SASL/PLAIN and SCRAM-SHA-256/512 messages.
 //! - [`partitioner`]: Kafka's murmur2 partition for a keyed record.
 //! - [`error`]: [`ClientError`], one clear line per failure.
 
 pub mod error;
 pub mod partitioner;
+pub mod sasl;
+pub mod security;
 pub mod wire;
 
 pub use error::ClientError;
+pub use security::ClientSecurity;

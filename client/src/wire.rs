@@ -1,18 +1,29 @@
 //! One Kafka connection: length-prefixed framing, request headers and correlation ids,
 //! ApiVersions negotiation, and a split into a writer and a reader so several requests can
-//! be in flight with responses matched in order.
+//! be in flight with responses matched in order. A connection is plaintext, TLS, SASL or
+//! SASL over TLS ([`ClientSecurity`]); the plaintext halves are tokio's owned TCP halves
+//! behind an enum, so plaintext reads and writes cost no more than before.
 
 use std::collections::HashMap;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, RequestHeader, ResponseHeader};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, RequestHeader, ResponseHeader, SaslAuthenticateRequest,
+    SaslHandshakeRequest,
+};
 use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
 
-use crate::error::ClientError;
+use crate::error::{error_name, ClientError};
+use crate::sasl::{plain_message, Mechanism, ScramClient};
+use crate::security::ClientSecurity;
 
 /// Largest response frame we accept (a fetch can be large, but not unbounded).
 const MAX_FRAME: usize = 512 * 1024 * 1024;
@@ -63,16 +74,29 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Connects and negotiates versions with ApiVersions (v3, falling back to v0).
-    pub async fn connect(addr: &str) -> Result<Conn, ClientError> {
-        match Self::connect_with(addr, 3).await {
-            Ok(c) => Ok(c),
+    /// Connects (TLS handshake, as `security` says), negotiates versions with ApiVersions
+    /// (v3, falling back to v0), then authenticates with SASL if `security` says so.
+    pub async fn connect(addr: &str, security: &ClientSecurity) -> Result<Conn, ClientError> {
+        let mut conn = match Self::connect_with(addr, security, 3).await {
+            Ok(c) => c,
+            Err(e @ ClientError::Auth(_)) => return Err(e),
             // A broker that lacks ApiVersions v3 answers in v0 format (or hangs up).
-            Err(first) => Self::connect_with(addr, 0).await.map_err(|_| first),
+            Err(first) => Self::connect_with(addr, security, 0)
+                .await
+                .map_err(|_| first)?,
+        };
+        if let Some(sasl) = &security.sasl {
+            conn.authenticate(sasl.mechanism, &sasl.username, &sasl.password)
+                .await?;
         }
+        Ok(conn)
     }
 
-    async fn connect_with(addr: &str, api_versions_version: i16) -> Result<Conn, ClientError> {
+    async fn connect_with(
+        addr: &str,
+        security: &ClientSecurity,
+        api_versions_version: i16,
+    ) -> Result<Conn, ClientError> {
         let io = |source| ClientError::Io {
             addr: addr.to_string(),
             source,
@@ -82,7 +106,25 @@ impl Conn {
             .map_err(|_| ClientError::Run(format!("{addr}: connect timed out")))?
             .map_err(io)?;
         stream.set_nodelay(true).map_err(io)?;
-        let (r, w) = stream.into_split();
+        let (r, w) = match &security.tls {
+            None => {
+                let (r, w) = stream.into_split();
+                (ReadHalf::Plain(r), WriteHalf::Plain(w))
+            }
+            Some(config) => {
+                let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                let name = rustls::pki_types::ServerName::try_from(host.to_string())
+                    .map_err(|e| ClientError::Usage(format!("{addr}: TLS server name: {e}")))?;
+                let tls = tokio_rustls::TlsConnector::from(config.clone()).connect(name, stream);
+                let tls = tokio::time::timeout(CONNECT_TIMEOUT, tls)
+                    .await
+                    .map_err(|_| ClientError::Auth(format!("{addr}: TLS handshake timed out")))?
+                    .map_err(|e| ClientError::Auth(format!("{addr}: TLS handshake failed: {e}")))?;
+                let (r, w) = tokio::io::split(tls);
+                (ReadHalf::Tls(r), WriteHalf::Tls(w))
+            }
+        };
         let mut conn = Conn {
             addr: addr.to_string(),
             versions: Versions::default(),
@@ -118,6 +160,65 @@ impl Conn {
         Ok(conn)
     }
 
+    /// SaslHandshake v1 and SaslAuthenticate rounds; a refusal is one line.
+    async fn authenticate(
+        &mut self,
+        mechanism: Mechanism,
+        username: &str,
+        password: &str,
+    ) -> Result<(), ClientError> {
+        let addr = self.addr.clone();
+        let auth_err = |msg: String| ClientError::Auth(format!("{addr}: {msg}"));
+        let v = self.versions.pick(ApiKey::SaslHandshake, 1, 1)?;
+        let req = SaslHandshakeRequest::default()
+            .with_mechanism(StrBytes::from_static_str(mechanism.name()));
+        let resp = self.call(&req, v).await?;
+        if resp.error_code != 0 {
+            let enabled: Vec<&str> = resp.mechanisms.iter().map(|m| m.as_str()).collect();
+            return Err(auth_err(format!(
+                "SASL mechanism {} is not enabled on the broker ({}; enabled: {})",
+                mechanism.name(),
+                error_name(resp.error_code),
+                enabled.join(",")
+            )));
+        }
+        let v = self.versions.pick(ApiKey::SaslAuthenticate, 0, 2)?;
+        let mut scram = match mechanism {
+            Mechanism::Plain => None,
+            _ => Some(ScramClient::new(mechanism, username, password)),
+        };
+        let first = match &scram {
+            None => plain_message(username, password),
+            Some(s) => s.client_first(),
+        };
+        let answer = self.sasl_round(first, v).await?;
+        let Some(scram) = scram.as_mut() else {
+            return Ok(());
+        };
+        let fin = scram.client_final(&answer).map_err(auth_err)?;
+        let answer = self.sasl_round(fin, v).await?;
+        scram.verify_server_final(&answer).map_err(auth_err)
+    }
+
+    async fn sasl_round(&mut self, bytes: Vec<u8>, v: i16) -> Result<Bytes, ClientError> {
+        let req = SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(bytes));
+        let resp = self.call(&req, v).await?;
+        if resp.error_code != 0 {
+            let msg = resp
+                .error_message
+                .as_ref()
+                .map(|m| m.as_str())
+                .filter(|m| !m.is_empty())
+                .map(str::to_string)
+                .unwrap_or_else(|| error_name(resp.error_code));
+            return Err(ClientError::Auth(format!(
+                "{}: SASL authentication failed: {msg}",
+                self.addr
+            )));
+        }
+        Ok(resp.auth_bytes)
+    }
+
     /// Sends one request and waits (at most [`CALL_TIMEOUT`]) for its response.
     pub async fn call<R: Request>(
         &mut self,
@@ -148,7 +249,7 @@ impl Conn {
 /// The sending half: encodes requests with increasing correlation ids.
 pub struct RequestWriter {
     addr: String,
-    w: OwnedWriteHalf,
+    w: WriteHalf,
     buf: BytesMut,
     next_correlation: i32,
     /// Total bytes written (request frames, including length prefixes).
@@ -180,13 +281,15 @@ impl RequestWriter {
             .map_err(|e| ClientError::Protocol(format!("encoding {key:?} v{version}: {e}")))?;
         let len = (self.buf.len() - 4) as i32;
         self.buf[..4].copy_from_slice(&len.to_be_bytes());
-        self.w
-            .write_all(&self.buf)
-            .await
-            .map_err(|source| ClientError::Io {
-                addr: self.addr.clone(),
-                source,
-            })?;
+        let io = |source| ClientError::Io {
+            addr: self.addr.clone(),
+            source,
+        };
+        self.w.write_all(&self.buf).await.map_err(io)?;
+        if let WriteHalf::Tls(w) = &mut self.w {
+            // rustls may hold encrypted records back until flushed.
+            w.flush().await.map_err(io)?;
+        }
         self.bytes_written += self.buf.len() as u64;
         Ok(corr)
     }
@@ -195,7 +298,7 @@ impl RequestWriter {
 /// The receiving half: reads response frames in order.
 pub struct ResponseReader {
     addr: String,
-    r: BufReader<OwnedReadHalf>,
+    r: BufReader<ReadHalf>,
     /// Total bytes read (response frames, including length prefixes).
     pub bytes_read: u64,
     buf: BytesMut,
@@ -266,6 +369,76 @@ impl ResponseReader {
             })?;
         self.bytes_read += 4 + len as u64;
         Ok(self.buf.split_to(len).freeze())
+    }
+}
+
+/// The reading half of a plaintext or TLS connection.
+enum ReadHalf {
+    Plain(OwnedReadHalf),
+    Tls(tokio::io::ReadHalf<TlsStream<TcpStream>>),
+}
+
+/// The writing half of a plaintext or TLS connection.
+enum WriteHalf {
+    Plain(OwnedWriteHalf),
+    Tls(tokio::io::WriteHalf<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for ReadHalf {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ReadHalf::Plain(r) => Pin::new(r).poll_read(cx, buf),
+            ReadHalf::Tls(r) => Pin::new(r).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for WriteHalf {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            WriteHalf::Plain(w) => Pin::new(w).poll_write(cx, buf),
+            WriteHalf::Tls(w) => Pin::new(w).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            WriteHalf::Plain(w) => Pin::new(w).poll_write_vectored(cx, bufs),
+            WriteHalf::Tls(w) => Pin::new(w).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            WriteHalf::Plain(w) => w.is_write_vectored(),
+            WriteHalf::Tls(w) => w.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WriteHalf::Plain(w) => Pin::new(w).poll_flush(cx),
+            WriteHalf::Tls(w) => Pin::new(w).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WriteHalf::Plain(w) => Pin::new(w).poll_shutdown(cx),
+            WriteHalf::Tls(w) => Pin::new(w).poll_shutdown(cx),
+        }
     }
 }
 

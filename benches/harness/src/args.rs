@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::BenchError;
+use weir_client::ClientSecurity;
 use weir_storage::Compression;
 
 /// What the run measures.
@@ -88,6 +89,12 @@ pub struct Config {
     pub json: bool,
     pub svg: Option<PathBuf>,
     pub quiet: bool,
+    /// TLS and SASL of every connection, from Kafka client properties
+    /// (`--command-config FILE`, `-X key=value`).
+    pub security: ClientSecurity,
+    /// With `--compare-command-config`: the security of the `--compare` broker (the same
+    /// properties with that file's on top), e.g. PLAINTEXT against SASL_SSL of one broker.
+    pub compare_security: Option<ClientSecurity>,
 }
 
 impl Default for Config {
@@ -126,6 +133,8 @@ impl Default for Config {
             json: false,
             svg: None,
             quiet: false,
+            security: ClientSecurity::plaintext(),
+            compare_security: None,
         }
     }
 }
@@ -168,6 +177,12 @@ usage: weir bench produce|consume|e2e --bootstrap HOST:PORT [options]
   --json                      print the report as JSON on stdout
   --svg FILE                  write an SVG report with latency over time
   --quiet                     no progress line each second
+  --command-config FILE       Kafka client properties (key=value lines): security.protocol,
+                              ssl.truststore.location, ssl.keystore.location, sasl.mechanism,
+                              sasl.jaas.config, ... (TLS and SASL, as Kafka's clients name them)
+  -X KEY=VALUE                one client property (repeatable; wins over --command-config)
+  --compare-command-config FILE  properties for the --compare broker, on top of the above
+                              (e.g. the same broker's PLAINTEXT port vs its SASL_SSL port)
 
 BYTES accepts plain bytes or KiB/MiB suffixes; counts and rates accept k/m suffixes (10^3/10^6).
 MB/s in reports is 10^6 bytes of record payload (key + value) per second; wire MB/s counts
@@ -350,6 +365,19 @@ pub fn parse(args: &[String]) -> Result<Command, BenchError> {
         if a == "-h" || a == "--help" {
             return Ok(Command::Help);
         }
+        if a == "-X" || (a.starts_with("-X") && a.len() > 2) {
+            let v = if a == "-X" {
+                i += 1;
+                rest.get(i)
+                    .map(|v| v.to_string())
+                    .ok_or_else(|| usage("-X needs KEY=VALUE".into()))?
+            } else {
+                a[2..].to_string()
+            };
+            pairs.push(("-X".to_string(), Some(v)));
+            i += 1;
+            continue;
+        }
         if !a.starts_with("--") {
             return Err(usage(format!("unexpected argument '{a}'")));
         }
@@ -375,6 +403,8 @@ pub fn parse(args: &[String]) -> Result<Command, BenchError> {
     } else {
         c.mode = mode;
     }
+    let mut props: std::collections::BTreeMap<String, String> = Default::default();
+    let mut compare_props: Option<Vec<(String, String)>> = None;
     for (k, v) in pairs {
         let flag = k.as_str();
         let v = v.unwrap_or_default();
@@ -451,11 +481,57 @@ pub fn parse(args: &[String]) -> Result<Command, BenchError> {
             "--json" => c.json = true,
             "--svg" => c.svg = Some(PathBuf::from(v)),
             "--quiet" => c.quiet = true,
+            "--command-config" => {
+                // -X given before or after the file wins over it.
+                for (k, v) in read_properties(v)? {
+                    props.entry(k).or_insert(v);
+                }
+            }
+            "--compare-command-config" => compare_props = Some(read_properties(v)?),
+            "-X" => {
+                let (key, val) = v
+                    .split_once('=')
+                    .ok_or_else(|| usage(format!("-X: expected KEY=VALUE, got '{v}'")))?;
+                props.insert(key.trim().to_string(), val.trim().to_string());
+            }
             _ => return Err(usage(format!("unknown flag {flag}"))),
         }
     }
+    if c.bootstrap.is_empty() {
+        if let Some(b) = props.get("bootstrap.servers") {
+            c.bootstrap = check_addr("bootstrap.servers", b.split(',').next().unwrap_or(b))?;
+        }
+    }
+    c.security = ClientSecurity::from_properties(&|k| props.get(k).cloned())?;
+    if let Some(overlay) = compare_props {
+        if c.compare.is_none() {
+            return Err(usage("--compare-command-config needs --compare".into()));
+        }
+        let mut b = props.clone();
+        b.extend(overlay);
+        c.compare_security = Some(ClientSecurity::from_properties(&|k| b.get(k).cloned())?);
+    }
     validate(&c)?;
     Ok(Command::Run(Box::new(c)))
+}
+
+/// A Kafka client properties file: `key=value` (or `key: value`) lines, `#`/`!` comments.
+fn read_properties(file: &str) -> Result<Vec<(String, String)>, BenchError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| usage(format!("--command-config {file}: {e}")))?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        let (k, v) = line
+            .split_once('=')
+            .or_else(|| line.split_once(':'))
+            .ok_or_else(|| usage(format!("{file}:{}: expected key=value", n + 1)))?;
+        out.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    Ok(out)
 }
 
 fn bytes_i32(flag: &str, v: &str) -> Result<i32, BenchError> {
@@ -528,6 +604,56 @@ mod tests {
             Command::Run(c) => *c,
             Command::Help => panic!("help"),
         }
+    }
+
+    #[test]
+    fn client_properties_from_x_and_command_config() {
+        let dir = std::env::temp_dir().join(format!("weir-bench-args-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("client.properties");
+        std::fs::write(
+            &file,
+            "# comment\nbootstrap.servers=127.0.0.1:9095,127.0.0.1:9096\nsecurity.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.username=file\nsasl.password=pw\n",
+        )
+        .unwrap();
+        let f = file.to_string_lossy().into_owned();
+        let c = cfg(&format!("produce --command-config {f}"));
+        assert_eq!(c.bootstrap, "127.0.0.1:9095");
+        assert_eq!(c.security.protocol_name(), "SASL_PLAINTEXT");
+        assert_eq!(c.security.sasl.as_ref().unwrap().username, "file");
+        // -X wins over the file, before or after it; --bootstrap wins over bootstrap.servers.
+        for line in [
+            format!("produce --bootstrap h:1 -X sasl.username=x --command-config {f}"),
+            format!("produce --bootstrap h:1 --command-config {f} -Xsasl.username=x"),
+        ] {
+            let c = cfg(&line);
+            assert_eq!(c.bootstrap, "h:1");
+            assert_eq!(c.security.sasl.as_ref().unwrap().username, "x", "{line}");
+        }
+        // The compare broker's file goes on top of the same properties.
+        std::fs::write(
+            dir.join("plain.properties"),
+            "security.protocol=PLAINTEXT\n",
+        )
+        .unwrap();
+        let p = dir.join("plain.properties").to_string_lossy().into_owned();
+        let c = cfg(&format!(
+            "produce --command-config {f} --compare h:2 --compare-command-config {p}"
+        ));
+        assert_eq!(c.security.protocol_name(), "SASL_PLAINTEXT");
+        assert_eq!(c.compare_security.unwrap().protocol_name(), "PLAINTEXT");
+        for bad in [
+            format!("produce --bootstrap h:1 --compare-command-config {p}"),
+            "produce --bootstrap h:1 -X".to_string(),
+            "produce --bootstrap h:1 -X novalue".to_string(),
+            "produce --bootstrap h:1 -X security.protocol=SASL_SSL -X sasl.mechanism=GSSAPI"
+                .to_string(),
+            "produce --bootstrap h:1 --command-config /nonexistent/file".to_string(),
+        ] {
+            let e = parse(&args(&bad)).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}: {e}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     fn err(s: &str) -> String {

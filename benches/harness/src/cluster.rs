@@ -14,6 +14,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::wire::Conn;
 use crate::BenchError;
+use weir_client::ClientSecurity;
 
 const TOPIC_ALREADY_EXISTS: i16 = 36;
 /// How long to wait for a topic's partitions to get leaders after creating it.
@@ -129,10 +130,11 @@ pub async fn describe(conn: &mut Conn, topic: &str) -> Result<Option<TopicLayout
 /// partition has a leader. Returns the layout.
 pub async fn ensure_topic(
     bootstrap: &str,
+    security: &ClientSecurity,
     topic: &str,
     spec: Option<&TopicSpec>,
 ) -> Result<TopicLayout, BenchError> {
-    let mut conn = Conn::connect(bootstrap).await?;
+    let mut conn = Conn::connect(bootstrap, security).await?;
     if let Some(spec) = spec {
         if describe(&mut conn, topic).await?.is_none() {
             create(&mut conn, topic, spec).await?;
@@ -209,11 +211,15 @@ pub const EARLIEST: i64 = -2;
 pub const LATEST: i64 = -1;
 
 /// The earliest or latest offset of each partition of the topic.
-pub async fn list_offsets(layout: &TopicLayout, timestamp: i64) -> Result<Vec<i64>, BenchError> {
+pub async fn list_offsets(
+    layout: &TopicLayout,
+    security: &ClientSecurity,
+    timestamp: i64,
+) -> Result<Vec<i64>, BenchError> {
     let all: Vec<usize> = (0..layout.partitions()).collect();
     let mut out = vec![-1i64; layout.partitions()];
     for (addr, parts) in layout.by_leader(&all)? {
-        let mut conn = Conn::connect(&addr).await?;
+        let mut conn = Conn::connect(&addr, security).await?;
         let v = conn.versions.pick(ApiKey::ListOffsets, 1, 7)?;
         let req = ListOffsetsRequest::default()
             .with_replica_id(BrokerId(-1))

@@ -132,7 +132,7 @@ async fn fetch_loop(
     let cfg = &plan.cfg;
     let stats = &plan.stats;
     let stop = &plan.stop;
-    let conn = Conn::connect(&addr).await?;
+    let conn = Conn::connect(&addr, &cfg.security).await?;
     let version = conn.versions.pick(ApiKey::Fetch, 4, 12)?;
     let (_, mut writer, mut reader) = conn.into_split();
     let topic = TopicName(StrBytes::from_string(plan.layout.topic.clone()));

@@ -85,7 +85,7 @@ pub async fn run_producer(plan: ProducerPlan) -> Result<(), BenchError> {
     let mut leaders: Vec<Leader> = Vec::new();
     let mut leader_of = vec![0usize; nparts];
     for (addr, parts) in layout.by_leader(&all)? {
-        let conn = Conn::connect(&addr).await?;
+        let conn = Conn::connect(&addr, &cfg.security).await?;
         let version = conn.versions.pick(ApiKey::Produce, 3, 12)?;
         let (_, writer, reader) = conn.into_split();
         let permits = Arc::new(Semaphore::new(cfg.max_in_flight));

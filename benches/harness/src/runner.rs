@@ -38,15 +38,25 @@ pub async fn main(cfg: Config) -> Result<(), BenchError> {
         }
         Some(b_addr) => {
             let a_addr = cfg.bootstrap.clone();
+            let b_cfg = match &cfg.compare_security {
+                None => cfg.clone(),
+                Some(s) => Arc::new(Config {
+                    security: s.clone(),
+                    ..(*cfg).clone()
+                }),
+            };
             let (mut a, mut b) = (Vec::new(), Vec::new());
             for round in 0..cfg.rounds {
-                for (name, addr, out) in [("A", &a_addr, &mut a), ("B", &b_addr, &mut b)] {
+                for (name, cfg, addr, out) in
+                    [("A", &cfg, &a_addr, &mut a), ("B", &b_cfg, &b_addr, &mut b)]
+                {
                     eprintln!(
-                        "weir bench: round {}/{} broker {name} = {addr}",
+                        "weir bench: round {}/{} broker {name} = {addr} ({})",
                         round + 1,
-                        cfg.rounds
+                        cfg.rounds,
+                        cfg.security.protocol_name()
                     );
-                    let r = run_against(&cfg, addr, round == 0).await?;
+                    let r = run_against(cfg, addr, round == 0).await?;
                     if !cfg.json {
                         eprint!("{}", r.to_text());
                     }
@@ -164,7 +174,8 @@ pub async fn run_against(
         replication_factor: cfg.replication_factor,
         configs: cfg.topic_configs.clone(),
     });
-    let layout = Arc::new(cluster::ensure_topic(bootstrap, &cfg.topic, spec.as_ref()).await?);
+    let layout =
+        Arc::new(cluster::ensure_topic(bootstrap, &cfg.security, &cfg.topic, spec.as_ref()).await?);
     let clock = Clock::new();
 
     if cfg.mode == Mode::Consume && do_prefill && cfg.prefill > 0 {
@@ -192,10 +203,14 @@ pub async fn run_against(
     // (some brokers answer ListOffsets loosely), by the send stamp in the value.
     let start_offsets = match cfg.mode {
         Mode::Produce => Vec::new(),
-        Mode::E2e => cluster::list_offsets(&layout, cluster::LATEST).await?,
+        Mode::E2e => cluster::list_offsets(&layout, &cfg.security, cluster::LATEST).await?,
         Mode::Consume => match cfg.from {
-            StartAt::Earliest => cluster::list_offsets(&layout, cluster::EARLIEST).await?,
-            StartAt::Latest => cluster::list_offsets(&layout, cluster::LATEST).await?,
+            StartAt::Earliest => {
+                cluster::list_offsets(&layout, &cfg.security, cluster::EARLIEST).await?
+            }
+            StartAt::Latest => {
+                cluster::list_offsets(&layout, &cfg.security, cluster::LATEST).await?
+            }
         },
     };
     if std::env::var_os("WEIR_BENCH_DEBUG").is_some() {
