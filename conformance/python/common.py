@@ -131,7 +131,7 @@ def unsecured_jws(sub, lifetime_s=3600):
     def b64(obj):
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
 
-    now = time.time()
+    now = int(time.time())  # whole seconds: a fractional iat can be after the broker's now
     return b64({"alg": "none"}) + "." + b64({"sub": sub, "iat": now, "exp": now + lifetime_s}) + "."
 
 
