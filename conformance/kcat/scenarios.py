@@ -169,7 +169,7 @@ def secured_subset(kind):
     """Metadata, produce + consume back, commit in a group and resume (kcat has no admin)."""
     bs, x = sec_props(kind)
     t, g = topic("sec-" + kind), group("sec-" + kind)
-    md = json.loads(kcat(bs, *x, "-L", "-J").stdout)
+    md = json.loads(kcat(bs, *x, "-L", "-J", "-m", "5").stdout)  # -m 5: a refusal fails in 5 s
     eq([b["name"] for b in md["brokers"]], [bs], "metadata's brokers (the listener we came in on)")
     kcat(bs, *x, "-P", "-t", t, "-p", "0", stdin="".join(f"sec-{i}\n" for i in range(10)).encode())
     gargs = ["-G", g, t, "-J", "-X", "auto.offset.reset=earliest", "-X", "enable.auto.commit=true",
@@ -206,7 +206,7 @@ def sec_sasl_oauthbearer(bs):
 @scenario
 def sec_plain_wrong_password(bs):
     bs, x = sec_props("plain", wrong_password=True)
-    r = kcat(bs, *x, "-L", "-J", ok=False)
+    r = kcat(bs, *x, "-L", "-J", "-m", "3", ok=False)
     err = r.stderr.decode(errors="replace")
     check(r.returncode != 0, "kcat -L with a wrong password succeeded")
     want = "Authentication failed: Invalid username or password"

@@ -21,7 +21,7 @@ const uid = () => crypto.randomBytes(4).toString('hex');
 const topicName = (tag) => `cf-kafkajs-${tag}-${uid()}`;
 const groupName = (tag) => `g-kafkajs-${tag}-${uid()}`;
 let currentStep = 'start';
-const step = (s) => { currentStep = s; };
+const step = (s) => { currentStep = s; if (process.env.STEP_DEBUG) console.log(new Date().toISOString(), s); };
 async function waitUntil(fn, ms, what) {
   step(`waiting for ${what}`);
   const end = Date.now() + ms;
@@ -394,7 +394,8 @@ async function secSubset(kind) {
   const r = await p.send({ topic: t, messages: Array.from({ length: 10 }, (_, i) => ({ value: `sec-${i}`, partition: 0 })) });
   eq([r[0].errorCode, r[0].baseOffset], [0, '0'], 'produce result');
   step('first group member: consume, commit offset 5');
-  let c = await consumer(g);
+  // Short fetch waits: disconnect waits for the fetch in flight.
+  let c = await consumer(g, { maxWaitTimeInMs: 200 });
   await c.subscribe({ topics: [t], fromBeginning: true });
   const first = [];
   await c.run({ autoCommit: false, eachMessage: async ({ message }) => { first.push(message); } });
@@ -405,7 +406,7 @@ async function secSubset(kind) {
   const committed = await a.fetchOffsets({ groupId: g, topics: [t] });
   eq(committed[0].partitions.map((x) => x.offset), ['5'], 'committed offset');
   step('second group member: resume at the committed offset');
-  c = await consumer(g);
+  c = await consumer(g, { maxWaitTimeInMs: 200 });
   await c.subscribe({ topics: [t] });
   const second = [];
   await c.run({ autoCommit: false, eachMessage: async ({ message }) => { second.push(message); } });
