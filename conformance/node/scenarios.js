@@ -21,7 +21,7 @@ const uid = () => crypto.randomBytes(4).toString('hex');
 const topicName = (tag) => `cf-kafkajs-${tag}-${uid()}`;
 const groupName = (tag) => `g-kafkajs-${tag}-${uid()}`;
 let currentStep = 'start';
-const step = (s) => { currentStep = s; };
+const step = (s) => { currentStep = s; if (process.env.STEP_DEBUG) console.log(new Date().toISOString(), s); };
 async function waitUntil(fn, ms, what) {
   step(`waiting for ${what}`);
   const end = Date.now() + ms;
@@ -345,6 +345,93 @@ S.transactions = async () => {
   await sleep(500);
   eq(got.map((m) => m.value.toString()), ['commit-0', 'commit-1', 'commit-2', 'commit-3', 'commit-4', 'commit-last'], 'read_committed sees only committed records');
 };
+
+// ---- sec_*: the representative subset over the secured listeners conformance/run starts weir
+// with (WEIR_SEC_* in the environment), and a wrong password refused with
+// SASL_AUTHENTICATION_FAILED.
+const fs = require('fs');
+function unsecuredJws(sub) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  return `${b64({ alg: 'none' })}.${b64({ sub, iat: now, exp: now + 3600 })}.`;
+}
+function secClient(kind, wrongPassword = false) {
+  const env = { scram: 'WEIR_SEC_SASL_SSL', mtls: 'WEIR_SEC_SSL' }[kind] || 'WEIR_SEC_SASL_PLAINTEXT';
+  const dir = process.env.WEIR_SEC_DIR;
+  const bs = process.env[env];
+  if (!dir || !bs) throw new Fail(`${env}/WEIR_SEC_DIR not set: the sec_* scenarios need the secured listeners conformance/run starts weir with (not available with --bootstrap)`);
+  const bad = wrongPassword ? 'not-' : '';
+  const cfg = {
+    clientId: 'weir-conformance', brokers: [bs], logLevel: logLevel.NOTHING,
+    connectionTimeout: 5000, requestTimeout: 15000, retry: { retries: wrongPassword ? 0 : 3, initialRetryTime: 200 },
+  };
+  const ca = [fs.readFileSync(`${dir}/ca.pem`)];
+  if (kind === 'scram') {
+    cfg.ssl = { ca };
+    cfg.sasl = { mechanism: 'scram-sha-512', username: 'bob', password: `${bad}bob-secret` };
+  } else if (kind === 'plain') {
+    cfg.sasl = { mechanism: 'plain', username: 'alice', password: `${bad}alice-secret` };
+  } else if (kind === 'oauth') {
+    cfg.sasl = { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: unsecuredJws('carol') }) };
+  } else {
+    cfg.ssl = { ca, cert: fs.readFileSync(`${dir}/client.crt`), key: fs.readFileSync(`${dir}/client.key`) };
+  }
+  return [bs, new Kafka(cfg)];
+}
+
+async function secSubset(kind) {
+  let bs;
+  [bs, kafka] = secClient(kind);
+  const t = topicName(`sec-${kind}`);
+  const g = groupName(`sec-${kind}`);
+  const a = await admin();
+  step('CreateTopics');
+  eq(await a.createTopics({ topics: [{ topic: t, numPartitions: 1 }], waitForLeaders: true }), true, 'topic created');
+  const cl = await a.describeCluster();
+  eq(cl.brokers.map((b) => `${b.host}:${b.port}`), [bs], "DescribeCluster's brokers (the listener we came in on)");
+  const p = await producer();
+  step('produce');
+  const r = await p.send({ topic: t, messages: Array.from({ length: 10 }, (_, i) => ({ value: `sec-${i}`, partition: 0 })) });
+  eq([r[0].errorCode, r[0].baseOffset], [0, '0'], 'produce result');
+  step('first group member: consume, commit offset 5');
+  // Short fetch waits: disconnect waits for the fetch in flight.
+  let c = await consumer(g, { maxWaitTimeInMs: 200 });
+  await c.subscribe({ topics: [t], fromBeginning: true });
+  const first = [];
+  await c.run({ autoCommit: false, eachMessage: async ({ message }) => { first.push(message); } });
+  await waitUntil(() => first.length >= 10, 30000, `10 records (got ${first.length})`);
+  eq(first.map((m) => m.value.toString()), Array.from({ length: 10 }, (_, i) => `sec-${i}`), 'records read back');
+  await c.commitOffsets([{ topic: t, partition: 0, offset: '5' }]);
+  await c.disconnect();
+  const committed = await a.fetchOffsets({ groupId: g, topics: [t] });
+  eq(committed[0].partitions.map((x) => x.offset), ['5'], 'committed offset');
+  step('second group member: resume at the committed offset');
+  c = await consumer(g, { maxWaitTimeInMs: 200 });
+  await c.subscribe({ topics: [t] });
+  const second = [];
+  await c.run({ autoCommit: false, eachMessage: async ({ message }) => { second.push(message); } });
+  await waitUntil(() => second.length >= 5, 30000, `5 records after resuming (got ${second.length})`);
+  eq(second.map((m) => [m.offset, m.value.toString()]), [5, 6, 7, 8, 9].map((i) => [String(i), `sec-${i}`]), 'records after resuming');
+}
+
+async function secWrongPassword(kind, want) {
+  [, kafka] = secClient(kind, true);
+  const a = kafka.admin();
+  let err = null;
+  try { await a.connect(); } catch (e) { err = e; }
+  check(err, 'connecting with a wrong password succeeded');
+  eq(err.name, 'KafkaJSSASLAuthenticationError', `error (${err.message})`);
+  check(err.message.includes(want), `error message '${err.message}' lacks Kafka's '${want}'`);
+}
+
+S.sec_sasl_ssl_scram512 = () => secSubset('scram');
+S.sec_sasl_plaintext_plain = () => secSubset('plain');
+S.sec_ssl_mtls = () => secSubset('mtls');
+S.sec_sasl_oauthbearer = () => secSubset('oauth');
+// kafkajs turns SaslAuthenticate's SASL_AUTHENTICATION_FAILED (58) into this error with the
+// broker's message.
+S.sec_scram512_wrong_password = () => secWrongPassword('scram', 'SASL SCRAM SHA512 authentication failed: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512');
+S.sec_plain_wrong_password = () => secWrongPassword('plain', 'SASL PLAIN authentication failed: Authentication failed: Invalid username or password');
 
 async function main() {
   const [cmd, name, bs] = process.argv.slice(2);

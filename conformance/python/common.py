@@ -96,6 +96,48 @@ def sample_records(n=40):
     return out
 
 
+# Secured listeners (sec_* scenarios): conformance/run starts weir with them and passes
+# WEIR_SEC_* (see SECURITY in conformance/run).
+SEC_KINDS = {
+    # kind: (listener env, security.protocol, mechanism, user, password)
+    "scram": ("WEIR_SEC_SASL_SSL", "SASL_SSL", "SCRAM-SHA-512", "bob", "bob-secret"),
+    "plain": ("WEIR_SEC_SASL_PLAINTEXT", "SASL_PLAINTEXT", "PLAIN", "alice", "alice-secret"),
+    "mtls": ("WEIR_SEC_SSL", "SSL", None, None, None),
+    "oauth": ("WEIR_SEC_SASL_PLAINTEXT", "SASL_PLAINTEXT", "OAUTHBEARER", "carol", None),
+}
+
+
+def sec(kind, wrong_password=False):
+    """(bootstrap, settings) of a secured listener: protocol, mechanism, user, password,
+    ca (PEM file), cert, key (client certificate PEM files)."""
+    env, protocol, mechanism, user, password = SEC_KINDS[kind]
+    if env not in os.environ or "WEIR_SEC_DIR" not in os.environ:
+        raise Fail(f"{env}/WEIR_SEC_DIR not set: the sec_* scenarios need the secured listeners "
+                   "conformance/run starts weir with (not available with --bootstrap)")
+    d = os.environ["WEIR_SEC_DIR"]
+    if wrong_password:
+        password = "not-" + password
+    return os.environ[env], dict(
+        protocol=protocol, mechanism=mechanism, user=user, password=password,
+        ca=os.path.join(d, "ca.pem"), cert=os.path.join(d, "client.crt"),
+        key=os.path.join(d, "client.key"))
+
+
+def unsecured_jws(sub, lifetime_s=3600):
+    """An unsecured JWS (alg none) as Kafka's OAuthBearerUnsecuredLoginCallbackHandler makes."""
+    import base64
+    import json
+
+    def b64(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    now = int(time.time())  # whole seconds: a fractional iat can be after the broker's now
+    return b64({"alg": "none"}) + "." + b64({"sub": sub, "iat": now, "exp": now + lifetime_s}) + "."
+
+
+SEC_RECORDS = [f"sec-{i}".encode() for i in range(10)]
+
+
 def _watchdog(name):
     """Shortly before conformance/run's budget kills us, say where the scenario is stuck."""
     budget = float(os.environ.get("CONFORMANCE_BUDGET", "0") or 0)

@@ -6,7 +6,8 @@ from confluent_kafka import (Consumer, KafkaError, KafkaException, Producer, Top
 from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource,
                                    NewPartitions, NewTopic)
 
-from common import Fail, check, eq, group, main, sample_records, scenario, topic, wait_until
+from common import (SEC_RECORDS, Fail, check, eq, group, main, sample_records, scenario, sec, topic,
+                    wait_until)
 
 T = 15  # seconds: timeout of any single client call
 
@@ -441,6 +442,96 @@ def transactions(bs):
     msgs = consume_n(c, 11)
     eq(sum(1 for m in msgs if m.value().startswith(b"abort")), 5, "read_uncommitted sees aborted records")
     c.close()
+
+
+def sec_conf(kind, wrong_password=False):
+    bs, s = sec(kind, wrong_password)
+    conf = {"bootstrap.servers": bs, "security.protocol": s["protocol"]}
+    if s["protocol"].endswith("SSL"):
+        conf["ssl.ca.location"] = s["ca"]
+    if kind == "mtls":
+        conf.update({"ssl.certificate.location": s["cert"], "ssl.key.location": s["key"]})
+    elif kind == "oauth":
+        # librdkafka's built-in unsecured JWT (what Kafka's unsecured login module sends).
+        conf.update({"sasl.mechanisms": "OAUTHBEARER", "enable.sasl.oauthbearer.unsecure.jwt": True,
+                     "sasl.oauthbearer.config": f"principal={s['user']}"})
+    else:
+        conf.update({"sasl.mechanisms": s["mechanism"], "sasl.username": s["user"],
+                     "sasl.password": s["password"]})
+    return bs, conf
+
+
+def secured_subset(kind):
+    """Metadata, CreateTopics, produce + consume back, commit in a group and resume from it."""
+    bs, conf = sec_conf(kind)
+    t, g = topic("sec-" + kind), group("sec-" + kind)
+    a = AdminClient(dict(conf, **{"socket.timeout.ms": 10000}))
+    for f in a.create_topics([NewTopic(t, 1, 1)], operation_timeout=T).values():
+        f.result(T)
+    md = a.list_topics(t, timeout=T)
+    eq([f"{b.host}:{b.port}" for b in md.brokers.values()], [bs], "metadata's brokers (the listener we came in on)")
+    eq(len(md.topics[t].partitions), 1, "partitions of the created topic")
+    p = Producer(dict(conf, **{"message.timeout.ms": 15000, "linger.ms": 5}))
+    reports = []
+    for v in SEC_RECORDS:
+        p.produce(t, value=v, partition=0, on_delivery=lambda err, m: reports.append((err, m.offset())))
+    eq(p.flush(T), 0, "records still in the producer's queue")
+    eq(sorted(reports, key=lambda r: r[1]), [(None, i) for i in range(10)], "delivery reports")
+    c = Consumer(dict(conf, **{"group.id": g, "enable.auto.commit": False}))
+    c.assign([TopicPartition(t, 0, OFFSET_BEGINNING)])
+    got = [m.value() for m in consume_n(c, 5)]
+    eq(got, SEC_RECORDS[:5], "first five records")
+    c.commit(offsets=[TopicPartition(t, 0, 5)], asynchronous=False)
+    c.close()
+    c = Consumer(dict(conf, **{"group.id": g, "enable.auto.commit": False, "auto.offset.reset": "earliest"}))
+    eq([tp.offset for tp in c.committed([TopicPartition(t, 0)], timeout=T)], [5], "committed offset")
+    c.assign([TopicPartition(t, 0)])
+    got = [m.value() for m in consume_n(c, 5)]
+    eq(got, SEC_RECORDS[5:], "records after resuming at the committed offset")
+    c.close()
+
+
+def wrong_password(kind):
+    """A wrong password: librdkafka reports _AUTHENTICATION with the broker's message."""
+    bs, conf = sec_conf(kind, wrong_password=True)
+    errors = []
+    p = Producer(dict(conf, error_cb=errors.append))
+    wait_until(lambda: (p.poll(0.2), errors)[1], T, "an error callback")
+    e = errors[0]
+    eq(e.code(), KafkaError._AUTHENTICATION, f"error code (message: {e.str()})")
+    want = {"scram": "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512",
+            "plain": "Authentication failed: Invalid username or password"}[kind]
+    check(want in e.str(), f"error message {e.str()!r} lacks Kafka's {want!r}")
+
+
+@scenario
+def sec_sasl_ssl_scram512(bs):
+    secured_subset("scram")
+
+
+@scenario
+def sec_sasl_plaintext_plain(bs):
+    secured_subset("plain")
+
+
+@scenario
+def sec_ssl_mtls(bs):
+    secured_subset("mtls")
+
+
+@scenario
+def sec_sasl_oauthbearer(bs):
+    secured_subset("oauth")
+
+
+@scenario
+def sec_scram512_wrong_password(bs):
+    wrong_password("scram")
+
+
+@scenario
+def sec_plain_wrong_password(bs):
+    wrong_password("plain")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,9 @@ def sample_records(n):
 
 
 k.producer, k.consumer, k.admin, k.sample_records = producer, consumer, admin, sample_records
+# The sec_* scenarios as a 0.10.1 client: SaslHandshake v0 then unframed SASL tokens (no
+# SaslAuthenticate, which came in Kafka 1.0).
+k.SEC_EXTRA = {"api_version": V}
 
 
 @common.scenario

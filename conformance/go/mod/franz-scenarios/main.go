@@ -678,5 +678,6 @@ func main() {
 	Register("delete_records", deleteRecords)
 	Register("transactions", transactions)
 	Register("transactions_consume_produce", consumeTransformProduce)
+	registerSecured()
 	Main()
 }

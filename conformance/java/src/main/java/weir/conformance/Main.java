@@ -1111,6 +1111,11 @@ public final class Main {
 
     // ---------------------------------------------------------------- main
 
+    // The sec_* scenarios (secured listeners), in their own file.
+    static {
+        Secured.register();
+    }
+
     static void watchdog(String name) {
         String b = System.getenv("CONFORMANCE_BUDGET");
         double budget = 0;
