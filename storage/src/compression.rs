@@ -48,8 +48,20 @@ fn read_capped(codec: &str, r: impl Read, hint: usize) -> Result<Vec<u8>, BatchE
     Ok(out)
 }
 
+/// The most a snappy block can inflate (64 output bytes per 3 input bytes, rounded up).
+const SNAPPY_MAX_RATIO: usize = 22;
+
 fn snappy_raw_decompress(block: &[u8], out: &mut Vec<u8>) -> Result<(), BatchError> {
     let len = snap::raw::decompress_len(block).map_err(|e| dec_err("snappy", e))?;
+    // No snappy element emits more than 64 bytes for 3 bytes of input (a copy with a
+    // 2-byte offset), so a block claiming more than 22x its size is corrupt: refuse it
+    // before zero-filling the claimed length (a 6-byte block may claim 1 GiB).
+    if len > block.len().saturating_mul(SNAPPY_MAX_RATIO) {
+        return Err(dec_err(
+            "snappy",
+            format!("a block of {} bytes claims {len} bytes", block.len()),
+        ));
+    }
     if out.len() + len > MAX_DECOMPRESSED {
         return Err(dec_err(
             "snappy",
@@ -286,6 +298,26 @@ mod tests {
         assert_eq!(&framed[..8], &XERIAL_MAGIC);
         assert!(framed.len() > XERIAL_HEADER_LEN + 4);
         assert_eq!(Compression::Snappy.decompress(&framed).unwrap(), data);
+    }
+
+    #[test]
+    fn a_snappy_block_claiming_more_than_snappy_can_inflate_is_refused_before_allocating() {
+        // Seen while writing the record_batch fuzz target: 5 bytes claiming 1 GiB were
+        // zero-filled to their claimed length before the decoder failed.
+        let mut block = Vec::new();
+        let mut n = (1u32 << 30) - 1;
+        while n >= 0x80 {
+            block.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        block.push(n as u8);
+        let err = Compression::Snappy.decompress(&block).unwrap_err();
+        assert!(err.to_string().contains("claims"), "{err}");
+        // The bound is not below what snappy really reaches on repetitive data.
+        let zeros = vec![0u8; 1 << 20];
+        let packed = snap::raw::Encoder::new().compress_vec(&zeros).unwrap();
+        assert!(packed.len() * SNAPPY_MAX_RATIO >= zeros.len());
+        assert_eq!(Compression::Snappy.decompress(&packed).unwrap(), zeros);
     }
 
     #[test]
