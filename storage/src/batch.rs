@@ -185,10 +185,19 @@ impl<'a> BatchHeader<'a> {
     }
     /// The record bytes after the header, decompressed if the batch is compressed.
     pub(crate) fn record_data(&self) -> Result<std::borrow::Cow<'a, [u8]>, BatchError> {
+        self.record_data_limited(crate::compression::MAX_DECOMPRESSED)
+    }
+    /// [`Self::record_data`], failing if the records inflate past `limit` bytes.
+    pub(crate) fn record_data_limited(
+        &self,
+        limit: usize,
+    ) -> Result<std::borrow::Cow<'a, [u8]>, BatchError> {
         let raw = &self.bytes[HEADER_LEN..];
         match self.compression()? {
             Compression::None => Ok(std::borrow::Cow::Borrowed(raw)),
-            codec => Ok(std::borrow::Cow::Owned(codec.decompress(raw)?)),
+            codec => Ok(std::borrow::Cow::Owned(
+                codec.decompress_limited(raw, limit)?,
+            )),
         }
     }
     /// Count the records actually present (decompressing if needed), checking each
@@ -219,8 +228,12 @@ impl<'a> BatchHeader<'a> {
     }
     /// Decode every record (decompressing if needed). Checks the record count.
     pub fn records(&self) -> Result<Vec<Record>, BatchError> {
+        self.records_limited(crate::compression::MAX_DECOMPRESSED)
+    }
+    /// [`Self::records`], failing if the records inflate past `limit` bytes.
+    pub(crate) fn records_limited(&self, limit: usize) -> Result<Vec<Record>, BatchError> {
         let declared = self.record_count();
-        let data = self.record_data()?;
+        let data = self.record_data_limited(limit)?;
         let data = Bytes::copy_from_slice(&data);
         let base_offset = self.base_offset();
         let base_ts = self.base_timestamp();

@@ -33,17 +33,19 @@ fn dec_err(codec: &str, e: impl std::fmt::Display) -> BatchError {
     BatchError::Decompression(format!("{codec}: {e}"))
 }
 
-/// Read all of `r`, failing if it yields more than [`MAX_DECOMPRESSED`] bytes.
-fn read_capped(codec: &str, r: impl Read, hint: usize) -> Result<Vec<u8>, BatchError> {
-    let mut out = Vec::with_capacity(hint.min(MAX_DECOMPRESSED));
-    r.take(MAX_DECOMPRESSED as u64 + 1)
+/// Read all of `r`, failing if it yields more than `limit` bytes.
+fn read_capped(
+    codec: &str,
+    r: impl Read,
+    hint: usize,
+    limit: usize,
+) -> Result<Vec<u8>, BatchError> {
+    let mut out = Vec::with_capacity(hint.min(limit));
+    r.take(limit as u64 + 1)
         .read_to_end(&mut out)
         .map_err(|e| dec_err(codec, e))?;
-    if out.len() > MAX_DECOMPRESSED {
-        return Err(dec_err(
-            codec,
-            format!("more than {MAX_DECOMPRESSED} bytes"),
-        ));
+    if out.len() > limit {
+        return Err(dec_err(codec, format!("more than {limit} bytes")));
     }
     Ok(out)
 }
@@ -51,7 +53,7 @@ fn read_capped(codec: &str, r: impl Read, hint: usize) -> Result<Vec<u8>, BatchE
 /// The most a snappy block can inflate (64 output bytes per 3 input bytes, rounded up).
 const SNAPPY_MAX_RATIO: usize = 22;
 
-fn snappy_raw_decompress(block: &[u8], out: &mut Vec<u8>) -> Result<(), BatchError> {
+fn snappy_raw_decompress(block: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<(), BatchError> {
     let len = snap::raw::decompress_len(block).map_err(|e| dec_err("snappy", e))?;
     // No snappy element emits more than 64 bytes for 3 bytes of input (a copy with a
     // 2-byte offset), so a block claiming more than 22x its size is corrupt: refuse it
@@ -62,11 +64,8 @@ fn snappy_raw_decompress(block: &[u8], out: &mut Vec<u8>) -> Result<(), BatchErr
             format!("a block of {} bytes claims {len} bytes", block.len()),
         ));
     }
-    if out.len() + len > MAX_DECOMPRESSED {
-        return Err(dec_err(
-            "snappy",
-            format!("more than {MAX_DECOMPRESSED} bytes"),
-        ));
+    if out.len() + len > limit {
+        return Err(dec_err("snappy", format!("more than {limit} bytes")));
     }
     let start = out.len();
     out.resize(start + len, 0);
@@ -79,7 +78,7 @@ fn snappy_raw_decompress(block: &[u8], out: &mut Vec<u8>) -> Result<(), BatchErr
 
 /// Decode snappy as Kafka clients send it: xerial framing (Java client) or a raw
 /// snappy block (librdkafka and others).
-fn snappy_decompress(data: &[u8]) -> Result<Vec<u8>, BatchError> {
+fn snappy_decompress(data: &[u8], limit: usize) -> Result<Vec<u8>, BatchError> {
     let mut out = Vec::new();
     if data.len() >= XERIAL_HEADER_LEN && data[..8] == XERIAL_MAGIC {
         let mut pos = XERIAL_HEADER_LEN;
@@ -92,11 +91,11 @@ fn snappy_decompress(data: &[u8]) -> Result<Vec<u8>, BatchError> {
             if len > data.len() - pos {
                 return Err(dec_err("snappy", "xerial chunk runs past the data"));
             }
-            snappy_raw_decompress(&data[pos..pos + len], &mut out)?;
+            snappy_raw_decompress(&data[pos..pos + len], &mut out, limit)?;
             pos += len;
         }
     } else {
-        snappy_raw_decompress(data, &mut out)?;
+        snappy_raw_decompress(data, &mut out, limit)?;
     }
     Ok(out)
 }
@@ -243,16 +242,31 @@ impl Compression {
         }
         Ok(())
     }
+    /// Decompress `data` (at most [`MAX_DECOMPRESSED`] bytes out).
     pub fn decompress(self, data: &[u8]) -> Result<Vec<u8>, BatchError> {
+        self.decompress_limited(data, MAX_DECOMPRESSED)
+    }
+
+    /// Decompress `data`, failing (`BatchError::Decompression`) as soon as the
+    /// output would exceed `limit` bytes (itself capped at [`MAX_DECOMPRESSED`]).
+    pub fn decompress_limited(self, data: &[u8], limit: usize) -> Result<Vec<u8>, BatchError> {
+        let limit = limit.min(MAX_DECOMPRESSED);
         let hint = data.len().saturating_mul(4);
         match self {
+            Compression::None if data.len() > limit => {
+                Err(dec_err("none", format!("more than {limit} bytes")))
+            }
             Compression::None => Ok(data.to_vec()),
-            Compression::Gzip => read_capped("gzip", flate2::read::MultiGzDecoder::new(data), hint),
-            Compression::Snappy => snappy_decompress(data),
-            Compression::Lz4 => read_capped("lz4", lz4_flex::frame::FrameDecoder::new(data), hint),
+            Compression::Gzip => {
+                read_capped("gzip", flate2::read::MultiGzDecoder::new(data), hint, limit)
+            }
+            Compression::Snappy => snappy_decompress(data, limit),
+            Compression::Lz4 => {
+                read_capped("lz4", lz4_flex::frame::FrameDecoder::new(data), hint, limit)
+            }
             Compression::Zstd => {
                 let dec = zstd::stream::read::Decoder::new(data).map_err(|e| dec_err("zstd", e))?;
-                read_capped("zstd", dec, hint)
+                read_capped("zstd", dec, hint, limit)
             }
         }
     }
