@@ -17,8 +17,11 @@ use weir_storage::{LogConfig, Store, TopicPartition};
 use crate::codec::{self, legacy};
 use crate::dispatch;
 
+/// A fuzz target's entry function.
+pub type Target = fn(&[u8]);
+
 /// The targets by name (the file names under `fuzz/corpus/`).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("frame", frame),
     ("request", request),
     ("record_batch", record_batch),
