@@ -35,6 +35,7 @@
 //!   [`metrics`]: request metrics (fed by the pipeline) and scrape-time figures.
 //! - [`acl`]: ACLs and the authorizer on them (Kafka's StandardAuthorizer), persisted.
 //! - [`alloc_guard`]: the global allocator, safe against wire-chosen allocation sizes.
+//! - [`fuzzing`]: entry points of the fuzz targets (`fuzz/`) and their corpus replay.
 
 pub mod acl;
 pub mod alloc_guard;
@@ -45,6 +46,7 @@ pub mod connection;
 pub mod dispatch;
 pub mod error;
 pub mod flusher;
+pub mod fuzzing;
 pub mod groups;
 pub mod handler;
 pub mod handlers;

@@ -26,3 +26,12 @@ pub use error::{AppendError, TopicError};
 pub use partition::{AppendOutcome, OffsetSpec, Partition, TxnVerification};
 pub use registry::{NewTopic, Registry};
 pub use topic::{validate_topic_name, Topic, INTERNAL_TOPICS, MAX_TOPIC_NAME_LEN};
+
+/// The topics checkpoint and producer-snapshot decoders on arbitrary bytes (for
+/// the fuzz targets, src/fuzzing.rs): whether each accepted them.
+pub fn decode_checkpoints(data: &[u8]) -> (bool, bool) {
+    (
+        checkpoint::decode_registry(data).is_ok(),
+        checkpoint::decode_snapshots(data).is_some(),
+    )
+}

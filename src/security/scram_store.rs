@@ -93,7 +93,7 @@ fn encode(creds: &BTreeMap<(String, ScramMechanism), ScramCredential>) -> Vec<u8
     text.into_bytes()
 }
 
-fn decode(
+pub fn decode(
     data: &[u8],
 ) -> Result<BTreeMap<(String, ScramMechanism), ScramCredential>, StorageError> {
     let text = std::str::from_utf8(data).map_err(|_| corrupt("not UTF-8"))?;

@@ -185,10 +185,19 @@ impl<'a> BatchHeader<'a> {
     }
     /// The record bytes after the header, decompressed if the batch is compressed.
     pub(crate) fn record_data(&self) -> Result<std::borrow::Cow<'a, [u8]>, BatchError> {
+        self.record_data_limited(crate::compression::MAX_DECOMPRESSED)
+    }
+    /// [`Self::record_data`], failing if the records inflate past `limit` bytes.
+    pub(crate) fn record_data_limited(
+        &self,
+        limit: usize,
+    ) -> Result<std::borrow::Cow<'a, [u8]>, BatchError> {
         let raw = &self.bytes[HEADER_LEN..];
         match self.compression()? {
             Compression::None => Ok(std::borrow::Cow::Borrowed(raw)),
-            codec => Ok(std::borrow::Cow::Owned(codec.decompress(raw)?)),
+            codec => Ok(std::borrow::Cow::Owned(
+                codec.decompress_limited(raw, limit)?,
+            )),
         }
     }
     /// Count the records actually present (decompressing if needed), checking each
@@ -219,8 +228,12 @@ impl<'a> BatchHeader<'a> {
     }
     /// Decode every record (decompressing if needed). Checks the record count.
     pub fn records(&self) -> Result<Vec<Record>, BatchError> {
+        self.records_limited(crate::compression::MAX_DECOMPRESSED)
+    }
+    /// [`Self::records`], failing if the records inflate past `limit` bytes.
+    pub(crate) fn records_limited(&self, limit: usize) -> Result<Vec<Record>, BatchError> {
         let declared = self.record_count();
-        let data = self.record_data()?;
+        let data = self.record_data_limited(limit)?;
         let data = Bytes::copy_from_slice(&data);
         let base_offset = self.base_offset();
         let base_ts = self.base_timestamp();
@@ -242,7 +255,7 @@ impl<'a> BatchHeader<'a> {
                 });
             }
             out.push(Record {
-                offset: base_offset + rec.offset_delta as i64,
+                offset: base_offset.wrapping_add(rec.offset_delta as i64),
                 timestamp: lat.unwrap_or(base_ts.wrapping_add(rec.timestamp_delta)),
                 key: sub(rec.key),
                 value: sub(rec.value),
@@ -283,7 +296,7 @@ impl BatchHeader<'_> {
             let rec = RecordView::parse(&data[pos..])?;
             let field = |r: Option<(usize, usize)>| r.map(|(s, e)| &data[pos + s..pos + e]);
             f(RecordRef {
-                offset: base_offset + rec.offset_delta as i64,
+                offset: base_offset.wrapping_add(rec.offset_delta as i64),
                 timestamp: lat.unwrap_or(base_ts.wrapping_add(rec.timestamp_delta)),
                 key: field(rec.key),
                 value: field(rec.value),
@@ -595,7 +608,7 @@ impl BatchBuilder {
         for r in &self.records {
             let value = r.value.as_deref();
             e.append_record(
-                (r.offset - self.base_offset) as i32,
+                r.offset.wrapping_sub(self.base_offset) as i32,
                 r.timestamp,
                 r.key.as_deref(),
                 value.as_ref().map(std::slice::from_ref),
@@ -817,6 +830,36 @@ pub(crate) fn rewrite_crc(batch: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn offsets_past_i64_max_wrap_as_in_java_instead_of_panicking() {
+        // Found by the record_batch fuzz target (fuzz/regressions/record_batch/): a
+        // producer's base offset near i64::MAX overflowed `base + delta` while
+        // decoding records (a panic in debug builds). The base offset is not under
+        // the CRC, so it is patched after building.
+        let mut b = BatchBuilder::new();
+        b.push(rec(0, 1, Some("a"), Some("x")));
+        b.push(rec(1, 2, Some("b"), Some("y")));
+        let mut bytes = b.build().unwrap();
+        bytes[..8].copy_from_slice(&i64::MAX.to_be_bytes());
+        let h = BatchHeader::parse(&bytes).unwrap();
+        h.validate_crc().unwrap();
+        let offsets: Vec<i64> = h.records().unwrap().iter().map(|r| r.offset).collect();
+        assert_eq!(offsets, [i64::MAX, i64::MIN]);
+        let mut lent = Vec::new();
+        h.for_each_record(|r| lent.push(r.offset)).unwrap();
+        assert_eq!(lent, offsets);
+        // Re-encoding them (recompression) keeps the deltas.
+        let mut again = BatchBuilder::like(&h).unwrap();
+        again.compression = Compression::Gzip;
+        for r in h.records().unwrap() {
+            again.push(r);
+        }
+        let again = again.build().unwrap();
+        let again = BatchHeader::parse(&again).unwrap();
+        assert_eq!(again.base_offset(), i64::MAX);
+        assert_eq!(again.last_offset_delta(), 1);
+    }
 
     fn rec(offset: i64, ts: i64, key: Option<&str>, value: Option<&str>) -> Record {
         Record {

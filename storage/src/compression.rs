@@ -33,28 +33,39 @@ fn dec_err(codec: &str, e: impl std::fmt::Display) -> BatchError {
     BatchError::Decompression(format!("{codec}: {e}"))
 }
 
-/// Read all of `r`, failing if it yields more than [`MAX_DECOMPRESSED`] bytes.
-fn read_capped(codec: &str, r: impl Read, hint: usize) -> Result<Vec<u8>, BatchError> {
-    let mut out = Vec::with_capacity(hint.min(MAX_DECOMPRESSED));
-    r.take(MAX_DECOMPRESSED as u64 + 1)
+/// Read all of `r`, failing if it yields more than `limit` bytes.
+fn read_capped(
+    codec: &str,
+    r: impl Read,
+    hint: usize,
+    limit: usize,
+) -> Result<Vec<u8>, BatchError> {
+    let mut out = Vec::with_capacity(hint.min(limit));
+    r.take(limit as u64 + 1)
         .read_to_end(&mut out)
         .map_err(|e| dec_err(codec, e))?;
-    if out.len() > MAX_DECOMPRESSED {
-        return Err(dec_err(
-            codec,
-            format!("more than {MAX_DECOMPRESSED} bytes"),
-        ));
+    if out.len() > limit {
+        return Err(dec_err(codec, format!("more than {limit} bytes")));
     }
     Ok(out)
 }
 
-fn snappy_raw_decompress(block: &[u8], out: &mut Vec<u8>) -> Result<(), BatchError> {
+/// The most a snappy block can inflate (64 output bytes per 3 input bytes, rounded up).
+const SNAPPY_MAX_RATIO: usize = 22;
+
+fn snappy_raw_decompress(block: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<(), BatchError> {
     let len = snap::raw::decompress_len(block).map_err(|e| dec_err("snappy", e))?;
-    if out.len() + len > MAX_DECOMPRESSED {
+    // No snappy element emits more than 64 bytes for 3 bytes of input (a copy with a
+    // 2-byte offset), so a block claiming more than 22x its size is corrupt: refuse it
+    // before zero-filling the claimed length (a 6-byte block may claim 1 GiB).
+    if len > block.len().saturating_mul(SNAPPY_MAX_RATIO) {
         return Err(dec_err(
             "snappy",
-            format!("more than {MAX_DECOMPRESSED} bytes"),
+            format!("a block of {} bytes claims {len} bytes", block.len()),
         ));
+    }
+    if out.len() + len > limit {
+        return Err(dec_err("snappy", format!("more than {limit} bytes")));
     }
     let start = out.len();
     out.resize(start + len, 0);
@@ -67,7 +78,7 @@ fn snappy_raw_decompress(block: &[u8], out: &mut Vec<u8>) -> Result<(), BatchErr
 
 /// Decode snappy as Kafka clients send it: xerial framing (Java client) or a raw
 /// snappy block (librdkafka and others).
-fn snappy_decompress(data: &[u8]) -> Result<Vec<u8>, BatchError> {
+fn snappy_decompress(data: &[u8], limit: usize) -> Result<Vec<u8>, BatchError> {
     let mut out = Vec::new();
     if data.len() >= XERIAL_HEADER_LEN && data[..8] == XERIAL_MAGIC {
         let mut pos = XERIAL_HEADER_LEN;
@@ -80,11 +91,11 @@ fn snappy_decompress(data: &[u8]) -> Result<Vec<u8>, BatchError> {
             if len > data.len() - pos {
                 return Err(dec_err("snappy", "xerial chunk runs past the data"));
             }
-            snappy_raw_decompress(&data[pos..pos + len], &mut out)?;
+            snappy_raw_decompress(&data[pos..pos + len], &mut out, limit)?;
             pos += len;
         }
     } else {
-        snappy_raw_decompress(data, &mut out)?;
+        snappy_raw_decompress(data, &mut out, limit)?;
     }
     Ok(out)
 }
@@ -231,16 +242,31 @@ impl Compression {
         }
         Ok(())
     }
+    /// Decompress `data` (at most [`MAX_DECOMPRESSED`] bytes out).
     pub fn decompress(self, data: &[u8]) -> Result<Vec<u8>, BatchError> {
+        self.decompress_limited(data, MAX_DECOMPRESSED)
+    }
+
+    /// Decompress `data`, failing (`BatchError::Decompression`) as soon as the
+    /// output would exceed `limit` bytes (itself capped at [`MAX_DECOMPRESSED`]).
+    pub fn decompress_limited(self, data: &[u8], limit: usize) -> Result<Vec<u8>, BatchError> {
+        let limit = limit.min(MAX_DECOMPRESSED);
         let hint = data.len().saturating_mul(4);
         match self {
+            Compression::None if data.len() > limit => {
+                Err(dec_err("none", format!("more than {limit} bytes")))
+            }
             Compression::None => Ok(data.to_vec()),
-            Compression::Gzip => read_capped("gzip", flate2::read::MultiGzDecoder::new(data), hint),
-            Compression::Snappy => snappy_decompress(data),
-            Compression::Lz4 => read_capped("lz4", lz4_flex::frame::FrameDecoder::new(data), hint),
+            Compression::Gzip => {
+                read_capped("gzip", flate2::read::MultiGzDecoder::new(data), hint, limit)
+            }
+            Compression::Snappy => snappy_decompress(data, limit),
+            Compression::Lz4 => {
+                read_capped("lz4", lz4_flex::frame::FrameDecoder::new(data), hint, limit)
+            }
             Compression::Zstd => {
                 let dec = zstd::stream::read::Decoder::new(data).map_err(|e| dec_err("zstd", e))?;
-                read_capped("zstd", dec, hint)
+                read_capped("zstd", dec, hint, limit)
             }
         }
     }
@@ -286,6 +312,26 @@ mod tests {
         assert_eq!(&framed[..8], &XERIAL_MAGIC);
         assert!(framed.len() > XERIAL_HEADER_LEN + 4);
         assert_eq!(Compression::Snappy.decompress(&framed).unwrap(), data);
+    }
+
+    #[test]
+    fn a_snappy_block_claiming_more_than_snappy_can_inflate_is_refused_before_allocating() {
+        // Seen while writing the record_batch fuzz target: 5 bytes claiming 1 GiB were
+        // zero-filled to their claimed length before the decoder failed.
+        let mut block = Vec::new();
+        let mut n = (1u32 << 30) - 1;
+        while n >= 0x80 {
+            block.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        block.push(n as u8);
+        let err = Compression::Snappy.decompress(&block).unwrap_err();
+        assert!(err.to_string().contains("claims"), "{err}");
+        // The bound is not below what snappy really reaches on repetitive data.
+        let zeros = vec![0u8; 1 << 20];
+        let packed = snap::raw::Encoder::new().compress_vec(&zeros).unwrap();
+        assert!(packed.len() * SNAPPY_MAX_RATIO >= zeros.len());
+        assert_eq!(Compression::Snappy.decompress(&packed).unwrap(), zeros);
     }
 
     #[test]

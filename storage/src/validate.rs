@@ -81,7 +81,24 @@ impl TimestampBounds {
     }
 }
 
+/// How far one batch's records may inflate when decompressed, as a multiple of
+/// `max.message.bytes`: a batch whose records decompress past
+/// `MAX_INFLATION * max_batch_bytes` (and never past
+/// [`crate::compression::MAX_DECOMPRESSED`]) is refused as a decompression error
+/// (a decompression bomb), in memory and time bounded by that limit. Real
+/// producers' data stays far below (64 MiB of records for the default 1 MiB).
+pub const MAX_INFLATION: i64 = 64;
+
 impl ProduceRules {
+    /// The most bytes one batch's records may decompress to (see [`MAX_INFLATION`]).
+    pub fn inflate_limit(&self) -> usize {
+        let max = crate::compression::MAX_DECOMPRESSED as i64;
+        self.max_batch_bytes
+            .max(0)
+            .saturating_mul(MAX_INFLATION)
+            .min(max) as usize
+    }
+
     /// The rules for the broker's own writers (transaction markers, coordinator
     /// state): any size, the writer's codec, control batches allowed.
     pub fn internal() -> Self {
@@ -230,8 +247,9 @@ fn walk_records(
     bounds: Option<&TimestampBounds>,
     topic: &str,
     partition: i32,
+    inflate_limit: usize,
 ) -> Result<i64, ValidationError> {
-    let data = b.record_data()?;
+    let data = b.record_data_limited(inflate_limit)?;
     let mut pos = 0usize;
     let mut count: i32 = 0;
     let mut max_delta: Option<i64> = None;
@@ -274,7 +292,7 @@ fn recompress(
     topic: &str,
     partition: i32,
 ) -> Result<Vec<u8>, ValidationError> {
-    let records = b.records()?;
+    let records = b.records_limited(rules.inflate_limit())?;
     if rules.keys_required || rules.timestamp_bounds.is_some() {
         let mut bad_timestamps = false;
         let errors: Vec<_> = records
@@ -370,7 +388,7 @@ pub fn validate<'a>(
                 || bounds.is_some_and(|t| !t.header_suffices(b.max_timestamp()));
             let max_ts = if walk {
                 let keys = rules.keys_required && !b.is_control();
-                walk_records(&b, keys, bounds, topic, partition)?
+                walk_records(&b, keys, bounds, topic, partition, rules.inflate_limit())?
             } else {
                 b.max_timestamp()
             };
@@ -637,5 +655,60 @@ mod tests {
             panic!("accepted");
         };
         assert_eq!(errors[0].batch_index, 1);
+    }
+
+    /// One keyed record of `n` zero bytes in a `codec` batch.
+    fn zeros(codec: Compression, n: usize) -> Vec<u8> {
+        let mut b = BatchBuilder::new();
+        b.compression = codec;
+        b.push(crate::batch::Record {
+            offset: 0,
+            timestamp: 100,
+            key: Some(bytes::Bytes::from_static(b"k")),
+            value: Some(bytes::Bytes::from(vec![0u8; n])),
+            headers: Vec::new(),
+        });
+        b.build().unwrap()
+    }
+
+    #[test]
+    fn a_batch_inflating_past_64x_max_message_bytes_is_refused_as_corrupt() {
+        // max.message.bytes 1000: records may inflate to 64,000 bytes.
+        let rules = ProduceRules {
+            max_batch_bytes: 1000,
+            ..client(true)
+        };
+        assert_eq!(rules.inflate_limit(), 64_000);
+        let recompress = ProduceRules {
+            target_compression: Some(Compression::Gzip),
+            ..rules
+        };
+        // (Snappy cannot inflate more than 22x: its blocks are refused before.)
+        for codec in [Compression::Gzip, Compression::Lz4, Compression::Zstd] {
+            for rules in [rules, recompress] {
+                let fits = zeros(codec, 60_000);
+                assert!(
+                    fits.len() <= 1000,
+                    "{codec:?} packs 60 kB of zeros in {}",
+                    fits.len()
+                );
+                if rules.target_compression != Some(codec) {
+                    validate(&fits, &rules, "t", 0).unwrap();
+                }
+                let bomb = zeros(codec, 70_000);
+                assert!(bomb.len() <= 1000);
+                match validate(&bomb, &rules, "t", 0) {
+                    Err(ValidationError::Batch(BatchError::Decompression(m))) => {
+                        assert!(m.contains("more than 64000 bytes"), "{m}")
+                    }
+                    other => panic!("{codec:?}: {other:?}"),
+                }
+            }
+        }
+        // The broker's own writers keep the 1 GiB cap.
+        assert_eq!(
+            ProduceRules::internal().inflate_limit(),
+            crate::compression::MAX_DECOMPRESSED
+        );
     }
 }
