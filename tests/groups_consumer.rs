@@ -31,14 +31,17 @@ async fn consumer_protocol_three_members_split_six_partitions_and_take_over_afte
         let a = kip848(&addr, "cg1", &["c-orders"], &[]);
         let m2 = kip848(&addr, "cg1", &["c-orders"], &[]);
         let m3 = kip848(&addr, "cg1", &["c-orders"], &[]);
+        // KIP-848 moves partitions incrementally: a member may still own 3 (its
+        // revocation pending) while a newcomer already has 1, a disjoint cover
+        // that is not yet the target. The target is the uniform assignor's 2 each.
         wait_for(
             30,
-            "three disjoint assignments covering 6 partitions",
-            || covers_disjoint(&[&a, &m2, &m3], 6),
+            "three disjoint assignments of 2 each covering 6 partitions (uniform assignor)",
+            || {
+                covers_disjoint(&[&a, &m2, &m3], 6)
+                    && [&a, &m2, &m3].iter().all(|m| m.partitions().len() == 2)
+            },
         );
-        for m in [&a, &m2, &m3] {
-            assert_eq!(m.partitions().len(), 2, "uniform assignor: 2 each");
-        }
         m3.close();
         wait_for(30, "two members cover 6 after a leave", || {
             covers_disjoint(&[&a, &m2], 6)
