@@ -227,7 +227,11 @@ fn run(state: Arc<BrokerState>, stats: Arc<LogManagerStats>) {
             let _ = watcher.1.join();
             // `log.cleaner.backoff.ms` is a dynamic broker config: read the
             // effective value each round.
-            let backoff = state.partitions.settings().i64("log.cleaner.backoff.ms").max(1);
+            let backoff = state
+                .partitions
+                .settings()
+                .i64("log.cleaner.backoff.ms")
+                .max(1);
             next_clean = Instant::now() + Duration::from_millis(backoff as u64);
         }
         let wake = next_retention.min(if cleaner_enabled {

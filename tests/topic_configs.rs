@@ -660,7 +660,12 @@ async fn acks_all_is_refused_when_min_insync_replicas_exceeds_the_one_replica() 
     use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
     let b = TestBroker::start(&[]).await;
     let mut c = RawClient::connect(b.addr()).await;
-    assert_eq!(create(&mut c, "isr2", &[("min.insync.replicas", "2")]).await.error_code, 0);
+    assert_eq!(
+        create(&mut c, "isr2", &[("min.insync.replicas", "2")])
+            .await
+            .error_code,
+        0
+    );
     let r = produce_raw(&mut c, "isr2", 0, batch(3, -1, -1, -1), 9).await;
     assert_eq!(r.error_code, ResponseError::NotEnoughReplicas.code());
     assert_eq!(r.base_offset, -1);
@@ -673,14 +678,16 @@ async fn acks_all_is_refused_when_min_insync_replicas_exceeds_the_one_replica() 
             .with_partition_data(vec![PartitionProduceData::default()
                 .with_index(0)
                 .with_records(Some(Bytes::from(batch(3, -1, -1, -1))))])]);
-    let ResponseKind::Produce(resp) = c
-        .call(RequestKind::Produce(req), ApiKey::Produce, 9)
-        .await
+    let ResponseKind::Produce(resp) = c.call(RequestKind::Produce(req), ApiKey::Produce, 9).await
     else {
         panic!()
     };
     let p = &resp.responses[0].partition_responses[0];
-    assert_eq!((p.error_code, p.base_offset), (0, 0), "nothing was written by the refused acks=all");
+    assert_eq!(
+        (p.error_code, p.base_offset),
+        (0, 0),
+        "nothing was written by the refused acks=all"
+    );
 
     // With the default (1), acks=all appends.
     assert_eq!(create(&mut c, "isr1", &[]).await.error_code, 0);

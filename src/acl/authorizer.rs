@@ -327,7 +327,7 @@ mod tests {
             let store = Arc::new(Store::open(dir.path()).unwrap());
             let a = StandardAuthorizer::new("", false).unwrap();
             a.attach(store.clone()).unwrap();
-            a.create(&[b.clone()]).unwrap();
+            a.create(std::slice::from_ref(&b)).unwrap();
             store.close().unwrap();
         }
         let store = Arc::new(Store::open(dir.path()).unwrap());
