@@ -508,7 +508,16 @@ fn main() {
     let mut versions = Versions::new();
     for (k, (wmin, wmax)) in &wv {
         if let Some((kmin, kmax)) = kv.get(k) {
-            let (lo, hi) = ((*wmin).max(*kmin), (*wmax).min(*kmax));
+            // Also only what the kafka-protocol crate can encode: both brokers
+            // advertise Produce v0-2, which it cannot (weir decodes those itself;
+            // tests/legacy_versions.rs covers them byte by byte).
+            let (cmin, cmax) = ApiKey::try_from(*k)
+                .map(|a| {
+                    let r = a.valid_versions();
+                    (r.min, r.max)
+                })
+                .unwrap_or((i16::MAX, i16::MIN));
+            let (lo, hi) = ((*wmin).max(*kmin).max(cmin), (*wmax).min(*kmax).min(cmax));
             if lo <= hi {
                 versions.insert(*k, (lo, hi));
             }
