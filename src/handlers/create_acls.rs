@@ -54,17 +54,8 @@ impl Handler for Api {
                 .collect();
             Ok(Some(CreateAclsResponse::default().with_results(results)))
         };
-        if !state.pipeline.allows_cluster(&ctx, AclOperation::Alter) {
-            return all_failed(
-                ResponseError::ClusterAuthorizationFailed,
-                "Cluster authorization failed.",
-            );
-        }
-        if state.pipeline.authorizer().acls().is_none() {
-            return all_failed(
-                ResponseError::SecurityDisabled,
-                "No Authorizer is configured.",
-            );
+        if let Some((error, message)) = super::acl_change_refusal(&state, &ctx) {
+            return all_failed(error, message);
         }
         let bindings: Vec<AclBinding> = req.creations.iter().map(binding).collect();
         let checks: Vec<Result<(), String>> = bindings.iter().map(AclBinding::validate).collect();

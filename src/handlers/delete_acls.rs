@@ -53,17 +53,8 @@ impl Handler for Api {
                 DeleteAclsResponse::default().with_filter_results(results),
             ))
         };
-        if !state.pipeline.allows_cluster(&ctx, AclOperation::Alter) {
-            return all_failed(
-                ResponseError::ClusterAuthorizationFailed,
-                "Cluster authorization failed.",
-            );
-        }
-        if state.pipeline.authorizer().acls().is_none() {
-            return all_failed(
-                ResponseError::SecurityDisabled,
-                "No Authorizer is configured.",
-            );
+        if let Some((error, message)) = super::acl_change_refusal(&state, &ctx) {
+            return all_failed(error, message);
         }
         let filters: Vec<AclBindingFilter> = req.filters.iter().map(filter).collect();
         let checks: Vec<Result<(), String>> = filters.iter().map(|f| f.validate()).collect();

@@ -133,3 +133,27 @@ pub fn append_error_code(e: &AppendError) -> ResponseError {
         AppendError::TxnVerificationExpired => ResponseError::ConcurrentTransactions,
     }
 }
+
+/// Why CreateAcls and DeleteAcls refuse every entry, in Kafka's order: no ALTER on
+/// the cluster, then no authorizer configured. `None` when they may go on.
+pub fn acl_change_refusal(
+    state: &crate::state::BrokerState,
+    ctx: &crate::handler::RequestContext,
+) -> Option<(ResponseError, &'static str)> {
+    if !state
+        .pipeline
+        .allows_cluster(ctx, crate::acl::AclOperation::Alter)
+    {
+        return Some((
+            ResponseError::ClusterAuthorizationFailed,
+            "Cluster authorization failed.",
+        ));
+    }
+    if state.pipeline.authorizer().acls().is_none() {
+        return Some((
+            ResponseError::SecurityDisabled,
+            "No Authorizer is configured.",
+        ));
+    }
+    None
+}
