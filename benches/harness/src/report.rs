@@ -39,6 +39,8 @@ pub struct Report {
     pub e2e: Option<Percentiles>,
     pub cpu_user_secs: f64,
     pub cpu_sys_secs: f64,
+    /// The host's steal time over the run, in % of all CPU time (see `stats::host_ticks`).
+    pub host_steal_percent: f64,
     pub wall_secs: f64,
     pub timeline: Vec<TimelinePoint>,
 }
@@ -197,6 +199,7 @@ impl Report {
             &mut push,
         );
         push("client_cpu_percent", self.cpu_percent(), false);
+        push("host_steal_percent", self.host_steal_percent, false);
         out
     }
 
@@ -280,6 +283,11 @@ impl Report {
             self.cpu_sys_secs,
             self.wall_secs,
             self.cpu_percent()
+        );
+        let _ = writeln!(
+            s,
+            "  host steal: {:.2}% of CPU time (the hypervisor serving other guests; above 1% the latency tail is not worth quoting)",
+            self.host_steal_percent
         );
         s
     }
@@ -782,6 +790,7 @@ mod tests {
             e2e: Some(pct(p50 * 2.0)),
             cpu_user_secs: 1.0,
             cpu_sys_secs: 0.5,
+            host_steal_percent: 0.25,
             wall_secs: 3.0,
             timeline: vec![
                 TimelinePoint {
@@ -820,6 +829,7 @@ mod tests {
         assert_eq!(fig(&r, "ack_p99_ms"), 3.0);
         assert_eq!(fig(&r, "e2e_max_ms"), 10.0);
         assert_eq!(fig(&r, "client_cpu_percent"), 50.0);
+        assert_eq!(fig(&r, "host_steal_percent"), 0.25);
         let text = r.to_text();
         assert!(text.contains("1000 rec/s"), "{text}");
         assert!(text.contains("p99.9 4.000"), "{text}");

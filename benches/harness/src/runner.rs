@@ -11,7 +11,7 @@ use crate::cluster::{self, TopicLayout, TopicSpec};
 use crate::consume::{run_consumer, ConsumerPlan, StopRule};
 use crate::produce::{run_producer, ProducerPlan};
 use crate::report::{self, Report};
-use crate::stats::{cpu_times, Clock, Sampler, Stats};
+use crate::stats::{cpu_times, host_ticks, steal_percent, Clock, Sampler, Stats};
 use crate::BenchError;
 
 /// How long consumers may keep draining after the producers finished (e2e).
@@ -238,7 +238,7 @@ pub async fn run_against(
                     w.as_secs_f64()
                 );
             }
-            (Instant::now(), cpu_times())
+            (Instant::now(), cpu_times(), host_ticks())
         })
     };
 
@@ -349,15 +349,16 @@ pub async fn run_against(
     }
     let end = Instant::now();
     let (cpu_u1, cpu_s1) = cpu_times();
+    let host1 = host_ticks();
     if !warmup.is_finished() {
         warmup.abort();
         failure.get_or_insert(BenchError::Run(
             "the run ended before the warm-up did".into(),
         ));
     }
-    let (measure_start, (cpu_u0, cpu_s0)) = match warmup.await {
+    let (measure_start, (cpu_u0, cpu_s0), host0) = match warmup.await {
         Ok(v) => v,
-        Err(_) => (start, (cpu_u1, cpu_s1)),
+        Err(_) => (start, (cpu_u1, cpu_s1), host1),
     };
     let _ = sampler_stop.send(());
     let timeline = sampler
@@ -391,6 +392,7 @@ pub async fn run_against(
         e2e,
         cpu_user_secs: (cpu_u1 - cpu_u0).as_secs_f64(),
         cpu_sys_secs: (cpu_s1 - cpu_s0).as_secs_f64(),
+        host_steal_percent: steal_percent(host0, host1),
         wall_secs: end.duration_since(measure_start).as_secs_f64(),
         timeline,
     })

@@ -314,9 +314,48 @@ pub fn cpu_times() -> (Duration, Duration) {
     (tv(ru.ru_utime), tv(ru.ru_stime))
 }
 
+/// The host's steal and total CPU ticks so far (the first line of `/proc/stat`): steal is
+/// time the hypervisor gave to other guests while this one wanted to run. (0, 0) where
+/// `/proc/stat` cannot be read.
+pub fn host_ticks() -> (u64, u64) {
+    let Ok(text) = std::fs::read_to_string("/proc/stat") else {
+        return (0, 0);
+    };
+    let fields: Vec<u64> = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    if fields.len() < 8 {
+        return (0, 0);
+    }
+    (fields[7], fields.iter().sum())
+}
+
+/// Steal as a percentage of all CPU time between two [`host_ticks`] readings.
+pub fn steal_percent(before: (u64, u64), after: (u64, u64)) -> f64 {
+    let total = after.1.saturating_sub(before.1);
+    if total == 0 {
+        return 0.0;
+    }
+    100.0 * after.0.saturating_sub(before.0) as f64 / total as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn steal_is_a_share_of_all_ticks() {
+        assert_eq!(steal_percent((10, 1000), (20, 2000)), 1.0);
+        assert_eq!(steal_percent((0, 0), (0, 0)), 0.0);
+        let (steal, total) = host_ticks();
+        assert!(total > 0 && steal <= total, "{steal} {total}");
+    }
 
     #[test]
     fn percentiles_of_known_distribution() {
