@@ -959,24 +959,26 @@ impl LoadedLog {
         *self.inner.config.write() = config;
     }
 
-    /// Flush, seal the active segment and refuse further use (clean shutdown).
-    pub(crate) fn close(&self) -> Result<()> {
+    /// Clean shutdown without an fsync per file: trim the active segment's
+    /// indexes and refuse further use. The store makes every file durable with
+    /// one `syncfs(2)` before it writes the clean-shutdown marker (a crash before
+    /// that recovers as after any unclean stop). The checkpoint keeps the last
+    /// fsynced recovery point, so an unclean stop in a later run never trusts
+    /// data this close did not sync. Returns whether the log was written since
+    /// it opened (what the syncfs must cover).
+    pub(crate) fn close_unsynced(&self) -> Result<bool> {
         if self.inner.closed.load(Ordering::Acquire) {
-            return Ok(());
+            return Ok(false);
         }
         let _w = self.inner.writer.lock();
-        if !self.inner.dirty.load(Ordering::Acquire) {
-            // Untouched since a clean open: the files are as they were.
-            self.inner.closed.store(true, Ordering::Release);
-            return Ok(());
-        }
-        self.flush()?;
-        let view = self.inner.view();
-        view.active().seal(&*self.inner.fs)?;
-        let end = self.inner.log_end.load(Ordering::Acquire);
-        self.inner.persist_state(None, Rp::Advance(end), true)?;
+        let dirty = self.inner.dirty.load(Ordering::Acquire);
+        let result = if dirty {
+            self.inner.view().active().trim_indexes(&*self.inner.fs)
+        } else {
+            Ok(())
+        };
         self.inner.closed.store(true, Ordering::Release);
-        Ok(())
+        result.map(|()| dirty)
     }
 
     /// The current segments (active last) and log start offset.
@@ -1436,14 +1438,17 @@ impl PartitionLog {
         self.config.read().clone()
     }
 
-    /// Flush, seal the active segment and refuse further use (clean shutdown).
-    pub(crate) fn close(&self) -> Result<()> {
+    /// Refuse further use for a clean shutdown, leaving the fsync to the store's
+    /// one `syncfs(2)` (see `LoadedLog::close_unsynced`). Returns whether data
+    /// may be left unsynced.
+    pub(crate) fn close_for_shutdown(&self) -> Result<bool> {
         let _g = self.open_lock.lock();
         self.closed.store(true, Ordering::Release);
-        match self.loaded.swap(None) {
-            Some(log) => log.close(),
-            None => Ok(()),
-        }
+        let written = match self.loaded.swap(None) {
+            Some(log) => log.close_unsynced()?,
+            None => false,
+        };
+        Ok(written || self.closed_unflushed())
     }
 
     /// The log's directory (for the cleaner's files).

@@ -313,10 +313,13 @@ impl Store {
         }
     }
 
-    /// Flush every open log, write the clean-shutdown marker, release the lock.
-    /// Logs closed earlier with unflushed data are made durable by one
-    /// `syncfs(2)`. When logs are left that were never recovered after an
-    /// unclean stop, no marker is written: the next start recovers them.
+    /// Close every log, make everything durable, write the clean-shutdown
+    /// marker, release the lock. Every log written since it opened (or closed
+    /// earlier with unflushed data) is made durable by one `syncfs(2)` of the
+    /// data dir's file system rather than an fsync per file: with 100,000
+    /// partitions that is one call instead of half a million. When logs are
+    /// left that were never recovered after an unclean stop, no marker is
+    /// written: the next start recovers them.
     pub fn close(&self) -> Result<()> {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
@@ -325,8 +328,7 @@ impl Store {
         let mut unflushed = false;
         let mut unrecovered = false;
         for log in logs {
-            log.close()?;
-            unflushed |= log.closed_unflushed();
+            unflushed |= log.close_for_shutdown()?;
             unrecovered |= log.needs_recovery();
         }
         if unflushed {

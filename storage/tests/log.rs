@@ -204,6 +204,45 @@ fn clean_reopen_keeps_everything_without_recovery() {
     assert_eq!(info.base_offset, 75);
 }
 
+/// A clean close syncs the whole file system once instead of each file, and
+/// leaves the checkpointed recovery point where the last fsync put it: a crash in
+/// the next run must still recover everything, from that older point.
+#[test]
+fn clean_close_then_a_crash_in_the_next_run_recovers_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (s, log) = open(dir.path(), small_segments());
+        for i in 0..25 {
+            log.append(&batch(3, 1000 + i, "c"), AppendOptions::default())
+                .unwrap();
+        }
+        s.close().unwrap();
+    }
+    let expected;
+    {
+        let (s, log) = open(dir.path(), small_segments());
+        assert!(s.was_clean_shutdown());
+        assert_eq!(
+            log.offset_for_timestamp(1010).unwrap().map(|(o, _)| o),
+            Some(26)
+        );
+        for i in 0..10 {
+            log.append(&batch(2, 2000 + i, "d"), AppendOptions::default())
+                .unwrap();
+        }
+        expected = read_all(&log, 0);
+        assert_eq!(expected.len(), 95);
+        // Dropped without close: like a crash (the page cache keeps the data).
+    }
+    let (s, log) = open(dir.path(), small_segments());
+    assert!(!s.was_clean_shutdown());
+    assert_eq!(read_all(&log, 0), expected);
+    assert_eq!(
+        log.offset_for_timestamp(2005).unwrap().map(|(o, _)| o),
+        Some(84)
+    );
+}
+
 #[test]
 fn unclean_reopen_recovers_everything_written() {
     let dir = tempfile::tempdir().unwrap();
