@@ -34,11 +34,9 @@
 //! - [`http`]: the HTTP endpoint (metrics, health, readiness, JSON admin API);
 //!   [`metrics`]: request metrics (fed by the pipeline) and scrape-time figures.
 //! - [`acl`]: ACLs and the authorizer on them (Kafka's StandardAuthorizer), persisted.
-//! - [`alloc_guard`]: the global allocator, safe against wire-chosen allocation sizes.
 //! - [`fuzzing`]: entry points of the fuzz targets (`fuzz/`) and their corpus replay.
 
 pub mod acl;
-pub mod alloc_guard;
 pub mod cli;
 pub mod codec;
 pub mod config;
