@@ -95,11 +95,14 @@ pub fn decode_body<R: Decodable + 'static>(
             ))
         });
     }
-    R::decode(&mut body, version).map_err(|_| DecodeError::Malformed {
+    // Counts and lengths are checked against the bytes remaining before anything
+    // is allocated (the vendored kafka-protocol, see vendor/README.md), so a body
+    // cannot make the decoder allocate more than the frame holds.
+    R::decode(&mut body, version).map_err(|e| DecodeError::Malformed {
         api_key,
         version,
         reason: format!(
-            "Failed to decode {} v{version} body",
+            "Failed to decode {} v{version} body: {e}",
             std::any::type_name::<R>()
         ),
     })
@@ -325,6 +328,119 @@ mod tests {
             peek_header(&frame[..5]),
             Err(DecodeError::TooShort(5))
         ));
+    }
+
+    fn uvarint(mut v: u32, out: &mut Vec<u8>) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+
+    fn malformed_reason<R: Decodable + std::fmt::Debug + 'static>(
+        body: Vec<u8>,
+        api_key: ApiKey,
+        version: i16,
+    ) -> String {
+        match decode_body::<R>(Bytes::from(body), api_key, version) {
+            Err(DecodeError::Malformed { reason, .. }) => reason,
+            other => panic!("expected a malformed request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn array_count_beyond_the_frame_is_rejected_before_allocating() {
+        use kafka_protocol::messages::ProduceRequest;
+        // Produce v3: transactional_id null, acks, timeout, then two billion topics
+        // in a 12-byte body (the released decoder reserved ~150 GB here).
+        let mut body = vec![0xff, 0xff, 0, 1, 0, 0, 0x75, 0x30];
+        body.extend_from_slice(&i32::MAX.to_be_bytes());
+        let reason = malformed_reason::<ProduceRequest>(body, ApiKey::Produce, 3);
+        assert!(
+            reason.contains("Tried to allocate a collection of size 2147483647, but there are only 0 bytes remaining."),
+            "{reason}"
+        );
+        // The same with a compact array (Produce v9).
+        let mut body = vec![0, 0, 1, 0, 0, 0x75, 0x30];
+        uvarint(u32::MAX, &mut body);
+        let reason = malformed_reason::<ProduceRequest>(body, ApiKey::Produce, 9);
+        assert!(
+            reason.contains("Tried to allocate a collection of size 4294967294"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn array_of_more_than_a_million_elements_is_rejected_as_kafka_does() {
+        use kafka_protocol::messages::ProduceRequest;
+        let mut body = vec![0xff, 0xff, 0, 1, 0, 0, 0x75, 0x30];
+        body.extend_from_slice(&1_000_001i32.to_be_bytes());
+        body.resize(body.len() + 2_000_000, 0);
+        let reason = malformed_reason::<ProduceRequest>(body, ApiKey::Produce, 3);
+        assert!(
+            reason.contains("Tried to read a collection of size 1000001, which exceeds the maximum allowed size of 1000000."),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn tagged_field_counts_are_bounded_as_kafka_bounds_them() {
+        use kafka_protocol::messages::ApiVersionsRequest;
+        // ApiVersions v3: two empty compact strings, then the tagged fields.
+        let tagged = |count: u32, fields: u32| {
+            let mut body = vec![1, 1];
+            uvarint(count, &mut body);
+            for tag in 0..fields {
+                uvarint(tag, &mut body);
+                body.push(0);
+            }
+            body
+        };
+        let reason = malformed_reason::<ApiVersionsRequest>(
+            tagged(u32::MAX >> 1, 0),
+            ApiKey::ApiVersions,
+            3,
+        );
+        assert!(
+            reason.contains(
+                "Tried to read 2147483647 tagged fields, but there are only 0 bytes remaining."
+            ),
+            "{reason}"
+        );
+        let reason =
+            malformed_reason::<ApiVersionsRequest>(tagged(10_001, 10_001), ApiKey::ApiVersions, 3);
+        assert!(
+            reason.contains("exceeds the maximum allowed count of 10000."),
+            "{reason}"
+        );
+        // 10,000 is still fine.
+        let ok = decode_body::<ApiVersionsRequest>(
+            Bytes::from(tagged(10_000, 10_000)),
+            ApiKey::ApiVersions,
+            3,
+        )
+        .unwrap();
+        assert_eq!(ok.unknown_tagged_fields.len(), 10_000);
+    }
+
+    #[test]
+    fn compact_string_longer_than_kafka_reads_is_rejected() {
+        use kafka_protocol::messages::ApiVersionsRequest;
+        let mut body = Vec::new();
+        uvarint(40_001, &mut body);
+        body.resize(body.len() + 40_000, b'a');
+        body.extend_from_slice(&[1, 0]);
+        let reason = malformed_reason::<ApiVersionsRequest>(body, ApiKey::ApiVersions, 3);
+        assert!(
+            reason.contains("string field had invalid length 40000"),
+            "{reason}"
+        );
+        // A length past the end of the frame is refused before any buffer is made.
+        let mut body = Vec::new();
+        uvarint(30_000, &mut body);
+        let reason = malformed_reason::<ApiVersionsRequest>(body, ApiKey::ApiVersions, 3);
+        assert!(reason.contains("Tried to read 29999 bytes"), "{reason}");
     }
 
     #[test]

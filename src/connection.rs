@@ -3,9 +3,21 @@
 //! complete; a clean end of stream between frames is `Ok(None)`; a frame larger
 //! than the limit (`socket.request.max.bytes`) or a negative size is an error
 //! (the caller closes the connection).
+//!
+//! The reader also applies the read side's limits ([`crate::limits`]): with
+//! nothing to read for `connections.max.idle.ms` (between requests or in the
+//! middle of one: a slowloris) the connection is closed ([`FrameError::Idle`]),
+//! and with a bounded request memory (`queued.max.request.bytes`) a frame's
+//! bytes are taken from the pool once its size is read, before its body is
+//! read: while the pool is exhausted the socket is not read at all.
 
+use crate::limits::{MemoryPermit, RequestMemory};
 use bytes::{Buf, Bytes, BytesMut};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::{Instant, Sleep};
 
 /// Why a connection's framing broke.
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +28,8 @@ pub enum FrameError {
     NegativeSize(i32),
     #[error("connection closed in the middle of a frame")]
     Truncated,
+    #[error("idle for {0:?} (connections.max.idle.ms)")]
+    Idle(Duration),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -25,6 +39,35 @@ pub struct FrameReader<R> {
     inner: R,
     buf: BytesMut,
     max_frame: usize,
+    idle: Option<IdleTimer>,
+    memory: Option<Arc<RequestMemory>>,
+    /// The pool's bytes for the frame being read.
+    reading: Option<MemoryPermit>,
+    /// The pool's bytes for the frame handed out last (held while it is handled:
+    /// released at the next read, as requests are handled one at a time).
+    handed_out: Option<MemoryPermit>,
+}
+
+/// `connections.max.idle.ms`: one timer per connection, armed once and moved
+/// only when it fires (a read just notes the time: no timer work per read).
+struct IdleTimer {
+    limit: Duration,
+    last_read: Instant,
+    timer: Pin<Box<Sleep>>,
+}
+
+impl IdleTimer {
+    /// Wait until nothing was read for the limit.
+    async fn expired(&mut self) {
+        loop {
+            (&mut self.timer).await;
+            let due = self.last_read + self.limit;
+            if due <= Instant::now() {
+                return;
+            }
+            self.timer.as_mut().reset(due);
+        }
+    }
 }
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
@@ -33,7 +76,29 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             inner,
             buf: BytesMut::with_capacity(8 * 1024),
             max_frame,
+            idle: None,
+            memory: None,
+            reading: None,
+            handed_out: None,
         }
+    }
+
+    /// Close (with [`FrameError::Idle`]) after `limit` with nothing read;
+    /// `None` never does.
+    pub fn with_idle_timeout(mut self, limit: Option<Duration>) -> Self {
+        self.idle = limit.map(|limit| IdleTimer {
+            limit,
+            last_read: Instant::now(),
+            timer: Box::pin(tokio::time::sleep(limit)),
+        });
+        self
+    }
+
+    /// Take each frame's bytes from `pool` before reading its body (when the
+    /// pool is bounded).
+    pub fn with_memory(mut self, pool: Arc<RequestMemory>) -> Self {
+        self.memory = pool.is_bounded().then_some(pool);
+        self
     }
 
     /// Change the frame size limit (SASL connections use
@@ -44,11 +109,26 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
 
     /// The next whole frame (without its size prefix), `Ok(None)` on a clean EOF.
     pub async fn read_frame(&mut self) -> Result<Option<Bytes>, FrameError> {
+        // The frame handed out last has been handled: its bytes go back.
+        self.handed_out = None;
+        if let Some(idle) = self.idle.as_mut() {
+            // (The response was just written: that is activity too.)
+            idle.last_read = Instant::now();
+        }
         loop {
-            if let Some(frame) = self.parse_frame()? {
-                return Ok(Some(frame));
+            if let Some(size) = self.frame_size()? {
+                if self.reading.is_none() {
+                    if let Some(pool) = self.memory.clone() {
+                        // Nothing more is read from this socket until the pool has room.
+                        self.reading = Some(pool.acquire(4 + size).await);
+                    }
+                }
+                if let Some(frame) = self.parse_frame(size) {
+                    self.handed_out = self.reading.take();
+                    return Ok(Some(frame));
+                }
             }
-            if self.inner.read_buf(&mut self.buf).await? == 0 {
+            if self.fill().await? == 0 {
                 return if self.buf.is_empty() {
                     Ok(None)
                 } else {
@@ -58,7 +138,22 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         }
     }
 
-    fn parse_frame(&mut self) -> Result<Option<Bytes>, FrameError> {
+    /// Read more from the socket (0 = end of stream), within the idle limit.
+    async fn fill(&mut self) -> Result<usize, FrameError> {
+        let Some(idle) = self.idle.as_mut() else {
+            return Ok(self.inner.read_buf(&mut self.buf).await?);
+        };
+        let limit = idle.limit;
+        let n = tokio::select! {
+            n = self.inner.read_buf(&mut self.buf) => n?,
+            _ = idle.expired() => return Err(FrameError::Idle(limit)),
+        };
+        idle.last_read = Instant::now();
+        Ok(n)
+    }
+
+    /// The size of the frame at the front of the buffer, once its prefix is there.
+    fn frame_size(&self) -> Result<Option<usize>, FrameError> {
         if self.buf.len() < 4 {
             return Ok(None);
         }
@@ -73,13 +168,18 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                 max: self.max_frame,
             });
         }
+        Ok(Some(size))
+    }
+
+    /// The whole frame of `size` bytes, when it is all in the buffer.
+    fn parse_frame(&mut self, size: usize) -> Option<Bytes> {
         if self.buf.len() < 4 + size {
             // Reserve once for the whole frame instead of growing step by step.
             self.buf.reserve(4 + size - self.buf.len());
-            return Ok(None);
+            return None;
         }
         self.buf.advance(4);
-        Ok(Some(self.buf.split_to(size).freeze()))
+        Some(self.buf.split_to(size).freeze())
     }
 }
 

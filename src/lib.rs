@@ -31,14 +31,13 @@
 //!   aborted transactions per partition.
 //! - [`log_manager`]: background retention and log cleaner (own thread).
 //! - [`flusher`], [`ids`]: background flush policy, random ids.
+//! - [`limits`]: connection and request-memory limits of the accept and read side.
 //! - [`http`]: the HTTP endpoint (metrics, health, readiness, JSON admin API);
 //!   [`metrics`]: request metrics (fed by the pipeline) and scrape-time figures.
 //! - [`acl`]: ACLs and the authorizer on them (Kafka's StandardAuthorizer), persisted.
-//! - [`alloc_guard`]: the global allocator, safe against wire-chosen allocation sizes.
 //! - [`fuzzing`]: entry points of the fuzz targets (`fuzz/`) and their corpus replay.
 
 pub mod acl;
-pub mod alloc_guard;
 pub mod cli;
 pub mod codec;
 pub mod config;
@@ -52,6 +51,7 @@ pub mod handler;
 pub mod handlers;
 pub mod http;
 pub mod ids;
+pub mod limits;
 pub mod log_manager;
 pub mod metrics;
 pub mod partitions;

@@ -388,13 +388,26 @@ impl Drop for Broker {
 
 async fn accept_loop(state: Arc<BrokerState>, tcp: TcpListener, listener: Arc<Listener>) {
     let mut conns = JoinSet::new();
+    let limits = state.limits.connections.clone();
     loop {
         tokio::select! {
             _ = state.shutting_down() => break,
-            accepted = tcp.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    conns.spawn(crate::session::serve(state.clone(), stream, peer, listener.clone()));
-                }
+            // At `max.connections`, stop accepting (clients wait in the backlog).
+            accepted = async {
+                limits.wait_for_slot().await;
+                tcp.accept().await
+            } => match accepted {
+                Ok((stream, peer)) => match limits.register(peer.ip()) {
+                    Ok(slot) => {
+                        let serve = crate::session::serve(state.clone(), stream, peer, listener.clone());
+                        conns.spawn(async move {
+                            serve.await;
+                            drop(slot);
+                        });
+                    }
+                    // Over `max.connections.per.ip`: closed at once, as Kafka does.
+                    Err(e) => tracing::info!("{e}"),
+                },
                 Err(e) => {
                     // Out of file descriptors and the like: back off, keep serving.
                     tracing::warn!("accept failed: {e}");

@@ -178,7 +178,9 @@ async fn serve_stream<R, W>(
         } else {
             max_frame
         },
-    );
+    )
+    .with_idle_timeout(state.limits.idle)
+    .with_memory(state.limits.memory.clone());
     let mut writer = BufWriter::with_capacity(64 * 1024, wr);
     loop {
         let frame = tokio::select! {

@@ -47,6 +47,8 @@ pub struct BrokerState {
     pub dynamic_configs: Mutex<crate::config::dynamic::DynamicConfigs>,
     /// SCRAM credentials (AlterUserScramCredentials, SCRAM authentication).
     pub scram: Arc<crate::security::scram_store::ScramStore>,
+    /// Connection and request-memory limits of the accept and read side.
+    pub limits: crate::limits::Limits,
     shutdown: watch::Receiver<bool>,
     next_connection_id: AtomicU64,
 }
@@ -71,6 +73,7 @@ impl BrokerState {
         let scram = Arc::new(crate::security::scram_store::ScramStore::open(
             store.clone(),
         )?);
+        let limits = crate::limits::Limits::from_settings(&settings).map_err(StartError::Other)?;
         let pipeline = pipeline
             .with_configured_authorizer(&settings, &store)
             .map_err(|e| StartError::Other(e.to_string()))?;
@@ -96,6 +99,7 @@ impl BrokerState {
             pipeline,
             dynamic_configs: Mutex::new(dynamic_configs),
             scram,
+            limits,
             shutdown,
             next_connection_id: AtomicU64::new(1),
         })

@@ -75,6 +75,12 @@ pub const BROKER_KEYS: &[KeyDef] = &[
     int("default.replication.factor", 1, 1, "1"),
     int("message.max.bytes", 0, i32::MAX as i64, "1048588"),
     int("socket.request.max.bytes", 1, i32::MAX as i64, "104857600"),
+    // Connection and request-memory limits of the accept and read side (src/limits.rs).
+    int("max.connections", 0, i32::MAX as i64, "2147483647"),
+    int("max.connections.per.ip", 0, i32::MAX as i64, "2147483647"),
+    str_key("max.connections.per.ip.overrides", ""),
+    int("connections.max.idle.ms", i64::MIN, i64::MAX, "600000"),
+    int("queued.max.request.bytes", i64::MIN, i64::MAX, "-1"),
     // Listeners, TLS and SASL (src/security/); per listener overridable as
     // `listener.name.<listener>.<key>` (see [`Settings::listener_str`]).
     str_key("listeners", ""),

@@ -94,18 +94,23 @@ pub fn storage_error_code(e: &StorageError) -> ResponseError {
 }
 
 /// CRC and structural failures are CORRUPT_MESSAGE; bad record contents INVALID_RECORD
-/// (as Kafka's LogValidator reports them).
+/// (as Kafka's LogValidator reports them). Compressed data the codec cannot read is
+/// UNKNOWN_SERVER_ERROR, as Kafka 4.4 answers it (its record stream throws a plain
+/// `KafkaException("Failed to decompress record stream")`); records inflating past
+/// weir's bound (64x `max.message.bytes`, a decompression bomb: Kafka has no such
+/// bound) are CORRUPT_MESSAGE.
 pub fn batch_error_code(e: &BatchError) -> ResponseError {
     match e {
         BatchError::CrcMismatch { .. }
         | BatchError::TooShort(_)
         | BatchError::LengthMismatch { .. }
         | BatchError::BadMagic(_)
+        | BatchError::InflateLimit { .. }
         | BatchError::Empty => ResponseError::CorruptMessage,
         BatchError::RecordCountMismatch { .. }
         | BatchError::UnknownCodec(_)
-        | BatchError::CorruptRecord(_)
-        | BatchError::Decompression(_) => ResponseError::InvalidRecord,
+        | BatchError::CorruptRecord(_) => ResponseError::InvalidRecord,
+        BatchError::Decompression(_) => ResponseError::UnknownServerError,
     }
 }
 

@@ -353,6 +353,68 @@ fn corrupt(what: &str) -> BatchError {
     BatchError::CorruptRecord(what.to_string())
 }
 
+/// The records of a compressed batch decoded one at a time from the
+/// decompressing stream (Kafka's `streamingIterator`): memory is one record
+/// (plus the codec's state), never the batch's inflated size, and at most
+/// `limit` bytes are inflated in all ([`BatchError::InflateLimit`] past it).
+pub(crate) struct RecordStream<'a> {
+    inflater: std::io::BufReader<crate::compression::Inflater<'a>>,
+    /// The current record: its length varint, then its body.
+    buf: Vec<u8>,
+}
+
+impl<'a> RecordStream<'a> {
+    pub(crate) fn new(b: &BatchHeader<'a>, limit: usize) -> Result<RecordStream<'a>, BatchError> {
+        let inflater = b.compression()?.reader(&b.bytes[HEADER_LEN..], limit)?;
+        Ok(RecordStream {
+            inflater: std::io::BufReader::with_capacity(16 * 1024, inflater),
+            buf: Vec::new(),
+        })
+    }
+
+    fn io_error(&mut self, e: std::io::Error) -> BatchError {
+        self.inflater.get_mut().error(e)
+    }
+
+    /// The next record, `None` at the end of the stream.
+    pub(crate) fn next_record(&mut self) -> Result<Option<RecordView>, BatchError> {
+        use std::io::Read;
+        self.buf.clear();
+        let mut byte = [0u8; 1];
+        loop {
+            match self.inflater.read(&mut byte) {
+                Ok(0) if self.buf.is_empty() => return Ok(None),
+                Ok(0) => return Err(corrupt("truncated varint")),
+                Ok(_) => {}
+                Err(e) => return Err(self.io_error(e)),
+            }
+            self.buf.push(byte[0]);
+            if byte[0] & 0x80 == 0 {
+                break;
+            }
+            if self.buf.len() == 5 {
+                return Err(corrupt("varint too long"));
+            }
+        }
+        let len = read_varint(&self.buf, &mut 0)?;
+        if len < 0 {
+            return Err(corrupt(&format!("negative record length {len}")));
+        }
+        // Grows with what really arrives: a record that only claims to be
+        // large costs nothing.
+        let read = (&mut self.inflater)
+            .take(len as u64)
+            .read_to_end(&mut self.buf);
+        match read {
+            Ok(n) if n < len as usize => {
+                Err(corrupt(&format!("record length {len} runs past the batch")))
+            }
+            Ok(_) => RecordView::parse(&self.buf).map(Some),
+            Err(e) => Err(self.io_error(e)),
+        }
+    }
+}
+
 /// Read an unsigned LEB128 varint of at most `max_bytes` bytes.
 fn read_uvarint(buf: &[u8], pos: &mut usize, max_bytes: usize) -> Result<u64, BatchError> {
     let mut result: u64 = 0;

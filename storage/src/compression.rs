@@ -45,7 +45,7 @@ fn read_capped(
         .read_to_end(&mut out)
         .map_err(|e| dec_err(codec, e))?;
     if out.len() > limit {
-        return Err(dec_err(codec, format!("more than {limit} bytes")));
+        return Err(BatchError::InflateLimit { limit });
     }
     Ok(out)
 }
@@ -65,7 +65,7 @@ fn snappy_raw_decompress(block: &[u8], out: &mut Vec<u8>, limit: usize) -> Resul
         ));
     }
     if out.len() + len > limit {
-        return Err(dec_err("snappy", format!("more than {limit} bytes")));
+        return Err(BatchError::InflateLimit { limit });
     }
     let start = out.len();
     out.resize(start + len, 0);
@@ -253,9 +253,7 @@ impl Compression {
         let limit = limit.min(MAX_DECOMPRESSED);
         let hint = data.len().saturating_mul(4);
         match self {
-            Compression::None if data.len() > limit => {
-                Err(dec_err("none", format!("more than {limit} bytes")))
-            }
+            Compression::None if data.len() > limit => Err(BatchError::InflateLimit { limit }),
             Compression::None => Ok(data.to_vec()),
             Compression::Gzip => {
                 read_capped("gzip", flate2::read::MultiGzDecoder::new(data), hint, limit)
@@ -269,6 +267,125 @@ impl Compression {
                 read_capped("zstd", dec, hint, limit)
             }
         }
+    }
+}
+
+/// The decompressed bytes of one batch's records as a stream, inflating no more
+/// than a buffer's worth at a time (record-by-record decoding, as Kafka's
+/// `streamingIterator`); fails with [`BatchError::InflateLimit`] past `limit`
+/// bytes in all. Made by [`Compression::reader`].
+pub struct Inflater<'a> {
+    inner: Box<dyn Read + 'a>,
+    codec: Compression,
+    left: usize,
+    limit: usize,
+    /// Why the last read failed, as the batch error it stands for.
+    failed: Option<BatchError>,
+}
+
+impl Inflater<'_> {
+    /// The error behind a failed read (the limit, or the codec's complaint).
+    pub fn error(&mut self, e: std::io::Error) -> BatchError {
+        self.failed
+            .take()
+            .unwrap_or_else(|| dec_err(self.codec.name(), e))
+    }
+}
+
+impl Read for Inflater<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            // At the limit: one more byte means the records inflate past it.
+            let mut probe = [0u8; 1];
+            let n = self.inner.read(&mut probe)?;
+            if n > 0 {
+                self.failed = Some(BatchError::InflateLimit { limit: self.limit });
+                return Err(std::io::Error::other("inflate limit"));
+            }
+            return Ok(0);
+        }
+        let want = buf.len().min(self.left);
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n;
+        Ok(n)
+    }
+}
+
+/// xerial-framed snappy, one 32 KiB chunk at a time.
+struct XerialChunks<'a> {
+    data: &'a [u8],
+    pos: usize,
+    chunk: Vec<u8>,
+    at: usize,
+    limit: usize,
+}
+
+impl Read for XerialChunks<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.chunk.len() {
+            if self.pos == self.data.len() {
+                return Ok(0);
+            }
+            let rest = &self.data[self.pos..];
+            if rest.len() < 4 {
+                return Err(std::io::Error::other("truncated xerial chunk length"));
+            }
+            let len = u32::from_be_bytes(rest[..4].try_into().expect("4 bytes")) as usize;
+            if len > rest.len() - 4 {
+                return Err(std::io::Error::other("xerial chunk runs past the data"));
+            }
+            self.chunk.clear();
+            self.at = 0;
+            snappy_raw_decompress(&rest[4..4 + len], &mut self.chunk, self.limit)
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            self.pos += 4 + len;
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+impl Compression {
+    /// `data` decompressed as a stream (see [`Inflater`]): at most `limit`
+    /// bytes (itself capped at [`MAX_DECOMPRESSED`]). Memory is the codec's
+    /// state (gzip's 32 KiB window, an lz4 block, a zstd window, a xerial
+    /// chunk; a raw snappy block, at most 22x its size, is one piece).
+    pub fn reader(self, data: &[u8], limit: usize) -> Result<Inflater<'_>, BatchError> {
+        let limit = limit.min(MAX_DECOMPRESSED);
+        let inner: Box<dyn Read + '_> = match self {
+            Compression::None => Box::new(data),
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(data)),
+            Compression::Snappy if data.len() >= XERIAL_HEADER_LEN && data[..8] == XERIAL_MAGIC => {
+                Box::new(XerialChunks {
+                    data,
+                    pos: XERIAL_HEADER_LEN,
+                    chunk: Vec::new(),
+                    at: 0,
+                    limit,
+                })
+            }
+            Compression::Snappy => {
+                let mut out = Vec::new();
+                snappy_raw_decompress(data, &mut out, limit)?;
+                Box::new(std::io::Cursor::new(out))
+            }
+            Compression::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(data)),
+            Compression::Zstd => {
+                Box::new(zstd::stream::read::Decoder::new(data).map_err(|e| dec_err("zstd", e))?)
+            }
+        };
+        Ok(Inflater {
+            inner,
+            codec: self,
+            left: limit,
+            limit,
+            failed: None,
+        })
     }
 }
 

@@ -22,6 +22,10 @@ pub enum BatchError {
     CorruptRecord(String),
     #[error("decompression failed: {0}")]
     Decompression(String),
+    /// The records inflate past the bound on one batch's decompressed size (a
+    /// decompression bomb; see `validate::MAX_INFLATION`).
+    #[error("records decompress to more than {limit} bytes")]
+    InflateLimit { limit: usize },
     #[error("empty record set")]
     Empty,
 }

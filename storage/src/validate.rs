@@ -12,11 +12,16 @@
 //! on a compacted topic, or a header that leaves the max timestamp unset (some
 //! clients do) on a CreateTime topic. Uncompressed records are walked in
 //! place (it costs no copy) to check their structure, count and timestamps.
+//! Compressed records are decoded one at a time from the decompressing stream
+//! (as Kafka's `streamingIterator`), so memory is one record, never a batch's
+//! inflated size; the CPU one batch costs is bounded by [`MAX_INFLATION`] and by
+//! its declared record count (decoding stops at the first record past it).
+//! Recompression holds the batch's records, as Kafka's validator does.
 //!
 //! Records at fault are named as Kafka does (KIP-467): their index in their
 //! batch and a message, in [`ValidationError::InvalidRecords`].
 
-use crate::batch::{iter_batches, BatchBuilder, BatchHeader, RecordView};
+use crate::batch::{iter_batches, BatchBuilder, BatchHeader, RecordStream, RecordView};
 use crate::compression::Compression;
 use crate::error::BatchError;
 use std::borrow::Cow;
@@ -249,15 +254,11 @@ fn walk_records(
     partition: i32,
     inflate_limit: usize,
 ) -> Result<i64, ValidationError> {
-    let data = b.record_data_limited(inflate_limit)?;
-    let mut pos = 0usize;
     let mut count: i32 = 0;
     let mut max_delta: Option<i64> = None;
     let mut errors = Vec::new();
     let mut bad_timestamps = false;
-    while pos < data.len() {
-        let rec = RecordView::parse(&data[pos..])?;
-        pos += rec.total_len;
+    let mut visit = |rec: &RecordView, count: i32| {
         if keys_required && rec.key.is_none() {
             errors.push(keyless_error(topic, partition, count));
         } else if let Some(bounds) = bounds {
@@ -269,7 +270,33 @@ fn walk_records(
             }
         }
         max_delta = Some(max_delta.map_or(rec.timestamp_delta, |m| m.max(rec.timestamp_delta)));
-        count = count.saturating_add(1);
+    };
+    if b.compression()? == Compression::None {
+        // In place: the records are the request's bytes.
+        let data = &b.bytes()[crate::batch::HEADER_LEN..];
+        let mut pos = 0usize;
+        while pos < data.len() {
+            let rec = RecordView::parse(&data[pos..])?;
+            pos += rec.total_len;
+            visit(&rec, count);
+            count = count.saturating_add(1);
+        }
+    } else {
+        // Record by record from the decompressing stream: memory is one record.
+        // Past the declared count the batch is refused without inflating the
+        // rest (Kafka: "records still remaining").
+        let mut stream = RecordStream::new(b, inflate_limit)?;
+        while let Some(rec) = stream.next_record()? {
+            if count == b.record_count() {
+                return Err(BatchError::RecordCountMismatch {
+                    declared: b.record_count(),
+                    actual: count.saturating_add(1),
+                }
+                .into());
+            }
+            visit(&rec, count);
+            count = count.saturating_add(1);
+        }
     }
     if count != b.record_count() {
         return Err(BatchError::RecordCountMismatch {
@@ -671,6 +698,135 @@ mod tests {
         b.build().unwrap()
     }
 
+    /// `b` with its declared record count (and last offset delta) set to `count`,
+    /// the CRC made right again.
+    fn declare(mut b: Vec<u8>, count: i32) -> Vec<u8> {
+        b[23..27].copy_from_slice(&(count - 1).to_be_bytes());
+        b[57..61].copy_from_slice(&count.to_be_bytes());
+        let crc = crc32c::crc32c(&b[21..]);
+        b[17..21].copy_from_slice(&crc.to_be_bytes());
+        b
+    }
+
+    /// A batch whose compressed records are `raw` (any bytes), declaring `count`.
+    fn compressed_raw(codec: Compression, raw: &[u8], count: i32) -> Vec<u8> {
+        let mut b = zeros(codec, 0);
+        b.truncate(crate::batch::HEADER_LEN);
+        b.extend_from_slice(&codec.compress(raw).unwrap());
+        let len = (b.len() - crate::batch::LOG_OVERHEAD) as i32;
+        b[8..12].copy_from_slice(&len.to_be_bytes());
+        declare(b, count)
+    }
+
+    const STREAMED: [Compression; 4] = [
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ];
+
+    #[test]
+    fn records_past_the_declared_count_end_the_stream_at_the_first_extra_one() {
+        for codec in STREAMED {
+            let b = declare(batch(codec, &[], 50_000), 1);
+            match validate(&b, &client(true), "t", 0) {
+                Err(ValidationError::Batch(BatchError::RecordCountMismatch {
+                    declared: 1,
+                    actual: 2,
+                })) => {}
+                other => panic!("{codec:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_bomb_of_zeros_is_refused_at_its_first_record_not_inflated() {
+        // 10 MB of zeros, more than 64x max.message.bytes (6.4 MB): decoding
+        // stops at the first (empty, so corrupt) record, long before the limit.
+        let rules = ProduceRules {
+            max_batch_bytes: 100_000,
+            ..client(true)
+        };
+        for codec in [Compression::Gzip, Compression::Lz4, Compression::Zstd] {
+            let bomb = compressed_raw(codec, &vec![0u8; 10_000_000], 1);
+            assert!(bomb.len() < 100_000, "{codec:?}: {}", bomb.len());
+            match validate(&bomb, &rules, "t", 0) {
+                Err(ValidationError::Batch(BatchError::CorruptRecord(_))) => {}
+                other => panic!("{codec:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn compressed_data_the_codec_cannot_read_is_a_decompression_error() {
+        for codec in STREAMED {
+            let mut b = batch(codec, &[], 20);
+            let n = b.len();
+            for x in &mut b[crate::batch::HEADER_LEN + 8..n] {
+                *x ^= 0x5a;
+            }
+            let b = declare(b, 20);
+            match validate(&b, &client(true), "t", 0) {
+                Err(ValidationError::Batch(
+                    BatchError::Decompression(_) | BatchError::CorruptRecord(_),
+                )) => {}
+                other => panic!("{codec:?}: {other:?}"),
+            }
+        }
+        // Garbage that no gzip stream starts with.
+        let garbage = compressed_raw(Compression::None, &[0x42; 64], 1);
+        let mut g = garbage.clone();
+        g[22] = (g[22] & !7) | Compression::Gzip as u8;
+        let g = declare(g, 1);
+        assert!(matches!(
+            validate(&g, &client(true), "t", 0),
+            Err(ValidationError::Batch(BatchError::Decompression(_)))
+        ));
+    }
+
+    #[test]
+    fn a_megabyte_of_compressible_real_data_is_accepted_by_every_codec() {
+        let line = |i: usize| {
+            format!(
+                "{{\"ts\":\"2026-11-30T01:{:02}:{:02}Z\",\"level\":\"INFO\",\"service\":\"checkout\",\
+                 \"msg\":\"order {i} accepted\",\"user\":{},\"items\":[1,2,3],\"pad\":\"{}\"}}",
+                i % 60,
+                i % 60,
+                i % 977,
+                "x".repeat(400)
+            )
+        };
+        for codec in STREAMED {
+            let mut b = BatchBuilder::new();
+            b.compression = codec;
+            let mut raw = 0;
+            for i in 0..2_000 {
+                let v = line(i);
+                raw += v.len();
+                b.push(Record {
+                    offset: i as i64,
+                    timestamp: 100 + i as i64,
+                    key: Some(Bytes::from(format!("k{i}"))),
+                    value: Some(Bytes::from(v)),
+                    headers: vec![],
+                });
+            }
+            assert!(raw > 1_000_000);
+            let b = b.build().unwrap();
+            let walked = validate(&b, &client(true), "t", 0).unwrap();
+            assert_eq!(walked.batches()[0].record_count, 2_000);
+            let recompress = ProduceRules {
+                target_compression: Some(if codec == Compression::Zstd {
+                    Compression::Gzip
+                } else {
+                    Compression::Zstd
+                }),
+                ..client(true)
+            };
+            validate(&b, &recompress, "t", 0).unwrap();
+        }
+    }
+
     #[test]
     fn a_batch_inflating_past_64x_max_message_bytes_is_refused_as_corrupt() {
         // max.message.bytes 1000: records may inflate to 64,000 bytes.
@@ -698,8 +854,8 @@ mod tests {
                 let bomb = zeros(codec, 70_000);
                 assert!(bomb.len() <= 1000);
                 match validate(&bomb, &rules, "t", 0) {
-                    Err(ValidationError::Batch(BatchError::Decompression(m))) => {
-                        assert!(m.contains("more than 64000 bytes"), "{m}")
+                    Err(ValidationError::Batch(BatchError::InflateLimit { limit })) => {
+                        assert_eq!(limit, 64_000)
                     }
                     other => panic!("{codec:?}: {other:?}"),
                 }
