@@ -12,8 +12,9 @@
 //! Cold data must never stall the async workers, or every tailing consumer and
 //! producer on the broker waits behind a disk read: a fetch that is far behind
 //! the log end (a batch consumer catching up) is read on the blocking pool —
-//! index lookup, batch walk and one touch per page — and any other large result
-//! is pre-faulted there. A tailing fetch (at or near the log end, data that was
+//! index lookup, batch walk, a readahead hint for the result and as much again
+//! after it (the consumer's next fetch), and one touch per page — and any other
+//! large result is pre-faulted there. A tailing fetch (at or near the log end, data that was
 //! just written) is read in place.
 //!
 //! `isolation_level = 1` (read_committed) reads only below the partition's last
@@ -105,6 +106,10 @@ impl Handler for Api {
                 let w = wanted.clone();
                 blocking(move || {
                     let read = read_all(&w, max_bytes, read_committed);
+                    // Readahead for a sequential reader: this read and the next one.
+                    for r in &read.3 {
+                        r.will_need(r.len());
+                    }
                     prefault_all(&read.0);
                     read
                 })

@@ -13,7 +13,9 @@
 
 use crate::mmap::ReadMap;
 use bytes::Bytes;
+use rustix::fs::Advice;
 use std::fs::File;
+use std::num::NonZeroU64;
 use std::sync::Arc;
 
 /// Bytes `[offset, offset + len)` of a segment's `.log` file, all written,
@@ -69,6 +71,17 @@ impl FileRegion {
     /// The same bytes through the mmap, as `Bytes` that keep it alive (no copy).
     pub fn bytes(&self) -> Bytes {
         self.map.bytes(self.start, self.end)
+    }
+
+    /// Start reading this region and the `ahead` bytes after it into the page
+    /// cache without waiting for them (`posix_fadvise(WILLNEED)`): one large
+    /// request to the disk instead of a readahead window per page fault, and a
+    /// sequential reader's next fetch finds its data cached or on its way.
+    /// Best effort (past the end of the file the kernel ignores it). Blocking
+    /// at worst for the request submission: call it where cold reads go.
+    pub fn will_need(&self, ahead: usize) {
+        let len = NonZeroU64::new((self.len() + ahead) as u64);
+        let _ = rustix::fs::fadvise(&*self.file, self.offset(), len, Advice::WillNeed);
     }
 
     /// Whether `b` is this region's own bytes (the very memory [`FileRegion::bytes`]
