@@ -11,6 +11,7 @@ this guest wanted to run), which is what bounds the latency tail on a shared VM.
   benches/targets.py e2e      [--rounds N] [--seconds S] [--linger MS] WEIR [WEIR_B]
   benches/targets.py catchup  [--rounds N] [--records N] [--warm] WEIR [WEIR_B]
   benches/targets.py throughput [--rounds N] [--records N] WEIR [WEIR_B]
+  benches/targets.py minbytes [--rounds N] [--fetches N] WEIR [WEIR_B]
 
 Options: --bench PATH (default: target/release/weir-bench), --dir PATH (data dirs; default
 a temporary dir under /tmp; catchup needs records x 1 KiB of free space there).
@@ -21,8 +22,18 @@ catchup: RECORDS x 1 KiB written to 4 partitions, broker restarted, the segment 
   dropped from the page cache (posix_fadvise DONTNEED, checked with fincore; --warm keeps
   them), then the e2e tail of `e2e` runs while a second process reads all RECORDS from the
   earliest offset. Reports the tail's p99 over the seconds the catch-up ran (the worst
-  one-second p99 of that window) and the catch-up rate.
+  one-second p99 of that window) and the catch-up rate, next to the disk's own sequential
+  read rate measured in the same run (`dd iflag=direct` over the largest cold segment, so
+  the page cache is not involved; none on a filesystem without O_DIRECT such as tmpfs)
+  and the steal time.
 throughput: RECORDS x 1 KiB produced to 8 partitions unpaced, then consumed from earliest.
+minbytes: fetch.min.bytes timing over a raw socket. FETCHES times each: a batch consumer's
+  fetch (min 1 MiB, max wait 500 ms) parked at the log end while 64 KiB batches are
+  produced (acks=1) until 1 MiB is there; and a tailing fetch (min 1 byte) answered by
+  one 1 KiB append. Reports p50/p99 of the answer's arrival (its first bytes) after the
+  ack of the produce that crossed the threshold (negative: the answer came first) and
+  after that produce was sent (an upper bound on the broker's delay), and how many
+  answers came only at the max wait.
 Standard library only.
 """
 import argparse
@@ -185,6 +196,7 @@ def run_catchup(args, weir, data_dir):
         logs = [f for f in files if f.endswith(".log")]
         cached = resident_mb(logs)
         size = sum(os.path.getsize(f) for f in logs) / 1e6
+        disk = disk_read_mb_per_s(max(logs, key=os.path.getsize)) if logs else None
         delay = 2.0
         tail = subprocess.Popen(
             [args.bench, *e2e_argv(b.addr, args.seconds, args.linger, False), "--quiet", "--json"],
@@ -208,10 +220,182 @@ def run_catchup(args, weir, data_dir):
               if s.get("e2e_ms") and delay < s["t"] + 1 and s["t"] - 1 < delay + catchup_s + 0.5]
     worst = max((s["e2e_ms"]["p99"] for s in window), default=None)
     worst_max = max((s["e2e_ms"]["max"] for s in window), default=None)
+    rate = fig(c, "consume_payload_mb_per_s")
     return {"cached_mb_at_start": cached, "cold_mb": size,
-            "catchup_mb_per_s": fig(c, "consume_payload_mb_per_s"), "catchup_s": catchup_s,
+            "catchup_mb_per_s": rate, "disk_direct_mb_per_s": disk,
+            "catchup_vs_disk": rate / disk if disk else None, "catchup_s": catchup_s,
             "tail_p99_during_catchup_ms": worst, "tail_max_during_catchup_ms": worst_max,
             "tail_p99_whole_run_ms": fig(r, "e2e_p99_ms"), "steal_pct": steal}
+
+
+def disk_read_mb_per_s(path):
+    """The disk's sequential read rate on `path` bypassing the page cache, or None."""
+    size = os.path.getsize(path)
+    if size < (64 << 20):
+        return None
+    t0 = time.monotonic()
+    r = subprocess.run(["dd", f"if={path}", "of=/dev/null", "bs=4M", "iflag=direct"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    secs = time.monotonic() - t0
+    return size / 1e6 / secs if r.returncode == 0 else None
+
+
+# ---- minbytes: a raw Kafka client (Produce v3, Fetch v4; record batch v2 with CRC-32C)
+
+def _crc32c_table():
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+CRC32C = _crc32c_table()
+
+
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for b in data:
+        c = CRC32C[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def varint(n):
+    n = (n << 1) ^ (n >> 63)  # zigzag
+    out = bytearray()
+    while True:
+        if n < 0x80:
+            out.append(n)
+            return bytes(out)
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+
+
+def record_batch(count, value_size):
+    """A v2 batch of `count` records (no key, `value_size` bytes each), base offset 0:
+    the broker assigns offsets, and the CRC does not cover the base offset, so one
+    batch is produced many times."""
+    ts = int(time.time() * 1000)
+    recs = bytearray()
+    for i in range(count):
+        body = b"\x00" + varint(0) + varint(i) + varint(-1) + varint(value_size) \
+            + os.urandom(value_size) + varint(0)
+        recs += varint(len(body)) + body
+    after_crc = struct.pack(">hiqqqhii", 0, count - 1, ts, ts, -1, -1, -1, count) + recs
+    crc = crc32c(after_crc)
+    rest = struct.pack(">ibI", -1, 2, crc) + after_crc  # leader epoch, magic, crc
+    return struct.pack(">qi", 0, len(rest)) + rest
+
+
+def kstr(s):
+    b = s.encode()
+    return struct.pack(">h", len(b)) + b
+
+
+class Conn:
+    """One connection; requests with header v1 (non-flexible versions)."""
+
+    def __init__(self, addr):
+        host, port = addr.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=30)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.corr = 0
+
+    def send(self, key, version, body):
+        self.corr += 1
+        payload = struct.pack(">hhi", key, version, self.corr) + kstr("targets") + body
+        self.sock.sendall(struct.pack(">i", len(payload)) + payload)
+
+    def recv_exact(self, n):
+        buf = bytearray()
+        while len(buf) < n:
+            chunk = self.sock.recv(min(n - len(buf), 1 << 20))
+            if not chunk:
+                raise ConnectionError("broker closed the connection")
+            buf += chunk
+        return bytes(buf)
+
+    def recv(self):
+        """(time the size prefix arrived, response body after the correlation id)."""
+        head = self.recv_exact(4)
+        t = time.perf_counter()
+        (n,) = struct.unpack(">i", head)
+        return t, self.recv_exact(n)[4:]
+
+
+def produce(conn, topic, batch):
+    """Produce v3, acks=1; returns the base offset."""
+    body = (struct.pack(">hhi", -1, 1, 10_000) + struct.pack(">i", 1) + kstr(topic)
+            + struct.pack(">iii", 1, 0, len(batch)) + batch)
+    conn.send(0, 3, body)
+    _, r = conn.recv()
+    pos = 4 + 2 + len(topic) + 4  # topics count, name, partitions count
+    _, err, base = struct.unpack_from(">ihq", r, pos)
+    if err:
+        sys.exit(f"produce failed with error {err}")
+    return base
+
+
+def fetch_request(topic, offset, min_bytes, max_wait_ms):
+    return (struct.pack(">iiiib", -1, max_wait_ms, min_bytes, 8 << 20, 0) + struct.pack(">i", 1)
+            + kstr(topic) + struct.pack(">iiqi", 1, 0, offset, 8 << 20))
+
+
+def percentile(vals, q):
+    vals = sorted(vals)
+    return vals[min(len(vals) - 1, int(round(q / 100 * (len(vals) - 1))))] if vals else None
+
+
+def run_minbytes(args, weir, data_dir):
+    import threading
+    b = Broker(weir, data_dir)
+    try:
+        bench(args, "produce", "--bootstrap", b.addr, "--topic", "mb", "--create",
+              "--partitions", "1", "--records", "1", "--record-size", "100")
+        prod, cons = Conn(b.addr), Conn(b.addr)
+        chunk, tail_rec = record_batch(64, 1024), record_batch(1, 1024)
+        offset = produce(prod, "mb", tail_rec) + 1
+        max_wait = 500
+        out = {}
+        for mode, min_bytes, batch, per in (("batch", 1 << 20, chunk, 64),
+                                            ("tail", 1, tail_rec, 1)):
+            after_ack, after_send, at_max_wait = [], [], 0
+            for _ in range(args.fetches):
+                answer = {}
+
+                def wait_answer():
+                    answer["t"], answer["body"] = cons.recv()
+
+                cons.send(1, 4, fetch_request("mb", offset, min_bytes, max_wait))
+                reader = threading.Thread(target=wait_answer)
+                reader.start()
+                time.sleep(0.02)  # the fetch is parked at the log end
+                t_start = time.perf_counter()
+                have = 0
+                while True:
+                    t_sent = time.perf_counter()
+                    produce(prod, "mb", batch)
+                    t_ack = time.perf_counter()
+                    offset += per
+                    have += len(batch)
+                    if have >= min_bytes:
+                        break
+                reader.join(max_wait / 1000 + 10)
+                if "t" not in answer:
+                    sys.exit("no fetch answer")
+                if answer["t"] - t_start >= max_wait / 1000:
+                    at_max_wait += 1
+                after_ack.append((answer["t"] - t_ack) * 1000)
+                after_send.append((answer["t"] - t_sent) * 1000)
+            for name, vals in (("after_ack", after_ack), ("after_send", after_send)):
+                out[f"{mode}_{name}_p50_ms"] = percentile(vals, 50)
+                out[f"{mode}_{name}_p99_ms"] = percentile(vals, 99)
+            out[f"{mode}_at_max_wait"] = at_max_wait
+        return out
+    finally:
+        b.stop()
 
 
 def run_throughput(args, weir, data_dir):
@@ -228,7 +412,7 @@ def run_throughput(args, weir, data_dir):
 
 
 CHECKS = {"startup": run_startup, "e2e": run_e2e, "catchup": run_catchup,
-          "throughput": run_throughput}
+          "throughput": run_throughput, "minbytes": run_minbytes}
 
 
 def main():
@@ -240,6 +424,7 @@ def main():
     ap.add_argument("--linger", type=int, default=1, help="producer linger in ms")
     ap.add_argument("--records", type=int, default=None)
     ap.add_argument("--warm", action="store_true")
+    ap.add_argument("--fetches", type=int, default=100, help="minbytes: fetches per mode")
     ap.add_argument("--bench", default="target/release/weir-bench")
     ap.add_argument("--dir", default=None)
     args = ap.parse_args()

@@ -10,14 +10,29 @@
 //! and with a bounded request memory (`queued.max.request.bytes`) a frame's
 //! bytes are taken from the pool once its size is read, before its body is
 //! read: while the pool is exhausted the socket is not read at all.
+//!
+//! Zero-copy sends: on a plaintext connection the session runs each request
+//! inside [`with_file_regions`]; a handler offers the segment file regions
+//! behind large record blocks of its response ([`offer_file_region`]) and
+//! [`write_frame_with_files`] sends those parts with `sendfile(2)` (the
+//! kernel copies from the page cache into the socket, nothing passes through
+//! user space) while the size prefix, headers and small parts go through the
+//! buffered writer. A TLS connection has no socket to `sendfile` into (rustls
+//! encrypts in user space; kTLS is not available through it), so there the
+//! offer is a no-op and record blocks are written from the mmap'd `Bytes`.
 
 use crate::limits::{MemoryPermit, RequestMemory};
 use bytes::{Buf, Bytes, BytesMut};
+use std::cell::RefCell;
+use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter, Interest};
+use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
+use weir_storage::FileRegion;
 
 /// Why a connection's framing broke.
 #[derive(Debug, thiserror::Error)]
@@ -192,6 +207,131 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, parts: &[Bytes]) -> s
     w.write_all(&len.to_be_bytes()).await?;
     for p in parts {
         w.write_all(p).await?;
+    }
+    Ok(())
+}
+
+/// Record blocks smaller than this are copied into the buffered writer with
+/// the rest of the response: for them a `sendfile` (plus the flush of what
+/// precedes it) costs more syscalls than the copy it saves.
+pub const SENDFILE_MIN: usize = 32 * 1024;
+
+/// Bytes sent with `sendfile(2)` since the process started (tests and metrics
+/// check that record data takes the zero-copy path).
+static SENDFILE_BYTES: AtomicU64 = AtomicU64::new(0);
+
+/// Bytes sent with `sendfile(2)` since the process started.
+pub fn sendfile_bytes() -> u64 {
+    SENDFILE_BYTES.load(Ordering::Relaxed)
+}
+
+/// The write half of a connection, as far as zero-copy sends go.
+pub trait FileSink {
+    /// The socket to `sendfile(2)` into; `None` (TLS, in-memory sinks) when
+    /// every byte must go through `AsyncWrite`.
+    fn socket(&self) -> Option<&TcpStream> {
+        None
+    }
+}
+
+impl FileSink for tokio::net::tcp::OwnedWriteHalf {
+    fn socket(&self) -> Option<&TcpStream> {
+        Some(self.as_ref())
+    }
+}
+
+impl<T> FileSink for tokio::io::WriteHalf<T> {}
+impl FileSink for Vec<u8> {}
+impl FileSink for tokio::io::DuplexStream {}
+
+tokio::task_local! {
+    /// The file regions offered for the response of the request being handled.
+    static FILE_REGIONS: RefCell<Vec<FileRegion>>;
+}
+
+/// Run `request` (one request's handling, on the connection's task) collecting
+/// the file regions its handler offers; they go to [`write_frame_with_files`].
+pub async fn with_file_regions<F: Future>(request: F) -> (F::Output, Vec<FileRegion>) {
+    FILE_REGIONS
+        .scope(RefCell::new(Vec::new()), async move {
+            let out = request.await;
+            let regions = FILE_REGIONS.with(|r| r.take());
+            (out, regions)
+        })
+        .await
+}
+
+/// Offer the file region behind a block of record data the response will
+/// carry (as the very `Bytes` [`FileRegion::bytes`] gave): the writer may
+/// `sendfile` it instead of copying it. Returns false, doing nothing, when the
+/// connection cannot (TLS) or the block is too small to be worth it. Call it on
+/// the connection's task (not from the blocking pool).
+pub fn offer_file_region(region: &FileRegion) -> bool {
+    region.len() >= SENDFILE_MIN
+        && FILE_REGIONS
+            .try_with(|r| r.borrow_mut().push(region.clone()))
+            .is_ok()
+}
+
+/// [`write_frame`], sending the parts that are one of `regions`' bytes with
+/// `sendfile(2)` when the sink is a socket. The buffered bytes before such a
+/// part are flushed first, so the stream stays in order.
+pub async fn write_frame_with_files<W>(
+    w: &mut BufWriter<W>,
+    parts: &[Bytes],
+    regions: &[FileRegion],
+) -> std::io::Result<()>
+where
+    W: AsyncWrite + FileSink + Unpin,
+{
+    if regions.is_empty() || w.get_ref().socket().is_none() {
+        return write_frame(w, parts).await;
+    }
+    let len: usize = parts.iter().map(Bytes::len).sum();
+    let len =
+        i32::try_from(len).map_err(|_| std::io::Error::other("response larger than 2 GiB"))?;
+    w.write_all(&len.to_be_bytes()).await?;
+    for p in parts {
+        match regions.iter().find(|r| r.is_same(p)) {
+            Some(region) => {
+                w.flush().await?;
+                let socket = w.get_ref().socket().expect("checked above");
+                send_file(socket, region).await?;
+            }
+            None => w.write_all(p).await?,
+        }
+    }
+    Ok(())
+}
+
+/// Send all of `region` into the (non-blocking) socket: wait for writability,
+/// `sendfile` as much as the socket takes, again until done.
+async fn send_file(socket: &TcpStream, region: &FileRegion) -> std::io::Result<()> {
+    let mut offset = region.offset();
+    let end = offset + region.len() as u64;
+    while offset < end {
+        socket.writable().await?;
+        let sent = socket.try_io(Interest::WRITABLE, || {
+            let count = (end - offset) as usize;
+            rustix::fs::sendfile(socket, region.file(), Some(&mut offset), count)
+                .map_err(std::io::Error::from)
+        });
+        match sent {
+            // The region was validated when taken and the file is never cut under
+            // it; a short file means something else changed it: give up on the
+            // connection rather than send a frame shorter than announced.
+            Ok(0) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "segment file ended inside a fetched region",
+                ))
+            }
+            Ok(n) => {
+                SENDFILE_BYTES.fetch_add(n as u64, Ordering::Relaxed);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }

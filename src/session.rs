@@ -9,7 +9,9 @@
 //! closes the connection; all Kafka-level errors travel in responses.
 
 use crate::codec::{self, HeaderPrefix};
-use crate::connection::{write_frame, FrameError, FrameReader};
+use crate::connection::{
+    with_file_regions, write_frame, write_frame_with_files, FileSink, FrameError, FrameReader,
+};
 use crate::dispatch::{self, Table};
 use crate::handlers::api_versions;
 use crate::pipeline::{
@@ -165,7 +167,7 @@ async fn serve_stream<R, W>(
     mut sasl: Option<Authenticator>,
 ) where
     R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
+    W: AsyncWrite + FileSink + Unpin,
 {
     let max_frame = state.settings.i64("socket.request.max.bytes") as usize;
     // Until a SASL connection is authenticated, frames are limited as Kafka's
@@ -181,6 +183,8 @@ async fn serve_stream<R, W>(
     )
     .with_idle_timeout(state.limits.idle)
     .with_memory(state.limits.memory.clone());
+    // Plaintext sockets send large record blocks with sendfile(2) (see `connection`).
+    let zero_copy = wr.socket().is_some();
     let mut writer = BufWriter::with_capacity(64 * 1024, wr);
     loop {
         let frame = tokio::select! {
@@ -250,10 +254,18 @@ async fn serve_stream<R, W>(
             }
         }
         let read_at = Instant::now();
-        let (outcome, mut observed) = process(&state, frame, &peer, read_at, stages).await;
+        let request = process(&state, frame, &peer, read_at, stages);
+        let ((outcome, mut observed), regions) = if zero_copy {
+            with_file_regions(request).await
+        } else {
+            (request.await, Vec::new())
+        };
         let keep_open = match outcome {
             Outcome::Respond(parts) => {
-                write_frame(&mut writer, &parts).await.is_ok() && writer.flush().await.is_ok()
+                write_frame_with_files(&mut writer, &parts, &regions)
+                    .await
+                    .is_ok()
+                    && writer.flush().await.is_ok()
             }
             Outcome::NoResponse => true,
             Outcome::Close(reason) => {

@@ -5,13 +5,16 @@
 //! A fetch that does not yet have `min_bytes` waits on the partitions' wake-ups
 //! and returns the moment an append satisfies it, never later than `max_wait_ms`
 //! (or at once when the broker shuts down). Record data goes out as the `Bytes`
-//! storage returned (spliced into the response, not copied).
+//! storage returned (spliced into the response, not copied); on a plaintext
+//! connection large blocks are offered to the writer as file regions, which it
+//! sends with `sendfile(2)` ([`crate::connection::offer_file_region`]).
 //!
 //! Cold data must never stall the async workers, or every tailing consumer and
 //! producer on the broker waits behind a disk read: a fetch that is far behind
 //! the log end (a batch consumer catching up) is read on the blocking pool —
-//! index lookup, batch walk and one touch per page — and any other large result
-//! is pre-faulted there. A tailing fetch (at or near the log end, data that was
+//! index lookup, batch walk, a readahead hint for the result and as much again
+//! after it (the consumer's next fetch), and one touch per page — and any other
+//! large result is pre-faulted there. A tailing fetch (at or near the log end, data that was
 //! just written) is read in place.
 //!
 //! `isolation_level = 1` (read_committed) reads only below the partition's last
@@ -25,6 +28,7 @@
 
 use super::storage_error_code;
 use crate::acl::AclOperation;
+use crate::connection::{offer_file_region, SENDFILE_MIN};
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::partitions::Partition;
 use crate::state::BrokerState;
@@ -39,6 +43,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use weir_storage::batch::iter_batches_lenient;
+use weir_storage::FileRegion;
 
 /// The Fetch handler.
 pub struct Api;
@@ -91,16 +96,20 @@ impl Handler for Api {
         let wanted = Arc::new(wanted);
         // Only the first read can be far behind: later ones follow a wake-up at the log end.
         let mut off_workers = catching_up(&wanted);
-        let results = loop {
+        let (results, regions) = loop {
             for w in wanted.iter() {
                 if let Ok(p) = &w.target {
                     p.add_waiter(&waiter);
                 }
             }
-            let (results, total, any_error) = if off_workers {
+            let (results, total, any_error, regions) = if off_workers {
                 let w = wanted.clone();
                 blocking(move || {
                     let read = read_all(&w, max_bytes, read_committed);
+                    // Readahead for a sequential reader: this read and the next one.
+                    for r in &read.3 {
+                        r.will_need(r.len());
+                    }
                     prefault_all(&read.0);
                     read
                 })
@@ -115,7 +124,7 @@ impl Handler for Api {
                 || min_bytes == 0
                 || state.is_shutting_down()
             {
-                break results;
+                break (results, regions);
             }
             off_workers = false;
             tokio::select! {
@@ -143,6 +152,9 @@ impl Handler for Api {
             let w = wanted.clone();
             blocking(move || down_convert_all(&w, results, version)).await?
         } else {
+            for r in &regions {
+                offer_file_region(r);
+            }
             results
         };
 
@@ -253,15 +265,18 @@ fn resolve(
 /// later ones only what fits. `read_committed` reads only below the last stable
 /// offset and lists the aborted transactions overlapping what is returned
 /// (the consumer drops their records); otherwise `aborted_transactions` is null.
+/// Also returns the file regions behind the record blocks large enough to be
+/// sent with `sendfile` (usually none, and then no allocation).
 fn read_all(
     wanted: &[Wanted],
     max_bytes: usize,
     read_committed: bool,
-) -> (Vec<PartitionData>, usize, bool) {
+) -> (Vec<PartitionData>, usize, bool, Vec<FileRegion>) {
     let mut budget = max_bytes;
     let mut total = 0usize;
     let mut any_error = false;
     let mut out = Vec::with_capacity(wanted.len());
+    let mut regions = Vec::new();
     for w in wanted {
         let mut data = PartitionData::default()
             .with_partition_index(w.partition)
@@ -294,6 +309,9 @@ fn read_all(
                             let records = if total > 0 && r.records.len() > limit {
                                 Bytes::new()
                             } else {
+                                if r.records.len() >= SENDFILE_MIN {
+                                    regions.extend(r.region);
+                                }
                                 r.records
                             };
                             if read_committed {
@@ -323,7 +341,7 @@ fn read_all(
         }
         out.push(data);
     }
-    (out, total, any_error)
+    (out, total, any_error, regions)
 }
 
 /// The aborted transactions overlapping the returned batches `[fetch_offset, end

@@ -23,6 +23,7 @@
 //!   log start offset; opened on first use, closed again when idle.
 //! - [`open_logs`]: the cap on open segment files (CLOCK over open logs) and
 //!   the process limits it is sized from.
+//! - [`region`]: a read as a region of a segment file (for `sendfile(2)`).
 //! - [`retention`]: which old segments go by time, size and log start; deleting them.
 //! - [`validate`]: one-pass validation of a produced record set (Kafka's
 //!   `LogValidator`): what [`PartitionLog::append_validated`] appends.
@@ -61,6 +62,7 @@ pub mod error;
 pub mod legacy;
 pub mod log;
 pub mod open_logs;
+pub mod region;
 pub mod retention;
 pub mod store;
 pub mod validate;
@@ -81,6 +83,7 @@ pub use config::{FlushPolicy, LogConfig, TimestampType};
 pub use error::{BatchError, StorageError};
 pub use log::{AppendInfo, AppendOptions, PartitionLog, ReadResult, SegmentInfo};
 pub use open_logs::{default_max_open_segments, live_segments, raise_open_file_limit};
+pub use region::FileRegion;
 pub use retention::{RetentionOutcome, RetentionPolicy, RetentionReason};
 pub use store::{Store, TopicPartition};
 pub use validate::{

@@ -20,6 +20,7 @@ use crate::durability::{atomic_write, io_err, seal, unseal, GroupCommit};
 use crate::error::{BatchError, Result, StorageError};
 use crate::fs::Fs;
 use crate::open_logs::{Evict, OpenLogs};
+use crate::region::FileRegion;
 use crate::segment::{self, now_ms, AppendBatch, OpenMode, Segment, SegmentParams};
 use crate::swap;
 use crate::validate::{validate, ProduceRules, ValidatedBatches, ValidationError};
@@ -68,6 +69,9 @@ pub struct AppendInfo {
 pub struct ReadResult {
     /// Whole batches, borrowed from the mmap'd segment (no copy); empty at the end of log.
     pub records: Bytes,
+    /// The same batches as a region of the segment file (`None` when `records`
+    /// is empty), for a writer that sends them with `sendfile(2)`.
+    pub region: Option<FileRegion>,
     pub log_start_offset: i64,
     pub log_end_offset: i64,
 }
@@ -619,20 +623,23 @@ impl LoadedLog {
             });
         }
         let bound = upper_bound.unwrap_or(i64::MAX).min(log_end);
-        let mut records = Bytes::new();
+        let mut region = None;
         if offset < bound {
             for seg in &view.segments[view.index_for(offset)..] {
                 if seg.base_offset >= bound {
                     break;
                 }
-                if let Some(b) = seg.read(offset.max(seg.base_offset), max_bytes, bound, true) {
-                    records = b;
+                if let Some(r) =
+                    seg.read_region(offset.max(seg.base_offset), max_bytes, bound, true)
+                {
+                    region = Some(r);
                     break;
                 }
             }
         }
         Ok(ReadResult {
-            records,
+            records: region.as_ref().map_or_else(Bytes::new, FileRegion::bytes),
+            region,
             log_start_offset: log_start,
             log_end_offset: log_end,
         })

@@ -19,6 +19,7 @@ use crate::error::Result;
 use crate::fs::Fs;
 use crate::index::{IndexFile, OffsetIndex, TimeIndex, OFFSET_ENTRY, TIME_ENTRY};
 use crate::mmap::ReadMap;
+use crate::region::FileRegion;
 use bytes::Bytes;
 use parking_lot::RwLock;
 use std::fs::File;
@@ -112,7 +113,7 @@ pub(crate) struct ScanOutcome {
 pub(crate) struct Segment {
     pub(crate) base_offset: i64,
     log_path: PathBuf,
-    file: File,
+    file: Arc<File>,
     map: RwLock<Arc<ReadMap>>,
     /// Smaller mappings this one replaced, still held by readers perhaps: the
     /// file is never cut in place while one of them is alive.
@@ -195,7 +196,7 @@ impl Segment {
         Ok(Segment {
             base_offset: base,
             log_path: log,
-            file,
+            file: Arc::new(file),
             map: RwLock::new(Arc::new(map)),
             retired: Default::default(),
             size: AtomicU64::new(0),
@@ -246,7 +247,7 @@ impl Segment {
         let seg = Segment {
             base_offset: base,
             log_path: log,
-            file,
+            file: Arc::new(file),
             map: RwLock::new(Arc::new(map)),
             retired: Default::default(),
             size: AtomicU64::new(size),
@@ -584,6 +585,7 @@ impl Segment {
     /// `max_bytes` unless the first batch alone is bigger (`min_one`), stopping
     /// before any batch whose base offset is >= `bound`. None if no batch here
     /// has a last offset >= `offset` below `bound`.
+    #[cfg(test)]
     pub(crate) fn read(
         &self,
         offset: i64,
@@ -591,6 +593,19 @@ impl Segment {
         bound: i64,
         min_one: bool,
     ) -> Option<Bytes> {
+        self.read_region(offset, max_bytes, bound, min_one)
+            .map(|r| r.bytes())
+    }
+
+    /// [`Segment::read`] as a region of the `.log` file (which also gives the
+    /// bytes through the mmap).
+    pub(crate) fn read_region(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        bound: i64,
+        min_one: bool,
+    ) -> Option<FileRegion> {
         let map = self.map();
         let size = self.size().min(map.valid() as u64) as usize;
         let start = self.position_for(offset)?;
@@ -608,7 +623,7 @@ impl Segment {
             }
             end += b.len;
         }
-        (end > start).then(|| map.bytes(start, end))
+        (end > start).then(|| FileRegion::new(self.file.clone(), map, start, end))
     }
 
     /// Iterate the stored batches from the one containing `offset`.
