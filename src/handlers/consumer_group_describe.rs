@@ -73,7 +73,6 @@ impl Handler for Api {
                     Err(code) => {
                         out.error_code = code;
                         out.error_message = Some(sb(format!("Group {} not found.", id.as_str())));
-                        out.group_state = sb("Dead");
                     }
                     Ok(d) => {
                         out.group_state = sb(d.state);
