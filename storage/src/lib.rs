@@ -67,6 +67,7 @@ pub mod validate;
 
 #[cfg(test)]
 mod crash_tests;
+mod deleter;
 mod durability;
 mod fs;
 mod index;
