@@ -111,6 +111,7 @@ pub fn record_batch(data: &[u8]) {
             before_max_ms: 3_600_000,
             after_max_ms: 3_600_000,
         }),
+        compress_options: Default::default(),
     };
     let _ = weir_storage::validate::validate(records, &rules, "fuzz", 0);
     if weir_storage::legacy::first_magic(records).is_some_and(|m| m < 2) {

@@ -145,6 +145,25 @@ fn legacy_request(key: ApiKey, version: i16, n: usize) -> Vec<u8> {
         ApiKey::DeleteTopics => w::delete_topics_req(&format!("new-{}", n - 1)),
         ApiKey::OffsetForLeaderEpoch => w::offset_for_leader_epoch_req("t", 0, 0),
         ApiKey::DescribeLogDirs => w::describe_log_dirs_req(),
+        // ACL APIs v0: v1 without the pattern type (no authorizer here).
+        ApiKey::CreateAcls => w::W::new()
+            .array(&[()], |w, _| {
+                w.i8(2).str("t").str("User:x").str("*").i8(3).i8(3)
+            })
+            .done(),
+        ApiKey::DescribeAcls => w::W::new()
+            .i8(1)
+            .null_str()
+            .null_str()
+            .null_str()
+            .i8(1)
+            .i8(1)
+            .done(),
+        ApiKey::DeleteAcls => w::W::new()
+            .array(&[()], |w, _| {
+                w.i8(2).str("t").null_str().null_str().i8(1).i8(1)
+            })
+            .done(),
         other => panic!("{other:?} v{version} has no legacy request here"),
     }
 }
@@ -165,6 +184,38 @@ fn legacy_response(key: ApiKey, version: i16, r: support::wire::R) {
             assert_eq!(w::offset_for_leader_epoch_resp(r, version).0, 0)
         }
         ApiKey::DescribeLogDirs => assert_eq!(w::describe_log_dirs_resp(r)[0].0, 0),
+        // Without an authorizer every ACL API answers SECURITY_DISABLED (54).
+        ApiKey::CreateAcls => {
+            let mut r = r;
+            r.i32();
+            let codes = r.array(|r| {
+                let code = r.i16();
+                r.null_str();
+                code
+            });
+            r.end();
+            assert_eq!(codes, [54]);
+        }
+        ApiKey::DescribeAcls => {
+            let mut r = r;
+            r.i32();
+            assert_eq!(r.i16(), 54);
+            r.null_str();
+            assert!(r.array(|_| ()).is_empty());
+            r.end();
+        }
+        ApiKey::DeleteAcls => {
+            let mut r = r;
+            r.i32();
+            let codes = r.array(|r| {
+                let code = r.i16();
+                r.null_str();
+                assert!(r.array(|_| ()).is_empty());
+                code
+            });
+            r.end();
+            assert_eq!(codes, [54]);
+        }
         other => panic!("{other:?} v{version} has no legacy response here"),
     }
 }

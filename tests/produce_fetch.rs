@@ -15,7 +15,10 @@ use support::*;
 use weir_storage::batch::iter_batches_lenient;
 
 async fn init_producer_id(c: &mut RawClient) -> (i64, i16) {
-    let req = InitProducerIdRequest::default().with_transaction_timeout_ms(60_000);
+    // No transactional id (null): kafka-protocol's default is "", which Kafka refuses.
+    let req = InitProducerIdRequest::default()
+        .with_transactional_id(None)
+        .with_transaction_timeout_ms(60_000);
     let ResponseKind::InitProducerId(r) = c
         .call(RequestKind::InitProducerId(req), ApiKey::InitProducerId, 4)
         .await

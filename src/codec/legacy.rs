@@ -2,7 +2,9 @@
 //! which the `kafka-protocol` crate no longer knows: Produce v0-2, Fetch v0-3,
 //! ListOffsets v0, OffsetCommit v0-1, OffsetFetch v0, DescribeConfigs v0,
 //! CreateTopics v0-1, DeleteTopics v0, OffsetForLeaderEpoch v0-1,
-//! DescribeLogDirs v0 (Kafka 0.10.0 to 2.0 clients send them).
+//! DescribeLogDirs v0 (Kafka 0.10.0 to 2.0 clients send them), and
+//! CreateAcls/DescribeAcls/DeleteAcls v0 (v1 minus the resource pattern type,
+//! which v0 means LITERAL; Kafka 0.11 to 1.1 clients send them).
 //!
 //! A request is turned into the typed request of the lowest version the crate
 //! decodes (the "floor"): where the old layout is the floor's minus fields, the
@@ -32,6 +34,9 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, StrBytes};
 use std::any::Any;
 
+/// The resource pattern type ACL APIs v0 imply (`PatternType.LITERAL`).
+const LITERAL: i8 = 3;
+
 /// ListOffsets v0 request partition: `max_num_offsets` (i32, big-endian).
 pub const MAX_NUM_OFFSETS_TAG: i32 = -0x1000;
 /// ListOffsets v0 response partition: `old_style_offsets` (i64s, big-endian).
@@ -56,7 +61,10 @@ pub fn legacy_min(key: ApiKey) -> Option<i16> {
         | ApiKey::CreateTopics
         | ApiKey::DeleteTopics
         | ApiKey::OffsetForLeaderEpoch
-        | ApiKey::DescribeLogDirs => Some(0),
+        | ApiKey::DescribeLogDirs
+        | ApiKey::CreateAcls
+        | ApiKey::DescribeAcls
+        | ApiKey::DeleteAcls => Some(0),
         _ => None,
     }
 }
@@ -96,6 +104,9 @@ impl Reader {
             return Err(format!("body ends {} bytes early", n - self.buf.len()));
         }
         Ok(self.buf.split_to(n))
+    }
+    fn i8(&mut self) -> Result<i8> {
+        Ok(self.take(1)?[0] as i8)
     }
     fn i16(&mut self) -> Result<i16> {
         let b = self.take(2)?;
@@ -269,6 +280,54 @@ pub fn decode_request(key: ApiKey, version: i16, body: Bytes) -> Result<Box<dyn 
             ))
         }
         ApiKey::DescribeLogDirs => decode_at::<DescribeLogDirsRequest>(body, 1),
+        // v1 added the resource pattern type after the resource name (v0: LITERAL).
+        ApiKey::CreateAcls => {
+            use kafka_protocol::messages::create_acls_request::AclCreation;
+            let mut r = Reader { buf: body };
+            let creations = r.array(|r| {
+                Ok(AclCreation::default()
+                    .with_resource_type(r.i8()?)
+                    .with_resource_name(r.string()?)
+                    .with_resource_pattern_type(LITERAL)
+                    .with_principal(r.string()?)
+                    .with_host(r.string()?)
+                    .with_operation(r.i8()?)
+                    .with_permission_type(r.i8()?))
+            })?;
+            r.finish()?;
+            Ok(Box::new(
+                CreateAclsRequest::default().with_creations(creations),
+            ))
+        }
+        ApiKey::DescribeAcls => {
+            let mut r = Reader { buf: body };
+            let req = DescribeAclsRequest::default()
+                .with_resource_type_filter(r.i8()?)
+                .with_resource_name_filter(r.nullable_string()?)
+                .with_pattern_type_filter(LITERAL)
+                .with_principal_filter(r.nullable_string()?)
+                .with_host_filter(r.nullable_string()?)
+                .with_operation(r.i8()?)
+                .with_permission_type(r.i8()?);
+            r.finish()?;
+            Ok(Box::new(req))
+        }
+        ApiKey::DeleteAcls => {
+            use kafka_protocol::messages::delete_acls_request::DeleteAclsFilter;
+            let mut r = Reader { buf: body };
+            let filters = r.array(|r| {
+                Ok(DeleteAclsFilter::default()
+                    .with_resource_type_filter(r.i8()?)
+                    .with_resource_name_filter(r.nullable_string()?)
+                    .with_pattern_type_filter(LITERAL)
+                    .with_principal_filter(r.nullable_string()?)
+                    .with_host_filter(r.nullable_string()?)
+                    .with_operation(r.i8()?)
+                    .with_permission_type(r.i8()?))
+            })?;
+            r.finish()?;
+            Ok(Box::new(DeleteAclsRequest::default().with_filters(filters)))
+        }
         other => Err(format!("{other:?} v{version} is not a legacy version")),
     }
 }
@@ -392,6 +451,41 @@ pub fn encode_response(
         ResponseKind::OffsetCommit(_) => return encode_at(body, 2, w.buf),
         ResponseKind::OffsetFetch(_) => return encode_at(body, 1, w.buf),
         ResponseKind::DescribeLogDirs(_) => return encode_at(body, 1, w.buf),
+        // v0's answer is v1's.
+        ResponseKind::CreateAcls(_) => return encode_at(body, 1, w.buf),
+        // v0 is v1 without each resource's pattern type.
+        ResponseKind::DescribeAcls(r) => {
+            w.i32(r.throttle_time_ms);
+            w.i16(r.error_code);
+            w.nullable_string(r.error_message.as_deref());
+            w.array(&r.resources, |w, res| {
+                w.i8(res.resource_type);
+                w.string(&res.resource_name);
+                w.array(&res.acls, |w, a| {
+                    w.string(&a.principal);
+                    w.string(&a.host);
+                    w.i8(a.operation);
+                    w.i8(a.permission_type);
+                });
+            });
+        }
+        ResponseKind::DeleteAcls(r) => {
+            w.i32(r.throttle_time_ms);
+            w.array(&r.filter_results, |w, f| {
+                w.i16(f.error_code);
+                w.nullable_string(f.error_message.as_deref());
+                w.array(&f.matching_acls, |w, m| {
+                    w.i16(m.error_code);
+                    w.nullable_string(m.error_message.as_deref());
+                    w.i8(m.resource_type);
+                    w.string(&m.resource_name);
+                    w.string(&m.principal);
+                    w.string(&m.host);
+                    w.i8(m.operation);
+                    w.i8(m.permission_type);
+                });
+            });
+        }
         ResponseKind::DescribeConfigs(r) => {
             w.i32(r.throttle_time_ms);
             w.array(&r.results, |w, res| {

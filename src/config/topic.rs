@@ -12,6 +12,7 @@
 use super::broker::{Settings, Source};
 use super::kafka_value::{self, ValueError};
 use std::collections::BTreeMap;
+use weir_storage::compression::CompressOptions;
 use weir_storage::{
     CleanerConfig, Compression, FlushPolicy, LogConfig, RetentionPolicy, TimestampType,
 };
@@ -348,6 +349,7 @@ impl TopicConfig {
                 interval_ms: self.flush_ms(broker),
             },
             timestamp_type: self.timestamp_type(broker),
+            file_delete_delay_ms: self.int("file.delete.delay.ms", broker).max(0) as u64,
         }
     }
 
@@ -389,6 +391,11 @@ pub struct ResolvedTopicConfig {
     /// `min.insync.replicas`: above 1, acks=all cannot be met by this node's one
     /// replica (Kafka answers NOT_ENOUGH_REPLICAS).
     pub min_insync_replicas: i64,
+    /// `compression.gzip.level` and `compression.zstd.level`: how a batch is
+    /// encoded when `compression.type` makes the broker recompress it
+    /// (`compression.lz4.level` is stored and described but has no effect:
+    /// lz4_flex has only LZ4's fast mode, Kafka's level 1).
+    pub compress_options: CompressOptions,
 }
 
 impl ResolvedTopicConfig {
@@ -404,6 +411,15 @@ impl ResolvedTopicConfig {
             timestamp_before_max_ms: overrides.int("message.timestamp.before.max.ms", broker),
             timestamp_after_max_ms: overrides.int("message.timestamp.after.max.ms", broker),
             min_insync_replicas: overrides.int("min.insync.replicas", broker),
+            compress_options: CompressOptions {
+                // Kafka's -1 is java.util.zip.Deflater.DEFAULT_COMPRESSION (zlib's 6).
+                gzip_level: match overrides.int("compression.gzip.level", broker) {
+                    l @ 1..=9 => l as u32,
+                    _ => CompressOptions::KAFKA.gzip_level,
+                },
+                zstd_level: overrides.int("compression.zstd.level", broker) as i32,
+                ..CompressOptions::KAFKA
+            },
             overrides,
         }
     }

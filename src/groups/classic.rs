@@ -605,8 +605,15 @@ impl ClassicGroup {
                     m.rebalance_timeout_ms = req.rebalance_timeout_ms;
                     m.heartbeat_deadline = now + req.session_timeout_ms.max(0) as u64;
                     self.dirty = true;
-                    // The old leader id is returned so that a rejoining static leader does
-                    // not compute an assignment a Stable group would never deliver.
+                    // As Kafka: from v9 (KIP-814) a replaced static leader is told it
+                    // leads, with the member list and skip_assignment (it must not
+                    // compute an assignment a Stable group would never deliver);
+                    // older versions get the old leader id and no members.
+                    if req.api_version >= 9 {
+                        let mut r = self.join_response_for(&new_id);
+                        r.skip_assignment = r.leader == new_id;
+                        return Reply::Now(r);
+                    }
                     Reply::Now(JoinResponse {
                         error: 0,
                         generation_id: self.generation,

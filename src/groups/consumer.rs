@@ -67,7 +67,8 @@ impl HeartbeatResponse {
             error: e.code(),
             error_message: Some(message.to_string()),
             member_id: None,
-            member_epoch: -1,
+            // Kafka's error responses leave the member epoch at its default, 0.
+            member_epoch: 0,
             heartbeat_interval_ms: 0,
             assignment: None,
         }
@@ -262,6 +263,7 @@ impl ConsumerGroup {
             return self.leave(req, now, session);
         }
         let mut member_id = req.member_id.clone();
+        let fresh = self.group_epoch == 0 && self.members.is_empty();
         // Membership, subscription and topic changes bump the group epoch once.
         let mut bump = false;
         if req.member_epoch == 0 {
@@ -347,18 +349,36 @@ impl ConsumerGroup {
             }
         } else {
             let Some(m) = self.members.get(&member_id) else {
-                return HeartbeatResponse::error(E::UnknownMemberId, "unknown member id");
+                return HeartbeatResponse::error(
+                    E::UnknownMemberId,
+                    &format!(
+                        "Member {member_id} is not a member of group {}.",
+                        self.group_id
+                    ),
+                );
             };
             let owned = req.owned.as_deref().map(owned_to_assignment);
+            // Kafka's throwIfConsumerGroupMemberEpochIsInvalid, with its texts.
+            let fenced = |which: &str| {
+                HeartbeatResponse::error(
+                    E::FencedMemberEpoch,
+                    &format!(
+                        "The consumer group member has a {which} member epoch ({}) than the one \
+                         known by the group coordinator ({}). The member must abandon all its \
+                         partitions and rejoin.",
+                        req.member_epoch, m.member_epoch
+                    ),
+                )
+            };
+            if req.member_epoch > m.member_epoch {
+                return fenced("greater");
+            }
             let ok = !m.left_static
                 && (req.member_epoch == m.member_epoch
                     || (req.member_epoch == m.previous_member_epoch
                         && owned.as_ref().is_some_and(|o| is_subset(o, &m.assigned))));
             if !ok {
-                return HeartbeatResponse::error(
-                    E::FencedMemberEpoch,
-                    "the member epoch is fenced",
-                );
+                return fenced("smaller");
             }
         }
 
@@ -408,6 +428,19 @@ impl ConsumerGroup {
         if bump || subscription_changed {
             self.bump_epoch();
         }
+        // As Kafka 4.4 answers (observed against the reference broker): in a group
+        // this heartbeat creates, a first member subscribing to topic names takes
+        // the group to epoch 2 (an empty subscription, or a regex until it is
+        // resolved, to 1); joins and subscription changes in an existing group
+        // bump once.
+        if fresh
+            && self
+                .members
+                .get(&member_id)
+                .is_some_and(|m| !m.subscribed_topic_names.is_empty())
+        {
+            self.bump_epoch();
+        }
         self.maybe_compute_target();
         let owned = req.owned.as_deref().map(owned_to_assignment);
         self.reconcile(&member_id, owned.as_ref(), now);
@@ -430,7 +463,13 @@ impl ConsumerGroup {
 
     fn leave(&mut self, req: HeartbeatRequest, now: u64, session: u64) -> HeartbeatResponse {
         let Some(m) = self.members.get_mut(&req.member_id) else {
-            return HeartbeatResponse::error(E::UnknownMemberId, "unknown member id");
+            return HeartbeatResponse::error(
+                E::UnknownMemberId,
+                &format!(
+                    "Member {} is not a member of group {}.",
+                    req.member_id, self.group_id
+                ),
+            );
         };
         if req.member_epoch == -2 && m.instance_id.is_some() {
             // Static member stepping out temporarily: keep its assignment for a session.

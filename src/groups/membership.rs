@@ -239,18 +239,30 @@ impl Coordinator {
         req: HeartbeatRequest,
         catalog: &dyn TopicCatalog,
     ) -> HeartbeatResponse {
-        if req.group_id.is_empty() {
-            return HeartbeatResponse::error(E::InvalidRequest, "GroupId can't be empty");
+        if req.group_id.trim().is_empty() {
+            return HeartbeatResponse::error(E::InvalidRequest, "GroupId can't be empty.");
         }
-        if req.member_epoch > 0 && req.member_id.is_empty() {
-            return HeartbeatResponse::error(E::InvalidRequest, "MemberId can't be empty");
+        if req.member_epoch != 0 && req.member_id.trim().is_empty() {
+            return HeartbeatResponse::error(E::InvalidRequest, "MemberId can't be empty.");
         }
         let now = self.now();
         let mut groups = self.lock();
         let group_id = req.group_id.clone();
-        if !groups.contains_key(&group_id) {
+        // As Kafka's GroupMetadataManager: only a joining member (epoch 0) creates
+        // the group; a leave names the group "Group", a heartbeat "Consumer group".
+        let created = !groups.contains_key(&group_id);
+        if created {
+            if req.member_epoch < 0 {
+                return HeartbeatResponse::error(
+                    E::GroupIdNotFound,
+                    &format!("Group {group_id} not found."),
+                );
+            }
             if req.member_epoch != 0 {
-                return HeartbeatResponse::error(E::UnknownMemberId, "unknown member id");
+                return HeartbeatResponse::error(
+                    E::GroupIdNotFound,
+                    &format!("Consumer group {group_id} not found."),
+                );
             }
             groups.insert(group_id.clone(), Group::classic(&group_id));
         }
@@ -291,6 +303,11 @@ impl Coordinator {
         // Kafka builds the classic group at the epoch before the member left.
         let generation = cg.group_epoch;
         let resp = cg.heartbeat(req, now, &self.inner.cfg, catalog);
+        if created && resp.error != 0 {
+            // As Kafka: a refused join leaves no group behind (it would list as Empty).
+            groups.remove(&group_id);
+            return resp;
+        }
         if last_consumer_leaves {
             self.downgrade(&group_id, g, catalog, now, Some(generation));
         }

@@ -58,10 +58,33 @@ impl Coordinator {
         };
         // No check of an empty group id: Kafka 4.x commits for the group "" too
         // (only a null one is INVALID_GROUP_ID).
+        // As Kafka's KafkaApis: partitions of unknown topics are answered
+        // UNKNOWN_TOPIC_OR_PARTITION before the coordinator sees the request, so a
+        // commit naming only those neither validates nor creates the group.
+        if req
+            .topics
+            .iter()
+            .all(|(t, ps)| ps.iter().all(|p| !exists(t, p.0)))
+        {
+            return all(E::UnknownTopicOrPartition.code());
+        }
         let (results, last_offset) = {
             let mut groups = self.lock();
             if let Err(code) = self.validate_commit(&mut groups, &req) {
-                return all(code);
+                return req
+                    .topics
+                    .iter()
+                    .flat_map(|(t, ps)| {
+                        ps.iter().map(move |p| {
+                            let c = if exists(t, p.0) {
+                                code
+                            } else {
+                                E::UnknownTopicOrPartition.code()
+                            };
+                            (t.clone(), p.0, c)
+                        })
+                    })
+                    .collect();
             }
             let mut results = Vec::new();
             let mut records = Vec::new();
@@ -163,7 +186,14 @@ impl Coordinator {
                 groups.insert(req.group_id.clone(), Group::classic(&req.group_id));
                 return Ok(());
             }
-            return Err(E::IllegalGeneration.code());
+            // As Kafka's OffsetMetadataManager: GROUP_ID_NOT_FOUND from v9 on,
+            // ILLEGAL_GENERATION for older clients.
+            return Err(if req.api_version >= 9 {
+                E::GroupIdNotFound
+            } else {
+                E::IllegalGeneration
+            }
+            .code());
         };
         match &mut g.kind {
             GroupKind::Classic(c) => {

@@ -612,29 +612,30 @@ async fn consumer_group_revokes_before_reassigning_and_ends_disjoint() {
     let topics = Topics(vec![("t", 1, 6)]);
     let c = Coordinator::open(cfg(0), MemoryGroupLog::new()).unwrap();
     let a = c.consumer_heartbeat(hb("a", 0, None), &topics);
-    assert_eq!((a.error, a.member_epoch), (0, 1));
+    // As Kafka 4.4: the first member subscribing in a new group takes it to epoch 2.
+    assert_eq!((a.error, a.member_epoch), (0, 2));
     assert_eq!(parts(a.assignment.as_ref().unwrap()).len(), 6);
-    // b joins: the group epoch moves to 2; b gets nothing a still holds.
+    // b joins: the group epoch moves to 3; b gets nothing a still holds.
     let b = c.consumer_heartbeat(hb("b", 0, None), &topics);
-    assert_eq!(b.member_epoch, 2);
+    assert_eq!(b.member_epoch, 3);
     assert!(parts(b.assignment.as_ref().unwrap()).is_empty());
-    // a is told to keep only half (revocation), its epoch stays 1 until it acks.
-    let a2 = c.consumer_heartbeat(hb("a", 1, owned(a.assignment.as_ref().unwrap())), &topics);
-    assert_eq!(a2.member_epoch, 1);
+    // a is told to keep only half (revocation), its epoch stays 2 until it acks.
+    let a2 = c.consumer_heartbeat(hb("a", 2, owned(a.assignment.as_ref().unwrap())), &topics);
+    assert_eq!(a2.member_epoch, 2);
     let kept = a2.assignment.clone().unwrap();
     assert_eq!(parts(&kept).len(), 3);
-    // a acks by reporting only what it kept: it moves to epoch 2.
-    let a3 = c.consumer_heartbeat(hb("a", 1, owned(&kept)), &topics);
-    assert_eq!(a3.member_epoch, 2);
+    // a acks by reporting only what it kept: it moves to epoch 3.
+    let a3 = c.consumer_heartbeat(hb("a", 2, owned(&kept)), &topics);
+    assert_eq!(a3.member_epoch, 3);
     // b now receives the released partitions.
-    let b2 = c.consumer_heartbeat(hb("b", 2, Some(vec![])), &topics);
+    let b2 = c.consumer_heartbeat(hb("b", 3, Some(vec![])), &topics);
     let bp = parts(b2.assignment.as_ref().unwrap());
     assert_eq!(bp.len(), 3);
     assert!(bp.is_disjoint(&parts(&kept)));
     let d = c.consumer_describe("cg").unwrap();
     assert_eq!(
         (d.state.as_str(), d.group_epoch, d.assignment_epoch),
-        ("Stable", 2, 2)
+        ("Stable", 3, 3)
     );
     // Wrong epochs are fenced; unknown members are told so.
     assert_eq!(
@@ -642,14 +643,14 @@ async fn consumer_group_revokes_before_reassigning_and_ends_disjoint() {
         E::FencedMemberEpoch.code()
     );
     assert_eq!(
-        c.consumer_heartbeat(hb("zz", 2, None), &topics).error,
+        c.consumer_heartbeat(hb("zz", 3, None), &topics).error,
         E::UnknownMemberId.code()
     );
     // Commits are checked against the member epoch.
-    let mut req = commit("cg", 2, "b", "t", &[(0, 3)]);
+    let mut req = commit("cg", 3, "b", "t", &[(0, 3)]);
     req.api_version = 9;
     assert_eq!(c.commit_offsets(req.clone(), &all_exist).await[0].2, 0);
-    req.generation_id_or_member_epoch = 1;
+    req.generation_id_or_member_epoch = 2;
     assert_eq!(
         c.commit_offsets(req, &all_exist).await[0].2,
         E::StaleMemberEpoch.code()
@@ -657,13 +658,13 @@ async fn consumer_group_revokes_before_reassigning_and_ends_disjoint() {
     // b leaves: a gets everything back.
     let l = c.consumer_heartbeat(hb("b", -1, None), &topics);
     assert_eq!((l.error, l.member_epoch), (0, -1));
-    let a4 = c.consumer_heartbeat(hb("a", 2, None), &topics);
+    let a4 = c.consumer_heartbeat(hb("a", 3, None), &topics);
     assert_eq!(
         (
             a4.member_epoch,
             parts(a4.assignment.as_ref().unwrap()).len()
         ),
-        (3, 6)
+        (4, 6)
     );
 }
 
@@ -705,7 +706,7 @@ async fn consumer_static_member_rejoins_into_its_old_assignment() {
     assert_eq!(r.assignment, a.assignment);
     assert_eq!(
         c.consumer_describe("cg").unwrap().group_epoch,
-        1,
+        a.member_epoch,
         "no new epoch"
     );
 }

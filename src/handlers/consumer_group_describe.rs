@@ -73,7 +73,6 @@ impl Handler for Api {
                     Err(code) => {
                         out.error_code = code;
                         out.error_message = Some(sb(format!("Group {} not found.", id.as_str())));
-                        out.group_state = sb("Dead");
                     }
                     Ok(d) => {
                         out.group_state = sb(d.state);
@@ -97,7 +96,10 @@ impl Handler for Api {
                                             .map(|t| topic_name(t))
                                             .collect(),
                                     )
-                                    .with_subscribed_topic_regex(m.subscribed_topic_regex.map(sb))
+                                    // Kafka's member has "" for no regex.
+                                    .with_subscribed_topic_regex(Some(sb(m
+                                        .subscribed_topic_regex
+                                        .unwrap_or_default())))
                                     .with_assignment(assignment(m.assignment, &catalog))
                                     .with_target_assignment(assignment(
                                         m.target_assignment,

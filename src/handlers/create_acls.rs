@@ -1,4 +1,4 @@
-//! CreateAcls (key 30), v1-3: add ACL bindings, as Kafka's `AclApis`: CLUSTER
+//! CreateAcls (key 30), v0-3 (v0 through codec::legacy): add ACL bindings, as Kafka's `AclApis`: CLUSTER
 //! ALTER needed (CLUSTER_AUTHORIZATION_FAILED for every creation otherwise),
 //! SECURITY_DISABLED without an authorizer, INVALID_REQUEST with Kafka's message
 //! for a binding Kafka refuses; the valid ones are persisted and take effect
@@ -38,7 +38,7 @@ fn failed(error: ResponseError, message: Option<String>) -> AclCreationResult {
 
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::CreateAcls;
-    const VERSIONS: (i16, i16) = (1, 3);
+    const VERSIONS: (i16, i16) = (0, 3);
     type Request = CreateAclsRequest;
 
     async fn handle(

@@ -1,4 +1,4 @@
-//! DeleteAcls (key 31), v1-3: remove the ACL bindings each filter matches, as
+//! DeleteAcls (key 31), v0-3 (v0 through codec::legacy): remove the ACL bindings each filter matches, as
 //! Kafka's `AclApis`: CLUSTER ALTER needed (CLUSTER_AUTHORIZATION_FAILED for
 //! every filter), SECURITY_DISABLED without an authorizer, INVALID_REQUEST for
 //! a filter with unknown values; the removal is persisted and takes effect at
@@ -39,7 +39,7 @@ fn failed(error: ResponseError, message: &str) -> DeleteAclsFilterResult {
 
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::DeleteAcls;
-    const VERSIONS: (i16, i16) = (1, 3);
+    const VERSIONS: (i16, i16) = (0, 3);
     type Request = DeleteAclsRequest;
 
     async fn handle(

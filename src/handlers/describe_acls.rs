@@ -1,4 +1,4 @@
-//! DescribeAcls (key 29), v1-3: the ACL bindings a filter matches, grouped by
+//! DescribeAcls (key 29), v0-3 (v0 through codec::legacy): the ACL bindings a filter matches, grouped by
 //! resource pattern, as Kafka's `AclApis`: CLUSTER DESCRIBE needed
 //! (CLUSTER_AUTHORIZATION_FAILED), SECURITY_DISABLED without an authorizer,
 //! INVALID_REQUEST for a filter with unknown values.
@@ -25,7 +25,7 @@ fn error(error: ResponseError, message: &str) -> HandlerResult<DescribeAclsRespo
 
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::DescribeAcls;
-    const VERSIONS: (i16, i16) = (1, 3);
+    const VERSIONS: (i16, i16) = (0, 3);
     type Request = DescribeAclsRequest;
 
     async fn handle(

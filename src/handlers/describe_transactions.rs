@@ -1,7 +1,8 @@
 //! DescribeTransactions (key 65), v0: per transactional id its state, timeout,
 //! start time (-1 when no transaction is ongoing), producer id and epoch, and
 //! the partitions of the current transaction; an unknown id is
-//! TRANSACTIONAL_ID_NOT_FOUND.
+//! TRANSACTIONAL_ID_NOT_FOUND with every other field at its schema default, as
+//! Kafka answers it.
 
 use super::{sb, topic_name};
 use crate::acl::{AclOperation, ResourceType};
@@ -44,13 +45,11 @@ impl Handler for Api {
                         .with_error_code(ResponseError::TransactionalIdAuthorizationFailed.code())
                         .with_transactional_id(tid)
                 }
+                // As Kafka: only the error and the id; every other field keeps its
+                // schema default (producer id, epoch and start time 0, state "").
                 None => TransactionState::default()
                     .with_error_code(ResponseError::TransactionalIdNotFound.code())
-                    .with_transactional_id(tid)
-                    .with_transaction_state(sb(""))
-                    .with_producer_id(ProducerId(-1))
-                    .with_producer_epoch(-1)
-                    .with_transaction_start_time_ms(-1),
+                    .with_transactional_id(tid),
                 Some(m) => {
                     let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
                     for (t, p) in m.partitions.iter().filter(|(t, _)| {

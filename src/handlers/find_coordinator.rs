@@ -77,13 +77,19 @@ impl Handler for Api {
                         .with_error_code(e.code())
                         .with_error_message(Some(sb(authorization_message(e)))),
                     None => match check(req.key_type) {
-                        // Kafka's batched answer carries no text for it (the default "").
+                        // Kafka 4.4: INVALID_REQUEST's default text for an unknown
+                        // key type; none ("") for the share key type (2) it refuses.
                         Some(e) => Coordinator::default()
                             .with_key(key.clone())
                             .with_node_id(BrokerId(-1))
                             .with_host(sb(""))
                             .with_port(-1)
-                            .with_error_code(e.code()),
+                            .with_error_code(e.code())
+                            .with_error_message(Some(sb(if req.key_type == 2 {
+                                ""
+                            } else {
+                                INVALID_REQUEST_TEXT
+                            }))),
                         None => Coordinator::default()
                             .with_key(key.clone())
                             .with_node_id(BrokerId(state.node_id))

@@ -5,8 +5,8 @@
 //! after aborting their ongoing transaction). A caller naming a stale producer
 //! id/epoch is PRODUCER_FENCED (INVALID_PRODUCER_EPOCH before v4, KIP-588); a
 //! timeout outside 1..=`transaction.max.timeout.ms` is INVALID_TRANSACTION_TIMEOUT.
-//! An empty transactional id is treated as none (an idempotent producer), as
-//! weir always did; Kafka answers it INVALID_REQUEST.
+//! An empty transactional id ("" rather than null) is INVALID_REQUEST with
+//! producer id and epoch -1, as Kafka's TransactionCoordinator answers it.
 
 use crate::acl::{AclOperation, ResourceType, CLUSTER_NAME};
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
@@ -60,11 +60,15 @@ impl Handler for Api {
                     .with_producer_epoch(-1),
             ));
         }
-        let txn_id = req
-            .transactional_id
-            .as_ref()
-            .map(|t| t.0.to_string())
-            .filter(|t| !t.is_empty());
+        if req.transactional_id.as_ref().is_some_and(|t| t.is_empty()) {
+            return Ok(Some(
+                InitProducerIdResponse::default()
+                    .with_error_code(ResponseError::InvalidRequest.code())
+                    .with_producer_id(ProducerId(-1))
+                    .with_producer_epoch(-1),
+            ));
+        }
+        let txn_id = req.transactional_id.as_ref().map(|t| t.0.to_string());
         if txn_id.is_some() {
             state.ensure_txn_log().await;
         }

@@ -184,6 +184,7 @@ fn produce_rules(config: &ResolvedTopicConfig) -> (ProduceRules, AppendOptions) 
             before_max_ms: config.timestamp_before_max_ms,
             after_max_ms: config.timestamp_after_max_ms,
         }),
+        compress_options: config.compress_options,
     };
     let opts = AppendOptions {
         log_append_time: log_append_time.then(now_ms),
@@ -279,9 +280,9 @@ fn needs_segment_setup(state: &BrokerState, req: &ProduceRequest, version: i16) 
     req.topic_data.iter().any(|td| {
         request_topic(state, td, version).is_some_and(|t| {
             td.partition_data.iter().any(|pd| {
-                let len = pd.records.as_ref().map_or(0, |r| r.len());
+                let records = pd.records.as_deref().unwrap_or_default();
                 t.partition(pd.index)
-                    .is_some_and(|p| p.append_needs_setup(len))
+                    .is_some_and(|p| p.append_needs_setup(records))
             })
         })
     })

@@ -1,5 +1,6 @@
 //! TxnOffsetCommit (key 28), v0-4: offsets committed inside a transaction. The
-//! group must have been added with AddOffsetsToTxn; v3+ carries the consumer's
+//! group must have been added with AddOffsetsToTxn (else INVALID_TXN_STATE, v4
+//! TRANSACTION_ABORTABLE, as Kafka's verification answers by version); v3+ carries the consumer's
 //! generation and member id, checked as OffsetCommit checks them (a producer
 //! outside the group sends generation -1 and no member). The offsets stay
 //! pending with the transaction: its commit applies them to the group, its
@@ -13,7 +14,7 @@ use super::topic_name;
 use crate::acl::AclOperation;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::state::BrokerState;
-use crate::txn::PendingOffset;
+use crate::txn::{PendingOffset, TxnError};
 use kafka_protocol::messages::txn_offset_commit_response::{
     TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
 };
@@ -111,6 +112,12 @@ impl Handler for Api {
                     &valid,
                 ) {
                     Ok(()) => 0,
+                    // As Kafka's AddPartitionsToTxnManager: a group not in the
+                    // transaction fails verification with TRANSACTION_ABORTABLE for
+                    // v4 (GENERIC_ERROR_SUPPORTED), INVALID_TXN_STATE before.
+                    Err(TxnError::InvalidTxnState(_)) if version >= 4 => {
+                        ResponseError::TransactionAbortable.code()
+                    }
                     Err(e) => e.code(version >= 3),
                 },
             };

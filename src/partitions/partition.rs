@@ -411,11 +411,11 @@ impl Partition {
         self.log.flush_due()
     }
 
-    /// Whether appending `len` bytes now would first roll or reopen a segment
+    /// Whether appending `records` now would first roll or reopen a segment
     /// (file work rather than a page-cache copy).
     #[inline]
-    pub fn append_needs_setup(&self, len: usize) -> bool {
-        self.needs_load() || self.log.append_needs_setup(len)
+    pub fn append_needs_setup(&self, records: &[u8]) -> bool {
+        self.needs_load() || self.log.append_needs_setup(records)
     }
 
     /// Whether using this partition now would first open its log (recovering it

@@ -658,6 +658,11 @@ impl BatchBuilder {
     }
     /// Encode the batch (with CRC). Errors only if compression fails.
     pub fn build(&self) -> Result<Vec<u8>, BatchError> {
+        self.build_with(CompressOptions::KAFKA)
+    }
+    /// As [`BatchBuilder::build`], compressing with `opts` (the topic's
+    /// `compression.*.level` when the broker recompresses).
+    pub fn build_with(&self, opts: CompressOptions) -> Result<Vec<u8>, BatchError> {
         let mut e = BatchEncoder::with_capacity(self.records.len() * 32);
         e.base_offset = self.base_offset;
         e.partition_leader_epoch = self.partition_leader_epoch;
@@ -677,7 +682,7 @@ impl BatchBuilder {
                 &r.headers,
             );
         }
-        e.finish(self.compression, CompressOptions::KAFKA)
+        e.finish(self.compression, opts)
     }
 }
 

@@ -41,6 +41,10 @@ pub struct LogConfig {
     pub max_index_bytes: u32,
     pub flush: FlushPolicy,
     pub timestamp_type: TimestampType,
+    /// `file.delete.delay.ms`: how long the files of a segment dropped by
+    /// retention or DeleteRecords stay (renamed `.deleted`) before removal
+    /// (default 60 s; 0 removes them at once).
+    pub file_delete_delay_ms: u64,
 }
 
 impl Default for LogConfig {
@@ -52,6 +56,7 @@ impl Default for LogConfig {
             max_index_bytes: 10 << 20,
             flush: FlushPolicy::NEVER,
             timestamp_type: TimestampType::CreateTime,
+            file_delete_delay_ms: 60_000,
         }
     }
 }

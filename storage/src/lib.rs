@@ -69,6 +69,7 @@ pub mod validate;
 
 #[cfg(test)]
 mod crash_tests;
+mod deleter;
 mod durability;
 mod fs;
 mod index;

@@ -346,7 +346,10 @@ impl LoadedLog {
             let name = name.to_string_lossy();
             if let Some(b) = segment::parse_log_name(&name) {
                 bases.push(b);
-            } else if name.ends_with(".tmp") || name.ends_with(TRUNCATING_SUFFIX) {
+            } else if name.ends_with(".tmp")
+                || name.ends_with(TRUNCATING_SUFFIX)
+                || name.ends_with(crate::deleter::DELETED_SUFFIX)
+            {
                 // Leftovers of an interrupted atomic rewrite or truncation copy.
                 // (`.cleaned` / `.swap` files belong to the log cleaner.)
                 let p = entry.path();
@@ -562,8 +565,9 @@ impl LoadedLog {
             active.unseal(&*inner.fs, cfg.max_index_bytes as usize)?;
         }
         let seg_bytes = segment_bytes(&cfg);
-        let aged = active.size() > 0
-            && now_ms().saturating_sub(active.roll_base_ms()) >= cfg.segment_ms as i64;
+        // As Kafka's LogSegment.shouldRoll: by record time (this append's max
+        // timestamp against the segment's first batch), strictly past segment.ms.
+        let aged = active.size() > 0 && active.waited_for_roll(max_ts) > cfg.segment_ms as i64;
         let mut rolled = false;
         if aged || !active.fits(buf.len() as u64, next - 1, seg_bytes) {
             active = inner.roll(&view, log_end, &cfg)?;
@@ -658,11 +662,12 @@ impl LoadedLog {
         self.inner.sync_to(end)
     }
 
-    /// Whether an append of `len` bytes now would first roll a new segment or reopen a
+    /// Whether appending `records` now would first roll a new segment or reopen a
     /// sealed one: creating and mapping files, milliseconds of blocking work rather than
     /// a page-cache copy. A caller appending on an async thread hands such appends to a
-    /// blocking pool. (A hint: another append may change the answer before this one.)
-    pub fn append_needs_setup(&self, len: usize) -> bool {
+    /// blocking pool. (A hint: another append may change the answer before this one;
+    /// the record time `segment.ms` goes by is read from the first batch's header.)
+    pub fn append_needs_setup(&self, records: &[u8]) -> bool {
         let inner = &*self.inner;
         let cfg = inner.config();
         let view = inner.view();
@@ -670,10 +675,16 @@ impl LoadedLog {
         if active.index_sealed() {
             return true;
         }
-        let aged = active.size() > 0
-            && now_ms().saturating_sub(active.roll_base_ms()) >= cfg.segment_ms as i64;
+        let batch_ts = if cfg.timestamp_type == TimestampType::LogAppendTime {
+            now_ms()
+        } else {
+            records
+                .get(crate::batch::MAX_TIMESTAMP_POS..crate::batch::MAX_TIMESTAMP_POS + 8)
+                .map_or(-1, |b| crate::batch::be_i64(b, 0))
+        };
+        let aged = active.size() > 0 && active.waited_for_roll(batch_ts) > cfg.segment_ms as i64;
         let log_end = inner.log_end.load(Ordering::Acquire);
-        aged || !active.fits(len as u64, log_end, segment_bytes(&cfg))
+        aged || !active.fits(records.len() as u64, log_end, segment_bytes(&cfg))
     }
 
     /// Whether the flush policy (`flush.messages` / `flush.ms`) asks for an fsync now.
@@ -918,7 +929,7 @@ impl LoadedLog {
         inner.set_view(fresh);
         inner.persist_state(Some(offset), Rp::Keep, true)?;
         for s in &view.segments[..keep_from] {
-            s.delete(&*inner.fs)?;
+            s.delete_after(&*inner.fs, cfg.file_delete_delay_ms)?;
         }
         Ok(offset)
     }
@@ -1344,15 +1355,15 @@ impl PartitionLog {
         self.with(|l| l.flush())
     }
 
-    /// Whether an append of `len` bytes now would first roll a new segment or
+    /// Whether appending `records` now would first roll a new segment or
     /// reopen a sealed one (or open the log): file work, milliseconds of blocking
     /// rather than a page-cache copy. A caller appending on an async thread hands
     /// such appends to a blocking pool. (A hint: another append may change the
     /// answer before this one.)
     #[inline]
-    pub fn append_needs_setup(&self, len: usize) -> bool {
+    pub fn append_needs_setup(&self, records: &[u8]) -> bool {
         match &*self.loaded.load() {
-            Some(log) => log.append_needs_setup(len),
+            Some(log) => log.append_needs_setup(records),
             None => true,
         }
     }

@@ -123,10 +123,13 @@ pub(crate) struct Segment {
     max_ts: AtomicI64,
     /// Last offset of the batch carrying `max_ts`.
     offset_of_max_ts: AtomicI64,
-    /// Time `segment.ms` counts from: when this process created the segment; for
-    /// a segment reopened after a restart, its first batch's max timestamp (as
-    /// Kafka does), else the time it was opened.
+    /// When this process created (or opened) the segment: what `segment.ms`
+    /// counts from while the first batch has no timestamp.
     roll_base_ms: AtomicI64,
+    /// The first batch's max timestamp (-1 while empty or without one): as
+    /// Kafka's `LogSegment.timeWaitedForRoll`, `segment.ms` compares an
+    /// appended batch's max timestamp with it.
+    first_batch_ts: AtomicI64,
     idx: RwLock<Indexes>,
 }
 
@@ -204,6 +207,7 @@ impl Segment {
             max_ts: AtomicI64::new(-1),
             offset_of_max_ts: AtomicI64::new(-1),
             roll_base_ms: AtomicI64::new(now_ms()),
+            first_batch_ts: AtomicI64::new(-1),
             idx: RwLock::new(Indexes {
                 offset,
                 time,
@@ -255,6 +259,7 @@ impl Segment {
             max_ts: AtomicI64::new(-1),
             offset_of_max_ts: AtomicI64::new(-1),
             roll_base_ms: AtomicI64::new(now_ms()),
+            first_batch_ts: AtomicI64::new(-1),
             idx: RwLock::new(Indexes {
                 offset,
                 time,
@@ -275,10 +280,8 @@ impl Segment {
             }
         };
         if let Some(first) = stored_batch_at(seg.map().slice(0, seg.size() as usize), 0) {
-            if first.max_timestamp >= 0 {
-                seg.roll_base_ms
-                    .store(first.max_timestamp, Ordering::Relaxed);
-            }
+            seg.first_batch_ts
+                .store(first.max_timestamp, Ordering::Relaxed);
         }
         Ok((seg, outcome))
     }
@@ -535,6 +538,12 @@ impl Segment {
         }
         self.map().publish(end as usize);
         self.size.store(end, Ordering::Release);
+        if pos == 0 {
+            if let Some(first) = batches.first() {
+                self.first_batch_ts
+                    .store(first.max_timestamp, Ordering::Relaxed);
+            }
+        }
         let mut idx = self.idx.write();
         let mut max_ts = self.max_ts.load(Ordering::Relaxed);
         let mut off_of_max = self.offset_of_max_ts.load(Ordering::Relaxed);
@@ -579,6 +588,17 @@ impl Segment {
 
     pub(crate) fn roll_base_ms(&self) -> i64 {
         self.roll_base_ms.load(Ordering::Relaxed)
+    }
+
+    /// Kafka's `LogSegment.timeWaitedForRoll`: how long, for `segment.ms`, this
+    /// segment has waited when a batch stamped `batch_max_ts` arrives: the gap from
+    /// the first batch's max timestamp (record time), or the wall-clock age when
+    /// that batch had none.
+    pub(crate) fn waited_for_roll(&self, batch_max_ts: i64) -> i64 {
+        match self.first_batch_ts.load(Ordering::Relaxed) {
+            first if first >= 0 => batch_max_ts.saturating_sub(first),
+            _ => now_ms().saturating_sub(self.roll_base_ms()),
+        }
     }
 
     /// Read whole batches starting with the one containing `offset`: at most
@@ -726,6 +746,32 @@ impl Segment {
         let mut idx = self.idx.write();
         idx.offset.0.unseal(fs, max_index_bytes)?;
         idx.time.0.unseal(fs, max_index_bytes)
+    }
+
+    /// Delete the segment's files after `delay_ms` (`file.delete.delay.ms`):
+    /// renamed `.deleted` now, removed by [`crate::deleter`] later; at once for 0.
+    pub(crate) fn delete_after(&self, fs: &dyn Fs, delay_ms: u64) -> Result<()> {
+        if delay_ms == 0 {
+            return self.delete(fs);
+        }
+        let idx = self.idx.read();
+        let mut renamed = Vec::with_capacity(3);
+        for p in [
+            self.log_path.as_path(),
+            idx.offset.0.path(),
+            idx.time.0.path(),
+        ] {
+            let mut to = p.as_os_str().to_owned();
+            to.push(crate::deleter::DELETED_SUFFIX);
+            let to = PathBuf::from(to);
+            match fs.rename(p, &to) {
+                Ok(()) => renamed.push(to),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err(p, e)),
+            }
+        }
+        crate::deleter::schedule(renamed, delay_ms);
+        Ok(())
     }
 
     /// Delete the segment's files (readers holding its mapping keep working).

@@ -22,7 +22,7 @@
 //! batch and a message, in [`ValidationError::InvalidRecords`].
 
 use crate::batch::{iter_batches, BatchBuilder, BatchHeader, RecordStream, RecordView};
-use crate::compression::Compression;
+use crate::compression::{CompressOptions, Compression};
 use crate::error::BatchError;
 use std::borrow::Cow;
 
@@ -42,6 +42,9 @@ pub struct ProduceRules {
     /// KIP-937's bounds on CreateTime record timestamps; `None` on
     /// LogAppendTime topics and for the broker's own writers.
     pub timestamp_bounds: Option<TimestampBounds>,
+    /// The levels a recompressed batch is encoded with (`compression.gzip.level`,
+    /// `compression.zstd.level`); batches kept in the producer's codec are untouched.
+    pub compress_options: CompressOptions,
 }
 
 /// `message.timestamp.before.max.ms` / `message.timestamp.after.max.ms`
@@ -114,6 +117,7 @@ impl ProduceRules {
             log_append_time: false,
             client: false,
             timestamp_bounds: None,
+            compress_options: CompressOptions::KAFKA,
         }
     }
 }
@@ -346,7 +350,7 @@ fn recompress(
     for r in records {
         builder.push(r);
     }
-    let out = builder.build()?;
+    let out = builder.build_with(rules.compress_options)?;
     if out.len() as i64 > rules.max_batch_bytes {
         return Err(ValidationError::TooLarge {
             size: out.len(),
@@ -475,6 +479,7 @@ mod tests {
             log_append_time: false,
             client: true,
             timestamp_bounds: None,
+            compress_options: CompressOptions::KAFKA,
         }
     }
 

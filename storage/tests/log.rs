@@ -155,7 +155,7 @@ fn append_needs_setup_predicts_rolls_and_reopened_segments() {
         for i in 0..40 {
             let b = batch(2, i, &format!("v{i}"));
             let before = log.segments().len();
-            let says = log.append_needs_setup(b.len());
+            let says = log.append_needs_setup(&b);
             log.append(&b, AppendOptions::default()).unwrap();
             let rolled = log.segments().len() > before;
             assert_eq!(
@@ -169,12 +169,12 @@ fn append_needs_setup_predicts_rolls_and_reopened_segments() {
     }
     let (_s, log) = open(dir.path(), small_segments());
     // Opened sealed after a clean stop: the first append must reopen the active segment.
-    assert!(log.append_needs_setup(1));
+    assert!(log.append_needs_setup(&[0u8]));
     log.append(&batch(1, 0, "after"), AppendOptions::default())
         .unwrap();
     let b = batch(1, 1, "x");
     let fits_now = log.segments().last().unwrap().size_bytes + b.len() as u64 <= 600;
-    assert_eq!(log.append_needs_setup(b.len()), !fits_now);
+    assert_eq!(log.append_needs_setup(&b), !fits_now);
 }
 
 #[test]

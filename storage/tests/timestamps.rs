@@ -185,6 +185,9 @@ fn timestamps_survive_clean_and_unclean_reopen() {
     assert_eq!(segs.last().unwrap().max_timestamp, 5000);
 }
 
+/// As Kafka's `LogSegment.timeWaitedForRoll`: `segment.ms` goes by record time, an
+/// appended batch's max timestamp against the segment's first batch's, and rolls
+/// only strictly past it; whatever the wall clock says.
 #[test]
 fn rolls_when_the_segment_is_older_than_segment_ms() {
     let dir = tempfile::tempdir().unwrap();
@@ -193,26 +196,46 @@ fn rolls_when_the_segment_is_older_than_segment_ms() {
         ..LogConfig::default()
     };
     let (_s, log) = open(dir.path(), cfg);
-    log.append(
-        &batch_with(1, 5, "a", Compression::None),
-        AppendOptions::default(),
-    )
-    .unwrap();
-    log.append(
-        &batch_with(1, 5, "b", Compression::None),
-        AppendOptions::default(),
-    )
-    .unwrap();
-    assert_eq!(log.segments().len(), 1);
+    let append = |ts: i64, tag: &str| {
+        log.append(
+            &batch_with(1, ts, tag, Compression::None),
+            AppendOptions::default(),
+        )
+        .unwrap();
+    };
+    append(5, "a");
+    append(1_005, "b");
+    assert_eq!(log.segments().len(), 1, "exactly segment.ms is not past it");
+    // The wall clock passing segment.ms changes nothing while records carry time.
     std::thread::sleep(std::time::Duration::from_millis(1_100));
-    log.append(
-        &batch_with(1, 5, "c", Compression::None),
-        AppendOptions::default(),
-    )
-    .unwrap();
+    append(900, "c");
+    assert_eq!(log.segments().len(), 1);
+    append(1_006, "d");
     let segs = log.segments();
     assert_eq!(segs.len(), 2);
-    assert_eq!(segs[1].base_offset, 2);
+    assert_eq!(segs[1].base_offset, 3);
+    // A batch stamped far back, then current ones: the new segment's first batch
+    // is old, so the next one rolls at once (the log splits as Kafka's does).
+    append(1_000_000, "e");
+    assert_eq!(log.segments().len(), 3);
+}
+
+/// A segment whose first batch has no timestamp rolls by wall-clock age.
+#[test]
+fn rolls_by_wall_clock_age_without_record_timestamps() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LogConfig {
+        segment_ms: 1_000,
+        ..LogConfig::default()
+    };
+    let (_s, log) = open(dir.path(), cfg);
+    let untimed = || with_timestamps(&[-1], Compression::None);
+    log.append(&untimed(), AppendOptions::default()).unwrap();
+    log.append(&untimed(), AppendOptions::default()).unwrap();
+    assert_eq!(log.segments().len(), 1);
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    log.append(&untimed(), AppendOptions::default()).unwrap();
+    assert_eq!(log.segments().len(), 2);
 }
 
 #[test]
