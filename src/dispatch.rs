@@ -92,6 +92,11 @@ api_table! {
     handlers::delete_groups::Api,
     handlers::consumer_group_heartbeat::Api,
     handlers::consumer_group_describe::Api,
+    // share groups (KIP-932)
+    handlers::share_group_heartbeat::Api,
+    handlers::share_group_describe::Api,
+    handlers::share_fetch::Api,
+    handlers::share_acknowledge::Api,
     handlers::alter_configs::Api,
     handlers::incremental_alter_configs::Api,
     handlers::delete_records::Api,

@@ -165,6 +165,11 @@ throttle_time!(
     // security
     AlterUserScramCredentialsResponse,
     DescribeUserScramCredentialsResponse,
+    // share groups
+    ShareAcknowledgeResponse,
+    ShareFetchResponse,
+    ShareGroupDescribeResponse,
+    ShareGroupHeartbeatResponse,
 );
 
 /// SaslHandshake and SaslAuthenticate responses have no `throttle_time_ms`.

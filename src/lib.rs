@@ -26,6 +26,7 @@
 //! - [`state`]: `BrokerState`, shared by all handlers (store, registry, settings).
 //! - [`partitions`]: topic registry, partitions, appends, fetch wake-ups.
 //! - [`groups`]: the group coordinator (consumer groups, committed offsets).
+//! - [`share`]: share groups (KIP-932): membership, share-partitions, sessions.
 //! - [`txn`]: the transaction coordinator (transactional ids, COMMIT/ABORT markers).
 //! - [`producer_state`]: idempotent-producer sequence/epoch checks, ongoing and
 //!   aborted transactions per partition.
@@ -58,6 +59,7 @@ pub mod partitions;
 pub mod pipeline;
 pub mod producer_state;
 pub mod security;
+pub mod share;
 pub mod server;
 pub mod session;
 pub mod state;

@@ -39,6 +39,8 @@ pub struct BrokerState {
     pub groups: crate::groups::Coordinator,
     /// The transaction coordinator (transactional ids, markers).
     pub txn: crate::txn::TxnCoordinator,
+    /// The share-group coordinator (KIP-932 share groups and share-partitions).
+    pub share: crate::share::Coordinator,
     /// The stages every request passes around its handler.
     pub pipeline: Pipeline,
     /// Dynamic broker configs (IncrementalAlterConfigs / AlterConfigs on a
@@ -84,6 +86,11 @@ impl BrokerState {
         let groups =
             crate::groups::wiring::open(&settings, &partitions).map_err(StartError::Other)?;
         let txn = crate::txn::wiring::open(&settings, &partitions).map_err(StartError::Other)?;
+        let share = crate::share::Coordinator::open(
+            crate::share::ShareConfig::from_settings(&settings),
+            Some(store.clone()),
+        )
+        .map_err(StartError::Other)?;
         Ok(BrokerState {
             node_id: settings.node_id(),
             settings,
@@ -96,6 +103,7 @@ impl BrokerState {
             producer_ids,
             groups,
             txn,
+            share,
             pipeline,
             dynamic_configs: Mutex::new(dynamic_configs),
             scram,

@@ -1,5 +1,5 @@
 //! ListGroups (key 16), v0-5: every group with its protocol type, state (v4+,
-//! filterable) and type "classic" / "consumer" (v5+, filterable).
+//! filterable) and type "classic" / "consumer" / "share" (v5+, filterable).
 
 use super::sb;
 use crate::acl::{AclOperation, ResourceType, CLUSTER_NAME};
@@ -40,10 +40,28 @@ impl Handler for Api {
             CLUSTER_NAME,
             false,
         );
+        // Share groups (KIP-932) live in their own coordinator: protocol type and type "share".
+        let share = state
+            .share
+            .list()
+            .into_iter()
+            .map(|(id, st)| crate::groups::GroupListing {
+                group_id: id,
+                protocol_type: "share".into(),
+                state: st.into(),
+                group_type: "share".into(),
+            })
+            .filter(|l| {
+                states.is_empty() || states.iter().any(|s| s.eq_ignore_ascii_case(&l.state))
+            })
+            .filter(|l| {
+                types.is_empty() || types.iter().any(|t| t.eq_ignore_ascii_case(&l.group_type))
+            });
         let groups = state
             .groups
             .list_groups(&states, &types)
             .into_iter()
+            .chain(share)
             // As Kafka: every group with DESCRIBE on the cluster, else those with DESCRIBE on them.
             .filter(|g| {
                 all || state.pipeline.allows_quietly(

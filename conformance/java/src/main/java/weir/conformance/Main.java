@@ -1116,6 +1116,17 @@ public final class Main {
         Secured.register();
     }
 
+    // The share_* scenarios (KIP-932 share groups), in their own file, which compiles only
+    // against kafka-clients 4.x (conformance/java/build leaves it out of the 3.9 column).
+    static {
+        try {
+            Class.forName("weir.conformance.ShareScenarios").getDeclaredMethod("register", Map.class)
+                    .invoke(null, SCENARIOS);
+        } catch (ReflectiveOperationException e) {
+            // kafka-clients 3.9: no share scenarios.
+        }
+    }
+
     static void watchdog(String name) {
         String b = System.getenv("CONFORMANCE_BUDGET");
         double budget = 0;
