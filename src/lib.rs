@@ -33,6 +33,8 @@
 //! - [`flusher`], [`ids`]: background flush policy, random ids.
 //! - [`http`]: the HTTP endpoint (metrics, health, readiness, JSON admin API);
 //!   [`metrics`]: request metrics (fed by the pipeline) and scrape-time figures.
+//! - [`telemetry`]: live counters the request paths feed (connections, traffic,
+//!   waiting fetches, authentication failures); a leaf that `metrics` reads.
 //! - [`acl`]: ACLs and the authorizer on them (Kafka's StandardAuthorizer), persisted.
 //! - [`alloc_guard`]: the global allocator, safe against wire-chosen allocation sizes.
 //! - [`fuzzing`]: entry points of the fuzz targets (`fuzz/`) and their corpus replay.
@@ -61,6 +63,7 @@ pub mod security;
 pub mod server;
 pub mod session;
 pub mod state;
+pub mod telemetry;
 pub mod txn;
 
 pub use error::StartError;

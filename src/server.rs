@@ -231,7 +231,7 @@ impl Broker {
         background.push(tokio::spawn(state.groups.clone().run_timers()));
         background.push(tokio::spawn(state.txn.clone().run_timers(state.clone())));
         // Retention and the log cleaner: own thread, ends at shutdown.
-        crate::log_manager::start(state.clone(), Default::default());
+        crate::log_manager::start(state.clone(), metrics.log_manager.clone());
         // After an unclean stop, logs recover on first use or here, whichever
         // comes first (a request to a log being recovered waits for it).
         crate::log_manager::start_recovery(state.clone());
@@ -388,12 +388,18 @@ impl Drop for Broker {
 
 async fn accept_loop(state: Arc<BrokerState>, tcp: TcpListener, listener: Arc<Listener>) {
     let mut conns = JoinSet::new();
+    let figures = state.telemetry.listener(&listener.name);
     loop {
         tokio::select! {
             _ = state.shutting_down() => break,
             accepted = tcp.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    conns.spawn(crate::session::serve(state.clone(), stream, peer, listener.clone()));
+                    let open = crate::telemetry::Telemetry::connection_opened(&figures);
+                    let serve = crate::session::serve(state.clone(), stream, peer, listener.clone());
+                    conns.spawn(async move {
+                        let _open = open;
+                        serve.await
+                    });
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off, keep serving.
