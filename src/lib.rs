@@ -35,6 +35,8 @@
 //! - [`limits`]: connection and request-memory limits of the accept and read side.
 //! - [`http`]: the HTTP endpoint (metrics, health, readiness, JSON admin API);
 //!   [`metrics`]: request metrics (fed by the pipeline) and scrape-time figures.
+//! - [`telemetry`]: live counters the request paths feed (connections, traffic,
+//!   waiting fetches, authentication failures); a leaf that `metrics` reads.
 //! - [`acl`]: ACLs and the authorizer on them (Kafka's StandardAuthorizer), persisted.
 //! - [`fuzzing`]: entry points of the fuzz targets (`fuzz/`) and their corpus replay.
 
@@ -63,6 +65,7 @@ pub mod share;
 pub mod server;
 pub mod session;
 pub mod state;
+pub mod telemetry;
 pub mod txn;
 
 pub use error::StartError;

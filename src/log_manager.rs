@@ -12,6 +12,7 @@
 use crate::config::topic::ResolvedTopicConfig;
 use crate::partitions::Partition;
 use crate::state::BrokerState;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,6 +34,9 @@ pub struct LogManagerStats {
     pub bytes_cleaned: AtomicU64,
     pub bytes_cleaned_written: AtomicU64,
     pub cleaning_nanos: AtomicU64,
+    /// Each compacted partition's dirty ratio (dirty bytes / cleanable bytes)
+    /// as the cleaner last found it (0 when it found nothing dirty).
+    pub dirty_ratios: parking_lot::Mutex<BTreeMap<(String, i32), f64>>,
 }
 
 impl LogManagerStats {
@@ -67,8 +71,17 @@ pub fn run_retention(state: &BrokerState, stats: &LogManagerStats) {
             Ok(RetentionOutcome {
                 deleted,
                 bytes_deleted,
-                ..
+                log_start_offset,
             }) => {
+                if !deleted.is_empty() {
+                    tracing::info!(
+                        "retention deleted {} segments ({bytes_deleted} bytes) of {}-{} ({}); log start offset now {log_start_offset}",
+                        deleted.len(),
+                        p.topic,
+                        p.index,
+                        reasons(&deleted),
+                    );
+                }
                 stats
                     .segments_deleted
                     .fetch_add(deleted.len() as u64, Ordering::Relaxed);
@@ -81,6 +94,23 @@ pub fn run_retention(state: &BrokerState, stats: &LogManagerStats) {
         }
     }
     stats.retention_runs.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Why segments went, counted: `2 by time, 1 by size`.
+fn reasons(deleted: &[(i64, weir_storage::RetentionReason)]) -> String {
+    use weir_storage::RetentionReason as R;
+    [
+        (R::Time, "time"),
+        (R::Size, "size"),
+        (R::LogStart, "log start"),
+    ]
+    .iter()
+    .filter_map(|(r, name)| {
+        let n = deleted.iter().filter(|(_, why)| why == r).count();
+        (n > 0).then(|| format!("{n} by {name}"))
+    })
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 /// One cleaner pass over every compacted partition (dirtiest first).
@@ -97,6 +127,10 @@ pub fn run_cleaner(state: &BrokerState, stats: &LogManagerStats, stop: &AtomicBo
             if info.dirty_bytes == 0 {
                 p.set_cleaner_quiet(end);
             }
+            stats
+                .dirty_ratios
+                .lock()
+                .insert((p.topic.clone(), p.index), info.ratio());
             (p, ccfg, info)
         })
         .filter(|(_, ccfg, info)| info.should_clean(ccfg, now_ms()))

@@ -25,8 +25,8 @@ fn main() {
     }
     let config = match cli::parse_command(&args, std::env::vars()) {
         Ok(Command::Serve(config)) => config,
-        Ok(Command::Help) => {
-            println!("{}", cli::USAGE);
+        Ok(Command::Help(text)) => {
+            println!("{text}");
             return;
         }
         Ok(Command::Version) => {

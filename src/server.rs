@@ -231,7 +231,7 @@ impl Broker {
         background.push(tokio::spawn(state.groups.clone().run_timers()));
         background.push(tokio::spawn(state.txn.clone().run_timers(state.clone())));
         // Retention and the log cleaner: own thread, ends at shutdown.
-        crate::log_manager::start(state.clone(), Default::default());
+        crate::log_manager::start(state.clone(), metrics.log_manager.clone());
         // After an unclean stop, logs recover on first use or here, whichever
         // comes first (a request to a log being recovered waits for it).
         crate::log_manager::start_recovery(state.clone());
@@ -389,6 +389,7 @@ impl Drop for Broker {
 async fn accept_loop(state: Arc<BrokerState>, tcp: TcpListener, listener: Arc<Listener>) {
     let mut conns = JoinSet::new();
     let limits = state.limits.connections.clone();
+    let figures = state.telemetry.listener(&listener.name);
     loop {
         tokio::select! {
             _ = state.shutting_down() => break,
@@ -399,8 +400,10 @@ async fn accept_loop(state: Arc<BrokerState>, tcp: TcpListener, listener: Arc<Li
             } => match accepted {
                 Ok((stream, peer)) => match limits.register(peer.ip()) {
                     Ok(slot) => {
+                        let open = crate::telemetry::Telemetry::connection_opened(&figures);
                         let serve = crate::session::serve(state.clone(), stream, peer, listener.clone());
                         conns.spawn(async move {
+                            let _open = open;
                             serve.await;
                             drop(slot);
                         });

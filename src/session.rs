@@ -85,7 +85,8 @@ pub async fn serve(
             serve_stream(state, rd, wr, peer, sasl).await
         }
         Some(tls) => {
-            let Some(stream) = tls_accept(tls, &listener, stream, &mut peer).await else {
+            let accepted = tls_accept(tls, &listener, stream, &mut peer, &state.telemetry);
+            let Some(stream) = accepted.await else {
                 return;
             };
             let (rd, wr) = tokio::io::split(stream);
@@ -101,6 +102,7 @@ async fn tls_accept(
     listener: &Listener,
     stream: TcpStream,
     peer: &mut Peer,
+    telemetry: &crate::telemetry::Telemetry,
 ) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
     let mut first = [0u8; 1];
     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await {
@@ -124,6 +126,7 @@ async fn tls_accept(
                 peer.addr,
                 listener.name
             );
+            telemetry.auth_failed(&listener.name, "SSL");
             return None;
         }
         Err(_) => {
@@ -150,6 +153,7 @@ async fn tls_accept(
                         peer.addr,
                         listener.name
                     );
+                    telemetry.auth_failed(&listener.name, "SSL");
                     return None;
                 }
             }
@@ -236,6 +240,9 @@ async fn serve_stream<R, W>(
                         peer.addr,
                         peer.listener
                     );
+                    state
+                        .telemetry
+                        .auth_failed(&peer.listener, auth.mechanism_in_use());
                     tokio::time::sleep(delay).await;
                     if let Some(parts) = response {
                         let _ = write_frame(&mut writer, &parts).await;

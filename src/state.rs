@@ -51,6 +51,8 @@ pub struct BrokerState {
     pub scram: Arc<crate::security::scram_store::ScramStore>,
     /// Connection and request-memory limits of the accept and read side.
     pub limits: crate::limits::Limits,
+    /// Live figures the request paths feed (connections, waiting fetches, ...).
+    pub telemetry: crate::telemetry::Telemetry,
     shutdown: watch::Receiver<bool>,
     next_connection_id: AtomicU64,
 }
@@ -108,6 +110,7 @@ impl BrokerState {
             dynamic_configs: Mutex::new(dynamic_configs),
             scram,
             limits,
+            telemetry: Default::default(),
             shutdown,
             next_connection_id: AtomicU64::new(1),
         })

@@ -247,3 +247,43 @@ async fn cluster_info_names_the_one_broker() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn produce_from_files_shows_progress_on_a_terminal_only() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIP: util-linux's script (a pseudo-terminal) is not installed");
+        return;
+    }
+    let b = TestBroker::start(&[]).await;
+    let addr = b.bootstrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lines.txt");
+    let lines: String = (0..20_000).map(|i| format!("line {i}\n")).collect();
+    std::fs::write(&file, &lines).unwrap();
+    tokio::task::spawn_blocking(move || {
+        let a = addr.as_str();
+        ok(a, &["topic", "create", "files"], "");
+        let f = file.to_str().unwrap();
+        // On a pipe: no bar, only the summary.
+        let out = weir(a, &["produce", "files", f], "");
+        assert!(out.status.success());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err, "produced 20000 record(s) to files\n");
+        // On a terminal (script(1) gives it one): the bar with bytes, rate and ETA.
+        let cmd = format!("{} produce -b {a} files {f}", env!("CARGO_BIN_EXE_weir"));
+        let out = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let tty = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{tty}");
+        assert!(
+            tty.contains(" KiB/") && tty.contains("iB/s") && tty.contains("ETA"),
+            "{tty}"
+        );
+        assert!(tty.contains("produced 20000 record(s) to files"), "{tty}");
+    })
+    .await
+    .unwrap();
+}

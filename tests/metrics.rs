@@ -359,3 +359,218 @@ fn metric_names_are_read_from_promql() {
         vec!["kafka_consumergroup_lag"]
     );
 }
+
+/// Produce `n` records of `size` bytes with keys `k<i % keys>` to partition 0.
+fn produce_sized(addr: &str, topic: &str, n: usize, size: usize, keys: usize) {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let p: BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", addr)
+        .set("linger.ms", "0")
+        .set("batch.num.messages", "1")
+        .create()
+        .expect("producer created");
+    let value = "v".repeat(size);
+    for i in 0..n {
+        let key = format!("k{}", i % keys);
+        loop {
+            match p.send(BaseRecord::to(topic).partition(0).key(&key).payload(&value)) {
+                Ok(()) => break,
+                Err((e, _))
+                    if e.rdkafka_error_code()
+                        == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
+                {
+                    p.poll(Duration::from_millis(10));
+                }
+                Err((e, _)) => panic!("produce failed: {e}"),
+            }
+        }
+    }
+    p.flush(Duration::from_secs(30))
+        .expect("all records acknowledged");
+}
+
+/// The one sample of `name` with `labels` (`""` for none), or 0 when absent.
+fn value(text: &str, name: &str, labels: &str) -> f64 {
+    samples(text, name).get(labels).copied().unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traffic_connections_long_polls_and_fsyncs_are_counted_after_a_known_workload() {
+    use rdkafka::consumer::BaseConsumer;
+    use rdkafka::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = BrokerConfig::ephemeral(dir.path());
+    config.http = Some("127.0.0.1:0".into());
+    let broker = Broker::start(config).await.expect("broker starts");
+    let http = broker.http_addr().expect("http listener");
+    let addr = broker.addr().to_string();
+    broker
+        .state()
+        .partitions
+        .create_topic("traffic", 1, Default::default(), false)
+        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        let (_, text) = http_get(http, "/metrics");
+        assert_eq!(
+            value(&text, "weir_topic_bytes_in_total", "{topic=\"traffic\"}"),
+            0.0
+        );
+        assert_eq!(value(&text, "weir_fetch_waiting", ""), 0.0);
+
+        produce(&addr, "traffic", 1, 20);
+        let (_, text) = http_get(http, "/metrics");
+        let t = "{topic=\"traffic\"}";
+        let size = value(
+            &text,
+            "weir_log_size_bytes",
+            "{topic=\"traffic\",partition=\"0\"}",
+        );
+        assert!(size > 0.0);
+        // Batches are stored as produced: bytes in is the log's size.
+        assert_eq!(value(&text, "weir_topic_bytes_in_total", t), size, "{text}");
+        assert_eq!(value(&text, "weir_topic_records_in_total", t), 20.0);
+        assert_eq!(value(&text, "weir_topic_bytes_out_total", t), 0.0);
+        // Opening the new log fsynced its directory at least.
+        assert!(
+            value(&text, "weir_fsync_duration_seconds_count", "") >= 1.0,
+            "{text}"
+        );
+        let plaintext = "{listener=\"PLAINTEXT\"}";
+        assert!(value(&text, "weir_connections_accepted_total", plaintext) >= 1.0);
+
+        // A consumer reads all 20 records, then long-polls at the log end.
+        let c: BaseConsumer = client_config(&addr, "traffic-g", &[("fetch.wait.max.ms", "1000")])
+            .create()
+            .unwrap();
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset("traffic", 0, rdkafka::Offset::Beginning)
+            .unwrap();
+        c.assign(&tpl).unwrap();
+        let mut got = 0;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while got < 20 && Instant::now() < deadline {
+            if let Some(m) = c.poll(Duration::from_millis(100)) {
+                m.expect("a record").offset();
+                got += 1;
+            }
+        }
+        assert_eq!(got, 20);
+        let mut text = String::new();
+        wait_for(20, "a fetch waiting at the log end", || {
+            c.poll(Duration::ZERO);
+            text = http_get(http, "/metrics").1;
+            value(&text, "weir_fetch_waiting", "") == 1.0
+        });
+        // Every batch went out once.
+        assert_eq!(
+            value(&text, "weir_topic_bytes_out_total", t),
+            size,
+            "{text}"
+        );
+        assert!(value(&text, "weir_connections", plaintext) >= 1.0, "{text}");
+        drop(c);
+
+        // The consumer is gone: no connection, no waiting fetch; the waits it
+        // made were timed (each up to fetch.wait.max.ms).
+        wait_for(20, "the consumer's connections to close", || {
+            text = http_get(http, "/metrics").1;
+            value(&text, "weir_connections", plaintext) == 0.0
+                && value(&text, "weir_fetch_waiting", "") == 0.0
+        });
+        let waits = value(&text, "weir_fetch_wait_seconds_count", "");
+        let waited = value(&text, "weir_fetch_wait_seconds_sum", "");
+        assert!(waits >= 1.0, "{text}");
+        assert!(
+            waited > 0.1 && waited <= waits * 1.5,
+            "{waited} s over {waits} waits"
+        );
+        assert!(value(&text, "weir_connections_accepted_total", plaintext) >= 2.0);
+    })
+    .await
+    .unwrap();
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_and_cleaner_work_is_counted() {
+    use weir::config::topic::TopicConfig;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = BrokerConfig::ephemeral(dir.path());
+    config.http = Some("127.0.0.1:0".into());
+    for (k, v) in [
+        ("log.retention.check.interval.ms", "100"),
+        ("log.cleaner.backoff.ms", "100"),
+    ] {
+        config
+            .settings
+            .set(k, v, weir::config::Source::Cli)
+            .unwrap();
+    }
+    let broker = Broker::start(config).await.expect("broker starts");
+    let http = broker.http_addr().expect("http listener");
+    let addr = broker.addr().to_string();
+    let topic = |name: &str, pairs: &[(&str, &str)]| {
+        let mut c = TopicConfig::default();
+        for (k, v) in pairs {
+            c.set(k, v).unwrap();
+        }
+        broker
+            .state()
+            .partitions
+            .create_topic(name, 1, c, false)
+            .unwrap();
+    };
+    topic(
+        "old",
+        &[("segment.bytes", "4096"), ("retention.bytes", "8192")],
+    );
+    topic(
+        "compact",
+        &[
+            ("cleanup.policy", "compact"),
+            ("segment.bytes", "4096"),
+            ("min.cleanable.dirty.ratio", "0.01"),
+        ],
+    );
+    tokio::task::spawn_blocking(move || {
+        produce_sized(&addr, "old", 100, 300, 100);
+        produce_sized(&addr, "compact", 100, 300, 5);
+        let mut text = String::new();
+        wait_for(20, "retention to delete segments and settle", || {
+            text = http_get(http, "/metrics").1;
+            let deleted = value(&text, "weir_retention_deleted_bytes_total", "");
+            let kept = value(
+                &text,
+                "weir_log_size_bytes",
+                "{topic=\"old\",partition=\"0\"}",
+            );
+            let produced = value(&text, "weir_topic_bytes_in_total", "{topic=\"old\"}");
+            // Everything produced is either still on disk or was deleted.
+            deleted > 0.0 && kept <= 8192.0 + 4096.0 && deleted + kept == produced
+        });
+        assert!(
+            value(&text, "weir_retention_deleted_segments_total", "") >= 4.0,
+            "{text}"
+        );
+        assert!(value(&text, "weir_retention_runs_total", "") >= 1.0);
+        wait_for(20, "the cleaner to compact", || {
+            text = http_get(http, "/metrics").1;
+            value(&text, "weir_cleaner_cleaned_bytes_total", "") > 0.0
+        });
+        let read = value(&text, "weir_cleaner_cleaned_bytes_total", "");
+        let written = value(&text, "weir_cleaner_written_bytes_total", "");
+        assert!(
+            written > 0.0 && written < read,
+            "5 keys of 100 records: {written} of {read}"
+        );
+        assert!(value(&text, "weir_cleaner_runs_total", "") >= 1.0);
+        assert!(
+            samples(&text, "weir_cleaner_dirty_ratio")
+                .contains_key("{topic=\"compact\",partition=\"0\"}"),
+            "{text}"
+        );
+    })
+    .await
+    .unwrap();
+    broker.shutdown().await.unwrap();
+}

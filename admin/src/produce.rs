@@ -2,11 +2,13 @@
 //! optional key before a separator, headers on every record, Kafka's default
 //! partitioner (murmur2 of the key; round robin per batch without one), batches
 //! of up to 1 MiB per partition, compressed as asked, acknowledged as asked.
+//! Reading files on a terminal, a progress bar shows bytes read, rate and ETA.
 
 use crate::args::ProduceCmd;
 use crate::client::{check_msg, topic_name, Client, Layout};
 use crate::output;
 use bytes::Bytes;
+use indicatif::{ProgressBar, ProgressStyle};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::ProduceRequest;
 use std::collections::BTreeMap;
@@ -79,10 +81,12 @@ pub async fn run(c: &mut Client, cmd: ProduceCmd, json: bool) -> Result<(), Clie
             })
             .collect::<Result<_, _>>()?
     };
+    let progress = progress_bar(&cmd.files);
     let mut round_robin = 0usize;
     for reader in readers {
         for line in reader.lines() {
             let line = line.map_err(|e| ClientError::Run(format!("reading input: {e}")))?;
+            progress.inc(line.len() as u64 + 1);
             let (key, value) = match &cmd.key_separator {
                 Some(sep) => match line.split_once(sep.as_str()) {
                     Some((k, v)) => (Some(Bytes::from(k.to_string())), v.to_string()),
@@ -109,12 +113,34 @@ pub async fn run(c: &mut Client, cmd: ProduceCmd, json: bool) -> Result<(), Clie
         }
     }
     sender.flush_all(c).await?;
+    progress.finish_and_clear();
     if json {
         output::json(&serde_json::json!({"topic": cmd.topic, "records": sender.sent}));
     } else {
         eprintln!("produced {} record(s) to {}", sender.sent, cmd.topic);
     }
     Ok(())
+}
+
+/// Bytes read of the input files against their total size, with rate and ETA,
+/// on stderr when it is a terminal (indicatif draws nothing otherwise); none
+/// for stdin (a pipe has no size).
+fn progress_bar(files: &[String]) -> ProgressBar {
+    if files.is_empty() {
+        return ProgressBar::hidden();
+    }
+    let total = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = ProgressBar::new(total);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
 }
 
 fn now_ms() -> i64 {

@@ -138,6 +138,12 @@ pub const BROKER_KEYS: &[KeyDef] = &[
     // (`info,weir::security=debug`); `text` or `json` lines on stderr.
     str_key("weir.log.level", "info"),
     str_key("weir.log.format", "text"),
+    // `weir serve --listen/--advertise/--data-dir/--http` (src/cli.rs checks the
+    // addresses): every flag has a key, so a file or WEIR_ variable can set it too.
+    str_key("weir.listen", "127.0.0.1:9092"),
+    str_key("weir.advertise", ""),
+    str_key("weir.data.dir", "./weir-data"),
+    str_key("weir.http", ""),
     int("log.retention.ms", -1, i64::MAX, "604800000"),
     int("log.retention.minutes", -1, i32::MAX as i64, "10080"),
     int("log.retention.hours", -1, i32::MAX as i64, "168"),

@@ -84,6 +84,21 @@ fn key_from_env(rest: &str) -> String {
     out
 }
 
+/// The environment variable that sets `key` (the inverse of [`env_key`]):
+/// `log.retention.ms` -> `WEIR_LOG_RETENTION_MS`, `_` -> `__`, `-` -> `___`.
+pub fn env_name(key: &str) -> String {
+    let mut out = String::from("WEIR_");
+    for c in key.chars() {
+        match c {
+            '.' => out.push('_'),
+            '_' => out.push_str("__"),
+            '-' => out.push_str("___"),
+            c => out.push(c.to_ascii_uppercase()),
+        }
+    }
+    out
+}
+
 /// Build the settings from all sources: defaults, then `file`, then the `env`
 /// variables, then the CLI `--set` pairs (precedence CLI > env > file > default).
 pub fn load_settings(
@@ -355,6 +370,14 @@ mod tests {
             Some("weir.log.format")
         );
         assert_eq!(env_key("WEIR_BIN"), None);
+        // And back.
+        for key in [
+            "log.retention.ms",
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
+            "weir.data.dir",
+        ] {
+            assert_eq!(env_key(&env_name(key)).as_deref(), Some(key));
+        }
     }
 
     #[test]

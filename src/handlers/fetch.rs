@@ -96,6 +96,8 @@ impl Handler for Api {
         let wanted = Arc::new(wanted);
         // Only the first read can be far behind: later ones follow a wake-up at the log end.
         let mut off_workers = catching_up(&wanted);
+        // Set while this fetch waits for data (the waiting-fetches gauge).
+        let mut waiting = None;
         let (results, regions) = loop {
             for w in wanted.iter() {
                 if let Ok(p) = &w.target {
@@ -127,17 +129,23 @@ impl Handler for Api {
                 break (results, regions);
             }
             off_workers = false;
+            waiting.get_or_insert_with(|| state.telemetry.fetch_waiting());
             tokio::select! {
                 _ = waiter.notified() => {}
                 _ = tokio::time::sleep_until((deadline).into()) => {}
                 _ = state.shutting_down() => {}
             }
         };
+        drop(waiting);
 
-        let total: usize = results
-            .iter()
-            .map(|r| r.records.as_ref().map_or(0, Bytes::len))
-            .sum();
+        let mut total = 0usize;
+        for (w, r) in wanted.iter().zip(&results) {
+            let n = r.records.as_ref().map_or(0, Bytes::len);
+            if let Ok(p) = &w.target {
+                p.traffic.fetched(n);
+            }
+            total += n;
+        }
         let results = if total > PREFAULT_THRESHOLD && !off_workers {
             blocking(move || {
                 prefault_all(&results);

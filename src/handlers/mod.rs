@@ -92,6 +92,8 @@ pub fn storage_error_code(e: &StorageError) -> ResponseError {
         StorageError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
         StorageError::NoSuchLog(_) | StorageError::Closed => ResponseError::UnknownTopicOrPartition,
         StorageError::Io { .. } | StorageError::Corrupt { .. } | StorageError::Locked(_) => {
+            // Logged (rate-limited): a full disk is otherwise only seen by clients.
+            crate::telemetry::storage_error(e);
             ResponseError::KafkaStorageError
         }
     }

@@ -469,6 +469,7 @@ impl Handler for Api {
                 for r in results.iter_mut().flat_map(|t| t.partitions.iter_mut()) {
                     if let Some((p, offset)) = r.sync.take() {
                         if let Err(e) = p.sync_to(offset) {
+                            crate::telemetry::storage_error(&e);
                             r.outcome = Err(PartitionError::new(
                                 ResponseError::KafkaStorageError,
                                 Some(e.to_string()),

@@ -5,11 +5,15 @@
 //!   recorded by the request pipeline's observer stage (atomics, no locks).
 //! - [`broker`]: topics, partitions, the data dir and consumer-group lag, read
 //!   from the broker's state when scraped.
+//! - [`live`]: counters fed while the broker works (traffic per topic,
+//!   connections, authentication failures, waiting fetches, fsync latency,
+//!   retention and cleaner work).
 //!
 //! [`render`] writes them all in the Prometheus text format with the
 //! `prometheus-client` crate's encoder.
 
 pub mod broker;
+pub mod live;
 pub mod requests;
 
 use crate::state::BrokerState;
@@ -27,6 +31,8 @@ use std::time::Instant;
 #[derive(Debug)]
 pub struct Metrics {
     pub requests: Arc<RequestMetrics>,
+    /// What retention and the log cleaner did (the log manager feeds it).
+    pub log_manager: Arc<crate::log_manager::LogManagerStats>,
     started: Instant,
 }
 
@@ -34,6 +40,7 @@ impl Default for Metrics {
     fn default() -> Self {
         Metrics {
             requests: Arc::default(),
+            log_manager: Arc::default(),
             started: Instant::now(),
         }
     }
@@ -125,6 +132,10 @@ fn render_open_metrics(state: &Arc<BrokerState>, metrics: &Arc<Metrics>) -> Stri
     registry.register_collector(Box::new(RequestCollector(metrics.requests.clone())));
     registry.register_collector(Box::new(broker::BrokerCollector {
         state: state.clone(),
+    }));
+    registry.register_collector(Box::new(live::LiveCollector {
+        state: state.clone(),
+        log_manager: metrics.log_manager.clone(),
     }));
     let mut out = String::new();
     // Writing into a String cannot fail.

@@ -128,6 +128,8 @@ pub struct Partition {
     /// The log end offset at which the cleaner last found nothing dirty (-1:
     /// not looked at yet): until the log grows, it has nothing to look at.
     cleaner_quiet_end: AtomicI64,
+    /// Bytes and records in and out since start-up (`/metrics`, per topic).
+    pub traffic: crate::telemetry::Traffic,
 }
 
 impl Partition {
@@ -152,6 +154,7 @@ impl Partition {
             markers_written: AtomicU64::new(0),
             waiters: Mutex::new(Vec::new()),
             cleaner_quiet_end: AtomicI64::new(-1),
+            traffic: Default::default(),
         }
     }
 
@@ -332,6 +335,7 @@ impl Partition {
         self.sync_first_unstable(&producers);
         drop(producers);
         self.wake_waiters();
+        self.traffic.produced(info.bytes, info.record_count);
         Ok(AppendOutcome {
             base_offset: info.base_offset,
             last_offset: info.last_offset,

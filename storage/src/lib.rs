@@ -31,6 +31,8 @@
 //!   message sets to v2 batches, down-conversion for Fetch v0-3.
 //! - [`cleaner`]: compaction (latest record per key) with a crash-safe segment swap.
 //! - [`clock`]: wall-clock milliseconds, the one definition storage and broker share.
+//! - [`stats`]: fsync timings (atomics) for the broker's metrics, and the
+//!   slow-fsync warning.
 //!
 //! Private modules:
 //! - `segment`: one `.log` + `.index` + `.timeindex`; append, read, scan/recover.
@@ -64,6 +66,7 @@ pub mod log;
 pub mod open_logs;
 pub mod region;
 pub mod retention;
+pub mod stats;
 pub mod store;
 pub mod validate;
 

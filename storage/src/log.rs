@@ -312,6 +312,22 @@ impl Drop for LoadedLog {
     }
 }
 
+/// The one line a recovery that changed data writes: where the torn tail was
+/// cut and how many bytes went, which later segments were dropped.
+fn log_recovery(dir: &Path, cut: &[(i64, u64)], dropped: usize, dropped_bytes: u64, end: i64) {
+    let truncated: u64 = cut.iter().map(|c| c.1).sum();
+    let at = cut
+        .iter()
+        .map(|(o, b)| format!("{b} bytes at offset {o}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    tracing::warn!(
+        "recovered log {}: truncated {truncated} bytes{}, dropped {dropped} later segments ({dropped_bytes} bytes); log end offset {end}",
+        dir.display(),
+        if at.is_empty() { String::new() } else { format!(" ({at})") },
+    );
+}
+
 impl LoadedLog {
     /// Open (or create) the log in `dir`. With `recover`, segments from the one
     /// holding the recovery point onwards are re-validated and the torn tail cut;
@@ -372,6 +388,14 @@ impl LoadedLog {
         // was: no fsync, the recovery point stays, the next crash scans it again).
         let mut changed = false;
         let mut recovered: Vec<Arc<Segment>> = Vec::new();
+        // For the recovery line: bytes cut from torn tails (where), and later
+        // segments dropped with their bytes.
+        let mut cut: Vec<(i64, u64)> = Vec::new();
+        let (mut dropped, mut dropped_bytes) = (0usize, 0u64);
+        let log_bytes = |b: i64| {
+            std::fs::metadata(dir.join(segment::file_name(b, segment::LOG_SUFFIX)))
+                .map_or(0, |m| m.len())
+        };
         if bases.is_empty() {
             let seg = Segment::create(&*fs, dir, log_start, cap, max_index)?;
             fs.sync_dir(dir).map_err(|e| io_err(dir, e))?;
@@ -406,12 +430,17 @@ impl LoadedLog {
                     recovered.push(seg.clone());
                 }
                 changed |= outcome.truncated_bytes > 0;
+                if outcome.truncated_bytes > 0 {
+                    cut.push((seg.next_offset(), outcome.truncated_bytes));
+                }
                 let out_of_order = base < prev_next;
                 if out_of_order {
                     // Overlaps the previous segment (damage): not a valid
                     // continuation. As at the first bad batch, it and everything
                     // after it go; the previous segment takes appends again.
                     for &later in &bases[i..] {
+                        dropped += 1;
+                        dropped_bytes += log_bytes(later);
                         segment::remove_files(&*fs, dir, later);
                     }
                     bases.truncate(i);
@@ -424,6 +453,8 @@ impl LoadedLog {
                     // Everything after a torn batch is gone: drop later segments
                     // and keep appending to this one.
                     for &later in &bases[i + 1..] {
+                        dropped += 1;
+                        dropped_bytes += log_bytes(later);
                         segment::remove_files(&*fs, dir, later);
                     }
                     bases.truncate(i + 1);
@@ -461,6 +492,7 @@ impl LoadedLog {
             }
             fs.sync_dir(dir).map_err(|e| io_err(dir, e))?;
             recovery_point = log_end;
+            log_recovery(dir, &cut, dropped, dropped_bytes, log_end);
         }
         recovery_point = recovery_point.min(log_end);
         let inner = Inner {

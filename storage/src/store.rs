@@ -9,6 +9,7 @@ use crate::error::{Result, StorageError};
 use crate::fs::{self, Fs};
 use crate::log::PartitionLog;
 use crate::open_logs::{default_max_open_segments, OpenLogs};
+use crate::stats::{StorageStats, TimedFs};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::fs::File;
@@ -59,6 +60,8 @@ pub struct Store {
     /// The open logs and the cap on open segments.
     open: Arc<OpenLogs>,
     closed: AtomicBool,
+    /// Fsync timings (every fsync goes through `fs`, which times it).
+    stats: Arc<StorageStats>,
 }
 
 impl std::fmt::Debug for Store {
@@ -80,6 +83,8 @@ impl Store {
     }
 
     pub(crate) fn open_with_fs(dir: &Path, fs: Arc<dyn Fs>) -> Result<Store> {
+        let stats = Arc::new(StorageStats::default());
+        let fs = TimedFs::wrap(fs, stats.clone());
         fs.create_dir_all(dir).map_err(|e| io_err(dir, e))?;
         let lock_path = dir.join(LOCK_FILE);
         let lock = fs
@@ -103,7 +108,13 @@ impl Store {
             logs: Mutex::new(HashMap::new()),
             open: Arc::new(OpenLogs::new(default_max_open_segments())),
             closed: AtomicBool::new(false),
+            stats,
         })
+    }
+
+    /// Fsync timings of this data dir, for the broker's metrics.
+    pub fn stats(&self) -> &StorageStats {
+        &self.stats
     }
 
     pub fn dir(&self) -> &Path {

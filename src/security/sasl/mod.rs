@@ -241,6 +241,15 @@ impl Authenticator {
         self.principal.as_ref()
     }
 
+    /// The mechanism of the exchange in progress, else of the last completed
+    /// one; `unsupported` before a handshake chose an enabled one (metrics label).
+    pub fn mechanism_in_use(&self) -> &str {
+        match &self.state {
+            State::Authenticating { mechanism, .. } => mechanism,
+            _ => self.mechanism.as_deref().unwrap_or("unsupported"),
+        }
+    }
+
     fn reauthenticating(&self) -> bool {
         self.principal.is_some()
     }
