@@ -441,6 +441,9 @@ pub struct StreamsGroup {
     pub target: HashMap<String, Tasks>,
     /// The member that asked the whole application to shut down.
     pub shutdown_requested_by: Option<String>,
+    /// Restored from the log: only the task counts of `configured` are known
+    /// until the next heartbeat recomputes it (without a rebalance when they agree).
+    restored: bool,
     dirty: bool,
 }
 
@@ -455,6 +458,7 @@ impl StreamsGroup {
             members: IndexMap::new(),
             target: HashMap::new(),
             shutdown_requested_by: None,
+            restored: false,
             dirty: false,
         }
     }
@@ -704,9 +708,11 @@ impl StreamsGroup {
             .map(|t| configure(t, catalog))
             .unwrap_or_default();
         if configured != self.configured {
+            let same_tasks = configured.tasks == self.configured.tasks;
             self.configured = configured;
-            bump = true;
+            bump |= !(std::mem::take(&mut self.restored) && same_tasks);
         }
+        self.restored = false;
         if bump {
             self.bump_epoch();
         }
@@ -1025,6 +1031,11 @@ impl StreamsGroup {
                 self.target.get(&m.member_id).unwrap_or(&Tasks::default()),
             );
         }
+        w.i32(self.configured.tasks.len() as i32);
+        for (sub, n) in &self.configured.tasks {
+            w.string(sub);
+            w.i32(*n);
+        }
         w.finish()
     }
 
@@ -1101,6 +1112,11 @@ impl StreamsGroup {
                 },
             );
         }
+        for _ in 0..r.count(6)? {
+            let sub = r.string()?;
+            g.configured.tasks.insert(sub, r.i32()?);
+        }
+        g.restored = true;
         Ok(g)
     }
 }

@@ -296,4 +296,15 @@ fn snapshot_round_trips() {
             (&m.user_endpoint, &m.client_tags)
         );
     }
+    // Regression: the first heartbeat after a restart recomputed the
+    // configured topology and rebalanced the whole group.
+    let mut d = d;
+    let epoch = d.group_epoch;
+    let m1 = d.members["m1"].member_epoch;
+    let r = d.heartbeat(beat("m1", m1, None), 1, &cfg, &topics);
+    assert_eq!((r.error, d.group_epoch), (0, epoch));
+    // A partition count that changed while it was down does rebalance.
+    let m1 = d.members["m1"].member_epoch;
+    d.heartbeat(beat("m1", m1, None), 2, &cfg, &Topics(vec![("input", 3)]));
+    assert!(d.group_epoch > epoch);
 }
