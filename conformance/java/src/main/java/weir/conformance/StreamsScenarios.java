@@ -536,6 +536,17 @@ public final class StreamsScenarios {
                 return m.size() == 2 && m.values().stream().allMatch(n -> n == 3);
             }, 40, "two members with 3 active tasks each (describeStreamsGroups)");
             System.out.println("tasks split " + split.get());
+            // kafka-streams-groups (Kafka's StreamsGroupCommand) lists and describes the group.
+            String tool = "org.apache.kafka.tools.streams.StreamsGroupCommand";
+            Cli.Out list = Cli.tool(tool, null, "--bootstrap-server", bs, "--list");
+            eq(list.rc, 0, "kafka-streams-groups --list exit: " + list.tail());
+            check(list.lines().contains(appId), "kafka-streams-groups --list does not show " + appId + ": " + list.tail());
+            Cli.Out state = Cli.tool(tool, null, "--bootstrap-server", bs, "--describe", "--state", "--group", appId);
+            List<String> st = Cli.row(state, appId);
+            eq(st.subList(st.size() - 2, st.size()), List.of("Stable", "2"), "kafka-streams-groups --describe --state: state, #members");
+            Cli.Out members = Cli.tool(tool, null, "--bootstrap-server", bs, "--describe", "--members", "--group", appId);
+            long rows = members.lines().stream().filter(l -> l.startsWith(appId + " ") && l.contains("ACTIVE: ")).count();
+            eq(rows, 2L, "kafka-streams-groups --describe --members: members with active tasks (" + members.tail() + ")");
             // The internal topics the broker created from the topology.
             String rep = appId + "-" + REPARTITION + "-repartition", chg = appId + "-" + STORE + "-changelog";
             Map<String, TopicDescription> d = get(a.describeTopics(List.of(rep, chg)).allTopicNames());
