@@ -9,6 +9,7 @@
 //! The versions Kafka 4.0 removed (KIP-896), which `kafka-protocol` does not
 //! know, are read and written by [`legacy`].
 
+pub mod flex;
 pub mod legacy;
 
 use bytes::{BufMut, Bytes, BytesMut};

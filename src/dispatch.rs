@@ -62,6 +62,59 @@ pub struct Table;
 
 impl ApiTable for Table {
     const SPECS: &'static [ApiSpec] = API_TABLE;
+    const RAW: &'static [(i16, i16, i16)] = RAW_APIS;
+}
+
+/// The APIs `kafka-protocol` does not know, answered by raw handlers
+/// ([`call_raw`]): (api key, min version, max version).
+pub static RAW_APIS: &[(i16, i16, i16)] = &[
+    (
+        handlers::streams_group_heartbeat::KEY,
+        handlers::streams_group_heartbeat::VERSIONS.0,
+        handlers::streams_group_heartbeat::VERSIONS.1,
+    ),
+    (
+        handlers::streams_group_describe::KEY,
+        handlers::streams_group_describe::VERSIONS.0,
+        handlers::streams_group_describe::VERSIONS.1,
+    ),
+];
+
+/// The raw API `key` at `version`, if implemented, with the known API that
+/// stands in for it in its [`RequestContext`] (ACL checks, logs).
+pub fn raw_api(key: i16, version: i16) -> Option<ApiKey> {
+    RAW_APIS
+        .iter()
+        .find(|(k, min, max)| *k == key && (*min..=*max).contains(&version))
+        .map(|(k, _, _)| match *k {
+            handlers::streams_group_describe::KEY => ApiKey::ConsumerGroupDescribe,
+            _ => ApiKey::ConsumerGroupHeartbeat,
+        })
+}
+
+/// Whether `key` is a raw API (at any version).
+pub fn is_raw_api(key: i16) -> bool {
+    RAW_APIS.iter().any(|(k, _, _)| *k == key)
+}
+
+/// Answer a raw API request: its response body (without header).
+pub async fn call_raw(
+    state: Arc<BrokerState>,
+    ctx: crate::handler::RawContext,
+    body: Bytes,
+) -> Result<Bytes, DispatchError> {
+    let key = ctx.api_key;
+    let stand_in = ctx.ctx.api_key;
+    let r = match key {
+        handlers::streams_group_heartbeat::KEY => {
+            handlers::streams_group_heartbeat::handle(state, ctx, body).await
+        }
+        handlers::streams_group_describe::KEY => {
+            handlers::streams_group_describe::handle(state, ctx, body).await
+        }
+        _ => return Err(DispatchError::Unsupported(stand_in)),
+    };
+    r.map_err(|e| DispatchError::Handler(stand_in, e))
 }
 
 #[rustfmt::skip]

@@ -54,6 +54,16 @@ pub trait Handler {
     }
 }
 
+/// What a raw handler knows about its request: an API the `kafka-protocol`
+/// crate does not know (its body is read and written by hand). `ctx` carries
+/// the connection's identity for ACL checks; its `api_key` is the nearest API
+/// the crate knows (`ctx.api_version` is the real version), `api_key` here the real key.
+#[derive(Debug, Clone)]
+pub struct RawContext {
+    pub api_key: i16,
+    pub ctx: RequestContext,
+}
+
 /// One implemented API's key and version range.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct ApiSpec {
@@ -87,6 +97,8 @@ impl std::fmt::Debug for ApiSpec {
 /// does not import the table.
 pub trait ApiTable {
     const SPECS: &'static [ApiSpec];
+    /// APIs the codec crate does not know: (api key, min version, max version).
+    const RAW: &'static [(i16, i16, i16)] = &[];
 }
 
 /// Run blocking work (disk, fsync, file creation) off the async workers; a

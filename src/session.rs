@@ -317,6 +317,9 @@ async fn process(
         Ok(p) => p,
         Err(e) => return (Outcome::Close(e.to_string()), None),
     };
+    if dispatch::is_raw_api(prefix.api_key) {
+        return (process_raw(state, frame, prefix, peer, stages).await, None);
+    }
     let Ok(api_key) = ApiKey::try_from(prefix.api_key) else {
         return (
             Outcome::Close(format!("unknown api key {}", prefix.api_key)),
@@ -374,6 +377,56 @@ async fn process(
     };
     observed.handler_end = Instant::now();
     (outcome, Some(observed))
+}
+
+/// A request of an API the codec crate does not know ([`dispatch::RAW_APIS`]):
+/// request header v2 (these APIs are flexible from v0), its raw handler, and
+/// response header v1. The stages run with the API's stand-in key; the
+/// observer is not told (it counts by known api key).
+async fn process_raw(
+    state: &Arc<BrokerState>,
+    mut frame: Bytes,
+    prefix: HeaderPrefix,
+    peer: &Peer,
+    stages: bool,
+) -> Outcome {
+    use kafka_protocol::protocol::Decodable;
+    let Some(stand_in) = dispatch::raw_api(prefix.api_key, prefix.api_version) else {
+        return Outcome::Close(format!(
+            "unsupported version {} of api key {}",
+            prefix.api_version, prefix.api_key
+        ));
+    };
+    let request_bytes = frame.len();
+    let header = match kafka_protocol::messages::RequestHeader::decode(&mut frame, 2) {
+        Ok(h) => h,
+        Err(e) => return Outcome::Close(format!("api key {}: {e}", prefix.api_key)),
+    };
+    let ctx = RequestContext {
+        api_key: stand_in,
+        api_version: prefix.api_version,
+        correlation_id: header.correlation_id,
+        client_id: header.client_id.as_ref().map(|c| c.to_string()),
+        peer: peer.addr,
+        connection_id: peer.id,
+        listener: peer.listener.clone(),
+        principal: peer.principal.clone(),
+    };
+    if stages {
+        if let Err(why) = state.pipeline.admit(&ctx, request_bytes) {
+            if why.closes_connection() {
+                return Outcome::Close(why.to_string());
+            }
+        }
+    }
+    let raw = crate::handler::RawContext {
+        api_key: prefix.api_key,
+        ctx,
+    };
+    match dispatch::call_raw(state.clone(), raw, frame).await {
+        Ok(body) => Outcome::Respond(vec![codec::flex::response(prefix.correlation_id, &body)]),
+        Err(e) => Outcome::Close(e.to_string()),
+    }
 }
 
 fn encode(prefix: HeaderPrefix, api_key: ApiKey, resp: &ResponseKind) -> Outcome {

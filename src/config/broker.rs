@@ -244,6 +244,26 @@ pub const BROKER_KEYS: &[KeyDef] = &[
     int("group.share.partition.max.record.locks", 100, 10_000, "2000"),
     int("group.share.heartbeat.interval.ms", 1, i32::MAX as i64, "5000"),
     int("group.share.session.timeout.ms", 1, i32::MAX as i64, "45000"),
+    // Streams groups (KIP-1071), read by the group coordinator's config.
+    int(
+        "group.streams.session.timeout.ms",
+        1,
+        i32::MAX as i64,
+        "45000",
+    ),
+    int(
+        "group.streams.heartbeat.interval.ms",
+        1,
+        i32::MAX as i64,
+        "5000",
+    ),
+    int(
+        "group.streams.num.standby.replicas",
+        0,
+        i32::MAX as i64,
+        "0",
+    ),
+    int("group.streams.max.size", 1, i32::MAX as i64, "2147483647"),
     // Checked (case-insensitively, as Kafka) by the group coordinator's config.
     KeyDef {
         name: "group.consumer.migration.policy",

@@ -124,6 +124,12 @@ impl Coordinator {
                     state: cg.state_name().to_string(),
                     group_type: "consumer".into(),
                 },
+                GroupKind::Streams(sg) => GroupListing {
+                    group_id: id.clone(),
+                    protocol_type: "streams".into(),
+                    state: sg.state_name().to_string(),
+                    group_type: "streams".into(),
+                },
             })
             .filter(|l| {
                 states.is_empty() || states.iter().any(|s| s.eq_ignore_ascii_case(&l.state))
@@ -204,6 +210,7 @@ impl Coordinator {
                             GroupKind::Consumer(_) => {
                                 RecordKey::ConsumerGroup { group: id.clone() }
                             }
+                            GroupKind::Streams(_) => RecordKey::StreamsGroup { group: id.clone() },
                         };
                         records.push(LogRecord {
                             key: key.encode(),

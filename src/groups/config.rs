@@ -4,6 +4,7 @@
 //! ([`BROKER_KEYS`](crate::config::broker::BROKER_KEYS)), the one source of
 //! truth.
 
+use super::streams::StreamsConfig;
 use crate::config::broker::key_def;
 
 /// Broker settings of the coordinator (Kafka's property names in
@@ -32,6 +33,9 @@ pub struct GroupConfig {
     pub offsets_retention_check_interval_ms: u64,
     /// `group.consumer.migration.policy` (bidirectional).
     pub migration_policy: MigrationPolicy,
+    /// `group.streams.*`: session timeout, heartbeat interval, standby
+    /// replicas, maximum size of streams groups ([`GroupConfig::STREAMS_KEYS`]).
+    pub streams: StreamsConfig,
 }
 
 /// `group.consumer.migration.policy`: which KIP-848 online migrations of a live
@@ -96,6 +100,14 @@ impl GroupConfig {
         "group.consumer.migration.policy",
     ];
 
+    /// The `group.streams.*` keys this module reads.
+    pub const STREAMS_KEYS: [&'static str; 4] = [
+        "group.streams.session.timeout.ms",
+        "group.streams.heartbeat.interval.ms",
+        "group.streams.num.standby.replicas",
+        "group.streams.max.size",
+    ];
+
     /// Build from broker settings; `get` returns the configured value of a key,
     /// `None` for the key's default in the broker key table. An unparsable
     /// value is an error naming the key.
@@ -127,6 +139,15 @@ impl GroupConfig {
             offset_metadata_max_bytes: value(g, k[7])?,
             offsets_retention_ms: value::<i64>(g, k[8])?.saturating_mul(60_000),
             offsets_retention_check_interval_ms: value(g, k[9])?,
+            streams: {
+                let sk = Self::STREAMS_KEYS;
+                StreamsConfig {
+                    session_timeout_ms: value(g, sk[0])?,
+                    heartbeat_interval_ms: value(g, sk[1])?,
+                    num_standby_replicas: value(g, sk[2])?,
+                    max_size: value(g, sk[3])?,
+                }
+            },
             migration_policy: {
                 let raw: String = value(g, k[10])?;
                 MigrationPolicy::parse(&raw).ok_or_else(|| {
@@ -160,7 +181,7 @@ mod tests {
 
     #[test]
     fn every_key_is_a_broker_key_and_the_defaults_are_the_key_tables() {
-        for key in GroupConfig::KEYS {
+        for key in GroupConfig::KEYS.iter().chain(&GroupConfig::STREAMS_KEYS) {
             assert!(key_def(key).is_some(), "{key} missing from BROKER_KEYS");
         }
         let settings = Settings::default();
@@ -178,6 +199,7 @@ mod tests {
         assert_eq!(d.offsets_retention_ms, 10080 * 60_000);
         assert_eq!(d.offsets_retention_check_interval_ms, 600_000);
         assert_eq!(d.migration_policy, MigrationPolicy::Bidirectional);
+        assert_eq!(d.streams, StreamsConfig::default());
         let with = |v: &str| {
             GroupConfig::from_settings(|k| {
                 (k == "group.consumer.migration.policy").then(|| v.to_string())

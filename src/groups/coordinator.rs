@@ -8,6 +8,7 @@ use super::classic::{ClassicGroup, ClassicState};
 use super::consumer::ConsumerGroup;
 use super::log::{self, GroupLog};
 use super::records::OffsetValue;
+use super::streams::StreamsGroup;
 use super::GroupConfig;
 use parking_lot::{Mutex, MutexGuard};
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ pub fn new_member_id() -> String {
 pub enum GroupKind {
     Classic(ClassicGroup),
     Consumer(ConsumerGroup),
+    Streams(StreamsGroup),
 }
 
 #[derive(Debug)]
@@ -46,12 +48,14 @@ impl Group {
         match &self.kind {
             GroupKind::Classic(g) => !g.is_empty(),
             GroupKind::Consumer(g) => !g.members.is_empty(),
+            GroupKind::Streams(g) => !g.members.is_empty(),
         }
     }
     pub(super) fn next_deadline(&self) -> Option<u64> {
         match &self.kind {
             GroupKind::Classic(g) => g.next_deadline(),
             GroupKind::Consumer(g) => g.next_deadline(),
+            GroupKind::Streams(g) => g.next_deadline(),
         }
     }
 }

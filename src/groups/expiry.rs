@@ -74,6 +74,14 @@ fn condition(g: &Group) -> Option<Condition> {
                 cg.subscribed_topics()
             },
         }),
+        GroupKind::Streams(sg) => Some(Condition {
+            base: None,
+            subscribed: if sg.members.is_empty() {
+                BTreeSet::new()
+            } else {
+                sg.source_topics()
+            },
+        }),
     }
 }
 
@@ -93,6 +101,7 @@ fn is_empty(g: &Group) -> bool {
     match &g.kind {
         GroupKind::Classic(c) => c.state == ClassicState::Empty && c.is_empty(),
         GroupKind::Consumer(cg) => cg.members.is_empty(),
+        GroupKind::Streams(sg) => sg.members.is_empty(),
     }
 }
 
@@ -148,6 +157,7 @@ impl Coordinator {
                     records.push(tombstone(match g.kind {
                         GroupKind::Classic(_) => RecordKey::ClassicGroup { group: id.clone() },
                         GroupKind::Consumer(_) => RecordKey::ConsumerGroup { group: id.clone() },
+                        GroupKind::Streams(_) => RecordKey::StreamsGroup { group: id.clone() },
                     }));
                     outcome.groups.push(id.clone());
                 }

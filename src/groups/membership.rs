@@ -48,6 +48,18 @@ impl Coordinator {
             // A consumer group left with classic members only (its last
             // consumer-protocol member's session expired) downgrades now.
             self.downgrade(&group_id, g, catalog, now, None);
+            // A streams group: its members speak StreamsGroupHeartbeat only;
+            // an empty one becomes a classic group, as Kafka converts it.
+            if let GroupKind::Streams(sg) = &g.kind {
+                if !sg.members.is_empty() {
+                    return JoinResponse::error(E::InconsistentGroupProtocol, &req.member_id);
+                }
+                self.replace_kind(
+                    &group_id,
+                    g,
+                    GroupKind::Classic(ClassicGroup::new(&group_id)),
+                );
+            }
             if let GroupKind::Consumer(cg) = &mut g.kind {
                 if !cg.members.is_empty() {
                     if cfg.migration_policy == super::MigrationPolicy::Disabled {
@@ -137,6 +149,7 @@ impl Coordinator {
                     self.touched();
                     return r;
                 }
+                GroupKind::Streams(_) => return SyncResponse::error(E::UnknownMemberId),
             };
             let group_id = req.group_id.clone();
             let before = c.state;
@@ -181,6 +194,7 @@ impl Coordinator {
                 self.touched();
                 return code;
             }
+            GroupKind::Streams(_) => return E::UnknownMemberId.code(),
         };
         if c.next_deadline().is_some_and(|d| d <= now) {
             let before = c.state;
@@ -219,6 +233,7 @@ impl Coordinator {
                 self.touched();
                 return Ok(out);
             }
+            GroupKind::Streams(_) => return Ok(vec![E::UnknownMemberId.code(); members.len()]),
         };
         let before = c.state;
         let out = members
@@ -267,6 +282,19 @@ impl Coordinator {
             groups.insert(group_id.clone(), Group::classic(&group_id));
         }
         let g = groups.get_mut(&group_id).unwrap();
+        if let GroupKind::Streams(sg) = &g.kind {
+            if !sg.members.is_empty() {
+                return HeartbeatResponse::error(
+                    E::GroupIdNotFound,
+                    &format!("Group {group_id} is not a consumer group."),
+                );
+            }
+            self.replace_kind(
+                &group_id,
+                g,
+                GroupKind::Classic(ClassicGroup::new(&group_id)),
+            );
+        }
         if let GroupKind::Classic(c) = &mut g.kind {
             if !c.is_empty() && req.member_epoch == 0 {
                 // KIP-848 online upgrade of a live classic group.
@@ -318,12 +346,15 @@ impl Coordinator {
 
     /// Replace the group's kind (an online migration), durably dropping the old
     /// kind's record; the new kind is persisted by the caller.
-    fn replace_kind(&self, group_id: &str, g: &mut Group, kind: GroupKind) {
+    pub(super) fn replace_kind(&self, group_id: &str, g: &mut Group, kind: GroupKind) {
         let old_key = match &g.kind {
             GroupKind::Classic(_) => RecordKey::ClassicGroup {
                 group: group_id.into(),
             },
             GroupKind::Consumer(_) => RecordKey::ConsumerGroup {
+                group: group_id.into(),
+            },
+            GroupKind::Streams(_) => RecordKey::StreamsGroup {
                 group: group_id.into(),
             },
         };

@@ -14,6 +14,8 @@
 //!   by a consumer-protocol member, classic members served inside a consumer
 //!   group, the downgrade when the last consumer-protocol member leaves.
 //! - [`assignor`]: the broker-side assignors (`uniform`, `range`).
+//! - [`streams`]: KIP-1071 streams groups (StreamsGroupHeartbeat: topology,
+//!   task assignment with standbys, internal topics) and their coordinator entry points.
 //! - [`expiry`]: committed-offset expiry (`offsets.retention.minutes`).
 //! - [`protocol`]: reading the classic `consumer` embedded protocol metadata.
 //! - [`records`]: keys and values of the internal log.
@@ -48,6 +50,7 @@ mod offsets;
 mod persist;
 pub mod protocol;
 pub mod records;
+pub mod streams;
 mod timers;
 pub mod wiring;
 

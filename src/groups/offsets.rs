@@ -246,6 +246,28 @@ impl Coordinator {
                 }
                 Ok(())
             }
+            GroupKind::Streams(sg) => {
+                // Kafka's StreamsGroup.validateOffsetCommit.
+                if generation < 0 && req.member_id.is_empty() && sg.members.is_empty() {
+                    return Ok(());
+                }
+                let Some(m) = sg.members.get(&req.member_id) else {
+                    return Err(E::UnknownMemberId.code());
+                };
+                if generation > m.member_epoch {
+                    return Err(E::FencedMemberEpoch.code());
+                }
+                if generation < m.member_epoch {
+                    // TxnOffsetCommit (validated as version 8) knows generations only.
+                    return Err(if req.api_version >= 9 {
+                        E::StaleMemberEpoch
+                    } else {
+                        E::IllegalGeneration
+                    }
+                    .code());
+                }
+                Ok(())
+            }
         }
     }
 
@@ -261,6 +283,23 @@ impl Coordinator {
         // The empty group id is a group like any other here, as in Kafka 4.x.
         let groups = self.lock();
         let g = groups.get(group_id);
+        if let (
+            Some(Group {
+                kind: GroupKind::Streams(sg),
+                ..
+            }),
+            Some((member_id, epoch)),
+        ) = (g, member)
+        {
+            if !member_id.is_empty() || epoch >= 0 {
+                let Some(m) = sg.members.get(member_id) else {
+                    return Err(E::UnknownMemberId.code());
+                };
+                if epoch != m.member_epoch {
+                    return Err(E::StaleMemberEpoch.code());
+                }
+            }
+        }
         if let (
             Some(Group {
                 kind: GroupKind::Consumer(cg),
@@ -416,6 +455,7 @@ impl Coordinator {
                     None => return Err(E::NonEmptyGroup.code()),
                 },
                 GroupKind::Consumer(cg) => cg.subscribed_topics(),
+                GroupKind::Streams(sg) => sg.source_topics(),
             };
             let mut out = Vec::new();
             let mut records = Vec::new();

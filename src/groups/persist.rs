@@ -7,6 +7,7 @@ use super::consumer::ConsumerGroup;
 use super::coordinator::{CoordinatorError, Group, GroupKind};
 use super::log::{self, LogRecord};
 use super::records::{OffsetValue, RecordKey};
+use super::streams::StreamsGroup;
 use super::Coordinator;
 
 impl Coordinator {
@@ -65,6 +66,28 @@ impl Coordinator {
                         }
                     }
                 },
+                RecordKey::StreamsGroup { group } => match rec.value {
+                    Some(v) => {
+                        match StreamsGroup::decode(&group, &v, now, cfg.streams.session_timeout_ms)
+                        {
+                            Ok(sg) => {
+                                let g = groups
+                                    .entry(group.clone())
+                                    .or_insert_with(|| Group::classic(&group));
+                                g.kind = GroupKind::Streams(sg);
+                            }
+                            Err(_) => bad += 1,
+                        }
+                    }
+                    None => {
+                        if groups
+                            .get(&group)
+                            .is_some_and(|g| matches!(g.kind, GroupKind::Streams(_)))
+                        {
+                            groups.remove(&group);
+                        }
+                    }
+                },
                 RecordKey::ConsumerGroup { group } => match rec.value {
                     Some(v) => match ConsumerGroup::decode(&group, &v, now, &cfg) {
                         Ok(cg) => {
@@ -117,6 +140,18 @@ impl Coordinator {
                 }
                 LogRecord {
                     key: RecordKey::ConsumerGroup {
+                        group: group_id.to_string(),
+                    }
+                    .encode(),
+                    value: Some(c.encode()),
+                }
+            }
+            GroupKind::Streams(c) => {
+                if !c.take_dirty() {
+                    return;
+                }
+                LogRecord {
+                    key: RecordKey::StreamsGroup {
                         group: group_id.to_string(),
                     }
                     .encode(),

@@ -9,6 +9,8 @@
 //!   group (protocol, generation, leader, members with their assignments).
 //! - 100: a KIP-848 consumer group `(group)`; value = weir's snapshot (epochs,
 //!   members, target and current assignments).
+//! - 101: a KIP-1071 streams group `(group)`; value = weir's snapshot (epochs,
+//!   topology, members, target and current task assignments).
 //!
 //! A `None` value is a tombstone: the key was deleted (compaction drops it).
 
@@ -20,6 +22,8 @@ pub const KEY_OFFSET: i16 = 1;
 pub const KEY_CLASSIC_GROUP: i16 = 2;
 /// Key version of a consumer (KIP-848) group snapshot.
 pub const KEY_CONSUMER_GROUP: i16 = 100;
+/// Key version of a streams (KIP-1071) group snapshot.
+pub const KEY_STREAMS_GROUP: i16 = 101;
 
 /// A record of the internal log that could not be decoded.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -38,6 +42,9 @@ pub enum RecordKey {
         group: String,
     },
     ConsumerGroup {
+        group: String,
+    },
+    StreamsGroup {
         group: String,
     },
 }
@@ -64,6 +71,10 @@ impl RecordKey {
                 w.i16(KEY_CONSUMER_GROUP);
                 w.string(group);
             }
+            RecordKey::StreamsGroup { group } => {
+                w.i16(KEY_STREAMS_GROUP);
+                w.string(group);
+            }
         }
         w.finish()
     }
@@ -80,6 +91,7 @@ impl RecordKey {
             },
             KEY_CLASSIC_GROUP => RecordKey::ClassicGroup { group: r.string()? },
             KEY_CONSUMER_GROUP => RecordKey::ConsumerGroup { group: r.string()? },
+            KEY_STREAMS_GROUP => RecordKey::StreamsGroup { group: r.string()? },
             _ => return Ok(None),
         };
         Ok(Some(key))

@@ -100,6 +100,12 @@ pub fn api_keys<T: ApiTable>() -> Vec<ApiVersion> {
                 .with_max_version(s.max_version)
         })
         .collect();
+    keys.extend(T::RAW.iter().map(|(key, min, max)| {
+        ApiVersion::default()
+            .with_api_key(*key)
+            .with_min_version(*min)
+            .with_max_version(*max)
+    }));
     keys.sort_by_key(|k| k.api_key);
     keys
 }

@@ -40,6 +40,8 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.StreamsGroupDescription;
+import org.apache.kafka.clients.admin.StreamsGroupMemberDescription;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -88,11 +90,12 @@ public final class StreamsScenarios {
 
     static {
         SCENARIOS.put("streams_eos", StreamsScenarios::eos);
+        SCENARIOS.put("streams_group_protocol", StreamsScenarios::streamsProtocol);
     }
 
     // ---------------------------------------------------------------- the application (own JVM)
 
-    static void app(String bs, String appId, String in, String out, String stateDir) throws Exception {
+    static void app(String bs, String appId, String in, String out, String stateDir, String protocol) throws Exception {
         Properties p = new Properties();
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, appId);
         p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bs);
@@ -101,10 +104,13 @@ public final class StreamsScenarios {
         p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, "0");
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
         p.put(StreamsConfig.REPARTITION_PURGE_INTERVAL_MS_CONFIG, "500");
-        p.put(StreamsConfig.GROUP_PROTOCOL_CONFIG, "classic");
-        // A SIGKILLed member stays in the group until its session times out: the broker's minimum.
-        p.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), "6000");
-        p.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), "1000");
+        p.put(StreamsConfig.GROUP_PROTOCOL_CONFIG, protocol);
+        if (protocol.equals("classic")) {
+            // A SIGKILLed member stays in the group until its session times out: the broker's minimum.
+            p.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), "6000");
+            p.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), "1000");
+        }
+        // (streams: session and heartbeat are the broker's group.streams.* settings, KIP-1071.)
         p.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
         p.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
 
@@ -181,6 +187,10 @@ public final class StreamsScenarios {
         final Path log;
 
         App(String bs, String appId, String in, String out, Path stateDir, Path log) throws IOException {
+            this(bs, appId, in, out, stateDir, log, "classic");
+        }
+
+        App(String bs, String appId, String in, String out, Path stateDir, Path log, String protocol) throws IOException {
             this.log = log;
             String cp = System.getProperty("java.class.path");
             List<String> argv = new ArrayList<>(List.of(
@@ -190,7 +200,7 @@ public final class StreamsScenarios {
                     "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
                     "-Dorg.slf4j.simpleLogger.showDateTime=true",
                     "-cp", cp, StreamsScenarios.class.getName(),
-                    "app", bs, appId, in, out, stateDir.toString()));
+                    "app", bs, appId, in, out, stateDir.toString(), protocol));
             ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true);
             proc = pb.start();
             Thread t = new Thread(() -> {
@@ -446,6 +456,142 @@ public final class StreamsScenarios {
         if (System.getenv("KEEP_WORK") == null) deleteTree(work);
     }
 
+    /** The exactly-once check of {@link #eos}: per region the committed updates are 1..n. */
+    static void checkExact(OutputReader reader, Map<String, Long> expected) {
+        for (Map.Entry<String, Long> e : expected.entrySet()) {
+            List<Long> got = reader.seen.getOrDefault(e.getKey(), List.of());
+            List<Long> want = new ArrayList<>();
+            for (long n = 1; n <= e.getValue(); n++) want.add(n);
+            if (!got.equals(want)) {
+                long dups = got.size() - got.stream().distinct().count();
+                throw new Main.Fail("region " + e.getKey() + ": committed count updates are not exactly 1.." + e.getValue()
+                        + " (got " + got.size() + " updates, " + dups + " repeated, last " + (got.isEmpty() ? "-" : got.get(got.size() - 1)) + ")");
+            }
+        }
+        eq(reader.latest(), expected, "final counts read_committed");
+        eq(reader.records, (long) RECORDS, "committed output records (one per input record)");
+    }
+
+    /** Active tasks per member of a streams group, as Admin.describeStreamsGroups reports them. */
+    static Map<String, Integer> activeTasks(Admin a, String appId) {
+        StreamsGroupDescription g = get(a.describeStreamsGroups(List.of(appId)).all()).get(appId);
+        Map<String, Integer> m = new TreeMap<>();
+        for (StreamsGroupMemberDescription mem : g.members()) {
+            int n = mem.assignment().activeTasks().stream().mapToInt(t -> t.partitions().size()).sum();
+            m.put(mem.processId() + "/" + mem.memberId(), n);
+        }
+        return m;
+    }
+
+    /**
+     * The KIP-1071 streams rebalance protocol ({@code group.protocol=streams}): the topology of
+     * {@link #eos} in two application instances (two JVMs, one stream thread each) sharing one
+     * streams group. The broker creates the internal topics the topology declares and splits the
+     * 6 tasks (3 input partitions x 2 subtopologies) 3/3; one instance is SIGKILLed mid-stream,
+     * the other takes all tasks once the member's session expires, and the exactly-once output
+     * is still exact: per region the committed count updates are 1..n, no gap, no repeat.
+     */
+    static void streamsProtocol(String bs) throws Exception {
+        String id = UUID.randomUUID().toString().substring(0, 8);
+        String appId = "cf-sgp-" + id;
+        String in = appId + "-in", out = appId + "-out";
+        Path work = Files.createTempDirectory("weir-streams-group-");
+        System.out.println("work dir " + work);
+        Admin a = createTopic(bs, in, 3, null);
+        createTopic(bs, out, 2, null).close();
+
+        Map<String, Long> expected = new TreeMap<>();
+        for (int i = 0; i < RECORDS; i++) expected.merge(region(i), 1L, Long::sum);
+        AtomicInteger sent = new AtomicInteger();
+        java.util.concurrent.CountDownLatch killed = new java.util.concurrent.CountDownLatch(1);
+        AtomicReference<Throwable> feedError = new AtomicReference<>();
+        Thread feeder = new Thread(() -> {
+            try (KafkaProducer<byte[], byte[]> p = producer(bs, "enable.idempotence", "true", "acks", "all", "linger.ms", "5")) {
+                for (int i = 0; i < RECORDS; ) {
+                    for (int j = 0; j < 50 && i < RECORDS; j++, i++) {
+                        p.send(new ProducerRecord<>(in, Main.b("user-" + i), Main.b(region(i))));
+                    }
+                    p.flush();
+                    sent.set(i);
+                    if (i == RECORDS / 2) killed.await(60, java.util.concurrent.TimeUnit.SECONDS);
+                    Thread.sleep(100);
+                }
+            } catch (Throwable e) {
+                feedError.set(e);
+            }
+        }, "feeder");
+        feeder.setDaemon(true);
+
+        App one = null, two = null;
+        try (OutputReader reader = new OutputReader(bs, out, 2)) {
+            one = new App(bs, appId, in, out, work.resolve("state-1"), work.resolve("app-1.log"), "streams");
+            two = new App(bs, appId, in, out, work.resolve("state-2"), work.resolve("app-2.log"), "streams");
+            one.awaitRunning(60, "instance 1");
+            two.awaitRunning(60, "instance 2");
+            // The broker splits the tasks between the two instances.
+            AtomicReference<Map<String, Integer>> split = new AtomicReference<>();
+            waitUntil(() -> {
+                Map<String, Integer> m = activeTasks(a, appId);
+                split.set(m);
+                return m.size() == 2 && m.values().stream().allMatch(n -> n == 3);
+            }, 40, "two members with 3 active tasks each (describeStreamsGroups)");
+            System.out.println("tasks split " + split.get());
+            // kafka-streams-groups (Kafka's StreamsGroupCommand) lists and describes the group.
+            String tool = "org.apache.kafka.tools.streams.StreamsGroupCommand";
+            Cli.Out list = Cli.tool(tool, null, "--bootstrap-server", bs, "--list");
+            eq(list.rc, 0, "kafka-streams-groups --list exit: " + list.tail());
+            check(list.lines().contains(appId), "kafka-streams-groups --list does not show " + appId + ": " + list.tail());
+            Cli.Out state = Cli.tool(tool, null, "--bootstrap-server", bs, "--describe", "--state", "--group", appId);
+            List<String> st = Cli.row(state, appId);
+            eq(st.subList(st.size() - 2, st.size()), List.of("Stable", "2"), "kafka-streams-groups --describe --state: state, #members");
+            Cli.Out members = Cli.tool(tool, null, "--bootstrap-server", bs, "--describe", "--members", "--group", appId);
+            long rows = members.lines().stream().filter(l -> l.startsWith(appId + " ") && l.contains("ACTIVE: ")).count();
+            eq(rows, 2L, "kafka-streams-groups --describe --members: members with active tasks (" + members.tail() + ")");
+            // The internal topics the broker created from the topology.
+            String rep = appId + "-" + REPARTITION + "-repartition", chg = appId + "-" + STORE + "-changelog";
+            Map<String, TopicDescription> d = get(a.describeTopics(List.of(rep, chg)).allTopicNames());
+            eq(d.get(rep).partitions().size(), 3, "repartition topic partitions (= input partitions)");
+            eq(d.get(chg).partitions().size(), 3, "changelog topic partitions (= tasks)");
+            ConfigResource cr = new ConfigResource(ConfigResource.Type.TOPIC, chg);
+            eq(get(a.describeConfigs(List.of(cr)).all()).get(cr).get("cleanup.policy").value(), "compact", "changelog cleanup.policy");
+
+            feeder.start();
+            final App first = one;
+            waitUntil(() -> {
+                reader.poll();
+                if (!first.proc.isAlive()) throw new Main.Fail("instance 1 exited: " + first.problems() + first.logTail());
+                return reader.records >= 300;
+            }, 40, "300 committed output records from the two instances");
+            one.kill();
+            int sentAtKill = sent.get();
+            killed.countDown();
+            System.out.println("SIGKILLed instance 1 after " + reader.records + " committed outputs, " + sentAtKill + " inputs sent");
+            check(sentAtKill < RECORDS, "the input was fully sent before the kill (" + sentAtKill + "): not mid-stream");
+
+            final App second = two;
+            long t0 = System.nanoTime();
+            waitUntil(() -> {
+                reader.poll();
+                check(feedError.get() == null, "feeding the input: " + feedError.get());
+                if (!second.proc.isAlive()) throw new Main.Fail("instance 2 exited: " + second.problems() + second.logTail());
+                return reader.records >= RECORDS;
+            }, 90, "all " + RECORDS + " count updates (read_committed) after instance 1 died");
+            long settle = System.nanoTime() + 1_500_000_000L;
+            while (System.nanoTime() < settle) reader.poll();
+            System.out.printf("takeover: all outputs %.1f s after the kill%n", (System.nanoTime() - t0) / 1e9);
+            checkExact(reader, expected);
+            Map<String, Integer> after = activeTasks(a, appId);
+            eq(after.size(), 1, "members after instance 1's session expired");
+            eq(after.values().iterator().next(), 6, "active tasks of the surviving instance");
+            two.stop();
+        } finally {
+            if (one != null && one.proc.isAlive()) one.proc.destroyForcibly();
+            if (two != null && two.proc.isAlive()) two.proc.destroyForcibly();
+            a.close(Duration.ofSeconds(5));
+        }
+        if (System.getenv("KEEP_WORK") == null) deleteTree(work);
+    }
+
     static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) return;
         try (Stream<Path> s = Files.walk(p)) {
@@ -454,8 +600,8 @@ public final class StreamsScenarios {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length == 6 && args[0].equals("app")) {
-            app(args[1], args[2], args[3], args[4], args[5]);
+        if (args.length == 7 && args[0].equals("app")) {
+            app(args[1], args[2], args[3], args[4], args[5], args[6]);
             return;
         }
         Main.dispatch(args, SCENARIOS, Map.of());

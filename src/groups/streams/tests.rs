@@ -1,0 +1,310 @@
+//! Unit tests of the streams group state machine.
+
+use super::*;
+
+struct Topics(Vec<(&'static str, i32)>);
+
+impl TopicCatalog for Topics {
+    fn topic(&self, name: &str) -> Option<(u128, i32)> {
+        self.0
+            .iter()
+            .position(|(n, _)| *n == name)
+            .map(|i| (i as u128 + 1, self.0[i].1))
+    }
+    fn topic_name(&self, id: u128) -> Option<String> {
+        self.0.get(id as usize - 1).map(|(n, _)| n.to_string())
+    }
+    fn topic_names(&self) -> Vec<String> {
+        self.0.iter().map(|(n, _)| n.to_string()).collect()
+    }
+}
+
+/// Subtopology 0 reads `input` and writes `app-repartition`; subtopology 1
+/// reads it and keeps a store with changelog `app-store-changelog`.
+fn topology() -> Topology {
+    Topology {
+        epoch: 0,
+        subtopologies: vec![
+            Subtopology {
+                id: "0".into(),
+                source_topics: vec!["input".into()],
+                repartition_sink_topics: vec!["app-repartition".into()],
+                ..Default::default()
+            },
+            Subtopology {
+                id: "1".into(),
+                repartition_source_topics: vec![TopicInfo {
+                    name: "app-repartition".into(),
+                    ..Default::default()
+                }],
+                changelog_topics: vec![TopicInfo {
+                    name: "app-store-changelog".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        ],
+    }
+}
+
+fn join(member: &str, process: &str) -> HeartbeatRequest {
+    HeartbeatRequest {
+        group_id: "app".into(),
+        member_id: member.into(),
+        member_epoch: 0,
+        rebalance_timeout_ms: 300_000,
+        topology: Some(topology()),
+        owned: Some(Tasks::default()),
+        process_id: Some(process.into()),
+        ..Default::default()
+    }
+}
+
+fn beat(member: &str, epoch: i32, owned: Option<Tasks>) -> HeartbeatRequest {
+    HeartbeatRequest {
+        group_id: "app".into(),
+        member_id: member.into(),
+        member_epoch: epoch,
+        owned,
+        ..Default::default()
+    }
+}
+
+fn count(s: &TaskSet) -> usize {
+    s.values().map(|p| p.len()).sum()
+}
+
+#[test]
+fn configure_derives_repartition_and_changelog_partitions() {
+    let c = configure(&topology(), &Topics(vec![("input", 3)]));
+    assert!(c.is_ready());
+    assert_eq!(c.tasks, [("0".into(), 3), ("1".into(), 3)].into());
+    let names: Vec<(&str, i32)> = c
+        .internal_topics
+        .iter()
+        .map(|t| (t.name.as_str(), t.partitions))
+        .collect();
+    assert_eq!(
+        names,
+        vec![("app-repartition", 3), ("app-store-changelog", 3)]
+    );
+    let changelog = &c.internal_topics[1];
+    assert!(changelog
+        .configs
+        .contains(&("cleanup.policy".into(), "compact".into())));
+}
+
+#[test]
+fn missing_source_topic_leaves_the_group_not_ready_with_its_status() {
+    let mut g = StreamsGroup::new("app");
+    let cfg = StreamsConfig::default();
+    let r = g.heartbeat(join("m1", "p1"), 0, &cfg, &Topics(vec![]));
+    assert_eq!(r.error, 0);
+    assert_eq!(g.state_name(), "NotReady");
+    let st = r.status.unwrap();
+    assert_eq!(st[0].code, status::MISSING_SOURCE_TOPICS);
+    assert_eq!(st[0].detail, "Missing source topics: input");
+    assert_eq!(r.assignment, Some(Tasks::default()));
+    // The topic appears: the next heartbeat gets tasks.
+    let r = g.heartbeat(
+        beat("m1", r.member_epoch, None),
+        1,
+        &cfg,
+        &Topics(vec![("input", 2)]),
+    );
+    assert_eq!(r.status, Some(vec![]));
+    assert_eq!(count(&r.assignment.unwrap().active), 4);
+}
+
+#[test]
+fn two_members_split_the_tasks_after_the_first_revokes() {
+    let mut g = StreamsGroup::new("app");
+    let cfg = StreamsConfig::default();
+    let topics = Topics(vec![("input", 2)]);
+    let r1 = g.heartbeat(join("m1", "p1"), 0, &cfg, &topics);
+    let all = r1.assignment.clone().unwrap();
+    assert_eq!(count(&all.active), 4);
+    let e1 = r1.member_epoch;
+    let r2 = g.heartbeat(join("m2", "p2"), 0, &cfg, &topics);
+    // m2 gets nothing m1 still holds.
+    assert!(r2.assignment.unwrap().is_empty());
+    // m1 is asked to revoke half, at its old epoch.
+    let r1 = g.heartbeat(beat("m1", e1, None), 1, &cfg, &topics);
+    assert_eq!(r1.member_epoch, e1);
+    let kept = r1.assignment.unwrap();
+    assert_eq!(count(&kept.active), 2);
+    assert_eq!(g.members["m1"].state, MemberState::UnrevokedTasks);
+    // m1 confirms: it gets the new epoch.
+    let r1 = g.heartbeat(beat("m1", e1, Some(kept.clone())), 2, &cfg, &topics);
+    assert!(r1.member_epoch > e1);
+    // m2 now gets the released half.
+    let r2 = g.heartbeat(beat("m2", r2.member_epoch, None), 3, &cfg, &topics);
+    let got = r2.assignment.unwrap();
+    assert_eq!(count(&got.active), 2);
+    assert!(!got.intersects(&kept));
+    assert_eq!(g.state_name(), "Stable");
+}
+
+#[test]
+fn standby_replicas_go_to_the_other_process() {
+    let mut g = StreamsGroup::new("app");
+    let cfg = StreamsConfig {
+        num_standby_replicas: 1,
+        ..Default::default()
+    };
+    let topics = Topics(vec![("input", 1)]);
+    g.heartbeat(join("a", "p1"), 0, &cfg, &topics);
+    g.heartbeat(join("b", "p2"), 0, &cfg, &topics);
+    let ta = &g.target["a"];
+    let tb = &g.target["b"];
+    assert_eq!(count(&ta.active) + count(&tb.active), 2);
+    assert_eq!(count(&ta.standby) + count(&tb.standby), 2);
+    for (s, ps) in &ta.active {
+        for p in ps {
+            assert!(tb.standby[s].contains(p));
+        }
+    }
+}
+
+#[test]
+fn a_leaving_member_hands_its_tasks_over() {
+    let mut g = StreamsGroup::new("app");
+    let cfg = StreamsConfig::default();
+    let topics = Topics(vec![("input", 2)]);
+    let e1 = g.heartbeat(join("m1", "p1"), 0, &cfg, &topics).member_epoch;
+    let e2 = g.heartbeat(join("m2", "p2"), 0, &cfg, &topics).member_epoch;
+    let r = g.heartbeat(beat("m2", -1, None), 1, &cfg, &topics);
+    assert_eq!((r.error, r.member_epoch), (0, -1));
+    let r = g.heartbeat(
+        beat("m1", e1, Some(g.members["m1"].assigned.clone())),
+        2,
+        &cfg,
+        &topics,
+    );
+    assert!(r.member_epoch > e2);
+    assert_eq!(count(&g.members["m1"].assigned.active), 4);
+    // A session timeout does the same.
+    g.expire(2 + cfg.session_timeout_ms);
+    assert!(g.members.is_empty());
+    assert_eq!(g.state_name(), "Empty");
+}
+
+#[test]
+fn fenced_and_unknown_members() {
+    let mut g = StreamsGroup::new("app");
+    let cfg = StreamsConfig::default();
+    let topics = Topics(vec![("input", 1)]);
+    let e = g.heartbeat(join("m1", "p1"), 0, &cfg, &topics).member_epoch;
+    let r = g.heartbeat(beat("m1", e + 5, None), 1, &cfg, &topics);
+    assert_eq!(r.error, E::FencedMemberEpoch.code());
+    let r = g.heartbeat(beat("nobody", 1, None), 1, &cfg, &topics);
+    assert_eq!(r.error, E::UnknownMemberId.code());
+    let mut no_topology = join("m2", "p2");
+    no_topology.topology = None;
+    let r = g.heartbeat(no_topology, 1, &cfg, &topics);
+    assert_eq!(r.error, E::InvalidRequest.code());
+}
+
+#[test]
+fn a_static_member_gets_its_tasks_back() {
+    let mut g = StreamsGroup::new("app");
+    let cfg = StreamsConfig::default();
+    let topics = Topics(vec![("input", 2)]);
+    let mut a = join("a1", "p1");
+    a.instance_id = Some("inst-a".into());
+    g.heartbeat(a, 0, &cfg, &topics);
+    let e = g.heartbeat(join("b", "p2"), 0, &cfg, &topics).member_epoch;
+    let owned = g.members["a1"].assigned.clone();
+    g.heartbeat(
+        beat("a1", g.members["a1"].member_epoch, Some(owned)),
+        1,
+        &cfg,
+        &topics,
+    );
+    let before = g.members["a1"].assigned.clone();
+    let epoch_before = g.group_epoch;
+    assert_eq!(
+        g.heartbeat(beat("a1", -2, None), 2, &cfg, &topics)
+            .member_epoch,
+        -2
+    );
+    // Another instance may not take the id while it is away.
+    let mut a2 = join("a2", "p1");
+    a2.instance_id = Some("inst-a".into());
+    let r = g.heartbeat(a2, 3, &cfg, &topics);
+    assert_eq!(r.error, 0);
+    assert_eq!(g.members["a2"].assigned, before);
+    assert_eq!(
+        g.group_epoch, epoch_before,
+        "no rebalance for a static bounce"
+    );
+    // While a2 holds it, a third cannot.
+    let mut a3 = join("a3", "p1");
+    a3.instance_id = Some("inst-a".into());
+    assert_eq!(
+        g.heartbeat(a3, 4, &cfg, &topics).error,
+        E::UnreleasedInstanceId.code()
+    );
+    let _ = e;
+}
+
+#[test]
+fn shutdown_request_reaches_every_member() {
+    let mut g = StreamsGroup::new("app");
+    let cfg = StreamsConfig::default();
+    let topics = Topics(vec![("input", 1)]);
+    let e1 = g.heartbeat(join("m1", "p1"), 0, &cfg, &topics).member_epoch;
+    g.heartbeat(join("m2", "p2"), 0, &cfg, &topics);
+    let mut r = beat("m1", e1, None);
+    r.shutdown_application = true;
+    g.heartbeat(r, 1, &cfg, &topics);
+    let e2 = g.members["m2"].member_epoch;
+    let st = g
+        .heartbeat(beat("m2", e2, None), 2, &cfg, &topics)
+        .status
+        .unwrap();
+    assert_eq!(st[0].code, status::SHUTDOWN_APPLICATION);
+    assert!(st[0].detail.contains("m1"));
+}
+
+#[test]
+fn snapshot_round_trips() {
+    let mut g = StreamsGroup::new("app");
+    let cfg = StreamsConfig::default();
+    let topics = Topics(vec![("input", 2)]);
+    let mut j = join("m1", "p1");
+    j.user_endpoint = Some(Endpoint {
+        host: "h".into(),
+        port: 8080,
+    });
+    j.client_tags = Some(vec![("zone".into(), "a".into())]);
+    g.heartbeat(j, 0, &cfg, &topics);
+    g.heartbeat(join("m2", "p2"), 0, &cfg, &topics);
+    let d = StreamsGroup::decode("app", &g.encode(), 0, 45_000).unwrap();
+    assert_eq!(d.group_epoch, g.group_epoch);
+    assert_eq!(d.assignment_epoch, g.assignment_epoch);
+    assert_eq!(d.topology, g.topology);
+    assert_eq!(d.target, g.target);
+    for (id, m) in &g.members {
+        let n = &d.members[id];
+        assert_eq!(
+            (&n.assigned, &n.pending_revocation, n.member_epoch, n.state),
+            (&m.assigned, &m.pending_revocation, m.member_epoch, m.state)
+        );
+        assert_eq!(
+            (&n.user_endpoint, &n.client_tags),
+            (&m.user_endpoint, &m.client_tags)
+        );
+    }
+    // Regression: the first heartbeat after a restart recomputed the
+    // configured topology and rebalanced the whole group.
+    let mut d = d;
+    let epoch = d.group_epoch;
+    let m1 = d.members["m1"].member_epoch;
+    let r = d.heartbeat(beat("m1", m1, None), 1, &cfg, &topics);
+    assert_eq!((r.error, d.group_epoch), (0, epoch));
+    // A partition count that changed while it was down does rebalance.
+    let m1 = d.members["m1"].member_epoch;
+    d.heartbeat(beat("m1", m1, None), 2, &cfg, &Topics(vec![("input", 3)]));
+    assert!(d.group_epoch > epoch);
+}

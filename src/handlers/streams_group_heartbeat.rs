@@ -1,0 +1,282 @@
+//! StreamsGroupHeartbeat (key 88), v0: the KIP-1071 streams rebalance protocol.
+//! Joins (epoch 0, with the topology), heartbeats, and leaves (epoch -1,
+//! static -2) a streams group; the broker creates the internal topics the
+//! topology declares, assigns tasks and returns them by subtopology.
+//!
+//! The `kafka-protocol` crate has no StreamsGroup messages (0.18), so the body
+//! is read and written here field by field ([`crate::codec::flex`]), with
+//! Kafka 4.4's v0 layout. Version 1 (KIP-1331's topology description) is not
+//! offered.
+
+use super::join_group::client_host;
+use crate::acl::AclOperation;
+use crate::codec::flex::{FlexError, Reader, Writer};
+use crate::config::topic::TopicConfig;
+use crate::groups::streams::{
+    CopartitionGroup, Endpoint, HeartbeatRequest, HeartbeatResponse, Subtopology, TaskSet, Tasks,
+    TopicInfo, Topology,
+};
+use crate::groups::wiring::RegistryCatalog;
+use crate::handler::{blocking, HandlerError, RawContext};
+use crate::partitions::NewTopic;
+use crate::state::BrokerState;
+use bytes::Bytes;
+use kafka_protocol::ResponseError;
+use std::sync::Arc;
+
+pub const KEY: i16 = 88;
+pub const VERSIONS: (i16, i16) = (0, 0);
+
+/// `acceptable.recovery.lag` as Kafka 4.4 answers it by default.
+const ACCEPTABLE_RECOVERY_LAG: i32 = 10_000;
+/// How often members report task offsets (Kafka's default, 1 minute).
+const TASK_OFFSET_INTERVAL_MS: i32 = 60_000;
+
+pub async fn handle(
+    state: Arc<BrokerState>,
+    ctx: RawContext,
+    body: Bytes,
+) -> Result<Bytes, HandlerError> {
+    let mut req = decode(&body).map_err(|e| HandlerError::Internal(e.to_string()))?;
+    let rctx = &ctx.ctx;
+    req.client_id = rctx.client_id.clone().unwrap_or_default();
+    req.client_host = client_host(rctx);
+    // As Kafka: READ on the group, DESCRIBE on the source topics.
+    let p = &state.pipeline;
+    let denied = if !p.allows_group(rctx, AclOperation::Read, &req.group_id) {
+        Some(ResponseError::GroupAuthorizationFailed)
+    } else if req.topology.as_ref().is_some_and(|t| {
+        t.subtopologies
+            .iter()
+            .flat_map(|s| &s.source_topics)
+            .any(|t| !p.allows_topic(rctx, AclOperation::Describe, t))
+    }) {
+        Some(ResponseError::TopicAuthorizationFailed)
+    } else {
+        None
+    };
+    if let Some(e) = denied {
+        let r = HeartbeatResponse {
+            error: e.code(),
+            ..Default::default()
+        };
+        return Ok(encode(&r));
+    }
+    state.ensure_group_log().await;
+    let st = state.clone();
+    let resp = blocking(move || {
+        create_internal_topics(&st, &req);
+        st.groups
+            .streams_heartbeat(req, &RegistryCatalog(&st.partitions))
+    })
+    .await?;
+    Ok(encode(&resp))
+}
+
+/// Create the internal topics (repartition, changelog) of the group's topology
+/// that do not exist yet; a failure is logged (the group then reports the
+/// topics missing through its status on the next heartbeat).
+fn create_internal_topics(state: &BrokerState, req: &HeartbeatRequest) {
+    let catalog = RegistryCatalog(&state.partitions);
+    let needed =
+        state
+            .groups
+            .streams_internal_topics(&req.group_id, req.topology.as_ref(), &catalog);
+    let new: Vec<NewTopic> = needed
+        .into_iter()
+        .filter(|t| state.partitions.topic(&t.name).is_none())
+        .map(|t| {
+            let mut config = TopicConfig::default();
+            for (k, v) in &t.configs {
+                if let Err(e) = config.set(k, v) {
+                    tracing::warn!("internal topic {}: config {k}={v} ignored: {e}", t.name);
+                }
+            }
+            NewTopic {
+                name: t.name,
+                partitions: t.partitions,
+                config,
+            }
+        })
+        .collect();
+    if new.is_empty() {
+        return;
+    }
+    for r in state.partitions.create_topics(new, false) {
+        match r {
+            Ok(Some(t)) => tracing::info!(
+                "created internal topic {} of streams group {}",
+                t.name,
+                req.group_id
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(
+                "could not create an internal topic of streams group {}: {e}",
+                req.group_id
+            ),
+        }
+    }
+}
+
+fn key_value(r: &mut Reader) -> Result<(String, String), FlexError> {
+    let kv = (r.string()?, r.string()?);
+    r.tagged_fields()?;
+    Ok(kv)
+}
+
+fn topic_info(r: &mut Reader) -> Result<TopicInfo, FlexError> {
+    let t = TopicInfo {
+        name: r.string()?,
+        partitions: r.i32()?,
+        replication_factor: r.i16()?,
+        configs: r.array(key_value)?,
+    };
+    r.tagged_fields()?;
+    Ok(t)
+}
+
+fn task_ids(r: &mut Reader) -> Result<(String, Vec<i32>), FlexError> {
+    let t = (r.string()?, r.array(|r| r.i32())?);
+    r.tagged_fields()?;
+    Ok(t)
+}
+
+fn task_set(xs: Option<Vec<(String, Vec<i32>)>>) -> TaskSet {
+    let mut s = TaskSet::new();
+    for (sub, ps) in xs.into_iter().flatten() {
+        s.entry(sub).or_default().extend(ps);
+    }
+    s.retain(|_, ps| !ps.is_empty());
+    s
+}
+
+fn subtopology(r: &mut Reader) -> Result<Subtopology, FlexError> {
+    let s = Subtopology {
+        id: r.string()?,
+        source_topics: r.array(|r| r.string())?,
+        source_topic_regex: r.array(|r| r.string())?,
+        changelog_topics: r.array(topic_info)?,
+        repartition_sink_topics: r.array(|r| r.string())?,
+        repartition_source_topics: r.array(topic_info)?,
+        copartition_groups: r.array(|r| {
+            let g = CopartitionGroup {
+                source_topics: r.array(|r| r.i16())?,
+                source_topic_regex: r.array(|r| r.i16())?,
+                repartition_source_topics: r.array(|r| r.i16())?,
+            };
+            r.tagged_fields()?;
+            Ok(g)
+        })?,
+    };
+    r.tagged_fields()?;
+    Ok(s)
+}
+
+fn task_offset(r: &mut Reader) -> Result<(), FlexError> {
+    r.string()?;
+    r.i32()?;
+    r.i64()?;
+    r.tagged_fields()
+}
+
+/// Read a v0 request body.
+pub fn decode(body: &[u8]) -> Result<HeartbeatRequest, FlexError> {
+    let mut r = Reader::new(body);
+    let mut req = HeartbeatRequest {
+        group_id: r.string()?,
+        member_id: r.string()?,
+        member_epoch: r.i32()?,
+        endpoint_information_epoch: r.i32()?,
+        instance_id: r.nullable_string()?,
+        rack_id: r.nullable_string()?,
+        rebalance_timeout_ms: r.i32()?,
+        ..Default::default()
+    };
+    if r.present()? {
+        let epoch = r.i32()?;
+        let subtopologies = r.array(subtopology)?;
+        r.tagged_fields()?;
+        req.topology = Some(Topology {
+            epoch,
+            subtopologies,
+        });
+    }
+    let active = r.nullable_array(task_ids)?;
+    let standby = r.nullable_array(task_ids)?;
+    let warmup = r.nullable_array(task_ids)?;
+    if active.is_some() || standby.is_some() || warmup.is_some() {
+        req.owned = Some(Tasks {
+            active: task_set(active),
+            standby: task_set(standby),
+            warmup: task_set(warmup),
+        });
+    }
+    req.process_id = r.nullable_string()?;
+    if r.present()? {
+        req.user_endpoint = Some(Endpoint {
+            host: r.string()?,
+            port: r.u16()?,
+        });
+        r.tagged_fields()?;
+    }
+    req.client_tags = r.nullable_array(key_value)?;
+    r.nullable_array(task_offset)?;
+    r.nullable_array(task_offset)?;
+    req.shutdown_application = r.bool()?;
+    r.tagged_fields()?;
+    Ok(req)
+}
+
+fn write_tasks(w: &mut Writer, s: Option<&TaskSet>) {
+    let xs: Option<Vec<(&String, Vec<i32>)>> = s.map(|s| {
+        s.iter()
+            .map(|(k, v)| (k, v.iter().copied().collect()))
+            .collect()
+    });
+    w.nullable_array(xs.as_deref(), |w, (sub, ps)| {
+        w.string(sub);
+        w.array(ps, |w, p| w.i32(*p));
+        w.tagged_fields();
+    });
+}
+
+fn write_topic_partitions(w: &mut Writer, tps: &[(String, Vec<i32>)]) {
+    w.array(tps, |w, (t, ps)| {
+        w.string(t);
+        w.array(ps, |w, p| w.i32(*p));
+        w.tagged_fields();
+    });
+}
+
+/// Write a v0 response body.
+pub fn encode(r: &HeartbeatResponse) -> Bytes {
+    let mut w = Writer::default();
+    w.i32(0);
+    w.i16(r.error);
+    w.nullable_string(r.error_message.as_deref());
+    w.string(&r.member_id);
+    w.i32(r.member_epoch);
+    w.i32(r.heartbeat_interval_ms);
+    w.i32(ACCEPTABLE_RECOVERY_LAG);
+    w.i32(TASK_OFFSET_INTERVAL_MS);
+    w.nullable_array(r.status.as_deref(), |w, s| {
+        w.i8(s.code);
+        w.string(&s.detail);
+        w.tagged_fields();
+    });
+    let a = r.assignment.as_ref();
+    write_tasks(&mut w, a.map(|a| &a.active));
+    write_tasks(&mut w, a.map(|a| &a.standby));
+    write_tasks(&mut w, a.map(|a| &a.warmup));
+    w.i32(r.endpoint_information_epoch);
+    w.nullable_array(r.partitions_by_endpoint.as_deref(), |w, e| {
+        w.string(&e.endpoint.host);
+        w.u16(e.endpoint.port);
+        w.tagged_fields();
+        write_topic_partitions(w, &e.active);
+        write_topic_partitions(w, &e.standby);
+        w.tagged_fields();
+    });
+    w.tagged_fields();
+    w.finish()
+}

@@ -1,0 +1,603 @@
+//! KIP-1071 streams groups over real sockets with raw StreamsGroupHeartbeat and
+//! StreamsGroupDescribe frames (kafka-protocol has no such messages: the
+//! requests are laid out here field by field, in Kafka 4.4's v0 layout):
+//! ApiVersions advertises them, the broker creates the internal topics,
+//! assigns tasks (revocation before reassignment, standbys on another
+//! process), reports missing source topics, checks member epochs on
+//! OffsetCommit, and keeps the group across a restart.
+//!
+//! Kafka Streams itself with `group.protocol=streams` is the conformance
+//! scenario `streams_group_protocol` (conformance/java, StreamsScenarios).
+
+mod support;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::offset_commit_request::{
+    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, GroupId, ListGroupsRequest, OffsetCommitRequest, RequestKind,
+    ResponseKind, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+use std::collections::{BTreeMap, BTreeSet};
+use support::*;
+use weir::codec::flex::{Reader, Writer};
+
+const HEARTBEAT: i16 = 88;
+const DESCRIBE: i16 = 89;
+
+/// Tasks by subtopology.
+type TaskMap = BTreeMap<String, BTreeSet<i32>>;
+
+#[derive(Debug, Default, Clone)]
+struct Hb {
+    member: String,
+    epoch: i32,
+    instance: Option<String>,
+    process: Option<String>,
+    /// Send the topology (joining).
+    topology: bool,
+    owned_active: Option<TaskMap>,
+}
+
+#[derive(Debug)]
+struct HbResp {
+    error: i16,
+    message: Option<String>,
+    epoch: i32,
+    status: Vec<(i8, String)>,
+    active: Option<TaskMap>,
+    standby: Option<TaskMap>,
+}
+
+/// The test application's topology: subtopology "0" reads `input` and writes
+/// `<app>-rep-repartition`; subtopology "1" reads it into a store with
+/// changelog `<app>-store-changelog`.
+fn write_topology(w: &mut Writer, app: &str, input: &str) {
+    let rep = format!("{app}-rep-repartition");
+    let chg = format!("{app}-store-changelog");
+    w.i8(1); // present
+    w.i32(0); // epoch
+    w.len(Some(2));
+    // subtopology 0
+    w.string("0");
+    w.array(&[input], |w, t| w.string(t));
+    w.len(Some(0)); // regex
+    w.len(Some(0)); // changelogs
+    w.array(&[rep.as_str()], |w, t| w.string(t)); // repartition sinks
+    w.len(Some(0)); // repartition sources
+    w.len(Some(0)); // copartition groups
+    w.tagged_fields();
+    // subtopology 1
+    w.string("1");
+    w.len(Some(0));
+    w.len(Some(0));
+    let topic_info = |w: &mut Writer, name: &str, configs: &[(&str, &str)]| {
+        w.string(name);
+        w.i32(0);
+        w.i16(0);
+        w.array(configs, |w, (k, v)| {
+            w.string(k);
+            w.string(v);
+            w.tagged_fields();
+        });
+        w.tagged_fields();
+    };
+    w.len(Some(1));
+    topic_info(w, &chg, &[("message.timestamp.type", "CreateTime")]);
+    w.len(Some(0));
+    w.len(Some(1));
+    topic_info(
+        w,
+        &rep,
+        &[("cleanup.policy", "delete"), ("retention.ms", "-1")],
+    );
+    w.len(Some(0));
+    w.tagged_fields();
+    w.tagged_fields(); // topology
+}
+
+fn write_tasks(w: &mut Writer, t: Option<&TaskMap>) {
+    match t {
+        None => w.len(None),
+        Some(t) => {
+            w.len(Some(t.len()));
+            for (s, ps) in t {
+                w.string(s);
+                let ps: Vec<i32> = ps.iter().copied().collect();
+                w.array(&ps, |w, p| w.i32(*p));
+                w.tagged_fields();
+            }
+        }
+    }
+}
+
+fn heartbeat_body(app: &str, input: &str, hb: &Hb) -> Bytes {
+    let mut w = Writer::default();
+    w.string(app);
+    w.string(&hb.member);
+    w.i32(hb.epoch);
+    w.i32(-1); // endpoint information epoch
+    w.nullable_string(hb.instance.as_deref());
+    w.nullable_string(None); // rack
+    w.i32(if hb.epoch == 0 { 30_000 } else { -1 });
+    if hb.topology {
+        write_topology(&mut w, app, input);
+    } else {
+        w.i8(-1);
+    }
+    let empty = TaskMap::new();
+    let owned = hb
+        .owned_active
+        .as_ref()
+        .or((hb.epoch == 0).then_some(&empty));
+    write_tasks(&mut w, owned);
+    write_tasks(&mut w, owned.map(|_| &empty));
+    write_tasks(&mut w, owned.map(|_| &empty));
+    w.nullable_string(hb.process.as_deref());
+    w.i8(-1); // no endpoint
+    w.len(if hb.epoch == 0 { Some(0) } else { None }); // client tags
+    w.len(None); // task offsets
+    w.len(None); // task end offsets
+    w.bool(false); // shutdown
+    w.tagged_fields();
+    w.finish()
+}
+
+/// One raw request of a flexible-only API: header v2, then `body`.
+async fn call_raw(c: &mut RawClient, key: i16, body: &[u8]) -> Bytes {
+    let mut f = BytesMut::new();
+    f.put_i16(key);
+    f.put_i16(0);
+    f.put_i32(77);
+    f.put_i16(9);
+    f.put_slice(b"weir-test");
+    f.put_u8(0); // header tagged fields
+    f.put_slice(body);
+    c.send_raw(&f).await;
+    let frame = c.recv_frame().await.expect("a response");
+    assert_eq!(&frame[..4], &77i32.to_be_bytes(), "correlation id");
+    assert_eq!(frame[4], 0, "header v1: empty tagged fields");
+    frame.slice(5..)
+}
+
+fn read_tasks(r: &mut Reader) -> Option<TaskMap> {
+    r.nullable_array(|r| {
+        let s = r.string()?;
+        let ps = r.array(|r| r.i32())?;
+        r.tagged_fields()?;
+        Ok((s, ps))
+    })
+    .unwrap()
+    .map(|xs| {
+        xs.into_iter()
+            .map(|(s, ps)| (s, ps.into_iter().collect()))
+            .collect()
+    })
+}
+
+async fn heartbeat(c: &mut RawClient, app: &str, input: &str, hb: &Hb) -> HbResp {
+    let body = call_raw(c, HEARTBEAT, &heartbeat_body(app, input, hb)).await;
+    let mut r = Reader::new(&body);
+    assert_eq!(r.i32().unwrap(), 0, "throttle");
+    let error = r.i16().unwrap();
+    let message = r.nullable_string().unwrap();
+    let member = r.string().unwrap();
+    let epoch = r.i32().unwrap();
+    let _interval = r.i32().unwrap();
+    let _lag = r.i32().unwrap();
+    let _offset_interval = r.i32().unwrap();
+    let status = r
+        .nullable_array(|r| {
+            let s = (r.i8()?, r.string()?);
+            r.tagged_fields()?;
+            Ok(s)
+        })
+        .unwrap()
+        .unwrap_or_default();
+    let active = read_tasks(&mut r);
+    let standby = read_tasks(&mut r);
+    let _warmup = read_tasks(&mut r);
+    let _endpoint_epoch = r.i32().unwrap();
+    r.nullable_array(|_| Ok(())).unwrap_or_default(); // no endpoints in these tests
+    r.tagged_fields().unwrap();
+    assert!(r.i8().is_err(), "trailing bytes in the response");
+    if error == 0 {
+        assert_eq!(member, hb.member);
+    }
+    HbResp {
+        error,
+        message,
+        epoch,
+        status,
+        active,
+        standby,
+    }
+}
+
+fn join(member: &str, process: &str) -> Hb {
+    Hb {
+        member: member.into(),
+        epoch: 0,
+        process: Some(process.into()),
+        topology: true,
+        ..Default::default()
+    }
+}
+
+fn beat(member: &str, epoch: i32, owned: Option<TaskMap>) -> Hb {
+    Hb {
+        member: member.into(),
+        epoch,
+        owned_active: owned,
+        ..Default::default()
+    }
+}
+
+fn count(t: &TaskMap) -> usize {
+    t.values().map(|p| p.len()).sum()
+}
+
+fn disjoint(a: &TaskMap, b: &TaskMap) -> bool {
+    a.iter()
+        .all(|(s, ps)| b.get(s).is_none_or(|o| ps.is_disjoint(o)))
+}
+
+/// StreamsGroupDescribe of one group: (error, state, [(member, active, target active)]).
+async fn describe(c: &mut RawClient, app: &str) -> (i16, String, Vec<(String, usize, usize)>) {
+    let mut w = Writer::default();
+    w.array(&[app], |w, g| w.string(g));
+    w.bool(false);
+    w.tagged_fields();
+    let body = call_raw(c, DESCRIBE, &w.finish()).await;
+    let mut r = Reader::new(&body);
+    r.i32().unwrap();
+    let mut groups = r
+        .array(|r| {
+            let error = r.i16()?;
+            r.nullable_string()?;
+            let _id = r.string()?;
+            let state = r.string()?;
+            r.i32()?;
+            r.i32()?;
+            if r.present()? {
+                r.i32()?;
+                r.nullable_array(|r| {
+                    r.string()?;
+                    r.array(|r| r.string())?;
+                    r.array(|r| r.string())?;
+                    for _ in 0..2 {
+                        r.array(|r| {
+                            r.string()?;
+                            r.i32()?;
+                            r.i16()?;
+                            r.array(|r| {
+                                r.string()?;
+                                r.string()?;
+                                r.tagged_fields()
+                            })?;
+                            r.tagged_fields()
+                        })?;
+                    }
+                    r.tagged_fields()
+                })?;
+                r.tagged_fields()?;
+            }
+            let members = r.array(|r| {
+                let id = r.string()?;
+                r.i32()?;
+                r.nullable_string()?;
+                r.nullable_string()?;
+                r.string()?;
+                r.string()?;
+                r.i32()?;
+                r.string()?;
+                if r.present()? {
+                    r.string()?;
+                    r.u16()?;
+                    r.tagged_fields()?;
+                }
+                r.array(|r| {
+                    r.string()?;
+                    r.string()?;
+                    r.tagged_fields()
+                })?;
+                for _ in 0..2 {
+                    r.array(|r| {
+                        r.string()?;
+                        r.i32()?;
+                        r.i64()?;
+                        r.tagged_fields()
+                    })?;
+                }
+                let mut counts = Vec::new();
+                for _ in 0..2 {
+                    let mut active = 0;
+                    for kind in 0..3 {
+                        let ts = r.array(|r| {
+                            r.string()?;
+                            let n = r.array(|r| r.i32())?.len();
+                            r.tagged_fields()?;
+                            Ok(n)
+                        })?;
+                        if kind == 0 {
+                            active = ts.iter().sum();
+                        }
+                    }
+                    r.tagged_fields()?;
+                    counts.push(active);
+                }
+                r.bool()?;
+                r.tagged_fields()?;
+                Ok((id, counts[0], counts[1]))
+            })?;
+            r.i32()?;
+            r.tagged_fields()?;
+            Ok((error, state, members))
+        })
+        .unwrap();
+    r.tagged_fields().unwrap();
+    assert_eq!(groups.len(), 1);
+    groups.pop().unwrap()
+}
+
+#[tokio::test]
+async fn api_versions_advertises_the_streams_group_apis_at_v0() {
+    let b = TestBroker::start(&[]).await;
+    let mut c = RawClient::connect(b.addr()).await;
+    let ResponseKind::ApiVersions(r) = c
+        .call(
+            RequestKind::ApiVersions(ApiVersionsRequest::default()),
+            ApiKey::ApiVersions,
+            3,
+        )
+        .await
+    else {
+        panic!()
+    };
+    for key in [HEARTBEAT, DESCRIBE] {
+        let k = r
+            .api_keys
+            .iter()
+            .find(|k| k.api_key == key)
+            .unwrap_or_else(|| panic!("api key {key} not advertised"));
+        assert_eq!((k.min_version, k.max_version), (0, 0));
+    }
+    // A version beyond the advertised one closes the connection, as for any API.
+    let mut f = BytesMut::new();
+    f.put_i16(HEARTBEAT);
+    f.put_i16(1);
+    f.put_i32(1);
+    f.put_i16(-1);
+    f.put_u8(0);
+    c.send_raw(&f).await;
+    assert!(c.is_closed().await);
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn two_members_share_the_tasks_after_the_first_revokes_and_internal_topics_are_created() {
+    let b = TestBroker::start(GROUP_SETTINGS).await;
+    b.create_topic("sg-in", 3);
+    let mut c = RawClient::connect(b.addr()).await;
+    let app = "sg-app";
+
+    let r1 = heartbeat(&mut c, app, "sg-in", &join("m1", "p1")).await;
+    assert_eq!(r1.error, 0, "{:?}", r1.message);
+    assert!(r1.status.is_empty(), "{:?}", r1.status);
+    let all = r1.active.unwrap();
+    assert_eq!(count(&all), 6, "3 partitions x 2 subtopologies: {all:?}");
+    let e1 = r1.epoch;
+    assert!(e1 > 0);
+
+    // The broker created the internal topics from the topology.
+    let rep = b
+        .state()
+        .partitions
+        .topic("sg-app-rep-repartition")
+        .expect("repartition topic");
+    assert_eq!(
+        rep.partition_count(),
+        3,
+        "as many partitions as the writing subtopology's tasks"
+    );
+    let chg = b
+        .state()
+        .partitions
+        .topic("sg-app-store-changelog")
+        .expect("changelog topic");
+    assert_eq!(chg.partition_count(), 3);
+    let broker = b.state().partitions.settings();
+    assert!(
+        chg.config().is_compacted(&broker),
+        "changelog not compacted"
+    );
+    assert!(
+        !rep.config().is_compacted(&broker),
+        "repartition topic compacted"
+    );
+
+    // A second member: it gets nothing m1 still holds.
+    let r2 = heartbeat(&mut c, app, "sg-in", &join("m2", "p2")).await;
+    assert_eq!(r2.error, 0, "{:?}", r2.message);
+    assert_eq!(r2.active.as_ref().map(count), Some(0));
+    let e2 = r2.epoch;
+
+    // m1 must give up half at its old epoch first.
+    let r1 = heartbeat(&mut c, app, "sg-in", &beat("m1", e1, None)).await;
+    assert_eq!(r1.epoch, e1, "epoch unchanged while revoking");
+    let kept = r1.active.unwrap();
+    assert_eq!(count(&kept), 3);
+    // m2 still gets nothing: m1 has not confirmed.
+    let r2 = heartbeat(&mut c, app, "sg-in", &beat("m2", e2, None)).await;
+    assert_eq!(r2.active.as_ref().map_or(0, count), 0);
+    // m1 confirms (owned = kept) and gets the new epoch.
+    let r1 = heartbeat(&mut c, app, "sg-in", &beat("m1", e1, Some(kept.clone()))).await;
+    assert!(r1.epoch > e1);
+    // Now m2 gets the released half.
+    let r2 = heartbeat(&mut c, app, "sg-in", &beat("m2", r2.epoch, None)).await;
+    let got = r2.active.unwrap();
+    assert_eq!(count(&got), 3);
+    assert!(disjoint(&got, &kept), "{got:?} vs {kept:?}");
+
+    let (err, state, members) = describe(&mut c, app).await;
+    assert_eq!((err, state.as_str()), (0, "Stable"));
+    assert_eq!(members.len(), 2);
+    assert!(
+        members.iter().all(|(_, a, t)| (*a, *t) == (3, 3)),
+        "{members:?}"
+    );
+
+    // ListGroups: type "streams".
+    let ResponseKind::ListGroups(l) = c
+        .call(
+            RequestKind::ListGroups(
+                ListGroupsRequest::default()
+                    .with_types_filter(vec![StrBytes::from_static_str("streams")]),
+            ),
+            ApiKey::ListGroups,
+            5,
+        )
+        .await
+    else {
+        panic!()
+    };
+    let listed: Vec<(String, String, String)> = l
+        .groups
+        .iter()
+        .map(|g| {
+            (
+                g.group_id.to_string(),
+                g.group_type.to_string(),
+                g.protocol_type.to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        vec![(app.to_string(), "streams".into(), "streams".into())]
+    );
+
+    // A leave hands m2's tasks back to m1 (after m1 heartbeats).
+    let r = heartbeat(&mut c, app, "sg-in", &beat("m2", -1, None)).await;
+    assert_eq!((r.error, r.epoch), (0, -1));
+    let r1 = heartbeat(&mut c, app, "sg-in", &beat("m1", r1.epoch, None)).await;
+    assert_eq!(r1.active.map(|a| count(&a)), Some(6));
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn a_missing_source_topic_is_reported_until_it_exists() {
+    let b = TestBroker::start(GROUP_SETTINGS).await;
+    let mut c = RawClient::connect(b.addr()).await;
+    let r = heartbeat(&mut c, "sg-missing", "sg-nowhere", &join("m1", "p1")).await;
+    assert_eq!(r.error, 0);
+    assert_eq!(
+        r.status,
+        vec![(1, "Missing source topics: sg-nowhere".to_string())]
+    );
+    assert_eq!(r.active.map(|a| count(&a)), Some(0));
+    assert!(b
+        .state()
+        .partitions
+        .topic("sg-missing-rep-repartition")
+        .is_none());
+    let (_, state, _) = describe(&mut c, "sg-missing").await;
+    assert_eq!(state, "NotReady");
+    b.create_topic("sg-nowhere", 2);
+    let r = heartbeat(
+        &mut c,
+        "sg-missing",
+        "sg-nowhere",
+        &beat("m1", r.epoch, None),
+    )
+    .await;
+    assert!(r.status.is_empty(), "{:?}", r.status);
+    assert_eq!(r.active.map(|a| count(&a)), Some(4));
+    assert!(b
+        .state()
+        .partitions
+        .topic("sg-missing-rep-repartition")
+        .is_some());
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn standby_replicas_go_to_the_other_process() {
+    let mut sets = GROUP_SETTINGS.to_vec();
+    sets.push(("group.streams.num.standby.replicas", "1"));
+    let b = TestBroker::start(&sets).await;
+    b.create_topic("sb-in", 2);
+    let mut c = RawClient::connect(b.addr()).await;
+    let app = "sb-app";
+    let r1 = heartbeat(&mut c, app, "sb-in", &join("a", "p1")).await;
+    // Alone: no other process, so no standby.
+    assert_eq!(r1.standby.as_ref().map(count), Some(0));
+    let r2 = heartbeat(&mut c, app, "sb-in", &join("b", "p2")).await;
+    let r1 = heartbeat(&mut c, app, "sb-in", &beat("a", r1.epoch, None)).await;
+    let kept = r1.active.clone().unwrap();
+    let r1 = heartbeat(&mut c, app, "sb-in", &beat("a", r1.epoch, Some(kept))).await;
+    let r2 = heartbeat(&mut c, app, "sb-in", &beat("b", r2.epoch, None)).await;
+    let (a_act, a_sb) = (r1.active.unwrap(), r1.standby.unwrap());
+    let (b_act, b_sb) = (r2.active.unwrap(), r2.standby.unwrap());
+    assert_eq!(count(&a_act) + count(&b_act), 4);
+    // Every task has its standby on the other process.
+    assert_eq!(a_sb, b_act);
+    assert_eq!(b_sb, a_act);
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn offset_commit_checks_the_member_epoch_and_the_group_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = start_broker(dir.path(), GROUP_SETTINGS).await;
+    b.create_topic("rs-in", 1);
+    let mut c = RawClient::connect(b.addr()).await;
+    let app = "rs-app";
+    let r = heartbeat(&mut c, app, "rs-in", &join("m1", "p1")).await;
+    assert_eq!(r.error, 0);
+    let epoch = r.epoch;
+    let commit = |epoch: i32, offset: i64| {
+        RequestKind::OffsetCommit(
+            OffsetCommitRequest::default()
+                .with_group_id(GroupId(StrBytes::from_static_str(app)))
+                .with_generation_id_or_member_epoch(epoch)
+                .with_member_id(StrBytes::from_static_str("m1"))
+                .with_topics(vec![OffsetCommitRequestTopic::default()
+                    .with_name(TopicName(StrBytes::from_static_str("rs-in")))
+                    .with_partitions(vec![OffsetCommitRequestPartition::default()
+                        .with_partition_index(0)
+                        .with_committed_offset(offset)])]),
+        )
+    };
+    let code = |r: ResponseKind| match r {
+        ResponseKind::OffsetCommit(r) => r.topics[0].partitions[0].error_code,
+        _ => panic!(),
+    };
+    assert_eq!(
+        code(c.call(commit(epoch + 1, 5), ApiKey::OffsetCommit, 9).await),
+        110,
+        "FENCED_MEMBER_EPOCH"
+    );
+    assert_eq!(
+        code(c.call(commit(epoch, 42), ApiKey::OffsetCommit, 9).await),
+        0
+    );
+
+    b.restart().await;
+    let mut c = RawClient::connect(b.addr()).await;
+    // The member and its epoch survived: a heartbeat at that epoch is accepted.
+    let r = heartbeat(&mut c, app, "rs-in", &beat("m1", epoch, None)).await;
+    assert_eq!((r.error, r.epoch), (0, epoch), "{:?}", r.message);
+    let (_, state, members) = describe(&mut c, app).await;
+    assert_eq!(state, "Stable");
+    assert_eq!(members.len(), 1);
+    // And so did the committed offset.
+    let bs = b.bootstrap();
+    let got = tokio::task::spawn_blocking(move || committed(&bs, app, "rs-in", 1))
+        .await
+        .unwrap();
+    assert_eq!(got, vec![42]);
+    b.stop().await;
+}
