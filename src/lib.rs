@@ -33,6 +33,8 @@
 //! - [`flusher`], [`ids`]: background flush policy, random ids.
 //! - [`http`]: the HTTP endpoint (metrics, health, readiness, JSON admin API);
 //!   [`metrics`]: request metrics (fed by the pipeline) and scrape-time figures.
+//! - [`quota`]: client quotas (byte rates, request time, controller mutations),
+//!   their configs (AlterClientQuotas / DescribeClientQuotas) and throttling.
 //! - [`acl`]: ACLs and the authorizer on them (Kafka's StandardAuthorizer), persisted.
 //! - [`alloc_guard`]: the global allocator, safe against wire-chosen allocation sizes.
 //! - [`fuzzing`]: entry points of the fuzz targets (`fuzz/`) and their corpus replay.
@@ -57,6 +59,7 @@ pub mod metrics;
 pub mod partitions;
 pub mod pipeline;
 pub mod producer_state;
+pub mod quota;
 pub mod security;
 pub mod server;
 pub mod session;

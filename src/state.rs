@@ -47,6 +47,8 @@ pub struct BrokerState {
     pub dynamic_configs: Mutex<crate::config::dynamic::DynamicConfigs>,
     /// SCRAM credentials (AlterUserScramCredentials, SCRAM authentication).
     pub scram: Arc<crate::security::scram_store::ScramStore>,
+    /// Client quotas (AlterClientQuotas / DescribeClientQuotas, throttling).
+    pub quotas: Arc<crate::quota::ClientQuotas>,
     shutdown: watch::Receiver<bool>,
     next_connection_id: AtomicU64,
 }
@@ -71,9 +73,11 @@ impl BrokerState {
         let scram = Arc::new(crate::security::scram_store::ScramStore::open(
             store.clone(),
         )?);
+        let quotas = Arc::new(crate::quota::ClientQuotas::open(store.clone(), &settings)?);
         let pipeline = pipeline
             .with_configured_authorizer(&settings, &store)
-            .map_err(|e| StartError::Other(e.to_string()))?;
+            .map_err(|e| StartError::Other(e.to_string()))?
+            .also_throttle(quotas.clone());
         let dynamic_configs =
             crate::config::dynamic::load(&store, &settings).map_err(StartError::Other)?;
         let effective = Arc::new(dynamic_configs.effective(&settings));
@@ -96,6 +100,7 @@ impl BrokerState {
             pipeline,
             dynamic_configs: Mutex::new(dynamic_configs),
             scram,
+            quotas,
             shutdown,
             next_connection_id: AtomicU64::new(1),
         })
