@@ -10,6 +10,7 @@ use crate::codec::{self, DecodeError};
 use crate::handler::{Handler, HandlerError, ThrottleTime};
 use crate::handlers;
 use crate::pipeline::{Admission, Rejection, RequestContext};
+use crate::quota::timing::timed;
 use crate::state::BrokerState;
 use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, ResponseKind};
@@ -40,13 +41,14 @@ macro_rules! api_table {
 
         /// Decode the body of a request whose key and version were checked, then
         /// answer it: its handler's response when `admission` is `Ok`, the API's
-        /// rejection answer otherwise. `Ok(None)` = send no response.
+        /// rejection answer otherwise. `Ok(None)` = send no response. With
+        /// the throttle time (ms) the connection is muted for.
         pub async fn call(
             state: Arc<BrokerState>,
             ctx: RequestContext,
             body: Bytes,
             admission: Result<Admission, Rejection>,
-        ) -> Result<Option<ResponseKind>, DispatchError> {
+        ) -> Result<(Option<ResponseKind>, i32), DispatchError> {
             match ctx.api_key {
                 $(<$handler as Handler>::KEY => {
                     call_typed::<$handler>(state, ctx, body, admission).await
@@ -177,6 +179,9 @@ api_table! {
     handlers::sasl_authenticate::Api,
     handlers::describe_user_scram_credentials::Api,
     handlers::alter_user_scram_credentials::Api,
+    // client quotas
+    handlers::describe_client_quotas::Api,
+    handlers::alter_client_quotas::Api,
 }
 
 async fn call_typed<H: Handler>(
@@ -184,18 +189,30 @@ async fn call_typed<H: Handler>(
     ctx: RequestContext,
     body: Bytes,
     admission: Result<Admission, Rejection>,
-) -> Result<Option<ResponseKind>, DispatchError> {
+) -> Result<(Option<ResponseKind>, i32), DispatchError> {
     // The handler's request type is the one for its api key.
     const { assert!(H::KEY as i16 == <H::Request as Request>::KEY) };
     let req: H::Request = codec::decode_body(body, H::KEY, ctx.api_version)?;
+    let mut throttle = 0;
     let resp = match admission {
         Ok(admission) => {
-            let mut resp = H::handle(state, ctx, req)
-                .await
-                .map_err(|e| DispatchError::Handler(H::KEY, e))?;
-            if admission.throttle_time_ms != 0 {
-                if let Some(r) = resp.as_mut() {
-                    r.set_throttle_time_ms(admission.throttle_time_ms);
+            // Quotas that record after the handler keep the context (no clone otherwise).
+            let quota_ctx = state.pipeline.quotas_enabled().then(|| ctx.clone());
+            let measure = quota_ctx.is_some() && state.pipeline.measures_request_time();
+            let (resp, busy) = timed(H::handle(state.clone(), ctx, req), measure).await;
+            let mut resp = resp.map_err(|e| DispatchError::Handler(H::KEY, e))?;
+            throttle = admission.throttle_time_ms;
+            if let Some(ctx) = &quota_ctx {
+                throttle = throttle.max(state.pipeline.after_handler(
+                    ctx,
+                    admission.request_bytes,
+                    busy,
+                ));
+            }
+            if let Some(r) = resp.as_mut() {
+                throttle = throttle.max(r.throttle_time_ms());
+                if throttle != 0 {
+                    r.set_throttle_time_ms(throttle);
                 }
             }
             resp
@@ -205,7 +222,7 @@ async fn call_typed<H: Handler>(
             None => return Err(DispatchError::Rejected(why)),
         },
     };
-    Ok(resp.map(Into::into))
+    Ok((resp.map(Into::into), throttle))
 }
 
 /// The spec for `key`, if implemented.

@@ -108,7 +108,9 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    tokio::task::spawn_blocking(f)
+    // a request under a `request_percentage` quota counts this time too
+    let meter = crate::quota::timing::blocking_meter();
+    tokio::task::spawn_blocking(move || crate::quota::timing::metered(meter, f))
         .await
         .map_err(|e| HandlerError::Internal(format!("blocking task failed: {e}")))
 }
@@ -116,6 +118,11 @@ where
 /// A response whose `throttle_time_ms` the quota stage sets.
 pub trait ThrottleTime {
     fn set_throttle_time_ms(&mut self, ms: i32);
+
+    /// What the handler put there (a fetch or topic mutation over its quota).
+    fn throttle_time_ms(&self) -> i32 {
+        0
+    }
 }
 
 macro_rules! throttle_time {
@@ -123,6 +130,10 @@ macro_rules! throttle_time {
         $(impl ThrottleTime for kafka_protocol::messages::$t {
             fn set_throttle_time_ms(&mut self, ms: i32) {
                 self.throttle_time_ms = ms;
+            }
+
+            fn throttle_time_ms(&self) -> i32 {
+                self.throttle_time_ms
             }
         })*
     };
@@ -182,6 +193,9 @@ throttle_time!(
     ShareFetchResponse,
     ShareGroupDescribeResponse,
     ShareGroupHeartbeatResponse,
+    // quotas
+    AlterClientQuotasResponse,
+    DescribeClientQuotasResponse,
 );
 
 /// SaslHandshake and SaslAuthenticate responses have no `throttle_time_ms`.

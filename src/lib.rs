@@ -37,6 +37,8 @@
 //!   [`metrics`]: request metrics (fed by the pipeline) and scrape-time figures.
 //! - [`telemetry`]: live counters the request paths feed (connections, traffic,
 //!   waiting fetches, authentication failures); a leaf that `metrics` reads.
+//! - [`quota`]: client quotas (byte rates, request time, controller mutations),
+//!   their configs (AlterClientQuotas / DescribeClientQuotas) and throttling.
 //! - [`acl`]: ACLs and the authorizer on them (Kafka's StandardAuthorizer), persisted.
 //! - [`fuzzing`]: entry points of the fuzz targets (`fuzz/`) and their corpus replay.
 
@@ -60,6 +62,7 @@ pub mod metrics;
 pub mod partitions;
 pub mod pipeline;
 pub mod producer_state;
+pub mod quota;
 pub mod security;
 pub mod share;
 pub mod server;

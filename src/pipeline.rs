@@ -241,9 +241,55 @@ fn caller(ctx: &RequestContext) -> Caller<'_> {
     }
 }
 
-/// Stage 3: the throttle time for this request (0 = not throttled).
+/// Stage 3: the throttle time for this request (0 = not throttled), decided
+/// before the handler ([`Quotas::throttle_time_ms`]) and after it, from what the
+/// request cost ([`Quotas::after_handler`]); the larger goes into the response
+/// and the connection is muted for that long (KIP-219).
 pub trait Quotas: Send + Sync {
     fn throttle_time_ms(&self, ctx: &RequestContext, request_bytes: usize) -> i32;
+
+    /// Whether [`Quotas::after_handler`] has anything to record (when not,
+    /// the request's context is not kept for it). Default: no.
+    fn enabled(&self) -> bool {
+        false
+    }
+
+    /// Whether the handler's running time must be measured
+    /// ([`crate::quota::timing`]). Default: no.
+    fn measures_request_time(&self) -> bool {
+        false
+    }
+
+    /// After the handler: record the request's size and running time; the
+    /// throttle time. Default: 0.
+    fn after_handler(&self, _ctx: &RequestContext, _request_bytes: usize, _busy: Duration) -> i32 {
+        0
+    }
+}
+
+/// Two quota stages: the larger throttle time wins.
+struct MaxOf(Arc<dyn Quotas>, Arc<dyn Quotas>);
+
+impl Quotas for MaxOf {
+    fn throttle_time_ms(&self, ctx: &RequestContext, request_bytes: usize) -> i32 {
+        self.0
+            .throttle_time_ms(ctx, request_bytes)
+            .max(self.1.throttle_time_ms(ctx, request_bytes))
+    }
+
+    fn enabled(&self) -> bool {
+        self.0.enabled() || self.1.enabled()
+    }
+
+    fn measures_request_time(&self) -> bool {
+        self.0.measures_request_time() || self.1.measures_request_time()
+    }
+
+    fn after_handler(&self, ctx: &RequestContext, request_bytes: usize, busy: Duration) -> i32 {
+        self.0
+            .after_handler(ctx, request_bytes, busy)
+            .max(self.1.after_handler(ctx, request_bytes, busy))
+    }
 }
 
 /// No quotas: nobody is throttled.
@@ -316,6 +362,8 @@ impl RequestObserver for Both {
 pub struct Admission {
     /// Goes into the response's `throttle_time_ms` when not 0.
     pub throttle_time_ms: i32,
+    /// The request's size (header and body), for the quotas after the handler.
+    pub request_bytes: usize,
 }
 
 /// The stages, built once at start-up and held by [`crate::state::BrokerState`].
@@ -363,6 +411,14 @@ impl Pipeline {
 
     pub fn with_quotas(mut self, stage: Arc<dyn Quotas>) -> Self {
         self.quotas = stage;
+        self
+    }
+
+    /// Keep the current quota stage and add `stage` beside it (the larger
+    /// throttle time wins): the broker's client quotas ride beside an
+    /// embedder's stage.
+    pub fn also_throttle(mut self, stage: Arc<dyn Quotas>) -> Self {
+        self.quotas = Arc::new(MaxOf(self.quotas, stage));
         self
     }
 
@@ -482,7 +538,23 @@ impl Pipeline {
         self.authorizer.authorize(ctx)?;
         Ok(Admission {
             throttle_time_ms: self.quotas.throttle_time_ms(ctx, request_bytes),
+            request_bytes,
         })
+    }
+
+    /// Whether the quota stage records anything after the handler.
+    pub fn quotas_enabled(&self) -> bool {
+        self.quotas.enabled()
+    }
+
+    /// Whether the handler's running time must be measured.
+    pub fn measures_request_time(&self) -> bool {
+        self.quotas.measures_request_time()
+    }
+
+    /// Stage 3 after the handler: the throttle time from what the request cost.
+    pub fn after_handler(&self, ctx: &RequestContext, request_bytes: usize, busy: Duration) -> i32 {
+        self.quotas.after_handler(ctx, request_bytes, busy)
     }
 
     /// Stage 4, after the response was written.

@@ -53,6 +53,8 @@ struct Observed {
     read_at: Instant,
     handler_start: Instant,
     handler_end: Instant,
+    /// The quota throttle time: the connection is muted for it (KIP-219).
+    throttle_ms: i32,
 }
 
 /// How long a client has to complete the TLS handshake.
@@ -267,8 +269,12 @@ async fn serve_stream<R, W>(
         } else {
             (request.await, Vec::new())
         };
+        let throttled = observed
+            .as_ref()
+            .map(|o| (o.api_key, o.api_version, o.throttle_ms));
         let keep_open = match outcome {
             Outcome::Respond(parts) => {
+                throttle_mute(&state, throttled, true).await;
                 write_frame_with_files(&mut writer, &parts, &regions)
                     .await
                     .is_ok()
@@ -299,8 +305,30 @@ async fn serve_stream<R, W>(
         if !keep_open {
             break;
         }
+        throttle_mute(&state, throttled, false).await;
     }
     let _ = writer.shutdown().await;
+}
+
+/// The quota mute (KIP-219): a throttled request's connection reads nothing
+/// more for `throttle_ms`. Clients that throttle themselves get their response
+/// first (the wait is after it); older versions get it delayed (the wait is
+/// before it), as Kafka does. Shutdown ends the wait.
+async fn throttle_mute(
+    state: &BrokerState,
+    throttled: Option<(ApiKey, i16, i32)>,
+    before_response: bool,
+) {
+    let Some((api_key, version, ms)) = throttled.filter(|t| t.2 > 0) else {
+        return;
+    };
+    if crate::quota::client_throttles(api_key, version) == before_response {
+        return;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_millis(ms as u64)) => {}
+        _ = state.shutting_down() => {}
+    }
 }
 
 /// The request pipeline around one request: header, context, stages, handler,
@@ -366,12 +394,18 @@ async fn process(
         read_at,
         handler_start: Instant::now(),
         handler_end: read_at,
+        throttle_ms: 0,
     };
     let outcome = match admission {
         Err(why) if why.closes_connection() => Outcome::Close(why.to_string()),
         admission => match dispatch::call(state.clone(), ctx, frame, admission).await {
-            Ok(Some(resp)) => encode(prefix, api_key, &resp),
-            Ok(None) => Outcome::NoResponse,
+            Ok((resp, throttle_ms)) => {
+                observed.throttle_ms = throttle_ms;
+                match resp {
+                    Some(resp) => encode(prefix, api_key, &resp),
+                    None => Outcome::NoResponse,
+                }
+            }
             Err(e) => Outcome::Close(e.to_string()),
         },
     };

@@ -53,6 +53,8 @@ pub struct BrokerState {
     pub limits: crate::limits::Limits,
     /// Live figures the request paths feed (connections, waiting fetches, ...).
     pub telemetry: crate::telemetry::Telemetry,
+    /// Client quotas (AlterClientQuotas / DescribeClientQuotas, throttling).
+    pub quotas: Arc<crate::quota::ClientQuotas>,
     shutdown: watch::Receiver<bool>,
     next_connection_id: AtomicU64,
 }
@@ -78,9 +80,11 @@ impl BrokerState {
             store.clone(),
         )?);
         let limits = crate::limits::Limits::from_settings(&settings).map_err(StartError::Other)?;
+        let quotas = Arc::new(crate::quota::ClientQuotas::open(store.clone(), &settings)?);
         let pipeline = pipeline
             .with_configured_authorizer(&settings, &store)
-            .map_err(|e| StartError::Other(e.to_string()))?;
+            .map_err(|e| StartError::Other(e.to_string()))?
+            .also_throttle(quotas.clone());
         let dynamic_configs =
             crate::config::dynamic::load(&store, &settings).map_err(StartError::Other)?;
         let effective = Arc::new(dynamic_configs.effective(&settings));
@@ -111,6 +115,7 @@ impl BrokerState {
             scram,
             limits,
             telemetry: Default::default(),
+            quotas,
             shutdown,
             next_connection_id: AtomicU64::new(1),
         })

@@ -305,6 +305,16 @@ pub const BROKER_KEYS: &[KeyDef] = &[
         default: "",
     },
     boolean("allow.everyone.if.no.acl.found", "false"),
+    // Client quotas (src/quota): the sampled windows rates are measured over.
+    int("quota.window.num", 1, i32::MAX as i64, "11"),
+    int("quota.window.size.seconds", 1, i32::MAX as i64, "1"),
+    int("controller.quota.window.num", 1, i32::MAX as i64, "11"),
+    int(
+        "controller.quota.window.size.seconds",
+        1,
+        i32::MAX as i64,
+        "1",
+    ),
 ];
 
 /// Where a setting's value came from (precedence: Cli > Env > File > Default;

@@ -26,12 +26,15 @@ impl Handler for Api {
         req: CreatePartitionsRequest,
     ) -> HandlerResult<CreatePartitionsResponse> {
         let validate_only = req.validate_only;
-        let results = blocking(move || {
+        // KIP-599: from v3 a topic over the controller-mutation quota is refused.
+        let mut quota = state.quotas.mutations(&ctx, ctx.api_version >= 3);
+        let (results, throttle_ms) = blocking(move || {
             let mut counts: HashMap<String, usize> = HashMap::new();
             for t in &req.topics {
                 *counts.entry(t.name.0.to_string()).or_default() += 1;
             }
-            req.topics
+            let results = req
+                .topics
                 .into_iter()
                 .map(|t| {
                     let name = t.name.0.to_string();
@@ -86,6 +89,12 @@ impl Handler for Api {
                             );
                         }
                     }
+                    if new > 0 && !validate_only && quota.record(new).is_err() {
+                        return fail(
+                            ResponseError::ThrottlingQuotaExceeded,
+                            "The throttling quota has been exceeded.".into(),
+                        );
+                    }
                     match state
                         .partitions
                         .create_partitions(&name, t.count, validate_only)
@@ -96,11 +105,14 @@ impl Handler for Api {
                         Err(e) => fail(topic_error_code(&e), e.to_string()),
                     }
                 })
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            (results, quota.throttle_time_ms())
         })
         .await?;
         Ok(Some(
-            CreatePartitionsResponse::default().with_results(results),
+            CreatePartitionsResponse::default()
+                .with_results(results)
+                .with_throttle_time_ms(throttle_ms),
         ))
     }
 }

@@ -34,7 +34,9 @@ impl Handler for Api {
     ) -> HandlerResult<CreateTopicsResponse> {
         let version = ctx.api_version;
         let validate_only = req.validate_only;
-        let results = blocking(move || {
+        // KIP-599: from v6 a topic over the controller-mutation quota is refused.
+        let mut quota = state.quotas.mutations(&ctx, version >= 6);
+        let (results, throttle_ms) = blocking(move || {
             let mut counts: HashMap<String, usize> = HashMap::new();
             for t in &req.topics {
                 *counts.entry(t.name.0.to_string()).or_default() += 1;
@@ -52,6 +54,32 @@ impl Handler for Api {
                 }
                 checked.push(check_one(&state, &ctx, t));
             }
+            // Each new topic's partitions count against the controller-mutation
+            // quota (not a validate-only request, not a topic that exists).
+            let default_partitions = state.partitions.settings().i64("num.partitions") as usize;
+            let checked: Vec<Checked> = checked
+                .into_iter()
+                .map(|c| match c {
+                    Checked::Create(t, new)
+                        if !validate_only && state.partitions.topic(&new.name).is_none() =>
+                    {
+                        let n = if new.partitions > 0 {
+                            new.partitions as usize
+                        } else {
+                            default_partitions
+                        };
+                        match quota.record(n) {
+                            Ok(()) => Checked::Create(t, new),
+                            Err(_) => Checked::Failed(failed(
+                                t,
+                                ResponseError::ThrottlingQuotaExceeded,
+                                "The throttling quota has been exceeded.".into(),
+                            )),
+                        }
+                    }
+                    other => other,
+                })
+                .collect();
             // Create every topic that passed the checks in one go.
             let new: Vec<NewTopic> = checked
                 .iter()
@@ -81,10 +109,14 @@ impl Handler for Api {
                     "Duplicate topic name.".into(),
                 )
             }));
-            results
+            (results, quota.throttle_time_ms())
         })
         .await?;
-        Ok(Some(CreateTopicsResponse::default().with_topics(results)))
+        Ok(Some(
+            CreateTopicsResponse::default()
+                .with_topics(results)
+                .with_throttle_time_ms(throttle_ms),
+        ))
     }
 }
 

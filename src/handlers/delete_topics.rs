@@ -38,8 +38,10 @@ impl Handler for Api {
                 .collect()
         };
         let enabled = state.settings.bool("delete.topic.enable");
-        let responses = blocking(move || {
-            wanted
+        // KIP-599: from v5 a topic over the controller-mutation quota is refused.
+        let mut quota = state.quotas.mutations(&ctx, version >= 5);
+        let (responses, throttle_ms) = blocking(move || {
+            let responses = wanted
                 .into_iter()
                 .map(|(name, id)| {
                     let mut r = DeletableTopicResult::default();
@@ -89,6 +91,12 @@ impl Handler for Api {
                             ResponseError::UnknownTopicOrPartition,
                             "This server does not host this topic-partition.".to_string(),
                         )),
+                        Some(t) if quota.record(t.partition_count().max(0) as usize).is_err() => {
+                            Err((
+                                ResponseError::ThrottlingQuotaExceeded,
+                                "The throttling quota has been exceeded.".to_string(),
+                            ))
+                        }
                         Some(t) => state
                             .partitions
                             .delete_topic(&t.name)
@@ -106,11 +114,14 @@ impl Handler for Api {
                         }
                     }
                 })
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            (responses, quota.throttle_time_ms())
         })
         .await?;
         Ok(Some(
-            DeleteTopicsResponse::default().with_responses(responses),
+            DeleteTopicsResponse::default()
+                .with_responses(responses)
+                .with_throttle_time_ms(throttle_ms),
         ))
     }
 }

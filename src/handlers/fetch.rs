@@ -50,6 +50,9 @@ pub struct Api;
 
 /// Results larger than this are pre-faulted off the async workers.
 const PREFAULT_THRESHOLD: usize = 256 * 1024;
+/// About what a partition adds to a fetch response besides its records
+/// (counted against `consumer_byte_rate` with them).
+const RESPONSE_OVERHEAD: usize = 48;
 
 /// A partition this many records or more behind its high watermark is read on the
 /// blocking pool: its data is probably not in the page cache any more.
@@ -89,6 +92,12 @@ impl Handler for Api {
             usize::MAX
         } else {
             req.max_bytes as usize
+        };
+        // Under a consumer quota, at most what the quota allows over its window
+        // (Kafka's `maxValueInQuotaWindow`).
+        let max_bytes = match state.quotas.fetch_window_bytes(&ctx) {
+            Some(window) => max_bytes.min(window.max(1)),
+            None => max_bytes,
         };
         let deadline = Instant::now() + max_wait;
         let waiter = Arc::new(Notify::new());
@@ -138,13 +147,27 @@ impl Handler for Api {
         };
         drop(waiting);
 
-        let mut total = 0usize;
+        let total: usize = results
+            .iter()
+            .map(|r| r.records.as_ref().map_or(0, Bytes::len))
+            .sum();
+        // Consumer quota: over it, the read is taken back and the answer is
+        // empty, with the throttle time (as Kafka's `getThrottledResponse`).
+        let throttle_ms = state
+            .quotas
+            .record_fetch(&ctx, total + RESPONSE_OVERHEAD * results.len());
+        if throttle_ms > 0 {
+            return Ok(Some(
+                FetchResponse::default()
+                    .with_throttle_time_ms(throttle_ms)
+                    .with_error_code(0)
+                    .with_session_id(0),
+            ));
+        }
         for (w, r) in wanted.iter().zip(&results) {
-            let n = r.records.as_ref().map_or(0, Bytes::len);
             if let Ok(p) = &w.target {
-                p.traffic.fetched(n);
+                p.traffic.fetched(r.records.as_ref().map_or(0, Bytes::len));
             }
-            total += n;
         }
         let results = if total > PREFAULT_THRESHOLD && !off_workers {
             blocking(move || {
