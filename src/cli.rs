@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 pub const USAGE: &str =
     "usage: weir [serve] [--listen HOST:PORT] [--data-dir DIR] [--advertise HOST:PORT] \
-[--http HOST:PORT] [--set KEY=VALUE]... [--config FILE] [--dev-tls]\n                   \
+[--http HOST:PORT] [--http-read-only] [--set KEY=VALUE]... [--config FILE] [--dev-tls]\n                   \
 [--log-level LEVEL] [--log-format text|json]\n       weir bench ...\n       weir topic|group|produce|consume|cluster ... (admin commands; --help on each)";
 
 /// A bad command line or configuration.
@@ -95,6 +95,11 @@ pub fn parse_serve_args(args: &[String]) -> Result<ServeArgs, CliError> {
         };
         if flag == "--dev-tls" && inline.is_none() {
             out.dev_tls = true;
+            i += 1;
+            continue;
+        }
+        if flag == "--http-read-only" && inline.is_none() {
+            out.sets.push(("weir.http.read.only".into(), "true".into()));
             i += 1;
             continue;
         }

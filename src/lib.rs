@@ -31,6 +31,8 @@
 //!   aborted transactions per partition.
 //! - [`log_manager`]: background retention and log cleaner (own thread).
 //! - [`flusher`], [`ids`]: background flush policy, random ids.
+//! - [`traffic`]: produce/fetch throughput for the web console's charts,
+//!   counted only while one watches.
 //! - [`http`]: the HTTP endpoint (metrics, health, readiness, JSON admin API);
 //!   [`metrics`]: request metrics (fed by the pipeline) and scrape-time figures.
 //! - [`acl`]: ACLs and the authorizer on them (Kafka's StandardAuthorizer), persisted.
@@ -61,6 +63,7 @@ pub mod security;
 pub mod server;
 pub mod session;
 pub mod state;
+pub mod traffic;
 pub mod txn;
 
 pub use error::StartError;

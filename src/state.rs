@@ -47,6 +47,8 @@ pub struct BrokerState {
     pub dynamic_configs: Mutex<crate::config::dynamic::DynamicConfigs>,
     /// SCRAM credentials (AlterUserScramCredentials, SCRAM authentication).
     pub scram: Arc<crate::security::scram_store::ScramStore>,
+    /// Produce/fetch throughput, counted while the web console watches.
+    pub traffic: Arc<crate::traffic::Traffic>,
     shutdown: watch::Receiver<bool>,
     next_connection_id: AtomicU64,
 }
@@ -96,6 +98,7 @@ impl BrokerState {
             pipeline,
             dynamic_configs: Mutex::new(dynamic_configs),
             scram,
+            traffic: Default::default(),
             shutdown,
             next_connection_id: AtomicU64::new(1),
         })
