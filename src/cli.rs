@@ -109,7 +109,12 @@ pub const KEY_FLAGS: &[KeyFlag] = &[
         "http",
         "weir.http",
         "HOST:PORT",
-        "Serve /metrics, /health, /ready and /api/ here",
+        "Serve /metrics, /health, /ready, /api/ and the web console here",
+    ),
+    KeyFlag::switch(
+        "http-read-only",
+        "weir.http.read.only",
+        "The web console and JSON API only read: every action is refused (403) and hidden",
     ),
     KeyFlag::switch(
         "dev-tls",

@@ -9,6 +9,8 @@
 //! - `GET /api/broker`, `/api/topics`, `/api/topics/{name}`, `/api/groups`,
 //!   `/api/groups/{id}`: the JSON admin API (read-only).
 //! - `GET /topics`: one `name partitions` line per topic (kept for scripts).
+//! - `GET /`: the web console, and the endpoints its pages call
+//!   ([`console`]).
 //!
 //! Anything else is 404.
 
@@ -23,6 +25,8 @@ use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::net::TcpListener;
+
+pub mod console;
 
 /// What the handlers read.
 #[derive(Clone)]
@@ -45,6 +49,11 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/topics/{name}", get(topic_json))
         .route("/api/groups", get(groups_json))
         .route("/api/groups/{id}", get(group_json))
+        .merge(console::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            console::guard,
+        ))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(axum::middleware::map_response(close_after_response))
         .with_state(state)
@@ -62,7 +71,8 @@ async fn close_after_response(mut response: Response) -> Response {
 
 /// Serve until the task is aborted.
 pub async fn serve(state: HttpState, listener: TcpListener) {
-    if let Err(e) = axum::serve(listener, router(state)).await {
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    if let Err(e) = axum::serve(listener, app).await {
         tracing::error!("HTTP endpoint stopped: {e}");
     }
 }

@@ -134,6 +134,8 @@ pub const BROKER_KEYS: &[KeyDef] = &[
     int("weir.ssl.reload.interval.ms", 10, i64::MAX, "5000"),
     // weir-only (`--dev-tls`): a throwaway CA and broker certificate in the data dir.
     boolean("weir.dev.tls", "false"),
+    // weir-only (`--http-read-only`): the web console and its JSON endpoints change nothing.
+    boolean("weir.http.read.only", "false"),
     // Logs (`--log-level`, `--log-format`): a level or RUST_LOG-style directives
     // (`info,weir::security=debug`); `text` or `json` lines on stderr.
     str_key("weir.log.level", "info"),
