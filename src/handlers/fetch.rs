@@ -14,8 +14,8 @@
 //! the log end (a batch consumer catching up) is read on the blocking pool —
 //! index lookup, batch walk, a readahead hint for the result and as much again
 //! after it (the consumer's next fetch), and one touch per page — and any other
-//! large result is pre-faulted there. A tailing fetch (at or near the log end, data that was
-//! just written) is read in place.
+//! large result is pre-faulted there. A tailing fetch (at or near the log end,
+//! data that was just written) is read in place.
 //!
 //! `isolation_level = 1` (read_committed) reads only below the partition's last
 //! stable offset (the first offset of its earliest ongoing transaction) and
