@@ -28,7 +28,8 @@ catchup: RECORDS x 1 KiB written to 4 partitions, broker restarted, the segment 
   and the steal time.
 throughput: RECORDS x 1 KiB produced to 8 partitions unpaced, then consumed from earliest.
 minbytes: fetch.min.bytes timing over a raw socket. FETCHES times each: a batch consumer's
-  fetch (min 1 MiB, max wait 500 ms) parked at the log end while 64 KiB batches are
+  fetch (min 1 MiB, max wait 500 ms, the Java consumer's limits: 1 MiB per partition, 50 MiB
+  per response) parked at the log end while 64 KiB batches are
   produced (acks=1) until 1 MiB is there; and a tailing fetch (min 1 byte) answered by
   one 1 KiB append. Reports p50/p99 of the answer's arrival (its first bytes) after the
   ack of the produce that crossed the threshold (negative: the answer came first) and
@@ -339,8 +340,10 @@ def produce(conn, topic, batch):
 
 
 def fetch_request(topic, offset, min_bytes, max_wait_ms):
-    return (struct.pack(">iiiib", -1, max_wait_ms, min_bytes, 8 << 20, 0) + struct.pack(">i", 1)
-            + kstr(topic) + struct.pack(">iiqi", 1, 0, offset, 8 << 20))
+    """Fetch v4 with the Java consumer's default limits: fetch.max.bytes 50 MiB,
+    max.partition.fetch.bytes 1 MiB (so a 1 MiB min_bytes equals the partition limit)."""
+    return (struct.pack(">iiiib", -1, max_wait_ms, min_bytes, 50 << 20, 0) + struct.pack(">i", 1)
+            + kstr(topic) + struct.pack(">iiqi", 1, 0, offset, 1 << 20))
 
 
 def percentile(vals, q):

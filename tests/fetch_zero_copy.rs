@@ -579,3 +579,64 @@ async fn min_bytes_across_partitions_answers_once_enough_is_appended() {
     );
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_bytes_equal_to_the_partition_max_is_met_by_what_is_there_not_what_fits() {
+    // A batch consumer with fetch.min.bytes = max.partition.fetch.bytes: whole
+    // batches rarely add up to exactly the limit, so counting only what the
+    // response can carry would hold every fetch for the whole max wait. Kafka
+    // counts what is available up to the partition's max bytes.
+    let broker = TestBroker::start(&[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "lake", 1).await;
+    let mut waiter = RawClient::connect(broker.addr()).await;
+    let want = 256 << 10;
+
+    // Parked first, then ~330 KB appended in 64 KiB batches.
+    let corr = waiter
+        .send(
+            fetch("lake", &[(0, 0)], want, 20_000, want, 0),
+            ApiKey::Fetch,
+            12,
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    produce_batches(&mut c, "lake", 0, 1, 5).await;
+    let appended = Instant::now();
+    let (got, resp) = waiter.recv(ApiKey::Fetch, 12).await;
+    assert_eq!(got, corr);
+    assert!(
+        appended.elapsed() < Duration::from_secs(5),
+        "answered {:?} after the data was there (max wait 20 s)",
+        appended.elapsed()
+    );
+    let ResponseKind::Fetch(resp) = resp else {
+        panic!()
+    };
+    let records = resp.responses[0].partitions[0]
+        .records
+        .clone()
+        .unwrap_or_default();
+    // Whole batches within the partition's limit: three of the five.
+    assert!(records.len() <= want as usize && records.len() >= 3 * 64 * 1024);
+
+    // Already there: answered at once.
+    let started = Instant::now();
+    let ResponseKind::Fetch(resp) = waiter
+        .call(
+            fetch("lake", &[(0, 0)], want, 20_000, want, 0),
+            ApiKey::Fetch,
+            12,
+        )
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(resp.responses[0].partitions[0].error_code, 0);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "answered after {:?}",
+        started.elapsed()
+    );
+    broker.shutdown().await.unwrap();
+}

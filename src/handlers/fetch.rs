@@ -14,8 +14,8 @@
 //! the log end (a batch consumer catching up) is read on the blocking pool —
 //! index lookup, batch walk, a readahead hint for the result and as much again
 //! after it (the consumer's next fetch), and one touch per page — and any other
-//! large result is pre-faulted there. A tailing fetch (at or near the log end, data that was
-//! just written) is read in place.
+//! large result is pre-faulted there. A tailing fetch (at or near the log end,
+//! data that was just written) is read in place.
 //!
 //! `isolation_level = 1` (read_committed) reads only below the partition's last
 //! stable offset (the first offset of its earliest ongoing transaction) and
@@ -113,7 +113,7 @@ impl Handler for Api {
                     p.add_waiter(&waiter);
                 }
             }
-            let (results, total, any_error, regions) = if off_workers {
+            let (results, available, any_error, regions) = if off_workers {
                 let w = wanted.clone();
                 blocking(move || {
                     let read = read_all(&w, max_bytes, read_committed);
@@ -129,7 +129,7 @@ impl Handler for Api {
                 read_all(&wanted, max_bytes, read_committed)
             };
             let now = Instant::now();
-            if total >= min_bytes.max(1)
+            if available >= min_bytes.max(1)
                 || any_error
                 || now >= deadline
                 || min_bytes == 0
@@ -303,8 +303,13 @@ fn resolve(
 /// later ones only what fits. `read_committed` reads only below the last stable
 /// offset and lists the aborted transactions overlapping what is returned
 /// (the consumer drops their records); otherwise `aborted_transactions` is null.
-/// Also returns the file regions behind the record blocks large enough to be
-/// sent with `sendfile` (usually none, and then no allocation).
+/// Also returns the bytes available towards `min_bytes`, counted as Kafka's
+/// `DelayedFetch` does (per partition, what is there up to its max bytes): a
+/// partition whose read was cut by its limit with more data behind counts its
+/// whole max bytes, and a response the overall budget has filled counts as
+/// enough (waiting cannot make it bigger); and the file regions behind the
+/// record blocks large enough to be sent with `sendfile` (usually none, and
+/// then no allocation).
 fn read_all(
     wanted: &[Wanted],
     max_bytes: usize,
@@ -312,6 +317,7 @@ fn read_all(
 ) -> (Vec<PartitionData>, usize, bool, Vec<FileRegion>) {
     let mut budget = max_bytes;
     let mut total = 0usize;
+    let mut available = 0usize;
     let mut any_error = false;
     let mut out = Vec::with_capacity(wanted.len());
     let mut regions = Vec::new();
@@ -340,14 +346,23 @@ fn read_all(
                     .with_log_start_offset(p.log_start_offset());
                 let limit = w.max_bytes.min(budget);
                 if limit == 0 && total > 0 {
+                    available = usize::MAX; // the response is full
                     data = data.with_records(Some(Bytes::new()));
                 } else {
                     match p.fetch(w.fetch_offset, limit.max(1), Some(bound)) {
                         Ok(r) => {
-                            let records = if total > 0 && r.records.len() > limit {
+                            let len = r.records.len();
+                            let records = if total > 0 && len > limit {
+                                available = usize::MAX; // the response is full
                                 Bytes::new()
                             } else {
-                                if r.records.len() >= SENDFILE_MIN {
+                                let more = len > 0 && r.next_offset < bound;
+                                available = match more {
+                                    false => available.saturating_add(len),
+                                    true if limit < w.max_bytes => usize::MAX,
+                                    true => available.saturating_add(w.max_bytes.max(len)),
+                                };
+                                if len >= SENDFILE_MIN {
                                     regions.extend(r.region);
                                 }
                                 r.records
@@ -379,7 +394,7 @@ fn read_all(
         }
         out.push(data);
     }
-    (out, total, any_error, regions)
+    (out, available, any_error, regions)
 }
 
 /// The aborted transactions overlapping the returned batches `[fetch_offset, end

@@ -72,6 +72,10 @@ pub struct ReadResult {
     /// The same batches as a region of the segment file (`None` when `records`
     /// is empty), for a writer that sends them with `sendfile(2)`.
     pub region: Option<FileRegion>,
+    /// The offset after the last returned batch (the read offset when none):
+    /// below the read's bound, more data was there than the limit let through
+    /// (or it is in the next segment).
+    pub next_offset: i64,
     pub log_start_offset: i64,
     pub log_end_offset: i64,
 }
@@ -660,15 +664,17 @@ impl LoadedLog {
         }
         let bound = upper_bound.unwrap_or(i64::MAX).min(log_end);
         let mut region = None;
+        let mut next_offset = offset;
         if offset < bound {
             for seg in &view.segments[view.index_for(offset)..] {
                 if seg.base_offset >= bound {
                     break;
                 }
-                if let Some(r) =
+                if let Some((r, next)) =
                     seg.read_region(offset.max(seg.base_offset), max_bytes, bound, true)
                 {
                     region = Some(r);
+                    next_offset = next;
                     break;
                 }
             }
@@ -676,6 +682,7 @@ impl LoadedLog {
         Ok(ReadResult {
             records: region.as_ref().map_or_else(Bytes::new, FileRegion::bytes),
             region,
+            next_offset,
             log_start_offset: log_start,
             log_end_offset: log_end,
         })

@@ -614,23 +614,24 @@ impl Segment {
         min_one: bool,
     ) -> Option<Bytes> {
         self.read_region(offset, max_bytes, bound, min_one)
-            .map(|r| r.bytes())
+            .map(|(r, _)| r.bytes())
     }
 
     /// [`Segment::read`] as a region of the `.log` file (which also gives the
-    /// bytes through the mmap).
+    /// bytes through the mmap), with the offset after its last batch.
     pub(crate) fn read_region(
         &self,
         offset: i64,
         max_bytes: usize,
         bound: i64,
         min_one: bool,
-    ) -> Option<FileRegion> {
+    ) -> Option<(FileRegion, i64)> {
         let map = self.map();
         let size = self.size().min(map.valid() as u64) as usize;
         let start = self.position_for(offset)?;
         let data = map.slice(0, size);
         let mut end = start;
+        let mut next = offset;
         while end < size {
             let Some(b) = stored_batch_at(data, end) else {
                 break;
@@ -642,8 +643,9 @@ impl Segment {
                 break;
             }
             end += b.len;
+            next = b.last_offset + 1;
         }
-        (end > start).then(|| FileRegion::new(self.file.clone(), map, start, end))
+        (end > start).then(|| (FileRegion::new(self.file.clone(), map, start, end), next))
     }
 
     /// Iterate the stored batches from the one containing `offset`.
