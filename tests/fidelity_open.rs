@@ -834,3 +834,147 @@ async fn segments_roll_by_record_timestamp() {
     assert!(rest.len() > first.len(), "offsets 1 and 2 together");
     broker.shutdown().await.unwrap();
 }
+
+/// Kafka 4.4 stores a broker key it does not know on a SET (IncrementalAlterConfigs
+/// or AlterConfigs) and describes it as an unknown config: value null, read-only,
+/// sensitive, type UNKNOWN, itself its one synonym, in the listing of every key
+/// too; APPEND refuses it ("Unknown config name"); DELETE removes it.
+#[tokio::test]
+async fn unknown_broker_keys_are_stored_as_kafka() {
+    use describe_configs_request::DescribeConfigsResource;
+    use incremental_alter_configs_request::{AlterConfigsResource, AlterableConfig};
+    let broker = TestBroker::start(&[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    let id = broker.state().node_id.to_string();
+    let alter = |name: &str, key: &str, op: i8, value: Option<&str>| {
+        IncrementalAlterConfigsRequest::default().with_resources(vec![
+            AlterConfigsResource::default()
+                .with_resource_type(4)
+                .with_resource_name(s(name))
+                .with_configs(vec![AlterableConfig::default()
+                    .with_name(s(key))
+                    .with_config_operation(op)
+                    .with_value(value.map(s))]),
+        ])
+    };
+    for (name, key) in [
+        (id.as_str(), "foo.bar.unknown"),
+        (id.as_str(), "segment.ms"),
+        ("", "foo.default.unknown"),
+    ] {
+        let r = call!(
+            c,
+            IncrementalAlterConfigs,
+            alter(name, key, 0, Some("5")),
+            1
+        );
+        assert_eq!(
+            (
+                r.responses[0].error_code,
+                r.responses[0].error_message.as_deref()
+            ),
+            (0, None),
+            "{key}"
+        );
+    }
+    let r = call!(
+        c,
+        IncrementalAlterConfigs,
+        alter(&id, "zz.unknown", 2, Some("5")),
+        1
+    );
+    assert_eq!(
+        (
+            r.responses[0].error_code,
+            r.responses[0].error_message.as_deref()
+        ),
+        (
+            E::InvalidConfig.code(),
+            Some("Unknown config name: zz.unknown")
+        )
+    );
+    let describe = |name: &str, keys: Option<Vec<&str>>| {
+        DescribeConfigsRequest::default()
+            .with_include_synonyms(true)
+            .with_resources(vec![DescribeConfigsResource::default()
+                .with_resource_type(4)
+                .with_resource_name(s(name))
+                .with_configuration_keys(
+                    keys.map(|ks| ks.into_iter().map(s).collect()),
+                )])
+    };
+    let r = call!(
+        c,
+        DescribeConfigs,
+        describe(&id, Some(vec!["foo.bar.unknown", "segment.ms"])),
+        4
+    );
+    let got: Vec<_> = r.results[0]
+        .configs
+        .iter()
+        .map(|e| {
+            (
+                e.name.to_string(),
+                e.value.clone(),
+                e.read_only,
+                e.config_source,
+                e.is_sensitive,
+                e.config_type,
+                e.synonyms.len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("foo.bar.unknown".to_string(), None, true, 2, true, 0, 1),
+            ("segment.ms".to_string(), None, true, 2, true, 0, 1),
+        ]
+    );
+    let all = call!(c, DescribeConfigs, describe(&id, None), 4);
+    let unknown: Vec<_> = all.results[0]
+        .configs
+        .iter()
+        .filter(|e| e.config_type == 0 && e.config_source != 4)
+        .map(|e| (e.name.to_string(), e.config_source))
+        .collect();
+    assert_eq!(
+        unknown,
+        vec![
+            ("foo.bar.unknown".to_string(), 2),
+            ("segment.ms".to_string(), 2),
+            ("foo.default.unknown".to_string(), 3)
+        ]
+    );
+    let d = call!(c, DescribeConfigs, describe("", None), 4);
+    let e = d.results[0]
+        .configs
+        .iter()
+        .find(|e| e.name.as_str() == "foo.default.unknown")
+        .unwrap();
+    assert_eq!(
+        (
+            e.value.clone(),
+            e.read_only,
+            e.config_source,
+            e.is_sensitive
+        ),
+        (None, true, 3, true)
+    );
+    // DELETE removes it.
+    let r = call!(
+        c,
+        IncrementalAlterConfigs,
+        alter(&id, "foo.bar.unknown", 1, None),
+        1
+    );
+    assert_eq!(r.responses[0].error_code, 0);
+    let r = call!(
+        c,
+        DescribeConfigs,
+        describe(&id, Some(vec!["foo.bar.unknown"])),
+        4
+    );
+    assert!(r.results[0].configs.is_empty());
+    broker.shutdown().await.unwrap();
+}

@@ -299,8 +299,9 @@ async fn topic_configs_are_created_altered_described_and_survive_a_restart() {
         .unwrap()
         .contains("segment.ms"));
 
-    // Both APIs refuse a key named twice and a broker resource with
-    // INVALID_REQUEST (42), and leave the topic as it was.
+    // Both APIs refuse a key named twice with INVALID_REQUEST (42), and leave
+    // the topic as it was; a topic key on a broker resource is, to Kafka 4.4, a
+    // broker key it does not know, which it stores (no effect on the topic).
     let resp = raw
         .call(
             req(vec![
@@ -333,8 +334,9 @@ async fn topic_configs_are_created_altered_described_and_survive_a_restart() {
         let ResponseKind::AlterConfigs(r) = raw.call(req, ApiKey::AlterConfigs, 2).await else {
             panic!()
         };
+        let want = if resource_type == 2 { 42 } else { 0 };
         assert_eq!(
-            r.responses[0].error_code, 42,
+            r.responses[0].error_code, want,
             "resource type {resource_type}"
         );
     }

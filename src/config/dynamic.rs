@@ -57,13 +57,13 @@ fn validator_of(key: &str) -> Validator {
 /// Check one value for `key` as Kafka's `DynamicBrokerConfig.validate` does:
 /// read-only keys refused, the value parsed by its Kafka type; a key weir has
 /// must also be a valid weir setting. Returns the value as Kafka renders it.
-/// A key Kafka does not know is refused ("Unknown config name: k", Kafka's
-/// text for it in APPEND/SUBTRACT): Kafka 4.4 stores such keys on a SET, but
-/// weir's tests pin a refusal (tests/retention.rs) and a typo should not pass
-/// silently.
+/// A key Kafka does not know is stored as given, as Kafka 4.4 stores it on a
+/// SET (AlterConfigs or IncrementalAlterConfigs; APPEND/SUBTRACT refuse it,
+/// see the handler); it has no effect and is described as an unknown, so
+/// sensitive, config.
 pub fn check(key: &str, value: &str) -> Result<String, DynamicConfigError> {
     let Some(k) = kafka_broker_key(key) else {
-        return Err(DynamicConfigError(format!("Unknown config name: {key}")));
+        return Ok(value.to_string());
     };
     if !k.dynamic {
         return Err(read_only(&[key]));
@@ -290,10 +290,8 @@ mod tests {
             check("num.partitions", "3").unwrap_err().0,
             "Cannot update these configs dynamically: [num.partitions]"
         );
-        assert_eq!(
-            check("segment.ms", "1").unwrap_err().0,
-            "Unknown config name: segment.ms"
-        );
+        // A key Kafka does not know is stored as given, as Kafka 4.4 does.
+        assert_eq!(check("segment.ms", "1").unwrap(), "1");
     }
 
     #[test]

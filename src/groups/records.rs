@@ -228,6 +228,21 @@ impl<'a> Reader<'a> {
         }
         Ok(Bytes::copy_from_slice(self.take(len as usize)?))
     }
+    /// Whether every byte was read.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+    /// A nullable array's count prefix (`None` for -1), checked as [`Reader::count`].
+    pub fn opt_count(&mut self, min_size: usize) -> Result<Option<usize>, RecordError> {
+        let n = self.i32()?;
+        if n == -1 {
+            return Ok(None);
+        }
+        if n < 0 || (n as usize).saturating_mul(min_size.max(1)) > self.buf.len() {
+            return Err(RecordError("bad element count"));
+        }
+        Ok(Some(n as usize))
+    }
     /// A count prefix, checked against the bytes left (each element takes at least `min_size`).
     pub fn count(&mut self, min_size: usize) -> Result<usize, RecordError> {
         let n = self.i32()?;

@@ -421,21 +421,40 @@ fn broker_entries(
         .iter()
         .filter(|s| s.source != Source::Default && kafka_broker_key(s.def.name).is_none())
         .filter(|s| wanted(s.def.name))
-        .map(|s| {
-            let all = vec![synonym(s.def.name, None, ConfigSource::StaticBroker.code())];
-            let mut r = DescribeConfigsResourceResult::default()
-                .with_name(sb(s.def.name))
-                .with_value(None)
-                .with_read_only(true)
-                .with_config_source(ConfigSource::StaticBroker.code())
-                .with_is_sensitive(true)
-                .with_documentation(None);
-            if synonyms {
-                r.synonyms = all;
-            }
-            r
-        });
-    known.chain(unknown).collect()
+        .map(|s| unknown_entry(s.def.name, ConfigSource::StaticBroker.code(), synonyms));
+    // Keys Kafka does not know set dynamically (stored, no effect): this
+    // broker's, then the cluster default's, as Kafka 4.4 lists them.
+    let dynamic_unknown = [
+        (&statics.dynamic.broker, ConfigSource::DynamicBroker),
+        (
+            &statics.dynamic.cluster_default,
+            ConfigSource::DynamicDefaultBroker,
+        ),
+    ]
+    .into_iter()
+    .flat_map(|(set, source)| {
+        set.keys()
+            .filter(|k| kafka_broker_key(k).is_none() && wanted(k))
+            .map(move |k| unknown_entry(k, source.code(), synonyms))
+    });
+    known.chain(unknown).chain(dynamic_unknown).collect()
+}
+
+/// A key Kafka does not know, as Kafka describes it: value null, read-only,
+/// sensitive, type UNKNOWN (0), itself its one synonym.
+fn unknown_entry(name: &str, source: i8, synonyms: bool) -> DescribeConfigsResourceResult {
+    let mut r = DescribeConfigsResourceResult::default()
+        .with_name(sb(name))
+        .with_value(None)
+        .with_read_only(true)
+        .with_config_source(source)
+        .with_is_sensitive(true)
+        .with_config_type(0)
+        .with_documentation(None);
+    if synonyms {
+        r.synonyms = vec![synonym(name, None, source)];
+    }
+    r
 }
 
 /// The cluster-wide dynamic defaults (BROKER resource `""`): only the keys
@@ -453,7 +472,10 @@ fn cluster_default_entries(
         .iter()
         .filter(|(k, _)| wanted(k))
         .map(|(k, v)| {
-            let known = kafka_broker_key(k);
+            let Some(known) = kafka_broker_key(k) else {
+                return unknown_entry(k, code, synonyms);
+            };
+            let known = Some(known);
             let sensitive = known.is_some_and(|d| d.sensitive());
             let value = (!sensitive).then(|| v.clone());
             let mut r = DescribeConfigsResourceResult::default()
