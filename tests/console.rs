@@ -563,3 +563,25 @@ fn console_flow_in_a_real_browser() {
         "the browser flow failed (see its output above)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_stream_ends_when_the_broker_shuts_down() {
+    let (_dir, broker, http) = broker_with_http(&[]).await;
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(http).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        write!(s, "GET /api/stream HTTP/1.1\r\nHost: weir\r\n\r\n").unwrap();
+        let mut all = String::new();
+        // Read to the end of the stream: the broker closes it at shutdown.
+        s.read_to_string(&mut all)
+            .expect("the stream ends before the timeout");
+        all
+    });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let state = broker.state().clone();
+    assert!(state.traffic.watching());
+    broker.shutdown().await.unwrap();
+    let all = bounded("stream end", reader).await.unwrap();
+    assert!(all.contains("event: rates"), "{all}");
+    wait_for(5, "counting stops", || !state.traffic.watching());
+}
