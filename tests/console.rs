@@ -585,3 +585,60 @@ async fn event_stream_ends_when_the_broker_shuts_down() {
     assert!(all.contains("event: rates"), "{all}");
     wait_for(5, "counting stops", || !state.traffic.watching());
 }
+
+/// With an authorizer and no ACLs, the console (`User:ANONYMOUS`) is refused
+/// as a Kafka client would be, with the handlers' own authorization errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_requests_are_authorized_as_anonymous() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = BrokerConfig::ephemeral(dir.path().join("data"));
+    config.http = Some("127.0.0.1:0".into());
+    let acls = weir::acl::StandardAuthorizer::new("User:admin", false).unwrap();
+    let pipeline = weir::pipeline::Pipeline::default().with_authorizer(std::sync::Arc::new(acls));
+    let broker = Broker::start_with_pipeline(config, pipeline)
+        .await
+        .expect("broker starts");
+    broker
+        .state()
+        .partitions
+        .create_topic("secret", 1, Default::default(), false)
+        .unwrap();
+    let http = broker.http_addr().unwrap();
+    tokio::task::spawn_blocking(move || {
+        let create = post(http, "/api/topics", serde_json::json!({"name": "t"}));
+        assert_eq!(create.status, 403, "{}", create.body);
+        assert_eq!(create.json()["error"], "TOPIC_AUTHORIZATION_FAILED");
+        for path in ["/api/topics/secret/messages", "/api/topics/nosuch/messages"] {
+            let r = get(http, path);
+            assert_eq!(r.json()["error"], "TOPIC_AUTHORIZATION_FAILED", "{path}");
+        }
+        let produce = post(
+            http,
+            "/api/topics/secret/messages",
+            serde_json::json!({"value": "x"}),
+        );
+        assert_eq!(produce.json()["error"], "TOPIC_AUTHORIZATION_FAILED");
+        let configs = post(
+            http,
+            "/api/topics/secret/configs",
+            serde_json::json!({"set": {"retention.ms": "1000"}}),
+        );
+        assert_eq!(
+            configs.json()["error"],
+            "TOPIC_AUTHORIZATION_FAILED",
+            "{}",
+            configs.body
+        );
+        let del = request(http, "DELETE", "/api/topics/secret", &[], "");
+        assert_eq!(del.json()["error"], "TOPIC_AUTHORIZATION_FAILED");
+        let reset = post(
+            http,
+            "/api/groups/g/reset",
+            serde_json::json!({"topic": "secret", "to": "earliest"}),
+        );
+        assert_eq!(reset.json()["error"], "GROUP_AUTHORIZATION_FAILED");
+    })
+    .await
+    .unwrap();
+    broker.shutdown().await.unwrap();
+}

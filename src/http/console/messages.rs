@@ -152,11 +152,7 @@ pub async fn browse(
     Query(q): Query<BrowseQuery>,
 ) -> Result<Json<Page>, ApiError> {
     let ctx = context(&s, peer, ApiKey::Fetch, 17);
-    let topic = s
-        .broker
-        .partitions
-        .topic(&name)
-        .ok_or_else(|| ApiError::kafka(3, None))?;
+    // As Fetch: an unauthorized client learns nothing of the topic.
     if !s
         .broker
         .pipeline
@@ -164,6 +160,11 @@ pub async fn browse(
     {
         return Err(ApiError::kafka(29, None));
     }
+    let topic = s
+        .broker
+        .partitions
+        .topic(&name)
+        .ok_or_else(|| ApiError::kafka(3, None))?;
     let p = topic
         .partition(q.partition)
         .ok_or_else(|| ApiError::not_found(format!("{name} has no partition {}", q.partition)))?;
@@ -251,18 +252,18 @@ pub async fn produce(
     Path(name): Path<String>,
     Json(r): Json<NewRecord>,
 ) -> Result<Json<Produced>, ApiError> {
-    let topic = s
+    // The Produce handler answers an unknown or unauthorized topic.
+    let count = s
         .broker
         .partitions
         .topic(&name)
-        .ok_or_else(|| ApiError::kafka(3, None))?;
-    let partition = match (r.partition, &r.key) {
-        (Some(p), _) => p,
-        (None, Some(k)) => {
-            let n = topic.partition_count().max(1) as usize;
-            weir_client::partitioner::partition_for_key(k.as_bytes(), n) as i32
+        .map(|t| t.partition_count());
+    let partition = match (r.partition, &r.key, count) {
+        (Some(p), _, _) => p,
+        (None, Some(k), Some(n)) if n > 0 => {
+            weir_client::partitioner::partition_for_key(k.as_bytes(), n as usize) as i32
         }
-        (None, None) => 0,
+        _ => 0,
     };
     let mut batch = BatchBuilder::new();
     batch.push(Record {
