@@ -261,7 +261,7 @@ fn produce_partition(
                 return other.map_err(|e| {
                     let transactional = batches.batches().iter().any(|b| b.transactional);
                     PartitionError::append(e, partition, transactional)
-                })
+                });
             }
         }
     }

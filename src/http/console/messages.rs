@@ -152,11 +152,7 @@ pub async fn browse(
     Query(q): Query<BrowseQuery>,
 ) -> Result<Json<Page>, ApiError> {
     let ctx = context(&s, peer, ApiKey::Fetch, 17);
-    let topic = s
-        .broker
-        .partitions
-        .topic(&name)
-        .ok_or_else(|| ApiError::kafka(3, None))?;
+    // As Fetch: an unauthorized client learns nothing of the topic.
     if !s
         .broker
         .pipeline
@@ -164,6 +160,11 @@ pub async fn browse(
     {
         return Err(ApiError::kafka(29, None));
     }
+    let topic = s
+        .broker
+        .partitions
+        .topic(&name)
+        .ok_or_else(|| ApiError::kafka(3, None))?;
     let p = topic
         .partition(q.partition)
         .ok_or_else(|| ApiError::not_found(format!("{name} has no partition {}", q.partition)))?;
@@ -184,10 +185,13 @@ pub async fn browse(
             let end = q.offset.unwrap_or(hw).clamp(start, hw);
             // Records are read forward and shown backwards; a compacted log
             // may give fewer than `limit` in the window: widen it until full.
-            let mut from = end.saturating_sub(limit as i64).max(start);
+            let mut window = limit as i64;
+            let mut from = end.saturating_sub(window).max(start);
             let mut recs = read_forward(&p, from, end, usize::MAX)?;
             while recs.len() < limit && from > start {
-                let wider = from.saturating_sub(limit as i64).max(start);
+                // Doubling: a sparse (compacted) log takes few steps.
+                window = window.saturating_mul(2);
+                let wider = from.saturating_sub(window).max(start);
                 let mut older = read_forward(&p, wider, from, usize::MAX)?;
                 older.append(&mut recs);
                 recs = older;
@@ -248,18 +252,18 @@ pub async fn produce(
     Path(name): Path<String>,
     Json(r): Json<NewRecord>,
 ) -> Result<Json<Produced>, ApiError> {
-    let topic = s
+    // The Produce handler answers an unknown or unauthorized topic.
+    let count = s
         .broker
         .partitions
         .topic(&name)
-        .ok_or_else(|| ApiError::kafka(3, None))?;
-    let partition = match (r.partition, &r.key) {
-        (Some(p), _) => p,
-        (None, Some(k)) => {
-            let n = topic.partition_count().max(1) as usize;
-            weir_client::partitioner::partition_for_key(k.as_bytes(), n) as i32
+        .map(|t| t.partition_count());
+    let partition = match (r.partition, &r.key, count) {
+        (Some(p), _, _) => p,
+        (None, Some(k), Some(n)) if n > 0 => {
+            weir_client::partitioner::partition_for_key(k.as_bytes(), n as usize) as i32
         }
-        (None, None) => 0,
+        _ => 0,
     };
     let mut batch = BatchBuilder::new();
     batch.push(Record {
@@ -300,4 +304,31 @@ pub async fn produce(
         partition,
         offset: pr.base_offset,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_carry_text_only_when_utf8() {
+        let f = field(b"{\"a\":1}");
+        assert_eq!(f.text.as_deref(), Some("{\"a\":1}"));
+        assert_eq!(f.base64, "eyJhIjoxfQ==");
+        assert!(!f.truncated);
+        let bin = field(&[0xff, 0x00, 0x10]);
+        assert_eq!(bin.text, None);
+        assert_eq!(bin.size, 3);
+    }
+
+    #[test]
+    fn long_fields_are_cut_and_a_cut_character_is_still_text() {
+        let mut long = "a".repeat(MAX_FIELD - 1);
+        long.push('é'); // two bytes across the cut
+        long.push_str("tail");
+        let f = field(long.as_bytes());
+        assert!(f.truncated);
+        assert_eq!(f.size, long.len());
+        assert_eq!(f.text.as_deref(), Some("a".repeat(MAX_FIELD - 1).as_str()));
+    }
 }

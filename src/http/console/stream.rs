@@ -1,7 +1,8 @@
 //! `GET /api/stream`: produce and fetch throughput (bytes and records per
 //! second) as server-sent events, one `rates` event a second, for the
 //! overview's live charts. The stream holds a [`Watch`], so the Produce and
-//! Fetch handlers count only while some console has it open.
+//! Fetch handlers count only while some console has it open. It ends when
+//! the broker shuts down.
 
 use crate::http::HttpState;
 use crate::traffic::{TrafficTotals, Watch};
@@ -25,6 +26,7 @@ struct Rates {
 }
 
 struct Tick {
+    broker: std::sync::Arc<crate::state::BrokerState>,
     watch: Watch,
     interval: Interval,
     last: TrafficTotals,
@@ -38,13 +40,18 @@ pub async fn rates(
     let mut interval = tokio::time::interval(Duration::from_secs(1));
     interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let first = Tick {
+        broker: s.broker.clone(),
         last: watch.totals(),
         watch,
         interval,
         at: Instant::now(),
     };
     let events = futures_util::stream::unfold(first, |mut t| async move {
-        t.interval.tick().await;
+        // The stream ends with the broker (a browser may keep it open forever).
+        tokio::select! {
+            _ = t.interval.tick() => {}
+            _ = t.broker.shutting_down() => return None,
+        }
         let now = t.watch.totals();
         let secs = t.at.elapsed().as_secs_f64().max(0.001);
         let d = now.since(&t.last);

@@ -4,6 +4,13 @@
 
 import { h } from './api.js';
 
+/** An axis top of three ticks, each 1, 2 or 5 times a power of ten, at least `v`. */
+function niceMax(v) {
+  const t = Math.max(v / 3, 1);
+  const p = 10 ** Math.floor(Math.log10(t));
+  return [1, 2, 5, 10].map(m => m * p).find(m => m >= t) * 3;
+}
+
 const COLORS = ['#1d4ed8', '#d97706', '#059669', '#db2777'];
 
 export class LineChart {
@@ -40,7 +47,7 @@ export class LineChart {
     g.scale(ratio, ratio);
     const style = getComputedStyle(document.documentElement);
     const fg = style.getPropertyValue('--muted') || '#666', line = style.getPropertyValue('--line') || '#ddd';
-    const max = Math.max(1, ...this.data.flat()) * 1.1;
+    const max = niceMax(Math.max(...this.data.flat(), 0));
     const left = 60, bottom = hgt - 16, top = 8, right = w - 8;
     g.font = '11px system-ui, sans-serif';
     g.fillStyle = fg; g.strokeStyle = line; g.lineWidth = 1;

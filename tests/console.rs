@@ -1,0 +1,644 @@
+//! The web console (issue 19): its pages and JSON endpoints over real
+//! sockets, mutations through the Kafka handlers (same validation and errors
+//! as a Kafka client gets), `--http-read-only`, and the whole flow in a real
+//! browser (`tests/console/e2e.mjs`: Debian's chromium driven by
+//! playwright-core, kcat as the Kafka client), which takes a screenshot of
+//! every page (into `docs/console/` with `CONSOLE_SHOTS=docs/console`). The browser test skips with one line when node, chromium,
+//! kcat or `tests/console/node_modules/playwright-core` (`npm ci` there) are
+//! missing.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use support::*;
+use weir::{Broker, BrokerConfig};
+
+struct Reply {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+        })
+    }
+}
+
+/// One HTTP/1.1 request over a fresh connection (the endpoint closes it after
+/// the answer).
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
+    let mut s = TcpStream::connect(addr).expect("connect to the HTTP endpoint");
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() {
+        req.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("read the HTTP response");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("a header block");
+    Reply {
+        status: head.split_whitespace().nth(1).unwrap().parse().unwrap(),
+        head: head.to_string(),
+        body: body.to_string(),
+    }
+}
+
+fn get(addr: SocketAddr, path: &str) -> Reply {
+    request(addr, "GET", path, &[], "")
+}
+
+fn post(addr: SocketAddr, path: &str, body: serde_json::Value) -> Reply {
+    request(addr, "POST", path, &[], &body.to_string())
+}
+
+async fn broker_with_http(sets: &[(&str, &str)]) -> (tempfile::TempDir, Broker, SocketAddr) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = BrokerConfig::ephemeral(dir.path().join("data"));
+    config.http = Some("127.0.0.1:0".into());
+    for (k, v) in GROUP_SETTINGS.iter().chain(sets) {
+        config
+            .settings
+            .set(k, v, weir::config::Source::Cli)
+            .unwrap();
+    }
+    let broker = Broker::start(config).await.expect("broker starts");
+    let http = broker.http_addr().unwrap();
+    (dir, broker, http)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_pages_are_served_from_the_binary_and_revalidated_by_etag() {
+    let (_dir, broker, http) = broker_with_http(&[]).await;
+    tokio::task::spawn_blocking(move || {
+        let index = get(http, "/");
+        assert_eq!(index.status, 200);
+        assert!(index
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/html"));
+        assert!(index.body.contains("/console/app.js"));
+        let etag = index.header("etag").expect("an ETag");
+        assert_eq!(index.header("cache-control").as_deref(), Some("no-cache"));
+        let again = http_req_etag(http, "/", &etag);
+        assert_eq!(again, 304, "an unchanged page is not sent again");
+        let js = get(http, "/console/app.js");
+        assert_eq!(js.status, 200);
+        assert!(js
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/javascript"));
+        assert_eq!(get(http, "/console/nope.js").status, 404);
+        let info = get(http, "/api/console").json();
+        assert_eq!(info["read_only"], false);
+        assert_eq!(info["listeners"][0]["name"], "PLAINTEXT");
+    })
+    .await
+    .unwrap();
+    broker.shutdown().await.unwrap();
+}
+
+fn http_req_etag(addr: SocketAddr, path: &str, etag: &str) -> u16 {
+    request(addr, "GET", path, &[("If-None-Match", etag)], "").status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_topics_go_through_the_kafka_handlers_validation() {
+    let (_dir, broker, http) = broker_with_http(&[]).await;
+    let addr = broker.addr().to_string();
+    tokio::task::spawn_blocking(move || {
+        let created = post(
+            http,
+            "/api/topics",
+            serde_json::json!({"name": "shop", "partitions": 2,
+            "configs": {"cleanup.policy": "delete"}}),
+        );
+        assert_eq!(created.status, 200, "{}", created.body);
+        assert_eq!(created.json()["partitions"], 2);
+        let again = post(http, "/api/topics", serde_json::json!({"name": "shop"}));
+        assert_eq!(again.status, 409);
+        assert_eq!(again.json()["error"], "TOPIC_ALREADY_EXISTS");
+        assert_eq!(again.json()["message"], "Topic 'shop' already exists.");
+        let bad = post(http, "/api/topics", serde_json::json!({"name": "no/slash"}));
+        assert_eq!(
+            bad.json()["error"],
+            "INVALID_TOPIC_EXCEPTION",
+            "{}",
+            bad.body
+        );
+        let bad_cfg = post(
+            http,
+            "/api/topics",
+            serde_json::json!({"name": "x", "configs": {"retention.ms": "soon"}}),
+        );
+        assert_eq!(
+            bad_cfg.json()["error"],
+            "INVALID_CONFIG",
+            "{}",
+            bad_cfg.body
+        );
+        assert_eq!(get(http, "/api/topics/x").status, 404, "nothing created");
+
+        // Configs: IncrementalAlterConfigs' validation and DescribeConfigs' sources.
+        let bad = post(
+            http,
+            "/api/topics/shop/configs",
+            serde_json::json!({"set": {"retention.ms": "soon"}}),
+        );
+        assert_eq!(bad.status, 400);
+        assert_eq!(bad.json()["error"], "INVALID_CONFIG");
+        let ok = post(
+            http,
+            "/api/topics/shop/configs",
+            serde_json::json!({"set": {"retention.ms": "60000"}}),
+        );
+        assert_eq!(ok.status, 200, "{}", ok.body);
+        let configs = get(http, "/api/topics/shop/configs").json();
+        let retention = configs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "retention.ms")
+            .unwrap();
+        assert_eq!(retention["value"], "60000");
+        assert_eq!(retention["source"], "DYNAMIC_TOPIC_CONFIG");
+        let ok = post(
+            http,
+            "/api/topics/shop/configs",
+            serde_json::json!({"delete": ["retention.ms"]}),
+        );
+        assert_eq!(ok.status, 200);
+        let configs = get(http, "/api/topics/shop/configs").json();
+        let retention = configs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "retention.ms")
+            .unwrap();
+        assert_eq!(retention["source"], "DEFAULT_CONFIG");
+
+        // Produce with a real client and from the console; browse both ways.
+        produce(&addr, "shop", 1, 30);
+        let one = post(
+            http,
+            "/api/topics/shop/messages",
+            serde_json::json!({"partition": 0,
+            "key": "k", "value": "{\"a\":1}", "headers": [["h", "v"]]}),
+        );
+        assert_eq!(one.status, 200, "{}", one.body);
+        assert_eq!(one.json()["offset"], 30);
+        let page = get(http, "/api/topics/shop/messages?partition=0&limit=10").json();
+        let offsets: Vec<i64> = page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["offset"].as_i64().unwrap())
+            .collect();
+        assert_eq!(offsets, (0..10).collect::<Vec<_>>());
+        assert_eq!(page["next_offset"], 10);
+        assert_eq!(page["messages"][0]["value"]["text"], "p0-0");
+        let newest = get(
+            http,
+            "/api/topics/shop/messages?partition=0&order=newest&limit=2",
+        )
+        .json();
+        let m = &newest["messages"][0];
+        assert_eq!(m["offset"], 30);
+        assert_eq!(m["key"]["text"], "k");
+        assert_eq!(m["value"]["text"], "{\"a\":1}");
+        assert_eq!(m["headers"][0][0], "h");
+        assert_eq!(m["headers"][0][1]["base64"], "dg==");
+        assert_eq!(newest["messages"][1]["offset"], 29);
+        assert_eq!(newest["next_offset"], 29);
+        let older = get(
+            http,
+            "/api/topics/shop/messages?partition=0&order=newest&limit=2&offset=29",
+        )
+        .json();
+        assert_eq!(older["messages"][0]["offset"], 28);
+        let by_time = get(
+            http,
+            &format!(
+                "/api/topics/shop/messages?partition=0&timestamp={}",
+                now_ms() + 60_000
+            ),
+        )
+        .json();
+        assert_eq!(
+            by_time["messages"].as_array().unwrap().len(),
+            0,
+            "nothing after a future time"
+        );
+        let big = get(http, "/api/topics/shop/messages?partition=0&limit=100000").json();
+        assert_eq!(
+            big["messages"].as_array().unwrap().len(),
+            31,
+            "bounded page, whole partition here"
+        );
+        assert_eq!(
+            get(http, "/api/topics/shop/messages?partition=7").status,
+            404
+        );
+        assert_eq!(
+            post(
+                http,
+                "/api/topics/shop/messages",
+                serde_json::json!({"partition": 9, "value": "x"})
+            )
+            .json()["error"],
+            "UNKNOWN_TOPIC_OR_PARTITION"
+        );
+
+        // Delete.
+        let del = request(http, "DELETE", "/api/topics/shop", &[], "");
+        assert_eq!(del.status, 200, "{}", del.body);
+        assert_eq!(get(http, "/api/topics/shop").status, 404);
+        let del = request(http, "DELETE", "/api/topics/shop", &[], "");
+        assert_eq!(del.json()["error"], "UNKNOWN_TOPIC_OR_PARTITION");
+    })
+    .await
+    .unwrap();
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_of_an_empty_group_are_reset_after_a_preview() {
+    let (_dir, broker, http) = broker_with_http(&[]).await;
+    broker
+        .state()
+        .partitions
+        .create_topic("pay", 2, Default::default(), false)
+        .unwrap();
+    let addr = broker.addr().to_string();
+    tokio::task::spawn_blocking(move || {
+        produce(&addr, "pay", 2, 10);
+        let m = Member::join(&addr, "payers", &["pay"], &[]);
+        wait_for(20, "assignment", || m.partitions().len() == 2);
+        m.commit("pay", &[(0, 7), (1, 10)]);
+        let detail = get(http, "/api/groups/payers/detail").json();
+        assert_eq!(detail["state"], "Stable");
+        assert_eq!(detail["protocol_type"], "consumer");
+        assert_eq!(
+            detail["members"][0]["assignment"]["pay"],
+            serde_json::json!([0, 1])
+        );
+        // Preview works on a live group; applying does not.
+        let body = serde_json::json!({"to": "earliest", "dry_run": true});
+        let plan = post(http, "/api/groups/payers/reset", body).json();
+        assert_eq!(
+            plan["partitions"][0],
+            serde_json::json!({"topic": "pay", "partition": 0, "current": 7, "target": 0})
+        );
+        let refused = post(
+            http,
+            "/api/groups/payers/reset",
+            serde_json::json!({"to": "earliest"}),
+        );
+        assert_eq!(refused.status, 409);
+        assert!(
+            refused.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("inactive"),
+            "{}",
+            refused.body
+        );
+        m.close();
+        wait_for(20, "group empty", || {
+            get(http, "/api/groups/payers/detail").json()["state"] == "Empty"
+        });
+        let offset = post(
+            http,
+            "/api/groups/payers/reset",
+            serde_json::json!({"topic": "pay", "to": "offset", "value": 4}),
+        );
+        assert_eq!(offset.status, 200, "{}", offset.body);
+        let figures = get(http, "/api/groups/payers").json();
+        let committed: Vec<i64> = figures["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["committed"].as_i64().unwrap())
+            .collect();
+        assert_eq!(committed, vec![4, 4]);
+        let clamp = post(
+            http,
+            "/api/groups/payers/reset",
+            serde_json::json!({"to": "offset", "value": 1000, "dry_run": true}),
+        )
+        .json();
+        assert_eq!(
+            clamp["partitions"][1]["target"], 10,
+            "clamped to the end, as kafka-consumer-groups"
+        );
+        let latest = post(
+            http,
+            "/api/groups/payers/reset",
+            serde_json::json!({"to": "latest"}),
+        );
+        assert_eq!(latest.status, 200);
+        let figures = get(http, "/api/groups/payers").json();
+        assert!(figures["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["lag"] == 0));
+        let ts = post(
+            http,
+            "/api/groups/payers/reset",
+            serde_json::json!({"to": "timestamp", "value": 0, "dry_run": true}),
+        )
+        .json();
+        assert_eq!(ts["partitions"][0]["target"], 0);
+    })
+    .await
+    .unwrap();
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throughput_is_counted_only_while_a_stream_is_open() {
+    let (_dir, broker, http) = broker_with_http(&[]).await;
+    broker
+        .state()
+        .partitions
+        .create_topic("flow", 1, Default::default(), false)
+        .unwrap();
+    let state = broker.state().clone();
+    let addr = broker.addr().to_string();
+    tokio::task::spawn_blocking(move || {
+        produce(&addr, "flow", 1, 5);
+        assert!(!state.traffic.watching());
+        assert_eq!(
+            state.traffic.totals(),
+            Default::default(),
+            "nothing counted unwatched"
+        );
+        let mut s = TcpStream::connect(http).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            s,
+            "GET /api/stream HTTP/1.1\r\nHost: weir\r\nAccept: text/event-stream\r\n\r\n"
+        )
+        .unwrap();
+        let mut lines = BufReader::new(s.try_clone().unwrap()).lines();
+        let mut events = 0;
+        let mut produced = 0.0;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let addr2 = addr.clone();
+        let producer = std::thread::spawn(move || produce(&addr2, "flow", 1, 50));
+        while Instant::now() < deadline && produced == 0.0 {
+            let line = lines.next().expect("stream open").expect("read");
+            if let Some(data) = line.strip_prefix("data: ") {
+                events += 1;
+                let v: serde_json::Value = serde_json::from_str(data).unwrap();
+                produced += v["produce_records_per_sec"].as_f64().unwrap();
+            }
+        }
+        producer.join().unwrap();
+        assert!(events >= 1 && produced > 0.0, "the stream saw the produce");
+        assert!(state.traffic.watching());
+        drop(lines);
+        drop(s);
+        wait_for(10, "counting stops when the stream closes", || {
+            !state.traffic.watching()
+        });
+    })
+    .await
+    .unwrap();
+    broker.shutdown().await.unwrap();
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn read_only_console_refuses_every_mutation_and_foreign_origins_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let http_arg = format!("127.0.0.1:{port}");
+    let mut broker = TestBroker::spawn(dir.path(), &["--http", &http_arg, "--http-read-only"]);
+    let http: SocketAddr = http_arg.parse().unwrap();
+    wait_for(20, "HTTP endpoint up", || TcpStream::connect(http).is_ok());
+    assert_eq!(get(http, "/api/console").json()["read_only"], true);
+    for (method, path, body) in [
+        ("POST", "/api/topics", r#"{"name":"t"}"#),
+        ("DELETE", "/api/topics/t", ""),
+        ("POST", "/api/topics/t/configs", r#"{"set":{}}"#),
+        ("POST", "/api/topics/t/messages", r#"{"value":"x"}"#),
+        ("POST", "/api/groups/g/reset", r#"{"to":"earliest"}"#),
+    ] {
+        let r = request(http, method, path, &[], body);
+        assert_eq!(r.status, 403, "{method} {path}");
+        assert_eq!(r.json()["error"], "READ_ONLY");
+    }
+    assert_eq!(get(http, "/api/topics").status, 200, "reading still works");
+    broker.kill();
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let http_arg = format!("127.0.0.1:{port}");
+    let mut broker = TestBroker::spawn(dir.path(), &["--http", &http_arg]);
+    let http: SocketAddr = http_arg.parse().unwrap();
+    wait_for(20, "HTTP endpoint up", || TcpStream::connect(http).is_ok());
+    let foreign = request(
+        http,
+        "POST",
+        "/api/topics",
+        &[("Origin", "http://evil.example")],
+        r#"{"name":"t"}"#,
+    );
+    assert_eq!(foreign.status, 403);
+    assert_eq!(foreign.json()["error"], "FOREIGN_ORIGIN");
+    let own_origin = format!("http://{http}");
+    let own = request(
+        http,
+        "POST",
+        "/api/topics",
+        &[("Origin", &own_origin)],
+        r#"{"name":"t"}"#,
+    );
+    assert_eq!(own.status, 200, "{}", own.body);
+    broker.kill();
+}
+
+/// What the browser test needs, or the reason it cannot run here.
+fn browser_tools(dir: &Path) -> Result<(), String> {
+    let runs = |bin: &str, arg: &str| {
+        Command::new(bin)
+            .arg(arg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !runs("node", "--version") {
+        return Err("node is not installed".into());
+    }
+    if !Path::new("/usr/bin/chromium").exists() {
+        return Err("Debian's chromium is not installed".into());
+    }
+    if !runs("kcat", "-V") {
+        return Err("kcat is not installed".into());
+    }
+    if !dir
+        .join("node_modules/playwright-core/package.json")
+        .exists()
+    {
+        return Err("playwright-core is not installed (npm ci in tests/console)".into());
+    }
+    Ok(())
+}
+
+#[test]
+fn console_flow_in_a_real_browser() {
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/console");
+    if let Err(why) = browser_tools(&scripts) {
+        eprintln!("SKIP: {why}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let http_arg = format!("127.0.0.1:{port}");
+    let mut broker = TestBroker::spawn(
+        dir.path(),
+        &[
+            "--http",
+            &http_arg,
+            "--set",
+            "group.initial.rebalance.delay.ms=0",
+        ],
+    );
+    wait_for(20, "HTTP endpoint up", || {
+        TcpStream::connect(&http_arg).is_ok()
+    });
+    // CONSOLE_SHOTS=docs/console refreshes the committed screenshots.
+    let shots = match std::env::var_os("CONSOLE_SHOTS") {
+        Some(d) => Path::new(env!("CARGO_MANIFEST_DIR")).join(d),
+        None => dir.path().join("shots"),
+    };
+    std::fs::create_dir_all(&shots).unwrap();
+    let status = Command::new("node")
+        .arg(scripts.join("e2e.mjs"))
+        .current_dir(&scripts)
+        .env("WEIR_HTTP", format!("http://{http_arg}"))
+        .env("WEIR_BOOTSTRAP", broker.bootstrap())
+        .env("SHOTS", &shots)
+        .status()
+        .expect("run node");
+    broker.kill();
+    assert!(
+        status.success(),
+        "the browser flow failed (see its output above)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_stream_ends_when_the_broker_shuts_down() {
+    let (_dir, broker, http) = broker_with_http(&[]).await;
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(http).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        write!(s, "GET /api/stream HTTP/1.1\r\nHost: weir\r\n\r\n").unwrap();
+        let mut all = String::new();
+        // Read to the end of the stream: the broker closes it at shutdown.
+        s.read_to_string(&mut all)
+            .expect("the stream ends before the timeout");
+        all
+    });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let state = broker.state().clone();
+    assert!(state.traffic.watching());
+    broker.shutdown().await.unwrap();
+    let all = bounded("stream end", reader).await.unwrap();
+    assert!(all.contains("event: rates"), "{all}");
+    wait_for(5, "counting stops", || !state.traffic.watching());
+}
+
+/// With an authorizer and no ACLs, the console (`User:ANONYMOUS`) is refused
+/// as a Kafka client would be, with the handlers' own authorization errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_requests_are_authorized_as_anonymous() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = BrokerConfig::ephemeral(dir.path().join("data"));
+    config.http = Some("127.0.0.1:0".into());
+    let acls = weir::acl::StandardAuthorizer::new("User:admin", false).unwrap();
+    let pipeline = weir::pipeline::Pipeline::default().with_authorizer(std::sync::Arc::new(acls));
+    let broker = Broker::start_with_pipeline(config, pipeline)
+        .await
+        .expect("broker starts");
+    broker
+        .state()
+        .partitions
+        .create_topic("secret", 1, Default::default(), false)
+        .unwrap();
+    let http = broker.http_addr().unwrap();
+    tokio::task::spawn_blocking(move || {
+        let create = post(http, "/api/topics", serde_json::json!({"name": "t"}));
+        assert_eq!(create.status, 403, "{}", create.body);
+        assert_eq!(create.json()["error"], "TOPIC_AUTHORIZATION_FAILED");
+        for path in ["/api/topics/secret/messages", "/api/topics/nosuch/messages"] {
+            let r = get(http, path);
+            assert_eq!(r.json()["error"], "TOPIC_AUTHORIZATION_FAILED", "{path}");
+        }
+        let produce = post(
+            http,
+            "/api/topics/secret/messages",
+            serde_json::json!({"value": "x"}),
+        );
+        assert_eq!(produce.json()["error"], "TOPIC_AUTHORIZATION_FAILED");
+        let configs = post(
+            http,
+            "/api/topics/secret/configs",
+            serde_json::json!({"set": {"retention.ms": "1000"}}),
+        );
+        assert_eq!(
+            configs.json()["error"],
+            "TOPIC_AUTHORIZATION_FAILED",
+            "{}",
+            configs.body
+        );
+        let del = request(http, "DELETE", "/api/topics/secret", &[], "");
+        assert_eq!(del.json()["error"], "TOPIC_AUTHORIZATION_FAILED");
+        let reset = post(
+            http,
+            "/api/groups/g/reset",
+            serde_json::json!({"topic": "secret", "to": "earliest"}),
+        );
+        assert_eq!(reset.json()["error"], "GROUP_AUTHORIZATION_FAILED");
+    })
+    .await
+    .unwrap();
+    broker.shutdown().await.unwrap();
+}
