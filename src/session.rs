@@ -210,6 +210,11 @@ async fn serve_stream<R, W>(
                 );
                 break;
             }
+            Err(e @ FrameError::Idle(_)) => {
+                // Routine (Kafka logs idle closes at debug too).
+                tracing::debug!("closing connection from {}: {e}", peer.addr);
+                break;
+            }
             Err(e) => {
                 tracing::warn!("closing connection from {}: {e}", peer.addr);
                 break;
