@@ -166,6 +166,7 @@ throttle_time!(
     AlterUserScramCredentialsResponse,
     DescribeUserScramCredentialsResponse,
     // share groups
+    DescribeShareGroupOffsetsResponse,
     ShareAcknowledgeResponse,
     ShareFetchResponse,
     ShareGroupDescribeResponse,

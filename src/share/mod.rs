@@ -311,6 +311,19 @@ impl Coordinator {
             .map(|p| p.start_offset())
     }
 
+    /// Every share-partition of a group: (topic id, partition, start offset), sorted.
+    pub fn start_offsets(&self, group_id: &str) -> Vec<(u128, i32, i64)> {
+        let inner = self.inner.lock();
+        let mut v: Vec<_> = inner
+            .partitions
+            .iter()
+            .filter(|((g, _, _), _)| g == group_id)
+            .map(|((_, t, p), sp)| (*t, *p, sp.start_offset()))
+            .collect();
+        v.sort();
+        v
+    }
+
     /// Write every share-partition to the checkpoint if any changed. Blocking
     /// (fsync): call it off the async workers.
     pub fn persist(&self) -> Result<(), String> {
