@@ -125,11 +125,11 @@ impl Coordinator {
             for (t, ps) in a {
                 for p in ps {
                     let key = (group_id.to_string(), *t, *p);
-                    if !inner.partitions.contains_key(&key) {
+                    if let std::collections::hash_map::Entry::Vacant(e) =
+                        inner.partitions.entry(key)
+                    {
                         if let Some(start) = catalog.start_offset(*t, *p) {
-                            inner
-                                .partitions
-                                .insert(key, SharePartition::new(start, self.config.limits));
+                            e.insert(SharePartition::new(start, self.config.limits));
                         }
                     }
                 }
