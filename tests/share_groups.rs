@@ -391,3 +391,234 @@ fn queue_one_of_three_consumers_killed_every_record_accepted_once() {
 fn queue_broker_killed_every_record_accepted_once() {
     queue_run(Kill::Broker);
 }
+
+// ------------------------------------------------------------------ raw protocol
+// The share APIs' own rules over a real socket (no Java needed).
+
+mod raw_protocol {
+    use super::support::raw::{batch, create_topic_raw, produce_raw};
+    use super::support::{RawClient, TestBroker};
+    use kafka_protocol::messages::share_acknowledge_request::{
+        AcknowledgePartition, AcknowledgeTopic, AcknowledgementBatch as AckBatch,
+    };
+    use kafka_protocol::messages::share_fetch_request::{FetchPartition, FetchTopic};
+    use kafka_protocol::messages::*;
+    use kafka_protocol::protocol::StrBytes;
+    use kafka_protocol::ResponseError as E;
+    use uuid::Uuid;
+
+    fn s(v: &str) -> StrBytes {
+        StrBytes::from_string(v.to_string())
+    }
+
+    macro_rules! call {
+        ($c:expr, $kind:ident, $req:expr, $v:expr) => {
+            match $c.call(RequestKind::$kind($req), ApiKey::$kind, $v).await {
+                ResponseKind::$kind(r) => r,
+                other => panic!("unexpected response {other:?}"),
+            }
+        };
+    }
+
+    fn fetch(member: &str, epoch: i32, topic: Uuid) -> ShareFetchRequest {
+        ShareFetchRequest::default()
+            .with_group_id(Some(GroupId(s("sg"))))
+            .with_member_id(Some(s(member)))
+            .with_share_session_epoch(epoch)
+            .with_max_wait_ms(100)
+            .with_min_bytes(1)
+            .with_max_bytes(1 << 20)
+            .with_max_records(100)
+            .with_topics(vec![FetchTopic::default()
+                .with_topic_id(topic)
+                .with_partitions(vec![FetchPartition::default()
+                    .with_partition_index(0)
+                    .with_partition_max_bytes(1 << 20)])])
+    }
+
+    fn ack(
+        member: &str,
+        epoch: i32,
+        topic: Uuid,
+        batches: &[(i64, i64, i8)],
+    ) -> ShareAcknowledgeRequest {
+        ShareAcknowledgeRequest::default()
+            .with_group_id(Some(GroupId(s("sg"))))
+            .with_member_id(Some(s(member)))
+            .with_share_session_epoch(epoch)
+            .with_topics(vec![AcknowledgeTopic::default()
+                .with_topic_id(topic)
+                .with_partitions(vec![AcknowledgePartition::default()
+                    .with_partition_index(0)
+                    .with_acknowledgement_batches(
+                        batches
+                            .iter()
+                            .map(|(f, l, t)| {
+                                AckBatch::default()
+                                    .with_first_offset(*f)
+                                    .with_last_offset(*l)
+                                    .with_acknowledge_types(vec![*t])
+                            })
+                            .collect(),
+                    )])])
+    }
+
+    fn acquired(r: &ShareFetchResponse) -> Vec<(i64, i64, i16)> {
+        r.responses
+            .iter()
+            .flat_map(|t| t.partitions.iter())
+            .flat_map(|p| p.acquired_records.iter())
+            .map(|a| (a.first_offset, a.last_offset, a.delivery_count))
+            .collect()
+    }
+
+    async fn join(c: &mut RawClient, member: &str) -> ShareGroupHeartbeatResponse {
+        call!(
+            c,
+            ShareGroupHeartbeat,
+            ShareGroupHeartbeatRequest::default()
+                .with_group_id(GroupId(s("sg")))
+                .with_member_id(s(member))
+                .with_member_epoch(0)
+                .with_subscribed_topic_names(Some(vec![TopicName(s("t"))])),
+            1
+        )
+    }
+
+    async fn start_offset(c: &mut RawClient) -> i64 {
+        let r = call!(
+            c,
+            DescribeShareGroupOffsets,
+            DescribeShareGroupOffsetsRequest::default().with_groups(vec![
+                describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup::default()
+                    .with_group_id(GroupId(s("sg")))
+                    .with_topics(None)
+            ]),
+            0
+        );
+        r.groups[0].topics[0].partitions[0].start_offset
+    }
+
+    #[tokio::test]
+    async fn share_session_epochs_acknowledgements_and_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = TestBroker::in_dir(dir.path(), &[]).await;
+        let mut c = RawClient::connect(b.addr()).await;
+        create_topic_raw(&mut c, "t", 1).await;
+        let topic = b.state().partitions.topic("t").unwrap().id;
+
+        let hb = join(&mut c, "m1").await;
+        assert_eq!((hb.error_code, hb.member_epoch), (0, 1));
+        let a = hb.assignment.expect("assignment");
+        assert_eq!(a.topic_partitions[0].topic_id, topic);
+        assert_eq!(a.topic_partitions[0].partitions, vec![0]);
+        // The share-partition starts at the log end (share.auto.offset.reset=latest).
+        assert_eq!(
+            produce_raw(&mut c, "t", 0, batch(5, -1, -1, -1), 9)
+                .await
+                .error_code,
+            0
+        );
+
+        // Sessions: a later epoch without a session, acknowledgements in the opening request.
+        let r = call!(c, ShareFetch, fetch("m1", 1, topic), 1);
+        assert_eq!(r.error_code, E::ShareSessionNotFound.code());
+        let r = call!(c, ShareAcknowledge, ack("m1", 0, topic, &[(0, 0, 1)]), 1);
+        assert_eq!(r.error_code, E::InvalidShareSessionEpoch.code());
+        let mut opening = fetch("m1", 0, topic);
+        opening.topics[0].partitions[0].acknowledgement_batches =
+            vec![share_fetch_request::AcknowledgementBatch::default()
+                .with_first_offset(0)
+                .with_last_offset(0)
+                .with_acknowledge_types(vec![1])];
+        let r = call!(c, ShareFetch, opening, 1);
+        assert_eq!(r.error_code, E::InvalidRequest.code());
+
+        let r = call!(c, ShareFetch, fetch("m1", 0, topic), 1);
+        assert_eq!(r.error_code, 0);
+        assert_eq!(acquired(&r), vec![(0, 4, 1)]);
+        assert!(r.acquisition_lock_timeout_ms > 0);
+        let r = call!(c, ShareFetch, fetch("m1", 2, topic), 1);
+        assert_eq!(r.error_code, E::InvalidShareSessionEpoch.code());
+
+        // Another member may not acknowledge m1's records; RENEW is off by default.
+        let hb2 = join(&mut c, "m2").await;
+        assert_eq!(hb2.member_epoch, 2);
+        let r = call!(c, ShareFetch, fetch("m2", 0, topic), 1);
+        assert!(acquired(&r).is_empty(), "nothing available for m2");
+        let r = call!(c, ShareAcknowledge, ack("m2", 1, topic, &[(0, 0, 1)]), 1);
+        let p = &r.responses[0].partitions[0];
+        assert_eq!(p.error_code, E::InvalidRecordState.code());
+        let r = call!(c, ShareAcknowledge, ack("m1", 1, topic, &[(0, 0, 4)]), 1);
+        assert_eq!(
+            r.responses[0].partitions[0].error_code,
+            E::InvalidRecordState.code()
+        );
+
+        // ACCEPT 0-1, RELEASE 2-4: released records come back with delivery count 2.
+        let r = call!(
+            c,
+            ShareAcknowledge,
+            ack("m1", 2, topic, &[(0, 1, 1), (2, 4, 2)]),
+            1
+        );
+        assert_eq!(r.responses[0].partitions[0].error_code, 0);
+        assert_eq!(start_offset(&mut c).await, 2);
+        let r = call!(c, ShareFetch, fetch("m1", 3, topic), 1);
+        assert_eq!(acquired(&r), vec![(2, 4, 2)]);
+        // Closing the session (epoch -1) releases what m1 holds.
+        let r = call!(c, ShareAcknowledge, ack("m1", -1, topic, &[]), 1);
+        assert_eq!(r.error_code, 0);
+        let r = call!(c, ShareAcknowledge, ack("m1", 5, topic, &[]), 1);
+        assert_eq!(r.error_code, E::ShareSessionNotFound.code());
+
+        // ListGroups by type; the id of a consumer group is not a share group's.
+        let lg = call!(
+            c,
+            ListGroups,
+            ListGroupsRequest::default().with_types_filter(vec![s("share")]),
+            5
+        );
+        let ids: Vec<&str> = lg.groups.iter().map(|g| g.group_id.as_str()).collect();
+        assert_eq!(ids, vec!["sg"]);
+        assert_eq!(lg.groups[0].group_type.as_str(), "share");
+        let commit = OffsetCommitRequest::default()
+            .with_group_id(GroupId(s("classic")))
+            .with_generation_id_or_member_epoch(-1)
+            .with_topics(vec![
+                offset_commit_request::OffsetCommitRequestTopic::default()
+                    .with_name(TopicName(s("t")))
+                    .with_partitions(vec![
+                        offset_commit_request::OffsetCommitRequestPartition::default()
+                            .with_partition_index(0)
+                            .with_committed_offset(1),
+                    ]),
+            ]);
+        let r = call!(c, OffsetCommit, commit, 8);
+        assert_eq!(r.topics[0].partitions[0].error_code, 0);
+        let r = call!(
+            c,
+            ShareGroupHeartbeat,
+            ShareGroupHeartbeatRequest::default()
+                .with_group_id(GroupId(s("classic")))
+                .with_member_id(s("m"))
+                .with_member_epoch(0)
+                .with_subscribed_topic_names(Some(vec![TopicName(s("t"))])),
+            1
+        );
+        assert_eq!(r.error_code, E::GroupIdNotFound.code());
+        assert_eq!(
+            r.error_message.as_ref().map(|m| m.as_str()),
+            Some("Group classic is not a share group.")
+        );
+
+        // After a restart the share-partition keeps its start offset and delivery counts.
+        drop(c);
+        b.restart().await;
+        let mut c = RawClient::connect(b.addr()).await;
+        assert_eq!(start_offset(&mut c).await, 2);
+        join(&mut c, "m3").await;
+        let r = call!(c, ShareFetch, fetch("m3", 0, topic), 1);
+        assert_eq!(acquired(&r), vec![(2, 4, 3)]);
+    }
+}

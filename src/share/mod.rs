@@ -186,6 +186,11 @@ impl Coordinator {
         inner.groups.get(group_id).cloned()
     }
 
+    /// Whether share group `group_id` exists.
+    pub fn has_group(&self, group_id: &str) -> bool {
+        self.inner.lock().groups.contains_key(group_id)
+    }
+
     /// Every group: (id, state) (ListGroups).
     pub fn list(&self) -> Vec<(String, &'static str)> {
         let inner = self.inner.lock();
