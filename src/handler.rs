@@ -189,6 +189,7 @@ throttle_time!(
     AlterUserScramCredentialsResponse,
     DescribeUserScramCredentialsResponse,
     // share groups
+    DescribeShareGroupOffsetsResponse,
     ShareAcknowledgeResponse,
     ShareFetchResponse,
     ShareGroupDescribeResponse,

@@ -157,6 +157,9 @@ fn trim(records: &Bytes, acquired: &[Acquired]) -> Bytes {
     }
 }
 
+/// What one share-partition gave in a pass: its batches and acquired ranges, or an error.
+type PassResult = Result<(Bytes, Vec<Acquired>), ResponseError>;
+
 /// One pass over the session's share-partitions: acquire what can be acquired,
 /// within `max_records` and `max_bytes`; then persist what changed.
 fn acquire_pass(
@@ -167,7 +170,7 @@ fn acquire_pass(
     max_records: usize,
     max_bytes: usize,
     read_committed: bool,
-) -> Vec<(usize, Result<(Bytes, Vec<Acquired>), ResponseError>)> {
+) -> Vec<(usize, PassResult)> {
     let share = &state.share;
     let mut out = Vec::new();
     let mut remaining = max_records;
@@ -288,7 +291,7 @@ impl Handler for Api {
         // Acknowledgements first.
         let mut answers: BTreeMap<(Uuid, i32), PartitionData> = BTreeMap::new();
         let leader = LeaderIdAndEpoch::default()
-            .with_leader_id(state.node_id.into())
+            .with_leader_id(state.node_id)
             .with_leader_epoch(0);
         let blank = |p: i32| {
             PartitionData::default()

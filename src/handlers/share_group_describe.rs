@@ -71,8 +71,14 @@ impl Handler for Api {
                 }
                 match state.share.describe(id) {
                     None => {
+                        // As Kafka's shareGroup(): unknown, or owned by another group type.
+                        let msg = if state.groups.describe_group(id).is_some() {
+                            format!("Group {} is not a share group.", id.as_str())
+                        } else {
+                            format!("Group {} not found.", id.as_str())
+                        };
                         out.error_code = ResponseError::GroupIdNotFound.code();
-                        out.error_message = Some(sb(format!("Group {} not found.", id.as_str())));
+                        out.error_message = Some(sb(msg));
                         out.group_state = sb("Dead");
                     }
                     Some(g) => {

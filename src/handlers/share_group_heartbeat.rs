@@ -63,6 +63,16 @@ impl Handler for Api {
             );
         }
         let share = &state.share;
+        // As Kafka's getOrMaybeCreateShareGroup: a classic or consumer group owns the id.
+        if !share.has_group(&req.group_id) && state.groups.describe_group(&req.group_id).is_some() {
+            return error(
+                ResponseError::GroupIdNotFound,
+                Some(&format!(
+                    "Group {} is not a share group.",
+                    req.group_id.as_str()
+                )),
+            );
+        }
         if req.member_epoch == LEAVE_EPOCH {
             share.leave(&req.group_id, &req.member_id);
             let st = state.clone();

@@ -125,11 +125,11 @@ impl Coordinator {
             for (t, ps) in a {
                 for p in ps {
                     let key = (group_id.to_string(), *t, *p);
-                    if !inner.partitions.contains_key(&key) {
+                    if let std::collections::hash_map::Entry::Vacant(e) =
+                        inner.partitions.entry(key)
+                    {
                         if let Some(start) = catalog.start_offset(*t, *p) {
-                            inner
-                                .partitions
-                                .insert(key, SharePartition::new(start, self.config.limits));
+                            e.insert(SharePartition::new(start, self.config.limits));
                         }
                     }
                 }
@@ -184,6 +184,11 @@ impl Coordinator {
         let mut inner = self.inner.lock();
         self.expire_members(&mut inner, group_id, now);
         inner.groups.get(group_id).cloned()
+    }
+
+    /// Whether share group `group_id` exists.
+    pub fn has_group(&self, group_id: &str) -> bool {
+        self.inner.lock().groups.contains_key(group_id)
     }
 
     /// Every group: (id, state) (ListGroups).
@@ -309,6 +314,19 @@ impl Coordinator {
             .partitions
             .get(key)
             .map(|p| p.start_offset())
+    }
+
+    /// Every share-partition of a group: (topic id, partition, start offset), sorted.
+    pub fn start_offsets(&self, group_id: &str) -> Vec<(u128, i32, i64)> {
+        let inner = self.inner.lock();
+        let mut v: Vec<_> = inner
+            .partitions
+            .iter()
+            .filter(|((g, _, _), _)| g == group_id)
+            .map(|((_, t, p), sp)| (*t, *p, sp.start_offset()))
+            .collect();
+        v.sort();
+        v
     }
 
     /// Write every share-partition to the checkpoint if any changed. Blocking

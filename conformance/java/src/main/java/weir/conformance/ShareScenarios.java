@@ -114,6 +114,12 @@ final class ShareScenarios {
             eq(consumerGroups.contains(grp), false, "share group not listed as a consumer group");
             ShareGroupDescription d = get(a.describeShareGroups(List.of(grp)).all()).get(grp);
             eq(d.groupState(), GroupState.STABLE, "share group state");
+            // DescribeShareGroupOffsets: the share-partition starts past the 30 accepted records.
+            Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.SharePartitionOffsetInfo> offs =
+                    get(a.listShareGroupOffsets(Map.of(grp, new org.apache.kafka.clients.admin.ListShareGroupOffsetsSpec()))
+                            .partitionsToOffsetInfo(grp));
+            eq(offs.keySet(), Set.of(new org.apache.kafka.common.TopicPartition(t, 0)), "share-partitions listed");
+            eq(offs.values().iterator().next().startOffset(), 30L, "share-partition start offset");
         }
         // A second member of the group gets nothing: all 30 were accepted.
         try (KafkaShareConsumer<byte[], byte[]> c2 = shareConsumer(bs, grp, "implicit")) {
