@@ -8,7 +8,8 @@
 
 use crate::acl::{AclOperation, ResourceType};
 use crate::codec::flex::{FlexError, Reader, Writer};
-use crate::groups::streams::{StreamsGroupDescription, TaskSet, Tasks, TopicInfo};
+use crate::groups::streams::{TaskSet, Tasks, TopicInfo};
+use crate::groups::StreamsGroupDescription;
 use crate::handler::{HandlerError, RawContext};
 use crate::state::BrokerState;
 use bytes::Bytes;

@@ -25,9 +25,6 @@
 //! Pure logic: time is passed in, topics are looked up through [`TopicCatalog`].
 
 pub mod assignor;
-mod entry;
-
-pub use entry::{StreamsGroupDescription, StreamsMemberDescription};
 
 use super::consumer::{regex_matches, TopicCatalog};
 use super::records::{Reader, RecordError, Writer};

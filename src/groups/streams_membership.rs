@@ -2,13 +2,13 @@
 //! (validated, routed to the group, the group persisted), the internal topics
 //! a group's topology needs, and StreamsGroupDescribe.
 
-use super::{
+use super::consumer::TopicCatalog;
+use super::coordinator::{Group, GroupKind};
+use super::streams::{
     configure, Endpoint, HeartbeatRequest, HeartbeatResponse, StreamsGroup, Tasks, TopicInfo,
     Topology,
 };
-use crate::groups::consumer::TopicCatalog;
-use crate::groups::coordinator::{Group, GroupKind};
-use crate::groups::Coordinator;
+use super::Coordinator;
 use kafka_protocol::ResponseError as E;
 use std::collections::BTreeMap;
 
