@@ -497,7 +497,7 @@ async fn a_missing_source_topic_is_reported_until_it_exists() {
     assert_eq!(r.error, 0);
     assert_eq!(
         r.status,
-        vec![(1, "Missing source topics: sg-nowhere".to_string())]
+        vec![(1, "Source topics sg-nowhere are missing.".to_string())]
     );
     assert_eq!(r.active.map(|a| count(&a)), Some(0));
     assert!(b

@@ -62,16 +62,9 @@ impl Coordinator {
         if req.member_epoch < -2 {
             return invalid(&format!("MemberEpoch {} is invalid.", req.member_epoch));
         }
-        if req.member_epoch == 0 {
-            if req.rebalance_timeout_ms <= 0 {
-                return invalid("RebalanceTimeoutMs must be provided when joining.");
-            }
-            if req.process_id.as_deref().unwrap_or("").is_empty() {
-                return invalid("ProcessId can't be empty.");
-            }
-            if req.topology.is_none() {
-                return invalid("Topology must be non-null when joining the group.");
-            }
+        // (Kafka 4.4 accepts a join without a process id or rebalance timeout.)
+        if req.member_epoch == 0 && req.topology.is_none() {
+            return invalid("Topology must be non-null when (re-)joining.");
         }
         let now = self.now();
         let mut groups = self.lock();

@@ -113,10 +113,11 @@ fn write_group(
         Err((code, message)) => {
             w.i16(code);
             w.nullable_string(message.as_deref());
+            // As Kafka 4.4: every other field at its default.
             w.string(id);
-            w.string("Dead");
-            w.i32(-1);
-            w.i32(-1);
+            w.string("");
+            w.i32(0);
+            w.i32(0);
             w.i8(-1); // no topology
             w.len(Some(0));
             w.i32(ops);

@@ -27,8 +27,9 @@ use std::sync::Arc;
 pub const KEY: i16 = 88;
 pub const VERSIONS: (i16, i16) = (0, 0);
 
-/// `acceptable.recovery.lag` as Kafka 4.4 answers it by default.
-const ACCEPTABLE_RECOVERY_LAG: i32 = 10_000;
+/// v0's `AcceptableRecoveryLagLegacy`: Kafka 4.4 answers 0 (warm-up tasks
+/// are not used with the streams protocol).
+const ACCEPTABLE_RECOVERY_LAG: i32 = 0;
 /// How often members report task offsets (Kafka's default, 1 minute).
 const TASK_OFFSET_INTERVAL_MS: i32 = 60_000;
 
@@ -56,10 +57,8 @@ pub async fn handle(
         None
     };
     if let Some(e) = denied {
-        let r = HeartbeatResponse {
-            error: e.code(),
-            ..Default::default()
-        };
+        let mut r = HeartbeatResponse::error(e, "");
+        r.error_message = None;
         return Ok(encode(&r));
     }
     state.ensure_group_log().await;
@@ -167,7 +166,7 @@ fn create_internal_topics(
         .collect();
     (!still.is_empty()).then(|| Status {
         code: status::MISSING_INTERNAL_TOPICS,
-        detail: format!("Internal topics are missing: [{}]", still.join(", ")),
+        detail: format!("Internal topics are missing: {}", still.join(", ")),
     })
 }
 
@@ -310,8 +309,10 @@ pub fn encode(r: &HeartbeatResponse) -> Bytes {
     w.string(&r.member_id);
     w.i32(r.member_epoch);
     w.i32(r.heartbeat_interval_ms);
-    w.i32(ACCEPTABLE_RECOVERY_LAG);
-    w.i32(TASK_OFFSET_INTERVAL_MS);
+    // Kafka leaves both at 0 in an error answer and in the answer to a leave.
+    let ok = r.error == 0 && r.member_epoch >= 0;
+    w.i32(if ok { ACCEPTABLE_RECOVERY_LAG } else { 0 });
+    w.i32(if ok { TASK_OFFSET_INTERVAL_MS } else { 0 });
     w.nullable_array(r.status.as_deref(), |w, s| {
         w.i8(s.code);
         w.string(&s.detail);

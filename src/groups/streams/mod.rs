@@ -179,11 +179,13 @@ pub struct HeartbeatResponse {
 }
 
 impl HeartbeatResponse {
+    /// An error answer: Kafka's has every other field at its default (epoch 0,
+    /// an empty status list).
     pub fn error(e: E, message: &str) -> HeartbeatResponse {
         HeartbeatResponse {
             error: e.code(),
             error_message: Some(message.to_string()),
-            member_epoch: -1,
+            status: Some(Vec::new()),
             ..Default::default()
         }
     }
@@ -528,20 +530,15 @@ impl StreamsGroup {
             let Some(topology) = &req.topology else {
                 return HeartbeatResponse::error(
                     E::InvalidRequest,
-                    "Topology must be non-null when joining the group.",
+                    "Topology must be non-null when (re-)joining.",
                 );
             };
             if let Some(mine) = &self.topology {
-                if topology.epoch > mine.epoch && !self.members.is_empty() {
+                // Kafka 4.4 answers any other topology of a live group so.
+                if topology.epoch >= mine.epoch && topology != mine && !self.members.is_empty() {
                     return HeartbeatResponse::error(
-                        E::StreamsInvalidTopologyEpoch,
+                        E::InvalidRequest,
                         "Topology updates are not supported yet.",
-                    );
-                }
-                if topology.epoch == mine.epoch && topology != mine && !self.members.is_empty() {
-                    return HeartbeatResponse::error(
-                        E::StreamsInvalidTopology,
-                        "The topology does not match the group's topology of the same epoch.",
                     );
                 }
             }
@@ -654,7 +651,9 @@ impl StreamsGroup {
                 return HeartbeatResponse::error(
                     E::FencedMemberEpoch,
                     &format!(
-                        "Received member epoch {} is newer than current member epoch {}.",
+                        "The streams group member has a greater member epoch ({}) than the one \
+                         known by the group coordinator ({}). The member must abandon all its \
+                         partitions and rejoin.",
                         req.member_epoch, m.member_epoch
                     ),
                 );
@@ -744,7 +743,7 @@ impl StreamsGroup {
             statuses.push(Status {
                 code: status::MISSING_SOURCE_TOPICS,
                 detail: format!(
-                    "Missing source topics: {}",
+                    "Source topics {} are missing.",
                     self.configured.missing_source_topics.join(", ")
                 ),
             });
@@ -753,7 +752,7 @@ impl StreamsGroup {
             statuses.push(Status {
                 code: status::MISSING_INTERNAL_TOPICS,
                 detail: format!(
-                    "Internal topics are missing: [{}]",
+                    "Internal topics are missing: {}",
                     self.configured.missing_internal_topics.join(", ")
                 ),
             });
@@ -847,6 +846,7 @@ impl StreamsGroup {
         HeartbeatResponse {
             member_id: req.member_id,
             member_epoch: req.member_epoch,
+            status: Some(Vec::new()),
             ..Default::default()
         }
     }

@@ -113,7 +113,7 @@ fn missing_source_topic_leaves_the_group_not_ready_with_its_status() {
     assert_eq!(g.state_name(), "NotReady");
     let st = r.status.unwrap();
     assert_eq!(st[0].code, status::MISSING_SOURCE_TOPICS);
-    assert_eq!(st[0].detail, "Missing source topics: input");
+    assert_eq!(st[0].detail, "Source topics input are missing.");
     assert_eq!(r.assignment, Some(Tasks::default()));
     // The topic appears: the next heartbeat gets tasks.
     let r = g.heartbeat(beat("m1", r.member_epoch, None), 1, &cfg, &with_internal(2));
@@ -359,7 +359,7 @@ fn missing_internal_topics_leave_the_group_without_tasks() {
         r.status.unwrap(),
         vec![Status {
             code: status::MISSING_INTERNAL_TOPICS,
-            detail: "Internal topics are missing: [app-repartition, app-store-changelog]".into()
+            detail: "Internal topics are missing: app-repartition, app-store-changelog".into()
         }]
     );
     assert_eq!(r.assignment, Some(Tasks::default()));
