@@ -51,6 +51,7 @@ async fn api_versions_lists_exactly_the_dispatch_table() {
         let mut expected: Vec<(i16, i16, i16)> = weir::dispatch::API_TABLE
             .iter()
             .map(|s| (s.key as i16, s.min_version, s.max_version))
+            .chain(weir::dispatch::RAW_APIS.iter().copied())
             .collect();
         expected.sort();
         assert_eq!(listed, expected, "v{version}");

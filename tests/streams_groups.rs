@@ -9,6 +9,8 @@
 //! Kafka Streams itself with `group.protocol=streams` is the conformance
 //! scenario `streams_group_protocol` (conformance/java, StreamsScenarios).
 
+#[path = "support/acl.rs"]
+mod acl_support;
 mod support;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -495,7 +497,7 @@ async fn a_missing_source_topic_is_reported_until_it_exists() {
     assert_eq!(r.error, 0);
     assert_eq!(
         r.status,
-        vec![(1, "Missing source topics: sg-nowhere".to_string())]
+        vec![(1, "Source topics sg-nowhere are missing.".to_string())]
     );
     assert_eq!(r.active.map(|a| count(&a)), Some(0));
     assert!(b
@@ -600,4 +602,95 @@ async fn offset_commit_checks_the_member_epoch_and_the_group_survives_a_restart(
         .unwrap();
     assert_eq!(got, vec![42]);
     b.stop().await;
+}
+
+/// As Kafka: READ on the group, DESCRIBE on the source topics, and CREATE (on
+/// the cluster or each topic) for the broker to create the internal topics;
+/// without CREATE the member is told MISSING_INTERNAL_TOPICS with Kafka's text.
+#[tokio::test]
+async fn the_heartbeat_needs_read_on_the_group_and_create_for_internal_topics() {
+    use weir::acl::{AclBinding, AclOperation, PatternType, PermissionType, ResourceType};
+    use weir::config::Source;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = weir::BrokerConfig::ephemeral(dir.path());
+    config
+        .settings
+        .set(
+            "authorizer.class.name",
+            "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            Source::Cli,
+        )
+        .unwrap();
+    let pipeline = acl_support::ByClientId::pipeline("User:admin");
+    let broker = weir::Broker::start_with_pipeline(config, pipeline)
+        .await
+        .unwrap();
+    broker
+        .state()
+        .partitions
+        .create_topic("acl-in", 1, Default::default(), false)
+        .unwrap();
+    let mut c = RawClient::connect(broker.addr()).await;
+    let app = "acl-app";
+    // No ACL: GROUP_AUTHORIZATION_FAILED (30).
+    let r = heartbeat(&mut c, app, "acl-in", &join("m1", "p1")).await;
+    assert_eq!(r.error, 30);
+    let acls = broker.state().pipeline.authorizer().acls().unwrap();
+    let allow = |rt, name: &str, op| AclBinding {
+        resource_type: rt,
+        name: name.into(),
+        pattern_type: PatternType::Literal,
+        principal: "User:weir-test".into(),
+        host: "*".into(),
+        operation: op,
+        permission: PermissionType::Allow,
+    };
+    acls.create(&[allow(ResourceType::Group, app, AclOperation::Read)])
+        .unwrap();
+    // READ on the group but not DESCRIBE on the source topic: TOPIC_AUTHORIZATION_FAILED (29).
+    let r = heartbeat(&mut c, app, "acl-in", &join("m1", "p1")).await;
+    assert_eq!(r.error, 29);
+    acls.create(&[allow(ResourceType::Topic, "acl-in", AclOperation::Describe)])
+        .unwrap();
+    let r = heartbeat(&mut c, app, "acl-in", &join("m1", "p1")).await;
+    assert_eq!(r.error, 0, "{:?}", r.message);
+    assert!(
+        r.status.contains(&(
+            3,
+            "Unauthorized to CREATE on topics acl-app-rep-repartition, acl-app-store-changelog."
+                .to_string()
+        )),
+        "{:?}",
+        r.status
+    );
+    assert!(broker
+        .state()
+        .partitions
+        .topic("acl-app-rep-repartition")
+        .is_none());
+    // CREATE on the cluster: the broker creates them.
+    acls.create(&[allow(
+        ResourceType::Cluster,
+        "kafka-cluster",
+        AclOperation::Create,
+    )])
+    .unwrap();
+    let r = heartbeat(&mut c, app, "acl-in", &beat("m1", r.epoch, None)).await;
+    assert_eq!(r.error, 0);
+    assert!(
+        r.status.iter().all(|(code, _)| *code != 3),
+        "{:?}",
+        r.status
+    );
+    assert!(broker
+        .state()
+        .partitions
+        .topic("acl-app-rep-repartition")
+        .is_some());
+    assert!(broker
+        .state()
+        .partitions
+        .topic("acl-app-store-changelog")
+        .is_some());
+    broker.shutdown().await.unwrap();
 }

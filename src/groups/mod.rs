@@ -15,7 +15,7 @@
 //!   group, the downgrade when the last consumer-protocol member leaves.
 //! - [`assignor`]: the broker-side assignors (`uniform`, `range`).
 //! - [`streams`]: KIP-1071 streams groups (StreamsGroupHeartbeat: topology,
-//!   task assignment with standbys, internal topics) and their coordinator entry points.
+//!   task assignment with standbys, internal topics).
 //! - [`expiry`]: committed-offset expiry (`offsets.retention.minutes`).
 //! - [`protocol`]: reading the classic `consumer` embedded protocol metadata.
 //! - [`records`]: keys and values of the internal log.
@@ -28,6 +28,8 @@
 //!   ConsumerGroupHeartbeat: validated and routed to the group.
 //! - `offsets`: OffsetCommit / OffsetFetch / OffsetDelete and transactional
 //!   offsets.
+//! - `streams_membership`: StreamsGroupHeartbeat and StreamsGroupDescribe
+//!   entry points of [`streams`] groups (validation, kind switches, persistence).
 //! - `admin`: ListGroups, DescribeGroups, ConsumerGroupDescribe, DeleteGroups, lag.
 //! - `persist`: replay of the internal log; persisting a group that changed.
 //! - `timers`: the one background task driving every deadline (no polling).
@@ -51,6 +53,7 @@ mod persist;
 pub mod protocol;
 pub mod records;
 pub mod streams;
+mod streams_membership;
 mod timers;
 pub mod wiring;
 
@@ -63,6 +66,7 @@ pub use self::config::{GroupConfig, MigrationPolicy};
 pub use self::coordinator::{new_member_id, Coordinator, CoordinatorError, GroupKind, WallClock};
 pub use self::expiry::ExpiryOutcome;
 pub use self::offsets::{CommitPartition, CommitRequest, FetchedOffset};
+pub use self::streams_membership::{StreamsGroupDescription, StreamsMemberDescription};
 
 #[cfg(test)]
 mod tests;

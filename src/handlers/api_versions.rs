@@ -50,8 +50,10 @@ pub type Feature = (&'static str, i16, i16, i16);
 ///   (a finalized level 2 would switch 4.x Java producers to it).
 ///
 /// Kafka 4.4's `share.version`, `streams.version` and
-/// `eligible.leader.replicas.version` are left out: weir serves neither share
-/// nor streams groups, and has no replicas.
+/// `eligible.leader.replicas.version` are left out: weir serves no share
+/// groups and has no replicas; it serves streams groups (KIP-1071), but
+/// Kafka 4.4's clients go by the advertised StreamsGroupHeartbeat version, not
+/// by `streams.version`, so the feature list stays as it was.
 pub const FEATURES: &[Feature] = &[
     ("metadata.version", 7, 33, 33),
     ("kraft.version", 0, 0, 0),

@@ -8,7 +8,8 @@
 
 use crate::acl::{AclOperation, ResourceType};
 use crate::codec::flex::{FlexError, Reader, Writer};
-use crate::groups::streams::{StreamsGroupDescription, TaskSet, Tasks, TopicInfo};
+use crate::groups::streams::{TaskSet, Tasks, TopicInfo};
+use crate::groups::StreamsGroupDescription;
 use crate::handler::{HandlerError, RawContext};
 use crate::state::BrokerState;
 use bytes::Bytes;
@@ -112,10 +113,11 @@ fn write_group(
         Err((code, message)) => {
             w.i16(code);
             w.nullable_string(message.as_deref());
+            // As Kafka 4.4: every other field at its default.
             w.string(id);
-            w.string("Dead");
-            w.i32(-1);
-            w.i32(-1);
+            w.string("");
+            w.i32(0);
+            w.i32(0);
             w.i8(-1); // no topology
             w.len(Some(0));
             w.i32(ops);

@@ -13,12 +13,12 @@ use crate::acl::AclOperation;
 use crate::codec::flex::{FlexError, Reader, Writer};
 use crate::config::topic::TopicConfig;
 use crate::groups::streams::{
-    CopartitionGroup, Endpoint, HeartbeatRequest, HeartbeatResponse, Subtopology, TaskSet, Tasks,
-    TopicInfo, Topology,
+    status, CopartitionGroup, Endpoint, HeartbeatRequest, HeartbeatResponse, Status, Subtopology,
+    TaskSet, Tasks, TopicInfo, Topology,
 };
 use crate::groups::wiring::RegistryCatalog;
 use crate::handler::{blocking, HandlerError, RawContext};
-use crate::partitions::NewTopic;
+use crate::partitions::{NewTopic, TopicError};
 use crate::state::BrokerState;
 use bytes::Bytes;
 use kafka_protocol::ResponseError;
@@ -27,8 +27,9 @@ use std::sync::Arc;
 pub const KEY: i16 = 88;
 pub const VERSIONS: (i16, i16) = (0, 0);
 
-/// `acceptable.recovery.lag` as Kafka 4.4 answers it by default.
-const ACCEPTABLE_RECOVERY_LAG: i32 = 10_000;
+/// v0's `AcceptableRecoveryLagLegacy`: Kafka 4.4 answers 0 (warm-up tasks
+/// are not used with the streams protocol).
+const ACCEPTABLE_RECOVERY_LAG: i32 = 0;
 /// How often members report task offsets (Kafka's default, 1 minute).
 const TASK_OFFSET_INTERVAL_MS: i32 = 60_000;
 
@@ -56,35 +57,80 @@ pub async fn handle(
         None
     };
     if let Some(e) = denied {
-        let r = HeartbeatResponse {
-            error: e.code(),
-            ..Default::default()
-        };
+        let mut r = HeartbeatResponse::error(e, "");
+        r.error_message = None;
         return Ok(encode(&r));
     }
     state.ensure_group_log().await;
+    // As Kafka's KafkaApis: internal topics are created for a principal
+    // allowed to CREATE on the cluster or on each topic.
+    let may_create_all = p.allows_cluster(rctx, AclOperation::Create);
+    let may_create: Vec<String> = if may_create_all {
+        Vec::new()
+    } else {
+        state
+            .groups
+            .streams_internal_topics(
+                &req.group_id,
+                req.topology.as_ref(),
+                &RegistryCatalog(&state.partitions),
+            )
+            .into_iter()
+            .map(|t| t.name)
+            .filter(|t| p.allows_topic(rctx, AclOperation::Create, t))
+            .collect()
+    };
     let st = state.clone();
     let resp = blocking(move || {
-        create_internal_topics(&st, &req);
-        st.groups
-            .streams_heartbeat(req, &RegistryCatalog(&st.partitions))
+        let status = create_internal_topics(&st, &req, |t| {
+            may_create_all || may_create.iter().any(|n| n == t)
+        });
+        let mut resp = st
+            .groups
+            .streams_heartbeat(req, &RegistryCatalog(&st.partitions));
+        if resp.error == 0 {
+            if let Some(s) = status {
+                resp.status.get_or_insert_with(Vec::new).push(s);
+            }
+        }
+        resp
     })
     .await?;
     Ok(encode(&resp))
 }
 
 /// Create the internal topics (repartition, changelog) of the group's topology
-/// that do not exist yet; a failure is logged (the group then reports the
-/// topics missing through its status on the next heartbeat).
-fn create_internal_topics(state: &BrokerState, req: &HeartbeatRequest) {
+/// that do not exist yet and `allowed` lets the principal create; those that
+/// are still missing give a MISSING_INTERNAL_TOPICS status (Kafka's texts).
+fn create_internal_topics(
+    state: &BrokerState,
+    req: &HeartbeatRequest,
+    allowed: impl Fn(&str) -> bool,
+) -> Option<Status> {
     let catalog = RegistryCatalog(&state.partitions);
     let needed =
         state
             .groups
             .streams_internal_topics(&req.group_id, req.topology.as_ref(), &catalog);
-    let new: Vec<NewTopic> = needed
+    let missing: Vec<TopicInfo> = needed
         .into_iter()
         .filter(|t| state.partitions.topic(&t.name).is_none())
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let (create, unauthorized): (Vec<TopicInfo>, Vec<TopicInfo>) =
+        missing.into_iter().partition(|t| allowed(&t.name));
+    if !unauthorized.is_empty() {
+        let names: Vec<&str> = unauthorized.iter().map(|t| t.name.as_str()).collect();
+        return Some(Status {
+            code: status::MISSING_INTERNAL_TOPICS,
+            detail: format!("Unauthorized to CREATE on topics {}.", names.join(", ")),
+        });
+    }
+    let names: Vec<String> = create.iter().map(|t| t.name.clone()).collect();
+    let new: Vec<NewTopic> = create
+        .into_iter()
         .map(|t| {
             let mut config = TopicConfig::default();
             for (k, v) in &t.configs {
@@ -99,9 +145,6 @@ fn create_internal_topics(state: &BrokerState, req: &HeartbeatRequest) {
             }
         })
         .collect();
-    if new.is_empty() {
-        return;
-    }
     for r in state.partitions.create_topics(new, false) {
         match r {
             Ok(Some(t)) => tracing::info!(
@@ -109,13 +152,22 @@ fn create_internal_topics(state: &BrokerState, req: &HeartbeatRequest) {
                 t.name,
                 req.group_id
             ),
-            Ok(None) => {}
+            // Another member's heartbeat created it first.
+            Ok(None) | Err(TopicError::AlreadyExists(_)) => {}
             Err(e) => tracing::warn!(
                 "could not create an internal topic of streams group {}: {e}",
                 req.group_id
             ),
         }
     }
+    let still: Vec<String> = names
+        .into_iter()
+        .filter(|n| state.partitions.topic(n).is_none())
+        .collect();
+    (!still.is_empty()).then(|| Status {
+        code: status::MISSING_INTERNAL_TOPICS,
+        detail: format!("Internal topics are missing: {}", still.join(", ")),
+    })
 }
 
 fn key_value(r: &mut Reader) -> Result<(String, String), FlexError> {
@@ -257,8 +309,10 @@ pub fn encode(r: &HeartbeatResponse) -> Bytes {
     w.string(&r.member_id);
     w.i32(r.member_epoch);
     w.i32(r.heartbeat_interval_ms);
-    w.i32(ACCEPTABLE_RECOVERY_LAG);
-    w.i32(TASK_OFFSET_INTERVAL_MS);
+    // Kafka leaves both at 0 in an error answer and in the answer to a leave.
+    let ok = r.error == 0 && r.member_epoch >= 0;
+    w.i32(if ok { ACCEPTABLE_RECOVERY_LAG } else { 0 });
+    w.i32(if ok { TASK_OFFSET_INTERVAL_MS } else { 0 });
     w.nullable_array(r.status.as_deref(), |w, s| {
         w.i8(s.code);
         w.string(&s.detail);

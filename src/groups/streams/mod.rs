@@ -25,9 +25,6 @@
 //! Pure logic: time is passed in, topics are looked up through [`TopicCatalog`].
 
 pub mod assignor;
-mod entry;
-
-pub use entry::{StreamsGroupDescription, StreamsMemberDescription};
 
 use super::consumer::{regex_matches, TopicCatalog};
 use super::records::{Reader, RecordError, Writer};
@@ -182,11 +179,13 @@ pub struct HeartbeatResponse {
 }
 
 impl HeartbeatResponse {
+    /// An error answer: Kafka's has every other field at its default (epoch 0,
+    /// an empty status list).
     pub fn error(e: E, message: &str) -> HeartbeatResponse {
         HeartbeatResponse {
             error: e.code(),
             error_message: Some(message.to_string()),
-            member_epoch: -1,
+            status: Some(Vec::new()),
             ..Default::default()
         }
     }
@@ -253,6 +252,9 @@ pub struct StreamsMember {
     /// A static member that left with epoch -2: its tasks are kept for its successor.
     pub left_static: bool,
     pub(in crate::groups) session_deadline: u64,
+    /// While revoking: the member is expelled if it has not revoked by then
+    /// (its rebalance timeout), as Kafka fences it.
+    revocation_deadline: Option<u64>,
     last_sent: Option<Tasks>,
 }
 
@@ -267,13 +269,17 @@ pub struct Configured {
     pub error: Option<String>,
     /// The internal topics the topology needs: repartition then changelog topics.
     pub internal_topics: Vec<TopicInfo>,
+    /// Those of them that do not exist (the group is not ready).
+    pub missing_internal_topics: Vec<String>,
     /// Source topic names by subtopology (regexes resolved), for endpoints.
     pub sources: BTreeMap<String, Vec<String>>,
 }
 
 impl Configured {
     pub fn is_ready(&self) -> bool {
-        self.missing_source_topics.is_empty() && self.error.is_none()
+        self.missing_source_topics.is_empty()
+            && self.error.is_none()
+            && self.missing_internal_topics.is_empty()
     }
 }
 
@@ -425,6 +431,12 @@ pub fn configure(topology: &Topology, catalog: &dyn TopicCatalog) -> Configured 
             c.internal_topics.push(t);
         }
     }
+    c.missing_internal_topics = c
+        .internal_topics
+        .iter()
+        .filter(|t| catalog.topic(&t.name).is_none())
+        .map(|t| t.name.clone())
+        .collect();
     c
 }
 
@@ -518,20 +530,15 @@ impl StreamsGroup {
             let Some(topology) = &req.topology else {
                 return HeartbeatResponse::error(
                     E::InvalidRequest,
-                    "Topology must be non-null when joining the group.",
+                    "Topology must be non-null when (re-)joining.",
                 );
             };
             if let Some(mine) = &self.topology {
-                if topology.epoch > mine.epoch && !self.members.is_empty() {
+                // Kafka 4.4 answers any other topology of a live group so.
+                if topology.epoch >= mine.epoch && topology != mine && !self.members.is_empty() {
                     return HeartbeatResponse::error(
-                        E::StreamsInvalidTopologyEpoch,
+                        E::InvalidRequest,
                         "Topology updates are not supported yet.",
-                    );
-                }
-                if topology.epoch == mine.epoch && topology != mine && !self.members.is_empty() {
-                    return HeartbeatResponse::error(
-                        E::StreamsInvalidTopology,
-                        "The topology does not match the group's topology of the same epoch.",
                     );
                 }
             }
@@ -610,6 +617,7 @@ impl StreamsGroup {
                                 pending_revocation: Tasks::default(),
                                 left_static: false,
                                 session_deadline: now + cfg.session_timeout_ms,
+                                revocation_deadline: None,
                                 last_sent: None,
                             },
                         );
@@ -643,7 +651,9 @@ impl StreamsGroup {
                 return HeartbeatResponse::error(
                     E::FencedMemberEpoch,
                     &format!(
-                        "Received member epoch {} is newer than current member epoch {}.",
+                        "The streams group member has a greater member epoch ({}) than the one \
+                         known by the group coordinator ({}). The member must abandon all its \
+                         partitions and rejoin.",
                         req.member_epoch, m.member_epoch
                     ),
                 );
@@ -717,7 +727,7 @@ impl StreamsGroup {
             self.bump_epoch();
         }
         self.maybe_compute_target(cfg);
-        self.reconcile(&member_id, req.owned.as_ref());
+        self.reconcile(&member_id, req.owned.as_ref(), now);
 
         let mut statuses = Vec::new();
         if let Some(by) = &self.shutdown_requested_by {
@@ -733,8 +743,17 @@ impl StreamsGroup {
             statuses.push(Status {
                 code: status::MISSING_SOURCE_TOPICS,
                 detail: format!(
-                    "Missing source topics: {}",
+                    "Source topics {} are missing.",
                     self.configured.missing_source_topics.join(", ")
+                ),
+            });
+        }
+        if !self.configured.missing_internal_topics.is_empty() {
+            statuses.push(Status {
+                code: status::MISSING_INTERNAL_TOPICS,
+                detail: format!(
+                    "Internal topics are missing: {}",
+                    self.configured.missing_internal_topics.join(", ")
                 ),
             });
         }
@@ -827,6 +846,7 @@ impl StreamsGroup {
         HeartbeatResponse {
             member_id: req.member_id,
             member_epoch: req.member_epoch,
+            status: Some(Vec::new()),
             ..Default::default()
         }
     }
@@ -845,10 +865,13 @@ impl StreamsGroup {
         if self.group_epoch <= self.assignment_epoch {
             return;
         }
+        // A topology that is not ready has no tasks (Kafka's empty target).
+        let ready = self.configured.is_ready();
         let tasks: Vec<TaskId> = self
             .configured
             .tasks
             .iter()
+            .filter(|_| ready)
             .flat_map(|(s, n)| (0..*n).map(move |p| (s.clone(), p)))
             .collect();
         let members: Vec<assignor::AssignorMember> = self
@@ -885,7 +908,7 @@ impl StreamsGroup {
     }
 
     /// Move one member towards its target (Kafka's streams `CurrentAssignmentBuilder`).
-    fn reconcile(&mut self, member_id: &str, owned: Option<&Tasks>) {
+    fn reconcile(&mut self, member_id: &str, owned: Option<&Tasks>, now: u64) {
         let assignment_epoch = self.assignment_epoch;
         let target = self.target.get(member_id).cloned().unwrap_or_default();
         let held = self.active_held_by_others(member_id);
@@ -894,6 +917,7 @@ impl StreamsGroup {
             match owned {
                 Some(o) if !o.intersects(&m.pending_revocation) => {
                     m.pending_revocation = Tasks::default();
+                    m.revocation_deadline = None;
                     m.state = MemberState::Stable;
                     self.dirty = true;
                 }
@@ -934,6 +958,7 @@ impl StreamsGroup {
                 warmup: rev_w,
             };
             m.state = MemberState::UnrevokedTasks;
+            m.revocation_deadline = Some(now + m.rebalance_timeout_ms.max(0) as u64);
             return;
         }
         let mut unreleased = false;
@@ -966,12 +991,14 @@ impl StreamsGroup {
         };
     }
 
-    /// Expel members whose session ended.
+    /// Expel members whose session ended or who did not revoke in time.
     pub fn expire(&mut self, now: u64) {
         let gone: Vec<String> = self
             .members
             .values()
-            .filter(|m| m.session_deadline <= now)
+            .filter(|m| {
+                m.session_deadline <= now || m.revocation_deadline.is_some_and(|d| d <= now)
+            })
             .map(|m| m.member_id.clone())
             .collect();
         for id in gone {
@@ -980,7 +1007,11 @@ impl StreamsGroup {
     }
 
     pub fn next_deadline(&self) -> Option<u64> {
-        self.members.values().map(|m| m.session_deadline).min()
+        self.members
+            .values()
+            .flat_map(|m| [Some(m.session_deadline), m.revocation_deadline])
+            .flatten()
+            .min()
     }
 
     /// Snapshot for the internal log.
@@ -1108,6 +1139,8 @@ impl StreamsGroup {
                     pending_revocation,
                     left_static,
                     session_deadline: now + session_timeout_ms,
+                    revocation_deadline: (state == MemberState::UnrevokedTasks)
+                        .then_some(now + rebalance_timeout_ms.max(0) as u64),
                     last_sent: None,
                 },
             );

@@ -4,6 +4,16 @@ use super::*;
 
 struct Topics(Vec<(&'static str, i32)>);
 
+/// `input` with `n` partitions and the topology's internal topics (as the
+/// broker creates them before the heartbeat).
+fn with_internal(n: i32) -> Topics {
+    Topics(vec![
+        ("input", n),
+        ("app-repartition", n),
+        ("app-store-changelog", n),
+    ])
+}
+
 impl TopicCatalog for Topics {
     fn topic(&self, name: &str) -> Option<(u128, i32)> {
         self.0
@@ -76,7 +86,7 @@ fn count(s: &TaskSet) -> usize {
 
 #[test]
 fn configure_derives_repartition_and_changelog_partitions() {
-    let c = configure(&topology(), &Topics(vec![("input", 3)]));
+    let c = configure(&topology(), &with_internal(3));
     assert!(c.is_ready());
     assert_eq!(c.tasks, [("0".into(), 3), ("1".into(), 3)].into());
     let names: Vec<(&str, i32)> = c
@@ -103,15 +113,10 @@ fn missing_source_topic_leaves_the_group_not_ready_with_its_status() {
     assert_eq!(g.state_name(), "NotReady");
     let st = r.status.unwrap();
     assert_eq!(st[0].code, status::MISSING_SOURCE_TOPICS);
-    assert_eq!(st[0].detail, "Missing source topics: input");
+    assert_eq!(st[0].detail, "Source topics input are missing.");
     assert_eq!(r.assignment, Some(Tasks::default()));
     // The topic appears: the next heartbeat gets tasks.
-    let r = g.heartbeat(
-        beat("m1", r.member_epoch, None),
-        1,
-        &cfg,
-        &Topics(vec![("input", 2)]),
-    );
+    let r = g.heartbeat(beat("m1", r.member_epoch, None), 1, &cfg, &with_internal(2));
     assert_eq!(r.status, Some(vec![]));
     assert_eq!(count(&r.assignment.unwrap().active), 4);
 }
@@ -120,7 +125,7 @@ fn missing_source_topic_leaves_the_group_not_ready_with_its_status() {
 fn two_members_split_the_tasks_after_the_first_revokes() {
     let mut g = StreamsGroup::new("app");
     let cfg = StreamsConfig::default();
-    let topics = Topics(vec![("input", 2)]);
+    let topics = with_internal(2);
     let r1 = g.heartbeat(join("m1", "p1"), 0, &cfg, &topics);
     let all = r1.assignment.clone().unwrap();
     assert_eq!(count(&all.active), 4);
@@ -152,7 +157,7 @@ fn standby_replicas_go_to_the_other_process() {
         num_standby_replicas: 1,
         ..Default::default()
     };
-    let topics = Topics(vec![("input", 1)]);
+    let topics = with_internal(1);
     g.heartbeat(join("a", "p1"), 0, &cfg, &topics);
     g.heartbeat(join("b", "p2"), 0, &cfg, &topics);
     let ta = &g.target["a"];
@@ -170,7 +175,7 @@ fn standby_replicas_go_to_the_other_process() {
 fn a_leaving_member_hands_its_tasks_over() {
     let mut g = StreamsGroup::new("app");
     let cfg = StreamsConfig::default();
-    let topics = Topics(vec![("input", 2)]);
+    let topics = with_internal(2);
     let e1 = g.heartbeat(join("m1", "p1"), 0, &cfg, &topics).member_epoch;
     let e2 = g.heartbeat(join("m2", "p2"), 0, &cfg, &topics).member_epoch;
     let r = g.heartbeat(beat("m2", -1, None), 1, &cfg, &topics);
@@ -193,7 +198,7 @@ fn a_leaving_member_hands_its_tasks_over() {
 fn fenced_and_unknown_members() {
     let mut g = StreamsGroup::new("app");
     let cfg = StreamsConfig::default();
-    let topics = Topics(vec![("input", 1)]);
+    let topics = with_internal(1);
     let e = g.heartbeat(join("m1", "p1"), 0, &cfg, &topics).member_epoch;
     let r = g.heartbeat(beat("m1", e + 5, None), 1, &cfg, &topics);
     assert_eq!(r.error, E::FencedMemberEpoch.code());
@@ -209,7 +214,7 @@ fn fenced_and_unknown_members() {
 fn a_static_member_gets_its_tasks_back() {
     let mut g = StreamsGroup::new("app");
     let cfg = StreamsConfig::default();
-    let topics = Topics(vec![("input", 2)]);
+    let topics = with_internal(2);
     let mut a = join("a1", "p1");
     a.instance_id = Some("inst-a".into());
     g.heartbeat(a, 0, &cfg, &topics);
@@ -252,7 +257,7 @@ fn a_static_member_gets_its_tasks_back() {
 fn shutdown_request_reaches_every_member() {
     let mut g = StreamsGroup::new("app");
     let cfg = StreamsConfig::default();
-    let topics = Topics(vec![("input", 1)]);
+    let topics = with_internal(1);
     let e1 = g.heartbeat(join("m1", "p1"), 0, &cfg, &topics).member_epoch;
     g.heartbeat(join("m2", "p2"), 0, &cfg, &topics);
     let mut r = beat("m1", e1, None);
@@ -271,7 +276,7 @@ fn shutdown_request_reaches_every_member() {
 fn snapshot_round_trips() {
     let mut g = StreamsGroup::new("app");
     let cfg = StreamsConfig::default();
-    let topics = Topics(vec![("input", 2)]);
+    let topics = with_internal(2);
     let mut j = join("m1", "p1");
     j.user_endpoint = Some(Endpoint {
         host: "h".into(),
@@ -305,6 +310,60 @@ fn snapshot_round_trips() {
     assert_eq!((r.error, d.group_epoch), (0, epoch));
     // A partition count that changed while it was down does rebalance.
     let m1 = d.members["m1"].member_epoch;
-    d.heartbeat(beat("m1", m1, None), 2, &cfg, &Topics(vec![("input", 3)]));
+    d.heartbeat(beat("m1", m1, None), 2, &cfg, &with_internal(3));
     assert!(d.group_epoch > epoch);
+}
+
+#[test]
+fn a_member_that_does_not_revoke_within_its_rebalance_timeout_is_expelled() {
+    let mut g = StreamsGroup::new("app");
+    let cfg = StreamsConfig {
+        session_timeout_ms: 1_000_000,
+        ..Default::default()
+    };
+    let topics = with_internal(2);
+    let e1 = g.heartbeat(join("m1", "p1"), 0, &cfg, &topics).member_epoch;
+    g.heartbeat(join("m2", "p2"), 0, &cfg, &topics);
+    // m1 is told to revoke (rebalance timeout 300 s in `join`) and keeps heartbeating
+    // without giving anything up.
+    let all = g.members["m1"].assigned.clone();
+    g.heartbeat(beat("m1", e1, Some(all.clone())), 1_000, &cfg, &topics);
+    assert_eq!(g.members["m1"].state, MemberState::UnrevokedTasks);
+    assert_eq!(g.members["m1"].revocation_deadline, Some(1_000 + 300_000));
+    assert_eq!(g.next_deadline(), Some(1_000 + 300_000));
+    g.heartbeat(beat("m1", e1, None), 200_000, &cfg, &topics);
+    g.heartbeat(
+        beat("m2", g.members["m2"].member_epoch, None),
+        200_000,
+        &cfg,
+        &topics,
+    );
+    g.expire(301_000);
+    assert!(!g.members.contains_key("m1"));
+    assert!(g.members.contains_key("m2"));
+}
+
+#[test]
+fn missing_internal_topics_leave_the_group_without_tasks() {
+    let c = configure(&topology(), &Topics(vec![("input", 3)]));
+    assert!(!c.is_ready());
+    assert_eq!(
+        c.missing_internal_topics,
+        vec!["app-repartition", "app-store-changelog"]
+    );
+    let mut g = StreamsGroup::new("app");
+    let cfg = StreamsConfig::default();
+    let r = g.heartbeat(join("m1", "p1"), 0, &cfg, &Topics(vec![("input", 3)]));
+    assert_eq!(g.state_name(), "NotReady");
+    assert_eq!(
+        r.status.unwrap(),
+        vec![Status {
+            code: status::MISSING_INTERNAL_TOPICS,
+            detail: "Internal topics are missing: app-repartition, app-store-changelog".into()
+        }]
+    );
+    assert_eq!(r.assignment, Some(Tasks::default()));
+    // Once they exist: tasks.
+    let r = g.heartbeat(beat("m1", r.member_epoch, None), 1, &cfg, &with_internal(3));
+    assert_eq!(count(&r.assignment.unwrap().active), 6);
 }

@@ -2,13 +2,13 @@
 //! (validated, routed to the group, the group persisted), the internal topics
 //! a group's topology needs, and StreamsGroupDescribe.
 
-use super::{
+use super::consumer::TopicCatalog;
+use super::coordinator::{Group, GroupKind};
+use super::streams::{
     configure, Endpoint, HeartbeatRequest, HeartbeatResponse, StreamsGroup, Tasks, TopicInfo,
     Topology,
 };
-use crate::groups::consumer::TopicCatalog;
-use crate::groups::coordinator::{Group, GroupKind};
-use crate::groups::Coordinator;
+use super::Coordinator;
 use kafka_protocol::ResponseError as E;
 use std::collections::BTreeMap;
 
@@ -62,16 +62,9 @@ impl Coordinator {
         if req.member_epoch < -2 {
             return invalid(&format!("MemberEpoch {} is invalid.", req.member_epoch));
         }
-        if req.member_epoch == 0 {
-            if req.rebalance_timeout_ms <= 0 {
-                return invalid("RebalanceTimeoutMs must be provided when joining.");
-            }
-            if req.process_id.as_deref().unwrap_or("").is_empty() {
-                return invalid("ProcessId can't be empty.");
-            }
-            if req.topology.is_none() {
-                return invalid("Topology must be non-null when joining the group.");
-            }
+        // (Kafka 4.4 accepts a join without a process id or rebalance timeout.)
+        if req.member_epoch == 0 && req.topology.is_none() {
+            return invalid("Topology must be non-null when (re-)joining.");
         }
         let now = self.now();
         let mut groups = self.lock();
