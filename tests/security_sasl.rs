@@ -282,6 +282,10 @@ async fn disabled_mechanism_is_unsupported_sasl_mechanism_then_closed() {
     assert_eq!(code, 33, "UNSUPPORTED_SASL_MECHANISM");
     assert_eq!(mechs, ["PLAIN", "SCRAM-SHA-512", "OAUTHBEARER"]);
     assert!(c.is_closed().await);
+    assert_eq!(
+        broker.state().telemetry.auth_failures(),
+        vec![("SASL_PLAINTEXT".into(), "unsupported".into(), 1)]
+    );
     broker_still_answers(broker.listener_addr("PLAINTEXT").unwrap()).await;
     broker.shutdown().await.unwrap();
 }
@@ -336,6 +340,15 @@ async fn garbage_in_the_middle_of_a_scram_exchange_fails_and_the_broker_stays_up
             58,
             Some("Invalid SASL/PLAIN response: expected 3 tokens, got 1")
         )
+    );
+    // Each failure is counted by listener and mechanism (weir_authentication_failures_total).
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        broker.state().telemetry.auth_failures(),
+        vec![
+            (s("SASL_PLAINTEXT"), s("PLAIN"), 1),
+            (s("SASL_PLAINTEXT"), s("SCRAM-SHA-512"), 3)
+        ]
     );
     for _ in 0..50 {
         let mut c = RawClient::connect(addr).await;

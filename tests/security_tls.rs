@@ -153,6 +153,13 @@ async fn untrusted_or_missing_client_certificate_is_refused() {
         "{:?}",
         rec.all()
     );
+    // Both refusals count as failed authentications (weir_authentication_failures_total);
+    // kcat may retry a refused handshake.
+    let failures = broker.state().telemetry.auth_failures();
+    assert!(
+        matches!(&failures[..], [(l, m, n)] if l == "SSL" && m == "SSL" && *n >= 2),
+        "{failures:?}"
+    );
     broker.shutdown().await.unwrap();
 }
 

@@ -179,143 +179,62 @@ pub fn parse_properties(path: &str, text: &str) -> Result<Vec<(String, String)>,
     Ok(out)
 }
 
-/// The flat subset of TOML a settings file needs: `[table]` headers, `key = value`
-/// with bare, dotted or quoted keys, and string / integer / float / boolean values.
-/// Nested tables and dotted keys are joined with '.', so `log.retention.ms = 5`,
-/// `"log.retention.ms" = 5` and `[log.retention]\nms = 5` all name `log.retention.ms`.
+/// A TOML settings file (parsed by the `toml` crate): tables and dotted keys are
+/// joined with '.', so `log.retention.ms = 5`, `"log.retention.ms" = 5` and
+/// `[log.retention]\nms = 5` all name `log.retention.ms`; strings, integers,
+/// floats, booleans and dates are values. Arrays are refused (Kafka's list
+/// settings are comma-separated strings: `listeners = "PLAINTEXT://:9092,SSL://:9093"`).
 pub fn parse_toml(path: &str, text: &str) -> Result<Vec<(String, String)>, ConfigError> {
-    let err = |line: usize, reason: &str| ConfigError::Syntax {
-        path: path.into(),
-        line,
-        reason: reason.into(),
-    };
+    let table: toml::Table = toml::from_str(text).map_err(|e| {
+        let line = e.span().map_or(0, |s| {
+            text[..s.start.min(text.len())].lines().count().max(1)
+        });
+        ConfigError::Syntax {
+            path: path.into(),
+            line,
+            reason: e.message().trim().to_string(),
+        }
+    })?;
     let mut out = Vec::new();
-    let mut table = String::new();
-    for (i, raw_line) in text.lines().enumerate() {
-        let line_no = i + 1;
-        let line = strip_toml_comment(raw_line).trim().to_string();
-        if line.is_empty() {
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix('[') {
-            let name = rest
-                .strip_suffix(']')
-                .ok_or_else(|| err(line_no, "unterminated table header"))?;
-            if name.starts_with('[') {
-                return Err(err(line_no, "arrays of tables are not supported"));
-            }
-            table = toml_key(name).ok_or_else(|| err(line_no, "bad table name"))?;
-            continue;
-        }
-        let eq = find_unquoted(&line, '=').ok_or_else(|| err(line_no, "expected key = value"))?;
-        let key = toml_key(line[..eq].trim()).ok_or_else(|| err(line_no, "bad key"))?;
-        let value =
-            toml_value(line[eq + 1..].trim()).ok_or_else(|| err(line_no, "unsupported value"))?;
-        let full = if table.is_empty() {
-            key
-        } else {
-            format!("{table}.{key}")
-        };
-        out.push((full, value));
-    }
+    flatten_toml(path, "", &table, &mut out)?;
     Ok(out)
 }
 
-fn strip_toml_comment(line: &str) -> &str {
-    match find_unquoted(line, '#') {
-        Some(pos) => &line[..pos],
-        None => line,
-    }
-}
-
-fn find_unquoted(s: &str, target: char) -> Option<usize> {
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for (i, c) in s.char_indices() {
-        match quote {
-            Some(q) => {
-                if escaped {
-                    escaped = false;
-                } else if c == '\\' && q == '"' {
-                    escaped = true;
-                } else if c == q {
-                    quote = None;
-                }
-            }
-            None if c == '"' || c == '\'' => quote = Some(c),
-            None if c == target => return Some(i),
-            None => {}
-        }
-    }
-    None
-}
-
-/// A (possibly dotted, possibly quoted) TOML key, joined with '.'.
-fn toml_key(s: &str) -> Option<String> {
-    let mut parts = Vec::new();
-    let mut rest = s.trim();
-    while !rest.is_empty() {
-        if let Some(q) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') {
-            let end = rest[1..].find(q)? + 1;
-            parts.push(rest[1..end].to_string());
-            rest = rest[end + 1..].trim_start();
+fn flatten_toml(
+    path: &str,
+    prefix: &str,
+    table: &toml::Table,
+    out: &mut Vec<(String, String)>,
+) -> Result<(), ConfigError> {
+    for (k, v) in table {
+        let key = if prefix.is_empty() {
+            k.clone()
         } else {
-            let end = rest.find('.').unwrap_or(rest.len());
-            let part = rest[..end].trim();
-            if part.is_empty()
-                || !part
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                return None;
+            format!("{prefix}.{k}")
+        };
+        let value = match v {
+            toml::Value::Table(t) => {
+                flatten_toml(path, &key, t, out)?;
+                continue;
             }
-            parts.push(part.to_string());
-            rest = &rest[end..];
-        }
-        rest = rest.trim_start();
-        if let Some(r) = rest.strip_prefix('.') {
-            rest = r.trim_start();
-            if rest.is_empty() {
-                return None;
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Datetime(d) => d.to_string(),
+            toml::Value::Array(_) => {
+                return Err(ConfigError::BadValue {
+                    key,
+                    value: v.to_string(),
+                    reason: format!(
+                        "arrays are not settings values in {path}: write a comma-separated string"
+                    ),
+                })
             }
-        } else if !rest.is_empty() {
-            return None;
-        }
+        };
+        out.push((key, value));
     }
-    (!parts.is_empty()).then(|| parts.join("."))
-}
-
-fn toml_value(s: &str) -> Option<String> {
-    if let Some(inner) = s.strip_prefix('"') {
-        let inner = inner.strip_suffix('"')?;
-        let mut out = String::new();
-        let mut chars = inner.chars();
-        while let Some(c) = chars.next() {
-            if c == '\\' {
-                match chars.next()? {
-                    'n' => out.push('\n'),
-                    't' => out.push('\t'),
-                    '\\' => out.push('\\'),
-                    '"' => out.push('"'),
-                    _ => return None,
-                }
-            } else {
-                out.push(c);
-            }
-        }
-        return Some(out);
-    }
-    if let Some(inner) = s.strip_prefix('\'') {
-        return inner.strip_suffix('\'').map(str::to_string);
-    }
-    if s == "true" || s == "false" {
-        return Some(s.to_string());
-    }
-    let digits = s.replace('_', "");
-    if digits.parse::<i64>().is_ok() || digits.parse::<f64>().is_ok() {
-        return Some(digits);
-    }
-    None
+    Ok(())
 }
 
 #[cfg(test)]
@@ -351,6 +270,30 @@ mod tests {
             ]
         );
         assert!(parse_toml("f", "x = [1, 2]").is_err());
+    }
+
+    #[test]
+    fn toml_files_use_the_whole_grammar_and_errors_name_the_line() {
+        let text = "[listener.name.sasl_plaintext.plain]\nsasl.jaas.config = '''org.apache.kafka.common.security.plain.PlainLoginModule required\n  user_admin=\"s3cret\";'''\nx = { y = 1 }\nnum = 1e3\n";
+        let kv = parse_toml("f", text).unwrap();
+        assert_eq!(
+            kv[0].0,
+            "listener.name.sasl_plaintext.plain.sasl.jaas.config"
+        );
+        assert!(
+            kv[0].1.ends_with("required\n  user_admin=\"s3cret\";"),
+            "{kv:?}"
+        );
+        assert_eq!(
+            kv[1],
+            ("listener.name.sasl_plaintext.plain.x.y".into(), "1".into())
+        );
+        assert_eq!(kv[2].1, "1000");
+        match parse_toml("f", "a = 1\nb = \n") {
+            Err(ConfigError::Syntax { line, .. }) => assert_eq!(line, 2),
+            other => panic!("{other:?}"),
+        }
+        assert!(parse_toml("f", "a = 1\na = 2\n").is_err(), "duplicate keys");
     }
 
     #[test]

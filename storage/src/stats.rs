@@ -152,6 +152,41 @@ mod tests {
         assert!(sum >= 0.0);
     }
 
+    /// The real filesystem with fsyncs that take `delay`.
+    #[derive(Debug)]
+    struct SlowFs(Duration);
+
+    impl Fs for SlowFs {
+        fn sync(&self, file: &File, _path: &Path) -> io::Result<()> {
+            std::thread::sleep(self.0);
+            file.sync_data()
+        }
+    }
+
+    #[test]
+    fn an_fsync_over_a_second_counts_as_slow() {
+        let dir = tempfile::tempdir().unwrap();
+        let stats = Arc::new(StorageStats::default());
+        let file = std::fs::File::create(dir.path().join("f")).unwrap();
+        let fast = TimedFs::wrap(Arc::new(SlowFs(Duration::ZERO)), stats.clone());
+        fast.sync(&file, Path::new("f")).unwrap();
+        assert_eq!(stats.slow_fsyncs.load(Relaxed), 0);
+        let slow = TimedFs::wrap(
+            Arc::new(SlowFs(SLOW_FSYNC + Duration::from_millis(50))),
+            stats.clone(),
+        );
+        slow.sync(&file, Path::new("f")).unwrap();
+        assert_eq!(stats.slow_fsyncs.load(Relaxed), 1);
+        let (sum, count, buckets) = stats.fsync.snapshot();
+        assert_eq!(count, 2);
+        assert!(sum > SLOW_FSYNC.as_secs_f64());
+        // The slow one is above the 1 s bucket.
+        assert_eq!(
+            buckets[FSYNC_BUCKETS.iter().position(|&b| b == 1.0).unwrap()].1,
+            1
+        );
+    }
+
     #[test]
     fn durations_land_in_their_bucket() {
         let h = DurationHistogram::default();
