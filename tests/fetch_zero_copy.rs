@@ -32,6 +32,13 @@ const VALUE: usize = 4096;
 
 /// A batch of `PER_BATCH` records whose values are derived from `seed`
 /// (incompressible enough, and different in every batch).
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
 fn big_batch(seed: u64, pid: i64, epoch: i16, seq: i32, transactional: bool) -> Vec<u8> {
     let mut b = BatchBuilder::new();
     b.producer_id = pid;
@@ -49,7 +56,10 @@ fn big_batch(seed: u64, pid: i64, epoch: i16, seq: i32, transactional: bool) -> 
         }
         b.push(Record {
             offset: i as i64,
-            timestamp: 1_700_000_000_000 + i as i64,
+            // Current time: a batch stamped long ago followed by a marker stamped
+            // now would roll the segment (segment.ms goes by record time, as in
+            // Kafka), and a fetch reads from one segment.
+            timestamp: now_ms() + i as i64,
             key: None,
             value: Some(Bytes::from(value)),
             headers: vec![],
