@@ -89,9 +89,10 @@ pub fn storage_error_code(e: &StorageError) -> ResponseError {
         StorageError::InvalidBatch(b) => batch_error_code(b),
         StorageError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
         StorageError::NoSuchLog(_) | StorageError::Closed => ResponseError::UnknownTopicOrPartition,
-        StorageError::Io { .. } | StorageError::Corrupt { .. } | StorageError::Locked(_) => {
-            ResponseError::KafkaStorageError
-        }
+        StorageError::Io { .. }
+        | StorageError::Corrupt { .. }
+        | StorageError::Locked(_)
+        | StorageError::LogDirOffline(_) => ResponseError::KafkaStorageError,
     }
 }
 

@@ -59,6 +59,8 @@ pub struct Store {
     /// The open logs and the cap on open segments.
     open: Arc<OpenLogs>,
     closed: AtomicBool,
+    /// Whether an I/O error took the data dir offline ([`fs::Guarded`]).
+    health: Arc<fs::DirHealth>,
 }
 
 impl std::fmt::Debug for Store {
@@ -80,6 +82,8 @@ impl Store {
     }
 
     pub(crate) fn open_with_fs(dir: &Path, fs: Arc<dyn Fs>) -> Result<Store> {
+        let health = Arc::new(fs::DirHealth::default());
+        let fs: Arc<dyn Fs> = Arc::new(fs::Guarded::new(fs, health.clone()));
         fs.create_dir_all(dir).map_err(|e| io_err(dir, e))?;
         let lock_path = dir.join(LOCK_FILE);
         let lock = fs
@@ -103,11 +107,18 @@ impl Store {
             logs: Mutex::new(HashMap::new()),
             open: Arc::new(OpenLogs::new(default_max_open_segments())),
             closed: AtomicBool::new(false),
+            health,
         })
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Whether the data dir is usable (an EIO takes it offline for good), and
+    /// where the broker hears about it.
+    pub fn health(&self) -> &fs::DirHealth {
+        &self.health
     }
 
     /// Total and usable bytes of the file system holding the data dir (Kafka's
