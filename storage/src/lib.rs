@@ -67,6 +67,8 @@ pub mod validate;
 
 #[cfg(test)]
 mod crash_tests;
+#[cfg(test)]
+mod power_tests;
 mod durability;
 mod fs;
 mod index;
