@@ -133,13 +133,13 @@ impl DirHealth {
                         });
                     }
                 }
-                Some(libc::ENOSPC) | Some(libc::EDQUOT) => {
-                    if !self.disk_full.swap(true, Ordering::Relaxed) {
-                        self.tell(FsEvent::DiskFull {
-                            path: path.to_path_buf(),
-                            error: e.to_string(),
-                        });
-                    }
+                Some(libc::ENOSPC) | Some(libc::EDQUOT)
+                    if !self.disk_full.swap(true, Ordering::Relaxed) =>
+                {
+                    self.tell(FsEvent::DiskFull {
+                        path: path.to_path_buf(),
+                        error: e.to_string(),
+                    });
                 }
                 _ => {}
             },
