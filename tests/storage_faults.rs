@@ -8,7 +8,7 @@
 mod support;
 
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, MetadataRequest, RequestKind, ResponseKind,
+    ApiKey, ApiVersionsRequest, DescribeLogDirsRequest, MetadataRequest, RequestKind, ResponseKind,
 };
 use kafka_protocol::ResponseError;
 use support::raw::*;
@@ -66,6 +66,21 @@ async fn after_an_eio_the_partitions_answer_kafka_storage_error_and_the_broker_s
         .topics
         .iter()
         .any(|t| t.name.as_ref().is_some_and(|n| n.0.as_str() == "t")));
+    // DescribeLogDirs shows the dir offline
+    let ResponseKind::DescribeLogDirs(d) = c
+        .call(
+            RequestKind::DescribeLogDirs(DescribeLogDirsRequest::default().with_topics(None)),
+            ApiKey::DescribeLogDirs,
+            4,
+        )
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        d.results[0].error_code,
+        ResponseError::KafkaStorageError.code()
+    );
     // no pretending at shutdown either: no clean-shutdown marker on an offline
     // dir (the next start recovers every log)
     assert!(b.shutdown().await.is_err());
