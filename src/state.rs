@@ -21,6 +21,27 @@ pub const META_CHECKPOINT: &str = "weir-meta.checkpoint";
 /// Producer ids are reserved on disk in blocks of this size.
 const PRODUCER_ID_BLOCK: i64 = 1000;
 
+/// Log what the data dir's health reports: one ERROR line when an I/O error
+/// takes it offline (its partitions answer KAFKA_STORAGE_ERROR from then on,
+/// as Kafka's offline log dir; the broker keeps serving everything else), a
+/// WARN line when a write finds the disk full (again only after a write
+/// succeeded in between).
+fn log_dir_faults(store: &Store) {
+    let dir = store.dir().display().to_string();
+    store.health().set_listener(move |event| match event {
+        weir_storage::FsEvent::Offline { path, error } => tracing::error!(
+            "Stopping serving logs in dir {dir}: I/O error on {}: {error}; its partitions \
+             answer KAFKA_STORAGE_ERROR until the broker is restarted",
+            path.display()
+        ),
+        weir_storage::FsEvent::DiskFull { path, error } => tracing::warn!(
+            "disk full writing {} in dir {dir}: {error}; produce requests fail with \
+             KAFKA_STORAGE_ERROR until space is freed",
+            path.display()
+        ),
+    });
+}
+
 /// Everything handlers share.
 pub struct BrokerState {
     pub settings: Arc<Settings>,
@@ -82,6 +103,7 @@ impl BrokerState {
             store.clone(),
         )?);
         let limits = crate::limits::Limits::from_settings(&settings).map_err(StartError::Other)?;
+        log_dir_faults(&store);
         let quotas = Arc::new(crate::quota::ClientQuotas::open(store.clone(), &settings)?);
         let pipeline = pipeline
             .with_configured_authorizer(&settings, &store)

@@ -47,6 +47,12 @@ fn describe(state: &BrokerState, req: &DescribeLogDirsRequest) -> DescribeLogDir
     let mut out = DescribeLogDirsResult::default()
         .with_log_dir(super::sb(log_dir.to_string_lossy()))
         .with_error_code(0);
+    if state.store.health().offline_reason().is_some() {
+        // An offline dir (an I/O error took it out): Kafka's
+        // KAFKA_STORAGE_ERROR, no topics.
+        out.error_code = kafka_protocol::ResponseError::KafkaStorageError.code();
+        return out;
+    }
     match state.store.disk_space() {
         Ok((total, usable)) => {
             out.total_bytes = total;

@@ -96,7 +96,10 @@ pub fn storage_error_code(e: &StorageError) -> ResponseError {
         StorageError::InvalidBatch(b) => batch_error_code(b),
         StorageError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
         StorageError::NoSuchLog(_) | StorageError::Closed => ResponseError::UnknownTopicOrPartition,
-        StorageError::Io { .. } | StorageError::Corrupt { .. } | StorageError::Locked(_) => {
+        StorageError::Io { .. }
+        | StorageError::Corrupt { .. }
+        | StorageError::Locked(_)
+        | StorageError::LogDirOffline(_) => {
             // Logged (rate-limited): a full disk is otherwise only seen by clients.
             crate::telemetry::storage_error(e);
             ResponseError::KafkaStorageError

@@ -217,7 +217,7 @@ fn request_time_over_the_percentage_is_throttled_by_at_most_one_window() {
     // 1 s of handler time = 100 %-seconds; over 10 s that is 10 % against 1 %
     let t = q.record_request_time(&c, Duration::from_secs(1));
     assert_eq!(t, 1000, "bounded by the 1 s window");
-    assert_eq!(q.after_handler(&c, 100, Duration::ZERO) > 0, true);
+    assert!(q.after_handler(&c, 100, Duration::ZERO) > 0);
 }
 
 #[test]

@@ -416,3 +416,95 @@ fn overlapping_segment_ends_the_log_and_its_files_go() {
         second
     );
 }
+
+fn eio_then_offline(suffix: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let ffs = Arc::new(FaultyFs::default());
+    let (store, log) = open(dir.path(), ffs.clone());
+    let events = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let seen = events.clone();
+    store
+        .health()
+        .set_listener(move |e| seen.lock().push(format!("{e:?}")));
+    fill(&log, 3);
+    log.flush().unwrap();
+    let before = offsets(&log);
+    ffs.faults.lock().os_error = Some((suffix.to_string(), libc::EIO));
+    let failed = log
+        .append(&batch(1, "eio"), AppendOptions::default())
+        .and_then(|_| log.flush());
+    assert!(failed.is_err(), "the EIO is reported");
+    // the disk "recovers", the dir stays offline: nothing is read or written
+    ffs.faults.lock().os_error = None;
+    assert!(matches!(
+        log.append(&batch(1, "after"), AppendOptions::default()),
+        Err(StorageError::LogDirOffline(_))
+    ));
+    assert!(matches!(
+        log.read(0, 1 << 20, None),
+        Err(StorageError::LogDirOffline(_))
+    ));
+    assert!(matches!(log.flush(), Err(StorageError::LogDirOffline(_))));
+    assert!(store.health().offline_reason().is_some());
+    assert!(store.write_checkpoint("x.checkpoint", b"x").is_err());
+    let events = events.lock().clone();
+    assert_eq!(events.len(), 1, "reported once: {events:?}");
+    assert!(events[0].starts_with("Offline"), "{events:?}");
+    drop(log);
+    drop(store);
+    // after a restart (the operator replaced the disk) what was acknowledged is there
+    let (_store, log) = open(dir.path(), fs::real());
+    let after = offsets(&log);
+    assert_eq!(&after[..before.len()], &before[..]);
+}
+
+#[test]
+fn eio_on_a_segment_write_takes_the_log_dir_offline() {
+    eio_then_offline(".log");
+}
+
+#[test]
+fn eio_on_fsync_takes_the_log_dir_offline() {
+    // an fsync of the segment: the append itself lands in the page cache
+    let dir = tempfile::tempdir().unwrap();
+    let ffs = Arc::new(FaultyFs::default());
+    let (store, log) = open(dir.path(), ffs.clone());
+    fill(&log, 2);
+    log.append(&batch(1, "x"), AppendOptions::default())
+        .unwrap();
+    ffs.faults.lock().os_error = Some((".log".to_string(), libc::EIO));
+    assert!(log.flush().is_err());
+    ffs.faults.lock().os_error = None;
+    assert!(matches!(log.flush(), Err(StorageError::LogDirOffline(_))));
+    assert!(store.health().offline_reason().unwrap().contains("c-0"));
+}
+
+#[test]
+fn a_full_disk_fails_the_write_and_keeps_the_log_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let ffs = Arc::new(FaultyFs::default());
+    let (store, log) = open(dir.path(), ffs.clone());
+    let events = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let seen = events.clone();
+    store
+        .health()
+        .set_listener(move |e| seen.lock().push(format!("{e:?}")));
+    fill(&log, 2);
+    let before = offsets(&log);
+    ffs.faults.lock().os_error = Some((".log".to_string(), libc::ENOSPC));
+    for _ in 0..3 {
+        assert!(log
+            .append(&batch(1, "full"), AppendOptions::default())
+            .is_err());
+    }
+    assert_eq!(offsets(&log), before, "nothing half-written is served");
+    ffs.faults.lock().os_error = None;
+    log.append(&batch(1, "room"), AppendOptions::default())
+        .unwrap();
+    log.flush().unwrap();
+    assert_eq!(offsets(&log).len(), before.len() + 1);
+    assert!(store.health().offline_reason().is_none());
+    let events = events.lock().clone();
+    assert_eq!(events.len(), 1, "one report per full spell: {events:?}");
+    assert!(events[0].starts_with("DiskFull"), "{events:?}");
+}

@@ -55,6 +55,10 @@ pub enum StorageError {
     Closed,
     #[error("corrupt file {path}: {reason}")]
     Corrupt { path: PathBuf, reason: String },
+    /// An earlier I/O error (EIO) took the data dir offline: nothing in it is
+    /// read or written until the broker restarts (Kafka's offline log dir).
+    #[error("log directory {0} is offline after an I/O error")]
+    LogDirOffline(PathBuf),
 }
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;

@@ -2,12 +2,21 @@
 //! log engine does goes through [`Fs`], so tests can inject faults (a write cut
 //! half-way, a failing fsync) and then reopen and check what survived.
 //! Reads go through the memory maps in [`crate::mmap`].
+//!
+//! [`Guarded`] wraps the store's [`Fs`] and watches its errors as Kafka's
+//! `LogDirFailureChannel` does: an EIO from a write, fsync, length change or
+//! rename takes the data dir offline ([`DirHealth`]): every later write fails
+//! at once and every log answers [`crate::StorageError::LogDirOffline`], reads
+//! included (what was written may not be what is on disk). A full disk
+//! (ENOSPC, EDQUOT) is not a failure of the dir: the write fails, later ones
+//! are tried again; it is reported once until a write succeeds.
 
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// Filesystem operations used by the write path.
 pub(crate) trait Fs: Send + Sync + std::fmt::Debug {
@@ -50,6 +59,169 @@ pub(crate) trait Fs: Send + Sync + std::fmt::Debug {
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
         std::fs::create_dir_all(path)
     }
+    /// Whether the data dir was taken offline by an I/O error ([`Guarded`]).
+    fn offline(&self) -> bool {
+        false
+    }
+}
+
+/// What the data dir's [`DirHealth`] reports to its listener.
+#[derive(Debug, Clone)]
+pub enum FsEvent {
+    /// An I/O error (EIO) took the data dir offline; reported once.
+    Offline { path: PathBuf, error: String },
+    /// A write found the disk full; reported again only after a write succeeded.
+    DiskFull { path: PathBuf, error: String },
+}
+
+type Listener = Box<dyn Fn(&FsEvent) + Send + Sync>;
+
+/// Whether the data dir is usable, and who is told when that changes.
+#[derive(Default)]
+pub struct DirHealth {
+    offline: AtomicBool,
+    reason: OnceLock<String>,
+    disk_full: AtomicBool,
+    listener: OnceLock<Listener>,
+}
+
+impl std::fmt::Debug for DirHealth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirHealth")
+            .field("offline", &self.offline.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl DirHealth {
+    /// Why the dir went offline, once it has.
+    pub fn offline_reason(&self) -> Option<&str> {
+        if self.offline.load(Ordering::Acquire) {
+            self.reason.get().map(String::as_str)
+        } else {
+            None
+        }
+    }
+
+    /// Call `f` on every [`FsEvent`] from now on (the first listener set wins).
+    pub fn set_listener(&self, f: impl Fn(&FsEvent) + Send + Sync + 'static) {
+        let _ = self.listener.set(Box::new(f));
+    }
+
+    fn tell(&self, event: FsEvent) {
+        if let Some(l) = self.listener.get() {
+            l(&event);
+        }
+    }
+
+    /// Look at the outcome of one write-path operation on `path`.
+    fn check<T>(&self, path: &Path, r: io::Result<T>) -> io::Result<T> {
+        match &r {
+            Ok(_) => {
+                if self.disk_full.load(Ordering::Relaxed) {
+                    self.disk_full.store(false, Ordering::Relaxed);
+                }
+            }
+            Err(e) => match e.raw_os_error() {
+                Some(libc::EIO) => {
+                    let reason = format!("{}: {e}", path.display());
+                    if self.reason.set(reason).is_ok() {
+                        self.offline.store(true, Ordering::Release);
+                        self.tell(FsEvent::Offline {
+                            path: path.to_path_buf(),
+                            error: e.to_string(),
+                        });
+                    }
+                }
+                Some(libc::ENOSPC) | Some(libc::EDQUOT)
+                    if !self.disk_full.swap(true, Ordering::Relaxed) =>
+                {
+                    self.tell(FsEvent::DiskFull {
+                        path: path.to_path_buf(),
+                        error: e.to_string(),
+                    });
+                }
+                _ => {}
+            },
+        }
+        r
+    }
+
+    /// Report an error on `path` as if a write had returned it (for tests of
+    /// what the broker answers once the dir is offline).
+    #[doc(hidden)]
+    pub fn report_io_error(&self, path: &Path, error: io::Error) {
+        let _ = self.check::<()>(path, Err(error));
+    }
+
+    fn refuse(&self, path: &Path) -> io::Result<()> {
+        if self.offline.load(Ordering::Acquire) {
+            return Err(io::Error::other(format!(
+                "log directory is offline after an I/O error ({}); not writing {}",
+                self.reason.get().map_or("", String::as_str),
+                path.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The store's [`Fs`]: the inner one, watched by a [`DirHealth`].
+#[derive(Debug)]
+pub(crate) struct Guarded {
+    inner: Arc<dyn Fs>,
+    health: Arc<DirHealth>,
+}
+
+impl Guarded {
+    pub(crate) fn new(inner: Arc<dyn Fs>, health: Arc<DirHealth>) -> Guarded {
+        Guarded { inner, health }
+    }
+}
+
+impl Fs for Guarded {
+    fn open_rw(&self, path: &Path, create: bool) -> io::Result<File> {
+        if create {
+            self.health.refuse(path)?;
+        }
+        self.inner.open_rw(path, create)
+    }
+    fn write_at(&self, file: &File, path: &Path, buf: &[u8], pos: u64) -> io::Result<()> {
+        self.health.refuse(path)?;
+        self.health
+            .check(path, self.inner.write_at(file, path, buf, pos))
+    }
+    fn sync(&self, file: &File, path: &Path) -> io::Result<()> {
+        self.health.refuse(path)?;
+        self.health.check(path, self.inner.sync(file, path))
+    }
+    fn set_len(&self, file: &File, path: &Path, len: u64) -> io::Result<()> {
+        self.health.refuse(path)?;
+        self.health.check(path, self.inner.set_len(file, path, len))
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        self.health.refuse(dir)?;
+        self.health.check(dir, self.inner.sync_dir(dir))
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.health.refuse(to)?;
+        self.health.check(to, self.inner.rename(from, to))
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        self.health.refuse(path)?;
+        self.inner.remove_file(path)
+    }
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
+        self.health.refuse(path)?;
+        self.inner.remove_dir_all(path)
+    }
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        self.health.refuse(path)?;
+        self.inner.create_dir_all(path)
+    }
+    fn offline(&self) -> bool {
+        self.health.offline.load(Ordering::Relaxed)
+    }
 }
 
 /// The real filesystem.
@@ -82,12 +254,24 @@ pub(crate) mod faulty {
         /// A rename whose target ends in this suffix does not happen and the
         /// process "dies" there (later writes, renames and removals fail).
         pub die_at_rename_to: Option<String>,
+        /// Writes, fsyncs and length changes of paths ending in this suffix fail
+        /// with this OS error (EIO, ENOSPC) while set, without doing anything.
+        pub os_error: Option<(String, i32)>,
     }
 
     impl FaultyFs {
         fn check_alive(&self) -> io::Result<()> {
             if self.faults.lock().dead {
                 return Err(io::Error::other("injected: process is dead"));
+            }
+            Ok(())
+        }
+
+        fn check_os_error(&self, path: &Path) -> io::Result<()> {
+            if let Some((suffix, errno)) = &self.faults.lock().os_error {
+                if path.to_string_lossy().ends_with(suffix.as_str()) {
+                    return Err(io::Error::from_raw_os_error(*errno));
+                }
             }
             Ok(())
         }
@@ -101,6 +285,7 @@ pub(crate) mod faulty {
     impl Fs for FaultyFs {
         fn write_at(&self, file: &File, path: &Path, buf: &[u8], pos: u64) -> io::Result<()> {
             self.check_alive()?;
+            self.check_os_error(path)?;
             let mut f = self.faults.lock();
             if let Some((suffix, keep)) = f.cut_next_write.clone() {
                 if path.to_string_lossy().ends_with(&suffix) {
@@ -113,13 +298,13 @@ pub(crate) mod faulty {
             file.write_all_at(buf, pos)
         }
         fn set_len(&self, file: &File, path: &Path, len: u64) -> io::Result<()> {
-            let _ = path;
             self.check_alive()?;
+            self.check_os_error(path)?;
             file.set_len(len)
         }
         fn sync(&self, file: &File, path: &Path) -> io::Result<()> {
-            let _ = path;
             self.check_alive()?;
+            self.check_os_error(path)?;
             if self.faults.lock().fail_sync {
                 return Err(io::Error::other("injected: fsync failed"));
             }

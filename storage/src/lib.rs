@@ -73,6 +73,8 @@ pub mod validate;
 #[cfg(test)]
 mod crash_tests;
 mod deleter;
+#[cfg(test)]
+mod power_tests;
 mod durability;
 mod fs;
 mod index;
@@ -85,6 +87,7 @@ pub use cleaner::{CleanStats, CleanerConfig, DirtyInfo};
 pub use compression::Compression;
 pub use config::{FlushPolicy, LogConfig, TimestampType};
 pub use error::{BatchError, StorageError};
+pub use fs::{DirHealth, FsEvent};
 pub use log::{AppendInfo, AppendOptions, PartitionLog, ReadResult, SegmentInfo};
 pub use open_logs::{default_max_open_segments, live_segments, raise_open_file_limit};
 pub use region::FileRegion;

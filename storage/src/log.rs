@@ -211,6 +211,9 @@ impl Inner {
         if self.closed.load(Ordering::Acquire) {
             return Err(StorageError::Closed);
         }
+        if self.fs.offline() {
+            return Err(StorageError::LogDirOffline(self.dir.clone()));
+        }
         Ok(())
     }
 
@@ -692,13 +695,23 @@ impl LoadedLog {
     /// Many callers share one fsync (group commit). Blocking: call it off the
     /// async workers.
     pub fn sync_to(&self, offset: i64) -> Result<()> {
+        self.check_online()?;
         self.inner.sync_to(offset.saturating_add(1))
     }
 
     /// fsync everything appended so far.
     pub fn flush(&self) -> Result<()> {
+        self.check_online()?;
         let end = self.inner.log_end.load(Ordering::Acquire);
         self.inner.sync_to(end)
+    }
+
+    /// Nothing is durable on an offline dir, whatever was synced before.
+    fn check_online(&self) -> Result<()> {
+        if self.inner.fs.offline() {
+            return Err(StorageError::LogDirOffline(self.inner.dir.clone()));
+        }
+        Ok(())
     }
 
     /// Whether appending `records` now would first roll a new segment or reopen a

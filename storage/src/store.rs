@@ -62,6 +62,8 @@ pub struct Store {
     closed: AtomicBool,
     /// Fsync timings (every fsync goes through `fs`, which times it).
     stats: Arc<StorageStats>,
+    /// Whether an I/O error took the data dir offline ([`fs::Guarded`]).
+    health: Arc<fs::DirHealth>,
 }
 
 impl std::fmt::Debug for Store {
@@ -85,6 +87,9 @@ impl Store {
     pub(crate) fn open_with_fs(dir: &Path, fs: Arc<dyn Fs>) -> Result<Store> {
         let stats = Arc::new(StorageStats::default());
         let fs = TimedFs::wrap(fs, stats.clone());
+        // Outermost, so every fault any layer sees takes the dir offline.
+        let health = Arc::new(fs::DirHealth::default());
+        let fs: Arc<dyn Fs> = Arc::new(fs::Guarded::new(fs, health.clone()));
         fs.create_dir_all(dir).map_err(|e| io_err(dir, e))?;
         let lock_path = dir.join(LOCK_FILE);
         let lock = fs
@@ -109,6 +114,7 @@ impl Store {
             open: Arc::new(OpenLogs::new(default_max_open_segments())),
             closed: AtomicBool::new(false),
             stats,
+            health,
         })
     }
 
@@ -119,6 +125,12 @@ impl Store {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Whether the data dir is usable (an EIO takes it offline for good), and
+    /// where the broker hears about it.
+    pub fn health(&self) -> &fs::DirHealth {
+        &self.health
     }
 
     /// Total and usable bytes of the file system holding the data dir (Kafka's
