@@ -59,6 +59,12 @@ pub(crate) trait Fs: Send + Sync + std::fmt::Debug {
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
         std::fs::create_dir_all(path)
     }
+    /// Make everything written on the file system holding `dir` durable
+    /// (`syncfs(2)`): the clean shutdown's one sync instead of one per file.
+    fn sync_fs(&self, dir: &Path) -> io::Result<()> {
+        let d = File::open(dir)?;
+        rustix::fs::syncfs(&d).map_err(io::Error::from)
+    }
     /// Whether the data dir was taken offline by an I/O error ([`Guarded`]).
     fn offline(&self) -> bool {
         false
@@ -218,6 +224,10 @@ impl Fs for Guarded {
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
         self.health.refuse(path)?;
         self.inner.create_dir_all(path)
+    }
+    fn sync_fs(&self, dir: &Path) -> io::Result<()> {
+        self.health.refuse(dir)?;
+        self.health.check(dir, self.inner.sync_fs(dir))
     }
     fn offline(&self) -> bool {
         self.health.offline.load(Ordering::Relaxed)

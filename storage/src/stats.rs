@@ -116,6 +116,9 @@ impl Fs for TimedFs {
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         self.timed(dir, || self.inner.sync_dir(dir))
     }
+    fn sync_fs(&self, dir: &Path) -> io::Result<()> {
+        self.timed(dir, || self.inner.sync_fs(dir))
+    }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         self.inner.rename(from, to)
     }

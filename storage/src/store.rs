@@ -355,8 +355,9 @@ impl Store {
             unrecovered |= log.needs_recovery();
         }
         if unflushed {
-            let d = File::open(&self.dir).map_err(|e| io_err(&self.dir, e))?;
-            rustix::fs::syncfs(&d).map_err(|e| io_err(&self.dir, e.into()))?;
+            self.fs
+                .sync_fs(&self.dir)
+                .map_err(|e| io_err(&self.dir, e))?;
         }
         if unrecovered {
             self.lock.lock().take();
