@@ -1,14 +1,17 @@
 //! Command line of `weir bench`: flags, defaults, named workloads, and one-line errors.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
+
+use clap::{CommandFactory, Parser, ValueEnum};
 
 use crate::BenchError;
 use weir_client::ClientSecurity;
 use weir_storage::Compression;
 
 /// What the run measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Mode {
     /// Producers only: throughput and produce->ack latency.
     Produce,
@@ -142,54 +145,17 @@ impl Default for Config {
 /// Default run length when neither `--records` nor `--duration` is given (produce / e2e).
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(10);
 
+/// The notes printed after the flag list by `weir bench --help`: units and the named
+/// workloads (the flags themselves are listed by clap from [`Flags`]).
 pub const USAGE: &str = "\
-usage: weir bench produce|consume|e2e --bootstrap HOST:PORT [options]
-
-  --bootstrap HOST:PORT       broker to benchmark (any Kafka-protocol broker)
-  --compare HOST:PORT         also run against this broker, alternating rounds A B A B ...
-  --rounds N                  rounds per broker with --compare (default 3)
-  --workload NAME             an OpenMessaging-Benchmark-style preset (see below); later flags override
-  --topic NAME                topic (default weir-bench)
-  --create                    create the topic if missing (CreateTopics)
-  --partitions N              partitions when creating (default 1)
-  --replication-factor N      replication factor when creating (default 1)
-  --topic-config K=V          topic config when creating (repeatable)
-  --record-size BYTES         value size, >= 8; the first 8 bytes carry the send time (default 1024)
-  --keys none|uniform:N|sequential:N   key distribution (default none = sticky partitioning)
-  --records N                 stop after N records (produced; consumed in consume mode)
-  --duration D                stop after D (e.g. 30s, 2m; default 10s if --records is not given)
-  --warmup D                  run the load for D first and discard those measurements (needs --duration)
-  --rate R                    target records/s over all producers, paced without busy waiting
-                              (e.g. 50000, 50k; default: unlimited)
-  --acks 0|1|-1|all           produce acks (default all)
-  --linger D                  how long a batch waits for more records (default 5ms)
-  --batch-bytes BYTES         max batch size (default 1MiB)
-  --compression none|gzip|snappy|lz4|zstd   (default none)
-  --max-in-flight N           pipelined Produce requests per connection (default 5)
-  --producers N               producer connections/tasks (default 1)
-  --consumers N               consumer tasks; partitions are split among them (default 1)
-  --fetch-max-bytes BYTES     Fetch max_bytes (default 50MiB)
-  --partition-max-bytes BYTES Fetch partition_max_bytes (default 1MiB)
-  --fetch-max-wait-ms MS      Fetch max_wait_ms (default 500)
-  --fetch-min-bytes BYTES     Fetch min_bytes (default 1)
-  --from earliest|latest      where consume mode starts (default earliest)
-  --prefill N                 consume mode: first write N records (not measured)
-  --json                      print the report as JSON on stdout
-  --svg FILE                  write an SVG report with latency over time
-  --quiet                     no progress line each second
-  --command-config FILE       Kafka client properties (key=value lines): security.protocol,
-                              ssl.truststore.location, ssl.keystore.location, sasl.mechanism,
-                              sasl.jaas.config, ... (TLS and SASL, as Kafka's clients name them)
-  -X KEY=VALUE                one client property (repeatable; wins over --command-config)
-  --compare-command-config FILE  properties for the --compare broker, on top of the above
-                              (e.g. the same broker's PLAINTEXT port vs its SASL_SSL port)
-
-BYTES accepts plain bytes or KiB/MiB suffixes; counts and rates accept k/m suffixes (10^3/10^6).
+BYTES accepts plain bytes or KiB/MiB suffixes; counts and rates accept k/m suffixes (10^3/10^6);
+durations D accept ms, s and m suffixes (e.g. 500ms, 30s, 2m).
 MB/s in reports is 10^6 bytes of record payload (key + value) per second; wire MB/s counts
 Produce request frames.
 
-workloads (OpenMessaging Benchmark names; e2e, 1 producer, 1 consumer, 1 KiB records, acks=all,
-linger 1ms, batch 1MiB, partition fetch 10MiB, topic created; default duration 60s):
+--workload NAME (OpenMessaging Benchmark names; e2e, 1 producer, 1 consumer, 1 KiB records,
+acks=all, linger 1ms, batch 1MiB, partition fetch 10MiB, topic created; default duration 60s;
+any other flag given overrides the preset):
   1-topic-1-partition-1kb, 1-topic-16-partitions-1kb, 1-topic-100-partitions-1kb   (50k msg/s)
   max-rate-1-topic-1-partition-1kb, max-rate-1-topic-16-partitions-1kb,
   max-rate-1-topic-100-partitions-1kb                                               (unlimited)";
@@ -204,13 +170,7 @@ pub const WORKLOADS: &[&str] = &[
     "max-rate-1-topic-100-partitions-1kb",
 ];
 
-fn apply_workload(c: &mut Config, name: &str) -> Result<(), BenchError> {
-    if !WORKLOADS.contains(&name) {
-        return Err(usage(format!(
-            "--workload: unknown workload '{name}' (one of: {})",
-            WORKLOADS.join(", ")
-        )));
-    }
+fn apply_workload(c: &mut Config, name: &str) {
     let (rate, partitions) = match name {
         "1-topic-1-partition-1kb" => (Some(50_000.0), 1),
         "1-topic-16-partitions-1kb" => (Some(50_000.0), 16),
@@ -233,20 +193,17 @@ fn apply_workload(c: &mut Config, name: &str) -> Result<(), BenchError> {
     c.duration = Some(Duration::from_secs(60));
     c.producers = 1;
     c.consumers = 1;
-    Ok(())
 }
 
 fn usage(msg: String) -> BenchError {
     BenchError::Usage(format!("weir bench: {msg} (see weir bench --help)"))
 }
 
-/// Parses a count or rate: `50000`, `50k`, `1.5m`.
-pub fn parse_count(flag: &str, s: &str) -> Result<f64, BenchError> {
-    let bad = || {
-        usage(format!(
-            "{flag}: expected a number like 50000, 50k or 1m, got '{s}'"
-        ))
-    };
+// Value parsers. Each returns the message without the flag's name: clap calls them for
+// every flag they are attached to, and `one_line` puts the flag in front.
+
+fn count(s: &str) -> Result<f64, String> {
+    let bad = || format!("expected a number like 50000, 50k or 1m, got '{s}'");
     let (num, mult) = match s.chars().last() {
         Some('k') | Some('K') => (&s[..s.len() - 1], 1e3),
         Some('m') | Some('M') => (&s[..s.len() - 1], 1e6),
@@ -259,18 +216,17 @@ pub fn parse_count(flag: &str, s: &str) -> Result<f64, BenchError> {
     Ok(v * mult)
 }
 
-fn parse_int<T: std::str::FromStr>(flag: &str, s: &str) -> Result<T, BenchError> {
-    s.parse()
-        .map_err(|_| usage(format!("{flag}: expected an integer, got '{s}'")))
+fn count_u64(s: &str) -> Result<u64, String> {
+    count(s).map(|v| v as u64)
 }
 
-/// Parses a byte size: `1024`, `64KiB`, `1MiB`.
-pub fn parse_bytes(flag: &str, s: &str) -> Result<usize, BenchError> {
-    let bad = || {
-        usage(format!(
-            "{flag}: expected bytes like 1024, 64KiB or 1MiB, got '{s}'"
-        ))
-    };
+fn int<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+    s.parse()
+        .map_err(|_| format!("expected an integer, got '{s}'"))
+}
+
+fn bytes(s: &str) -> Result<usize, String> {
+    let bad = || format!("expected bytes like 1024, 64KiB or 1MiB, got '{s}'");
     let (num, mult) = if let Some(n) = s.strip_suffix("KiB") {
         (n, 1024)
     } else if let Some(n) = s.strip_suffix("MiB") {
@@ -282,13 +238,13 @@ pub fn parse_bytes(flag: &str, s: &str) -> Result<usize, BenchError> {
     v.checked_mul(mult).ok_or_else(bad)
 }
 
-/// Parses a duration: `500ms`, `10s`, `2m`, or a bare number in `bare_unit`.
-pub fn parse_duration(flag: &str, s: &str, bare_unit: Duration) -> Result<Duration, BenchError> {
-    let bad = || {
-        usage(format!(
-            "{flag}: expected a duration like 500ms, 10s or 2m, got '{s}'"
-        ))
-    };
+fn bytes_i32(s: &str) -> Result<i32, String> {
+    let b = bytes(s)?;
+    i32::try_from(b).map_err(|_| format!("{b} is too large"))
+}
+
+fn duration(s: &str, bare_unit: Duration) -> Result<Duration, String> {
+    let bad = || format!("expected a duration like 500ms, 10s or 2m, got '{s}'");
     let (num, unit) = if let Some(n) = s.strip_suffix("ms") {
         (n, Duration::from_millis(1))
     } else if let Some(n) = s.strip_suffix('s') {
@@ -305,17 +261,23 @@ pub fn parse_duration(flag: &str, s: &str, bare_unit: Duration) -> Result<Durati
     Ok(unit.mul_f64(v))
 }
 
-fn parse_keys(s: &str) -> Result<Keys, BenchError> {
-    let bad = || {
-        usage(format!(
-            "--keys: expected none, uniform:N or sequential:N, got '{s}'"
-        ))
-    };
+/// A duration whose bare numbers are seconds (`--duration`, `--warmup`).
+fn secs(s: &str) -> Result<Duration, String> {
+    duration(s, Duration::from_secs(1))
+}
+
+/// A duration whose bare numbers are milliseconds (`--linger`).
+fn millis(s: &str) -> Result<Duration, String> {
+    duration(s, Duration::from_millis(1))
+}
+
+fn keys(s: &str) -> Result<Keys, String> {
+    let bad = || format!("expected none, uniform:N or sequential:N, got '{s}'");
     if s == "none" {
         return Ok(Keys::None);
     }
     let (kind, n) = s.split_once(':').ok_or_else(bad)?;
-    let n = parse_count("--keys", n)? as u64;
+    let n = count(n)? as u64;
     if n == 0 {
         return Err(bad());
     }
@@ -326,14 +288,253 @@ fn parse_keys(s: &str) -> Result<Keys, BenchError> {
     }
 }
 
-fn check_addr(flag: &str, s: &str) -> Result<String, BenchError> {
+fn host_port(s: &str) -> Result<String, String> {
     match s.rsplit_once(':') {
         Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(s.to_string()),
-        _ => Err(usage(format!("{flag}: expected HOST:PORT, got '{s}'"))),
+        _ => Err(format!("expected HOST:PORT, got '{s}'")),
     }
 }
 
-/// What the command line asked for: a run, or the help text.
+fn topic(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err("empty topic name".into());
+    }
+    Ok(s.to_string())
+}
+
+fn key_value(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected KEY=VALUE, got '{s}'"))?;
+    Ok((k.to_string(), v.to_string()))
+}
+
+fn acks(s: &str) -> Result<i16, String> {
+    match s {
+        "all" | "-1" => Ok(-1),
+        "1" => Ok(1),
+        "0" => Ok(0),
+        _ => Err(format!("expected 0, 1, -1 or all, got '{s}'")),
+    }
+}
+
+fn codec(s: &str) -> Result<Compression, String> {
+    Compression::from_name(s)
+        .ok_or_else(|| format!("unknown codec '{s}' (none, gzip, snappy, lz4, zstd)"))
+}
+
+fn start_at(s: &str) -> Result<StartAt, String> {
+    match s {
+        "earliest" => Ok(StartAt::Earliest),
+        "latest" => Ok(StartAt::Latest),
+        _ => Err(format!("expected earliest or latest, got '{s}'")),
+    }
+}
+
+fn workload(s: &str) -> Result<String, String> {
+    if !WORKLOADS.contains(&s) {
+        return Err(format!(
+            "unknown workload '{s}' (one of: {})",
+            WORKLOADS.join(", ")
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// Parses a count or rate: `50000`, `50k`, `1.5m`.
+pub fn parse_count(flag: &str, s: &str) -> Result<f64, BenchError> {
+    count(s).map_err(|m| usage(format!("{flag}: {m}")))
+}
+
+/// Parses a byte size: `1024`, `64KiB`, `1MiB`.
+pub fn parse_bytes(flag: &str, s: &str) -> Result<usize, BenchError> {
+    bytes(s).map_err(|m| usage(format!("{flag}: {m}")))
+}
+
+/// Parses a duration: `500ms`, `10s`, `2m`, or a bare number in `bare_unit`.
+pub fn parse_duration(flag: &str, s: &str, bare_unit: Duration) -> Result<Duration, BenchError> {
+    duration(s, bare_unit).map_err(|m| usage(format!("{flag}: {m}")))
+}
+
+/// The flags of `weir bench MODE`, as given (`None`: not given). [`parse`] lays them over
+/// [`Config::default`] and the `--workload` preset, so a flag given always wins.
+#[derive(Debug, Parser)]
+#[command(
+    name = "weir bench",
+    bin_name = "weir bench",
+    about = "Load generator for any Kafka-protocol broker: throughput and latency percentiles.",
+    override_usage = "weir bench produce|consume|e2e --bootstrap HOST:PORT [options]",
+    help_template = "{about-with-newline}\nusage: {usage}\n\n{all-args}{after-help}",
+    after_help = USAGE,
+    // `--acks -1`, `--partitions -1` (refused later with its own message).
+    allow_negative_numbers = true,
+    // A flag given twice: the last one wins.
+    args_override_self = true,
+    disable_version_flag = true,
+    max_term_width = 100
+)]
+pub struct Flags {
+    /// What the run measures: producers only, consumers only, or both at once
+    /// (adds end-to-end latency).
+    #[arg(value_enum, value_name = "MODE")]
+    pub mode: Mode,
+    /// Broker to benchmark (any Kafka-protocol broker) [default: bootstrap.servers from -X or
+    /// --command-config].
+    #[arg(short = 'b', long, value_name = "HOST:PORT", value_parser = host_port)]
+    pub bootstrap: Option<String>,
+    /// Also run against this broker, alternating rounds A B A B ...
+    #[arg(long, value_name = "HOST:PORT", value_parser = host_port)]
+    pub compare: Option<String>,
+    /// Rounds per broker with --compare (default 3).
+    #[arg(long, value_name = "N", value_parser = int::<usize>)]
+    pub rounds: Option<usize>,
+    /// An OpenMessaging-Benchmark-style preset (listed below); other flags override it.
+    #[arg(long, value_name = "NAME", value_parser = workload)]
+    pub workload: Option<String>,
+    /// Topic (default weir-bench).
+    #[arg(long, value_name = "NAME", value_parser = topic)]
+    pub topic: Option<String>,
+    /// Create the topic if missing (CreateTopics).
+    #[arg(long)]
+    pub create: bool,
+    /// Partitions when creating (default 1).
+    #[arg(long, value_name = "N", value_parser = int::<i32>)]
+    pub partitions: Option<i32>,
+    /// Replication factor when creating (default 1).
+    #[arg(long, value_name = "N", value_parser = int::<i16>)]
+    pub replication_factor: Option<i16>,
+    /// Topic config when creating (repeatable).
+    #[arg(long, value_name = "K=V", value_parser = key_value)]
+    pub topic_config: Vec<(String, String)>,
+    /// Value size, >= 8; the first 8 bytes carry the send time (default 1024).
+    #[arg(long, value_name = "BYTES", value_parser = bytes)]
+    pub record_size: Option<usize>,
+    /// Key distribution: none|uniform:N|sequential:N (default none = sticky partitioning).
+    #[arg(long, value_name = "KEYS", value_parser = keys)]
+    pub keys: Option<Keys>,
+    /// Stop after N records (produced; consumed in consume mode).
+    #[arg(long, value_name = "N", value_parser = count_u64)]
+    pub records: Option<u64>,
+    /// Stop after D (e.g. 30s, 2m; default 10s if --records is not given).
+    #[arg(long, value_name = "D", value_parser = secs)]
+    pub duration: Option<Duration>,
+    /// Run the load for D first and discard those measurements (needs --duration).
+    #[arg(long, value_name = "D", value_parser = secs)]
+    pub warmup: Option<Duration>,
+    /// Target records/s over all producers, paced without busy waiting (e.g. 50000, 50k;
+    /// default and 0: unlimited).
+    #[arg(long, value_name = "R", value_parser = count)]
+    pub rate: Option<f64>,
+    /// Produce acks: 0|1|-1|all (default all).
+    #[arg(long, value_name = "ACKS", value_parser = acks)]
+    pub acks: Option<i16>,
+    /// How long a batch waits for more records (default 5ms; bare numbers are ms).
+    #[arg(long, value_name = "D", value_parser = millis)]
+    pub linger: Option<Duration>,
+    /// Max batch size (default 1MiB).
+    #[arg(long, value_name = "BYTES", value_parser = bytes)]
+    pub batch_bytes: Option<usize>,
+    /// none|gzip|snappy|lz4|zstd (default none).
+    #[arg(long, value_name = "CODEC", value_parser = codec)]
+    pub compression: Option<Compression>,
+    /// Pipelined Produce requests per connection (default 5).
+    #[arg(long, value_name = "N", value_parser = int::<usize>)]
+    pub max_in_flight: Option<usize>,
+    /// Producer connections/tasks (default 1).
+    #[arg(long, value_name = "N", value_parser = int::<usize>)]
+    pub producers: Option<usize>,
+    /// Consumer tasks; partitions are split among them (default 1).
+    #[arg(long, value_name = "N", value_parser = int::<usize>)]
+    pub consumers: Option<usize>,
+    /// Fetch max_bytes (default 50MiB).
+    #[arg(long, value_name = "BYTES", value_parser = bytes_i32)]
+    pub fetch_max_bytes: Option<i32>,
+    /// Fetch partition_max_bytes (default 1MiB).
+    #[arg(long, value_name = "BYTES", value_parser = bytes_i32)]
+    pub partition_max_bytes: Option<i32>,
+    /// Fetch max_wait_ms (default 500).
+    #[arg(long, value_name = "MS", value_parser = int::<i32>)]
+    pub fetch_max_wait_ms: Option<i32>,
+    /// Fetch min_bytes (default 1).
+    #[arg(long, value_name = "BYTES", value_parser = bytes_i32)]
+    pub fetch_min_bytes: Option<i32>,
+    /// Where consume mode starts: earliest|latest (default earliest).
+    #[arg(long, value_name = "WHERE", value_parser = start_at)]
+    pub from: Option<StartAt>,
+    /// Consume mode: first write N records (not measured).
+    #[arg(long, value_name = "N", value_parser = count_u64)]
+    pub prefill: Option<u64>,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Write an SVG report with latency over time.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    /// No progress line each second.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Kafka client properties (key=value lines): security.protocol,
+    /// ssl.truststore.location, ssl.keystore.location, sasl.mechanism, sasl.jaas.config, ...
+    /// (TLS and SASL, as Kafka's clients name them).
+    #[arg(long, value_name = "FILE")]
+    pub command_config: Vec<String>,
+    /// One client property (repeatable; wins over --command-config).
+    #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = key_value)]
+    pub property: Vec<(String, String)>,
+    /// Properties for the --compare broker, on top of the above (e.g. the same broker's
+    /// PLAINTEXT port vs its SASL_SSL port).
+    #[arg(long, value_name = "FILE")]
+    pub compare_command_config: Option<String>,
+}
+
+/// The whole `--help` text.
+pub fn help() -> String {
+    Flags::command().render_long_help().to_string()
+}
+
+/// clap's error as our one line: the flag, then what is wrong with its value.
+fn one_line(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let context = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.as_str()),
+        _ => None,
+    };
+    // "--rate <R>" -> "--rate"; "<MODE>" for the mode.
+    let arg = context(ContextKind::InvalidArg).map(|a| a.split([' ', '=']).next().unwrap_or(a));
+    let value = context(ContextKind::InvalidValue);
+    match (e.kind(), arg) {
+        (ErrorKind::UnknownArgument, Some(a)) if a.starts_with('-') => {
+            return match context(ContextKind::SuggestedArg) {
+                Some(s) => format!("unknown flag {a} (did you mean {s}?)"),
+                None => format!("unknown flag {a}"),
+            };
+        }
+        (ErrorKind::UnknownArgument, Some(a)) => return format!("unexpected argument '{a}'"),
+        (ErrorKind::ValueValidation, Some(a)) => {
+            if let Some(source) = std::error::Error::source(e) {
+                return format!("{a}: {source}");
+            }
+        }
+        (ErrorKind::InvalidValue, Some(a)) if a.starts_with('<') => {
+            return format!(
+                "unknown mode '{}' (expected produce, consume or e2e)",
+                value.unwrap_or_default()
+            )
+        }
+        (ErrorKind::InvalidValue, Some(a)) if value == Some("") => {
+            return format!("{a} needs a value")
+        }
+        (ErrorKind::MissingRequiredArgument, _) => {
+            return "missing mode (expected produce, consume or e2e)".into()
+        }
+        _ => {}
+    }
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or_default();
+    first.strip_prefix("error: ").unwrap_or(first).to_string()
+}
+
+/// What the command line asked for: a run, or the help text ([`help`]).
 #[derive(Debug)]
 pub enum Command {
     Help,
@@ -342,177 +543,102 @@ pub enum Command {
 
 /// Parses `weir bench ARGS...` (without the leading `bench`).
 pub fn parse(args: &[String]) -> Result<Command, BenchError> {
-    let mut c = Config::default();
-    let mut it = args.iter();
-    let mode = match it.next().map(String::as_str) {
-        None | Some("-h") | Some("--help") | Some("help") => return Ok(Command::Help),
-        Some("produce") => Mode::Produce,
-        Some("consume") => Mode::Consume,
-        Some("e2e") => Mode::E2e,
-        Some(other) => {
-            return Err(usage(format!(
-                "unknown mode '{other}' (expected produce, consume or e2e)"
-            )))
-        }
+    if matches!(args.first().map(String::as_str), None | Some("help")) {
+        return Ok(Command::Help);
+    }
+    let argv = std::iter::once("weir bench").chain(args.iter().map(String::as_str));
+    let f = match Flags::try_parse_from(argv) {
+        Ok(f) => f,
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => return Ok(Command::Help),
+        Err(e) => return Err(usage(one_line(&e))),
     };
-    // Split `--flag=value` and `--flag value` into pairs first so a workload can be applied
-    // before the flags that override it.
-    let mut pairs: Vec<(String, Option<String>)> = Vec::new();
-    let rest: Vec<&String> = it.collect();
-    let mut i = 0;
-    while i < rest.len() {
-        let a = rest[i].as_str();
-        if a == "-h" || a == "--help" {
-            return Ok(Command::Help);
-        }
-        if a == "-X" || (a.starts_with("-X") && a.len() > 2) {
-            let v = if a == "-X" {
-                i += 1;
-                rest.get(i)
-                    .map(|v| v.to_string())
-                    .ok_or_else(|| usage("-X needs KEY=VALUE".into()))?
-            } else {
-                a[2..].to_string()
-            };
-            pairs.push(("-X".to_string(), Some(v)));
-            i += 1;
-            continue;
-        }
-        if !a.starts_with("--") {
-            return Err(usage(format!("unexpected argument '{a}'")));
-        }
-        if let Some((k, v)) = a.split_once('=') {
-            pairs.push((k.to_string(), Some(v.to_string())));
-        } else if matches!(a, "--create" | "--json" | "--quiet") {
-            pairs.push((a.to_string(), None));
-        } else {
-            let v = rest
-                .get(i + 1)
-                .ok_or_else(|| usage(format!("{a} needs a value")))?;
-            pairs.push((a.to_string(), Some(v.to_string())));
-            i += 1;
-        }
-        i += 1;
+    config(f).map(|c| Command::Run(Box::new(c)))
+}
+
+/// Lays the flags given over the defaults and the workload preset, reads the client
+/// properties, and checks the whole.
+fn config(f: Flags) -> Result<Config, BenchError> {
+    let mut c = Config::default();
+    if let Some(w) = &f.workload {
+        // A workload fixes e2e semantics but the mode given wins (e.g. produce-only).
+        apply_workload(&mut c, w);
     }
-    if let Some((_, Some(w))) = pairs.iter().find(|(k, _)| k == "--workload") {
-        apply_workload(&mut c, w)?;
-        if mode != Mode::E2e {
-            // A workload fixes e2e semantics but the mode given wins (e.g. produce-only).
-            c.mode = mode;
-        }
-    } else {
-        c.mode = mode;
+    c.mode = f.mode;
+    macro_rules! given {
+        ($($field:ident),*) => { $(if let Some(v) = f.$field { c.$field = v; })* };
     }
-    let mut props: std::collections::BTreeMap<String, String> = Default::default();
-    let mut compare_props: Option<Vec<(String, String)>> = None;
-    for (k, v) in pairs {
-        let flag = k.as_str();
-        let v = v.unwrap_or_default();
-        let v = v.as_str();
-        match flag {
-            "--workload" => {}
-            "--bootstrap" => c.bootstrap = check_addr(flag, v)?,
-            "--compare" => c.compare = Some(check_addr(flag, v)?),
-            "--rounds" => c.rounds = parse_int(flag, v)?,
-            "--topic" => {
-                if v.is_empty() {
-                    return Err(usage("--topic: empty topic name".into()));
-                }
-                c.topic = v.to_string()
-            }
-            "--create" => c.create = true,
-            "--partitions" => c.partitions = parse_int(flag, v)?,
-            "--replication-factor" => c.replication_factor = parse_int(flag, v)?,
-            "--topic-config" => {
-                let (key, val) = v.split_once('=').ok_or_else(|| {
-                    usage(format!("--topic-config: expected KEY=VALUE, got '{v}'"))
-                })?;
-                c.topic_configs.push((key.to_string(), val.to_string()));
-            }
-            "--record-size" => c.record_size = parse_bytes(flag, v)?,
-            "--keys" => c.keys = parse_keys(v)?,
-            "--records" => c.records = Some(parse_count(flag, v)? as u64),
-            "--duration" => c.duration = Some(parse_duration(flag, v, Duration::from_secs(1))?),
-            "--rate" => {
-                let r = parse_count(flag, v)?;
-                c.rate = if r == 0.0 { None } else { Some(r) };
-            }
-            "--acks" => {
-                c.acks = match v {
-                    "all" | "-1" => -1,
-                    "1" => 1,
-                    "0" => 0,
-                    _ => {
-                        return Err(usage(format!(
-                            "--acks: expected 0, 1, -1 or all, got '{v}'"
-                        )))
-                    }
-                }
-            }
-            "--linger" => c.linger = parse_duration(flag, v, Duration::from_millis(1))?,
-            "--batch-bytes" => c.batch_bytes = parse_bytes(flag, v)?,
-            "--compression" => {
-                c.compression = Compression::from_name(v).ok_or_else(|| {
-                    BenchError::Usage(format!(
-                        "--compression: unknown codec '{v}' (none, gzip, snappy, lz4, zstd)"
-                    ))
-                })?
-            }
-            "--max-in-flight" => c.max_in_flight = parse_int(flag, v)?,
-            "--producers" => c.producers = parse_int(flag, v)?,
-            "--consumers" => c.consumers = parse_int(flag, v)?,
-            "--fetch-max-bytes" => c.fetch_max_bytes = bytes_i32(flag, v)?,
-            "--partition-max-bytes" => c.partition_max_bytes = bytes_i32(flag, v)?,
-            "--fetch-max-wait-ms" => c.fetch_max_wait_ms = parse_int(flag, v)?,
-            "--fetch-min-bytes" => c.fetch_min_bytes = bytes_i32(flag, v)?,
-            "--from" => {
-                c.from = match v {
-                    "earliest" => StartAt::Earliest,
-                    "latest" => StartAt::Latest,
-                    _ => {
-                        return Err(usage(format!(
-                            "--from: expected earliest or latest, got '{v}'"
-                        )))
-                    }
-                }
-            }
-            "--prefill" => c.prefill = parse_count(flag, v)? as u64,
-            "--warmup" => c.warmup = parse_duration(flag, v, Duration::from_secs(1))?,
-            "--json" => c.json = true,
-            "--svg" => c.svg = Some(PathBuf::from(v)),
-            "--quiet" => c.quiet = true,
-            "--command-config" => {
-                // -X given before or after the file wins over it.
-                for (k, v) in read_properties(v)? {
-                    props.entry(k).or_insert(v);
-                }
-            }
-            "--compare-command-config" => compare_props = Some(read_properties(v)?),
-            "-X" => {
-                let (key, val) = v
-                    .split_once('=')
-                    .ok_or_else(|| usage(format!("-X: expected KEY=VALUE, got '{v}'")))?;
-                props.insert(key.trim().to_string(), val.trim().to_string());
-            }
-            _ => return Err(usage(format!("unknown flag {flag}"))),
+    given!(
+        topic,
+        partitions,
+        replication_factor,
+        record_size,
+        keys,
+        acks,
+        linger,
+        batch_bytes,
+        compression,
+        max_in_flight,
+        producers,
+        consumers,
+        fetch_max_bytes,
+        partition_max_bytes,
+        fetch_max_wait_ms,
+        fetch_min_bytes,
+        from,
+        prefill,
+        warmup,
+        rounds
+    );
+    if let Some(b) = f.bootstrap {
+        c.bootstrap = b;
+    }
+    if f.compare.is_some() {
+        c.compare = f.compare;
+    }
+    if f.records.is_some() {
+        c.records = f.records;
+    }
+    if f.duration.is_some() {
+        c.duration = f.duration;
+    }
+    if let Some(r) = f.rate {
+        c.rate = if r == 0.0 { None } else { Some(r) };
+    }
+    c.create |= f.create;
+    c.json = f.json;
+    c.quiet = f.quiet;
+    c.svg = f.svg;
+    c.topic_configs = f.topic_config;
+
+    // Client properties: -X wins over every --command-config (given before or after it); of
+    // two files, the first one's value of a key stays.
+    let mut props: BTreeMap<String, String> = f
+        .property
+        .into_iter()
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    for file in &f.command_config {
+        for (k, v) in read_properties(file)? {
+            props.entry(k).or_insert(v);
         }
     }
     if c.bootstrap.is_empty() {
         if let Some(b) = props.get("bootstrap.servers") {
-            c.bootstrap = check_addr("bootstrap.servers", b.split(',').next().unwrap_or(b))?;
+            let first = b.split(',').next().unwrap_or(b);
+            c.bootstrap = host_port(first).map_err(|m| usage(format!("bootstrap.servers: {m}")))?;
         }
     }
     c.security = ClientSecurity::from_properties(&|k| props.get(k).cloned())?;
-    if let Some(overlay) = compare_props {
+    if let Some(file) = &f.compare_command_config {
         if c.compare.is_none() {
             return Err(usage("--compare-command-config needs --compare".into()));
         }
         let mut b = props.clone();
-        b.extend(overlay);
+        b.extend(read_properties(file)?);
         c.compare_security = Some(ClientSecurity::from_properties(&|k| b.get(k).cloned())?);
     }
     validate(&c)?;
-    Ok(Command::Run(Box::new(c)))
+    Ok(c)
 }
 
 /// A Kafka client properties file: `key=value` (or `key: value`) lines, `#`/`!` comments.
@@ -532,11 +658,6 @@ fn read_properties(file: &str) -> Result<Vec<(String, String)>, BenchError> {
         out.push((k.trim().to_string(), v.trim().to_string()));
     }
     Ok(out)
-}
-
-fn bytes_i32(flag: &str, v: &str) -> Result<i32, BenchError> {
-    let b = parse_bytes(flag, v)?;
-    i32::try_from(b).map_err(|_| usage(format!("{flag}: {b} is too large")))
 }
 
 fn validate(c: &Config) -> Result<(), BenchError> {
@@ -742,5 +863,110 @@ mod tests {
             Duration::from_millis(3)
         );
         assert!(parse_count("x", "-3").is_err());
+    }
+
+    #[test]
+    fn help_lists_every_flag_and_the_workloads() {
+        let help = help();
+        for a in Flags::command().get_arguments() {
+            if let Some(long) = a.get_long() {
+                assert!(help.contains(&format!("--{long}")), "--{long} in\n{help}");
+            }
+            if let Some(short) = a.get_short() {
+                assert!(help.contains(&format!("-{short}")), "-{short} in\n{help}");
+            }
+        }
+        for w in WORKLOADS {
+            assert!(help.contains(w), "{w}");
+        }
+        assert!(help.contains("produce") && help.contains("e2e") && help.contains("KiB"));
+        for h in ["produce --help", "e2e --bootstrap h:1 -h", "help"] {
+            assert!(matches!(parse(&args(h)).unwrap(), Command::Help), "{h}");
+        }
+    }
+
+    #[test]
+    fn clap_spellings_and_last_flag_wins() {
+        // A flag given twice: the last one wins; `-1` is a value, not a flag.
+        let c = cfg("produce -b h:1 --acks 1 --acks -1 --rate=10 --rate 20k --topic=a --topic b");
+        assert_eq!(c.bootstrap, "h:1");
+        assert_eq!(c.acks, -1);
+        assert_eq!(c.rate, Some(20_000.0));
+        assert_eq!(c.topic, "b");
+        // Repeatable flags add up.
+        let c = cfg("produce --bootstrap h:1 --topic-config a=1 --topic-config=b=2");
+        assert_eq!(
+            c.topic_configs,
+            [("a".into(), "1".into()), ("b".into(), "2".into())]
+        );
+        // --rate 0 means unlimited, also over a workload's rate.
+        let c = cfg("e2e --bootstrap h:1 --workload 1-topic-1-partition-1kb --rate 0");
+        assert_eq!(c.rate, None);
+        // The mode given wins over the workload's e2e; a workload's values stay otherwise.
+        let c = cfg("produce --workload 1-topic-16-partitions-1kb --bootstrap h:1 --partitions 3");
+        assert_eq!(c.mode, Mode::Produce);
+        assert_eq!(c.partitions, 3);
+        assert_eq!(c.linger, Duration::from_millis(1));
+        assert_eq!(c.topic, "weir-bench-1-topic-16-partitions-1kb");
+        let c = cfg(
+            "consume --bootstrap h:1 --from latest --prefill 2k --linger 7 --warmup 1 --duration 3",
+        );
+        assert_eq!((c.from, c.prefill), (StartAt::Latest, 2000));
+        assert_eq!(c.linger, Duration::from_millis(7), "bare --linger is ms");
+        assert_eq!(c.warmup, Duration::from_secs(1), "bare durations are s");
+    }
+
+    #[test]
+    fn every_bad_flag_is_one_prefixed_line() {
+        for (line, want) in [
+            (
+                "produce --bootstrap h:1 extra",
+                "unexpected argument 'extra'",
+            ),
+            ("produce --bootstrap h:1 -Y 3", "unknown flag -Y"),
+            (
+                "produce --bootstrap h:1 --partition 3",
+                "(did you mean --partitions?)",
+            ),
+            ("produce --bootstrap h:1 --create=yes", "--create"),
+            (
+                "produce --bootstrap h:1 --topic=",
+                "--topic: empty topic name",
+            ),
+            ("produce --bootstrap h:1 -X", "-X needs a value"),
+            (
+                "produce --bootstrap h:1 -X novalue",
+                "-X: expected KEY=VALUE",
+            ),
+            (
+                "produce --bootstrap h:1 --topic-config x",
+                "--topic-config: expected KEY=VALUE",
+            ),
+            (
+                "produce --bootstrap h:1 --from middle",
+                "--from: expected earliest or latest",
+            ),
+            (
+                "produce --bootstrap h:1 --fetch-max-bytes 4096MiB",
+                "--fetch-max-bytes: ",
+            ),
+            (
+                "produce --bootstrap h:1 --partitions x",
+                "--partitions: expected an integer",
+            ),
+            (
+                "produce --bootstrap h:1 --partitions -1",
+                "--partitions: must be at least 1",
+            ),
+            ("--bootstrap h:1", "mode"),
+            (
+                "produce --bootstrap h:1 --prefill 10",
+                "--prefill only applies to consume",
+            ),
+        ] {
+            let m = err(line);
+            assert!(m.starts_with("weir bench: "), "{line}: {m}");
+            assert!(m.contains(want), "{line}: {m}");
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! [`weir_storage::compression`] (the broker's own, so there is one encoder).
 //!
 //! # Layout
-//! - [`args`]: command line, defaults, named OpenMessaging-Benchmark workloads.
+//! - [`args`]: command line (clap), defaults, named OpenMessaging-Benchmark workloads.
 //! - [`wire`] (from `weir-client`): one connection: framing, correlation ids,
 //!   ApiVersions, pipelining split.
 //! - [`cluster`]: Metadata, CreateTopics, ListOffsets.
@@ -31,11 +31,14 @@ pub mod timer;
 pub use weir_client::ClientError as BenchError;
 pub use weir_client::{error, wire};
 
+use std::io::Write;
+
 /// Entry point for `weir bench ARGS...`; returns the process exit code.
 pub fn run(args: Vec<String>) -> i32 {
     let cfg = match args::parse(&args) {
         Ok(args::Command::Help) => {
-            println!("{}", args::USAGE);
+            // A closed pipe (`weir bench --help | head`) is not an error.
+            let _ = writeln!(std::io::stdout(), "{}", args::help());
             return 0;
         }
         Ok(args::Command::Run(cfg)) => *cfg,
