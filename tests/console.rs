@@ -627,6 +627,9 @@ async fn console_requests_are_authorized_as_anonymous() {
         .unwrap();
     let http = broker.http_addr().unwrap();
     tokio::task::spawn_blocking(move || {
+        // No SASL listener: no login.
+        let session = get(http, "/api/session").json();
+        assert_eq!(session, serde_json::json!({"login": false, "user": null}));
         let create = post(http, "/api/topics", serde_json::json!({"name": "t"}));
         assert_eq!(create.status, 403, "{}", create.body);
         assert_eq!(create.json()["error"], "TOPIC_AUTHORIZATION_FAILED");
@@ -659,6 +662,165 @@ async fn console_requests_are_authorized_as_anonymous() {
             serde_json::json!({"topic": "secret", "to": "earliest"}),
         );
         assert_eq!(reset.json()["error"], "GROUP_AUTHORIZATION_FAILED");
+    })
+    .await
+    .unwrap();
+    broker.shutdown().await.unwrap();
+}
+
+/// A cookie header value (`name=token`) from a Set-Cookie answer.
+fn session_cookie(r: &Reply) -> String {
+    let set = r.header("set-cookie").expect("a session cookie");
+    set.split(';').next().unwrap().trim().to_string()
+}
+
+/// With a SASL listener enabling SCRAM, the console asks for a login, checks
+/// the password as the SASL path does (a wrong one is refused, after the
+/// failed-authentication delay), keeps an HttpOnly SameSite=Strict session,
+/// and acts as the user: it sees and reads what the user's ACLs allow and
+/// nothing else. Logging out, or a changed credential, ends the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_login_with_a_scram_user_acts_with_its_acls() {
+    use weir::acl::{AclBinding, AclOperation, PatternType, PermissionType, ResourceType};
+    use weir::security::scram_mechanism::ScramMechanism;
+    use weir::security::scram_store::{credential_from_salted_password, CredentialChange};
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = BrokerConfig::ephemeral(dir.path().join("data"));
+    config.http = Some("127.0.0.1:0".into());
+    for (k, v) in [
+        (
+            "listeners",
+            "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+        ),
+        ("sasl.enabled.mechanisms", "SCRAM-SHA-256"),
+        ("connection.failed.authentication.delay.ms", "300"),
+    ] {
+        config
+            .settings
+            .set(k, v, weir::config::Source::Cli)
+            .unwrap();
+    }
+    let acls = weir::acl::StandardAuthorizer::new("User:admin", false).unwrap();
+    let pipeline = weir::pipeline::Pipeline::default().with_authorizer(std::sync::Arc::new(acls));
+    let broker = Broker::start_with_pipeline(config, pipeline)
+        .await
+        .expect("broker starts");
+    let state = broker.state().clone();
+    for t in ["visible", "hidden"] {
+        state
+            .partitions
+            .create_topic(t, 1, Default::default(), false)
+            .unwrap();
+    }
+    let credential = |password: &str| {
+        let salt = b"console-test-salt".to_vec();
+        let salted =
+            pbkdf2::pbkdf2_hmac_array::<sha2::Sha256, 32>(password.as_bytes(), &salt, 4096);
+        CredentialChange::Upsert {
+            user: "carol".into(),
+            mechanism: ScramMechanism::Sha256,
+            credential: credential_from_salted_password(
+                ScramMechanism::Sha256,
+                &salt,
+                &salted,
+                4096,
+            ),
+        }
+    };
+    state.scram.apply(&[credential("carol-pw")]).unwrap();
+    state
+        .pipeline
+        .authorizer()
+        .acls()
+        .unwrap()
+        .create(&[AclBinding {
+            resource_type: ResourceType::Topic,
+            name: "visible".into(),
+            pattern_type: PatternType::Literal,
+            principal: "User:carol".into(),
+            host: "*".into(),
+            operation: AclOperation::Read,
+            permission: PermissionType::Allow,
+        }])
+        .unwrap();
+    let http = broker.http_addr().unwrap();
+    tokio::task::spawn_blocking(move || {
+        let login = |user: &str, password: &str| {
+            post(
+                http,
+                "/api/login",
+                serde_json::json!({"user": user, "password": password}),
+            )
+        };
+        let with = |cookie: &str, path: &str| request(http, "GET", path, &[("Cookie", cookie)], "");
+        let s = get(http, "/api/session").json();
+        assert_eq!(s, serde_json::json!({"login": true, "user": null}));
+        for path in [
+            "/api/topics",
+            "/api/console",
+            "/api/topics/visible/messages",
+        ] {
+            let r = get(http, path);
+            assert_eq!(r.status, 401, "{path}: {}", r.body);
+            assert_eq!(r.json()["error"], "UNAUTHENTICATED");
+        }
+        // Wrong password, unknown user: refused after the delay, no cookie.
+        for (user, password) in [("carol", "wrong"), ("mallory", "carol-pw")] {
+            let started = Instant::now();
+            let r = login(user, password);
+            assert_eq!(r.status, 401, "{}", r.body);
+            assert_eq!(r.json()["error"], "SASL_AUTHENTICATION_FAILED");
+            assert!(r.header("set-cookie").is_none());
+            assert!(started.elapsed() >= Duration::from_millis(300));
+        }
+        let ok = login("carol", "carol-pw");
+        assert_eq!(ok.status, 200, "{}", ok.body);
+        assert_eq!(ok.json()["user"], "carol");
+        let set = ok.header("set-cookie").unwrap();
+        for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
+            assert!(set.contains(attr), "{set}");
+        }
+        let cookie = session_cookie(&ok);
+        let token = cookie.split_once('=').unwrap().1;
+        assert_eq!(token.len(), 64, "256 random bits");
+        assert_eq!(with(&cookie, "/api/session").json()["user"], "carol");
+        // The lists show what carol may describe (READ implies DESCRIBE).
+        let topics = with(&cookie, "/api/topics").json();
+        let names: Vec<&str> = topics
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["visible"]);
+        let hidden = with(&cookie, "/api/topics/hidden");
+        assert_eq!(hidden.status, 403);
+        assert_eq!(hidden.json()["error"], "TOPIC_AUTHORIZATION_FAILED");
+        // Reading is carol's right (ANONYMOUS has none); writing is not.
+        let browse = with(&cookie, "/api/topics/visible/messages");
+        assert_eq!(browse.status, 200, "{}", browse.body);
+        let denied = with(&cookie, "/api/topics/hidden/messages");
+        assert_eq!(denied.json()["error"], "TOPIC_AUTHORIZATION_FAILED");
+        let produce = request(
+            http,
+            "POST",
+            "/api/topics/visible/messages",
+            &[("Cookie", &cookie)],
+            &serde_json::json!({"value": "x"}).to_string(),
+        );
+        assert_eq!(produce.json()["error"], "TOPIC_AUTHORIZATION_FAILED");
+        // Logging out ends the session.
+        let out = request(http, "POST", "/api/logout", &[("Cookie", &cookie)], "");
+        assert_eq!(out.status, 204);
+        assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
+        assert_eq!(with(&cookie, "/api/topics").status, 401);
+        // A new password ends the sessions opened with the old one.
+        let cookie = session_cookie(&login("carol", "carol-pw"));
+        assert_eq!(with(&cookie, "/api/topics").status, 200);
+        state.scram.apply(&[credential("new-pw")]).unwrap();
+        assert_eq!(with(&cookie, "/api/topics").status, 401);
+        assert_eq!(login("carol", "carol-pw").status, 401);
+        assert_eq!(login("carol", "new-pw").status, 200);
     })
     .await
     .unwrap();

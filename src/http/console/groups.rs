@@ -70,7 +70,7 @@ pub async fn detail(
     Peer(peer): Peer,
     Path(id): Path<String>,
 ) -> Result<Json<Detail>, ApiError> {
-    let ctx = context(&s, peer, ApiKey::DescribeGroups, 5);
+    let ctx = context(&s, &peer, ApiKey::DescribeGroups, 5);
     if !s
         .broker
         .pipeline
@@ -202,7 +202,7 @@ pub async fn reset(
     if matches!(r.to, ResetTo::Timestamp | ResetTo::Offset) && r.value.is_none() {
         return Err(ApiError::bad_request("this reset needs a value"));
     }
-    let ctx = context(&s, peer, ApiKey::OffsetCommit, 8);
+    let ctx = context(&s, &peer, ApiKey::OffsetCommit, 8);
     if !s
         .broker
         .pipeline
@@ -312,7 +312,7 @@ pub async fn reset(
         .with_generation_id_or_member_epoch(-1)
         .with_member_id(StrBytes::from_static_str(""))
         .with_topics(topics);
-    let resp = call::<crate::handlers::offset_commit::Api>(&s, peer, 8, req).await?;
+    let resp = call::<crate::handlers::offset_commit::Api>(&s, &peer, 8, req).await?;
     if let Some(code) = resp
         .topics
         .iter()
