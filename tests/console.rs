@@ -826,3 +826,114 @@ async fn console_login_with_a_scram_user_acts_with_its_acls() {
     .unwrap();
     broker.shutdown().await.unwrap();
 }
+
+/// Share groups (KIP-932) on the groups pages: a member that joined with
+/// ShareGroupHeartbeat and fetched with ShareFetch over the Kafka protocol is
+/// listed with type, state and members, its assignment in the detail, and
+/// the share-partition's start offset and lag per partition; the console does
+/// not reset a share group's offsets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn share_groups_are_listed_with_members_assignment_and_start_offsets() {
+    use kafka_protocol::messages::share_fetch_request::{FetchPartition, FetchTopic};
+    use kafka_protocol::messages::{
+        ApiKey, GroupId, RequestKind, ResponseKind, ShareFetchRequest, ShareGroupHeartbeatRequest,
+        TopicName,
+    };
+    use kafka_protocol::protocol::StrBytes;
+    let (_dir, broker, http) = broker_with_http(&[]).await;
+    let topic_id = broker
+        .state()
+        .partitions
+        .create_topic("queue", 1, Default::default(), false)
+        .unwrap()
+        .expect("a new topic")
+        .id;
+    let addr = broker.addr().to_string();
+    let a = addr.clone();
+    tokio::task::spawn_blocking(move || produce(&a, "queue", 1, 10))
+        .await
+        .unwrap();
+    let mut c = RawClient::connect(broker.addr()).await;
+    let member = uuid::Uuid::new_v4().to_string();
+    let hb = ShareGroupHeartbeatRequest::default()
+        .with_group_id(GroupId(StrBytes::from_static_str("shared")))
+        .with_member_id(StrBytes::from_string(member.clone()))
+        .with_member_epoch(0)
+        .with_subscribed_topic_names(Some(vec![TopicName(StrBytes::from_static_str("queue"))]));
+    let resp = c
+        .call(
+            RequestKind::ShareGroupHeartbeat(hb),
+            ApiKey::ShareGroupHeartbeat,
+            1,
+        )
+        .await;
+    let ResponseKind::ShareGroupHeartbeat(r) = resp else {
+        panic!("{resp:?}")
+    };
+    assert_eq!(r.error_code, 0, "{r:?}");
+    let fetch = ShareFetchRequest::default()
+        .with_group_id(Some(GroupId(StrBytes::from_static_str("shared"))))
+        .with_member_id(Some(StrBytes::from_string(member.clone())))
+        .with_share_session_epoch(0)
+        .with_max_wait_ms(0)
+        .with_min_bytes(1)
+        .with_max_bytes(1 << 20)
+        .with_max_records(100)
+        .with_batch_size(100)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic_id(topic_id)
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition_index(0)
+                .with_partition_max_bytes(1 << 20)])]);
+    let resp = c
+        .call(RequestKind::ShareFetch(fetch), ApiKey::ShareFetch, 1)
+        .await;
+    let ResponseKind::ShareFetch(r) = resp else {
+        panic!("{resp:?}")
+    };
+    assert_eq!(r.error_code, 0, "{r:?}");
+    // share.auto.offset.reset=latest: the share-partition starts at the log
+    // end (10); 5 more records are its lag.
+    tokio::task::spawn_blocking(move || produce(&addr, "queue", 1, 5))
+        .await
+        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        let groups = get(http, "/api/groups").json();
+        let g = groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["group_id"] == "shared")
+            .unwrap_or_else(|| panic!("the share group is listed: {groups}"));
+        assert_eq!(g["group_type"], "share");
+        assert_eq!(g["state"], "Stable");
+        assert_eq!(g["members"], 1);
+        let p = &g["partitions"][0];
+        assert_eq!(
+            (&p["topic"], &p["partition"]),
+            (&serde_json::json!("queue"), &serde_json::json!(0))
+        );
+        assert_eq!(p["committed"], 10, "the share-partition start offset: {g}");
+        assert_eq!(p["log_end_offset"], 15);
+        assert_eq!(p["lag"], 5);
+        assert_eq!(get(http, "/api/groups/shared").json(), *g);
+        let d = get(http, "/api/groups/shared/detail").json();
+        assert_eq!(d["group_type"], "share", "{d}");
+        assert_eq!(d["state"], "Stable");
+        assert_eq!(d["members"][0]["member_id"], member.as_str());
+        assert_eq!(
+            d["members"][0]["assignment"],
+            serde_json::json!({"queue": [0]})
+        );
+        let reset = post(
+            http,
+            "/api/groups/shared/reset",
+            serde_json::json!({"to": "earliest", "dry_run": true}),
+        );
+        assert_eq!(reset.status, 400, "{}", reset.body);
+        assert!(reset.body.contains("AlterShareGroupOffsets"));
+    })
+    .await
+    .unwrap();
+    broker.shutdown().await.unwrap();
+}

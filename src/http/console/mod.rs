@@ -32,6 +32,7 @@
 
 mod assets;
 mod groups;
+pub use groups::share_groups;
 pub mod login;
 mod messages;
 mod stream;
