@@ -1,11 +1,13 @@
 //! The web console (issue 19): its pages and JSON endpoints over real
 //! sockets, mutations through the Kafka handlers (same validation and errors
-//! as a Kafka client gets), `--http-read-only`, and the whole flow in a real
-//! browser (`tests/console/e2e.mjs`: Debian's chromium driven by
-//! playwright-core, kcat as the Kafka client), which takes a screenshot of
-//! every page (into `docs/console/` with `CONSOLE_SHOTS=docs/console`). The browser test skips with one line when node, chromium,
-//! kcat or `tests/console/node_modules/playwright-core` (`npm ci` there) are
-//! missing.
+//! as a Kafka client gets), `--http-read-only`, the login with a SASL user,
+//! share groups, and the whole flow in a real browser (`tests/console/e2e.mjs`:
+//! Debian's chromium driven by playwright-core, kcat as the Kafka client),
+//! which takes a screenshot of every page (into `docs/console/` with
+//! `CONSOLE_SHOTS=docs/console`), and the login in a real browser
+//! (`tests/console/login.mjs`). The browser tests skip with one line when
+//! node, chromium, kcat or `tests/console/node_modules/playwright-core`
+//! (`npm ci` there) are missing.
 
 mod support;
 
@@ -936,4 +938,50 @@ async fn share_groups_are_listed_with_members_assignment_and_start_offsets() {
     .await
     .unwrap();
     broker.shutdown().await.unwrap();
+}
+
+/// The login in a real browser (`tests/console/login.mjs`) against a broker
+/// with a SASL/PLAIN listener. Skips as the browser flow does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_login_in_a_real_browser() {
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/console");
+    if let Err(why) = browser_tools(&scripts) {
+        eprintln!("SKIP: {why}");
+        return;
+    }
+    let jaas = "org.apache.kafka.common.security.plain.PlainLoginModule required \
+                user_alice=\"alice-secret\";";
+    let (dir, broker, http) = broker_with_http(&[
+        (
+            "listeners",
+            "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+        ),
+        ("sasl.enabled.mechanisms", "PLAIN"),
+        ("listener.name.sasl_plaintext.plain.sasl.jaas.config", jaas),
+        ("connection.failed.authentication.delay.ms", "50"),
+    ])
+    .await;
+    let shots = match std::env::var_os("CONSOLE_SHOTS") {
+        Some(d) => Path::new(env!("CARGO_MANIFEST_DIR")).join(d),
+        None => dir.path().join("shots"),
+    };
+    std::fs::create_dir_all(&shots).unwrap();
+    let status = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(scripts.join("login.mjs"))
+            .current_dir(&scripts)
+            .env("WEIR_HTTP", format!("http://{http}"))
+            .env("WEIR_USER", "alice")
+            .env("WEIR_PASSWORD", "alice-secret")
+            .env("SHOTS", &shots)
+            .status()
+            .expect("run node")
+    })
+    .await
+    .unwrap();
+    broker.shutdown().await.unwrap();
+    assert!(
+        status.success(),
+        "the browser login failed (see its output above)"
+    );
 }
