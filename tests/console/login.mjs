@@ -61,6 +61,16 @@ try {
   await page.reload();
   await page.getByRole('heading', { name: 'Topics' }).waitFor();
 
+  // A session that ends while a page is open brings the form back, then the page.
+  await browser.clearCookies();
+  await page.goto(base + '/#/groups');
+  await page.getByRole('alert').filter({ hasText: 'Your session ended' }).waitFor();
+  await page.getByLabel('User').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('heading', { name: 'Consumer groups' }).waitFor();
+  step('an ended session asks for the login again');
+
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.getByRole('heading', { name: 'Log in' }).waitFor();
   const r = await page.evaluate(async () => (await fetch('/api/topics')).status);

@@ -66,15 +66,23 @@ async function show() {
   try {
     leave = await render(main, arg) || null;
   } catch (e) {
-    if (e.status === 401) {
-      signedIn(null);
-      signedIn(await login('Your session ended: log in again.'));
-      return show();
-    }
-    toast(e.message, true);
+    if (e.status !== 401) toast(e.message, true);
   }
   main.focus({ preventScroll: true });
 }
+
+let relogging = false;
+/** A request found no session: stop the page, log in again, show it again. */
+async function relogin() {
+  if (relogging) return;
+  relogging = true;
+  if (leave) { leave(); leave = null; }
+  signedIn(null);
+  signedIn(await login('Your session ended: log in again.'));
+  relogging = false;
+  show();
+}
+window.addEventListener('weir-login-needed', relogin);
 
 async function start() {
   try {
@@ -84,10 +92,12 @@ async function start() {
     toast(e.message, true);
   }
   document.getElementById('logout').addEventListener('click', async () => {
+    relogging = true;
     try { await api('/api/logout', { method: 'POST' }); } catch (e) { toast(e.message, true); }
     if (leave) { leave(); leave = null; }
     signedIn(null);
     signedIn(await login());
+    relogging = false;
     show();
   });
   try {
