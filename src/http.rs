@@ -15,12 +15,14 @@
 //! Anything else is 404.
 
 use crate::metrics::{self, broker::GroupFigures, Metrics};
+use crate::pipeline::ResourceType;
 use crate::state::BrokerState;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use console::Peer;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -35,6 +37,8 @@ pub struct HttpState {
     pub metrics: Arc<Metrics>,
     /// Set once the Kafka listeners accept connections.
     pub ready: Arc<AtomicBool>,
+    /// The console's login (SASL listeners' users, sessions).
+    pub login: Arc<console::login::Login>,
 }
 
 /// The routes, for [`serve`] and tests.
@@ -166,37 +170,62 @@ fn topic_info(t: &crate::partitions::Topic) -> TopicInfo {
     }
 }
 
-async fn topics_json(State(s): State<HttpState>) -> Json<Vec<TopicInfo>> {
+async fn topics_json(State(s): State<HttpState>, Peer(caller): Peer) -> Json<Vec<TopicInfo>> {
     let mut topics = s.broker.partitions.topics();
+    topics.retain(|t| console::may_describe(&s, &caller, ResourceType::Topic, &t.name));
     topics.sort_by(|a, b| a.name.cmp(&b.name));
     Json(topics.iter().map(|t| topic_info(t)).collect())
 }
 
-async fn topic_json(State(s): State<HttpState>, Path(name): Path<String>) -> Response {
+async fn topic_json(
+    State(s): State<HttpState>,
+    Peer(caller): Peer,
+    Path(name): Path<String>,
+) -> Response {
+    if !console::may_describe(&s, &caller, ResourceType::Topic, &name) {
+        return console::ApiError::kafka(29, None).into_response();
+    }
     match s.broker.partitions.topic(&name) {
         Some(t) => Json(topic_info(&t)).into_response(),
         None => (StatusCode::NOT_FOUND, "no such topic\n").into_response(),
     }
 }
 
-async fn groups_json(State(s): State<HttpState>) -> Json<Vec<GroupFigures>> {
+/// The groups (and their partitions) the caller may describe.
+async fn visible_groups(s: &HttpState, caller: &console::Caller) -> Vec<GroupFigures> {
     let b = s.broker.clone();
-    let groups = tokio::task::spawn_blocking(move || {
+    let mut groups = tokio::task::spawn_blocking(move || {
         metrics::broker::groups(&b, weir_storage::clock::now_ms())
     })
     .await
     .unwrap_or_default();
-    Json(groups)
+    groups.extend(console::share_groups(&s.broker));
+    groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+    groups.retain(|g| console::may_describe(s, caller, ResourceType::Group, &g.group_id));
+    for g in &mut groups {
+        g.partitions
+            .retain(|p| console::may_describe(s, caller, ResourceType::Topic, &p.topic));
+    }
+    groups
 }
 
-async fn group_json(State(s): State<HttpState>, Path(id): Path<String>) -> Response {
-    let b = s.broker.clone();
-    let groups = tokio::task::spawn_blocking(move || {
-        metrics::broker::groups(&b, weir_storage::clock::now_ms())
-    })
-    .await
-    .unwrap_or_default();
-    match groups.into_iter().find(|g| g.group_id == id) {
+async fn groups_json(State(s): State<HttpState>, Peer(caller): Peer) -> Json<Vec<GroupFigures>> {
+    Json(visible_groups(&s, &caller).await)
+}
+
+async fn group_json(
+    State(s): State<HttpState>,
+    Peer(caller): Peer,
+    Path(id): Path<String>,
+) -> Response {
+    if !console::may_describe(&s, &caller, ResourceType::Group, &id) {
+        return console::ApiError::kafka(30, None).into_response();
+    }
+    match visible_groups(&s, &caller)
+        .await
+        .into_iter()
+        .find(|g| g.group_id == id)
+    {
         Some(g) => Json(g).into_response(),
         None => (StatusCode::NOT_FOUND, "no such group\n").into_response(),
     }

@@ -33,8 +33,6 @@
 //! - [`log_manager`]: background retention and log cleaner (own thread).
 //! - [`flusher`], [`ids`]: background flush policy, random ids.
 //! - [`limits`]: connection and request-memory limits of the accept and read side.
-//! - [`traffic`]: produce/fetch throughput for the web console's charts,
-//!   counted only while one watches.
 //! - [`http`]: the HTTP endpoint (metrics, health, readiness, JSON admin API);
 //!   [`metrics`]: request metrics (fed by the pipeline) and scrape-time figures.
 //! - [`telemetry`]: live counters the request paths feed (connections, traffic,
@@ -71,7 +69,6 @@ pub mod server;
 pub mod session;
 pub mod state;
 pub mod telemetry;
-pub mod traffic;
 pub mod txn;
 
 pub use error::StartError;

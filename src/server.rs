@@ -224,6 +224,9 @@ impl Broker {
                 broker: state.clone(),
                 metrics: metrics.clone(),
                 ready: ready.clone(),
+                login: Arc::new(crate::http::console::login::Login::new(
+                    bound.iter().filter_map(|b| b.0.sasl.clone()).collect(),
+                )),
             };
             background.push(tokio::spawn(crate::http::serve(http, l)));
         }

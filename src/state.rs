@@ -76,8 +76,6 @@ pub struct BrokerState {
     pub telemetry: crate::telemetry::Telemetry,
     /// Client quotas (AlterClientQuotas / DescribeClientQuotas, throttling).
     pub quotas: Arc<crate::quota::ClientQuotas>,
-    /// Produce/fetch throughput, counted while the web console watches.
-    pub traffic: Arc<crate::traffic::Traffic>,
     shutdown: watch::Receiver<bool>,
     next_connection_id: AtomicU64,
 }
@@ -140,7 +138,6 @@ impl BrokerState {
             limits,
             telemetry: Default::default(),
             quotas,
-            traffic: Default::default(),
             shutdown,
             next_connection_id: AtomicU64::new(1),
         })

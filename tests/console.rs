@@ -1,11 +1,13 @@
 //! The web console (issue 19): its pages and JSON endpoints over real
 //! sockets, mutations through the Kafka handlers (same validation and errors
-//! as a Kafka client gets), `--http-read-only`, and the whole flow in a real
-//! browser (`tests/console/e2e.mjs`: Debian's chromium driven by
-//! playwright-core, kcat as the Kafka client), which takes a screenshot of
-//! every page (into `docs/console/` with `CONSOLE_SHOTS=docs/console`). The browser test skips with one line when node, chromium,
-//! kcat or `tests/console/node_modules/playwright-core` (`npm ci` there) are
-//! missing.
+//! as a Kafka client gets), `--http-read-only`, the login with a SASL user,
+//! share groups, and the whole flow in a real browser (`tests/console/e2e.mjs`:
+//! Debian's chromium driven by playwright-core, kcat as the Kafka client),
+//! which takes a screenshot of every page (into `docs/console/` with
+//! `CONSOLE_SHOTS=docs/console`), and the login in a real browser
+//! (`tests/console/login.mjs`). The browser tests skip with one line when
+//! node, chromium, kcat or `tests/console/node_modules/playwright-core`
+//! (`npm ci` there) are missing.
 
 mod support;
 
@@ -382,24 +384,22 @@ async fn offsets_of_an_empty_group_are_reset_after_a_preview() {
     broker.shutdown().await.unwrap();
 }
 
+/// The stream's rates are the broker's own traffic counters (the ones
+/// `/metrics` exports), differenced per tick: what was produced before the
+/// stream opened is not in them, what was produced while it is open is, to the
+/// record, and a consumer's fetches show as fetch bytes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn throughput_is_counted_only_while_a_stream_is_open() {
+async fn throughput_stream_reports_the_brokers_traffic_counters() {
     let (_dir, broker, http) = broker_with_http(&[]).await;
     broker
         .state()
         .partitions
         .create_topic("flow", 1, Default::default(), false)
         .unwrap();
-    let state = broker.state().clone();
     let addr = broker.addr().to_string();
     tokio::task::spawn_blocking(move || {
+        use rdkafka::consumer::{BaseConsumer, Consumer};
         produce(&addr, "flow", 1, 5);
-        assert!(!state.traffic.watching());
-        assert_eq!(
-            state.traffic.totals(),
-            Default::default(),
-            "nothing counted unwatched"
-        );
         let mut s = TcpStream::connect(http).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         write!(
@@ -408,27 +408,54 @@ async fn throughput_is_counted_only_while_a_stream_is_open() {
         )
         .unwrap();
         let mut lines = BufReader::new(s.try_clone().unwrap()).lines();
-        let mut events = 0;
-        let mut produced = 0.0;
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let addr2 = addr.clone();
-        let producer = std::thread::spawn(move || produce(&addr2, "flow", 1, 50));
-        while Instant::now() < deadline && produced == 0.0 {
+        let mut next_rates = || loop {
             let line = lines.next().expect("stream open").expect("read");
             if let Some(data) = line.strip_prefix("data: ") {
-                events += 1;
-                let v: serde_json::Value = serde_json::from_str(data).unwrap();
-                produced += v["produce_records_per_sec"].as_f64().unwrap();
+                return serde_json::from_str::<serde_json::Value>(data).unwrap();
+            }
+        };
+        // The first tick: the stream's starting point is taken.
+        let first = next_rates();
+        assert_eq!(first["produce_records_per_sec"], 0.0, "{first}");
+        produce(&addr, "flow", 1, 50);
+        // Records counted = rate x the tick's length, summed over the ticks.
+        let mut produced = 0.0;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline && produced < 49.5 {
+            let v = next_rates();
+            produced +=
+                v["produce_records_per_sec"].as_f64().unwrap() * v["seconds"].as_f64().unwrap();
+        }
+        assert_eq!(
+            produced.round(),
+            50.0,
+            "only what was produced while watched"
+        );
+        let c: BaseConsumer = client_config(&addr, "flow-g", &[]).create().unwrap();
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        tpl.add_partition_offset("flow", 0, rdkafka::Offset::Beginning)
+            .unwrap();
+        c.assign(&tpl).unwrap();
+        let mut got = 0;
+        let mut fetched = 0.0;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline && (got < 55 || fetched == 0.0) {
+            while got < 55 {
+                match c.poll(Duration::from_millis(100)) {
+                    Some(m) => {
+                        m.expect("a record");
+                        got += 1;
+                    }
+                    None => break,
+                }
+            }
+            if got == 55 {
+                let v = next_rates();
+                fetched += v["fetch_bytes_per_sec"].as_f64().unwrap();
             }
         }
-        producer.join().unwrap();
-        assert!(events >= 1 && produced > 0.0, "the stream saw the produce");
-        assert!(state.traffic.watching());
-        drop(lines);
-        drop(s);
-        wait_for(10, "counting stops when the stream closes", || {
-            !state.traffic.watching()
-        });
+        assert_eq!(got, 55);
+        assert!(fetched > 0.0, "the stream saw the fetch");
     })
     .await
     .unwrap();
@@ -578,12 +605,9 @@ async fn event_stream_ends_when_the_broker_shuts_down() {
         all
     });
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let state = broker.state().clone();
-    assert!(state.traffic.watching());
     broker.shutdown().await.unwrap();
     let all = bounded("stream end", reader).await.unwrap();
     assert!(all.contains("event: rates"), "{all}");
-    wait_for(5, "counting stops", || !state.traffic.watching());
 }
 
 /// With an authorizer and no ACLs, the console (`User:ANONYMOUS`) is refused
@@ -605,6 +629,9 @@ async fn console_requests_are_authorized_as_anonymous() {
         .unwrap();
     let http = broker.http_addr().unwrap();
     tokio::task::spawn_blocking(move || {
+        // No SASL listener: no login.
+        let session = get(http, "/api/session").json();
+        assert_eq!(session, serde_json::json!({"login": false, "user": null}));
         let create = post(http, "/api/topics", serde_json::json!({"name": "t"}));
         assert_eq!(create.status, 403, "{}", create.body);
         assert_eq!(create.json()["error"], "TOPIC_AUTHORIZATION_FAILED");
@@ -641,4 +668,320 @@ async fn console_requests_are_authorized_as_anonymous() {
     .await
     .unwrap();
     broker.shutdown().await.unwrap();
+}
+
+/// A cookie header value (`name=token`) from a Set-Cookie answer.
+fn session_cookie(r: &Reply) -> String {
+    let set = r.header("set-cookie").expect("a session cookie");
+    set.split(';').next().unwrap().trim().to_string()
+}
+
+/// With a SASL listener enabling SCRAM, the console asks for a login, checks
+/// the password as the SASL path does (a wrong one is refused, after the
+/// failed-authentication delay), keeps an HttpOnly SameSite=Strict session,
+/// and acts as the user: it sees and reads what the user's ACLs allow and
+/// nothing else. Logging out, or a changed credential, ends the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_login_with_a_scram_user_acts_with_its_acls() {
+    use weir::acl::{AclBinding, AclOperation, PatternType, PermissionType, ResourceType};
+    use weir::security::scram_mechanism::ScramMechanism;
+    use weir::security::scram_store::{credential_from_salted_password, CredentialChange};
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = BrokerConfig::ephemeral(dir.path().join("data"));
+    config.http = Some("127.0.0.1:0".into());
+    for (k, v) in [
+        (
+            "listeners",
+            "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+        ),
+        ("sasl.enabled.mechanisms", "SCRAM-SHA-256"),
+        ("connection.failed.authentication.delay.ms", "300"),
+    ] {
+        config
+            .settings
+            .set(k, v, weir::config::Source::Cli)
+            .unwrap();
+    }
+    let acls = weir::acl::StandardAuthorizer::new("User:admin", false).unwrap();
+    let pipeline = weir::pipeline::Pipeline::default().with_authorizer(std::sync::Arc::new(acls));
+    let broker = Broker::start_with_pipeline(config, pipeline)
+        .await
+        .expect("broker starts");
+    let state = broker.state().clone();
+    for t in ["visible", "hidden"] {
+        state
+            .partitions
+            .create_topic(t, 1, Default::default(), false)
+            .unwrap();
+    }
+    let credential = |password: &str| {
+        let salt = b"console-test-salt".to_vec();
+        let salted =
+            pbkdf2::pbkdf2_hmac_array::<sha2::Sha256, 32>(password.as_bytes(), &salt, 4096);
+        CredentialChange::Upsert {
+            user: "carol".into(),
+            mechanism: ScramMechanism::Sha256,
+            credential: credential_from_salted_password(
+                ScramMechanism::Sha256,
+                &salt,
+                &salted,
+                4096,
+            ),
+        }
+    };
+    state.scram.apply(&[credential("carol-pw")]).unwrap();
+    state
+        .pipeline
+        .authorizer()
+        .acls()
+        .unwrap()
+        .create(&[AclBinding {
+            resource_type: ResourceType::Topic,
+            name: "visible".into(),
+            pattern_type: PatternType::Literal,
+            principal: "User:carol".into(),
+            host: "*".into(),
+            operation: AclOperation::Read,
+            permission: PermissionType::Allow,
+        }])
+        .unwrap();
+    let http = broker.http_addr().unwrap();
+    tokio::task::spawn_blocking(move || {
+        let login = |user: &str, password: &str| {
+            post(
+                http,
+                "/api/login",
+                serde_json::json!({"user": user, "password": password}),
+            )
+        };
+        let with = |cookie: &str, path: &str| request(http, "GET", path, &[("Cookie", cookie)], "");
+        let s = get(http, "/api/session").json();
+        assert_eq!(s, serde_json::json!({"login": true, "user": null}));
+        for path in [
+            "/api/topics",
+            "/api/console",
+            "/api/topics/visible/messages",
+        ] {
+            let r = get(http, path);
+            assert_eq!(r.status, 401, "{path}: {}", r.body);
+            assert_eq!(r.json()["error"], "UNAUTHENTICATED");
+        }
+        // Wrong password, unknown user: refused after the delay, no cookie.
+        for (user, password) in [("carol", "wrong"), ("mallory", "carol-pw")] {
+            let started = Instant::now();
+            let r = login(user, password);
+            assert_eq!(r.status, 401, "{}", r.body);
+            assert_eq!(r.json()["error"], "SASL_AUTHENTICATION_FAILED");
+            assert!(r.header("set-cookie").is_none());
+            assert!(started.elapsed() >= Duration::from_millis(300));
+        }
+        let ok = login("carol", "carol-pw");
+        assert_eq!(ok.status, 200, "{}", ok.body);
+        assert_eq!(ok.json()["user"], "carol");
+        let set = ok.header("set-cookie").unwrap();
+        for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
+            assert!(set.contains(attr), "{set}");
+        }
+        let cookie = session_cookie(&ok);
+        let token = cookie.split_once('=').unwrap().1;
+        assert_eq!(token.len(), 64, "256 random bits");
+        assert_eq!(with(&cookie, "/api/session").json()["user"], "carol");
+        // The lists show what carol may describe (READ implies DESCRIBE).
+        let topics = with(&cookie, "/api/topics").json();
+        let names: Vec<&str> = topics
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["visible"]);
+        let hidden = with(&cookie, "/api/topics/hidden");
+        assert_eq!(hidden.status, 403);
+        assert_eq!(hidden.json()["error"], "TOPIC_AUTHORIZATION_FAILED");
+        // Reading is carol's right (ANONYMOUS has none); writing is not.
+        let browse = with(&cookie, "/api/topics/visible/messages");
+        assert_eq!(browse.status, 200, "{}", browse.body);
+        let denied = with(&cookie, "/api/topics/hidden/messages");
+        assert_eq!(denied.json()["error"], "TOPIC_AUTHORIZATION_FAILED");
+        let produce = request(
+            http,
+            "POST",
+            "/api/topics/visible/messages",
+            &[("Cookie", &cookie)],
+            &serde_json::json!({"value": "x"}).to_string(),
+        );
+        assert_eq!(produce.json()["error"], "TOPIC_AUTHORIZATION_FAILED");
+        // Logging out ends the session.
+        let out = request(http, "POST", "/api/logout", &[("Cookie", &cookie)], "");
+        assert_eq!(out.status, 204);
+        assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
+        assert_eq!(with(&cookie, "/api/topics").status, 401);
+        // A new password ends the sessions opened with the old one.
+        let cookie = session_cookie(&login("carol", "carol-pw"));
+        assert_eq!(with(&cookie, "/api/topics").status, 200);
+        state.scram.apply(&[credential("new-pw")]).unwrap();
+        assert_eq!(with(&cookie, "/api/topics").status, 401);
+        assert_eq!(login("carol", "carol-pw").status, 401);
+        assert_eq!(login("carol", "new-pw").status, 200);
+    })
+    .await
+    .unwrap();
+    broker.shutdown().await.unwrap();
+}
+
+/// Share groups (KIP-932) on the groups pages: a member that joined with
+/// ShareGroupHeartbeat and fetched with ShareFetch over the Kafka protocol is
+/// listed with type, state and members, its assignment in the detail, and
+/// the share-partition's start offset and lag per partition; the console does
+/// not reset a share group's offsets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn share_groups_are_listed_with_members_assignment_and_start_offsets() {
+    use kafka_protocol::messages::share_fetch_request::{FetchPartition, FetchTopic};
+    use kafka_protocol::messages::{
+        ApiKey, GroupId, RequestKind, ResponseKind, ShareFetchRequest, ShareGroupHeartbeatRequest,
+        TopicName,
+    };
+    use kafka_protocol::protocol::StrBytes;
+    let (_dir, broker, http) = broker_with_http(&[]).await;
+    let topic_id = broker
+        .state()
+        .partitions
+        .create_topic("queue", 1, Default::default(), false)
+        .unwrap()
+        .expect("a new topic")
+        .id;
+    let addr = broker.addr().to_string();
+    let a = addr.clone();
+    tokio::task::spawn_blocking(move || produce(&a, "queue", 1, 10))
+        .await
+        .unwrap();
+    let mut c = RawClient::connect(broker.addr()).await;
+    let member = uuid::Uuid::new_v4().to_string();
+    let hb = ShareGroupHeartbeatRequest::default()
+        .with_group_id(GroupId(StrBytes::from_static_str("shared")))
+        .with_member_id(StrBytes::from_string(member.clone()))
+        .with_member_epoch(0)
+        .with_subscribed_topic_names(Some(vec![TopicName(StrBytes::from_static_str("queue"))]));
+    let resp = c
+        .call(
+            RequestKind::ShareGroupHeartbeat(hb),
+            ApiKey::ShareGroupHeartbeat,
+            1,
+        )
+        .await;
+    let ResponseKind::ShareGroupHeartbeat(r) = resp else {
+        panic!("{resp:?}")
+    };
+    assert_eq!(r.error_code, 0, "{r:?}");
+    let fetch = ShareFetchRequest::default()
+        .with_group_id(Some(GroupId(StrBytes::from_static_str("shared"))))
+        .with_member_id(Some(StrBytes::from_string(member.clone())))
+        .with_share_session_epoch(0)
+        .with_max_wait_ms(0)
+        .with_min_bytes(1)
+        .with_max_bytes(1 << 20)
+        .with_max_records(100)
+        .with_batch_size(100)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic_id(topic_id)
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition_index(0)
+                .with_partition_max_bytes(1 << 20)])]);
+    let resp = c
+        .call(RequestKind::ShareFetch(fetch), ApiKey::ShareFetch, 1)
+        .await;
+    let ResponseKind::ShareFetch(r) = resp else {
+        panic!("{resp:?}")
+    };
+    assert_eq!(r.error_code, 0, "{r:?}");
+    // share.auto.offset.reset=latest: the share-partition starts at the log
+    // end (10); 5 more records are its lag.
+    tokio::task::spawn_blocking(move || produce(&addr, "queue", 1, 5))
+        .await
+        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        let groups = get(http, "/api/groups").json();
+        let g = groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["group_id"] == "shared")
+            .unwrap_or_else(|| panic!("the share group is listed: {groups}"));
+        assert_eq!(g["group_type"], "share");
+        assert_eq!(g["state"], "Stable");
+        assert_eq!(g["members"], 1);
+        let p = &g["partitions"][0];
+        assert_eq!(
+            (&p["topic"], &p["partition"]),
+            (&serde_json::json!("queue"), &serde_json::json!(0))
+        );
+        assert_eq!(p["committed"], 10, "the share-partition start offset: {g}");
+        assert_eq!(p["log_end_offset"], 15);
+        assert_eq!(p["lag"], 5);
+        assert_eq!(get(http, "/api/groups/shared").json(), *g);
+        let d = get(http, "/api/groups/shared/detail").json();
+        assert_eq!(d["group_type"], "share", "{d}");
+        assert_eq!(d["state"], "Stable");
+        assert_eq!(d["members"][0]["member_id"], member.as_str());
+        assert_eq!(
+            d["members"][0]["assignment"],
+            serde_json::json!({"queue": [0]})
+        );
+        let reset = post(
+            http,
+            "/api/groups/shared/reset",
+            serde_json::json!({"to": "earliest", "dry_run": true}),
+        );
+        assert_eq!(reset.status, 400, "{}", reset.body);
+        assert!(reset.body.contains("AlterShareGroupOffsets"));
+    })
+    .await
+    .unwrap();
+    broker.shutdown().await.unwrap();
+}
+
+/// The login in a real browser (`tests/console/login.mjs`) against a broker
+/// with a SASL/PLAIN listener. Skips as the browser flow does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_login_in_a_real_browser() {
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/console");
+    if let Err(why) = browser_tools(&scripts) {
+        eprintln!("SKIP: {why}");
+        return;
+    }
+    let jaas = "org.apache.kafka.common.security.plain.PlainLoginModule required \
+                user_alice=\"alice-secret\";";
+    let (dir, broker, http) = broker_with_http(&[
+        (
+            "listeners",
+            "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+        ),
+        ("sasl.enabled.mechanisms", "PLAIN"),
+        ("listener.name.sasl_plaintext.plain.sasl.jaas.config", jaas),
+        ("connection.failed.authentication.delay.ms", "50"),
+    ])
+    .await;
+    let shots = match std::env::var_os("CONSOLE_SHOTS") {
+        Some(d) => Path::new(env!("CARGO_MANIFEST_DIR")).join(d),
+        None => dir.path().join("shots"),
+    };
+    std::fs::create_dir_all(&shots).unwrap();
+    let status = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(scripts.join("login.mjs"))
+            .current_dir(&scripts)
+            .env("WEIR_HTTP", format!("http://{http}"))
+            .env("WEIR_USER", "alice")
+            .env("WEIR_PASSWORD", "alice-secret")
+            .env("SHOTS", &shots)
+            .status()
+            .expect("run node")
+    })
+    .await
+    .unwrap();
+    broker.shutdown().await.unwrap();
+    assert!(
+        status.success(),
+        "the browser login failed (see its output above)"
+    );
 }

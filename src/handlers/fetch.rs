@@ -178,14 +178,6 @@ impl Handler for Api {
         } else {
             results
         };
-
-        // The console's throughput chart, after the prefault (headers of cold
-        // pages are then resident).
-        if total > 0 && state.traffic.watching() {
-            for r in results.iter().filter_map(|r| r.records.as_ref()) {
-                state.traffic.fetched(r);
-            }
-        }
         let results = if version < 4 {
             let w = wanted.clone();
             blocking(move || down_convert_all(&w, results, version)).await?

@@ -252,16 +252,10 @@ fn produce_partition(
         match partition.produce(&batches, opts, &txn) {
             Err(AppendError::TxnVerificationExpired) => continue,
             other => {
-                if let Ok(o) = &other {
-                    if !o.duplicate && state.traffic.watching() {
-                        let count = o.last_offset - o.base_offset + 1;
-                        state.traffic.produced(records.len(), count);
-                    }
-                }
                 return other.map_err(|e| {
                     let transactional = batches.batches().iter().any(|b| b.transactional);
                     PartitionError::append(e, partition, transactional)
-                });
+                })
             }
         }
     }

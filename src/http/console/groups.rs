@@ -1,6 +1,9 @@
 //! Consumer groups for the console: `GET /api/groups/{id}/detail` (state,
 //! protocol, members and their assignments; committed offsets and lag are in
-//! the admin API's `/api/groups/{id}`), and `POST /api/groups/{id}/reset`:
+//! the admin API's `/api/groups/{id}`), share groups (KIP-932) for both
+//! ([`share_groups`]: a share-partition's start offset stands for the
+//! committed offset, the lag is the log end offset minus it), and
+//! `POST /api/groups/{id}/reset` (not for share groups):
 //! reset the committed offsets of an inactive group to the earliest or latest
 //! offset, the first offset at a timestamp, or a given offset (clamped into
 //! the log, as `kafka-consumer-groups --reset-offsets`), with a dry run that
@@ -10,7 +13,9 @@
 use super::{call, context, ApiError, Peer};
 use crate::acl::AclOperation;
 use crate::http::HttpState;
+use crate::metrics::broker::{GroupFigures, GroupPartition};
 use crate::partitions::OffsetSpec;
+use crate::state::BrokerState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -38,7 +43,7 @@ pub struct Member {
 #[derive(Debug, Serialize)]
 pub struct Detail {
     group_id: String,
-    /// `classic` or `consumer`.
+    /// `classic`, `consumer` or `share`.
     group_type: String,
     state: String,
     protocol_type: String,
@@ -65,12 +70,92 @@ fn classic_assignment(protocol_type: &str, bytes: &[u8]) -> BTreeMap<String, Vec
     out
 }
 
+/// A topic's name from its id (the id itself when the topic is gone).
+fn topic_name(b: &BrokerState, id: u128) -> String {
+    let id = uuid::Uuid::from_u128(id);
+    b.partitions
+        .topic_by_id(id)
+        .map_or_else(|| id.to_string(), |t| t.name.clone())
+}
+
+/// Every share group as the admin API's group figures: per share-partition,
+/// its start offset (SPSO, the share group's counterpart of a committed
+/// offset: every record before it is acknowledged) as `committed`, and the
+/// records from it to the log end as `lag` (records in flight after it count
+/// as lag until the start offset moves past them). `lag_seconds` is 0: the
+/// share-partition does not say which record past its start is the oldest
+/// undelivered one.
+pub fn share_groups(b: &BrokerState) -> Vec<GroupFigures> {
+    b.share
+        .list()
+        .into_iter()
+        .filter_map(|(id, _)| b.share.describe(&id))
+        .map(|g| {
+            let partitions = b
+                .share
+                .start_offsets(&g.group_id)
+                .into_iter()
+                .map(|(topic, partition, start)| {
+                    let end = b
+                        .partitions
+                        .topic_by_id(uuid::Uuid::from_u128(topic))
+                        .and_then(|t| t.partition(partition))
+                        .map_or(start, |p| p.high_watermark());
+                    GroupPartition {
+                        topic: topic_name(b, topic),
+                        partition,
+                        committed: start,
+                        log_end_offset: end,
+                        lag: (end - start).max(0),
+                        lag_seconds: 0.0,
+                    }
+                })
+                .collect();
+            GroupFigures {
+                state: g.state().to_string(),
+                group_type: "share".into(),
+                members: g.members.len(),
+                group_id: g.group_id,
+                partitions,
+            }
+        })
+        .collect()
+}
+
+/// A share group's detail (ShareGroupDescribe's view; Kafka's share
+/// assignor is `simple`).
+fn share_detail(b: &BrokerState, id: &str) -> Option<Detail> {
+    let g = b.share.describe(id)?;
+    Some(Detail {
+        group_id: g.group_id.clone(),
+        group_type: "share".into(),
+        state: g.state().into(),
+        protocol_type: "share".into(),
+        protocol: "simple".into(),
+        members: g
+            .members
+            .values()
+            .map(|m| Member {
+                member_id: m.member_id.clone(),
+                instance_id: None,
+                client_id: m.client_id.clone(),
+                client_host: m.client_host.clone(),
+                assignment: m
+                    .assignment
+                    .iter()
+                    .map(|(t, ps)| (topic_name(b, *t), ps.clone()))
+                    .collect(),
+            })
+            .collect(),
+    })
+}
+
 pub async fn detail(
     State(s): State<HttpState>,
     Peer(peer): Peer,
     Path(id): Path<String>,
 ) -> Result<Json<Detail>, ApiError> {
-    let ctx = context(&s, peer, ApiKey::DescribeGroups, 5);
+    let ctx = context(&s, &peer, ApiKey::DescribeGroups, 5);
     if !s
         .broker
         .pipeline
@@ -83,8 +168,12 @@ pub async fn detail(
         .groups
         .list_groups(&[], &[])
         .into_iter()
-        .find(|g| g.group_id == id)
-        .ok_or_else(|| ApiError::kafka(69, None))?;
+        .find(|g| g.group_id == id);
+    let Some(listing) = listing else {
+        return share_detail(b, &id)
+            .map(Json)
+            .ok_or_else(|| ApiError::kafka(69, None));
+    };
     let detail = if listing.group_type == "consumer" {
         let d = b
             .groups
@@ -202,7 +291,7 @@ pub async fn reset(
     if matches!(r.to, ResetTo::Timestamp | ResetTo::Offset) && r.value.is_none() {
         return Err(ApiError::bad_request("this reset needs a value"));
     }
-    let ctx = context(&s, peer, ApiKey::OffsetCommit, 8);
+    let ctx = context(&s, &peer, ApiKey::OffsetCommit, 8);
     if !s
         .broker
         .pipeline
@@ -211,6 +300,12 @@ pub async fn reset(
         return Err(ApiError::kafka(30, None));
     }
     let b = s.broker.clone();
+    if b.share.has_group(&id) {
+        return Err(ApiError::bad_request(
+            "a share group's start offsets are reset with AlterShareGroupOffsets \
+             (kafka-share-groups.sh --reset-offsets), which the console does not do",
+        ));
+    }
     let state = b
         .groups
         .list_groups(&[], &[])
@@ -312,7 +407,7 @@ pub async fn reset(
         .with_generation_id_or_member_epoch(-1)
         .with_member_id(StrBytes::from_static_str(""))
         .with_topics(topics);
-    let resp = call::<crate::handlers::offset_commit::Api>(&s, peer, 8, req).await?;
+    let resp = call::<crate::handlers::offset_commit::Api>(&s, &peer, 8, req).await?;
     if let Some(code) = resp
         .topics
         .iter()

@@ -151,7 +151,7 @@ pub async fn browse(
     Path(name): Path<String>,
     Query(q): Query<BrowseQuery>,
 ) -> Result<Json<Page>, ApiError> {
-    let ctx = context(&s, peer, ApiKey::Fetch, 17);
+    let ctx = context(&s, &peer, ApiKey::Fetch, 17);
     // As Fetch: an unauthorized client learns nothing of the topic.
     if !s
         .broker
@@ -291,7 +291,7 @@ pub async fn produce(
             .with_partition_data(vec![PartitionProduceData::default()
                 .with_index(partition)
                 .with_records(Some(Bytes::from(records)))])]);
-    let resp = call::<crate::handlers::produce::Api>(&s, peer, 9, req).await?;
+    let resp = call::<crate::handlers::produce::Api>(&s, &peer, 9, req).await?;
     let pr = resp
         .responses
         .first()

@@ -4,6 +4,8 @@
 //!
 //! - `GET /api/console`: what the pages need to know first (read-only mode,
 //!   listeners).
+//! - `GET /api/session`, `POST /api/login`, `POST /api/logout`: the login
+//!   when a SASL listener enables PLAIN or SCRAM ([`login`]).
 //! - `GET /api/stream`: produce/fetch throughput once a second
 //!   (server-sent events; [`stream`]).
 //! - `GET|POST /api/topics/{name}/messages`: browse a partition, produce one
@@ -16,8 +18,11 @@
 //!
 //! Every mutation runs the Kafka API's own handler (CreateTopics, DeleteTopics,
 //! IncrementalAlterConfigs, Produce, OffsetCommit) through [`call`]: the same
-//! validation, the same ACL checks (as `User:ANONYMOUS` on the listener `HTTP`)
-//! and the same error codes as a Kafka client gets. With
+//! validation, the same ACL checks (as the logged-in user, else
+//! `User:ANONYMOUS`, on the listener `HTTP`) and the same error codes as a
+//! Kafka client gets. When a login is required, every `/api/` request but the
+//! login's own needs a session (401 otherwise) and the JSON admin API's topic
+//! and group lists show what the user may describe. With
 //! `weir.http.read.only` (`--http-read-only`) every mutating request is refused
 //! with 403 ([`guard`]); requests whose `Origin` is not the console's own are
 //! refused too (a web page elsewhere cannot drive a loopback broker).
@@ -27,13 +32,15 @@
 
 mod assets;
 mod groups;
+pub use groups::share_groups;
+pub mod login;
 mod messages;
 mod stream;
 mod topics;
 
 use super::HttpState;
 use crate::handler::{Handler, RequestContext, Response as KafkaResponse};
-use crate::pipeline::Principal;
+use crate::pipeline::{AclOperation, Principal, ResourceType};
 use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -56,6 +63,9 @@ pub fn router() -> Router<HttpState> {
         .route("/", get(assets::index))
         .route("/console/{file}", get(assets::file))
         .route("/api/console", get(console_info))
+        .route("/api/session", get(login::session))
+        .route("/api/login", post(login::login))
+        .route("/api/logout", post(login::logout))
         .route("/api/stream", get(stream::rates))
         .route("/api/topics", post(topics::create))
         .route("/api/topics/{name}", delete(topics::delete))
@@ -76,13 +86,40 @@ pub fn read_only(s: &HttpState) -> bool {
     s.broker.settings.bool(READ_ONLY)
 }
 
-/// Refuse mutating requests when read-only, or when they come from a page of
-/// another origin (CSRF: the console's own requests carry its origin, or none).
-pub async fn guard(State(s): State<HttpState>, req: Request, next: Next) -> Response {
+/// The principal console requests act as: the session's when a login is
+/// required (the guard puts it into the request), else `User:ANONYMOUS`.
+#[derive(Debug, Clone)]
+pub struct SessionPrincipal(pub Principal);
+
+/// Paths open without a session when a login is required.
+const OPEN_PATHS: &[&str] = &["/api/session", "/api/login", "/api/logout"];
+
+/// When a login is required, let `/api/` requests through only with a session
+/// (and hand its principal on). Refuse mutating requests when read-only (but
+/// logging in and out), or when they come from a page of another origin
+/// (CSRF: the console's own requests carry its origin, or none).
+pub async fn guard(State(s): State<HttpState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let open = OPEN_PATHS.contains(&path);
+    if s.login.required() && path.starts_with("/api/") && !open {
+        match s.login.principal(req.headers(), &s.broker.scram) {
+            Some(p) => {
+                req.extensions_mut().insert(SessionPrincipal(p));
+            }
+            None => {
+                return ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "UNAUTHENTICATED",
+                    "log in with a SASL user of the broker",
+                )
+                .into_response()
+            }
+        }
+    }
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
-    if read_only(&s) {
+    if read_only(&s) && !open {
         return ApiError::new(
             StatusCode::FORBIDDEN,
             "READ_ONLY",
@@ -187,38 +224,50 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The client's address (the listener's connect info; loopback when the
-/// router runs without it, as in tests).
-pub struct Peer(pub SocketAddr);
+/// Who makes a console request: the client's address and the principal.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub addr: SocketAddr,
+    pub principal: Principal,
+}
+
+/// The caller of a request: the listener's connect info (loopback when the
+/// router runs without it, as in tests) and the session's principal (else
+/// `User:ANONYMOUS`).
+pub struct Peer(pub Caller);
 
 impl<S: Send + Sync> FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Peer, Self::Rejection> {
-        Ok(Peer(
-            parts
+        Ok(Peer(Caller {
+            addr: parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
                 .map_or(SocketAddr::from(([127, 0, 0, 1], 0)), |c| c.0),
-        ))
+            principal: parts
+                .extensions
+                .get::<SessionPrincipal>()
+                .map_or_else(Principal::anonymous, |p| p.0.clone()),
+        }))
     }
 }
 
-/// The listener name console requests are made on (ACLs see their principal
-/// `User:ANONYMOUS` and the browser's address as the host).
+/// The listener name console requests are made on (ACLs see the session's
+/// principal, else `User:ANONYMOUS`, and the browser's address as the host).
 pub const LISTENER: &str = "HTTP";
 
 /// The context of a console request made as Kafka API `key`.
-pub fn context(s: &HttpState, peer: SocketAddr, key: ApiKey, version: i16) -> RequestContext {
+pub fn context(s: &HttpState, peer: &Caller, key: ApiKey, version: i16) -> RequestContext {
     RequestContext {
         api_key: key,
         api_version: version,
         correlation_id: 0,
         client_id: Some("weir-console".into()),
-        peer,
+        peer: peer.addr,
         connection_id: s.broker.next_connection_id(),
         listener: Arc::from(LISTENER),
-        principal: Principal::anonymous(),
+        principal: peer.principal.clone(),
     }
 }
 
@@ -226,7 +275,7 @@ pub fn context(s: &HttpState, peer: SocketAddr, key: ApiKey, version: i16) -> Re
 /// authorization stage, then the handler, as a request on a Kafka listener.
 pub async fn call<H: Handler>(
     s: &HttpState,
-    peer: SocketAddr,
+    peer: &Caller,
     version: i16,
     req: H::Request,
 ) -> Result<KafkaResponse<H>, ApiError> {
@@ -239,6 +288,20 @@ pub async fn call<H: Handler>(
         Ok(None) => Err(ApiError::internal("no answer")),
         Err(e) => Err(ApiError::internal(e.to_string())),
     }
+}
+
+/// Whether the JSON admin API shows resource `rt`/`name` to `caller`: when a
+/// login is required, only what the session's principal may describe (as
+/// Kafka's Metadata and ListGroups filter); else everything.
+pub fn may_describe(s: &HttpState, caller: &Caller, rt: ResourceType, name: &str) -> bool {
+    if !s.login.required() {
+        return true;
+    }
+    let ctx = context(s, caller, ApiKey::Metadata, 12);
+    s.broker
+        .pipeline
+        .authorizer()
+        .allows(&ctx, AclOperation::Describe, rt, name, false)
 }
 
 #[derive(Serialize)]

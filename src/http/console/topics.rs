@@ -69,7 +69,7 @@ pub async fn create(
         .with_topics(vec![topic])
         .with_timeout_ms(30_000)
         .with_validate_only(t.validate_only);
-    let resp = call::<crate::handlers::create_topics::Api>(&s, peer, 7, req).await?;
+    let resp = call::<crate::handlers::create_topics::Api>(&s, &peer, 7, req).await?;
     let r = resp
         .topics
         .first()
@@ -97,7 +97,7 @@ pub async fn delete(
     let req = DeleteTopicsRequest::default()
         .with_topic_names(vec![TopicName(sb(&name))])
         .with_timeout_ms(30_000);
-    let resp = call::<crate::handlers::delete_topics::Api>(&s, peer, 5, req).await?;
+    let resp = call::<crate::handlers::delete_topics::Api>(&s, &peer, 5, req).await?;
     let r = resp
         .responses
         .first()
@@ -143,7 +143,7 @@ pub async fn configs(
             .with_resource_name(sb(&name))
             .with_configuration_keys(None)])
         .with_include_documentation(true);
-    let resp = call::<crate::handlers::describe_configs::Api>(&s, peer, 4, req).await?;
+    let resp = call::<crate::handlers::describe_configs::Api>(&s, &peer, 4, req).await?;
     let r = resp
         .results
         .into_iter()
@@ -216,7 +216,7 @@ pub async fn alter_configs(
             .with_resource_name(sb(&name))
             .with_configs(configs)])
         .with_validate_only(change.validate_only);
-    let resp = call::<crate::handlers::incremental_alter_configs::Api>(&s, peer, 1, req).await?;
+    let resp = call::<crate::handlers::incremental_alter_configs::Api>(&s, &peer, 1, req).await?;
     let r = resp
         .responses
         .first()

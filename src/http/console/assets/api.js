@@ -14,6 +14,8 @@ export async function api(path, { method = 'GET', body } = {}) {
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = { message: text.trim() }; }
   if (!res.ok) {
+    // No session (it expired, or the user logged out elsewhere): the app shows the login.
+    if (res.status === 401 && path !== '/api/login') window.dispatchEvent(new Event('weir-login-needed'));
     const e = new Error(data && data.message ? `${data.error ? data.error + ': ' : ''}${data.message}` : `HTTP ${res.status}`);
     e.status = res.status;
     throw e;

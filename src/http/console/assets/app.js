@@ -1,8 +1,10 @@
 // The console's router: #/ overview, #/topics, #/topics/NAME,
 // #/topics/NAME/messages, #/groups, #/groups/ID. Each page renders into <main>
-// and returns a function that stops its streams and timers when left.
+// and returns a function that stops its streams and timers when left. When
+// the broker authenticates its clients (SASL PLAIN or SCRAM), a login form
+// comes first, and again when the session ends.
 
-import { api, consoleState, toast } from './api.js';
+import { api, consoleState, toast, h, field } from './api.js';
 import * as overview from './overview.js';
 import * as topics from './topics.js';
 import * as messages from './messages.js';
@@ -10,6 +12,39 @@ import * as groups from './groups.js';
 
 const main = document.getElementById('main');
 let leave = null;
+
+/** The login form; resolves with the user name once the broker accepts the password. */
+function login(message = '') {
+  main.replaceChildren();
+  const user = h('input', { name: 'user', required: true, autocomplete: 'username' });
+  const password = h('input', { name: 'password', type: 'password', required: true, autocomplete: 'current-password' });
+  const error = h('p', { role: 'alert', class: 'error-text' }, message);
+  const form = h('form', { class: 'card stack login', 'aria-labelledby': 'login-h' },
+    h('h1', { id: 'login-h' }, 'Log in'),
+    h('p', { class: 'muted' }, 'This broker authenticates its clients: log in as one of its SASL users.'),
+    field('User', user), field('Password', password), error,
+    h('button', { type: 'submit' }, 'Log in'));
+  main.append(form);
+  user.focus();
+  return new Promise(resolve => form.addEventListener('submit', async ev => {
+    ev.preventDefault();
+    try {
+      const r = await api('/api/login', { method: 'POST', body: { user: user.value, password: password.value } });
+      resolve(r.user);
+    } catch (e) {
+      error.textContent = e.message;
+      password.value = '';
+      password.focus();
+    }
+  }));
+}
+
+function signedIn(user) {
+  const who = document.getElementById('who');
+  who.textContent = user ? `User:${user}` : '';
+  who.hidden = !user;
+  document.getElementById('logout').hidden = !user;
+}
 
 function route() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
@@ -31,12 +66,40 @@ async function show() {
   try {
     leave = await render(main, arg) || null;
   } catch (e) {
-    toast(e.message, true);
+    if (e.status !== 401) toast(e.message, true);
   }
   main.focus({ preventScroll: true });
 }
 
+let relogging = false;
+/** A request found no session: stop the page, log in again, show it again. */
+async function relogin() {
+  if (relogging) return;
+  relogging = true;
+  if (leave) { leave(); leave = null; }
+  signedIn(null);
+  signedIn(await login('Your session ended: log in again.'));
+  relogging = false;
+  show();
+}
+window.addEventListener('weir-login-needed', relogin);
+
 async function start() {
+  try {
+    const session = await api('/api/session');
+    if (session.login) signedIn(session.user || await login());
+  } catch (e) {
+    toast(e.message, true);
+  }
+  document.getElementById('logout').addEventListener('click', async () => {
+    relogging = true;
+    try { await api('/api/logout', { method: 'POST' }); } catch (e) { toast(e.message, true); }
+    if (leave) { leave(); leave = null; }
+    signedIn(null);
+    signedIn(await login());
+    relogging = false;
+    show();
+  });
   try {
     const info = await api('/api/console');
     consoleState.readOnly = info.read_only;

@@ -1,7 +1,8 @@
 // Consumer groups: the list with their lag; a group's page with state,
 // protocol, members and assignments, committed/end offsets and lag per
 // partition, a lag-over-time chart (sampled while the page is open) and an
-// offset reset with a preview.
+// offset reset with a preview. Share groups show each share-partition's start
+// offset where other groups show the committed offset (and no reset).
 
 import { api, h, table, fmtNum, toast, every, consoleState, field } from './api.js';
 import { LineChart } from './chart.js';
@@ -37,13 +38,15 @@ export async function renderGroup(main, id) {
       h('dt', {}, 'Type'), h('dd', {}, d.group_type),
       h('dt', {}, 'Protocol'), h('dd', {}, [d.protocol_type, d.protocol].filter(Boolean).join(' / ') || '–'),
       h('dt', {}, 'Total lag'), h('dd', { 'data-testid': 'total-lag' }, fmtNum(totalLag(g)))));
-    offsets.replaceChildren(table('Per partition', ['Topic', 'Partition', 'Committed', 'End offset', 'Lag', 'Lag (s)'],
+    const share = d.group_type === 'share';
+    offsets.replaceChildren(table('Per partition', ['Topic', 'Partition', share ? 'Start offset' : 'Committed', 'End offset', 'Lag', 'Lag (s)'],
       g.partitions.map(p => [h('a', { href: `#/topics/${enc(p.topic)}` }, p.topic), String(p.partition),
         fmtNum(p.committed), fmtNum(p.log_end_offset), fmtNum(p.lag), fmtNum(p.lag_seconds, 1)]), { numeric: [1, 2, 3, 4, 5] }));
     members.replaceChildren(table(`${d.members.length} members`, ['Member', 'Client id', 'Host', 'Assignment'],
       d.members.map(m => [m.member_id, m.client_id, m.client_host,
         Object.entries(m.assignment).map(([t, ps]) => `${t}: ${ps.join(', ')}`).join('; ') || '–'])));
     chart.push([totalLag(g)]);
+    reset.el.hidden = share;
     reset.update(d.state, g.partitions);
   });
   return stop;
