@@ -178,7 +178,7 @@ async fn a_bad_users_file_stops_the_start_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("plain-users.txt");
     std::fs::write(&file, "# users\nalice plain alice-secret\n").unwrap();
-    let mut cfg = weir::BrokerConfig::ephemeral(&dir.path().join("data"));
+    let mut cfg = weir::BrokerConfig::ephemeral(dir.path().join("data"));
     for (k, v) in settings(&file) {
         cfg.settings.set(&k, &v, weir::config::Source::Cli).unwrap();
     }
