@@ -36,6 +36,34 @@ fn sign(pkcs8: &[u8], kid: &str, claims: &serde_json::Value) -> String {
     jsonwebtoken::encode(&h, claims, &jsonwebtoken::EncodingKey::from_ed_der(pkcs8)).unwrap()
 }
 
+/// The broker of the signed-JWT tests: (settings, trusted key's PKCS#8).
+fn jwks_setup(dir: &std::path::Path) -> (Vec<(String, String)>, Vec<u8>) {
+    let (trusted, public) = key();
+    let jwks = dir.join("jwks.json");
+    std::fs::write(
+        &jwks,
+        json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA",
+                         "kid": "k1", "x": b64(&public)}]})
+        .to_string(),
+    )
+    .unwrap();
+    let url = format!("file://{}", jwks.display());
+    let settings = [
+        ("listeners", "SASL_PLAINTEXT://127.0.0.1:0"),
+        ("sasl.enabled.mechanisms", "OAUTHBEARER"),
+        ("sasl.oauthbearer.jwks.endpoint.url", &url),
+        ("sasl.oauthbearer.expected.audience", "kafka,other"),
+        ("sasl.oauthbearer.expected.issuer", "https://idp.test"),
+        ("sasl.oauthbearer.sub.claim.name", "client_id"),
+        ("sasl.oauthbearer.clock.skew.seconds", "5"),
+        ("connection.failed.authentication.delay.ms", "10"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    (settings, trusted)
+}
+
 fn now() -> i64 {
     now_ms() / 1000
 }
@@ -98,30 +126,8 @@ async fn oauth(addr: std::net::SocketAddr, token: &str) -> Result<(), String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_jwts_are_checked_against_the_jwks_file() {
     let dir = tempfile::tempdir().unwrap();
-    let (trusted, public) = key();
+    let (settings, trusted) = jwks_setup(dir.path());
     let (other, _) = key();
-    let jwks = dir.path().join("jwks.json");
-    std::fs::write(
-        &jwks,
-        json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA",
-                         "kid": "k1", "x": b64(&public)}]})
-        .to_string(),
-    )
-    .unwrap();
-    let url = format!("file://{}", jwks.display());
-    let settings: Vec<(String, String)> = [
-        ("listeners", "SASL_PLAINTEXT://127.0.0.1:0"),
-        ("sasl.enabled.mechanisms", "OAUTHBEARER"),
-        ("sasl.oauthbearer.jwks.endpoint.url", &url),
-        ("sasl.oauthbearer.expected.audience", "kafka,other"),
-        ("sasl.oauthbearer.expected.issuer", "https://idp.test"),
-        ("sasl.oauthbearer.sub.claim.name", "client_id"),
-        ("sasl.oauthbearer.clock.skew.seconds", "5"),
-        ("connection.failed.authentication.delay.ms", "10"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
     let (broker, rec) = start_recorded(&dir.path().join("data"), &settings).await;
     let addr = broker.listener_addr("SASL_PLAINTEXT").unwrap();
     let t = now();
@@ -196,4 +202,59 @@ async fn an_http_jwks_endpoint_or_a_missing_file_stops_the_start() {
         };
         assert!(err.contains(want), "{err}");
     }
+}
+
+/// confluent-kafka (librdkafka) with an `oauth_cb` handing it a signed JWT:
+/// produces and consumes as the token's subject. Needs a Python with
+/// confluent-kafka, hence ignored by plain `cargo test`:
+/// `WEIR_TEST_PYTHON=conformance/.venv/bin/python cargo test --test
+/// security_oauth_jwks -- --ignored` (default interpreter: `python3`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn confluent_kafka_with_a_signed_jwt() {
+    let dir = tempfile::tempdir().unwrap();
+    let (settings, trusted) = jwks_setup(dir.path());
+    let (broker, rec) = start_recorded(&dir.path().join("data"), &settings).await;
+    let addr = broker.listener_addr("SASL_PLAINTEXT").unwrap();
+    let t = now();
+    let token = sign(
+        &trusted,
+        "k1",
+        &json!({"client_id": "svc-orders", "aud": "kafka", "iss": "https://idp.test",
+                "iat": t, "exp": t + 600}),
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/security_clients.py");
+        let python = std::env::var("WEIR_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let mut child = std::process::Command::new(&python)
+            .args([script, "oauth-signed", &addr.to_string(), "jwt-topic"])
+            .env("WEIR_TEST_TOKEN", token)
+            .env_remove("LD_LIBRARY_PATH")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("OK"),
+        "python client failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        rec.seen("SASL_PLAINTEXT User:svc-orders"),
+        "{:?}",
+        rec.all()
+    );
+    broker.shutdown().await.unwrap();
 }
