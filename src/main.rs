@@ -1,7 +1,8 @@
 //! The `weir` binary: `weir bench ...` goes to the load generator (the default
 //! `bench` feature: the only user of `weir-bench`; the library never uses it);
 //! `weir topic|group|produce|consume|cluster ...` to the admin commands (the
-//! default `admin` feature, `weir-admin`); everything else is `weir serve`
+//! default `admin` feature, `weir-admin`); `weir plain-user` edits a PLAIN users
+//! file (`weir::security::sasl::plain_file`); everything else is `weir serve`
 //! (bare `weir` = serve with defaults).
 use weir::cli::{self, Command};
 
@@ -15,6 +16,9 @@ fn main() {
             eprintln!("weir: `weir bench` needs the `bench` feature (on by default)");
             std::process::exit(2);
         }
+    }
+    if args.first().map(String::as_str) == Some("plain-user") {
+        std::process::exit(weir::security::sasl::plain_file::cli(&args[1..]));
     }
     #[cfg(feature = "admin")]
     if args

@@ -247,6 +247,9 @@ impl Broker {
             if let Some(tls) = &listener.tls {
                 background.push(tokio::spawn(tls.clone().watch(reload_every)));
             }
+            if let Some(file) = listener.sasl.as_ref().and_then(|s| s.plain.file.clone()) {
+                background.push(tokio::spawn(file.watch(reload_every)));
+            }
             accepts.spawn(accept_loop(state.clone(), tcp, listener));
             eprintln!("weir listening on {bound_addr}");
         }

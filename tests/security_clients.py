@@ -5,6 +5,8 @@ usage: security_clients.py MODE BOOTSTRAP TOPIC [CA_PEM]
   scram256-ssl   confluent-kafka, SASL_SSL + SCRAM-SHA-256 as bob/bob-secret
   kafka-python-plain  kafka-python, SASL_PLAINTEXT + PLAIN as alice/alice-secret
   kafka-python-scram  kafka-python, SASL_SSL + SCRAM-SHA-512 as bob/bob-secret
+  oauth-signed   confluent-kafka, SASL_PLAINTEXT + OAUTHBEARER with the signed JWT in
+                 $WEIR_TEST_TOKEN (oauth_cb)
 Produces 5 records, consumes them back, prints OK. Bounded at 60 s.
 """
 import sys
@@ -26,6 +28,35 @@ def confluent(mechanism):
         "sasl.username": "bob",
         "sasl.password": "bob-secret",
         "ssl.ca.location": ca,
+    }
+    p = Producer(conf)
+    for v in want:
+        p.produce(topic, v)
+    assert p.flush(30) == 0, "produce did not complete"
+    c = Consumer({**conf, "group.id": "g-" + mode, "auto.offset.reset": "earliest"})
+    c.subscribe([topic])
+    got = []
+    while len(got) < len(want) and time.time() < deadline:
+        m = c.poll(1.0)
+        if m is None:
+            continue
+        assert m.error() is None, m.error()
+        got.append(m.value())
+    c.close()
+    assert got == want, got
+
+
+def confluent_oauth():
+    import os
+
+    from confluent_kafka import Consumer, Producer
+
+    token = os.environ["WEIR_TEST_TOKEN"]
+    conf = {
+        "bootstrap.servers": bootstrap,
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanisms": "OAUTHBEARER",
+        "oauth_cb": lambda _cfg: (token, time.time() + 300, "svc-orders", {}),
     }
     p = Producer(conf)
     for v in want:
@@ -75,6 +106,8 @@ elif mode == "kafka-python-plain":
     kafka_python("SASL_PLAINTEXT", "PLAIN", "alice", "alice-secret")
 elif mode == "kafka-python-scram":
     kafka_python("SASL_SSL", "SCRAM-SHA-512", "bob", "bob-secret")
+elif mode == "oauth-signed":
+    confluent_oauth()
 else:
     sys.exit(f"unknown mode {mode}")
 print("OK")

@@ -132,6 +132,9 @@ pub const BROKER_KEYS: &[KeyDef] = &[
     str_key("ssl.endpoint.identification.algorithm", "https"),
     // weir-only: how often TLS key/certificate/truststore files are checked for changes.
     int("weir.ssl.reload.interval.ms", 10, i64::MAX, "5000"),
+    // weir-only: PLAIN users from a file of salted PBKDF2 hashes (src/security/sasl/plain_file.rs),
+    // re-read when it changes; per listener as `listener.name.<l>.weir.sasl.plain.users.file`.
+    str_key("weir.sasl.plain.users.file", ""),
     // weir-only (`--dev-tls`): a throwaway CA and broker certificate in the data dir.
     boolean("weir.dev.tls", "false"),
     // weir-only (`--http-read-only`): the web console and its JSON endpoints change nothing.

@@ -5,6 +5,10 @@
 //! `ssl.client.auth`, `ssl.enabled.protocols`, `ssl.cipher.suites`; and the
 //! reload of the key, chain and truststore files when they change (Kafka
 //! reloads on a dynamic keystore update; weir watches the files).
+//! PKCS12 keystores and truststores (`ssl.keystore.type=PKCS12`,
+//! `ssl.keystore.password`, as keytool and openssl write them) are read by
+//! the `p12-keystore` crate; a JKS file is refused with the keytool command
+//! that converts it.
 
 use crate::config::Settings;
 use arc_swap::ArcSwap;
@@ -12,7 +16,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig, SupportedProtocolVersion};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -29,6 +33,10 @@ pub enum ClientAuth {
 pub struct TlsSettings {
     listener: String,
     keystore_location: Option<PathBuf>,
+    keystore_type: String,
+    keystore_password: String,
+    truststore_type: String,
+    truststore_password: String,
     keystore_key: String,
     keystore_chain: String,
     key_password: String,
@@ -54,21 +62,13 @@ impl TlsSettings {
         let get = |k: &str| settings.listener_str(listener, k).to_string();
         let keystore_type = get("ssl.keystore.type");
         let keystore_location = opt_path(&get("ssl.keystore.location"));
-        if let Some(p) = &keystore_location {
-            if !keystore_type.eq_ignore_ascii_case("PEM") && !looks_like_pem(p) {
-                return Err(format!(
-                    "ssl.keystore.type {keystore_type} is not supported: weir reads PEM keystores (ssl.keystore.type=PEM)"
-                ));
-            }
+        if keystore_location.is_some() {
+            check_store_type("ssl.keystore.type", &keystore_type)?;
         }
+        let truststore_type = get("ssl.truststore.type");
         let truststore_location = opt_path(&get("ssl.truststore.location"));
-        if let Some(p) = &truststore_location {
-            let t = get("ssl.truststore.type");
-            if !t.eq_ignore_ascii_case("PEM") && !looks_like_pem(p) {
-                return Err(format!(
-                    "ssl.truststore.type {t} is not supported: weir reads PEM truststores (ssl.truststore.type=PEM)"
-                ));
-            }
+        if truststore_location.is_some() {
+            check_store_type("ssl.truststore.type", &truststore_type)?;
         }
         let client_auth = if sasl {
             settings
@@ -108,6 +108,10 @@ impl TlsSettings {
         Ok(TlsSettings {
             listener: listener.to_string(),
             keystore_location,
+            keystore_type,
+            keystore_password: get("ssl.keystore.password"),
+            truststore_type,
+            truststore_password: get("ssl.truststore.password"),
             keystore_key: get("ssl.keystore.key"),
             keystore_chain: get("ssl.keystore.certificate.chain"),
             key_password: get("ssl.key.password"),
@@ -182,6 +186,9 @@ impl TlsSettings {
             Some(p) => {
                 let text = std::fs::read(p)
                     .map_err(|e| format!("ssl.keystore.location {}: {e}", p.display()))?;
+                if store_format("ssl.keystore", &self.keystore_type, p, &text)? == Format::Pkcs12 {
+                    return pkcs12_keystore(p, &text, &self.keystore_password, &self.key_password);
+                }
                 (text.clone(), text)
             }
             None => {
@@ -214,9 +221,19 @@ impl TlsSettings {
                 .map_err(|e| format!("ssl.truststore.location {}: {e}", p.display()))?,
             None => unfold_inline_pem(&self.truststore_certificates).into_bytes(),
         };
+        let certs: Vec<CertificateDer<'static>> = match &self.truststore_location {
+            Some(p)
+                if store_format("ssl.truststore", &self.truststore_type, p, &pem)?
+                    == Format::Pkcs12 =>
+            {
+                pkcs12_truststore(p, &pem, &self.truststore_password)?
+            }
+            _ => CertificateDer::pem_slice_iter(&pem)
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("ssl truststore: {e}"))?,
+        };
         let mut roots = RootCertStore::empty();
-        for cert in CertificateDer::pem_slice_iter(&pem) {
-            let cert = cert.map_err(|e| format!("ssl truststore: {e}"))?;
+        for cert in certs {
             roots
                 .add(cert)
                 .map_err(|e| format!("ssl truststore: {e}"))?;
@@ -236,10 +253,129 @@ fn suite_name(s: &rustls::SupportedCipherSuite) -> String {
     format!("{:?}", s.suite()).replace("TLS13_", "TLS_")
 }
 
-fn looks_like_pem(p: &std::path::Path) -> bool {
-    std::fs::read(p)
-        .map(|d| d.windows(11).any(|w| w == b"-----BEGIN "))
-        .unwrap_or(false)
+fn looks_like_pem(data: &[u8]) -> bool {
+    data.windows(11).any(|w| w == b"-----BEGIN ")
+}
+
+/// The store types weir reads: PEM, PKCS12, and JKS (Kafka's default; as
+/// Java's JKS type, it reads a PKCS12 or PEM file, and refuses a real JKS file).
+fn check_store_type(key: &str, t: &str) -> Result<(), String> {
+    if ["PEM", "PKCS12", "JKS"]
+        .iter()
+        .any(|k| t.eq_ignore_ascii_case(k))
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "{key} {t} is not supported: weir reads PKCS12 and PEM stores ({key}=PKCS12 or PEM)"
+        ))
+    }
+}
+
+/// How a store file is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Pem,
+    Pkcs12,
+}
+
+const JKS_MAGIC: [u8; 4] = [0xfe, 0xed, 0xfe, 0xed];
+const JCEKS_MAGIC: [u8; 4] = [0xce, 0xce, 0xce, 0xce];
+
+/// `prefix`: `ssl.keystore` or `ssl.truststore`.
+fn store_format(prefix: &str, t: &str, path: &Path, data: &[u8]) -> Result<Format, String> {
+    if data.starts_with(&JKS_MAGIC) || data.starts_with(&JCEKS_MAGIC) {
+        let p = path.display();
+        return Err(format!(
+            "{prefix}.location {p} is a JKS store, which weir does not read: convert it with `keytool -importkeystore -srckeystore {p} -destkeystore {p}.p12 -deststoretype PKCS12` and set {prefix}.location={p}.p12, {prefix}.type=PKCS12"
+        ));
+    }
+    if t.eq_ignore_ascii_case("PEM") || looks_like_pem(data) {
+        Ok(Format::Pem)
+    } else {
+        Ok(Format::Pkcs12)
+    }
+}
+
+fn read_pkcs12(
+    prefix: &str,
+    path: &Path,
+    data: &[u8],
+    passwords: &[&str],
+) -> Result<p12_keystore::Pkcs12Archive, String> {
+    let mut last = String::new();
+    for pw in passwords {
+        match p12_keystore::Pkcs12Archive::from_pkcs12(data, pw) {
+            Ok(a) => return Ok(a),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(format!(
+        "{prefix}.location {}: cannot read the PKCS12 store (wrong {prefix}.password?): {last}",
+        path.display()
+    ))
+}
+
+/// The key and chain of a PKCS12 keystore: the store is opened with
+/// `ssl.keystore.password` (or `ssl.key.password`: a PKCS12 store made by
+/// keytool has one password for both). The key with a certificate of the same
+/// local key id is used, its chain built from the other certificates.
+fn pkcs12_keystore(
+    path: &Path,
+    data: &[u8],
+    store_password: &str,
+    key_password: &str,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+    let mut passwords = vec![store_password];
+    if !key_password.is_empty() && key_password != store_password {
+        passwords.push(key_password);
+    }
+    let mut last = String::new();
+    for pw in passwords {
+        let ks = match p12_keystore::KeyStore::from_pkcs12(
+            data,
+            pw,
+            p12_keystore::Pkcs12ImportPolicy::Strict,
+        ) {
+            Ok(ks) => ks,
+            Err(e) => {
+                last = e.to_string();
+                continue;
+            }
+        };
+        let Some((_, chain)) = ks.private_key_chain() else {
+            return Err(format!(
+                "ssl.keystore.location {}: the PKCS12 keystore holds no private key with its certificate",
+                path.display()
+            ));
+        };
+        let certs = chain
+            .certs()
+            .iter()
+            .map(|c| CertificateDer::from(c.as_der().to_vec()))
+            .collect();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(chain.key().as_der().to_vec()));
+        return Ok((certs, key));
+    }
+    Err(format!(
+        "ssl.keystore.location {}: cannot read the PKCS12 store (wrong ssl.keystore.password?): {last}",
+        path.display()
+    ))
+}
+
+/// Every certificate of a PKCS12 truststore (keytool's trusted-certificate
+/// entries, or the certificates openssl put in it).
+fn pkcs12_truststore(
+    path: &Path,
+    data: &[u8],
+    password: &str,
+) -> Result<Vec<CertificateDer<'static>>, String> {
+    let archive = read_pkcs12("ssl.truststore", path, data, &[password])?;
+    Ok(archive
+        .certs
+        .iter()
+        .map(|c| CertificateDer::from(c.cert.as_der().to_vec()))
+        .collect())
 }
 
 /// Inline PEM values in a properties file often lose their line breaks; put

@@ -18,6 +18,7 @@
 pub mod jaas;
 pub mod oauthbearer;
 pub mod plain;
+pub mod plain_file;
 pub mod scram;
 
 use crate::codec;
@@ -139,16 +140,25 @@ impl SaslConfig {
                 jaas::parse(line).map(Some)
             }
         };
+        let users_file = settings.listener_str(listener, "weir.sasl.plain.users.file");
         let plain = if mechanisms.iter().any(|m| m == "PLAIN") {
-            match jaas("PLAIN")? {
+            let mut users = match jaas("PLAIN")? {
                 Some(e) => plain::PlainUsers::from_jaas_options(&e.options),
+                None if !users_file.is_empty() => plain::PlainUsers::default(),
                 None => {
                     return Err(format!(
-                        "PLAIN is enabled but listener.name.{}.plain.sasl.jaas.config is not set (PlainLoginModule with user_<name>=\"<password>\" options)",
+                        "PLAIN is enabled but listener.name.{}.plain.sasl.jaas.config is not set (PlainLoginModule with user_<name>=\"<password>\" options) nor weir.sasl.plain.users.file",
                         listener.to_ascii_lowercase()
                     ))
                 }
+            };
+            if !users_file.is_empty() {
+                users.file = Some(Arc::new(plain_file::UsersFile::load(
+                    std::path::Path::new(users_file),
+                    listener,
+                )?));
             }
+            users
         } else {
             plain::PlainUsers::default()
         };

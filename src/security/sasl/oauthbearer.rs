@@ -9,8 +9,19 @@
 //! reply then fails the exchange with that message. The token's expiry caps the
 //! session lifetime (KIP-368).
 //!
-//! Signed JWTs (a JWKS file) are not validated yet: setting
-//! `sasl.oauthbearer.jwks.endpoint.url` is refused at start-up.
+//! Signed JWTs, as Kafka's `OAuthBearerValidatorCallbackHandler` (its
+//! `BrokerJwtValidator`, jose4j) checks them, when
+//! `sasl.oauthbearer.jwks.endpoint.url` names a JWKS file (`file://...`, read
+//! at start-up as Kafka reads a file JWKS; an `https` endpoint is refused): the
+//! signature by the key of the JWS `kid` (RSA, EC, EdDSA; never `none` or an
+//! HMAC secret), `exp` and `iat` required, `exp`/`nbf` with
+//! `sasl.oauthbearer.clock.skew.seconds`, `aud` in
+//! `sasl.oauthbearer.expected.audience` (a token with an `aud` and no expected
+//! audience is refused, as jose4j does), `iss` equal to
+//! `sasl.oauthbearer.expected.issuer`, and the principal from
+//! `sasl.oauthbearer.sub.claim.name`. A bad token gets the same
+//! `invalid_token` challenge as an unsecured one. Signature checks:
+//! `jsonwebtoken` (on ring).
 
 use super::jaas::JaasEntry;
 use super::{MechanismStep, SaslFailure};
@@ -18,13 +29,49 @@ use crate::config::Settings;
 use base64::Engine;
 use serde_json::Value;
 
-/// The unsecured validator's options.
+/// The unsecured validator's options, or the signed-JWT validator's.
 #[derive(Debug, Clone)]
 pub struct OAuthConfig {
     principal_claim: String,
     scope_claim: String,
     required_scope: Vec<String>,
     clock_skew_ms: i64,
+    /// `sasl.oauthbearer.jwks.endpoint.url` set: signed JWTs only.
+    signed: Option<std::sync::Arc<SignedConfig>>,
+}
+
+/// Kafka's `BrokerJwtValidator` settings.
+#[derive(Debug)]
+pub struct SignedConfig {
+    jwks: jsonwebtoken::jwk::JwkSet,
+    expected_audience: Vec<String>,
+    expected_issuer: Option<String>,
+    sub_claim: String,
+    clock_skew_secs: u64,
+}
+
+/// Read a JWKS file named by a `file://` URL.
+fn load_jwks(url: &str) -> Result<jsonwebtoken::jwk::JwkSet, String> {
+    let url = url.trim();
+    let Some(path) = url.strip_prefix("file://") else {
+        return Err(format!(
+            "sasl.oauthbearer.jwks.endpoint.url {url}: weir reads a JWKS file (file:///path/to/jwks.json), not an HTTP endpoint"
+        ));
+    };
+    let text = std::fs::read(path)
+        .map_err(|e| format!("sasl.oauthbearer.jwks.endpoint.url {url}: {e}"))?;
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_slice(&text)
+        .map_err(|e| format!("sasl.oauthbearer.jwks.endpoint.url {url}: not a JWK set: {e}"))?;
+    if set.keys.is_empty() {
+        return Err(format!(
+            "sasl.oauthbearer.jwks.endpoint.url {url}: the JWK set has no keys"
+        ));
+    }
+    for k in &set.keys {
+        jsonwebtoken::DecodingKey::from_jwk(k)
+            .map_err(|e| format!("sasl.oauthbearer.jwks.endpoint.url {url}: unusable key: {e}"))?;
+    }
+    Ok(set)
 }
 
 impl OAuthConfig {
@@ -38,9 +85,25 @@ impl OAuthConfig {
             "OAUTHBEARER",
             "sasl.oauthbearer.jwks.endpoint.url",
         );
-        if !jwks.trim().is_empty() {
-            return Err("sasl.oauthbearer.jwks.endpoint.url: validating signed JWTs is not implemented in weir yet (only Kafka's unsecured-JWS validator)".into());
-        }
+        let signed = if jwks.trim().is_empty() {
+            None
+        } else {
+            let get = |k: &str| settings.listener_mechanism_str(listener, "OAUTHBEARER", k);
+            let issuer = get("sasl.oauthbearer.expected.issuer").trim();
+            Some(std::sync::Arc::new(SignedConfig {
+                jwks: load_jwks(jwks)?,
+                expected_audience: get("sasl.oauthbearer.expected.audience")
+                    .split(',')
+                    .map(|a| a.trim().to_string())
+                    .filter(|a| !a.is_empty())
+                    .collect(),
+                expected_issuer: (!issuer.is_empty()).then(|| issuer.to_string()),
+                sub_claim: get("sasl.oauthbearer.sub.claim.name").trim().to_string(),
+                clock_skew_secs: settings
+                    .listener_i64(listener, "sasl.oauthbearer.clock.skew.seconds")
+                    as u64,
+            }))
+        };
         let opt = |k: &str| jaas.and_then(|j| j.options.get(k)).cloned();
         Ok(OAuthConfig {
             principal_claim: opt("unsecuredValidatorPrincipalClaimName")
@@ -52,8 +115,88 @@ impl OAuthConfig {
             clock_skew_ms: opt("unsecuredValidatorAllowableClockSkewMs")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0),
+            signed,
         })
     }
+
+    /// The token checked by the configured validator.
+    pub fn validate(&self, token: &str, now_ms: i64) -> Result<Token, (String, bool)> {
+        match &self.signed {
+            Some(s) => validate_signed(token, s),
+            None => validate_unsecured(token, self, now_ms),
+        }
+    }
+}
+
+/// Kafka's `BrokerJwtValidator` checks; `Err` = (log detail, false).
+pub fn validate_signed(token: &str, config: &SignedConfig) -> Result<Token, (String, bool)> {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    let err = |e: String| (e, false);
+    let header =
+        jsonwebtoken::decode_header(token).map_err(|e| err(format!("JOSE header: {e}")))?;
+    if matches!(
+        header.alg,
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+    ) {
+        return Err(err(format!(
+            "JWS algorithm {:?} is not allowed",
+            header.alg
+        )));
+    }
+    let jwk = match &header.kid {
+        Some(kid) => config
+            .jwks
+            .find(kid)
+            .ok_or_else(|| err(format!("no key with kid {kid:?} in the JWK set")))?,
+        None if config.jwks.keys.len() == 1 => &config.jwks.keys[0],
+        None => {
+            return Err(err(
+                "the JWS has no kid and the JWK set has several keys".into()
+            ))
+        }
+    };
+    let key = DecodingKey::from_jwk(jwk).map_err(|e| err(format!("JWK: {e}")))?;
+    let mut v = Validation::new(header.alg);
+    v.set_required_spec_claims(&["exp", "iat"]);
+    v.leeway = config.clock_skew_secs;
+    v.validate_exp = true;
+    v.validate_nbf = true;
+    if config.expected_audience.is_empty() {
+        v.validate_aud = true;
+        v.aud = None;
+    } else {
+        v.set_audience(&config.expected_audience);
+    }
+    if let Some(iss) = &config.expected_issuer {
+        v.set_issuer(&[iss]);
+    }
+    let data = jsonwebtoken::decode::<Value>(token, &key, &v)
+        .map_err(|e| err(format!("JWT validation failed: {e}")))?;
+    let claims = data.claims;
+    let principal = match claims.get(&config.sub_claim) {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+        Some(_) => {
+            return Err(err(format!(
+                "The {} claim had the incorrect type or is empty",
+                config.sub_claim
+            )))
+        }
+        None => return Err(err(format!("Required claim missing: {}", config.sub_claim))),
+    };
+    // jose4j's setRequireIssuedAt (jsonwebtoken checks only exp/nbf/aud/iss/sub).
+    match claims.get("iat").and_then(Value::as_f64) {
+        Some(iat) if iat >= 0.0 => {}
+        Some(_) => return Err(err("The iat claim is negative".into())),
+        None => return Err(err("Required claim missing: iat".into())),
+    }
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| err("Required claim missing: exp".into()))?;
+    Ok(Token {
+        principal,
+        expires_at_ms: (exp * 1000.0) as i64,
+    })
 }
 
 /// A validated token.
@@ -222,7 +365,7 @@ impl OAuthServer {
             }
         }
         let bearer = bearer.ok_or_else(invalid)?;
-        match validate_unsecured(&bearer, config, now_ms()) {
+        match config.validate(&bearer, now_ms()) {
             Ok(token) => {
                 if !authzid.is_empty() && authzid != token.principal {
                     return Err(SaslFailure::with_message(format!(
@@ -268,6 +411,7 @@ mod tests {
             scope_claim: "scope".into(),
             required_scope: vec![],
             clock_skew_ms: 0,
+            signed: None,
         }
     }
 

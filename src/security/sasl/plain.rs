@@ -1,6 +1,8 @@
 //! SASL/PLAIN (RFC 4616) against the users of Kafka's `PlainLoginModule` JAAS
 //! line (`user_<name>="<password>"` options). Passwords are kept only as salted
 //! SHA-256 digests and compared in constant time; they are never logged.
+//! Users may also come from a weir users file of salted PBKDF2 hashes
+//! ([`super::plain_file`]); a user of the JAAS line is checked against it first.
 
 use super::{MechanismStep, SaslFailure};
 use sha2::{Digest, Sha256};
@@ -12,11 +14,18 @@ use subtle::ConstantTimeEq;
 pub struct PlainUsers {
     salt: [u8; 16],
     digests: BTreeMap<String, [u8; 32]>,
+    /// `weir.sasl.plain.users.file`, when set.
+    pub file: Option<std::sync::Arc<super::plain_file::UsersFile>>,
 }
 
 impl std::fmt::Debug for PlainUsers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PlainUsers({} users)", self.digests.len())
+        write!(
+            f,
+            "PlainUsers({} users, file {:?})",
+            self.digests.len(),
+            self.file
+        )
     }
 }
 
@@ -28,6 +37,7 @@ impl PlainUsers {
         let mut users = PlainUsers {
             salt,
             digests: BTreeMap::new(),
+            file: None,
         };
         for (k, v) in options {
             if let Some(user) = k.strip_prefix("user_") {
@@ -46,11 +56,11 @@ impl PlainUsers {
     }
 
     pub fn len(&self) -> usize {
-        self.digests.len()
+        self.digests.len() + self.file.as_ref().map_or(0, |f| f.len())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.digests.is_empty()
+        self.len() == 0
     }
 
     /// Whether `password` is `user`'s (constant time in the password).
@@ -58,6 +68,10 @@ impl PlainUsers {
         let given = self.digest(password);
         match self.digests.get(user) {
             Some(d) => bool::from(d.ct_eq(&given)),
+            None if self.file.is_some() => {
+                let file = self.file.as_ref().expect("checked");
+                file.verify(user, password).unwrap_or(false)
+            }
             None => {
                 // Same work for an unknown user.
                 let _ = given.ct_eq(&[0u8; 32]);
