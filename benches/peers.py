@@ -9,12 +9,14 @@ its own temp dir) run side by side, and every figure comes from one run that alt
 (A = weir, B = the peer):
 
 - start: spawn to the first ApiVersions answer, then VmRSS after 1 s idle (the peer's time
-  includes its launcher script, ~40 ms of Python before the broker process exists);
+  includes its launcher script, ~40 ms of Python before the broker process exists, and for
+  Kafka the `kafka-storage format` JVM run of a fresh data dir);
 - produce and consume: `weir bench produce|consume --compare` (1 KiB records, acks=all, 1 and
   16 partitions), medians of the alternating rounds; broker CPU seconds per GB of payload (the
   broker process's utime+stime from /proc over the run, divided by what was produced to it);
 - e2e at 50k msg/s (OMB's 1-topic-1-partition-1kb: acks=all, linger 1 ms), p50/p99/p99.9;
-- loaded RSS: VmHWM at the end;
+- loaded RSS: VmHWM at the end (for weir it counts the mapped segment pages it touched) and
+  RssAnon (heap and other anonymous memory);
 - with --perf-test, Kafka's own kafka-producer-perf-test / kafka-consumer-perf-test
   (org.apache.kafka.tools.ProducerPerformance / ConsumerPerformance, jars through the kafka
   peer's pom) against each of the two, as an independent client.
@@ -75,13 +77,16 @@ def wait_ready(port, proc, timeout, t0):
 def listening_pid(port):
     """The pid of the process listening on 127.0.0.1:port (from /proc/net/tcp)."""
     inode = None
-    with open("/proc/net/tcp") as f:
-        for line in f.readlines()[1:]:
-            cols = line.split()
-            local, state = cols[1], cols[3]
-            if state == "0A" and int(local.split(":")[1], 16) == port:
-                inode = cols[9]
-                break
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):  # the JVM listens on tcp6 sockets
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                cols = line.split()
+                local, state = cols[1], cols[3]
+                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                    inode = cols[9]
+                    break
+        if inode is not None:
+            break
     if inode is None:
         return None
     want = f"socket:[{inode}]"
@@ -148,6 +153,19 @@ def bench_compare(args, a, b, mode, extra):
     return json.loads(out)["medians"], steal, cpu
 
 
+def warm_up(args, addr, topic, partitions):
+    """Create `topic` and write a few records until every partition accepts them."""
+    for _ in range(30):
+        r = subprocess.run([args.bench, "produce", "--bootstrap", addr, "--topic", topic,
+                            "--create", "--partitions", str(partitions), "--records", "100",
+                            "--keys", f"sequential:{partitions}", "--quiet"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if r.returncode == 0:
+            return
+        time.sleep(1)
+    sys.exit(f"{addr}: topic {topic} never accepted writes")
+
+
 def perf_test(cp, addr, topic, records):
     """Kafka's own perf tools: produce then consume; MB/s of payload for each."""
     java = shutil.which("java") or "java"
@@ -200,6 +218,11 @@ def side_by_side(args, weir, peer):
             n = args.records
             common = ["--records", str(n), "--record-size", str(RECORD), "--acks", "all",
                       "--create", "--partitions", str(parts)]
+            # Create the topics first: Kafka answers NOT_LEADER_OR_FOLLOWER for a while after
+            # CreateTopics, until its controller has elected the new partitions' leaders.
+            for r in (a, b):
+                for t in (f"p{parts}", f"c{parts}"):
+                    warm_up(args, r.addr, t, parts)
             med, steal, cpu = bench_compare(args, a, b, "produce", common + ["--topic", f"p{parts}"])
             steals.append(steal)
             key = "produce_payload_mb_per_s"
@@ -225,8 +248,10 @@ def side_by_side(args, weir, peer):
             pp = perf_test(cp, b.addr, "perf", args.records)
             rows.append(("kafka-producer-perf-test MB/s", wp[0], pp[0], True))
             rows.append(("kafka-consumer-perf-test MB/s", wp[1], pp[1], True))
-        rows.append(("loaded RSS, VmHWM (MB)", proc_status(a.pid, "VmHWM"),
-                     proc_status(b.pid, "VmHWM"), False))
+        rows.append(("loaded RSS, VmHWM (MB; counts mapped segment pages)",
+                     proc_status(a.pid, "VmHWM"), proc_status(b.pid, "VmHWM"), False))
+        rows.append(("anonymous memory at the end, RssAnon (MB)", proc_status(a.pid, "RssAnon"),
+                     proc_status(b.pid, "RssAnon"), False))
     finally:
         for r in (b, a):
             if r is not None:
