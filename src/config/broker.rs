@@ -245,10 +245,30 @@ pub const BROKER_KEYS: &[KeyDef] = &[
     int("group.consumer.max.size", 1, i32::MAX as i64, "2147483647"),
     // Share groups (KIP-932): Kafka's names, defaults and ranges.
     int("group.share.delivery.count.limit", 2, 10, "5"),
-    int("group.share.record.lock.duration.ms", 1000, 3_600_000, "30000"),
-    int("group.share.partition.max.record.locks", 100, 10_000, "2000"),
-    int("group.share.heartbeat.interval.ms", 1, i32::MAX as i64, "5000"),
-    int("group.share.session.timeout.ms", 1, i32::MAX as i64, "45000"),
+    int(
+        "group.share.record.lock.duration.ms",
+        1000,
+        3_600_000,
+        "30000",
+    ),
+    int(
+        "group.share.partition.max.record.locks",
+        100,
+        10_000,
+        "2000",
+    ),
+    int(
+        "group.share.heartbeat.interval.ms",
+        1,
+        i32::MAX as i64,
+        "5000",
+    ),
+    int(
+        "group.share.session.timeout.ms",
+        1,
+        i32::MAX as i64,
+        "45000",
+    ),
     // Streams groups (KIP-1071), read by the group coordinator's config.
     int(
         "group.streams.session.timeout.ms",

@@ -73,12 +73,12 @@ pub mod validate;
 #[cfg(test)]
 mod crash_tests;
 mod deleter;
-#[cfg(test)]
-mod power_tests;
 mod durability;
 mod fs;
 mod index;
 mod mmap;
+#[cfg(test)]
+mod power_tests;
 mod segment;
 mod swap;
 
