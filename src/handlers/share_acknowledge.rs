@@ -4,8 +4,7 @@
 //! state is persisted before the answer.
 
 use super::sb;
-use super::share_fetch::{ack_error_code, key, resolve, session_error_code};
-use crate::acl::AclOperation;
+use super::share_fetch::{ack_error_code, caller, key, resolve, session_error_code};
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::share::session::{FINAL_EPOCH, INITIAL_EPOCH};
 use crate::state::BrokerState;
@@ -36,15 +35,10 @@ impl Handler for Api {
                     .with_error_message(msg.map(sb)),
             ))
         };
-        let (Some(group), Some(member)) = (
-            req.group_id.as_ref().filter(|g| !g.is_empty()),
-            req.member_id.as_ref().filter(|m| !m.is_empty()),
-        ) else {
-            return top(ResponseError::InvalidRequest, None);
+        let (group, member) = match caller(&state, &ctx, &req.group_id, &req.member_id) {
+            Ok(c) => c,
+            Err(e) => return top(e, None),
         };
-        if !state.pipeline.allows_group(&ctx, AclOperation::Read, group) {
-            return top(ResponseError::GroupAuthorizationFailed, None);
-        }
         let epoch = req.share_session_epoch;
         // As Kafka: acknowledging needs an open session.
         if epoch == INITIAL_EPOCH {

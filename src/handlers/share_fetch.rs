@@ -80,6 +80,27 @@ pub(super) fn resolve(
 }
 
 /// The error code of an acknowledgement refusal.
+/// The request-level checks both share requests make before anything else: a
+/// group id and a member id (INVALID_REQUEST without), and READ on the group
+/// (GROUP_AUTHORIZATION_FAILED).
+pub(super) fn caller<'a>(
+    state: &BrokerState,
+    ctx: &RequestContext,
+    group_id: &'a Option<kafka_protocol::messages::GroupId>,
+    member_id: &'a Option<kafka_protocol::protocol::StrBytes>,
+) -> Result<(&'a str, &'a str), ResponseError> {
+    let (Some(group), Some(member)) = (
+        group_id.as_ref().filter(|g| !g.is_empty()),
+        member_id.as_ref().filter(|m| !m.is_empty()),
+    ) else {
+        return Err(ResponseError::InvalidRequest);
+    };
+    if !state.pipeline.allows_group(ctx, AclOperation::Read, group) {
+        return Err(ResponseError::GroupAuthorizationFailed);
+    }
+    Ok((group.as_str(), member.as_str()))
+}
+
 pub(super) fn ack_error_code(e: AckError) -> ResponseError {
     match e {
         AckError::InvalidRecordState => ResponseError::InvalidRecordState,
@@ -243,17 +264,12 @@ impl Handler for Api {
                     .with_error_message(msg.map(sb)),
             ))
         };
-        let (Some(group), Some(member)) = (
-            req.group_id.as_ref().filter(|g| !g.is_empty()),
-            req.member_id.as_ref().filter(|m| !m.is_empty()),
-        ) else {
-            return top(ResponseError::InvalidRequest, None);
+        let (group, member) = match caller(&state, &ctx, &req.group_id, &req.member_id) {
+            Ok(c) => c,
+            Err(e) => return top(e, None),
         };
-        if !state.pipeline.allows_group(&ctx, AclOperation::Read, group) {
-            return top(ResponseError::GroupAuthorizationFailed, None);
-        }
         let group = group.to_string();
-        let member: Arc<str> = Arc::from(member.as_str());
+        let member: Arc<str> = Arc::from(member);
         let epoch = req.share_session_epoch;
         let has_acks = req.topics.iter().any(|t| {
             t.partitions
