@@ -10,56 +10,15 @@ use kafka_protocol::messages::ApiKey;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::Duration;
 
 /// Api keys are below this (Kafka 4.x's highest is in the 80s).
 const API_SLOTS: usize = 128;
 
-/// Upper bounds of the latency buckets, in seconds (100 µs .. 10 s): the tail of a
-/// loopback produce sits near the bottom, a long-poll fetch near `fetch.max.wait.ms`.
-pub const LATENCY_BUCKETS: [f64; 14] = [
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 10.0,
-];
-
-/// A histogram of durations with fixed buckets, recorded with atomics.
-#[derive(Debug, Default)]
-pub struct AtomicHistogram {
-    /// Non-cumulative counts per bucket; the last slot is +Inf.
-    buckets: [AtomicU64; LATENCY_BUCKETS.len() + 1],
-    sum_nanos: AtomicU64,
-    count: AtomicU64,
-}
-
-impl AtomicHistogram {
-    pub fn observe(&self, d: Duration) {
-        let secs = d.as_secs_f64();
-        let slot = LATENCY_BUCKETS
-            .iter()
-            .position(|&le| secs <= le)
-            .unwrap_or(LATENCY_BUCKETS.len());
-        self.buckets[slot].fetch_add(1, Relaxed);
-        self.sum_nanos
-            .fetch_add(d.as_nanos().min(u64::MAX as u128) as u64, Relaxed);
-        self.count.fetch_add(1, Relaxed);
-    }
-
-    /// (sum in seconds, count, cumulative buckets (le, count)) as Prometheus wants them.
-    pub fn snapshot(&self) -> (f64, u64, Vec<(f64, u64)>) {
-        let mut cumulative = 0;
-        let mut buckets = Vec::with_capacity(LATENCY_BUCKETS.len() + 1);
-        for (i, b) in self.buckets.iter().enumerate() {
-            cumulative += b.load(Relaxed);
-            let le = LATENCY_BUCKETS.get(i).copied().unwrap_or(f64::INFINITY);
-            buckets.push((le, cumulative));
-        }
-        let sum = self.sum_nanos.load(Relaxed) as f64 / 1e9;
-        (sum, self.count.load(Relaxed), buckets)
-    }
-
-    pub fn count(&self) -> u64 {
-        self.count.load(Relaxed)
-    }
-}
+/// A histogram of durations over fixed buckets (100 µs .. 10 s), recorded with
+/// relaxed atomics: storage's, which times fsyncs the same way. The tail of a
+/// loopback produce sits near the bottom, a long-poll fetch near
+/// `fetch.max.wait.ms`.
+pub use weir_storage::stats::DurationHistogram as AtomicHistogram;
 
 /// Per-API figures.
 #[derive(Debug, Default)]
@@ -143,6 +102,7 @@ mod tests {
     use super::*;
     use crate::pipeline::RequestTimings;
     use kafka_protocol::ResponseError;
+    use std::time::Duration;
 
     fn record(outcome: RequestOutcome, handled_us: u64) -> RequestRecord {
         RequestRecord {
