@@ -137,44 +137,33 @@ pub fn read_config_file(path: &Path) -> Result<Vec<(String, String)>, ConfigErro
     }
 }
 
-/// Java properties: `key=value` or `key: value` or `key value`; `#`/`!` comments;
-/// a trailing backslash continues a line.
+/// Java properties as `java.util.Properties.load` reads them (the `java-properties`
+/// crate): `key=value`, `key: value` or `key value`; `#`/`!` comments; a trailing
+/// backslash continues a line; `\\uXXXX` and the other escapes. Files are read as UTF-8
+/// (Kafka's `Utils.loadProps` reads ISO-8859-1, which turns a UTF-8 `ä` into two
+/// characters; ASCII files and `\\u` escapes read the same either way). Values are
+/// trimmed, as Kafka's `ConfigDef` trims every value it parses.
 pub fn parse_properties(path: &str, text: &str) -> Result<Vec<(String, String)>, ConfigError> {
     let mut out = Vec::new();
-    let mut pending = String::new();
-    let mut start_line = 0;
-    for (i, line) in text.lines().enumerate() {
-        let trimmed = line.trim_start();
-        if pending.is_empty() {
-            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('!') {
-                continue;
+    let lines =
+        java_properties::PropertiesIter::new_with_encoding(text.as_bytes(), encoding_rs::UTF_8);
+    for line in lines {
+        let line = line.map_err(|e| ConfigError::Syntax {
+            path: path.into(),
+            line: e.line_number().unwrap_or(0),
+            reason: e.to_string(),
+        })?;
+        let number = line.line_number();
+        if let java_properties::LineContent::KVPair(key, value) = line.consume_content() {
+            if key.is_empty() {
+                return Err(ConfigError::Syntax {
+                    path: path.into(),
+                    line: number,
+                    reason: "missing key".into(),
+                });
             }
-            start_line = i + 1;
+            out.push((key, value.trim().to_string()));
         }
-        if let Some(cont) = trimmed.strip_suffix('\\') {
-            pending.push_str(cont);
-            continue;
-        }
-        pending.push_str(trimmed);
-        let logical = std::mem::take(&mut pending);
-        let sep = logical.find(|c: char| c == '=' || c == ':' || c.is_whitespace());
-        let (key, value) = match sep {
-            Some(pos) => {
-                let key = &logical[..pos];
-                let rest = logical[pos..].trim_start();
-                let rest = rest.strip_prefix(['=', ':']).unwrap_or(rest);
-                (key, rest.trim())
-            }
-            None => (logical.as_str(), ""),
-        };
-        if key.is_empty() {
-            return Err(ConfigError::Syntax {
-                path: path.into(),
-                line: start_line,
-                reason: "missing key".into(),
-            });
-        }
-        out.push((key.to_string(), value.to_string()));
     }
     Ok(out)
 }
@@ -252,6 +241,26 @@ mod tests {
                 ("log.retention.ms".into(), "10".into()),
                 ("auto.create.topics.enable".into(), "false".into()),
                 ("log.cleanup.policy".into(), "compact,delete".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn properties_escapes_as_java_reads_them() {
+        // What java.util.Properties.load gives for the same text (checked with Java 17):
+        // \u escapes, escaped separators in keys, `\t`, a continuation that drops the
+        // next line's leading blanks, a key with no value; Java keeps "x  ", and the
+        // value is then trimmed as Kafka's ConfigDef trims it.
+        let text = "pass\\u0077ord=caf\\u00e9\nweir\\=odd\\:key = a\\tb\nmulti=one, \\\n    two\nempty\nsp\\ ace=x  \n";
+        let kv = parse_properties("f", text).unwrap();
+        assert_eq!(
+            kv,
+            vec![
+                ("password".into(), "caf\u{e9}".into()),
+                ("weir=odd:key".into(), "a\tb".into()),
+                ("multi".into(), "one, two".into()),
+                ("empty".into(), "".into()),
+                ("sp ace".into(), "x".into()),
             ]
         );
     }

@@ -641,21 +641,19 @@ fn config(f: Flags) -> Result<Config, BenchError> {
     Ok(c)
 }
 
-/// A Kafka client properties file: `key=value` (or `key: value`) lines, `#`/`!` comments.
+/// A Kafka client properties file, read as `java.util.Properties.load` reads it (the
+/// `java-properties` crate: escapes, continuation lines, `key value` forms), UTF-8.
 fn read_properties(file: &str) -> Result<Vec<(String, String)>, BenchError> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| usage(format!("--command-config {file}: {e}")))?;
     let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
-            continue;
+    let lines =
+        java_properties::PropertiesIter::new_with_encoding(text.as_bytes(), encoding_rs::UTF_8);
+    for line in lines {
+        let line = line.map_err(|e| usage(format!("--command-config {file}: {e}")))?;
+        if let java_properties::LineContent::KVPair(k, v) = line.consume_content() {
+            out.push((k.trim().to_string(), v.trim().to_string()));
         }
-        let (k, v) = line
-            .split_once('=')
-            .or_else(|| line.split_once(':'))
-            .ok_or_else(|| usage(format!("{file}:{}: expected key=value", n + 1)))?;
-        out.push((k.trim().to_string(), v.trim().to_string()));
     }
     Ok(out)
 }
