@@ -631,7 +631,10 @@ async fn console_requests_are_authorized_as_anonymous() {
     tokio::task::spawn_blocking(move || {
         // No SASL listener: no login.
         let session = get(http, "/api/session").json();
-        assert_eq!(session, serde_json::json!({"login": false, "user": null}));
+        assert_eq!(
+            session,
+            serde_json::json!({"login": false, "user": null, "methods": []})
+        );
         let create = post(http, "/api/topics", serde_json::json!({"name": "t"}));
         assert_eq!(create.status, 403, "{}", create.body);
         assert_eq!(create.json()["error"], "TOPIC_AUTHORIZATION_FAILED");
@@ -756,7 +759,10 @@ async fn console_login_with_a_scram_user_acts_with_its_acls() {
         };
         let with = |cookie: &str, path: &str| request(http, "GET", path, &[("Cookie", cookie)], "");
         let s = get(http, "/api/session").json();
-        assert_eq!(s, serde_json::json!({"login": true, "user": null}));
+        assert_eq!(
+            s,
+            serde_json::json!({"login": true, "user": null, "methods": ["password"]})
+        );
         for path in [
             "/api/topics",
             "/api/console",
@@ -823,6 +829,134 @@ async fn console_login_with_a_scram_user_acts_with_its_acls() {
         assert_eq!(with(&cookie, "/api/topics").status, 401);
         assert_eq!(login("carol", "carol-pw").status, 401);
         assert_eq!(login("carol", "new-pw").status, 200);
+    })
+    .await
+    .unwrap();
+    broker.shutdown().await.unwrap();
+}
+
+/// An unsecured JWS as Kafka's `OAuthBearerUnsecuredLoginCallbackHandler` makes it.
+fn unsecured_jws(sub: &str, lifetime_s: i64) -> String {
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let claims = serde_json::json!({"sub": sub, "iat": now - 1, "exp": now + lifetime_s});
+    format!(
+        "{}.{}.",
+        b64(br#"{"alg":"none"}"#),
+        b64(claims.to_string().as_bytes())
+    )
+}
+
+/// A broker whose only SASL mechanism is OAUTHBEARER (Kafka's unsecured JWS
+/// validator) still asks for a console login: a bearer token, checked by the
+/// listener's validator. The session acts as the token's principal with its
+/// ACLs, and ends when the token expires; a token that does not validate is
+/// refused as a SASL client's would be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_login_with_an_oauthbearer_token_acts_as_its_subject() {
+    use weir::acl::{AclBinding, AclOperation, PatternType, PermissionType, ResourceType};
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = BrokerConfig::ephemeral(dir.path().join("data"));
+    config.http = Some("127.0.0.1:0".into());
+    for (k, v) in [
+        (
+            "listeners",
+            "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+        ),
+        ("sasl.enabled.mechanisms", "OAUTHBEARER"),
+        ("connection.failed.authentication.delay.ms", "100"),
+    ] {
+        config
+            .settings
+            .set(k, v, weir::config::Source::Cli)
+            .unwrap();
+    }
+    let acls = weir::acl::StandardAuthorizer::new("User:admin", false).unwrap();
+    let pipeline = weir::pipeline::Pipeline::default().with_authorizer(std::sync::Arc::new(acls));
+    let broker = Broker::start_with_pipeline(config, pipeline)
+        .await
+        .expect("broker starts");
+    let state = broker.state().clone();
+    for t in ["dave-topic", "other"] {
+        state
+            .partitions
+            .create_topic(t, 1, Default::default(), false)
+            .unwrap();
+    }
+    state
+        .pipeline
+        .authorizer()
+        .acls()
+        .unwrap()
+        .create(&[AclBinding {
+            resource_type: ResourceType::Topic,
+            name: "dave-topic".into(),
+            pattern_type: PatternType::Literal,
+            principal: "User:dave".into(),
+            host: "*".into(),
+            operation: AclOperation::Describe,
+            permission: PermissionType::Allow,
+        }])
+        .unwrap();
+    let http = broker.http_addr().unwrap();
+    tokio::task::spawn_blocking(move || {
+        let with = |cookie: &str, path: &str| request(http, "GET", path, &[("Cookie", cookie)], "");
+        let s = get(http, "/api/session").json();
+        assert_eq!(
+            s,
+            serde_json::json!({"login": true, "user": null, "methods": ["token"]})
+        );
+        assert_eq!(get(http, "/api/topics").status, 401);
+        // Refused: garbage, an expired token, a user and password (no PLAIN/SCRAM here).
+        for body in [
+            serde_json::json!({"token": "not-a-jws"}),
+            serde_json::json!({"token": unsecured_jws("dave", -60)}),
+            serde_json::json!({"user": "dave", "password": "pw"}),
+        ] {
+            let r = post(http, "/api/login", body.clone());
+            assert_eq!(r.status, 401, "{body}: {}", r.body);
+            assert_eq!(r.json()["error"], "SASL_AUTHENTICATION_FAILED");
+            assert!(r.header("set-cookie").is_none());
+        }
+        let ok = post(
+            http,
+            "/api/login",
+            serde_json::json!({"token": unsecured_jws("dave", 3)}),
+        );
+        assert_eq!(ok.status, 200, "{}", ok.body);
+        assert_eq!(ok.json()["user"], "dave");
+        let set = ok.header("set-cookie").unwrap();
+        let max_age: u64 = set
+            .split("Max-Age=")
+            .nth(1)
+            .and_then(|v| v.split(';').next())
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{set}"));
+        assert!(
+            max_age <= 3,
+            "the cookie lives no longer than the token: {set}"
+        );
+        let cookie = session_cookie(&ok);
+        assert_eq!(with(&cookie, "/api/session").json()["user"], "dave");
+        let topics = with(&cookie, "/api/topics").json();
+        let names: Vec<&str> = topics
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["dave-topic"]);
+        // The token expires: so does the session.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while with(&cookie, "/api/topics").status == 200 {
+            assert!(Instant::now() < deadline, "the session outlived its token");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert_eq!(with(&cookie, "/api/topics").status, 401);
     })
     .await
     .unwrap();
@@ -956,11 +1090,12 @@ async fn console_login_in_a_real_browser() {
             "listeners",
             "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
         ),
-        ("sasl.enabled.mechanisms", "PLAIN"),
+        ("sasl.enabled.mechanisms", "PLAIN,OAUTHBEARER"),
         ("listener.name.sasl_plaintext.plain.sasl.jaas.config", jaas),
         ("connection.failed.authentication.delay.ms", "50"),
     ])
     .await;
+    let token = unsecured_jws("erin", 600);
     let shots = match std::env::var_os("CONSOLE_SHOTS") {
         Some(d) => Path::new(env!("CARGO_MANIFEST_DIR")).join(d),
         None => dir.path().join("shots"),
@@ -973,6 +1108,8 @@ async fn console_login_in_a_real_browser() {
             .env("WEIR_HTTP", format!("http://{http}"))
             .env("WEIR_USER", "alice")
             .env("WEIR_PASSWORD", "alice-secret")
+            .env("WEIR_TOKEN", token)
+            .env("WEIR_TOKEN_USER", "erin")
             .env("SHOTS", &shots)
             .status()
             .expect("run node")

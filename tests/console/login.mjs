@@ -2,9 +2,11 @@
 // by playwright-core) against a broker with a SASL/PLAIN listener: the login
 // form comes first, a wrong password is refused with the broker's message, the
 // right one opens the console as User:<name> with a session cookie that page
-// scripts cannot read (HttpOnly), and logging out brings the form back.
-// Started by tests/console.rs with WEIR_HTTP, WEIR_USER, WEIR_PASSWORD and
-// SHOTS; exits non-zero on failure.
+// scripts cannot read (HttpOnly), and logging out brings the form back; the
+// listener also enables OAUTHBEARER, so the form takes a bearer token too.
+// Started by tests/console.rs with WEIR_HTTP, WEIR_USER, WEIR_PASSWORD,
+// WEIR_TOKEN (an unsecured JWS for WEIR_TOKEN_USER) and SHOTS; exits non-zero
+// on failure.
 
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
@@ -76,6 +78,15 @@ try {
   const r = await page.evaluate(async () => (await fetch('/api/topics')).status);
   assert.equal(r, 401);
   step('logged out');
+
+  // A bearer token instead of a password: the user fields are then not required.
+  await page.getByLabel('Or an OAUTHBEARER token').fill('not-a-token');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'Authentication failed' }).waitFor();
+  await page.getByLabel('Or an OAUTHBEARER token').fill(process.env.WEIR_TOKEN);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.locator('#who', { hasText: `User:${process.env.WEIR_TOKEN_USER}` }).waitFor();
+  step(`logged in with a token as User:${process.env.WEIR_TOKEN_USER}`);
   assert.deepEqual(errors, [], 'no script errors');
   step('passed');
 } catch (e) {

@@ -8,12 +8,17 @@
 //! act as that session's principal (`User:<name>`, as the SASL path names
 //! it), so the ACLs a Kafka client of that user meets apply to the console
 //! too. A SCRAM session ends when the user's credential changes or goes.
+//! With a listener enabling OAUTHBEARER the console takes a token instead
+//! (pasted from the identity provider), checked by that listener's validator
+//! (Kafka's unsecured JWS, or the JWKS file); the session's principal is the
+//! token's, and it ends when the token expires.
 //! Without such a listener there is no login and the console acts as
 //! `User:ANONYMOUS`.
 //!
-//! - `GET /api/session`: `{"login": bool, "user": name|null}` (open to all).
-//! - `POST /api/login` `{"user", "password"}`: sets the cookie, or 401
-//!   `SASL_AUTHENTICATION_FAILED` after `connection.failed.authentication.delay.ms`.
+//! - `GET /api/session`: `{"login": bool, "user": name|null, "methods":
+//!   ["password"|"token"...]}` (open to all).
+//! - `POST /api/login` `{"user", "password"}` or `{"token"}`: sets the cookie, or
+//!   401 `SASL_AUTHENTICATION_FAILED` after `connection.failed.authentication.delay.ms`.
 //! - `POST /api/logout`: ends the session.
 
 use super::ApiError;
@@ -49,6 +54,24 @@ struct Session {
     /// The SCRAM credential the password matched (the session ends when it changes).
     scram: Option<(ScramMechanism, ScramCredential)>,
     created: Instant,
+    /// When it ends: [`SESSION_TTL`] after the login, or a token's expiry if sooner.
+    expires: Instant,
+}
+
+impl Session {
+    fn new(principal: Principal, scram: Option<(ScramMechanism, ScramCredential)>) -> Session {
+        let created = Instant::now();
+        Session {
+            principal,
+            scram,
+            created,
+            expires: created + SESSION_TTL,
+        }
+    }
+
+    fn live(&self) -> bool {
+        Instant::now() < self.expires
+    }
 }
 
 /// The SASL listeners' users and the open sessions (one per HTTP endpoint).
@@ -89,9 +112,57 @@ impl Login {
         out
     }
 
-    /// Whether the console asks for a login (a SASL listener with PLAIN or SCRAM).
+    fn token_enabled(&self) -> bool {
+        self.listeners
+            .iter()
+            .any(|l| l.mechanisms.iter().any(|m| m == "OAUTHBEARER"))
+    }
+
+    /// Whether the console asks for a login (a SASL listener with PLAIN, SCRAM
+    /// or OAUTHBEARER).
     pub fn required(&self) -> bool {
+        self.password_enabled() || self.token_enabled()
+    }
+
+    fn password_enabled(&self) -> bool {
         self.plain_enabled() || !self.scram_mechanisms().is_empty()
+    }
+
+    /// The ways to log in: "password" (PLAIN or SCRAM users), "token" (OAUTHBEARER).
+    fn methods(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.password_enabled() {
+            out.push("password");
+        }
+        if self.token_enabled() {
+            out.push("token");
+        }
+        out
+    }
+
+    /// Check a bearer token with the validator of each listener enabling
+    /// OAUTHBEARER (the first that accepts it names the principal); the
+    /// session ends when the token expires.
+    fn verify_token(&self, token: &str) -> Option<Session> {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        for l in &self.listeners {
+            if !l.mechanisms.iter().any(|m| m == "OAUTHBEARER") {
+                continue;
+            }
+            match l.oauth.validate(token.trim(), now_ms) {
+                Ok(t) => {
+                    let mut session = Session::new(Principal::new("User", t.principal), None);
+                    let left =
+                        Duration::from_millis(t.expires_at_ms.saturating_sub(now_ms).max(0) as u64);
+                    session.expires = session.expires.min(session.created + left);
+                    return Some(session);
+                }
+                Err((detail, _)) => tracing::debug!("console token refused: {detail}"),
+            }
+        }
+        None
     }
 
     /// The principal of the session whose token the request's cookie carries.
@@ -99,7 +170,7 @@ impl Login {
         let token = cookie(headers)?;
         let mut sessions = self.sessions.lock();
         let s = sessions.get(&token)?;
-        let valid = s.created.elapsed() < SESSION_TTL
+        let valid = s.live()
             && s.scram
                 .as_ref()
                 .is_none_or(|(m, c)| scram.lookup(s.principal.name(), *m).as_ref() == Some(c));
@@ -127,11 +198,7 @@ impl Login {
                 authorization_id, ..
             }) = plain::authenticate(token.as_bytes(), &l.plain)
             {
-                return Some(Session {
-                    principal: Principal::new("User", authorization_id),
-                    scram: None,
-                    created: Instant::now(),
-                });
+                return Some(Session::new(Principal::new("User", authorization_id), None));
             }
         }
         for m in self.scram_mechanisms() {
@@ -139,11 +206,10 @@ impl Login {
                 continue;
             };
             if let Some(authorization_id) = scram_exchange(m, user, password, store) {
-                return Some(Session {
-                    principal: Principal::new("User", authorization_id),
-                    scram: Some((m, credential)),
-                    created: Instant::now(),
-                });
+                return Some(Session::new(
+                    Principal::new("User", authorization_id),
+                    Some((m, credential)),
+                ));
             }
         }
         None
@@ -155,7 +221,7 @@ impl Login {
         getrandom::fill(&mut bytes).expect("OS random source");
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let mut sessions = self.sessions.lock();
-        sessions.retain(|_, s| s.created.elapsed() < SESSION_TTL);
+        sessions.retain(|_, s| s.live());
         while sessions.len() >= MAX_SESSIONS {
             let oldest = sessions
                 .iter()
@@ -275,6 +341,7 @@ fn hi(m: ScramMechanism, password: &[u8], salt: &[u8], iterations: u32) -> Vec<u
 pub struct SessionInfo {
     login: bool,
     user: Option<String>,
+    methods: Vec<&'static str>,
 }
 
 /// `GET /api/session`.
@@ -286,13 +353,19 @@ pub async fn session(State(s): State<HttpState>, headers: HeaderMap) -> Json<Ses
     Json(SessionInfo {
         login: s.login.required(),
         user,
+        methods: s.login.methods(),
     })
 }
 
+/// A user and password, or a bearer token.
 #[derive(Deserialize)]
 pub struct Credentials {
+    #[serde(default)]
     user: String,
+    #[serde(default)]
     password: String,
+    #[serde(default)]
+    token: Option<String>,
 }
 
 /// `POST /api/login`.
@@ -302,15 +375,21 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     if !s.login.required() {
         return Err(ApiError::bad_request(
-            "no SASL listener enables PLAIN or SCRAM: the console needs no login",
+            "no SASL listener enables PLAIN, SCRAM or OAUTHBEARER: the console needs no login",
         ));
     }
     let login = s.login.clone();
     let store = s.broker.scram.clone();
-    let user = c.user.clone();
-    let session = tokio::task::spawn_blocking(move || login.verify(&c.user, &c.password, &store))
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let user = match &c.token {
+        Some(_) => "(bearer token)".to_string(),
+        None => c.user.clone(),
+    };
+    let session = tokio::task::spawn_blocking(move || match &c.token {
+        Some(token) => login.verify_token(token),
+        None => login.verify(&c.user, &c.password, &store),
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?;
     let Some(session) = session else {
         tracing::info!("console login failed for user {user:?}");
         tokio::time::sleep(s.login.failed_delay()).await;
@@ -321,10 +400,11 @@ pub async fn login(
         ));
     };
     let name = session.principal.name().to_string();
+    let max_age = session.expires.saturating_duration_since(Instant::now());
     let token = s.login.open(session);
     let cookie = format!(
         "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-        SESSION_TTL.as_secs()
+        max_age.as_secs()
     );
     let mut resp = Json(serde_json::json!({ "user": name })).into_response();
     resp.headers_mut().insert(

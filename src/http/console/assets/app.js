@@ -1,7 +1,7 @@
 // The console's router: #/ overview, #/topics, #/topics/NAME,
 // #/topics/NAME/messages, #/groups, #/groups/ID. Each page renders into <main>
 // and returns a function that stops its streams and timers when left. When
-// the broker authenticates its clients (SASL PLAIN or SCRAM), a login form
+// the broker authenticates its clients (SASL PLAIN, SCRAM or OAUTHBEARER), a login form
 // comes first, and again when the session ends.
 
 import { api, consoleState, toast, h, field } from './api.js';
@@ -13,28 +13,50 @@ import * as groups from './groups.js';
 const main = document.getElementById('main');
 let leave = null;
 
-/** The login form; resolves with the user name once the broker accepts the password. */
+/** The ways this broker takes a login ("password", "token"), from /api/session. */
+let methods = ['password'];
+
+/**
+ * The login form; resolves with the user name once the broker accepts the
+ * password (PLAIN or SCRAM users) or the bearer token (OAUTHBEARER).
+ */
 function login(message = '') {
   main.replaceChildren();
+  const byPassword = methods.includes('password');
+  const byToken = methods.includes('token');
   const user = h('input', { name: 'user', required: true, autocomplete: 'username' });
   const password = h('input', { name: 'password', type: 'password', required: true, autocomplete: 'current-password' });
+  const token = h('textarea', { name: 'token', rows: 4, required: !byPassword, spellcheck: 'false', autocomplete: 'off' });
   const error = h('p', { role: 'alert', class: 'error-text' }, message);
+  const fields = [];
+  if (byPassword) fields.push(field('User', user), field('Password', password));
+  if (byToken) fields.push(field(byPassword ? 'Or an OAUTHBEARER token' : 'OAUTHBEARER token', token));
+  if (byPassword && byToken) {
+    // Either way will do: a token, when given, is what is checked.
+    token.addEventListener('input', () => {
+      user.required = password.required = token.value.trim() === '';
+    });
+  }
   const form = h('form', { class: 'card stack login', 'aria-labelledby': 'login-h' },
     h('h1', { id: 'login-h' }, 'Log in'),
     h('p', { class: 'muted' }, 'This broker authenticates its clients: log in as one of its SASL users.'),
-    field('User', user), field('Password', password), error,
+    ...fields, error,
     h('button', { type: 'submit' }, 'Log in'));
   main.append(form);
-  user.focus();
+  (byPassword ? user : token).focus();
   return new Promise(resolve => form.addEventListener('submit', async ev => {
     ev.preventDefault();
+    const body = byToken && token.value.trim() !== ''
+      ? { token: token.value.trim() }
+      : { user: user.value, password: password.value };
     try {
-      const r = await api('/api/login', { method: 'POST', body: { user: user.value, password: password.value } });
+      const r = await api('/api/login', { method: 'POST', body });
       resolve(r.user);
     } catch (e) {
       error.textContent = e.message;
       password.value = '';
-      password.focus();
+      token.value = '';
+      (byPassword ? password : token).focus();
     }
   }));
 }
@@ -87,6 +109,7 @@ window.addEventListener('weir-login-needed', relogin);
 async function start() {
   try {
     const session = await api('/api/session');
+    if (session.methods && session.methods.length) methods = session.methods;
     if (session.login) signedIn(session.user || await login());
   } catch (e) {
     toast(e.message, true);
