@@ -199,7 +199,7 @@ async fn visible_groups(s: &HttpState, caller: &console::Caller) -> Vec<GroupFig
     })
     .await
     .unwrap_or_default();
-    groups.extend(console::share_groups(&s.broker));
+    groups.extend(metrics::broker::share_groups(&s.broker));
     groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
     groups.retain(|g| console::may_describe(s, caller, ResourceType::Group, &g.group_id));
     for g in &mut groups {

@@ -1053,6 +1053,16 @@ async fn share_groups_are_listed_with_members_assignment_and_start_offsets() {
         assert_eq!(p["log_end_offset"], 15);
         assert_eq!(p["lag"], 5);
         assert_eq!(get(http, "/api/groups/shared").json(), *g);
+        // The same figures in /metrics.
+        let text = get(http, "/metrics").body;
+        for line in [
+            r#"weir_sharegroup_members{sharegroup="shared"} 1"#,
+            r#"weir_sharegroup_state{sharegroup="shared",state="Stable"} 1"#,
+            r#"weir_sharegroup_start_offset{sharegroup="shared",topic="queue",partition="0"} 10"#,
+            r#"weir_sharegroup_lag{sharegroup="shared",topic="queue",partition="0"} 5"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+        }
         let d = get(http, "/api/groups/shared/detail").json();
         assert_eq!(d["group_type"], "share", "{d}");
         assert_eq!(d["state"], "Stable");

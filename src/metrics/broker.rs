@@ -1,6 +1,7 @@
 //! Figures read from the broker's state at scrape time: the broker, topics and
-//! partitions (offsets, size, segments), the data dir, and consumer groups with
-//! their committed offsets and lag, computed by the broker itself.
+//! partitions (offsets, size, segments), the data dir, consumer groups with
+//! their committed offsets and lag, computed by the broker itself, and share
+//! groups with their share-partitions' start offsets and lag.
 //!
 //! Where kafka_exporter has a name for a figure, it is used with its labels
 //! (`kafka_brokers`, `kafka_topic_partitions`, `kafka_topic_partition_current_offset`,
@@ -100,6 +101,56 @@ pub fn groups(state: &BrokerState, now_ms: i64) -> Vec<GroupFigures> {
     }
     out.sort_by(|a, b| a.group_id.cmp(&b.group_id));
     out
+}
+
+/// Every share group as the admin API's group figures: per share-partition,
+/// its start offset (SPSO, the share group's counterpart of a committed
+/// offset: every record before it is acknowledged) as `committed`, and the
+/// records from it to the log end as `lag` (records in flight after it count
+/// as lag until the start offset moves past them). `lag_seconds` is 0: the
+/// share-partition does not say which record past its start is the oldest
+/// undelivered one.
+pub fn share_groups(b: &BrokerState) -> Vec<GroupFigures> {
+    b.share
+        .list()
+        .into_iter()
+        .filter_map(|(id, _)| b.share.describe(&id))
+        .map(|g| {
+            let partitions = b
+                .share
+                .start_offsets(&g.group_id)
+                .into_iter()
+                .map(|(topic, partition, start)| {
+                    let end = b
+                        .partitions
+                        .topic_by_id(uuid::Uuid::from_u128(topic))
+                        .and_then(|t| t.partition(partition))
+                        .map_or(start, |p| p.high_watermark());
+                    GroupPartition {
+                        topic: b
+                            .partitions
+                            .topic_by_id(uuid::Uuid::from_u128(topic))
+                            .map_or_else(
+                                || uuid::Uuid::from_u128(topic).to_string(),
+                                |t| t.name.clone(),
+                            ),
+                        partition,
+                        committed: start,
+                        log_end_offset: end,
+                        lag: (end - start).max(0),
+                        lag_seconds: 0.0,
+                    }
+                })
+                .collect();
+            GroupFigures {
+                state: g.state().to_string(),
+                group_type: "share".into(),
+                members: g.members.len(),
+                group_id: g.group_id,
+                partitions,
+            }
+        })
+        .collect()
 }
 
 /// How old the record at `offset` is: the timestamp of the batch holding it (its
@@ -272,6 +323,56 @@ impl Collector for BrokerCollector {
             "weir_consumergroup_lag_seconds",
             "Age of the first record the group has not consumed (0 when caught up).",
             rows.iter().map(|(l, p)| (l.clone(), p.lag_seconds)),
+        )?;
+        let shares = share_groups(state);
+        gauge_family(
+            &mut encoder,
+            "weir_sharegroup_members",
+            "Members of the share group.",
+            shares
+                .iter()
+                .map(|g| ([("sharegroup", g.group_id.as_str())], g.members as i64)),
+        )?;
+        gauge_family(
+            &mut encoder,
+            "weir_sharegroup_state",
+            "1 for the share group's current state.",
+            shares.iter().map(|g| {
+                (
+                    [
+                        ("sharegroup", g.group_id.as_str()),
+                        ("state", g.state.as_str()),
+                    ],
+                    1i64,
+                )
+            }),
+        )?;
+        let rows: Vec<([(&str, String); 3], &GroupPartition)> = shares
+            .iter()
+            .flat_map(|g| {
+                g.partitions.iter().map(move |p| {
+                    (
+                        [
+                            ("sharegroup", g.group_id.clone()),
+                            ("topic", p.topic.clone()),
+                            ("partition", p.partition.to_string()),
+                        ],
+                        p,
+                    )
+                })
+            })
+            .collect();
+        gauge_family(
+            &mut encoder,
+            "weir_sharegroup_start_offset",
+            "Start offset of the share-partition (every record before it is acknowledged).",
+            rows.iter().map(|(l, p)| (l.clone(), p.committed)),
+        )?;
+        gauge_family(
+            &mut encoder,
+            "weir_sharegroup_lag",
+            "Records from the share-partition's start offset to the log end offset.",
+            rows.iter().map(|(l, p)| (l.clone(), p.lag)),
         )?;
         Ok(())
     }

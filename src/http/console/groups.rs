@@ -1,7 +1,7 @@
 //! Consumer groups for the console: `GET /api/groups/{id}/detail` (state,
 //! protocol, members and their assignments; committed offsets and lag are in
 //! the admin API's `/api/groups/{id}`), share groups (KIP-932) for both
-//! ([`share_groups`]: a share-partition's start offset stands for the
+//! ([`crate::metrics::broker::share_groups`]: a share-partition's start offset stands for the
 //! committed offset, the lag is the log end offset minus it), and
 //! `POST /api/groups/{id}/reset` (not for share groups):
 //! reset the committed offsets of an inactive group to the earliest or latest
@@ -13,7 +13,6 @@
 use super::{call, context, ApiError, Peer};
 use crate::acl::AclOperation;
 use crate::http::HttpState;
-use crate::metrics::broker::{GroupFigures, GroupPartition};
 use crate::partitions::OffsetSpec;
 use crate::state::BrokerState;
 use axum::extract::{Path, State};
@@ -76,50 +75,6 @@ fn topic_name(b: &BrokerState, id: u128) -> String {
     b.partitions
         .topic_by_id(id)
         .map_or_else(|| id.to_string(), |t| t.name.clone())
-}
-
-/// Every share group as the admin API's group figures: per share-partition,
-/// its start offset (SPSO, the share group's counterpart of a committed
-/// offset: every record before it is acknowledged) as `committed`, and the
-/// records from it to the log end as `lag` (records in flight after it count
-/// as lag until the start offset moves past them). `lag_seconds` is 0: the
-/// share-partition does not say which record past its start is the oldest
-/// undelivered one.
-pub fn share_groups(b: &BrokerState) -> Vec<GroupFigures> {
-    b.share
-        .list()
-        .into_iter()
-        .filter_map(|(id, _)| b.share.describe(&id))
-        .map(|g| {
-            let partitions = b
-                .share
-                .start_offsets(&g.group_id)
-                .into_iter()
-                .map(|(topic, partition, start)| {
-                    let end = b
-                        .partitions
-                        .topic_by_id(uuid::Uuid::from_u128(topic))
-                        .and_then(|t| t.partition(partition))
-                        .map_or(start, |p| p.high_watermark());
-                    GroupPartition {
-                        topic: topic_name(b, topic),
-                        partition,
-                        committed: start,
-                        log_end_offset: end,
-                        lag: (end - start).max(0),
-                        lag_seconds: 0.0,
-                    }
-                })
-                .collect();
-            GroupFigures {
-                state: g.state().to_string(),
-                group_type: "share".into(),
-                members: g.members.len(),
-                group_id: g.group_id,
-                partitions,
-            }
-        })
-        .collect()
 }
 
 /// A share group's detail (ShareGroupDescribe's view; Kafka's share

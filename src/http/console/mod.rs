@@ -32,7 +32,6 @@
 
 mod assets;
 mod groups;
-pub use groups::share_groups;
 pub mod login;
 mod messages;
 mod stream;
