@@ -679,16 +679,14 @@ fn session_cookie(r: &Reply) -> String {
     set.split(';').next().unwrap().trim().to_string()
 }
 
-/// With a SASL listener enabling SCRAM, the console asks for a login, checks
-/// the password as the SASL path does (a wrong one is refused, after the
-/// failed-authentication delay), keeps an HttpOnly SameSite=Strict session,
-/// and acts as the user: it sees and reads what the user's ACLs allow and
-/// nothing else. Logging out, or a changed credential, ends the session.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn console_login_with_a_scram_user_acts_with_its_acls() {
-    use weir::acl::{AclBinding, AclOperation, PatternType, PermissionType, ResourceType};
-    use weir::security::scram_mechanism::ScramMechanism;
-    use weir::security::scram_store::{credential_from_salted_password, CredentialChange};
+/// A broker with a SASL_PLAINTEXT listener enabling `mechanisms`, the
+/// standard authorizer (super user `User:admin`, no access without an ACL),
+/// the HTTP listener, and the given one-partition topics.
+async fn broker_with_acls(
+    mechanisms: &str,
+    failed_delay_ms: &str,
+    topics: &[&str],
+) -> (tempfile::TempDir, Broker) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = BrokerConfig::ephemeral(dir.path().join("data"));
     config.http = Some("127.0.0.1:0".into());
@@ -697,8 +695,8 @@ async fn console_login_with_a_scram_user_acts_with_its_acls() {
             "listeners",
             "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
         ),
-        ("sasl.enabled.mechanisms", "SCRAM-SHA-256"),
-        ("connection.failed.authentication.delay.ms", "300"),
+        ("sasl.enabled.mechanisms", mechanisms),
+        ("connection.failed.authentication.delay.ms", failed_delay_ms),
     ] {
         config
             .settings
@@ -710,13 +708,28 @@ async fn console_login_with_a_scram_user_acts_with_its_acls() {
     let broker = Broker::start_with_pipeline(config, pipeline)
         .await
         .expect("broker starts");
-    let state = broker.state().clone();
-    for t in ["visible", "hidden"] {
+    let state = broker.state();
+    for t in topics {
         state
             .partitions
             .create_topic(t, 1, Default::default(), false)
             .unwrap();
     }
+    (dir, broker)
+}
+
+/// With a SASL listener enabling SCRAM, the console asks for a login, checks
+/// the password as the SASL path does (a wrong one is refused, after the
+/// failed-authentication delay), keeps an HttpOnly SameSite=Strict session,
+/// and acts as the user: it sees and reads what the user's ACLs allow and
+/// nothing else. Logging out, or a changed credential, ends the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_login_with_a_scram_user_acts_with_its_acls() {
+    use weir::acl::{AclBinding, AclOperation, PatternType, PermissionType, ResourceType};
+    use weir::security::scram_mechanism::ScramMechanism;
+    use weir::security::scram_store::{credential_from_salted_password, CredentialChange};
+    let (_dir, broker) = broker_with_acls("SCRAM-SHA-256", "300", &["visible", "hidden"]).await;
+    let state = broker.state().clone();
     let credential = |password: &str| {
         let salt = b"console-test-salt".to_vec();
         let salted =
@@ -859,34 +872,8 @@ fn unsecured_jws(sub: &str, lifetime_s: i64) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_login_with_an_oauthbearer_token_acts_as_its_subject() {
     use weir::acl::{AclBinding, AclOperation, PatternType, PermissionType, ResourceType};
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = BrokerConfig::ephemeral(dir.path().join("data"));
-    config.http = Some("127.0.0.1:0".into());
-    for (k, v) in [
-        (
-            "listeners",
-            "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
-        ),
-        ("sasl.enabled.mechanisms", "OAUTHBEARER"),
-        ("connection.failed.authentication.delay.ms", "100"),
-    ] {
-        config
-            .settings
-            .set(k, v, weir::config::Source::Cli)
-            .unwrap();
-    }
-    let acls = weir::acl::StandardAuthorizer::new("User:admin", false).unwrap();
-    let pipeline = weir::pipeline::Pipeline::default().with_authorizer(std::sync::Arc::new(acls));
-    let broker = Broker::start_with_pipeline(config, pipeline)
-        .await
-        .expect("broker starts");
+    let (_dir, broker) = broker_with_acls("OAUTHBEARER", "100", &["dave-topic", "other"]).await;
     let state = broker.state().clone();
-    for t in ["dave-topic", "other"] {
-        state
-            .partitions
-            .create_topic(t, 1, Default::default(), false)
-            .unwrap();
-    }
     state
         .pipeline
         .authorizer()
