@@ -691,8 +691,15 @@ fn retention_work(store: &Store, rng: &mut Rng, m: &mut Retained) -> crate::erro
     m.acked.extend(log.log_start_offset()..log.log_end_offset());
     for step in 0..1 + rng.below(30) {
         if rng.below(5) == 0 {
-            m.deleting_upto = Some(log.log_end_offset());
-            m.start = log.delete_oldest_segments(1 + rng.below(2) as usize)?;
+            let end = log.log_end_offset();
+            m.deleting_upto = Some(end);
+            m.start = if rng.below(2) == 0 {
+                log.delete_oldest_segments(1 + rng.below(2) as usize)?
+            } else {
+                // DeleteRecords: anywhere, mid-segment included
+                let start = log.log_start_offset();
+                log.advance_log_start_offset(start + rng.below((end - start) as u64 + 1) as i64)?
+            };
             m.deleting_upto = None;
         } else {
             let n = 1 + rng.below(4) as usize;
@@ -711,7 +718,7 @@ fn retention_work(store: &Store, rng: &mut Rng, m: &mut Retained) -> crate::erro
 }
 
 #[test]
-fn a_power_cut_during_appends_rolls_and_retention_deletes_loses_no_acknowledged_record() {
+fn a_power_cut_during_appends_rolls_and_deletes_loses_no_acknowledged_record() {
     for seed in 1..=150u64 {
         let (dir, m, at) = cut_run(seed, history, retention_work);
         let store = Store::open(dir.path()).unwrap();
