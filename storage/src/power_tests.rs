@@ -3,15 +3,40 @@
 //! fsync made durable and, per directory, which entries (creates, renames,
 //! removals) its last fsync made durable; [`PowerFs::cut`] then drops exactly
 //! what was not durable (a file created or renamed since its directory's
-//! fsync loses its entry; a file's unsynced bytes are dropped or, for an
-//! appended tail, torn at a random length), in the spirit of ALICE and of the
-//! crash tests of fjall and raft-engine. Randomized cut points run over
-//! appends (with a segment roll every few batches, so segment creation, index
-//! and checkpoint rewrites are crossed) under `log.flush.interval.messages=1`
-//! (every acknowledged append waited for its fsync): not one acknowledged
-//! record may be lost, and nothing torn may be served. Under the default
-//! policy (no fsync before the acknowledgement) only what was not yet flushed
-//! may be lost: what the last flush covered survives.
+//! fsync loses its entry and a renamed file's old name comes back; a file's
+//! unsynced bytes are dropped, or torn: an appended tail kept up to a random
+//! length, or each unsynced 512-byte sector kept or not), in the spirit of
+//! ALICE and of the crash tests of fjall and raft-engine.
+//!
+//! The power goes either between operations or at a random operation through
+//! the seam (a dry run of the same seed counts them), so cuts land inside
+//! segment rolls (index and time-index trims), the log-start and
+//! recovery-point checkpoint rewrites, retention deletes and DeleteRecords
+//! (at once and through `.deleted` files), the cleaner's `.cleaned` file and
+//! swap, and the atomic rewrites of the broker's state files
+//! (`Store::write_checkpoint`: producer-state snapshot, topics, ACLs, SCRAM,
+//! quotas, dynamic configs, share state). Group and transaction state is the
+//! compacted log of `__consumer_offsets` / `__transaction_state`, fsynced by
+//! the coordinators before they answer: the append, delete and cleaner runs
+//! cover it. After each cut the log is opened on the real filesystem and
+//! every record is read back (CRC checked), then looked up again through the
+//! offset index and the time index.
+//!
+//! What must hold:
+//! - `log.flush.interval.messages=1` (the produce path fsyncs before an
+//!   acks=all answer): not one acknowledged record is lost; a completed
+//!   delete never comes back and one under way goes at most as far as asked;
+//!   a cleaner pass leaves the old or the cleaned segments (never both, never
+//!   neither, never a record that was not written at that offset) and the
+//!   latest acknowledged record of every key; the next pass works.
+//! - A state file is the old one or the new one, whole (never torn, never gone).
+//! - Default policy (no fsync before the answer): exactly the records after
+//!   the last completed flush (`flush()`, a flush due by `flush.ms`, a clean
+//!   close's syncfs) may be lost, as a suffix: the log comes back as a prefix
+//!   of what was written, at least up to that flush, with no hole and no torn
+//!   batch. A segment roll also flushes the finished segment, in the
+//!   background as Kafka does: once that flush is done, what came before the
+//!   roll is durable too. With `flush.ms` set, the window is at most that long.
 //!
 //! Not modelled: files the engine writes without the seam (none on the write
 //! path), and directories themselves (created directories are kept).
