@@ -646,5 +646,6 @@ func main() {
 	Register("transactions", transactions)
 	Register("group_consumer_protocol", groupConsumerProtocol)
 	Register("transactions_consume_produce", consumeTransformProduce)
+	registerSecured()
 	Main()
 }

@@ -522,5 +522,6 @@ func main() {
 	Unsupported("transactions", "kafka-go has no transactional producer")
 	Unsupported("group_consumer_protocol", "kafka-go has no KIP-848 consumer (classic JoinGroup/SyncGroup only)")
 	Unsupported("transactions_consume_produce", "kafka-go has no transactional producer")
+	registerSecured()
 	Main()
 }

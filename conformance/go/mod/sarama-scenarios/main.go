@@ -630,5 +630,6 @@ func main() {
 	Register("transactions", transactions)
 	Register("transactions_consume_produce", consumeTransformProduce)
 	Unsupported("group_consumer_protocol", "IBM/sarama has no KIP-848 consumer (classic JoinGroup/SyncGroup only)")
+	registerSecured()
 	Main()
 }

@@ -418,5 +418,6 @@ func main() {
 	Unsupported("transactions", "confluent-kafka-go 0.11.6 has no transactional producer API")
 	Unsupported("transactions_consume_produce", "confluent-kafka-go 0.11.6 has no transactional producer API")
 	Unsupported("group_consumer_protocol", "confluent-kafka-go 0.11.6 has no group.protocol setting (KIP-848)")
+	registerSecured()
 	Main()
 }

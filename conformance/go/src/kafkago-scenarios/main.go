@@ -219,5 +219,6 @@ func main() {
 	Unsupported("delete_records", "kafka-go 0.2.1 has no DeleteRecords API")
 	Unsupported("transactions", "kafka-go 0.2.1 has no transactional producer")
 	Unsupported("transactions_consume_produce", "kafka-go 0.2.1 has no transactional producer")
+	registerSecured()
 	Main()
 }

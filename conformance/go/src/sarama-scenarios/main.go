@@ -533,5 +533,6 @@ func main() {
 	Unsupported("transactions", "sarama 1.22 has no transactional producer")
 	Unsupported("transactions_consume_produce", "sarama 1.22 has no transactional producer")
 	Unsupported("group_consumer_protocol", "sarama 1.22 has no KIP-848 consumer")
+	registerSecured()
 	Main()
 }

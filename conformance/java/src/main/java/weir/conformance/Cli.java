@@ -50,6 +50,7 @@ import org.apache.kafka.common.TopicPartition;
  */
 public final class Cli {
     static final Map<String, Main.Body> SCENARIOS = new LinkedHashMap<>();
+    static final Map<String, String> UNSUPPORTED = new LinkedHashMap<>();
 
     /** What one tool invocation printed and how it ended. */
     static final class Out {
@@ -497,6 +498,7 @@ public final class Cli {
     }
 
     public static void main(String[] args) {
-        Main.dispatch(args, SCENARIOS, Map.of());
+        CliSecured.register();
+        Main.dispatch(args, SCENARIOS, UNSUPPORTED);
     }
 }

@@ -50,6 +50,7 @@ public final class ConnectScenarios {
     static {
         SCENARIOS.put("connect_standalone_file", ConnectScenarios::standalone);
         SCENARIOS.put("connect_distributed_restart", ConnectScenarios::distributed);
+        ConnectSecured.register(SCENARIOS);
     }
 
     static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -366,6 +367,6 @@ public final class ConnectScenarios {
     }
 
     public static void main(String[] args) {
-        Main.dispatch(args, SCENARIOS, Map.of());
+        Main.dispatch(args, SCENARIOS, ConnectSecured.UNSUPPORTED);
     }
 }

@@ -28,6 +28,10 @@ import org.apache.kafka.common.errors.SaslAuthenticationException;
 final class Secured {
     private Secured() {}
 
+    /** Kafka's message for a refused SCRAM-SHA-512 authentication. */
+    static final String SCRAM_REFUSED =
+            "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512";
+
     /** [bootstrap, then property key/value pairs] for a secured listener. */
     static Object[] conf(String kind, boolean wrongPassword) {
         String dir = System.getenv("WEIR_SEC_DIR");

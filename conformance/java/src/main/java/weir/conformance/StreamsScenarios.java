@@ -91,6 +91,7 @@ public final class StreamsScenarios {
     static {
         SCENARIOS.put("streams_eos", StreamsScenarios::eos);
         SCENARIOS.put("streams_group_protocol", StreamsScenarios::streamsProtocol);
+        StreamsSecured.register(SCENARIOS);
     }
 
     // ---------------------------------------------------------------- the application (own JVM)
@@ -604,6 +605,6 @@ public final class StreamsScenarios {
             app(args[1], args[2], args[3], args[4], args[5], args[6]);
             return;
         }
-        Main.dispatch(args, SCENARIOS, Map.of());
+        Main.dispatch(args, SCENARIOS, StreamsSecured.UNSUPPORTED);
     }
 }
