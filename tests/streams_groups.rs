@@ -621,6 +621,10 @@ async fn the_heartbeat_needs_read_on_the_group_and_create_for_internal_topics() 
             Source::Cli,
         )
         .unwrap();
+    config
+        .settings
+        .set("group.streams.initial.rebalance.delay.ms", "0", Source::Cli)
+        .unwrap();
     let pipeline = acl_support::ByClientId::pipeline("User:admin");
     let broker = weir::Broker::start_with_pipeline(config, pipeline)
         .await
@@ -693,4 +697,69 @@ async fn the_heartbeat_needs_read_on_the_group_and_create_for_internal_topics() 
         .topic("acl-app-store-changelog")
         .is_some());
     broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_first_assignment_waits_for_the_initial_rebalance_delay() {
+    let mut sets = GROUP_SETTINGS.to_vec();
+    sets.retain(|(k, _)| *k != "group.streams.initial.rebalance.delay.ms");
+    sets.push(("group.streams.initial.rebalance.delay.ms", "1500"));
+    let b = TestBroker::start(&sets).await;
+    b.create_topic("dl-in", 2);
+    let mut c = RawClient::connect(b.addr()).await;
+    let app = "dl-app";
+    let started = std::time::Instant::now();
+    let r1 = heartbeat(&mut c, app, "dl-in", &join("a", "p1")).await;
+    assert_eq!((r1.error, r1.epoch), (0, 0), "{:?}", r1.message);
+    assert_eq!(r1.active.as_ref().map(count), Some(0));
+    assert_eq!(
+        r1.status,
+        vec![(
+            5,
+            "Assignment delayed due to the configured initial rebalance delay.".to_string()
+        )]
+    );
+    // A second member within the delay: delayed too.
+    let r2 = heartbeat(&mut c, app, "dl-in", &join("b", "p2")).await;
+    assert_eq!((r2.error, r2.epoch), (0, 0));
+    assert_eq!(r2.status[0].0, 5);
+    assert_eq!(describe(&mut c, app).await.1, "Assigning");
+    // Both keep heartbeating with epoch 0 (as the Streams client does while
+    // its epoch is 0) until the delay is over; then both get their share.
+    let (mut a, mut bb) = (r1, r2);
+    for _ in 0..60 {
+        if a.epoch > 0 && bb.epoch > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        a = heartbeat(&mut c, app, "dl-in", &join("a", "p1")).await;
+        bb = heartbeat(&mut c, app, "dl-in", &join("b", "p2")).await;
+    }
+    assert!(a.epoch > 0 && bb.epoch > 0, "{a:?} {bb:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1500));
+    assert!(a.status.is_empty() && bb.status.is_empty());
+    let (ta, tb) = (a.active.unwrap(), bb.active.unwrap());
+    assert_eq!(count(&ta) + count(&tb), 4, "{ta:?} {tb:?}");
+    assert!(
+        count(&ta) == 2 && disjoint(&ta, &tb),
+        "balanced from the start"
+    );
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn a_live_member_joining_again_with_epoch_0_keeps_its_epoch_and_tasks() {
+    let b = TestBroker::start(GROUP_SETTINGS).await;
+    b.create_topic("rj-in", 2);
+    let mut c = RawClient::connect(b.addr()).await;
+    let app = "rj-app";
+    let r = heartbeat(&mut c, app, "rj-in", &join("m1", "p1")).await;
+    assert_eq!(r.error, 0);
+    let (epoch, tasks) = (r.epoch, r.active.unwrap());
+    assert_eq!(count(&tasks), 4);
+    let r = heartbeat(&mut c, app, "rj-in", &join("m1", "p1")).await;
+    assert_eq!((r.error, r.epoch), (0, epoch), "not restarted");
+    assert_eq!(r.active, Some(tasks), "the full assignment again");
+    assert_eq!(describe(&mut c, app).await.1, "Stable");
+    b.stop().await;
 }
