@@ -737,8 +737,14 @@ impl StreamsGroup {
         }
         // As Kafka: a member joining an empty group starts the initial
         // rebalance delay (unless one runs); the target waits for it.
+        // Meanwhile the target is empty at the group epoch and the group epoch
+        // moves one ahead for the computation at the end of the delay (what a
+        // Kafka 4.4 broker answers: member epoch 1 without tasks, then 2).
         if was_empty && cfg.initial_rebalance_delay_ms > 0 && self.initial_delay_until.is_none() {
             self.initial_delay_until = Some(now + cfg.initial_rebalance_delay_ms);
+            self.target.clear();
+            self.assignment_epoch = self.group_epoch;
+            self.bump_epoch();
         }
         let delayed = !self.maybe_compute_target(cfg, now);
         self.reconcile(&member_id, req.owned.as_ref(), now);

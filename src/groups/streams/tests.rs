@@ -400,7 +400,9 @@ fn the_first_member_of_an_empty_group_waits_for_the_initial_rebalance_delay() {
     assert_eq!(cfg.initial_rebalance_delay_ms, 3_000, "Kafka 4.4's default");
     let topics = with_internal(2);
     let r = g.heartbeat(join("m1", "p1"), 1_000, &cfg, &topics);
-    assert_eq!((r.error, r.member_epoch), (0, 0));
+    // As a Kafka 4.4 broker answers: epoch 1 without tasks, group epoch 2.
+    assert_eq!((r.error, r.member_epoch), (0, 1));
+    assert_eq!((g.group_epoch, g.assignment_epoch), (2, 1));
     assert_eq!(r.assignment, Some(Tasks::default()));
     let st = r.status.unwrap();
     assert_eq!(st.len(), 1, "{st:?}");
@@ -416,8 +418,9 @@ fn the_first_member_of_an_empty_group_waits_for_the_initial_rebalance_delay() {
     assert_eq!(r2.status.unwrap()[0].code, status::ASSIGNMENT_DELAYED);
     assert_eq!(g.next_deadline(), Some(4_000));
     // The delay ends: the timer computes the target for both members.
+    assert_eq!(r2.member_epoch, 1);
     g.expire(4_000, &cfg);
-    assert_eq!(g.assignment_epoch, g.group_epoch);
+    assert_eq!((g.group_epoch, g.assignment_epoch), (3, 3));
     let r1 = g.heartbeat(join("m1", "p1"), 4_100, &cfg, &topics);
     assert_eq!(r1.status, Some(vec![]));
     assert_eq!(r1.member_epoch, g.assignment_epoch);
