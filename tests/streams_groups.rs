@@ -28,6 +28,7 @@ use weir::codec::flex::{Reader, Writer};
 
 const HEARTBEAT: i16 = 88;
 const DESCRIBE: i16 = 89;
+const TOPOLOGY_UPDATE: i16 = 93;
 
 /// Tasks by subtopology.
 type TaskMap = BTreeMap<String, BTreeSet<i32>>;
@@ -149,9 +150,14 @@ fn heartbeat_body(app: &str, input: &str, hb: &Hb) -> Bytes {
 
 /// One raw request of a flexible-only API: header v2, then `body`.
 async fn call_raw(c: &mut RawClient, key: i16, body: &[u8]) -> Bytes {
+    call_raw_v(c, key, 0, body).await
+}
+
+/// [`call_raw`] at `version`.
+async fn call_raw_v(c: &mut RawClient, key: i16, version: i16, body: &[u8]) -> Bytes {
     let mut f = BytesMut::new();
     f.put_i16(key);
-    f.put_i16(0);
+    f.put_i16(version);
     f.put_i32(77);
     f.put_i16(9);
     f.put_slice(b"weir-test");
@@ -345,7 +351,7 @@ async fn describe(c: &mut RawClient, app: &str) -> (i16, String, Vec<(String, us
 }
 
 #[tokio::test]
-async fn api_versions_advertises_the_streams_group_apis_at_v0() {
+async fn api_versions_advertises_the_streams_group_apis_as_kafka_4_4() {
     let b = TestBroker::start(&[]).await;
     let mut c = RawClient::connect(b.addr()).await;
     let ResponseKind::ApiVersions(r) = c
@@ -358,18 +364,18 @@ async fn api_versions_advertises_the_streams_group_apis_at_v0() {
     else {
         panic!()
     };
-    for key in [HEARTBEAT, DESCRIBE] {
+    for (key, max) in [(HEARTBEAT, 1), (DESCRIBE, 1), (TOPOLOGY_UPDATE, 0)] {
         let k = r
             .api_keys
             .iter()
             .find(|k| k.api_key == key)
             .unwrap_or_else(|| panic!("api key {key} not advertised"));
-        assert_eq!((k.min_version, k.max_version), (0, 0));
+        assert_eq!((k.min_version, k.max_version), (0, max), "api key {key}");
     }
     // A version beyond the advertised one closes the connection, as for any API.
     let mut f = BytesMut::new();
     f.put_i16(HEARTBEAT);
-    f.put_i16(1);
+    f.put_i16(2);
     f.put_i32(1);
     f.put_i16(-1);
     f.put_u8(0);
@@ -764,5 +770,114 @@ async fn a_live_member_joining_again_with_epoch_0_keeps_its_epoch_and_tasks() {
     assert_eq!((r.error, r.epoch), (0, epoch), "not restarted");
     assert_eq!(r.active, Some(tasks), "the full assignment again");
     assert_eq!(describe(&mut c, app).await.1, "Stable");
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn v1_answers_have_kafka_4_4s_layout_and_the_topology_description_rpc_has_no_plugin() {
+    let b = TestBroker::start(GROUP_SETTINGS).await;
+    b.create_topic("v1-in", 2);
+    let mut c = RawClient::connect(b.addr()).await;
+    let app = "v1-app";
+    // StreamsGroupHeartbeat v1: the v0 request; the answer has
+    // AcceptableRecoveryLag as an int64 (Kafka's default 10000) in place of
+    // the legacy int32, and TopologyDescriptionRequired (false) after the tasks.
+    let body = call_raw_v(
+        &mut c,
+        HEARTBEAT,
+        1,
+        &heartbeat_body(app, "v1-in", &join("m1", "p1")),
+    )
+    .await;
+    let mut r = Reader::new(&body);
+    assert_eq!(r.i32().unwrap(), 0);
+    assert_eq!(r.i16().unwrap(), 0, "error");
+    assert_eq!(r.nullable_string().unwrap(), None);
+    assert_eq!(r.string().unwrap(), "m1");
+    assert!(r.i32().unwrap() > 0, "epoch");
+    assert_eq!(r.i32().unwrap(), 5_000, "heartbeat interval");
+    assert_eq!(r.i32().unwrap(), 60_000, "task offset interval");
+    assert_eq!(r.i64().unwrap(), 10_000, "acceptable recovery lag");
+    assert_eq!(
+        r.nullable_array(|_| Ok(())).unwrap().map(|v| v.len()),
+        Some(0)
+    );
+    let active = read_tasks(&mut r).unwrap();
+    assert_eq!(count(&active), 4);
+    read_tasks(&mut r);
+    read_tasks(&mut r);
+    assert!(!r.bool().unwrap(), "TopologyDescriptionRequired");
+    r.i32().unwrap();
+    r.nullable_array(|_| Ok(())).unwrap();
+    r.tagged_fields().unwrap();
+    assert!(r.i8().is_err(), "trailing bytes");
+
+    // An error answer at v1: AcceptableRecoveryLag at its default, -1.
+    let mut unknown = beat("nobody", 3, None);
+    unknown.member = "nobody".into();
+    let body = call_raw_v(
+        &mut c,
+        HEARTBEAT,
+        1,
+        &heartbeat_body(app, "v1-in", &unknown),
+    )
+    .await;
+    let mut r = Reader::new(&body);
+    r.i32().unwrap();
+    assert_eq!(r.i16().unwrap(), 25, "UNKNOWN_MEMBER_ID");
+    r.nullable_string().unwrap();
+    r.string().unwrap();
+    assert_eq!(
+        (r.i32().unwrap(), r.i32().unwrap(), r.i32().unwrap()),
+        (0, 0, 0)
+    );
+    assert_eq!(r.i64().unwrap(), -1);
+
+    // StreamsGroupDescribe v1: IncludeTopologyDescription; each group ends with
+    // the (null) description, its status (1 = NOT_STORED when asked, 0 when
+    // not) and the assignor; an unknown group has status 0 and no assignor.
+    for (include, status) in [(true, 1i8), (false, 0)] {
+        let mut w = Writer::default();
+        w.array(&[app, "v1-nope"], |w, g| w.string(g));
+        w.bool(false);
+        w.bool(include);
+        w.tagged_fields();
+        let body = call_raw_v(&mut c, DESCRIBE, 1, &w.finish()).await;
+        // The known group: ops not asked (i32::MIN), no description, the
+        // status, the assignor, its tagged fields.
+        let known_tail: Vec<u8> = [
+            &[0x80u8, 0, 0, 0, 0xff, status as u8, 7][..],
+            b"sticky",
+            &[0],
+        ]
+        .concat();
+        assert!(
+            body.windows(known_tail.len())
+                .any(|x| x == known_tail.as_slice()),
+            "no v1 fields for {app} in {body:?}"
+        );
+        // The unknown group: no description, status 0, no assignor; then the
+        // top-level tagged fields.
+        assert_eq!(&body[body.len() - 9..], &[0x80, 0, 0, 0, 0xff, 0, 0, 0, 0]);
+    }
+
+    // StreamsGroupTopologyDescriptionUpdate: no plugin, as a default Kafka 4.4 answers.
+    let mut w = Writer::default();
+    w.string(app);
+    w.string("m1");
+    w.i32(0);
+    w.len(Some(0)); // subtopologies
+    w.len(Some(0)); // global stores
+    w.tagged_fields();
+    w.tagged_fields();
+    let body = call_raw_v(&mut c, TOPOLOGY_UPDATE, 0, &w.finish()).await;
+    let mut r = Reader::new(&body);
+    assert_eq!(r.i32().unwrap(), 0);
+    assert_eq!(r.i16().unwrap(), 35, "UNSUPPORTED_VERSION");
+    assert_eq!(
+        r.nullable_string().unwrap().as_deref(),
+        Some("The broker has no streams group topology description plugin configured.")
+    );
+    r.tagged_fields().unwrap();
     b.stop().await;
 }
