@@ -42,6 +42,8 @@ struct Hb {
     /// Send the topology (joining).
     topology: bool,
     owned_active: Option<TaskMap>,
+    /// Task offsets and end offsets to report.
+    task_offsets: Option<(Vec<TaskOffset>, Vec<TaskOffset>)>,
 }
 
 #[derive(Debug)]
@@ -141,8 +143,15 @@ fn heartbeat_body(app: &str, input: &str, hb: &Hb) -> Bytes {
     w.nullable_string(hb.process.as_deref());
     w.i8(-1); // no endpoint
     w.len(if hb.epoch == 0 { Some(0) } else { None }); // client tags
-    w.len(None); // task offsets
-    w.len(None); // task end offsets
+    let offsets = hb.task_offsets.as_ref();
+    for xs in [offsets.map(|o| &o.0), offsets.map(|o| &o.1)] {
+        w.nullable_array(xs.map(|v| v.as_slice()), |w, (sub, p, o)| {
+            w.string(sub);
+            w.i32(*p);
+            w.i64(*o);
+            w.tagged_fields();
+        });
+    }
     w.bool(false); // shutdown
     w.tagged_fields();
     w.finish()
@@ -254,6 +263,28 @@ fn disjoint(a: &TaskMap, b: &TaskMap) -> bool {
 
 /// StreamsGroupDescribe of one group: (error, state, [(member, active, target active)]).
 async fn describe(c: &mut RawClient, app: &str) -> (i16, String, Vec<(String, usize, usize)>) {
+    let (error, state, members) = describe_members(c, app).await;
+    let members = members
+        .into_iter()
+        .map(|m| (m.id, m.active, m.target))
+        .collect();
+    (error, state, members)
+}
+
+/// A (subtopology, partition, offset) of a member's reported task offsets.
+type TaskOffset = (String, i32, i64);
+
+/// One member as StreamsGroupDescribe shows it (what the tests look at).
+struct MemberDesc {
+    id: String,
+    active: usize,
+    target: usize,
+    task_offsets: Vec<TaskOffset>,
+    task_end_offsets: Vec<TaskOffset>,
+}
+
+/// StreamsGroupDescribe of one group: (error, state, members).
+async fn describe_members(c: &mut RawClient, app: &str) -> (i16, String, Vec<MemberDesc>) {
     let mut w = Writer::default();
     w.array(&[app], |w, g| w.string(g));
     w.bool(false);
@@ -311,13 +342,13 @@ async fn describe(c: &mut RawClient, app: &str) -> (i16, String, Vec<(String, us
                     r.string()?;
                     r.tagged_fields()
                 })?;
+                let mut offsets = Vec::new();
                 for _ in 0..2 {
-                    r.array(|r| {
-                        r.string()?;
-                        r.i32()?;
-                        r.i64()?;
-                        r.tagged_fields()
-                    })?;
+                    offsets.push(r.array(|r| {
+                        let t = (r.string()?, r.i32()?, r.i64()?);
+                        r.tagged_fields()?;
+                        Ok(t)
+                    })?);
                 }
                 let mut counts = Vec::new();
                 for _ in 0..2 {
@@ -338,7 +369,14 @@ async fn describe(c: &mut RawClient, app: &str) -> (i16, String, Vec<(String, us
                 }
                 r.bool()?;
                 r.tagged_fields()?;
-                Ok((id, counts[0], counts[1]))
+                let task_end_offsets = offsets.pop().unwrap();
+                Ok(MemberDesc {
+                    id,
+                    active: counts[0],
+                    target: counts[1],
+                    task_offsets: offsets.pop().unwrap(),
+                    task_end_offsets,
+                })
             })?;
             r.i32()?;
             r.tagged_fields()?;
@@ -879,5 +917,42 @@ async fn v1_answers_have_kafka_4_4s_layout_and_the_topology_description_rpc_has_
         Some("The broker has no streams group topology description plugin configured.")
     );
     r.tagged_fields().unwrap();
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn task_offsets_of_the_heartbeat_are_shown_by_describe() {
+    let b = TestBroker::start(GROUP_SETTINGS).await;
+    b.create_topic("to-in", 2);
+    let mut c = RawClient::connect(b.addr()).await;
+    let app = "to-app";
+    let r = heartbeat(&mut c, app, "to-in", &join("m1", "p1")).await;
+    assert_eq!(r.error, 0);
+    let (_, _, members) = describe_members(&mut c, app).await;
+    assert!(members[0].task_offsets.is_empty() && members[0].task_end_offsets.is_empty());
+    let offsets = vec![("1".to_string(), 0, 40i64), ("0".to_string(), 1, 7)];
+    let ends = vec![("1".to_string(), 0, 50i64)];
+    let mut hb = beat("m1", r.epoch, None);
+    hb.task_offsets = Some((offsets, ends.clone()));
+    assert_eq!(heartbeat(&mut c, app, "to-in", &hb).await.error, 0);
+    let (_, _, members) = describe_members(&mut c, app).await;
+    let m = &members[0];
+    assert_eq!(
+        m.task_offsets,
+        vec![("0".to_string(), 1, 7), ("1".to_string(), 0, 40)],
+        "by subtopology and partition"
+    );
+    assert_eq!(m.task_end_offsets, ends);
+    // Null lists leave them as they are; an empty list clears.
+    let mut hb = beat("m1", r.epoch, None);
+    assert_eq!(heartbeat(&mut c, app, "to-in", &hb).await.error, 0);
+    assert_eq!(
+        describe_members(&mut c, app).await.2[0].task_end_offsets,
+        ends
+    );
+    hb.task_offsets = Some((vec![], vec![]));
+    assert_eq!(heartbeat(&mut c, app, "to-in", &hb).await.error, 0);
+    let (_, _, members) = describe_members(&mut c, app).await;
+    assert!(members[0].task_offsets.is_empty() && members[0].task_end_offsets.is_empty());
     b.stop().await;
 }

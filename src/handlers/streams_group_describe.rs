@@ -195,8 +195,14 @@ fn write_group(
             w.string(v);
             w.tagged_fields();
         });
-        w.len(Some(0)); // task offsets: not tracked
-        w.len(Some(0)); // task end offsets
+        for offsets in [&m.task_offsets, &m.task_end_offsets] {
+            w.array(offsets, |w, (sub, p, o)| {
+                w.string(sub);
+                w.i32(*p);
+                w.i64(*o);
+                w.tagged_fields();
+            });
+        }
         write_tasks(w, &m.assignment);
         write_tasks(w, &m.target_assignment);
         w.bool(false);

@@ -17,7 +17,7 @@ use crate::codec::flex::{FlexError, Reader, Writer};
 use crate::config::topic::TopicConfig;
 use crate::groups::streams::{
     status, CopartitionGroup, Endpoint, HeartbeatRequest, HeartbeatResponse, Status, Subtopology,
-    TaskSet, Tasks, TopicInfo, Topology,
+    TaskOffset, TaskSet, Tasks, TopicInfo, Topology,
 };
 use crate::groups::wiring::RegistryCatalog;
 use crate::handler::{blocking, HandlerError, RawContext};
@@ -231,11 +231,10 @@ fn subtopology(r: &mut Reader) -> Result<Subtopology, FlexError> {
     Ok(s)
 }
 
-fn task_offset(r: &mut Reader) -> Result<(), FlexError> {
-    r.string()?;
-    r.i32()?;
-    r.i64()?;
-    r.tagged_fields()
+fn task_offset(r: &mut Reader) -> Result<TaskOffset, FlexError> {
+    let t = (r.string()?, r.i32()?, r.i64()?);
+    r.tagged_fields()?;
+    Ok(t)
 }
 
 /// Read a v0 request body.
@@ -279,8 +278,8 @@ pub fn decode(body: &[u8]) -> Result<HeartbeatRequest, FlexError> {
         r.tagged_fields()?;
     }
     req.client_tags = r.nullable_array(key_value)?;
-    r.nullable_array(task_offset)?;
-    r.nullable_array(task_offset)?;
+    req.task_offsets = r.nullable_array(task_offset)?;
+    req.task_end_offsets = r.nullable_array(task_offset)?;
     req.shutdown_application = r.bool()?;
     r.tagged_fields()?;
     Ok(req)

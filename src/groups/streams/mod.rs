@@ -135,9 +135,16 @@ pub struct HeartbeatRequest {
     pub user_endpoint: Option<Endpoint>,
     pub client_tags: Option<Vec<(String, String)>>,
     pub shutdown_application: bool,
+    /// Cumulative changelog offsets by task; `None` = unchanged.
+    pub task_offsets: Option<Vec<TaskOffset>>,
+    /// Changelog end offsets by task; `None` = unchanged.
+    pub task_end_offsets: Option<Vec<TaskOffset>>,
     pub client_id: String,
     pub client_host: String,
 }
+
+/// A task's offset as members report them: (subtopology, partition, offset).
+pub type TaskOffset = (String, i32, i64);
 
 /// A status of the group in a heartbeat response (Kafka's status codes).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,6 +268,10 @@ pub struct StreamsMember {
     /// (its rebalance timeout), as Kafka fences it.
     revocation_deadline: Option<u64>,
     last_sent: Option<Tasks>,
+    /// The last task offsets and end offsets the member reported (Kafka's
+    /// `MemberTaskOffsets`: shown by StreamsGroupDescribe, not persisted).
+    pub task_offsets: BTreeMap<(String, i32), i64>,
+    pub task_end_offsets: BTreeMap<(String, i32), i64>,
 }
 
 /// The configured topology: what the topology means against the broker's topics.
@@ -628,6 +639,8 @@ impl StreamsGroup {
                                 session_deadline: now + cfg.session_timeout_ms,
                                 revocation_deadline: None,
                                 last_sent: None,
+                                task_offsets: BTreeMap::new(),
+                                task_end_offsets: BTreeMap::new(),
                             },
                         );
                         bump = true;
@@ -715,6 +728,16 @@ impl StreamsGroup {
             }
             if !req.client_host.is_empty() {
                 m.client_host = req.client_host.clone();
+            }
+            // As Kafka's `MemberTaskOffsets.update`: a list replaces, null keeps.
+            let by_task = |xs: &[TaskOffset]| -> BTreeMap<(String, i32), i64> {
+                xs.iter().map(|(s, p, o)| ((s.clone(), *p), *o)).collect()
+            };
+            if let Some(xs) = &req.task_offsets {
+                m.task_offsets = by_task(xs);
+            }
+            if let Some(xs) = &req.task_end_offsets {
+                m.task_end_offsets = by_task(xs);
             }
         }
         if req.shutdown_application && self.shutdown_requested_by.is_none() {
@@ -1186,6 +1209,8 @@ impl StreamsGroup {
                     revocation_deadline: (state == MemberState::UnrevokedTasks)
                         .then_some(now + rebalance_timeout_ms.max(0) as u64),
                     last_sent: None,
+                    task_offsets: BTreeMap::new(),
+                    task_end_offsets: BTreeMap::new(),
                 },
             );
         }
