@@ -80,6 +80,11 @@ pub static RAW_APIS: &[(i16, i16, i16)] = &[
         handlers::streams_group_describe::VERSIONS.0,
         handlers::streams_group_describe::VERSIONS.1,
     ),
+    (
+        handlers::streams_group_topology_description_update::KEY,
+        handlers::streams_group_topology_description_update::VERSIONS.0,
+        handlers::streams_group_topology_description_update::VERSIONS.1,
+    ),
 ];
 
 /// The raw API `key` at `version`, if implemented, with the known API that
@@ -113,6 +118,9 @@ pub async fn call_raw(
         }
         handlers::streams_group_describe::KEY => {
             handlers::streams_group_describe::handle(state, ctx, body).await
+        }
+        handlers::streams_group_topology_description_update::KEY => {
+            handlers::streams_group_topology_description_update::handle(state, ctx, body).await
         }
         _ => return Err(DispatchError::Unsupported(stand_in)),
     };

@@ -56,10 +56,15 @@ async fn api_versions_lists_supported_and_finalized_features_as_kafka_4_4_does()
             ("metadata.version", 7, 33),
             ("kraft.version", 0, 0),
             ("group.version", 0, 1),
+            ("streams.version", 0, 1),
             ("transaction.version", 0, 0),
         ])
     );
-    let fin = list(&[("metadata.version", 33, 33), ("group.version", 1, 1)]);
+    let fin = list(&[
+        ("metadata.version", 33, 33),
+        ("group.version", 1, 1),
+        ("streams.version", 1, 1),
+    ]);
     assert_eq!(finalized(&v4), fin);
     assert!(v4.finalized_features_epoch >= 0);
 

@@ -28,6 +28,7 @@ use weir::codec::flex::{Reader, Writer};
 
 const HEARTBEAT: i16 = 88;
 const DESCRIBE: i16 = 89;
+const TOPOLOGY_UPDATE: i16 = 93;
 
 /// Tasks by subtopology.
 type TaskMap = BTreeMap<String, BTreeSet<i32>>;
@@ -41,6 +42,8 @@ struct Hb {
     /// Send the topology (joining).
     topology: bool,
     owned_active: Option<TaskMap>,
+    /// Task offsets and end offsets to report.
+    task_offsets: Option<(Vec<TaskOffset>, Vec<TaskOffset>)>,
 }
 
 #[derive(Debug)]
@@ -140,8 +143,15 @@ fn heartbeat_body(app: &str, input: &str, hb: &Hb) -> Bytes {
     w.nullable_string(hb.process.as_deref());
     w.i8(-1); // no endpoint
     w.len(if hb.epoch == 0 { Some(0) } else { None }); // client tags
-    w.len(None); // task offsets
-    w.len(None); // task end offsets
+    let offsets = hb.task_offsets.as_ref();
+    for xs in [offsets.map(|o| &o.0), offsets.map(|o| &o.1)] {
+        w.nullable_array(xs.map(|v| v.as_slice()), |w, (sub, p, o)| {
+            w.string(sub);
+            w.i32(*p);
+            w.i64(*o);
+            w.tagged_fields();
+        });
+    }
     w.bool(false); // shutdown
     w.tagged_fields();
     w.finish()
@@ -149,9 +159,14 @@ fn heartbeat_body(app: &str, input: &str, hb: &Hb) -> Bytes {
 
 /// One raw request of a flexible-only API: header v2, then `body`.
 async fn call_raw(c: &mut RawClient, key: i16, body: &[u8]) -> Bytes {
+    call_raw_v(c, key, 0, body).await
+}
+
+/// [`call_raw`] at `version`.
+async fn call_raw_v(c: &mut RawClient, key: i16, version: i16, body: &[u8]) -> Bytes {
     let mut f = BytesMut::new();
     f.put_i16(key);
-    f.put_i16(0);
+    f.put_i16(version);
     f.put_i32(77);
     f.put_i16(9);
     f.put_slice(b"weir-test");
@@ -248,6 +263,28 @@ fn disjoint(a: &TaskMap, b: &TaskMap) -> bool {
 
 /// StreamsGroupDescribe of one group: (error, state, [(member, active, target active)]).
 async fn describe(c: &mut RawClient, app: &str) -> (i16, String, Vec<(String, usize, usize)>) {
+    let (error, state, members) = describe_members(c, app).await;
+    let members = members
+        .into_iter()
+        .map(|m| (m.id, m.active, m.target))
+        .collect();
+    (error, state, members)
+}
+
+/// A (subtopology, partition, offset) of a member's reported task offsets.
+type TaskOffset = (String, i32, i64);
+
+/// One member as StreamsGroupDescribe shows it (what the tests look at).
+struct MemberDesc {
+    id: String,
+    active: usize,
+    target: usize,
+    task_offsets: Vec<TaskOffset>,
+    task_end_offsets: Vec<TaskOffset>,
+}
+
+/// StreamsGroupDescribe of one group: (error, state, members).
+async fn describe_members(c: &mut RawClient, app: &str) -> (i16, String, Vec<MemberDesc>) {
     let mut w = Writer::default();
     w.array(&[app], |w, g| w.string(g));
     w.bool(false);
@@ -305,13 +342,13 @@ async fn describe(c: &mut RawClient, app: &str) -> (i16, String, Vec<(String, us
                     r.string()?;
                     r.tagged_fields()
                 })?;
+                let mut offsets = Vec::new();
                 for _ in 0..2 {
-                    r.array(|r| {
-                        r.string()?;
-                        r.i32()?;
-                        r.i64()?;
-                        r.tagged_fields()
-                    })?;
+                    offsets.push(r.array(|r| {
+                        let t = (r.string()?, r.i32()?, r.i64()?);
+                        r.tagged_fields()?;
+                        Ok(t)
+                    })?);
                 }
                 let mut counts = Vec::new();
                 for _ in 0..2 {
@@ -332,7 +369,14 @@ async fn describe(c: &mut RawClient, app: &str) -> (i16, String, Vec<(String, us
                 }
                 r.bool()?;
                 r.tagged_fields()?;
-                Ok((id, counts[0], counts[1]))
+                let task_end_offsets = offsets.pop().unwrap();
+                Ok(MemberDesc {
+                    id,
+                    active: counts[0],
+                    target: counts[1],
+                    task_offsets: offsets.pop().unwrap(),
+                    task_end_offsets,
+                })
             })?;
             r.i32()?;
             r.tagged_fields()?;
@@ -345,7 +389,7 @@ async fn describe(c: &mut RawClient, app: &str) -> (i16, String, Vec<(String, us
 }
 
 #[tokio::test]
-async fn api_versions_advertises_the_streams_group_apis_at_v0() {
+async fn api_versions_advertises_the_streams_group_apis_as_kafka_4_4() {
     let b = TestBroker::start(&[]).await;
     let mut c = RawClient::connect(b.addr()).await;
     let ResponseKind::ApiVersions(r) = c
@@ -358,18 +402,18 @@ async fn api_versions_advertises_the_streams_group_apis_at_v0() {
     else {
         panic!()
     };
-    for key in [HEARTBEAT, DESCRIBE] {
+    for (key, max) in [(HEARTBEAT, 1), (DESCRIBE, 1), (TOPOLOGY_UPDATE, 0)] {
         let k = r
             .api_keys
             .iter()
             .find(|k| k.api_key == key)
             .unwrap_or_else(|| panic!("api key {key} not advertised"));
-        assert_eq!((k.min_version, k.max_version), (0, 0));
+        assert_eq!((k.min_version, k.max_version), (0, max), "api key {key}");
     }
     // A version beyond the advertised one closes the connection, as for any API.
     let mut f = BytesMut::new();
     f.put_i16(HEARTBEAT);
-    f.put_i16(1);
+    f.put_i16(2);
     f.put_i32(1);
     f.put_i16(-1);
     f.put_u8(0);
@@ -621,6 +665,10 @@ async fn the_heartbeat_needs_read_on_the_group_and_create_for_internal_topics() 
             Source::Cli,
         )
         .unwrap();
+    config
+        .settings
+        .set("group.streams.initial.rebalance.delay.ms", "0", Source::Cli)
+        .unwrap();
     let pipeline = acl_support::ByClientId::pipeline("User:admin");
     let broker = weir::Broker::start_with_pipeline(config, pipeline)
         .await
@@ -693,4 +741,218 @@ async fn the_heartbeat_needs_read_on_the_group_and_create_for_internal_topics() 
         .topic("acl-app-store-changelog")
         .is_some());
     broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_first_assignment_waits_for_the_initial_rebalance_delay() {
+    let mut sets = GROUP_SETTINGS.to_vec();
+    sets.retain(|(k, _)| *k != "group.streams.initial.rebalance.delay.ms");
+    sets.push(("group.streams.initial.rebalance.delay.ms", "1500"));
+    let b = TestBroker::start(&sets).await;
+    b.create_topic("dl-in", 2);
+    let mut c = RawClient::connect(b.addr()).await;
+    let app = "dl-app";
+    let started = std::time::Instant::now();
+    let r1 = heartbeat(&mut c, app, "dl-in", &join("a", "p1")).await;
+    // What a Kafka 4.4 broker answers: epoch 1, no tasks, ASSIGNMENT_DELAYED.
+    assert_eq!((r1.error, r1.epoch), (0, 1), "{:?}", r1.message);
+    assert_eq!(r1.active.as_ref().map(count), Some(0));
+    assert_eq!(
+        r1.status,
+        vec![(
+            5,
+            "Assignment delayed due to the configured initial rebalance delay.".to_string()
+        )]
+    );
+    // A second member within the delay: delayed too.
+    let r2 = heartbeat(&mut c, app, "dl-in", &join("b", "p2")).await;
+    assert_eq!((r2.error, r2.epoch), (0, 1));
+    assert_eq!(r2.status[0].0, 5);
+    assert_eq!(describe(&mut c, app).await.1, "Assigning");
+    // Both keep heartbeating until the delay is over; then both get their
+    // share at a new epoch.
+    let (mut a, mut bb) = (r1, r2);
+    let has = |r: &HbResp| r.active.as_ref().is_some_and(|t| count(t) > 0);
+    for _ in 0..60 {
+        if has(&a) && has(&bb) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        a = heartbeat(&mut c, app, "dl-in", &beat("a", a.epoch, None)).await;
+        bb = heartbeat(&mut c, app, "dl-in", &beat("b", bb.epoch, None)).await;
+    }
+    assert!(has(&a) && has(&bb), "{a:?} {bb:?}");
+    assert!(a.epoch > 1 && a.epoch == bb.epoch, "{a:?} {bb:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1500));
+    assert!(a.status.is_empty() && bb.status.is_empty());
+    let (ta, tb) = (a.active.unwrap(), bb.active.unwrap());
+    assert_eq!(count(&ta) + count(&tb), 4, "{ta:?} {tb:?}");
+    assert!(
+        count(&ta) == 2 && disjoint(&ta, &tb),
+        "balanced from the start"
+    );
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn a_live_member_joining_again_with_epoch_0_keeps_its_epoch_and_tasks() {
+    let b = TestBroker::start(GROUP_SETTINGS).await;
+    b.create_topic("rj-in", 2);
+    let mut c = RawClient::connect(b.addr()).await;
+    let app = "rj-app";
+    let r = heartbeat(&mut c, app, "rj-in", &join("m1", "p1")).await;
+    assert_eq!(r.error, 0);
+    let (epoch, tasks) = (r.epoch, r.active.unwrap());
+    assert_eq!(count(&tasks), 4);
+    let r = heartbeat(&mut c, app, "rj-in", &join("m1", "p1")).await;
+    assert_eq!((r.error, r.epoch), (0, epoch), "not restarted");
+    assert_eq!(r.active, Some(tasks), "the full assignment again");
+    assert_eq!(describe(&mut c, app).await.1, "Stable");
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn v1_answers_have_kafka_4_4s_layout_and_the_topology_description_rpc_has_no_plugin() {
+    let b = TestBroker::start(GROUP_SETTINGS).await;
+    b.create_topic("v1-in", 2);
+    let mut c = RawClient::connect(b.addr()).await;
+    let app = "v1-app";
+    // StreamsGroupHeartbeat v1: the v0 request; the answer has
+    // AcceptableRecoveryLag as an int64 (Kafka's default 10000) in place of
+    // the legacy int32, and TopologyDescriptionRequired (false) after the tasks.
+    let body = call_raw_v(
+        &mut c,
+        HEARTBEAT,
+        1,
+        &heartbeat_body(app, "v1-in", &join("m1", "p1")),
+    )
+    .await;
+    let mut r = Reader::new(&body);
+    assert_eq!(r.i32().unwrap(), 0);
+    assert_eq!(r.i16().unwrap(), 0, "error");
+    assert_eq!(r.nullable_string().unwrap(), None);
+    assert_eq!(r.string().unwrap(), "m1");
+    assert!(r.i32().unwrap() > 0, "epoch");
+    assert_eq!(r.i32().unwrap(), 5_000, "heartbeat interval");
+    assert_eq!(r.i32().unwrap(), 60_000, "task offset interval");
+    assert_eq!(r.i64().unwrap(), 10_000, "acceptable recovery lag");
+    assert_eq!(
+        r.nullable_array(|_| Ok(())).unwrap().map(|v| v.len()),
+        Some(0)
+    );
+    let active = read_tasks(&mut r).unwrap();
+    assert_eq!(count(&active), 4);
+    read_tasks(&mut r);
+    read_tasks(&mut r);
+    assert!(!r.bool().unwrap(), "TopologyDescriptionRequired");
+    r.i32().unwrap();
+    r.nullable_array(|_| Ok(())).unwrap();
+    r.tagged_fields().unwrap();
+    assert!(r.i8().is_err(), "trailing bytes");
+
+    // An error answer at v1: AcceptableRecoveryLag at its default, -1.
+    let mut unknown = beat("nobody", 3, None);
+    unknown.member = "nobody".into();
+    let body = call_raw_v(
+        &mut c,
+        HEARTBEAT,
+        1,
+        &heartbeat_body(app, "v1-in", &unknown),
+    )
+    .await;
+    let mut r = Reader::new(&body);
+    r.i32().unwrap();
+    assert_eq!(r.i16().unwrap(), 25, "UNKNOWN_MEMBER_ID");
+    r.nullable_string().unwrap();
+    r.string().unwrap();
+    assert_eq!(
+        (r.i32().unwrap(), r.i32().unwrap(), r.i32().unwrap()),
+        (0, 0, 0)
+    );
+    assert_eq!(r.i64().unwrap(), -1);
+
+    // StreamsGroupDescribe v1: IncludeTopologyDescription; each group ends with
+    // the (null) description, its status (1 = NOT_STORED when asked, 0 when
+    // not) and the assignor; an unknown group has status 0 and no assignor.
+    for (include, status) in [(true, 1i8), (false, 0)] {
+        let mut w = Writer::default();
+        w.array(&[app, "v1-nope"], |w, g| w.string(g));
+        w.bool(false);
+        w.bool(include);
+        w.tagged_fields();
+        let body = call_raw_v(&mut c, DESCRIBE, 1, &w.finish()).await;
+        // The known group: ops not asked (i32::MIN), no description, the
+        // status, the assignor, its tagged fields.
+        let known_tail: Vec<u8> = [
+            &[0x80u8, 0, 0, 0, 0xff, status as u8, 7][..],
+            b"sticky",
+            &[0],
+        ]
+        .concat();
+        assert!(
+            body.windows(known_tail.len())
+                .any(|x| x == known_tail.as_slice()),
+            "no v1 fields for {app} in {body:?}"
+        );
+        // The unknown group: no description, status 0, no assignor; then the
+        // top-level tagged fields.
+        assert_eq!(&body[body.len() - 9..], &[0x80, 0, 0, 0, 0xff, 0, 0, 0, 0]);
+    }
+
+    // StreamsGroupTopologyDescriptionUpdate: no plugin, as a default Kafka 4.4 answers.
+    let mut w = Writer::default();
+    w.string(app);
+    w.string("m1");
+    w.i32(0);
+    w.len(Some(0)); // subtopologies
+    w.len(Some(0)); // global stores
+    w.tagged_fields();
+    w.tagged_fields();
+    let body = call_raw_v(&mut c, TOPOLOGY_UPDATE, 0, &w.finish()).await;
+    let mut r = Reader::new(&body);
+    assert_eq!(r.i32().unwrap(), 0);
+    assert_eq!(r.i16().unwrap(), 35, "UNSUPPORTED_VERSION");
+    assert_eq!(
+        r.nullable_string().unwrap().as_deref(),
+        Some("The broker has no streams group topology description plugin configured.")
+    );
+    r.tagged_fields().unwrap();
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn task_offsets_of_the_heartbeat_are_shown_by_describe() {
+    let b = TestBroker::start(GROUP_SETTINGS).await;
+    b.create_topic("to-in", 2);
+    let mut c = RawClient::connect(b.addr()).await;
+    let app = "to-app";
+    let r = heartbeat(&mut c, app, "to-in", &join("m1", "p1")).await;
+    assert_eq!(r.error, 0);
+    let (_, _, members) = describe_members(&mut c, app).await;
+    assert!(members[0].task_offsets.is_empty() && members[0].task_end_offsets.is_empty());
+    let offsets = vec![("1".to_string(), 0, 40i64), ("0".to_string(), 1, 7)];
+    let ends = vec![("1".to_string(), 0, 50i64)];
+    let mut hb = beat("m1", r.epoch, None);
+    hb.task_offsets = Some((offsets, ends.clone()));
+    assert_eq!(heartbeat(&mut c, app, "to-in", &hb).await.error, 0);
+    let (_, _, members) = describe_members(&mut c, app).await;
+    let m = &members[0];
+    assert_eq!(
+        m.task_offsets,
+        vec![("0".to_string(), 1, 7), ("1".to_string(), 0, 40)],
+        "by subtopology and partition"
+    );
+    assert_eq!(m.task_end_offsets, ends);
+    // Null lists leave them as they are; an empty list clears.
+    let mut hb = beat("m1", r.epoch, None);
+    assert_eq!(heartbeat(&mut c, app, "to-in", &hb).await.error, 0);
+    assert_eq!(
+        describe_members(&mut c, app).await.2[0].task_end_offsets,
+        ends
+    );
+    hb.task_offsets = Some((vec![], vec![]));
+    assert_eq!(heartbeat(&mut c, app, "to-in", &hb).await.error, 0);
+    let (_, _, members) = describe_members(&mut c, app).await;
+    assert!(members[0].task_offsets.is_empty() && members[0].task_end_offsets.is_empty());
+    b.stop().await;
 }

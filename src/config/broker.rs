@@ -289,6 +289,12 @@ pub const BROKER_KEYS: &[KeyDef] = &[
         "0",
     ),
     int("group.streams.max.size", 1, i32::MAX as i64, "2147483647"),
+    int(
+        "group.streams.initial.rebalance.delay.ms",
+        0,
+        i32::MAX as i64,
+        "3000",
+    ),
     // Checked (case-insensitively, as Kafka) by the group coordinator's config.
     KeyDef {
         name: "group.consumer.migration.policy",

@@ -101,11 +101,12 @@ impl GroupConfig {
     ];
 
     /// The `group.streams.*` keys this module reads.
-    pub const STREAMS_KEYS: [&'static str; 4] = [
+    pub const STREAMS_KEYS: [&'static str; 5] = [
         "group.streams.session.timeout.ms",
         "group.streams.heartbeat.interval.ms",
         "group.streams.num.standby.replicas",
         "group.streams.max.size",
+        "group.streams.initial.rebalance.delay.ms",
     ];
 
     /// Build from broker settings; `get` returns the configured value of a key,
@@ -146,6 +147,7 @@ impl GroupConfig {
                     heartbeat_interval_ms: value(g, sk[1])?,
                     num_standby_replicas: value(g, sk[2])?,
                     max_size: value(g, sk[3])?,
+                    initial_rebalance_delay_ms: value(g, sk[4])?,
                 }
             },
             migration_policy: {

@@ -5,8 +5,8 @@
 use super::consumer::TopicCatalog;
 use super::coordinator::{Group, GroupKind};
 use super::streams::{
-    configure, Endpoint, HeartbeatRequest, HeartbeatResponse, StreamsGroup, Tasks, TopicInfo,
-    Topology,
+    configure, Endpoint, HeartbeatRequest, HeartbeatResponse, StreamsGroup, TaskOffset, Tasks,
+    TopicInfo, Topology,
 };
 use super::Coordinator;
 use kafka_protocol::ResponseError as E;
@@ -27,6 +27,9 @@ pub struct StreamsMemberDescription {
     pub client_tags: Vec<(String, String)>,
     pub assignment: Tasks,
     pub target_assignment: Tasks,
+    /// The task offsets and end offsets the member last reported.
+    pub task_offsets: Vec<TaskOffset>,
+    pub task_end_offsets: Vec<TaskOffset>,
 }
 
 /// A streams group as StreamsGroupDescribe shows it.
@@ -163,8 +166,14 @@ impl Coordinator {
                     client_tags: m.client_tags.clone(),
                     assignment: m.assigned.clone(),
                     target_assignment: sg.target.get(&m.member_id).cloned().unwrap_or_default(),
+                    task_offsets: flat_offsets(&m.task_offsets),
+                    task_end_offsets: flat_offsets(&m.task_end_offsets),
                 })
                 .collect(),
         })
     }
+}
+
+fn flat_offsets(m: &BTreeMap<(String, i32), i64>) -> Vec<TaskOffset> {
+    m.iter().map(|((s, p), o)| (s.clone(), *p, *o)).collect()
 }

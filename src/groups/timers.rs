@@ -31,7 +31,7 @@ impl Coordinator {
                                 self.stamp(c, before);
                             }
                             GroupKind::Consumer(c) => c.expire(now),
-                            GroupKind::Streams(c) => c.expire(now),
+                            GroupKind::Streams(c) => c.expire(now, &self.inner.cfg.streams),
                         }
                         self.persist(&id, g);
                     }

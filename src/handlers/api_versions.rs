@@ -49,15 +49,18 @@ pub type Feature = (&'static str, i16, i16, i16);
 /// - `transaction.version` 0-0: weir runs transactions as before KIP-890 part 2
 ///   (a finalized level 2 would switch 4.x Java producers to it).
 ///
-/// Kafka 4.4's `share.version`, `streams.version` and
-/// `eligible.leader.replicas.version` are left out: weir serves no share
-/// groups and has no replicas; it serves streams groups (KIP-1071), but
-/// Kafka 4.4's clients go by the advertised StreamsGroupHeartbeat version, not
-/// by `streams.version`, so the feature list stays as it was.
+/// - `streams.version` 0-1 finalized at 1: KIP-1071 streams groups are served,
+///   as a Kafka 4.4 broker advertises them (its Streams client goes by the
+///   StreamsGroupHeartbeat version in the api list, not by this flag; tools
+///   such as `kafka-features describe` show it).
+///
+/// Kafka 4.4's `share.version` and `eligible.leader.replicas.version` are left
+/// out: weir serves no share groups and has no replicas.
 pub const FEATURES: &[Feature] = &[
     ("metadata.version", 7, 33, 33),
     ("kraft.version", 0, 0, 0),
     ("group.version", 0, 1, 1),
+    ("streams.version", 0, 1, 1),
     ("transaction.version", 0, 0, 0),
 ];
 

@@ -3,8 +3,11 @@
 //! `Admin.describeStreamsGroups` and `kafka-streams-groups --describe` read them.
 //!
 //! Hand-written body codec ([`crate::codec::flex`]): `kafka-protocol` 0.18 has
-//! no StreamsGroup messages. Version 1 (KIP-1331's topology description) is
-//! not offered.
+//! no StreamsGroup messages. v1 (Kafka 4.4) adds `IncludeTopologyDescription`
+//! and, per group, the topology description with its status and the assignor
+//! name: as a Kafka 4.4 broker without a topology description plugin answers,
+//! no description (status NOT_STORED when asked for, NOT_REQUESTED else) and
+//! the assignor `sticky`; an error entry has status 0 and no assignor.
 
 use crate::acl::{AclOperation, ResourceType};
 use crate::codec::flex::{FlexError, Reader, Writer};
@@ -17,20 +20,28 @@ use kafka_protocol::ResponseError;
 use std::sync::Arc;
 
 pub const KEY: i16 = 89;
-pub const VERSIONS: (i16, i16) = (0, 0);
+pub const VERSIONS: (i16, i16) = (0, 1);
 
 /// The group operations StreamsGroupDescribe reports (READ, DELETE, DESCRIBE).
 const GROUP_OPS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
 /// `authorized_operations` when not asked for (Kafka's `Integer.MIN_VALUE`).
 const OPS_NOT_ASKED: i32 = i32::MIN;
 
-/// The request: group ids and whether to include authorized operations.
-pub fn decode(body: &[u8]) -> Result<(Vec<String>, bool), FlexError> {
+/// v1's `TopologyDescriptionStatus` values weir answers.
+const TOPOLOGY_NOT_REQUESTED: i8 = 0;
+const TOPOLOGY_NOT_STORED: i8 = 1;
+/// The broker-side assignor of every streams group (Kafka's default `sticky`).
+const ASSIGNOR: &str = "sticky";
+
+/// The request: group ids, whether to include authorized operations, and
+/// (v1) whether to include the topology description.
+pub fn decode(body: &[u8], version: i16) -> Result<(Vec<String>, bool, bool), FlexError> {
     let mut r = Reader::new(body);
     let ids = r.array(|r| r.string())?;
     let ops = r.bool()?;
+    let topology = if version >= 1 { r.bool()? } else { false };
     r.tagged_fields()?;
-    Ok((ids, ops))
+    Ok((ids, ops, topology))
 }
 
 pub async fn handle(
@@ -38,8 +49,15 @@ pub async fn handle(
     ctx: RawContext,
     body: Bytes,
 ) -> Result<Bytes, HandlerError> {
-    let (ids, include_ops) = decode(&body).map_err(|e| HandlerError::Internal(e.to_string()))?;
     let rctx = &ctx.ctx;
+    let version = rctx.api_version;
+    let (ids, include_ops, include_topology) =
+        decode(&body, version).map_err(|e| HandlerError::Internal(e.to_string()))?;
+    let v1 = (version >= 1).then_some(if include_topology {
+        TOPOLOGY_NOT_STORED
+    } else {
+        TOPOLOGY_NOT_REQUESTED
+    });
     let mut w = Writer::default();
     w.i32(0);
     w.len(Some(ids.len()));
@@ -64,7 +82,7 @@ pub async fn handle(
                 .streams_describe(id)
                 .map_err(|code| (code, Some(format!("Group {id} not found."))))
         };
-        write_group(&mut w, id, described, ops);
+        write_group(&mut w, id, described, ops, v1);
     }
     w.tagged_fields();
     Ok(w.finish())
@@ -108,6 +126,7 @@ fn write_group(
     id: &str,
     described: Result<StreamsGroupDescription, (i16, Option<String>)>,
     ops: i32,
+    v1_topology_status: Option<i8>,
 ) {
     let d = match described {
         Err((code, message)) => {
@@ -121,6 +140,11 @@ fn write_group(
             w.i8(-1); // no topology
             w.len(Some(0));
             w.i32(ops);
+            if v1_topology_status.is_some() {
+                w.i8(-1); // no topology description
+                w.i8(TOPOLOGY_NOT_REQUESTED);
+                w.nullable_string(None); // no assignor
+            }
             w.tagged_fields();
             return;
         }
@@ -171,13 +195,24 @@ fn write_group(
             w.string(v);
             w.tagged_fields();
         });
-        w.len(Some(0)); // task offsets: not tracked
-        w.len(Some(0)); // task end offsets
+        for offsets in [&m.task_offsets, &m.task_end_offsets] {
+            w.array(offsets, |w, (sub, p, o)| {
+                w.string(sub);
+                w.i32(*p);
+                w.i64(*o);
+                w.tagged_fields();
+            });
+        }
         write_tasks(w, &m.assignment);
         write_tasks(w, &m.target_assignment);
         w.bool(false);
         w.tagged_fields();
     });
     w.i32(ops);
+    if let Some(status) = v1_topology_status {
+        w.i8(-1); // no topology description
+        w.i8(status);
+        w.nullable_string(Some(ASSIGNOR));
+    }
     w.tagged_fields();
 }

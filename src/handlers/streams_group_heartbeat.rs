@@ -5,8 +5,11 @@
 //!
 //! The `kafka-protocol` crate has no StreamsGroup messages (0.18), so the body
 //! is read and written here field by field ([`crate::codec::flex`]), with
-//! Kafka 4.4's v0 layout. Version 1 (KIP-1331's topology description) is not
-//! offered.
+//! Kafka 4.4's layouts: v1 (what a 4.4 Streams client sends to a 4.4 broker)
+//! has the request of v0; its response carries `AcceptableRecoveryLag` as an
+//! int64 and `TopologyDescriptionRequired` (KIP-1331), always false here: weir,
+//! like a Kafka broker without `group.streams.topology.description.plugin.class`,
+//! stores no topology descriptions.
 
 use super::join_group::client_host;
 use crate::acl::AclOperation;
@@ -14,7 +17,7 @@ use crate::codec::flex::{FlexError, Reader, Writer};
 use crate::config::topic::TopicConfig;
 use crate::groups::streams::{
     status, CopartitionGroup, Endpoint, HeartbeatRequest, HeartbeatResponse, Status, Subtopology,
-    TaskSet, Tasks, TopicInfo, Topology,
+    TaskOffset, TaskSet, Tasks, TopicInfo, Topology,
 };
 use crate::groups::wiring::RegistryCatalog;
 use crate::handler::{blocking, HandlerError, RawContext};
@@ -25,11 +28,14 @@ use kafka_protocol::ResponseError;
 use std::sync::Arc;
 
 pub const KEY: i16 = 88;
-pub const VERSIONS: (i16, i16) = (0, 0);
+pub const VERSIONS: (i16, i16) = (0, 1);
 
 /// v0's `AcceptableRecoveryLagLegacy`: Kafka 4.4 answers 0 (warm-up tasks
 /// are not used with the streams protocol).
-const ACCEPTABLE_RECOVERY_LAG: i32 = 0;
+const ACCEPTABLE_RECOVERY_LAG_LEGACY: i32 = 0;
+/// v1's `AcceptableRecoveryLag`: Kafka 4.4's `group.streams.acceptable.recovery.lag`
+/// default (-1, the field's default, in error and leave answers).
+const ACCEPTABLE_RECOVERY_LAG: i64 = 10_000;
 /// How often members report task offsets (Kafka's default, 1 minute).
 const TASK_OFFSET_INTERVAL_MS: i32 = 60_000;
 
@@ -40,6 +46,7 @@ pub async fn handle(
 ) -> Result<Bytes, HandlerError> {
     let mut req = decode(&body).map_err(|e| HandlerError::Internal(e.to_string()))?;
     let rctx = &ctx.ctx;
+    let version = rctx.api_version;
     req.client_id = rctx.client_id.clone().unwrap_or_default();
     req.client_host = client_host(rctx);
     // As Kafka: READ on the group, DESCRIBE on the source topics.
@@ -59,7 +66,7 @@ pub async fn handle(
     if let Some(e) = denied {
         let mut r = HeartbeatResponse::error(e, "");
         r.error_message = None;
-        return Ok(encode(&r));
+        return Ok(encode(&r, version));
     }
     state.ensure_group_log().await;
     // As Kafka's KafkaApis: internal topics are created for a principal
@@ -96,7 +103,7 @@ pub async fn handle(
         resp
     })
     .await?;
-    Ok(encode(&resp))
+    Ok(encode(&resp, version))
 }
 
 /// Create the internal topics (repartition, changelog) of the group's topology
@@ -224,11 +231,10 @@ fn subtopology(r: &mut Reader) -> Result<Subtopology, FlexError> {
     Ok(s)
 }
 
-fn task_offset(r: &mut Reader) -> Result<(), FlexError> {
-    r.string()?;
-    r.i32()?;
-    r.i64()?;
-    r.tagged_fields()
+fn task_offset(r: &mut Reader) -> Result<TaskOffset, FlexError> {
+    let t = (r.string()?, r.i32()?, r.i64()?);
+    r.tagged_fields()?;
+    Ok(t)
 }
 
 /// Read a v0 request body.
@@ -272,8 +278,8 @@ pub fn decode(body: &[u8]) -> Result<HeartbeatRequest, FlexError> {
         r.tagged_fields()?;
     }
     req.client_tags = r.nullable_array(key_value)?;
-    r.nullable_array(task_offset)?;
-    r.nullable_array(task_offset)?;
+    req.task_offsets = r.nullable_array(task_offset)?;
+    req.task_end_offsets = r.nullable_array(task_offset)?;
     req.shutdown_application = r.bool()?;
     r.tagged_fields()?;
     Ok(req)
@@ -300,8 +306,8 @@ fn write_topic_partitions(w: &mut Writer, tps: &[(String, Vec<i32>)]) {
     });
 }
 
-/// Write a v0 response body.
-pub fn encode(r: &HeartbeatResponse) -> Bytes {
+/// Write a response body (v0 or v1).
+pub fn encode(r: &HeartbeatResponse, version: i16) -> Bytes {
     let mut w = Writer::default();
     w.i32(0);
     w.i16(r.error);
@@ -311,8 +317,17 @@ pub fn encode(r: &HeartbeatResponse) -> Bytes {
     w.i32(r.heartbeat_interval_ms);
     // Kafka leaves both at 0 in an error answer and in the answer to a leave.
     let ok = r.error == 0 && r.member_epoch >= 0;
-    w.i32(if ok { ACCEPTABLE_RECOVERY_LAG } else { 0 });
+    if version == 0 {
+        w.i32(if ok {
+            ACCEPTABLE_RECOVERY_LAG_LEGACY
+        } else {
+            0
+        });
+    }
     w.i32(if ok { TASK_OFFSET_INTERVAL_MS } else { 0 });
+    if version >= 1 {
+        w.i64(if ok { ACCEPTABLE_RECOVERY_LAG } else { -1 });
+    }
     w.nullable_array(r.status.as_deref(), |w, s| {
         w.i8(s.code);
         w.string(&s.detail);
@@ -322,6 +337,9 @@ pub fn encode(r: &HeartbeatResponse) -> Bytes {
     write_tasks(&mut w, a.map(|a| &a.active));
     write_tasks(&mut w, a.map(|a| &a.standby));
     write_tasks(&mut w, a.map(|a| &a.warmup));
+    if version >= 1 {
+        w.bool(false); // TopologyDescriptionRequired: no description plugin
+    }
     w.i32(r.endpoint_information_epoch);
     w.nullable_array(r.partitions_by_endpoint.as_deref(), |w, e| {
         w.string(&e.endpoint.host);

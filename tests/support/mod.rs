@@ -71,6 +71,7 @@ pub const GROUP_SETTINGS: &[(&str, &str)] = &[
     ("group.min.session.timeout.ms", "1000"),
     ("group.consumer.heartbeat.interval.ms", "500"),
     ("group.consumer.session.timeout.ms", "6000"),
+    ("group.streams.initial.rebalance.delay.ms", "0"),
 ];
 
 /// Where the data lives: a temp dir the broker owns, or a dir the test owns.

@@ -135,9 +135,16 @@ pub struct HeartbeatRequest {
     pub user_endpoint: Option<Endpoint>,
     pub client_tags: Option<Vec<(String, String)>>,
     pub shutdown_application: bool,
+    /// Cumulative changelog offsets by task; `None` = unchanged.
+    pub task_offsets: Option<Vec<TaskOffset>>,
+    /// Changelog end offsets by task; `None` = unchanged.
+    pub task_end_offsets: Option<Vec<TaskOffset>>,
     pub client_id: String,
     pub client_host: String,
 }
+
+/// A task's offset as members report them: (subtopology, partition, offset).
+pub type TaskOffset = (String, i32, i64);
 
 /// A status of the group in a heartbeat response (Kafka's status codes).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +160,7 @@ pub mod status {
     pub const INCORRECTLY_PARTITIONED_TOPICS: i8 = 2;
     pub const MISSING_INTERNAL_TOPICS: i8 = 3;
     pub const SHUTDOWN_APPLICATION: i8 = 4;
+    pub const ASSIGNMENT_DELAYED: i8 = 5;
 }
 
 /// The partitions an endpoint's member materializes (for Interactive Queries).
@@ -198,6 +206,9 @@ pub struct StreamsConfig {
     pub heartbeat_interval_ms: i32,
     pub num_standby_replicas: usize,
     pub max_size: usize,
+    /// `group.streams.initial.rebalance.delay.ms`: how long the first target
+    /// assignment of a group that was empty waits for more members.
+    pub initial_rebalance_delay_ms: u64,
 }
 
 impl Default for StreamsConfig {
@@ -208,6 +219,7 @@ impl Default for StreamsConfig {
             heartbeat_interval_ms: 5_000,
             num_standby_replicas: 0,
             max_size: i32::MAX as usize,
+            initial_rebalance_delay_ms: 3_000,
         }
     }
 }
@@ -256,6 +268,10 @@ pub struct StreamsMember {
     /// (its rebalance timeout), as Kafka fences it.
     revocation_deadline: Option<u64>,
     last_sent: Option<Tasks>,
+    /// The last task offsets and end offsets the member reported (Kafka's
+    /// `MemberTaskOffsets`: shown by StreamsGroupDescribe, not persisted).
+    pub task_offsets: BTreeMap<(String, i32), i64>,
+    pub task_end_offsets: BTreeMap<(String, i32), i64>,
 }
 
 /// The configured topology: what the topology means against the broker's topics.
@@ -456,6 +472,9 @@ pub struct StreamsGroup {
     /// Restored from the log: only the task counts of `configured` are known
     /// until the next heartbeat recomputes it (without a rebalance when they agree).
     restored: bool,
+    /// While a first member's initial rebalance delay runs (Kafka's
+    /// "initial-rebalance" timer): no target assignment before then.
+    initial_delay_until: Option<u64>,
     dirty: bool,
 }
 
@@ -471,6 +490,7 @@ impl StreamsGroup {
             target: HashMap::new(),
             shutdown_requested_by: None,
             restored: false,
+            initial_delay_until: None,
             dirty: false,
         }
     }
@@ -526,6 +546,7 @@ impl StreamsGroup {
         }
         let member_id = req.member_id.clone();
         let mut bump = false;
+        let was_empty = self.members.is_empty();
         if req.member_epoch == 0 {
             let Some(topology) = &req.topology else {
                 return HeartbeatResponse::error(
@@ -577,15 +598,14 @@ impl StreamsGroup {
                     self.dirty = true;
                 }
                 _ => {
-                    if self.members.get(&member_id).is_some_and(|m| !m.left_static) {
-                        // Rejoining with epoch 0 (it lost its state): start afresh.
-                        self.members.shift_remove(&member_id);
-                        self.target.remove(&member_id);
-                        bump = true;
-                    }
+                    // A live member joining again with epoch 0 stays as it is
+                    // (its epoch, tasks and state), as Kafka's
+                    // `getOrCreateDefaultMember`: it reconciles from there.
                     if let Some(m) = self.members.get_mut(&member_id) {
-                        m.left_static = false;
-                        m.member_epoch = m.previous_member_epoch;
+                        if m.left_static {
+                            m.left_static = false;
+                            m.member_epoch = m.previous_member_epoch;
+                        }
                     } else {
                         if self.members.len() >= cfg.max_size {
                             return HeartbeatResponse::error(
@@ -619,6 +639,8 @@ impl StreamsGroup {
                                 session_deadline: now + cfg.session_timeout_ms,
                                 revocation_deadline: None,
                                 last_sent: None,
+                                task_offsets: BTreeMap::new(),
+                                task_end_offsets: BTreeMap::new(),
                             },
                         );
                         bump = true;
@@ -707,6 +729,16 @@ impl StreamsGroup {
             if !req.client_host.is_empty() {
                 m.client_host = req.client_host.clone();
             }
+            // As Kafka's `MemberTaskOffsets.update`: a list replaces, null keeps.
+            let by_task = |xs: &[TaskOffset]| -> BTreeMap<(String, i32), i64> {
+                xs.iter().map(|(s, p, o)| ((s.clone(), *p), *o)).collect()
+            };
+            if let Some(xs) = &req.task_offsets {
+                m.task_offsets = by_task(xs);
+            }
+            if let Some(xs) = &req.task_end_offsets {
+                m.task_end_offsets = by_task(xs);
+            }
         }
         if req.shutdown_application && self.shutdown_requested_by.is_none() {
             self.shutdown_requested_by = Some(member_id.clone());
@@ -726,10 +758,27 @@ impl StreamsGroup {
         if bump {
             self.bump_epoch();
         }
-        self.maybe_compute_target(cfg);
+        // As Kafka: a member joining an empty group starts the initial
+        // rebalance delay (unless one runs); the target waits for it.
+        // Meanwhile the target is empty at the group epoch and the group epoch
+        // moves one ahead for the computation at the end of the delay (what a
+        // Kafka 4.4 broker answers: member epoch 1 without tasks, then 2).
+        if was_empty && cfg.initial_rebalance_delay_ms > 0 && self.initial_delay_until.is_none() {
+            self.initial_delay_until = Some(now + cfg.initial_rebalance_delay_ms);
+            self.target.clear();
+            self.assignment_epoch = self.group_epoch;
+            self.bump_epoch();
+        }
+        let delayed = !self.maybe_compute_target(cfg, now);
         self.reconcile(&member_id, req.owned.as_ref(), now);
 
         let mut statuses = Vec::new();
+        if delayed {
+            statuses.push(Status {
+                code: status::ASSIGNMENT_DELAYED,
+                detail: "Assignment delayed due to the configured initial rebalance delay.".into(),
+            });
+        }
         if let Some(by) = &self.shutdown_requested_by {
             statuses.push(Status {
                 code: status::SHUTDOWN_APPLICATION,
@@ -861,9 +910,16 @@ impl StreamsGroup {
         }
     }
 
-    fn maybe_compute_target(&mut self, cfg: &StreamsConfig) {
+    /// Compute a new target assignment when the group epoch is ahead of it.
+    /// `false` while the initial rebalance delay holds it back.
+    fn maybe_compute_target(&mut self, cfg: &StreamsConfig, now: u64) -> bool {
+        match self.initial_delay_until {
+            Some(until) if now < until => return false,
+            Some(_) => self.initial_delay_until = None,
+            None => {}
+        }
         if self.group_epoch <= self.assignment_epoch {
-            return;
+            return true;
         }
         // A topology that is not ready has no tasks (Kafka's empty target).
         let ready = self.configured.is_ready();
@@ -894,6 +950,7 @@ impl StreamsGroup {
             .collect();
         self.assignment_epoch = self.group_epoch;
         self.dirty = true;
+        true
     }
 
     /// Active tasks held (assigned or being revoked) by members other than `except`.
@@ -991,8 +1048,17 @@ impl StreamsGroup {
         };
     }
 
-    /// Expel members whose session ended or who did not revoke in time.
-    pub fn expire(&mut self, now: u64) {
+    /// Expel members whose session ended or who did not revoke in time; at
+    /// the end of the initial rebalance delay, compute the target assignment
+    /// (members pick it up on their next heartbeats).
+    pub fn expire(&mut self, now: u64, cfg: &StreamsConfig) {
+        if self.initial_delay_until.is_some_and(|d| d <= now) {
+            if self.members.is_empty() {
+                self.initial_delay_until = None;
+            } else {
+                self.maybe_compute_target(cfg, now);
+            }
+        }
         let gone: Vec<String> = self
             .members
             .values()
@@ -1011,6 +1077,7 @@ impl StreamsGroup {
             .values()
             .flat_map(|m| [Some(m.session_deadline), m.revocation_deadline])
             .flatten()
+            .chain(self.initial_delay_until)
             .min()
     }
 
@@ -1142,6 +1209,8 @@ impl StreamsGroup {
                     revocation_deadline: (state == MemberState::UnrevokedTasks)
                         .then_some(now + rebalance_timeout_ms.max(0) as u64),
                     last_sent: None,
+                    task_offsets: BTreeMap::new(),
+                    task_end_offsets: BTreeMap::new(),
                 },
             );
         }

@@ -107,7 +107,7 @@ fn configure_derives_repartition_and_changelog_partitions() {
 #[test]
 fn missing_source_topic_leaves_the_group_not_ready_with_its_status() {
     let mut g = StreamsGroup::new("app");
-    let cfg = StreamsConfig::default();
+    let cfg = no_delay();
     let r = g.heartbeat(join("m1", "p1"), 0, &cfg, &Topics(vec![]));
     assert_eq!(r.error, 0);
     assert_eq!(g.state_name(), "NotReady");
@@ -124,7 +124,7 @@ fn missing_source_topic_leaves_the_group_not_ready_with_its_status() {
 #[test]
 fn two_members_split_the_tasks_after_the_first_revokes() {
     let mut g = StreamsGroup::new("app");
-    let cfg = StreamsConfig::default();
+    let cfg = no_delay();
     let topics = with_internal(2);
     let r1 = g.heartbeat(join("m1", "p1"), 0, &cfg, &topics);
     let all = r1.assignment.clone().unwrap();
@@ -155,7 +155,7 @@ fn standby_replicas_go_to_the_other_process() {
     let mut g = StreamsGroup::new("app");
     let cfg = StreamsConfig {
         num_standby_replicas: 1,
-        ..Default::default()
+        ..no_delay()
     };
     let topics = with_internal(1);
     g.heartbeat(join("a", "p1"), 0, &cfg, &topics);
@@ -174,7 +174,7 @@ fn standby_replicas_go_to_the_other_process() {
 #[test]
 fn a_leaving_member_hands_its_tasks_over() {
     let mut g = StreamsGroup::new("app");
-    let cfg = StreamsConfig::default();
+    let cfg = no_delay();
     let topics = with_internal(2);
     let e1 = g.heartbeat(join("m1", "p1"), 0, &cfg, &topics).member_epoch;
     let e2 = g.heartbeat(join("m2", "p2"), 0, &cfg, &topics).member_epoch;
@@ -189,7 +189,7 @@ fn a_leaving_member_hands_its_tasks_over() {
     assert!(r.member_epoch > e2);
     assert_eq!(count(&g.members["m1"].assigned.active), 4);
     // A session timeout does the same.
-    g.expire(2 + cfg.session_timeout_ms);
+    g.expire(2 + cfg.session_timeout_ms, &cfg);
     assert!(g.members.is_empty());
     assert_eq!(g.state_name(), "Empty");
 }
@@ -197,7 +197,7 @@ fn a_leaving_member_hands_its_tasks_over() {
 #[test]
 fn fenced_and_unknown_members() {
     let mut g = StreamsGroup::new("app");
-    let cfg = StreamsConfig::default();
+    let cfg = no_delay();
     let topics = with_internal(1);
     let e = g.heartbeat(join("m1", "p1"), 0, &cfg, &topics).member_epoch;
     let r = g.heartbeat(beat("m1", e + 5, None), 1, &cfg, &topics);
@@ -213,7 +213,7 @@ fn fenced_and_unknown_members() {
 #[test]
 fn a_static_member_gets_its_tasks_back() {
     let mut g = StreamsGroup::new("app");
-    let cfg = StreamsConfig::default();
+    let cfg = no_delay();
     let topics = with_internal(2);
     let mut a = join("a1", "p1");
     a.instance_id = Some("inst-a".into());
@@ -256,7 +256,7 @@ fn a_static_member_gets_its_tasks_back() {
 #[test]
 fn shutdown_request_reaches_every_member() {
     let mut g = StreamsGroup::new("app");
-    let cfg = StreamsConfig::default();
+    let cfg = no_delay();
     let topics = with_internal(1);
     let e1 = g.heartbeat(join("m1", "p1"), 0, &cfg, &topics).member_epoch;
     g.heartbeat(join("m2", "p2"), 0, &cfg, &topics);
@@ -275,7 +275,7 @@ fn shutdown_request_reaches_every_member() {
 #[test]
 fn snapshot_round_trips() {
     let mut g = StreamsGroup::new("app");
-    let cfg = StreamsConfig::default();
+    let cfg = no_delay();
     let topics = with_internal(2);
     let mut j = join("m1", "p1");
     j.user_endpoint = Some(Endpoint {
@@ -319,7 +319,7 @@ fn a_member_that_does_not_revoke_within_its_rebalance_timeout_is_expelled() {
     let mut g = StreamsGroup::new("app");
     let cfg = StreamsConfig {
         session_timeout_ms: 1_000_000,
-        ..Default::default()
+        ..no_delay()
     };
     let topics = with_internal(2);
     let e1 = g.heartbeat(join("m1", "p1"), 0, &cfg, &topics).member_epoch;
@@ -338,7 +338,7 @@ fn a_member_that_does_not_revoke_within_its_rebalance_timeout_is_expelled() {
         &cfg,
         &topics,
     );
-    g.expire(301_000);
+    g.expire(301_000, &cfg);
     assert!(!g.members.contains_key("m1"));
     assert!(g.members.contains_key("m2"));
 }
@@ -352,7 +352,7 @@ fn missing_internal_topics_leave_the_group_without_tasks() {
         vec!["app-repartition", "app-store-changelog"]
     );
     let mut g = StreamsGroup::new("app");
-    let cfg = StreamsConfig::default();
+    let cfg = no_delay();
     let r = g.heartbeat(join("m1", "p1"), 0, &cfg, &Topics(vec![("input", 3)]));
     assert_eq!(g.state_name(), "NotReady");
     assert_eq!(
@@ -366,4 +366,74 @@ fn missing_internal_topics_leave_the_group_without_tasks() {
     // Once they exist: tasks.
     let r = g.heartbeat(beat("m1", r.member_epoch, None), 1, &cfg, &with_internal(3));
     assert_eq!(count(&r.assignment.unwrap().active), 6);
+}
+
+/// Kafka's defaults but no initial rebalance delay.
+fn no_delay() -> StreamsConfig {
+    StreamsConfig {
+        initial_rebalance_delay_ms: 0,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_live_member_joining_again_with_epoch_0_keeps_its_epoch_and_tasks() {
+    let mut g = StreamsGroup::new("app");
+    let cfg = no_delay();
+    let topics = with_internal(2);
+    let r = g.heartbeat(join("m1", "p1"), 0, &cfg, &topics);
+    let (epoch, tasks) = (r.member_epoch, r.assignment.unwrap());
+    let group_epoch = g.group_epoch;
+    // As Kafka: the member is not restarted, the group epoch does not move,
+    // and the answer carries the full assignment again.
+    let r = g.heartbeat(join("m1", "p1"), 1, &cfg, &topics);
+    assert_eq!((r.error, r.member_epoch), (0, epoch));
+    assert_eq!(r.assignment, Some(tasks));
+    assert_eq!(g.group_epoch, group_epoch);
+    assert_eq!(g.state_name(), "Stable");
+}
+
+#[test]
+fn the_first_member_of_an_empty_group_waits_for_the_initial_rebalance_delay() {
+    let mut g = StreamsGroup::new("app");
+    let cfg = StreamsConfig::default();
+    assert_eq!(cfg.initial_rebalance_delay_ms, 3_000, "Kafka 4.4's default");
+    let topics = with_internal(2);
+    let r = g.heartbeat(join("m1", "p1"), 1_000, &cfg, &topics);
+    // As a Kafka 4.4 broker answers: epoch 1 without tasks, group epoch 2.
+    assert_eq!((r.error, r.member_epoch), (0, 1));
+    assert_eq!((g.group_epoch, g.assignment_epoch), (2, 1));
+    assert_eq!(r.assignment, Some(Tasks::default()));
+    let st = r.status.unwrap();
+    assert_eq!(st.len(), 1, "{st:?}");
+    assert_eq!(st[0].code, status::ASSIGNMENT_DELAYED);
+    assert_eq!(
+        st[0].detail,
+        "Assignment delayed due to the configured initial rebalance delay."
+    );
+    assert_eq!(g.state_name(), "Assigning");
+    // A second member joins within the delay: still nothing, and the delay
+    // does not start over.
+    let r2 = g.heartbeat(join("m2", "p2"), 2_000, &cfg, &topics);
+    assert_eq!(r2.status.unwrap()[0].code, status::ASSIGNMENT_DELAYED);
+    assert_eq!(g.next_deadline(), Some(4_000));
+    // The delay ends: the timer computes the target for both members.
+    assert_eq!(r2.member_epoch, 1);
+    g.expire(4_000, &cfg);
+    assert_eq!((g.group_epoch, g.assignment_epoch), (3, 3));
+    let r1 = g.heartbeat(join("m1", "p1"), 4_100, &cfg, &topics);
+    assert_eq!(r1.status, Some(vec![]));
+    assert_eq!(r1.member_epoch, g.assignment_epoch);
+    let r2 = g.heartbeat(join("m2", "p2"), 4_200, &cfg, &topics);
+    let a1 = r1.assignment.unwrap();
+    let a2 = r2.assignment.unwrap();
+    assert_eq!(count(&a1.active) + count(&a2.active), 4, "{a1:?} {a2:?}");
+    assert!(count(&a1.active) > 0 && count(&a2.active) > 0);
+    // A non-empty group gets no delay for a new member.
+    let r3 = g.heartbeat(join("m3", "p3"), 5_000, &cfg, &topics);
+    assert!(r3
+        .status
+        .unwrap()
+        .iter()
+        .all(|s| s.code != status::ASSIGNMENT_DELAYED));
 }
