@@ -289,3 +289,205 @@ async fn group_configs_are_checked_persisted_and_in_effect_at_once() {
         ("earliest".into(), 8)
     );
 }
+
+async fn alter_offsets(
+    c: &mut RawClient,
+    group: &str,
+    topic: &str,
+    parts: &[(i32, i64)],
+) -> AlterShareGroupOffsetsResponse {
+    use alter_share_group_offsets_request::*;
+    let req = AlterShareGroupOffsetsRequest::default()
+        .with_group_id(GroupId(s(group)))
+        .with_topics(vec![AlterShareGroupOffsetsRequestTopic::default()
+            .with_topic_name(TopicName(s(topic)))
+            .with_partitions(
+                parts
+                    .iter()
+                    .map(|(p, o)| {
+                        AlterShareGroupOffsetsRequestPartition::default()
+                            .with_partition_index(*p)
+                            .with_start_offset(*o)
+                    })
+                    .collect(),
+            )]);
+    call!(c, AlterShareGroupOffsets, req, 0)
+}
+
+async fn delete_offsets(
+    c: &mut RawClient,
+    group: &str,
+    topics: &[&str],
+) -> DeleteShareGroupOffsetsResponse {
+    use delete_share_group_offsets_request::*;
+    let req = DeleteShareGroupOffsetsRequest::default()
+        .with_group_id(GroupId(s(group)))
+        .with_topics(
+            topics
+                .iter()
+                .map(|t| {
+                    DeleteShareGroupOffsetsRequestTopic::default().with_topic_name(TopicName(s(t)))
+                })
+                .collect(),
+        );
+    call!(c, DeleteShareGroupOffsets, req, 0)
+}
+
+async fn start_offsets(c: &mut RawClient, group: &str) -> Vec<(i32, i64)> {
+    use describe_share_group_offsets_request::*;
+    let r = call!(
+        c,
+        DescribeShareGroupOffsets,
+        DescribeShareGroupOffsetsRequest::default().with_groups(vec![
+            DescribeShareGroupOffsetsRequestGroup::default()
+                .with_group_id(GroupId(s(group)))
+                .with_topics(None)
+        ]),
+        0
+    );
+    r.groups[0]
+        .topics
+        .iter()
+        .flat_map(|t| t.partitions.iter())
+        .map(|p| (p.partition_index, p.start_offset))
+        .collect()
+}
+
+#[tokio::test]
+async fn share_group_offsets_are_altered_and_deleted_as_kafka_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = TestBroker::in_dir(dir.path(), &[]).await;
+    let mut c = RawClient::connect(b.addr()).await;
+    create_topic_raw(&mut c, "t", 2).await;
+    let topic = b.state().partitions.topic("t").unwrap().id;
+    assert_eq!(
+        produce_raw(&mut c, "t", 0, batch(10, -1, -1, -1), 9)
+            .await
+            .error_code,
+        0
+    );
+
+    // While a member is in the group: GROUP_NOT_EMPTY at the top, nothing changed.
+    assert_eq!(join(&mut c, "sg", "m1").await.error_code, 0);
+    let r = alter_offsets(&mut c, "sg", "t", &[(0, 3)]).await;
+    assert_eq!(r.error_code, E::NonEmptyGroup.code());
+    assert_eq!(r.error_message.as_deref(), Some("The group is not empty."));
+    assert!(r.responses.is_empty());
+    let r = delete_offsets(&mut c, "sg", &["t"]).await;
+    assert_eq!(r.error_code, E::NonEmptyGroup.code());
+    let r = call!(
+        c,
+        DeleteGroups,
+        DeleteGroupsRequest::default().with_groups_names(vec![GroupId(s("sg"))]),
+        2
+    );
+    assert_eq!(r.results[0].error_code, E::NonEmptyGroup.code());
+    let leave = ShareGroupHeartbeatRequest::default()
+        .with_group_id(GroupId(s("sg")))
+        .with_member_id(s("m1"))
+        .with_member_epoch(-1);
+    assert_eq!(call!(c, ShareGroupHeartbeat, leave, 1).error_code, 0);
+
+    // Empty: set partition 0 to 3; partition 9 does not exist; an unknown topic.
+    let r = alter_offsets(&mut c, "sg", "t", &[(0, 3), (9, 1)]).await;
+    assert_eq!(r.error_code, 0);
+    let codes: Vec<i16> = r.responses[0]
+        .partitions
+        .iter()
+        .map(|p| p.error_code)
+        .collect();
+    assert_eq!(codes, vec![0, E::UnknownTopicOrPartition.code()]);
+    assert_eq!(r.responses[0].topic_id, topic);
+    let r = alter_offsets(&mut c, "sg", "nosuch", &[(0, 1)]).await;
+    assert_eq!(
+        r.responses[0].partitions[0].error_code,
+        E::UnknownTopicOrPartition.code()
+    );
+    assert_eq!(start_offsets(&mut c, "sg").await, vec![(0, 3), (1, 0)]);
+    assert_eq!(join(&mut c, "sg", "m2").await.error_code, 0);
+    let r = call!(c, ShareFetch, fetch("sg", "m2", 0, topic), 1);
+    assert_eq!(
+        acquired(&r),
+        vec![(3, 9, 1)],
+        "delivery starts at the altered offset"
+    );
+    let leave = ShareGroupHeartbeatRequest::default()
+        .with_group_id(GroupId(s("sg")))
+        .with_member_id(s("m2"))
+        .with_member_epoch(-1);
+    assert_eq!(call!(c, ShareGroupHeartbeat, leave, 1).error_code, 0);
+
+    // A consumer group's id is not a share group's.
+    let r = call!(
+        c,
+        OffsetCommit,
+        OffsetCommitRequest::default()
+            .with_group_id(GroupId(s("cg")))
+            .with_generation_id_or_member_epoch(-1)
+            .with_topics(vec![
+                offset_commit_request::OffsetCommitRequestTopic::default()
+                    .with_name(TopicName(s("t")))
+                    .with_partitions(vec![
+                        offset_commit_request::OffsetCommitRequestPartition::default()
+                            .with_partition_index(0)
+                            .with_committed_offset(1)
+                    ])
+            ]),
+        8
+    );
+    assert_eq!(r.topics[0].partitions[0].error_code, 0);
+    let r = alter_offsets(&mut c, "cg", "t", &[(0, 1)]).await;
+    assert_eq!(
+        (r.error_code, r.error_message.as_deref()),
+        (
+            E::GroupIdNotFound.code(),
+            Some("Group cg is not a share group.")
+        )
+    );
+    assert_eq!(
+        alter_offsets(&mut c, "", "t", &[(0, 1)]).await.error_code,
+        E::InvalidGroupId.code()
+    );
+
+    // Persisted: the altered start survives a restart.
+    drop(c);
+    b.restart().await;
+    let mut c = RawClient::connect(b.addr()).await;
+    assert_eq!(start_offsets(&mut c, "sg").await[0], (0, 3));
+
+    // Delete a topic's state: done first, refusals after; a second time there is nothing.
+    let r = delete_offsets(&mut c, "sg", &["nosuch", "t"]).await;
+    let got: Vec<(String, i16)> = r
+        .responses
+        .iter()
+        .map(|t| (t.topic_name.to_string(), t.error_code))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("t".into(), 0),
+            ("nosuch".into(), E::UnknownTopicOrPartition.code())
+        ]
+    );
+    assert!(start_offsets(&mut c, "sg").await.is_empty());
+    let r = delete_offsets(&mut c, "sg", &["t"]).await;
+    assert_eq!(
+        r.responses[0].error_message.as_deref(),
+        Some("There is no offset information to delete.")
+    );
+
+    // DeleteGroups on the (empty) share group removes it and its state.
+    assert_eq!(
+        alter_offsets(&mut c, "sg", "t", &[(1, 0)]).await.error_code,
+        0
+    );
+    let r = call!(
+        c,
+        DeleteGroups,
+        DeleteGroupsRequest::default().with_groups_names(vec![GroupId(s("sg"))]),
+        2
+    );
+    assert_eq!(r.results[0].error_code, 0);
+    assert!(start_offsets(&mut c, "sg").await.is_empty());
+    assert!(!b.state().share.has_group("sg"));
+}

@@ -15,6 +15,7 @@
 //! (`share_group_heartbeat`, `share_group_describe`, `share_fetch`,
 //! `share_acknowledge`) read the log themselves and hand the batch offsets in.
 
+pub mod admin;
 pub mod group;
 pub mod group_config;
 pub mod partition;
