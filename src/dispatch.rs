@@ -161,6 +161,8 @@ api_table! {
     handlers::share_fetch::Api,
     handlers::share_acknowledge::Api,
     handlers::describe_share_group_offsets::Api,
+    handlers::alter_share_group_offsets::Api,
+    handlers::delete_share_group_offsets::Api,
     handlers::alter_configs::Api,
     handlers::incremental_alter_configs::Api,
     handlers::delete_records::Api,

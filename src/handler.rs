@@ -190,6 +190,8 @@ throttle_time!(
     DescribeUserScramCredentialsResponse,
     // share groups
     DescribeShareGroupOffsetsResponse,
+    AlterShareGroupOffsetsResponse,
+    DeleteShareGroupOffsetsResponse,
     ShareAcknowledgeResponse,
     ShareFetchResponse,
     ShareGroupDescribeResponse,

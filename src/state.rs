@@ -119,6 +119,12 @@ impl BrokerState {
             Some(store.clone()),
         )
         .map_err(StartError::Other)?;
+        // Group configs (GROUP resources) take effect from the start.
+        for (g, set) in &dynamic_configs.groups {
+            let gs =
+                crate::share::group_config::GroupShareSettings::of(set, &partitions.settings());
+            share.set_group_settings(g, Some(gs));
+        }
         Ok(BrokerState {
             node_id: settings.node_id(),
             settings,

@@ -32,6 +32,8 @@ pub enum Scope {
 pub struct DynamicConfigs {
     pub broker: BTreeMap<String, String>,
     pub cluster_default: BTreeMap<String, String>,
+    /// Group configs by group id (GROUP resources, [`super::group`]).
+    pub groups: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// A refused change (Kafka answers INVALID_REQUEST with the text).
@@ -188,6 +190,13 @@ impl DynamicConfigs {
                 s.push_str(&format!("{scope} {k}={}\n", escape(v)));
             }
         }
+        // `group <length of the escaped id> <escaped id> KEY=VALUE`.
+        for (g, map) in &self.groups {
+            let id = escape(g);
+            for (k, v) in map {
+                s.push_str(&format!("group {} {id} {k}={}\n", id.len(), escape(v)));
+            }
+        }
         let crc = crc32fast::hash(s.as_bytes());
         s.push_str(&format!("crc {crc:08x}\n"));
         s.into_bytes()
@@ -210,6 +219,22 @@ impl DynamicConfigs {
         let mut out = DynamicConfigs::default();
         for line in lines {
             let (scope, kv) = line.split_once(' ').ok_or(format!("bad line '{line}'"))?;
+            if scope == "group" {
+                let bad = || format!("bad line '{line}'");
+                let (len, rest) = kv.split_once(' ').ok_or_else(bad)?;
+                let len: usize = len.parse().map_err(|_| bad())?;
+                let id = rest.get(..len).ok_or_else(bad)?;
+                let kv = rest
+                    .get(len..)
+                    .and_then(|r| r.strip_prefix(' '))
+                    .ok_or_else(bad)?;
+                let (k, v) = kv.split_once('=').ok_or_else(bad)?;
+                out.groups
+                    .entry(unescape(id))
+                    .or_default()
+                    .insert(k.to_string(), unescape(v));
+                continue;
+            }
             let (k, v) = kv.split_once('=').ok_or(format!("bad line '{line}'"))?;
             let map = match scope {
                 "broker" => &mut out.broker,
@@ -313,6 +338,10 @@ mod tests {
         assert_eq!(e.source("log.retention.ms"), Source::DynamicDefault);
         assert_eq!(e.i64("message.max.bytes"), 3_000_000);
         assert_eq!(e.source("message.max.bytes"), Source::DynamicBroker);
+        d.groups
+            .entry("g 1=x\ny".into())
+            .or_default()
+            .insert("share.auto.offset.reset".into(), "earliest".into());
         assert_eq!(DynamicConfigs::decode(&d.encode()).unwrap(), d);
         let mut bad = d.encode();
         bad[30] ^= 1;

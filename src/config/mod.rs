@@ -4,6 +4,7 @@
 
 pub mod broker;
 pub mod dynamic;
+pub mod group;
 pub mod kafka_broker_keys;
 pub mod kafka_topic_keys;
 pub mod kafka_value;

@@ -1,5 +1,6 @@
 //! DeleteGroups (key 42), v0-2: deletes empty groups with their committed
-//! offsets (NON_EMPTY_GROUP while members remain, GROUP_ID_NOT_FOUND if unknown).
+//! offsets (NON_EMPTY_GROUP while members remain, GROUP_ID_NOT_FOUND if unknown);
+//! a share group goes with its share-partitions' state.
 
 use crate::acl::AclOperation;
 use crate::handler::{Handler, HandlerResult, RequestContext};
@@ -34,13 +35,32 @@ impl Handler for Api {
             .filter(|(_, ok)| **ok)
             .map(|(g, _)| g.to_string())
             .collect();
+        // Share groups (KIP-932): the group and its share state, while it has no members.
+        let (share_ids, ids): (Vec<String>, Vec<String>) =
+            ids.into_iter().partition(|g| state.share.has_group(g));
+        let mut share_codes = std::collections::HashMap::new();
+        for g in &share_ids {
+            let code = match state.share.delete_group(g) {
+                Ok(_) => 0,
+                Err(_) => kafka_protocol::ResponseError::NonEmptyGroup.code(),
+            };
+            share_codes.insert(g.clone(), code);
+        }
+        if !share_ids.is_empty() {
+            let st = state.clone();
+            crate::handler::blocking(move || st.share.persist_all())
+                .await?
+                .map_err(crate::handler::HandlerError::Internal)?;
+        }
         let mut codes = state.groups.delete_groups(&ids).await.into_iter();
         let results = req
             .groups_names
             .into_iter()
             .zip(allowed)
             .map(|(g, ok)| {
-                let code = if ok {
+                let code = if let Some(c) = share_codes.get(g.as_str()) {
+                    *c
+                } else if ok {
                     codes.next().unwrap_or_default()
                 } else {
                     kafka_protocol::ResponseError::GroupAuthorizationFailed.code()

@@ -177,6 +177,17 @@ impl Handler for Api {
                             Ok(()) => {}
                         }
                     }
+                    RESOURCE_GROUP => {
+                        match super::group_configs::describe(
+                            &state, name, synonyms, version, &wanted,
+                        ) {
+                            Ok(c) => out.configs = c,
+                            Err((e, msg)) => {
+                                out.error_code = e.code();
+                                out.error_message = Some(sb(msg));
+                            }
+                        }
+                    }
                     _ => {
                         out.error_code = ResponseError::InvalidRequest.code();
                         // Kafka answers INVALID_REQUEST's default message.

@@ -9,7 +9,7 @@
 //! of dynamic broker configs ([`crate::config::dynamic`]).
 
 use super::alter_configs::{alter_broker, alter_topic, check_broker_values, precheck};
-use super::describe_configs::{config_authorization_error, RESOURCE_BROKER};
+use super::describe_configs::{config_authorization_error, RESOURCE_BROKER, RESOURCE_GROUP};
 use super::sb;
 use crate::acl::AclOperation;
 use crate::config::kafka_broker_keys::kafka_broker_key;
@@ -201,24 +201,30 @@ impl Handler for Api {
                             .with_error_message(None);
                     }
                     let keys = res.configs.iter().map(|c| c.name.as_str());
-                    let outcome = precheck_ops(&res.configs)
-                        .or_else(|| precheck(res.resource_type, &name, keys))
-                        .or_else(|| {
-                            if res.resource_type == RESOURCE_BROKER {
-                                return alter_broker(&state, &name, validate_only, |set| {
+                    let outcome = if res.resource_type == RESOURCE_GROUP {
+                        precheck_ops(&res.configs).or_else(|| {
+                            super::group_configs::alter(&state, &name, validate_only, &res.configs)
+                        })
+                    } else {
+                        precheck_ops(&res.configs)
+                            .or_else(|| precheck(res.resource_type, &name, keys))
+                            .or_else(|| {
+                                if res.resource_type == RESOURCE_BROKER {
+                                    return alter_broker(&state, &name, validate_only, |set| {
+                                        for op in &res.configs {
+                                            apply_broker_op(op, set)?;
+                                        }
+                                        Ok(())
+                                    });
+                                }
+                                alter_topic(&state, &name, validate_only, |_, next| {
                                     for op in &res.configs {
-                                        apply_broker_op(op, set)?;
+                                        apply_op(op, next)?;
                                     }
                                     Ok(())
-                                });
-                            }
-                            alter_topic(&state, &name, validate_only, |_, next| {
-                                for op in &res.configs {
-                                    apply_op(op, next)?;
-                                }
-                                Ok(())
+                                })
                             })
-                        });
+                    };
                     let mut r = AlterConfigsResourceResponse::default()
                         .with_resource_type(res.resource_type)
                         .with_resource_name(res.resource_name)

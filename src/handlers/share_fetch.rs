@@ -207,8 +207,8 @@ fn acquire_pass(
         } else {
             p.high_watermark()
         };
-        let Some(offset) = share.next_fetch_offset(&k, p.high_watermark(), p.log_start_offset())
-        else {
+        let init = |reset| crate::share::wiring::initial_offset(p, reset);
+        let Some(offset) = share.next_fetch_offset_with(&k, init, p.log_start_offset()) else {
             continue;
         };
         if offset >= bound {
@@ -390,7 +390,7 @@ impl Handler for Api {
         };
         let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
         let waiter = Arc::new(Notify::new());
-        let read_committed = false;
+        let read_committed = share.settings_of(&group).read_committed;
         let results = loop {
             for (t, _) in targets.iter() {
                 if let Ok(p) = &t.target {
@@ -454,7 +454,10 @@ impl Handler for Api {
             }
             answers.insert((t.topic_id, t.partition), d);
         }
-        Ok(Some(response(&state, answers)))
+        let lock_ms = state.share.settings_of(&group).limits.lock_duration_ms as i32;
+        Ok(Some(
+            response(&state, answers).with_acquisition_lock_timeout_ms(lock_ms),
+        ))
     }
 }
 

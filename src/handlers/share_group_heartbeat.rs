@@ -120,7 +120,7 @@ impl Handler for Api {
                 ShareGroupHeartbeatResponse::default()
                     .with_member_id(Some(sb(ok.member_id)))
                     .with_member_epoch(ok.member_epoch)
-                    .with_heartbeat_interval_ms(share.config.heartbeat_interval_ms)
+                    .with_heartbeat_interval_ms(share.settings_of(&req.group_id).heartbeat_interval_ms)
                     .with_assignment(ok.assignment.map(|a| {
                         Assignment::default().with_topic_partitions(
                             a.into_iter()

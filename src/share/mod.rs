@@ -15,13 +15,17 @@
 //! (`share_group_heartbeat`, `share_group_describe`, `share_fetch`,
 //! `share_acknowledge`) read the log themselves and hand the batch offsets in.
 
+pub mod admin;
 pub mod group;
+pub mod group_config;
 pub mod partition;
 pub mod persist;
 pub mod session;
 pub mod wiring;
 
+use crate::config::group::AutoOffsetResetStrategy;
 use group::{Catalog, Heartbeat, HeartbeatError, HeartbeatOk, ShareGroup};
+use group_config::GroupShareSettings;
 use parking_lot::Mutex;
 use partition::{AckError, Acquired, Limits, LogBatch, SharePartition};
 use session::{Session, SessionError, Sessions};
@@ -72,6 +76,8 @@ pub struct Coordinator {
     persist_lock: Mutex<()>,
     /// Woken when records may have become available again (releases, members leaving).
     available: tokio::sync::Notify,
+    /// The settings of the groups that have group configs (others run on `config`).
+    group_settings: parking_lot::RwLock<HashMap<String, GroupShareSettings>>,
 }
 
 /// Milliseconds since the epoch (the clock of locks and sessions).
@@ -101,6 +107,7 @@ impl Coordinator {
             store,
             persist_lock: Mutex::new(()),
             available: tokio::sync::Notify::new(),
+            group_settings: Default::default(),
         })
     }
 
@@ -116,6 +123,7 @@ impl Coordinator {
         let now = now_ms();
         let mut inner = self.inner.lock();
         self.expire_members(&mut inner, group_id, now);
+        let settings = self.settings_of(group_id);
         let g = inner
             .groups
             .entry(group_id.to_string())
@@ -128,8 +136,9 @@ impl Coordinator {
                     if let std::collections::hash_map::Entry::Vacant(e) =
                         inner.partitions.entry(key)
                     {
-                        if let Some(start) = catalog.start_offset(*t, *p) {
-                            e.insert(SharePartition::new(start, self.config.limits));
+                        let reset = settings.auto_offset_reset;
+                        if let Some(start) = catalog.start_offset_with(*t, *p, reset) {
+                            e.insert(SharePartition::new(start, settings.limits));
                         }
                     }
                 }
@@ -166,7 +175,8 @@ impl Coordinator {
         let Some(g) = inner.groups.get_mut(group_id) else {
             return;
         };
-        let gone = g.expired(now, self.config.session_timeout_ms);
+        let timeout = self.settings_of(group_id).session_timeout_ms;
+        let gone = g.expired(now, timeout);
         for m in &gone {
             g.leave(m);
         }
@@ -269,12 +279,23 @@ impl Coordinator {
     /// nothing can be acquired now. Also the log start offset moves the
     /// share-partition's start.
     pub fn next_fetch_offset(&self, key: &SpKey, init_start: i64, log_start: i64) -> Option<i64> {
+        self.next_fetch_offset_with(key, |_| init_start, log_start)
+    }
+
+    /// [`Coordinator::next_fetch_offset`], a new share-partition starting
+    /// where `init` puts the group's `share.auto.offset.reset`.
+    pub fn next_fetch_offset_with(
+        &self,
+        key: &SpKey,
+        init: impl FnOnce(AutoOffsetResetStrategy) -> i64,
+        log_start: i64,
+    ) -> Option<i64> {
         let now = now_ms();
+        let settings = self.settings_of(&key.0);
         let mut inner = self.inner.lock();
-        let sp = inner
-            .partitions
-            .entry(key.clone())
-            .or_insert_with(|| SharePartition::new(init_start, self.config.limits));
+        let sp = inner.partitions.entry(key.clone()).or_insert_with(|| {
+            SharePartition::new(init(settings.auto_offset_reset), settings.limits)
+        });
         if sp.start_offset() < log_start {
             sp.move_start_to(log_start);
         }
@@ -353,6 +374,37 @@ impl Coordinator {
     }
 }
 
+impl Coordinator {
+    /// The settings group `group_id` runs on.
+    pub fn settings_of(&self, group_id: &str) -> GroupShareSettings {
+        self.group_settings
+            .read()
+            .get(group_id)
+            .copied()
+            .unwrap_or_else(|| GroupShareSettings::broker(&self.config))
+    }
+
+    /// A group's configs changed (`None`: it has none now): effective at once,
+    /// also for its existing share-partitions.
+    pub fn set_group_settings(&self, group_id: &str, settings: Option<GroupShareSettings>) {
+        let limits = settings
+            .unwrap_or_else(|| GroupShareSettings::broker(&self.config))
+            .limits;
+        match settings {
+            Some(s) => self.group_settings.write().insert(group_id.to_string(), s),
+            None => self.group_settings.write().remove(group_id),
+        };
+        let mut inner = self.inner.lock();
+        for ((g, _, _), sp) in inner.partitions.iter_mut() {
+            if g == group_id {
+                sp.limits = limits;
+            }
+        }
+        drop(inner);
+        self.notify_available();
+    }
+}
+
 /// Release the records a member holds in every share-partition of its group,
 /// and drop its session.
 fn release_member(inner: &mut Inner, group_id: &str, member_id: &str) {
@@ -369,6 +421,17 @@ fn release_member(inner: &mut Inner, group_id: &str, member_id: &str) {
 pub trait ShareCatalog {
     fn topic(&self, name: &str) -> Option<(u128, i32)>;
     fn start_offset(&self, topic_id: u128, partition: i32) -> Option<i64>;
+
+    /// Where a new share-partition starts under `reset` (`share.auto.offset.reset`).
+    fn start_offset_with(
+        &self,
+        topic_id: u128,
+        partition: i32,
+        reset: AutoOffsetResetStrategy,
+    ) -> Option<i64> {
+        let _ = reset;
+        self.start_offset(topic_id, partition)
+    }
 }
 
 struct CatalogRef<'a>(&'a dyn ShareCatalog);

@@ -3,7 +3,8 @@
 //! `share.auto.offset.reset=latest`: the partition's high watermark).
 
 use super::ShareCatalog;
-use crate::partitions::Registry;
+use crate::config::group::AutoOffsetResetStrategy;
+use crate::partitions::{OffsetSpec, Partition, Registry};
 use uuid::Uuid;
 
 /// [`ShareCatalog`] over the topic registry (internal topics are never assigned).
@@ -21,5 +22,36 @@ impl ShareCatalog for RegistryShareCatalog<'_> {
             .topic_by_id(Uuid::from_u128(topic_id))?
             .partition(partition)?;
         Some(p.high_watermark())
+    }
+
+    fn start_offset_with(
+        &self,
+        topic_id: u128,
+        partition: i32,
+        reset: AutoOffsetResetStrategy,
+    ) -> Option<i64> {
+        let p = self
+            .0
+            .topic_by_id(Uuid::from_u128(topic_id))?
+            .partition(partition)?;
+        Some(initial_offset(&p, reset))
+    }
+}
+
+/// Where a new share-partition of `p` starts under `reset`, as Kafka's
+/// `SharePartition` initializes it: the log start offset (earliest), the high
+/// watermark (latest), or the first offset with a timestamp at or after now
+/// minus the duration (the high watermark when there is none).
+pub fn initial_offset(p: &Partition, reset: AutoOffsetResetStrategy) -> i64 {
+    match reset {
+        AutoOffsetResetStrategy::Earliest => p.log_start_offset(),
+        AutoOffsetResetStrategy::Latest => p.high_watermark(),
+        AutoOffsetResetStrategy::ByDurationMs(d) => {
+            let ts = super::now_ms() as i64 - d;
+            match p.list_offset(OffsetSpec::Timestamp(ts), false) {
+                Ok(Some((off, _))) => off,
+                _ => p.high_watermark(),
+            }
+        }
     }
 }

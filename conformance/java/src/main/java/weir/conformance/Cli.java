@@ -184,6 +184,17 @@ public final class Cli {
     static final String LEADER_ELECTION = "org.apache.kafka.tools.LeaderElectionCommand";
     static final String PRODUCER_PERF = "org.apache.kafka.tools.ProducerPerformance";
     static final String CONSUMER_PERF = "org.apache.kafka.tools.ConsumerPerformance";
+    static final String SHARE_GROUPS = "org.apache.kafka.tools.consumer.group.ShareGroupCommand";
+    static final String SHARE_CONSUMER = "org.apache.kafka.tools.consumer.ConsoleShareConsumer";
+
+    static org.apache.kafka.clients.consumer.KafkaShareConsumer<byte[], byte[]> shareConsumer(String bs, String g) {
+        java.util.Properties p = Main.base(bs);
+        p.put("group.id", g);
+        p.put("fetch.max.wait.ms", "200");
+        return new org.apache.kafka.clients.consumer.KafkaShareConsumer<>(p,
+                new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+                new org.apache.kafka.common.serialization.ByteArrayDeserializer());
+    }
 
     static String[] a(String... xs) {
         return xs;
@@ -360,6 +371,98 @@ public final class Cli {
             eq(Main.s(rs.get(1).value()), "wörld", "UTF-8 value written by the console producer");
             eq(Main.headerList(rs.get(0).headers()), List.of("h1=" + Arrays.toString(b("v1")), "h2=" + Arrays.toString(b("v2"))), "headers");
             k.close(Duration.ofSeconds(5));
+        });
+
+        run("cli_share_groups", bs -> {
+            // kafka-configs --entity-type groups (group configs) and kafka-share-groups (KIP-932):
+            // list, describe (offsets, members, state), reset-offsets, delete-offsets, delete.
+            String t = topic("sharecli");
+            String g = group("sharecli");
+            tool(TOPICS, null, "--bootstrap-server", bs, "--create", "--topic", t, "--partitions", "1").ok("create");
+            long base = (System.currentTimeMillis() / 1000 - 3600) * 1000;
+            KafkaProducer<byte[], byte[]> p = Main.producer(bs);
+            for (int i = 0; i < 6; i++) produce(p, t, 0, List.of(new Main.Rec(null, b("v" + i), List.of())), base + i * 1000L);
+            p.close(Duration.ofSeconds(5));
+            String[] ent = {"--bootstrap-server", bs, "--entity-type", "groups", "--entity-name", g};
+            tool(CONFIGS, null, cat(ent, "--alter", "--add-config", "share.auto.offset.reset=earliest,share.record.lock.duration.ms=20000"))
+                    .ok("kafka-configs groups --alter").has("Completed updating config for group " + g + ".", "group config alter");
+            tool(CONFIGS, null, cat(ent, "--describe")).ok("kafka-configs groups --describe")
+                    .has("Dynamic configs for group " + g + " are:", "group describe")
+                    .has("share.auto.offset.reset=earliest sensitive=false synonyms={DYNAMIC_GROUP_CONFIG:share.auto.offset.reset=earliest, "
+                            + "DEFAULT_CONFIG:share.auto.offset.reset=latest}", "group describe")
+                    .has("share.record.lock.duration.ms=20000 sensitive=false synonyms={DYNAMIC_GROUP_CONFIG:share.record.lock.duration.ms=20000, "
+                            + "DEFAULT_CONFIG:group.share.record.lock.duration.ms=30000}", "group describe");
+            Out bad = tool(CONFIGS, null, cat(ent, "--alter", "--add-config", "share.bogus=1"));
+            check(bad.rc != 0, "an unknown group config exited 0: " + bad.tail());
+            bad.has("InvalidConfigurationException: Unknown group config name: share.bogus", "unknown group config");
+            bad = tool(CONFIGS, null, cat(ent, "--alter", "--add-config", "share.record.lock.duration.ms=100000"));
+            bad.has("share.record.lock.duration.ms must be in the range 15000 to 60000 inclusive.", "group config out of the broker's range");
+
+            String[] sg = {"--bootstrap-server", bs, "--group", g};
+            org.apache.kafka.clients.consumer.KafkaShareConsumer<byte[], byte[]> c = shareConsumer(bs, g);
+            try {
+                c.subscribe(List.of(t));
+                int n = 0;
+                long until = System.nanoTime() + Duration.ofSeconds(Main.T).toNanos();
+                while (n < 6 && System.nanoTime() < until) n += c.poll(Duration.ofMillis(300)).count();
+                eq(n, 6, "records the share consumer got (share.auto.offset.reset=earliest)");
+                c.commitSync(Duration.ofSeconds(Main.T));
+                waitUntil(() -> tool(SHARE_GROUPS, null, "--bootstrap-server", bs, "--list").ok("--list").lines().contains(g), 10, "group in --list");
+                Out st = tool(SHARE_GROUPS, null, cat(sg, "--describe", "--state")).ok("--describe --state");
+                List<String> r = row(st, g);
+                eq(r.subList(r.size() - 2, r.size()), List.of("Stable", "1"), "STATE #MEMBERS");
+                Out m = tool(SHARE_GROUPS, null, cat(sg, "--describe", "--members")).ok("--describe --members");
+                r = row(m, g);
+                check(r.contains(t + ":0"), "ASSIGNMENT of the member lacks " + t + ":0: " + r);
+                Out busy = tool(SHARE_GROUPS, null, cat(sg, "--reset-offsets", "--topic", t, "--to-earliest", "--execute"));
+                check(busy.rc != 0, "resetting offsets of a group with a member exited 0: " + busy.tail());
+                busy.has("Share group '" + g + "' is not empty.", "resetting offsets of a group with a member");
+            } finally {
+                c.close(Duration.ofSeconds(10));
+            }
+            waitUntil(() -> tool(SHARE_GROUPS, null, cat(sg, "--describe", "--state")).out.contains("Empty"), 15, "group Empty");
+            List<String> r = row(tool(SHARE_GROUPS, null, cat(sg, "--describe", "--offsets")).ok("--describe --offsets"), g, t, "0");
+            // Kafka moves the start offset past acknowledged records lazily (START-OFFSET 0, LAG 0 until
+            // the next acquisition); weir at once (6, and LAG "-": it serves DescribeShareGroupOffsets v0).
+            check(r.get(3).equals("6") || r.subList(3, 5).equals(List.of("0", "0")), "START-OFFSET LAG after all 6 were accepted: " + r);
+            String before = r.get(3);
+            r = row(tool(SHARE_GROUPS, null, cat(sg, "--reset-offsets", "--topic", t, "--to-earliest", "--dry-run")).ok("--to-earliest --dry-run"), g, t, "0");
+            eq(r.get(3), "0", "NEW-OFFSET of --to-earliest");
+            eq(row(tool(SHARE_GROUPS, null, cat(sg, "--describe")).ok("--describe"), g, t, "0").get(3), before, "a dry run changed nothing");
+            String when = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS").format(Instant.ofEpochMilli(base + 3000).atOffset(ZoneOffset.UTC)) + "Z";
+            r = row(tool(SHARE_GROUPS, null, cat(sg, "--reset-offsets", "--topic", t, "--to-datetime", when, "--execute")).ok("--to-datetime --execute"), g, t, "0");
+            eq(r.get(3), "3", "NEW-OFFSET of --to-datetime (the 4th record's timestamp)");
+            eq(row(tool(SHARE_GROUPS, null, cat(sg, "--describe", "--offsets")).ok("--describe"), g, t, "0").get(3), "3", "START-OFFSET after --to-datetime");
+            tool(SHARE_GROUPS, null, cat(sg, "--reset-offsets", "--topic", t, "--to-latest", "--execute")).ok("--to-latest --execute");
+            eq(row(tool(SHARE_GROUPS, null, cat(sg, "--describe", "--offsets")).ok("--describe"), g, t, "0").get(3), "6", "START-OFFSET after --to-latest");
+            row(tool(SHARE_GROUPS, null, cat(sg, "--delete-offsets", "--topic", t)).ok("--delete-offsets"), t, "Successful");
+            check(!tool(SHARE_GROUPS, null, cat(sg, "--describe", "--offsets")).out.contains(t + " "), "offsets of " + t + " still described after --delete-offsets");
+            tool(SHARE_GROUPS, null, cat(sg, "--delete")).ok("--delete")
+                    .has("Deletion of requested share groups ('" + g + "') was successful.", "delete");
+            check(!tool(SHARE_GROUPS, null, "--bootstrap-server", bs, "--list").ok("--list").lines().contains(g), "deleted share group still listed");
+        });
+
+        run("cli_console_share_consumer", bs -> {
+            // kafka-console-share-consumer: a share group reading from the start (group config
+            // share.auto.offset.reset=earliest), printing keys and offsets, acknowledging all.
+            String t = topic("sharecons");
+            String g = group("sharecons");
+            KafkaProducer<byte[], byte[]> p = Main.producer(bs);
+            produce(p, t, 0, Main.values(5, "v"), null);
+            p.close(Duration.ofSeconds(5));
+            tool(CONFIGS, null, "--bootstrap-server", bs, "--entity-type", "groups", "--entity-name", g, "--alter", "--add-config",
+                    "share.auto.offset.reset=earliest").ok("kafka-configs groups --alter");
+            Out c = tool(SHARE_CONSUMER, null, "--bootstrap-server", bs, "--topic", t, "--group", g, "--max-messages", "5",
+                    "--timeout-ms", "20000", "--formatter-property", "print.key=true", "--formatter-property", "print.offset=true",
+                    "--formatter-property", "key.separator=|").ok("kafka-console-share-consumer");
+            List<String> got = new ArrayList<>();
+            for (String l : c.lines()) if (l.startsWith("Offset:")) got.add(l);
+            eq(got, List.of("Offset:0|k0|v0", "Offset:1|k1|v1", "Offset:2|k2|v2", "Offset:3|k3|v3", "Offset:4|k4|v4"), "console share consumer output");
+            c.has("Processed a total of 5 messages", "console share consumer summary");
+            waitUntil(() -> tool(SHARE_GROUPS, null, "--bootstrap-server", bs, "--group", g, "--describe", "--state").out.contains("Empty"), 15, "group Empty");
+            // All 5 were accepted: a second run gets nothing.
+            tool(SHARE_CONSUMER, null, "--bootstrap-server", bs, "--topic", t, "--group", g, "--max-messages", "1",
+                    "--timeout-ms", "4000").has("Processed a total of 0 messages", "a second console share consumer");
         });
 
         run("admin_list_offsets", bs -> {
