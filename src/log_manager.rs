@@ -176,39 +176,47 @@ fn record(stats: &LogManagerStats, p: &Partition, s: &CleanStats) {
     );
 }
 
-/// After an unclean stop: open (recover) every log not recovered yet, on its
-/// own thread, so the broker answers at once and each log is recovered before
-/// it is served (first use recovers it too, and waits for a recovery in
-/// progress). Each log is left first in line to close again.
+/// Once the listeners accept: build the topics the registry left at open
+/// ([`crate::partitions::Registry::finish_loading`]), then, after an unclean
+/// stop, open (recover) every log not recovered yet, all on one thread, so
+/// the broker answers at once and each log is recovered before it is served
+/// (first use recovers it too, and waits for a recovery in progress). Each
+/// recovered log is left first in line to close again.
 pub fn start_recovery(state: Arc<BrokerState>) -> Option<std::thread::JoinHandle<()>> {
-    let logs = state.store.logs_to_recover();
-    if logs.is_empty() {
-        return None;
-    }
     std::thread::Builder::new()
         .name("weir-recovery".into())
         .spawn(move || {
-            let started = Instant::now();
-            let total = logs.len();
-            for log in logs {
-                if state.is_shutting_down() {
-                    return;
-                }
-                if !log.needs_recovery() {
-                    continue;
-                }
-                match log.open_now() {
-                    Ok(()) => log.release(),
-                    Err(StorageError::Closed) => {}
-                    Err(e) => tracing::error!("recovering {log:?} failed: {e}"),
-                }
-            }
-            tracing::info!(
-                "recovered {total} logs in {:.3} s",
-                started.elapsed().as_secs_f64()
-            );
+            state.partitions.finish_loading();
+            state.partitions.wait_loaded();
+            recover_all(&state);
         })
         .ok()
+}
+
+fn recover_all(state: &BrokerState) {
+    let logs = state.store.logs_to_recover();
+    if logs.is_empty() {
+        return;
+    }
+    let started = Instant::now();
+    let total = logs.len();
+    for log in logs {
+        if state.is_shutting_down() {
+            return;
+        }
+        if !log.needs_recovery() {
+            continue;
+        }
+        match log.open_now() {
+            Ok(()) => log.release(),
+            Err(StorageError::Closed) => {}
+            Err(e) => tracing::error!("recovering {log:?} failed: {e}"),
+        }
+    }
+    tracing::info!(
+        "recovered {total} logs in {:.3} s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 /// Start the background thread. It ends when the broker shuts down.
