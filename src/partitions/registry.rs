@@ -350,24 +350,6 @@ impl Registry {
         self.topics.read().by_name.values().cloned().collect()
     }
 
-    /// The partitions whose flush policy asks for an fsync now (the flusher's
-    /// poll): no copy of the topic list, a closed log is never due (nor is a
-    /// topic not built yet: nothing wrote to it).
-    pub fn flush_due(&self) -> Vec<Arc<Partition>> {
-        let topics = self.topics.read();
-        let mut due = Vec::new();
-        for t in topics.by_name.values() {
-            due.extend(
-                t.partitions
-                    .read()
-                    .iter()
-                    .filter(|p| p.flush_due())
-                    .cloned(),
-            );
-        }
-        due
-    }
-
     pub fn partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
         self.topic(topic)?.partition(index)
     }

@@ -1354,6 +1354,25 @@ impl PartitionLog {
         self.referenced.store(false, Ordering::Relaxed);
     }
 
+    /// Whether the log was not opened in this process and its directory holds
+    /// at most one segment (and no cleaner swap): retention can pass it by
+    /// without opening it, since the active segment never goes. One listing
+    /// of the directory instead of opening and mapping the log.
+    pub fn unopened_single_segment(&self) -> bool {
+        if self.is_open() || self.last.lock().is_some() || self.needs_recovery() {
+            return false;
+        }
+        let Ok(names) = list_names(&self.dir) else {
+            return false;
+        };
+        names
+            .iter()
+            .filter(|n| segment::parse_log_name(n).is_some())
+            .count()
+            <= 1
+            && !names.iter().any(|n| swap::parse_swap_name(n).is_some())
+    }
+
     /// The segments of a closed log as it left them, and its log start: `None`
     /// when the log is open or was not opened yet in this process.
     pub fn closed_segments(&self) -> Option<(Vec<SegmentInfo>, i64)> {
@@ -1582,6 +1601,18 @@ impl PartitionLog {
 impl Evict for PartitionLog {
     fn take_referenced(&self) -> bool {
         self.referenced.swap(false, Ordering::Relaxed)
+    }
+
+    fn flush_due(&self) -> bool {
+        PartitionLog::flush_due(self)
+    }
+
+    fn flush(&self) -> Result<()> {
+        PartitionLog::flush(self)
+    }
+
+    fn describe(&self) -> String {
+        self.dir.display().to_string()
     }
 
     fn try_evict(&self) -> bool {

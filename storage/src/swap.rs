@@ -37,7 +37,7 @@ fn swap_path(dir: &Path, base: i64, end: i64) -> PathBuf {
     dir.join(format!("{base:020}.log.{end:020}{SWAP_SUFFIX}"))
 }
 
-fn parse_swap_name(name: &str) -> Option<(i64, i64)> {
+pub(crate) fn parse_swap_name(name: &str) -> Option<(i64, i64)> {
     let stem = name.strip_suffix(SWAP_SUFFIX)?;
     let (base, end) = stem.split_once(".log.")?;
     let ok = |s: &str| s.len() == 20 && s.bytes().all(|b| b.is_ascii_digit());
