@@ -2,6 +2,7 @@
 """Many partitions on one node (issue 20): the figures of the issue's table.
 
   benches/many_partitions.py [--partitions N[,N...]] [--batch TOPICS] [--dir PATH] WEIR
+  benches/many_partitions.py --hot [--partitions N] [--duration SECS] WEIR
 
 For each N (default 1000,10000; 100000 by hand on a quiet machine): a fresh data dir, a
 `weir serve` on a free port, then
@@ -11,12 +12,25 @@ For each N (default 1000,10000; 100000 by hand on a quiet machine): a fresh data
   - read every partition back (Fetch v11, 1,000 partitions per request);
   - Metadata v1 for all topics;
   - open files and memory maps of the process (/proc/PID/fd, /proc/PID/maps), RSS;
-  - SIGTERM, restart: time to the first ApiVersions answer, RSS after 1 s idle,
-    a produce + fetch over every partition again (logs reopen on first use);
+  - SIGTERM, restart (retention and the cleaner every second, their pass
+    times read from weir's debug log): time to the first ApiVersions answer,
+    RSS and CPU over 2.5 s idle, the last retention and cleaner pass over the
+    idle partitions, Metadata for all topics again, a produce + fetch over
+    every partition again (logs reopen on first use);
   - SIGKILL, restart: time to the first ApiVersions answer, then every partition read
     back (each log recovers before it is served);
-and prints one table row per figure. Standard library only.
+and prints one table row per figure.
+
+With --hot: for each N, `weir bench` (the WEIR binary's own load generator)
+on a topic of 4 hot partitions, once on a broker with an empty data dir and
+once after a clean restart of a broker holding N idle partitions (created,
+one record each): produce throughput (acks=all, 10 s by default), consume
+throughput of what was produced, and produce->consume latency at a fixed
+rate (e2e, 2,000 records/s); prints each figure with and without the idle
+partitions and their ratio (throughput with / without; latency without /
+with; issue 20's target: >= 0.95). Standard library only.
 """
+import json
 import argparse
 import os
 import shutil
@@ -213,11 +227,12 @@ def free_port():
 
 
 class Weir:
-    def __init__(self, binary, data_dir, log):
+    def __init__(self, binary, data_dir, log, extra=()):
         self.port = free_port()
         self.t0 = time.perf_counter()
         self.proc = subprocess.Popen(
-            [binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", data_dir],
+            [binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir", data_dir,
+             *extra],
             stdout=subprocess.DEVNULL, stderr=log)
         self.start_ms = self._first_api_versions()
 
@@ -244,6 +259,11 @@ class Weir:
         with open(f"/proc/{self.proc.pid}/status") as f:
             kb = int(next(line for line in f if line.startswith("VmRSS")).split()[1])
         return kb / 1024
+
+    def cpu_secs(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def open_files(self):
         return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
@@ -303,11 +323,21 @@ def run(binary, n, batch_topics, base_dir, log):
         c.close()
         w.stop()
 
-        w = Weir(binary, data_dir, log)
+        passes_log = data_dir + ".passes.log"
+        with open(passes_log, "w") as plog:
+            w = Weir(binary, data_dir, plog, PASSES)
         out["clean restart to ApiVersions ms"] = w.start_ms
         time.sleep(1)
         out["idle RSS after clean restart MB"] = w.rss_mb()
+        cpu0 = w.cpu_secs()
+        time.sleep(1.5)
+        out["idle CPU ms/s (retention + cleaner every 1 s)"] = (w.cpu_secs() - cpu0) / 1.5 * 1000
+        retention, cleaner = last_passes(passes_log)
+        out["retention pass over idle partitions ms"] = retention
+        out["cleaner pass ms"] = cleaner
         c = Conn(w.port)
+        _, secs = timed(lambda: metadata_all(c))
+        out["metadata all topics after restart ms"] = secs * 1000
         errs, secs = timed(lambda: sum(produce(c, ps, batch) for ps in chunks(parts, 1000)))
         assert errs == 0, f"{errs} produce errors after restart"
         out["produce after clean restart s"] = secs
@@ -329,7 +359,83 @@ def run(binary, n, batch_topics, base_dir, log):
         w.stop()
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+        if os.path.exists(data_dir + ".passes.log"):
+            os.remove(data_dir + ".passes.log")
     return out
+
+
+# Retention and the cleaner every second, their pass times in the log.
+PASSES = ["--set", "log.retention.check.interval.ms=1000", "--set", "log.cleaner.backoff.ms=1000",
+          "--log-level", "info,weir::log_manager=debug"]
+
+
+def last_passes(path):
+    """The last retention and cleaner pass times (ms) in weir's log (nan if none ran)."""
+    retention = cleaner = float("nan")
+    with open(path, errors="replace") as f:
+        for line in f:
+            if "retention pass:" in line:
+                retention = float(line.rsplit(",", 1)[1].split()[0])
+            elif "cleaner pass:" in line:
+                cleaner = float(line.rsplit(",", 1)[1].split()[0])
+    return retention, cleaner
+
+
+# ---------------------------------------------------------------- hot partitions among idle ones
+
+
+def bench(binary, port, mode, *args):
+    cmd = [binary, "bench", mode, "-b", f"127.0.0.1:{port}", "--topic", "hot", "--json",
+           "--quiet", *args]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        sys.exit(f"{' '.join(cmd)}: exit {r.returncode}: {r.stderr[-2000:]}")
+    return json.loads(r.stdout)
+
+
+def hot_figures(binary, port, duration):
+    p = bench(binary, port, "produce", "--create", "--partitions", "4", "--duration",
+              f"{duration}s")
+    c = bench(binary, port, "consume", "--records", str(p["acked_records"]))
+    e = bench(binary, port, "e2e", "--rate", "2000", "--duration", f"{duration}s")
+    return {
+        "produce records/s": p["figures"]["produce_records_per_s"],
+        "produce ack p99 ms": p["figures"]["ack_p99_ms"],
+        "consume records/s": c["figures"]["consume_records_per_s"],
+        "e2e p50 ms (2,000 records/s)": e["e2e_latency_ms"]["p50"],
+        "e2e p99 ms (2,000 records/s)": e["e2e_latency_ms"]["p99"],
+    }
+
+
+def run_hot(binary, n, duration, base_dir, log):
+    figures = {}
+    for idle in (0, n):
+        data_dir = tempfile.mkdtemp(prefix=f"hot-{idle}-", dir=base_dir)
+        try:
+            if idle:
+                w = Weir(binary, data_dir, log)
+                c = Conn(w.port)
+                topics = [f"mp{i:06d}" for i in range(idle // 5)]
+                for ts in chunks(topics, 200):
+                    create_topics(c, ts, 5)
+                batch = record_batch(b"x" * 100)
+                parts = [(t, p) for t in topics for p in range(5)]
+                errs = sum(produce(c, ps, batch) for ps in chunks(parts, 1000))
+                assert errs == 0, f"{errs} produce errors"
+                c.close()
+                w.stop()
+            w = Weir(binary, data_dir, log)
+            print(f"... hot partitions beside {idle:,} idle ones", file=sys.stderr, flush=True)
+            figures[idle] = hot_figures(binary, w.port, duration)
+            w.stop()
+        finally:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    print(f"| figure (4 hot partitions) | no idle partitions | {n:,} idle partitions | ratio |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, without in figures[0].items():
+        with_ = figures[n][name]
+        ratio = without / with_ if name.endswith("ms") or " ms " in name else with_ / without
+        print(f"| {name} | {without:,.1f} | {with_:,.1f} | {ratio:.3f} |")
 
 
 def main():
@@ -338,10 +444,17 @@ def main():
     ap.add_argument("--batch", type=int, default=200, help="topics per CreateTopics (0: all)")
     ap.add_argument("--dir", default=None, help="where the data dirs go (default: /tmp)")
     ap.add_argument("--log", default=None, help="weir's stderr goes here (default: discarded)")
+    ap.add_argument("--hot", action="store_true",
+                    help="hot partitions with and without N idle ones (N: --partitions)")
+    ap.add_argument("--duration", type=int, default=10, help="--hot: seconds per bench run")
     ap.add_argument("weir")
     args = ap.parse_args()
     sizes = [int(x) for x in args.partitions.split(",")]
     log = open(args.log, "w") if args.log else subprocess.DEVNULL
+    if args.hot:
+        for n in sizes:
+            run_hot(args.weir, n, args.duration, args.dir, log)
+        return
     results = {}
     for n in sizes:
         print(f"... {n} partitions", file=sys.stderr, flush=True)

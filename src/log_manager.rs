@@ -51,10 +51,20 @@ impl LogManagerStats {
 }
 
 fn all_partitions(state: &BrokerState) -> Vec<(Arc<Partition>, Arc<ResolvedTopicConfig>)> {
+    partitions_where(state, |_| true)
+}
+
+/// The partitions of the topics whose config passes `keep` (a topic is looked
+/// at once, not each of its partitions).
+fn partitions_where(
+    state: &BrokerState,
+    keep: impl Fn(&ResolvedTopicConfig) -> bool,
+) -> Vec<(Arc<Partition>, Arc<ResolvedTopicConfig>)> {
     state
         .partitions
         .topics()
         .iter()
+        .filter(|t| keep(&t.resolved()))
         .flat_map(|t| {
             let cfg = t.resolved().clone();
             t.partitions().into_iter().map(move |p| (p, cfg.clone()))
@@ -65,7 +75,17 @@ fn all_partitions(state: &BrokerState) -> Vec<(Arc<Partition>, Arc<ResolvedTopic
 /// One retention pass over every partition.
 pub fn run_retention(state: &BrokerState, stats: &LogManagerStats) {
     let now = now_ms();
-    for (p, cfg) in all_partitions(state) {
+    let started = Instant::now();
+    let all = all_partitions(state);
+    let (total, mut looked) = (all.len(), 0usize);
+    for (p, cfg) in all {
+        // A log not opened since start with only its active segment: nothing
+        // can go, and opening it (mapping, after SIGKILL recovering) to find
+        // that out made the first pass cost every partition's log.
+        if p.retention_idle() {
+            continue;
+        }
+        looked += 1;
         let policy = cfg.retention;
         match p.apply_retention(&policy, now) {
             Ok(RetentionOutcome {
@@ -94,6 +114,10 @@ pub fn run_retention(state: &BrokerState, stats: &LogManagerStats) {
         }
     }
     stats.retention_runs.fetch_add(1, Ordering::Relaxed);
+    tracing::debug!(
+        "retention pass: {total} partitions, {looked} looked at, {:.3} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
 }
 
 /// Why segments went, counted: `2 by time, 1 by size`.
@@ -117,9 +141,10 @@ fn reasons(deleted: &[(i64, weir_storage::RetentionReason)]) -> String {
 pub fn run_cleaner(state: &BrokerState, stats: &LogManagerStats, stop: &AtomicBool) {
     // Partitions found with nothing dirty are skipped until their log grows, so
     // a pass costs what changed, not the partition count.
-    let mut due: Vec<_> = all_partitions(state)
+    let started = Instant::now();
+    let mut due: Vec<_> = partitions_where(state, |cfg| cfg.compacted)
         .into_iter()
-        .filter(|(p, cfg)| cfg.compacted && !p.cleaner_quiet())
+        .filter(|(p, _)| !p.cleaner_quiet())
         .map(|(p, cfg)| {
             let ccfg = cfg.cleaner;
             let end = p.high_watermark();
@@ -136,6 +161,7 @@ pub fn run_cleaner(state: &BrokerState, stats: &LogManagerStats, stop: &AtomicBo
         .filter(|(_, ccfg, info)| info.should_clean(ccfg, now_ms()))
         .collect();
     due.sort_by(|a, b| b.2.ratio().total_cmp(&a.2.ratio()));
+    let picked = due.len();
     for (p, ccfg, _) in due {
         if stop.load(Ordering::Relaxed) || state.is_shutting_down() {
             return;
@@ -148,6 +174,10 @@ pub fn run_cleaner(state: &BrokerState, stats: &LogManagerStats, stop: &AtomicBo
         }
     }
     stats.cleaner_runs.fetch_add(1, Ordering::Relaxed);
+    tracing::debug!(
+        "cleaner pass: {picked} partitions to clean, {:.3} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
 }
 
 fn record(stats: &LogManagerStats, p: &Partition, s: &CleanStats) {
@@ -176,39 +206,47 @@ fn record(stats: &LogManagerStats, p: &Partition, s: &CleanStats) {
     );
 }
 
-/// After an unclean stop: open (recover) every log not recovered yet, on its
-/// own thread, so the broker answers at once and each log is recovered before
-/// it is served (first use recovers it too, and waits for a recovery in
-/// progress). Each log is left first in line to close again.
+/// Once the listeners accept: build the topics the registry left at open
+/// ([`crate::partitions::Registry::finish_loading`]), then, after an unclean
+/// stop, open (recover) every log not recovered yet, all on one thread, so
+/// the broker answers at once and each log is recovered before it is served
+/// (first use recovers it too, and waits for a recovery in progress). Each
+/// recovered log is left first in line to close again.
 pub fn start_recovery(state: Arc<BrokerState>) -> Option<std::thread::JoinHandle<()>> {
-    let logs = state.store.logs_to_recover();
-    if logs.is_empty() {
-        return None;
-    }
     std::thread::Builder::new()
         .name("weir-recovery".into())
         .spawn(move || {
-            let started = Instant::now();
-            let total = logs.len();
-            for log in logs {
-                if state.is_shutting_down() {
-                    return;
-                }
-                if !log.needs_recovery() {
-                    continue;
-                }
-                match log.open_now() {
-                    Ok(()) => log.release(),
-                    Err(StorageError::Closed) => {}
-                    Err(e) => tracing::error!("recovering {log:?} failed: {e}"),
-                }
-            }
-            tracing::info!(
-                "recovered {total} logs in {:.3} s",
-                started.elapsed().as_secs_f64()
-            );
+            state.partitions.finish_loading();
+            state.partitions.wait_loaded();
+            recover_all(&state);
         })
         .ok()
+}
+
+fn recover_all(state: &BrokerState) {
+    let logs = state.store.logs_to_recover();
+    if logs.is_empty() {
+        return;
+    }
+    let started = Instant::now();
+    let total = logs.len();
+    for log in logs {
+        if state.is_shutting_down() {
+            return;
+        }
+        if !log.needs_recovery() {
+            continue;
+        }
+        match log.open_now() {
+            Ok(()) => log.release(),
+            Err(StorageError::Closed) => {}
+            Err(e) => tracing::error!("recovering {log:?} failed: {e}"),
+        }
+    }
+    tracing::info!(
+        "recovered {total} logs in {:.3} s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 /// Start the background thread. It ends when the broker shuts down.

@@ -235,9 +235,6 @@ impl Broker {
         background.push(tokio::spawn(state.txn.clone().run_timers(state.clone())));
         // Retention and the log cleaner: own thread, ends at shutdown.
         crate::log_manager::start(state.clone(), metrics.log_manager.clone());
-        // After an unclean stop, logs recover on first use or here, whichever
-        // comes first (a request to a log being recovered waits for it).
-        crate::log_manager::start_recovery(state.clone());
         let mut accepts = JoinSet::new();
         let mut listener_addrs = Vec::with_capacity(bound.len());
         let reload_every =
@@ -254,6 +251,10 @@ impl Broker {
             eprintln!("weir listening on {bound_addr}");
         }
         let accept_task = tokio::spawn(async move { while accepts.join_next().await.is_some() {} });
+        // Now that connections are accepted: the topics not built at start,
+        // then (after an unclean stop) the logs recover, on first use or here,
+        // whichever comes first (a request to a log being recovered waits).
+        crate::log_manager::start_recovery(state.clone());
         ready.store(true, Ordering::Release);
         // (Logged once start-up succeeded: a failed start prints one line only.)
         tracing::info!(

@@ -16,7 +16,7 @@ use std::sync::Arc;
 pub fn open(settings: &Settings, registry: &Registry) -> Result<Coordinator, String> {
     let cfg = GroupConfig::from_settings(|k| settings.get(k).map(|s| s.raw.clone()))?;
     let coordinator = Coordinator::open_lazy(cfg);
-    if registry.topic(OFFSETS_TOPIC).is_some() {
+    if registry.topic_if_built(OFFSETS_TOPIC).is_some() {
         attach(&coordinator, registry)?;
     }
     Ok(coordinator)

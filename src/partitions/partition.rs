@@ -435,6 +435,12 @@ impl Partition {
         self.log.set_config(config);
     }
 
+    /// Whether a retention pass has nothing to look at here without opening
+    /// the log: not opened since start and only its active segment on disk.
+    pub fn retention_idle(&self) -> bool {
+        self.log.unopened_single_segment()
+    }
+
     /// One retention pass (time, size, log start) up to the high watermark.
     pub fn apply_retention(
         &self,

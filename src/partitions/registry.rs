@@ -2,6 +2,14 @@
 //! write and one directory fsync), alter, grow and delete topics, persist the
 //! registry, and rebuild every partition at start-up without opening any log
 //! (logs and producer state load on first use).
+//!
+//! Start-up builds only the internal topics; the other topics of the
+//! checkpoint (and the partition directories it does not know, adopted) are
+//! built by [`Registry::finish_loading`], which the server runs on its own
+//! thread once the listeners accept, so the first request is answered in
+//! milliseconds even with 100,000 partitions. Until then a lookup that finds
+//! its topic answers at once and every other one waits for the load (or does
+//! it itself, when nobody started it).
 
 use super::checkpoint::{
     decode_registry, decode_snapshots, encode_registry, SnapshotWriter, TopicSpec,
@@ -14,8 +22,9 @@ use crate::config::topic::{ResolvedTopicConfig, TopicConfig};
 use crate::config::Settings;
 use crate::ids;
 use crate::producer_state::ProducerStateTable;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use uuid::Uuid;
 use weir_storage::{LogConfig, StorageError, Store, TopicPartition};
@@ -48,6 +57,31 @@ pub struct Registry {
     snapshots: Mutex<HashMap<TopicPartition, (i64, ProducerStateTable)>>,
     /// Serialises producer-state snapshot writes.
     snapshot_write: Mutex<()>,
+    /// The topics not built yet at start-up (see [`Registry::finish_loading`]).
+    load: Mutex<Load>,
+    load_done: Condvar,
+    /// Every topic is built (the fast path of the lookups).
+    loaded: AtomicBool,
+}
+
+/// The start-up load: the specs to build until a thread takes them, then
+/// `done` once they are all in the maps.
+#[derive(Default)]
+struct Load {
+    pending: Option<Vec<TopicSpec>>,
+    done: bool,
+}
+
+/// Marks the load done even if building a topic panicked (waiters never hang).
+struct LoadDone<'a>(&'a Registry);
+
+impl Drop for LoadDone<'_> {
+    fn drop(&mut self) {
+        let mut load = self.0.load.lock();
+        load.done = true;
+        self.0.loaded.store(true, Ordering::Release);
+        self.0.load_done.notify_all();
+    }
 }
 
 impl Registry {
@@ -77,9 +111,10 @@ impl Registry {
             .ok_or_else(|| format!("{name} has no partition 0"))
     }
 
-    /// Load the registry from its checkpoint and open every partition log,
-    /// adopting partition directories the checkpoint does not know (their data is
-    /// kept, under a new topic id).
+    /// Load the registry from its checkpoint and build the internal topics;
+    /// the others (and the adoption of partition directories the checkpoint
+    /// does not know, whose data is kept under a new topic id) wait for
+    /// [`Registry::finish_loading`] or the first lookup that needs them.
     pub fn open(store: Arc<Store>, settings: Arc<Settings>) -> Result<Registry, TopicError> {
         let reg = Registry {
             store,
@@ -88,14 +123,98 @@ impl Registry {
             change: Mutex::new(()),
             snapshots: Mutex::new(HashMap::new()),
             snapshot_write: Mutex::new(()),
+            load: Mutex::new(Load::default()),
+            load_done: Condvar::new(),
+            loaded: AtomicBool::new(false),
         };
         if let Some(data) = reg.store.read_checkpoint(PRODUCER_SNAPSHOT)? {
             // A damaged snapshot only costs a longer scan of the logs.
             *reg.snapshots.lock() = decode_snapshots(&data).unwrap_or_default();
         }
-        let mut specs = match reg.store.read_checkpoint(TOPICS_CHECKPOINT)? {
+        let specs = match reg.store.read_checkpoint(TOPICS_CHECKPOINT)? {
             Some(data) => decode_registry(&data)?,
             None => Vec::new(),
+        };
+        let (internal, rest): (Vec<_>, Vec<_>) = specs
+            .into_iter()
+            .partition(|s| INTERNAL_TOPICS.contains(&s.name.as_str()));
+        for spec in internal {
+            let topic = reg.build_topic(spec)?;
+            reg.insert(topic);
+        }
+        reg.load.lock().pending = Some(rest);
+        Ok(reg)
+    }
+
+    /// Build the topics [`Registry::open`] left (the server calls this on its
+    /// own thread once it accepts connections); returns at once if another
+    /// thread did or does it. A topic that cannot be built is logged and left
+    /// out, as a start-up failure would leave the whole broker out.
+    pub fn finish_loading(&self) {
+        let Some(mut specs) = self.load.lock().pending.take() else {
+            return;
+        };
+        let done = LoadDone(self);
+        let started = std::time::Instant::now();
+        let adopted = self.adopt_dirs(&mut specs);
+        let total = specs.len();
+        let mut specs = specs.into_iter().peekable();
+        while specs.peek().is_some() {
+            // In chunks, so lookups of topics already built go on meanwhile.
+            let mut built = Vec::with_capacity(256);
+            for spec in specs.by_ref().take(256) {
+                let name = spec.name.clone();
+                match self.build_topic(spec) {
+                    Ok(t) => built.push(t),
+                    Err(e) => tracing::error!("could not load topic {name}: {e}"),
+                }
+            }
+            let mut topics = self.topics.write();
+            for topic in built {
+                topics.by_id.insert(topic.id, topic.clone());
+                topics.by_name.insert(topic.name.clone(), topic);
+            }
+        }
+        drop(done);
+        if adopted {
+            let _guard = self.change.lock();
+            if let Err(e) = self.persist() {
+                tracing::error!("could not write the registry after adopting directories: {e}");
+            }
+        }
+        tracing::info!(
+            "loaded {total} topics in {:.3} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+
+    /// Whether every topic is built (see [`Registry::finish_loading`]).
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.load(Ordering::Acquire)
+    }
+
+    /// Block until every topic is built, building them here if nobody started.
+    pub fn wait_loaded(&self) {
+        if self.is_loaded() {
+            return;
+        }
+        self.finish_loading();
+        let mut load = self.load.lock();
+        while !load.done {
+            self.load_done.wait(&mut load);
+        }
+    }
+
+    /// Add to `specs` the partition directories nobody knows (the data is
+    /// kept: a topic under a new id, or more partitions of a known one);
+    /// returns whether any were.
+    fn adopt_dirs(&self, specs: &mut Vec<TopicSpec>) -> bool {
+        let dirs = match self.store.list_logs() {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!("could not list the partition directories: {e}");
+                return false;
+            }
         };
         let mut adopted = false;
         let mut by_name: HashMap<String, usize> = specs
@@ -103,7 +222,25 @@ impl Registry {
             .enumerate()
             .map(|(i, s)| (s.name.clone(), i))
             .collect();
-        for tp in reg.store.list_logs()? {
+        for tp in dirs {
+            if let Some(topic) = self.topics.read().by_name.get(&tp.topic).cloned() {
+                // Built at open (an internal topic): grow it in place.
+                let count = topic.partition_count();
+                if tp.partition >= count {
+                    let config = topic.resolved().log.clone();
+                    let new: Result<Vec<_>, _> = (count..=tp.partition)
+                        .map(|i| self.open_partition(&tp.topic, i, &config))
+                        .collect();
+                    match new {
+                        Ok(new) => {
+                            topic.partitions.write().extend(new);
+                            adopted = true;
+                        }
+                        Err(e) => tracing::error!("could not adopt {}: {e}", tp.dir_name()),
+                    }
+                }
+                continue;
+            }
             match by_name.get(&tp.topic).map(|&i| &mut specs[i]) {
                 Some(spec) if tp.partition >= spec.partitions => {
                     spec.partitions = tp.partition + 1;
@@ -123,18 +260,13 @@ impl Registry {
                 None => {}
             }
         }
-        {
-            let mut topics = reg.topics.write();
-            for spec in specs {
-                let topic = reg.build_topic(spec)?;
-                topics.by_id.insert(topic.id, topic.clone());
-                topics.by_name.insert(topic.name.clone(), topic);
-            }
-        }
-        if adopted {
-            reg.persist()?;
-        }
-        Ok(reg)
+        adopted
+    }
+
+    fn insert(&self, topic: Arc<Topic>) {
+        let mut topics = self.topics.write();
+        topics.by_id.insert(topic.id, topic.clone());
+        topics.by_name.insert(topic.name.clone(), topic);
     }
 
     fn build_topic(&self, spec: TopicSpec) -> Result<Arc<Topic>, TopicError> {
@@ -185,33 +317,37 @@ impl Registry {
     }
 
     pub fn topic(&self, name: &str) -> Option<Arc<Topic>> {
+        if let Some(t) = self.topics.read().by_name.get(name) {
+            return Some(t.clone());
+        }
+        if self.is_loaded() {
+            return None;
+        }
+        self.wait_loaded();
+        self.topics.read().by_name.get(name).cloned()
+    }
+
+    /// The topic `name` if it is built already, without waiting for the
+    /// start-up load (the internal topics are built at open).
+    pub fn topic_if_built(&self, name: &str) -> Option<Arc<Topic>> {
         self.topics.read().by_name.get(name).cloned()
     }
 
     pub fn topic_by_id(&self, id: Uuid) -> Option<Arc<Topic>> {
+        if let Some(t) = self.topics.read().by_id.get(&id) {
+            return Some(t.clone());
+        }
+        if self.is_loaded() {
+            return None;
+        }
+        self.wait_loaded();
         self.topics.read().by_id.get(&id).cloned()
     }
 
     /// All topics, by name.
     pub fn topics(&self) -> Vec<Arc<Topic>> {
+        self.wait_loaded();
         self.topics.read().by_name.values().cloned().collect()
-    }
-
-    /// The partitions whose flush policy asks for an fsync now (the flusher's
-    /// poll): no copy of the topic list, a closed log is never due.
-    pub fn flush_due(&self) -> Vec<Arc<Partition>> {
-        let topics = self.topics.read();
-        let mut due = Vec::new();
-        for t in topics.by_name.values() {
-            due.extend(
-                t.partitions
-                    .read()
-                    .iter()
-                    .filter(|p| p.flush_due())
-                    .cloned(),
-            );
-        }
-        due
     }
 
     pub fn partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
@@ -245,6 +381,7 @@ impl Registry {
         new: Vec<NewTopic>,
         validate_only: bool,
     ) -> Vec<Result<Option<Arc<Topic>>, TopicError>> {
+        self.wait_loaded();
         let _guard = self.change.lock();
         let mut results = Vec::with_capacity(new.len());
         let mut created = Vec::new();
@@ -350,6 +487,7 @@ impl Registry {
 
     /// Delete a topic and its data.
     pub fn delete_topic(&self, name: &str) -> Result<Arc<Topic>, TopicError> {
+        self.wait_loaded();
         let _guard = self.change.lock();
         let topic = {
             let mut topics = self.topics.write();
@@ -435,6 +573,10 @@ impl Registry {
     /// Called at shutdown and periodically, so a restart after a crash only
     /// rescans the log tails written since.
     pub fn snapshot_producer_state(&self, only_if_changed: bool) -> Result<bool, TopicError> {
+        if only_if_changed && !self.is_loaded() {
+            // Topics not built yet changed nothing; the built ones wait too.
+            return Ok(false);
+        }
         let _guard = self.snapshot_write.lock();
         let partitions: Vec<_> = self.topics().iter().flat_map(|t| t.partitions()).collect();
         if only_if_changed && !partitions.iter().any(|p| p.producer_state_dirty()) {

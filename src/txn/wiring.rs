@@ -25,7 +25,7 @@ pub fn open(settings: &Settings, registry: &Registry) -> Result<TxnCoordinator, 
         settings.i64("transaction.max.timeout.ms"),
         settings.i64("transactional.id.expiration.ms"),
     );
-    if registry.topic(TXN_TOPIC).is_some() {
+    if registry.topic_if_built(TXN_TOPIC).is_some() {
         attach(&coordinator, registry)?;
     }
     Ok(coordinator)

@@ -59,6 +59,11 @@ pub(crate) trait Fs: Send + Sync + std::fmt::Debug {
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
         std::fs::create_dir_all(path)
     }
+    /// mkdir(2) of one directory (`AlreadyExists` when it is there): one
+    /// syscall where `create_dir_all` of an existing directory takes three.
+    fn create_dir(&self, path: &Path) -> io::Result<()> {
+        std::fs::create_dir(path)
+    }
     /// Make everything written on the file system holding `dir` durable
     /// (`syncfs(2)`): the clean shutdown's one sync instead of one per file.
     fn sync_fs(&self, dir: &Path) -> io::Result<()> {
@@ -224,6 +229,10 @@ impl Fs for Guarded {
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
         self.health.refuse(path)?;
         self.inner.create_dir_all(path)
+    }
+    fn create_dir(&self, path: &Path) -> io::Result<()> {
+        self.health.refuse(path)?;
+        self.inner.create_dir(path)
     }
     fn sync_fs(&self, dir: &Path) -> io::Result<()> {
         self.health.refuse(dir)?;

@@ -55,9 +55,10 @@ impl IndexFile {
             capacity: 0,
             sealed: preallocate_bytes.is_none(),
         };
-        idx.remap_with(
+        idx.remap_known(
             fs,
             &file,
+            len as u64,
             preallocate_bytes
                 .map(|b| (b / entry_size).max(entries))
                 .unwrap_or(entries),
@@ -75,10 +76,21 @@ impl IndexFile {
     }
 
     fn remap_with(&mut self, fs: &dyn Fs, file: &File, capacity: usize) -> Result<()> {
+        let current = file.metadata().map_err(|e| io_err(&self.path, e))?.len();
+        self.remap_known(fs, file, current, capacity)
+    }
+
+    /// [`IndexFile::remap_with`] when the file's length `current` is known.
+    fn remap_known(
+        &mut self,
+        fs: &dyn Fs,
+        file: &File,
+        current: u64,
+        capacity: usize,
+    ) -> Result<()> {
         let capacity = capacity.max(self.entries);
         self.map = None; // unmap before changing the length
         let bytes = capacity * self.entry_size;
-        let current = file.metadata().map_err(|e| io_err(&self.path, e))?.len();
         if current != bytes as u64 {
             // (Not when unchanged: a clean start must not touch the files.)
             fs.set_len(file, &self.path, bytes as u64)

@@ -335,6 +335,16 @@ fn log_recovery(dir: &Path, cut: &[(i64, u64)], dropped: usize, dropped_bytes: u
     );
 }
 
+/// The file names in `dir` (one `getdents` pass).
+fn list_names(dir: &Path) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| io_err(dir, e))? {
+        let entry = entry.map_err(|e| io_err(dir, e))?;
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    Ok(names)
+}
+
 impl LoadedLog {
     /// Open (or create) the log in `dir`. With `recover`, segments from the one
     /// holding the recovery point onwards are re-validated and the torn tail cut;
@@ -345,8 +355,16 @@ impl LoadedLog {
         config: LogConfig,
         recover: bool,
     ) -> Result<LoadedLog> {
-        let created = !dir.exists();
-        fs.create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        // One mkdir: the directory usually exists (made at topic creation).
+        let created = match fs.create_dir(dir) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fs.create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+                true
+            }
+            Err(e) => return Err(io_err(dir, e)),
+        };
         if created {
             if let Some(parent) = dir.parent() {
                 fs.sync_dir(parent).map_err(|e| io_err(parent, e))?;
@@ -360,14 +378,15 @@ impl LoadedLog {
         };
         let (mut log_start, mut recovery_point) = checkpoint.unwrap_or((0, 0));
         let recover = recover || created;
-        // Complete or discard an interrupted cleaner swap before listing segments.
-        swap::recover_swaps(&*fs, dir)?;
+        // One listing of the directory, unless completing or discarding an
+        // interrupted cleaner swap (done first) changed it.
+        let mut names = list_names(dir)?;
+        if swap::recover_swaps(&*fs, dir, &names)? {
+            names = list_names(dir)?;
+        }
         let mut bases = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(|e| io_err(dir, e))? {
-            let entry = entry.map_err(|e| io_err(dir, e))?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if let Some(b) = segment::parse_log_name(&name) {
+        for name in &names {
+            if let Some(b) = segment::parse_log_name(name) {
                 bases.push(b);
             } else if name.ends_with(".tmp")
                 || name.ends_with(TRUNCATING_SUFFIX)
@@ -375,7 +394,7 @@ impl LoadedLog {
             {
                 // Leftovers of an interrupted atomic rewrite or truncation copy.
                 // (`.cleaned` / `.swap` files belong to the log cleaner.)
-                let p = entry.path();
+                let p = dir.join(name);
                 fs.remove_file(&p).map_err(|e| io_err(&p, e))?;
             }
         }
@@ -1335,6 +1354,25 @@ impl PartitionLog {
         self.referenced.store(false, Ordering::Relaxed);
     }
 
+    /// Whether the log was not opened in this process and its directory holds
+    /// at most one segment (and no cleaner swap): retention can pass it by
+    /// without opening it, since the active segment never goes. One listing
+    /// of the directory instead of opening and mapping the log.
+    pub fn unopened_single_segment(&self) -> bool {
+        if self.is_open() || self.last.lock().is_some() || self.needs_recovery() {
+            return false;
+        }
+        let Ok(names) = list_names(&self.dir) else {
+            return false;
+        };
+        names
+            .iter()
+            .filter(|n| segment::parse_log_name(n).is_some())
+            .count()
+            <= 1
+            && !names.iter().any(|n| swap::parse_swap_name(n).is_some())
+    }
+
     /// The segments of a closed log as it left them, and its log start: `None`
     /// when the log is open or was not opened yet in this process.
     pub fn closed_segments(&self) -> Option<(Vec<SegmentInfo>, i64)> {
@@ -1563,6 +1601,18 @@ impl PartitionLog {
 impl Evict for PartitionLog {
     fn take_referenced(&self) -> bool {
         self.referenced.swap(false, Ordering::Relaxed)
+    }
+
+    fn flush_due(&self) -> bool {
+        PartitionLog::flush_due(self)
+    }
+
+    fn flush(&self) -> Result<()> {
+        PartitionLog::flush(self)
+    }
+
+    fn describe(&self) -> String {
+        self.dir.display().to_string()
     }
 
     fn try_evict(&self) -> bool {

@@ -38,6 +38,18 @@ pub(crate) trait Evict: Send + Sync {
     /// Close the log's files unless someone is opening or closing it right now
     /// (then false: it stays in the ring).
     fn try_evict(&self) -> bool;
+    /// Whether the log's flush policy asks for an fsync now.
+    fn flush_due(&self) -> bool {
+        false
+    }
+    /// fsync what the log appended so far (the flusher's work).
+    fn flush(&self) -> crate::error::Result<()> {
+        Ok(())
+    }
+    /// For the flusher's error line.
+    fn describe(&self) -> String {
+        String::new()
+    }
 }
 
 /// The ring of open logs and the cap.
@@ -75,6 +87,17 @@ impl OpenLogs {
     /// Logs in the ring (open, or closed since and not yet looked at).
     pub(crate) fn len(&self) -> usize {
         self.ring.lock().len()
+    }
+
+    /// The open logs whose flush policy asks for an fsync now: a look at the
+    /// logs in the ring only, so a poll costs the open logs, not every log.
+    pub(crate) fn flush_due(&self) -> Vec<std::sync::Arc<dyn Evict>> {
+        self.ring
+            .lock()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter(|l| l.flush_due())
+            .collect()
     }
 
     /// A log just opened: add it to the ring, then close others if over the cap.

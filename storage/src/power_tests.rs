@@ -222,6 +222,12 @@ impl Fs for PowerFs {
         self.state.lock().step()?;
         std::fs::create_dir_all(path)
     }
+    fn create_dir(&self, path: &Path) -> io::Result<()> {
+        if self.state.lock().dead {
+            return Err(dead());
+        }
+        std::fs::create_dir(path)
+    }
 }
 
 /// A small deterministic generator (the cut points are reproducible by seed).

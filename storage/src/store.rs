@@ -165,6 +165,22 @@ impl Store {
         self.open.cap()
     }
 
+    /// Whether some open log's flush policy asks for an fsync now (the
+    /// flusher's poll: looks at the open logs only, never at idle ones).
+    pub fn flush_due(&self) -> bool {
+        !self.open.flush_due().is_empty()
+    }
+
+    /// fsync the open logs whose flush policy asks for it now. Blocking.
+    /// Returns the failures (log directory, error).
+    pub fn flush_due_logs(&self) -> Vec<(String, StorageError)> {
+        self.open
+            .flush_due()
+            .into_iter()
+            .filter_map(|l| l.flush().err().map(|e| (l.describe(), e)))
+            .collect()
+    }
+
     /// Logs whose files are open (or were closed since and not yet looked at).
     pub fn open_log_count(&self) -> usize {
         self.open.len()

@@ -37,7 +37,7 @@ fn swap_path(dir: &Path, base: i64, end: i64) -> PathBuf {
     dir.join(format!("{base:020}.log.{end:020}{SWAP_SUFFIX}"))
 }
 
-fn parse_swap_name(name: &str) -> Option<(i64, i64)> {
+pub(crate) fn parse_swap_name(name: &str) -> Option<(i64, i64)> {
     let stem = name.strip_suffix(SWAP_SUFFIX)?;
     let (base, end) = stem.split_once(".log.")?;
     let ok = |s: &str| s.len() == 20 && s.bytes().all(|b| b.is_ascii_digit());
@@ -102,25 +102,28 @@ pub(crate) fn finish_swap(fs: &dyn Fs, dir: &Path, base: i64, end: i64) -> Resul
     Ok(!empty)
 }
 
-/// Called when a log is opened, before its segments are listed: discard
-/// unfinished cleaned files and complete committed swaps.
-pub(crate) fn recover_swaps(fs: &dyn Fs, dir: &Path) -> Result<()> {
+/// Called when a log is opened, with the names listed in its directory,
+/// before its segments are taken from them: discard unfinished cleaned files
+/// and complete committed swaps. Returns whether it changed the directory
+/// (then the caller lists it again).
+pub(crate) fn recover_swaps(fs: &dyn Fs, dir: &Path, names: &[String]) -> Result<bool> {
     let mut swaps = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| io_err(dir, e))? {
-        let entry = entry.map_err(|e| io_err(dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
+    let mut changed = false;
+    for name in names {
         if name.ends_with(CLEANED_SUFFIX) {
-            let p = entry.path();
+            let p = dir.join(name);
             fs.remove_file(&p).map_err(|e| io_err(&p, e))?;
-        } else if let Some(range) = parse_swap_name(&name) {
+            changed = true;
+        } else if let Some(range) = parse_swap_name(name) {
             swaps.push(range);
         }
     }
     swaps.sort_unstable();
     for (base, end) in swaps {
         finish_swap(fs, dir, base, end)?;
+        changed = true;
     }
-    Ok(())
+    Ok(changed)
 }
 
 #[cfg(test)]
