@@ -20,6 +20,15 @@
 //! buffered writer. A TLS connection has no socket to `sendfile` into (rustls
 //! encrypts in user space; kTLS is not available through it), so there the
 //! offer is a no-op and record blocks are written from the mmap'd `Bytes`.
+//!
+//! A cold region (offered with `cold`: a catching-up consumer's data) is sent
+//! from the cold pool ([`crate::cold_io`]), not from the connection's worker: a
+//! `sendfile` of a megabyte through the loopback stack is about a millisecond of
+//! kernel time the runtime cannot preempt, which every tailing connection
+//! scheduled on that worker would wait out. The worker only waits for the
+//! socket to take more: each round it sends a first slice itself (so that a
+//! full socket is seen, and waited for, through tokio's readiness), then hands
+//! the rest to the pool, which sends until done or until the socket is full.
 
 use crate::limits::{MemoryPermit, RequestMemory};
 use bytes::{Buf, Bytes, BytesMut};
@@ -244,14 +253,31 @@ impl<T> FileSink for tokio::io::WriteHalf<T> {}
 impl FileSink for Vec<u8> {}
 impl FileSink for tokio::io::DuplexStream {}
 
+/// Bytes of cold regions sent from the cold pool since the process started.
+static COLD_SENDFILE_BYTES: AtomicU64 = AtomicU64::new(0);
+
+/// Bytes of cold regions sent with `sendfile(2)` from the cold pool (off the
+/// async workers) since the process started; part of [`sendfile_bytes`].
+pub fn cold_sendfile_bytes() -> u64 {
+    COLD_SENDFILE_BYTES.load(Ordering::Relaxed)
+}
+
+/// A file region offered for a response, and whether its data was read cold
+/// (it is then sent from the cold pool).
+#[derive(Debug, Clone)]
+pub struct OfferedRegion {
+    pub region: FileRegion,
+    pub cold: bool,
+}
+
 tokio::task_local! {
     /// The file regions offered for the response of the request being handled.
-    static FILE_REGIONS: RefCell<Vec<FileRegion>>;
+    static FILE_REGIONS: RefCell<Vec<OfferedRegion>>;
 }
 
 /// Run `request` (one request's handling, on the connection's task) collecting
 /// the file regions its handler offers; they go to [`write_frame_with_files`].
-pub async fn with_file_regions<F: Future>(request: F) -> (F::Output, Vec<FileRegion>) {
+pub async fn with_file_regions<F: Future>(request: F) -> (F::Output, Vec<OfferedRegion>) {
     FILE_REGIONS
         .scope(RefCell::new(Vec::new()), async move {
             let out = request.await;
@@ -267,9 +293,24 @@ pub async fn with_file_regions<F: Future>(request: F) -> (F::Output, Vec<FileReg
 /// connection cannot (TLS) or the block is too small to be worth it. Call it on
 /// the connection's task (not from the blocking pool).
 pub fn offer_file_region(region: &FileRegion) -> bool {
+    offer(region, false)
+}
+
+/// [`offer_file_region`] for a region a catching-up consumer reads (cold data,
+/// read on the cold pool): the writer sends it from the cold pool.
+pub fn offer_cold_file_region(region: &FileRegion) -> bool {
+    offer(region, true)
+}
+
+fn offer(region: &FileRegion, cold: bool) -> bool {
     region.len() >= SENDFILE_MIN
         && FILE_REGIONS
-            .try_with(|r| r.borrow_mut().push(region.clone()))
+            .try_with(|r| {
+                r.borrow_mut().push(OfferedRegion {
+                    region: region.clone(),
+                    cold,
+                })
+            })
             .is_ok()
 }
 
@@ -279,7 +320,7 @@ pub fn offer_file_region(region: &FileRegion) -> bool {
 pub async fn write_frame_with_files<W>(
     w: &mut BufWriter<W>,
     parts: &[Bytes],
-    regions: &[FileRegion],
+    regions: &[OfferedRegion],
 ) -> std::io::Result<()>
 where
     W: AsyncWrite + FileSink + Unpin,
@@ -292,11 +333,15 @@ where
         i32::try_from(len).map_err(|_| std::io::Error::other("response larger than 2 GiB"))?;
     w.write_all(&len.to_be_bytes()).await?;
     for p in parts {
-        match regions.iter().find(|r| r.is_same(p)) {
-            Some(region) => {
+        match regions.iter().find(|r| r.region.is_same(p)) {
+            Some(offered) => {
                 w.flush().await?;
                 let socket = w.get_ref().socket().expect("checked above");
-                send_file(socket, region).await?;
+                if offered.cold {
+                    send_file_cold(socket, &offered.region).await?;
+                } else {
+                    send_file(socket, &offered.region).await?;
+                }
             }
             None => w.write_all(p).await?,
         }
@@ -310,30 +355,98 @@ async fn send_file(socket: &TcpStream, region: &FileRegion) -> std::io::Result<(
     let mut offset = region.offset();
     let end = offset + region.len() as u64;
     while offset < end {
-        socket.writable().await?;
-        let sent = socket.try_io(Interest::WRITABLE, || {
-            let count = (end - offset) as usize;
-            rustix::fs::sendfile(socket, region.file(), Some(&mut offset), count)
-                .map_err(std::io::Error::from)
-        });
-        match sent {
-            // The region was validated when taken and the file is never cut under
-            // it; a short file means something else changed it: give up on the
-            // connection rather than send a frame shorter than announced.
-            Ok(0) => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "segment file ended inside a fetched region",
-                ))
-            }
-            Ok(n) => {
-                SENDFILE_BYTES.fetch_add(n as u64, Ordering::Relaxed);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
-        }
+        send_slice(socket, region, &mut offset, end).await?;
     }
     Ok(())
+}
+
+/// What a cold send's worker sends itself each round before handing the rest
+/// to the cold pool: one loopback segment's worth (tens of microseconds).
+const COLD_PROBE: u64 = 64 * 1024;
+
+/// [`send_file`] with the bulk of the work on the cold pool: each round the
+/// worker waits for writability and sends up to [`COLD_PROBE`] bytes itself
+/// (a full socket is seen there, so tokio's readiness stays right), then the
+/// pool sends the rest until done or until the socket is full again (it never
+/// waits on the socket).
+async fn send_file_cold(socket: &TcpStream, region: &FileRegion) -> std::io::Result<()> {
+    use std::os::fd::AsFd;
+    let mut offset = region.offset();
+    let end = offset + region.len() as u64;
+    while offset < end {
+        let before = offset;
+        let probe_end = (offset + COLD_PROBE).min(end);
+        send_slice(socket, region, &mut offset, probe_end).await?;
+        if offset == before || offset >= end {
+            continue; // the socket was full (wait again), or done
+        }
+        // The pool's own descriptor for the socket (same open socket, same
+        // non-blocking flag); closed when the job is done.
+        let fd = socket.as_fd().try_clone_to_owned()?;
+        let file = region.clone();
+        let (sent, result) = crate::cold_io::run(move || {
+            let mut at = offset;
+            let result = loop {
+                if at >= end {
+                    break Ok(());
+                }
+                let count = (end - at) as usize;
+                match rustix::fs::sendfile(&fd, file.file(), Some(&mut at), count) {
+                    Ok(0) => break Err(region_ended()),
+                    Ok(_) => {}
+                    // The socket is full: the worker waits for it.
+                    Err(rustix::io::Errno::AGAIN) => break Ok(()),
+                    Err(rustix::io::Errno::INTR) => {}
+                    Err(e) => break Err(std::io::Error::from(e)),
+                }
+            };
+            (at, result)
+        })
+        .await
+        .map_err(std::io::Error::other)?;
+        let n = sent - offset;
+        SENDFILE_BYTES.fetch_add(n, Ordering::Relaxed);
+        COLD_SENDFILE_BYTES.fetch_add(n, Ordering::Relaxed);
+        offset = sent;
+        result?;
+    }
+    Ok(())
+}
+
+/// Wait for the socket to be writable and `sendfile` what it takes of
+/// `[offset, end)` (possibly nothing: tokio's readiness was stale and is now
+/// cleared), advancing `offset`.
+async fn send_slice(
+    socket: &TcpStream,
+    region: &FileRegion,
+    offset: &mut u64,
+    end: u64,
+) -> std::io::Result<()> {
+    socket.writable().await?;
+    let sent = socket.try_io(Interest::WRITABLE, || {
+        let count = (end - *offset) as usize;
+        rustix::fs::sendfile(socket, region.file(), Some(offset), count)
+            .map_err(std::io::Error::from)
+    });
+    match sent {
+        Ok(0) => Err(region_ended()),
+        Ok(n) => {
+            SENDFILE_BYTES.fetch_add(n as u64, Ordering::Relaxed);
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The region was validated when taken and the file is never cut under it; a
+/// short file means something else changed it: the connection is given up
+/// rather than send a frame shorter than announced.
+fn region_ended() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::UnexpectedEof,
+        "segment file ended inside a fetched region",
+    )
 }
 
 #[cfg(test)]

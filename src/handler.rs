@@ -115,6 +115,20 @@ where
         .map_err(|e| HandlerError::Internal(format!("blocking task failed: {e}")))
 }
 
+/// [`blocking`] on the cold pool ([`crate::cold_io`]): for the disk reads of
+/// consumers that are catching up, so they neither run on the async workers
+/// nor multiply threads.
+pub async fn cold<T, F>(f: F) -> Result<T, HandlerError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let meter = crate::quota::timing::blocking_meter();
+    crate::cold_io::run(move || crate::quota::timing::metered(meter, f))
+        .await
+        .map_err(|e| HandlerError::Internal(e.to_string()))
+}
+
 /// A response whose `throttle_time_ms` the quota stage sets.
 pub trait ThrottleTime {
     fn set_throttle_time_ms(&mut self, ms: i32);

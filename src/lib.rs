@@ -45,6 +45,7 @@
 pub mod acl;
 pub mod cli;
 pub mod codec;
+pub mod cold_io;
 pub mod config;
 pub mod connection;
 pub mod dispatch;

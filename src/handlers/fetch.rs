@@ -11,10 +11,11 @@
 //!
 //! Cold data must never stall the async workers, or every tailing consumer and
 //! producer on the broker waits behind a disk read: a fetch that is far behind
-//! the log end (a batch consumer catching up) is read on the blocking pool —
-//! index lookup, batch walk, a readahead hint for the result and as much again
-//! after it (the consumer's next fetch), and one touch per page — and any other
-//! large result is pre-faulted there. A tailing fetch (at or near the log end,
+//! the log end (a batch consumer catching up) is read on the cold pool
+//! ([`crate::cold_io`]) — index lookup, batch walk, a readahead hint for the
+//! result and the next few fetches after it, and one touch per page — and its
+//! record blocks are sent from there too; any other large result is
+//! pre-faulted on the blocking pool. A tailing fetch (at or near the log end,
 //! data that was just written) is read in place.
 //!
 //! `isolation_level = 1` (read_committed) reads only below the partition's last
@@ -28,8 +29,8 @@
 
 use super::storage_error_code;
 use crate::acl::AclOperation;
-use crate::connection::{offer_file_region, SENDFILE_MIN};
-use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
+use crate::connection::{offer_cold_file_region, offer_file_region, SENDFILE_MIN};
+use crate::handler::{blocking, cold, Handler, HandlerResult, RequestContext};
 use crate::partitions::Partition;
 use crate::state::BrokerState;
 use bytes::Bytes;
@@ -57,6 +58,11 @@ const RESPONSE_OVERHEAD: usize = 48;
 /// A partition this many records or more behind its high watermark is read on the
 /// blocking pool: its data is probably not in the page cache any more.
 const CATCH_UP_RECORDS: i64 = 4096;
+/// How far past a catching-up read the disk is asked to read ahead, over all
+/// of the fetch's partitions (each gets its share, and at least as much again
+/// as it read): several fetches' worth, so the disk always has the next reads
+/// queued while this one is sent, rather than one fetch of lead.
+const CATCH_UP_READAHEAD: usize = 16 << 20;
 
 /// One requested partition, resolved.
 struct Wanted {
@@ -115,11 +121,12 @@ impl Handler for Api {
             }
             let (results, available, any_error, regions) = if off_workers {
                 let w = wanted.clone();
-                blocking(move || {
+                cold(move || {
                     let read = read_all(&w, max_bytes, read_committed);
-                    // Readahead for a sequential reader: this read and the next one.
+                    // Readahead for a sequential reader: this read and the next ones.
+                    let ahead = CATCH_UP_READAHEAD / read.3.len().max(1);
                     for r in &read.3 {
-                        r.will_need(r.len());
+                        r.will_need(r.len().max(ahead));
                     }
                     prefault_all(&read.0);
                     read
@@ -183,7 +190,11 @@ impl Handler for Api {
             blocking(move || down_convert_all(&w, results, version)).await?
         } else {
             for r in &regions {
-                offer_file_region(r);
+                if off_workers {
+                    offer_cold_file_region(r);
+                } else {
+                    offer_file_region(r);
+                }
             }
             results
         };
