@@ -371,20 +371,38 @@ impl SharePartition {
         }
     }
 
-    /// The durable form: start offset, then each in-flight record's state and
-    /// delivery count (acquired records are stored as available: their locks
-    /// do not survive a restart, their delivery counts do).
+    /// The durable form: start offset, then the in-flight records as runs of
+    /// equal (state, delivery count): run count (u32), then per run its length
+    /// (u32), state (u8) and delivery count (i16). Acquired records are stored
+    /// as available: their locks do not survive a restart, their delivery
+    /// counts do. Runs keep it small (a window of 2000 records acquired in a
+    /// few batches is a few runs), so it can be written per request.
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.start_offset.to_be_bytes());
-        out.extend_from_slice(&(self.records.len() as u32).to_be_bytes());
-        for r in &self.records {
-            let s = match r.state {
-                RecordState::Acquired => RecordState::Available,
-                s => s,
-            };
+        let count_at = out.len();
+        out.extend_from_slice(&0u32.to_be_bytes());
+        let durable = |r: &InFlight| match r.state {
+            RecordState::Acquired => RecordState::Available,
+            s => s,
+        };
+        let mut runs = 0u32;
+        let mut iter = self.records.iter().peekable();
+        while let Some(r) = iter.next() {
+            let (s, dc) = (durable(r), r.delivery_count);
+            let mut len = 1u32;
+            while iter
+                .peek()
+                .is_some_and(|n| durable(n) == s && n.delivery_count == dc)
+            {
+                iter.next();
+                len += 1;
+            }
+            out.extend_from_slice(&len.to_be_bytes());
             out.push(s as u8);
-            out.extend_from_slice(&r.delivery_count.to_be_bytes());
+            out.extend_from_slice(&dc.to_be_bytes());
+            runs += 1;
         }
+        out[count_at..count_at + 4].copy_from_slice(&runs.to_be_bytes());
     }
 
     /// Read what [`SharePartition::encode`] wrote from the front of `buf`,
@@ -393,26 +411,38 @@ impl SharePartition {
     pub fn decode(buf: &[u8], limits: Limits) -> Option<(SharePartition, usize)> {
         let start_offset = i64::from_be_bytes(buf.get(0..8)?.try_into().ok()?);
         let n = u32::from_be_bytes(buf.get(8..12)?.try_into().ok()?) as usize;
+        let body = buf.get(12..12 + n.checked_mul(7)?)?;
+        let mut records = VecDeque::new();
+        for c in body.chunks_exact(7) {
+            let len = u32::from_be_bytes(c[..4].try_into().ok()?) as usize;
+            // A window is bounded by max_in_flight: refuse absurd lengths.
+            if len == 0 || records.len() + len > MAX_DECODED_RECORDS {
+                return None;
+            }
+            let r = durable_record(c[4], i16::from_be_bytes([c[5], c[6]]), limits)?;
+            records.extend(std::iter::repeat_n(r, len));
+        }
+        Some((Self::decoded(start_offset, records, limits), 12 + n * 7))
+    }
+
+    /// Read the first format (version 1 checkpoints): start offset, record
+    /// count (u32), then per record its state (u8) and delivery count (i16).
+    pub fn decode_v1(buf: &[u8], limits: Limits) -> Option<(SharePartition, usize)> {
+        let start_offset = i64::from_be_bytes(buf.get(0..8)?.try_into().ok()?);
+        let n = u32::from_be_bytes(buf.get(8..12)?.try_into().ok()?) as usize;
         let body = buf.get(12..12 + n.checked_mul(3)?)?;
         let mut records = VecDeque::with_capacity(n);
         for c in body.chunks_exact(3) {
-            let delivery_count = i16::from_be_bytes([c[1], c[2]]);
-            let mut state = match c[0] {
-                0 => RecordState::Available,
-                2 => RecordState::Acknowledged,
-                4 => RecordState::Archived,
-                _ => return None,
-            };
-            if state == RecordState::Available && delivery_count >= limits.delivery_count_limit {
-                state = RecordState::Archived;
-            }
-            records.push_back(InFlight {
-                state,
-                delivery_count,
-                lock_until_ms: 0,
-                owner: None,
-            });
+            records.push_back(durable_record(
+                c[0],
+                i16::from_be_bytes([c[1], c[2]]),
+                limits,
+            )?);
         }
+        Some((Self::decoded(start_offset, records, limits), 12 + n * 3))
+    }
+
+    fn decoded(start_offset: i64, records: VecDeque<InFlight>, limits: Limits) -> SharePartition {
         let mut sp = SharePartition {
             start_offset,
             records,
@@ -420,8 +450,33 @@ impl SharePartition {
             dirty: false,
         };
         sp.advance_start();
-        Some((sp, 12 + n * 3))
+        sp
     }
+}
+
+/// The most in-flight records one decoded share-partition may hold (far above
+/// any `group.share.partition.max.record.locks`; guards against damaged input).
+const MAX_DECODED_RECORDS: usize = 1 << 24;
+
+/// A stored record (state id, delivery count) as it comes back after a
+/// restart: available, acknowledged or archived; available at the delivery
+/// limit is archived.
+fn durable_record(state: u8, delivery_count: i16, limits: Limits) -> Option<InFlight> {
+    let mut state = match state {
+        0 => RecordState::Available,
+        2 => RecordState::Acknowledged,
+        4 => RecordState::Archived,
+        _ => return None,
+    };
+    if state == RecordState::Available && delivery_count >= limits.delivery_count_limit {
+        state = RecordState::Archived;
+    }
+    Some(InFlight {
+        state,
+        delivery_count,
+        lock_until_ms: 0,
+        owner: None,
+    })
 }
 
 fn archived() -> InFlight {
