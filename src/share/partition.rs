@@ -135,6 +135,10 @@ pub struct SharePartition {
     pub limits: Limits,
     /// Changed since last persisted.
     dirty: bool,
+    /// No acquisition lock expires before this (a lower bound: locks set
+    /// lower it, releases leave it), so most requests skip the scan of the
+    /// in-flight window for expired locks.
+    earliest_lock_ms: u64,
 }
 
 impl SharePartition {
@@ -145,6 +149,7 @@ impl SharePartition {
             records: VecDeque::new(),
             limits,
             dirty: true,
+            earliest_lock_ms: u64::MAX,
         }
     }
 
@@ -193,14 +198,23 @@ impl SharePartition {
     /// Acquisition locks that ran out by `now_ms`: the records are available
     /// again, or archived when they were delivered `delivery_count_limit` times.
     pub fn expire_locks(&mut self, now_ms: u64) {
+        if now_ms < self.earliest_lock_ms {
+            return;
+        }
         let limit = self.limits.delivery_count_limit;
         let mut any = false;
+        let mut earliest = u64::MAX;
         for r in self.records.iter_mut() {
-            if r.state == RecordState::Acquired && r.lock_until_ms <= now_ms {
-                release(r, limit);
-                any = true;
+            if r.state == RecordState::Acquired {
+                if r.lock_until_ms <= now_ms {
+                    release(r, limit);
+                    any = true;
+                } else {
+                    earliest = earliest.min(r.lock_until_ms);
+                }
             }
         }
+        self.earliest_lock_ms = earliest;
         if any {
             self.dirty = true;
             self.advance_start();
@@ -276,6 +290,7 @@ impl SharePartition {
                     r.state = RecordState::Acquired;
                     r.delivery_count = r.delivery_count.saturating_add(1);
                     r.lock_until_ms = lock_until;
+                    self.earliest_lock_ms = self.earliest_lock_ms.min(lock_until);
                     r.owner = Some(member.clone());
                     self.dirty = true;
                     taken += 1;
@@ -339,7 +354,10 @@ impl SharePartition {
                 AckType::Gap | AckType::Accept => set_done(r, RecordState::Acknowledged),
                 AckType::Reject => set_done(r, RecordState::Archived),
                 AckType::Release => release(r, limit),
-                AckType::Renew => r.lock_until_ms = lock_until,
+                AckType::Renew => {
+                    r.lock_until_ms = lock_until;
+                    self.earliest_lock_ms = self.earliest_lock_ms.min(lock_until);
+                }
             }
         }
         self.dirty = true;
@@ -448,6 +466,7 @@ impl SharePartition {
             records,
             limits,
             dirty: false,
+            earliest_lock_ms: u64::MAX,
         };
         sp.advance_start();
         sp
@@ -688,6 +707,26 @@ mod tests {
         );
         let a = p.acquire(&m("b"), 31_001, 100, &[batch(0, 2)]);
         assert_eq!(a[0].delivery_count, 2);
+    }
+
+    #[test]
+    fn locks_taken_at_different_times_expire_each_at_its_time() {
+        let mut p = sp();
+        p.acquire(&m("a"), 0, 1, &[batch(0, 1)]);
+        p.acquire(&m("b"), 10_000, 1, &[batch(1, 1)]);
+        p.expire_locks(29_999);
+        assert_eq!(p.record(0), Some((RecordState::Acquired, 1)));
+        p.expire_locks(30_000);
+        assert_eq!(p.record(0), Some((RecordState::Available, 1)));
+        assert_eq!(p.record(1), Some((RecordState::Acquired, 1)));
+        // A renewed lock (re-acquired here) moves the bound down again.
+        p.acquire(&m("c"), 5_000, 1, &[batch(0, 0)]);
+        p.expire_locks(35_000);
+        assert_eq!(p.record(0), Some((RecordState::Available, 2)));
+        assert_eq!(p.record(1), Some((RecordState::Acquired, 1)));
+        p.expire_locks(40_000);
+        assert_eq!(p.record(1), Some((RecordState::Available, 1)));
+        assert_eq!(p.next_lock_expiry(), None);
     }
 
     #[test]
