@@ -2,7 +2,8 @@
 //! `log.flush.interval.messages`, and the topic-level `flush.ms` / `flush.messages`)
 //! for appends that nobody waits on (acks 0 and 1), and snapshots changed
 //! idempotent-producer state every 30 s (so a restart after a crash rescans only
-//! the log tails). Disk work runs off the async workers.
+//! the log tails), and fsyncs the share-group state log by `log.flush.interval.ms`.
+//! Disk work runs off the async workers.
 
 use crate::state::BrokerState;
 use std::sync::Arc;
@@ -30,6 +31,12 @@ pub async fn run(state: Arc<BrokerState>) {
                     .await;
             if let Ok(Err(e)) = done {
                 tracing::error!("producer state snapshot failed: {e}");
+            }
+        }
+        if state.share.flush_due() {
+            let st = state.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || st.share.flush()).await {
+                tracing::error!("share-group state log not flushed: {e}");
             }
         }
         // Only open logs can have appends to flush: the poll looks at those,

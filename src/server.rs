@@ -356,6 +356,9 @@ fn prepare_listeners(config: &mut BrokerConfig) -> Result<Vec<listeners::Listene
 /// Snapshot producer state and close the store (flush, clean-shutdown marker).
 fn close_state(state: &BrokerState) -> Result<(), StartError> {
     state.partitions.snapshot_producer_state(false)?;
+    if let Err(e) = state.share.close() {
+        tracing::error!("share-group state not compacted at shutdown: {e}");
+    }
     state.store.close()?;
     Ok(())
 }

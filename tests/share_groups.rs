@@ -163,21 +163,18 @@ fn uncertain(workers: &[Worker], killed: Option<usize>) -> BTreeSet<String> {
     out
 }
 
-/// The share-partition's start offset and in-flight count from the broker's
-/// checkpoint (one share-partition: see src/share/persist.rs for the layout).
+/// The share-partition's start offset and in-flight count as the broker left
+/// them on disk: its checkpoint with the state log replayed (the one
+/// share-partition of the data dir; see src/share/persist.rs).
 fn share_state(data: &Path) -> (i64, u32) {
-    let b = std::fs::read(data.join("share-group-state.checkpoint")).expect("share state written");
-    assert_eq!(&b[..4], b"WSHR");
-    assert_eq!(
-        u32::from_be_bytes(b[6..10].try_into().unwrap()),
-        1,
-        "one share-partition"
-    );
-    let glen = u16::from_be_bytes([b[10], b[11]]) as usize;
-    let at = 12 + glen + 20;
-    let start = i64::from_be_bytes(b[at..at + 8].try_into().unwrap());
-    let n = u32::from_be_bytes(b[at + 8..at + 12].try_into().unwrap());
-    (start, n)
+    let (parts, _) = weir::share::persist::load(data, weir::share::partition::Limits::default())
+        .expect("share state readable");
+    assert_eq!(parts.len(), 1, "one share-partition");
+    let sp = parts.values().next().unwrap();
+    (
+        sp.start_offset(),
+        (sp.end_offset() - sp.start_offset()) as u32,
+    )
 }
 
 fn all_acked(workers: &[Worker]) -> BTreeMap<String, usize> {

@@ -5,7 +5,7 @@
 
 use super::group::ShareGroup;
 use super::partition::SharePartition;
-use super::{persist, Coordinator};
+use super::Coordinator;
 
 /// The group still has members (Kafka's GROUP_NOT_EMPTY / NON_EMPTY_GROUP).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -74,23 +74,13 @@ impl Coordinator {
         Ok(existed || inner.partitions.len() != before)
     }
 
-    /// Write every share-partition to the checkpoint now (after state was
-    /// removed, which leaves nothing dirty). Blocking (fsync).
+    /// Write every share-partition to the checkpoint now and empty the state
+    /// log (after state was removed or replaced wholesale, which the log's
+    /// per-partition frames do not carry). Blocking (fsync).
     pub fn persist_all(&self) -> Result<(), String> {
-        let Some(store) = &self.store else {
-            return Ok(());
-        };
-        let _order = self.persist_lock.lock();
-        let data = {
-            let mut inner = self.inner.lock();
-            let data = persist::encode(&inner.partitions);
-            for sp in inner.partitions.values_mut() {
-                sp.mark_clean();
-            }
-            data
-        };
-        store
-            .write_checkpoint(persist::CHECKPOINT, &data)
-            .map_err(|e| e.to_string())
+        match self.durable.lock().as_mut() {
+            Some(d) => self.checkpoint(d),
+            None => Ok(()),
+        }
     }
 }

@@ -8,8 +8,8 @@
 //! - [`session`]: share sessions (the partitions and epoch of a member's
 //!   ShareFetch / ShareAcknowledge sequence).
 //! - [`wiring`]: the topic registry as the coordinator's catalog.
-//! - [`persist`]: the durable form of every share-partition (one checkpoint
-//!   file, rewritten atomically when something changed).
+//! - [`persist`]: the durable form of every share-partition (a state log of
+//!   changes, one frame per request, compacted into a checkpoint).
 //!
 //! [`Coordinator`] puts them behind one lock. The handlers
 //! (`share_group_heartbeat`, `share_group_describe`, `share_fetch`,
@@ -29,7 +29,7 @@ use group_config::GroupShareSettings;
 use parking_lot::Mutex;
 use partition::{AckError, Acquired, Limits, LogBatch, SharePartition};
 use session::{Session, SessionError, Sessions};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use weir_storage::Store;
@@ -43,6 +43,8 @@ pub struct ShareConfig {
     pub limits: Limits,
     pub heartbeat_interval_ms: i32,
     pub session_timeout_ms: u64,
+    /// When the state log is fsynced (the broker's `log.flush.interval.*`).
+    pub flush: persist::FlushPolicy,
 }
 
 impl ShareConfig {
@@ -56,6 +58,10 @@ impl ShareConfig {
             },
             heartbeat_interval_ms: s.i64("group.share.heartbeat.interval.ms") as i32,
             session_timeout_ms: s.i64("group.share.session.timeout.ms") as u64,
+            flush: persist::FlushPolicy {
+                messages: s.flush_interval_messages(),
+                interval_ms: s.flush_interval_ms(),
+            },
         }
     }
 }
@@ -65,15 +71,42 @@ struct Inner {
     groups: HashMap<String, ShareGroup>,
     partitions: HashMap<SpKey, SharePartition>,
     sessions: Sessions,
+    /// Share-partitions changed since the last persist.
+    dirty: HashSet<SpKey>,
+    /// Share-partitions deleted since the last persist.
+    removed: HashSet<SpKey>,
+}
+
+impl Inner {
+    /// Note that `key`'s share-partition may have changed (persisted if it did).
+    fn touched(&mut self, key: &SpKey) {
+        if !self.dirty.contains(key) && self.partitions.get(key).is_some_and(|p| p.is_dirty()) {
+            self.dirty.insert(key.clone());
+        }
+    }
+}
+
+/// The persistence side of the coordinator (see [`persist`]).
+struct Durable {
+    store: Arc<Store>,
+    log: persist::StateLog,
+    /// The sequence number of the last frame written.
+    seq: u64,
+    /// The last checkpoint's size (the log is compacted at 4x).
+    checkpoint_len: u64,
+    /// A frame could not be written: the next persist writes a checkpoint.
+    needs_checkpoint: bool,
+    /// Reused frame buffer.
+    buf: Vec<u8>,
 }
 
 /// The share-group coordinator: groups, share-partitions and sessions.
 pub struct Coordinator {
     pub config: ShareConfig,
     inner: Mutex<Inner>,
-    store: Option<Arc<Store>>,
-    /// Serializes checkpoint writes so a later snapshot is never overwritten by an earlier one.
-    persist_lock: Mutex<()>,
+    /// The state log and checkpoint (`None`: not persisted). Its lock
+    /// serializes writes, so frames reach the log in the order of the changes.
+    durable: Mutex<Option<Durable>>,
     /// Woken when records may have become available again (releases, members leaving).
     available: tokio::sync::Notify,
     /// The settings of the groups that have group configs (others run on `config`).
@@ -92,20 +125,29 @@ impl Coordinator {
     /// A coordinator whose share-partitions persist in `store` (reloaded now).
     pub fn open(config: ShareConfig, store: Option<Arc<Store>>) -> Result<Coordinator, String> {
         let mut inner = Inner::default();
-        if let Some(st) = &store {
-            if let Some(data) = st
-                .read_checkpoint(persist::CHECKPOINT)
-                .map_err(|e| e.to_string())?
-            {
-                inner.partitions = persist::decode(&data, config.limits)
-                    .map_err(|e| format!("{}: {e}", persist::CHECKPOINT))?;
-            }
+        let mut durable = None;
+        if let Some(store) = store {
+            let (parts, replayed) = persist::load(store.dir(), config.limits)
+                .map_err(|e| format!("share-group state: {e}"))?;
+            inner.partitions = parts;
+            let log = persist::StateLog::open(store.dir(), replayed.valid_len)
+                .map_err(|e| format!("{}: {e}", persist::STATE_LOG))?;
+            let checkpoint_len = std::fs::metadata(store.dir().join(persist::CHECKPOINT))
+                .map(|m| m.len())
+                .unwrap_or(0);
+            durable = Some(Durable {
+                store,
+                log,
+                seq: replayed.seq,
+                checkpoint_len,
+                needs_checkpoint: false,
+                buf: Vec::new(),
+            });
         }
         Ok(Coordinator {
             config,
             inner: Mutex::new(inner),
-            store,
-            persist_lock: Mutex::new(()),
+            durable: Mutex::new(durable),
             available: tokio::sync::Notify::new(),
             group_settings: Default::default(),
         })
@@ -139,6 +181,7 @@ impl Coordinator {
                         let reset = settings.auto_offset_reset;
                         if let Some(start) = catalog.start_offset_with(*t, *p, reset) {
                             e.insert(SharePartition::new(start, settings.limits));
+                            inner.dirty.insert((group_id.to_string(), *t, *p));
                         }
                     }
                 }
@@ -246,8 +289,10 @@ impl Coordinator {
         let mut inner = self.inner.lock();
         inner.sessions.remove_member(group_id, member_id);
         for (t, p) in parts {
-            if let Some(sp) = inner.partitions.get_mut(&(group_id.to_string(), *t, *p)) {
+            let key = (group_id.to_string(), *t, *p);
+            if let Some(sp) = inner.partitions.get_mut(&key) {
                 sp.release_member(member_id);
+                inner.touched(&key);
             }
         }
         drop(inner);
@@ -268,10 +313,15 @@ impl Coordinator {
             return Err(AckError::InvalidRecordState);
         };
         sp.expire_locks(now);
+        let mut result = Ok(());
         for (first, last, types) in batches {
-            sp.acknowledge(member, *first, *last, types, now)?;
+            result = sp.acknowledge(member, *first, *last, types, now);
+            if result.is_err() {
+                break;
+            }
         }
-        Ok(())
+        inner.touched(key);
+        result
     }
 
     /// Where to read the log to acquire records for share-partition `key`
@@ -300,7 +350,9 @@ impl Coordinator {
             sp.move_start_to(log_start);
         }
         sp.expire_locks(now);
-        sp.next_fetch_offset()
+        let next = sp.next_fetch_offset();
+        inner.touched(key);
+        next
     }
 
     /// Acquire records of `batches` for `member` in share-partition `key`.
@@ -313,10 +365,12 @@ impl Coordinator {
     ) -> Vec<Acquired> {
         let now = now_ms();
         let mut inner = self.inner.lock();
-        match inner.partitions.get_mut(key) {
+        let acquired = match inner.partitions.get_mut(key) {
             Some(sp) => sp.acquire(member, now, max_records, batches),
             None => Vec::new(),
-        }
+        };
+        inner.touched(key);
+        acquired
     }
 
     /// The earliest acquisition-lock expiry among `keys` (a waiting ShareFetch
@@ -350,27 +404,114 @@ impl Coordinator {
         v
     }
 
-    /// Write every share-partition to the checkpoint if any changed. Blocking
-    /// (fsync): call it off the async workers.
+    /// Delete a share-partition (DeleteShareGroupOffsets): `false` when it
+    /// did not exist. The deletion is persisted by the next [`Coordinator::persist`].
+    pub fn delete_partition(&self, key: &SpKey) -> bool {
+        let mut inner = self.inner.lock();
+        let gone = inner.partitions.remove(key).is_some();
+        if gone {
+            inner.dirty.remove(key);
+            inner.removed.insert(key.clone());
+        }
+        gone
+    }
+
+    /// Make the share-partitions changed since the last call durable against
+    /// a SIGKILL: one frame appended to the state log (one `write(2)`, fsynced
+    /// by the flush policy), compacted into the checkpoint now and then.
+    /// Returns once the frame is written: call it before answering a request
+    /// that changed share state. Blocking: call it off the async workers.
     pub fn persist(&self) -> Result<(), String> {
-        let Some(store) = &self.store else {
+        let mut guard = self.durable.lock();
+        let Some(d) = guard.as_mut() else {
             return Ok(());
         };
-        let _order = self.persist_lock.lock();
-        let data = {
+        if d.needs_checkpoint {
+            return self.checkpoint(d);
+        }
+        {
             let mut inner = self.inner.lock();
-            if !inner.partitions.values().any(SharePartition::is_dirty) {
+            if inner.dirty.is_empty() && inner.removed.is_empty() {
                 return Ok(());
             }
-            let data = persist::encode(&inner.partitions);
-            for sp in inner.partitions.values_mut() {
-                sp.mark_clean();
+            let inner = &mut *inner;
+            d.seq += 1;
+            d.buf.clear();
+            let changed = inner
+                .dirty
+                .iter()
+                .filter_map(|k| Some((k, Some(inner.partitions.get(k)?))));
+            let removed = inner.removed.iter().map(|k| (k, None));
+            persist::encode_frame(d.seq, changed.chain(removed), &mut d.buf);
+            for k in inner.dirty.drain() {
+                if let Some(sp) = inner.partitions.get_mut(&k) {
+                    sp.mark_clean();
+                }
             }
-            data
+            inner.removed.clear();
+        }
+        if let Err(e) = d.log.append(&d.buf, self.config.flush) {
+            // The changes are no longer marked dirty: a checkpoint holds them all.
+            tracing::warn!("{}: {e}; writing a checkpoint instead", persist::STATE_LOG);
+            d.needs_checkpoint = true;
+            return self.checkpoint(d);
+        }
+        if d.log.len() >= persist::COMPACT_MIN_BYTES && d.log.len() >= 4 * d.checkpoint_len {
+            return self.checkpoint(d);
+        }
+        Ok(())
+    }
+
+    /// Compact: every share-partition into the checkpoint (atomic, fsynced),
+    /// then an empty state log.
+    fn checkpoint(&self, d: &mut Durable) -> Result<(), String> {
+        let data = {
+            let mut inner = self.inner.lock();
+            let inner = &mut *inner;
+            for k in inner.dirty.drain() {
+                if let Some(sp) = inner.partitions.get_mut(&k) {
+                    sp.mark_clean();
+                }
+            }
+            inner.removed.clear();
+            persist::encode(&inner.partitions, d.seq)
         };
-        store
+        d.store
             .write_checkpoint(persist::CHECKPOINT, &data)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        d.needs_checkpoint = false;
+        d.checkpoint_len = data.len() as u64;
+        // Frames left behind by a failed truncation carry sequence numbers the
+        // checkpoint holds: recovery skips them.
+        d.log.truncate().map_err(|e| e.to_string())
+    }
+
+    /// Whether the state log holds frames older than `log.flush.interval.ms`
+    /// (the flusher then calls [`Coordinator::flush`]). Never waits.
+    pub fn flush_due(&self) -> bool {
+        self.durable.try_lock().is_some_and(|d| {
+            d.as_ref()
+                .is_some_and(|d| d.log.sync_due(self.config.flush))
+        })
+    }
+
+    /// fsync the state log. Blocking.
+    pub fn flush(&self) -> Result<(), String> {
+        match self.durable.lock().as_mut() {
+            Some(d) => d.log.sync().map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }
+
+    /// At a clean shutdown: persist what changed and compact, so the next
+    /// start reads one fsynced checkpoint. Blocking.
+    pub fn close(&self) -> Result<(), String> {
+        self.persist()?;
+        let mut guard = self.durable.lock();
+        match guard.as_mut() {
+            Some(d) if !d.log.is_empty() || d.needs_checkpoint => self.checkpoint(d),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -409,9 +550,15 @@ impl Coordinator {
 /// and drop its session.
 fn release_member(inner: &mut Inner, group_id: &str, member_id: &str) {
     inner.sessions.remove_member(group_id, member_id);
-    for ((g, _, _), sp) in inner.partitions.iter_mut() {
-        if g == group_id {
+    let Inner {
+        partitions, dirty, ..
+    } = inner;
+    for (k, sp) in partitions.iter_mut() {
+        if k.0 == group_id {
             sp.release_member(member_id);
+            if sp.is_dirty() && !dirty.contains(k) {
+                dirty.insert(k.clone());
+            }
         }
     }
 }
@@ -439,5 +586,127 @@ struct CatalogRef<'a>(&'a dyn ShareCatalog);
 impl Catalog for CatalogRef<'_> {
     fn topic(&self, name: &str) -> Option<(u128, i32)> {
         self.0.topic(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use partition::{LogBatch, RecordState};
+
+    fn config(messages: Option<u64>) -> ShareConfig {
+        ShareConfig {
+            limits: Limits::default(),
+            heartbeat_interval_ms: 5000,
+            session_timeout_ms: 45_000,
+            flush: persist::FlushPolicy {
+                messages,
+                interval_ms: None,
+            },
+        }
+    }
+
+    fn open(dir: &std::path::Path) -> Coordinator {
+        let store = Arc::new(Store::open(dir).unwrap());
+        Coordinator::open(config(None), Some(store)).unwrap()
+    }
+
+    fn batch(base: i64, last: i64) -> [LogBatch; 1] {
+        [LogBatch {
+            base_offset: base,
+            last_offset: last,
+            skip: false,
+        }]
+    }
+
+    /// One request's worth of work: acquire `first..=last` and accept it, persist.
+    fn consume(c: &Coordinator, key: &SpKey, first: i64, last: i64) {
+        let m: Arc<str> = Arc::from("m");
+        assert_eq!(c.next_fetch_offset(key, 0, 0), Some(first));
+        let a = c.acquire(key, &m, 1000, &batch(first, last));
+        assert_eq!(a.len(), 1);
+        c.persist().unwrap();
+        c.acknowledge(key, "m", &[(first, last, vec![1])]).unwrap();
+        c.persist().unwrap();
+    }
+
+    #[test]
+    fn state_survives_a_crash_through_the_log_and_compaction_truncates_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let key: SpKey = ("g".into(), 9, 0);
+        {
+            let c = open(dir.path());
+            consume(&c, &key, 0, 9);
+            let m: Arc<str> = Arc::from("m");
+            c.acquire(&key, &m, 1000, &batch(10, 14));
+            c.acknowledge(&key, "m", &[(12, 12, vec![1])]).unwrap();
+            c.persist().unwrap();
+            // Nothing changed: nothing written.
+            let len = std::fs::metadata(dir.path().join(persist::STATE_LOG))
+                .unwrap()
+                .len();
+            c.persist().unwrap();
+            assert_eq!(
+                std::fs::metadata(dir.path().join(persist::STATE_LOG))
+                    .unwrap()
+                    .len(),
+                len
+            );
+            // Dropped without close: a SIGKILL as far as the files go.
+        }
+        assert!(!dir.path().join(persist::CHECKPOINT).exists());
+        let c = open(dir.path());
+        assert_eq!(c.start_offset(&key), Some(10));
+        {
+            let inner = c.inner.lock();
+            let sp = &inner.partitions[&key];
+            assert_eq!(sp.record(10), Some((RecordState::Available, 1)));
+            assert_eq!(sp.record(12), Some((RecordState::Acknowledged, 1)));
+        }
+        // A clean close compacts: checkpoint written, log empty, same state after.
+        c.close().unwrap();
+        drop(c);
+        assert_eq!(
+            std::fs::metadata(dir.path().join(persist::STATE_LOG))
+                .unwrap()
+                .len(),
+            0
+        );
+        let c = open(dir.path());
+        assert_eq!(c.start_offset(&key), Some(10));
+        assert_eq!(
+            c.inner.lock().partitions[&key].record(12),
+            Some((RecordState::Acknowledged, 1))
+        );
+        // A deletion is a frame too.
+        assert!(c.delete_partition(&key));
+        c.persist().unwrap();
+        drop(c);
+        assert_eq!(open(dir.path()).start_offset(&key), None);
+    }
+
+    #[test]
+    fn the_log_is_compacted_once_it_is_large() {
+        let dir = tempfile::tempdir().unwrap();
+        let key: SpKey = ("g".into(), 9, 0);
+        let c = open(dir.path());
+        let mut next = 0;
+        let mut compacted = false;
+        for _ in 0..200_000 {
+            consume(&c, &key, next, next);
+            next += 1;
+            if dir.path().join(persist::CHECKPOINT).exists() {
+                compacted = true;
+                break;
+            }
+        }
+        assert!(compacted, "no checkpoint after {next} requests");
+        let log_len = std::fs::metadata(dir.path().join(persist::STATE_LOG))
+            .unwrap()
+            .len();
+        assert!(log_len < 1000, "log truncated after compaction: {log_len}");
+        consume(&c, &key, next, next + 4);
+        drop(c);
+        assert_eq!(open(dir.path()).start_offset(&key), Some(next + 5));
     }
 }

@@ -135,6 +135,10 @@ pub struct SharePartition {
     pub limits: Limits,
     /// Changed since last persisted.
     dirty: bool,
+    /// No acquisition lock expires before this (a lower bound: locks set
+    /// lower it, releases leave it), so most requests skip the scan of the
+    /// in-flight window for expired locks.
+    earliest_lock_ms: u64,
 }
 
 impl SharePartition {
@@ -145,6 +149,7 @@ impl SharePartition {
             records: VecDeque::new(),
             limits,
             dirty: true,
+            earliest_lock_ms: u64::MAX,
         }
     }
 
@@ -193,14 +198,23 @@ impl SharePartition {
     /// Acquisition locks that ran out by `now_ms`: the records are available
     /// again, or archived when they were delivered `delivery_count_limit` times.
     pub fn expire_locks(&mut self, now_ms: u64) {
+        if now_ms < self.earliest_lock_ms {
+            return;
+        }
         let limit = self.limits.delivery_count_limit;
         let mut any = false;
+        let mut earliest = u64::MAX;
         for r in self.records.iter_mut() {
-            if r.state == RecordState::Acquired && r.lock_until_ms <= now_ms {
-                release(r, limit);
-                any = true;
+            if r.state == RecordState::Acquired {
+                if r.lock_until_ms <= now_ms {
+                    release(r, limit);
+                    any = true;
+                } else {
+                    earliest = earliest.min(r.lock_until_ms);
+                }
             }
         }
+        self.earliest_lock_ms = earliest;
         if any {
             self.dirty = true;
             self.advance_start();
@@ -276,6 +290,7 @@ impl SharePartition {
                     r.state = RecordState::Acquired;
                     r.delivery_count = r.delivery_count.saturating_add(1);
                     r.lock_until_ms = lock_until;
+                    self.earliest_lock_ms = self.earliest_lock_ms.min(lock_until);
                     r.owner = Some(member.clone());
                     self.dirty = true;
                     taken += 1;
@@ -339,7 +354,10 @@ impl SharePartition {
                 AckType::Gap | AckType::Accept => set_done(r, RecordState::Acknowledged),
                 AckType::Reject => set_done(r, RecordState::Archived),
                 AckType::Release => release(r, limit),
-                AckType::Renew => r.lock_until_ms = lock_until,
+                AckType::Renew => {
+                    r.lock_until_ms = lock_until;
+                    self.earliest_lock_ms = self.earliest_lock_ms.min(lock_until);
+                }
             }
         }
         self.dirty = true;
@@ -371,20 +389,38 @@ impl SharePartition {
         }
     }
 
-    /// The durable form: start offset, then each in-flight record's state and
-    /// delivery count (acquired records are stored as available: their locks
-    /// do not survive a restart, their delivery counts do).
+    /// The durable form: start offset, then the in-flight records as runs of
+    /// equal (state, delivery count): run count (u32), then per run its length
+    /// (u32), state (u8) and delivery count (i16). Acquired records are stored
+    /// as available: their locks do not survive a restart, their delivery
+    /// counts do. Runs keep it small (a window of 2000 records acquired in a
+    /// few batches is a few runs), so it can be written per request.
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.start_offset.to_be_bytes());
-        out.extend_from_slice(&(self.records.len() as u32).to_be_bytes());
-        for r in &self.records {
-            let s = match r.state {
-                RecordState::Acquired => RecordState::Available,
-                s => s,
-            };
+        let count_at = out.len();
+        out.extend_from_slice(&0u32.to_be_bytes());
+        let durable = |r: &InFlight| match r.state {
+            RecordState::Acquired => RecordState::Available,
+            s => s,
+        };
+        let mut runs = 0u32;
+        let mut iter = self.records.iter().peekable();
+        while let Some(r) = iter.next() {
+            let (s, dc) = (durable(r), r.delivery_count);
+            let mut len = 1u32;
+            while iter
+                .peek()
+                .is_some_and(|n| durable(n) == s && n.delivery_count == dc)
+            {
+                iter.next();
+                len += 1;
+            }
+            out.extend_from_slice(&len.to_be_bytes());
             out.push(s as u8);
-            out.extend_from_slice(&r.delivery_count.to_be_bytes());
+            out.extend_from_slice(&dc.to_be_bytes());
+            runs += 1;
         }
+        out[count_at..count_at + 4].copy_from_slice(&runs.to_be_bytes());
     }
 
     /// Read what [`SharePartition::encode`] wrote from the front of `buf`,
@@ -393,35 +429,73 @@ impl SharePartition {
     pub fn decode(buf: &[u8], limits: Limits) -> Option<(SharePartition, usize)> {
         let start_offset = i64::from_be_bytes(buf.get(0..8)?.try_into().ok()?);
         let n = u32::from_be_bytes(buf.get(8..12)?.try_into().ok()?) as usize;
+        let body = buf.get(12..12 + n.checked_mul(7)?)?;
+        let mut records = VecDeque::new();
+        for c in body.chunks_exact(7) {
+            let len = u32::from_be_bytes(c[..4].try_into().ok()?) as usize;
+            // A window is bounded by max_in_flight: refuse absurd lengths.
+            if len == 0 || records.len() + len > MAX_DECODED_RECORDS {
+                return None;
+            }
+            let r = durable_record(c[4], i16::from_be_bytes([c[5], c[6]]), limits)?;
+            records.extend(std::iter::repeat_n(r, len));
+        }
+        Some((Self::decoded(start_offset, records, limits), 12 + n * 7))
+    }
+
+    /// Read the first format (version 1 checkpoints): start offset, record
+    /// count (u32), then per record its state (u8) and delivery count (i16).
+    pub fn decode_v1(buf: &[u8], limits: Limits) -> Option<(SharePartition, usize)> {
+        let start_offset = i64::from_be_bytes(buf.get(0..8)?.try_into().ok()?);
+        let n = u32::from_be_bytes(buf.get(8..12)?.try_into().ok()?) as usize;
         let body = buf.get(12..12 + n.checked_mul(3)?)?;
         let mut records = VecDeque::with_capacity(n);
         for c in body.chunks_exact(3) {
-            let delivery_count = i16::from_be_bytes([c[1], c[2]]);
-            let mut state = match c[0] {
-                0 => RecordState::Available,
-                2 => RecordState::Acknowledged,
-                4 => RecordState::Archived,
-                _ => return None,
-            };
-            if state == RecordState::Available && delivery_count >= limits.delivery_count_limit {
-                state = RecordState::Archived;
-            }
-            records.push_back(InFlight {
-                state,
-                delivery_count,
-                lock_until_ms: 0,
-                owner: None,
-            });
+            records.push_back(durable_record(
+                c[0],
+                i16::from_be_bytes([c[1], c[2]]),
+                limits,
+            )?);
         }
+        Some((Self::decoded(start_offset, records, limits), 12 + n * 3))
+    }
+
+    fn decoded(start_offset: i64, records: VecDeque<InFlight>, limits: Limits) -> SharePartition {
         let mut sp = SharePartition {
             start_offset,
             records,
             limits,
             dirty: false,
+            earliest_lock_ms: u64::MAX,
         };
         sp.advance_start();
-        Some((sp, 12 + n * 3))
+        sp
     }
+}
+
+/// The most in-flight records one decoded share-partition may hold (far above
+/// any `group.share.partition.max.record.locks`; guards against damaged input).
+const MAX_DECODED_RECORDS: usize = 1 << 24;
+
+/// A stored record (state id, delivery count) as it comes back after a
+/// restart: available, acknowledged or archived; available at the delivery
+/// limit is archived.
+fn durable_record(state: u8, delivery_count: i16, limits: Limits) -> Option<InFlight> {
+    let mut state = match state {
+        0 => RecordState::Available,
+        2 => RecordState::Acknowledged,
+        4 => RecordState::Archived,
+        _ => return None,
+    };
+    if state == RecordState::Available && delivery_count >= limits.delivery_count_limit {
+        state = RecordState::Archived;
+    }
+    Some(InFlight {
+        state,
+        delivery_count,
+        lock_until_ms: 0,
+        owner: None,
+    })
 }
 
 fn archived() -> InFlight {
@@ -633,6 +707,26 @@ mod tests {
         );
         let a = p.acquire(&m("b"), 31_001, 100, &[batch(0, 2)]);
         assert_eq!(a[0].delivery_count, 2);
+    }
+
+    #[test]
+    fn locks_taken_at_different_times_expire_each_at_its_time() {
+        let mut p = sp();
+        p.acquire(&m("a"), 0, 1, &[batch(0, 1)]);
+        p.acquire(&m("b"), 10_000, 1, &[batch(1, 1)]);
+        p.expire_locks(29_999);
+        assert_eq!(p.record(0), Some((RecordState::Acquired, 1)));
+        p.expire_locks(30_000);
+        assert_eq!(p.record(0), Some((RecordState::Available, 1)));
+        assert_eq!(p.record(1), Some((RecordState::Acquired, 1)));
+        // A renewed lock (re-acquired here) moves the bound down again.
+        p.acquire(&m("c"), 5_000, 1, &[batch(0, 0)]);
+        p.expire_locks(35_000);
+        assert_eq!(p.record(0), Some((RecordState::Available, 2)));
+        assert_eq!(p.record(1), Some((RecordState::Acquired, 1)));
+        p.expire_locks(40_000);
+        assert_eq!(p.record(1), Some((RecordState::Available, 1)));
+        assert_eq!(p.next_lock_expiry(), None);
     }
 
     #[test]
