@@ -375,6 +375,8 @@ pub struct FetchSessions {
     eviction_ms: i64,
     cache: Mutex<CacheState>,
     evictions: AtomicU64,
+    /// Incremental fetches answered from a session (tests check clients use them).
+    incremental: AtomicU64,
     start: Instant,
     /// Added to the clock (tests of idle-time rules).
     skew_ms: AtomicI64,
@@ -388,6 +390,7 @@ impl FetchSessions {
             eviction_ms: EVICTION_MS,
             cache: Mutex::new(CacheState::default()),
             evictions: AtomicU64::new(0),
+            incremental: AtomicU64::new(0),
             start: Instant::now(),
             skew_ms: AtomicI64::new(0),
         }
@@ -417,9 +420,20 @@ impl FetchSessions {
         self.cache.lock().partitions
     }
 
+    /// (sessions, partitions) cached now, read together.
+    pub fn figures(&self) -> (usize, usize) {
+        let cache = self.cache.lock();
+        (cache.sessions.len(), cache.partitions)
+    }
+
     /// Sessions evicted since start-up (Kafka's `IncrementalFetchSessionEvictionsPerSec`).
     pub fn evictions(&self) -> u64 {
         self.evictions.load(Relaxed)
+    }
+
+    /// Incremental fetches served from a session since start-up.
+    pub fn incremental_fetches(&self) -> u64 {
+        self.incremental.load(Relaxed)
     }
 
     /// Kafka's `FetchManager.newContext`: what this request is, session-wise.
@@ -481,6 +495,7 @@ impl FetchSessions {
         drop(st);
         cache.touch(session_id, size, now, self.eviction_ms);
         drop(cache);
+        self.incremental.fetch_add(1, Relaxed);
         FetchContext::Incremental(session)
     }
 
@@ -528,6 +543,7 @@ impl FetchSessions {
         );
         cache.last_used.insert((now, id));
         cache.touch(id, size, now, self.eviction_ms);
+        tracing::debug!("created fetch session {id} of {size} partitions");
         id
     }
 
