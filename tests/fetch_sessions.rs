@@ -449,3 +449,167 @@ async fn ten_thousand_partition_session_answers_just_the_changed_one() {
         "10,000-partition fetch: sessionless {full_took:?}, incremental with 1 changed {incremental_took:?}"
     );
 }
+
+// ------------------------------------------------------------------ real clients
+// Each reads 3 partitions x 200 records through a broker with sessions, and
+// reports what the session cache saw.
+
+const CLIENT_PARTITIONS: i32 = 3;
+const CLIENT_PER_PARTITION: i32 = 200;
+
+/// A broker with a topic of 3 partitions x 200 records (librdkafka producer).
+async fn client_broker(topic: &str) -> TestBroker {
+    let broker = TestBroker::start(&[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, topic, CLIENT_PARTITIONS).await;
+    let addr = broker.bootstrap();
+    let t = topic.to_string();
+    tokio::task::spawn_blocking(move || {
+        support::produce(&addr, &t, CLIENT_PARTITIONS, CLIENT_PER_PARTITION)
+    })
+    .await
+    .unwrap();
+    broker
+}
+
+/// Run a client program (bounded), which must print "read N" and exit 0.
+fn run_client(mut cmd: std::process::Command) -> String {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("client starts");
+    let limit = std::time::Duration::from_secs(120);
+    let status = wait_exit(&mut child, limit).unwrap_or_else(|| {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("client still running after {limit:?}")
+    });
+    let out = child.wait_with_output().expect("client output");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        status.success(),
+        "client failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// librdkafka (the rdkafka crate) reads everything through a broker with sessions.
+#[tokio::test]
+async fn librdkafka_reads_through_a_broker_with_sessions() {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+    let broker = client_broker("cr").await;
+    let addr = broker.bootstrap();
+    let read = tokio::task::spawn_blocking(move || {
+        let c: BaseConsumer = client_config(&addr, "fs-rd", &[("fetch.wait.max.ms", "100")])
+            .set("max.partition.fetch.bytes", "1024")
+            .create()
+            .unwrap();
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..CLIENT_PARTITIONS {
+            tpl.add_partition_offset("cr", p, Offset::Beginning)
+                .unwrap();
+        }
+        c.assign(&tpl).unwrap();
+        let want = (CLIENT_PARTITIONS * CLIENT_PER_PARTITION) as usize;
+        let mut read = 0;
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+        while read < want && Instant::now() < deadline {
+            if let Some(Ok(_)) = c.poll(std::time::Duration::from_millis(200)) {
+                read += 1;
+            }
+        }
+        read
+    })
+    .await
+    .unwrap();
+    assert_eq!(read, (CLIENT_PARTITIONS * CLIENT_PER_PARTITION) as usize);
+    let s = &broker.state().fetch_sessions;
+    eprintln!(
+        "librdkafka: sessions {:?}, incremental fetches {}",
+        s.figures(),
+        s.incremental_fetches()
+    );
+}
+
+/// confluent-kafka-python (librdkafka) reads everything; needs WEIR_TEST_PYTHON
+/// (a Python with confluent-kafka).
+#[tokio::test]
+#[ignore = "needs python3 with confluent-kafka (WEIR_TEST_PYTHON)"]
+async fn confluent_kafka_reads_through_a_broker_with_sessions() {
+    let broker = client_broker("cp").await;
+    let python = std::env::var("WEIR_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fetch_sessions_clients/consume_confluent.py"
+    );
+    let mut cmd = std::process::Command::new(python);
+    cmd.args([
+        script,
+        &broker.bootstrap(),
+        "cp",
+        &CLIENT_PARTITIONS.to_string(),
+        &(CLIENT_PARTITIONS * CLIENT_PER_PARTITION).to_string(),
+    ]);
+    let out = tokio::task::spawn_blocking(move || run_client(cmd))
+        .await
+        .unwrap();
+    assert!(out.contains("read 600"), "{out}");
+    let s = &broker.state().fetch_sessions;
+    eprintln!(
+        "confluent-kafka: sessions {:?}, incremental fetches {}",
+        s.figures(),
+        s.incremental_fetches()
+    );
+}
+
+/// The Java consumer (kafka-clients 4.4) reads everything, and does so through
+/// an incremental session; needs `java` and WEIR_TEST_JAVA_CLASSPATH (or
+/// conformance/java/build's target/4.4/classpath.txt).
+#[tokio::test]
+#[ignore = "needs java and the kafka-clients classpath (WEIR_TEST_JAVA_CLASSPATH)"]
+async fn java_consumer_reads_through_an_incremental_session() {
+    let broker = client_broker("cj").await;
+    let cp_file = std::env::var("WEIR_TEST_JAVA_CLASSPATH").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/conformance/java/target/4.4/classpath.txt"
+        )
+        .into()
+    });
+    let cp = std::fs::read_to_string(&cp_file).expect("kafka-clients classpath file");
+    let src = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fetch_sessions_clients/SessionConsumer.java"
+    );
+    let mut cmd = std::process::Command::new("java");
+    cmd.args([
+        "-Xmx256m",
+        "-cp",
+        cp.trim(),
+        src,
+        &broker.bootstrap(),
+        "cj",
+        &CLIENT_PARTITIONS.to_string(),
+        &(CLIENT_PARTITIONS * CLIENT_PER_PARTITION).to_string(),
+    ]);
+    let out = tokio::task::spawn_blocking(move || run_client(cmd))
+        .await
+        .unwrap();
+    assert!(out.contains("read 600"), "{out}");
+    let s = &broker.state().fetch_sessions;
+    eprintln!(
+        "java: sessions {:?}, incremental fetches {}",
+        s.figures(),
+        s.incremental_fetches()
+    );
+    // Its first fetch (epoch 0) made a session; later ones were incremental.
+    // (Closing the consumer closes the session: figures are (0, 0) by now.)
+    assert!(
+        s.incremental_fetches() >= 1,
+        "the Java consumer fetched incrementally ({} times)",
+        s.incremental_fetches()
+    );
+}
