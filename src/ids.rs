@@ -13,6 +13,16 @@ pub fn random_uuid() -> Uuid {
     }
 }
 
+/// A random id in `1..i32::MAX` (fetch session ids, as Kafka's `newSessionId`).
+pub fn random_positive_i32() -> i32 {
+    loop {
+        let id = (Uuid::new_v4().as_u128() as u32 & 0x7fff_ffff) as i32;
+        if id > 0 && id < i32::MAX {
+            return id;
+        }
+    }
+}
+
 /// A Kafka-style cluster id: a UUID as 22 characters of URL-safe base64.
 pub fn random_cluster_id() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

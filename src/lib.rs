@@ -31,6 +31,7 @@
 //! - [`producer_state`]: idempotent-producer sequence/epoch checks, ongoing and
 //!   aborted transactions per partition.
 //! - [`log_manager`]: background retention and log cleaner (own thread).
+//! - [`fetch_sessions`]: KIP-227 incremental fetch sessions (the session cache).
 //! - [`flusher`], [`ids`]: background flush policy, random ids.
 //! - [`limits`]: connection and request-memory limits of the accept and read side.
 //! - [`http`]: the HTTP endpoint (metrics, health, readiness, JSON admin API);
@@ -50,6 +51,7 @@ pub mod config;
 pub mod connection;
 pub mod dispatch;
 pub mod error;
+pub mod fetch_sessions;
 pub mod flusher;
 pub mod fuzzing;
 pub mod groups;

@@ -76,6 +76,8 @@ pub struct BrokerState {
     pub telemetry: crate::telemetry::Telemetry,
     /// Client quotas (AlterClientQuotas / DescribeClientQuotas, throttling).
     pub quotas: Arc<crate::quota::ClientQuotas>,
+    /// KIP-227 incremental fetch sessions.
+    pub fetch_sessions: crate::fetch_sessions::FetchSessions,
     shutdown: watch::Receiver<bool>,
     next_connection_id: AtomicU64,
 }
@@ -125,6 +127,9 @@ impl BrokerState {
                 crate::share::group_config::GroupShareSettings::of(set, &partitions.settings());
             share.set_group_settings(g, Some(gs));
         }
+        let settings_slots = settings
+            .i64("max.incremental.fetch.session.cache.slots")
+            .max(0) as usize;
         Ok(BrokerState {
             node_id: settings.node_id(),
             settings,
@@ -144,6 +149,7 @@ impl BrokerState {
             limits,
             telemetry: Default::default(),
             quotas,
+            fetch_sessions: crate::fetch_sessions::FetchSessions::new(settings_slots),
             shutdown,
             next_connection_id: AtomicU64::new(1),
         })

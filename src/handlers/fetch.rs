@@ -1,6 +1,10 @@
-//! Fetch (key 1), v0-18, sessionless (KIP-227 allows it: every response carries
-//! session id 0, so clients keep sending full requests; a request naming a
-//! session gets FETCH_SESSION_ID_NOT_FOUND and the client starts over).
+//! Fetch (key 1), v0-18, with KIP-227 incremental fetch sessions
+//! ([`crate::fetch_sessions`]): a full fetch (epoch 0) is answered in full and
+//! cached as a session when the cache has room; an incremental one reads its
+//! session's partitions and answers only those with news (records, a changed
+//! high watermark or log start offset, an error). This file only turns the
+//! request into the partitions to read and the reads into the response; the
+//! session rules live in the cache.
 //!
 //! A fetch that does not yet have `min_bytes` waits on the partitions' wake-ups
 //! and returns the moment an append satisfies it, never later than `max_wait_ms`
@@ -30,8 +34,11 @@
 use super::storage_error_code;
 use crate::acl::AclOperation;
 use crate::connection::{offer_cold_file_region, offer_file_region, SENDFILE_MIN};
+use crate::fetch_sessions::{
+    next_epoch, topic_key, FetchContext, FetchSessions, Session, TopicKey, FINAL_EPOCH,
+};
 use crate::handler::{blocking, cold, Handler, HandlerResult, RequestContext};
-use crate::partitions::Partition;
+use crate::partitions::{Partition, Topic};
 use crate::state::BrokerState;
 use bytes::Bytes;
 use kafka_protocol::messages::fetch_request::FetchTopic;
@@ -84,14 +91,34 @@ impl Handler for Api {
         req: FetchRequest,
     ) -> HandlerResult<FetchResponse> {
         let version = ctx.api_version;
-        if version >= 7 && req.session_id != 0 {
-            let resp = FetchResponse::default()
-                .with_error_code(ResponseError::FetchSessionIdNotFound.code());
-            return Ok(Some(resp));
-        }
+        // Fetch v0-6 have no sessions (Kafka's FetchMetadata.LEGACY).
+        let (session_id, epoch) = match version >= 7 {
+            true => (req.session_id, req.session_epoch),
+            false => (0, FINAL_EPOCH),
+        };
+        let context = state.fetch_sessions.new_context(
+            version,
+            session_id,
+            epoch,
+            &req.topics,
+            &req.forgotten_topics_data,
+        );
         let read_committed = req.isolation_level == 1;
         let allowed = |name: &str| state.pipeline.allows_topic(&ctx, AclOperation::Read, name);
-        let (topics, wanted) = resolve(&state, req.topics, version, allowed);
+        // The session's partitions in session order, with their slots.
+        let mut slots = Vec::new();
+        let (topics, wanted) = match &context {
+            FetchContext::Error(e) => {
+                let resp = FetchResponse::default().with_error_code(e.code());
+                return Ok(Some(resp));
+            }
+            FetchContext::Sessionless | FetchContext::Full => {
+                resolve(&state, &req.topics, version, allowed)
+            }
+            FetchContext::Incremental(session) => {
+                resolve_session(&state, session, version, allowed, &mut slots)
+            }
+        };
         let max_wait = Duration::from_millis(req.max_wait_ms.max(0) as u64);
         let min_bytes = req.min_bytes.max(0) as usize;
         let max_bytes = if req.max_bytes <= 0 {
@@ -164,11 +191,17 @@ impl Handler for Api {
             .quotas
             .record_fetch(&ctx, total + RESPONSE_OVERHEAD * results.len());
         if throttle_ms > 0 {
+            // Kafka's getThrottledResponse: no partitions; an incremental
+            // fetch keeps its session (checking the epoch did not move on).
+            let (error, session_id) = match &context {
+                FetchContext::Incremental(s) => (session_epoch_error(s, epoch), s.id),
+                _ => (0, 0),
+            };
             return Ok(Some(
                 FetchResponse::default()
                     .with_throttle_time_ms(throttle_ms)
-                    .with_error_code(0)
-                    .with_session_id(0),
+                    .with_error_code(error)
+                    .with_session_id(session_id),
             ));
         }
         for (w, r) in wanted.iter().zip(&results) {
@@ -199,13 +232,27 @@ impl Handler for Api {
             results
         };
 
-        let mut responses: Vec<FetchableTopicResponse> = topics;
-        for (w, data) in wanted.iter().zip(results) {
-            responses[w.topic_index].partitions.push(data);
-        }
+        let (responses, session_id) = match &context {
+            FetchContext::Incremental(session) => {
+                match incremental_response(session, epoch, &topics, &wanted, &slots, results) {
+                    Some(responses) => (responses, session.id),
+                    None => {
+                        let resp = FetchResponse::default()
+                            .with_error_code(ResponseError::InvalidFetchSessionEpoch.code())
+                            .with_session_id(session.id);
+                        return Ok(Some(resp));
+                    }
+                }
+            }
+            FetchContext::Full => {
+                let id = create_session(&state.fetch_sessions, &req.topics, version, &results);
+                (full_response(topics, &wanted, results), id)
+            }
+            _ => (full_response(topics, &wanted, results), 0),
+        };
         let resp = FetchResponse::default()
             .with_error_code(0)
-            .with_session_id(0)
+            .with_session_id(session_id)
             .with_responses(responses);
         Ok(Some(resp))
     }
@@ -249,13 +296,13 @@ fn down_convert_all(
 /// Resolve topics (by name, or by id from v13) into response skeletons and partition targets.
 fn resolve(
     state: &BrokerState,
-    topics: Vec<FetchTopic>,
+    topics: &[FetchTopic],
     version: i16,
     allowed: impl Fn(&str) -> bool,
 ) -> (Vec<FetchableTopicResponse>, Vec<Wanted>) {
     let mut skeletons = Vec::with_capacity(topics.len());
     let mut wanted = Vec::new();
-    for (ti, t) in topics.into_iter().enumerate() {
+    for (ti, t) in topics.iter().enumerate() {
         let (topic, unknown) = if version >= 13 {
             (
                 state.partitions.topic_by_id(t.topic_id),
@@ -279,16 +326,14 @@ fn resolve(
             Some(topic) => allowed(&topic.name),
             None => version >= 13 || allowed(&t.topic.0),
         };
-        for p in t.partitions {
-            let target = match &topic {
-                _ if !authorized => Err(ResponseError::TopicAuthorizationFailed),
-                None => Err(unknown),
-                Some(topic) => match topic.partition(p.partition) {
-                    None => Err(ResponseError::UnknownTopicOrPartition),
-                    Some(_) if p.current_leader_epoch > 0 => Err(ResponseError::UnknownLeaderEpoch),
-                    Some(part) => Ok(part),
-                },
-            };
+        for p in &t.partitions {
+            let target = target(
+                &topic,
+                authorized,
+                unknown,
+                p.partition,
+                p.current_leader_epoch,
+            );
             wanted.push(Wanted {
                 topic_index: ti,
                 partition: p.partition,
@@ -299,6 +344,182 @@ fn resolve(
         }
     }
     (skeletons, wanted)
+}
+
+/// A requested partition of `topic` (looked up by id or name), or why it cannot be read.
+fn target(
+    topic: &Option<Arc<Topic>>,
+    authorized: bool,
+    unknown: ResponseError,
+    partition: i32,
+    current_leader_epoch: i32,
+) -> Result<Arc<Partition>, ResponseError> {
+    match topic {
+        _ if !authorized => Err(ResponseError::TopicAuthorizationFailed),
+        None => Err(unknown),
+        Some(topic) => match topic.partition(partition) {
+            None => Err(ResponseError::UnknownTopicOrPartition),
+            Some(_) if current_leader_epoch > 0 => Err(ResponseError::UnknownLeaderEpoch),
+            Some(part) => Ok(part),
+        },
+    }
+}
+
+/// Resolve an incremental fetch's session partitions, in session order, as
+/// [`resolve`] does a request's (topics looked up and authorized once per run
+/// of partitions of one topic, every fetch: a topic deleted or created since
+/// shows); `slots` gets each partition's place in the session.
+fn resolve_session(
+    state: &BrokerState,
+    session: &Session,
+    version: i16,
+    allowed: impl Fn(&str) -> bool,
+    slots: &mut Vec<u32>,
+) -> (Vec<FetchableTopicResponse>, Vec<Wanted>) {
+    let st = session.state.lock();
+    let mut skeletons: Vec<FetchableTopicResponse> = Vec::new();
+    let mut wanted = Vec::with_capacity(st.partitions.len());
+    slots.reserve_exact(st.partitions.len());
+    let mut run: Option<(&TopicKey, Option<Arc<Topic>>, bool)> = None;
+    for (slot, cp) in st.partitions.iter() {
+        if run.as_ref().is_none_or(|(key, _, _)| **key != cp.topic) {
+            let mut skel = FetchableTopicResponse::default();
+            let (topic, authorized) = match &cp.topic {
+                TopicKey::Id(id) => {
+                    skel.topic_id = *id;
+                    let topic = state.partitions.topic_by_id(*id);
+                    let authorized = topic.as_ref().is_none_or(|t| allowed(&t.name));
+                    (topic, authorized)
+                }
+                TopicKey::Name(name) => {
+                    skel.topic = name.clone();
+                    (state.partitions.topic(name.0.as_str()), allowed(&name.0))
+                }
+            };
+            skeletons.push(skel);
+            run = Some((&cp.topic, topic, authorized));
+        }
+        let (_, topic, authorized) = run.as_ref().expect("set above");
+        let unknown = match version >= 13 {
+            true => ResponseError::UnknownTopicId,
+            false => ResponseError::UnknownTopicOrPartition,
+        };
+        wanted.push(Wanted {
+            topic_index: skeletons.len() - 1,
+            partition: cp.partition,
+            fetch_offset: cp.fetch_offset,
+            max_bytes: cp.max_bytes.max(0) as usize,
+            target: target(
+                topic,
+                *authorized,
+                unknown,
+                cp.partition,
+                cp.current_leader_epoch,
+            ),
+        });
+        slots.push(slot);
+    }
+    (skeletons, wanted)
+}
+
+/// INVALID_FETCH_SESSION_EPOCH if another fetch moved the session on since
+/// this one's started (Kafka checks again before answering), else 0.
+fn session_epoch_error(session: &Session, request_epoch: i32) -> i16 {
+    match session.state.lock().epoch == next_epoch(request_epoch) {
+        true => 0,
+        false => ResponseError::InvalidFetchSessionEpoch.code(),
+    }
+}
+
+/// Every requested partition, under its request topic.
+fn full_response(
+    mut topics: Vec<FetchableTopicResponse>,
+    wanted: &[Wanted],
+    results: Vec<PartitionData>,
+) -> Vec<FetchableTopicResponse> {
+    for (w, data) in wanted.iter().zip(results) {
+        topics[w.topic_index].partitions.push(data);
+    }
+    topics
+}
+
+/// Cache a full fetch's partitions as a new session (with what this response
+/// tells the client of each): its id, or 0 when the cache has no room.
+fn create_session(
+    sessions: &FetchSessions,
+    topics: &[FetchTopic],
+    version: i16,
+    results: &[PartitionData],
+) -> i32 {
+    let uses_ids = version >= 13;
+    let mut results = results.iter();
+    let mut cached = Vec::with_capacity(results.len());
+    for t in topics {
+        let key = topic_key(uses_ids, t.topic_id, &t.topic);
+        for p in &t.partitions {
+            let Some(data) = results.next() else { break };
+            cached.push(FetchSessions::cached(
+                key.clone(),
+                p,
+                data.high_watermark,
+                data.log_start_offset,
+                data.error_code,
+            ));
+        }
+    }
+    sessions.maybe_create(uses_ids, cached)
+}
+
+/// An incremental fetch's answer: the session's partitions that must respond
+/// (Kafka's `maybeUpdateResponseData`), recorded in the session as sent; a
+/// partition that returned records moves to the back of the session, so the
+/// others come first in the next fetch's byte budget. Consecutive partitions
+/// of one topic share a topic entry, as in Kafka's `FetchResponse.of`. None
+/// when another fetch moved the session's epoch on meanwhile (Kafka checks
+/// again before answering: INVALID_FETCH_SESSION_EPOCH).
+fn incremental_response(
+    session: &Session,
+    request_epoch: i32,
+    topics: &[FetchableTopicResponse],
+    wanted: &[Wanted],
+    slots: &[u32],
+    results: Vec<PartitionData>,
+) -> Option<Vec<FetchableTopicResponse>> {
+    let mut st = session.state.lock();
+    if st.epoch != next_epoch(request_epoch) {
+        return None;
+    }
+    let mut responses: Vec<FetchableTopicResponse> = Vec::new();
+    for ((w, data), &slot) in wanted.iter().zip(results).zip(slots) {
+        let records = data.records.as_ref().map_or(0, Bytes::len);
+        let respond = st.partitions.get_mut(slot).is_some_and(|cp| {
+            cp.must_respond(
+                records,
+                data.high_watermark,
+                data.log_start_offset,
+                data.error_code,
+                true,
+            )
+        });
+        if !respond {
+            continue;
+        }
+        if records > 0 {
+            st.partitions.move_to_back(slot);
+        }
+        let skel = &topics[w.topic_index];
+        match responses.last_mut() {
+            Some(r) if r.topic == skel.topic && r.topic_id == skel.topic_id => {
+                r.partitions.push(data)
+            }
+            _ => {
+                let mut r = skel.clone();
+                r.partitions.push(data);
+                responses.push(r);
+            }
+        }
+    }
+    Some(responses)
 }
 
 /// Read every wanted partition within the byte budgets. Kafka's rule: the first

@@ -162,6 +162,32 @@ impl Collector for LiveCollector {
             &t.fetch_wait,
         )?;
 
+        // Fetch sessions (Kafka's FetchSessionCache metrics).
+        let sessions = &state.fetch_sessions;
+        let (count, partitions) = sessions.figures();
+        encoder
+            .encode_descriptor(
+                "weir_fetch_sessions",
+                "Incremental fetch sessions cached now (Kafka's NumIncrementalFetchSessions).",
+                None,
+                MetricType::Gauge,
+            )?
+            .encode_gauge(&(count as i64))?;
+        encoder
+            .encode_descriptor(
+                "weir_fetch_session_partitions",
+                "Partitions in all cached fetch sessions (Kafka's NumIncrementalFetchPartitionsCached).",
+                None,
+                MetricType::Gauge,
+            )?
+            .encode_gauge(&(partitions as i64))?;
+        counter(
+            &mut encoder,
+            "weir_fetch_session_evictions",
+            "Fetch sessions evicted to make room for new ones (Kafka's IncrementalFetchSessionEvictionsPerSec).",
+            sessions.evictions(),
+        )?;
+
         // Storage.
         counter(
             &mut encoder,
