@@ -423,7 +423,7 @@ impl LoadedLog {
                 .map_or(0, |m| m.len())
         };
         if bases.is_empty() {
-            let seg = Segment::create(&*fs, dir, log_start, cap, max_index)?;
+            let seg = Segment::create_listed(&*fs, dir, log_start, cap, max_index, Some(&names))?;
             fs.sync_dir(dir).map_err(|e| io_err(dir, e))?;
             segments.push(Arc::new(seg));
         } else {
@@ -442,7 +442,8 @@ impl LoadedLog {
                 } else {
                     OpenMode::Trusted
                 };
-                let opened = Segment::open(&*fs, dir, base, active, params, mode);
+                let opened =
+                    Segment::open_listed(&*fs, dir, base, active, params, mode, Some(&names));
                 let (seg, outcome) = match opened {
                     Err(StorageError::Corrupt { .. }) if mode == OpenMode::Trusted => {
                         Segment::open(&*fs, dir, base, active, params, OpenMode::Recover)?
