@@ -600,3 +600,58 @@ impl Registry {
         Ok(true)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(dir: &std::path::Path) -> (Arc<Store>, Registry) {
+        let store = Arc::new(Store::open(dir).unwrap());
+        let reg = Registry::open(store.clone(), Arc::new(Settings::default())).unwrap();
+        (store, reg)
+    }
+
+    #[test]
+    fn start_builds_internal_topics_only_and_lookups_wait_for_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (store, reg) = open(dir.path());
+            reg.create_topic("__consumer_offsets", 1, TopicConfig::default(), false)
+                .unwrap();
+            reg.create_topic("a", 3, TopicConfig::default(), false)
+                .unwrap();
+            store.close().unwrap();
+        }
+        // A directory the checkpoint does not know (adopted on load).
+        std::fs::create_dir(dir.path().join("stray-1")).unwrap();
+        let (store, reg) = open(dir.path());
+        assert!(!reg.is_loaded());
+        assert!(reg.topic_if_built("__consumer_offsets").is_some());
+        assert!(reg.topic_if_built("a").is_none());
+        // Found without loading the rest.
+        assert!(reg.topic("__consumer_offsets").is_some());
+        assert!(!reg.is_loaded());
+        // Not built yet: the lookup loads everything first.
+        assert_eq!(reg.topic("a").unwrap().partition_count(), 3);
+        assert!(reg.is_loaded());
+        assert_eq!(reg.topic("stray").unwrap().partition_count(), 2);
+        assert_eq!(reg.topics().len(), 3);
+        store.close().unwrap();
+        // The adoption was persisted.
+        let (store, reg) = open(dir.path());
+        reg.finish_loading();
+        assert!(reg.is_loaded());
+        assert_eq!(reg.topic("stray").unwrap().partition_count(), 2);
+        store.close().unwrap();
+    }
+
+    #[test]
+    fn a_missing_topic_is_missing_only_once_everything_is_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, reg) = open(dir.path());
+        assert!(reg.topic("nope").is_none());
+        assert!(reg.is_loaded());
+        assert!(reg.topic_by_id(Uuid::nil()).is_none());
+        store.close().unwrap();
+    }
+}
