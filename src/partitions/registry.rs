@@ -304,6 +304,8 @@ impl Registry {
     /// re-resolve every topic's config against them, applying them to the
     /// partition logs at once.
     pub fn set_broker_settings(&self, settings: Arc<Settings>) {
+        // (Before the change lock: the load takes it to persist an adoption.)
+        self.wait_loaded();
         let _guard = self.change.lock();
         self.settings.store(settings.clone());
         for topic in self.topics() {
@@ -515,6 +517,8 @@ impl Registry {
         total: i32,
         validate_only: bool,
     ) -> Result<(), TopicError> {
+        // (Before the change lock: the load takes it to persist an adoption.)
+        self.wait_loaded();
         let _guard = self.change.lock();
         let topic = self
             .topic(name)
@@ -549,6 +553,8 @@ impl Registry {
 
     /// Replace a topic's config overrides (AlterConfigs); applies to the logs at once.
     pub fn set_topic_config(&self, name: &str, config: TopicConfig) -> Result<(), TopicError> {
+        // (Before the change lock: the load takes it to persist an adoption.)
+        self.wait_loaded();
         let _guard = self.change.lock();
         let topic = self
             .topic(name)
@@ -642,6 +648,27 @@ mod tests {
         reg.finish_loading();
         assert!(reg.is_loaded());
         assert_eq!(reg.topic("stray").unwrap().partition_count(), 2);
+        store.close().unwrap();
+    }
+
+    #[test]
+    fn a_change_before_the_load_loads_first_and_persists_an_adoption() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (store, reg) = open(dir.path());
+            reg.create_topic("__consumer_offsets", 1, TopicConfig::default(), false)
+                .unwrap();
+            store.close().unwrap();
+        }
+        std::fs::create_dir(dir.path().join("stray-0")).unwrap();
+        let (store, reg) = open(dir.path());
+        assert!(!reg.is_loaded());
+        // Under the change lock the load would persist the adoption: it must
+        // run before (a hang here is that deadlock).
+        reg.set_topic_config("__consumer_offsets", TopicConfig::default())
+            .unwrap();
+        assert!(reg.is_loaded());
+        assert!(reg.topic("stray").is_some());
         store.close().unwrap();
     }
 
