@@ -79,9 +79,9 @@ pub fn run_retention(state: &BrokerState, stats: &LogManagerStats) {
     let all = all_partitions(state);
     let (total, mut looked) = (all.len(), 0usize);
     for (p, cfg) in all {
-        // A log not opened since start with only its active segment: nothing
-        // can go, and opening it (mapping, after SIGKILL recovering) to find
-        // that out made the first pass cost every partition's log.
+        // A log with only its active segment: nothing can go. Known without
+        // opening the log (opening every log not opened yet, mapping it,
+        // made the first pass after a start cost every partition's files).
         if p.retention_idle() {
             continue;
         }

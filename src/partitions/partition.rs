@@ -435,10 +435,10 @@ impl Partition {
         self.log.set_config(config);
     }
 
-    /// Whether a retention pass has nothing to look at here without opening
-    /// the log: not opened since start and only its active segment on disk.
+    /// Whether a retention pass has nothing to look at here: the log holds
+    /// only its active segment (known without opening it).
     pub fn retention_idle(&self) -> bool {
-        self.log.unopened_single_segment()
+        self.log.only_active_segment()
     }
 
     /// One retention pass (time, size, log start) up to the high watermark.

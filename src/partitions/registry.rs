@@ -304,6 +304,8 @@ impl Registry {
     /// re-resolve every topic's config against them, applying them to the
     /// partition logs at once.
     pub fn set_broker_settings(&self, settings: Arc<Settings>) {
+        // (Before the change lock: the load takes it to persist an adoption.)
+        self.wait_loaded();
         let _guard = self.change.lock();
         self.settings.store(settings.clone());
         for topic in self.topics() {
@@ -515,6 +517,8 @@ impl Registry {
         total: i32,
         validate_only: bool,
     ) -> Result<(), TopicError> {
+        // (Before the change lock: the load takes it to persist an adoption.)
+        self.wait_loaded();
         let _guard = self.change.lock();
         let topic = self
             .topic(name)
@@ -549,6 +553,8 @@ impl Registry {
 
     /// Replace a topic's config overrides (AlterConfigs); applies to the logs at once.
     pub fn set_topic_config(&self, name: &str, config: TopicConfig) -> Result<(), TopicError> {
+        // (Before the change lock: the load takes it to persist an adoption.)
+        self.wait_loaded();
         let _guard = self.change.lock();
         let topic = self
             .topic(name)
@@ -598,5 +604,81 @@ impl Registry {
             return Err(e.into());
         }
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(dir: &std::path::Path) -> (Arc<Store>, Registry) {
+        let store = Arc::new(Store::open(dir).unwrap());
+        let reg = Registry::open(store.clone(), Arc::new(Settings::default())).unwrap();
+        (store, reg)
+    }
+
+    #[test]
+    fn start_builds_internal_topics_only_and_lookups_wait_for_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (store, reg) = open(dir.path());
+            reg.create_topic("__consumer_offsets", 1, TopicConfig::default(), false)
+                .unwrap();
+            reg.create_topic("a", 3, TopicConfig::default(), false)
+                .unwrap();
+            store.close().unwrap();
+        }
+        // A directory the checkpoint does not know (adopted on load).
+        std::fs::create_dir(dir.path().join("stray-1")).unwrap();
+        let (store, reg) = open(dir.path());
+        assert!(!reg.is_loaded());
+        assert!(reg.topic_if_built("__consumer_offsets").is_some());
+        assert!(reg.topic_if_built("a").is_none());
+        // Found without loading the rest.
+        assert!(reg.topic("__consumer_offsets").is_some());
+        assert!(!reg.is_loaded());
+        // Not built yet: the lookup loads everything first.
+        assert_eq!(reg.topic("a").unwrap().partition_count(), 3);
+        assert!(reg.is_loaded());
+        assert_eq!(reg.topic("stray").unwrap().partition_count(), 2);
+        assert_eq!(reg.topics().len(), 3);
+        store.close().unwrap();
+        // The adoption was persisted.
+        let (store, reg) = open(dir.path());
+        reg.finish_loading();
+        assert!(reg.is_loaded());
+        assert_eq!(reg.topic("stray").unwrap().partition_count(), 2);
+        store.close().unwrap();
+    }
+
+    #[test]
+    fn a_change_before_the_load_loads_first_and_persists_an_adoption() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (store, reg) = open(dir.path());
+            reg.create_topic("__consumer_offsets", 1, TopicConfig::default(), false)
+                .unwrap();
+            store.close().unwrap();
+        }
+        std::fs::create_dir(dir.path().join("stray-0")).unwrap();
+        let (store, reg) = open(dir.path());
+        assert!(!reg.is_loaded());
+        // Under the change lock the load would persist the adoption: it must
+        // run before (a hang here is that deadlock).
+        reg.set_topic_config("__consumer_offsets", TopicConfig::default())
+            .unwrap();
+        assert!(reg.is_loaded());
+        assert!(reg.topic("stray").is_some());
+        store.close().unwrap();
+    }
+
+    #[test]
+    fn a_missing_topic_is_missing_only_once_everything_is_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, reg) = open(dir.path());
+        assert!(reg.topic("nope").is_none());
+        assert!(reg.is_loaded());
+        assert!(reg.topic_by_id(Uuid::nil()).is_none());
+        store.close().unwrap();
     }
 }

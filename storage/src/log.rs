@@ -423,7 +423,7 @@ impl LoadedLog {
                 .map_or(0, |m| m.len())
         };
         if bases.is_empty() {
-            let seg = Segment::create(&*fs, dir, log_start, cap, max_index)?;
+            let seg = Segment::create_listed(&*fs, dir, log_start, cap, max_index, Some(&names))?;
             fs.sync_dir(dir).map_err(|e| io_err(dir, e))?;
             segments.push(Arc::new(seg));
         } else {
@@ -442,7 +442,8 @@ impl LoadedLog {
                 } else {
                     OpenMode::Trusted
                 };
-                let opened = Segment::open(&*fs, dir, base, active, params, mode);
+                let opened =
+                    Segment::open_listed(&*fs, dir, base, active, params, mode, Some(&names));
                 let (seg, outcome) = match opened {
                     Err(StorageError::Corrupt { .. }) if mode == OpenMode::Trusted => {
                         Segment::open(&*fs, dir, base, active, params, OpenMode::Recover)?
@@ -1210,6 +1211,10 @@ pub struct PartitionLog {
     /// Closed to free its files with data not yet fsynced.
     unflushed_closed: AtomicBool,
     last: Mutex<Option<ClosedState>>,
+    /// A listing found at most one segment on disk while the log was not
+    /// opened yet (it stays true until the log opens: only an open log adds
+    /// segments, and then the open or closed state answers).
+    one_segment_on_disk: AtomicBool,
     ring: Option<Arc<OpenLogs>>,
     me: Weak<PartitionLog>,
 }
@@ -1244,6 +1249,7 @@ impl PartitionLog {
             in_ring: AtomicBool::new(false),
             unflushed_closed: AtomicBool::new(false),
             last: Mutex::new(None),
+            one_segment_on_disk: AtomicBool::new(false),
             ring,
             me: me.clone(),
         })
@@ -1354,23 +1360,35 @@ impl PartitionLog {
         self.referenced.store(false, Ordering::Relaxed);
     }
 
-    /// Whether the log was not opened in this process and its directory holds
-    /// at most one segment (and no cleaner swap): retention can pass it by
-    /// without opening it, since the active segment never goes. One listing
-    /// of the directory instead of opening and mapping the log.
-    pub fn unopened_single_segment(&self) -> bool {
-        if self.is_open() || self.last.lock().is_some() || self.needs_recovery() {
+    /// Whether the log holds at most its active segment (which retention
+    /// never deletes), found without opening it: from the open log, from what
+    /// a closed log left, or, for a log not opened in this process, from one
+    /// listing of its directory (at most one segment, no cleaner swap; never
+    /// for a log still to be recovered). Retention passes such a log by.
+    pub fn only_active_segment(&self) -> bool {
+        if let Some(log) = &*self.loaded.load() {
+            return log.segment_count() <= 1;
+        }
+        if let Some(c) = &*self.last.lock() {
+            return c.segments.len() <= 1;
+        }
+        if self.needs_recovery() {
             return false;
+        }
+        if self.one_segment_on_disk.load(Ordering::Relaxed) {
+            return true;
         }
         let Ok(names) = list_names(&self.dir) else {
             return false;
         };
-        names
+        let one = names
             .iter()
             .filter(|n| segment::parse_log_name(n).is_some())
             .count()
             <= 1
-            && !names.iter().any(|n| swap::parse_swap_name(n).is_some())
+            && !names.iter().any(|n| swap::parse_swap_name(n).is_some());
+        self.one_segment_on_disk.store(one, Ordering::Relaxed);
+        one
     }
 
     /// The segments of a closed log as it left them, and its log start: `None`

@@ -156,6 +156,15 @@ pub(crate) enum OpenMode {
     Recover,
 }
 
+/// Whether `path` is in the listing `names` of its directory (or, without
+/// one, exists).
+fn listed_or_exists(path: &Path, names: Option<&[String]>) -> bool {
+    match (names, path.file_name().and_then(|n| n.to_str())) {
+        (Some(names), Some(name)) => names.iter().any(|n| n == name),
+        _ => path.exists(),
+    }
+}
+
 impl Segment {
     fn paths(dir: &Path, base: i64) -> (PathBuf, PathBuf, PathBuf) {
         (
@@ -173,11 +182,24 @@ impl Segment {
         capacity: usize,
         max_index_bytes: usize,
     ) -> Result<Segment> {
+        Self::create_listed(fs, dir, base, capacity, max_index_bytes, None)
+    }
+
+    /// [`Segment::create`] where the directory was just listed (`names`):
+    /// stale index files are looked for there rather than with a stat each.
+    pub(crate) fn create_listed(
+        fs: &dyn Fs,
+        dir: &Path,
+        base: i64,
+        capacity: usize,
+        max_index_bytes: usize,
+        names: Option<&[String]>,
+    ) -> Result<Segment> {
         let (log, index, time) = Self::paths(dir, base);
         let file = fs.open_rw(&log, true).map_err(|e| io_err(&log, e))?;
         fs.set_len(&file, &log, 0).map_err(|e| io_err(&log, e))?;
         for p in [&index, &time] {
-            if p.exists() {
+            if listed_or_exists(p, names) {
                 fs.remove_file(p).map_err(|e| io_err(p, e))?;
             }
         }
@@ -226,6 +248,20 @@ impl Segment {
         params: SegmentParams,
         mode: OpenMode,
     ) -> Result<(Segment, ScanOutcome)> {
+        Self::open_listed(fs, dir, base, active, params, mode, None)
+    }
+
+    /// [`Segment::open`] where the directory was just listed (`names`): the
+    /// index files are looked for there rather than with a stat each.
+    pub(crate) fn open_listed(
+        fs: &dyn Fs,
+        dir: &Path,
+        base: i64,
+        active: bool,
+        params: SegmentParams,
+        mode: OpenMode,
+        names: Option<&[String]>,
+    ) -> Result<(Segment, ScanOutcome)> {
         let SegmentParams {
             capacity,
             max_index_bytes,
@@ -234,7 +270,7 @@ impl Segment {
         let (log, index, time) = Self::paths(dir, base);
         let file = fs.open_rw(&log, false).map_err(|e| io_err(&log, e))?;
         let size = file.metadata().map_err(|e| io_err(&log, e))?.len();
-        let had_indexes = index.exists() && time.exists();
+        let had_indexes = listed_or_exists(&index, names) && listed_or_exists(&time, names);
         // Indexes open as they are on disk (sealed); the log unseals the active
         // segment's on its first append, so a clean start writes nothing.
         let _ = (active, max_index_bytes);
