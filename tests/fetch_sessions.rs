@@ -450,6 +450,54 @@ async fn ten_thousand_partition_session_answers_just_the_changed_one() {
     );
 }
 
+/// Under a consumer quota, an incremental answer counts only the partitions it
+/// carries (Kafka's getResponseSize), not every partition of the session.
+#[tokio::test]
+async fn quota_counts_only_what_an_incremental_answer_carries() {
+    use kafka_protocol::messages::alter_client_quotas_request::{EntityData, EntryData, OpData};
+    use kafka_protocol::messages::AlterClientQuotasRequest;
+    use kafka_protocol::protocol::StrBytes;
+    const N: i32 = 500;
+    let broker = TestBroker::start(&[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "qt", N).await;
+    let all: Vec<(&str, i32, i64)> = (0..N).map(|p| ("qt", p, 0)).collect();
+    let id = fetch(&mut c, request(0, 0, &all), 12).await.session_id;
+    assert!(id > 0);
+    // 1,000 bytes/s for the raw client's client id ("weir-test").
+    let req = AlterClientQuotasRequest::default().with_entries(vec![EntryData::default()
+        .with_entity(vec![EntityData::default()
+            .with_entity_type(StrBytes::from_static_str("client-id"))
+            .with_entity_name(Some(StrBytes::from_static_str("weir-test")))])
+        .with_ops(vec![OpData::default()
+            .with_key(StrBytes::from_static_str("consumer_byte_rate"))
+            .with_value(1000.0)])]);
+    let ResponseKind::AlterClientQuotas(r) = c
+        .call(
+            RequestKind::AlterClientQuotas(req),
+            ApiKey::AlterClientQuotas,
+            1,
+        )
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(r.entries[0].error_code, 0);
+    for epoch in 1..=5 {
+        let r = fetch(&mut c, request(id, epoch, &[]), 12).await;
+        assert_eq!((r.error_code, r.session_id), (0, id));
+        assert_eq!(
+            r.throttle_time_ms, 0,
+            "an empty incremental answer is not throttled"
+        );
+        assert!(answered(&r).is_empty());
+    }
+    // The same 500 partitions sessionless: tens of kB of partition headers.
+    let mut other = RawClient::connect(broker.addr()).await;
+    let r = fetch(&mut other, request(0, -1, &all), 12).await;
+    assert!(r.throttle_time_ms > 0, "the quota is in force");
+}
+
 // ------------------------------------------------------------------ real clients
 // Each reads 3 partitions x 200 records through a broker with sessions, and
 // reports what the session cache saw.
