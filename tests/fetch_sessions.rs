@@ -396,6 +396,20 @@ async fn a_full_cache_evicts_by_kafkas_rules() {
     assert_eq!(sessions.figures(), (1, 1));
     let r = fetch(&mut c, request(b, 1, &[]), 12).await;
     assert_eq!(r.error_code, ResponseError::FetchSessionIdNotFound.code());
+
+    // The same figures in /metrics.
+    let text = weir::metrics::render(
+        broker.state(),
+        &std::sync::Arc::new(weir::metrics::Metrics::default()),
+        weir::metrics::Format::Text,
+    );
+    for line in [
+        "weir_fetch_sessions 1",
+        "weir_fetch_session_partitions 1",
+        "weir_fetch_session_evictions_total 2",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in {text}");
+    }
 }
 
 #[tokio::test]
