@@ -33,11 +33,8 @@
 use super::storage_error_code;
 use crate::acl::AclOperation;
 use crate::connection::{offer_file_region, SENDFILE_MIN};
-use crate::fetch_sessions::{
-    next_epoch, topic_key, FetchContext, FetchSessions, Session, TopicKey, FINAL_EPOCH,
-};
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
-use crate::partitions::{Partition, Topic};
+use crate::partitions::Partition;
 use crate::state::BrokerState;
 use bytes::Bytes;
 use kafka_protocol::messages::fetch_request::FetchTopic;
@@ -51,6 +48,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use weir_storage::batch::iter_batches_lenient;
 use weir_storage::FileRegion;
+
+// The session layer (KIP-227).
+use crate::fetch_sessions::{
+    next_epoch, topic_key, FetchContext, FetchSessions, Session, TopicKey, FINAL_EPOCH,
+};
+use crate::partitions::Topic;
 
 /// The Fetch handler.
 pub struct Api;
