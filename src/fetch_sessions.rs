@@ -69,6 +69,19 @@ pub enum TopicKey {
     Name(TopicName),
 }
 
+impl TopicKey {
+    /// The key with a name of its own: a name decoded from a request shares the
+    /// request's buffer, which a session must not keep alive.
+    pub fn to_owned_key(&self) -> TopicKey {
+        match self {
+            TopicKey::Id(id) => TopicKey::Id(*id),
+            TopicKey::Name(n) => TopicKey::Name(TopicName(
+                kafka_protocol::protocol::StrBytes::from_string(n.0.to_string()),
+            )),
+        }
+    }
+}
+
 /// One partition of a session: the request parameters the client last sent
 /// and the figures the client last saw (Kafka's `CachedPartition`).
 #[derive(Debug, Clone)]
@@ -472,10 +485,15 @@ impl FetchSessions {
         }
         for t in topics {
             let key = topic_key(uses_ids, t.topic_id, &t.topic);
+            // The session's own copy of the name, made once per topic that adds partitions.
+            let mut owned = None;
             for p in &t.partitions {
                 match st.partitions.find_mut(&key, p.partition) {
                     Some(cached) => cached.update_request(p),
-                    None => st.partitions.push(CachedPartition::new(key.clone(), p)),
+                    None => {
+                        let key = owned.get_or_insert_with(|| key.to_owned_key());
+                        st.partitions.push(CachedPartition::new(key.clone(), p))
+                    }
                 }
             }
         }

@@ -396,6 +396,20 @@ async fn a_full_cache_evicts_by_kafkas_rules() {
     assert_eq!(sessions.figures(), (1, 1));
     let r = fetch(&mut c, request(b, 1, &[]), 12).await;
     assert_eq!(r.error_code, ResponseError::FetchSessionIdNotFound.code());
+
+    // The same figures in /metrics.
+    let text = weir::metrics::render(
+        broker.state(),
+        &std::sync::Arc::new(weir::metrics::Metrics::default()),
+        weir::metrics::Format::Text,
+    );
+    for line in [
+        "weir_fetch_sessions 1",
+        "weir_fetch_session_partitions 1",
+        "weir_fetch_session_evictions_total 2",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in {text}");
+    }
 }
 
 #[tokio::test]
@@ -448,6 +462,54 @@ async fn ten_thousand_partition_session_answers_just_the_changed_one() {
     eprintln!(
         "10,000-partition fetch: sessionless {full_took:?}, incremental with 1 changed {incremental_took:?}"
     );
+}
+
+/// Under a consumer quota, an incremental answer counts only the partitions it
+/// carries (Kafka's getResponseSize), not every partition of the session.
+#[tokio::test]
+async fn quota_counts_only_what_an_incremental_answer_carries() {
+    use kafka_protocol::messages::alter_client_quotas_request::{EntityData, EntryData, OpData};
+    use kafka_protocol::messages::AlterClientQuotasRequest;
+    use kafka_protocol::protocol::StrBytes;
+    const N: i32 = 500;
+    let broker = TestBroker::start(&[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "qt", N).await;
+    let all: Vec<(&str, i32, i64)> = (0..N).map(|p| ("qt", p, 0)).collect();
+    let id = fetch(&mut c, request(0, 0, &all), 12).await.session_id;
+    assert!(id > 0);
+    // 1,000 bytes/s for the raw client's client id ("weir-test").
+    let req = AlterClientQuotasRequest::default().with_entries(vec![EntryData::default()
+        .with_entity(vec![EntityData::default()
+            .with_entity_type(StrBytes::from_static_str("client-id"))
+            .with_entity_name(Some(StrBytes::from_static_str("weir-test")))])
+        .with_ops(vec![OpData::default()
+            .with_key(StrBytes::from_static_str("consumer_byte_rate"))
+            .with_value(1000.0)])]);
+    let ResponseKind::AlterClientQuotas(r) = c
+        .call(
+            RequestKind::AlterClientQuotas(req),
+            ApiKey::AlterClientQuotas,
+            1,
+        )
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(r.entries[0].error_code, 0);
+    for epoch in 1..=5 {
+        let r = fetch(&mut c, request(id, epoch, &[]), 12).await;
+        assert_eq!((r.error_code, r.session_id), (0, id));
+        assert_eq!(
+            r.throttle_time_ms, 0,
+            "an empty incremental answer is not throttled"
+        );
+        assert!(answered(&r).is_empty());
+    }
+    // The same 500 partitions sessionless: tens of kB of partition headers.
+    let mut other = RawClient::connect(broker.addr()).await;
+    let r = fetch(&mut other, request(0, -1, &all), 12).await;
+    assert!(r.throttle_time_ms > 0, "the quota is in force");
 }
 
 // ------------------------------------------------------------------ real clients

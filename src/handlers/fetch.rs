@@ -187,9 +187,17 @@ impl Handler for Api {
             .sum();
         // Consumer quota: over it, the read is taken back and the answer is
         // empty, with the throttle time (as Kafka's `getThrottledResponse`).
+        // An incremental answer carries only the partitions with news: under a
+        // quota, count those (Kafka's getResponseSize, the session unchanged).
+        let answered = match &context {
+            FetchContext::Incremental(s) if state.quotas.fetch_window_bytes(&ctx).is_some() => {
+                responding(s, &results, &slots)
+            }
+            _ => results.len(),
+        };
         let throttle_ms = state
             .quotas
-            .record_fetch(&ctx, total + RESPONSE_OVERHEAD * results.len());
+            .record_fetch(&ctx, total + RESPONSE_OVERHEAD * answered);
         if throttle_ms > 0 {
             // Kafka's getThrottledResponse: no partitions; an incremental
             // fetch keeps its session (checking the epoch did not move on).
@@ -455,7 +463,7 @@ fn create_session(
     let mut results = results.iter();
     let mut cached = Vec::with_capacity(results.len());
     for t in topics {
-        let key = topic_key(uses_ids, t.topic_id, &t.topic);
+        let key = topic_key(uses_ids, t.topic_id, &t.topic).to_owned_key();
         for p in &t.partitions {
             let Some(data) = results.next() else { break };
             cached.push(FetchSessions::cached(
@@ -520,6 +528,28 @@ fn incremental_response(
         }
     }
     Some(responses)
+}
+
+/// How many of an incremental fetch's partitions its answer will carry (the
+/// session is not changed: the answer may yet be throttled).
+fn responding(session: &Session, results: &[PartitionData], slots: &[u32]) -> usize {
+    let mut st = session.state.lock();
+    results
+        .iter()
+        .zip(slots)
+        .filter(|(data, &slot)| {
+            let records = data.records.as_ref().map_or(0, Bytes::len);
+            st.partitions.get_mut(slot).is_some_and(|cp| {
+                cp.must_respond(
+                    records,
+                    data.high_watermark,
+                    data.log_start_offset,
+                    data.error_code,
+                    false,
+                )
+            })
+        })
+        .count()
 }
 
 /// Read every wanted partition within the byte budgets. Kafka's rule: the first
