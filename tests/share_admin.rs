@@ -491,3 +491,56 @@ async fn share_group_offsets_are_altered_and_deleted_as_kafka_does() {
     assert!(start_offsets(&mut c, "sg").await.is_empty());
     assert!(!b.state().share.has_group("sg"));
 }
+
+#[tokio::test]
+async fn consumer_group_heartbeat_interval_follows_the_group_config() {
+    let b = TestBroker::start(&[]).await;
+    let mut c = RawClient::connect(b.addr()).await;
+    create_topic_raw(&mut c, "t", 1).await;
+    let ok = alter(
+        &mut c,
+        "cg",
+        &[("consumer.heartbeat.interval.ms", Some("6000"), 0)],
+    )
+    .await;
+    assert_eq!(ok.0, 0, "{ok:?}");
+    for (group, want) in [("cg", 6000), ("other", 5000)] {
+        let r = call!(
+            c,
+            ConsumerGroupHeartbeat,
+            ConsumerGroupHeartbeatRequest::default()
+                .with_group_id(GroupId(s(group)))
+                .with_member_id(s("m1"))
+                .with_member_epoch(0)
+                .with_rebalance_timeout_ms(30000)
+                .with_subscribed_topic_names(Some(vec![TopicName(s("t"))]))
+                .with_topic_partitions(Some(vec![])),
+            0
+        );
+        assert_eq!(
+            (r.error_code, r.heartbeat_interval_ms),
+            (0, want),
+            "{group}"
+        );
+    }
+    // Deleting the config puts the broker's value back.
+    assert_eq!(
+        alter(&mut c, "cg", &[("consumer.heartbeat.interval.ms", None, 1)])
+            .await
+            .0,
+        0
+    );
+    let r = call!(
+        c,
+        ConsumerGroupHeartbeat,
+        ConsumerGroupHeartbeatRequest::default()
+            .with_group_id(GroupId(s("cg")))
+            .with_member_id(s("m2"))
+            .with_member_epoch(0)
+            .with_rebalance_timeout_ms(30000)
+            .with_subscribed_topic_names(Some(vec![TopicName(s("t"))]))
+            .with_topic_partitions(Some(vec![])),
+        0
+    );
+    assert_eq!(r.heartbeat_interval_ms, 5000);
+}
