@@ -121,16 +121,11 @@ impl BrokerState {
             Some(store.clone()),
         )
         .map_err(StartError::Other)?;
-        // Group configs (GROUP resources) take effect from the start.
-        for (g, set) in &dynamic_configs.groups {
-            let gs =
-                crate::share::group_config::GroupShareSettings::of(set, &partitions.settings());
-            share.set_group_settings(g, Some(gs));
-        }
         let settings_slots = settings
             .i64("max.incremental.fetch.session.cache.slots")
             .max(0) as usize;
-        Ok(BrokerState {
+        let group_configs = dynamic_configs.groups.clone();
+        let state = BrokerState {
             node_id: settings.node_id(),
             settings,
             cluster_id,
@@ -152,7 +147,34 @@ impl BrokerState {
             fetch_sessions: crate::fetch_sessions::FetchSessions::new(settings_slots),
             shutdown,
             next_connection_id: AtomicU64::new(1),
-        })
+        };
+        // Group configs (GROUP resources) take effect from the start.
+        for (g, set) in &group_configs {
+            state.apply_group_configs(g, set);
+        }
+        Ok(state)
+    }
+
+    /// Hand a group's configs (GROUP resource, [`crate::config::group`]) to the
+    /// share coordinator and the consumer / streams coordinator: in effect at once.
+    pub fn apply_group_configs(
+        &self,
+        name: &str,
+        set: &std::collections::BTreeMap<String, String>,
+    ) {
+        let settings = self.partitions.settings();
+        let share = (!set.is_empty())
+            .then(|| crate::share::group_config::GroupShareSettings::of(set, &settings));
+        self.share.set_group_settings(name, share);
+        let int = |k: &str| set.get(k).and_then(|v| v.trim().parse::<i64>().ok());
+        let o = crate::groups::group_configs::GroupOverrides {
+            consumer_session_timeout_ms: int("consumer.session.timeout.ms").map(|v| v as u64),
+            consumer_heartbeat_interval_ms: int("consumer.heartbeat.interval.ms").map(|v| v as u64),
+            streams_session_timeout_ms: int("streams.session.timeout.ms").map(|v| v as u64),
+            streams_heartbeat_interval_ms: int("streams.heartbeat.interval.ms").map(|v| v as i32),
+            streams_num_standby_replicas: int("streams.num.standby.replicas").map(|v| v as usize),
+        };
+        self.groups.set_group_overrides(name, Some(o));
     }
 
     /// True once shutdown has begun.

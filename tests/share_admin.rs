@@ -491,3 +491,218 @@ async fn share_group_offsets_are_altered_and_deleted_as_kafka_does() {
     assert!(start_offsets(&mut c, "sg").await.is_empty());
     assert!(!b.state().share.has_group("sg"));
 }
+
+#[tokio::test]
+async fn consumer_group_heartbeat_interval_follows_the_group_config() {
+    let b = TestBroker::start(&[]).await;
+    let mut c = RawClient::connect(b.addr()).await;
+    create_topic_raw(&mut c, "t", 1).await;
+    let ok = alter(
+        &mut c,
+        "cg",
+        &[("consumer.heartbeat.interval.ms", Some("6000"), 0)],
+    )
+    .await;
+    assert_eq!(ok.0, 0, "{ok:?}");
+    for (group, want) in [("cg", 6000), ("other", 5000)] {
+        let r = call!(
+            c,
+            ConsumerGroupHeartbeat,
+            ConsumerGroupHeartbeatRequest::default()
+                .with_group_id(GroupId(s(group)))
+                .with_member_id(s("m1"))
+                .with_member_epoch(0)
+                .with_rebalance_timeout_ms(30000)
+                .with_subscribed_topic_names(Some(vec![TopicName(s("t"))]))
+                .with_topic_partitions(Some(vec![])),
+            0
+        );
+        assert_eq!(
+            (r.error_code, r.heartbeat_interval_ms),
+            (0, want),
+            "{group}"
+        );
+    }
+    // Deleting the config puts the broker's value back.
+    assert_eq!(
+        alter(&mut c, "cg", &[("consumer.heartbeat.interval.ms", None, 1)])
+            .await
+            .0,
+        0
+    );
+    let r = call!(
+        c,
+        ConsumerGroupHeartbeat,
+        ConsumerGroupHeartbeatRequest::default()
+            .with_group_id(GroupId(s("cg")))
+            .with_member_id(s("m2"))
+            .with_member_epoch(0)
+            .with_rebalance_timeout_ms(30000)
+            .with_subscribed_topic_names(Some(vec![TopicName(s("t"))]))
+            .with_topic_partitions(Some(vec![])),
+        0
+    );
+    assert_eq!(r.heartbeat_interval_ms, 5000);
+}
+
+fn tid(v: &str) -> TransactionalId {
+    TransactionalId(s(v))
+}
+
+/// Offsets 0-2 plain, 3-4 a transaction that is aborted (marker at 5), 6-7 plain.
+async fn produce_with_aborted_txn(c: &mut RawClient) {
+    use add_partitions_to_txn_request::AddPartitionsToTxnTopic;
+    use produce_request::{PartitionProduceData, TopicProduceData};
+    assert_eq!(
+        produce_raw(c, "t", 0, batch(3, -1, -1, -1), 9)
+            .await
+            .error_code,
+        0
+    );
+    let r = call!(
+        c,
+        InitProducerId,
+        InitProducerIdRequest::default()
+            .with_transactional_id(Some(tid("tx")))
+            .with_transaction_timeout_ms(60_000),
+        4
+    );
+    let (pid, epoch) = (r.producer_id, r.producer_epoch);
+    let r = call!(
+        c,
+        AddPartitionsToTxn,
+        AddPartitionsToTxnRequest::default()
+            .with_v3_and_below_transactional_id(tid("tx"))
+            .with_v3_and_below_producer_id(pid)
+            .with_v3_and_below_producer_epoch(epoch)
+            .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
+                .with_name(TopicName(s("t")))
+                .with_partitions(vec![0])]),
+        3
+    );
+    assert_eq!(
+        r.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code,
+        0
+    );
+    let mut records = weir_storage::batch::BatchBuilder::new();
+    records.producer_id = pid.0;
+    records.producer_epoch = epoch;
+    records.base_sequence = 0;
+    records.transactional = true;
+    for i in 0..2 {
+        records.push(weir_storage::batch::Record {
+            offset: i,
+            timestamp: 1,
+            key: None,
+            value: Some(bytes::Bytes::from_static(b"aborted")),
+            headers: vec![],
+        });
+    }
+    let r = call!(
+        c,
+        Produce,
+        ProduceRequest::default()
+            .with_transactional_id(Some(tid("tx")))
+            .with_acks(-1)
+            .with_timeout_ms(10_000)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(TopicName(s("t")))
+                .with_partition_data(vec![PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(bytes::Bytes::from(records.build().unwrap())))])]),
+        9
+    );
+    assert_eq!(r.responses[0].partition_responses[0].error_code, 0);
+    let r = call!(
+        c,
+        EndTxn,
+        EndTxnRequest::default()
+            .with_transactional_id(tid("tx"))
+            .with_producer_id(pid)
+            .with_producer_epoch(epoch)
+            .with_committed(false),
+        3
+    );
+    assert_eq!(r.error_code, 0);
+    assert_eq!(
+        produce_raw(c, "t", 0, batch(2, -1, -1, -1), 9)
+            .await
+            .error_code,
+        0
+    );
+}
+
+fn offsets(acq: &[(i64, i64, i16)]) -> Vec<i64> {
+    acq.iter().flat_map(|(f, l, _)| *f..=*l).collect()
+}
+
+#[tokio::test]
+async fn read_committed_groups_never_get_aborted_records_and_renew_follows_the_group_config() {
+    let b = TestBroker::start(&[]).await;
+    let mut c = RawClient::connect(b.addr()).await;
+    create_topic_raw(&mut c, "t", 1).await;
+    let topic = b.state().partitions.topic("t").unwrap().id;
+    produce_with_aborted_txn(&mut c).await;
+    let earliest = ("share.auto.offset.reset", Some("earliest"), 0);
+    let rc = [
+        earliest,
+        ("share.isolation.level", Some("read_committed"), 0),
+    ];
+    assert_eq!(alter(&mut c, "rc", &rc).await.0, 0);
+    let ru = [
+        earliest,
+        ("share.renew.acknowledge.enable", Some("true"), 0),
+    ];
+    assert_eq!(alter(&mut c, "ru", &ru).await.0, 0);
+
+    assert_eq!(join(&mut c, "rc", "m").await.error_code, 0);
+    let mut got = Vec::new();
+    for epoch in 0..3 {
+        let r = call!(c, ShareFetch, fetch("rc", "m", epoch, topic), 1);
+        got.extend(offsets(&acquired(&r)));
+    }
+    assert_eq!(
+        got,
+        vec![0, 1, 2, 6, 7],
+        "read_committed: no aborted records"
+    );
+
+    assert_eq!(join(&mut c, "ru", "m").await.error_code, 0);
+    let mut got = Vec::new();
+    for epoch in 0..3 {
+        let r = call!(c, ShareFetch, fetch("ru", "m", epoch, topic), 1);
+        got.extend(offsets(&acquired(&r)));
+    }
+    assert_eq!(
+        got,
+        vec![0, 1, 2, 3, 4, 6, 7],
+        "read_uncommitted: all data records"
+    );
+
+    // share.renew.acknowledge.enable=true: RENEW (4) of an acquired record is accepted.
+    use share_acknowledge_request::{AcknowledgePartition, AcknowledgeTopic, AcknowledgementBatch};
+    let ack = |group: &str, epoch: i32, kind: i8| {
+        ShareAcknowledgeRequest::default()
+            .with_group_id(Some(GroupId(s(group))))
+            .with_member_id(Some(s("m")))
+            .with_share_session_epoch(epoch)
+            .with_topics(vec![AcknowledgeTopic::default()
+                .with_topic_id(topic)
+                .with_partitions(vec![AcknowledgePartition::default()
+                    .with_partition_index(0)
+                    .with_acknowledgement_batches(vec![
+                        AcknowledgementBatch::default()
+                            .with_first_offset(0)
+                            .with_last_offset(0)
+                            .with_acknowledge_types(vec![kind]),
+                    ])])])
+    };
+    let r = call!(c, ShareAcknowledge, ack("ru", 3, 4), 1);
+    assert_eq!(r.responses[0].partitions[0].error_code, 0, "RENEW enabled");
+    let r = call!(c, ShareAcknowledge, ack("rc", 3, 4), 1);
+    assert_eq!(
+        r.responses[0].partitions[0].error_code,
+        E::InvalidRecordState.code(),
+        "RENEW without the group config"
+    );
+}

@@ -70,6 +70,10 @@ pub(super) struct Inner {
     /// Wall-clock milliseconds: commit timestamps, state timestamps, offset expiry.
     pub(super) wall: WallClock,
     pub(super) stopped: AtomicBool,
+    /// Per-group config overrides ([`super::group_configs`]).
+    pub(super) overrides: parking_lot::RwLock<
+        std::collections::HashMap<String, super::group_configs::GroupOverrides>,
+    >,
 }
 
 /// The coordinator's wall clock (milliseconds since the epoch); injectable so
@@ -114,6 +118,7 @@ impl Coordinator {
             clock: Instant::now(),
             wall,
             stopped: AtomicBool::new(false),
+            overrides: Default::default(),
         };
         Coordinator {
             inner: Arc::new(inner),

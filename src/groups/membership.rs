@@ -330,7 +330,8 @@ impl Coordinator {
             && cg.members.len() > 1;
         // Kafka builds the classic group at the epoch before the member left.
         let generation = cg.group_epoch;
-        let resp = cg.heartbeat(req, now, &self.inner.cfg, catalog);
+        let cfg = self.config_of(&group_id);
+        let resp = cg.heartbeat(req, now, &cfg, catalog);
         if created && resp.error != 0 {
             // As Kafka: a refused join leaves no group behind (it would list as Empty).
             groups.remove(&group_id);

@@ -45,6 +45,7 @@ mod config;
 pub mod consumer;
 mod coordinator;
 pub mod expiry;
+pub mod group_configs;
 pub mod log;
 mod membership;
 pub mod migration;

@@ -106,7 +106,8 @@ impl Coordinator {
         let GroupKind::Streams(sg) = &mut g.kind else {
             unreachable!()
         };
-        let resp = sg.heartbeat(req, now, &self.inner.cfg.streams, catalog);
+        let cfg = self.config_of(&group_id);
+        let resp = sg.heartbeat(req, now, &cfg.streams, catalog);
         self.persist(&group_id, g);
         self.touched();
         resp

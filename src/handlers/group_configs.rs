@@ -5,13 +5,12 @@
 //! GROUP_CONFIG = 8) then the default's synonym (the broker key, or the key
 //! itself); alter checks the group's whole resulting set with Kafka's
 //! `GroupConfig.validate`, persists it with the dynamic configs and hands it
-//! to the share coordinator at once.
+//! to the share coordinator and the consumer / streams coordinator at once.
 
 use super::alter_configs::AlterOutcome;
 use super::sb;
 use crate::config::dynamic;
 use crate::config::group::{self, GroupKind, GROUP_KEYS};
-use crate::share::group_config::GroupShareSettings;
 use crate::state::BrokerState;
 use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsSynonym,
@@ -147,9 +146,7 @@ pub fn alter(
     None
 }
 
-/// Hand a group's configs to the coordinators (at start-up and on change).
+/// Hand a group's configs to the coordinators (on change).
 pub fn apply(state: &BrokerState, name: &str, set: &BTreeMap<String, String>) {
-    let settings = state.partitions.settings();
-    let share = (!set.is_empty()).then(|| GroupShareSettings::of(set, &settings));
-    state.share.set_group_settings(name, share);
+    state.apply_group_configs(name, set);
 }
