@@ -91,7 +91,9 @@ async fn prometheus(State(s): State<HttpState>, headers: HeaderMap) -> Response 
 }
 
 async fn ready(State(s): State<HttpState>) -> Response {
-    if s.ready.load(Ordering::Acquire) {
+    // Ready once storage is recovered, the listeners accept, and every topic
+    // is built (the registry finishes loading after the listeners open).
+    if s.ready.load(Ordering::Acquire) && s.broker.partitions.is_loaded() {
         (StatusCode::OK, "ready\n").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "starting\n").into_response()
