@@ -27,6 +27,9 @@ pub struct Traffic {
     pub records_in: AtomicU64,
     /// Bytes of record data sent to fetchers (consumers and followers).
     pub bytes_out: AtomicU64,
+    /// Records (offsets) fetchers were moved past: a fetch's next offset minus
+    /// its fetch offset.
+    pub records_out: AtomicU64,
 }
 
 impl Traffic {
@@ -37,9 +40,10 @@ impl Traffic {
     }
 
     #[inline]
-    pub fn fetched(&self, bytes: usize) {
+    pub fn fetched(&self, bytes: usize, records: u64) {
         if bytes > 0 {
             self.bytes_out.fetch_add(bytes as u64, Relaxed);
+            self.records_out.fetch_add(records, Relaxed);
         }
     }
 }

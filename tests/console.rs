@@ -438,8 +438,11 @@ async fn throughput_stream_reports_the_brokers_traffic_counters() {
         c.assign(&tpl).unwrap();
         let mut got = 0;
         let mut fetched = 0.0;
+        let mut fetched_records = 0.0;
         let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline && (got < 55 || fetched == 0.0) {
+        while Instant::now() < deadline
+            && (got < 55 || fetched == 0.0 || f64::round(fetched_records) < 55.0)
+        {
             while got < 55 {
                 match c.poll(Duration::from_millis(100)) {
                     Some(m) => {
@@ -452,10 +455,13 @@ async fn throughput_stream_reports_the_brokers_traffic_counters() {
             if got == 55 {
                 let v = next_rates();
                 fetched += v["fetch_bytes_per_sec"].as_f64().unwrap();
+                fetched_records +=
+                    v["fetch_records_per_sec"].as_f64().unwrap() * v["seconds"].as_f64().unwrap();
             }
         }
         assert_eq!(got, 55);
         assert!(fetched > 0.0, "the stream saw the fetch");
+        assert_eq!(fetched_records.round(), 55.0, "every record fetched once");
     })
     .await
     .unwrap();

@@ -467,6 +467,7 @@ async fn traffic_connections_long_polls_and_fsyncs_are_counted_after_a_known_wor
             size,
             "{text}"
         );
+        assert_eq!(value(&text, "weir_topic_records_out_total", t), 20.0);
         assert!(value(&text, "weir_connections", plaintext) >= 1.0, "{text}");
         drop(c);
 

@@ -140,13 +140,13 @@ impl Handler for Api {
         let mut off_workers = catching_up(&wanted);
         // Set while this fetch waits for data (the waiting-fetches gauge).
         let mut waiting = None;
-        let (results, regions) = loop {
+        let (results, regions, delivered) = loop {
             for w in wanted.iter() {
                 if let Ok(p) = &w.target {
                     p.add_waiter(&waiter);
                 }
             }
-            let (results, available, any_error, regions) = if off_workers {
+            let (results, available, any_error, regions, delivered) = if off_workers {
                 let w = wanted.clone();
                 cold(move || {
                     let read = read_all(&w, max_bytes, read_committed);
@@ -169,7 +169,7 @@ impl Handler for Api {
                 || min_bytes == 0
                 || state.is_shutting_down()
             {
-                break (results, regions);
+                break (results, regions, delivered);
             }
             off_workers = false;
             waiting.get_or_insert_with(|| state.telemetry.fetch_waiting());
@@ -212,9 +212,10 @@ impl Handler for Api {
                     .with_session_id(session_id),
             ));
         }
-        for (w, r) in wanted.iter().zip(&results) {
+        for ((w, r), records) in wanted.iter().zip(&results).zip(delivered) {
             if let Ok(p) = &w.target {
-                p.traffic.fetched(r.records.as_ref().map_or(0, Bytes::len));
+                p.traffic
+                    .fetched(r.records.as_ref().map_or(0, Bytes::len), records);
             }
         }
         let results = if total > PREFAULT_THRESHOLD && !off_workers {
@@ -563,19 +564,23 @@ fn responding(session: &Session, results: &[PartitionData], slots: &[u32]) -> us
 /// whole max bytes, and a response the overall budget has filled counts as
 /// enough (waiting cannot make it bigger); and the file regions behind the
 /// record blocks large enough to be sent with `sendfile` (usually none, and
-/// then no allocation).
+/// then no allocation); and per partition the offsets the answer moves its
+/// reader past (next offset - fetch offset: the records delivered, for the
+/// traffic counters).
 fn read_all(
     wanted: &[Wanted],
     max_bytes: usize,
     read_committed: bool,
-) -> (Vec<PartitionData>, usize, bool, Vec<FileRegion>) {
+) -> (Vec<PartitionData>, usize, bool, Vec<FileRegion>, Vec<u64>) {
     let mut budget = max_bytes;
     let mut total = 0usize;
     let mut available = 0usize;
     let mut any_error = false;
     let mut out = Vec::with_capacity(wanted.len());
     let mut regions = Vec::new();
+    let mut delivered = Vec::with_capacity(wanted.len());
     for w in wanted {
+        let mut moved = 0;
         let mut data = PartitionData::default()
             .with_partition_index(w.partition)
             .with_aborted_transactions(read_committed.then(Vec::new));
@@ -625,6 +630,9 @@ fn read_all(
                                 data.aborted_transactions =
                                     Some(aborted_transactions(p, w.fetch_offset, &records));
                             }
+                            if !records.is_empty() {
+                                moved = (r.next_offset - w.fetch_offset).max(0) as u64;
+                            }
                             total += records.len();
                             budget = budget.saturating_sub(records.len());
                             data = data
@@ -647,8 +655,9 @@ fn read_all(
             }
         }
         out.push(data);
+        delivered.push(moved);
     }
-    (out, available, any_error, regions)
+    (out, available, any_error, regions, delivered)
 }
 
 /// The aborted transactions overlapping the returned batches `[fetch_offset, end

@@ -78,17 +78,20 @@ impl Collector for LiveCollector {
         let mut bytes_in = Vec::with_capacity(topics.len());
         let mut records_in = Vec::with_capacity(topics.len());
         let mut bytes_out = Vec::with_capacity(topics.len());
+        let mut records_out = Vec::with_capacity(topics.len());
         for topic in &topics {
-            let (mut bi, mut ri, mut bo) = (0u64, 0u64, 0u64);
+            let (mut bi, mut ri, mut bo, mut ro) = (0u64, 0u64, 0u64, 0u64);
             for p in topic.partitions() {
                 bi += p.traffic.bytes_in.load(Relaxed);
                 ri += p.traffic.records_in.load(Relaxed);
                 bo += p.traffic.bytes_out.load(Relaxed);
+                ro += p.traffic.records_out.load(Relaxed);
             }
             let labels = [("topic", topic.name.clone())];
             bytes_in.push((labels.clone(), bi));
             records_in.push((labels.clone(), ri));
-            bytes_out.push((labels, bo));
+            bytes_out.push((labels.clone(), bo));
+            records_out.push((labels, ro));
         }
         counter_family(
             &mut encoder,
@@ -107,6 +110,12 @@ impl Collector for LiveCollector {
             "weir_topic_bytes_out",
             "Bytes of record data fetched from the topic (Kafka's BytesOutPerSec, as a total).",
             &bytes_out,
+        )?;
+        counter_family(
+            &mut encoder,
+            "weir_topic_records_out",
+            "Records fetched from the topic: offsets fetchers were moved past.",
+            &records_out,
         )?;
 
         // Connections and authentication by listener.

@@ -35,6 +35,7 @@ struct Rates {
     produce_bytes_per_sec: f64,
     produce_records_per_sec: f64,
     fetch_bytes_per_sec: f64,
+    fetch_records_per_sec: f64,
 }
 
 /// One topic's counters at one moment (summed over its partitions).
@@ -43,6 +44,7 @@ struct Totals {
     bytes_in: u64,
     records_in: u64,
     bytes_out: u64,
+    records_out: u64,
 }
 
 impl Totals {
@@ -50,6 +52,7 @@ impl Totals {
         self.bytes_in += other.bytes_in;
         self.records_in += other.records_in;
         self.bytes_out += other.bytes_out;
+        self.records_out += other.records_out;
     }
 
     /// What was counted since `earlier` (never negative).
@@ -58,6 +61,7 @@ impl Totals {
             bytes_in: self.bytes_in.saturating_sub(earlier.bytes_in),
             records_in: self.records_in.saturating_sub(earlier.records_in),
             bytes_out: self.bytes_out.saturating_sub(earlier.bytes_out),
+            records_out: self.records_out.saturating_sub(earlier.records_out),
         }
     }
 }
@@ -75,6 +79,7 @@ fn snapshot(broker: &BrokerState) -> HashMap<Uuid, Totals> {
                     bytes_in: p.traffic.bytes_in.load(Relaxed),
                     records_in: p.traffic.records_in.load(Relaxed),
                     bytes_out: p.traffic.bytes_out.load(Relaxed),
+                    records_out: p.traffic.records_out.load(Relaxed),
                 });
             }
             (topic.id, t)
@@ -125,6 +130,7 @@ pub async fn rates(
             produce_bytes_per_sec: d.bytes_in as f64 / secs,
             produce_records_per_sec: d.records_in as f64 / secs,
             fetch_bytes_per_sec: d.bytes_out as f64 / secs,
+            fetch_records_per_sec: d.records_out as f64 / secs,
         };
         t.last = now;
         t.at = Instant::now();
@@ -146,6 +152,7 @@ mod tests {
             bytes_in,
             records_in,
             bytes_out,
+            records_out: bytes_out / 10,
         }
     }
 

@@ -12,8 +12,7 @@ export async function render(main) {
   const total = b.data_dir_total_bytes, free = b.data_dir_free_bytes;
   const used = total != null && free != null ? total - free : null;
   const bytes = new LineChart('Bytes per second', ['produce', 'fetch'], { format: v => fmtBytes(v) + '/s' });
-  // Records are counted as they are produced; fetches are counted in bytes only.
-  const records = new LineChart('Records per second', ['produce'], { format: v => fmtNum(v, 1) + '/s' });
+  const records = new LineChart('Records per second', ['produce', 'fetch'], { format: v => fmtNum(v, 1) + '/s' });
   main.append(
     h('h1', {}, 'Overview'),
     h('div', { class: 'grid' },
@@ -41,7 +40,7 @@ export async function render(main) {
   es.addEventListener('rates', ev => {
     const r = JSON.parse(ev.data);
     bytes.push([r.produce_bytes_per_sec, r.fetch_bytes_per_sec]);
-    records.push([r.produce_records_per_sec]);
+    records.push([r.produce_records_per_sec, r.fetch_records_per_sec]);
     uptime.textContent = fmtDuration((Date.now() - started) / 1000);
   });
   const redraw = () => { bytes.draw(); records.draw(); };
