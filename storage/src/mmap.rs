@@ -130,6 +130,7 @@ const UNMAP_IN_BACKGROUND: usize = 16 << 20;
 static UNMAPPED_IN_BACKGROUND: AtomicUsize = AtomicUsize::new(0);
 
 /// Mappings unmapped by the background thread since the process started.
+#[cfg(test)]
 pub(crate) fn unmapped_in_background() -> usize {
     UNMAPPED_IN_BACKGROUND.load(Ordering::Relaxed)
 }
