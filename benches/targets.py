@@ -9,7 +9,7 @@ this guest wanted to run), which is what bounds the latency tail on a shared VM.
 
   benches/targets.py startup  [--rounds N] WEIR [WEIR_B]
   benches/targets.py e2e      [--rounds N] [--seconds S] [--linger MS] WEIR [WEIR_B]
-  benches/targets.py catchup  [--rounds N] [--records N] [--warm] WEIR [WEIR_B]
+  benches/targets.py catchup  [--rounds N] [--records N] [--warm] [--consumers N] WEIR [WEIR_B]
   benches/targets.py throughput [--rounds N] [--records N] WEIR [WEIR_B]
   benches/targets.py minbytes [--rounds N] [--fetches N] WEIR [WEIR_B]
 
@@ -25,7 +25,8 @@ catchup: RECORDS x 1 KiB written to 4 partitions, broker restarted, the segment 
   one-second p99 of that window) and the catch-up rate, next to the disk's own sequential
   read rate measured in the same run (`dd iflag=direct` over the largest cold segment, so
   the page cache is not involved; none on a filesystem without O_DIRECT such as tmpfs)
-  and the steal time.
+  and the steal time. --consumers N: N batch consumers side by side, each catching up on
+  its own topic of RECORDS (the rate is their sum).
 throughput: RECORDS x 1 KiB produced to 8 partitions unpaced, then consumed from earliest.
 minbytes: fetch.min.bytes timing over a raw socket. FETCHES times each: a batch consumer's
   fetch (min 1 MiB, max wait 500 ms, the Java consumer's limits: 1 MiB per partition, 50 MiB
@@ -177,16 +178,18 @@ def resident_mb(files):
 
 def run_catchup(args, weir, data_dir):
     b = Broker(weir, data_dir)
+    topics = ["cold"] + [f"cold{i}" for i in range(2, args.consumers + 1)]
     try:
-        bench(args, "produce", "--bootstrap", b.addr, "--topic", "cold", "--create",
-              "--partitions", "4", "--records", str(args.records), "--record-size", "1024")
+        for topic in topics:
+            bench(args, "produce", "--bootstrap", b.addr, "--topic", topic, "--create",
+                  "--partitions", "4", "--records", str(args.records), "--record-size", "1024")
         bench(args, "produce", "--bootstrap", b.addr, "--topic", "tail", "--create",
               "--partitions", "1", "--records", "10")
     finally:
         b.stop()
     b = Broker(weir, data_dir)  # nothing of the old segments is mapped by this process yet
     try:
-        files = sorted(glob.glob(os.path.join(data_dir, "cold-*", "*")))
+        files = sorted(f for t in topics for f in glob.glob(os.path.join(data_dir, f"{t}-*", "*")))
         if not args.warm:
             for path in files:
                 fd = os.open(path, os.O_RDONLY)
@@ -205,9 +208,14 @@ def run_catchup(args, weir, data_dir):
         before = cpu_times()
         time.sleep(delay)
         t0 = time.monotonic()
-        c = bench(args, "consume", "--bootstrap", b.addr, "--topic", "cold", "--from", "earliest",
-                  "--records", str(args.records))
+        consumers = [subprocess.Popen(
+            [args.bench, "consume", "--bootstrap", b.addr, "--topic", t, "--from", "earliest",
+             "--records", str(args.records), "--quiet", "--json"],
+            stdout=subprocess.PIPE, text=True) for t in topics]
+        outs = [json.loads(c.communicate(timeout=600)[0]) for c in consumers]
         catchup_s = time.monotonic() - t0
+        if any(c.returncode != 0 for c in consumers):
+            sys.exit("a catch-up consumer failed")
         out, _ = tail.communicate(timeout=args.seconds + 120)
         steal = steal_since(before)
         if tail.returncode != 0:
@@ -221,7 +229,8 @@ def run_catchup(args, weir, data_dir):
               if s.get("e2e_ms") and delay < s["t"] + 1 and s["t"] - 1 < delay + catchup_s + 0.5]
     worst = max((s["e2e_ms"]["p99"] for s in window), default=None)
     worst_max = max((s["e2e_ms"]["max"] for s in window), default=None)
-    rate = fig(c, "consume_payload_mb_per_s")
+    # The consumers run side by side: their rates add up.
+    rate = sum(fig(c, "consume_payload_mb_per_s") for c in outs)
     return {"cached_mb_at_start": cached, "cold_mb": size,
             "catchup_mb_per_s": rate, "disk_direct_mb_per_s": disk,
             "catchup_vs_disk": rate / disk if disk else None, "catchup_s": catchup_s,
@@ -427,6 +436,8 @@ def main():
     ap.add_argument("--linger", type=int, default=1, help="producer linger in ms")
     ap.add_argument("--records", type=int, default=None)
     ap.add_argument("--warm", action="store_true")
+    ap.add_argument("--consumers", type=int, default=1,
+                    help="catchup: batch consumers, each on its own topic of RECORDS")
     ap.add_argument("--fetches", type=int, default=100, help="minbytes: fetches per mode")
     ap.add_argument("--bench", default="target/release/weir-bench")
     ap.add_argument("--dir", default=None)

@@ -650,3 +650,97 @@ async fn min_bytes_equal_to_the_partition_max_is_met_by_what_is_there_not_what_f
     );
     broker.shutdown().await.unwrap();
 }
+
+/// Catching-up consumers' large responses that their consumers do not read
+/// (sockets full) hold neither an async worker nor a cold pool thread: with
+/// more such stalled responses than the cold pool has threads, a tailing
+/// fetch on another connection is answered, and a reading catch-up consumer
+/// gets all its data; the stalled responses then arrive whole and byte-exact
+/// once read. Their record blocks went out from the cold pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_cold_responses_hold_no_worker_and_no_cold_pool_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "cold", 1).await;
+    create_topic_raw(&mut c, "tail", 1).await;
+    // 320 batches of 64 KiB: 20 MiB, 5120 records: a fetch from 0 is catching up.
+    let sent = produce_batches(&mut c, "cold", 0, 1, 320).await;
+    let end = (sent.len() * PER_BATCH) as i64;
+    let cold_before = weir::connection::cold_sendfile_bytes();
+
+    // Each asks for 16 MiB and reads nothing: the send stalls once the
+    // socket buffers are full.
+    let stalls = weir::cold_io::THREADS + 1;
+    let sent_before = weir::connection::sendfile_bytes();
+    let mut stalled = Vec::new();
+    for _ in 0..stalls {
+        let mut s = bounded("connect", tokio::net::TcpStream::connect(broker.addr()))
+            .await
+            .unwrap();
+        let req = fetch("cold", &[(0, 0)], 1, 100, 16 << 20, 0);
+        send_on(&mut s, 1, req, ApiKey::Fetch, 12).await;
+        stalled.push(s);
+    }
+    // Their sends are under way (bounded wait).
+    let t0 = Instant::now();
+    while weir::connection::sendfile_bytes() - sent_before < stalls as u64 * (64 << 10) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "stalled catch-up responses never started"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // A tailing consumer: one small append, a fetch at it answered at once.
+    let mut tail = RawClient::connect(broker.addr()).await;
+    let batch = big_batch(9999, -1, -1, -1, false);
+    assert_eq!(
+        produce_raw(&mut tail, "tail", 0, batch, 9).await.error_code,
+        0
+    );
+    let req = fetch("tail", &[(0, 0)], 1, 10_000, 1 << 20, 0);
+    let asked = Instant::now();
+    let ResponseKind::Fetch(resp) = call_on(&mut tail.stream, 7, req, ApiKey::Fetch, 12).await
+    else {
+        panic!()
+    };
+    assert!(!resp.responses[0].partitions[0]
+        .records
+        .as_ref()
+        .unwrap()
+        .is_empty());
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "tail fetch took {:?} behind stalled catch-up responses",
+        asked.elapsed()
+    );
+
+    // Another catch-up consumer that reads: every cold pool thread being
+    // free of the stalled sockets, it gets all of its data.
+    let mut reader = RawClient::connect(broker.addr()).await;
+    let fetched = catch_up_on(&mut reader.stream, "cold", &sent, end, 4 << 20).await;
+    assert!(fetched >= 20 << 20, "fetched {fetched} bytes");
+
+    // The stalled responses, read now, are whole and exact.
+    for (i, s) in stalled.iter_mut().enumerate() {
+        let ResponseKind::Fetch(resp) = recv_on(s, 1, ApiKey::Fetch, 12).await else {
+            panic!()
+        };
+        let p = &resp.responses[0].partitions[0];
+        assert_eq!(p.error_code, 0);
+        let records = p.records.clone().unwrap_or_default();
+        assert!(
+            records.len() >= 15 << 20,
+            "stalled response {i}: {} bytes",
+            records.len()
+        );
+        check_exact(&records, &sent, 0);
+    }
+    let cold = weir::connection::cold_sendfile_bytes() - cold_before;
+    assert!(
+        cold >= stalls as u64 * (8 << 20),
+        "only {cold} bytes of cold responses went out from the cold pool"
+    );
+    broker.shutdown().await.unwrap();
+}

@@ -15,7 +15,8 @@ use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Arc, OnceLock};
 
 /// A read-only shared mapping of a `.log` file, reserved at `capacity` bytes (it
 /// may extend past the end of the file, so the active segment is mapped once),
@@ -117,6 +118,60 @@ impl ReadMap {
     }
 }
 
+/// Mappings of at least this many bytes are unmapped on a background thread
+/// when dropped: `munmap` of a large mapping with resident pages tears down a
+/// page table entry per page (milliseconds for a few hundred MiB), and the last
+/// reference to a retired map (the active segment's mapping grows by doubling)
+/// is usually dropped by a connection task on an async worker, right after it
+/// sent a tailing consumer's response, or by the appender.
+const UNMAP_IN_BACKGROUND: usize = 16 << 20;
+
+/// Mappings unmapped by the background thread since the process started.
+static UNMAPPED_IN_BACKGROUND: AtomicUsize = AtomicUsize::new(0);
+
+/// Mappings unmapped by the background thread since the process started.
+#[cfg(test)]
+pub(crate) fn unmapped_in_background() -> usize {
+    UNMAPPED_IN_BACKGROUND.load(Ordering::Relaxed)
+}
+
+impl Drop for ReadMap {
+    fn drop(&mut self) {
+        if self.capacity >= UNMAP_IN_BACKGROUND {
+            if let Some(raw) = self.raw.take() {
+                unmap_in_background(raw);
+            }
+        }
+    }
+}
+
+/// Hand `raw` to the unmapper thread (started on first use); unmapped here if
+/// that thread cannot be started.
+fn unmap_in_background(raw: MmapRaw) {
+    static UNMAPPER: OnceLock<Option<Sender<MmapRaw>>> = OnceLock::new();
+    let tx = UNMAPPER.get_or_init(|| {
+        let (tx, rx) = channel::<MmapRaw>();
+        std::thread::Builder::new()
+            .name("weir-unmap".into())
+            .spawn(move || {
+                for raw in rx {
+                    drop(raw);
+                    UNMAPPED_IN_BACKGROUND.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+            .ok()
+            .map(|_| tx)
+    });
+    match tx {
+        Some(tx) => {
+            if let Err(unsent) = tx.send(raw) {
+                drop(unsent.0);
+            }
+        }
+        None => drop(raw),
+    }
+}
+
 struct MapSlice {
     map: Arc<ReadMap>,
     start: usize,
@@ -185,6 +240,35 @@ mod tests {
         let b = map.bytes(6, 11);
         assert_eq!(&b[..], b"world");
         assert_eq!(map.slice(0, 5), b"hello");
+    }
+
+    #[test]
+    fn large_maps_are_unmapped_in_the_background_after_their_last_reference() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(dir.path().join("x"))
+            .unwrap();
+        f.write_all_at(&[7u8; 4096], 0).unwrap();
+        let before = unmapped_in_background();
+        let small = Arc::new(ReadMap::new(&f, 1 << 20, 4096).unwrap());
+        let b = small.bytes(0, 4096);
+        drop(small);
+        assert_eq!(b[4095], 7, "a Bytes keeps its mapping alive");
+        drop(b);
+        let large = Arc::new(ReadMap::new(&f, UNMAP_IN_BACKGROUND, 4096).unwrap());
+        let b = large.bytes(0, 4096);
+        drop(large);
+        assert_eq!(b[0], 7);
+        drop(b); // the last reference: queued for the unmapper thread
+        let t0 = std::time::Instant::now();
+        while unmapped_in_background() == before {
+            assert!(t0.elapsed() < std::time::Duration::from_secs(10));
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     #[test]
