@@ -198,6 +198,9 @@ pub struct Replayed {
 
 /// Apply the frames of `data` with a sequence number above `after` to `parts`,
 /// in order; stop at the first incomplete, damaged or out-of-order frame.
+/// Only the last state of each share-partition is decoded (a frame's few runs
+/// can stand for thousands of records: decoding every frame would make a
+/// restart cost the sum of every window ever written).
 pub fn replay(
     data: &[u8],
     after: u64,
@@ -210,6 +213,7 @@ pub fn replay(
     };
     let mut pos = 0usize;
     let mut last_seq = 0u64;
+    let mut latest: HashMap<SpKey, Option<&[u8]>> = HashMap::new();
     while let Some(head) = data.get(pos..pos + 8) {
         let len = u32::from_be_bytes(head[..4].try_into().expect("4")) as usize;
         let crc = u32::from_be_bytes(head[4..].try_into().expect("4"));
@@ -222,7 +226,7 @@ pub fn replay(
         if crc32fast::hash(body) != crc {
             break;
         }
-        let Some((seq, entries)) = decode_frame(body, limits) else {
+        let Some((seq, entries)) = split_frame(body) else {
             break;
         };
         if seq <= last_seq {
@@ -230,24 +234,34 @@ pub fn replay(
         }
         last_seq = seq;
         if seq > after {
-            for (k, sp) in entries {
-                match sp {
-                    Some(sp) => parts.insert(k, sp),
-                    None => parts.remove(&k),
-                };
-            }
+            latest.extend(entries);
             r.applied += 1;
             r.seq = seq;
         }
         pos += 8 + len;
         r.valid_len = pos as u64;
     }
+    for (k, state) in latest {
+        // A state that does not decode is damage the CRC did not catch: the
+        // share-partition keeps its state from before (the checkpoint's).
+        match state.map(|b| SharePartition::decode(b, limits)) {
+            Some(Some((sp, _))) => {
+                parts.insert(k, sp);
+            }
+            Some(None) => tracing::error!("share-group state of {k:?} in {STATE_LOG} unreadable"),
+            None => {
+                parts.remove(&k);
+            }
+        }
+    }
     r
 }
 
-type FrameEntries = Vec<(SpKey, Option<SharePartition>)>;
+type FrameEntries<'a> = Vec<(SpKey, Option<&'a [u8]>)>;
 
-fn decode_frame(body: &[u8], limits: Limits) -> Option<(u64, FrameEntries)> {
+/// A frame body's sequence number and entries: each share-partition's
+/// encoded state (`None`: deleted), not decoded yet.
+fn split_frame(body: &[u8]) -> Option<(u64, FrameEntries<'_>)> {
     let seq = u64::from_be_bytes(body.get(..8)?.try_into().ok()?);
     let n = u32::from_be_bytes(body.get(8..12)?.try_into().ok()?) as usize;
     let mut pos = 12;
@@ -260,9 +274,10 @@ fn decode_frame(body: &[u8], limits: Limits) -> Option<(u64, FrameEntries)> {
         let sp = match tag {
             0 => None,
             1 => {
-                let (sp, used) = SharePartition::decode(body.get(pos..)?, limits)?;
+                let used = SharePartition::encoded_len(body.get(pos..)?)?;
+                let state = &body[pos..pos + used];
                 pos += used;
-                Some(sp)
+                Some(state)
             }
             _ => return None,
         };
