@@ -623,6 +623,17 @@ mod tests {
     }
 
     #[test]
+    fn a_broker_without_share_groups_writes_no_share_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = open(dir.path());
+        c.persist().unwrap();
+        c.close().unwrap();
+        drop(c);
+        assert!(!dir.path().join(persist::STATE_LOG).exists());
+        assert!(!dir.path().join(persist::CHECKPOINT).exists());
+    }
+
+    #[test]
     fn the_log_is_compacted_once_it_is_large() {
         let dir = tempfile::tempdir().unwrap();
         let key: SpKey = ("g".into(), 9, 0);

@@ -318,24 +318,32 @@ pub struct FlushPolicy {
 /// The open state log: appends frames, fsyncs by the policy, truncates after
 /// a compaction.
 pub struct StateLog {
-    file: File,
+    /// Opened when the first frame is appended (a data dir without share
+    /// groups gets no file).
+    file: Option<File>,
+    path: std::path::PathBuf,
     len: u64,
     unsynced: u64,
     first_unsynced: Option<std::time::Instant>,
 }
 
 impl StateLog {
-    /// Open (or create) the log in `dir`, cutting it to `valid_len` (its torn tail off).
+    /// Open the log in `dir` if it exists, cutting it to `valid_len` (its torn tail off).
     pub fn open(dir: &Path, valid_len: u64) -> std::io::Result<StateLog> {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join(STATE_LOG))?;
-        if file.metadata()?.len() != valid_len {
-            file.set_len(valid_len)?;
+        let path = dir.join(STATE_LOG);
+        let file = match OpenOptions::new().append(true).open(&path) {
+            Ok(f) => Some(f),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        if let Some(f) = &file {
+            if f.metadata()?.len() != valid_len {
+                f.set_len(valid_len)?;
+            }
         }
         Ok(StateLog {
             file,
+            path,
             len: valid_len,
             unsynced: 0,
             first_unsynced: None,
@@ -355,8 +363,20 @@ impl StateLog {
     /// Append `frame` with one write (cut back on failure, so that a partial
     /// frame never hides the frames after it), then fsync if `policy` says so.
     pub fn append(&mut self, frame: &[u8], policy: FlushPolicy) -> std::io::Result<()> {
-        if let Err(e) = self.file.write_all(frame) {
-            let _ = self.file.set_len(self.len);
+        if self.file.is_none() {
+            let f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
+            // Once, so that an fsynced frame is not lost with its directory entry.
+            if let Some(dir) = self.path.parent() {
+                File::open(dir)?.sync_all()?;
+            }
+            self.file = Some(f);
+        }
+        let file = self.file.as_mut().expect("opened above");
+        if let Err(e) = file.write_all(frame) {
+            let _ = file.set_len(self.len);
             return Err(e);
         }
         self.len += frame.len() as u64;
@@ -379,8 +399,8 @@ impl StateLog {
 
     /// fsync what was appended.
     pub fn sync(&mut self) -> std::io::Result<()> {
-        if self.unsynced > 0 {
-            self.file.sync_data()?;
+        if let (true, Some(f)) = (self.unsynced > 0, &self.file) {
+            f.sync_data()?;
             self.unsynced = 0;
             self.first_unsynced = None;
         }
@@ -389,7 +409,9 @@ impl StateLog {
 
     /// Empty the log (its frames are in a durable checkpoint now).
     pub fn truncate(&mut self) -> std::io::Result<()> {
-        self.file.set_len(0)?;
+        if let Some(f) = &self.file {
+            f.set_len(0)?;
+        }
         self.len = 0;
         self.unsynced = 0;
         self.first_unsynced = None;
