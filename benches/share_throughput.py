@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Share-group throughput (issue 18): 4 share consumers on 1 partition vs 1 classic consumer.
 
-  benches/share_throughput.py [--rounds 3] [--records 50000] [--size 100] [--consumers 4]
+  benches/share_throughput.py [--rounds 3] [--warmup 1] [--records 50000] [--size 100] [--consumers 4]
                               [--data-dir-parent DIR] [--set KEY=VALUE ...] [WEIR]
 
 Starts `WEIR serve` (default target/debug/weir) on a free loopback port with a fresh data dir
@@ -10,8 +10,11 @@ benches/share/ShareBench.java against the Java driver's classpath
 (conformance/java/target/4.4/classpath.txt, written by conformance/java/build) and runs it:
 per round RECORDS records of SIZE bytes are produced to one 1-partition topic, then read by
 CONSUMERS KafkaShareConsumers of a fresh share group (implicit acknowledgement) and by one
-KafkaConsumer (assign + seek, no group), in alternating order. Each rate is records over the
-time from the first to the last record delivered. Prints every run, the medians and the ratio
+KafkaConsumer (assign + seek, no group), in alternating order. Each rate is the records over
+the time from creating the consumers to the last record delivered (joins included: counting
+from the first record instead makes the classic figure a few fetches long and very noisy).
+The first --warmup rounds (JIT warm-up: the first classic run is several times slower) are
+printed but not counted. Prints every run, the medians and the ratio
 share / classic. Needs java and javac; the JVM gets -Xmx512m.
 """
 import argparse
@@ -50,6 +53,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("weir", nargs="?", default=os.path.join(ROOT, "target/debug/weir"))
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--records", type=int, default=50000)
     ap.add_argument("--size", type=int, default=100)
     ap.add_argument("--consumers", type=int, default=4)
@@ -81,14 +85,17 @@ def main():
         wait_port(port, broker)
         java = subprocess.Popen(
             ["java", "-Xmx512m", "-cp", f"{classes}:{cp}", "ShareBench", f"127.0.0.1:{port}",
-             str(args.rounds), str(args.records), str(args.size), str(args.consumers)],
+             str(args.rounds + args.warmup), str(args.records), str(args.size), str(args.consumers)],
             stdout=subprocess.PIPE, text=True,
         )
         for line in java.stdout:
             parts = line.split()
             if len(parts) == 4 and parts[0] == "round":
-                rates[parts[2]].append(float(parts[3]))
-                print(f"round {parts[1]}: {parts[2]:7} {float(parts[3]):10.0f} rec/s", flush=True)
+                warm = int(parts[1]) < args.warmup
+                if not warm:
+                    rates[parts[2]].append(float(parts[3]))
+                note = " (warm-up)" if warm else ""
+                print(f"round {parts[1]}: {parts[2]:7} {float(parts[3]):10.0f} rec/s{note}", flush=True)
         if java.wait() != 0:
             sys.exit(f"ShareBench failed ({java.returncode}); broker log in {work}")
     finally:
@@ -101,7 +108,7 @@ def main():
         log.close()
     c = statistics.median(rates["classic"])
     s = statistics.median(rates["share"])
-    print(f"records {args.records} x {args.size} B, 1 partition, {args.rounds} rounds ({args.weir})")
+    print(f"records {args.records} x {args.size} B, 1 partition, {args.rounds} rounds after {args.warmup} warm-up ({args.weir})")
     print(f"1 classic consumer:        {c:10.0f} rec/s (median)")
     print(f"{args.consumers} share consumers:         {s:10.0f} rec/s (median)")
     print(f"ratio share / classic:     {s / c:10.2f}")

@@ -29,8 +29,10 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * bytes are produced; then, in alternating order, CONSUMERS KafkaShareConsumers of that group
  * (implicit acknowledgement, one thread each) consume them, and one KafkaConsumer (assigned the
  * partition, seeked to the round's first offset, no group) reads the same records. Each rate is
- * records / (time of the last record - time of the first record), so joins and connection setup
- * are not counted. Prints {@code round R classic|share RATE} per run.
+ * RECORDS / (time of the last record - time the consumers were created): what draining the
+ * records takes, joins and connection setup included (the share group's members join once per
+ * run, the classic consumer has no group).
+ * Prints {@code round R classic|share RATE} per run.
  */
 public final class ShareBench {
     static final String TOPIC = "share-bench";
@@ -126,7 +128,7 @@ public final class ShareBench {
 
     static double share(String bs, String grp, int n, long first, int records) throws Exception {
         BitSet seen = new BitSet(records);
-        AtomicLong firstAt = new AtomicLong(0);
+        long startAt = System.nanoTime();
         AtomicLong lastAt = new AtomicLong(0);
         AtomicBoolean done = new AtomicBoolean(false);
         List<Thread> threads = new ArrayList<>();
@@ -140,7 +142,6 @@ public final class ShareBench {
                         ConsumerRecords<byte[], byte[]> rs = c.poll(Duration.ofMillis(100));
                         if (rs.isEmpty()) continue;
                         long now = System.nanoTime();
-                        firstAt.compareAndSet(0, now);
                         synchronized (seen) {
                             for (ConsumerRecord<byte[], byte[]> r : rs) {
                                 long i2 = r.offset() - first;
@@ -165,17 +166,17 @@ public final class ShareBench {
         for (Thread t : threads) t.join();
         if (!errors.isEmpty()) throw new IllegalStateException("share consumer failed", errors.get(0));
         if (lastAt.get() == 0) throw new IllegalStateException("share consumers did not get every record");
-        return records / ((lastAt.get() - firstAt.get()) / 1e9);
+        return records / ((lastAt.get() - startAt) / 1e9);
     }
 
     static double classic(String bs, long first, int records) {
         Properties p = base(bs);
         p.put("enable.auto.commit", "false");
         TopicPartition tp = new TopicPartition(TOPIC, 0);
+        long startAt = System.nanoTime();
         try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             c.assign(List.of(tp));
             c.seek(tp, first);
-            long firstAt = 0;
             long count = 0;
             long end = first + records;
             long deadline = System.nanoTime() + 600_000_000_000L;
@@ -183,11 +184,10 @@ public final class ShareBench {
                 ConsumerRecords<byte[], byte[]> rs = c.poll(Duration.ofMillis(100));
                 if (rs.isEmpty()) continue;
                 long now = System.nanoTime();
-                if (firstAt == 0) firstAt = now;
                 for (ConsumerRecord<byte[], byte[]> r : rs) {
                     if (r.offset() >= first && r.offset() < end) count++;
                 }
-                if (count >= records) return records / ((now - firstAt) / 1e9);
+                if (count >= records) return records / ((now - startAt) / 1e9);
             }
             throw new IllegalStateException("classic consumer did not get every record");
         }

@@ -73,14 +73,4 @@ impl Coordinator {
         inner.partitions.retain(|(g, _, _), _| g != group_id);
         Ok(existed || inner.partitions.len() != before)
     }
-
-    /// Write every share-partition to the checkpoint now and empty the state
-    /// log (after state was removed or replaced wholesale, which the log's
-    /// per-partition frames do not carry). Blocking (fsync).
-    pub fn persist_all(&self) -> Result<(), String> {
-        match self.durable.lock().as_mut() {
-            Some(d) => self.checkpoint(d),
-            None => Ok(()),
-        }
-    }
 }

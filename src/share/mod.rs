@@ -462,18 +462,28 @@ impl Coordinator {
         Ok(())
     }
 
+    /// Write every share-partition to the checkpoint now (and empty the state
+    /// log): for changes made to `partitions` directly, outside the dirty
+    /// tracking of [`Coordinator::persist`] (admin operations that insert or
+    /// remove share-partitions). Blocking (fsync).
+    pub fn persist_all(&self) -> Result<(), String> {
+        match self.durable.lock().as_mut() {
+            Some(d) => self.checkpoint(d),
+            None => Ok(()),
+        }
+    }
+
     /// Compact: every share-partition into the checkpoint (atomic, fsynced),
     /// then an empty state log.
     fn checkpoint(&self, d: &mut Durable) -> Result<(), String> {
         let data = {
             let mut inner = self.inner.lock();
             let inner = &mut *inner;
-            for k in inner.dirty.drain() {
-                if let Some(sp) = inner.partitions.get_mut(&k) {
-                    sp.mark_clean();
-                }
-            }
+            inner.dirty.clear();
             inner.removed.clear();
+            for sp in inner.partitions.values_mut() {
+                sp.mark_clean();
+            }
             persist::encode(&inner.partitions, d.seq)
         };
         d.store
@@ -682,7 +692,32 @@ mod tests {
         assert!(c.delete_partition(&key));
         c.persist().unwrap();
         drop(c);
-        assert_eq!(open(dir.path()).start_offset(&key), None);
+        let c = open(dir.path());
+        assert_eq!(c.start_offset(&key), None);
+        // Changes made to the map directly (admin operations) are kept by persist_all.
+        let other: SpKey = ("g".into(), 9, 1);
+        consume(&c, &key, 0, 0);
+        c.inner
+            .lock()
+            .partitions
+            .insert(other.clone(), SharePartition::new(7, Limits::default()));
+        c.inner.lock().partitions.remove(&key);
+        c.persist_all().unwrap();
+        drop(c);
+        let c = open(dir.path());
+        assert_eq!(c.start_offset(&key), None);
+        assert_eq!(c.start_offset(&other), Some(7));
+    }
+
+    #[test]
+    fn a_broker_without_share_groups_writes_no_share_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = open(dir.path());
+        c.persist().unwrap();
+        c.close().unwrap();
+        drop(c);
+        assert!(!dir.path().join(persist::STATE_LOG).exists());
+        assert!(!dir.path().join(persist::CHECKPOINT).exists());
     }
 
     #[test]

@@ -443,6 +443,14 @@ impl SharePartition {
         Some((Self::decoded(start_offset, records, limits), 12 + n * 7))
     }
 
+    /// The length of what [`SharePartition::encode`] wrote at the front of
+    /// `buf` (without decoding it), if `buf` holds that much.
+    pub fn encoded_len(buf: &[u8]) -> Option<usize> {
+        let n = u32::from_be_bytes(buf.get(8..12)?.try_into().ok()?) as usize;
+        let len = n.checked_mul(7)?.checked_add(12)?;
+        (buf.len() >= len).then_some(len)
+    }
+
     /// Read the first format (version 1 checkpoints): start offset, record
     /// count (u32), then per record its state (u8) and delivery count (i16).
     pub fn decode_v1(buf: &[u8], limits: Limits) -> Option<(SharePartition, usize)> {

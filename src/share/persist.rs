@@ -198,6 +198,9 @@ pub struct Replayed {
 
 /// Apply the frames of `data` with a sequence number above `after` to `parts`,
 /// in order; stop at the first incomplete, damaged or out-of-order frame.
+/// Only the last state of each share-partition is decoded (a frame's few runs
+/// can stand for thousands of records: decoding every frame would make a
+/// restart cost the sum of every window ever written).
 pub fn replay(
     data: &[u8],
     after: u64,
@@ -210,6 +213,7 @@ pub fn replay(
     };
     let mut pos = 0usize;
     let mut last_seq = 0u64;
+    let mut latest: HashMap<SpKey, Option<&[u8]>> = HashMap::new();
     while let Some(head) = data.get(pos..pos + 8) {
         let len = u32::from_be_bytes(head[..4].try_into().expect("4")) as usize;
         let crc = u32::from_be_bytes(head[4..].try_into().expect("4"));
@@ -222,7 +226,7 @@ pub fn replay(
         if crc32fast::hash(body) != crc {
             break;
         }
-        let Some((seq, entries)) = decode_frame(body, limits) else {
+        let Some((seq, entries)) = split_frame(body) else {
             break;
         };
         if seq <= last_seq {
@@ -230,24 +234,34 @@ pub fn replay(
         }
         last_seq = seq;
         if seq > after {
-            for (k, sp) in entries {
-                match sp {
-                    Some(sp) => parts.insert(k, sp),
-                    None => parts.remove(&k),
-                };
-            }
+            latest.extend(entries);
             r.applied += 1;
             r.seq = seq;
         }
         pos += 8 + len;
         r.valid_len = pos as u64;
     }
+    for (k, state) in latest {
+        // A state that does not decode is damage the CRC did not catch: the
+        // share-partition keeps its state from before (the checkpoint's).
+        match state.map(|b| SharePartition::decode(b, limits)) {
+            Some(Some((sp, _))) => {
+                parts.insert(k, sp);
+            }
+            Some(None) => tracing::error!("share-group state of {k:?} in {STATE_LOG} unreadable"),
+            None => {
+                parts.remove(&k);
+            }
+        }
+    }
     r
 }
 
-type FrameEntries = Vec<(SpKey, Option<SharePartition>)>;
+type FrameEntries<'a> = Vec<(SpKey, Option<&'a [u8]>)>;
 
-fn decode_frame(body: &[u8], limits: Limits) -> Option<(u64, FrameEntries)> {
+/// A frame body's sequence number and entries: each share-partition's
+/// encoded state (`None`: deleted), not decoded yet.
+fn split_frame(body: &[u8]) -> Option<(u64, FrameEntries<'_>)> {
     let seq = u64::from_be_bytes(body.get(..8)?.try_into().ok()?);
     let n = u32::from_be_bytes(body.get(8..12)?.try_into().ok()?) as usize;
     let mut pos = 12;
@@ -260,9 +274,10 @@ fn decode_frame(body: &[u8], limits: Limits) -> Option<(u64, FrameEntries)> {
         let sp = match tag {
             0 => None,
             1 => {
-                let (sp, used) = SharePartition::decode(body.get(pos..)?, limits)?;
+                let used = SharePartition::encoded_len(body.get(pos..)?)?;
+                let state = &body[pos..pos + used];
                 pos += used;
-                Some(sp)
+                Some(state)
             }
             _ => return None,
         };
@@ -303,24 +318,32 @@ pub struct FlushPolicy {
 /// The open state log: appends frames, fsyncs by the policy, truncates after
 /// a compaction.
 pub struct StateLog {
-    file: File,
+    /// Opened when the first frame is appended (a data dir without share
+    /// groups gets no file).
+    file: Option<File>,
+    path: std::path::PathBuf,
     len: u64,
     unsynced: u64,
     first_unsynced: Option<std::time::Instant>,
 }
 
 impl StateLog {
-    /// Open (or create) the log in `dir`, cutting it to `valid_len` (its torn tail off).
+    /// Open the log in `dir` if it exists, cutting it to `valid_len` (its torn tail off).
     pub fn open(dir: &Path, valid_len: u64) -> std::io::Result<StateLog> {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join(STATE_LOG))?;
-        if file.metadata()?.len() != valid_len {
-            file.set_len(valid_len)?;
+        let path = dir.join(STATE_LOG);
+        let file = match OpenOptions::new().append(true).open(&path) {
+            Ok(f) => Some(f),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        if let Some(f) = &file {
+            if f.metadata()?.len() != valid_len {
+                f.set_len(valid_len)?;
+            }
         }
         Ok(StateLog {
             file,
+            path,
             len: valid_len,
             unsynced: 0,
             first_unsynced: None,
@@ -340,8 +363,20 @@ impl StateLog {
     /// Append `frame` with one write (cut back on failure, so that a partial
     /// frame never hides the frames after it), then fsync if `policy` says so.
     pub fn append(&mut self, frame: &[u8], policy: FlushPolicy) -> std::io::Result<()> {
-        if let Err(e) = self.file.write_all(frame) {
-            let _ = self.file.set_len(self.len);
+        if self.file.is_none() {
+            let f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
+            // Once, so that an fsynced frame is not lost with its directory entry.
+            if let Some(dir) = self.path.parent() {
+                File::open(dir)?.sync_all()?;
+            }
+            self.file = Some(f);
+        }
+        let file = self.file.as_mut().expect("opened above");
+        if let Err(e) = file.write_all(frame) {
+            let _ = file.set_len(self.len);
             return Err(e);
         }
         self.len += frame.len() as u64;
@@ -364,8 +399,8 @@ impl StateLog {
 
     /// fsync what was appended.
     pub fn sync(&mut self) -> std::io::Result<()> {
-        if self.unsynced > 0 {
-            self.file.sync_data()?;
+        if let (true, Some(f)) = (self.unsynced > 0, &self.file) {
+            f.sync_data()?;
             self.unsynced = 0;
             self.first_unsynced = None;
         }
@@ -374,7 +409,9 @@ impl StateLog {
 
     /// Empty the log (its frames are in a durable checkpoint now).
     pub fn truncate(&mut self) -> std::io::Result<()> {
-        self.file.set_len(0)?;
+        if let Some(f) = &self.file {
+            f.set_len(0)?;
+        }
         self.len = 0;
         self.unsynced = 0;
         self.first_unsynced = None;
