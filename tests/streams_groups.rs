@@ -956,3 +956,64 @@ async fn task_offsets_of_the_heartbeat_are_shown_by_describe() {
     assert!(members[0].task_offsets.is_empty() && members[0].task_end_offsets.is_empty());
     b.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_count_the_streams_group_apis_under_their_own_names() {
+    use std::io::{Read, Write};
+    use weir::config::Source;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = weir::BrokerConfig::ephemeral(dir.path());
+    config.http = Some("127.0.0.1:0".into());
+    config
+        .settings
+        .set("group.streams.initial.rebalance.delay.ms", "0", Source::Cli)
+        .unwrap();
+    let broker = weir::Broker::start(config).await.unwrap();
+    broker
+        .state()
+        .partitions
+        .create_topic("mx-in", 1, Default::default(), false)
+        .unwrap();
+    let mut c = RawClient::connect(broker.addr()).await;
+    let r = heartbeat(&mut c, "mx-app", "mx-in", &join("m1", "p1")).await;
+    heartbeat(&mut c, "mx-app", "mx-in", &beat("m1", r.epoch, None)).await;
+    describe(&mut c, "mx-app").await;
+    let mut w = Writer::default();
+    w.string("mx-app");
+    w.string("m1");
+    w.i32(0);
+    w.len(Some(0));
+    w.len(Some(0));
+    w.tagged_fields();
+    w.tagged_fields();
+    call_raw(&mut c, TOPOLOGY_UPDATE, &w.finish()).await;
+
+    let http = broker.http_addr().unwrap();
+    let text = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(http).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: weir\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).unwrap();
+        raw
+    })
+    .await
+    .unwrap();
+    let count = |api: &str| -> Option<f64> {
+        let prefix = format!("weir_requests_total{{api=\"{api}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .map(|v| v.parse().unwrap())
+    };
+    assert_eq!(count("StreamsGroupHeartbeat"), Some(2.0), "{text}");
+    assert_eq!(count("StreamsGroupDescribe"), Some(1.0));
+    assert_eq!(count("StreamsGroupTopologyDescriptionUpdate"), Some(1.0));
+    // Not under the stand-ins the quota and ACL stages see.
+    assert_eq!(count("ConsumerGroupHeartbeat"), None);
+    assert_eq!(count("ConsumerGroupDescribe"), None);
+    let durations = format!(
+        "weir_request_duration_seconds_count{{api=\"StreamsGroupHeartbeat\",phase=\"handled\"}} 2"
+    );
+    assert!(text.lines().any(|l| l == durations), "{text}");
+    broker.shutdown().await.unwrap();
+}
