@@ -15,7 +15,7 @@
 //! Pure logic: time is passed in, topics are looked up through [`TopicCatalog`].
 
 use super::assignor::{self, Assignment, AssignorMember};
-use super::member_epochs::{self as epochs, StaticLeave};
+use super::member_epochs::{self as epochs, Fenced, StaticLeave};
 use super::records::{Reader, RecordError, Writer};
 use super::{new_member_id, GroupConfig};
 use bytes::Bytes;
@@ -368,15 +368,17 @@ impl ConsumerGroup {
                     ),
                 )
             };
-            if req.member_epoch > m.member_epoch {
-                return fenced("greater");
-            }
-            let ok = !m.left_static
-                && (req.member_epoch == m.member_epoch
-                    || (req.member_epoch == m.previous_member_epoch
-                        && owned.as_ref().is_some_and(|o| is_subset(o, &m.assigned))));
-            if !ok {
-                return fenced("smaller");
+            let owned_is_assigned = owned.as_ref().is_some_and(|o| is_subset(o, &m.assigned));
+            match epochs::check_epoch(
+                req.member_epoch,
+                m.member_epoch,
+                m.previous_member_epoch,
+                owned_is_assigned,
+            ) {
+                Err(Fenced::Greater) => return fenced("greater"),
+                Err(Fenced::Smaller) => return fenced("smaller"),
+                Ok(()) if m.left_static => return fenced("smaller"),
+                Ok(()) => {}
             }
         }
 

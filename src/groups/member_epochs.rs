@@ -94,6 +94,34 @@ pub fn earliest(deadlines: impl Iterator<Item = (u64, Option<u64>)>) -> Option<u
     deadlines.flat_map(|(s, r)| [Some(s), r]).flatten().min()
 }
 
+/// Why a heartbeat's member epoch is refused (FENCED_MEMBER_EPOCH).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fenced {
+    /// Ahead of the coordinator's epoch for the member.
+    Greater,
+    /// Behind it, and not the previous epoch with only owned partitions the
+    /// member still has (a lost answer to its last heartbeat).
+    Smaller,
+}
+
+/// Kafka's `throwIf...MemberEpochIsInvalid` (a heartbeat other than a join):
+/// the member sent `epoch`, the coordinator has `current` and `previous`;
+/// `owned_is_assigned` = what the member says it owns is still assigned to it.
+pub fn check_epoch(
+    epoch: i32,
+    current: i32,
+    previous: i32,
+    owned_is_assigned: bool,
+) -> Result<(), Fenced> {
+    if epoch > current {
+        Err(Fenced::Greater)
+    } else if epoch < current && !(epoch == previous && owned_is_assigned) {
+        Err(Fenced::Smaller)
+    } else {
+        Ok(())
+    }
+}
+
 /// Kafka's UNKNOWN_MEMBER_ID text.
 pub fn not_a_member(member_id: &str, group_id: &str) -> String {
     format!("Member {member_id} is not a member of group {group_id}.")
@@ -122,6 +150,19 @@ mod tests {
         assert!(unreleased);
         let u = union([&have, &target].into_iter());
         assert_eq!(u, parts(&[(1, &[0, 1, 2]), (2, &[0]), (3, &[0])]));
+    }
+
+    #[test]
+    fn member_epochs_are_checked_as_kafka() {
+        assert_eq!(check_epoch(5, 5, 4, false), Ok(()));
+        assert_eq!(check_epoch(6, 5, 4, true), Err(Fenced::Greater));
+        assert_eq!(
+            check_epoch(4, 5, 4, true),
+            Ok(()),
+            "the previous epoch, owned still assigned"
+        );
+        assert_eq!(check_epoch(4, 5, 4, false), Err(Fenced::Smaller));
+        assert_eq!(check_epoch(3, 5, 4, true), Err(Fenced::Smaller));
     }
 
     #[test]

@@ -27,7 +27,7 @@
 pub mod assignor;
 
 use super::consumer::{regex_matches, TopicCatalog};
-use super::member_epochs::{self as epochs, StaticLeave};
+use super::member_epochs::{self as epochs, Fenced, StaticLeave};
 use super::records::{Reader, RecordError, Writer};
 use bytes::Bytes;
 use kafka_protocol::indexmap::IndexMap;
@@ -667,7 +667,16 @@ impl StreamsGroup {
                             .is_some_and(|ps| ps.contains(&p))
                 })
             });
-            if m.left_static || req.member_epoch > m.member_epoch {
+            let fenced = match epochs::check_epoch(
+                req.member_epoch,
+                m.member_epoch,
+                m.previous_member_epoch,
+                owned_ok,
+            ) {
+                _ if m.left_static => Some(Fenced::Greater),
+                r => r.err(),
+            };
+            if fenced == Some(Fenced::Greater) {
                 return HeartbeatResponse::error(
                     E::FencedMemberEpoch,
                     &format!(
@@ -678,9 +687,7 @@ impl StreamsGroup {
                     ),
                 );
             }
-            if req.member_epoch < m.member_epoch
-                && !(req.member_epoch == m.previous_member_epoch && owned_ok)
-            {
+            if fenced == Some(Fenced::Smaller) {
                 return HeartbeatResponse::error(
                     E::FencedMemberEpoch,
                     &format!(
