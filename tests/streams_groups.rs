@@ -1,9 +1,12 @@
-//! KIP-1071 streams groups over real sockets with raw StreamsGroupHeartbeat and
-//! StreamsGroupDescribe frames (kafka-protocol has no such messages: the
-//! requests are laid out here field by field, in Kafka 4.4's v0 layout):
-//! ApiVersions advertises them, the broker creates the internal topics,
-//! assigns tasks (revocation before reassignment, standbys on another
-//! process), reports missing source topics, checks member epochs on
+//! KIP-1071 streams groups over real sockets with raw StreamsGroupHeartbeat,
+//! StreamsGroupDescribe and StreamsGroupTopologyDescriptionUpdate frames
+//! (kafka-protocol has no such messages: the requests are laid out here field
+//! by field, in Kafka 4.4's layouts): ApiVersions advertises them as Kafka 4.4
+//! does, the broker creates the internal topics, waits out the initial
+//! rebalance delay, assigns tasks (revocation before reassignment, standbys on
+//! another process), keeps a member that joins again with epoch 0, reports
+//! missing source topics, shows reported task offsets, answers v1 as Kafka 4.4,
+//! counts the APIs under their own names in /metrics, checks member epochs on
 //! OffsetCommit, and keeps the group across a restart.
 //!
 //! Kafka Streams itself with `group.protocol=streams` is the conformance
