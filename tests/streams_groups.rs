@@ -1014,9 +1014,8 @@ async fn metrics_count_the_streams_group_apis_under_their_own_names() {
     // Not under the stand-ins the quota and ACL stages see.
     assert_eq!(count("ConsumerGroupHeartbeat"), None);
     assert_eq!(count("ConsumerGroupDescribe"), None);
-    let durations = format!(
-        "weir_request_duration_seconds_count{{api=\"StreamsGroupHeartbeat\",phase=\"handled\"}} 2"
-    );
+    let durations =
+        "weir_request_duration_seconds_count{api=\"StreamsGroupHeartbeat\",phase=\"handled\"} 2";
     assert!(text.lines().any(|l| l == durations), "{text}");
     broker.shutdown().await.unwrap();
 }
