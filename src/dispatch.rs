@@ -88,7 +88,9 @@ pub static RAW_APIS: &[(i16, i16, i16)] = &[
 ];
 
 /// The raw API `key` at `version`, if implemented, with the known API that
-/// stands in for it in its [`RequestContext`] (ACL checks, logs).
+/// stands in for it in its [`RequestContext`] (the quota stage, ACL denial
+/// logs): the nearest KIP-848 API. The observer and the metrics see the real
+/// key ([`crate::pipeline::RequestRecord::raw_api_key`]).
 pub fn raw_api(key: i16, version: i16) -> Option<ApiKey> {
     RAW_APIS
         .iter()
@@ -104,8 +106,37 @@ pub fn is_raw_api(key: i16) -> bool {
     RAW_APIS.iter().any(|(k, _, _)| *k == key)
 }
 
-/// Answer a raw API request: its response body (without header).
+/// Answer a raw API request the stages admitted: its response body (without
+/// header) and the throttle time, as [`call`] does for the known APIs (the
+/// admission's throttle, the quotas after the handler; it goes into the
+/// body's leading ThrottleTimeMs, which every raw API's response has).
 pub async fn call_raw(
+    state: Arc<BrokerState>,
+    ctx: crate::handler::RawContext,
+    body: Bytes,
+    admission: Admission,
+) -> Result<(Bytes, i32), DispatchError> {
+    let quota_ctx = state.pipeline.quotas_enabled().then(|| ctx.ctx.clone());
+    let measure = quota_ctx.is_some() && state.pipeline.measures_request_time();
+    let (body, busy) = timed(raw_handler(state.clone(), ctx, body), measure).await;
+    let body = body?;
+    let mut throttle = admission.throttle_time_ms;
+    if let Some(ctx) = &quota_ctx {
+        throttle = throttle.max(
+            state
+                .pipeline
+                .after_handler(ctx, admission.request_bytes, busy),
+        );
+    }
+    if throttle == 0 || body.len() < 4 {
+        return Ok((body, throttle));
+    }
+    let mut b = bytes::BytesMut::from(&body[..]);
+    b[..4].copy_from_slice(&throttle.to_be_bytes());
+    Ok((b.freeze(), throttle))
+}
+
+async fn raw_handler(
     state: Arc<BrokerState>,
     ctx: crate::handler::RawContext,
     body: Bytes,

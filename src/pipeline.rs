@@ -327,10 +327,21 @@ pub struct RequestTimings {
 /// What the observer is told about each request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestRecord {
+    /// For an API the codec crate does not know (StreamsGroupHeartbeat...),
+    /// the known API standing in for it; [`RequestRecord::raw_api_key`] is its key.
     pub api_key: ApiKey,
+    /// The real key of such an API; `None` for every other request.
+    pub raw_api_key: Option<i16>,
     pub api_version: i16,
     pub outcome: RequestOutcome,
     pub timings: RequestTimings,
+}
+
+impl RequestRecord {
+    /// The request's api key as it came on the wire.
+    pub fn key(&self) -> i16 {
+        self.raw_api_key.unwrap_or(self.api_key as i16)
+    }
 }
 
 /// Stage 4: sees every request that reached the pipeline, after its response was

@@ -48,6 +48,8 @@ struct Peer {
 /// A request that reached the pipeline, for its observer.
 struct Observed {
     api_key: ApiKey,
+    /// A raw API's own key (`api_key` is its stand-in).
+    raw_api_key: Option<i16>,
     api_version: i16,
     outcome: RequestOutcome,
     read_at: Instant,
@@ -298,6 +300,7 @@ async fn serve_stream<R, W>(
             let sent_at = Instant::now();
             state.pipeline.observe(&RequestRecord {
                 api_key: o.api_key,
+                raw_api_key: o.raw_api_key,
                 api_version: o.api_version,
                 outcome: o.outcome,
                 timings: RequestTimings {
@@ -351,7 +354,7 @@ async fn process(
         Err(e) => return (Outcome::Close(e.to_string()), None),
     };
     if dispatch::is_raw_api(prefix.api_key) {
-        return (process_raw(state, frame, prefix, peer, stages).await, None);
+        return process_raw(state, frame, prefix, peer, read_at, stages).await;
     }
     let Ok(api_key) = ApiKey::try_from(prefix.api_key) else {
         return (
@@ -391,6 +394,7 @@ async fn process(
     };
     let mut observed = Observed {
         api_key,
+        raw_api_key: None,
         api_version: prefix.api_version,
         outcome: match &admission {
             Ok(_) => RequestOutcome::Ok,
@@ -420,26 +424,32 @@ async fn process(
 
 /// A request of an API the codec crate does not know ([`dispatch::RAW_APIS`]):
 /// request header v2 (these APIs are flexible from v0), its raw handler, and
-/// response header v1. The stages run with the API's stand-in key; the
-/// observer is not told (it counts by known api key).
+/// response header v1. The stages run as for any request, with the API's
+/// stand-in key in the context (quotas, ACL denial logs); the observer is told
+/// the real key ([`RequestRecord::raw_api_key`]).
 async fn process_raw(
     state: &Arc<BrokerState>,
     mut frame: Bytes,
     prefix: HeaderPrefix,
     peer: &Peer,
+    read_at: Instant,
     stages: bool,
-) -> Outcome {
+) -> (Outcome, Option<Observed>) {
     use kafka_protocol::protocol::Decodable;
     let Some(stand_in) = dispatch::raw_api(prefix.api_key, prefix.api_version) else {
-        return Outcome::Close(format!(
+        let reason = format!(
             "unsupported version {} of api key {}",
             prefix.api_version, prefix.api_key
-        ));
+        );
+        return (Outcome::Close(reason), None);
     };
     let request_bytes = frame.len();
     let header = match kafka_protocol::messages::RequestHeader::decode(&mut frame, 2) {
         Ok(h) => h,
-        Err(e) => return Outcome::Close(format!("api key {}: {e}", prefix.api_key)),
+        Err(e) => {
+            let reason = format!("api key {}: {e}", prefix.api_key);
+            return (Outcome::Close(reason), None);
+        }
     };
     let ctx = RequestContext {
         api_key: stand_in,
@@ -451,21 +461,45 @@ async fn process_raw(
         listener: peer.listener.clone(),
         principal: peer.principal.clone(),
     };
-    if stages {
-        if let Err(why) = state.pipeline.admit(&ctx, request_bytes) {
-            if why.closes_connection() {
-                return Outcome::Close(why.to_string());
+    let admission = if stages {
+        state.pipeline.admit(&ctx, request_bytes)
+    } else {
+        Ok(Admission::default())
+    };
+    let mut observed = Observed {
+        api_key: stand_in,
+        raw_api_key: Some(prefix.api_key),
+        api_version: prefix.api_version,
+        outcome: match &admission {
+            Ok(_) => RequestOutcome::Ok,
+            Err(why) => RequestOutcome::Rejected(why.error),
+        },
+        read_at,
+        handler_start: Instant::now(),
+        handler_end: read_at,
+        throttle_ms: 0,
+    };
+    // A raw API has no refusal answer of its own: a refused request closes
+    // the connection (the ACL stage refuses only cluster-level APIs, so this
+    // is an unauthenticated request or an embedder's stage).
+    let outcome = match admission {
+        Err(why) => Outcome::Close(why.to_string()),
+        Ok(admission) => {
+            let raw = crate::handler::RawContext {
+                api_key: prefix.api_key,
+                ctx,
+            };
+            match dispatch::call_raw(state.clone(), raw, frame, admission).await {
+                Ok((body, throttle_ms)) => {
+                    observed.throttle_ms = throttle_ms;
+                    Outcome::Respond(vec![codec::flex::response(prefix.correlation_id, &body)])
+                }
+                Err(e) => Outcome::Close(e.to_string()),
             }
         }
-    }
-    let raw = crate::handler::RawContext {
-        api_key: prefix.api_key,
-        ctx,
     };
-    match dispatch::call_raw(state.clone(), raw, frame).await {
-        Ok(body) => Outcome::Respond(vec![codec::flex::response(prefix.correlation_id, &body)]),
-        Err(e) => Outcome::Close(e.to_string()),
-    }
+    observed.handler_end = Instant::now();
+    (outcome, Some(observed))
 }
 
 fn encode(prefix: HeaderPrefix, api_key: ApiKey, resp: &ResponseKind) -> Outcome {

@@ -1,9 +1,12 @@
-//! KIP-1071 streams groups over real sockets with raw StreamsGroupHeartbeat and
-//! StreamsGroupDescribe frames (kafka-protocol has no such messages: the
-//! requests are laid out here field by field, in Kafka 4.4's v0 layout):
-//! ApiVersions advertises them, the broker creates the internal topics,
-//! assigns tasks (revocation before reassignment, standbys on another
-//! process), reports missing source topics, checks member epochs on
+//! KIP-1071 streams groups over real sockets with raw StreamsGroupHeartbeat,
+//! StreamsGroupDescribe and StreamsGroupTopologyDescriptionUpdate frames
+//! (kafka-protocol has no such messages: the requests are laid out here field
+//! by field, in Kafka 4.4's layouts): ApiVersions advertises them as Kafka 4.4
+//! does, the broker creates the internal topics, waits out the initial
+//! rebalance delay, assigns tasks (revocation before reassignment, standbys on
+//! another process), keeps a member that joins again with epoch 0, reports
+//! missing source topics, shows reported task offsets, answers v1 as Kafka 4.4,
+//! counts the APIs under their own names in /metrics, checks member epochs on
 //! OffsetCommit, and keeps the group across a restart.
 //!
 //! Kafka Streams itself with `group.protocol=streams` is the conformance
@@ -955,4 +958,64 @@ async fn task_offsets_of_the_heartbeat_are_shown_by_describe() {
     let (_, _, members) = describe_members(&mut c, app).await;
     assert!(members[0].task_offsets.is_empty() && members[0].task_end_offsets.is_empty());
     b.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_count_the_streams_group_apis_under_their_own_names() {
+    use std::io::{Read, Write};
+    use weir::config::Source;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = weir::BrokerConfig::ephemeral(dir.path());
+    config.http = Some("127.0.0.1:0".into());
+    config
+        .settings
+        .set("group.streams.initial.rebalance.delay.ms", "0", Source::Cli)
+        .unwrap();
+    let broker = weir::Broker::start(config).await.unwrap();
+    broker
+        .state()
+        .partitions
+        .create_topic("mx-in", 1, Default::default(), false)
+        .unwrap();
+    let mut c = RawClient::connect(broker.addr()).await;
+    let r = heartbeat(&mut c, "mx-app", "mx-in", &join("m1", "p1")).await;
+    heartbeat(&mut c, "mx-app", "mx-in", &beat("m1", r.epoch, None)).await;
+    describe(&mut c, "mx-app").await;
+    let mut w = Writer::default();
+    w.string("mx-app");
+    w.string("m1");
+    w.i32(0);
+    w.len(Some(0));
+    w.len(Some(0));
+    w.tagged_fields();
+    w.tagged_fields();
+    call_raw(&mut c, TOPOLOGY_UPDATE, &w.finish()).await;
+
+    let http = broker.http_addr().unwrap();
+    let text = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(http).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: weir\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).unwrap();
+        raw
+    })
+    .await
+    .unwrap();
+    let count = |api: &str| -> Option<f64> {
+        let prefix = format!("weir_requests_total{{api=\"{api}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .map(|v| v.parse().unwrap())
+    };
+    assert_eq!(count("StreamsGroupHeartbeat"), Some(2.0), "{text}");
+    assert_eq!(count("StreamsGroupDescribe"), Some(1.0));
+    assert_eq!(count("StreamsGroupTopologyDescriptionUpdate"), Some(1.0));
+    // Not under the stand-ins the quota and ACL stages see.
+    assert_eq!(count("ConsumerGroupHeartbeat"), None);
+    assert_eq!(count("ConsumerGroupDescribe"), None);
+    let durations =
+        "weir_request_duration_seconds_count{api=\"StreamsGroupHeartbeat\",phase=\"handled\"} 2";
+    assert!(text.lines().any(|l| l == durations), "{text}");
+    broker.shutdown().await.unwrap();
 }

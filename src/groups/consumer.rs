@@ -15,6 +15,7 @@
 //! Pure logic: time is passed in, topics are looked up through [`TopicCatalog`].
 
 use super::assignor::{self, Assignment, AssignorMember};
+use super::member_epochs::{self as epochs, Fenced, StaticLeave};
 use super::records::{Reader, RecordError, Writer};
 use super::{new_member_id, GroupConfig};
 use bytes::Bytes;
@@ -351,10 +352,7 @@ impl ConsumerGroup {
             let Some(m) = self.members.get(&member_id) else {
                 return HeartbeatResponse::error(
                     E::UnknownMemberId,
-                    &format!(
-                        "Member {member_id} is not a member of group {}.",
-                        self.group_id
-                    ),
+                    &epochs::not_a_member(&member_id, &self.group_id),
                 );
             };
             let owned = req.owned.as_deref().map(owned_to_assignment);
@@ -370,15 +368,17 @@ impl ConsumerGroup {
                     ),
                 )
             };
-            if req.member_epoch > m.member_epoch {
-                return fenced("greater");
-            }
-            let ok = !m.left_static
-                && (req.member_epoch == m.member_epoch
-                    || (req.member_epoch == m.previous_member_epoch
-                        && owned.as_ref().is_some_and(|o| is_subset(o, &m.assigned))));
-            if !ok {
-                return fenced("smaller");
+            let owned_is_assigned = owned.as_ref().is_some_and(|o| is_subset(o, &m.assigned));
+            match epochs::check_epoch(
+                req.member_epoch,
+                m.member_epoch,
+                m.previous_member_epoch,
+                owned_is_assigned,
+            ) {
+                Err(Fenced::Greater) => return fenced("greater"),
+                Err(Fenced::Smaller) => return fenced("smaller"),
+                Ok(()) if m.left_static => return fenced("smaller"),
+                Ok(()) => {}
             }
         }
 
@@ -465,20 +465,18 @@ impl ConsumerGroup {
         let Some(m) = self.members.get_mut(&req.member_id) else {
             return HeartbeatResponse::error(
                 E::UnknownMemberId,
-                &format!(
-                    "Member {} is not a member of group {}.",
-                    req.member_id, self.group_id
-                ),
+                &epochs::not_a_member(&req.member_id, &self.group_id),
             );
         };
         if req.member_epoch == -2 && m.instance_id.is_some() {
             // Static member stepping out temporarily: keep its assignment for a session.
-            m.left_static = true;
-            if m.member_epoch >= 0 {
-                m.previous_member_epoch = m.member_epoch;
+            StaticLeave {
+                member_epoch: &mut m.member_epoch,
+                previous_member_epoch: &mut m.previous_member_epoch,
+                left_static: &mut m.left_static,
+                session_deadline: &mut m.session_deadline,
             }
-            m.member_epoch = -2;
-            m.session_deadline = now + session;
+            .step_out(now + session);
             self.dirty = true;
         } else {
             self.remove_member(&req.member_id);
@@ -548,13 +546,12 @@ impl ConsumerGroup {
 
     /// Partitions held (assigned or being revoked) by members other than `except`.
     fn held_by_others(&self, except: &str) -> Assignment {
-        let mut held = Assignment::new();
-        for m in self.members.values().filter(|m| m.member_id != except) {
-            for (t, ps) in m.assigned.iter().chain(m.pending_revocation.iter()) {
-                held.entry(*t).or_default().extend(ps.iter().copied());
-            }
-        }
-        held
+        epochs::union(
+            self.members
+                .values()
+                .filter(|m| m.member_id != except)
+                .flat_map(|m| [&m.assigned, &m.pending_revocation]),
+        )
     }
 
     /// Move one member towards its target assignment.
@@ -577,19 +574,7 @@ impl ConsumerGroup {
         if m.member_epoch == assignment_epoch && m.state == MemberState::Stable {
             return;
         }
-        let mut keep = Assignment::new();
-        let mut revoke = Assignment::new();
-        for (t, ps) in &m.assigned {
-            let tgt = target.get(t);
-            let (k, r): (BTreeSet<i32>, BTreeSet<i32>) =
-                ps.iter().partition(|p| tgt.is_some_and(|s| s.contains(p)));
-            if !k.is_empty() {
-                keep.insert(*t, k);
-            }
-            if !r.is_empty() {
-                revoke.insert(*t, r);
-            }
-        }
+        let (keep, revoke) = epochs::keep_and_revoke(&m.assigned, &target);
         self.dirty = true;
         if !revoke.is_empty() {
             m.assigned = keep;
@@ -598,20 +583,7 @@ impl ConsumerGroup {
             m.revocation_deadline = Some(now + m.rebalance_timeout_ms.max(0) as u64);
             return;
         }
-        let mut unreleased = false;
-        let mut assigned = keep;
-        for (t, ps) in &target {
-            for p in ps {
-                if assigned.get(t).is_some_and(|s| s.contains(p)) {
-                    continue;
-                }
-                if held.get(t).is_some_and(|s| s.contains(p)) {
-                    unreleased = true;
-                } else {
-                    assigned.entry(*t).or_default().insert(*p);
-                }
-            }
-        }
+        let (assigned, unreleased) = epochs::take_released(keep, &target, &held);
         m.assigned = assigned;
         if m.member_epoch != assignment_epoch {
             m.previous_member_epoch = m.member_epoch;
@@ -629,9 +601,7 @@ impl ConsumerGroup {
         let gone: Vec<String> = self
             .members
             .values()
-            .filter(|m| {
-                m.session_deadline <= now || m.revocation_deadline.is_some_and(|d| d <= now)
-            })
+            .filter(|m| epochs::is_due(m.session_deadline, m.revocation_deadline, now))
             .map(|m| m.member_id.clone())
             .collect();
         for id in gone {
@@ -640,11 +610,11 @@ impl ConsumerGroup {
     }
 
     pub fn next_deadline(&self) -> Option<u64> {
-        self.members
-            .values()
-            .flat_map(|m| [Some(m.session_deadline), m.revocation_deadline])
-            .flatten()
-            .min()
+        epochs::earliest(
+            self.members
+                .values()
+                .map(|m| (m.session_deadline, m.revocation_deadline)),
+        )
     }
 
     /// Snapshot for the internal log.

@@ -33,6 +33,8 @@
 //! - `admin`: ListGroups, DescribeGroups, ConsumerGroupDescribe, DeleteGroups, lag.
 //! - `persist`: replay of the internal log; persisting a group that changed.
 //! - `timers`: the one background task driving every deadline (no polling).
+//! - `member_epochs`: what consumer and streams groups do alike with members
+//!   (reconciliation halves, static leave, deadlines).
 //!
 //! Time inside the state machines is milliseconds since the coordinator
 //! started (monotonic); commit and state timestamps, and offset expiry, use the
@@ -47,6 +49,7 @@ mod coordinator;
 pub mod expiry;
 pub mod group_configs;
 pub mod log;
+mod member_epochs;
 mod membership;
 pub mod migration;
 mod offsets;

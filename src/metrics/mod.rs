@@ -174,7 +174,7 @@ struct RequestCollector(Arc<RequestMetrics>);
 
 impl Collector for RequestCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
-        let apis: Vec<_> = self.0.apis().map(|(k, f)| (format!("{k:?}"), f)).collect();
+        let apis: Vec<_> = self.0.apis().collect();
         if apis.is_empty() {
             return Ok(());
         }
@@ -208,8 +208,7 @@ impl Collector for RequestCollector {
                 None,
                 MetricType::Counter,
             )?;
-            for (key, code, n) in rejections {
-                let api = format!("{key:?}");
+            for (api, code, n) in rejections {
                 let error = error_name(code);
                 family
                     .encode_family(&[("api", api.as_str()), ("error", error.as_str())])?

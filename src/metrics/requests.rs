@@ -49,29 +49,45 @@ impl Default for RequestMetrics {
 }
 
 impl RequestMetrics {
-    /// The figures of every api key that has seen a request, in key order.
-    pub fn apis(&self) -> impl Iterator<Item = (ApiKey, &ApiFigures)> {
+    /// The figures of every api key that has seen a request, in key order,
+    /// with the API's name.
+    pub fn apis(&self) -> impl Iterator<Item = (String, &ApiFigures)> {
         self.apis.iter().enumerate().filter_map(|(k, f)| {
             if f.requests.load(Relaxed) == 0 {
                 return None;
             }
-            ApiKey::try_from(k as i16).ok().map(|key| (key, f))
+            api_name(k as i16).map(|name| (name, f))
         })
     }
 
-    /// (api key, error code, count) of refused requests.
-    pub fn rejections(&self) -> Vec<(ApiKey, i16, u64)> {
+    /// (API name, error code, count) of refused requests.
+    pub fn rejections(&self) -> Vec<(String, i16, u64)> {
         self.rejections
             .lock()
             .iter()
-            .filter_map(|(&(k, e), &n)| ApiKey::try_from(k).ok().map(|key| (key, e, n)))
+            .filter_map(|(&(k, e), &n)| api_name(k).map(|name| (name, e, n)))
             .collect()
     }
 }
 
+/// An API's name as Kafka's `ApiKeys` spells it in CamelCase: the codec
+/// crate's for the APIs it knows, else those weir answers by hand.
+pub fn api_name(key: i16) -> Option<String> {
+    if let Ok(k) = ApiKey::try_from(key) {
+        return Some(format!("{k:?}"));
+    }
+    let name = match key {
+        88 => "StreamsGroupHeartbeat",
+        89 => "StreamsGroupDescribe",
+        93 => "StreamsGroupTopologyDescriptionUpdate",
+        _ => return None,
+    };
+    Some(name.to_string())
+}
+
 impl RequestObserver for RequestMetrics {
     fn observe(&self, record: &RequestRecord) {
-        let key = record.api_key as i16;
+        let key = record.key();
         let Some(f) = usize::try_from(key).ok().and_then(|k| self.apis.get(k)) else {
             return;
         };
@@ -107,6 +123,7 @@ mod tests {
     fn record(outcome: RequestOutcome, handled_us: u64) -> RequestRecord {
         RequestRecord {
             api_key: ApiKey::Produce,
+            raw_api_key: None,
             api_version: 11,
             outcome,
             timings: RequestTimings {
@@ -128,7 +145,7 @@ mod tests {
         ));
         m.observe(&record(RequestOutcome::Failed, 0));
         let (key, f) = m.apis().next().unwrap();
-        assert_eq!(key, ApiKey::Produce);
+        assert_eq!(key, "Produce");
         assert_eq!(f.requests.load(Relaxed), 4);
         assert_eq!(f.failed.load(Relaxed), 1);
         let (sum, count, buckets) = f.handled.snapshot();
@@ -143,11 +160,30 @@ mod tests {
         assert_eq!(
             m.rejections(),
             vec![(
-                ApiKey::Produce,
+                "Produce".to_string(),
                 ResponseError::TopicAuthorizationFailed.code(),
                 1
             )]
         );
         assert_eq!(f.queued.count(), 4);
+    }
+
+    #[test]
+    fn a_raw_api_counts_under_its_own_key_and_name() {
+        let m = RequestMetrics::default();
+        let mut r = record(RequestOutcome::Ok, 100);
+        r.api_key = ApiKey::ConsumerGroupHeartbeat; // the stand-in
+        r.raw_api_key = Some(88);
+        m.observe(&r);
+        let apis: Vec<(String, u64)> = m
+            .apis()
+            .map(|(k, f)| (k, f.requests.load(Relaxed)))
+            .collect();
+        assert_eq!(apis, vec![("StreamsGroupHeartbeat".to_string(), 1)]);
+        assert_eq!(
+            api_name(93).as_deref(),
+            Some("StreamsGroupTopologyDescriptionUpdate")
+        );
+        assert_eq!(api_name(127), None);
     }
 }

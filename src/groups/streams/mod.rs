@@ -27,6 +27,7 @@
 pub mod assignor;
 
 use super::consumer::{regex_matches, TopicCatalog};
+use super::member_epochs::{self as epochs, Fenced, StaticLeave};
 use super::records::{Reader, RecordError, Writer};
 use bytes::Bytes;
 use kafka_protocol::indexmap::IndexMap;
@@ -654,10 +655,7 @@ impl StreamsGroup {
             let Some(m) = self.members.get(&member_id) else {
                 return HeartbeatResponse::error(
                     E::UnknownMemberId,
-                    &format!(
-                        "Member {member_id} is not a member of group {}.",
-                        self.group_id
-                    ),
+                    &epochs::not_a_member(&member_id, &self.group_id),
                 );
             };
             let owned_ok = req.owned.as_ref().is_some_and(|o| {
@@ -669,7 +667,16 @@ impl StreamsGroup {
                             .is_some_and(|ps| ps.contains(&p))
                 })
             });
-            if m.left_static || req.member_epoch > m.member_epoch {
+            let fenced = match epochs::check_epoch(
+                req.member_epoch,
+                m.member_epoch,
+                m.previous_member_epoch,
+                owned_ok,
+            ) {
+                _ if m.left_static => Some(Fenced::Greater),
+                r => r.err(),
+            };
+            if fenced == Some(Fenced::Greater) {
                 return HeartbeatResponse::error(
                     E::FencedMemberEpoch,
                     &format!(
@@ -680,9 +687,7 @@ impl StreamsGroup {
                     ),
                 );
             }
-            if req.member_epoch < m.member_epoch
-                && !(req.member_epoch == m.previous_member_epoch && owned_ok)
-            {
+            if fenced == Some(Fenced::Smaller) {
                 return HeartbeatResponse::error(
                     E::FencedMemberEpoch,
                     &format!(
@@ -874,20 +879,18 @@ impl StreamsGroup {
         let Some(m) = self.members.get_mut(&req.member_id) else {
             return HeartbeatResponse::error(
                 E::UnknownMemberId,
-                &format!(
-                    "Member {} is not a member of group {}.",
-                    req.member_id, self.group_id
-                ),
+                &epochs::not_a_member(&req.member_id, &self.group_id),
             );
         };
         if req.member_epoch == -2 && m.instance_id.is_some() {
             // A static member stepping out: its tasks wait a session for it.
-            m.left_static = true;
-            if m.member_epoch >= 0 {
-                m.previous_member_epoch = m.member_epoch;
+            StaticLeave {
+                member_epoch: &mut m.member_epoch,
+                previous_member_epoch: &mut m.previous_member_epoch,
+                left_static: &mut m.left_static,
+                session_deadline: &mut m.session_deadline,
             }
-            m.member_epoch = -2;
-            m.session_deadline = now + session;
+            .step_out(now + session);
             self.dirty = true;
         } else {
             self.remove_member(&req.member_id);
@@ -955,13 +958,12 @@ impl StreamsGroup {
 
     /// Active tasks held (assigned or being revoked) by members other than `except`.
     fn active_held_by_others(&self, except: &str) -> TaskSet {
-        let mut held = TaskSet::new();
-        for m in self.members.values().filter(|m| m.member_id != except) {
-            for (s, ps) in m.assigned.active.iter().chain(&m.pending_revocation.active) {
-                held.entry(s.clone()).or_default().extend(ps);
-            }
-        }
-        held
+        epochs::union(
+            self.members
+                .values()
+                .filter(|m| m.member_id != except)
+                .flat_map(|m| [&m.assigned.active, &m.pending_revocation.active]),
+        )
     }
 
     /// Move one member towards its target (Kafka's streams `CurrentAssignmentBuilder`).
@@ -984,24 +986,9 @@ impl StreamsGroup {
         if m.member_epoch == assignment_epoch && m.state == MemberState::Stable {
             return;
         }
-        fn split(have: &TaskSet, want: &TaskSet) -> (TaskSet, TaskSet) {
-            let (mut keep, mut revoke) = (TaskSet::new(), TaskSet::new());
-            for (s, ps) in have {
-                let w = want.get(s);
-                let (k, r): (BTreeSet<i32>, BTreeSet<i32>) =
-                    ps.iter().partition(|p| w.is_some_and(|w| w.contains(p)));
-                if !k.is_empty() {
-                    keep.insert(s.clone(), k);
-                }
-                if !r.is_empty() {
-                    revoke.insert(s.clone(), r);
-                }
-            }
-            (keep, revoke)
-        }
-        let (keep_a, rev_a) = split(&m.assigned.active, &target.active);
-        let (keep_s, rev_s) = split(&m.assigned.standby, &target.standby);
-        let (keep_w, rev_w) = split(&m.assigned.warmup, &target.warmup);
+        let (keep_a, rev_a) = epochs::keep_and_revoke(&m.assigned.active, &target.active);
+        let (keep_s, rev_s) = epochs::keep_and_revoke(&m.assigned.standby, &target.standby);
+        let (keep_w, rev_w) = epochs::keep_and_revoke(&m.assigned.warmup, &target.warmup);
         self.dirty = true;
         if !(rev_a.is_empty() && rev_s.is_empty() && rev_w.is_empty()) {
             m.assigned = Tasks {
@@ -1018,20 +1005,7 @@ impl StreamsGroup {
             m.revocation_deadline = Some(now + m.rebalance_timeout_ms.max(0) as u64);
             return;
         }
-        let mut unreleased = false;
-        let mut active = keep_a;
-        for (s, ps) in &target.active {
-            for p in ps {
-                if active.get(s).is_some_and(|x| x.contains(p)) {
-                    continue;
-                }
-                if held.get(s).is_some_and(|x| x.contains(p)) {
-                    unreleased = true;
-                } else {
-                    active.entry(s.clone()).or_default().insert(*p);
-                }
-            }
-        }
+        let (active, unreleased) = epochs::take_released(keep_a, &target.active, &held);
         m.assigned = Tasks {
             active,
             standby: target.standby.clone(),
@@ -1062,9 +1036,7 @@ impl StreamsGroup {
         let gone: Vec<String> = self
             .members
             .values()
-            .filter(|m| {
-                m.session_deadline <= now || m.revocation_deadline.is_some_and(|d| d <= now)
-            })
+            .filter(|m| epochs::is_due(m.session_deadline, m.revocation_deadline, now))
             .map(|m| m.member_id.clone())
             .collect();
         for id in gone {
@@ -1073,10 +1045,12 @@ impl StreamsGroup {
     }
 
     pub fn next_deadline(&self) -> Option<u64> {
-        self.members
+        let members = self
+            .members
             .values()
-            .flat_map(|m| [Some(m.session_deadline), m.revocation_deadline])
-            .flatten()
+            .map(|m| (m.session_deadline, m.revocation_deadline));
+        epochs::earliest(members)
+            .into_iter()
             .chain(self.initial_delay_until)
             .min()
     }
