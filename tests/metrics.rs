@@ -325,6 +325,40 @@ async fn every_metric_the_grafana_dashboard_queries_is_exported() {
     })
     .await
     .unwrap();
+    // Every histogram's buckets are cumulative: never decreasing, and +Inf is its count.
+    let mut last: Option<(String, f64)> = None;
+    for l in exported.lines().filter(|l| l.contains("_bucket{")) {
+        let (series, value) = l.rsplit_once(' ').unwrap();
+        let value: f64 = value.parse().unwrap();
+        let key = series
+            .split(",le=")
+            .next()
+            .unwrap()
+            .replace("le=", "")
+            .to_string();
+        if let Some((k, v)) = &last {
+            if *k == key {
+                assert!(value >= *v, "buckets decrease: {l}");
+            }
+        }
+        if series.contains("le=\"+Inf\"") {
+            let count_line = series
+                .replace("_bucket{", "_count{")
+                .replace(",le=\"+Inf\"", "")
+                .replace("{le=\"+Inf\"}", "");
+            let count_line = count_line.trim_end_matches("{}").to_string();
+            let count = exported
+                .lines()
+                .find_map(|c| c.strip_prefix(&format!("{count_line} ")))
+                .unwrap_or_else(|| panic!("no {count_line} for {l}"));
+            assert_eq!(
+                value,
+                count.parse::<f64>().unwrap(),
+                "{l}: +Inf is not the count"
+            );
+        }
+        last = Some((key, value));
+    }
     let docs =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/metrics.md")).unwrap();
     for name in &queried {

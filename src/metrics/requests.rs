@@ -152,11 +152,12 @@ mod tests {
         assert_eq!(count, 2);
         assert!((sum - 2.0003).abs() < 1e-9, "{sum}");
         // 300 µs lands in le=0.0005, 2 s in le=10.
+        // (counts per bucket; the encoder makes them cumulative)
         assert_eq!(buckets[1], (0.00025, 0));
         assert_eq!(buckets[2], (0.0005, 1));
-        assert_eq!(buckets[12], (1.0, 1));
-        assert_eq!(buckets[13], (10.0, 2));
-        assert_eq!(buckets.last().unwrap().1, 2);
+        assert_eq!(buckets[12], (1.0, 0));
+        assert_eq!(buckets[13], (10.0, 1));
+        assert_eq!(buckets.last().unwrap().1, 0);
         assert_eq!(
             m.rejections(),
             vec![(

@@ -43,14 +43,14 @@ impl DurationHistogram {
         self.count.fetch_add(1, Relaxed);
     }
 
-    /// (sum in seconds, count, cumulative buckets (le, count)) as Prometheus wants them.
+    /// (sum in seconds, count, buckets (le, count in that bucket alone)):
+    /// what `prometheus-client`'s histogram encoder takes (it accumulates them
+    /// into Prometheus's cumulative `_bucket` lines itself).
     pub fn snapshot(&self) -> (f64, u64, Vec<(f64, u64)>) {
-        let mut cumulative = 0;
         let mut buckets = Vec::with_capacity(FSYNC_BUCKETS.len() + 1);
         for (i, b) in self.buckets.iter().enumerate() {
-            cumulative += b.load(Relaxed);
             let le = FSYNC_BUCKETS.get(i).copied().unwrap_or(f64::INFINITY);
-            buckets.push((le, cumulative));
+            buckets.push((le, b.load(Relaxed)));
         }
         let sum = self.sum_nanos.load(Relaxed) as f64 / 1e9;
         (sum, self.count.load(Relaxed), buckets)
@@ -154,7 +154,7 @@ mod tests {
         log.flush().unwrap();
         assert!(store.stats().fsync.count() > before);
         let (sum, count, buckets) = store.stats().fsync.snapshot();
-        assert_eq!(buckets.last().unwrap().1, count);
+        assert_eq!(buckets.iter().map(|b| b.1).sum::<u64>(), count);
         assert!(sum >= 0.0);
     }
 
@@ -187,10 +187,8 @@ mod tests {
         assert_eq!(count, 2);
         assert!(sum > SLOW_FSYNC.as_secs_f64());
         // The slow one is above the 1 s bucket.
-        assert_eq!(
-            buckets[FSYNC_BUCKETS.iter().position(|&b| b == 1.0).unwrap()].1,
-            1
-        );
+        let one_s = FSYNC_BUCKETS.iter().position(|&b| b == 1.0).unwrap();
+        assert_eq!(buckets[..=one_s].iter().map(|b| b.1).sum::<u64>(), 1);
     }
 
     #[test]
@@ -202,8 +200,9 @@ mod tests {
         let (_, count, buckets) = h.snapshot();
         assert_eq!(count, 3);
         assert_eq!(buckets[0], (0.0001, 1));
-        assert_eq!(buckets[5], (0.005, 2));
-        assert_eq!(buckets[13], (10.0, 2));
-        assert_eq!(buckets[14].1, 3);
+        assert_eq!(buckets[5], (0.005, 1));
+        assert_eq!(buckets[13], (10.0, 0));
+        assert_eq!(buckets[14], (f64::INFINITY, 1));
+        assert_eq!(buckets.iter().map(|b| b.1).sum::<u64>(), 3);
     }
 }
