@@ -128,14 +128,25 @@ pub fn record_batch(data: &[u8]) {
 
 static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
 
+/// A data dir removed when its thread ends (a test thread; libFuzzer exits
+/// without running thread-local destructors: `fuzz/run` gives each run its
+/// own `TMPDIR` and removes it).
+struct ScratchDir(PathBuf);
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 thread_local! {
     /// This thread's data dir, reused input after input (one directory per
     /// input made this target mostly mkdir and rmdir).
-    static SEGMENT_DIR: PathBuf = std::env::temp_dir().join(format!(
+    static SEGMENT_DIR: ScratchDir = ScratchDir(std::env::temp_dir().join(format!(
         "weir-fuzz-{}-{}",
         std::process::id(),
         NEXT_DIR.fetch_add(1, Ordering::Relaxed)
-    ));
+    )));
 }
 
 /// Split `data` into a segment's `.log`, `.index` and `.timeindex`: two
@@ -157,7 +168,7 @@ pub fn segment(data: &[u8]) {
     let Some((log, index, time)) = split_segment(data) else {
         return;
     };
-    let dir = SEGMENT_DIR.with(PathBuf::clone);
+    let dir = SEGMENT_DIR.with(|d| d.0.clone());
     let part = dir.join("t-0");
     let name = "00000000000000000000";
     let write = || -> std::io::Result<()> {
