@@ -273,6 +273,19 @@ fn soak_mixed_load_keeps_memory_files_and_threads_flat() {
     while start.elapsed() < Duration::from_secs(secs) {
         std::thread::sleep(Duration::from_secs(1));
         samples.push(sample(pid));
+        if secs >= 600 && samples.len() % 60 == 0 {
+            // A long run by hand: the curve, one line a minute.
+            let s = samples[samples.len() - 1];
+            eprintln!(
+                "  t={:>5} s  RssAnon {:>7} kB  VmRSS {:>7} kB  files {:>5}  threads {:>3}  produced {}",
+                start.elapsed().as_secs(),
+                s.rss_anon_kb,
+                s.vm_rss_kb,
+                s.fds,
+                s.threads,
+                tally.produced.load(Ordering::Relaxed),
+            );
+        }
         if !tally.errors.lock().unwrap().is_empty() {
             break;
         }
