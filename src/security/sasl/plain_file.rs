@@ -341,12 +341,28 @@ pub fn cli(args: &[String]) -> i32 {
             }
         }
     }
-    let tmp = path.with_extension("tmp-weir");
-    if let Err(e) = std::fs::write(&tmp, out).and_then(|_| std::fs::rename(&tmp, path)) {
+    if let Err(e) = replace_durably(path, out.as_bytes()) {
         eprintln!("weir plain-user: writing {file}: {e}");
         return 1;
     }
     0
+}
+
+/// Replace `path` with `data` so that a power cut leaves the old file or the
+/// new one, whole: write a temp file, fsync it, rename it over, fsync the
+/// directory.
+fn replace_durably(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp-weir");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(data)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    std::fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]
