@@ -59,6 +59,32 @@ struct Observed {
     throttle_ms: i32,
 }
 
+impl Observed {
+    /// A request read at `read_at`, admitted or refused by the pipeline's stages;
+    /// the handler starts now.
+    fn new<T>(
+        api_key: ApiKey,
+        raw_api_key: Option<i16>,
+        api_version: i16,
+        admission: &Result<T, crate::pipeline::Rejection>,
+        read_at: Instant,
+    ) -> Observed {
+        Observed {
+            api_key,
+            raw_api_key,
+            api_version,
+            outcome: match admission {
+                Ok(_) => RequestOutcome::Ok,
+                Err(why) => RequestOutcome::Rejected(why.error),
+            },
+            read_at,
+            handler_start: Instant::now(),
+            handler_end: read_at,
+            throttle_ms: 0,
+        }
+    }
+}
+
 /// How long a client has to complete the TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -392,19 +418,7 @@ async fn process(
     } else {
         Ok(Admission::default())
     };
-    let mut observed = Observed {
-        api_key,
-        raw_api_key: None,
-        api_version: prefix.api_version,
-        outcome: match &admission {
-            Ok(_) => RequestOutcome::Ok,
-            Err(why) => RequestOutcome::Rejected(why.error),
-        },
-        read_at,
-        handler_start: Instant::now(),
-        handler_end: read_at,
-        throttle_ms: 0,
-    };
+    let mut observed = Observed::new(api_key, None, prefix.api_version, &admission, read_at);
     let outcome = match admission {
         Err(why) if why.closes_connection() => Outcome::Close(why.to_string()),
         admission => match dispatch::call(state.clone(), ctx, frame, admission).await {
@@ -466,19 +480,13 @@ async fn process_raw(
     } else {
         Ok(Admission::default())
     };
-    let mut observed = Observed {
-        api_key: stand_in,
-        raw_api_key: Some(prefix.api_key),
-        api_version: prefix.api_version,
-        outcome: match &admission {
-            Ok(_) => RequestOutcome::Ok,
-            Err(why) => RequestOutcome::Rejected(why.error),
-        },
+    let mut observed = Observed::new(
+        stand_in,
+        Some(prefix.api_key),
+        prefix.api_version,
+        &admission,
         read_at,
-        handler_start: Instant::now(),
-        handler_end: read_at,
-        throttle_ms: 0,
-    };
+    );
     // A raw API has no refusal answer of its own: a refused request closes
     // the connection (the ACL stage refuses only cluster-level APIs, so this
     // is an unauthenticated request or an embedder's stage).

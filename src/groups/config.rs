@@ -176,6 +176,39 @@ impl GroupConfig {
     }
 }
 
+/// A group's overrides (`None`: the broker's setting).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupOverrides {
+    pub consumer_session_timeout_ms: Option<u64>,
+    pub consumer_heartbeat_interval_ms: Option<u64>,
+    pub streams_session_timeout_ms: Option<u64>,
+    pub streams_heartbeat_interval_ms: Option<i32>,
+    pub streams_num_standby_replicas: Option<usize>,
+}
+
+impl GroupOverrides {
+    /// `cfg` with these overrides laid over.
+    pub fn apply(&self, cfg: &GroupConfig) -> GroupConfig {
+        let mut c = cfg.clone();
+        if let Some(v) = self.consumer_session_timeout_ms {
+            c.consumer_session_timeout_ms = v;
+        }
+        if let Some(v) = self.consumer_heartbeat_interval_ms {
+            c.consumer_heartbeat_interval_ms = v;
+        }
+        if let Some(v) = self.streams_session_timeout_ms {
+            c.streams.session_timeout_ms = v;
+        }
+        if let Some(v) = self.streams_heartbeat_interval_ms {
+            c.streams.heartbeat_interval_ms = v;
+        }
+        if let Some(v) = self.streams_num_standby_replicas {
+            c.streams.num_standby_replicas = v;
+        }
+        c
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

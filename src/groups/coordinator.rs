@@ -72,7 +72,7 @@ pub(super) struct Inner {
     pub(super) stopped: AtomicBool,
     /// Per-group config overrides ([`super::group_configs`]).
     pub(super) overrides: parking_lot::RwLock<
-        std::collections::HashMap<String, super::group_configs::GroupOverrides>,
+        std::collections::HashMap<String, super::config::GroupOverrides>,
     >,
 }
 

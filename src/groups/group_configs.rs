@@ -6,41 +6,9 @@
 //! the broker's [`GroupConfig`] with them laid over.
 
 use super::config::GroupConfig;
+pub use super::config::GroupOverrides;
 use super::coordinator::Coordinator;
 use std::borrow::Cow;
-
-/// A group's overrides (`None`: the broker's setting).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct GroupOverrides {
-    pub consumer_session_timeout_ms: Option<u64>,
-    pub consumer_heartbeat_interval_ms: Option<u64>,
-    pub streams_session_timeout_ms: Option<u64>,
-    pub streams_heartbeat_interval_ms: Option<i32>,
-    pub streams_num_standby_replicas: Option<usize>,
-}
-
-impl GroupOverrides {
-    /// `cfg` with these overrides laid over.
-    pub fn apply(&self, cfg: &GroupConfig) -> GroupConfig {
-        let mut c = cfg.clone();
-        if let Some(v) = self.consumer_session_timeout_ms {
-            c.consumer_session_timeout_ms = v;
-        }
-        if let Some(v) = self.consumer_heartbeat_interval_ms {
-            c.consumer_heartbeat_interval_ms = v;
-        }
-        if let Some(v) = self.streams_session_timeout_ms {
-            c.streams.session_timeout_ms = v;
-        }
-        if let Some(v) = self.streams_heartbeat_interval_ms {
-            c.streams.heartbeat_interval_ms = v;
-        }
-        if let Some(v) = self.streams_num_standby_replicas {
-            c.streams.num_standby_replicas = v;
-        }
-        c
-    }
-}
 
 impl Coordinator {
     /// Set (or with `None` clear) the overrides of `group_id`; the next

@@ -7,7 +7,6 @@
 //! `GroupConfig.validate`, persists it with the dynamic configs and hands it
 //! to the share coordinator and the consumer / streams coordinator at once.
 
-use super::alter_configs::AlterOutcome;
 use super::sb;
 use crate::config::dynamic;
 use crate::config::group::{self, GroupKind, GROUP_KEYS};
@@ -90,7 +89,7 @@ pub fn alter(
     name: &str,
     validate_only: bool,
     ops: &[AlterableConfig],
-) -> AlterOutcome {
+) -> Option<(ResponseError, String)> {
     if name.is_empty() {
         return Some((
             ResponseError::InvalidRequest,
