@@ -71,9 +71,8 @@ pub(super) struct Inner {
     pub(super) wall: WallClock,
     pub(super) stopped: AtomicBool,
     /// Per-group config overrides ([`super::group_configs`]).
-    pub(super) overrides: parking_lot::RwLock<
-        std::collections::HashMap<String, super::config::GroupOverrides>,
-    >,
+    pub(super) overrides:
+        parking_lot::RwLock<std::collections::HashMap<String, super::config::GroupOverrides>>,
 }
 
 /// The coordinator's wall clock (milliseconds since the epoch); injectable so
