@@ -680,6 +680,16 @@ async fn console_requests_are_authorized_as_anonymous() {
 }
 
 /// A cookie header value (`name=token`) from a Set-Cookie answer.
+/// The names in an `/api/topics` answer, in its order.
+fn topic_names(topics: &serde_json::Value) -> Vec<String> {
+    topics
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
 fn session_cookie(r: &Reply) -> String {
     let set = r.header("set-cookie").expect("a session cookie");
     set.split(';').next().unwrap().trim().to_string()
@@ -812,13 +822,7 @@ async fn console_login_with_a_scram_user_acts_with_its_acls() {
         assert_eq!(token.len(), 64, "256 random bits");
         assert_eq!(with(&cookie, "/api/session").json()["user"], "carol");
         // The lists show what carol may describe (READ implies DESCRIBE).
-        let topics = with(&cookie, "/api/topics").json();
-        let names: Vec<&str> = topics
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["name"].as_str().unwrap())
-            .collect();
+        let names = topic_names(&with(&cookie, "/api/topics").json());
         assert_eq!(names, ["visible"]);
         let hidden = with(&cookie, "/api/topics/hidden");
         assert_eq!(hidden.status, 403);
@@ -935,13 +939,7 @@ async fn console_login_with_an_oauthbearer_token_acts_as_its_subject() {
         );
         let cookie = session_cookie(&ok);
         assert_eq!(with(&cookie, "/api/session").json()["user"], "dave");
-        let topics = with(&cookie, "/api/topics").json();
-        let names: Vec<&str> = topics
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["name"].as_str().unwrap())
-            .collect();
+        let names = topic_names(&with(&cookie, "/api/topics").json());
         assert_eq!(names, ["dave-topic"]);
         // The token expires: so does the session.
         let deadline = Instant::now() + Duration::from_secs(10);

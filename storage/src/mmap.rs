@@ -224,16 +224,21 @@ mod tests {
     use super::*;
     use std::os::unix::fs::FileExt;
 
-    #[test]
-    fn read_map_sees_bytes_written_after_mapping() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = std::fs::OpenOptions::new()
+    /// A new empty file `x` in `dir`, open for reading and writing.
+    fn empty_file(dir: &std::path::Path) -> File {
+        std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(true)
-            .open(dir.path().join("x"))
-            .unwrap();
+            .open(dir.join("x"))
+            .unwrap()
+    }
+
+    #[test]
+    fn read_map_sees_bytes_written_after_mapping() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = empty_file(dir.path());
         let map = Arc::new(ReadMap::new(&f, 1 << 20, 0).unwrap());
         f.write_all_at(b"hello world", 0).unwrap();
         map.publish(11);
@@ -245,13 +250,7 @@ mod tests {
     #[test]
     fn large_maps_are_unmapped_in_the_background_after_their_last_reference() {
         let dir = tempfile::tempdir().unwrap();
-        let f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(dir.path().join("x"))
-            .unwrap();
+        let f = empty_file(dir.path());
         f.write_all_at(&[7u8; 4096], 0).unwrap();
         let before = unmapped_in_background();
         let small = Arc::new(ReadMap::new(&f, 1 << 20, 4096).unwrap());
