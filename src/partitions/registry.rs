@@ -194,14 +194,25 @@ impl Registry {
     }
 
     /// Block until every topic is built, building them here if nobody started.
+    /// On a tokio worker the wait steps off the worker first
+    /// (`block_in_place`), so requests that need no load (ApiVersions, a
+    /// produce to a topic already built) go on being served meanwhile.
     pub fn wait_loaded(&self) {
         if self.is_loaded() {
             return;
         }
-        self.finish_loading();
-        let mut load = self.load.lock();
-        while !load.done {
-            self.load_done.wait(&mut load);
+        let wait = || {
+            self.finish_loading();
+            let mut load = self.load.lock();
+            while !load.done {
+                self.load_done.wait(&mut load);
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(wait)
+            }
+            _ => wait(),
         }
     }
 
@@ -615,6 +626,50 @@ mod tests {
         let store = Arc::new(Store::open(dir).unwrap());
         let reg = Registry::open(store.clone(), Arc::new(Settings::default())).unwrap();
         (store, reg)
+    }
+
+    /// A lookup waiting for the start-up load must not hold its tokio
+    /// worker: with one worker, another task still runs meanwhile.
+    #[test]
+    fn waiting_for_the_load_leaves_the_tokio_worker_free() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (store, reg) = open(dir.path());
+            reg.create_topic("a", 1, TopicConfig::default(), false)
+                .unwrap();
+            store.close().unwrap();
+        }
+        let (_store, reg) = open(dir.path());
+        let reg = Arc::new(reg);
+        // As if the load thread had taken the specs and were still building.
+        let specs = reg.load.lock().pending.take().expect("specs pending");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        rt.block_on(async {
+            let waiter = {
+                let reg = reg.clone();
+                tokio::spawn(async move { reg.topic("a").is_some() })
+            };
+            // Let the waiter start and block first (a plain sleep: with its
+            // only worker blocked, the runtime's timer would not run).
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let other = tokio::spawn(async move { tx.send(()).unwrap() });
+            let ran = tokio::task::spawn_blocking(move || {
+                rx.recv_timeout(std::time::Duration::from_secs(10)).is_ok()
+            })
+            .await
+            .unwrap();
+            // Finish the "load" as the load thread would (before asserting,
+            // so a failure frees a blocked worker rather than hanging).
+            reg.load.lock().pending = Some(specs);
+            reg.finish_loading();
+            assert!(ran, "a task on the only worker ran while a lookup waited");
+            other.await.unwrap();
+            assert!(waiter.await.unwrap());
+        });
     }
 
     #[test]
