@@ -101,12 +101,14 @@ impl GroupConfig {
     ];
 
     /// The `group.streams.*` keys this module reads.
-    pub const STREAMS_KEYS: [&'static str; 5] = [
+    pub const STREAMS_KEYS: [&'static str; 7] = [
         "group.streams.session.timeout.ms",
         "group.streams.heartbeat.interval.ms",
         "group.streams.num.standby.replicas",
         "group.streams.max.size",
         "group.streams.initial.rebalance.delay.ms",
+        "group.streams.assignment.interval.ms",
+        "group.streams.rack.aware.assignment.tags",
     ];
 
     /// Build from broker settings; `get` returns the configured value of a key,
@@ -148,6 +150,8 @@ impl GroupConfig {
                     num_standby_replicas: value(g, sk[2])?,
                     max_size: value(g, sk[3])?,
                     initial_rebalance_delay_ms: value(g, sk[4])?,
+                    assignment_interval_ms: value(g, sk[5])?,
+                    rack_aware_assignment_tags: tag_list(&value::<String>(g, sk[6])?),
                 }
             },
             migration_policy: {
@@ -246,4 +250,13 @@ mod tests {
         );
         assert!(with("sideways").is_err());
     }
+}
+
+/// A comma-separated list of tag keys (Kafka's `\s*,\s*` split; empty: none).
+fn tag_list(raw: &str) -> Vec<String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+        .collect()
 }
