@@ -7,7 +7,9 @@
 //! another process), keeps a member that joins again with epoch 0, reports
 //! missing source topics, shows reported task offsets, answers v1 as Kafka 4.4,
 //! counts the APIs under their own names in /metrics, checks member epochs on
-//! OffsetCommit, and keeps the group across a restart.
+//! OffsetCommit, and keeps the group across a restart; the assignment interval
+//! (broker setting and group config), the endpoint-information epoch and
+//! MISSING_CLIENT_TAGS as Kafka 4.4.
 //!
 //! Kafka Streams itself with `group.protocol=streams` is the conformance
 //! scenario `streams_group_protocol` (conformance/java, StreamsScenarios).
@@ -1150,5 +1152,71 @@ async fn assignment_interval_endpoint_epoch_and_client_tags_as_kafka_4_4() {
         members.iter().all(|(_, _, target)| *target == 2),
         "{members:?}"
     );
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn the_group_config_streams_assignment_interval_ms_delays_the_next_target() {
+    use kafka_protocol::messages::incremental_alter_configs_request::{
+        AlterConfigsResource, AlterableConfig,
+    };
+    use kafka_protocol::messages::IncrementalAlterConfigsRequest;
+    let b = TestBroker::start(GROUP_SETTINGS).await;
+    b.create_topic("gi-in", 2);
+    let mut c = RawClient::connect(b.addr()).await;
+    let app = "gi-app";
+    // The broker's interval is 0 here; the group's own is 10 s (Kafka allows up to
+    // group.streams.max.assignment.interval.ms, 15 s).
+    async fn alter(c: &mut RawClient, value: &'static str) -> (i16, Option<String>) {
+        let req = IncrementalAlterConfigsRequest::default().with_resources(vec![
+            AlterConfigsResource::default()
+                .with_resource_type(32) // GROUP
+                .with_resource_name(StrBytes::from_static_str("gi-app"))
+                .with_configs(vec![AlterableConfig::default()
+                    .with_name(StrBytes::from_static_str("streams.assignment.interval.ms"))
+                    .with_value(Some(StrBytes::from_static_str(value)))
+                    .with_config_operation(0)]),
+        ]);
+        let ResponseKind::IncrementalAlterConfigs(r) = c
+            .call(
+                RequestKind::IncrementalAlterConfigs(req),
+                ApiKey::IncrementalAlterConfigs,
+                1,
+            )
+            .await
+        else {
+            panic!()
+        };
+        let r = &r.responses[0];
+        (
+            r.error_code,
+            r.error_message.as_ref().map(|m| m.to_string()),
+        )
+    }
+    assert_eq!(
+        alter(&mut c, "15001").await,
+        (
+            40,
+            Some(
+                "streams.assignment.interval.ms must be in the range 0 to 15000 inclusive.".into()
+            )
+        )
+    );
+    assert_eq!(alter(&mut c, "10000").await, (0, None));
+    let r1 = heartbeat(&mut c, app, "gi-in", &join("m1", "p1")).await;
+    assert_eq!(r1.active.as_ref().map(count), Some(4));
+    let r2 = heartbeat(&mut c, app, "gi-in", &join("m2", "p2")).await;
+    assert_eq!(
+        r2.status,
+        vec![(
+            5,
+            "Assignment delayed due to the configured assignment interval.".to_string()
+        )]
+    );
+    // Another group, without the override: no delay.
+    let r1 = heartbeat(&mut c, "gi-other", "gi-in", &join("m1", "p1")).await;
+    assert_eq!(r1.active.as_ref().map(count), Some(4));
+    let r2 = heartbeat(&mut c, "gi-other", "gi-in", &join("m2", "p2")).await;
+    assert!(r2.status.is_empty(), "{:?}", r2.status);
     b.stop().await;
 }

@@ -181,13 +181,16 @@ impl GroupConfig {
 }
 
 /// A group's overrides (`None`: the broker's setting).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GroupOverrides {
     pub consumer_session_timeout_ms: Option<u64>,
     pub consumer_heartbeat_interval_ms: Option<u64>,
     pub streams_session_timeout_ms: Option<u64>,
     pub streams_heartbeat_interval_ms: Option<i32>,
     pub streams_num_standby_replicas: Option<usize>,
+    pub streams_initial_rebalance_delay_ms: Option<u64>,
+    pub streams_assignment_interval_ms: Option<u64>,
+    pub streams_rack_aware_assignment_tags: Option<Vec<String>>,
 }
 
 impl GroupOverrides {
@@ -208,6 +211,15 @@ impl GroupOverrides {
         }
         if let Some(v) = self.streams_num_standby_replicas {
             c.streams.num_standby_replicas = v;
+        }
+        if let Some(v) = self.streams_initial_rebalance_delay_ms {
+            c.streams.initial_rebalance_delay_ms = v;
+        }
+        if let Some(v) = self.streams_assignment_interval_ms {
+            c.streams.assignment_interval_ms = v;
+        }
+        if let Some(v) = &self.streams_rack_aware_assignment_tags {
+            c.streams.rack_aware_assignment_tags = v.clone();
         }
         c
     }
@@ -250,10 +262,30 @@ mod tests {
         );
         assert!(with("sideways").is_err());
     }
+
+    #[test]
+    fn streams_overrides_lay_over_the_broker_settings() {
+        let cfg = GroupConfig::default();
+        let o = GroupOverrides {
+            streams_initial_rebalance_delay_ms: Some(0),
+            streams_assignment_interval_ms: Some(250),
+            streams_rack_aware_assignment_tags: Some(tag_list(" zone , rack,")),
+            ..Default::default()
+        };
+        let c = o.apply(&cfg);
+        assert_eq!(c.streams.initial_rebalance_delay_ms, 0);
+        assert_eq!(c.streams.assignment_interval_ms, 250);
+        assert_eq!(
+            c.streams.rack_aware_assignment_tags,
+            vec!["zone".to_string(), "rack".to_string()]
+        );
+        assert_eq!(cfg.streams.assignment_interval_ms, 1_000, "Kafka's default");
+        assert!(cfg.streams.rack_aware_assignment_tags.is_empty());
+    }
 }
 
 /// A comma-separated list of tag keys (Kafka's `\s*,\s*` split; empty: none).
-fn tag_list(raw: &str) -> Vec<String> {
+pub fn tag_list(raw: &str) -> Vec<String> {
     raw.split(',')
         .map(str::trim)
         .filter(|t| !t.is_empty())
