@@ -20,7 +20,15 @@
 //!   new epoch and whatever of its active target no other member still holds
 //!   (UnreleasedTasks until the rest is released);
 //! - static members (instance id) leaving with epoch -2 keep their tasks for a
-//!   session so that the same instance gets them back.
+//!   session so that the same instance gets them back;
+//! - a new target assignment is computed at most once per
+//!   `group.streams.assignment.interval.ms` (ASSIGNMENT_DELAYED meanwhile), and
+//!   not before the initial rebalance delay of a group that was empty is over;
+//! - the endpoint-information epoch is the group's own: it moves when a
+//!   member's endpoint, or the tasks of a member with one, change, and a
+//!   heartbeat gets the partitions by endpoint only when it knows another;
+//! - no warm-up tasks: Kafka 4.4's `AssignmentRefiner` hands out none either
+//!   (its refinement returns the target as it is).
 //!
 //! Pure logic: time is passed in, topics are looked up through [`TopicCatalog`].
 
