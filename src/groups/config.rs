@@ -225,6 +225,15 @@ impl GroupOverrides {
     }
 }
 
+/// A comma-separated list of tag keys (Kafka's `\s*,\s*` split; empty: none).
+pub fn tag_list(raw: &str) -> Vec<String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,13 +291,4 @@ mod tests {
         assert_eq!(cfg.streams.assignment_interval_ms, 1_000, "Kafka's default");
         assert!(cfg.streams.rack_aware_assignment_tags.is_empty());
     }
-}
-
-/// A comma-separated list of tag keys (Kafka's `\s*,\s*` split; empty: none).
-pub fn tag_list(raw: &str) -> Vec<String> {
-    raw.split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(String::from)
-        .collect()
 }
