@@ -44,6 +44,7 @@
 //! - [`fuzzing`]: entry points of the fuzz targets (`fuzz/`) and their corpus replay.
 
 pub mod acl;
+pub mod api_names;
 pub mod cli;
 pub mod codec;
 pub mod cold_io;

@@ -84,7 +84,11 @@ impl fmt::Debug for Principal {
 /// What a handler (and every stage) knows about a request besides its body.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
+    /// For an API the codec crate does not know (StreamsGroupHeartbeat...),
+    /// the known API standing in for it; [`RequestContext::raw_api_key`] is its key.
     pub api_key: ApiKey,
+    /// The real key of such an API; `None` for every other request.
+    pub raw_api_key: Option<i16>,
     pub api_version: i16,
     pub correlation_id: i32,
     pub client_id: Option<String>,
@@ -94,6 +98,13 @@ pub struct RequestContext {
     /// The listener the connection came in on (e.g. `PLAINTEXT`, `SASL_SSL`).
     pub listener: Arc<str>,
     pub principal: Principal,
+}
+
+impl RequestContext {
+    /// The request's api key as it came on the wire (a raw API's own).
+    pub fn key(&self) -> i16 {
+        self.raw_api_key.unwrap_or(self.api_key as i16)
+    }
 }
 
 /// The stage that refused a request.
@@ -237,7 +248,7 @@ fn caller(ctx: &RequestContext) -> Caller<'_> {
         principal_type: ctx.principal.principal_type(),
         principal_name: ctx.principal.name(),
         host: ctx.peer.ip(),
-        api: ctx.api_key,
+        api: ctx.key(),
     }
 }
 

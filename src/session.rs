@@ -405,6 +405,7 @@ async fn process(
     };
     let ctx = RequestContext {
         api_key,
+        raw_api_key: None,
         api_version: prefix.api_version,
         correlation_id: header.correlation_id,
         client_id: header.client_id.as_ref().map(|c| c.to_string()),
@@ -467,6 +468,7 @@ async fn process_raw(
     };
     let ctx = RequestContext {
         api_key: stand_in,
+        raw_api_key: Some(prefix.api_key),
         api_version: prefix.api_version,
         correlation_id: header.correlation_id,
         client_id: header.client_id.as_ref().map(|c| c.to_string()),

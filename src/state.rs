@@ -173,6 +173,12 @@ impl BrokerState {
             streams_session_timeout_ms: int("streams.session.timeout.ms").map(|v| v as u64),
             streams_heartbeat_interval_ms: int("streams.heartbeat.interval.ms").map(|v| v as i32),
             streams_num_standby_replicas: int("streams.num.standby.replicas").map(|v| v as usize),
+            streams_initial_rebalance_delay_ms: int("streams.initial.rebalance.delay.ms")
+                .map(|v| v as u64),
+            streams_assignment_interval_ms: int("streams.assignment.interval.ms").map(|v| v as u64),
+            streams_rack_aware_assignment_tags: set
+                .get("streams.rack.aware.assignment.tags")
+                .map(|v| crate::groups::group_configs::tag_list(v)),
         };
         self.groups.set_group_overrides(name, Some(o));
     }

@@ -7,7 +7,9 @@
 //! another process), keeps a member that joins again with epoch 0, reports
 //! missing source topics, shows reported task offsets, answers v1 as Kafka 4.4,
 //! counts the APIs under their own names in /metrics, checks member epochs on
-//! OffsetCommit, and keeps the group across a restart.
+//! OffsetCommit, and keeps the group across a restart; the assignment interval
+//! (broker setting and group config), the endpoint-information epoch and
+//! MISSING_CLIENT_TAGS as Kafka 4.4.
 //!
 //! Kafka Streams itself with `group.protocol=streams` is the conformance
 //! scenario `streams_group_protocol` (conformance/java, StreamsScenarios).
@@ -47,6 +49,14 @@ struct Hb {
     owned_active: Option<TaskMap>,
     /// Task offsets and end offsets to report.
     task_offsets: Option<(Vec<TaskOffset>, Vec<TaskOffset>)>,
+    /// The endpoint information epoch the member knows (`None`: -1).
+    endpoint_epoch: Option<i32>,
+    /// The member's `application.server` port (on localhost).
+    endpoint: Option<u16>,
+    /// Client tags (`None`: empty when joining, else unchanged).
+    client_tags: Option<Vec<(String, String)>>,
+    /// The request's version (0 or 1).
+    version: i16,
 }
 
 #[derive(Debug)]
@@ -57,6 +67,9 @@ struct HbResp {
     status: Vec<(i8, String)>,
     active: Option<TaskMap>,
     standby: Option<TaskMap>,
+    endpoint_epoch: i32,
+    /// The ports of the partitions-by-endpoint entries (`None`: unchanged).
+    endpoint_ports: Option<Vec<u16>>,
 }
 
 /// The test application's topology: subtopology "0" reads `input` and writes
@@ -126,7 +139,7 @@ fn heartbeat_body(app: &str, input: &str, hb: &Hb) -> Bytes {
     w.string(app);
     w.string(&hb.member);
     w.i32(hb.epoch);
-    w.i32(-1); // endpoint information epoch
+    w.i32(hb.endpoint_epoch.unwrap_or(-1));
     w.nullable_string(hb.instance.as_deref());
     w.nullable_string(None); // rack
     w.i32(if hb.epoch == 0 { 30_000 } else { -1 });
@@ -144,8 +157,23 @@ fn heartbeat_body(app: &str, input: &str, hb: &Hb) -> Bytes {
     write_tasks(&mut w, owned.map(|_| &empty));
     write_tasks(&mut w, owned.map(|_| &empty));
     w.nullable_string(hb.process.as_deref());
-    w.i8(-1); // no endpoint
-    w.len(if hb.epoch == 0 { Some(0) } else { None }); // client tags
+    match hb.endpoint {
+        Some(port) => {
+            w.i8(1);
+            w.string("localhost");
+            w.u16(port);
+            w.tagged_fields();
+        }
+        None => w.i8(-1),
+    }
+    match &hb.client_tags {
+        Some(tags) => w.array(tags, |w, (k, v)| {
+            w.string(k);
+            w.string(v);
+            w.tagged_fields();
+        }),
+        None => w.len(if hb.epoch == 0 { Some(0) } else { None }),
+    }
     let offsets = hb.task_offsets.as_ref();
     for xs in [offsets.map(|o| &o.0), offsets.map(|o| &o.1)] {
         w.nullable_array(xs.map(|v| v.as_slice()), |w, (sub, p, o)| {
@@ -197,8 +225,18 @@ fn read_tasks(r: &mut Reader) -> Option<TaskMap> {
     })
 }
 
+/// Skip an array of (topic, partitions).
+fn partitions(r: &mut Reader) -> Result<(), weir::codec::flex::FlexError> {
+    r.array(|r| {
+        r.string()?;
+        r.array(|r| r.i32())?;
+        r.tagged_fields()
+    })?;
+    Ok(())
+}
+
 async fn heartbeat(c: &mut RawClient, app: &str, input: &str, hb: &Hb) -> HbResp {
-    let body = call_raw(c, HEARTBEAT, &heartbeat_body(app, input, hb)).await;
+    let body = call_raw_v(c, HEARTBEAT, hb.version, &heartbeat_body(app, input, hb)).await;
     let mut r = Reader::new(&body);
     assert_eq!(r.i32().unwrap(), 0, "throttle");
     let error = r.i16().unwrap();
@@ -206,8 +244,13 @@ async fn heartbeat(c: &mut RawClient, app: &str, input: &str, hb: &Hb) -> HbResp
     let member = r.string().unwrap();
     let epoch = r.i32().unwrap();
     let _interval = r.i32().unwrap();
-    let _lag = r.i32().unwrap();
+    if hb.version == 0 {
+        let _lag = r.i32().unwrap();
+    }
     let _offset_interval = r.i32().unwrap();
+    if hb.version >= 1 {
+        let _lag = r.i64().unwrap();
+    }
     let status = r
         .nullable_array(|r| {
             let s = (r.i8()?, r.string()?);
@@ -219,8 +262,21 @@ async fn heartbeat(c: &mut RawClient, app: &str, input: &str, hb: &Hb) -> HbResp
     let active = read_tasks(&mut r);
     let standby = read_tasks(&mut r);
     let _warmup = read_tasks(&mut r);
-    let _endpoint_epoch = r.i32().unwrap();
-    r.nullable_array(|_| Ok(())).unwrap_or_default(); // no endpoints in these tests
+    if hb.version >= 1 {
+        let _description_required = r.bool().unwrap();
+    }
+    let endpoint_epoch = r.i32().unwrap();
+    let endpoint_ports = r
+        .nullable_array(|r| {
+            r.string()?;
+            let port = r.u16()?;
+            r.tagged_fields()?;
+            partitions(r)?;
+            partitions(r)?;
+            r.tagged_fields()?;
+            Ok(port)
+        })
+        .unwrap();
     r.tagged_fields().unwrap();
     assert!(r.i8().is_err(), "trailing bytes in the response");
     if error == 0 {
@@ -233,6 +289,8 @@ async fn heartbeat(c: &mut RawClient, app: &str, input: &str, hb: &Hb) -> HbResp
         status,
         active,
         standby,
+        endpoint_epoch,
+        endpoint_ports,
     }
 }
 
@@ -1018,4 +1076,147 @@ async fn metrics_count_the_streams_group_apis_under_their_own_names() {
         "weir_request_duration_seconds_count{api=\"StreamsGroupHeartbeat\",phase=\"handled\"} 2";
     assert!(text.lines().any(|l| l == durations), "{text}");
     broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn assignment_interval_endpoint_epoch_and_client_tags_as_kafka_4_4() {
+    let mut sets = GROUP_SETTINGS.to_vec();
+    sets.retain(|(k, _)| *k != "group.streams.assignment.interval.ms");
+    sets.push(("group.streams.assignment.interval.ms", "1500"));
+    sets.push(("group.streams.num.standby.replicas", "1"));
+    sets.push(("group.streams.rack.aware.assignment.tags", "zone, rack"));
+    let b = TestBroker::start(&sets).await;
+    b.create_topic("ai-in", 2);
+    let mut c = RawClient::connect(b.addr()).await;
+    let app = "ai-app";
+
+    // m1 (v1, endpoint 8081, tag zone only): tasks, MISSING_CLIENT_TAGS for
+    // rack, and the partitions of its endpoint at a new endpoint epoch.
+    let mut j1 = join("m1", "p1");
+    j1.version = 1;
+    j1.endpoint = Some(8081);
+    j1.client_tags = Some(vec![("zone".into(), "z1".into())]);
+    let r1 = heartbeat(&mut c, app, "ai-in", &j1).await;
+    assert_eq!(r1.error, 0, "{:?}", r1.message);
+    assert_eq!(
+        r1.status,
+        vec![(
+            6,
+            "Missing required client tags for rack-aware standby assignment: [rack]. Configure \
+             them via 'client.tag.<tagKey>' in your Streams config."
+                .to_string()
+        )]
+    );
+    assert_eq!(r1.active.as_ref().map(count), Some(4));
+    let e = r1.endpoint_epoch;
+    assert!(e > 0);
+    assert_eq!(r1.endpoint_ports, Some(vec![8081]));
+    // At the epoch it knows: no partitions by endpoint; v0: no tag status.
+    let mut b1 = beat("m1", r1.epoch, None);
+    b1.endpoint_epoch = Some(e);
+    let r = heartbeat(&mut c, app, "ai-in", &b1).await;
+    assert_eq!((r.endpoint_epoch, r.endpoint_ports), (e, None));
+    assert!(r.status.is_empty(), "{:?}", r.status);
+
+    // m2 joins right after the first assignment: within the interval the
+    // target is not recomputed (ASSIGNMENT_DELAYED) ...
+    let mut j2 = join("m2", "p2");
+    j2.endpoint = Some(8082);
+    j2.endpoint_epoch = Some(e);
+    let r2 = heartbeat(&mut c, app, "ai-in", &j2).await;
+    assert_eq!(r2.error, 0, "{:?}", r2.message);
+    assert_eq!(
+        r2.status,
+        vec![(
+            5,
+            "Assignment delayed due to the configured assignment interval.".to_string()
+        )]
+    );
+    assert_eq!(r2.active.as_ref().map(count), Some(0));
+    let e2 = r2.endpoint_epoch;
+    assert!(e2 > e, "a new endpoint moves the endpoint epoch");
+    let mut ports = r2.endpoint_ports.clone().unwrap();
+    ports.sort();
+    assert_eq!(ports, vec![8081, 8082]);
+    let (_, state, _) = describe(&mut c, app).await;
+    assert_eq!(state, "Assigning");
+    // ... and after it, the next heartbeat computes it: m1 gives up half.
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    let r = heartbeat(&mut c, app, "ai-in", &b1).await;
+    assert!(r.status.is_empty(), "{:?}", r.status);
+    assert_eq!(r.active.as_ref().map(count), Some(2));
+    assert!(r.endpoint_epoch > e2, "m1's tasks changed");
+    let (_, state, members) = describe(&mut c, app).await;
+    assert_eq!(state, "Reconciling");
+    assert!(
+        members.iter().all(|(_, _, target)| *target == 2),
+        "{members:?}"
+    );
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn the_group_config_streams_assignment_interval_ms_delays_the_next_target() {
+    use kafka_protocol::messages::incremental_alter_configs_request::{
+        AlterConfigsResource, AlterableConfig,
+    };
+    use kafka_protocol::messages::IncrementalAlterConfigsRequest;
+    let b = TestBroker::start(GROUP_SETTINGS).await;
+    b.create_topic("gi-in", 2);
+    let mut c = RawClient::connect(b.addr()).await;
+    let app = "gi-app";
+    // The broker's interval is 0 here; the group's own is 10 s (Kafka allows up to
+    // group.streams.max.assignment.interval.ms, 15 s).
+    async fn alter(c: &mut RawClient, value: &'static str) -> (i16, Option<String>) {
+        let req = IncrementalAlterConfigsRequest::default().with_resources(vec![
+            AlterConfigsResource::default()
+                .with_resource_type(32) // GROUP
+                .with_resource_name(StrBytes::from_static_str("gi-app"))
+                .with_configs(vec![AlterableConfig::default()
+                    .with_name(StrBytes::from_static_str("streams.assignment.interval.ms"))
+                    .with_value(Some(StrBytes::from_static_str(value)))
+                    .with_config_operation(0)]),
+        ]);
+        let ResponseKind::IncrementalAlterConfigs(r) = c
+            .call(
+                RequestKind::IncrementalAlterConfigs(req),
+                ApiKey::IncrementalAlterConfigs,
+                1,
+            )
+            .await
+        else {
+            panic!()
+        };
+        let r = &r.responses[0];
+        (
+            r.error_code,
+            r.error_message.as_ref().map(|m| m.to_string()),
+        )
+    }
+    assert_eq!(
+        alter(&mut c, "15001").await,
+        (
+            40,
+            Some(
+                "streams.assignment.interval.ms must be in the range 0 to 15000 inclusive.".into()
+            )
+        )
+    );
+    assert_eq!(alter(&mut c, "10000").await, (0, None));
+    let r1 = heartbeat(&mut c, app, "gi-in", &join("m1", "p1")).await;
+    assert_eq!(r1.active.as_ref().map(count), Some(4));
+    let r2 = heartbeat(&mut c, app, "gi-in", &join("m2", "p2")).await;
+    assert_eq!(
+        r2.status,
+        vec![(
+            5,
+            "Assignment delayed due to the configured assignment interval.".to_string()
+        )]
+    );
+    // Another group, without the override: no delay.
+    let r1 = heartbeat(&mut c, "gi-other", "gi-in", &join("m1", "p1")).await;
+    assert_eq!(r1.active.as_ref().map(count), Some(4));
+    let r2 = heartbeat(&mut c, "gi-other", "gi-in", &join("m2", "p2")).await;
+    assert!(r2.status.is_empty(), "{:?}", r2.status);
+    b.stop().await;
 }

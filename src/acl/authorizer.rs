@@ -252,7 +252,7 @@ mod tests {
             principal_type: "User",
             principal_name: name,
             host: "127.0.0.1".parse().unwrap(),
-            api: ApiKey::Metadata,
+            api: ApiKey::Metadata as i16,
         }
     }
 

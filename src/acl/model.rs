@@ -4,7 +4,6 @@
 //! Kafka's validation of a binding to create and Kafka's filter matching
 //! (`AclBindingFilter.matches`, `ResourcePatternFilter.matches`).
 
-use kafka_protocol::messages::ApiKey;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -387,6 +386,6 @@ pub struct Caller<'a> {
     pub principal_type: &'a str,
     pub principal_name: &'a str,
     pub host: IpAddr,
-    /// The API that asks (for the denial log).
-    pub api: ApiKey,
+    /// The api key of the request that asks, as on the wire (for the denial log).
+    pub api: i16,
 }

@@ -295,6 +295,13 @@ pub const BROKER_KEYS: &[KeyDef] = &[
         i32::MAX as i64,
         "3000",
     ),
+    int(
+        "group.streams.assignment.interval.ms",
+        0,
+        i32::MAX as i64,
+        "1000",
+    ),
+    str_key("group.streams.rack.aware.assignment.tags", ""),
     // Checked (case-insensitively, as Kafka) by the group coordinator's config.
     KeyDef {
         name: "group.consumer.migration.policy",

@@ -489,6 +489,16 @@ pub fn validate(
                     )));
                 }
             }
+            let name = "streams.assignment.interval.ms";
+            if let Some(v) = int(name) {
+                let min = b("group.streams.min.assignment.interval.ms");
+                let max = b("group.streams.max.assignment.interval.ms");
+                if v < min || v > max {
+                    return Err(GroupConfigError(format!(
+                        "{name} must be in the range {min} to {max} inclusive."
+                    )));
+                }
+            }
         }
     }
     if let Some(name) = configs.get("streams.assignor.name") {
@@ -630,6 +640,10 @@ mod tests {
         assert_eq!(
             err(&[("share.renew.acknowledge.enable", "yes")]),
             "Invalid value yes for configuration share.renew.acknowledge.enable: Expected value to be either true or false"
+        );
+        assert_eq!(
+            err(&[("streams.assignment.interval.ms", "15001")]),
+            "streams.assignment.interval.ms must be in the range 0 to 15000 inclusive."
         );
         assert_eq!(
             err(&[("streams.num.standby.replicas", "3")]),

@@ -101,12 +101,14 @@ impl GroupConfig {
     ];
 
     /// The `group.streams.*` keys this module reads.
-    pub const STREAMS_KEYS: [&'static str; 5] = [
+    pub const STREAMS_KEYS: [&'static str; 7] = [
         "group.streams.session.timeout.ms",
         "group.streams.heartbeat.interval.ms",
         "group.streams.num.standby.replicas",
         "group.streams.max.size",
         "group.streams.initial.rebalance.delay.ms",
+        "group.streams.assignment.interval.ms",
+        "group.streams.rack.aware.assignment.tags",
     ];
 
     /// Build from broker settings; `get` returns the configured value of a key,
@@ -148,6 +150,8 @@ impl GroupConfig {
                     num_standby_replicas: value(g, sk[2])?,
                     max_size: value(g, sk[3])?,
                     initial_rebalance_delay_ms: value(g, sk[4])?,
+                    assignment_interval_ms: value(g, sk[5])?,
+                    rack_aware_assignment_tags: tag_list(&value::<String>(g, sk[6])?),
                 }
             },
             migration_policy: {
@@ -177,13 +181,16 @@ impl GroupConfig {
 }
 
 /// A group's overrides (`None`: the broker's setting).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GroupOverrides {
     pub consumer_session_timeout_ms: Option<u64>,
     pub consumer_heartbeat_interval_ms: Option<u64>,
     pub streams_session_timeout_ms: Option<u64>,
     pub streams_heartbeat_interval_ms: Option<i32>,
     pub streams_num_standby_replicas: Option<usize>,
+    pub streams_initial_rebalance_delay_ms: Option<u64>,
+    pub streams_assignment_interval_ms: Option<u64>,
+    pub streams_rack_aware_assignment_tags: Option<Vec<String>>,
 }
 
 impl GroupOverrides {
@@ -205,8 +212,26 @@ impl GroupOverrides {
         if let Some(v) = self.streams_num_standby_replicas {
             c.streams.num_standby_replicas = v;
         }
+        if let Some(v) = self.streams_initial_rebalance_delay_ms {
+            c.streams.initial_rebalance_delay_ms = v;
+        }
+        if let Some(v) = self.streams_assignment_interval_ms {
+            c.streams.assignment_interval_ms = v;
+        }
+        if let Some(v) = &self.streams_rack_aware_assignment_tags {
+            c.streams.rack_aware_assignment_tags = v.clone();
+        }
         c
     }
+}
+
+/// A comma-separated list of tag keys (Kafka's `\s*,\s*` split; empty: none).
+pub fn tag_list(raw: &str) -> Vec<String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 #[cfg(test)]
@@ -245,5 +270,25 @@ mod tests {
             MigrationPolicy::Upgrade
         );
         assert!(with("sideways").is_err());
+    }
+
+    #[test]
+    fn streams_overrides_lay_over_the_broker_settings() {
+        let cfg = GroupConfig::default();
+        let o = GroupOverrides {
+            streams_initial_rebalance_delay_ms: Some(0),
+            streams_assignment_interval_ms: Some(250),
+            streams_rack_aware_assignment_tags: Some(tag_list(" zone , rack,")),
+            ..Default::default()
+        };
+        let c = o.apply(&cfg);
+        assert_eq!(c.streams.initial_rebalance_delay_ms, 0);
+        assert_eq!(c.streams.assignment_interval_ms, 250);
+        assert_eq!(
+            c.streams.rack_aware_assignment_tags,
+            vec!["zone".to_string(), "rack".to_string()]
+        );
+        assert_eq!(cfg.streams.assignment_interval_ms, 1_000, "Kafka's default");
+        assert!(cfg.streams.rack_aware_assignment_tags.is_empty());
     }
 }

@@ -6,7 +6,7 @@
 //! the broker's [`GroupConfig`] with them laid over.
 
 use super::config::GroupConfig;
-pub use super::config::GroupOverrides;
+pub use super::config::{tag_list, GroupOverrides};
 use super::coordinator::Coordinator;
 use std::borrow::Cow;
 

@@ -49,6 +49,7 @@ pub async fn handle(
     let version = rctx.api_version;
     req.client_id = rctx.client_id.clone().unwrap_or_default();
     req.client_host = client_host(rctx);
+    req.version = version;
     // As Kafka: READ on the group, DESCRIBE on the source topics.
     let p = &state.pipeline;
     let denied = if !p.allows_group(rctx, AclOperation::Read, &req.group_id) {

@@ -6,7 +6,6 @@
 //! lookup, no allocation. Refusals (rare) go through a small mutex-guarded map.
 
 use crate::pipeline::{RequestObserver, RequestOutcome, RequestRecord};
-use kafka_protocol::messages::ApiKey;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -70,20 +69,7 @@ impl RequestMetrics {
     }
 }
 
-/// An API's name as Kafka's `ApiKeys` spells it in CamelCase: the codec
-/// crate's for the APIs it knows, else those weir answers by hand.
-pub fn api_name(key: i16) -> Option<String> {
-    if let Ok(k) = ApiKey::try_from(key) {
-        return Some(format!("{k:?}"));
-    }
-    let name = match key {
-        88 => "StreamsGroupHeartbeat",
-        89 => "StreamsGroupDescribe",
-        93 => "StreamsGroupTopologyDescriptionUpdate",
-        _ => return None,
-    };
-    Some(name.to_string())
-}
+pub use crate::api_names::api_name;
 
 impl RequestObserver for RequestMetrics {
     fn observe(&self, record: &RequestRecord) {
@@ -117,6 +103,7 @@ impl RequestObserver for RequestMetrics {
 mod tests {
     use super::*;
     use crate::pipeline::RequestTimings;
+    use kafka_protocol::messages::ApiKey;
     use kafka_protocol::ResponseError;
     use std::time::Duration;
 

@@ -10,6 +10,7 @@ fn settings() -> Settings {
 fn ctx(user: &str, client: Option<&str>, api_key: ApiKey) -> RequestContext {
     RequestContext {
         api_key,
+        raw_api_key: None,
         api_version: 9,
         correlation_id: 1,
         client_id: client.map(str::to_string),

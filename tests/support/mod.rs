@@ -72,6 +72,7 @@ pub const GROUP_SETTINGS: &[(&str, &str)] = &[
     ("group.consumer.heartbeat.interval.ms", "500"),
     ("group.consumer.session.timeout.ms", "6000"),
     ("group.streams.initial.rebalance.delay.ms", "0"),
+    ("group.streams.assignment.interval.ms", "0"),
 ];
 
 /// Where the data lives: a temp dir the broker owns, or a dir the test owns.

@@ -20,7 +20,15 @@
 //!   new epoch and whatever of its active target no other member still holds
 //!   (UnreleasedTasks until the rest is released);
 //! - static members (instance id) leaving with epoch -2 keep their tasks for a
-//!   session so that the same instance gets them back.
+//!   session so that the same instance gets them back;
+//! - a new target assignment is computed at most once per
+//!   `group.streams.assignment.interval.ms` (ASSIGNMENT_DELAYED meanwhile), and
+//!   not before the initial rebalance delay of a group that was empty is over;
+//! - the endpoint-information epoch is the group's own: it moves when a
+//!   member's endpoint, or the tasks of a member with one, change, and a
+//!   heartbeat gets the partitions by endpoint only when it knows another;
+//! - no warm-up tasks: Kafka 4.4's `AssignmentRefiner` hands out none either
+//!   (its refinement returns the target as it is).
 //!
 //! Pure logic: time is passed in, topics are looked up through [`TopicCatalog`].
 
@@ -142,6 +150,8 @@ pub struct HeartbeatRequest {
     pub task_end_offsets: Option<Vec<TaskOffset>>,
     pub client_id: String,
     pub client_host: String,
+    /// The request's version (MISSING_CLIENT_TAGS is a v1+ status).
+    pub version: i16,
 }
 
 /// A task's offset as members report them: (subtopology, partition, offset).
@@ -162,6 +172,8 @@ pub mod status {
     pub const MISSING_INTERNAL_TOPICS: i8 = 3;
     pub const SHUTDOWN_APPLICATION: i8 = 4;
     pub const ASSIGNMENT_DELAYED: i8 = 5;
+    /// v1+: the member lacks a client tag `group.streams.rack.aware.assignment.tags` names.
+    pub const MISSING_CLIENT_TAGS: i8 = 6;
 }
 
 /// The partitions an endpoint's member materializes (for Interactive Queries).
@@ -201,7 +213,7 @@ impl HeartbeatResponse {
 }
 
 /// The broker settings a streams group reads (`group.streams.*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamsConfig {
     pub session_timeout_ms: u64,
     pub heartbeat_interval_ms: i32,
@@ -210,6 +222,14 @@ pub struct StreamsConfig {
     /// `group.streams.initial.rebalance.delay.ms`: how long the first target
     /// assignment of a group that was empty waits for more members.
     pub initial_rebalance_delay_ms: u64,
+    /// `group.streams.assignment.interval.ms`: the least time between two
+    /// target assignments of a group (0: none); a heartbeat that would
+    /// recompute it sooner is answered ASSIGNMENT_DELAYED, as Kafka 4.4.
+    pub assignment_interval_ms: u64,
+    /// `group.streams.rack.aware.assignment.tags`: client tag keys each member
+    /// must send when standbys are configured (MISSING_CLIENT_TAGS otherwise).
+    /// Kafka 4.4's sticky assignor does not place standbys by them either.
+    pub rack_aware_assignment_tags: Vec<String>,
 }
 
 impl Default for StreamsConfig {
@@ -221,6 +241,8 @@ impl Default for StreamsConfig {
             num_standby_replicas: 0,
             max_size: i32::MAX as usize,
             initial_rebalance_delay_ms: 3_000,
+            assignment_interval_ms: 1_000,
+            rack_aware_assignment_tags: Vec::new(),
         }
     }
 }
@@ -476,7 +498,26 @@ pub struct StreamsGroup {
     /// While a first member's initial rebalance delay runs (Kafka's
     /// "initial-rebalance" timer): no target assignment before then.
     initial_delay_until: Option<u64>,
+    /// When the target assignment was last computed (Kafka's assignment
+    /// timestamp, for `assignment_interval_ms`); in memory, as the clock is
+    /// the coordinator's since start.
+    assignment_time: Option<u64>,
+    /// The standby count and rack-aware tags of the last heartbeat (Kafka's
+    /// "last assignment configs"): a change recomputes the assignment.
+    last_assignment_config: Option<(usize, Vec<String>)>,
+    /// Kafka's endpoint-information epoch: bumped when a member's endpoint
+    /// changes, or the tasks of a member with an endpoint; a heartbeat gets
+    /// the partitions by endpoint only when it knows another epoch. In
+    /// memory, as Kafka's.
+    pub endpoint_information_epoch: i32,
     dirty: bool,
+}
+
+/// Why a heartbeat did not get a new target assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delay {
+    InitialRebalance,
+    Interval,
 }
 
 impl StreamsGroup {
@@ -492,6 +533,9 @@ impl StreamsGroup {
             shutdown_requested_by: None,
             restored: false,
             initial_delay_until: None,
+            assignment_time: None,
+            last_assignment_config: None,
+            endpoint_information_epoch: 0,
             dirty: false,
         }
     }
@@ -699,6 +743,10 @@ impl StreamsGroup {
             }
         }
 
+        let (old_tasks, old_endpoint) = {
+            let m = &self.members[&member_id];
+            (m.assigned.clone(), m.user_endpoint.clone())
+        };
         // Update the member from the request.
         {
             let m = self.members.get_mut(&member_id).unwrap();
@@ -745,6 +793,16 @@ impl StreamsGroup {
                 m.task_end_offsets = by_task(xs);
             }
         }
+        // As Kafka: a change of the assignment configs (standby replicas,
+        // rack-aware tags, with the group's overrides) recomputes the target.
+        let assignment_config = (
+            cfg.num_standby_replicas,
+            cfg.rack_aware_assignment_tags.clone(),
+        );
+        if self.last_assignment_config.as_ref() != Some(&assignment_config) {
+            bump |= self.last_assignment_config.is_some();
+            self.last_assignment_config = Some(assignment_config);
+        }
         if req.shutdown_application && self.shutdown_requested_by.is_none() {
             self.shutdown_requested_by = Some(member_id.clone());
             self.dirty = true;
@@ -774,14 +832,27 @@ impl StreamsGroup {
             self.assignment_epoch = self.group_epoch;
             self.bump_epoch();
         }
-        let delayed = !self.maybe_compute_target(cfg, now);
+        let delayed = self.maybe_compute_target(cfg, now).err();
         self.reconcile(&member_id, req.owned.as_ref(), now);
+        {
+            // Kafka's `hasUserEndpointChanged` / `hasAssignedTasksChanged`.
+            let m = &self.members[&member_id];
+            if m.user_endpoint != old_endpoint
+                || (m.user_endpoint.is_some() && m.assigned != old_tasks)
+            {
+                self.endpoint_information_epoch += 1;
+            }
+        }
 
         let mut statuses = Vec::new();
-        if delayed {
+        if let Some(d) = delayed {
+            let why = match d {
+                Delay::InitialRebalance => "initial rebalance delay",
+                Delay::Interval => "assignment interval",
+            };
             statuses.push(Status {
                 code: status::ASSIGNMENT_DELAYED,
-                detail: "Assignment delayed due to the configured initial rebalance delay.".into(),
+                detail: format!("Assignment delayed due to the configured {why}."),
             });
         }
         if let Some(by) = &self.shutdown_requested_by {
@@ -819,7 +890,7 @@ impl StreamsGroup {
         }
         let group_topology_epoch = self.topology.as_ref().map_or(-1, |t| t.epoch);
         let full = req.member_epoch == 0 || req.owned.is_some();
-        let endpoints = (req.endpoint_information_epoch != self.group_epoch)
+        let endpoints = (req.endpoint_information_epoch != self.endpoint_information_epoch)
             .then(|| self.endpoint_partitions());
         let m = self.members.get_mut(&member_id).unwrap();
         if m.topology_epoch < group_topology_epoch {
@@ -830,6 +901,26 @@ impl StreamsGroup {
                     m.topology_epoch, group_topology_epoch
                 ),
             });
+        }
+        // As Kafka 4.4 (v1+): with standbys and rack-aware tags configured, a
+        // member without one of the tags is told so (it still gets tasks).
+        if req.version >= 1 && cfg.num_standby_replicas >= 1 {
+            let missing: Vec<&str> = cfg
+                .rack_aware_assignment_tags
+                .iter()
+                .filter(|t| !m.client_tags.iter().any(|(k, _)| k == *t))
+                .map(|t| t.as_str())
+                .collect();
+            if !missing.is_empty() {
+                statuses.push(Status {
+                    code: status::MISSING_CLIENT_TAGS,
+                    detail: format!(
+                        "Missing required client tags for rack-aware standby assignment: [{}]. \
+                         Configure them via 'client.tag.<tagKey>' in your Streams config.",
+                        missing.join(", ")
+                    ),
+                });
+            }
         }
         let send = full || m.last_sent.as_ref() != Some(&m.assigned);
         if send {
@@ -843,7 +934,7 @@ impl StreamsGroup {
             heartbeat_interval_ms: cfg.heartbeat_interval_ms,
             status: Some(statuses),
             assignment: send.then(|| m.assigned.clone()),
-            endpoint_information_epoch: self.group_epoch,
+            endpoint_information_epoch: self.endpoint_information_epoch,
             partitions_by_endpoint: endpoints,
         }
     }
@@ -913,16 +1004,23 @@ impl StreamsGroup {
         }
     }
 
-    /// Compute a new target assignment when the group epoch is ahead of it.
-    /// `false` while the initial rebalance delay holds it back.
-    fn maybe_compute_target(&mut self, cfg: &StreamsConfig, now: u64) -> bool {
+    /// Compute a new target assignment when the group epoch is ahead of it,
+    /// unless the initial rebalance delay or the assignment interval (since
+    /// the last computation, as Kafka's `canComputeNextTargetAssignment`)
+    /// holds it back.
+    fn maybe_compute_target(&mut self, cfg: &StreamsConfig, now: u64) -> Result<(), Delay> {
         match self.initial_delay_until {
-            Some(until) if now < until => return false,
+            Some(until) if now < until => return Err(Delay::InitialRebalance),
             Some(_) => self.initial_delay_until = None,
             None => {}
         }
         if self.group_epoch <= self.assignment_epoch {
-            return true;
+            return Ok(());
+        }
+        if let Some(at) = self.assignment_time {
+            if cfg.assignment_interval_ms > 0 && now < at + cfg.assignment_interval_ms {
+                return Err(Delay::Interval);
+            }
         }
         // A topology that is not ready has no tasks (Kafka's empty target).
         let ready = self.configured.is_ready();
@@ -952,8 +1050,9 @@ impl StreamsGroup {
             .map(|(k, v)| (k, v.normalized()))
             .collect();
         self.assignment_epoch = self.group_epoch;
+        self.assignment_time = Some(now);
         self.dirty = true;
-        true
+        Ok(())
     }
 
     /// Active tasks held (assigned or being revoked) by members other than `except`.
@@ -1030,7 +1129,7 @@ impl StreamsGroup {
             if self.members.is_empty() {
                 self.initial_delay_until = None;
             } else {
-                self.maybe_compute_target(cfg, now);
+                let _ = self.maybe_compute_target(cfg, now);
             }
         }
         let gone: Vec<String> = self

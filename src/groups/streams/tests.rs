@@ -368,10 +368,11 @@ fn missing_internal_topics_leave_the_group_without_tasks() {
     assert_eq!(count(&r.assignment.unwrap().active), 6);
 }
 
-/// Kafka's defaults but no initial rebalance delay.
+/// Kafka's defaults but no initial rebalance delay and no assignment interval.
 fn no_delay() -> StreamsConfig {
     StreamsConfig {
         initial_rebalance_delay_ms: 0,
+        assignment_interval_ms: 0,
         ..Default::default()
     }
 }
@@ -436,4 +437,191 @@ fn the_first_member_of_an_empty_group_waits_for_the_initial_rebalance_delay() {
         .unwrap()
         .iter()
         .all(|s| s.code != status::ASSIGNMENT_DELAYED));
+}
+
+#[test]
+fn a_new_target_waits_for_the_assignment_interval() {
+    let mut g = StreamsGroup::new("app");
+    let cfg = StreamsConfig {
+        assignment_interval_ms: 1_000,
+        ..no_delay()
+    };
+    let topics = with_internal(2);
+    let r1 = g.heartbeat(join("m1", "p1"), 100, &cfg, &topics);
+    assert_eq!(
+        r1.status,
+        Some(Vec::new()),
+        "the first target is not delayed"
+    );
+    assert_eq!(count(&r1.assignment.unwrap().active), 4);
+    // A second member 500 ms later: the group epoch moves, the target does not.
+    let r2 = g.heartbeat(join("m2", "p2"), 600, &cfg, &topics);
+    let delayed = Status {
+        code: status::ASSIGNMENT_DELAYED,
+        detail: "Assignment delayed due to the configured assignment interval.".into(),
+    };
+    assert_eq!(r2.status, Some(vec![delayed.clone()]));
+    assert!(g.group_epoch > g.assignment_epoch);
+    assert!(!g.target.contains_key("m2"));
+    assert_eq!(g.state_name(), "Assigning");
+    // Still delayed just before the interval is over.
+    let r2 = g.heartbeat(beat("m2", r2.member_epoch, None), 1_099, &cfg, &topics);
+    assert_eq!(r2.status, Some(vec![delayed]));
+    // At 1 s after the last computation the next heartbeat computes it.
+    let r2 = g.heartbeat(beat("m2", r2.member_epoch, None), 1_100, &cfg, &topics);
+    assert_eq!(r2.status, Some(Vec::new()));
+    assert_eq!(g.group_epoch, g.assignment_epoch);
+    assert_eq!(count(&g.target["m2"].active), 2);
+    // Interval 0: never delayed.
+    let mut g = StreamsGroup::new("app");
+    g.heartbeat(join("m1", "p1"), 100, &no_delay(), &topics);
+    let r2 = g.heartbeat(join("m2", "p2"), 101, &no_delay(), &topics);
+    assert_eq!(r2.status, Some(Vec::new()));
+    assert_eq!(count(&g.target["m2"].active), 2);
+}
+
+#[test]
+fn a_change_of_the_standby_count_recomputes_the_assignment() {
+    let mut g = StreamsGroup::new("app");
+    let topics = with_internal(2);
+    let e1 = g
+        .heartbeat(join("m1", "p1"), 0, &no_delay(), &topics)
+        .member_epoch;
+    g.heartbeat(join("m2", "p2"), 0, &no_delay(), &topics);
+    let before = g.group_epoch;
+    // Unchanged configs: no new epoch.
+    g.heartbeat(beat("m1", e1, None), 0, &no_delay(), &topics);
+    assert_eq!(g.group_epoch, before);
+    let cfg = StreamsConfig {
+        num_standby_replicas: 1,
+        ..no_delay()
+    };
+    g.heartbeat(beat("m1", e1, None), 0, &cfg, &topics);
+    assert_eq!(g.group_epoch, before + 1);
+    assert_eq!(g.assignment_epoch, g.group_epoch);
+    assert_eq!(count(&g.target["m1"].standby), 2, "{:?}", g.target);
+}
+
+fn with_endpoint(mut r: HeartbeatRequest, port: u16, epoch: i32) -> HeartbeatRequest {
+    r.user_endpoint = Some(Endpoint {
+        host: "localhost".into(),
+        port,
+    });
+    r.endpoint_information_epoch = epoch;
+    r
+}
+
+#[test]
+fn partitions_by_endpoint_come_only_with_a_new_endpoint_information_epoch() {
+    let mut g = StreamsGroup::new("app");
+    let cfg = no_delay();
+    let topics = with_internal(2);
+    // A member without an endpoint moves no endpoint epoch.
+    let r = g.heartbeat(join("plain", "p0"), 0, &cfg, &topics);
+    assert_eq!(r.endpoint_information_epoch, 0);
+    assert_eq!(r.partitions_by_endpoint, None);
+    g.heartbeat(beat("plain", -1, None), 0, &cfg, &topics);
+    // Its endpoint (and its first tasks) move it.
+    let r1 = g.heartbeat(with_endpoint(join("m1", "p1"), 8080, 0), 0, &cfg, &topics);
+    let e = r1.endpoint_information_epoch;
+    assert!(e > 0);
+    let eps = r1.partitions_by_endpoint.expect("the client knows epoch 0");
+    assert_eq!(eps.len(), 1);
+    assert_eq!(eps[0].endpoint.port, 8080);
+    // A heartbeat at the current epoch gets none, and the epoch stays.
+    let r1 = g.heartbeat(
+        with_endpoint(beat("m1", r1.member_epoch, None), 8080, e),
+        0,
+        &cfg,
+        &topics,
+    );
+    assert_eq!(r1.endpoint_information_epoch, e);
+    assert_eq!(r1.partitions_by_endpoint, None);
+    // The group epoch moves (a member without an endpoint joins) but the
+    // endpoint information does not.
+    let g_epoch = g.group_epoch;
+    let mut j3 = join("m3", "p3");
+    j3.endpoint_information_epoch = e;
+    let r3 = g.heartbeat(j3, 0, &cfg, &topics);
+    assert!(g.group_epoch > g_epoch);
+    assert_eq!(r3.endpoint_information_epoch, e);
+    assert_eq!(r3.partitions_by_endpoint, None);
+    // m1 gives tasks up: its tasks change, so the epoch moves and a member
+    // that knew the old one gets the new partitions.
+    let r1 = g.heartbeat(
+        with_endpoint(beat("m1", r1.member_epoch, None), 8080, e),
+        0,
+        &cfg,
+        &topics,
+    );
+    let e2 = r1.endpoint_information_epoch;
+    assert!(e2 > e, "tasks of a member with an endpoint changed");
+    assert!(r1.partitions_by_endpoint.is_some());
+    let r3 = g.heartbeat(
+        with_endpoint(beat("m3", r3.member_epoch, None), 9090, e),
+        0,
+        &cfg,
+        &topics,
+    );
+    assert!(
+        r3.endpoint_information_epoch > e2,
+        "a new endpoint moves it"
+    );
+    let eps = r3.partitions_by_endpoint.unwrap();
+    let ports: BTreeSet<u16> = eps.iter().map(|p| p.endpoint.port).collect();
+    assert_eq!(ports, [8080, 9090].into());
+}
+
+#[test]
+fn a_member_without_the_rack_aware_tags_is_told_missing_client_tags() {
+    let topics = with_internal(2);
+    let cfg = StreamsConfig {
+        num_standby_replicas: 1,
+        rack_aware_assignment_tags: vec!["zone".into(), "rack".into()],
+        ..no_delay()
+    };
+    let v1 = |mut r: HeartbeatRequest, tags: &[(&str, &str)]| {
+        r.version = 1;
+        r.client_tags = Some(
+            tags.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+        r
+    };
+    let mut g = StreamsGroup::new("app");
+    let r = g.heartbeat(v1(join("m1", "p1"), &[("zone", "a")]), 0, &cfg, &topics);
+    assert_eq!(r.error, 0);
+    assert_eq!(
+        r.status,
+        Some(vec![Status {
+            code: status::MISSING_CLIENT_TAGS,
+            detail: "Missing required client tags for rack-aware standby assignment: [rack]. \
+                     Configure them via 'client.tag.<tagKey>' in your Streams config."
+                .into(),
+        }])
+    );
+    assert_eq!(
+        count(&r.assignment.unwrap().active),
+        4,
+        "it still gets tasks"
+    );
+    // With both tags: no status.
+    let r = g.heartbeat(
+        v1(join("m2", "p2"), &[("zone", "b"), ("rack", "r1")]),
+        0,
+        &cfg,
+        &topics,
+    );
+    assert_eq!(r.status, Some(Vec::new()));
+    // v0, or no standbys: no status.
+    let mut r0 = join("m3", "p3");
+    r0.client_tags = Some(Vec::new());
+    assert_eq!(g.heartbeat(r0, 0, &cfg, &topics).status, Some(Vec::new()));
+    let no_standby = StreamsConfig {
+        num_standby_replicas: 0,
+        ..cfg.clone()
+    };
+    let r = g.heartbeat(v1(join("m4", "p4"), &[]), 0, &no_standby, &topics);
+    assert_eq!(r.status, Some(Vec::new()));
 }

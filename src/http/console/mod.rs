@@ -260,6 +260,7 @@ pub const LISTENER: &str = "HTTP";
 pub fn context(s: &HttpState, peer: &Caller, key: ApiKey, version: i16) -> RequestContext {
     RequestContext {
         api_key: key,
+        raw_api_key: None,
         api_version: version,
         correlation_id: 0,
         client_id: Some("weir-console".into()),
