@@ -5,8 +5,8 @@
 //! port closed (broker up), an encrypted key with `ssl.key.password`, and the
 //! keystore reloaded when its file changes. Per-listener advertised addresses
 //! in Metadata. The broker's own cipher-suite preference (AES-128-GCM first, or
-//! `ssl.cipher.suites` in order) wins over the client's. kcat and openssl are needed; without them those tests say so
-//! and pass.
+//! `ssl.cipher.suites` in order) wins over the client's. kcat and openssl are
+//! needed; without them those tests say so and pass.
 
 mod support;
 
