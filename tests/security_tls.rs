@@ -4,8 +4,9 @@
 //! client certificate refused, plaintext to a TLS port and TLS to a plaintext
 //! port closed (broker up), an encrypted key with `ssl.key.password`, and the
 //! keystore reloaded when its file changes. Per-listener advertised addresses
-//! in Metadata. kcat and openssl are needed; without them those tests say so
-//! and pass.
+//! in Metadata. The broker's own cipher-suite preference (AES-128-GCM first, or
+//! `ssl.cipher.suites` in order) wins over the client's. kcat and openssl are
+//! needed; without them those tests say so and pass.
 
 mod support;
 
@@ -427,4 +428,67 @@ async fn requested_client_auth_without_a_certificate_is_anonymous() {
     assert!(run.ok, "{}", run.stderr);
     assert!(rec.seen("SSL User:ANONYMOUS"), "{:?}", rec.all());
     broker.shutdown().await.unwrap();
+}
+
+/// The suite `openssl s_client` negotiates with `addr` when it offers `offered`
+/// (TLS 1.3 names, most preferred first).
+fn negotiated_suite(addr: &str, offered: &str) -> String {
+    let out = std::process::Command::new("timeout")
+        .args([
+            "10",
+            "openssl",
+            "s_client",
+            "-connect",
+            addr,
+            "-tls1_3",
+            "-ciphersuites",
+            offered,
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    stdout
+        .lines()
+        .find_map(|l| {
+            l.split_once("Cipher is ")
+                .map(|(_, c)| c.trim().to_string())
+        })
+        .unwrap_or_else(|| panic!("no cipher in s_client's output:\n{stdout}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broker_picks_the_cipher_suite_by_its_own_preference() {
+    if !have("openssl") {
+        eprintln!("openssl not installed: skipped");
+        return;
+    }
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = sets(&[("listeners", "SSL://127.0.0.1:0")]);
+    settings.extend(pki.broker_settings());
+    let (broker, _rec) = start_recorded(dir.path(), &settings).await;
+    let addr = broker.listener_addr("SSL").unwrap().to_string();
+    // By default AES-128-GCM, even when the client lists AES-256 first.
+    let suite = tokio::task::spawn_blocking(move || {
+        negotiated_suite(&addr, "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256")
+    })
+    .await
+    .unwrap();
+    assert_eq!(suite, "TLS_AES_128_GCM_SHA256");
+
+    // ssl.cipher.suites is the preference in its own order.
+    let dir = tempfile::tempdir().unwrap();
+    settings.push((
+        "ssl.cipher.suites".to_string(),
+        "TLS_AES_256_GCM_SHA384,TLS_AES_128_GCM_SHA256".to_string(),
+    ));
+    let (broker, _rec) = start_recorded(dir.path(), &settings).await;
+    let addr = broker.listener_addr("SSL").unwrap().to_string();
+    let suite = tokio::task::spawn_blocking(move || {
+        negotiated_suite(&addr, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384")
+    })
+    .await
+    .unwrap();
+    assert_eq!(suite, "TLS_AES_256_GCM_SHA384");
 }

@@ -356,17 +356,18 @@ impl ResponseReader {
         }
         // Reuse one allocation across frames: once the previous frame's `Bytes` are dropped,
         // `reserve` reclaims the buffer instead of allocating (and faulting in) a new one.
+        // The frame is read into the spare capacity (`read_buf`), not into zeroes
+        // written first: a 1 MiB fetch response is not memset before it is read.
         let len = len as usize;
         self.buf.clear();
         self.buf.reserve(len);
-        self.buf.resize(len, 0);
-        self.r
-            .read_exact(&mut self.buf)
-            .await
-            .map_err(|source| ClientError::Io {
-                addr: self.addr.clone(),
-                source,
-            })?;
+        let mut frame = (&mut self.r).take(len as u64);
+        while self.buf.len() < len {
+            let n = frame.read_buf(&mut self.buf).await.map_err(io)?;
+            if n == 0 {
+                return Err(io(std::io::ErrorKind::UnexpectedEof.into()));
+            }
+        }
         self.bytes_read += 4 + len as u64;
         Ok(self.buf.split_to(len).freeze())
     }
