@@ -105,9 +105,12 @@ impl Handler for Api {
         );
         let read_committed = req.isolation_level == 1;
         let allowed = |name: &str| state.pipeline.allows_topic(&ctx, AclOperation::Read, name);
-        // The session's partitions in session order, with their slots.
+        let waiter = Arc::new(Notify::new());
+        // The session's partitions to read in session order, with their slots,
+        // and how many were skipped as idle (only waited on).
         let mut slots = Vec::new();
-        let (topics, wanted) = match &context {
+        let mut idle = 0;
+        let (mut topics, wanted) = match &context {
             FetchContext::Error(e) => {
                 let resp = FetchResponse::default().with_error_code(e.code());
                 return Ok(Some(resp));
@@ -115,9 +118,9 @@ impl Handler for Api {
             FetchContext::Sessionless | FetchContext::Full => {
                 resolve(&state, &req.topics, version, allowed)
             }
-            FetchContext::Incremental(session) => {
-                resolve_session(&state, session, version, allowed, &mut slots)
-            }
+            FetchContext::Incremental(session) => resolve_session(
+                &state, session, version, &allowed, &waiter, &mut slots, &mut idle,
+            ),
         };
         let max_wait = Duration::from_millis(req.max_wait_ms.max(0) as u64);
         let min_bytes = req.min_bytes.max(0) as usize;
@@ -133,9 +136,8 @@ impl Handler for Api {
             None => max_bytes,
         };
         let deadline = Instant::now() + max_wait;
-        let waiter = Arc::new(Notify::new());
 
-        let wanted = Arc::new(wanted);
+        let mut wanted = Arc::new(wanted);
         // Only the first read can be far behind: later ones follow a wake-up at the log end.
         let mut off_workers = catching_up(&wanted);
         // Set while this fetch waits for data (the waiting-fetches gauge).
@@ -177,6 +179,16 @@ impl Handler for Api {
                 _ = waiter.notified() => {}
                 _ = tokio::time::sleep_until((deadline).into()) => {}
                 _ = state.shutting_down() => {}
+            }
+            if let (FetchContext::Incremental(session), true) = (&context, idle > 0) {
+                // A partition skipped as idle may have news now.
+                slots.clear();
+                idle = 0;
+                let (t, w) = resolve_session(
+                    &state, session, version, &allowed, &waiter, &mut slots, &mut idle,
+                );
+                topics = t;
+                wanted = Arc::new(w);
             }
         };
         drop(waiting);
@@ -377,18 +389,24 @@ fn target(
 /// Resolve an incremental fetch's session partitions, in session order, as
 /// [`resolve`] does a request's (topics looked up and authorized once per run
 /// of partitions of one topic, every fetch: a topic deleted or created since
-/// shows); `slots` gets each partition's place in the session.
+/// shows); `slots` gets each partition's place in the session. A partition
+/// with nothing new for its client
+/// ([`crate::fetch_sessions::CachedPartition::is_idle`]: a few atomic loads,
+/// its log not opened) is not read: `waiter` waits on it and `idle` counts it.
+/// An incremental fetch over a large session so reads only the partitions
+/// with news.
 fn resolve_session(
     state: &BrokerState,
     session: &Session,
     version: i16,
     allowed: impl Fn(&str) -> bool,
+    waiter: &Arc<Notify>,
     slots: &mut Vec<u32>,
+    idle: &mut usize,
 ) -> (Vec<FetchableTopicResponse>, Vec<Wanted>) {
     let st = session.state.lock();
     let mut skeletons: Vec<FetchableTopicResponse> = Vec::new();
-    let mut wanted = Vec::with_capacity(st.partitions.len());
-    slots.reserve_exact(st.partitions.len());
+    let mut wanted = Vec::new();
     let mut run: Option<(&TopicKey, Option<Arc<Topic>>, bool)> = None;
     for (slot, cp) in st.partitions.iter() {
         if run.as_ref().is_none_or(|(key, _, _)| **key != cp.topic) {
@@ -413,18 +431,29 @@ fn resolve_session(
             true => ResponseError::UnknownTopicId,
             false => ResponseError::UnknownTopicOrPartition,
         };
+        let target = target(
+            topic,
+            *authorized,
+            unknown,
+            cp.partition,
+            cp.current_leader_epoch,
+        );
+        if let Ok(p) = &target {
+            if cp.is_idle(p.high_watermark(), p.log_start_offset()) {
+                // Waited on before the second look, so no append slips in between.
+                p.add_waiter(waiter);
+                if cp.is_idle(p.high_watermark(), p.log_start_offset()) {
+                    *idle += 1;
+                    continue;
+                }
+            }
+        }
         wanted.push(Wanted {
             topic_index: skeletons.len() - 1,
             partition: cp.partition,
             fetch_offset: cp.fetch_offset,
             max_bytes: cp.max_bytes.max(0) as usize,
-            target: target(
-                topic,
-                *authorized,
-                unknown,
-                cp.partition,
-                cp.current_leader_epoch,
-            ),
+            target,
         });
         slots.push(slot);
     }
