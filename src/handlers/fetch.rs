@@ -105,11 +105,10 @@ impl Handler for Api {
         );
         let read_committed = req.isolation_level == 1;
         let allowed = |name: &str| state.pipeline.allows_topic(&ctx, AclOperation::Read, name);
-        let waiter = Arc::new(Notify::new());
         // The session's partitions to read in session order, with their slots,
-        // and how many were skipped as idle (only waited on).
+        // and those skipped as idle (only waited on).
         let mut slots = Vec::new();
-        let mut idle = 0;
+        let mut idle = Vec::new();
         let (mut topics, wanted) = match &context {
             FetchContext::Error(e) => {
                 let resp = FetchResponse::default().with_error_code(e.code());
@@ -118,9 +117,9 @@ impl Handler for Api {
             FetchContext::Sessionless | FetchContext::Full => {
                 resolve(&state, &req.topics, version, allowed)
             }
-            FetchContext::Incremental(session) => resolve_session(
-                &state, session, version, &allowed, &waiter, &mut slots, &mut idle,
-            ),
+            FetchContext::Incremental(session) => {
+                resolve_session(&state, session, version, &allowed, &mut slots, &mut idle)
+            }
         };
         let max_wait = Duration::from_millis(req.max_wait_ms.max(0) as u64);
         let min_bytes = req.min_bytes.max(0) as usize;
@@ -136,6 +135,7 @@ impl Handler for Api {
             None => max_bytes,
         };
         let deadline = Instant::now() + max_wait;
+        let waiter = Arc::new(Notify::new());
 
         let mut wanted = Arc::new(wanted);
         // Only the first read can be far behind: later ones follow a wake-up at the log end.
@@ -174,19 +174,26 @@ impl Handler for Api {
                 break (results, regions, delivered);
             }
             off_workers = false;
-            waiting.get_or_insert_with(|| state.telemetry.fetch_waiting());
-            tokio::select! {
-                _ = waiter.notified() => {}
-                _ = tokio::time::sleep_until((deadline).into()) => {}
-                _ = state.shutting_down() => {}
+            // The partitions skipped as idle are waited on too, and looked at
+            // again once waited on: an append since the skip is not missed.
+            let moved = idle.iter().any(|(p, hw, start)| {
+                p.add_waiter(&waiter);
+                p.high_watermark() != *hw || p.log_start_offset() != *start
+            });
+            if !moved {
+                waiting.get_or_insert_with(|| state.telemetry.fetch_waiting());
+                tokio::select! {
+                    _ = waiter.notified() => {}
+                    _ = tokio::time::sleep_until((deadline).into()) => {}
+                    _ = state.shutting_down() => {}
+                }
             }
-            if let (FetchContext::Incremental(session), true) = (&context, idle > 0) {
+            if let (FetchContext::Incremental(session), false) = (&context, idle.is_empty()) {
                 // A partition skipped as idle may have news now.
                 slots.clear();
-                idle = 0;
-                let (t, w) = resolve_session(
-                    &state, session, version, &allowed, &waiter, &mut slots, &mut idle,
-                );
+                idle.clear();
+                let (t, w) =
+                    resolve_session(&state, session, version, &allowed, &mut slots, &mut idle);
                 topics = t;
                 wanted = Arc::new(w);
             }
@@ -392,7 +399,9 @@ fn target(
 /// shows); `slots` gets each partition's place in the session. A partition
 /// with nothing new for its client
 /// ([`crate::fetch_sessions::CachedPartition::is_idle`]: a few atomic loads,
-/// its log not opened) is not read: `waiter` waits on it and `idle` counts it.
+/// its log not opened) is not read but goes to `idle` with the high watermark
+/// and log start offset it was found at, for the fetch to wait on if it
+/// waits.
 /// An incremental fetch over a large session so reads only the partitions
 /// with news.
 fn resolve_session(
@@ -400,9 +409,8 @@ fn resolve_session(
     session: &Session,
     version: i16,
     allowed: impl Fn(&str) -> bool,
-    waiter: &Arc<Notify>,
     slots: &mut Vec<u32>,
-    idle: &mut usize,
+    idle: &mut Vec<(Arc<Partition>, i64, i64)>,
 ) -> (Vec<FetchableTopicResponse>, Vec<Wanted>) {
     let st = session.state.lock();
     let mut skeletons: Vec<FetchableTopicResponse> = Vec::new();
@@ -439,13 +447,10 @@ fn resolve_session(
             cp.current_leader_epoch,
         );
         if let Ok(p) = &target {
-            if cp.is_idle(p.high_watermark(), p.log_start_offset()) {
-                // Waited on before the second look, so no append slips in between.
-                p.add_waiter(waiter);
-                if cp.is_idle(p.high_watermark(), p.log_start_offset()) {
-                    *idle += 1;
-                    continue;
-                }
+            let (hw, start) = (p.high_watermark(), p.log_start_offset());
+            if cp.is_idle(hw, start) {
+                idle.push((p.clone(), hw, start));
+                continue;
             }
         }
         wanted.push(Wanted {
