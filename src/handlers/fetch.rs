@@ -1,10 +1,14 @@
 //! Fetch (key 1), v0-18, with KIP-227 incremental fetch sessions
 //! ([`crate::fetch_sessions`]): a full fetch (epoch 0) is answered in full and
-//! cached as a session when the cache has room; an incremental one reads its
-//! session's partitions and answers only those with news (records, a changed
-//! high watermark or log start offset, an error). This file only turns the
-//! request into the partitions to read and the reads into the response; the
-//! session rules live in the cache.
+//! cached as a session when the cache has room; an incremental one answers
+//! only its session's partitions with news (records, a changed high watermark
+//! or log start offset, an error), and reads only those that can have some: a
+//! partition read to the high watermark it was last sent, with nothing moved
+//! since, costs a few atomic loads (and a wake-up registration if the fetch
+//! waits), so the fetch's cost follows the partitions with news more than
+//! the session's size. This file only turns the request into the partitions
+//! to read and the reads into the response; the session rules live in the
+//! cache.
 //!
 //! A fetch that does not yet have `min_bytes` waits on the partitions' wake-ups
 //! and returns the moment an append satisfies it, never later than `max_wait_ms`
