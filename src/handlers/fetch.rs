@@ -122,7 +122,7 @@ impl Handler for Api {
                 resolve(&state, &req.topics, version, allowed)
             }
             FetchContext::Incremental(session) => {
-                resolve_session(&state, session, version, &allowed, &mut slots, &mut idle)
+                resolve_session(&state, session, version, allowed, &mut slots, &mut idle)
             }
         };
         let max_wait = Duration::from_millis(req.max_wait_ms.max(0) as u64);
@@ -197,7 +197,7 @@ impl Handler for Api {
                 slots.clear();
                 idle.clear();
                 let (t, w) =
-                    resolve_session(&state, session, version, &allowed, &mut slots, &mut idle);
+                    resolve_session(&state, session, version, allowed, &mut slots, &mut idle);
                 topics = t;
                 wanted = Arc::new(w);
             }
