@@ -21,7 +21,7 @@ use std::sync::Arc;
 pub const LOCK_FILE: &str = ".lock";
 /// Clean-shutdown marker (Kafka's name), written by `close`, removed on open.
 /// It holds the logs that may have more than one segment (see
-/// [`encode_marker`]): the others need no look by retention until they open.
+/// `encode_marker`): the others need no look by retention until they open.
 pub const CLEAN_SHUTDOWN_FILE: &str = ".clean_shutdown";
 
 /// The first line of a clean-shutdown marker that lists the logs of more than
@@ -44,7 +44,7 @@ fn encode_marker(multi: &[String]) -> Vec<u8> {
     text.into_bytes()
 }
 
-/// Inverse of [`encode_marker`]: `None` for an empty, older or damaged marker
+/// Inverse of `encode_marker`: `None` for an empty, older or damaged marker
 /// (nothing is known then: retention lists each log once, as it always did).
 fn decode_marker(data: &[u8]) -> Option<HashSet<String>> {
     let text = std::str::from_utf8(data).ok()?;
@@ -404,7 +404,8 @@ impl Store {
     }
 
     /// Close every log, make everything durable, write the clean-shutdown
-    /// marker, release the lock. Every log written since it opened (or closed
+    /// marker (naming the logs that may hold more than one segment, see
+    /// `encode_marker`), release the lock. Every log written since it opened (or closed
     /// earlier with unflushed data) is made durable by one `syncfs(2)` of the
     /// data dir's file system rather than an fsync per file: with 100,000
     /// partitions that is one call instead of half a million. When logs are
@@ -428,26 +429,6 @@ impl Store {
             unrecovered |= log.needs_recovery();
             seen.insert(tp);
         }
-        // Logs on disk nobody asked for in this run are as the last run left
-        // them: as its marker says, else not known.
-        match &self.multi_segment {
-            Some(prior) => multi.extend(
-                prior
-                    .iter()
-                    .filter(|name| {
-                        TopicPartition::parse_dir_name(name).is_none_or(|tp| !seen.contains(&tp))
-                            && self.dir.join(name).exists()
-                    })
-                    .cloned(),
-            ),
-            None => multi.extend(
-                self.list_logs()?
-                    .into_iter()
-                    .filter(|tp| !seen.contains(tp))
-                    .map(|tp| tp.dir_name()),
-            ),
-        }
-        multi.sort();
         if unflushed {
             self.fs
                 .sync_fs(&self.dir)
@@ -457,14 +438,43 @@ impl Store {
             self.lock.lock().take();
             return Ok(());
         }
+        // Logs on disk nobody asked for in this run are as the last run left
+        // them: as its marker says, else not known (a listing that fails
+        // leaves the marker without a list: the next start lists every log).
+        let complete = match &self.multi_segment {
+            Some(prior) => {
+                multi.extend(
+                    prior
+                        .iter()
+                        .filter(|name| {
+                            TopicPartition::parse_dir_name(name)
+                                .is_none_or(|tp| !seen.contains(&tp))
+                                && self.dir.join(name).exists()
+                        })
+                        .cloned(),
+                );
+                true
+            }
+            None => match self.list_logs() {
+                Ok(on_disk) => {
+                    let unseen = on_disk.into_iter().filter(|tp| !seen.contains(tp));
+                    multi.extend(unseen.map(|tp| tp.dir_name()));
+                    true
+                }
+                Err(_) => false,
+            },
+        };
+        multi.sort();
         let marker = self.dir.join(CLEAN_SHUTDOWN_FILE);
         let mut f = self
             .fs
             .open_rw(&marker, true)
             .map_err(|e| io_err(&marker, e))?;
         f.set_len(0).map_err(|e| io_err(&marker, e))?;
-        std::io::Write::write_all(&mut f, &encode_marker(&multi))
-            .map_err(|e| io_err(&marker, e))?;
+        if complete {
+            std::io::Write::write_all(&mut f, &encode_marker(&multi))
+                .map_err(|e| io_err(&marker, e))?;
+        }
         self.fs.sync(&f, &marker).map_err(|e| io_err(&marker, e))?;
         self.fs
             .sync_dir(&self.dir)
