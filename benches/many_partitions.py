@@ -3,6 +3,7 @@
 
   benches/many_partitions.py [--partitions N[,N...]] [--batch TOPICS] [--dir PATH] WEIR
   benches/many_partitions.py --hot [--partitions N] [--duration SECS] WEIR
+  benches/many_partitions.py --scaling [--partitions N[,N...]] WEIR
 
 For each N (default 1000,10000; 100000 by hand on a quiet machine): a fresh data dir, a
 `weir serve` on a free port, then
@@ -29,7 +30,17 @@ one record each): produce throughput (acks=all, 10 s by default), consume
 throughput of what was produced, and produce->consume latency at a fixed
 rate (e2e, 2,000 records/s); prints each figure with and without the idle
 partitions and their ratio (throughput with / without; latency without /
-with; issue 20's target: >= 0.95). Standard library only.
+with; issue 20's target: >= 0.95).
+
+With --scaling: for each N, the costs that must follow the work done, not N
+(issue 20): a broker with retention and the cleaner every second, N
+partitions created and written as above, then (medians of 5) Metadata for
+all topics, and a KIP-227 fetch session (Fetch v11) over min(N, 10,000)
+partitions read to their end: an incremental fetch after one record was
+written to one of them (answers 1 partition) and one with nothing new
+(answers none); the latest retention and cleaner pass times; then a clean
+restart and the first retention pass over the never-opened logs. Standard
+library only.
 """
 import json
 import argparse
@@ -210,6 +221,34 @@ def fetch(conn, parts):
     return with_data
 
 
+def fetch_session(conn, session_id, epoch, parts):
+    """Fetch v11 in a session, max wait 0: parts [(topic, partition, offset)] ->
+    (error, session id, partitions answered)."""
+    by_topic = {}
+    for t, p, o in parts:
+        by_topic.setdefault(t, []).append((p, o))
+    body = struct.pack(">iiiibiii", -1, 0, 0, 64 << 20, 0, session_id, epoch, len(by_topic))
+    for t, ps in by_topic.items():
+        body += string(t) + struct.pack(">i", len(ps))
+        for p, o in ps:
+            body += struct.pack(">iiqqi", p, -1, o, -1, 1 << 20)
+    body += struct.pack(">i", 0) + string("")
+    r = Reader(conn.call(1, 11, body))
+    _, error, sid = r.take(">ihi")
+    answered = 0
+    for _ in range(r.take(">i")):
+        r.string()
+        for _ in range(r.take(">i")):
+            r.take(">ihqqq")
+            n = r.take(">i")
+            for _ in range(max(n, 0)):
+                r.take(">qq")
+            r.take(">i")
+            r.bytes()
+            answered += 1
+    return error, sid, answered
+
+
 def metadata_all(conn):
     return len(conn.call(3, 1, struct.pack(">i", -1)))
 
@@ -387,6 +426,84 @@ def passes(path):
     return retention, cleaner
 
 
+# ---------------------------------------------------------------- costs that must not follow N
+
+
+def median_of(k, f):
+    times = sorted(timed(f)[1] for _ in range(k))
+    return times[len(times) // 2]
+
+
+def run_scaling(binary, n, base_dir):
+    topics = [f"mp{i:06d}" for i in range(n // 5)]
+    parts = [(t, p) for t in topics for p in range(5)]
+    data_dir = tempfile.mkdtemp(prefix=f"scaling-{n}-", dir=base_dir)
+    passes_log = data_dir + ".passes.log"
+    out = {}
+    batch = record_batch(b"x" * 100)
+    try:
+        with open(passes_log, "w") as plog:
+            w = Weir(binary, data_dir, plog, PASSES)
+        c = Conn(w.port)
+        for ts in chunks(topics, 200):
+            create_topics(c, ts, 5)
+        errs = sum(produce(c, ps, batch) for ps in chunks(parts, 1000))
+        assert errs == 0, f"{errs} produce errors"
+        out["metadata all topics ms"] = median_of(5, lambda: metadata_all(c)) * 1000
+
+        session = parts[:10_000]
+        ends = {tp: 1 for tp in session}
+        err, sid, got = fetch_session(c, 0, 0, [(t, p, 1) for t, p in session])
+        assert err == 0 and sid > 0 and got == len(session), (err, sid, got)
+        epoch = 1
+        changed, idle = [], []
+        for i in range(6):
+            tp = session[(i * 7919 + 1) % len(session)]
+            assert produce(c, [tp], batch) == 0
+            t0 = time.perf_counter()
+            err, _, got = fetch_session(c, sid, epoch, [])
+            changed.append(time.perf_counter() - t0)
+            epoch += 1
+            assert err == 0 and got == 1, (err, got)
+            ends[tp] += 1
+            # The client moves past the new record (as a consumer does), untimed.
+            err, _, got = fetch_session(c, sid, epoch, [(tp[0], tp[1], ends[tp])])
+            assert err == 0, err
+            epoch += 1
+            t0 = time.perf_counter()
+            err, _, got = fetch_session(c, sid, epoch, [])
+            idle.append(time.perf_counter() - t0)
+            epoch += 1
+            assert err == 0 and got == 0, (err, got)
+        # (The first round is a warm-up.)
+        changed, idle = sorted(changed[1:]), sorted(idle[1:])
+        out["incremental fetch, min(N, 10,000)-partition session, 1 changed ms"] = changed[2] * 1000
+        out["incremental fetch, min(N, 10,000)-partition session, none changed ms"] = idle[2] * 1000
+        deadline = time.perf_counter() + 300
+        while len(passes(passes_log)[0]) < 3 and time.perf_counter() < deadline:
+            time.sleep(0.1)
+        retention, cleaner = passes(passes_log)
+        nan = float("nan")
+        out["retention pass ms"] = (retention or [nan])[-1]
+        out["cleaner pass ms"] = (cleaner or [nan])[-1]
+        c.close()
+        w.stop()
+
+        with open(passes_log, "w") as plog:
+            w = Weir(binary, data_dir, plog, PASSES)
+        while len(passes(passes_log)[0]) < 2 and time.perf_counter() < deadline + 300:
+            time.sleep(0.1)
+        retention, _ = passes(passes_log)
+        out["first retention pass after a clean restart ms"] = (retention or [nan])[0]
+        out["later retention pass after restart ms"] = (retention or [nan])[-1]
+        w.stop()
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        if os.path.exists(passes_log):
+            os.remove(passes_log)
+    return out
+
+
 # ---------------------------------------------------------------- hot partitions among idle ones
 
 
@@ -453,6 +570,8 @@ def main():
     ap.add_argument("--hot", action="store_true",
                     help="hot partitions with and without N idle ones (N: --partitions)")
     ap.add_argument("--duration", type=int, default=10, help="--hot: seconds per bench run")
+    ap.add_argument("--scaling", action="store_true",
+                    help="metadata, a fetch session, retention and cleaner passes at each N")
     ap.add_argument("weir")
     args = ap.parse_args()
     sizes = [int(x) for x in args.partitions.split(",")]
@@ -464,7 +583,10 @@ def main():
     results = {}
     for n in sizes:
         print(f"... {n} partitions", file=sys.stderr, flush=True)
-        results[n] = run(args.weir, n, args.batch, args.dir, log)
+        if args.scaling:
+            results[n] = run_scaling(args.weir, n, args.dir)
+        else:
+            results[n] = run(args.weir, n, args.batch, args.dir, log)
     names = list(next(iter(results.values())).keys())
     print("| figure | " + " | ".join(f"{n:,} partitions" for n in sizes) + " |")
     print("| --- |" + " --- |" * len(sizes))

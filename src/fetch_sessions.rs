@@ -116,6 +116,20 @@ impl CachedPartition {
         self.current_leader_epoch = p.current_leader_epoch;
     }
 
+    /// Whether reading this partition now cannot change what the client was
+    /// last told, given its current `high_watermark` and `log_start_offset`:
+    /// the client fetches at the high watermark it was sent and neither figure
+    /// moved (a read there returns no records, so [`CachedPartition::must_respond`]
+    /// would say no). An incremental fetch skips such partitions rather than
+    /// reading them: its cost follows the partitions with news, not the
+    /// session's size. Never true after an error (the high watermark is -1).
+    pub fn is_idle(&self, high_watermark: i64, log_start_offset: i64) -> bool {
+        self.high_watermark >= 0
+            && self.fetch_offset == self.high_watermark
+            && high_watermark == self.high_watermark
+            && log_start_offset == self.log_start_offset
+    }
+
     /// Kafka's `maybeUpdateResponseData`: whether an incremental response must
     /// carry this partition (records, a changed high watermark or log start
     /// offset, or an error; weir names no preferred read replica and no
@@ -672,6 +686,23 @@ mod tests {
         l.push(part("t", 9));
         assert_eq!(order(&l), [0, 3, 1, 9]);
         assert_eq!(l.len(), 4);
+    }
+
+    #[test]
+    fn idle_only_at_the_high_watermark_it_was_sent_with_nothing_moved() {
+        let mut p = part("t", 0); // told hw 0, log start 0, fetching at 0
+        assert!(p.is_idle(0, 0));
+        assert!(!p.is_idle(1, 0), "an append");
+        assert!(!p.is_idle(0, 1), "the log start moved");
+        p.must_respond(0, 7, 0, 0, true);
+        assert!(!p.is_idle(7, 0), "the client has not caught up to 7 yet");
+        p.fetch_offset = 7;
+        assert!(p.is_idle(7, 0));
+        p.must_respond(0, 7, 0, 1, true);
+        assert!(
+            !p.is_idle(7, 0),
+            "after an error the partition is read again"
+        );
     }
 
     #[test]

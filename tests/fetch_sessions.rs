@@ -464,6 +464,79 @@ async fn ten_thousand_partition_session_answers_just_the_changed_one() {
     );
 }
 
+/// An incremental fetch skips the session partitions with nothing new (it does
+/// not read them) but still waits on them: an append to one wakes a long poll
+/// at once, and the answer carries it.
+#[tokio::test]
+async fn an_append_to_an_idle_session_partition_wakes_a_long_poll() {
+    let broker = TestBroker::start(&[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "lp", 3).await;
+    let all = [("lp", 0, 0), ("lp", 1, 0), ("lp", 2, 0)];
+    let full = fetch(&mut c, request(0, 0, &all), 12).await;
+    let id = full.session_id;
+    assert!(id > 0);
+    let r = fetch(&mut c, request(id, 1, &[]), 12).await;
+    assert!(answered(&r).is_empty());
+
+    let addr = broker.addr();
+    let waiting = tokio::spawn(async move {
+        let req = request(id, 2, &[])
+            .with_max_wait_ms(20_000)
+            .with_min_bytes(1);
+        let t = Instant::now();
+        let r = fetch(&mut c, req, 12).await;
+        (r, t.elapsed())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut p = RawClient::connect(addr).await;
+    produce(&mut p, "lp", 2, 3).await;
+    let (r, took) = bounded("the long poll", waiting).await.unwrap();
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "woken by the append: {took:?}"
+    );
+    let got = answered(&r);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!((got[0].1, got[0].2, got[0].3), (2, 0, 3));
+    assert!(got[0].4 > 0);
+}
+
+/// A session partition the client has read to its end is answered again when
+/// its log start offset moves (Kafka's maybeUpdateResponseData), though it is
+/// skipped while nothing moves.
+#[tokio::test]
+async fn an_idle_session_partition_answers_when_its_log_start_moves() {
+    let broker = TestBroker::start(&[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "ls", 2).await;
+    produce(&mut c, "ls", 0, 5).await;
+    let full = fetch(&mut c, request(0, 0, &[("ls", 0, 5), ("ls", 1, 0)]), 12).await;
+    let id = full.session_id;
+    assert!(id > 0);
+    let r = fetch(&mut c, request(id, 1, &[]), 12).await;
+    assert!(answered(&r).is_empty());
+    let part = broker.state().partitions.partition("ls", 0).unwrap();
+    assert_eq!(part.delete_records(3).unwrap(), 3);
+    let r = fetch(&mut c, request(id, 2, &[]), 12).await;
+    let got: Vec<_> = r
+        .responses
+        .iter()
+        .flat_map(|t| t.partitions.iter())
+        .map(|p| {
+            (
+                p.partition_index,
+                p.error_code,
+                p.high_watermark,
+                p.log_start_offset,
+            )
+        })
+        .collect();
+    assert_eq!(got, [(0, 0, 5, 3)]);
+    let r = fetch(&mut c, request(id, 3, &[]), 12).await;
+    assert!(answered(&r).is_empty());
+}
+
 /// Under a consumer quota, an incremental answer counts only the partitions it
 /// carries (Kafka's getResponseSize), not every partition of the session.
 #[tokio::test]

@@ -1,10 +1,14 @@
 //! Fetch (key 1), v0-18, with KIP-227 incremental fetch sessions
 //! ([`crate::fetch_sessions`]): a full fetch (epoch 0) is answered in full and
-//! cached as a session when the cache has room; an incremental one reads its
-//! session's partitions and answers only those with news (records, a changed
-//! high watermark or log start offset, an error). This file only turns the
-//! request into the partitions to read and the reads into the response; the
-//! session rules live in the cache.
+//! cached as a session when the cache has room; an incremental one answers
+//! only its session's partitions with news (records, a changed high watermark
+//! or log start offset, an error), and reads only those that can have some: a
+//! partition read to the high watermark it was last sent, with nothing moved
+//! since, costs a few atomic loads (and a wake-up registration if the fetch
+//! waits), so the fetch's cost follows the partitions with news more than
+//! the session's size. This file only turns the request into the partitions
+//! to read and the reads into the response; the session rules live in the
+//! cache.
 //!
 //! A fetch that does not yet have `min_bytes` waits on the partitions' wake-ups
 //! and returns the moment an append satisfies it, never later than `max_wait_ms`
@@ -105,9 +109,11 @@ impl Handler for Api {
         );
         let read_committed = req.isolation_level == 1;
         let allowed = |name: &str| state.pipeline.allows_topic(&ctx, AclOperation::Read, name);
-        // The session's partitions in session order, with their slots.
+        // The session's partitions to read in session order, with their slots,
+        // and those skipped as idle (only waited on).
         let mut slots = Vec::new();
-        let (topics, wanted) = match &context {
+        let mut idle = Vec::new();
+        let (mut topics, wanted) = match &context {
             FetchContext::Error(e) => {
                 let resp = FetchResponse::default().with_error_code(e.code());
                 return Ok(Some(resp));
@@ -116,7 +122,7 @@ impl Handler for Api {
                 resolve(&state, &req.topics, version, allowed)
             }
             FetchContext::Incremental(session) => {
-                resolve_session(&state, session, version, allowed, &mut slots)
+                resolve_session(&state, session, version, allowed, &mut slots, &mut idle)
             }
         };
         let max_wait = Duration::from_millis(req.max_wait_ms.max(0) as u64);
@@ -135,7 +141,7 @@ impl Handler for Api {
         let deadline = Instant::now() + max_wait;
         let waiter = Arc::new(Notify::new());
 
-        let wanted = Arc::new(wanted);
+        let mut wanted = Arc::new(wanted);
         // Only the first read can be far behind: later ones follow a wake-up at the log end.
         let mut off_workers = catching_up(&wanted);
         // Set while this fetch waits for data (the waiting-fetches gauge).
@@ -172,11 +178,28 @@ impl Handler for Api {
                 break (results, regions, delivered);
             }
             off_workers = false;
-            waiting.get_or_insert_with(|| state.telemetry.fetch_waiting());
-            tokio::select! {
-                _ = waiter.notified() => {}
-                _ = tokio::time::sleep_until((deadline).into()) => {}
-                _ = state.shutting_down() => {}
+            // The partitions skipped as idle are waited on too, and looked at
+            // again once waited on: an append since the skip is not missed.
+            let moved = idle.iter().any(|(p, hw, start)| {
+                p.add_waiter(&waiter);
+                p.high_watermark() != *hw || p.log_start_offset() != *start
+            });
+            if !moved {
+                waiting.get_or_insert_with(|| state.telemetry.fetch_waiting());
+                tokio::select! {
+                    _ = waiter.notified() => {}
+                    _ = tokio::time::sleep_until((deadline).into()) => {}
+                    _ = state.shutting_down() => {}
+                }
+            }
+            if let (FetchContext::Incremental(session), false) = (&context, idle.is_empty()) {
+                // A partition skipped as idle may have news now.
+                slots.clear();
+                idle.clear();
+                let (t, w) =
+                    resolve_session(&state, session, version, allowed, &mut slots, &mut idle);
+                topics = t;
+                wanted = Arc::new(w);
             }
         };
         drop(waiting);
@@ -377,18 +400,25 @@ fn target(
 /// Resolve an incremental fetch's session partitions, in session order, as
 /// [`resolve`] does a request's (topics looked up and authorized once per run
 /// of partitions of one topic, every fetch: a topic deleted or created since
-/// shows); `slots` gets each partition's place in the session.
+/// shows); `slots` gets each partition's place in the session. A partition
+/// with nothing new for its client
+/// ([`crate::fetch_sessions::CachedPartition::is_idle`]: a few atomic loads,
+/// its log not opened) is not read but goes to `idle` with the high watermark
+/// and log start offset it was found at, for the fetch to wait on if it
+/// waits.
+/// An incremental fetch over a large session so reads only the partitions
+/// with news.
 fn resolve_session(
     state: &BrokerState,
     session: &Session,
     version: i16,
     allowed: impl Fn(&str) -> bool,
     slots: &mut Vec<u32>,
+    idle: &mut Vec<(Arc<Partition>, i64, i64)>,
 ) -> (Vec<FetchableTopicResponse>, Vec<Wanted>) {
     let st = session.state.lock();
     let mut skeletons: Vec<FetchableTopicResponse> = Vec::new();
-    let mut wanted = Vec::with_capacity(st.partitions.len());
-    slots.reserve_exact(st.partitions.len());
+    let mut wanted = Vec::new();
     let mut run: Option<(&TopicKey, Option<Arc<Topic>>, bool)> = None;
     for (slot, cp) in st.partitions.iter() {
         if run.as_ref().is_none_or(|(key, _, _)| **key != cp.topic) {
@@ -413,18 +443,26 @@ fn resolve_session(
             true => ResponseError::UnknownTopicId,
             false => ResponseError::UnknownTopicOrPartition,
         };
+        let target = target(
+            topic,
+            *authorized,
+            unknown,
+            cp.partition,
+            cp.current_leader_epoch,
+        );
+        if let Ok(p) = &target {
+            let (hw, start) = (p.high_watermark(), p.log_start_offset());
+            if cp.is_idle(hw, start) {
+                idle.push((p.clone(), hw, start));
+                continue;
+            }
+        }
         wanted.push(Wanted {
             topic_index: skeletons.len() - 1,
             partition: cp.partition,
             fetch_offset: cp.fetch_offset,
             max_bytes: cp.max_bytes.max(0) as usize,
-            target: target(
-                topic,
-                *authorized,
-                unknown,
-                cp.partition,
-                cp.current_leader_epoch,
-            ),
+            target,
         });
         slots.push(slot);
     }

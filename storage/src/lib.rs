@@ -47,7 +47,8 @@
 //! An append returns once the bytes are in the page cache; `sync_to` /
 //! `flush` fsync (many waiters share one fsync). A rolled segment is fsynced
 //! in the background. Each log keeps `weir-log.checkpoint` (log start offset,
-//! recovery point). `Store::close` writes `.clean_shutdown`; the next open
+//! recovery point). `Store::close` writes `.clean_shutdown` (naming the logs
+//! of more than one segment: retention need not list the others); the next open
 //! trusts the data (indexes checked in O(1), entries verified when used) and
 //! writes nothing. After an unclean stop every segment from the one holding
 //! the recovery point is re-validated (structure, CRC-32C, offsets), the file

@@ -1229,12 +1229,15 @@ impl std::fmt::Debug for PartitionLog {
 }
 
 impl PartitionLog {
-    /// A log handle: nothing is read or opened until first use.
+    /// A log handle: nothing is read or opened until first use. `one_segment`:
+    /// the log is known to hold at most one segment on disk (the clean-shutdown
+    /// marker said so), so retention passes it by without listing it.
     pub(crate) fn new(
         fs: Arc<dyn Fs>,
         dir: &Path,
         config: LogConfig,
         recover: bool,
+        one_segment: bool,
         ring: Option<Arc<OpenLogs>>,
     ) -> Arc<PartitionLog> {
         Arc::new_cyclic(|me| PartitionLog {
@@ -1249,7 +1252,7 @@ impl PartitionLog {
             in_ring: AtomicBool::new(false),
             unflushed_closed: AtomicBool::new(false),
             last: Mutex::new(None),
-            one_segment_on_disk: AtomicBool::new(false),
+            one_segment_on_disk: AtomicBool::new(one_segment && !recover),
             ring,
             me: me.clone(),
         })
@@ -1389,6 +1392,19 @@ impl PartitionLog {
             && !names.iter().any(|n| swap::parse_swap_name(n).is_some());
         self.one_segment_on_disk.store(one, Ordering::Relaxed);
         one
+    }
+
+    /// Whether the log is known to hold at most one segment, without opening
+    /// or listing it (what the clean-shutdown marker records; false: it may
+    /// hold more, or nobody looked).
+    pub(crate) fn known_one_segment(&self) -> bool {
+        if let Some(log) = &*self.loaded.load() {
+            return log.segment_count() <= 1;
+        }
+        if let Some(c) = &*self.last.lock() {
+            return c.segments.len() <= 1;
+        }
+        !self.needs_recovery() && self.one_segment_on_disk.load(Ordering::Relaxed)
     }
 
     /// The segments of a closed log as it left them, and its log start: `None`

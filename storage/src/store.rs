@@ -11,7 +11,7 @@ use crate::log::PartitionLog;
 use crate::open_logs::{default_max_open_segments, OpenLogs};
 use crate::stats::{StorageStats, TimedFs};
 use parking_lot::Mutex;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +20,46 @@ use std::sync::Arc;
 /// Lock file name in the data directory.
 pub const LOCK_FILE: &str = ".lock";
 /// Clean-shutdown marker (Kafka's name), written by `close`, removed on open.
+/// It holds the logs that may have more than one segment (see
+/// `encode_marker`): the others need no look by retention until they open.
 pub const CLEAN_SHUTDOWN_FILE: &str = ".clean_shutdown";
+
+/// The first line of a clean-shutdown marker that lists the logs of more than
+/// one segment (an empty marker, as older versions wrote, lists nothing).
+const MARKER_HEADER: &str = "weir-multi-segment-logs v1";
+
+/// The clean-shutdown marker's text: a header, the directory names of the
+/// logs that may hold more than one segment (or a cleaner swap file), one a
+/// line, and a CRC-32 of what precedes it (`crc <hex>`), so that a marker torn
+/// by a crash during the shutdown is not believed.
+fn encode_marker(multi: &[String]) -> Vec<u8> {
+    let mut text = String::from(MARKER_HEADER);
+    text.push('\n');
+    for name in multi {
+        text.push_str(name);
+        text.push('\n');
+    }
+    let crc = crc32fast::hash(text.as_bytes());
+    text.push_str(&format!("crc {crc:08x}\n"));
+    text.into_bytes()
+}
+
+/// Inverse of `encode_marker`: `None` for an empty, older or damaged marker
+/// (nothing is known then: retention lists each log once, as it always did).
+fn decode_marker(data: &[u8]) -> Option<HashSet<String>> {
+    let text = std::str::from_utf8(data).ok()?;
+    let body_end = text.trim_end_matches('\n').rfind('\n')? + 1;
+    let (body, trailer) = text.split_at(body_end);
+    let crc = u32::from_str_radix(trailer.trim_end().strip_prefix("crc ")?, 16).ok()?;
+    if crc32fast::hash(body.as_bytes()) != crc {
+        return None;
+    }
+    let mut lines = body.lines();
+    if lines.next()? != MARKER_HEADER {
+        return None;
+    }
+    Some(lines.map(str::to_string).collect())
+}
 
 /// A topic name and partition index; the directory is `<topic>-<partition>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -54,6 +93,9 @@ pub struct Store {
     fs: Arc<dyn Fs>,
     lock: Mutex<Option<File>>,
     was_clean: bool,
+    /// From the clean-shutdown marker: the logs that may hold more than one
+    /// segment (`None`: not known; every other log holds at most one).
+    multi_segment: Option<HashSet<String>>,
     /// One handle per log; a handle's own lock is held while that log opens
     /// (and recovers), so different logs can open in parallel.
     logs: Mutex<HashMap<TopicPartition, Arc<PartitionLog>>>,
@@ -100,7 +142,10 @@ impl Store {
         }
         let marker = dir.join(CLEAN_SHUTDOWN_FILE);
         let was_clean = marker.exists();
+        let mut multi_segment = None;
         if was_clean {
+            // (An unreadable marker still means a clean stop: only the list is lost.)
+            multi_segment = std::fs::read(&marker).ok().and_then(|d| decode_marker(&d));
             // From now on a crash must count as unclean.
             fs.remove_file(&marker).map_err(|e| io_err(&marker, e))?;
             fs.sync_dir(dir).map_err(|e| io_err(dir, e))?;
@@ -110,6 +155,7 @@ impl Store {
             fs,
             lock: Mutex::new(Some(lock)),
             was_clean,
+            multi_segment,
             logs: Mutex::new(HashMap::new()),
             open: Arc::new(OpenLogs::new(default_max_open_segments())),
             closed: AtomicBool::new(false),
@@ -228,11 +274,16 @@ impl Store {
         if let Some(log) = logs.get(tp) {
             return Ok(log.clone());
         }
+        let one_segment = self
+            .multi_segment
+            .as_ref()
+            .is_some_and(|multi| !multi.contains(&tp.dir_name()));
         let log = PartitionLog::new(
             self.fs.clone(),
             &dir,
             config,
             !self.was_clean,
+            one_segment,
             Some(self.open.clone()),
         );
         logs.insert(tp.clone(), log.clone());
@@ -353,7 +404,8 @@ impl Store {
     }
 
     /// Close every log, make everything durable, write the clean-shutdown
-    /// marker, release the lock. Every log written since it opened (or closed
+    /// marker (naming the logs that may hold more than one segment, see
+    /// `encode_marker`), release the lock. Every log written since it opened (or closed
     /// earlier with unflushed data) is made durable by one `syncfs(2)` of the
     /// data dir's file system rather than an fsync per file: with 100,000
     /// partitions that is one call instead of half a million. When logs are
@@ -363,12 +415,19 @@ impl Store {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        let logs: Vec<_> = self.logs.lock().drain().map(|(_, log)| log).collect();
+        let logs: Vec<_> = self.logs.lock().drain().collect();
         let mut unflushed = false;
         let mut unrecovered = false;
-        for log in logs {
+        // The logs that may hold more than one segment, for the marker.
+        let mut multi = Vec::new();
+        let mut seen = HashSet::with_capacity(logs.len());
+        for (tp, log) in logs {
+            if !log.known_one_segment() {
+                multi.push(tp.dir_name());
+            }
             unflushed |= log.close_for_shutdown()?;
             unrecovered |= log.needs_recovery();
+            seen.insert(tp);
         }
         if unflushed {
             self.fs
@@ -379,11 +438,43 @@ impl Store {
             self.lock.lock().take();
             return Ok(());
         }
+        // Logs on disk nobody asked for in this run are as the last run left
+        // them: as its marker says, else not known (a listing that fails
+        // leaves the marker without a list: the next start lists every log).
+        let complete = match &self.multi_segment {
+            Some(prior) => {
+                multi.extend(
+                    prior
+                        .iter()
+                        .filter(|name| {
+                            TopicPartition::parse_dir_name(name)
+                                .is_none_or(|tp| !seen.contains(&tp))
+                                && self.dir.join(name).exists()
+                        })
+                        .cloned(),
+                );
+                true
+            }
+            None => match self.list_logs() {
+                Ok(on_disk) => {
+                    let unseen = on_disk.into_iter().filter(|tp| !seen.contains(tp));
+                    multi.extend(unseen.map(|tp| tp.dir_name()));
+                    true
+                }
+                Err(_) => false,
+            },
+        };
+        multi.sort();
         let marker = self.dir.join(CLEAN_SHUTDOWN_FILE);
-        let f = self
+        let mut f = self
             .fs
             .open_rw(&marker, true)
             .map_err(|e| io_err(&marker, e))?;
+        f.set_len(0).map_err(|e| io_err(&marker, e))?;
+        if complete {
+            std::io::Write::write_all(&mut f, &encode_marker(&multi))
+                .map_err(|e| io_err(&marker, e))?;
+        }
         self.fs.sync(&f, &marker).map_err(|e| io_err(&marker, e))?;
         self.fs
             .sync_dir(&self.dir)

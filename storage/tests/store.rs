@@ -260,3 +260,98 @@ fn after_an_unclean_stop_logs_recover_on_first_use_and_the_marker_waits_for_all(
     assert!(s.was_clean_shutdown());
     s.close().unwrap();
 }
+
+/// The clean-shutdown marker lists the logs that may hold more than one
+/// segment: after a clean restart the others are known to hold one without
+/// listing their directories (the first retention pass over 100,000 never
+/// opened logs lists none of them), logs nobody used in a run keep what the
+/// last marker said, and after a crash nothing is believed.
+#[test]
+fn clean_marker_lists_the_logs_of_several_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let (many, one, idle) = (
+        TopicPartition::new("many", 0),
+        TopicPartition::new("one", 0),
+        TopicPartition::new("idle", 0),
+    );
+    let small = LogConfig {
+        segment_bytes: 200,
+        ..LogConfig::default()
+    };
+    {
+        let s = Store::open(dir.path()).unwrap();
+        let log = s.open_log(&many, small.clone()).unwrap();
+        for _ in 0..5 {
+            log.append(&one_batch(), AppendOptions::default()).unwrap();
+        }
+        assert!(log.segment_count() > 1);
+        let log = s.open_log(&one, LogConfig::default()).unwrap();
+        log.append(&one_batch(), AppendOptions::default()).unwrap();
+        s.open_log(&idle, LogConfig::default()).unwrap();
+        s.close().unwrap();
+    }
+    // A file that would make a listing say "two segments": a log the marker
+    // names as single is not listed, so it is not seen.
+    let fake = dir.path().join("one-0").join("00000000000000000100.log");
+    std::fs::write(&fake, b"").unwrap();
+    for round in 0..2 {
+        let s = Store::open(dir.path()).unwrap();
+        assert!(s.was_clean_shutdown());
+        if round == 0 {
+            assert!(!s.log(&many, small.clone()).unwrap().only_active_segment());
+            assert!(s
+                .log(&one, LogConfig::default())
+                .unwrap()
+                .only_active_segment());
+        }
+        // Round 1: nothing asked for; the marker carries the last one's answers.
+        s.close().unwrap();
+    }
+    let s = Store::open(dir.path()).unwrap();
+    assert!(!s.log(&many, small.clone()).unwrap().only_active_segment());
+    assert!(s
+        .log(&one, LogConfig::default())
+        .unwrap()
+        .only_active_segment());
+    assert!(s
+        .log(&idle, LogConfig::default())
+        .unwrap()
+        .only_active_segment());
+    drop(s); // a crash: no marker, nothing believed
+    let s = Store::open(dir.path()).unwrap();
+    assert!(!s.was_clean_shutdown());
+    assert!(!s
+        .log(&one, LogConfig::default())
+        .unwrap()
+        .only_active_segment());
+}
+
+/// A marker torn by a crash during the shutdown (or written by an older
+/// version: empty) lists nothing, and then every log is listed as before.
+#[test]
+fn a_torn_or_empty_marker_is_not_believed() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = TopicPartition::new("one", 0);
+    {
+        let s = Store::open(dir.path()).unwrap();
+        s.open_log(&one, LogConfig::default()).unwrap();
+        s.close().unwrap();
+    }
+    let marker = dir.path().join(".clean_shutdown");
+    let text = std::fs::read(&marker).unwrap();
+    assert!(text.starts_with(b"weir-multi-segment-logs v1\n"));
+    std::fs::write(
+        dir.path().join("one-0").join("00000000000000000100.log"),
+        b"",
+    )
+    .unwrap();
+    for damaged in [&text[..text.len() - 3], &b""[..]] {
+        std::fs::write(&marker, damaged).unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        assert!(s.was_clean_shutdown());
+        let log = s.log(&one, LogConfig::default()).unwrap();
+        assert!(!log.only_active_segment(), "listed: two segment files");
+        drop(log);
+        s.close().unwrap();
+    }
+}
