@@ -26,7 +26,12 @@ catchup: RECORDS x 1 KiB written to 4 partitions, broker restarted, the segment 
   read rate measured in the same run (`dd iflag=direct` over the largest cold segment, so
   the page cache is not involved; none on a filesystem without O_DIRECT such as tmpfs)
   and the steal time. --consumers N: N batch consumers side by side, each catching up on
-  its own topic of RECORDS (the rate is their sum).
+  its own topic of RECORDS (the rate is their sum). --elsewhere: the batch consumers read
+  the same cold data from a second broker (same binary, its own data dir, also dropped
+  from the page cache) while the tail runs against the first, which serves the tail only:
+  the same load on the machine (clients, disk, CPU) without the broker's own share; the
+  tail's figures against a normal run tell the machine's part from the broker's.
+  --svg PATH: the tail's latency over time (weir bench --svg), of the last run.
 throughput: RECORDS x 1 KiB produced to 8 partitions unpaced, then consumed from earliest.
 minbytes: fetch.min.bytes timing over a raw socket. FETCHES times each: a batch consumer's
   fetch (min 1 MiB, max wait 500 ms, the Java consumer's limits: 1 MiB per partition, 50 MiB
@@ -177,19 +182,40 @@ def resident_mb(files):
 
 
 def run_catchup(args, weir, data_dir):
-    b = Broker(weir, data_dir)
+    # --elsewhere: the cold topics live on a second broker's data dir, the tail on this one.
+    cold_dir = data_dir + "-elsewhere" if args.elsewhere else data_dir
+    try:
+        return catchup(args, weir, data_dir, cold_dir)
+    finally:
+        if args.elsewhere:
+            shutil.rmtree(cold_dir, ignore_errors=True)
+
+
+def catchup(args, weir, data_dir, cold_dir):
+    b = Broker(weir, cold_dir)
     topics = ["cold"] + [f"cold{i}" for i in range(2, args.consumers + 1)]
     try:
         for topic in topics:
             bench(args, "produce", "--bootstrap", b.addr, "--topic", topic, "--create",
                   "--partitions", "4", "--records", str(args.records), "--record-size", "1024")
-        bench(args, "produce", "--bootstrap", b.addr, "--topic", "tail", "--create",
-              "--partitions", "1", "--records", "10")
+        if not args.elsewhere:
+            bench(args, "produce", "--bootstrap", b.addr, "--topic", "tail", "--create",
+                  "--partitions", "1", "--records", "10")
     finally:
         b.stop()
+    second = None
+    if args.elsewhere:
+        b = Broker(weir, data_dir)
+        try:
+            bench(args, "produce", "--bootstrap", b.addr, "--topic", "tail", "--create",
+                  "--partitions", "1", "--records", "10")
+        finally:
+            b.stop()
+        second = Broker(weir, cold_dir)
     b = Broker(weir, data_dir)  # nothing of the old segments is mapped by this process yet
+    cold_addr = second.addr if second else b.addr
     try:
-        files = sorted(f for t in topics for f in glob.glob(os.path.join(data_dir, f"{t}-*", "*")))
+        files = sorted(f for t in topics for f in glob.glob(os.path.join(cold_dir, f"{t}-*", "*")))
         if not args.warm:
             for path in files:
                 fd = os.open(path, os.O_RDONLY)
@@ -202,14 +228,16 @@ def run_catchup(args, weir, data_dir):
         size = sum(os.path.getsize(f) for f in logs) / 1e6
         disk = disk_read_mb_per_s(max(logs, key=os.path.getsize)) if logs else None
         delay = 2.0
+        svg = ["--svg", args.svg] if args.svg else []
         tail = subprocess.Popen(
-            [args.bench, *e2e_argv(b.addr, args.seconds, args.linger, False), "--quiet", "--json"],
+            [args.bench, *e2e_argv(b.addr, args.seconds, args.linger, False), *svg, "--quiet",
+             "--json"],
             stdout=subprocess.PIPE, text=True)
         before = cpu_times()
         time.sleep(delay)
         t0 = time.monotonic()
         consumers = [subprocess.Popen(
-            [args.bench, "consume", "--bootstrap", b.addr, "--topic", t, "--from", "earliest",
+            [args.bench, "consume", "--bootstrap", cold_addr, "--topic", t, "--from", "earliest",
              "--records", str(args.records), "--quiet", "--json"],
             stdout=subprocess.PIPE, text=True) for t in topics]
         outs = [json.loads(c.communicate(timeout=600)[0]) for c in consumers]
@@ -223,6 +251,8 @@ def run_catchup(args, weir, data_dir):
         r = json.loads(out)
     finally:
         b.stop()
+        if second:
+            second.stop()
     # Seconds of the tail's timeline that overlap the catch-up (the tail started ~delay s
     # before it; its timeline is stamped in seconds since its own start).
     window = [s for s in r["timeline"]
@@ -438,6 +468,9 @@ def main():
     ap.add_argument("--warm", action="store_true")
     ap.add_argument("--consumers", type=int, default=1,
                     help="catchup: batch consumers, each on its own topic of RECORDS")
+    ap.add_argument("--elsewhere", action="store_true",
+                    help="catchup: the batch consumers read from a second broker (machine share)")
+    ap.add_argument("--svg", default=None, help="catchup: the tail's latency over time (SVG)")
     ap.add_argument("--fetches", type=int, default=100, help="minbytes: fetches per mode")
     ap.add_argument("--bench", default="target/release/weir-bench")
     ap.add_argument("--dir", default=None)

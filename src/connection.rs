@@ -364,6 +364,20 @@ async fn send_file(socket: &TcpStream, region: &FileRegion) -> std::io::Result<(
 /// to the cold pool: one loopback segment's worth (tens of microseconds).
 const COLD_PROBE: u64 = 64 * 1024;
 
+/// The most a cold pool thread sends with one `sendfile` call. The kernel this
+/// runs on may not preempt a system call (`preempt=none`, the default of many
+/// server and VM kernels): a thread inside one `sendfile` that pushes
+/// megabytes through the loopback stack (one call takes what the socket
+/// buffer takes, several MB once autotuned) holds its CPU for milliseconds,
+/// whatever its nice value, and a worker or a client woken on that CPU waits
+/// it out. Traced during a two-consumer catch-up, the pool's `sendfile` calls
+/// took 0.58 ms on average and up to 9.8 ms, and the pool threads were the
+/// first holders of the CPU that the workers and the tail's client were
+/// waiting for. In steps of this size the calls took 0.35-0.40 ms on average
+/// in the same busy trace; between steps the thread returns to user space,
+/// where the scheduler can switch to a waiting worker at once.
+const COLD_STEP: u64 = 256 * 1024;
+
 /// [`send_file`] with the bulk of the work on the cold pool: each round the
 /// worker waits for writability and sends up to [`COLD_PROBE`] bytes itself
 /// (a full socket is seen there, so tokio's readiness stays right), then the
@@ -390,7 +404,7 @@ async fn send_file_cold(socket: &TcpStream, region: &FileRegion) -> std::io::Res
                 if at >= end {
                     break Ok(());
                 }
-                let count = (end - at) as usize;
+                let count = (end - at).min(COLD_STEP) as usize;
                 match rustix::fs::sendfile(&fd, file.file(), Some(&mut at), count) {
                     Ok(0) => break Err(region_ended()),
                     Ok(_) => {}
