@@ -647,6 +647,7 @@ async fn read_committed_groups_never_get_aborted_records_and_renew_follows_the_g
     let rc = [
         earliest,
         ("share.isolation.level", Some("read_committed"), 0),
+        ("share.renew.acknowledge.enable", Some("false"), 0),
     ];
     assert_eq!(alter(&mut c, "rc", &rc).await.0, 0);
     let ru = [
@@ -679,13 +680,15 @@ async fn read_committed_groups_never_get_aborted_records_and_renew_follows_the_g
         "read_uncommitted: all data records"
     );
 
-    // share.renew.acknowledge.enable=true: RENEW (4) of an acquired record is accepted.
+    // share.renew.acknowledge.enable=true: RENEW (4) of an acquired record is accepted
+    // (ShareAcknowledge v2 with IsRenewAck, as Kafka 4.4 wants it).
     use share_acknowledge_request::{AcknowledgePartition, AcknowledgeTopic, AcknowledgementBatch};
     let ack = |group: &str, epoch: i32, kind: i8| {
         ShareAcknowledgeRequest::default()
             .with_group_id(Some(GroupId(s(group))))
             .with_member_id(Some(s("m")))
             .with_share_session_epoch(epoch)
+            .with_is_renew_ack(kind == 4)
             .with_topics(vec![AcknowledgeTopic::default()
                 .with_topic_id(topic)
                 .with_partitions(vec![AcknowledgePartition::default()
@@ -697,12 +700,32 @@ async fn read_committed_groups_never_get_aborted_records_and_renew_follows_the_g
                             .with_acknowledge_types(vec![kind]),
                     ])])])
     };
-    let r = call!(c, ShareAcknowledge, ack("ru", 3, 4), 1);
+    let r = call!(c, ShareAcknowledge, ack("ru", 3, 4), 2);
     assert_eq!(r.responses[0].partitions[0].error_code, 0, "RENEW enabled");
-    let r = call!(c, ShareAcknowledge, ack("rc", 3, 4), 1);
+    assert_eq!(r.acquisition_lock_timeout_ms, 30_000, "v2 answers the lock");
+    let r = call!(c, ShareAcknowledge, ack("rc", 3, 4), 2);
+    let p = &r.responses[0].partitions[0];
+    assert_eq!(
+        (p.error_code, p.error_message.as_deref()),
+        (
+            E::InvalidRecordState.code(),
+            Some("Renewing acquisition locks is not enabled for the group.")
+        ),
+        "RENEW with the group config false"
+    );
+    // RENEW without IsRenewAck (any v1 request): INVALID_REQUEST, as Kafka 4.4.
+    let mut v2_no_flag = ack("ru", 4, 4);
+    v2_no_flag.is_renew_ack = false;
+    let r = call!(c, ShareAcknowledge, v2_no_flag, 2);
     assert_eq!(
         r.responses[0].partitions[0].error_code,
-        E::InvalidRecordState.code(),
-        "RENEW without the group config"
+        E::InvalidRequest.code()
+    );
+    let mut v1 = ack("ru", 5, 4);
+    v1.is_renew_ack = false;
+    let r = call!(c, ShareAcknowledge, v1, 1);
+    assert_eq!(
+        r.responses[0].partitions[0].error_code,
+        E::InvalidRequest.code()
     );
 }

@@ -1,4 +1,4 @@
-//! ShareFetch (key 78), v1: KIP-932's fetch for share groups. In one request a
+//! ShareFetch (key 78), v1-v2: KIP-932's fetch for share groups. In one request a
 //! member acknowledges records it was given and acquires new ones, within its
 //! share session ([`crate::share::session`]: epoch 0 opens, -1 closes and
 //! releases what the member holds).
@@ -12,6 +12,16 @@
 //! `read_committed`, batches of aborted transactions) are archived, never
 //! delivered.
 //!
+//! v2 (KIP-1206, KIP-1222) adds the acquire mode (`max_records` a soft limit
+//! aligned to whole batches, as v1 is served, or a hard record limit) and
+//! `IsRenewAck`: such a request only acknowledges (RENEW extends the locks of
+//! the records named), acquires nothing, and must carry zero `max_bytes`,
+//! `min_bytes`, `max_records` and `max_wait_ms` (else INVALID_REQUEST, before
+//! the session is touched). A RENEW without `IsRenewAck` (or at v1) is an
+//! INVALID_REQUEST acknowledgement error; with it, while the group's
+//! `share.renew.acknowledge.enable` is false, INVALID_RECORD_STATE. All as Kafka
+//! 4.4 answers.
+//!
 //! With nothing to acquire, the request waits as Fetch does: on the
 //! partitions' append wake-ups, on records made available again (releases,
 //! members leaving), and until the next acquisition lock expires, never past
@@ -22,7 +32,7 @@ use super::{sb, storage_error_code};
 use crate::acl::AclOperation;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::partitions::Partition;
-use crate::share::partition::{AckError, Acquired, LogBatch};
+use crate::share::partition::{AckError, AckType, AcquireMode, Acquired, LogBatch};
 use crate::share::session::{SessionError, FINAL_EPOCH, INITIAL_EPOCH};
 use crate::share::SpKey;
 use crate::state::BrokerState;
@@ -32,7 +42,7 @@ use kafka_protocol::messages::share_fetch_response::{
 };
 use kafka_protocol::messages::{ApiKey, ShareFetchRequest, ShareFetchResponse};
 use kafka_protocol::ResponseError;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -103,8 +113,33 @@ pub(super) fn caller<'a>(
 
 pub(super) fn ack_error_code(e: AckError) -> ResponseError {
     match e {
-        AckError::InvalidRecordState => ResponseError::InvalidRecordState,
+        AckError::InvalidRecordState | AckError::RenewDisabled => ResponseError::InvalidRecordState,
         AckError::InvalidRequest => ResponseError::InvalidRequest,
+    }
+}
+
+/// Apply one partition's acknowledgement batches (first, last, types) for
+/// `member`: the error code and message to answer. `renew_ack` is a v2
+/// request's `IsRenewAck`: without it a RENEW is an INVALID_REQUEST (Kafka
+/// 4.4), with it RENEW obeys the group's `share.renew.acknowledge.enable`.
+pub(super) fn acknowledge_partition(
+    state: &BrokerState,
+    key: &SpKey,
+    member: &str,
+    batches: &[(i64, i64, Vec<i8>)],
+    renew_ack: bool,
+) -> (i16, Option<&'static str>) {
+    let renew = AckType::Renew as i8;
+    if !renew_ack && batches.iter().any(|(_, _, t)| t.contains(&renew)) {
+        return (ResponseError::InvalidRequest.code(), None);
+    }
+    match state.share.acknowledge(key, member, batches) {
+        Ok(()) => (0, None),
+        Err(AckError::RenewDisabled) => (
+            ResponseError::InvalidRecordState.code(),
+            Some("Renewing acquisition locks is not enabled for the group."),
+        ),
+        Err(e) => (ack_error_code(e).code(), None),
     }
 }
 
@@ -190,6 +225,7 @@ fn acquire_pass(
     targets: &[(Target, usize)],
     max_records: usize,
     max_bytes: usize,
+    mode: AcquireMode,
     read_committed: bool,
 ) -> Vec<(usize, PassResult)> {
     let share = &state.share;
@@ -225,7 +261,7 @@ fn acquire_pass(
                     Vec::new()
                 };
                 let batches = log_batches(&r.records, &aborted);
-                let acquired = share.acquire(&k, member, remaining, &batches);
+                let acquired = share.acquire(&k, member, remaining, mode, &batches);
                 if acquired.is_empty() {
                     continue;
                 }
@@ -249,7 +285,7 @@ fn acquire_pass(
 
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::ShareFetch;
-    const VERSIONS: (i16, i16) = (1, 1);
+    const VERSIONS: (i16, i16) = (1, 2);
     type Request = ShareFetchRequest;
 
     async fn handle(
@@ -268,6 +304,20 @@ impl Handler for Api {
             Ok(c) => c,
             Err(e) => return top(e, None),
         };
+        // v2: IsRenewAck requests only acknowledge; the acquire mode.
+        let renew_ack = ctx.api_version >= 2 && req.is_renew_ack;
+        if renew_ack
+            && (req.max_bytes != 0
+                || req.min_bytes != 0
+                || req.max_records != 0
+                || req.max_wait_ms != 0)
+        {
+            return top(ResponseError::InvalidRequest, None);
+        }
+        let Some(mode) = AcquireMode::from_i8(req.share_acquire_mode) else {
+            // Kafka 4.4 fails the request on an unknown mode (UNKNOWN_SERVER_ERROR).
+            return top(ResponseError::UnknownServerError, None);
+        };
         let group = group.to_string();
         let member: Arc<str> = Arc::from(member);
         let epoch = req.share_session_epoch;
@@ -285,13 +335,10 @@ impl Handler for Api {
         let share = &state.share;
 
         // The session: add the request's partitions, drop the forgotten ones.
-        let mut part_max: HashMap<(u128, i32), usize> = HashMap::new();
         let mut add: Vec<(u128, i32)> = Vec::new();
         for t in &req.topics {
             for p in &t.partitions {
-                let k = (t.topic_id.as_u128(), p.partition_index);
-                part_max.insert(k, p.partition_max_bytes.max(0) as usize);
-                add.push(k);
+                add.push((t.topic_id.as_u128(), p.partition_index));
             }
         }
         let forget: Vec<(u128, i32)> = req
@@ -321,26 +368,26 @@ impl Handler for Api {
                     continue;
                 }
                 let target = resolve(&state, &ctx, t.topic_id, p.partition_index);
-                let code: i16 = match target.target {
-                    Err(e) => e.code(),
+                let (code, msg) = match target.target {
+                    Err(e) => (e.code(), None),
                     Ok(_) => {
                         let batches: Vec<(i64, i64, Vec<i8>)> = p
                             .acknowledgement_batches
                             .iter()
                             .map(|b| (b.first_offset, b.last_offset, b.acknowledge_types.clone()))
                             .collect();
-                        match share.acknowledge(
+                        acknowledge_partition(
+                            &state,
                             &key(&group, t.topic_id, p.partition_index),
                             &member,
                             &batches,
-                        ) {
-                            Ok(()) => 0,
-                            Err(e) => ack_error_code(e).code(),
-                        }
+                            renew_ack,
+                        )
                     }
                 };
                 let mut d = blank(p.partition_index);
                 d.acknowledge_error_code = code;
+                d.acknowledge_error_message = msg.map(sb);
                 answers.insert((t.topic_id, p.partition_index), d);
             }
         }
@@ -354,14 +401,31 @@ impl Handler for Api {
             blocking(move || st.share.persist()).await?.ok();
             return Ok(Some(response(&state, answers)));
         }
+        if renew_ack {
+            // Acknowledgements only: nothing is acquired.
+            let st = state.clone();
+            blocking(move || st.share.persist()).await?.ok();
+            let lock_ms = share.settings_of(&group).limits.lock_duration_ms as i32;
+            return Ok(Some(
+                response(&state, answers).with_acquisition_lock_timeout_ms(lock_ms),
+            ));
+        }
 
-        // Acquire from every partition of the session.
+        // Acquire from every partition of the session. v1+ requests carry no
+        // per-partition byte limit: as Kafka's uniform strategy, each partition
+        // may read an equal share of `max_bytes` (so one fetch reads past batch,
+        // control-batch and transaction boundaries up to the record limit).
+        let max_bytes = if req.max_bytes > 0 {
+            req.max_bytes as usize
+        } else {
+            usize::MAX
+        };
+        let per_partition = (max_bytes / session.len().max(1)).max(1);
         let targets: Vec<(Target, usize)> = session
             .iter()
             .map(|(t, p)| {
                 let tgt = resolve(&state, &ctx, Uuid::from_u128(*t), *p);
-                let max = part_max.get(&(*t, *p)).copied().unwrap_or(1024 * 1024);
-                (tgt, max)
+                (tgt, per_partition)
             })
             .collect();
         for (t, _) in &targets {
@@ -383,11 +447,6 @@ impl Handler for Api {
         } else {
             DEFAULT_MAX_RECORDS
         };
-        let max_bytes = if req.max_bytes > 0 {
-            req.max_bytes as usize
-        } else {
-            usize::MAX
-        };
         let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
         let waiter = Arc::new(Notify::new());
         let read_committed = share.settings_of(&group).read_committed;
@@ -406,7 +465,16 @@ impl Handler for Api {
                 targets.clone(),
             );
             let results = blocking(move || {
-                acquire_pass(&st, &g, &m, &ts, max_records, max_bytes, read_committed)
+                acquire_pass(
+                    &st,
+                    &g,
+                    &m,
+                    &ts,
+                    max_records,
+                    max_bytes,
+                    mode,
+                    read_committed,
+                )
             })
             .await?;
             let now = Instant::now();
