@@ -160,12 +160,18 @@ pub(super) fn key(group: &str, topic_id: Uuid, partition: i32) -> SpKey {
 /// `aborted` (producer id, first offset of an aborted transaction, sorted by
 /// first offset) the data batches of aborted transactions, as the Java
 /// consumer decides it (a producer's aborted transaction runs from its first
-/// offset to that producer's next control batch).
-pub fn log_batches(records: &Bytes, aborted: &[(i64, i64)]) -> Vec<LogBatch> {
+/// offset to that producer's next control batch). Stops after the batch that
+/// brings the deliverable records to `want` (no more can be acquired from a
+/// read), so a large read costs no walk past what a fetch can take.
+pub fn log_batches(records: &Bytes, aborted: &[(i64, i64)], want: usize) -> Vec<LogBatch> {
     let mut next_aborted = aborted.iter().peekable();
     let mut in_aborted: Vec<i64> = Vec::new();
+    let mut deliverable = 0usize;
     iter_batches_lenient(records)
-        .map(|b| {
+        .map_while(|b| {
+            if deliverable >= want {
+                return None;
+            }
             while let Some((pid, first)) = next_aborted.peek() {
                 if *first <= b.last_offset() {
                     in_aborted.push(*pid);
@@ -181,11 +187,14 @@ pub fn log_batches(records: &Bytes, aborted: &[(i64, i64)]) -> Vec<LogBatch> {
             } else {
                 b.is_transactional() && in_aborted.contains(&pid)
             };
-            LogBatch {
+            if !skip {
+                deliverable += (b.last_offset() - b.base_offset() + 1).max(0) as usize;
+            }
+            Some(LogBatch {
                 base_offset: b.base_offset(),
                 last_offset: b.last_offset(),
                 skip,
-            }
+            })
         })
         .collect()
 }
@@ -250,31 +259,69 @@ fn acquire_pass(
         if offset >= bound {
             continue;
         }
-        let limit = (*part_max).min(budget).max(1);
-        match p.fetch(offset, limit, Some(bound)) {
-            Ok(r) => {
-                let aborted = if read_committed {
-                    let mut a = p.aborted_transactions(offset, bound);
-                    a.sort_by_key(|(_, first)| *first);
-                    a
-                } else {
-                    Vec::new()
-                };
-                let batches = log_batches(&r.records, &aborted);
-                let acquired = share.acquire(&k, member, remaining, mode, &batches);
-                if acquired.is_empty() {
-                    continue;
+        // Read and acquire until `max_records` are taken, the response budget or
+        // this partition's share of the bytes is used up, or the bound is reached:
+        // a read ends at a segment end (weir rolls a segment at an abort marker),
+        // so one read alone would stop a fetch at such a boundary.
+        let mut parts: Vec<(Bytes, Vec<Acquired>)> = Vec::new();
+        let mut read = 0usize;
+        let mut from = offset;
+        let mut failed = None;
+        while remaining > 0 && budget > 0 && read < *part_max && from < bound {
+            let limit = (*part_max - read).min(budget).max(1);
+            let r = match p.fetch(from, limit, Some(bound)) {
+                Ok(r) => r,
+                Err(e) => {
+                    failed = Some(storage_error_code(&e));
+                    break;
                 }
-                let n: i64 = acquired
-                    .iter()
-                    .map(|a| a.last_offset - a.first_offset + 1)
-                    .sum();
-                remaining = remaining.saturating_sub(n as usize);
-                let records = trim(&r.records, &acquired);
-                budget = budget.saturating_sub(records.len());
-                out.push((i, Ok((records, acquired))));
+            };
+            if r.records.is_empty() || r.next_offset <= from {
+                break;
             }
-            Err(e) => out.push((i, Err(storage_error_code(&e)))),
+            read += r.records.len();
+            let aborted = if read_committed {
+                let mut a = p.aborted_transactions(from, bound);
+                a.sort_by_key(|(_, first)| *first);
+                a
+            } else {
+                Vec::new()
+            };
+            let batches = log_batches(&r.records, &aborted, remaining);
+            let acquired = share.acquire(&k, member, remaining, mode, &batches);
+            // Past the batches walked (all of the read unless enough were seen).
+            from = batches
+                .last()
+                .map_or(r.next_offset, |b| b.last_offset + 1)
+                .max(from + 1);
+            if acquired.is_empty() {
+                continue;
+            }
+            let n: i64 = acquired
+                .iter()
+                .map(|a| a.last_offset - a.first_offset + 1)
+                .sum();
+            remaining = remaining.saturating_sub(n as usize);
+            let records = trim(&r.records, &acquired);
+            budget = budget.saturating_sub(records.len());
+            parts.push((records, acquired));
+        }
+        match (failed, parts.len()) {
+            (Some(e), 0) => out.push((i, Err(e))),
+            (_, 0) => {}
+            // One read (the usual case): its zero-copy slice.
+            (_, 1) => out.push((i, Ok(parts.pop().expect("one part")))),
+            // Across segments: one record set for the partition.
+            _ => {
+                let len = parts.iter().map(|(b, _)| b.len()).sum();
+                let mut records = bytes::BytesMut::with_capacity(len);
+                let mut acquired = Vec::new();
+                for (b, a) in parts {
+                    records.extend_from_slice(&b);
+                    acquired.extend(a);
+                }
+                out.push((i, Ok((records.freeze(), acquired))));
+            }
         }
     }
     if let Err(e) = share.persist() {
@@ -582,15 +629,35 @@ mod tests {
         all.extend(batch(5, 1, 7, true, true)); // abort marker of 7
         all.extend(batch(6, 1, 7, true, false)); // a later txn of 7, not aborted
         let records = Bytes::from(all);
-        let got = log_batches(&records, &[(7, 2)]);
+        let got = log_batches(&records, &[(7, 2)], usize::MAX);
         let skip: Vec<(i64, bool)> = got.iter().map(|b| (b.base_offset, b.skip)).collect();
         assert_eq!(
             skip,
             vec![(0, false), (2, true), (4, false), (5, true), (6, false)]
         );
         // read_uncommitted: only the control batch.
-        let got = log_batches(&records, &[]);
+        let got = log_batches(&records, &[], usize::MAX);
         assert_eq!(got.iter().filter(|b| b.skip).count(), 1);
+    }
+
+    #[test]
+    fn log_batches_stop_once_enough_deliverable_records_are_seen() {
+        let mut all = Vec::new();
+        all.extend(batch(0, 3, -1, false, false));
+        all.extend(batch(3, 1, 7, true, true)); // a marker: not deliverable
+        all.extend(batch(4, 3, -1, false, false));
+        all.extend(batch(7, 3, -1, false, false));
+        let records = Bytes::from(all);
+        let firsts = |want| -> Vec<i64> {
+            log_batches(&records, &[], want)
+                .iter()
+                .map(|b| b.base_offset)
+                .collect()
+        };
+        assert_eq!(firsts(3), vec![0]);
+        assert_eq!(firsts(4), vec![0, 3, 4]);
+        assert_eq!(firsts(6), vec![0, 3, 4]);
+        assert_eq!(firsts(7), vec![0, 3, 4, 7]);
     }
 
     #[test]
