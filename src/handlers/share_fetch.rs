@@ -225,6 +225,16 @@ fn trim(records: &Bytes, acquired: &[Acquired]) -> Bytes {
 /// What one share-partition gave in a pass: its batches and acquired ranges, or an error.
 type PassResult = Result<(Bytes, Vec<Acquired>), ResponseError>;
 
+/// What bounds an acquisition pass: the request's record and byte limits,
+/// its acquire mode, and the group's isolation level.
+#[derive(Clone, Copy)]
+struct PassLimits {
+    max_records: usize,
+    max_bytes: usize,
+    mode: AcquireMode,
+    read_committed: bool,
+}
+
 /// One pass over the session's share-partitions: acquire what can be acquired,
 /// within `max_records` and `max_bytes`; then persist what changed.
 fn acquire_pass(
@@ -232,11 +242,14 @@ fn acquire_pass(
     group: &str,
     member: &Arc<str>,
     targets: &[(Target, usize)],
-    max_records: usize,
-    max_bytes: usize,
-    mode: AcquireMode,
-    read_committed: bool,
+    limits: PassLimits,
 ) -> Vec<(usize, PassResult)> {
+    let PassLimits {
+        max_records,
+        max_bytes,
+        mode,
+        read_committed,
+    } = limits;
     let share = &state.share;
     let mut out = Vec::new();
     let mut remaining = max_records;
@@ -497,6 +510,12 @@ impl Handler for Api {
         let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
         let waiter = Arc::new(Notify::new());
         let read_committed = share.settings_of(&group).read_committed;
+        let limits = PassLimits {
+            max_records,
+            max_bytes,
+            mode,
+            read_committed,
+        };
         let results = loop {
             for (t, _) in targets.iter() {
                 if let Ok(p) = &t.target {
@@ -511,19 +530,7 @@ impl Handler for Api {
                 member.clone(),
                 targets.clone(),
             );
-            let results = blocking(move || {
-                acquire_pass(
-                    &st,
-                    &g,
-                    &m,
-                    &ts,
-                    max_records,
-                    max_bytes,
-                    mode,
-                    read_committed,
-                )
-            })
-            .await?;
+            let results = blocking(move || acquire_pass(&st, &g, &m, &ts, limits)).await?;
             let now = Instant::now();
             if !results.is_empty()
                 || now >= deadline
