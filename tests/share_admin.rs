@@ -551,19 +551,30 @@ fn tid(v: &str) -> TransactionalId {
 
 /// Offsets 0-2 plain, 3-4 a transaction that is aborted (marker at 5), 6-7 plain.
 async fn produce_with_aborted_txn(c: &mut RawClient) {
-    use add_partitions_to_txn_request::AddPartitionsToTxnTopic;
-    use produce_request::{PartitionProduceData, TopicProduceData};
     assert_eq!(
         produce_raw(c, "t", 0, batch(3, -1, -1, -1), 9)
             .await
             .error_code,
         0
     );
+    produce_txn(c, "tx", false).await;
+    assert_eq!(
+        produce_raw(c, "t", 0, batch(2, -1, -1, -1), 9)
+            .await
+            .error_code,
+        0
+    );
+}
+
+/// Two records in a transaction of `txid` on t-0, then committed or aborted (a marker).
+async fn produce_txn(c: &mut RawClient, txid: &str, commit: bool) {
+    use add_partitions_to_txn_request::AddPartitionsToTxnTopic;
+    use produce_request::{PartitionProduceData, TopicProduceData};
     let r = call!(
         c,
         InitProducerId,
         InitProducerIdRequest::default()
-            .with_transactional_id(Some(tid("tx")))
+            .with_transactional_id(Some(tid(txid)))
             .with_transaction_timeout_ms(60_000),
         4
     );
@@ -572,7 +583,7 @@ async fn produce_with_aborted_txn(c: &mut RawClient) {
         c,
         AddPartitionsToTxn,
         AddPartitionsToTxnRequest::default()
-            .with_v3_and_below_transactional_id(tid("tx"))
+            .with_v3_and_below_transactional_id(tid(txid))
             .with_v3_and_below_producer_id(pid)
             .with_v3_and_below_producer_epoch(epoch)
             .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
@@ -594,7 +605,11 @@ async fn produce_with_aborted_txn(c: &mut RawClient) {
             offset: i,
             timestamp: 1,
             key: None,
-            value: Some(bytes::Bytes::from_static(b"aborted")),
+            value: Some(bytes::Bytes::from_static(if commit {
+                b"committed"
+            } else {
+                b"aborted"
+            })),
             headers: vec![],
         });
     }
@@ -602,7 +617,7 @@ async fn produce_with_aborted_txn(c: &mut RawClient) {
         c,
         Produce,
         ProduceRequest::default()
-            .with_transactional_id(Some(tid("tx")))
+            .with_transactional_id(Some(tid(txid)))
             .with_acks(-1)
             .with_timeout_ms(10_000)
             .with_topic_data(vec![TopicProduceData::default()
@@ -617,19 +632,13 @@ async fn produce_with_aborted_txn(c: &mut RawClient) {
         c,
         EndTxn,
         EndTxnRequest::default()
-            .with_transactional_id(tid("tx"))
+            .with_transactional_id(tid(txid))
             .with_producer_id(pid)
             .with_producer_epoch(epoch)
-            .with_committed(false),
+            .with_committed(commit),
         3
     );
     assert_eq!(r.error_code, 0);
-    assert_eq!(
-        produce_raw(c, "t", 0, batch(2, -1, -1, -1), 9)
-            .await
-            .error_code,
-        0
-    );
 }
 
 fn offsets(acq: &[(i64, i64, i16)]) -> Vec<i64> {
@@ -647,6 +656,7 @@ async fn read_committed_groups_never_get_aborted_records_and_renew_follows_the_g
     let rc = [
         earliest,
         ("share.isolation.level", Some("read_committed"), 0),
+        ("share.renew.acknowledge.enable", Some("false"), 0),
     ];
     assert_eq!(alter(&mut c, "rc", &rc).await.0, 0);
     let ru = [
@@ -655,37 +665,55 @@ async fn read_committed_groups_never_get_aborted_records_and_renew_follows_the_g
     ];
     assert_eq!(alter(&mut c, "ru", &ru).await.0, 0);
 
+    // One fetch reads across the transaction, its abort marker and the segment
+    // weir rolls there (Kafka returns it all in one fetch too); a second gets nothing.
     assert_eq!(join(&mut c, "rc", "m").await.error_code, 0);
-    let mut got = Vec::new();
-    for epoch in 0..3 {
-        let r = call!(c, ShareFetch, fetch("rc", "m", epoch, topic), 1);
-        got.extend(offsets(&acquired(&r)));
-    }
+    let r = call!(c, ShareFetch, fetch("rc", "m", 0, topic), 1);
     assert_eq!(
-        got,
+        offsets(&acquired(&r)),
         vec![0, 1, 2, 6, 7],
-        "read_committed: no aborted records"
+        "read_committed: no aborted records, in one fetch"
     );
+    let r = call!(c, ShareFetch, fetch("rc", "m", 1, topic), 1);
+    assert!(acquired(&r).is_empty());
+    let r = call!(c, ShareFetch, fetch("rc", "m", 2, topic), 1);
+    assert!(acquired(&r).is_empty());
 
     assert_eq!(join(&mut c, "ru", "m").await.error_code, 0);
-    let mut got = Vec::new();
-    for epoch in 0..3 {
-        let r = call!(c, ShareFetch, fetch("ru", "m", epoch, topic), 1);
-        got.extend(offsets(&acquired(&r)));
-    }
+    let r = call!(c, ShareFetch, fetch("ru", "m", 0, topic), 1);
     assert_eq!(
-        got,
+        offsets(&acquired(&r)),
         vec![0, 1, 2, 3, 4, 6, 7],
-        "read_uncommitted: all data records"
+        "read_uncommitted: all data records, in one fetch"
     );
+    let r = call!(c, ShareFetch, fetch("ru", "m", 1, topic), 1);
+    assert!(acquired(&r).is_empty());
+    let r = call!(c, ShareFetch, fetch("ru", "m", 2, topic), 1);
+    assert!(acquired(&r).is_empty());
 
-    // share.renew.acknowledge.enable=true: RENEW (4) of an acquired record is accepted.
+    // A committed transaction (8-9, marker 10) between plain records (11-12):
+    // one fetch of each group gets all four data records.
+    produce_txn(&mut c, "tx2", true).await;
+    assert_eq!(
+        produce_raw(&mut c, "t", 0, batch(2, -1, -1, -1), 9)
+            .await
+            .error_code,
+        0
+    );
+    for (group, epoch) in [("rc", 3), ("ru", 3)] {
+        let r = call!(c, ShareFetch, fetch(group, "m", epoch, topic), 1);
+        assert_eq!(offsets(&acquired(&r)), vec![8, 9, 11, 12], "{group}");
+    }
+
+    // share.renew.acknowledge.enable=true: RENEW (4) of an acquired record is accepted
+    // (ShareAcknowledge v2 with IsRenewAck, as Kafka 4.4 wants it).
     use share_acknowledge_request::{AcknowledgePartition, AcknowledgeTopic, AcknowledgementBatch};
     let ack = |group: &str, epoch: i32, kind: i8| {
         ShareAcknowledgeRequest::default()
             .with_group_id(Some(GroupId(s(group))))
             .with_member_id(Some(s("m")))
             .with_share_session_epoch(epoch)
+            .with_is_renew_ack(kind == 4)
             .with_topics(vec![AcknowledgeTopic::default()
                 .with_topic_id(topic)
                 .with_partitions(vec![AcknowledgePartition::default()
@@ -697,12 +725,32 @@ async fn read_committed_groups_never_get_aborted_records_and_renew_follows_the_g
                             .with_acknowledge_types(vec![kind]),
                     ])])])
     };
-    let r = call!(c, ShareAcknowledge, ack("ru", 3, 4), 1);
+    let r = call!(c, ShareAcknowledge, ack("ru", 4, 4), 2);
     assert_eq!(r.responses[0].partitions[0].error_code, 0, "RENEW enabled");
-    let r = call!(c, ShareAcknowledge, ack("rc", 3, 4), 1);
+    assert_eq!(r.acquisition_lock_timeout_ms, 30_000, "v2 answers the lock");
+    let r = call!(c, ShareAcknowledge, ack("rc", 4, 4), 2);
+    let p = &r.responses[0].partitions[0];
+    assert_eq!(
+        (p.error_code, p.error_message.as_deref()),
+        (
+            E::InvalidRecordState.code(),
+            Some("Renewing acquisition locks is not enabled for the group.")
+        ),
+        "RENEW with the group config false"
+    );
+    // RENEW without IsRenewAck (any v1 request): INVALID_REQUEST, as Kafka 4.4.
+    let mut v2_no_flag = ack("ru", 5, 4);
+    v2_no_flag.is_renew_ack = false;
+    let r = call!(c, ShareAcknowledge, v2_no_flag, 2);
     assert_eq!(
         r.responses[0].partitions[0].error_code,
-        E::InvalidRecordState.code(),
-        "RENEW without the group config"
+        E::InvalidRequest.code()
+    );
+    let mut v1 = ack("ru", 6, 4);
+    v1.is_renew_ack = false;
+    let r = call!(c, ShareAcknowledge, v1, 1);
+    assert_eq!(
+        r.responses[0].partitions[0].error_code,
+        E::InvalidRequest.code()
     );
 }

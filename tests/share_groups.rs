@@ -538,7 +538,7 @@ mod raw_protocol {
         let r = call!(c, ShareFetch, fetch("m1", 2, topic), 1);
         assert_eq!(r.error_code, E::InvalidShareSessionEpoch.code());
 
-        // Another member may not acknowledge m1's records; RENEW is off by default.
+        // Another member may not acknowledge m1's records; RENEW needs v2's IsRenewAck.
         let hb2 = join(&mut c, "m2").await;
         assert_eq!(hb2.member_epoch, 2);
         let r = call!(c, ShareFetch, fetch("m2", 0, topic), 1);
@@ -546,10 +546,12 @@ mod raw_protocol {
         let r = call!(c, ShareAcknowledge, ack("m2", 1, topic, &[(0, 0, 1)]), 1);
         let p = &r.responses[0].partitions[0];
         assert_eq!(p.error_code, E::InvalidRecordState.code());
+        // RENEW (4) in a v1 request (no IsRenewAck): INVALID_REQUEST, as Kafka 4.4
+        // answers it; nothing changes (offset 0 is acknowledged below).
         let r = call!(c, ShareAcknowledge, ack("m1", 1, topic, &[(0, 0, 4)]), 1);
         assert_eq!(
             r.responses[0].partitions[0].error_code,
-            E::InvalidRecordState.code()
+            E::InvalidRequest.code()
         );
 
         // ACCEPT 0-1, RELEASE 2-4: released records come back with delivery count 2.
@@ -617,5 +619,123 @@ mod raw_protocol {
         join(&mut c, "m3").await;
         let r = call!(c, ShareFetch, fetch("m3", 0, topic), 1);
         assert_eq!(acquired(&r), vec![(2, 4, 3)]);
+    }
+
+    fn renew_fetch(member: &str, epoch: i32, topic: Uuid, offset: i64) -> ShareFetchRequest {
+        let mut f = fetch(member, epoch, topic)
+            .with_max_wait_ms(0)
+            .with_min_bytes(0)
+            .with_max_bytes(0)
+            .with_max_records(0)
+            .with_is_renew_ack(true);
+        f.topics[0].partitions[0].acknowledgement_batches =
+            vec![share_fetch_request::AcknowledgementBatch::default()
+                .with_first_offset(offset)
+                .with_last_offset(offset)
+                .with_acknowledge_types(vec![4])];
+        f
+    }
+
+    /// ShareFetch/ShareAcknowledge v2 and DescribeShareGroupOffsets v1 as a live
+    /// Kafka 4.4 answered the same requests (four batches of 5 records).
+    #[tokio::test]
+    async fn v2_acquire_modes_renew_acknowledgements_and_lag() {
+        let b = TestBroker::start(&[]).await;
+        let mut c = RawClient::connect(b.addr()).await;
+        create_topic_raw(&mut c, "t", 1).await;
+        let topic = b.state().partitions.topic("t").unwrap().id;
+        assert_eq!(join(&mut c, "m1").await.error_code, 0);
+        for _ in 0..4 {
+            let r = produce_raw(&mut c, "t", 0, batch(5, -1, -1, -1), 9).await;
+            assert_eq!(r.error_code, 0);
+        }
+        let mode = |epoch, max, mode| {
+            fetch("m1", epoch, topic)
+                .with_max_records(max)
+                .with_share_acquire_mode(mode)
+        };
+        // Batch-optimized (0): whole batches, max_records is a soft limit.
+        let r = call!(c, ShareFetch, mode(0, 7, 0), 2);
+        assert_eq!(acquired(&r), vec![(0, 9, 1)]);
+        // Record-limit (1): exactly max_records, splitting a batch.
+        let r = call!(c, ShareFetch, mode(1, 7, 1), 2);
+        assert_eq!(acquired(&r), vec![(10, 16, 1)]);
+        let r = call!(c, ShareFetch, mode(2, 2, 1), 2);
+        assert_eq!(acquired(&r), vec![(17, 18, 1)]);
+        // v1 is served batch-optimized: the rest of the batch.
+        let r = call!(c, ShareFetch, mode(3, 1, 0), 1);
+        assert_eq!(acquired(&r), vec![(19, 19, 1)]);
+        // An unknown mode fails the request, as Kafka's does.
+        let r = call!(c, ShareFetch, mode(4, 1, 5), 2);
+        assert_eq!(r.error_code, E::UnknownServerError.code());
+
+        // RENEW: INVALID_REQUEST without IsRenewAck (v1, or v2 without the flag) ...
+        let r = call!(c, ShareAcknowledge, ack("m1", 4, topic, &[(0, 0, 4)]), 1);
+        assert_eq!(
+            r.responses[0].partitions[0].error_code,
+            E::InvalidRequest.code()
+        );
+        let r = call!(c, ShareAcknowledge, ack("m1", 5, topic, &[(0, 0, 4)]), 2);
+        assert_eq!(
+            r.responses[0].partitions[0].error_code,
+            E::InvalidRequest.code()
+        );
+        assert_eq!(r.acquisition_lock_timeout_ms, 30_000);
+        // ... accepted with it (share.renew.acknowledge.enable defaults to true);
+        // ACCEPT may ride along.
+        let r = call!(
+            c,
+            ShareAcknowledge,
+            ack("m1", 6, topic, &[(0, 0, 4), (1, 2, 1)]).with_is_renew_ack(true),
+            2
+        );
+        assert_eq!(r.responses[0].partitions[0].error_code, 0);
+        // A renewing ShareFetch must zero its fetch limits (INVALID_REQUEST, the
+        // session epoch not consumed) and acquires nothing.
+        let r = call!(
+            c,
+            ShareFetch,
+            renew_fetch("m1", 7, topic, 3).with_max_wait_ms(5),
+            2
+        );
+        assert_eq!(r.error_code, E::InvalidRequest.code());
+        let r = call!(c, ShareFetch, renew_fetch("m1", 7, topic, 3), 2);
+        assert_eq!(r.error_code, 0);
+        let p = &r.responses[0].partitions[0];
+        assert_eq!((p.error_code, p.acknowledge_error_code), (0, 0));
+        assert!(p.acquired_records.is_empty());
+        assert_eq!(r.acquisition_lock_timeout_ms, 30_000);
+        // RENEW in a fetch without the flag: an acknowledgement error.
+        let mut f = renew_fetch("m1", 8, topic, 4);
+        f.is_renew_ack = false;
+        let r = call!(c, ShareFetch, f, 2);
+        assert_eq!(
+            r.responses[0].partitions[0].acknowledge_error_code,
+            E::InvalidRequest.code()
+        );
+
+        // DescribeShareGroupOffsets v1: lag = high watermark 20 - start 0 - 2 accepted.
+        let req = DescribeShareGroupOffsetsRequest::default().with_groups(vec![
+            describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup::default()
+                .with_group_id(GroupId(s("sg")))
+                .with_topics(None),
+        ]);
+        let r = call!(c, DescribeShareGroupOffsets, req.clone(), 1);
+        let p = &r.groups[0].topics[0].partitions[0];
+        assert_eq!((p.start_offset, p.lag), (0, 18));
+        let named = DescribeShareGroupOffsetsRequest::default().with_groups(vec![
+            describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup::default()
+                .with_group_id(GroupId(s("sg")))
+                .with_topics(Some(vec![
+                    describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestTopic::default()
+                        .with_topic_name(TopicName(s("t")))
+                        .with_partitions(vec![0]),
+                ])),
+        ]);
+        let r = call!(c, DescribeShareGroupOffsets, named, 1);
+        assert_eq!(r.groups[0].topics[0].partitions[0].lag, 18);
+        // v0 carries no lag (decoded as the default, -1).
+        let r = call!(c, DescribeShareGroupOffsets, req, 0);
+        assert_eq!(r.groups[0].topics[0].partitions[0].lag, -1);
     }
 }

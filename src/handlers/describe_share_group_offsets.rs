@@ -1,7 +1,10 @@
-//! DescribeShareGroupOffsets (key 90), v0: each share-partition's start offset
-//! (`kafka-share-groups --describe`, `Admin.listShareGroupOffsets`). A null
-//! topic list means every share-partition the group has; a partition the group
-//! has not started is answered with start offset -1, as Kafka does.
+//! DescribeShareGroupOffsets (key 90), v0-v1: each share-partition's start
+//! offset (`kafka-share-groups --describe`, `Admin.listShareGroupOffsets`) and,
+//! from v1 (KIP-1226), its lag: the high watermark minus the start offset minus
+//! the in-flight records already delivered for good (acknowledged or
+//! archived). A null topic list means every share-partition the group has; a
+//! partition the group has not started is answered with start offset -1 and
+//! lag -1, as Kafka does.
 
 use super::{sb, topic_name};
 use crate::acl::AclOperation;
@@ -29,9 +32,27 @@ fn partition(index: i32, start: i64) -> DescribeShareGroupOffsetsResponsePartiti
         .with_leader_epoch(0)
 }
 
+/// A started share-partition's answer: start offset and lag (v1).
+fn started(
+    state: &BrokerState,
+    group: &str,
+    topic: &crate::partitions::Topic,
+    index: i32,
+) -> DescribeShareGroupOffsetsResponsePartition {
+    let key = (group.to_string(), topic.id.as_u128(), index);
+    let Some((start, complete)) = state.share.lag_basis(&key) else {
+        return partition(index, -1);
+    };
+    let lag = match topic.partition(index) {
+        Some(p) => (p.high_watermark() - start - complete).max(0),
+        None => -1,
+    };
+    partition(index, start).with_lag(lag)
+}
+
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::DescribeShareGroupOffsets;
-    const VERSIONS: (i16, i16) = (0, 0);
+    const VERSIONS: (i16, i16) = (0, 1);
     type Request = DescribeShareGroupOffsetsRequest;
 
     async fn handle(
@@ -72,7 +93,10 @@ impl Handler for Api {
                                     .with_topic_name(topic_name(&topic.name))
                                     .with_topic_id(topic.id)
                                     .with_partitions(
-                                        parts.into_iter().map(|(i, s)| partition(i, s)).collect(),
+                                        parts
+                                            .into_iter()
+                                            .map(|(i, _)| started(&state, group, &topic, i))
+                                            .collect(),
                                     ),
                             );
                         }
@@ -95,9 +119,7 @@ impl Handler for Api {
                                             ResponseError::TopicAuthorizationFailed.code()
                                     }
                                     Some(topic) if topic.partition(i).is_some() => {
-                                        let key = (group.to_string(), topic.id.as_u128(), i);
-                                        d.start_offset =
-                                            state.share.start_offset(&key).unwrap_or(-1);
+                                        d = started(&state, group, topic, i);
                                     }
                                     _ => {
                                         d.error_code =

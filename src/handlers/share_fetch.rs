@@ -1,4 +1,4 @@
-//! ShareFetch (key 78), v1: KIP-932's fetch for share groups. In one request a
+//! ShareFetch (key 78), v1-v2: KIP-932's fetch for share groups. In one request a
 //! member acknowledges records it was given and acquires new ones, within its
 //! share session ([`crate::share::session`]: epoch 0 opens, -1 closes and
 //! releases what the member holds).
@@ -12,6 +12,16 @@
 //! `read_committed`, batches of aborted transactions) are archived, never
 //! delivered.
 //!
+//! v2 (KIP-1206, KIP-1222) adds the acquire mode (`max_records` a soft limit
+//! aligned to whole batches, as v1 is served, or a hard record limit) and
+//! `IsRenewAck`: such a request only acknowledges (RENEW extends the locks of
+//! the records named), acquires nothing, and must carry zero `max_bytes`,
+//! `min_bytes`, `max_records` and `max_wait_ms` (else INVALID_REQUEST, before
+//! the session is touched). A RENEW without `IsRenewAck` (or at v1) is an
+//! INVALID_REQUEST acknowledgement error; with it, while the group's
+//! `share.renew.acknowledge.enable` is false, INVALID_RECORD_STATE. All as Kafka
+//! 4.4 answers.
+//!
 //! With nothing to acquire, the request waits as Fetch does: on the
 //! partitions' append wake-ups, on records made available again (releases,
 //! members leaving), and until the next acquisition lock expires, never past
@@ -22,7 +32,7 @@ use super::{sb, storage_error_code};
 use crate::acl::AclOperation;
 use crate::handler::{blocking, Handler, HandlerResult, RequestContext};
 use crate::partitions::Partition;
-use crate::share::partition::{AckError, Acquired, LogBatch};
+use crate::share::partition::{AckError, AckType, AcquireMode, Acquired, LogBatch};
 use crate::share::session::{SessionError, FINAL_EPOCH, INITIAL_EPOCH};
 use crate::share::SpKey;
 use crate::state::BrokerState;
@@ -32,7 +42,7 @@ use kafka_protocol::messages::share_fetch_response::{
 };
 use kafka_protocol::messages::{ApiKey, ShareFetchRequest, ShareFetchResponse};
 use kafka_protocol::ResponseError;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -103,8 +113,33 @@ pub(super) fn caller<'a>(
 
 pub(super) fn ack_error_code(e: AckError) -> ResponseError {
     match e {
-        AckError::InvalidRecordState => ResponseError::InvalidRecordState,
+        AckError::InvalidRecordState | AckError::RenewDisabled => ResponseError::InvalidRecordState,
         AckError::InvalidRequest => ResponseError::InvalidRequest,
+    }
+}
+
+/// Apply one partition's acknowledgement batches (first, last, types) for
+/// `member`: the error code and message to answer. `renew_ack` is a v2
+/// request's `IsRenewAck`: without it a RENEW is an INVALID_REQUEST (Kafka
+/// 4.4), with it RENEW obeys the group's `share.renew.acknowledge.enable`.
+pub(super) fn acknowledge_partition(
+    state: &BrokerState,
+    key: &SpKey,
+    member: &str,
+    batches: &[(i64, i64, Vec<i8>)],
+    renew_ack: bool,
+) -> (i16, Option<&'static str>) {
+    let renew = AckType::Renew as i8;
+    if !renew_ack && batches.iter().any(|(_, _, t)| t.contains(&renew)) {
+        return (ResponseError::InvalidRequest.code(), None);
+    }
+    match state.share.acknowledge(key, member, batches) {
+        Ok(()) => (0, None),
+        Err(AckError::RenewDisabled) => (
+            ResponseError::InvalidRecordState.code(),
+            Some("Renewing acquisition locks is not enabled for the group."),
+        ),
+        Err(e) => (ack_error_code(e).code(), None),
     }
 }
 
@@ -125,12 +160,18 @@ pub(super) fn key(group: &str, topic_id: Uuid, partition: i32) -> SpKey {
 /// `aborted` (producer id, first offset of an aborted transaction, sorted by
 /// first offset) the data batches of aborted transactions, as the Java
 /// consumer decides it (a producer's aborted transaction runs from its first
-/// offset to that producer's next control batch).
-pub fn log_batches(records: &Bytes, aborted: &[(i64, i64)]) -> Vec<LogBatch> {
+/// offset to that producer's next control batch). Stops after the batch that
+/// brings the deliverable records to `want` (no more can be acquired from a
+/// read), so a large read costs no walk past what a fetch can take.
+pub fn log_batches(records: &Bytes, aborted: &[(i64, i64)], want: usize) -> Vec<LogBatch> {
     let mut next_aborted = aborted.iter().peekable();
     let mut in_aborted: Vec<i64> = Vec::new();
+    let mut deliverable = 0usize;
     iter_batches_lenient(records)
-        .map(|b| {
+        .map_while(|b| {
+            if deliverable >= want {
+                return None;
+            }
             while let Some((pid, first)) = next_aborted.peek() {
                 if *first <= b.last_offset() {
                     in_aborted.push(*pid);
@@ -146,11 +187,14 @@ pub fn log_batches(records: &Bytes, aborted: &[(i64, i64)]) -> Vec<LogBatch> {
             } else {
                 b.is_transactional() && in_aborted.contains(&pid)
             };
-            LogBatch {
+            if !skip {
+                deliverable += (b.last_offset() - b.base_offset() + 1).max(0) as usize;
+            }
+            Some(LogBatch {
                 base_offset: b.base_offset(),
                 last_offset: b.last_offset(),
                 skip,
-            }
+            })
         })
         .collect()
 }
@@ -181,6 +225,16 @@ fn trim(records: &Bytes, acquired: &[Acquired]) -> Bytes {
 /// What one share-partition gave in a pass: its batches and acquired ranges, or an error.
 type PassResult = Result<(Bytes, Vec<Acquired>), ResponseError>;
 
+/// What bounds an acquisition pass: the request's record and byte limits,
+/// its acquire mode, and the group's isolation level.
+#[derive(Clone, Copy)]
+struct PassLimits {
+    max_records: usize,
+    max_bytes: usize,
+    mode: AcquireMode,
+    read_committed: bool,
+}
+
 /// One pass over the session's share-partitions: acquire what can be acquired,
 /// within `max_records` and `max_bytes`; then persist what changed.
 fn acquire_pass(
@@ -188,10 +242,14 @@ fn acquire_pass(
     group: &str,
     member: &Arc<str>,
     targets: &[(Target, usize)],
-    max_records: usize,
-    max_bytes: usize,
-    read_committed: bool,
+    limits: PassLimits,
 ) -> Vec<(usize, PassResult)> {
+    let PassLimits {
+        max_records,
+        max_bytes,
+        mode,
+        read_committed,
+    } = limits;
     let share = &state.share;
     let mut out = Vec::new();
     let mut remaining = max_records;
@@ -214,31 +272,69 @@ fn acquire_pass(
         if offset >= bound {
             continue;
         }
-        let limit = (*part_max).min(budget).max(1);
-        match p.fetch(offset, limit, Some(bound)) {
-            Ok(r) => {
-                let aborted = if read_committed {
-                    let mut a = p.aborted_transactions(offset, bound);
-                    a.sort_by_key(|(_, first)| *first);
-                    a
-                } else {
-                    Vec::new()
-                };
-                let batches = log_batches(&r.records, &aborted);
-                let acquired = share.acquire(&k, member, remaining, &batches);
-                if acquired.is_empty() {
-                    continue;
+        // Read and acquire until `max_records` are taken, the response budget or
+        // this partition's share of the bytes is used up, or the bound is reached:
+        // a read ends at a segment end (weir rolls a segment at an abort marker),
+        // so one read alone would stop a fetch at such a boundary.
+        let mut parts: Vec<(Bytes, Vec<Acquired>)> = Vec::new();
+        let mut read = 0usize;
+        let mut from = offset;
+        let mut failed = None;
+        while remaining > 0 && budget > 0 && read < *part_max && from < bound {
+            let limit = (*part_max - read).min(budget).max(1);
+            let r = match p.fetch(from, limit, Some(bound)) {
+                Ok(r) => r,
+                Err(e) => {
+                    failed = Some(storage_error_code(&e));
+                    break;
                 }
-                let n: i64 = acquired
-                    .iter()
-                    .map(|a| a.last_offset - a.first_offset + 1)
-                    .sum();
-                remaining = remaining.saturating_sub(n as usize);
-                let records = trim(&r.records, &acquired);
-                budget = budget.saturating_sub(records.len());
-                out.push((i, Ok((records, acquired))));
+            };
+            if r.records.is_empty() || r.next_offset <= from {
+                break;
             }
-            Err(e) => out.push((i, Err(storage_error_code(&e)))),
+            read += r.records.len();
+            let aborted = if read_committed {
+                let mut a = p.aborted_transactions(from, bound);
+                a.sort_by_key(|(_, first)| *first);
+                a
+            } else {
+                Vec::new()
+            };
+            let batches = log_batches(&r.records, &aborted, remaining);
+            let acquired = share.acquire(&k, member, remaining, mode, &batches);
+            // Past the batches walked (all of the read unless enough were seen).
+            from = batches
+                .last()
+                .map_or(r.next_offset, |b| b.last_offset + 1)
+                .max(from + 1);
+            if acquired.is_empty() {
+                continue;
+            }
+            let n: i64 = acquired
+                .iter()
+                .map(|a| a.last_offset - a.first_offset + 1)
+                .sum();
+            remaining = remaining.saturating_sub(n as usize);
+            let records = trim(&r.records, &acquired);
+            budget = budget.saturating_sub(records.len());
+            parts.push((records, acquired));
+        }
+        match (failed, parts.len()) {
+            (Some(e), 0) => out.push((i, Err(e))),
+            (_, 0) => {}
+            // One read (the usual case): its zero-copy slice.
+            (_, 1) => out.push((i, Ok(parts.pop().expect("one part")))),
+            // Across segments: one record set for the partition.
+            _ => {
+                let len = parts.iter().map(|(b, _)| b.len()).sum();
+                let mut records = bytes::BytesMut::with_capacity(len);
+                let mut acquired = Vec::new();
+                for (b, a) in parts {
+                    records.extend_from_slice(&b);
+                    acquired.extend(a);
+                }
+                out.push((i, Ok((records.freeze(), acquired))));
+            }
         }
     }
     if let Err(e) = share.persist() {
@@ -249,7 +345,7 @@ fn acquire_pass(
 
 impl Handler for Api {
     const KEY: ApiKey = ApiKey::ShareFetch;
-    const VERSIONS: (i16, i16) = (1, 1);
+    const VERSIONS: (i16, i16) = (1, 2);
     type Request = ShareFetchRequest;
 
     async fn handle(
@@ -268,6 +364,20 @@ impl Handler for Api {
             Ok(c) => c,
             Err(e) => return top(e, None),
         };
+        // v2: IsRenewAck requests only acknowledge; the acquire mode.
+        let renew_ack = ctx.api_version >= 2 && req.is_renew_ack;
+        if renew_ack
+            && (req.max_bytes != 0
+                || req.min_bytes != 0
+                || req.max_records != 0
+                || req.max_wait_ms != 0)
+        {
+            return top(ResponseError::InvalidRequest, None);
+        }
+        let Some(mode) = AcquireMode::from_i8(req.share_acquire_mode) else {
+            // Kafka 4.4 fails the request on an unknown mode (UNKNOWN_SERVER_ERROR).
+            return top(ResponseError::UnknownServerError, None);
+        };
         let group = group.to_string();
         let member: Arc<str> = Arc::from(member);
         let epoch = req.share_session_epoch;
@@ -285,13 +395,10 @@ impl Handler for Api {
         let share = &state.share;
 
         // The session: add the request's partitions, drop the forgotten ones.
-        let mut part_max: HashMap<(u128, i32), usize> = HashMap::new();
         let mut add: Vec<(u128, i32)> = Vec::new();
         for t in &req.topics {
             for p in &t.partitions {
-                let k = (t.topic_id.as_u128(), p.partition_index);
-                part_max.insert(k, p.partition_max_bytes.max(0) as usize);
-                add.push(k);
+                add.push((t.topic_id.as_u128(), p.partition_index));
             }
         }
         let forget: Vec<(u128, i32)> = req
@@ -321,26 +428,26 @@ impl Handler for Api {
                     continue;
                 }
                 let target = resolve(&state, &ctx, t.topic_id, p.partition_index);
-                let code: i16 = match target.target {
-                    Err(e) => e.code(),
+                let (code, msg) = match target.target {
+                    Err(e) => (e.code(), None),
                     Ok(_) => {
                         let batches: Vec<(i64, i64, Vec<i8>)> = p
                             .acknowledgement_batches
                             .iter()
                             .map(|b| (b.first_offset, b.last_offset, b.acknowledge_types.clone()))
                             .collect();
-                        match share.acknowledge(
+                        acknowledge_partition(
+                            &state,
                             &key(&group, t.topic_id, p.partition_index),
                             &member,
                             &batches,
-                        ) {
-                            Ok(()) => 0,
-                            Err(e) => ack_error_code(e).code(),
-                        }
+                            renew_ack,
+                        )
                     }
                 };
                 let mut d = blank(p.partition_index);
                 d.acknowledge_error_code = code;
+                d.acknowledge_error_message = msg.map(sb);
                 answers.insert((t.topic_id, p.partition_index), d);
             }
         }
@@ -354,14 +461,31 @@ impl Handler for Api {
             blocking(move || st.share.persist()).await?.ok();
             return Ok(Some(response(&state, answers)));
         }
+        if renew_ack {
+            // Acknowledgements only: nothing is acquired.
+            let st = state.clone();
+            blocking(move || st.share.persist()).await?.ok();
+            let lock_ms = share.settings_of(&group).limits.lock_duration_ms as i32;
+            return Ok(Some(
+                response(&state, answers).with_acquisition_lock_timeout_ms(lock_ms),
+            ));
+        }
 
-        // Acquire from every partition of the session.
+        // Acquire from every partition of the session. v1+ requests carry no
+        // per-partition byte limit: as Kafka's uniform strategy, each partition
+        // may read an equal share of `max_bytes` (so one fetch reads past batch,
+        // control-batch and transaction boundaries up to the record limit).
+        let max_bytes = if req.max_bytes > 0 {
+            req.max_bytes as usize
+        } else {
+            usize::MAX
+        };
+        let per_partition = (max_bytes / session.len().max(1)).max(1);
         let targets: Vec<(Target, usize)> = session
             .iter()
             .map(|(t, p)| {
                 let tgt = resolve(&state, &ctx, Uuid::from_u128(*t), *p);
-                let max = part_max.get(&(*t, *p)).copied().unwrap_or(1024 * 1024);
-                (tgt, max)
+                (tgt, per_partition)
             })
             .collect();
         for (t, _) in &targets {
@@ -383,14 +507,15 @@ impl Handler for Api {
         } else {
             DEFAULT_MAX_RECORDS
         };
-        let max_bytes = if req.max_bytes > 0 {
-            req.max_bytes as usize
-        } else {
-            usize::MAX
-        };
         let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
         let waiter = Arc::new(Notify::new());
         let read_committed = share.settings_of(&group).read_committed;
+        let limits = PassLimits {
+            max_records,
+            max_bytes,
+            mode,
+            read_committed,
+        };
         let results = loop {
             for (t, _) in targets.iter() {
                 if let Ok(p) = &t.target {
@@ -405,10 +530,7 @@ impl Handler for Api {
                 member.clone(),
                 targets.clone(),
             );
-            let results = blocking(move || {
-                acquire_pass(&st, &g, &m, &ts, max_records, max_bytes, read_committed)
-            })
-            .await?;
+            let results = blocking(move || acquire_pass(&st, &g, &m, &ts, limits)).await?;
             let now = Instant::now();
             if !results.is_empty()
                 || now >= deadline
@@ -514,15 +636,35 @@ mod tests {
         all.extend(batch(5, 1, 7, true, true)); // abort marker of 7
         all.extend(batch(6, 1, 7, true, false)); // a later txn of 7, not aborted
         let records = Bytes::from(all);
-        let got = log_batches(&records, &[(7, 2)]);
+        let got = log_batches(&records, &[(7, 2)], usize::MAX);
         let skip: Vec<(i64, bool)> = got.iter().map(|b| (b.base_offset, b.skip)).collect();
         assert_eq!(
             skip,
             vec![(0, false), (2, true), (4, false), (5, true), (6, false)]
         );
         // read_uncommitted: only the control batch.
-        let got = log_batches(&records, &[]);
+        let got = log_batches(&records, &[], usize::MAX);
         assert_eq!(got.iter().filter(|b| b.skip).count(), 1);
+    }
+
+    #[test]
+    fn log_batches_stop_once_enough_deliverable_records_are_seen() {
+        let mut all = Vec::new();
+        all.extend(batch(0, 3, -1, false, false));
+        all.extend(batch(3, 1, 7, true, true)); // a marker: not deliverable
+        all.extend(batch(4, 3, -1, false, false));
+        all.extend(batch(7, 3, -1, false, false));
+        let records = Bytes::from(all);
+        let firsts = |want| -> Vec<i64> {
+            log_batches(&records, &[], want)
+                .iter()
+                .map(|b| b.base_offset)
+                .collect()
+        };
+        assert_eq!(firsts(3), vec![0]);
+        assert_eq!(firsts(4), vec![0, 3, 4]);
+        assert_eq!(firsts(6), vec![0, 3, 4]);
+        assert_eq!(firsts(7), vec![0, 3, 4, 7]);
     }
 
     #[test]

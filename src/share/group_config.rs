@@ -44,11 +44,11 @@ impl GroupShareSettings {
                 delivery_count_limit: int("share.delivery.count.limit") as i16,
                 lock_duration_ms: int("share.record.lock.duration.ms") as u64,
                 max_in_flight: int("share.partition.max.record.locks") as usize,
-                // Kafka 4.4's default is true, but RENEW is a v2 acknowledgement type
-                // and weir serves v1: only an explicit `true` enables it.
+                // Kafka 4.4's default, true (what DescribeConfigs shows): only an
+                // explicit `false` disables RENEW.
                 renew_enabled: overrides
                     .get("share.renew.acknowledge.enable")
-                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+                    .is_none_or(|v| v.trim().eq_ignore_ascii_case("true")),
             },
             heartbeat_interval_ms: int("share.heartbeat.interval.ms") as i32,
             session_timeout_ms: int("share.session.timeout.ms") as u64,

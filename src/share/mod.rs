@@ -27,7 +27,7 @@ use crate::config::group::AutoOffsetResetStrategy;
 use group::{Catalog, Heartbeat, HeartbeatError, HeartbeatOk, ShareGroup};
 use group_config::GroupShareSettings;
 use parking_lot::Mutex;
-use partition::{AckError, Acquired, Limits, LogBatch, SharePartition};
+use partition::{AckError, AcquireMode, Acquired, Limits, LogBatch, SharePartition};
 use session::{Session, SessionError, Sessions};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -54,7 +54,9 @@ impl ShareConfig {
                 delivery_count_limit: s.i64("group.share.delivery.count.limit") as i16,
                 lock_duration_ms: s.i64("group.share.record.lock.duration.ms") as u64,
                 max_in_flight: s.i64("group.share.partition.max.record.locks") as usize,
-                renew_enabled: false,
+                // `share.renew.acknowledge.enable` defaults to true, as in Kafka 4.4
+                // (a group config only: no broker key).
+                renew_enabled: true,
             },
             heartbeat_interval_ms: s.i64("group.share.heartbeat.interval.ms") as i32,
             session_timeout_ms: s.i64("group.share.session.timeout.ms") as u64,
@@ -361,12 +363,13 @@ impl Coordinator {
         key: &SpKey,
         member: &Arc<str>,
         max_records: usize,
+        mode: AcquireMode,
         batches: &[LogBatch],
     ) -> Vec<Acquired> {
         let now = now_ms();
         let mut inner = self.inner.lock();
         let acquired = match inner.partitions.get_mut(key) {
-            Some(sp) => sp.acquire(member, now, max_records, batches),
+            Some(sp) => sp.acquire(member, now, max_records, mode, batches),
             None => Vec::new(),
         };
         inner.touched(key);
@@ -389,6 +392,16 @@ impl Coordinator {
             .partitions
             .get(key)
             .map(|p| p.start_offset())
+    }
+
+    /// A share-partition's (start offset, delivery-complete count): what its
+    /// lag is computed from (DescribeShareGroupOffsets v1, KIP-1226).
+    pub fn lag_basis(&self, key: &SpKey) -> Option<(i64, i64)> {
+        self.inner
+            .lock()
+            .partitions
+            .get(key)
+            .map(|p| (p.start_offset(), p.delivery_complete_count()))
     }
 
     /// Every share-partition of a group: (topic id, partition, start offset), sorted.
@@ -633,7 +646,7 @@ mod tests {
     fn consume(c: &Coordinator, key: &SpKey, first: i64, last: i64) {
         let m: Arc<str> = Arc::from("m");
         assert_eq!(c.next_fetch_offset(key, 0, 0), Some(first));
-        let a = c.acquire(key, &m, 1000, &batch(first, last));
+        let a = c.acquire(key, &m, 1000, AcquireMode::RecordLimit, &batch(first, last));
         assert_eq!(a.len(), 1);
         c.persist().unwrap();
         c.acknowledge(key, "m", &[(first, last, vec![1])]).unwrap();
@@ -648,7 +661,7 @@ mod tests {
             let c = open(dir.path());
             consume(&c, &key, 0, 9);
             let m: Arc<str> = Arc::from("m");
-            c.acquire(&key, &m, 1000, &batch(10, 14));
+            c.acquire(&key, &m, 1000, AcquireMode::RecordLimit, &batch(10, 14));
             c.acknowledge(&key, "m", &[(12, 12, vec![1])]).unwrap();
             c.persist().unwrap();
             // Nothing changed: nothing written.

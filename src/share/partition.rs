@@ -61,6 +61,10 @@ pub enum AckError {
     /// Malformed batch: bad range, unknown type, wrong number of types.
     #[error("INVALID_REQUEST")]
     InvalidRequest,
+    /// RENEW while `share.renew.acknowledge.enable` is false (Kafka answers
+    /// INVALID_RECORD_STATE with its own message).
+    #[error("Renewing acquisition locks is not enabled for the group.")]
+    RenewDisabled,
 }
 
 /// The settings a share-partition obeys (group configs or the broker's `group.share.*`).
@@ -117,6 +121,26 @@ pub struct LogBatch {
     pub skip: bool,
 }
 
+/// How `max_records` bounds an acquisition (ShareFetch v2's `ShareAcquireMode`,
+/// KIP-1206; v1 requests are batch-optimized, as Kafka serves them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AcquireMode {
+    /// 0: whole log batches, so `max_records` may be exceeded to end a batch.
+    BatchOptimized,
+    /// 1: at most `max_records`, splitting a batch if need be.
+    RecordLimit,
+}
+
+impl AcquireMode {
+    pub fn from_i8(v: i8) -> Option<AcquireMode> {
+        match v {
+            0 => Some(AcquireMode::BatchOptimized),
+            1 => Some(AcquireMode::RecordLimit),
+            _ => None,
+        }
+    }
+}
+
 /// A contiguous range of records acquired in one go, with their delivery count
 /// (ShareFetch's `AcquiredRecords`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,6 +184,12 @@ impl SharePartition {
     /// The first offset never delivered.
     pub fn end_offset(&self) -> i64 {
         self.start_offset + self.records.len() as i64
+    }
+
+    /// How many in-flight records are done with (acknowledged or archived):
+    /// with the start offset, what a share-partition's lag discounts (KIP-1226).
+    pub fn delivery_complete_count(&self) -> i64 {
+        self.records.iter().filter(|r| r.done()).count() as i64
     }
 
     /// The state and delivery count of `offset` (`None` outside the in-flight window).
@@ -244,25 +274,38 @@ impl SharePartition {
         (self.records.len() < self.limits.max_in_flight).then(|| self.end_offset())
     }
 
-    /// Acquire for `member`, under a lock until `now_ms + lock_duration_ms`, at
-    /// most `max_records` deliverable records of `batches` (the log as read from
+    /// Acquire for `member`, under a lock until `now_ms + lock_duration_ms`,
+    /// deliverable records of `batches` (the log as read from
     /// [`SharePartition::next_fetch_offset`]): available in-flight records, then
     /// records past the end offset (extending the window, at most
     /// `max_in_flight`). Offsets the log does not hold and records of skipped
     /// batches are archived, never delivered.
+    ///
+    /// `max_records` bounds it as KIP-1206's acquire modes do: in
+    /// [`AcquireMode::BatchOptimized`] no batch is started once `max_records`
+    /// are taken, but a started batch is taken whole (Kafka's soft limit); in
+    /// [`AcquireMode::RecordLimit`] never more than `max_records`.
     pub fn acquire(
         &mut self,
         member: &Arc<str>,
         now_ms: u64,
         max_records: usize,
+        mode: AcquireMode,
         batches: &[LogBatch],
     ) -> Vec<Acquired> {
         let lock_until = now_ms + self.limits.lock_duration_ms;
         let mut out: Vec<Acquired> = Vec::new();
         let mut taken = 0usize;
         for b in batches {
+            if taken >= max_records {
+                break;
+            }
+            let limit = match mode {
+                AcquireMode::RecordLimit => max_records,
+                AcquireMode::BatchOptimized => usize::MAX,
+            };
             let mut offset = b.base_offset.max(self.start_offset);
-            while offset <= b.last_offset && taken < max_records {
+            while offset <= b.last_offset && taken < limit {
                 let idx = match self.index(offset) {
                     Some(i) => i,
                     None => {
@@ -335,7 +378,7 @@ impl SharePartition {
         for i in 0..n {
             let t = ty(i).ok_or(AckError::InvalidRequest)?;
             if t == AckType::Renew && !self.limits.renew_enabled {
-                return Err(AckError::InvalidRecordState);
+                return Err(AckError::RenewDisabled);
             }
             let idx = self
                 .index(first_offset + i as i64)
@@ -556,7 +599,7 @@ mod tests {
     fn new_records_are_acquired_with_delivery_count_one() {
         let mut p = sp();
         assert_eq!(p.next_fetch_offset(), Some(0));
-        let a = p.acquire(&m("a"), 0, 100, &[batch(0, 4)]);
+        let a = p.acquire(&m("a"), 0, 100, AcquireMode::RecordLimit, &[batch(0, 4)]);
         assert_eq!(
             a,
             vec![Acquired {
@@ -569,33 +612,55 @@ mod tests {
         assert_eq!(p.record(3), Some((RecordState::Acquired, 1)));
         // Nothing available: the next read starts at the end.
         assert_eq!(p.next_fetch_offset(), Some(5));
-        assert!(p.acquire(&m("b"), 0, 100, &[batch(0, 4)]).is_empty());
+        assert!(p
+            .acquire(&m("b"), 0, 100, AcquireMode::RecordLimit, &[batch(0, 4)])
+            .is_empty());
     }
 
     #[test]
     fn max_records_bounds_an_acquisition() {
         let mut p = sp();
-        let a = p.acquire(&m("a"), 0, 3, &[batch(0, 9)]);
+        let a = p.acquire(&m("a"), 0, 3, AcquireMode::RecordLimit, &[batch(0, 9)]);
         assert_eq!(a[0].last_offset, 2);
         assert_eq!(p.end_offset(), 3);
-        let b = p.acquire(&m("b"), 0, 100, &[batch(0, 9)]);
+        let b = p.acquire(&m("b"), 0, 100, AcquireMode::RecordLimit, &[batch(0, 9)]);
         assert_eq!((b[0].first_offset, b[0].last_offset), (3, 9));
+    }
+
+    #[test]
+    fn batch_optimized_takes_whole_batches_and_starts_none_past_max_records() {
+        // Kafka 4.4 with batches of 5 and max_records 7: offsets 0-9 (two whole batches).
+        let mut p = sp();
+        let log = [batch(0, 4), batch(5, 9), batch(10, 14)];
+        let a = p.acquire(&m("a"), 0, 7, AcquireMode::BatchOptimized, &log);
+        assert_eq!((a[0].first_offset, a[0].last_offset), (0, 9));
+        assert_eq!(p.end_offset(), 10);
+        // Record-limit mode splits the batch: exactly 2.
+        let b = p.acquire(&m("b"), 0, 2, AcquireMode::RecordLimit, &log);
+        assert_eq!((b[0].first_offset, b[0].last_offset), (10, 11));
+        // A batch whose records are all taken counts nothing: the next one is started.
+        let c = p.acquire(&m("c"), 0, 1, AcquireMode::BatchOptimized, &log);
+        assert_eq!((c[0].first_offset, c[0].last_offset), (12, 14));
+        assert_eq!(AcquireMode::from_i8(1), Some(AcquireMode::RecordLimit));
+        assert_eq!(AcquireMode::from_i8(2), None);
     }
 
     #[test]
     fn accept_moves_the_start_offset_and_is_never_redelivered() {
         let mut p = sp();
-        p.acquire(&m("a"), 0, 100, &[batch(0, 4)]);
+        p.acquire(&m("a"), 0, 100, AcquireMode::RecordLimit, &[batch(0, 4)]);
         p.acknowledge("a", 0, 4, &[1], 1).unwrap();
         assert_eq!(p.start_offset(), 5);
         assert_eq!(p.next_fetch_offset(), Some(5));
-        assert!(p.acquire(&m("a"), 2, 100, &[batch(0, 4)]).is_empty());
+        assert!(p
+            .acquire(&m("a"), 2, 100, AcquireMode::RecordLimit, &[batch(0, 4)])
+            .is_empty());
     }
 
     #[test]
     fn accept_in_the_middle_waits_for_the_first_records() {
         let mut p = sp();
-        p.acquire(&m("a"), 0, 100, &[batch(0, 4)]);
+        p.acquire(&m("a"), 0, 100, AcquireMode::RecordLimit, &[batch(0, 4)]);
         p.acknowledge("a", 2, 4, &[1], 1).unwrap();
         assert_eq!(p.start_offset(), 0);
         assert_eq!(p.record(2), Some((RecordState::Acknowledged, 1)));
@@ -606,11 +671,11 @@ mod tests {
     #[test]
     fn release_makes_records_available_again_with_a_higher_delivery_count() {
         let mut p = sp();
-        p.acquire(&m("a"), 0, 100, &[batch(0, 1)]);
+        p.acquire(&m("a"), 0, 100, AcquireMode::RecordLimit, &[batch(0, 1)]);
         p.acknowledge("a", 0, 1, &[2], 1).unwrap();
         assert_eq!(p.record(0), Some((RecordState::Available, 1)));
         assert_eq!(p.next_fetch_offset(), Some(0));
-        let a = p.acquire(&m("b"), 2, 100, &[batch(0, 1)]);
+        let a = p.acquire(&m("b"), 2, 100, AcquireMode::RecordLimit, &[batch(0, 1)]);
         assert_eq!(
             a,
             vec![Acquired {
@@ -624,7 +689,7 @@ mod tests {
     #[test]
     fn reject_archives() {
         let mut p = sp();
-        p.acquire(&m("a"), 0, 100, &[batch(0, 1)]);
+        p.acquire(&m("a"), 0, 100, AcquireMode::RecordLimit, &[batch(0, 1)]);
         p.acknowledge("a", 1, 1, &[3], 1).unwrap();
         assert_eq!(p.record(1), Some((RecordState::Archived, 1)));
         p.acknowledge("a", 0, 0, &[3], 1).unwrap();
@@ -634,7 +699,7 @@ mod tests {
     #[test]
     fn only_the_acquiring_member_may_acknowledge() {
         let mut p = sp();
-        p.acquire(&m("a"), 0, 100, &[batch(0, 1)]);
+        p.acquire(&m("a"), 0, 100, AcquireMode::RecordLimit, &[batch(0, 1)]);
         assert_eq!(
             p.acknowledge("b", 0, 0, &[1], 1),
             Err(AckError::InvalidRecordState)
@@ -654,8 +719,8 @@ mod tests {
     #[test]
     fn a_refused_batch_changes_nothing() {
         let mut p = sp();
-        p.acquire(&m("a"), 0, 1, &[batch(0, 0)]);
-        p.acquire(&m("b"), 0, 1, &[batch(1, 1)]);
+        p.acquire(&m("a"), 0, 1, AcquireMode::RecordLimit, &[batch(0, 0)]);
+        p.acquire(&m("b"), 0, 1, AcquireMode::RecordLimit, &[batch(1, 1)]);
         assert_eq!(
             p.acknowledge("a", 0, 1, &[1], 1),
             Err(AckError::InvalidRecordState)
@@ -666,7 +731,7 @@ mod tests {
     #[test]
     fn malformed_batches_are_invalid_requests() {
         let mut p = sp();
-        p.acquire(&m("a"), 0, 100, &[batch(0, 3)]);
+        p.acquire(&m("a"), 0, 100, AcquireMode::RecordLimit, &[batch(0, 3)]);
         assert_eq!(
             p.acknowledge("a", 0, 3, &[1, 1], 1),
             Err(AckError::InvalidRequest)
@@ -684,10 +749,10 @@ mod tests {
     #[test]
     fn renew_is_invalid_record_state_unless_enabled() {
         let mut p = sp();
-        p.acquire(&m("a"), 0, 100, &[batch(0, 0)]);
+        p.acquire(&m("a"), 0, 100, AcquireMode::RecordLimit, &[batch(0, 0)]);
         assert_eq!(
             p.acknowledge("a", 0, 0, &[4], 1),
-            Err(AckError::InvalidRecordState)
+            Err(AckError::RenewDisabled)
         );
         p.limits.renew_enabled = true;
         p.acknowledge("a", 0, 0, &[4], 20_000).unwrap();
@@ -701,7 +766,7 @@ mod tests {
     #[test]
     fn expired_locks_make_records_available_again() {
         let mut p = sp();
-        p.acquire(&m("a"), 1000, 100, &[batch(0, 2)]);
+        p.acquire(&m("a"), 1000, 100, AcquireMode::RecordLimit, &[batch(0, 2)]);
         assert_eq!(p.next_lock_expiry(), Some(31_000));
         p.expire_locks(30_999);
         assert_eq!(p.record(0), Some((RecordState::Acquired, 1)));
@@ -713,22 +778,28 @@ mod tests {
             p.acknowledge("a", 0, 2, &[1], 31_001),
             Err(AckError::InvalidRecordState)
         );
-        let a = p.acquire(&m("b"), 31_001, 100, &[batch(0, 2)]);
+        let a = p.acquire(
+            &m("b"),
+            31_001,
+            100,
+            AcquireMode::RecordLimit,
+            &[batch(0, 2)],
+        );
         assert_eq!(a[0].delivery_count, 2);
     }
 
     #[test]
     fn locks_taken_at_different_times_expire_each_at_its_time() {
         let mut p = sp();
-        p.acquire(&m("a"), 0, 1, &[batch(0, 1)]);
-        p.acquire(&m("b"), 10_000, 1, &[batch(1, 1)]);
+        p.acquire(&m("a"), 0, 1, AcquireMode::RecordLimit, &[batch(0, 1)]);
+        p.acquire(&m("b"), 10_000, 1, AcquireMode::RecordLimit, &[batch(1, 1)]);
         p.expire_locks(29_999);
         assert_eq!(p.record(0), Some((RecordState::Acquired, 1)));
         p.expire_locks(30_000);
         assert_eq!(p.record(0), Some((RecordState::Available, 1)));
         assert_eq!(p.record(1), Some((RecordState::Acquired, 1)));
         // A renewed lock (re-acquired here) moves the bound down again.
-        p.acquire(&m("c"), 5_000, 1, &[batch(0, 0)]);
+        p.acquire(&m("c"), 5_000, 1, AcquireMode::RecordLimit, &[batch(0, 0)]);
         p.expire_locks(35_000);
         assert_eq!(p.record(0), Some((RecordState::Available, 2)));
         assert_eq!(p.record(1), Some((RecordState::Acquired, 1)));
@@ -741,13 +812,15 @@ mod tests {
     fn the_delivery_count_limit_archives() {
         let mut p = sp();
         for n in 1..=5 {
-            let a = p.acquire(&m("a"), 0, 100, &[batch(0, 0)]);
+            let a = p.acquire(&m("a"), 0, 100, AcquireMode::RecordLimit, &[batch(0, 0)]);
             assert_eq!(a[0].delivery_count, n);
             p.acknowledge("a", 0, 0, &[2], 0).unwrap();
         }
         // The fifth release archives: the record is never delivered again.
         assert_eq!(p.start_offset(), 1);
-        assert!(p.acquire(&m("a"), 0, 100, &[batch(0, 0)]).is_empty());
+        assert!(p
+            .acquire(&m("a"), 0, 100, AcquireMode::RecordLimit, &[batch(0, 0)])
+            .is_empty());
     }
 
     #[test]
@@ -759,9 +832,9 @@ mod tests {
                 ..Limits::default()
             },
         );
-        p.acquire(&m("a"), 0, 100, &[batch(0, 0)]);
+        p.acquire(&m("a"), 0, 100, AcquireMode::RecordLimit, &[batch(0, 0)]);
         p.expire_locks(u64::MAX / 2);
-        p.acquire(&m("a"), 0, 100, &[batch(0, 0)]);
+        p.acquire(&m("a"), 0, 100, AcquireMode::RecordLimit, &[batch(0, 0)]);
         p.expire_locks(u64::MAX / 2);
         assert_eq!(p.start_offset(), 1);
     }
@@ -769,8 +842,8 @@ mod tests {
     #[test]
     fn releasing_a_member_frees_only_its_records() {
         let mut p = sp();
-        p.acquire(&m("a"), 0, 2, &[batch(0, 3)]);
-        p.acquire(&m("b"), 0, 2, &[batch(0, 3)]);
+        p.acquire(&m("a"), 0, 2, AcquireMode::RecordLimit, &[batch(0, 3)]);
+        p.acquire(&m("b"), 0, 2, AcquireMode::RecordLimit, &[batch(0, 3)]);
         p.release_member("a");
         assert_eq!(p.record(0), Some((RecordState::Available, 1)));
         assert_eq!(p.record(2), Some((RecordState::Acquired, 1)));
@@ -783,6 +856,7 @@ mod tests {
             &m("a"),
             0,
             100,
+            AcquireMode::RecordLimit,
             &[
                 batch(0, 1),
                 LogBatch {
@@ -813,7 +887,7 @@ mod tests {
                 ..Limits::default()
             },
         );
-        let a = p.acquire(&m("a"), 0, 100, &[batch(0, 9)]);
+        let a = p.acquire(&m("a"), 0, 100, AcquireMode::RecordLimit, &[batch(0, 9)]);
         assert_eq!(a[0].last_offset, 2);
         assert_eq!(p.next_fetch_offset(), None);
         p.acknowledge("a", 0, 0, &[1], 0).unwrap();
@@ -823,14 +897,14 @@ mod tests {
     #[test]
     fn a_batch_starting_before_the_start_offset_is_acquired_from_it() {
         let mut p = SharePartition::new(10, Limits::default());
-        let a = p.acquire(&m("a"), 0, 100, &[batch(5, 12)]);
+        let a = p.acquire(&m("a"), 0, 100, AcquireMode::RecordLimit, &[batch(5, 12)]);
         assert_eq!((a[0].first_offset, a[0].last_offset), (10, 12));
     }
 
     #[test]
     fn encode_decode_keeps_done_records_and_delivery_counts_and_drops_locks() {
         let mut p = sp();
-        p.acquire(&m("a"), 0, 100, &[batch(0, 3)]);
+        p.acquire(&m("a"), 0, 100, AcquireMode::RecordLimit, &[batch(0, 3)]);
         p.acknowledge("a", 1, 1, &[1], 0).unwrap();
         p.acknowledge("a", 2, 2, &[2], 0).unwrap();
         let mut buf = Vec::new();
@@ -856,9 +930,9 @@ mod tests {
                 ..Limits::default()
             },
         );
-        p.acquire(&m("a"), 0, 100, &[batch(0, 0)]);
+        p.acquire(&m("a"), 0, 100, AcquireMode::RecordLimit, &[batch(0, 0)]);
         p.acknowledge("a", 0, 0, &[2], 0).unwrap();
-        p.acquire(&m("a"), 0, 100, &[batch(0, 0)]);
+        p.acquire(&m("a"), 0, 100, AcquireMode::RecordLimit, &[batch(0, 0)]);
         // Acquired a second time when the broker dies: never delivered a third time.
         let mut buf = Vec::new();
         p.encode(&mut buf);

@@ -422,7 +422,7 @@ impl StateLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::share::partition::{LogBatch, RecordState};
+    use crate::share::partition::{AcquireMode, LogBatch, RecordState};
     use std::sync::Arc;
 
     fn sample() -> HashMap<SpKey, SharePartition> {
@@ -432,6 +432,7 @@ mod tests {
             &m,
             0,
             100,
+            AcquireMode::RecordLimit,
             &[LogBatch {
                 base_offset: 5,
                 last_offset: 9,

@@ -1086,4 +1086,111 @@ pub fn push_all(out: &mut Vec<Sequence>) {
                         .with_value(Some(s("604800000")))])]),
         );
     }));
+
+    // --- share groups (KIP-932): ShareFetch/ShareAcknowledge v2 (KIP-1206 acquire modes,
+    // KIP-1222 RENEW) and DescribeShareGroupOffsets v1 (KIP-1226 lag), four batches of 5.
+    out.push(seq("share/v2-acquire-modes-renew-and-lag", |c| {
+        let t = c.create_quiet("sh2", 1, &[]);
+        let g = c.name("sg2");
+        let id = c.topic_id(&t);
+        for _ in 0..4 {
+            let v = c.v(ApiKey::Produce);
+            c.quiet(v, produce_req(v, &t, id, 0, batch(5)));
+        }
+        c.await_coordinator(&g, 0);
+        c.quiet(
+            1,
+            IncrementalAlterConfigsRequest::default().with_resources(vec![
+                incremental_alter_configs_request::AlterConfigsResource::default()
+                    .with_resource_type(32)
+                    .with_resource_name(s(&g))
+                    .with_configs(vec![
+                        incremental_alter_configs_request::AlterableConfig::default()
+                            .with_name(s("share.auto.offset.reset"))
+                            .with_value(Some(s("earliest")))
+                            .with_config_operation(0),
+                    ]),
+            ]),
+        );
+        let member = "AAAAAAAAAAAAAAAAAAAAAA";
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < until {
+            let r = c.quiet(
+                1,
+                ShareGroupHeartbeatRequest::default()
+                    .with_group_id(gid(&g))
+                    .with_member_id(s(member))
+                    .with_member_epoch(0)
+                    .with_subscribed_topic_names(Some(vec![tn(&t)])),
+            );
+            if r.is_some_and(|r| r.error_code == 0) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let fetch = |epoch: i32, max: i32, mode: i8| {
+            ShareFetchRequest::default()
+                .with_group_id(Some(gid(&g)))
+                .with_member_id(Some(s(member)))
+                .with_share_session_epoch(epoch)
+                .with_max_wait_ms(500)
+                .with_min_bytes(1)
+                .with_max_bytes(1 << 20)
+                .with_max_records(max)
+                .with_batch_size(max)
+                .with_share_acquire_mode(mode)
+                .with_topics(vec![share_fetch_request::FetchTopic::default()
+                    .with_topic_id(id)
+                    .with_partitions(vec![
+                        share_fetch_request::FetchPartition::default().with_partition_index(0),
+                    ])])
+        };
+        let ack = |epoch: i32, first: i64, kind: i8, renew: bool| {
+            ShareAcknowledgeRequest::default()
+                .with_group_id(Some(gid(&g)))
+                .with_member_id(Some(s(member)))
+                .with_share_session_epoch(epoch)
+                .with_is_renew_ack(renew)
+                .with_topics(vec![share_acknowledge_request::AcknowledgeTopic::default()
+                    .with_topic_id(id)
+                    .with_partitions(vec![
+                        share_acknowledge_request::AcknowledgePartition::default()
+                            .with_partition_index(0)
+                            .with_acknowledgement_batches(vec![
+                                share_acknowledge_request::AcknowledgementBatch::default()
+                                    .with_first_offset(first)
+                                    .with_last_offset(first)
+                                    .with_acknowledge_types(vec![kind]),
+                            ]),
+                    ])])
+        };
+        c.call_v(2, fetch(0, 7, 0)); // batch-optimized: 0-9
+        c.call_v(2, fetch(1, 7, 1)); // record-limit: 10-16
+        c.call_v(2, fetch(2, 2, 1)); // 17-18
+        c.call_v(1, fetch(3, 3, 0)); // v1: 19
+        c.call_v(1, ack(4, 0, 4, false)); // RENEW at v1: INVALID_REQUEST
+        c.call_v(2, ack(5, 0, 4, false)); // without IsRenewAck: INVALID_REQUEST
+        c.call_v(2, ack(6, 0, 4, true)); // renewed
+        c.call_v(2, ack(7, 1, 1, true)); // ACCEPT rides along
+        c.call_v(2, ack(8, 2, 1, false));
+        let mut renew = fetch(9, 0, 0)
+            .with_max_wait_ms(5)
+            .with_min_bytes(0)
+            .with_max_bytes(0)
+            .with_is_renew_ack(true);
+        renew.topics[0].partitions[0].acknowledgement_batches =
+            vec![share_fetch_request::AcknowledgementBatch::default()
+                .with_first_offset(3)
+                .with_last_offset(3)
+                .with_acknowledge_types(vec![4])];
+        c.call_v(2, renew.clone()); // max_wait_ms not 0: INVALID_REQUEST
+        c.call_v(2, renew.with_max_wait_ms(0)); // acknowledges only
+        let describe = DescribeShareGroupOffsetsRequest::default().with_groups(vec![
+            describe_share_group_offsets_request::DescribeShareGroupOffsetsRequestGroup::default()
+                .with_group_id(gid(&g))
+                .with_topics(None),
+        ]);
+        c.call_v(1, describe.clone()); // start 0, lag 18
+        c.call_v(0, describe);
+    }));
 }

@@ -182,6 +182,10 @@ final class ShareScenarios {
         p.put("share.acknowledgement.mode", "explicit");
         p.put("fetch.max.wait.ms", "200");
         p.put("max.poll.records", "20");
+        // KIP-1206: at most max.poll.records acquired per fetch (the default, batch_optimized,
+        // acquires whole batches, hundreds of records here), so what a killed worker holds was
+        // acquired at most a poll before the kill and its locks run out LOCK_MS after it.
+        p.put("share.acquire.mode", "record_limit");
         long workMs = Long.parseLong(System.getProperty("work.ms", "5"));
         try (KafkaShareConsumer<byte[], byte[]> c =
                      new KafkaShareConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
