@@ -286,36 +286,51 @@ impl Fs for RealFs {
 }
 
 /// `pwritev` until every byte of `parts` is written (short writes and EINTR
-/// resume where they stopped; at most `IOV_MAX` parts per call).
+/// resume where they stopped), up to [`IOV_CHUNK`] parts per call from an
+/// array on the stack: no allocation on the produce path.
 fn write_all_vectored_at(file: &File, parts: &[&[u8]], mut pos: u64) -> io::Result<()> {
-    const IOV_MAX: usize = 1024;
-    let mut rest: Vec<&[u8]> = parts.iter().copied().filter(|p| !p.is_empty()).collect();
-    let mut first = 0;
-    while first < rest.len() {
-        let iov: Vec<io::IoSlice<'_>> = rest[first..rest.len().min(first + IOV_MAX)]
-            .iter()
-            .map(|p| io::IoSlice::new(p))
-            .collect();
-        let mut n = match rustix::io::pwritev(file, &iov, pos) {
+    // Where the unwritten bytes start: part `first`, from byte `skip` in it.
+    let (mut first, mut skip) = (0, 0);
+    while first < parts.len() {
+        let mut iov = [io::IoSlice::new(&[]); IOV_CHUNK];
+        let mut k = 0;
+        for (n, p) in parts[first..].iter().enumerate() {
+            if k == IOV_CHUNK {
+                break;
+            }
+            let p = if n == 0 { &p[skip..] } else { p };
+            if !p.is_empty() {
+                iov[k] = io::IoSlice::new(p);
+                k += 1;
+            }
+        }
+        if k == 0 {
+            break; // only empty parts are left
+        }
+        let mut n = match rustix::io::pwritev(file, &iov[..k], pos) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => n,
             Err(rustix::io::Errno::INTR) => continue,
             Err(e) => return Err(e.into()),
         };
         pos += n as u64;
-        while n > 0 {
-            let p = rest[first];
-            if p.len() <= n {
-                n -= p.len();
+        while n > 0 || (first < parts.len() && parts[first].len() == skip) {
+            let left = parts[first].len() - skip;
+            if left <= n {
+                n -= left;
                 first += 1;
+                skip = 0;
             } else {
-                rest[first] = &p[n..];
+                skip += n;
                 n = 0;
             }
         }
     }
     Ok(())
 }
+
+/// Parts per `pwritev` call (a record set of one batch is two parts).
+const IOV_CHUNK: usize = 16;
 
 pub(crate) fn real() -> Arc<dyn Fs> {
     Arc::new(RealFs)
