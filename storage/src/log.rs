@@ -23,7 +23,7 @@ use crate::open_logs::{Evict, OpenLogs};
 use crate::region::FileRegion;
 use crate::segment::{self, now_ms, AppendBatch, OpenMode, Segment, SegmentParams};
 use crate::swap;
-use crate::validate::{validate, ProduceRules, ValidatedBatches, ValidationError};
+use crate::validate::{validate, ProduceRules, ValidatedBatch, ValidatedBatches, ValidationError};
 use arc_swap::ArcSwapOption;
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
@@ -578,7 +578,10 @@ impl LoadedLog {
         // The request's bytes are written as they are but for each batch's
         // header, patched in a copy of its own (no copy of the records).
         let src = batches.bytes();
-        let mut heads: Vec<[u8; HEADER_LEN]> = Vec::with_capacity(batches.batches().len());
+        // The first batch's header on the stack (most record sets are one batch),
+        // the others' in a Vec.
+        let mut first_head = [0u8; HEADER_LEN];
+        let mut more_heads: Vec<[u8; HEADER_LEN]> = Vec::new();
         let _w = inner.writer.lock();
         inner.check_open()?;
         let log_end = inner.log_end.load(Ordering::Acquire);
@@ -590,12 +593,13 @@ impl LoadedLog {
             let (pos, len) = (vb.position, vb.len);
             let lod = vb.last_offset_delta as i64;
             let body = &src[pos + HEADER_LEN..pos + len];
-            heads.push(
-                src[pos..pos + HEADER_LEN]
-                    .try_into()
-                    .expect("a whole header"),
-            );
-            let b = heads.last_mut().expect("just pushed");
+            let b = if metas.is_empty() {
+                &mut first_head
+            } else {
+                more_heads.push([0u8; HEADER_LEN]);
+                more_heads.last_mut().expect("just pushed")
+            };
+            b.copy_from_slice(&src[pos..pos + HEADER_LEN]);
             b[..8].copy_from_slice(&next.to_be_bytes());
             if let Some(epoch) = opts.leader_epoch {
                 b[LEADER_EPOCH_POS..LEADER_EPOCH_POS + 4].copy_from_slice(&epoch.to_be_bytes());
@@ -638,17 +642,28 @@ impl LoadedLog {
         let aged = active.size() > 0 && active.waited_for_roll(max_ts) > cfg.segment_ms as i64;
         let mut rolled = false;
         // The parts to write: each batch's patched header, then its records.
-        let mut parts: Vec<&[u8]> = Vec::with_capacity(2 * heads.len());
-        for (vb, head) in batches.batches().iter().zip(&heads) {
-            parts.push(head);
-            parts.push(&src[vb.position + HEADER_LEN..vb.position + vb.len]);
-        }
+        let vbs = batches.batches();
+        let body = |vb: &ValidatedBatch| &src[vb.position + HEADER_LEN..vb.position + vb.len];
+        let one: [&[u8]; 2];
+        let many: Vec<&[u8]>;
+        let parts: &[&[u8]] = if vbs.len() == 1 {
+            one = [&first_head, body(&vbs[0])];
+            &one
+        } else {
+            let heads = std::iter::once(&first_head).chain(&more_heads);
+            many = vbs
+                .iter()
+                .zip(heads)
+                .flat_map(|(vb, head)| [&head[..], body(vb)])
+                .collect();
+            &many
+        };
         debug_assert_eq!(parts.iter().map(|p| p.len()).sum::<usize>(), src.len());
         if aged || !active.fits(src.len() as u64, next - 1, seg_bytes) {
             active = inner.roll(&view, log_end, &cfg)?;
             rolled = true;
         }
-        active.append_parts(&*inner.fs, &parts, &metas, cfg.index_interval_bytes)?;
+        active.append_parts(&*inner.fs, parts, &metas, cfg.index_interval_bytes)?;
         inner.log_end.store(next, Ordering::Release);
         let _ = inner.first_unflushed_ms.compare_exchange(
             -1,
