@@ -894,6 +894,12 @@ pub(crate) fn rewrite_crc(batch: &mut [u8]) {
     batch[CRC_POS..CRC_POS + 4].copy_from_slice(&crc.to_be_bytes());
 }
 
+/// [`rewrite_crc`] for a batch held as its header and, apart, the rest.
+pub(crate) fn rewrite_header_crc(head: &mut [u8; HEADER_LEN], body: &[u8]) {
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&head[ATTRIBUTES_POS..]), body);
+    head[CRC_POS..CRC_POS + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,8 +12,8 @@
 //! new segment — recovery scans whole segments from the one holding it).
 
 use crate::batch::{
-    rewrite_crc, BatchHeader, ATTRIBUTES_POS, LEADER_EPOCH_POS, MAX_TIMESTAMP_POS,
-    TIMESTAMP_TYPE_BIT,
+    rewrite_header_crc, BatchHeader, ATTRIBUTES_POS, HEADER_LEN, LEADER_EPOCH_POS,
+    MAX_TIMESTAMP_POS, TIMESTAMP_TYPE_BIT,
 };
 use crate::config::{LogConfig, TimestampType};
 use crate::durability::{atomic_write, io_err, seal, unseal, GroupCommit};
@@ -23,7 +23,7 @@ use crate::open_logs::{Evict, OpenLogs};
 use crate::region::FileRegion;
 use crate::segment::{self, now_ms, AppendBatch, OpenMode, Segment, SegmentParams};
 use crate::swap;
-use crate::validate::{validate, ProduceRules, ValidatedBatches, ValidationError};
+use crate::validate::{validate, ProduceRules, ValidatedBatch, ValidatedBatches, ValidationError};
 use arc_swap::ArcSwapOption;
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
@@ -575,7 +575,13 @@ impl LoadedLog {
         let lat = opts
             .log_append_time
             .or_else(|| (cfg.timestamp_type == TimestampType::LogAppendTime).then(now_ms));
-        let mut buf = batches.bytes().to_vec();
+        // The request's bytes are written as they are but for each batch's
+        // header, patched in a copy of its own (no copy of the records).
+        let src = batches.bytes();
+        // The first batch's header on the stack (most record sets are one batch),
+        // the others' in a Vec.
+        let mut first_head = [0u8; HEADER_LEN];
+        let mut more_heads: Vec<[u8; HEADER_LEN]> = Vec::new();
         let _w = inner.writer.lock();
         inner.check_open()?;
         let log_end = inner.log_end.load(Ordering::Acquire);
@@ -586,7 +592,14 @@ impl LoadedLog {
         for vb in batches.batches() {
             let (pos, len) = (vb.position, vb.len);
             let lod = vb.last_offset_delta as i64;
-            let b = &mut buf[pos..pos + len];
+            let body = &src[pos + HEADER_LEN..pos + len];
+            let b = if metas.is_empty() {
+                &mut first_head
+            } else {
+                more_heads.push([0u8; HEADER_LEN]);
+                more_heads.last_mut().expect("just pushed")
+            };
+            b.copy_from_slice(&src[pos..pos + HEADER_LEN]);
             b[..8].copy_from_slice(&next.to_be_bytes());
             if let Some(epoch) = opts.leader_epoch {
                 b[LEADER_EPOCH_POS..LEADER_EPOCH_POS + 4].copy_from_slice(&epoch.to_be_bytes());
@@ -596,14 +609,14 @@ impl LoadedLog {
                     | TIMESTAMP_TYPE_BIT;
                 b[ATTRIBUTES_POS..ATTRIBUTES_POS + 2].copy_from_slice(&attrs.to_be_bytes());
                 b[MAX_TIMESTAMP_POS..MAX_TIMESTAMP_POS + 8].copy_from_slice(&t.to_be_bytes());
-                rewrite_crc(b);
+                rewrite_header_crc(b, body);
             } else if crate::batch::be_i64(b, MAX_TIMESTAMP_POS) != vb.max_timestamp {
                 // Some clients (sarama) leave the header's max timestamp unset (-1);
                 // as Kafka does, store the one the records give, so lookups by time
                 // and retention see the real timestamps.
                 b[MAX_TIMESTAMP_POS..MAX_TIMESTAMP_POS + 8]
                     .copy_from_slice(&vb.max_timestamp.to_be_bytes());
-                rewrite_crc(b);
+                rewrite_header_crc(b, body);
             }
             let batch_max = crate::batch::be_i64(b, MAX_TIMESTAMP_POS);
             max_ts = max_ts.max(batch_max);
@@ -628,11 +641,29 @@ impl LoadedLog {
         // timestamp against the segment's first batch), strictly past segment.ms.
         let aged = active.size() > 0 && active.waited_for_roll(max_ts) > cfg.segment_ms as i64;
         let mut rolled = false;
-        if aged || !active.fits(buf.len() as u64, next - 1, seg_bytes) {
+        // The parts to write: each batch's patched header, then its records.
+        let vbs = batches.batches();
+        let body = |vb: &ValidatedBatch| &src[vb.position + HEADER_LEN..vb.position + vb.len];
+        let one: [&[u8]; 2];
+        let many: Vec<&[u8]>;
+        let parts: &[&[u8]] = if vbs.len() == 1 {
+            one = [&first_head, body(&vbs[0])];
+            &one
+        } else {
+            let heads = std::iter::once(&first_head).chain(&more_heads);
+            many = vbs
+                .iter()
+                .zip(heads)
+                .flat_map(|(vb, head)| [&head[..], body(vb)])
+                .collect();
+            &many
+        };
+        debug_assert_eq!(parts.iter().map(|p| p.len()).sum::<usize>(), src.len());
+        if aged || !active.fits(src.len() as u64, next - 1, seg_bytes) {
             active = inner.roll(&view, log_end, &cfg)?;
             rolled = true;
         }
-        active.append(&*inner.fs, &buf, &metas, cfg.index_interval_bytes)?;
+        active.append_parts(&*inner.fs, parts, &metas, cfg.index_interval_bytes)?;
         inner.log_end.store(next, Ordering::Release);
         let _ = inner.first_unflushed_ms.compare_exchange(
             -1,
@@ -657,7 +688,7 @@ impl LoadedLog {
             max_timestamp: max_ts,
             log_start_offset: log_start,
             record_count: records,
-            bytes: buf.len(),
+            bytes: src.len(),
         })
     }
 

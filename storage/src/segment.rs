@@ -542,6 +542,7 @@ impl Segment {
     }
 
     /// Append `buf` (whole batches with offsets assigned) at the end.
+    #[cfg(test)]
     pub(crate) fn append(
         &self,
         fs: &dyn Fs,
@@ -549,8 +550,21 @@ impl Segment {
         batches: &[AppendBatch],
         index_interval: u32,
     ) -> Result<()> {
+        self.append_parts(fs, &[buf], batches, index_interval)
+    }
+
+    /// Append the concatenation of `parts` (whole batches with offsets
+    /// assigned; `AppendBatch::pos_in_buf` counts from the first part) at the
+    /// end, in one vectored write.
+    pub(crate) fn append_parts(
+        &self,
+        fs: &dyn Fs,
+        parts: &[&[u8]],
+        batches: &[AppendBatch],
+        index_interval: u32,
+    ) -> Result<()> {
         let pos = self.size();
-        let end = pos + buf.len() as u64;
+        let end = pos + parts.iter().map(|p| p.len() as u64).sum::<u64>();
         {
             let cap = self.map().capacity() as u64;
             if end > cap {
@@ -565,7 +579,7 @@ impl Segment {
                 retired.push(Arc::downgrade(&old));
             }
         }
-        if let Err(e) = fs.write_at(&self.file, &self.log_path, buf, pos) {
+        if let Err(e) = fs.write_parts_at(&self.file, &self.log_path, parts, pos) {
             // Cut whatever part of the write landed so it cannot resurface (as
             // batches nobody acknowledged) after a restart. If this fails too,
             // recovery truncates it at the next unclean open.

@@ -107,6 +107,15 @@ impl Fs for TimedFs {
     fn write_at(&self, file: &File, path: &Path, buf: &[u8], pos: u64) -> io::Result<()> {
         self.inner.write_at(file, path, buf, pos)
     }
+    fn write_parts_at(
+        &self,
+        file: &File,
+        path: &Path,
+        parts: &[&[u8]],
+        pos: u64,
+    ) -> io::Result<()> {
+        self.inner.write_parts_at(file, path, parts, pos)
+    }
     fn sync(&self, file: &File, path: &Path) -> io::Result<()> {
         self.timed(path, || self.inner.sync(file, path))
     }
