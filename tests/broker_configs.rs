@@ -13,9 +13,6 @@ use kafka_protocol::messages::alter_configs_request::{
 };
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::describe_configs_response::DescribeConfigsResult;
-use kafka_protocol::messages::incremental_alter_configs_request::{
-    AlterConfigsResource, AlterableConfig,
-};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -47,36 +44,8 @@ async fn incremental(
     name: &str,
     ops: &[(&str, Option<&str>, i8)],
 ) -> (i16, Option<String>) {
-    let req = IncrementalAlterConfigsRequest::default().with_resources(vec![
-        AlterConfigsResource::default()
-            .with_resource_type(resource_type)
-            .with_resource_name(s(name))
-            .with_configs(
-                ops.iter()
-                    .map(|(k, v, op)| {
-                        AlterableConfig::default()
-                            .with_name(s(k))
-                            .with_value(v.map(s))
-                            .with_config_operation(*op)
-                    })
-                    .collect(),
-            ),
-    ]);
-    let ResponseKind::IncrementalAlterConfigs(r) = c
-        .call(
-            RequestKind::IncrementalAlterConfigs(req),
-            ApiKey::IncrementalAlterConfigs,
-            1,
-        )
+    c.incremental_alter_configs(resource_type, name, ops, false)
         .await
-    else {
-        panic!()
-    };
-    let res = &r.responses[0];
-    (
-        res.error_code,
-        res.error_message.as_ref().map(|m| m.to_string()),
-    )
 }
 
 async fn legacy_alter(

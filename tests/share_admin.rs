@@ -6,9 +6,6 @@
 mod support;
 
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
-use kafka_protocol::messages::incremental_alter_configs_request::{
-    AlterConfigsResource, AlterableConfig,
-};
 use kafka_protocol::messages::share_fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
@@ -35,30 +32,8 @@ macro_rules! call {
 /// IncrementalAlterConfigs v1 (what Kafka 4.4's Admin sends) on one group:
 /// (error code, message).
 async fn alter(c: &mut RawClient, group: &str, ops: &[(&str, Option<&str>, i8)]) -> (i16, String) {
-    let req = IncrementalAlterConfigsRequest::default().with_resources(vec![
-        AlterConfigsResource::default()
-            .with_resource_type(GROUP)
-            .with_resource_name(s(group))
-            .with_configs(
-                ops.iter()
-                    .map(|(k, v, op)| {
-                        AlterableConfig::default()
-                            .with_name(s(k))
-                            .with_value(v.map(s))
-                            .with_config_operation(*op)
-                    })
-                    .collect(),
-            ),
-    ]);
-    let r = call!(c, IncrementalAlterConfigs, req, 1);
-    let r = &r.responses[0];
-    (
-        r.error_code,
-        r.error_message
-            .as_ref()
-            .map(|m| m.to_string())
-            .unwrap_or_default(),
-    )
+    let (code, message) = c.incremental_alter_configs(GROUP, group, ops, false).await;
+    (code, message.unwrap_or_default())
 }
 
 /// DescribeConfigs v4 of one group: (name, value, source) of every entry, or the error.

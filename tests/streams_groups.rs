@@ -1157,10 +1157,6 @@ async fn assignment_interval_endpoint_epoch_and_client_tags_as_kafka_4_4() {
 
 #[tokio::test]
 async fn the_group_config_streams_assignment_interval_ms_delays_the_next_target() {
-    use kafka_protocol::messages::incremental_alter_configs_request::{
-        AlterConfigsResource, AlterableConfig,
-    };
-    use kafka_protocol::messages::IncrementalAlterConfigsRequest;
     let b = TestBroker::start(GROUP_SETTINGS).await;
     b.create_topic("gi-in", 2);
     let mut c = RawClient::connect(b.addr()).await;
@@ -1168,30 +1164,8 @@ async fn the_group_config_streams_assignment_interval_ms_delays_the_next_target(
     // The broker's interval is 0 here; the group's own is 10 s (Kafka allows up to
     // group.streams.max.assignment.interval.ms, 15 s).
     async fn alter(c: &mut RawClient, value: &'static str) -> (i16, Option<String>) {
-        let req = IncrementalAlterConfigsRequest::default().with_resources(vec![
-            AlterConfigsResource::default()
-                .with_resource_type(32) // GROUP
-                .with_resource_name(StrBytes::from_static_str("gi-app"))
-                .with_configs(vec![AlterableConfig::default()
-                    .with_name(StrBytes::from_static_str("streams.assignment.interval.ms"))
-                    .with_value(Some(StrBytes::from_static_str(value)))
-                    .with_config_operation(0)]),
-        ]);
-        let ResponseKind::IncrementalAlterConfigs(r) = c
-            .call(
-                RequestKind::IncrementalAlterConfigs(req),
-                ApiKey::IncrementalAlterConfigs,
-                1,
-            )
-            .await
-        else {
-            panic!()
-        };
-        let r = &r.responses[0];
-        (
-            r.error_code,
-            r.error_message.as_ref().map(|m| m.to_string()),
-        )
+        let ops = [("streams.assignment.interval.ms", Some(value), 0)];
+        c.incremental_alter_configs(32, "gi-app", &ops, false).await // 32: GROUP
     }
     assert_eq!(
         alter(&mut c, "15001").await,

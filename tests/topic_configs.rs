@@ -14,9 +14,6 @@ use bytes::Bytes;
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::describe_configs_response::DescribeConfigsResourceResult;
-use kafka_protocol::messages::incremental_alter_configs_request::{
-    AlterConfigsResource, AlterableConfig,
-};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -160,36 +157,8 @@ async fn alter(
     ops: &[(&str, Option<&str>, i8)],
     validate_only: bool,
 ) -> (i16, Option<String>) {
-    let req = IncrementalAlterConfigsRequest::default()
-        .with_resources(vec![AlterConfigsResource::default()
-            .with_resource_type(TOPIC_RESOURCE)
-            .with_resource_name(s(topic))
-            .with_configs(
-                ops.iter()
-                    .map(|(k, v, op)| {
-                        AlterableConfig::default()
-                            .with_name(s(k))
-                            .with_value(v.map(s))
-                            .with_config_operation(*op)
-                    })
-                    .collect(),
-            )])
-        .with_validate_only(validate_only);
-    let ResponseKind::IncrementalAlterConfigs(r) = c
-        .call(
-            RequestKind::IncrementalAlterConfigs(req),
-            ApiKey::IncrementalAlterConfigs,
-            1,
-        )
+    c.incremental_alter_configs(TOPIC_RESOURCE, topic, ops, validate_only)
         .await
-    else {
-        panic!()
-    };
-    let res = &r.responses[0];
-    (
-        res.error_code,
-        res.error_message.as_ref().map(|m| m.to_string()),
-    )
 }
 
 #[tokio::test]

@@ -16,6 +16,52 @@ pub struct RawClient {
 }
 
 impl RawClient {
+    /// IncrementalAlterConfigs v1 (what Kafka 4.4's Admin sends) on one resource,
+    /// `ops` as (name, value, operation): its (error code, error message).
+    pub async fn incremental_alter_configs(
+        &mut self,
+        resource_type: i8,
+        name: &str,
+        ops: &[(&str, Option<&str>, i8)],
+        validate_only: bool,
+    ) -> (i16, Option<String>) {
+        use kafka_protocol::messages::incremental_alter_configs_request::{
+            AlterConfigsResource, AlterableConfig,
+        };
+        use kafka_protocol::messages::IncrementalAlterConfigsRequest;
+        let s = |v: &str| StrBytes::from_string(v.to_string());
+        let req = IncrementalAlterConfigsRequest::default()
+            .with_resources(vec![AlterConfigsResource::default()
+                .with_resource_type(resource_type)
+                .with_resource_name(s(name))
+                .with_configs(
+                    ops.iter()
+                        .map(|(k, v, op)| {
+                            AlterableConfig::default()
+                                .with_name(s(k))
+                                .with_value(v.map(s))
+                                .with_config_operation(*op)
+                        })
+                        .collect(),
+                )])
+            .with_validate_only(validate_only);
+        let ResponseKind::IncrementalAlterConfigs(r) = self
+            .call(
+                RequestKind::IncrementalAlterConfigs(req),
+                ApiKey::IncrementalAlterConfigs,
+                1,
+            )
+            .await
+        else {
+            panic!("IncrementalAlterConfigs answered with another response")
+        };
+        let r = &r.responses[0];
+        (
+            r.error_code,
+            r.error_message.as_ref().map(|m| m.to_string()),
+        )
+    }
+
     pub async fn connect(addr: impl ToSocketAddrs) -> RawClient {
         let stream = bounded("connect", TcpStream::connect(addr))
             .await
