@@ -105,9 +105,11 @@ pub fn groups(state: &BrokerState, now_ms: i64) -> Vec<GroupFigures> {
 
 /// Every share group as the admin API's group figures: per share-partition,
 /// its start offset (SPSO, the share group's counterpart of a committed
-/// offset: every record before it is acknowledged) as `committed`, and the
-/// records from it to the log end as `lag` (records in flight after it count
-/// as lag until the start offset moves past them). `lag_seconds` is 0: the
+/// offset: every record before it is acknowledged) as `committed`, and as
+/// `lag` what Kafka's DescribeShareGroupOffsets v1 answers (KIP-1226): the
+/// records from it to the log end less those after it already acknowledged
+/// or archived, so the console, `/metrics` and `kafka-share-groups
+/// --describe --offsets` show one figure. `lag_seconds` is 0: the
 /// share-partition does not say which record past its start is the oldest
 /// undelivered one.
 pub fn share_groups(b: &BrokerState) -> Vec<GroupFigures> {
@@ -121,6 +123,10 @@ pub fn share_groups(b: &BrokerState) -> Vec<GroupFigures> {
                 .start_offsets(&g.group_id)
                 .into_iter()
                 .map(|(topic, partition, start)| {
+                    let complete = b
+                        .share
+                        .lag_basis(&(g.group_id.clone(), topic, partition))
+                        .map_or(0, |(_, complete)| complete);
                     let end = b
                         .partitions
                         .topic_by_id(uuid::Uuid::from_u128(topic))
@@ -137,7 +143,7 @@ pub fn share_groups(b: &BrokerState) -> Vec<GroupFigures> {
                         partition,
                         committed: start,
                         log_end_offset: end,
-                        lag: (end - start).max(0),
+                        lag: (end - start - complete).max(0),
                         lag_seconds: 0.0,
                     }
                 })
@@ -371,7 +377,7 @@ impl Collector for BrokerCollector {
         gauge_family(
             &mut encoder,
             "weir_sharegroup_lag",
-            "Records from the share-partition's start offset to the log end offset.",
+            "Records from the share-partition's start offset to the log end offset not yet acknowledged or archived (Kafka's share-partition lag).",
             rows.iter().map(|(l, p)| (l.clone(), p.lag)),
         )?;
         Ok(())
