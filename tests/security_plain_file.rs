@@ -40,6 +40,13 @@ fn plain_user(file: &Path, user: &str, password: &str, extra: &[&str]) -> std::p
     child.wait_with_output().unwrap()
 }
 
+/// Write `file` whole, by renaming a temporary file over it.
+fn replace_file(file: &Path, content: &str) {
+    let tmp = file.with_extension("tmp");
+    std::fs::write(&tmp, content).unwrap();
+    std::fs::rename(&tmp, file).unwrap();
+}
+
 fn add_user(file: &Path, user: &str, password: &str) {
     let out = plain_user(file, user, password, &[]);
     assert!(
@@ -157,14 +164,16 @@ async fn file_users_authenticate_and_changes_apply_without_a_restart() {
     wait_for(addr, "alice", "alice-secret", false).await;
     assert_eq!(login(addr, "alice", "alice-new").await.0, 0);
 
-    // A file that turns bad keeps the previous users.
+    // A file that turns bad keeps the previous users. (Replaced whole, as
+    // `weir plain-user` does: an in-place write can be read half-way, e.g.
+    // empty, which is a valid file of no users.)
     let good = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(&file, format!("{good}garbage line\n")).unwrap();
+    replace_file(&file, &format!("{good}garbage line\n"));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(login(addr, "bob", "bob-secret").await.0, 0);
 
     // Deleted: refused.
-    std::fs::write(&file, good).unwrap();
+    replace_file(&file, &good);
     let out = plain_user(&file, "bob", "", &["--delete"]);
     assert!(out.status.success(), "{out:?}");
     wait_for(addr, "bob", "bob-secret", false).await;
