@@ -1093,10 +1093,6 @@ pub fn push_all(out: &mut Vec<Sequence>) {
         let t = c.create_quiet("sh2", 1, &[]);
         let g = c.name("sg2");
         let id = c.topic_id(&t);
-        for _ in 0..4 {
-            let v = c.v(ApiKey::Produce);
-            c.quiet(v, produce_req(v, &t, id, 0, batch(5)));
-        }
         c.await_coordinator(&g, 0);
         c.quiet(
             1,
@@ -1164,6 +1160,32 @@ pub fn push_all(out: &mut Vec<Sequence>) {
                             ]),
                     ])])
         };
+        for _ in 0..4 {
+            let v = c.v(ApiKey::Produce);
+            c.quiet(v, produce_req(v, &t, id, 0, batch(5)));
+        }
+        // Kafka initialises a share-partition on its first ShareFetch, asynchronously,
+        // and a fetch that finds it initialising answers no records even after its
+        // max_wait_ms (seen on a fresh and on a loaded Kafka). So both brokers first
+        // fetch quietly until records come, and release them (RELEASE, 2): the
+        // recorded fetches then see the same state on both, delivery count 2 for 0-9.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < until {
+            let got = c.quiet(2, fetch(0, 7, 0)).and_then(|r| {
+                let p = r.responses.first()?.partitions.first()?;
+                Some((
+                    p.acquired_records.first()?.first_offset,
+                    p.acquired_records.last()?.last_offset,
+                ))
+            });
+            if let Some((first, last)) = got {
+                let mut release = ack(1, first, 2, false);
+                release.topics[0].partitions[0].acknowledgement_batches[0].last_offset = last;
+                c.quiet(2, release);
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
         c.call_v(2, fetch(0, 7, 0)); // batch-optimized: 0-9
         c.call_v(2, fetch(1, 7, 1)); // record-limit: 10-16
         c.call_v(2, fetch(2, 2, 1)); // 17-18
