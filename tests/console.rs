@@ -1001,20 +1001,23 @@ async fn share_groups_are_listed_with_members_assignment_and_start_offsets() {
         panic!("{resp:?}")
     };
     assert_eq!(r.error_code, 0, "{r:?}");
-    let fetch = ShareFetchRequest::default()
-        .with_group_id(Some(GroupId(StrBytes::from_static_str("shared"))))
-        .with_member_id(Some(StrBytes::from_string(member.clone())))
-        .with_share_session_epoch(0)
-        .with_max_wait_ms(0)
-        .with_min_bytes(1)
-        .with_max_bytes(1 << 20)
-        .with_max_records(100)
-        .with_batch_size(100)
-        .with_topics(vec![FetchTopic::default()
-            .with_topic_id(topic_id)
-            .with_partitions(vec![FetchPartition::default()
-                .with_partition_index(0)
-                .with_partition_max_bytes(1 << 20)])]);
+    let fetch_at = |epoch: i32| {
+        ShareFetchRequest::default()
+            .with_group_id(Some(GroupId(StrBytes::from_static_str("shared"))))
+            .with_member_id(Some(StrBytes::from_string(member.clone())))
+            .with_share_session_epoch(epoch)
+            .with_max_wait_ms(0)
+            .with_min_bytes(1)
+            .with_max_bytes(1 << 20)
+            .with_max_records(100)
+            .with_batch_size(100)
+            .with_topics(vec![FetchTopic::default()
+                .with_topic_id(topic_id)
+                .with_partitions(vec![FetchPartition::default()
+                    .with_partition_index(0)
+                    .with_partition_max_bytes(1 << 20)])])
+    };
+    let fetch = fetch_at(0);
     let resp = c
         .call(RequestKind::ShareFetch(fetch), ApiKey::ShareFetch, 1)
         .await;
@@ -1029,20 +1032,7 @@ async fn share_groups_are_listed_with_members_assignment_and_start_offsets() {
     tokio::task::spawn_blocking(move || produce(&addr, "queue", 1, 5))
         .await
         .unwrap();
-    let acquire = ShareFetchRequest::default()
-        .with_group_id(Some(GroupId(StrBytes::from_static_str("shared"))))
-        .with_member_id(Some(StrBytes::from_string(member.clone())))
-        .with_share_session_epoch(1)
-        .with_max_wait_ms(0)
-        .with_min_bytes(1)
-        .with_max_bytes(1 << 20)
-        .with_max_records(100)
-        .with_batch_size(100)
-        .with_topics(vec![FetchTopic::default()
-            .with_topic_id(topic_id)
-            .with_partitions(vec![FetchPartition::default()
-                .with_partition_index(0)
-                .with_partition_max_bytes(1 << 20)])]);
+    let acquire = fetch_at(1);
     let resp = c
         .call(RequestKind::ShareFetch(acquire), ApiKey::ShareFetch, 1)
         .await;
