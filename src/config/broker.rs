@@ -154,6 +154,9 @@ pub const BROKER_KEYS: &[KeyDef] = &[
     int("log.retention.hours", -1, i32::MAX as i64, "168"),
     int("log.retention.bytes", -1, i64::MAX, "-1"),
     int("log.segment.bytes", 14, i32::MAX as i64, "1073741824"),
+    // The default of the topic key `file.delete.delay.ms` (how long a deleted segment
+    // waits, renamed `.deleted`, before its files are removed).
+    int("log.segment.delete.delay.ms", 0, i64::MAX, "60000"),
     int("log.roll.ms", 1, i64::MAX, "604800000"),
     int("log.roll.hours", 1, i32::MAX as i64, "168"),
     int("log.retention.check.interval.ms", 1, i64::MAX, "300000"),

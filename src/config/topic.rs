@@ -485,6 +485,7 @@ mod tests {
             "cleanup.policy",
             "compression.type",
             "delete.retention.ms",
+            "file.delete.delay.ms",
             "flush.messages",
             "flush.ms",
             "index.interval.bytes",
@@ -592,6 +593,16 @@ mod tests {
             ("1073741824", ConfigSource::Default)
         );
         assert_eq!(cfg.max_message_bytes(&broker), 500);
+        // A broker key only Kafka's server.properties names (no weir flag) still sets the
+        // topic default, as `log.segment.delete.delay.ms` does for `file.delete.delay.ms`.
+        broker
+            .set("log.segment.delete.delay.ms", "1000", Source::Cli)
+            .unwrap();
+        let e = cfg.effective("file.delete.delay.ms", &broker).unwrap();
+        assert_eq!(
+            (e.value.as_str(), e.source),
+            ("1000", ConfigSource::StaticBroker)
+        );
     }
 
     #[test]
