@@ -251,6 +251,13 @@ async fn serve_stream<R, W>(
                 tracing::debug!("closing connection from {}: {e}", peer.addr);
                 break;
             }
+            Err(FrameError::Io(e)) if peer_went_away(&e) => {
+                // A client that closes or resets its socket between requests (many close
+                // TLS without close_notify): routine, as Kafka's Selector logs a
+                // disconnection at debug.
+                tracing::debug!("closing connection from {}: {e}", peer.addr);
+                break;
+            }
             Err(e) => {
                 tracing::warn!("closing connection from {}: {e}", peer.addr);
                 break;
@@ -535,4 +542,13 @@ fn unsupported_api_versions(prefix: HeaderPrefix) -> Outcome {
         Ok(parts) => Outcome::Respond(parts),
         Err(e) => Outcome::Close(e.to_string()),
     }
+}
+
+/// The peer closed or reset its side: nothing the broker did wrong, nothing to warn about.
+fn peer_went_away(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    matches!(
+        e.kind(),
+        UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe
+    )
 }
