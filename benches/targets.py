@@ -32,7 +32,9 @@ catchup: RECORDS x 1 KiB written to 4 partitions, broker restarted, the segment 
   the same load on the machine (clients, disk, CPU) without the broker's own share; the
   tail's figures against a normal run tell the machine's part from the broker's.
   --svg PATH: the tail's latency over time (weir bench --svg), of the last run.
-throughput: RECORDS x 1 KiB produced to 8 partitions unpaced, then consumed from earliest.
+throughput: RECORDS x 1 KiB produced to 8 partitions unpaced, then consumed from earliest
+  (warm: the data was just written), with the broker's CPU seconds (utime + stime from
+  /proc) per GB produced and per GB consumed.
 minbytes: fetch.min.bytes timing over a raw socket. FETCHES times each: a batch consumer's
   fetch (min 1 MiB, max wait 500 ms, the Java consumer's limits: 1 MiB per partition, 50 MiB
   per response) parked at the log end while 64 KiB batches are
@@ -440,17 +442,30 @@ def run_minbytes(args, weir, data_dir):
         b.stop()
 
 
+def proc_cpu_secs(pid):
+    """utime + stime of a process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_throughput(args, weir, data_dir):
     b = Broker(weir, data_dir)
+    gb = args.records * 1024 / 1e9
     try:
+        c0 = proc_cpu_secs(b.proc.pid)
         p = bench(args, "produce", "--bootstrap", b.addr, "--topic", "t", "--create",
                   "--partitions", "8", "--records", str(args.records), "--record-size", "1024")
+        c1 = proc_cpu_secs(b.proc.pid)
         c = bench(args, "consume", "--bootstrap", b.addr, "--topic", "t", "--from", "earliest",
                   "--records", str(args.records))
+        c2 = proc_cpu_secs(b.proc.pid)
     finally:
         b.stop()
     return {"produce_mb_per_s": fig(p, "produce_payload_mb_per_s"),
-            "consume_mb_per_s": fig(c, "consume_payload_mb_per_s")}
+            "consume_mb_per_s": fig(c, "consume_payload_mb_per_s"),
+            "broker_cpu_s_per_gb_produced": (c1 - c0) / gb,
+            "broker_cpu_s_per_gb_consumed": (c2 - c1) / gb}
 
 
 CHECKS = {"startup": run_startup, "e2e": run_e2e, "catchup": run_catchup,
