@@ -154,6 +154,9 @@ pub struct UsersFile {
     users: ArcSwap<BTreeMap<String, Entry>>,
     /// The bytes last loaded (a change of content, not only of mtime, reloads).
     last: parking_lot::Mutex<Vec<u8>>,
+    /// Changed bytes read once: loaded only when the next read gives them again, so a
+    /// file being written in place (read half-way, or empty) is never loaded.
+    pending: parking_lot::Mutex<Option<Vec<u8>>>,
     /// Hashed for an unknown user, so that it costs what a known one does.
     dummy: Entry,
 }
@@ -181,6 +184,7 @@ impl UsersFile {
             listener: listener.to_string(),
             users: ArcSwap::from_pointee(users),
             last: parking_lot::Mutex::new(bytes),
+            pending: parking_lot::Mutex::new(None),
             dummy: Entry::new("", DEFAULT_ITERATIONS),
         })
     }
@@ -205,14 +209,22 @@ impl UsersFile {
         }
     }
 
-    /// Re-read the file when its content changed: `Ok(true)` when reloaded;
-    /// on error the previous users stay.
+    /// Re-read the file; load it when its content changed and two reads in a row
+    /// agree on the new content: `Ok(true)` when reloaded; on error the previous
+    /// users stay.
     pub fn reload_if_changed(&self) -> Result<bool, String> {
         let bytes = std::fs::read(&self.path).map_err(|e| e.to_string())?;
         let mut last = self.last.lock();
+        let mut pending = self.pending.lock();
         if *last == bytes {
+            *pending = None;
             return Ok(false);
         }
+        if pending.as_ref() != Some(&bytes) {
+            *pending = Some(bytes);
+            return Ok(false);
+        }
+        *pending = None;
         let users = parse(&String::from_utf8_lossy(&bytes))?;
         self.users.store(Arc::new(users));
         *last = bytes;
@@ -386,6 +398,27 @@ mod tests {
         // RFC 8018 PBKDF2-HMAC-SHA-512, "password"/"salt", 1 iteration (first bytes).
         let k = derive(b"password", b"salt", 1);
         assert_eq!(&k[..4], &[0x86, 0x7f, 0x70, 0xcf]);
+    }
+
+    #[test]
+    fn a_change_loads_only_when_two_reads_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users");
+        let alice = line("alice", &Entry::new("a-secret", 1000)) + "\n";
+        std::fs::write(&path, &alice).unwrap();
+        let f = UsersFile::load(&path, "L").unwrap();
+        assert_eq!(f.len(), 1);
+        // Caught half-way through an in-place rewrite: empty, then the new content.
+        std::fs::write(&path, "").unwrap();
+        assert_eq!(f.reload_if_changed(), Ok(false));
+        let both = format!("{alice}{}\n", line("bob", &Entry::new("b-secret", 1000)));
+        std::fs::write(&path, &both).unwrap();
+        assert_eq!(f.reload_if_changed(), Ok(false));
+        assert_eq!(f.len(), 1, "the empty read was never loaded");
+        assert_eq!(f.reload_if_changed(), Ok(true));
+        assert_eq!(f.len(), 2);
+        assert_eq!(f.verify("bob", "b-secret"), Some(true));
+        assert_eq!(f.reload_if_changed(), Ok(false));
     }
 
     #[test]
