@@ -4,22 +4,27 @@
 //! cleaner every `log.cleaner.backoff.ms` (compaction of topics whose policy
 //! includes `compact`, when `log.cleaner.enable`).
 //!
+//! A retention pass looks only at the logs with something due
+//! ([`RetentionSchedule`]) and a cleaner pass only at the compacted topics
+//! ([`CompactedTopics`]), so with many idle partitions a pass costs the work
+//! it does, not the partition count.
+//!
 //! Both run on one dedicated OS thread, never on the async workers: they do
 //! file removals, fsyncs and CPU-heavy re-encoding. The thread notices
 //! shutdown within [`POLL`] and abandons a clean in progress (the log keeps its
 //! pre-clean state for that group; the next start discards the partial file).
 
-use crate::config::topic::ResolvedTopicConfig;
-use crate::partitions::Partition;
+use crate::partitions::{Partition, Registry, Topic};
 use crate::state::BrokerState;
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir_storage::cleaner::CleanStats;
 use weir_storage::clock::now_ms;
 use weir_storage::retention::RetentionOutcome;
-use weir_storage::StorageError;
+use weir_storage::{StorageError, Store};
 
 /// How often the thread looks at the clock and the shutdown flag.
 const POLL: Duration = Duration::from_millis(50);
@@ -28,6 +33,10 @@ const POLL: Duration = Duration::from_millis(50);
 #[derive(Debug, Default)]
 pub struct LogManagerStats {
     pub retention_runs: AtomicU64,
+    /// Logs a retention pass looked at (due, changed, or after a config
+    /// change), all passes together: what a pass costs, whatever the
+    /// partition count.
+    pub retention_logs_looked: AtomicU64,
     pub segments_deleted: AtomicU64,
     pub bytes_deleted: AtomicU64,
     pub cleaner_runs: AtomicU64,
@@ -50,74 +59,185 @@ impl LogManagerStats {
     }
 }
 
-fn all_partitions(state: &BrokerState) -> Vec<(Arc<Partition>, Arc<ResolvedTopicConfig>)> {
-    partitions_where(state, |_| true)
+/// Which logs a retention pass looks at, and when, so that a pass costs the
+/// logs with something due rather than the partition count:
+///
+/// - The first pass looks at the logs that may hold more than their active
+///   segment (which retention never deletes): after a clean stop, those the
+///   clean-shutdown marker names ([`Store::multi_segment_logs`]), else every
+///   partition once, a one-segment log passed by without opening it (one
+///   listing of its directory, [`Partition::retention_idle`]; after an
+///   unclean stop every log is recovered, and so looked at, once).
+/// - After that a log is looked at again only when its segment list changes
+///   (a roll, a truncation, DeleteRecords, a cleaner swap:
+///   [`Store::take_changed_logs`]; only a roll gives a one-segment log a
+///   second one), when its due time comes, or after a config change.
+/// - A watched log's due time is when its oldest segment expires by
+///   `retention.ms` ([`weir_storage::retention::next_due_ms`]: only the
+///   oldest segment can go first); with `retention.bytes` set it is every
+///   pass (appends grow the log); with neither, never until its segments or
+///   its config change.
+/// - A config change (AlterConfigs / IncrementalAlterConfigs on the topic, a
+///   dynamic broker config: [`Registry::config_generation`]) makes every
+///   watched log due at the next pass, which applies the new config.
+#[derive(Debug, Default)]
+pub struct RetentionSchedule {
+    /// The first pass (every partition) is done.
+    swept: bool,
+    /// [`Registry::config_generation`] the due times were computed under.
+    config_generation: u64,
+    /// The logs holding more than their active segment, each with its due
+    /// time (`None`: not before its segments or config change).
+    watched: HashMap<(String, i32), Option<i64>>,
+    /// Due times, earliest first; an entry that no longer matches `watched` is stale.
+    due: BinaryHeap<Reverse<(i64, String, i32)>>,
 }
 
-/// The partitions of the topics whose config passes `keep` (a topic is looked
-/// at once, not each of its partitions).
-fn partitions_where(
-    state: &BrokerState,
-    keep: impl Fn(&ResolvedTopicConfig) -> bool,
-) -> Vec<(Arc<Partition>, Arc<ResolvedTopicConfig>)> {
-    state
-        .partitions
-        .topics()
-        .iter()
-        .filter(|t| keep(&t.resolved()))
-        .flat_map(|t| {
-            let cfg = t.resolved().clone();
-            t.partitions().into_iter().map(move |p| (p, cfg.clone()))
-        })
-        .collect()
-}
-
-/// One retention pass over every partition.
-pub fn run_retention(state: &BrokerState, stats: &LogManagerStats) {
-    let now = now_ms();
-    let started = Instant::now();
-    let all = all_partitions(state);
-    let (total, mut looked) = (all.len(), 0usize);
-    for (p, cfg) in all {
-        // A log with only its active segment: nothing can go. Known without
-        // opening the log (opening every log not opened yet, mapping it,
-        // made the first pass after a start cost every partition's files).
-        if p.retention_idle() {
-            continue;
-        }
-        looked += 1;
-        let policy = cfg.retention;
-        match p.apply_retention(&policy, now) {
-            Ok(RetentionOutcome {
-                deleted,
-                bytes_deleted,
-                log_start_offset,
-            }) => {
-                if !deleted.is_empty() {
-                    tracing::info!(
-                        "retention deleted {} segments ({bytes_deleted} bytes) of {}-{} ({}); log start offset now {log_start_offset}",
-                        deleted.len(),
-                        p.topic,
-                        p.index,
-                        reasons(&deleted),
-                    );
-                }
-                stats
-                    .segments_deleted
-                    .fetch_add(deleted.len() as u64, Ordering::Relaxed);
-                stats
-                    .bytes_deleted
-                    .fetch_add(bytes_deleted, Ordering::Relaxed);
-            }
-            Err(StorageError::Closed) => {}
-            Err(e) => tracing::error!("retention of {}-{} failed: {e}", p.topic, p.index),
-        }
+impl RetentionSchedule {
+    /// The logs watched now (holding more than their active segment).
+    pub fn watched(&self) -> usize {
+        self.watched.len()
     }
-    stats.retention_runs.fetch_add(1, Ordering::Relaxed);
-    tracing::debug!(
-        "retention pass: {total} partitions, {looked} looked at, {:.3} ms",
-        started.elapsed().as_secs_f64() * 1e3
-    );
+
+    /// One retention pass at time `now` (ms): the logs due, changed since the
+    /// last pass or (after a config change) watched, as the type's doc says.
+    pub fn pass(
+        &mut self,
+        partitions: &Registry,
+        store: &Store,
+        stats: &LogManagerStats,
+        now: i64,
+    ) {
+        let started = Instant::now();
+        // Taken before the first walk: a change after it is seen next pass.
+        let mut todo: Vec<(String, i32)> = store
+            .take_changed_logs()
+            .into_iter()
+            .map(|tp| (tp.topic, tp.partition))
+            .collect();
+        let generation = partitions.config_generation();
+        if !self.swept {
+            match store.multi_segment_logs() {
+                // After a clean stop the marker names the logs that may hold
+                // more than one segment: no other log can have work.
+                Some(logs) => todo.extend(logs.into_iter().map(|tp| (tp.topic, tp.partition))),
+                None => {
+                    for t in partitions.topics() {
+                        for p in t.partitions() {
+                            if !p.retention_idle() {
+                                todo.push((p.topic.clone(), p.index));
+                            }
+                        }
+                    }
+                }
+            }
+            self.swept = true;
+        } else if generation != self.config_generation {
+            todo.extend(self.watched.keys().cloned());
+        }
+        self.config_generation = generation;
+        while self
+            .due
+            .peek()
+            .is_some_and(|Reverse((at, _, _))| *at <= now)
+        {
+            let Some(Reverse((at, topic, index))) = self.due.pop() else {
+                break;
+            };
+            let key = (topic, index);
+            if self.watched.get(&key) == Some(&Some(at)) {
+                todo.push(key);
+            }
+        }
+        todo.sort_unstable();
+        todo.dedup();
+        let due = todo.len();
+        let mut looked = 0usize;
+        for key in todo {
+            let found = partitions
+                .topic(&key.0)
+                .and_then(|t| Some((t.partition(key.1)?, t.resolved().retention)));
+            let Some((p, policy)) = found else {
+                self.watched.remove(&key);
+                continue;
+            };
+            if p.retention_idle() {
+                self.watched.remove(&key);
+                continue;
+            }
+            looked += 1;
+            let next = match p.apply_retention(&policy, now) {
+                Ok(outcome) if outcome.deleted.is_empty() => outcome.next_due_ms,
+                Ok(outcome) => {
+                    report(stats, &p, &outcome);
+                    // The deletion noted a change of this log: forget it, then
+                    // read the segments again (a roll meanwhile is in them;
+                    // one after is noted again).
+                    store.forget_changed_log(&p.tp());
+                    p.retention_due(&policy, now)
+                }
+                Err(StorageError::Closed) => {
+                    // Deleted (or the store is closing): nothing to watch.
+                    self.watched.remove(&key);
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!("retention of {}-{} failed: {e}", p.topic, p.index);
+                    Some(now)
+                }
+            };
+            if next.is_none() && p.retention_idle() {
+                self.watched.remove(&key);
+                continue;
+            }
+            if let Some(at) = next {
+                self.due.push(Reverse((at, key.0.clone(), key.1)));
+            }
+            self.watched.insert(key, next);
+        }
+        if self.due.len() > 2 * self.watched.len() + 1024 {
+            // Drop the stale entries.
+            self.due = self
+                .watched
+                .iter()
+                .filter_map(|((t, i), at)| Some(Reverse(((*at)?, t.clone(), *i))))
+                .collect();
+        }
+        stats
+            .retention_logs_looked
+            .fetch_add(looked as u64, Ordering::Relaxed);
+        stats.retention_runs.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(
+            "retention pass: {due} due, {looked} looked at, {} watched, {:.3} ms",
+            self.watched.len(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    }
+}
+
+/// Log and count what one log's retention deleted.
+fn report(stats: &LogManagerStats, p: &Partition, outcome: &RetentionOutcome) {
+    let RetentionOutcome {
+        deleted,
+        bytes_deleted,
+        log_start_offset,
+        ..
+    } = outcome;
+    if !deleted.is_empty() {
+        tracing::info!(
+            "retention deleted {} segments ({bytes_deleted} bytes) of {}-{} ({}); log start offset now {log_start_offset}",
+            deleted.len(),
+            p.topic,
+            p.index,
+            reasons(deleted),
+        );
+    }
+    stats
+        .segments_deleted
+        .fetch_add(deleted.len() as u64, Ordering::Relaxed);
+    stats
+        .bytes_deleted
+        .fetch_add(*bytes_deleted, Ordering::Relaxed);
 }
 
 /// Why segments went, counted: `2 by time, 1 by size`.
@@ -137,13 +257,47 @@ fn reasons(deleted: &[(i64, weir_storage::RetentionReason)]) -> String {
     .join(", ")
 }
 
+/// The compacted topics, walked again only when a topic is added, deleted
+/// or grown or a config changes ([`Registry::topics_generation`]), so a
+/// cleaner pass costs the compacted partitions, not every partition.
+#[derive(Default)]
+pub struct CompactedTopics {
+    generation: Option<u64>,
+    topics: Vec<Arc<Topic>>,
+}
+
+impl CompactedTopics {
+    fn get(&mut self, partitions: &Registry) -> &[Arc<Topic>] {
+        let generation = partitions.topics_generation();
+        if self.generation != Some(generation) {
+            self.topics = partitions
+                .topics()
+                .into_iter()
+                .filter(|t| t.resolved().compacted)
+                .collect();
+            self.generation = Some(generation);
+        }
+        &self.topics
+    }
+}
+
 /// One cleaner pass over every compacted partition (dirtiest first).
-pub fn run_cleaner(state: &BrokerState, stats: &LogManagerStats, stop: &AtomicBool) {
+pub fn run_cleaner(
+    state: &BrokerState,
+    compacted: &mut CompactedTopics,
+    stats: &LogManagerStats,
+    stop: &AtomicBool,
+) {
     // Partitions found with nothing dirty are skipped until their log grows, so
     // a pass costs what changed, not the partition count.
     let started = Instant::now();
-    let mut due: Vec<_> = partitions_where(state, |cfg| cfg.compacted)
-        .into_iter()
+    let mut due: Vec<_> = compacted
+        .get(&state.partitions)
+        .iter()
+        .flat_map(|t| {
+            let cfg = t.resolved().clone();
+            t.partitions().into_iter().map(move |p| (p, cfg.clone()))
+        })
         .filter(|(p, _)| !p.cleaner_quiet())
         .map(|(p, cfg)| {
             let ccfg = cfg.cleaner;
@@ -266,6 +420,8 @@ fn run(state: Arc<BrokerState>, stats: Arc<LogManagerStats>) {
     let stop = Arc::new(AtomicBool::new(false));
     let mut next_retention = Instant::now() + retention_every;
     let mut next_clean = Instant::now() + backoff;
+    let mut retention = RetentionSchedule::default();
+    let mut compacted = CompactedTopics::default();
     loop {
         if state.is_shutting_down() {
             stop.store(true, Ordering::Relaxed);
@@ -273,7 +429,7 @@ fn run(state: Arc<BrokerState>, stats: Arc<LogManagerStats>) {
         }
         let now = Instant::now();
         if now >= next_retention {
-            run_retention(&state, &stats);
+            retention.pass(&state.partitions, &state.store, &stats, now_ms());
             next_retention = Instant::now() + retention_every;
         }
         if cleaner_enabled && now >= next_clean {
@@ -294,7 +450,7 @@ fn run(state: Arc<BrokerState>, stats: Arc<LogManagerStats>) {
                 });
                 (done, h)
             };
-            run_cleaner(&state, &stats, &stop);
+            run_cleaner(&state, &mut compacted, &stats, &stop);
             watcher.0.store(true, Ordering::Relaxed);
             let _ = watcher.1.join();
             // `log.cleaner.backoff.ms` is a dynamic broker config: read the
@@ -312,5 +468,235 @@ fn run(state: Arc<BrokerState>, stats: Arc<LogManagerStats>) {
             next_retention
         });
         std::thread::sleep(wake.saturating_duration_since(Instant::now()).min(POLL));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::topic::TopicConfig;
+    use crate::config::Settings;
+    use bytes::Bytes;
+    use weir_storage::{AppendOptions, BatchBuilder, Record};
+
+    const T0: i64 = 1_700_000_000_000;
+
+    /// A registry over a data dir that was stopped cleanly once (so logs
+    /// need no recovery: after an unclean stop every log is looked at once).
+    fn open(dir: &std::path::Path) -> (Arc<Store>, Registry) {
+        Store::open(dir).unwrap().close().unwrap();
+        let store = Arc::new(Store::open(dir).unwrap());
+        let reg = Registry::open(store.clone(), Arc::new(Settings::default())).unwrap();
+        reg.finish_loading();
+        (store, reg)
+    }
+
+    fn config(pairs: &[(&str, &str)]) -> TopicConfig {
+        TopicConfig::from_pairs(pairs.iter().copied()).unwrap()
+    }
+
+    /// One batch of one record stamped `ts`.
+    fn append(p: &Partition, ts: i64) {
+        let mut b = BatchBuilder::new();
+        b.push(Record {
+            offset: 0,
+            timestamp: ts,
+            key: Some(Bytes::from_static(b"k")),
+            value: Some(Bytes::from_static(b"v")),
+            headers: vec![],
+        });
+        p.coordinator_log()
+            .append(&b.build().unwrap(), AppendOptions::default())
+            .unwrap();
+    }
+
+    fn looked(stats: &LogManagerStats) -> u64 {
+        stats.retention_logs_looked.load(Ordering::Relaxed)
+    }
+
+    /// A topic of 20 idle partitions and `t` (segment.bytes 100, so
+    /// every batch after the first rolls), with 3 batches stamped T0 in `t-0`.
+    fn layout(reg: &Registry, t_config: &[(&str, &str)]) -> Arc<Partition> {
+        reg.create_topic("idle", 20, TopicConfig::default(), false)
+            .unwrap();
+        let mut pairs = vec![("segment.bytes", "100")];
+        pairs.extend_from_slice(t_config);
+        let t = reg
+            .create_topic("t", 1, config(&pairs), false)
+            .unwrap()
+            .unwrap();
+        let p = t.partition(0).unwrap();
+        for _ in 0..3 {
+            append(&p, T0);
+        }
+        assert_eq!(p.coordinator_log().segment_count(), 3);
+        p
+    }
+
+    #[test]
+    fn a_log_due_later_is_not_looked_at_before_its_time_and_goes_on_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, reg) = open(dir.path());
+        let p = layout(&reg, &[("retention.ms", "60000")]);
+        let stats = LogManagerStats::default();
+        let mut s = RetentionSchedule::default();
+        s.pass(&reg, &store, &stats, T0 + 1_000);
+        // Only the log with sealed segments; the 20 idle ones are passed by.
+        assert_eq!(looked(&stats), 1);
+        assert_eq!(s.watched(), 1);
+        // Its oldest segment expires at T0 + 60,001: no pass looks before.
+        for now in [T0 + 2_000, T0 + 30_000, T0 + 60_000] {
+            s.pass(&reg, &store, &stats, now);
+        }
+        assert_eq!(looked(&stats), 1);
+        assert_eq!(p.log_start_offset(), 0);
+        s.pass(&reg, &store, &stats, T0 + 60_001);
+        assert_eq!(looked(&stats), 2);
+        // Both sealed segments went (the active one never does).
+        assert_eq!(stats.segments_deleted.load(Ordering::Relaxed), 2);
+        assert_eq!(p.log_start_offset(), 2);
+        assert_eq!(p.coordinator_log().segment_count(), 1);
+        // Only the active segment left: no longer watched, and not looked at.
+        assert_eq!(s.watched(), 0);
+        s.pass(&reg, &store, &stats, T0 + 120_000);
+        assert_eq!(looked(&stats), 2);
+        // A roll makes it looked at by the next pass: the segment it sealed
+        // (stamped T0) expired long ago and goes at once.
+        append(&p, T0 + 200_000);
+        s.pass(&reg, &store, &stats, T0 + 200_001);
+        assert_eq!(looked(&stats), 3);
+        assert_eq!(p.log_start_offset(), 3);
+        assert_eq!(s.watched(), 0);
+        // Two more rolls: offset 3 (stamped T0 + 200,000) expires now, offset
+        // 4 (stamped T0 + 300,000) at T0 + 360,001, and not a pass before.
+        append(&p, T0 + 300_000);
+        append(&p, T0 + 300_000);
+        s.pass(&reg, &store, &stats, T0 + 300_000);
+        assert_eq!(looked(&stats), 4);
+        assert_eq!(p.log_start_offset(), 4);
+        assert_eq!(s.watched(), 1);
+        s.pass(&reg, &store, &stats, T0 + 360_000);
+        assert_eq!(looked(&stats), 4);
+        s.pass(&reg, &store, &stats, T0 + 360_001);
+        assert_eq!(looked(&stats), 5);
+        assert_eq!(p.log_start_offset(), 5);
+    }
+
+    #[test]
+    fn a_config_change_reschedules_at_the_next_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, reg) = open(dir.path());
+        // retention.ms at its default (7 days).
+        let p = layout(&reg, &[]);
+        let stats = LogManagerStats::default();
+        let mut s = RetentionSchedule::default();
+        s.pass(&reg, &store, &stats, T0 + 1_000);
+        s.pass(&reg, &store, &stats, T0 + 2_000);
+        assert_eq!(looked(&stats), 1);
+        assert_eq!(p.log_start_offset(), 0);
+        reg.set_topic_config(
+            "t",
+            config(&[("segment.bytes", "100"), ("retention.ms", "500")]),
+        )
+        .unwrap();
+        s.pass(&reg, &store, &stats, T0 + 2_000);
+        assert_eq!(looked(&stats), 2);
+        assert_eq!(p.log_start_offset(), 2);
+        // A dynamic broker config reschedules too: back to no time limit
+        // here, a size limit of 0 bytes from the broker default.
+        append(&p, T0 + 3_000);
+        reg.set_topic_config(
+            "t",
+            config(&[("segment.bytes", "100"), ("retention.ms", "-1")]),
+        )
+        .unwrap();
+        s.pass(&reg, &store, &stats, T0 + 3_000);
+        s.pass(&reg, &store, &stats, T0 + 4_000);
+        let before = looked(&stats);
+        assert_eq!(p.log_start_offset(), 2);
+        let mut settings = Settings::default();
+        settings
+            .set(
+                "log.retention.bytes",
+                "0",
+                crate::config::Source::DynamicDefault,
+            )
+            .unwrap();
+        reg.set_broker_settings(Arc::new(settings));
+        s.pass(&reg, &store, &stats, T0 + 4_000);
+        assert_eq!(looked(&stats), before + 1);
+        assert_eq!(p.log_start_offset(), 3);
+    }
+
+    #[test]
+    fn after_a_clean_restart_only_the_logs_the_marker_names_are_looked_at() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (store, reg) = open(dir.path());
+            layout(&reg, &[("retention.ms", "60000")]);
+            drop(reg);
+            store.close().unwrap();
+        }
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let reg = Registry::open(store.clone(), Arc::new(Settings::default())).unwrap();
+        let stats = LogManagerStats::default();
+        let mut s = RetentionSchedule::default();
+        s.pass(&reg, &store, &stats, T0 + 1_000);
+        assert_eq!(looked(&stats), 1);
+        assert_eq!(s.watched(), 1);
+        // The 20 idle logs were not opened, nor listed.
+        assert_eq!(store.open_log_count(), 1);
+        s.pass(&reg, &store, &stats, T0 + 60_001);
+        assert_eq!(looked(&stats), 2);
+        let p = reg.partition("t", 0).unwrap();
+        assert_eq!(p.log_start_offset(), 2);
+    }
+
+    #[test]
+    fn after_an_unclean_stop_the_first_pass_looks_at_every_log_once() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (_store, reg) = open(dir.path());
+            layout(&reg, &[("retention.ms", "60000")]);
+            // No close: as after a SIGKILL.
+        }
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        assert!(!store.was_clean_shutdown());
+        let reg = Registry::open(store.clone(), Arc::new(Settings::default())).unwrap();
+        let stats = LogManagerStats::default();
+        let mut s = RetentionSchedule::default();
+        s.pass(&reg, &store, &stats, T0 + 1_000);
+        // Every log recovers before anything is known of it: 21 looked at.
+        assert_eq!(looked(&stats), 21);
+        assert_eq!(s.watched(), 1);
+        s.pass(&reg, &store, &stats, T0 + 2_000);
+        assert_eq!(looked(&stats), 21);
+        s.pass(&reg, &store, &stats, T0 + 60_001);
+        assert_eq!(looked(&stats), 22);
+        assert_eq!(reg.partition("t", 0).unwrap().log_start_offset(), 2);
+    }
+
+    #[test]
+    fn deleted_records_and_deleted_topics_leave_the_schedule() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, reg) = open(dir.path());
+        let p = layout(&reg, &[]);
+        let stats = LogManagerStats::default();
+        let mut s = RetentionSchedule::default();
+        s.pass(&reg, &store, &stats, T0);
+        assert_eq!(s.watched(), 1);
+        // DeleteRecords removes the sealed segments itself; the change is
+        // seen at the next pass, which finds only the active segment.
+        p.delete_records(2).unwrap();
+        s.pass(&reg, &store, &stats, T0 + 1);
+        assert_eq!(s.watched(), 0);
+        append(&p, T0);
+        s.pass(&reg, &store, &stats, T0 + 2);
+        assert_eq!(s.watched(), 1);
+        reg.delete_topic("t").unwrap();
+        reg.set_topic_config("idle", config(&[("retention.ms", "1")]))
+            .unwrap();
+        s.pass(&reg, &store, &stats, T0 + 3);
+        assert_eq!(s.watched(), 0);
     }
 }

@@ -416,6 +416,55 @@ async fn small_segments_with_short_retention_lose_old_segments_and_consumers_res
     bounded("shutdown", broker.shutdown()).await.unwrap();
 }
 
+/// The retention schedule puts a log's next look at when its oldest segment
+/// expires (a week out at the default `retention.ms`); lowering
+/// `retention.ms` with IncrementalAlterConfigs must take effect at the next
+/// pass, not then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lowering_retention_ms_at_run_time_deletes_at_the_next_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[("log.retention.check.interval.ms", "100")]).await;
+    let addr = broker.addr();
+    create(addr, "later", &[("segment.bytes", "2048")]).await;
+    produce(addr, "later", 300, 50).await;
+    let segments = log_files(dir.path(), "later", ".log");
+    assert!(segments > 5, "{segments} segments");
+    // Passes go by (every 100 ms): nothing is due for a week.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(log_files(dir.path(), "later", ".log"), segments);
+    let mut raw = RawClient::connect(addr).await;
+    let set = AlterableConfig::default()
+        .with_name(StrBytes::from_static_str("retention.ms"))
+        .with_config_operation(0)
+        .with_value(Some(StrBytes::from_static_str("1")));
+    let req = RequestKind::IncrementalAlterConfigs(
+        IncrementalAlterConfigsRequest::default().with_resources(vec![
+            AlterConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(StrBytes::from_static_str("later"))
+                .with_configs(vec![set]),
+        ]),
+    );
+    let ResponseKind::IncrementalAlterConfigs(r) =
+        raw.call(req, ApiKey::IncrementalAlterConfigs, 1).await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        r.responses[0].error_code, 0,
+        "{:?}",
+        r.responses[0].error_message
+    );
+    eventually("every sealed segment deleted after the change", || {
+        log_files(dir.path(), "later", ".log") == 1
+    })
+    .await;
+    let (low, high) = watermarks(addr, "later");
+    assert_eq!(high, 300);
+    assert!(low > 0 && low < 300, "log start advanced to {low}");
+    bounded("shutdown", broker.shutdown()).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_bytes_bounds_the_partition_on_disk() {
     let dir = tempfile::tempdir().unwrap();

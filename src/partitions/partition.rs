@@ -450,6 +450,18 @@ impl Partition {
         apply_retention(&self.log, policy, self.high_watermark(), now_ms)
     }
 
+    /// When a retention pass could next delete something here under
+    /// `policy` (see [`weir_storage::retention::next_due_ms`]), from the
+    /// segments as they are now.
+    pub fn retention_due(&self, policy: &RetentionPolicy, now_ms: i64) -> Option<i64> {
+        weir_storage::retention::next_due_ms(
+            &self.log.segments(),
+            self.log.log_start_offset(),
+            policy,
+            now_ms,
+        )
+    }
+
     /// How much of the log the cleaner could compact (up to
     /// [`Partition::cleaner_upper_bound`]).
     pub fn dirty_info(&self, config: &CleanerConfig) -> DirtyInfo {

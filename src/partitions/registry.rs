@@ -24,7 +24,7 @@ use crate::ids;
 use crate::producer_state::ProducerStateTable;
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use uuid::Uuid;
 use weir_storage::{LogConfig, StorageError, Store, TopicPartition};
@@ -62,6 +62,12 @@ pub struct Registry {
     load_done: Condvar,
     /// Every topic is built (the fast path of the lookups).
     loaded: AtomicBool,
+    /// Bumped after any topic is added or deleted, grows, or has its config
+    /// changed ([`Registry::topics_generation`]).
+    topics_generation: AtomicU64,
+    /// Bumped after any topic's resolved config changes
+    /// ([`Registry::config_generation`]).
+    config_generation: AtomicU64,
 }
 
 /// The start-up load: the specs to build until a thread takes them, then
@@ -126,6 +132,8 @@ impl Registry {
             load: Mutex::new(Load::default()),
             load_done: Condvar::new(),
             loaded: AtomicBool::new(false),
+            topics_generation: AtomicU64::new(0),
+            config_generation: AtomicU64::new(0),
         };
         if let Some(data) = reg.store.read_checkpoint(PRODUCER_SNAPSHOT)? {
             // A damaged snapshot only costs a longer scan of the logs.
@@ -174,6 +182,8 @@ impl Registry {
                 topics.by_id.insert(topic.id, topic.clone());
                 topics.by_name.insert(topic.name.clone(), topic);
             }
+            drop(topics);
+            self.topics_changed();
         }
         drop(done);
         if adopted {
@@ -245,6 +255,7 @@ impl Registry {
                     match new {
                         Ok(new) => {
                             topic.partitions.write().extend(new);
+                            self.topics_changed();
                             adopted = true;
                         }
                         Err(e) => tracing::error!("could not adopt {}: {e}", tp.dir_name()),
@@ -278,6 +289,31 @@ impl Registry {
         let mut topics = self.topics.write();
         topics.by_id.insert(topic.id, topic.clone());
         topics.by_name.insert(topic.name.clone(), topic);
+        drop(topics);
+        self.topics_changed();
+    }
+
+    fn topics_changed(&self) {
+        self.topics_generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn configs_changed(&self) {
+        self.config_generation.fetch_add(1, Ordering::AcqRel);
+        self.topics_changed();
+    }
+
+    /// A count that changes (after the change is visible) whenever a topic is
+    /// added, deleted or grown, or a config changes: read it before walking
+    /// the topics, and a walk cached under the same count is still current.
+    pub fn topics_generation(&self) -> u64 {
+        self.topics_generation.load(Ordering::Acquire)
+    }
+
+    /// A count that changes (after the change is visible) whenever a topic's
+    /// resolved config changes (AlterConfigs on the topic, a dynamic broker
+    /// config): the retention schedule recomputes its due times then.
+    pub fn config_generation(&self) -> u64 {
+        self.config_generation.load(Ordering::Acquire)
     }
 
     fn build_topic(&self, spec: TopicSpec) -> Result<Arc<Topic>, TopicError> {
@@ -327,6 +363,7 @@ impl Registry {
             }
             topic.config.store(resolved);
         }
+        self.configs_changed();
     }
 
     pub fn topic(&self, name: &str) -> Option<Arc<Topic>> {
@@ -479,6 +516,8 @@ impl Registry {
         let mut topics = self.topics.write();
         topics.by_id.insert(topic.id, topic.clone());
         topics.by_name.insert(topic.name.clone(), topic.clone());
+        drop(topics);
+        self.topics_changed();
         Ok(Some(topic))
     }
 
@@ -511,6 +550,7 @@ impl Registry {
             topics.by_id.remove(&topic.id);
             topic
         };
+        self.topics_changed();
         // Forget the topic durably first: a crash before the data is gone leaves
         // directories that are adopted again on restart rather than lost silently.
         self.persist()?;
@@ -559,6 +599,7 @@ impl Registry {
             new.push(self.open_partition(name, i, &config.log)?);
         }
         topic.partitions.write().extend(new);
+        self.topics_changed();
         self.persist()
     }
 
@@ -575,6 +616,7 @@ impl Registry {
             p.set_log_config(resolved.log.clone());
         }
         topic.config.store(resolved);
+        self.configs_changed();
         self.persist()
     }
 

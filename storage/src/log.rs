@@ -146,6 +146,9 @@ struct Inner {
     evicted: AtomicBool,
     /// Changed since open (appends, truncation, log start): close has work to do.
     dirty: AtomicBool,
+    /// Where a change of the segment list is reported (the store's; see
+    /// [`OpenLogs::segments_changed`]); set before the log is first used.
+    changes: std::sync::OnceLock<Arc<OpenLogs>>,
 }
 
 /// One partition's log while it is open (its segments' files and maps held).
@@ -203,6 +206,9 @@ impl Inner {
     }
     fn set_view(&self, v: View) {
         *self.view.write() = Arc::new(v);
+        if let Some(changes) = self.changes.get() {
+            changes.segments_changed(&self.dir);
+        }
     }
     fn config(&self) -> LogConfig {
         self.config.read().clone()
@@ -536,6 +542,7 @@ impl LoadedLog {
             closed: AtomicBool::new(false),
             evicted: AtomicBool::new(false),
             dirty: AtomicBool::new(false),
+            changes: std::sync::OnceLock::new(),
         };
         if checkpoint.unwrap_or((0, 0)) != (log_start, recovery_point) {
             // Only when something changed: a clean start writes nothing.
@@ -1324,6 +1331,9 @@ impl PartitionLog {
         )?);
         self.recover.store(false, Ordering::Release);
         *self.last.lock() = None;
+        if let Some(ring) = &self.ring {
+            let _ = log.inner.changes.set(ring.clone());
+        }
         self.loaded.store(Some(log.clone()));
         drop(guard);
         self.referenced.store(true, Ordering::Relaxed);

@@ -10,7 +10,8 @@
 //! (raised to its hard limit at start) and `vm.max_map_count`.
 
 use parking_lot::Mutex;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Weak;
 
@@ -56,6 +57,10 @@ pub(crate) trait Evict: Send + Sync {
 pub(crate) struct OpenLogs {
     cap: AtomicUsize,
     ring: Mutex<VecDeque<Weak<dyn Evict>>>,
+    /// The directories of the logs whose segment list changed (a roll, a
+    /// truncation, a log start move, a cleaner swap) since the retention
+    /// schedule last took them ([`crate::store::Store::take_changed_logs`]).
+    changed: Mutex<HashSet<PathBuf>>,
 }
 
 impl std::fmt::Debug for OpenLogs {
@@ -72,7 +77,28 @@ impl OpenLogs {
         OpenLogs {
             cap: AtomicUsize::new(cap.max(1)),
             ring: Mutex::new(VecDeque::new()),
+            changed: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// The segment list of the log in `dir` changed (rare: file work, not
+    /// every append).
+    pub(crate) fn segments_changed(&self, dir: &Path) {
+        let mut changed = self.changed.lock();
+        if !changed.contains(dir) {
+            changed.insert(dir.to_path_buf());
+        }
+    }
+
+    /// Forget a note about `dir` (the retention pass that caused it looked
+    /// at the log again afterwards).
+    pub(crate) fn forget_changed(&self, dir: &Path) {
+        self.changed.lock().remove(dir);
+    }
+
+    /// The directories noted by [`OpenLogs::segments_changed`] since the last call.
+    pub(crate) fn take_changed(&self) -> Vec<PathBuf> {
+        self.changed.lock().drain().collect()
     }
 
     pub(crate) fn set_cap(&self, cap: usize) {

@@ -58,6 +58,9 @@ pub struct RetentionOutcome {
     pub bytes_deleted: u64,
     /// The log start offset after the pass.
     pub log_start_offset: i64,
+    /// When a pass can next have work here ([`next_due_ms`]; `None`: not
+    /// before the segments or the policy change).
+    pub next_due_ms: Option<i64>,
 }
 
 /// The oldest segments that may be deleted: how many of `segments` (oldest
@@ -106,6 +109,33 @@ pub fn select_deletable(
     out
 }
 
+/// The earliest time (ms) at which a retention pass could delete something
+/// from a log with these `segments` (oldest first) and this log start, if
+/// neither they nor `policy` change before: only the oldest segment can go
+/// first, so its age decides for time retention; a log over
+/// `retention.bytes` grows with every append, so with a size limit it is
+/// `now_ms` (look at every pass). `None`: nothing can go until the segments
+/// or the policy change (at most the active segment, or no limit).
+pub fn next_due_ms(
+    segments: &[SegmentInfo],
+    log_start_offset: i64,
+    policy: &RetentionPolicy,
+    now_ms: i64,
+) -> Option<i64> {
+    let oldest = segments.first().filter(|s| !s.is_active)?;
+    if oldest.next_offset <= log_start_offset || policy.retention_bytes.is_some() {
+        return Some(now_ms);
+    }
+    let ms = policy.retention_ms?;
+    let ts = if oldest.max_timestamp >= 0 {
+        oldest.max_timestamp
+    } else {
+        oldest.last_modified_ms
+    };
+    // Expired when `now - ts > ms`.
+    Some(ts.saturating_add(ms).saturating_add(1))
+}
+
 /// Apply `policy` to `log` now: delete the expired or excess oldest segments
 /// and advance the log start offset. `upper_bound` is the high watermark
 /// (nothing at or past it is deleted); pass the log end offset when every
@@ -139,6 +169,7 @@ fn apply_retention_open(
     if reasons.is_empty() {
         return Ok(RetentionOutcome {
             log_start_offset: log_start,
+            next_due_ms: next_due_ms(&segments, log_start, policy, now_ms),
             ..RetentionOutcome::default()
         });
     }
@@ -153,6 +184,7 @@ fn apply_retention_open(
             .collect(),
         bytes_deleted: gone.iter().map(|s| s.size_bytes).sum(),
         log_start_offset,
+        next_due_ms: next_due_ms(&segments[reasons.len()..], log_start_offset, policy, now_ms),
     })
 }
 
@@ -218,6 +250,32 @@ mod tests {
             select_deletable(&log3(), 10, &p, 25, 0),
             vec![RetentionReason::LogStart]
         );
+    }
+
+    #[test]
+    fn the_next_due_time_is_when_the_oldest_segment_expires() {
+        let p = RetentionPolicy::from_kafka(500, -1);
+        // Oldest segment's largest timestamp 1,000: expired once now - 1,000 > 500.
+        let due = next_due_ms(&log3(), 0, &p, 1_200).unwrap();
+        assert_eq!(due, 1_501);
+        assert!(select_deletable(&log3(), 0, &p, 25, due - 1).is_empty());
+        assert_eq!(select_deletable(&log3(), 0, &p, 25, due).len(), 1);
+        // No limit: never by time; only the active segment: nothing to do.
+        assert_eq!(
+            next_due_ms(&log3(), 0, &RetentionPolicy::default(), 7),
+            None
+        );
+        assert_eq!(next_due_ms(&log3()[2..], 0, &p, 7), None);
+        // A size limit or segments below the log start: every pass.
+        let size = RetentionPolicy::from_kafka(500, 1_000);
+        assert_eq!(next_due_ms(&log3(), 0, &size, 7), Some(7));
+        assert_eq!(
+            next_due_ms(&log3(), 10, &RetentionPolicy::default(), 7),
+            Some(7)
+        );
+        // Without timestamps the modification time (5) counts.
+        let segs = vec![seg(0, 10, 100, -1, false), seg(10, 12, 1, 9, true)];
+        assert_eq!(next_due_ms(&segs, 0, &p, 0), Some(506));
     }
 
     #[test]

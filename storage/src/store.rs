@@ -227,6 +227,39 @@ impl Store {
             .collect()
     }
 
+    /// The logs whose segment list changed (a roll, a truncation, a log
+    /// start move, a cleaner swap) since the last call: what the retention
+    /// schedule looks at again, instead of walking every log.
+    pub fn take_changed_logs(&self) -> Vec<TopicPartition> {
+        self.open
+            .take_changed()
+            .iter()
+            .filter_map(|dir| TopicPartition::parse_dir_name(&dir.file_name()?.to_string_lossy()))
+            .collect()
+    }
+
+    /// After a clean stop whose marker lists them: the logs that may hold
+    /// more than one segment (every other log holds at most its active one
+    /// and needs no recovery). `None`: not known (an unclean stop, an old or
+    /// torn marker): every log has to be looked at.
+    pub fn multi_segment_logs(&self) -> Option<Vec<TopicPartition>> {
+        let names = self.multi_segment.as_ref()?;
+        Some(
+            names
+                .iter()
+                .filter_map(|n| TopicPartition::parse_dir_name(n))
+                .collect(),
+        )
+    }
+
+    /// Forget that `tp`'s segment list changed (the caller changed it and
+    /// reads it again after this call, so nothing after is missed).
+    pub fn forget_changed_log(&self, tp: &TopicPartition) {
+        if let Ok(dir) = self.log_dir(tp) {
+            self.open.forget_changed(&dir);
+        }
+    }
+
     /// Logs whose files are open (or were closed since and not yet looked at).
     pub fn open_log_count(&self) -> usize {
         self.open.len()
