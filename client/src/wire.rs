@@ -21,13 +21,23 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
+use crate::big_reads::BigReads;
 use crate::error::{error_name, ClientError};
+use crate::read_ahead::ReadAhead;
 use crate::sasl::{plain_message, Mechanism, ScramClient};
 use crate::security::ClientSecurity;
 
 /// Largest response frame we accept (a fetch can be large, but not unbounded).
 const MAX_FRAME: usize = 512 * 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most one socket read of a TLS connection takes (as the plaintext reader's buffer).
+const TLS_READ_SIZE: usize = 256 * 1024;
+/// Encrypted bytes rustls holds before each socket write (as the broker's).
+const TLS_WRITE_BUFFER: usize = 256 * 1024;
+/// Decrypted bytes read ahead of the response reader: chunks of at most this
+/// size, at most this many waiting (1 MiB: a fetch response of a few partitions).
+const TLS_READ_AHEAD_CHUNK: usize = 256 * 1024;
+const TLS_READ_AHEAD_DEPTH: usize = 4;
 /// Limit for control-plane calls (ApiVersions, Metadata, CreateTopics, ListOffsets).
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// The client id of every request (`weir bench` and the admin commands alike).
@@ -116,14 +126,27 @@ impl Conn {
                 let host = host.trim_start_matches('[').trim_end_matches(']');
                 let name = rustls::pki_types::ServerName::try_from(host.to_string())
                     .map_err(|e| ClientError::Usage(format!("{addr}: TLS server name: {e}")))?;
+                // rustls reads at most one record per recv; one recv takes what the socket holds.
+                let stream = BigReads::new(stream, TLS_READ_SIZE);
                 let tls = tokio_rustls::TlsConnector::from(config.clone()).connect(name, stream);
-                let tls = tokio::time::timeout(CONNECT_TIMEOUT, tls)
+                let mut tls = tokio::time::timeout(CONNECT_TIMEOUT, tls)
                     .await
                     .map_err(|_| ClientError::Auth(format!("{addr}: TLS handshake timed out")))?
                     .map_err(|e| ClientError::Auth(format!("{addr}: TLS handshake failed: {e}")))?;
+                // A large produce request leaves in writes of 16 records, not 4 (rustls's
+                // default holds 64 KiB of encrypted records before writing them out).
+                tls.get_mut().1.set_buffer_limit(Some(TLS_WRITE_BUFFER));
                 let (r, w) = tokio::io::split(tls);
+                // The next response is decrypted while this one is decoded.
+                let r = ReadAhead::spawn(r, TLS_READ_AHEAD_CHUNK, TLS_READ_AHEAD_DEPTH);
                 (ReadHalf::Tls(r), WriteHalf::Tls(w))
             }
+        };
+        // A TLS read half hands out whole decrypted chunks: a small buffer above it
+        // keeps a frame's bytes from being copied twice (chunk, buffer, frame).
+        let read_buffer = match &r {
+            ReadHalf::Plain(_) => 256 * 1024,
+            ReadHalf::Tls(_) => 16 * 1024,
         };
         let mut conn = Conn {
             addr: addr.to_string(),
@@ -137,7 +160,7 @@ impl Conn {
             },
             reader: ResponseReader {
                 addr: addr.to_string(),
-                r: BufReader::with_capacity(256 * 1024, r),
+                r: BufReader::with_capacity(read_buffer, r),
                 bytes_read: 0,
                 buf: BytesMut::new(),
             },
@@ -376,13 +399,13 @@ impl ResponseReader {
 /// The reading half of a plaintext or TLS connection.
 enum ReadHalf {
     Plain(OwnedReadHalf),
-    Tls(tokio::io::ReadHalf<TlsStream<TcpStream>>),
+    Tls(ReadAhead),
 }
 
 /// The writing half of a plaintext or TLS connection.
 enum WriteHalf {
     Plain(OwnedWriteHalf),
-    Tls(tokio::io::WriteHalf<TlsStream<TcpStream>>),
+    Tls(tokio::io::WriteHalf<TlsStream<BigReads<TcpStream>>>),
 }
 
 impl AsyncRead for ReadHalf {
