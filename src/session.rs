@@ -30,7 +30,6 @@ use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
 use weir_client::big_reads::BigReads;
-use weir_client::read_ahead::ReadAhead;
 
 /// What to do after a request.
 enum Outcome {
@@ -98,14 +97,6 @@ const TLS_WRITE_BUFFER: usize = 256 * 1024;
 /// produce request arrives in a few reads instead of one or more per 16 KiB record.
 const TLS_READ_SIZE: usize = 64 * 1024;
 
-/// Decrypted bytes a TLS connection reads ahead of its request loop
-/// ([`ReadAhead`]): chunks of at most this size, at most this many waiting
-/// (1 MiB: a large produce request is decrypted while the one before it is
-/// appended). Not with a bounded `queued.max.request.bytes`, whose pool must
-/// admit a request before its bytes are read.
-const TLS_READ_AHEAD_CHUNK: usize = 256 * 1024;
-const TLS_READ_AHEAD_DEPTH: usize = 4;
-
 /// Serve one connection (accepted on `listener`) until the client closes it,
 /// framing breaks, authentication fails, or the broker shuts down (after the
 /// request in flight is answered).
@@ -142,14 +133,7 @@ pub async fn serve(
             // default 4 (64 KiB), a quarter of the syscalls.
             stream.get_mut().1.set_buffer_limit(Some(TLS_WRITE_BUFFER));
             let (rd, wr) = tokio::io::split(stream);
-            if state.limits.memory.is_bounded() {
-                // queued.max.request.bytes: no bytes are read before the pool admits them.
-                serve_stream(state, rd, wr, peer, sasl).await
-            } else {
-                // The next request is decrypted while this one is handled.
-                let rd = ReadAhead::spawn(rd, TLS_READ_AHEAD_CHUNK, TLS_READ_AHEAD_DEPTH);
-                serve_stream(state, rd, wr, peer, sasl).await
-            }
+            serve_stream(state, rd, wr, peer, sasl).await
         }
     }
 }

@@ -9,12 +9,10 @@
 //! - [`partitioner`]: Kafka's murmur2 partition for a keyed record.
 //! - [`error`]: [`ClientError`], one clear line per failure.
 //! - [`big_reads`]: large socket reads under rustls (client and broker TLS streams).
-//! - [`read_ahead`]: a TLS connection's reading (decryption) on a task of its own.
 
 pub mod big_reads;
 pub mod error;
 pub mod partitioner;
-pub mod read_ahead;
 pub mod sasl;
 pub mod security;
 pub mod wire;

@@ -23,7 +23,6 @@ use tokio_rustls::client::TlsStream;
 
 use crate::big_reads::BigReads;
 use crate::error::{error_name, ClientError};
-use crate::read_ahead::ReadAhead;
 use crate::sasl::{plain_message, Mechanism, ScramClient};
 use crate::security::ClientSecurity;
 
@@ -34,10 +33,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const TLS_READ_SIZE: usize = 256 * 1024;
 /// Encrypted bytes rustls holds before each socket write (as the broker's).
 const TLS_WRITE_BUFFER: usize = 256 * 1024;
-/// Decrypted bytes read ahead of the response reader: chunks of at most this
-/// size, at most this many waiting (1 MiB: a fetch response of a few partitions).
-const TLS_READ_AHEAD_CHUNK: usize = 256 * 1024;
-const TLS_READ_AHEAD_DEPTH: usize = 4;
 /// Limit for control-plane calls (ApiVersions, Metadata, CreateTopics, ListOffsets).
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// The client id of every request (`weir bench` and the admin commands alike).
@@ -137,16 +132,8 @@ impl Conn {
                 // default holds 64 KiB of encrypted records before writing them out).
                 tls.get_mut().1.set_buffer_limit(Some(TLS_WRITE_BUFFER));
                 let (r, w) = tokio::io::split(tls);
-                // The next response is decrypted while this one is decoded.
-                let r = ReadAhead::spawn(r, TLS_READ_AHEAD_CHUNK, TLS_READ_AHEAD_DEPTH);
                 (ReadHalf::Tls(r), WriteHalf::Tls(w))
             }
-        };
-        // A TLS read half hands out whole decrypted chunks: a small buffer above it
-        // keeps a frame's bytes from being copied twice (chunk, buffer, frame).
-        let read_buffer = match &r {
-            ReadHalf::Plain(_) => 256 * 1024,
-            ReadHalf::Tls(_) => 16 * 1024,
         };
         let mut conn = Conn {
             addr: addr.to_string(),
@@ -160,7 +147,7 @@ impl Conn {
             },
             reader: ResponseReader {
                 addr: addr.to_string(),
-                r: BufReader::with_capacity(read_buffer, r),
+                r: BufReader::with_capacity(256 * 1024, r),
                 bytes_read: 0,
                 buf: BytesMut::new(),
             },
@@ -399,7 +386,7 @@ impl ResponseReader {
 /// The reading half of a plaintext or TLS connection.
 enum ReadHalf {
     Plain(OwnedReadHalf),
-    Tls(ReadAhead),
+    Tls(tokio::io::ReadHalf<TlsStream<BigReads<TcpStream>>>),
 }
 
 /// The writing half of a plaintext or TLS connection.
