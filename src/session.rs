@@ -29,6 +29,7 @@ use std::time::Duration;
 use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
+use weir_client::big_reads::BigReads;
 
 /// What to do after a request.
 enum Outcome {
@@ -92,6 +93,10 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// default is 64 KiB): one `writev` carries this much of a large response.
 const TLS_WRITE_BUFFER: usize = 256 * 1024;
 
+/// The most one socket read of a TLS connection takes ([`BigReads`]): a
+/// produce request arrives in a few reads instead of one or more per 16 KiB record.
+const TLS_READ_SIZE: usize = 64 * 1024;
+
 /// Serve one connection (accepted on `listener`) until the client closes it,
 /// framing breaks, authentication fails, or the broker shuts down (after the
 /// request in flight is answered).
@@ -141,7 +146,7 @@ async fn tls_accept(
     stream: TcpStream,
     peer: &mut Peer,
     telemetry: &crate::telemetry::Telemetry,
-) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+) -> Option<tokio_rustls::server::TlsStream<BigReads<TcpStream>>> {
     let mut first = [0u8; 1];
     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await {
         Ok(Ok(1)) if first[0] == 0x16 => {}
@@ -155,6 +160,8 @@ async fn tls_accept(
         }
         _ => return None,
     }
+    // rustls reads at most one record per recv; one recv takes what the socket holds.
+    let stream = BigReads::new(stream, TLS_READ_SIZE);
     let accepted = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.acceptor().accept(stream)).await;
     let stream = match accepted {
         Ok(Ok(s)) => s,

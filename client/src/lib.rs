@@ -8,7 +8,9 @@
 //! - [`sasl`]: the client side of SASL/PLAIN and SCRAM-SHA-256/512 messages.
 //! - [`partitioner`]: Kafka's murmur2 partition for a keyed record.
 //! - [`error`]: [`ClientError`], one clear line per failure.
+//! - [`big_reads`]: large socket reads under rustls (client and broker TLS streams).
 
+pub mod big_reads;
 pub mod error;
 pub mod partitioner;
 pub mod sasl;

@@ -21,6 +21,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
+use crate::big_reads::BigReads;
 use crate::error::{error_name, ClientError};
 use crate::sasl::{plain_message, Mechanism, ScramClient};
 use crate::security::ClientSecurity;
@@ -28,6 +29,10 @@ use crate::security::ClientSecurity;
 /// Largest response frame we accept (a fetch can be large, but not unbounded).
 const MAX_FRAME: usize = 512 * 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most one socket read of a TLS connection takes (as the plaintext reader's buffer).
+const TLS_READ_SIZE: usize = 256 * 1024;
+/// Encrypted bytes rustls holds before each socket write (as the broker's).
+const TLS_WRITE_BUFFER: usize = 256 * 1024;
 /// Limit for control-plane calls (ApiVersions, Metadata, CreateTopics, ListOffsets).
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// The client id of every request (`weir bench` and the admin commands alike).
@@ -116,11 +121,16 @@ impl Conn {
                 let host = host.trim_start_matches('[').trim_end_matches(']');
                 let name = rustls::pki_types::ServerName::try_from(host.to_string())
                     .map_err(|e| ClientError::Usage(format!("{addr}: TLS server name: {e}")))?;
+                // rustls reads at most one record per recv; one recv takes what the socket holds.
+                let stream = BigReads::new(stream, TLS_READ_SIZE);
                 let tls = tokio_rustls::TlsConnector::from(config.clone()).connect(name, stream);
-                let tls = tokio::time::timeout(CONNECT_TIMEOUT, tls)
+                let mut tls = tokio::time::timeout(CONNECT_TIMEOUT, tls)
                     .await
                     .map_err(|_| ClientError::Auth(format!("{addr}: TLS handshake timed out")))?
                     .map_err(|e| ClientError::Auth(format!("{addr}: TLS handshake failed: {e}")))?;
+                // A large produce request leaves in writes of 16 records, not 4 (rustls's
+                // default holds 64 KiB of encrypted records before writing them out).
+                tls.get_mut().1.set_buffer_limit(Some(TLS_WRITE_BUFFER));
                 let (r, w) = tokio::io::split(tls);
                 (ReadHalf::Tls(r), WriteHalf::Tls(w))
             }
@@ -376,13 +386,13 @@ impl ResponseReader {
 /// The reading half of a plaintext or TLS connection.
 enum ReadHalf {
     Plain(OwnedReadHalf),
-    Tls(tokio::io::ReadHalf<TlsStream<TcpStream>>),
+    Tls(tokio::io::ReadHalf<TlsStream<BigReads<TcpStream>>>),
 }
 
 /// The writing half of a plaintext or TLS connection.
 enum WriteHalf {
     Plain(OwnedWriteHalf),
-    Tls(tokio::io::WriteHalf<TlsStream<TcpStream>>),
+    Tls(tokio::io::WriteHalf<TlsStream<BigReads<TcpStream>>>),
 }
 
 impl AsyncRead for ReadHalf {
