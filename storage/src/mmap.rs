@@ -122,9 +122,8 @@ impl ReadMap {
         let base = raw.as_ptr() as usize; // page-aligned: the start of the mapping
         let mut addr = (base + start) & !(page - 1);
         let stop = base + end;
-        // One status byte per page, 2 MiB of 4 KiB pages per call (a 1 MiB
-        // region not aligned to pages spans 257: one call, not two).
-        let mut status = [0u8; 512];
+        // One status byte per page, 1 MiB of 4 KiB pages per call.
+        let mut status = [0u8; 256];
         while addr < stop {
             let len = (stop - addr).min(status.len() * page);
             let pages = len.div_ceil(page);
