@@ -84,13 +84,6 @@ impl FileRegion {
         let _ = rustix::fs::fadvise(&*self.file, self.offset(), len, Advice::WillNeed);
     }
 
-    /// Whether all of the region is in the page cache (`mincore(2)`): reading or
-    /// sending it then waits on no disk. Costs a page-cache lookup per page
-    /// (microseconds per MiB); false when the kernel cannot tell.
-    pub fn is_resident(&self) -> bool {
-        self.map.resident(self.start, self.end)
-    }
-
     /// Whether `b` is this region's own bytes (the very memory [`FileRegion::bytes`]
     /// hands out, not merely equal contents): a writer holding both uses this to
     /// find which part of a response it may send from the file.
