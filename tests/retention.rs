@@ -433,28 +433,10 @@ async fn lowering_retention_ms_at_run_time_deletes_at_the_next_pass() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(log_files(dir.path(), "later", ".log"), segments);
     let mut raw = RawClient::connect(addr).await;
-    let set = AlterableConfig::default()
-        .with_name(StrBytes::from_static_str("retention.ms"))
-        .with_config_operation(0)
-        .with_value(Some(StrBytes::from_static_str("1")));
-    let req = RequestKind::IncrementalAlterConfigs(
-        IncrementalAlterConfigsRequest::default().with_resources(vec![
-            AlterConfigsResource::default()
-                .with_resource_type(2)
-                .with_resource_name(StrBytes::from_static_str("later"))
-                .with_configs(vec![set]),
-        ]),
-    );
-    let ResponseKind::IncrementalAlterConfigs(r) =
-        raw.call(req, ApiKey::IncrementalAlterConfigs, 1).await
-    else {
-        panic!()
-    };
-    assert_eq!(
-        r.responses[0].error_code, 0,
-        "{:?}",
-        r.responses[0].error_message
-    );
+    let (code, message) = raw
+        .incremental_alter_configs(2, "later", &[("retention.ms", Some("1"), 0)], false)
+        .await;
+    assert_eq!(code, 0, "{message:?}");
     eventually("every sealed segment deleted after the change", || {
         log_files(dir.path(), "later", ".log") == 1
     })
