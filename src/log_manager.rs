@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use weir_storage::cleaner::CleanStats;
 use weir_storage::clock::now_ms;
 use weir_storage::retention::RetentionOutcome;
-use weir_storage::{StorageError, Store};
+use weir_storage::{RetentionStamp, StorageError, Store};
 
 /// How often the thread looks at the clock and the shutdown flag.
 const POLL: Duration = Duration::from_millis(50);
@@ -91,6 +91,10 @@ pub struct RetentionSchedule {
     watched: HashMap<(String, i32), Option<i64>>,
     /// Due times, earliest first; an entry that no longer matches `watched` is stale.
     due: BinaryHeap<Reverse<(i64, String, i32)>>,
+    /// The watched logs of one non-empty segment, with its largest timestamp
+    /// as last seen (appends since only make it later): a config change
+    /// reschedules them from it without opening them.
+    stamps: HashMap<(String, i32), i64>,
 }
 
 impl RetentionSchedule {
@@ -116,11 +120,21 @@ impl RetentionSchedule {
             .map(|tp| (tp.topic, tp.partition))
             .collect();
         let generation = partitions.config_generation();
+        let mut restamp: Vec<((String, i32), i64)> = Vec::new();
         if !self.swept {
             match store.multi_segment_logs() {
                 // After a clean stop the marker names the logs that may hold
-                // more than one segment: no other log can have work.
-                Some(logs) => todo.extend(logs.into_iter().map(|tp| (tp.topic, tp.partition))),
+                // more than one segment and stamps the non-empty one-segment
+                // ones: no other log can have work.
+                Some(logs) => {
+                    todo.extend(logs.into_iter().map(|tp| (tp.topic, tp.partition)));
+                    restamp.extend(
+                        store
+                            .stamped_logs()
+                            .into_iter()
+                            .map(|(tp, ts)| ((tp.topic, tp.partition), ts)),
+                    );
+                }
                 None => {
                     for t in partitions.topics() {
                         for p in t.partitions() {
@@ -133,9 +147,33 @@ impl RetentionSchedule {
             }
             self.swept = true;
         } else if generation != self.config_generation {
-            todo.extend(self.watched.keys().cloned());
+            // One-segment logs from their stamp, without opening them; the
+            // others looked at.
+            for key in self.watched.keys() {
+                match self.stamps.get(key) {
+                    Some(ts) => restamp.push((key.clone(), *ts)),
+                    None => todo.push(key.clone()),
+                }
+            }
         }
         self.config_generation = generation;
+        for (key, ts) in restamp {
+            let Some(policy) = partitions.topic(&key.0).map(|t| t.resolved().retention) else {
+                self.watched.remove(&key);
+                self.stamps.remove(&key);
+                continue;
+            };
+            let at = if policy.retention_bytes == Some(0) {
+                Some(now)
+            } else {
+                weir_storage::retention::due_by_time(ts, &policy)
+            };
+            if let Some(at) = at {
+                self.due.push(Reverse((at, key.0.clone(), key.1)));
+            }
+            self.stamps.insert(key.clone(), ts);
+            self.watched.insert(key, at);
+        }
         while self
             .due
             .peek()
@@ -159,10 +197,12 @@ impl RetentionSchedule {
                 .and_then(|t| Some((t.partition(key.1)?, t.resolved().retention)));
             let Some((p, policy)) = found else {
                 self.watched.remove(&key);
+                self.stamps.remove(&key);
                 continue;
             };
             if p.retention_idle() {
                 self.watched.remove(&key);
+                self.stamps.remove(&key);
                 continue;
             }
             looked += 1;
@@ -179,6 +219,7 @@ impl RetentionSchedule {
                 Err(StorageError::Closed) => {
                     // Deleted (or the store is closing): nothing to watch.
                     self.watched.remove(&key);
+                    self.stamps.remove(&key);
                     continue;
                 }
                 Err(e) => {
@@ -186,9 +227,18 @@ impl RetentionSchedule {
                     Some(now)
                 }
             };
-            if next.is_none() && p.retention_idle() {
-                self.watched.remove(&key);
-                continue;
+            match p.retention_stamp() {
+                RetentionStamp::Empty => {
+                    self.watched.remove(&key);
+                    self.stamps.remove(&key);
+                    continue;
+                }
+                RetentionStamp::OneSegment(ts) => {
+                    self.stamps.insert(key.clone(), ts);
+                }
+                RetentionStamp::Unknown => {
+                    self.stamps.remove(&key);
+                }
             }
             if let Some(at) = next {
                 self.due.push(Reverse((at, key.0.clone(), key.1)));
@@ -480,6 +530,8 @@ mod tests {
     use weir_storage::{AppendOptions, BatchBuilder, Record};
 
     const T0: i64 = 1_700_000_000_000;
+    /// The stamp of `layout`'s active segment, after T0.
+    const LATE: i64 = 10_000_000;
 
     /// A registry over a data dir that was stopped cleanly once (so logs
     /// need no recovery: after an unclean stop every log is looked at once).
@@ -515,7 +567,8 @@ mod tests {
     }
 
     /// A topic of 20 idle partitions and `t` (segment.bytes 100, so
-    /// every batch after the first rolls), with 3 batches stamped T0 in `t-0`.
+    /// every batch after the first rolls), with 3 batches in `t-0`: two
+    /// stamped T0, the active segment's T0 + LATE.
     fn layout(reg: &Registry, t_config: &[(&str, &str)]) -> Arc<Partition> {
         reg.create_topic("idle", 20, TopicConfig::default(), false)
             .unwrap();
@@ -526,9 +579,11 @@ mod tests {
             .unwrap()
             .unwrap();
         let p = t.partition(0).unwrap();
-        for _ in 0..3 {
-            append(&p, T0);
-        }
+        // The active segment's record is stamped much later: it goes (as
+        // Kafka's active segment does) only when it expires itself.
+        append(&p, T0);
+        append(&p, T0);
+        append(&p, T0 + LATE);
         assert_eq!(p.coordinator_log().segment_count(), 3);
         p
     }
@@ -556,30 +611,76 @@ mod tests {
         assert_eq!(stats.segments_deleted.load(Ordering::Relaxed), 2);
         assert_eq!(p.log_start_offset(), 2);
         assert_eq!(p.coordinator_log().segment_count(), 1);
-        // Only the active segment left: no longer watched, and not looked at.
-        assert_eq!(s.watched(), 0);
-        s.pass(&reg, &store, &stats, T0 + 120_000);
-        assert_eq!(looked(&stats), 2);
-        // A roll makes it looked at by the next pass: the segment it sealed
-        // (stamped T0) expired long ago and goes at once.
-        append(&p, T0 + 200_000);
-        s.pass(&reg, &store, &stats, T0 + 200_001);
-        assert_eq!(looked(&stats), 3);
-        assert_eq!(p.log_start_offset(), 3);
-        assert_eq!(s.watched(), 0);
-        // Two more rolls: offset 3 (stamped T0 + 200,000) expires now, offset
-        // 4 (stamped T0 + 300,000) at T0 + 360,001, and not a pass before.
-        append(&p, T0 + 300_000);
-        append(&p, T0 + 300_000);
-        s.pass(&reg, &store, &stats, T0 + 300_000);
-        assert_eq!(looked(&stats), 4);
-        assert_eq!(p.log_start_offset(), 4);
+        // The active segment (stamped T0 + LATE) is left and watched: due at
+        // T0 + LATE + 60,001, not looked at before.
         assert_eq!(s.watched(), 1);
-        s.pass(&reg, &store, &stats, T0 + 360_000);
-        assert_eq!(looked(&stats), 4);
-        s.pass(&reg, &store, &stats, T0 + 360_001);
-        assert_eq!(looked(&stats), 5);
-        assert_eq!(p.log_start_offset(), 5);
+        s.pass(&reg, &store, &stats, T0 + LATE + 60_000);
+        assert_eq!(looked(&stats), 2);
+        s.pass(&reg, &store, &stats, T0 + LATE + 60_001);
+        assert_eq!(looked(&stats), 3);
+        // It went too (Kafka's rule); an empty active segment is left at the
+        // log end, and is not watched.
+        assert_eq!(p.log_start_offset(), 3);
+        assert_eq!(p.coordinator_log().segment_count(), 1);
+        assert_eq!(s.watched(), 0);
+        s.pass(&reg, &store, &stats, T0 + LATE + 200_000);
+        assert_eq!(looked(&stats), 3);
+    }
+
+    #[test]
+    fn a_one_segment_log_is_due_at_its_largest_timestamp_plus_retention_ms() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, reg) = open(dir.path());
+        reg.create_topic("idle", 20, TopicConfig::default(), false)
+            .unwrap();
+        let t = reg
+            .create_topic("one", 1, config(&[("retention.ms", "60000")]), false)
+            .unwrap()
+            .unwrap();
+        let p = t.partition(0).unwrap();
+        let stats = LogManagerStats::default();
+        let mut s = RetentionSchedule::default();
+        s.pass(&reg, &store, &stats, T0);
+        assert_eq!((looked(&stats), s.watched()), (0, 0));
+        // The first append into the empty segment is noted (once).
+        append(&p, T0);
+        s.pass(&reg, &store, &stats, T0 + 1);
+        assert_eq!((looked(&stats), s.watched()), (1, 1));
+        // A later append moves the largest timestamp without touching the
+        // schedule: at the old due time the pass re-checks and re-queues.
+        append(&p, T0 + 30_000);
+        assert_eq!(p.coordinator_log().segment_count(), 1);
+        s.pass(&reg, &store, &stats, T0 + 60_000);
+        assert_eq!(looked(&stats), 1);
+        s.pass(&reg, &store, &stats, T0 + 60_001);
+        assert_eq!(looked(&stats), 2);
+        assert_eq!(p.log_start_offset(), 0);
+        s.pass(&reg, &store, &stats, T0 + 90_000);
+        assert_eq!(looked(&stats), 2);
+        s.pass(&reg, &store, &stats, T0 + 90_001);
+        assert_eq!(looked(&stats), 3);
+        assert_eq!((p.log_start_offset(), p.high_watermark()), (2, 2));
+        assert_eq!(stats.segments_deleted.load(Ordering::Relaxed), 1);
+        assert_eq!(s.watched(), 0);
+        // Appends go on at the next offset; a clean restart keeps the due
+        // time in the marker: the log is not opened before it.
+        append(&p, T0 + 100_000);
+        assert_eq!(p.high_watermark(), 3);
+        drop((p, t, reg));
+        store.close().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let reg = Registry::open(store.clone(), Arc::new(Settings::default())).unwrap();
+        let stats = LogManagerStats::default();
+        let mut s = RetentionSchedule::default();
+        s.pass(&reg, &store, &stats, T0 + 100_001);
+        assert_eq!((looked(&stats), s.watched()), (0, 1));
+        assert_eq!(store.open_log_count(), 0);
+        s.pass(&reg, &store, &stats, T0 + 160_000);
+        assert_eq!(looked(&stats), 0);
+        s.pass(&reg, &store, &stats, T0 + 160_001);
+        assert_eq!(looked(&stats), 1);
+        let p = reg.partition("one", 0).unwrap();
+        assert_eq!((p.log_start_offset(), p.high_watermark()), (3, 3));
     }
 
     #[test]
@@ -625,7 +726,10 @@ mod tests {
         reg.set_broker_settings(Arc::new(settings));
         s.pass(&reg, &store, &stats, T0 + 4_000);
         assert_eq!(looked(&stats), before + 1);
-        assert_eq!(p.log_start_offset(), 3);
+        // retention.bytes 0: every segment goes, the active one too (Kafka's
+        // `diff - size >= 0` holds for it), leaving an empty one at the end.
+        assert_eq!(p.log_start_offset(), 4);
+        assert_eq!(p.high_watermark(), 4);
     }
 
     #[test]
@@ -688,6 +792,10 @@ mod tests {
         // DeleteRecords removes the sealed segments itself; the change is
         // seen at the next pass, which finds only the active segment.
         p.delete_records(2).unwrap();
+        s.pass(&reg, &store, &stats, T0 + 1);
+        // The active segment is left, not empty: watched (due in 7 days).
+        assert_eq!(s.watched(), 1);
+        p.delete_records(3).unwrap();
         s.pass(&reg, &store, &stats, T0 + 1);
         assert_eq!(s.watched(), 0);
         append(&p, T0);

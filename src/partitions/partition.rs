@@ -436,9 +436,15 @@ impl Partition {
     }
 
     /// Whether a retention pass has nothing to look at here: the log holds
-    /// only its active segment (known without opening it).
+    /// only an empty active segment (known without opening it).
     pub fn retention_idle(&self) -> bool {
-        self.log.only_active_segment()
+        self.log.retention_stamp() == weir_storage::RetentionStamp::Empty
+    }
+
+    /// What retention could find here without opening the log
+    /// ([`weir_storage::PartitionLog::retention_stamp`]).
+    pub fn retention_stamp(&self) -> weir_storage::RetentionStamp {
+        self.log.retention_stamp()
     }
 
     /// One retention pass (time, size, log start) up to the high watermark.
