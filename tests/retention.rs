@@ -618,3 +618,41 @@ async fn min_compaction_lag_above_max_is_invalid_config_on_create_and_alter() {
         .contains("min.compaction.lag.ms"));
     bounded("shutdown", broker.shutdown()).await.unwrap();
 }
+
+/// As Kafka: a topic that got records and then nothing loses them all once
+/// `retention.ms` has passed, the active segment too (weir used to keep the
+/// active segment forever). ListOffsets earliest == latest == N afterwards,
+/// the next record gets offset N, a fetch at 0 is OFFSET_OUT_OF_RANGE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_topic_loses_its_expired_active_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[("log.retention.check.interval.ms", "100")]).await;
+    let addr = broker.addr();
+    create(addr, "idle-expiry", &[("retention.ms", "1000")]).await;
+    let offsets = produce(addr, "idle-expiry", 10, 20).await;
+    assert_eq!(offsets, (0..10).collect::<Vec<i64>>());
+    assert_eq!(log_files(dir.path(), "idle-expiry", ".log"), 1);
+    eventually("the active segment expired", || {
+        watermarks(addr, "idle-expiry") == (10, 10)
+    })
+    .await;
+    assert_eq!(log_files(dir.path(), "idle-expiry", ".log"), 1);
+    assert_eq!(produce(addr, "idle-expiry", 1, 20).await, vec![10]);
+    assert_eq!(watermarks(addr, "idle-expiry"), (10, 11));
+    let mut raw = RawClient::connect(addr).await;
+    let ResponseKind::Fetch(r) = raw
+        .call(
+            support::fetch_req("idle-expiry", 0, 0, 1, 0),
+            ApiKey::Fetch,
+            12,
+        )
+        .await
+    else {
+        panic!("not a fetch response")
+    };
+    assert_eq!(
+        r.responses[0].partitions[0].error_code, 1,
+        "OFFSET_OUT_OF_RANGE"
+    );
+    bounded("shutdown", broker.shutdown()).await.unwrap();
+}
