@@ -60,34 +60,45 @@ impl LogManagerStats {
 }
 
 /// Which logs a retention pass looks at, and when, so that a pass costs the
-/// logs with something due rather than the partition count:
+/// logs with something due rather than the partition count. Retention
+/// deletes any segment that qualifies, the active one too when it is not
+/// empty (Kafka's rule), so every non-empty log may have work; an empty one
+/// (one empty segment) has none until an append.
 ///
-/// - The first pass looks at the logs that may hold more than their active
-///   segment (which retention never deletes): after a clean stop, those the
-///   clean-shutdown marker names ([`Store::multi_segment_logs`]), else every
-///   partition once, a one-segment log passed by without opening it (one
-///   listing of its directory, [`Partition::retention_idle`]; after an
-///   unclean stop every log is recovered, and so looked at, once).
-/// - After that a log is looked at again only when its segment list changes
-///   (a roll, a truncation, DeleteRecords, a cleaner swap:
-///   [`Store::take_changed_logs`]; only a roll gives a one-segment log a
-///   second one), when its due time comes, or after a config change.
-/// - A watched log's due time is when its oldest segment expires by
-///   `retention.ms` ([`weir_storage::retention::next_due_ms`]: only the
-///   oldest segment can go first); with `retention.bytes` set it is every
-///   pass (appends grow the log); with neither, never until its segments or
-///   its config change.
+/// - The first pass: after a clean stop, the logs the clean-shutdown marker
+///   names as possibly multi-segment are looked at
+///   ([`Store::multi_segment_logs`]) and the non-empty one-segment logs it
+///   stamps ([`Store::stamped_logs`]) are scheduled at their segment's
+///   largest timestamp + `retention.ms`, neither opened nor listed; else
+///   (an unclean stop, an old or torn marker) every partition once, an
+///   empty log passed by ([`Partition::retention_idle`]).
+/// - After that a log is looked at again when its segment list changes (a
+///   roll, a truncation, DeleteRecords, a cleaner swap, or the first append
+///   into an empty active segment: [`Store::take_changed_logs`]), when its
+///   due time comes, or after a config change.
+/// - A watched log's due time is when its oldest segment (the active one,
+///   if it is the only one) expires by `retention.ms`
+///   ([`weir_storage::retention::next_due_ms`]: only the oldest segment can
+///   go first). Appends into the active segment move its largest timestamp
+///   later without touching the schedule (nothing is added to the produce
+///   path): the pass at the old due time re-checks and re-queues at the new
+///   one. With `retention.bytes` set it is every pass while the log has a
+///   sealed segment (appends grow it), and for a one-segment log only with
+///   `retention.bytes` 0 (Kafka's `size - limit - segment >= 0`); with
+///   neither, never until its segments or its config change.
 /// - A config change (AlterConfigs / IncrementalAlterConfigs on the topic, a
-///   dynamic broker config: [`Registry::config_generation`]) makes every
-///   watched log due at the next pass, which applies the new config.
+///   dynamic broker config: [`Registry::config_generation`]) applies the new
+///   config at the next pass: the multi-segment watched logs are looked at,
+///   the one-segment ones rescheduled from the largest timestamp last seen
+///   (`stamps`; a stale one is only earlier), without opening them.
 #[derive(Debug, Default)]
 pub struct RetentionSchedule {
     /// The first pass (every partition) is done.
     swept: bool,
     /// [`Registry::config_generation`] the due times were computed under.
     config_generation: u64,
-    /// The logs holding more than their active segment, each with its due
-    /// time (`None`: not before its segments or config change).
+    /// The non-empty logs, each with its due time (`None`: not before its
+    /// segments or config change).
     watched: HashMap<(String, i32), Option<i64>>,
     /// Due times, earliest first; an entry that no longer matches `watched` is stale.
     due: BinaryHeap<Reverse<(i64, String, i32)>>,
@@ -98,7 +109,7 @@ pub struct RetentionSchedule {
 }
 
 impl RetentionSchedule {
-    /// The logs watched now (holding more than their active segment).
+    /// The logs watched now (not empty).
     pub fn watched(&self) -> usize {
         self.watched.len()
     }
@@ -681,6 +692,44 @@ mod tests {
         assert_eq!(looked(&stats), 1);
         let p = reg.partition("one", 0).unwrap();
         assert_eq!((p.log_start_offset(), p.high_watermark()), (3, 3));
+    }
+
+    #[test]
+    fn a_config_change_reschedules_a_one_segment_log_without_opening_it() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (store, reg) = open(dir.path());
+            reg.create_topic("idle", 20, TopicConfig::default(), false)
+                .unwrap();
+            let t = reg
+                .create_topic("one", 1, TopicConfig::default(), false)
+                .unwrap()
+                .unwrap();
+            append(&t.partition(0).unwrap(), T0);
+            drop((t, reg));
+            store.close().unwrap();
+        }
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let reg = Registry::open(store.clone(), Arc::new(Settings::default())).unwrap();
+        let stats = LogManagerStats::default();
+        let mut s = RetentionSchedule::default();
+        // Due in 7 days (the default retention.ms): watched, not opened.
+        s.pass(&reg, &store, &stats, T0 + 1_000);
+        assert_eq!((looked(&stats), s.watched()), (0, 1));
+        // Ten days: still not due, and still not opened.
+        reg.set_topic_config("one", config(&[("retention.ms", "864000000")]))
+            .unwrap();
+        s.pass(&reg, &store, &stats, T0 + 2_000);
+        assert_eq!(looked(&stats), 0);
+        assert_eq!(store.open_log_count(), 0);
+        // One second: due at T0 + 1,001, so at once.
+        reg.set_topic_config("one", config(&[("retention.ms", "1000")]))
+            .unwrap();
+        s.pass(&reg, &store, &stats, T0 + 3_000);
+        assert_eq!(looked(&stats), 1);
+        let p = reg.partition("one", 0).unwrap();
+        assert_eq!((p.log_start_offset(), p.high_watermark()), (1, 1));
+        assert_eq!(s.watched(), 0);
     }
 
     #[test]
