@@ -90,22 +90,29 @@ impl LogManagerStats {
 ///   dynamic broker config: [`Registry::config_generation`]) applies the new
 ///   config at the next pass: the multi-segment watched logs are looked at,
 ///   the one-segment ones rescheduled from the largest timestamp last seen
-///   (`stamps`; a stale one is only earlier), without opening them.
+///   ([`Watch`]'s `stamp`; a stale one is only earlier), without opening them.
 #[derive(Debug, Default)]
 pub struct RetentionSchedule {
     /// The first pass (every partition) is done.
     swept: bool,
     /// [`Registry::config_generation`] the due times were computed under.
     config_generation: u64,
-    /// The non-empty logs, each with its due time (`None`: not before its
-    /// segments or config change).
-    watched: HashMap<(String, i32), Option<i64>>,
+    /// The non-empty logs, each with its due time and stamp ([`Watch`]).
+    watched: HashMap<(String, i32), Watch>,
     /// Due times, earliest first; an entry that no longer matches `watched` is stale.
     due: BinaryHeap<Reverse<(i64, String, i32)>>,
-    /// The watched logs of one non-empty segment, with its largest timestamp
+}
+
+/// What the schedule keeps of one watched log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Watch {
+    /// When a pass looks at it next (`None`: not before its segments or
+    /// config change).
+    due: Option<i64>,
+    /// For a log of one non-empty segment, that segment's largest timestamp
     /// as last seen (appends since only make it later): a config change
-    /// reschedules them from it without opening them.
-    stamps: HashMap<(String, i32), i64>,
+    /// reschedules the log from it without opening it.
+    stamp: Option<i64>,
 }
 
 impl RetentionSchedule {
@@ -160,9 +167,9 @@ impl RetentionSchedule {
         } else if generation != self.config_generation {
             // One-segment logs from their stamp, without opening them; the
             // others looked at.
-            for key in self.watched.keys() {
-                match self.stamps.get(key) {
-                    Some(ts) => restamp.push((key.clone(), *ts)),
+            for (key, w) in &self.watched {
+                match w.stamp {
+                    Some(ts) => restamp.push((key.clone(), ts)),
                     None => todo.push(key.clone()),
                 }
             }
@@ -171,7 +178,6 @@ impl RetentionSchedule {
         for (key, ts) in restamp {
             let Some(policy) = partitions.topic(&key.0).map(|t| t.resolved().retention) else {
                 self.watched.remove(&key);
-                self.stamps.remove(&key);
                 continue;
             };
             let at = if policy.retention_bytes == Some(0) {
@@ -182,8 +188,13 @@ impl RetentionSchedule {
             if let Some(at) = at {
                 self.due.push(Reverse((at, key.0.clone(), key.1)));
             }
-            self.stamps.insert(key.clone(), ts);
-            self.watched.insert(key, at);
+            self.watched.insert(
+                key,
+                Watch {
+                    due: at,
+                    stamp: Some(ts),
+                },
+            );
         }
         while self
             .due
@@ -194,7 +205,7 @@ impl RetentionSchedule {
                 break;
             };
             let key = (topic, index);
-            if self.watched.get(&key) == Some(&Some(at)) {
+            if self.watched.get(&key).is_some_and(|w| w.due == Some(at)) {
                 todo.push(key);
             }
         }
@@ -208,12 +219,10 @@ impl RetentionSchedule {
                 .and_then(|t| Some((t.partition(key.1)?, t.resolved().retention)));
             let Some((p, policy)) = found else {
                 self.watched.remove(&key);
-                self.stamps.remove(&key);
                 continue;
             };
             if p.retention_idle() {
                 self.watched.remove(&key);
-                self.stamps.remove(&key);
                 continue;
             }
             looked += 1;
@@ -230,7 +239,6 @@ impl RetentionSchedule {
                 Err(StorageError::Closed) => {
                     // Deleted (or the store is closing): nothing to watch.
                     self.watched.remove(&key);
-                    self.stamps.remove(&key);
                     continue;
                 }
                 Err(e) => {
@@ -238,30 +246,25 @@ impl RetentionSchedule {
                     Some(now)
                 }
             };
-            match p.retention_stamp() {
+            let stamp = match p.retention_stamp() {
                 RetentionStamp::Empty => {
                     self.watched.remove(&key);
-                    self.stamps.remove(&key);
                     continue;
                 }
-                RetentionStamp::OneSegment(ts) => {
-                    self.stamps.insert(key.clone(), ts);
-                }
-                RetentionStamp::Unknown => {
-                    self.stamps.remove(&key);
-                }
-            }
+                RetentionStamp::OneSegment(ts) => Some(ts),
+                RetentionStamp::Unknown => None,
+            };
             if let Some(at) = next {
                 self.due.push(Reverse((at, key.0.clone(), key.1)));
             }
-            self.watched.insert(key, next);
+            self.watched.insert(key, Watch { due: next, stamp });
         }
         if self.due.len() > 2 * self.watched.len() + 1024 {
             // Drop the stale entries.
             self.due = self
                 .watched
                 .iter()
-                .filter_map(|((t, i), at)| Some(Reverse(((*at)?, t.clone(), *i))))
+                .filter_map(|((t, i), w)| Some(Reverse((w.due?, t.clone(), *i))))
                 .collect();
         }
         stats

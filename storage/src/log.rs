@@ -89,7 +89,8 @@ pub struct SegmentInfo {
     pub size_bytes: u64,
     /// Largest batch max timestamp in this segment (-1 if empty).
     pub max_timestamp: i64,
-    /// File modification time in ms, for segments with no timestamps.
+    /// File modification time in ms, for segments with no timestamps (-1,
+    /// not looked up, when `max_timestamp` is set).
     pub last_modified_ms: i64,
     pub is_active: bool,
 }
@@ -1117,13 +1118,22 @@ impl LoadedLog {
         view.segments
             .iter()
             .enumerate()
-            .map(|(i, s)| SegmentInfo {
-                base_offset: s.base_offset,
-                next_offset: s.next_offset(),
-                size_bytes: s.size(),
-                max_timestamp: s.max_timestamp().0,
-                last_modified_ms: s.last_modified_ms(),
-                is_active: i + 1 == n,
+            .map(|(i, s)| {
+                let max_timestamp = s.max_timestamp().0;
+                SegmentInfo {
+                    base_offset: s.base_offset,
+                    next_offset: s.next_offset(),
+                    size_bytes: s.size(),
+                    max_timestamp,
+                    // An fstat only where it is used (retention, under the
+                    // writer lock when it deletes).
+                    last_modified_ms: if max_timestamp >= 0 {
+                        -1
+                    } else {
+                        s.last_modified_ms()
+                    },
+                    is_active: i + 1 == n,
+                }
             })
             .collect()
     }
