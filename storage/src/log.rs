@@ -1501,11 +1501,12 @@ impl PartitionLog {
         self.referenced.store(false, Ordering::Relaxed);
     }
 
-    /// Whether the log holds at most its active segment (which retention
-    /// never deletes), found without opening it: from the open log, from what
-    /// a closed log left, or, for a log not opened in this process, from one
-    /// listing of its directory (at most one segment, no cleaner swap; never
-    /// for a log still to be recovered). Retention passes such a log by.
+    /// Whether the log holds at most its active segment, found without
+    /// opening it: from the open log, from what a closed log left, or, for a
+    /// log not opened in this process, from one listing of its directory (at
+    /// most one segment, no cleaner swap; never for a log still to be
+    /// recovered). Retention asks [`Self::retention_stamp`] instead (an
+    /// expired, non-empty active segment is deleted too).
     pub fn only_active_segment(&self) -> bool {
         if let Some(log) = &*self.loaded.load() {
             return log.segment_count() <= 1;
