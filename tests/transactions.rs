@@ -1032,8 +1032,21 @@ async fn retention_of_an_open_transaction_raises_the_lso_to_the_log_start() {
     assert_eq!((part.high_watermark(), part.last_stable_offset()), (2, 0));
     let policy = weir_storage::RetentionPolicy::from_kafka(0, -1);
     let far = weir_storage::clock::now_ms() + 3_600_000;
+    let _ = broker.state().partitions.snapshot_producer_state(false);
+    assert!(!broker
+        .state()
+        .partitions
+        .snapshot_producer_state(true)
+        .unwrap());
     let out = part.apply_retention(&policy, far).unwrap();
     assert_eq!(out.deleted.len(), 1, "the active segment went");
+    // The producer state is snapshotted again, at the log end (the open
+    // transaction survives an unclean stop).
+    assert!(broker
+        .state()
+        .partitions
+        .snapshot_producer_state(true)
+        .unwrap());
     assert_eq!(part.log_start_offset(), 2);
     assert_eq!(part.last_stable_offset(), 2, "raised to the log start");
     let p = blocking(move || {

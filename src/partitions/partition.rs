@@ -466,6 +466,13 @@ impl Partition {
         let outcome = apply_retention(&self.log, policy, self.high_watermark(), now_ms)?;
         self.log_start_floor
             .fetch_max(outcome.log_start_offset, AtomicOrdering::SeqCst);
+        if !outcome.deleted.is_empty() && self.loaded.load(AtomicOrdering::Acquire) {
+            // The next producer-state snapshot is taken at the log end, past
+            // the new log start (one valid below it is no longer used after
+            // an unclean stop), as Kafka snapshots at the roll before it
+            // deletes every segment.
+            self.mark_producer_state_dirty();
+        }
         Ok(outcome)
     }
 
