@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use weir_storage::cleaner::CleanStats;
 use weir_storage::clock::now_ms;
 use weir_storage::retention::RetentionOutcome;
-use weir_storage::{StorageError, Store};
+use weir_storage::{RetentionStamp, StorageError, Store};
 
 /// How often the thread looks at the clock and the shutdown flag.
 const POLL: Duration = Duration::from_millis(50);
@@ -60,41 +60,63 @@ impl LogManagerStats {
 }
 
 /// Which logs a retention pass looks at, and when, so that a pass costs the
-/// logs with something due rather than the partition count:
+/// logs with something due rather than the partition count. Retention
+/// deletes any segment that qualifies, the active one too when it is not
+/// empty (Kafka's rule), so every non-empty log may have work; an empty one
+/// (one empty segment) has none until an append.
 ///
-/// - The first pass looks at the logs that may hold more than their active
-///   segment (which retention never deletes): after a clean stop, those the
-///   clean-shutdown marker names ([`Store::multi_segment_logs`]), else every
-///   partition once, a one-segment log passed by without opening it (one
-///   listing of its directory, [`Partition::retention_idle`]; after an
-///   unclean stop every log is recovered, and so looked at, once).
-/// - After that a log is looked at again only when its segment list changes
-///   (a roll, a truncation, DeleteRecords, a cleaner swap:
-///   [`Store::take_changed_logs`]; only a roll gives a one-segment log a
-///   second one), when its due time comes, or after a config change.
-/// - A watched log's due time is when its oldest segment expires by
-///   `retention.ms` ([`weir_storage::retention::next_due_ms`]: only the
-///   oldest segment can go first); with `retention.bytes` set it is every
-///   pass (appends grow the log); with neither, never until its segments or
-///   its config change.
+/// - The first pass: after a clean stop, the logs the clean-shutdown marker
+///   names as possibly multi-segment are looked at
+///   ([`Store::multi_segment_logs`]) and the non-empty one-segment logs it
+///   stamps ([`Store::stamped_logs`]) are scheduled at their segment's
+///   largest timestamp + `retention.ms`, neither opened nor listed; else
+///   (an unclean stop, an old or torn marker) every partition once, an
+///   empty log passed by ([`Partition::retention_idle`]).
+/// - After that a log is looked at again when its segment list changes (a
+///   roll, a truncation, DeleteRecords, a cleaner swap, or the first append
+///   into an empty active segment: [`Store::take_changed_logs`]), when its
+///   due time comes, or after a config change.
+/// - A watched log's due time is when its oldest segment (the active one,
+///   if it is the only one) expires by `retention.ms`
+///   ([`weir_storage::retention::next_due_ms`]: only the oldest segment can
+///   go first). Appends into the active segment move its largest timestamp
+///   later without touching the schedule (nothing is added to the produce
+///   path): the pass at the old due time re-checks and re-queues at the new
+///   one. With `retention.bytes` set it is every pass while the log has a
+///   sealed segment (appends grow it), and for a one-segment log only with
+///   `retention.bytes` 0 (Kafka's `size - limit - segment >= 0`); with
+///   neither, never until its segments or its config change.
 /// - A config change (AlterConfigs / IncrementalAlterConfigs on the topic, a
-///   dynamic broker config: [`Registry::config_generation`]) makes every
-///   watched log due at the next pass, which applies the new config.
+///   dynamic broker config: [`Registry::config_generation`]) applies the new
+///   config at the next pass: the multi-segment watched logs are looked at,
+///   the one-segment ones rescheduled from the largest timestamp last seen
+///   ([`Watch`]'s `stamp`; a stale one is only earlier), without opening them.
 #[derive(Debug, Default)]
 pub struct RetentionSchedule {
     /// The first pass (every partition) is done.
     swept: bool,
     /// [`Registry::config_generation`] the due times were computed under.
     config_generation: u64,
-    /// The logs holding more than their active segment, each with its due
-    /// time (`None`: not before its segments or config change).
-    watched: HashMap<(String, i32), Option<i64>>,
+    /// The non-empty logs, each with its due time and stamp ([`Watch`]).
+    watched: HashMap<(String, i32), Watch>,
     /// Due times, earliest first; an entry that no longer matches `watched` is stale.
     due: BinaryHeap<Reverse<(i64, String, i32)>>,
 }
 
+/// What the schedule keeps of one watched log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Watch {
+    /// When a pass looks at it next (`None`: not before its segments or
+    /// config change).
+    due: Option<i64>,
+    /// For a log of one non-empty segment, that segment's largest timestamp
+    /// as last seen (appends since only make it later): a config change
+    /// reschedules the log from it without opening it.
+    stamp: Option<i64>,
+}
+
 impl RetentionSchedule {
-    /// The logs watched now (holding more than their active segment).
+    /// The logs watched now (not empty).
     pub fn watched(&self) -> usize {
         self.watched.len()
     }
@@ -116,11 +138,21 @@ impl RetentionSchedule {
             .map(|tp| (tp.topic, tp.partition))
             .collect();
         let generation = partitions.config_generation();
+        let mut restamp: Vec<((String, i32), i64)> = Vec::new();
         if !self.swept {
             match store.multi_segment_logs() {
                 // After a clean stop the marker names the logs that may hold
-                // more than one segment: no other log can have work.
-                Some(logs) => todo.extend(logs.into_iter().map(|tp| (tp.topic, tp.partition))),
+                // more than one segment and stamps the non-empty one-segment
+                // ones: no other log can have work.
+                Some(logs) => {
+                    todo.extend(logs.into_iter().map(|tp| (tp.topic, tp.partition)));
+                    restamp.extend(
+                        store
+                            .stamped_logs()
+                            .into_iter()
+                            .map(|(tp, ts)| ((tp.topic, tp.partition), ts)),
+                    );
+                }
                 None => {
                     for t in partitions.topics() {
                         for p in t.partitions() {
@@ -133,9 +165,37 @@ impl RetentionSchedule {
             }
             self.swept = true;
         } else if generation != self.config_generation {
-            todo.extend(self.watched.keys().cloned());
+            // One-segment logs from their stamp, without opening them; the
+            // others looked at.
+            for (key, w) in &self.watched {
+                match w.stamp {
+                    Some(ts) => restamp.push((key.clone(), ts)),
+                    None => todo.push(key.clone()),
+                }
+            }
         }
         self.config_generation = generation;
+        for (key, ts) in restamp {
+            let Some(policy) = partitions.topic(&key.0).map(|t| t.resolved().retention) else {
+                self.watched.remove(&key);
+                continue;
+            };
+            let at = if policy.retention_bytes == Some(0) {
+                Some(now)
+            } else {
+                weir_storage::retention::due_by_time(ts, &policy)
+            };
+            if let Some(at) = at {
+                self.due.push(Reverse((at, key.0.clone(), key.1)));
+            }
+            self.watched.insert(
+                key,
+                Watch {
+                    due: at,
+                    stamp: Some(ts),
+                },
+            );
+        }
         while self
             .due
             .peek()
@@ -145,7 +205,7 @@ impl RetentionSchedule {
                 break;
             };
             let key = (topic, index);
-            if self.watched.get(&key) == Some(&Some(at)) {
+            if self.watched.get(&key).is_some_and(|w| w.due == Some(at)) {
                 todo.push(key);
             }
         }
@@ -186,21 +246,25 @@ impl RetentionSchedule {
                     Some(now)
                 }
             };
-            if next.is_none() && p.retention_idle() {
-                self.watched.remove(&key);
-                continue;
-            }
+            let stamp = match p.retention_stamp() {
+                RetentionStamp::Empty => {
+                    self.watched.remove(&key);
+                    continue;
+                }
+                RetentionStamp::OneSegment(ts) => Some(ts),
+                RetentionStamp::Unknown => None,
+            };
             if let Some(at) = next {
                 self.due.push(Reverse((at, key.0.clone(), key.1)));
             }
-            self.watched.insert(key, next);
+            self.watched.insert(key, Watch { due: next, stamp });
         }
         if self.due.len() > 2 * self.watched.len() + 1024 {
             // Drop the stale entries.
             self.due = self
                 .watched
                 .iter()
-                .filter_map(|((t, i), at)| Some(Reverse(((*at)?, t.clone(), *i))))
+                .filter_map(|((t, i), w)| Some(Reverse((w.due?, t.clone(), *i))))
                 .collect();
         }
         stats
@@ -480,6 +544,8 @@ mod tests {
     use weir_storage::{AppendOptions, BatchBuilder, Record};
 
     const T0: i64 = 1_700_000_000_000;
+    /// The stamp of `layout`'s active segment, after T0.
+    const LATE: i64 = 10_000_000;
 
     /// A registry over a data dir that was stopped cleanly once (so logs
     /// need no recovery: after an unclean stop every log is looked at once).
@@ -515,7 +581,8 @@ mod tests {
     }
 
     /// A topic of 20 idle partitions and `t` (segment.bytes 100, so
-    /// every batch after the first rolls), with 3 batches stamped T0 in `t-0`.
+    /// every batch after the first rolls), with 3 batches in `t-0`: two
+    /// stamped T0, the active segment's T0 + LATE.
     fn layout(reg: &Registry, t_config: &[(&str, &str)]) -> Arc<Partition> {
         reg.create_topic("idle", 20, TopicConfig::default(), false)
             .unwrap();
@@ -526,9 +593,11 @@ mod tests {
             .unwrap()
             .unwrap();
         let p = t.partition(0).unwrap();
-        for _ in 0..3 {
-            append(&p, T0);
-        }
+        // The active segment's record is stamped much later: it goes (as
+        // Kafka's active segment does) only when it expires itself.
+        append(&p, T0);
+        append(&p, T0);
+        append(&p, T0 + LATE);
         assert_eq!(p.coordinator_log().segment_count(), 3);
         p
     }
@@ -556,30 +625,114 @@ mod tests {
         assert_eq!(stats.segments_deleted.load(Ordering::Relaxed), 2);
         assert_eq!(p.log_start_offset(), 2);
         assert_eq!(p.coordinator_log().segment_count(), 1);
-        // Only the active segment left: no longer watched, and not looked at.
-        assert_eq!(s.watched(), 0);
-        s.pass(&reg, &store, &stats, T0 + 120_000);
-        assert_eq!(looked(&stats), 2);
-        // A roll makes it looked at by the next pass: the segment it sealed
-        // (stamped T0) expired long ago and goes at once.
-        append(&p, T0 + 200_000);
-        s.pass(&reg, &store, &stats, T0 + 200_001);
-        assert_eq!(looked(&stats), 3);
-        assert_eq!(p.log_start_offset(), 3);
-        assert_eq!(s.watched(), 0);
-        // Two more rolls: offset 3 (stamped T0 + 200,000) expires now, offset
-        // 4 (stamped T0 + 300,000) at T0 + 360,001, and not a pass before.
-        append(&p, T0 + 300_000);
-        append(&p, T0 + 300_000);
-        s.pass(&reg, &store, &stats, T0 + 300_000);
-        assert_eq!(looked(&stats), 4);
-        assert_eq!(p.log_start_offset(), 4);
+        // The active segment (stamped T0 + LATE) is left and watched: due at
+        // T0 + LATE + 60,001, not looked at before.
         assert_eq!(s.watched(), 1);
-        s.pass(&reg, &store, &stats, T0 + 360_000);
-        assert_eq!(looked(&stats), 4);
-        s.pass(&reg, &store, &stats, T0 + 360_001);
-        assert_eq!(looked(&stats), 5);
-        assert_eq!(p.log_start_offset(), 5);
+        s.pass(&reg, &store, &stats, T0 + LATE + 60_000);
+        assert_eq!(looked(&stats), 2);
+        s.pass(&reg, &store, &stats, T0 + LATE + 60_001);
+        assert_eq!(looked(&stats), 3);
+        // It went too (Kafka's rule); an empty active segment is left at the
+        // log end, and is not watched.
+        assert_eq!(p.log_start_offset(), 3);
+        assert_eq!(p.coordinator_log().segment_count(), 1);
+        assert_eq!(s.watched(), 0);
+        s.pass(&reg, &store, &stats, T0 + LATE + 200_000);
+        assert_eq!(looked(&stats), 3);
+    }
+
+    #[test]
+    fn a_one_segment_log_is_due_at_its_largest_timestamp_plus_retention_ms() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, reg) = open(dir.path());
+        reg.create_topic("idle", 20, TopicConfig::default(), false)
+            .unwrap();
+        let t = reg
+            .create_topic("one", 1, config(&[("retention.ms", "60000")]), false)
+            .unwrap()
+            .unwrap();
+        let p = t.partition(0).unwrap();
+        let stats = LogManagerStats::default();
+        let mut s = RetentionSchedule::default();
+        s.pass(&reg, &store, &stats, T0);
+        assert_eq!((looked(&stats), s.watched()), (0, 0));
+        // The first append into the empty segment is noted (once).
+        append(&p, T0);
+        s.pass(&reg, &store, &stats, T0 + 1);
+        assert_eq!((looked(&stats), s.watched()), (1, 1));
+        // A later append moves the largest timestamp without touching the
+        // schedule: at the old due time the pass re-checks and re-queues.
+        append(&p, T0 + 30_000);
+        assert_eq!(p.coordinator_log().segment_count(), 1);
+        s.pass(&reg, &store, &stats, T0 + 60_000);
+        assert_eq!(looked(&stats), 1);
+        s.pass(&reg, &store, &stats, T0 + 60_001);
+        assert_eq!(looked(&stats), 2);
+        assert_eq!(p.log_start_offset(), 0);
+        s.pass(&reg, &store, &stats, T0 + 90_000);
+        assert_eq!(looked(&stats), 2);
+        s.pass(&reg, &store, &stats, T0 + 90_001);
+        assert_eq!(looked(&stats), 3);
+        assert_eq!((p.log_start_offset(), p.high_watermark()), (2, 2));
+        assert_eq!(stats.segments_deleted.load(Ordering::Relaxed), 1);
+        assert_eq!(s.watched(), 0);
+        // Appends go on at the next offset; a clean restart keeps the due
+        // time in the marker: the log is not opened before it.
+        append(&p, T0 + 100_000);
+        assert_eq!(p.high_watermark(), 3);
+        drop((p, t, reg));
+        store.close().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let reg = Registry::open(store.clone(), Arc::new(Settings::default())).unwrap();
+        let stats = LogManagerStats::default();
+        let mut s = RetentionSchedule::default();
+        s.pass(&reg, &store, &stats, T0 + 100_001);
+        assert_eq!((looked(&stats), s.watched()), (0, 1));
+        assert_eq!(store.open_log_count(), 0);
+        s.pass(&reg, &store, &stats, T0 + 160_000);
+        assert_eq!(looked(&stats), 0);
+        s.pass(&reg, &store, &stats, T0 + 160_001);
+        assert_eq!(looked(&stats), 1);
+        let p = reg.partition("one", 0).unwrap();
+        assert_eq!((p.log_start_offset(), p.high_watermark()), (3, 3));
+    }
+
+    #[test]
+    fn a_config_change_reschedules_a_one_segment_log_without_opening_it() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (store, reg) = open(dir.path());
+            reg.create_topic("idle", 20, TopicConfig::default(), false)
+                .unwrap();
+            let t = reg
+                .create_topic("one", 1, TopicConfig::default(), false)
+                .unwrap()
+                .unwrap();
+            append(&t.partition(0).unwrap(), T0);
+            drop((t, reg));
+            store.close().unwrap();
+        }
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let reg = Registry::open(store.clone(), Arc::new(Settings::default())).unwrap();
+        let stats = LogManagerStats::default();
+        let mut s = RetentionSchedule::default();
+        // Due in 7 days (the default retention.ms): watched, not opened.
+        s.pass(&reg, &store, &stats, T0 + 1_000);
+        assert_eq!((looked(&stats), s.watched()), (0, 1));
+        // Ten days: still not due, and still not opened.
+        reg.set_topic_config("one", config(&[("retention.ms", "864000000")]))
+            .unwrap();
+        s.pass(&reg, &store, &stats, T0 + 2_000);
+        assert_eq!(looked(&stats), 0);
+        assert_eq!(store.open_log_count(), 0);
+        // One second: due at T0 + 1,001, so at once.
+        reg.set_topic_config("one", config(&[("retention.ms", "1000")]))
+            .unwrap();
+        s.pass(&reg, &store, &stats, T0 + 3_000);
+        assert_eq!(looked(&stats), 1);
+        let p = reg.partition("one", 0).unwrap();
+        assert_eq!((p.log_start_offset(), p.high_watermark()), (1, 1));
+        assert_eq!(s.watched(), 0);
     }
 
     #[test]
@@ -625,7 +778,10 @@ mod tests {
         reg.set_broker_settings(Arc::new(settings));
         s.pass(&reg, &store, &stats, T0 + 4_000);
         assert_eq!(looked(&stats), before + 1);
-        assert_eq!(p.log_start_offset(), 3);
+        // retention.bytes 0: every segment goes, the active one too (Kafka's
+        // `diff - size >= 0` holds for it), leaving an empty one at the end.
+        assert_eq!(p.log_start_offset(), 4);
+        assert_eq!(p.high_watermark(), 4);
     }
 
     #[test]
@@ -688,6 +844,10 @@ mod tests {
         // DeleteRecords removes the sealed segments itself; the change is
         // seen at the next pass, which finds only the active segment.
         p.delete_records(2).unwrap();
+        s.pass(&reg, &store, &stats, T0 + 1);
+        // The active segment is left, not empty: watched (due in 7 days).
+        assert_eq!(s.watched(), 1);
+        p.delete_records(3).unwrap();
         s.pass(&reg, &store, &stats, T0 + 1);
         assert_eq!(s.watched(), 0);
         append(&p, T0);

@@ -381,16 +381,19 @@ async fn small_segments_with_short_retention_lose_old_segments_and_consumers_res
     assert_eq!(offsets.len(), 300);
     let segments = log_files(dir.path(), "short", ".log");
     assert!(segments > 5, "{segments} segments");
-    // After retention.ms every sealed segment goes; the active one stays.
-    eventually("old segments deleted", || {
-        log_files(dir.path(), "short", ".log") == 1
+    // After retention.ms every segment goes, the active one too (as Kafka:
+    // it rolls an empty one at the log end first): ListOffsets earliest ==
+    // latest == 300.
+    eventually("every segment deleted", || {
+        watermarks(addr, "short") == (300, 300)
     })
     .await;
+    assert_eq!(log_files(dir.path(), "short", ".log"), 1);
     assert_eq!(log_files(dir.path(), "short", ".index"), 1);
     assert_eq!(log_files(dir.path(), "short", ".timeindex"), 1);
-    let (low, high) = watermarks(addr, "short");
-    assert_eq!(high, 300);
-    assert!(low > 0 && low < 300, "log start advanced to {low}");
+    let low = 300;
+    // The next record gets the next offset.
+    assert_eq!(produce(addr, "short", 1, 50).await, vec![300]);
 
     // A consumer positioned below the log start gets OFFSET_OUT_OF_RANGE and
     // resets per auto.offset.reset=earliest.
@@ -437,13 +440,12 @@ async fn lowering_retention_ms_at_run_time_deletes_at_the_next_pass() {
         .incremental_alter_configs(2, "later", &[("retention.ms", Some("1"), 0)], false)
         .await;
     assert_eq!(code, 0, "{message:?}");
-    eventually("every sealed segment deleted after the change", || {
-        log_files(dir.path(), "later", ".log") == 1
+    // Every segment goes, the active one too (Kafka's rule).
+    eventually("every segment deleted after the change", || {
+        watermarks(addr, "later") == (300, 300)
     })
     .await;
-    let (low, high) = watermarks(addr, "later");
-    assert_eq!(high, 300);
-    assert!(low > 0 && low < 300, "log start advanced to {low}");
+    assert_eq!(log_files(dir.path(), "later", ".log"), 1);
     bounded("shutdown", broker.shutdown()).await.unwrap();
 }
 
@@ -614,5 +616,43 @@ async fn min_compaction_lag_above_max_is_invalid_config_on_create_and_alter() {
         .as_ref()
         .unwrap()
         .contains("min.compaction.lag.ms"));
+    bounded("shutdown", broker.shutdown()).await.unwrap();
+}
+
+/// As Kafka: a topic that got records and then nothing loses them all once
+/// `retention.ms` has passed, the active segment too (weir used to keep the
+/// active segment forever). ListOffsets earliest == latest == N afterwards,
+/// the next record gets offset N, a fetch at 0 is OFFSET_OUT_OF_RANGE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_topic_loses_its_expired_active_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[("log.retention.check.interval.ms", "100")]).await;
+    let addr = broker.addr();
+    create(addr, "idle-expiry", &[("retention.ms", "1000")]).await;
+    let offsets = produce(addr, "idle-expiry", 10, 20).await;
+    assert_eq!(offsets, (0..10).collect::<Vec<i64>>());
+    assert_eq!(log_files(dir.path(), "idle-expiry", ".log"), 1);
+    eventually("the active segment expired", || {
+        watermarks(addr, "idle-expiry") == (10, 10)
+    })
+    .await;
+    assert_eq!(log_files(dir.path(), "idle-expiry", ".log"), 1);
+    assert_eq!(produce(addr, "idle-expiry", 1, 20).await, vec![10]);
+    assert_eq!(watermarks(addr, "idle-expiry"), (10, 11));
+    let mut raw = RawClient::connect(addr).await;
+    let ResponseKind::Fetch(r) = raw
+        .call(
+            support::fetch_req("idle-expiry", 0, 0, 1, 0),
+            ApiKey::Fetch,
+            12,
+        )
+        .await
+    else {
+        panic!("not a fetch response")
+    };
+    assert_eq!(
+        r.responses[0].partitions[0].error_code, 1,
+        "OFFSET_OUT_OF_RANGE"
+    );
     bounded("shutdown", broker.shutdown()).await.unwrap();
 }

@@ -1009,3 +1009,52 @@ async fn admin_abort_of_a_hanging_transaction_writes_the_marker_and_describe_pro
     assert_eq!(describe_producer(&mut c).await.coordinator_epoch, 5);
     broker.shutdown().await.unwrap();
 }
+
+/// Retention deleting an open transaction's records (the active segment
+/// expired: the bound is the high watermark, not the LSO, as in Kafka) moves
+/// the last stable offset up to the new log start, as Kafka's
+/// `maybeIncrementFirstUnstableOffset` does; the commit then moves it on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_of_an_open_transaction_raises_the_lso_to_the_log_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let addr = broker.addr();
+    let p = blocking(move || {
+        create_topic(addr, "lso-ret");
+        let p = txn_producer(addr, "tx-lso-ret", &[]);
+        p.begin_transaction().unwrap();
+        send(&p, "lso-ret", &["pending", "more"]);
+        p.flush(T).unwrap();
+        p
+    })
+    .await;
+    let part = broker.state().partitions.partition("lso-ret", 0).unwrap();
+    assert_eq!((part.high_watermark(), part.last_stable_offset()), (2, 0));
+    let policy = weir_storage::RetentionPolicy::from_kafka(0, -1);
+    let far = weir_storage::clock::now_ms() + 3_600_000;
+    let _ = broker.state().partitions.snapshot_producer_state(false);
+    assert!(!broker
+        .state()
+        .partitions
+        .snapshot_producer_state(true)
+        .unwrap());
+    let out = part.apply_retention(&policy, far).unwrap();
+    assert_eq!(out.deleted.len(), 1, "the active segment went");
+    // The producer state is snapshotted again, at the log end (the open
+    // transaction survives an unclean stop).
+    assert!(broker
+        .state()
+        .partitions
+        .snapshot_producer_state(true)
+        .unwrap());
+    assert_eq!(part.log_start_offset(), 2);
+    assert_eq!(part.last_stable_offset(), 2, "raised to the log start");
+    let p = blocking(move || {
+        p.commit_transaction(T).unwrap();
+        p
+    })
+    .await;
+    assert_eq!((part.high_watermark(), part.last_stable_offset()), (3, 3));
+    drop(p);
+    broker.shutdown().await.unwrap();
+}

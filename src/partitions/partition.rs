@@ -121,6 +121,12 @@ pub struct Partition {
     /// marker, so a reader that loads the high watermark first never sees a
     /// last stable offset past an open transaction.
     first_unstable: AtomicI64,
+    /// The log start offset after the last retention pass or DeleteRecords
+    /// here (0 before): the last stable offset is never below it, as Kafka
+    /// raises the first unstable offset to the log start
+    /// (`UnifiedLog.maybeIncrementFirstUnstableOffset`) when the records of an
+    /// open transaction are deleted. An atomic, so the fetch path takes no lock.
+    log_start_floor: AtomicI64,
     /// Transaction markers written here (see [`TxnVerification`]); changed
     /// under the append lock.
     markers_written: AtomicU64,
@@ -151,6 +157,7 @@ impl Partition {
             snapshot: Mutex::new(snapshot),
             producers_dirty: std::sync::atomic::AtomicBool::new(false),
             first_unstable,
+            log_start_floor: AtomicI64::new(0),
             markers_written: AtomicU64::new(0),
             waiters: Mutex::new(Vec::new()),
             cleaner_quiet_end: AtomicI64::new(-1),
@@ -395,7 +402,10 @@ impl Partition {
     /// DeleteRecords: move the log start offset up to `offset` (whole segments
     /// below it go); returns the log start offset afterwards.
     pub fn delete_records(&self, offset: i64) -> Result<i64, StorageError> {
-        self.log.advance_log_start_offset(offset)
+        let start = self.log.advance_log_start_offset(offset)?;
+        self.log_start_floor
+            .fetch_max(start, AtomicOrdering::SeqCst);
+        Ok(start)
     }
 
     /// fsync everything appended so far.
@@ -436,9 +446,15 @@ impl Partition {
     }
 
     /// Whether a retention pass has nothing to look at here: the log holds
-    /// only its active segment (known without opening it).
+    /// only an empty active segment (known without opening it).
     pub fn retention_idle(&self) -> bool {
-        self.log.only_active_segment()
+        self.log.retention_stamp() == weir_storage::RetentionStamp::Empty
+    }
+
+    /// What retention could find here without opening the log
+    /// ([`weir_storage::PartitionLog::retention_stamp`]).
+    pub fn retention_stamp(&self) -> weir_storage::RetentionStamp {
+        self.log.retention_stamp()
     }
 
     /// One retention pass (time, size, log start) up to the high watermark.
@@ -447,7 +463,17 @@ impl Partition {
         policy: &RetentionPolicy,
         now_ms: i64,
     ) -> Result<RetentionOutcome, StorageError> {
-        apply_retention(&self.log, policy, self.high_watermark(), now_ms)
+        let outcome = apply_retention(&self.log, policy, self.high_watermark(), now_ms)?;
+        self.log_start_floor
+            .fetch_max(outcome.log_start_offset, AtomicOrdering::SeqCst);
+        if !outcome.deleted.is_empty() && self.loaded.load(AtomicOrdering::Acquire) {
+            // The next producer-state snapshot is taken at the log end, past
+            // the new log start (one valid below it is no longer used after
+            // an unclean stop), as Kafka snapshots at the roll before it
+            // deletes every segment.
+            self.mark_producer_state_dirty();
+        }
+        Ok(outcome)
     }
 
     /// When a retention pass could next delete something here under
@@ -567,7 +593,9 @@ impl Partition {
         let hw = self.high_watermark();
         match self.first_unstable.load(AtomicOrdering::SeqCst) {
             f if f < 0 => hw,
-            f => f.min(hw),
+            f => f
+                .max(self.log_start_floor.load(AtomicOrdering::SeqCst))
+                .min(hw),
         }
     }
 

@@ -89,7 +89,7 @@ pub use compression::Compression;
 pub use config::{FlushPolicy, LogConfig, TimestampType};
 pub use error::{BatchError, StorageError};
 pub use fs::{DirHealth, FsEvent};
-pub use log::{AppendInfo, AppendOptions, PartitionLog, ReadResult, SegmentInfo};
+pub use log::{AppendInfo, AppendOptions, PartitionLog, ReadResult, RetentionStamp, SegmentInfo};
 pub use open_logs::{default_max_open_segments, live_segments, raise_open_file_limit};
 pub use region::FileRegion;
 pub use retention::{RetentionOutcome, RetentionPolicy, RetentionReason};

@@ -89,7 +89,8 @@ pub struct SegmentInfo {
     pub size_bytes: u64,
     /// Largest batch max timestamp in this segment (-1 if empty).
     pub max_timestamp: i64,
-    /// File modification time in ms, for segments with no timestamps.
+    /// File modification time in ms, for segments with no timestamps (-1,
+    /// not looked up, when `max_timestamp` is set).
     pub last_modified_ms: i64,
     pub is_active: bool,
 }
@@ -670,6 +671,10 @@ impl LoadedLog {
             active = inner.roll(&view, log_end, &cfg)?;
             rolled = true;
         }
+        // An append into an empty active segment (not one just rolled, which
+        // noted its change) gives the log its first retention work: noted
+        // once, as a roll is; later appends note nothing.
+        let first_in_segment = !rolled && active.size() == 0;
         active.append_parts(&*inner.fs, parts, &metas, cfg.index_interval_bytes)?;
         inner.log_end.store(next, Ordering::Release);
         let _ = inner.first_unflushed_ms.compare_exchange(
@@ -680,6 +685,11 @@ impl LoadedLog {
         );
         let log_start = inner.view().log_start;
         drop(_w);
+        if first_in_segment {
+            if let Some(changes) = inner.changes.get() {
+                changes.segments_changed(&inner.dir);
+            }
+        }
         if rolled {
             // Flush the finished segment in the background (as Kafka does), which
             // also moves the recovery point past it.
@@ -1014,6 +1024,43 @@ impl LoadedLog {
         let inner = &*self.inner;
         inner.check_open()?;
         let _w = inner.writer.lock();
+        self.advance_locked(offset)
+    }
+
+    /// Retention's deletion, atomic with appends: under the writer lock (the
+    /// one every append takes), `select` gets the segments (oldest first) and
+    /// the log start as they are now and says how many of the oldest go; the
+    /// log start moves to the base offset of the first kept segment, or, when
+    /// every segment goes, a new empty active segment is rolled at the log end
+    /// first (as Kafka's `UnifiedLog.deleteSegments`) and the log start
+    /// becomes the log end. An append cannot slip between the choice and the
+    /// deletion. Returns the segments `select` saw, how many went, and the
+    /// log start after.
+    pub fn delete_oldest_where(
+        &self,
+        select: &dyn Fn(&[SegmentInfo], i64) -> usize,
+    ) -> Result<(Vec<SegmentInfo>, usize, i64)> {
+        let inner = &*self.inner;
+        inner.check_open()?;
+        let _w = inner.writer.lock();
+        inner.check_open()?;
+        let segments = self.segments();
+        let log_start = inner.view().log_start;
+        let n = select(&segments, log_start).min(segments.len());
+        if n == 0 {
+            return Ok((segments, 0, log_start));
+        }
+        let target = match segments.get(n) {
+            Some(s) => s.base_offset,
+            None => inner.log_end.load(Ordering::Acquire),
+        };
+        let start = self.advance_locked(target)?;
+        Ok((segments, n, start))
+    }
+
+    /// [`Self::advance_log_start_offset`] with the writer lock held.
+    fn advance_locked(&self, offset: i64) -> Result<i64> {
+        let inner = &*self.inner;
         let log_end = inner.log_end.load(Ordering::Acquire);
         let mut view = inner.view();
         let offset = offset.min(log_end);
@@ -1071,13 +1118,22 @@ impl LoadedLog {
         view.segments
             .iter()
             .enumerate()
-            .map(|(i, s)| SegmentInfo {
-                base_offset: s.base_offset,
-                next_offset: s.next_offset(),
-                size_bytes: s.size(),
-                max_timestamp: s.max_timestamp().0,
-                last_modified_ms: s.last_modified_ms(),
-                is_active: i + 1 == n,
+            .map(|(i, s)| {
+                let max_timestamp = s.max_timestamp().0;
+                SegmentInfo {
+                    base_offset: s.base_offset,
+                    next_offset: s.next_offset(),
+                    size_bytes: s.size(),
+                    max_timestamp,
+                    // An fstat only where it is used (retention, under the
+                    // writer lock when it deletes).
+                    last_modified_ms: if max_timestamp >= 0 {
+                        -1
+                    } else {
+                        s.last_modified_ms()
+                    },
+                    is_active: i + 1 == n,
+                }
             })
             .collect()
     }
@@ -1212,6 +1268,43 @@ impl LoadedLog {
     }
 }
 
+/// `PartitionLog::marker_stamp`: nothing known (look at the log).
+const STAMP_UNKNOWN: i64 = i64::MIN;
+/// `PartitionLog::marker_stamp`: the log's one segment is empty.
+const STAMP_EMPTY: i64 = i64::MIN + 1;
+
+/// What retention could find in a log, known without opening it
+/// ([`PartitionLog::retention_stamp`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetentionStamp {
+    /// At most one segment, and it is empty: nothing to delete until an append.
+    Empty,
+    /// One non-empty segment with this largest timestamp (the file's
+    /// modification time when it has no timestamps): due by `retention.ms`
+    /// at `stamp + retention.ms + 1` at the earliest.
+    OneSegment(i64),
+    /// More segments, or not known: look at the log.
+    Unknown,
+}
+
+/// Kafka's `LogSegment.largestTimestamp` of a segment described by `s`.
+fn largest_ts(s: &SegmentInfo) -> i64 {
+    if s.max_timestamp >= 0 {
+        s.max_timestamp
+    } else {
+        s.last_modified_ms
+    }
+}
+
+fn stamp_of(segments: &[SegmentInfo]) -> RetentionStamp {
+    match segments {
+        [] => RetentionStamp::Empty,
+        [s] if s.size_bytes == 0 => RetentionStamp::Empty,
+        [s] => RetentionStamp::OneSegment(largest_ts(s)),
+        _ => RetentionStamp::Unknown,
+    }
+}
+
 /// What a log closed to free its files leaves behind: enough to answer offset
 /// and retention questions without reopening it (nothing changes while closed).
 #[derive(Debug, Clone)]
@@ -1253,6 +1346,9 @@ pub struct PartitionLog {
     /// opened yet (it stays true until the log opens: only an open log adds
     /// segments, and then the open or closed state answers).
     one_segment_on_disk: AtomicBool,
+    /// From the clean-shutdown marker, for a log not opened yet: its one
+    /// segment's largest timestamp, or [`STAMP_EMPTY`] / [`STAMP_UNKNOWN`].
+    marker_stamp: AtomicI64,
     ring: Option<Arc<OpenLogs>>,
     me: Weak<PartitionLog>,
 }
@@ -1291,6 +1387,7 @@ impl PartitionLog {
             unflushed_closed: AtomicBool::new(false),
             last: Mutex::new(None),
             one_segment_on_disk: AtomicBool::new(one_segment && !recover),
+            marker_stamp: AtomicI64::new(STAMP_UNKNOWN),
             ring,
             me: me.clone(),
         })
@@ -1404,11 +1501,12 @@ impl PartitionLog {
         self.referenced.store(false, Ordering::Relaxed);
     }
 
-    /// Whether the log holds at most its active segment (which retention
-    /// never deletes), found without opening it: from the open log, from what
-    /// a closed log left, or, for a log not opened in this process, from one
-    /// listing of its directory (at most one segment, no cleaner swap; never
-    /// for a log still to be recovered). Retention passes such a log by.
+    /// Whether the log holds at most its active segment, found without
+    /// opening it: from the open log, from what a closed log left, or, for a
+    /// log not opened in this process, from one listing of its directory (at
+    /// most one segment, no cleaner swap; never for a log still to be
+    /// recovered). Retention asks [`Self::retention_stamp`] instead (an
+    /// expired, non-empty active segment is deleted too).
     pub fn only_active_segment(&self) -> bool {
         if let Some(log) = &*self.loaded.load() {
             return log.segment_count() <= 1;
@@ -1435,17 +1533,40 @@ impl PartitionLog {
         one
     }
 
-    /// Whether the log is known to hold at most one segment, without opening
-    /// or listing it (what the clean-shutdown marker records; false: it may
-    /// hold more, or nobody looked).
-    pub(crate) fn known_one_segment(&self) -> bool {
+    /// What retention could find here, known without opening the log: from
+    /// the open log, from what a closed log left, or, for a log not opened in
+    /// this process, from the clean-shutdown marker (never for a log still to
+    /// be recovered, nor one whose segments only a listing counted).
+    pub fn retention_stamp(&self) -> RetentionStamp {
         if let Some(log) = &*self.loaded.load() {
-            return log.segment_count() <= 1;
+            let view = log.inner.view();
+            return match &view.segments[..] {
+                [s] if s.size() == 0 => RetentionStamp::Empty,
+                [s] => {
+                    let ts = s.max_timestamp().0;
+                    RetentionStamp::OneSegment(if ts >= 0 { ts } else { s.last_modified_ms() })
+                }
+                _ => RetentionStamp::Unknown,
+            };
         }
         if let Some(c) = &*self.last.lock() {
-            return c.segments.len() <= 1;
+            return stamp_of(&c.segments);
         }
-        !self.needs_recovery() && self.one_segment_on_disk.load(Ordering::Relaxed)
+        if self.needs_recovery() || !self.one_segment_on_disk.load(Ordering::Relaxed) {
+            return RetentionStamp::Unknown;
+        }
+        match self.marker_stamp.load(Ordering::Relaxed) {
+            STAMP_UNKNOWN => RetentionStamp::Unknown,
+            STAMP_EMPTY => RetentionStamp::Empty,
+            ts => RetentionStamp::OneSegment(ts),
+        }
+    }
+
+    /// What the clean-shutdown marker said of this log's one segment
+    /// (`None`: empty). Set by the store before the log is used.
+    pub(crate) fn set_marker_stamp(&self, stamp: Option<i64>) {
+        let v = stamp.map_or(STAMP_EMPTY, |ts| ts.max(STAMP_EMPTY + 1));
+        self.marker_stamp.store(v, Ordering::Relaxed);
     }
 
     /// The segments of a closed log as it left them, and its log start: `None`
@@ -1589,6 +1710,15 @@ impl PartitionLog {
     /// segments that end at or below it. Never moves backwards; at most the log end offset.
     pub fn advance_log_start_offset(&self, offset: i64) -> Result<i64> {
         self.with(|l| l.advance_log_start_offset(offset))
+    }
+
+    /// Retention's deletion, atomic with appends (see
+    /// `LoadedLog::delete_oldest_where`); opens the log.
+    pub fn delete_oldest_where(
+        &self,
+        select: &dyn Fn(&[SegmentInfo], i64) -> usize,
+    ) -> Result<(Vec<SegmentInfo>, usize, i64)> {
+        self.with(|l| l.delete_oldest_where(select))
     }
 
     /// Retention seam: delete the `count` oldest segments (rolling first if

@@ -25,19 +25,34 @@ pub const LOCK_FILE: &str = ".lock";
 pub const CLEAN_SHUTDOWN_FILE: &str = ".clean_shutdown";
 
 /// The first line of a clean-shutdown marker that lists the logs of more than
-/// one segment (an empty marker, as older versions wrote, lists nothing).
-const MARKER_HEADER: &str = "weir-multi-segment-logs v1";
+/// one segment and stamps the non-empty one-segment logs. Older markers
+/// (`weir-multi-segment-logs v1`, which did not stamp, or an empty one) are
+/// read as "nothing known": the first retention pass then looks at every log.
+const MARKER_HEADER: &str = "weir-retention-logs v2";
 
-/// The clean-shutdown marker's text: a header, the directory names of the
-/// logs that may hold more than one segment (or a cleaner swap file), one a
-/// line, and a CRC-32 of what precedes it (`crc <hex>`), so that a marker torn
-/// by a crash during the shutdown is not believed.
-fn encode_marker(multi: &[String]) -> Vec<u8> {
+/// What a clean-shutdown marker says: the logs that may hold more than one
+/// segment (or are not known), and the one-segment, non-empty logs with their
+/// segment's largest timestamp. Every other log holds one empty segment.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Marker {
+    multi: HashSet<String>,
+    stamps: HashMap<String, i64>,
+}
+
+/// The clean-shutdown marker's text: a header, one line per log retention
+/// may have work in (its directory name; for a log of one non-empty segment
+/// followed by a space and that segment's largest timestamp), and a CRC-32
+/// of what precedes it (`crc <hex>`), so that a marker torn by a crash during
+/// the shutdown is not believed.
+fn encode_marker(multi: &[String], stamps: &[(String, i64)]) -> Vec<u8> {
     let mut text = String::from(MARKER_HEADER);
     text.push('\n');
     for name in multi {
         text.push_str(name);
         text.push('\n');
+    }
+    for (name, ts) in stamps {
+        text.push_str(&format!("{name} {ts}\n"));
     }
     let crc = crc32fast::hash(text.as_bytes());
     text.push_str(&format!("crc {crc:08x}\n"));
@@ -45,8 +60,8 @@ fn encode_marker(multi: &[String]) -> Vec<u8> {
 }
 
 /// Inverse of `encode_marker`: `None` for an empty, older or damaged marker
-/// (nothing is known then: retention lists each log once, as it always did).
-fn decode_marker(data: &[u8]) -> Option<HashSet<String>> {
+/// (nothing is known then: retention looks at each log once).
+fn decode_marker(data: &[u8]) -> Option<Marker> {
     let text = std::str::from_utf8(data).ok()?;
     let body_end = text.trim_end_matches('\n').rfind('\n')? + 1;
     let (body, trailer) = text.split_at(body_end);
@@ -58,7 +73,18 @@ fn decode_marker(data: &[u8]) -> Option<HashSet<String>> {
     if lines.next()? != MARKER_HEADER {
         return None;
     }
-    Some(lines.map(str::to_string).collect())
+    let mut m = Marker::default();
+    for line in lines {
+        match line.split_once(' ') {
+            Some((name, ts)) => {
+                m.stamps.insert(name.to_string(), ts.parse().ok()?);
+            }
+            None => {
+                m.multi.insert(line.to_string());
+            }
+        }
+    }
+    Some(m)
 }
 
 /// A topic name and partition index; the directory is `<topic>-<partition>`.
@@ -94,8 +120,9 @@ pub struct Store {
     lock: Mutex<Option<File>>,
     was_clean: bool,
     /// From the clean-shutdown marker: the logs that may hold more than one
-    /// segment (`None`: not known; every other log holds at most one).
-    multi_segment: Option<HashSet<String>>,
+    /// segment and the stamped one-segment ones (`None`: not known; every
+    /// other log holds one empty segment).
+    multi_segment: Option<Marker>,
     /// One handle per log; a handle's own lock is held while that log opens
     /// (and recovers), so different logs can open in parallel.
     logs: Mutex<HashMap<TopicPartition, Arc<PartitionLog>>>,
@@ -243,13 +270,26 @@ impl Store {
     /// and needs no recovery). `None`: not known (an unclean stop, an old or
     /// torn marker): every log has to be looked at.
     pub fn multi_segment_logs(&self) -> Option<Vec<TopicPartition>> {
-        let names = self.multi_segment.as_ref()?;
+        let names = &self.multi_segment.as_ref()?.multi;
         Some(
             names
                 .iter()
                 .filter_map(|n| TopicPartition::parse_dir_name(n))
                 .collect(),
         )
+    }
+
+    /// After a clean stop: the logs of one non-empty segment the marker
+    /// stamped with that segment's largest timestamp (empty otherwise), so
+    /// retention can schedule them without opening them.
+    pub fn stamped_logs(&self) -> Vec<(TopicPartition, i64)> {
+        let Some(m) = &self.multi_segment else {
+            return Vec::new();
+        };
+        m.stamps
+            .iter()
+            .filter_map(|(n, ts)| Some((TopicPartition::parse_dir_name(n)?, *ts)))
+            .collect()
     }
 
     /// Forget that `tp`'s segment list changed (the caller changed it and
@@ -307,10 +347,11 @@ impl Store {
         if let Some(log) = logs.get(tp) {
             return Ok(log.clone());
         }
+        let name = tp.dir_name();
         let one_segment = self
             .multi_segment
             .as_ref()
-            .is_some_and(|multi| !multi.contains(&tp.dir_name()));
+            .is_some_and(|m| !m.multi.contains(&name));
         let log = PartitionLog::new(
             self.fs.clone(),
             &dir,
@@ -319,6 +360,13 @@ impl Store {
             one_segment,
             Some(self.open.clone()),
         );
+        if one_segment {
+            let m = self
+                .multi_segment
+                .as_ref()
+                .expect("one_segment comes from the marker");
+            log.set_marker_stamp(m.stamps.get(&name).copied());
+        }
         logs.insert(tp.clone(), log.clone());
         Ok(log)
     }
@@ -454,9 +502,12 @@ impl Store {
         // The logs that may hold more than one segment, for the marker.
         let mut multi = Vec::new();
         let mut seen = HashSet::with_capacity(logs.len());
+        let mut stamps = Vec::new();
         for (tp, log) in logs {
-            if !log.known_one_segment() {
-                multi.push(tp.dir_name());
+            match log.retention_stamp() {
+                crate::log::RetentionStamp::Empty => {}
+                crate::log::RetentionStamp::OneSegment(ts) => stamps.push((tp.dir_name(), ts)),
+                crate::log::RetentionStamp::Unknown => multi.push(tp.dir_name()),
             }
             unflushed |= log.close_for_shutdown()?;
             unrecovered |= log.needs_recovery();
@@ -476,15 +527,17 @@ impl Store {
         // leaves the marker without a list: the next start lists every log).
         let complete = match &self.multi_segment {
             Some(prior) => {
-                multi.extend(
+                let unseen = |name: &String| {
+                    TopicPartition::parse_dir_name(name).is_none_or(|tp| !seen.contains(&tp))
+                        && self.dir.join(name).exists()
+                };
+                multi.extend(prior.multi.iter().filter(|n| unseen(n)).cloned());
+                stamps.extend(
                     prior
+                        .stamps
                         .iter()
-                        .filter(|name| {
-                            TopicPartition::parse_dir_name(name)
-                                .is_none_or(|tp| !seen.contains(&tp))
-                                && self.dir.join(name).exists()
-                        })
-                        .cloned(),
+                        .filter(|(n, _)| unseen(n))
+                        .map(|(n, ts)| (n.clone(), *ts)),
                 );
                 true
             }
@@ -498,6 +551,7 @@ impl Store {
             },
         };
         multi.sort();
+        stamps.sort();
         let marker = self.dir.join(CLEAN_SHUTDOWN_FILE);
         let mut f = self
             .fs
@@ -505,7 +559,7 @@ impl Store {
             .map_err(|e| io_err(&marker, e))?;
         f.set_len(0).map_err(|e| io_err(&marker, e))?;
         if complete {
-            std::io::Write::write_all(&mut f, &encode_marker(&multi))
+            std::io::Write::write_all(&mut f, &encode_marker(&multi, &stamps))
                 .map_err(|e| io_err(&marker, e))?;
         }
         self.fs.sync(&f, &marker).map_err(|e| io_err(&marker, e))?;

@@ -2,7 +2,8 @@
 //! checkpoints.
 
 use weir_storage::{
-    AppendOptions, BatchBuilder, LogConfig, Record, StorageError, Store, TopicPartition,
+    AppendOptions, BatchBuilder, LogConfig, Record, RetentionStamp, StorageError, Store,
+    TopicPartition,
 };
 
 fn one_batch() -> Vec<u8> {
@@ -339,7 +340,39 @@ fn a_torn_or_empty_marker_is_not_believed() {
     }
     let marker = dir.path().join(".clean_shutdown");
     let text = std::fs::read(&marker).unwrap();
-    assert!(text.starts_with(b"weir-multi-segment-logs v1\n"));
+    assert!(text.starts_with(b"weir-retention-logs v2\n"));
+    // The one-segment log, empty: nothing for retention, not opened.
+    {
+        let s = Store::open(dir.path()).unwrap();
+        let log = s.log(&one, LogConfig::default()).unwrap();
+        assert_eq!(log.retention_stamp(), RetentionStamp::Empty);
+        log.append(&one_batch(), AppendOptions::default()).unwrap();
+        s.close().unwrap();
+    }
+    // Stamped with its largest timestamp after an append.
+    {
+        let s = Store::open(dir.path()).unwrap();
+        let log = s.log(&one, LogConfig::default()).unwrap();
+        assert!(!log.is_open());
+        assert!(matches!(
+            log.retention_stamp(),
+            RetentionStamp::OneSegment(_)
+        ));
+        s.close().unwrap();
+    }
+    let text = std::fs::read(&marker).unwrap();
+    // An older (v1) marker is not believed either: every log is looked at.
+    let mut v1 = b"weir-multi-segment-logs v1\n".to_vec();
+    let crc = format!("crc {:08x}\n", crc32fast::hash(&v1));
+    v1.extend_from_slice(crc.as_bytes());
+    std::fs::write(&marker, &v1).unwrap();
+    {
+        let s = Store::open(dir.path()).unwrap();
+        let log = s.log(&one, LogConfig::default()).unwrap();
+        assert_eq!(log.retention_stamp(), RetentionStamp::Unknown);
+        s.close().unwrap();
+    }
+    std::fs::write(&marker, &text).unwrap();
     std::fs::write(
         dir.path().join("one-0").join("00000000000000000100.log"),
         b"",
