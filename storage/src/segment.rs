@@ -114,6 +114,9 @@ pub(crate) struct Segment {
     pub(crate) base_offset: i64,
     log_path: PathBuf,
     file: Arc<File>,
+    /// How far into the file a catching-up reader has asked the disk to read
+    /// ahead ([`FileRegion::will_need`]); shared by this segment's regions.
+    read_ahead: Arc<AtomicU64>,
     map: RwLock<Arc<ReadMap>>,
     /// Smaller mappings this one replaced, still held by readers perhaps: the
     /// file is never cut in place while one of them is alive.
@@ -222,6 +225,7 @@ impl Segment {
             base_offset: base,
             log_path: log,
             file: Arc::new(file),
+            read_ahead: Default::default(),
             map: RwLock::new(Arc::new(map)),
             retired: Default::default(),
             size: AtomicU64::new(0),
@@ -288,6 +292,7 @@ impl Segment {
             base_offset: base,
             log_path: log,
             file: Arc::new(file),
+            read_ahead: Default::default(),
             map: RwLock::new(Arc::new(map)),
             retired: Default::default(),
             size: AtomicU64::new(size),
@@ -695,7 +700,12 @@ impl Segment {
             end += b.len;
             next = b.last_offset + 1;
         }
-        (end > start).then(|| (FileRegion::new(self.file.clone(), map, start, end), next))
+        (end > start).then(|| {
+            (
+                FileRegion::new(self.file.clone(), self.read_ahead.clone(), map, start, end),
+                next,
+            )
+        })
     }
 
     /// Iterate the stored batches from the one containing `offset`.
@@ -880,6 +890,33 @@ mod tests {
             max_timestamp: ts + n - 1,
         };
         seg.append(&RealFs, &buf, &[ab], 200).unwrap();
+    }
+
+    #[test]
+    fn regions_know_how_far_the_segment_was_read_ahead() {
+        let dir = tempfile::tempdir().unwrap();
+        let seg = Segment::create(&RealFs, dir.path(), 0, 1 << 20, 1024).unwrap();
+        for i in 0..20 {
+            append(&seg, i * 3, 3, 1000 + i * 10);
+        }
+        let first = seg.read_region(0, 1, i64::MAX, true).unwrap().0;
+        let second = seg.read_region(3, 1, i64::MAX, true).unwrap().0;
+        let last = seg.read_region(57, 1, i64::MAX, true).unwrap().0;
+        assert_eq!(second.offset(), first.offset() + first.len() as u64);
+        // Nothing asked for readahead yet: no region of the segment was.
+        assert!(![&first, &second, &last].iter().any(|r| r.was_read_ahead()));
+        // The first region and one region's length after it.
+        first.will_need(second.len());
+        assert!(first.was_read_ahead());
+        assert!(second.was_read_ahead(), "read ahead with the first");
+        assert!(!last.was_read_ahead(), "past the readahead");
+        // The mark is the segment's (a region read later sees it), and never
+        // moves back.
+        let again = seg.read_region(3, 1, i64::MAX, true).unwrap().0;
+        assert!(again.was_read_ahead());
+        last.will_need(0);
+        first.will_need(0);
+        assert!(last.was_read_ahead() && second.was_read_ahead());
     }
 
     #[test]
