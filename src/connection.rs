@@ -352,12 +352,21 @@ where
 }
 
 /// Send all of `region` into the (non-blocking) socket: wait for writability,
-/// `sendfile` as much as the socket takes, again until done.
+/// `sendfile` as much as the socket takes, at most [`COLD_STEP`] per call,
+/// again until done. Between calls the task yields: a catching-up read's
+/// regions in the page cache (up to 1 MiB, see the fetch handler) are sent
+/// here, on the worker, and the kernel does not preempt a `sendfile`, so one
+/// call is kept to a fraction of a millisecond and the worker's other tasks
+/// (a tailing consumer's fetch) run between them.
 async fn send_file(socket: &TcpStream, region: &FileRegion) -> std::io::Result<()> {
     let mut offset = region.offset();
     let end = offset + region.len() as u64;
     while offset < end {
-        send_slice(socket, region, &mut offset, end).await?;
+        let step_end = end.min(offset + COLD_STEP);
+        send_slice(socket, region, &mut offset, step_end).await?;
+        if offset < end {
+            tokio::task::yield_now().await;
+        }
     }
     Ok(())
 }
