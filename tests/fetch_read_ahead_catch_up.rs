@@ -4,7 +4,10 @@
 //! `fetch_warm_catch_up.rs`) is sent by the connection's worker. Otherwise the
 //! fetches of a cold catch-up after its first would find their data read ahead
 //! and have the workers `sendfile` it, a millisecond per megabyte the tail
-//! waits out. Its own test binary: it reads the process-wide sendfile counters.
+//! waits out. Nor is a log that was on the disk when the broker started: the
+//! kernel's readahead for a sequential reader keeps its next megabytes
+//! resident whoever sends them. Its own test binary: it reads the process-wide
+//! sendfile counters (its tests take turns, [`COUNTERS`]).
 
 mod support;
 
@@ -12,6 +15,9 @@ use kafka_protocol::messages::{ApiKey, ResponseKind};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use support::*;
+
+/// Held by each test while it reads the counters.
+static COUNTERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Every `.log` file under `dir`, written back and dropped from the page cache.
 fn drop_logs_from_page_cache(dir: &Path) {
@@ -59,6 +65,7 @@ async fn catch_up_from_start(c: &mut RawClient, topic: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_a_cold_catch_up_read_ahead_is_sent_from_the_cold_pool() {
+    let _turn = COUNTERS.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), &[]).await;
     let mut c = RawClient::connect(broker.addr()).await;
@@ -91,6 +98,31 @@ async fn data_a_cold_catch_up_read_ahead_is_sent_from_the_cold_pool() {
     assert!(
         second > 0,
         "data read ahead by a cold catch-up was sent by the worker"
+    );
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_written_before_the_broker_started_is_sent_from_the_cold_pool() {
+    let _turn = COUNTERS.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "old", 1).await;
+    for i in 0..20 {
+        let resp = produce_raw(&mut c, "old", 0, batch(500, -1, -1, -1), 9).await;
+        assert_eq!(resp.error_code, 0, "produce batch {i}");
+    }
+    drop(c);
+    broker.shutdown().await.unwrap();
+    // Restarted: the log is still in the page cache (written moments ago), but
+    // this process did not write it.
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    let cold = catch_up_from_start(&mut c, "old").await;
+    assert!(
+        cold > 0,
+        "a log older than the broker was sent by the worker"
     );
     broker.shutdown().await.unwrap();
 }

@@ -765,11 +765,20 @@ fn catching_up(wanted: &[Wanted]) -> bool {
 /// ([`FileRegion::was_read_ahead`]): they stay on the pool, or the workers
 /// would spend a millisecond per megabyte in `sendfile` that the tail waits
 /// out (measured: the tail's p99 during a cold catch-up 5.9 -> 8.6 ms when
-/// residency alone decided).
+/// residency alone decided). And the kernel's own readahead for a sequential
+/// reader (`read_ahead_kb`, 8 MiB here) keeps a catch-up's next megabytes
+/// resident whoever sends them: only data this process appended
+/// ([`FileRegion::written_since_open`]) is taken for a backlog in memory; a
+/// log that was on the disk when the broker started is read from the pool.
 fn cached_regions(regions: &[FileRegion]) -> Vec<bool> {
     regions
         .iter()
-        .map(|r| r.len() <= CACHED_REGION_MAX && !r.was_read_ahead() && r.is_resident())
+        .map(|r| {
+            r.len() <= CACHED_REGION_MAX
+                && r.written_since_open()
+                && !r.was_read_ahead()
+                && r.is_resident()
+        })
         .collect()
 }
 

@@ -26,6 +26,8 @@ pub struct FileRegion {
     file: Arc<File>,
     /// The segment's read-ahead mark (see [`FileRegion::was_read_ahead`]).
     read_ahead: Arc<AtomicU64>,
+    /// The segment file's size when this process opened it.
+    opened_size: u64,
     map: Arc<ReadMap>,
     start: usize,
     end: usize,
@@ -46,6 +48,7 @@ impl FileRegion {
     pub(crate) fn new(
         file: Arc<File>,
         read_ahead: Arc<AtomicU64>,
+        opened_size: u64,
         map: Arc<ReadMap>,
         start: usize,
         end: usize,
@@ -54,6 +57,7 @@ impl FileRegion {
         FileRegion {
             file,
             read_ahead,
+            opened_size,
             map,
             start,
             end,
@@ -112,6 +116,15 @@ impl FileRegion {
     /// (microseconds per MiB); false when the kernel cannot tell.
     pub fn is_resident(&self) -> bool {
         self.map.resident(self.start, self.end)
+    }
+
+    /// Whether all of the region was appended by this process (after it created
+    /// or opened the segment): data it wrote itself, in the page cache unless
+    /// the kernel dropped it since, rather than data that was on the disk
+    /// before it started, which a reader finding resident may have only because
+    /// the kernel's readahead for a sequential reader brought it in.
+    pub fn written_since_open(&self) -> bool {
+        self.start as u64 >= self.opened_size
     }
 
     /// Whether `b` is this region's own bytes (the very memory [`FileRegion::bytes`]

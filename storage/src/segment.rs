@@ -117,6 +117,9 @@ pub(crate) struct Segment {
     /// How far into the file a catching-up reader has asked the disk to read
     /// ahead ([`FileRegion::will_need`]); shared by this segment's regions.
     read_ahead: Arc<AtomicU64>,
+    /// The file's size when this process created or opened it: bytes from
+    /// here on were appended by this process.
+    opened_size: u64,
     map: RwLock<Arc<ReadMap>>,
     /// Smaller mappings this one replaced, still held by readers perhaps: the
     /// file is never cut in place while one of them is alive.
@@ -226,6 +229,7 @@ impl Segment {
             log_path: log,
             file: Arc::new(file),
             read_ahead: Default::default(),
+            opened_size: 0,
             map: RwLock::new(Arc::new(map)),
             retired: Default::default(),
             size: AtomicU64::new(0),
@@ -293,6 +297,7 @@ impl Segment {
             log_path: log,
             file: Arc::new(file),
             read_ahead: Default::default(),
+            opened_size: size,
             map: RwLock::new(Arc::new(map)),
             retired: Default::default(),
             size: AtomicU64::new(size),
@@ -702,7 +707,14 @@ impl Segment {
         }
         (end > start).then(|| {
             (
-                FileRegion::new(self.file.clone(), self.read_ahead.clone(), map, start, end),
+                FileRegion::new(
+                    self.file.clone(),
+                    self.read_ahead.clone(),
+                    self.opened_size,
+                    map,
+                    start,
+                    end,
+                ),
                 next,
             )
         })
@@ -935,6 +947,8 @@ mod tests {
             append(&seg, 100 + i * 3, 3, 1000 + i * 10);
         }
         assert_eq!(seg.next_offset(), 160);
+        let all = seg.read_region(100, usize::MAX, i64::MAX, true).unwrap().0;
+        assert!(all.written_since_open(), "created by this process");
         let one = seg.read(131, 1, i64::MAX, true).unwrap();
         let h = BatchHeader::parse(&one).unwrap();
         assert_eq!(h.base_offset(), 130, "the batch containing the offset");
@@ -966,6 +980,14 @@ mod tests {
         assert_eq!(seg.max_timestamp(), (1192, 159));
         let b = seg.read(157, 1, i64::MAX, true).unwrap();
         assert_eq!(BatchHeader::parse(&b).unwrap().base_offset(), 157);
+        // What was there at the open was not written by this process; what is
+        // appended after it was.
+        let old = seg.read_region(100, usize::MAX, i64::MAX, true).unwrap().0;
+        assert!(!old.written_since_open());
+        append(&seg, 160, 3, 2000);
+        let new = seg.read_region(160, usize::MAX, i64::MAX, true).unwrap().0;
+        assert!(new.written_since_open());
+        assert_eq!(new.offset(), old.offset() + old.len() as u64);
     }
 
     #[test]
