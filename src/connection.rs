@@ -21,14 +21,15 @@
 //! encrypts in user space; kTLS is not available through it), so there the
 //! offer is a no-op and record blocks are written from the mmap'd `Bytes`.
 //!
-//! A cold region (offered with `cold`: a catching-up consumer's data) is sent
-//! from the cold pool ([`crate::cold_io`]), not from the connection's worker: a
-//! `sendfile` of a megabyte through the loopback stack is about a millisecond of
-//! kernel time the runtime cannot preempt, which every tailing connection
-//! scheduled on that worker would wait out. The worker only waits for the
-//! socket to take more: each round it sends a first slice itself (so that a
-//! full socket is seen, and waited for, through tokio's readiness), then hands
-//! the rest to the pool, which sends until done or until the socket is full.
+//! A cold region (offered with `cold`: a catching-up consumer's data that was
+//! not in the page cache) is sent from the cold pool ([`crate::cold_io`]), not
+//! from the connection's worker: a `sendfile` of a megabyte through the
+//! loopback stack is about a millisecond of kernel time the runtime cannot
+//! preempt, which every tailing connection scheduled on that worker would wait
+//! out. The worker only waits for the socket to take more: each round it
+//! sends a first slice itself (so that a full socket is seen, and waited for,
+//! through tokio's readiness), then hands the rest to the pool, which sends
+//! until done or until the socket is full.
 
 use crate::limits::{MemoryPermit, RequestMemory};
 use bytes::{Buf, Bytes, BytesMut};
@@ -296,8 +297,9 @@ pub fn offer_file_region(region: &FileRegion) -> bool {
     offer(region, false)
 }
 
-/// [`offer_file_region`] for a region a catching-up consumer reads (cold data,
-/// read on the cold pool): the writer sends it from the cold pool.
+/// [`offer_file_region`] for a region a catching-up consumer reads that was not
+/// in the page cache (cold data, read on the cold pool): the writer sends it
+/// from the cold pool.
 pub fn offer_cold_file_region(region: &FileRegion) -> bool {
     offer(region, true)
 }
@@ -350,12 +352,21 @@ where
 }
 
 /// Send all of `region` into the (non-blocking) socket: wait for writability,
-/// `sendfile` as much as the socket takes, again until done.
+/// `sendfile` as much as the socket takes, at most [`COLD_STEP`] per call,
+/// again until done. Between calls the task yields: a catching-up read's
+/// regions in the page cache (up to 1 MiB, see the fetch handler) are sent
+/// here, on the worker, and the kernel does not preempt a `sendfile`, so one
+/// call is kept to a fraction of a millisecond and the worker's other tasks
+/// (a tailing consumer's fetch) run between them.
 async fn send_file(socket: &TcpStream, region: &FileRegion) -> std::io::Result<()> {
     let mut offset = region.offset();
     let end = offset + region.len() as u64;
     while offset < end {
-        send_slice(socket, region, &mut offset, end).await?;
+        let step_end = end.min(offset + COLD_STEP);
+        send_slice(socket, region, &mut offset, step_end).await?;
+        if offset < end {
+            tokio::task::yield_now().await;
+        }
     }
     Ok(())
 }

@@ -90,6 +90,7 @@ pub use config::{FlushPolicy, LogConfig, TimestampType};
 pub use error::{BatchError, StorageError};
 pub use fs::{DirHealth, FsEvent};
 pub use log::{AppendInfo, AppendOptions, PartitionLog, ReadResult, RetentionStamp, SegmentInfo};
+pub use mmap::thread_major_faults;
 pub use open_logs::{default_max_open_segments, live_segments, raise_open_file_limit};
 pub use region::FileRegion;
 pub use retention::{RetentionOutcome, RetentionPolicy, RetentionReason};

@@ -1,5 +1,7 @@
 //! All of the crate's `unsafe`: memory maps of segment and index files
-//! (memmap2) and the `flock(2)` call behind the data-directory lock.
+//! (memmap2), the `mincore(2)` call that tells whether a mapped range is in
+//! the page cache, the `getrusage(2)` call that counts a thread's major page
+//! faults, and the `flock(2)` call behind the data-directory lock.
 //!
 //! Invariants the rest of the crate keeps so this code is sound:
 //! - weir holds the data directory's lock file, so no other process of ours
@@ -107,6 +109,39 @@ impl ReadMap {
         unsafe { std::slice::from_raw_parts(raw.as_ptr().add(start), end - start) }
     }
 
+    /// Whether every page of `[start, end)` (within the valid length) is in the
+    /// page cache, so that reading or sending it waits on no disk
+    /// (`mincore(2)`: for a file mapping it reports page-cache residency,
+    /// whether or not this process has touched the page). False when the
+    /// kernel cannot tell (the caller then treats the range as cold).
+    pub(crate) fn resident(&self, start: usize, end: usize) -> bool {
+        let _ = self.slice(start, end); // bounds check
+        let Some(raw) = self.raw.as_ref().filter(|_| start < end) else {
+            return true;
+        };
+        let page = page_size();
+        let base = raw.as_ptr() as usize; // page-aligned: the start of the mapping
+        let mut addr = (base + start) & !(page - 1);
+        let stop = base + end;
+        // One status byte per page, 1 MiB of 4 KiB pages per call.
+        let mut status = [0u8; 256];
+        while addr < stop {
+            let len = (stop - addr).min(status.len() * page);
+            let pages = len.div_ceil(page);
+            // SAFETY: `[addr, addr + len)` lies inside this mapping (it starts at
+            // or after the mapping's page-aligned base and ends at or before
+            // `base + end`, `end <= valid <= capacity`), which `self` keeps
+            // mapped for the call. mincore reads no memory of the range; it
+            // writes one byte per page of it, `pages <= status.len()` bytes.
+            let rc = unsafe { libc::mincore(addr as *mut libc::c_void, len, status.as_mut_ptr()) };
+            if rc != 0 || status[..pages].iter().any(|s| s & 1 == 0) {
+                return false;
+            }
+            addr += len;
+        }
+        true
+    }
+
     /// The bytes `[start, end)` as `Bytes` that keep this mapping alive (no copy).
     pub(crate) fn bytes(self: &Arc<Self>, start: usize, end: usize) -> Bytes {
         let _ = self.slice(start, end); // bounds check now, not at first use
@@ -116,6 +151,38 @@ impl ReadMap {
             end,
         })
     }
+}
+
+/// Major page faults the calling thread has taken so far (`getrusage(2)`,
+/// `RUSAGE_THREAD`): faults on a mapped file page that was not in the page
+/// cache, so the thread waited on the disk. A caller that walks a mapping can
+/// tell from the count before and after whether the walk found its data in
+/// memory (the walk itself brings pages in, so a residency check after it
+/// cannot). 0 when the kernel cannot tell.
+pub fn thread_major_faults() -> u64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes one `rusage` into the pointed-to memory, which
+    // is that large and writable; it reads nothing of ours.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, usage.as_mut_ptr()) };
+    if rc != 0 {
+        return 0;
+    }
+    // SAFETY: the call succeeded and filled it (and it was zeroed before).
+    let usage = unsafe { usage.assume_init() };
+    u64::try_from(usage.ru_majflt).unwrap_or(0)
+}
+
+/// The size of a memory page.
+fn page_size() -> usize {
+    static PAGE: OnceLock<usize> = OnceLock::new();
+    *PAGE.get_or_init(|| {
+        // SAFETY: sysconf only reads a configuration value.
+        let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        usize::try_from(n)
+            .ok()
+            .filter(|n| n.is_power_of_two())
+            .unwrap_or(4096)
+    })
 }
 
 /// Mappings of at least this many bytes are unmapped on a background thread
@@ -268,6 +335,42 @@ mod tests {
             assert!(t0.elapsed() < std::time::Duration::from_secs(10));
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
+    }
+
+    #[test]
+    fn resident_tells_cached_pages_from_dropped_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = empty_file(dir.path());
+        let len = 3 << 20;
+        f.write_all_at(&vec![5u8; len], 0).unwrap();
+        let map = ReadMap::new(&f, 4 << 20, len).unwrap();
+        // Just written: in the page cache, though never touched through the map.
+        assert!(map.resident(0, len));
+        assert!(map.resident(4097, 2 << 20));
+        assert!(map.resident(7, 7));
+        // Written back and dropped from the page cache (not mapped, so dropped);
+        // tmpfs keeps its pages in memory whatever the advice.
+        f.sync_all().unwrap();
+        let _ = rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed);
+        let tmpfs = rustix::fs::fstatfs(&f).unwrap().f_type as i64 == 0x0102_1994;
+        if !tmpfs {
+            assert!(!map.resident(0, len));
+            assert!(!map.resident(len - 10, len));
+        }
+        // Read back in: resident again.
+        let mut buf = vec![0u8; 8192];
+        f.read_exact_at(&mut buf, 1 << 20).unwrap();
+        assert!(map.resident(1 << 20, (1 << 20) + 8192));
+        // Touching a dropped page through the map is a major fault of this
+        // thread (the disk was waited on); a resident one is not.
+        if !tmpfs {
+            let before = thread_major_faults();
+            std::hint::black_box(map.slice(2 << 20, (2 << 20) + 1)[0]);
+            assert!(thread_major_faults() > before, "no major fault counted");
+        }
+        let before = thread_major_faults();
+        std::hint::black_box(map.slice(1 << 20, (1 << 20) + 1)[0]);
+        assert_eq!(thread_major_faults(), before, "a resident page");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use bytes::Bytes;
 use rustix::fs::Advice;
 use std::fs::File;
 use std::num::NonZeroU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Bytes `[offset, offset + len)` of a segment's `.log` file, all written,
@@ -23,6 +24,10 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct FileRegion {
     file: Arc<File>,
+    /// The segment's read-ahead mark (see [`FileRegion::was_read_ahead`]).
+    read_ahead: Arc<AtomicU64>,
+    /// The segment file's size when this process opened it.
+    opened_size: u64,
     map: Arc<ReadMap>,
     start: usize,
     end: usize,
@@ -40,10 +45,19 @@ impl std::fmt::Debug for FileRegion {
 impl FileRegion {
     /// `[start, end)` of `map` (the mapping of `file`); panics if `end` is past
     /// the mapping's valid length, as `ReadMap::slice` does.
-    pub(crate) fn new(file: Arc<File>, map: Arc<ReadMap>, start: usize, end: usize) -> FileRegion {
+    pub(crate) fn new(
+        file: Arc<File>,
+        read_ahead: Arc<AtomicU64>,
+        opened_size: u64,
+        map: Arc<ReadMap>,
+        start: usize,
+        end: usize,
+    ) -> FileRegion {
         let _ = map.slice(start, end); // bounds check now
         FileRegion {
             file,
+            read_ahead,
+            opened_size,
             map,
             start,
             end,
@@ -79,9 +93,38 @@ impl FileRegion {
     /// sequential reader's next fetch finds its data cached or on its way.
     /// Best effort (past the end of the file the kernel ignores it). Blocking
     /// at worst for the request submission: call it where cold reads go.
+    /// The segment remembers how far such requests went
+    /// ([`FileRegion::was_read_ahead`]).
     pub fn will_need(&self, ahead: usize) {
         let len = NonZeroU64::new((self.len() + ahead) as u64);
         let _ = rustix::fs::fadvise(&*self.file, self.offset(), len, Advice::WillNeed);
+        let until = (self.end + ahead) as u64;
+        self.read_ahead.fetch_max(until, Ordering::Relaxed);
+    }
+
+    /// Whether the region starts before the furthest point a [`FileRegion::will_need`]
+    /// of its segment asked the disk to read to: its pages may be in the page
+    /// cache only because a catching-up reader's readahead put them there (the
+    /// reader is then streaming cold data, and the disk may still be filling
+    /// them), not because they were just written.
+    pub fn was_read_ahead(&self) -> bool {
+        (self.start as u64) < self.read_ahead.load(Ordering::Relaxed)
+    }
+
+    /// Whether all of the region is in the page cache (`mincore(2)`): reading or
+    /// sending it then waits on no disk. Costs a page-cache lookup per page
+    /// (microseconds per MiB); false when the kernel cannot tell.
+    pub fn is_resident(&self) -> bool {
+        self.map.resident(self.start, self.end)
+    }
+
+    /// Whether all of the region was appended by this process (after it created
+    /// or opened the segment): data it wrote itself, in the page cache unless
+    /// the kernel dropped it since, rather than data that was on the disk
+    /// before it started, which a reader finding resident may have only because
+    /// the kernel's readahead for a sequential reader brought it in.
+    pub fn written_since_open(&self) -> bool {
+        self.start as u64 >= self.opened_size
     }
 
     /// Whether `b` is this region's own bytes (the very memory [`FileRegion::bytes`]

@@ -114,6 +114,12 @@ pub(crate) struct Segment {
     pub(crate) base_offset: i64,
     log_path: PathBuf,
     file: Arc<File>,
+    /// How far into the file a catching-up reader has asked the disk to read
+    /// ahead ([`FileRegion::will_need`]); shared by this segment's regions.
+    read_ahead: Arc<AtomicU64>,
+    /// The file's size when this process created or opened it: bytes from
+    /// here on were appended by this process.
+    opened_size: u64,
     map: RwLock<Arc<ReadMap>>,
     /// Smaller mappings this one replaced, still held by readers perhaps: the
     /// file is never cut in place while one of them is alive.
@@ -222,6 +228,8 @@ impl Segment {
             base_offset: base,
             log_path: log,
             file: Arc::new(file),
+            read_ahead: Default::default(),
+            opened_size: 0,
             map: RwLock::new(Arc::new(map)),
             retired: Default::default(),
             size: AtomicU64::new(0),
@@ -288,6 +296,8 @@ impl Segment {
             base_offset: base,
             log_path: log,
             file: Arc::new(file),
+            read_ahead: Default::default(),
+            opened_size: size,
             map: RwLock::new(Arc::new(map)),
             retired: Default::default(),
             size: AtomicU64::new(size),
@@ -695,7 +705,19 @@ impl Segment {
             end += b.len;
             next = b.last_offset + 1;
         }
-        (end > start).then(|| (FileRegion::new(self.file.clone(), map, start, end), next))
+        (end > start).then(|| {
+            (
+                FileRegion::new(
+                    self.file.clone(),
+                    self.read_ahead.clone(),
+                    self.opened_size,
+                    map,
+                    start,
+                    end,
+                ),
+                next,
+            )
+        })
     }
 
     /// Iterate the stored batches from the one containing `offset`.
@@ -883,6 +905,33 @@ mod tests {
     }
 
     #[test]
+    fn regions_know_how_far_the_segment_was_read_ahead() {
+        let dir = tempfile::tempdir().unwrap();
+        let seg = Segment::create(&RealFs, dir.path(), 0, 1 << 20, 1024).unwrap();
+        for i in 0..20 {
+            append(&seg, i * 3, 3, 1000 + i * 10);
+        }
+        let first = seg.read_region(0, 1, i64::MAX, true).unwrap().0;
+        let second = seg.read_region(3, 1, i64::MAX, true).unwrap().0;
+        let last = seg.read_region(57, 1, i64::MAX, true).unwrap().0;
+        assert_eq!(second.offset(), first.offset() + first.len() as u64);
+        // Nothing asked for readahead yet: no region of the segment was.
+        assert!(![&first, &second, &last].iter().any(|r| r.was_read_ahead()));
+        // The first region and one region's length after it.
+        first.will_need(second.len());
+        assert!(first.was_read_ahead());
+        assert!(second.was_read_ahead(), "read ahead with the first");
+        assert!(!last.was_read_ahead(), "past the readahead");
+        // The mark is the segment's (a region read later sees it), and never
+        // moves back.
+        let again = seg.read_region(3, 1, i64::MAX, true).unwrap().0;
+        assert!(again.was_read_ahead());
+        last.will_need(0);
+        first.will_need(0);
+        assert!(last.was_read_ahead() && second.was_read_ahead());
+    }
+
+    #[test]
     fn names_are_twenty_digits() {
         assert_eq!(file_name(42, LOG_SUFFIX), "00000000000000000042.log");
         assert_eq!(parse_log_name("00000000000000000042.log"), Some(42));
@@ -898,6 +947,8 @@ mod tests {
             append(&seg, 100 + i * 3, 3, 1000 + i * 10);
         }
         assert_eq!(seg.next_offset(), 160);
+        let all = seg.read_region(100, usize::MAX, i64::MAX, true).unwrap().0;
+        assert!(all.written_since_open(), "created by this process");
         let one = seg.read(131, 1, i64::MAX, true).unwrap();
         let h = BatchHeader::parse(&one).unwrap();
         assert_eq!(h.base_offset(), 130, "the batch containing the offset");
@@ -929,6 +980,14 @@ mod tests {
         assert_eq!(seg.max_timestamp(), (1192, 159));
         let b = seg.read(157, 1, i64::MAX, true).unwrap();
         assert_eq!(BatchHeader::parse(&b).unwrap().base_offset(), 157);
+        // What was there at the open was not written by this process; what is
+        // appended after it was.
+        let old = seg.read_region(100, usize::MAX, i64::MAX, true).unwrap().0;
+        assert!(!old.written_since_open());
+        append(&seg, 160, 3, 2000);
+        let new = seg.read_region(160, usize::MAX, i64::MAX, true).unwrap().0;
+        assert!(new.written_since_open());
+        assert_eq!(new.offset(), old.offset() + old.len() as u64);
     }
 
     #[test]
