@@ -11,6 +11,10 @@
 //! its partitions add to or update the session, its forgotten topics leave it,
 //! and the answer carries only the partitions that have something to say
 //! ([`CachedPartition::must_respond`], Kafka's `maybeUpdateResponseData`).
+//! Each session partition watches the partition it resolves to (its slot's
+//! news mark, [`crate::partitions::news`]), so an incremental fetch looks only
+//! at the marked slots, the ones its request changed and the ones not
+//! [`CachedPartition::settled`] ([`SessionState::to_look`]).
 //! Sessions are not tied to a connection: a client may carry on with its
 //! session over a new connection, and a session leaves the cache only by
 //! eviction, by a full fetch naming it, or by becoming empty.

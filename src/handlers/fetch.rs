@@ -2,13 +2,14 @@
 //! ([`crate::fetch_sessions`]): a full fetch (epoch 0) is answered in full and
 //! cached as a session when the cache has room; an incremental one answers
 //! only its session's partitions with news (records, a changed high watermark
-//! or log start offset, an error), and reads only those that can have some: a
-//! partition read to the high watermark it was last sent, with nothing moved
-//! since, costs a few atomic loads (and a wake-up registration if the fetch
-//! waits), so the fetch's cost follows the partitions with news more than
-//! the session's size. This file only turns the request into the partitions
-//! to read and the reads into the response; the session rules live in the
-//! cache.
+//! or log start offset, an error), and looks only at those that can have some:
+//! the partitions whose news mark was set since the last fetch (an append, a
+//! marker, a log start move, the topic deleted: [`crate::partitions::news`]),
+//! those the request adds or changes and those not settled after their last
+//! answer; an idle session partition costs nothing, so the fetch's cost
+//! follows the partitions with news, not the session's size. This file only
+//! turns the request into the partitions to read and the reads into the
+//! response; the session rules live in the cache.
 //!
 //! A fetch that does not yet have `min_bytes` waits on the partitions' wake-ups
 //! and returns the moment an append satisfies it, never later than `max_wait_ms`
