@@ -952,3 +952,123 @@ async fn a_partition_cut_short_by_max_bytes_is_answered_in_the_next_fetch() {
     let r = fetch(&mut c, request(id, 4, &[("cut", 1, 3)]), 12).await;
     assert!(answered(&r).is_empty());
 }
+
+/// read_committed over a session: a partition with an open transaction
+/// answers its new high watermark but no records (the last stable offset holds
+/// them back), is not answered again while nothing moves, and answers the
+/// records as soon as the commit marker is written (the marker is news).
+#[tokio::test]
+async fn read_committed_session_answers_a_transaction_when_it_commits() {
+    use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::{
+        AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest, ProduceRequest,
+        ProducerId, TransactionalId,
+    };
+    use kafka_protocol::protocol::StrBytes;
+    let tid = || TransactionalId(StrBytes::from_string("rc-tx".into()));
+    let broker = TestBroker::start(&[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "rc", 3).await;
+    let all = [("rc", 0, 0), ("rc", 1, 0), ("rc", 2, 0)];
+    let committed = |r: FetchRequest| r.with_isolation_level(1);
+    let id = fetch(&mut c, committed(request(0, 0, &all)), 12)
+        .await
+        .session_id;
+    assert!(id > 0);
+    let r = fetch(&mut c, committed(request(id, 1, &[])), 12).await;
+    assert!(answered(&r).is_empty());
+
+    let init = InitProducerIdRequest::default()
+        .with_transactional_id(Some(tid()))
+        .with_transaction_timeout_ms(60_000);
+    let ResponseKind::InitProducerId(init) = c
+        .call(RequestKind::InitProducerId(init), ApiKey::InitProducerId, 4)
+        .await
+    else {
+        panic!()
+    };
+    let (pid, epoch) = (init.producer_id.0, init.producer_epoch);
+    let add = AddPartitionsToTxnRequest::default()
+        .with_v3_and_below_transactional_id(tid())
+        .with_v3_and_below_producer_id(ProducerId(pid))
+        .with_v3_and_below_producer_epoch(epoch)
+        .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
+            .with_name(tname("rc"))
+            .with_partitions(vec![1])]);
+    let ResponseKind::AddPartitionsToTxn(_) = c
+        .call(
+            RequestKind::AddPartitionsToTxn(add),
+            ApiKey::AddPartitionsToTxn,
+            3,
+        )
+        .await
+    else {
+        panic!()
+    };
+    let mut b = weir_storage::BatchBuilder::new();
+    b.producer_id = pid;
+    b.producer_epoch = epoch;
+    b.base_sequence = 0;
+    b.transactional = true;
+    for i in 0..2 {
+        b.push(weir_storage::Record {
+            offset: i,
+            timestamp: 1_700_000_000_000,
+            key: None,
+            value: Some(bytes::Bytes::from_static(b"v")),
+            headers: vec![],
+        });
+    }
+    let records = bytes::Bytes::from(b.build().unwrap());
+    let produce = ProduceRequest::default()
+        .with_transactional_id(Some(tid()))
+        .with_acks(-1)
+        .with_timeout_ms(10_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(tname("rc"))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(1)
+                .with_records(Some(records))])]);
+    let ResponseKind::Produce(p) = c
+        .call(RequestKind::Produce(produce), ApiKey::Produce, 9)
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(p.responses[0].partition_responses[0].error_code, 0);
+
+    // Open: the new high watermark, no records; then nothing while nothing moves.
+    let r = fetch(&mut c, committed(request(id, 2, &[])), 12).await;
+    let got: Vec<_> = answered(&r).into_iter().map(|a| (a.1, a.3, a.4)).collect();
+    assert_eq!(got, [(1, 2, 0)]);
+    let r = fetch(&mut c, committed(request(id, 3, &[])), 12).await;
+    assert!(answered(&r).is_empty());
+
+    let end = EndTxnRequest::default()
+        .with_transactional_id(tid())
+        .with_producer_id(ProducerId(pid))
+        .with_producer_epoch(epoch)
+        .with_committed(true);
+    let ResponseKind::EndTxn(e) = c.call(RequestKind::EndTxn(end), ApiKey::EndTxn, 3).await else {
+        panic!()
+    };
+    assert_eq!(e.error_code, 0);
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    let mut epoch_n = 4;
+    loop {
+        let r = fetch(&mut c, committed(request(id, epoch_n, &[])), 12).await;
+        epoch_n += 1;
+        let got: Vec<_> = answered(&r)
+            .into_iter()
+            .map(|a| (a.1, a.3, a.4 > 0))
+            .collect();
+        if !got.is_empty() {
+            // The marker is written (high watermark 3) and the records come.
+            assert_eq!(got, [(1, 3, true)]);
+            break;
+        }
+        assert!(Instant::now() < deadline, "the commit never answered");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
