@@ -405,8 +405,11 @@ impl Partition {
     /// DeleteRecords: move the log start offset up to `offset` (whole segments
     /// below it go); returns the log start offset afterwards.
     pub fn delete_records(&self, offset: i64) -> Result<i64, StorageError> {
+        let before = self.log.log_start_offset();
         let start = self.log.advance_log_start_offset(offset);
-        self.tell_sessions();
+        if self.log.log_start_offset() != before {
+            self.tell_sessions();
+        }
         start
     }
 
@@ -459,8 +462,11 @@ impl Partition {
         policy: &RetentionPolicy,
         now_ms: i64,
     ) -> Result<RetentionOutcome, StorageError> {
+        let start = self.log.log_start_offset();
         let outcome = apply_retention(&self.log, policy, self.high_watermark(), now_ms);
-        self.tell_sessions();
+        if self.log.log_start_offset() != start {
+            self.tell_sessions();
+        }
         outcome
     }
 
