@@ -11,6 +11,10 @@
 //! its partitions add to or update the session, its forgotten topics leave it,
 //! and the answer carries only the partitions that have something to say
 //! ([`CachedPartition::must_respond`], Kafka's `maybeUpdateResponseData`).
+//! Each session partition watches the partition it resolves to (its slot's
+//! news mark, [`crate::partitions::news`]), so an incremental fetch looks only
+//! at the marked slots, the ones its request changed and the ones not
+//! [`CachedPartition::settled`] ([`SessionState::to_look`]).
 //! Sessions are not tied to a connection: a client may carry on with its
 //! session over a new connection, and a session leaves the cache only by
 //! eviction, by a full fetch naming it, or by becoming empty.
@@ -29,6 +33,8 @@
 //! the partitions to read and again to record what the response carried.
 //! Sessionless fetches (epoch -1, Fetch v0-6) take none.
 
+use crate::partitions::news::{News, NewsMark};
+use crate::partitions::Partition;
 use kafka_protocol::messages::fetch_request::{FetchTopic, ForgottenTopic};
 use kafka_protocol::messages::TopicName;
 use kafka_protocol::ResponseError;
@@ -124,10 +130,18 @@ impl CachedPartition {
     /// reading them: its cost follows the partitions with news, not the
     /// session's size. Never true after an error (the high watermark is -1).
     pub fn is_idle(&self, high_watermark: i64, log_start_offset: i64) -> bool {
-        self.high_watermark >= 0
-            && self.fetch_offset == self.high_watermark
+        self.settled()
             && high_watermark == self.high_watermark
             && log_start_offset == self.log_start_offset
+    }
+
+    /// Whether the client has everything it was last told of: it fetches at
+    /// the high watermark it was sent, with no error. Such a partition need not
+    /// be looked at again until it moves (its news mark says so); any other
+    /// (cut short by the byte budget, behind, in error) is looked at in every
+    /// incremental fetch.
+    pub fn settled(&self) -> bool {
+        self.high_watermark >= 0 && self.fetch_offset == self.high_watermark
     }
 
     /// Kafka's `maybeUpdateResponseData`: whether an incremental response must
@@ -171,6 +185,12 @@ struct Slot {
     part: Option<CachedPartition>,
     prev: u32,
     next: u32,
+    /// Its place in the session order (larger = later).
+    seq: u64,
+    /// In `pending`.
+    pending: bool,
+    /// The partition this slot watches (is told of its moves by), and the mark.
+    sub: Option<(Arc<Partition>, NewsMark)>,
 }
 
 /// A session's partitions in order (Kafka's `ImplicitLinkedHashCollection`):
@@ -183,6 +203,9 @@ pub struct PartitionList {
     head: u32,
     tail: u32,
     len: usize,
+    next_seq: u64,
+    /// Slots to look at in the next fetch whatever their marks say.
+    pending: Vec<u32>,
 }
 
 impl PartitionList {
@@ -203,6 +226,8 @@ impl PartitionList {
     }
 
     fn link_back(&mut self, i: u32) {
+        self.slots[i as usize].seq = self.next_seq;
+        self.next_seq += 1;
         self.slots[i as usize].prev = self.tail;
         self.slots[i as usize].next = NIL;
         if self.tail == NIL {
@@ -227,13 +252,17 @@ impl PartitionList {
         }
     }
 
-    /// Add a partition at the back (it must not be there yet).
+    /// Add a partition at the back (it must not be there yet); it is looked
+    /// at in the next fetch.
     fn push(&mut self, part: CachedPartition) {
         let key = (part.topic.clone(), part.partition);
         let slot = Slot {
             part: Some(part),
             prev: NIL,
             next: NIL,
+            seq: 0,
+            pending: false,
+            sub: None,
         };
         let i = match self.free.pop() {
             Some(i) => {
@@ -248,13 +277,13 @@ impl PartitionList {
         self.link_back(i);
         self.index.insert(key, i);
         self.len += 1;
+        self.pend(i);
     }
 
-    fn find_mut(&mut self, topic: &TopicKey, partition: i32) -> Option<&mut CachedPartition> {
+    fn find(&self, topic: &TopicKey, partition: i32) -> Option<u32> {
         // A borrowed key would need the topic cloned for the tuple; topics are
         // cheap to clone (a uuid, or a reference-counted name).
-        let i = *self.index.get(&(topic.clone(), partition))?;
-        self.slots[i as usize].part.as_mut()
+        self.index.get(&(topic.clone(), partition)).copied()
     }
 
     fn remove(&mut self, topic: &TopicKey, partition: i32) -> bool {
@@ -262,10 +291,63 @@ impl PartitionList {
             return false;
         };
         self.unlink(i);
+        self.unwatch(i);
         self.slots[i as usize].part = None;
         self.free.push(i);
         self.len -= 1;
         true
+    }
+
+    /// Look at `slot` in the next fetch whatever its mark says.
+    pub fn pend(&mut self, slot: u32) {
+        if let Some(s) = self.slots.get_mut(slot as usize) {
+            if !s.pending {
+                s.pending = true;
+                self.pending.push(slot);
+            }
+        }
+    }
+
+    /// Watch `partition` from `slot` (told of its moves through `news`),
+    /// unless it already does; nothing when the session is `closed`.
+    pub fn watch(&mut self, slot: u32, partition: &Arc<Partition>, news: &mut News, closed: bool) {
+        let watching = self.slots[slot as usize]
+            .sub
+            .as_ref()
+            .is_some_and(|(p, _)| Arc::ptr_eq(p, partition));
+        if watching || closed {
+            return;
+        }
+        self.unwatch(slot);
+        let mark = news.mark_for(slot);
+        partition.watch(mark.clone());
+        self.slots[slot as usize].sub = Some((partition.clone(), mark));
+    }
+
+    /// Stop watching from `slot`.
+    pub fn unwatch(&mut self, slot: u32) {
+        if let Some((p, mark)) = self.slots[slot as usize].sub.take() {
+            p.unwatch(&mark);
+        }
+    }
+
+    /// The slots to look at: `out` (marked slots, carried ones) plus the
+    /// pending ones, in session order, each once, freed slots left out.
+    fn order(&mut self, out: &mut Vec<u32>) {
+        for i in self.pending.drain(..) {
+            if let Some(s) = self.slots.get_mut(i as usize) {
+                s.pending = false;
+            }
+            out.push(i);
+        }
+        out.retain(|&i| self.slots.get(i as usize).is_some_and(|s| s.part.is_some()));
+        out.sort_unstable_by_key(|&i| self.slots[i as usize].seq);
+        out.dedup();
+    }
+
+    /// The partition at `slot`.
+    pub fn get(&self, slot: u32) -> Option<&CachedPartition> {
+        self.slots.get(slot as usize)?.part.as_ref()
     }
 
     /// Move the partition at `slot` to the back (it returned records: the
@@ -302,15 +384,69 @@ pub struct SessionState {
     /// The epoch the next incremental fetch must carry.
     pub epoch: i32,
     pub partitions: PartitionList,
+    /// Which partitions moved since the last fetch looked.
+    pub news: News,
+    /// The next fetch looks at every partition (the first after the session
+    /// was created: its partitions watch nothing yet).
+    walk_all: bool,
+    /// Out of the cache: its partitions are watched no more.
+    pub closed: bool,
+}
+
+impl SessionState {
+    /// The slots an incremental fetch looks at, in session order, into `out`:
+    /// those marked since the last look, those pending (added or changed by a
+    /// request, or not settled after their last answer) and `carry` (those a
+    /// waiting fetch already looked at); every slot when `walk_all` or the
+    /// session asks for it. Takes the marks.
+    pub fn to_look(&mut self, walk_all: bool, carry: &[u32], out: &mut Vec<u32>) {
+        out.clear();
+        if walk_all || self.walk_all {
+            self.walk_all = false;
+            self.news.clear();
+            for i in self.partitions.pending.drain(..) {
+                self.partitions.slots[i as usize].pending = false;
+            }
+            out.extend(self.partitions.iter().map(|(slot, _)| slot));
+            return;
+        }
+        self.news.take(out);
+        out.extend_from_slice(carry);
+        self.partitions.order(out);
+    }
 }
 
 /// One fetch session.
 pub struct Session {
     pub id: i32,
+    /// What a fetch waiting on this session sleeps on (its partitions' moves).
+    pub signal: Arc<crate::partitions::news::NewsSignal>,
     /// Made by Fetch v13+ (partitions by topic id).
     pub uses_topic_ids: bool,
     creation_ms: i64,
     pub state: Mutex<SessionState>,
+}
+
+impl Session {
+    /// Out of the cache: stop watching its partitions (an in-flight fetch may
+    /// still answer from it, but watches nothing new).
+    fn close(&self) {
+        let mut st = self.state.lock();
+        st.closed = true;
+        let slots: Vec<u32> = st.partitions.iter().map(|(slot, _)| slot).collect();
+        for slot in slots {
+            st.partitions.unwatch(slot);
+        }
+    }
+
+    /// Look at `slots` again in the next fetch (a fetch that read them but did
+    /// not answer: throttled, failed, dropped).
+    pub fn repend(&self, slots: &[u32]) {
+        let mut st = self.state.lock();
+        for &slot in slots {
+            st.partitions.pend(slot);
+        }
+    }
 }
 
 /// What a fetch request is, session-wise (Kafka's `FetchContext` kinds).
@@ -347,6 +483,7 @@ struct Entry {
 impl CacheState {
     fn remove(&mut self, id: i32) -> Option<Arc<Session>> {
         let e = self.sessions.remove(&id)?;
+        e.session.close();
         self.last_used.remove(&(e.last_used_ms, id));
         if e.cached_size != usize::MAX {
             self.evictable.remove(&(e.cached_size, id));
@@ -404,6 +541,8 @@ pub struct FetchSessions {
     evictions: AtomicU64,
     /// Incremental fetches answered from a session (tests check clients use them).
     incremental: AtomicU64,
+    /// Session partitions incremental fetches looked at (read or found idle).
+    looked: AtomicU64,
     start: Instant,
     /// Added to the clock (tests of idle-time rules).
     skew_ms: AtomicI64,
@@ -418,6 +557,7 @@ impl FetchSessions {
             cache: Mutex::new(CacheState::default()),
             evictions: AtomicU64::new(0),
             incremental: AtomicU64::new(0),
+            looked: AtomicU64::new(0),
             start: Instant::now(),
             skew_ms: AtomicI64::new(0),
         }
@@ -463,6 +603,17 @@ impl FetchSessions {
         self.incremental.load(Relaxed)
     }
 
+    /// Count `n` session partitions an incremental fetch looked at.
+    pub fn note_looked(&self, n: usize) {
+        self.looked.fetch_add(n as u64, Relaxed);
+    }
+
+    /// Session partitions incremental fetches looked at since start-up (the
+    /// rest they passed by without a step).
+    pub fn partitions_looked(&self) -> u64 {
+        self.looked.load(Relaxed)
+    }
+
     /// Kafka's `FetchManager.newContext`: what this request is, session-wise.
     /// An incremental request's partitions and forgotten topics are applied to
     /// its session here. Fetch v0-6 pass session 0, epoch -1.
@@ -502,8 +653,13 @@ impl FetchSessions {
             // The session's own copy of the name, made once per topic that adds partitions.
             let mut owned = None;
             for p in &t.partitions {
-                match st.partitions.find_mut(&key, p.partition) {
-                    Some(cached) => cached.update_request(p),
+                match st.partitions.find(&key, p.partition) {
+                    Some(slot) => {
+                        if let Some(cached) = st.partitions.get_mut(slot) {
+                            cached.update_request(p);
+                        }
+                        st.partitions.pend(slot);
+                    }
                     None => {
                         let key = owned.get_or_insert_with(|| key.to_owned_key());
                         st.partitions.push(CachedPartition::new(key.clone(), p))
@@ -552,17 +708,22 @@ impl FetchSessions {
         };
         let mut list = PartitionList::new();
         for p in partitions {
-            if list.find_mut(&p.topic, p.partition).is_none() {
+            if list.find(&p.topic, p.partition).is_none() {
                 list.push(p);
             }
         }
+        let news = News::default();
         let session = Arc::new(Session {
             id,
+            signal: news.signal().clone(),
             uses_topic_ids,
             creation_ms: now,
             state: Mutex::new(SessionState {
                 epoch: next_epoch(INITIAL_EPOCH),
                 partitions: list,
+                news,
+                walk_all: true,
+                closed: false,
             }),
         });
         cache.sessions.insert(

@@ -456,6 +456,12 @@ impl Pipeline {
         self
     }
 
+    /// Whether every principal may do everything (no authorizer given or
+    /// configured): handlers may skip per-resource checks.
+    pub fn authorizes_all(&self) -> bool {
+        !self.authorizer_given && self.authorizer.acls().is_none()
+    }
+
     /// The authorizer, for handlers that check resources one by one.
     pub fn authorizer(&self) -> &dyn Authorizer {
         &*self.authorizer

@@ -748,3 +748,327 @@ async fn java_consumer_reads_through_an_incremental_session() {
         s.incremental_fetches()
     );
 }
+
+/// (partition, high watermark) of every answered partition with records, and
+/// of every answered partition, in response order.
+fn with_records(r: &FetchResponse) -> Vec<(i32, i64)> {
+    answered(r)
+        .into_iter()
+        .filter(|a| a.4 > 0)
+        .map(|a| (a.1, a.3))
+        .collect()
+}
+
+/// A session over many partitions sees every append to any of them, once, with
+/// the right high watermark, across forgets and re-adds and a long poll; an
+/// incremental fetch looks only at the partitions with news and those the
+/// request changed (the session's `partitions_looked` counter), never walks
+/// the idle ones; and a partition leaves the session's watch when forgotten
+/// and when the session goes.
+#[tokio::test]
+async fn a_many_partition_session_sees_every_append_and_looks_only_at_news() {
+    const N: i32 = 300;
+    let broker = TestBroker::start(&[("max.incremental.fetch.session.cache.slots", "1")]).await;
+    let sessions = &broker.state().fetch_sessions;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "many", N).await;
+    let all: Vec<(&str, i32, i64)> = (0..N).map(|p| ("many", p, 0)).collect();
+    let full = fetch(&mut c, request(0, 0, &all), 12).await;
+    let id = full.session_id;
+    assert!(id > 0);
+    // The first incremental fetch looks at every partition once (from then on
+    // each watches its partition).
+    let r = fetch(&mut c, request(id, 1, &[]), 12).await;
+    assert!(answered(&r).is_empty());
+    assert_eq!(sessions.partitions_looked(), N as u64);
+    let part = |p: i32| broker.state().partitions.partition("many", p).unwrap();
+    assert_eq!(part(7).watching_sessions(), 1);
+
+    let mut offsets = vec![0i64; N as usize];
+    let mut epoch = 2;
+    let mut last_changed: Vec<i32> = Vec::new();
+    for round in 0..40i32 {
+        // A few partitions, some twice, spread over the session.
+        let changed: Vec<i32> = (0..1 + round % 4)
+            .map(|k| (round * 37 + k * 101) % N)
+            .collect();
+        for &p in &changed {
+            produce(&mut c, "many", p, 1 + (round as usize % 3)).await;
+            offsets[p as usize] += 1 + (round as i64 % 3);
+        }
+        let mut expect: Vec<i32> = changed.clone();
+        expect.sort_unstable();
+        expect.dedup();
+        // The client names the partitions whose fetch offset moved (last answer).
+        let updates: Vec<(&str, i32, i64)> = last_changed
+            .iter()
+            .map(|&p| ("many", p, offsets[p as usize]))
+            .collect();
+        let before = sessions.partitions_looked();
+        // Every other round waits: an append made before the wait is seen at once.
+        let req = request(id, epoch, &updates)
+            .with_max_wait_ms(10_000)
+            .with_min_bytes(if round % 2 == 0 { 1 } else { 0 });
+        // Fetch offsets: the updated ones are at their ends; answer only the news.
+        let r = fetch(&mut c, req, 12).await;
+        epoch += 1;
+        assert_eq!(r.error_code, 0);
+        let mut got = with_records(&r);
+        got.sort_unstable();
+        let want: Vec<(i32, i64)> = expect.iter().map(|&p| (p, offsets[p as usize])).collect();
+        assert_eq!(got, want, "round {round}");
+        assert_eq!(
+            answered(&r).len(),
+            want.len(),
+            "only the partitions with news"
+        );
+        let mut looked: Vec<i32> = expect.clone();
+        looked.extend(&last_changed);
+        looked.sort_unstable();
+        looked.dedup();
+        assert_eq!(
+            sessions.partitions_looked() - before,
+            looked.len() as u64,
+            "round {round}: looked at the news and the changed partitions, not the other {}",
+            N as usize - looked.len()
+        );
+        last_changed = expect;
+    }
+    let updates: Vec<(&str, i32, i64)> = last_changed
+        .iter()
+        .map(|&p| ("many", p, offsets[p as usize]))
+        .collect();
+    let r = fetch(&mut c, request(id, epoch, &updates), 12).await;
+    epoch += 1;
+    assert!(answered(&r).is_empty());
+
+    // Forgotten: its appends are not answered, it watches no session; re-added
+    // at its old offset: all of them are.
+    let r = fetch(&mut c, forget(request(id, epoch, &[]), "many", &[5]), 12).await;
+    epoch += 1;
+    assert!(answered(&r).is_empty());
+    assert_eq!(part(5).watching_sessions(), 0);
+    produce(&mut c, "many", 5, 4).await;
+    let r = fetch(&mut c, request(id, epoch, &[]), 12).await;
+    epoch += 1;
+    assert!(answered(&r).is_empty(), "forgotten");
+    let r = fetch(&mut c, request(id, epoch, &[("many", 5, offsets[5])]), 12).await;
+    epoch += 1;
+    offsets[5] += 4;
+    assert_eq!(with_records(&r), [(5, offsets[5])]);
+    assert_eq!(part(5).watching_sessions(), 1);
+    let r = fetch(&mut c, request(id, epoch, &[("many", 5, offsets[5])]), 12).await;
+    assert!(answered(&r).is_empty());
+    produce(&mut c, "many", 5, 1).await;
+    let r = fetch(&mut c, request(id, epoch + 1, &[]), 12).await;
+    assert_eq!(with_records(&r), [(5, offsets[5] + 1)]);
+
+    // The session evicted (a larger one takes the slot once it is idle 120 s):
+    // no partition watches it any more.
+    sessions.advance_clock(121_000);
+    let other = fetch(&mut c, request(0, 0, &all[..2]), 12).await;
+    assert!(other.session_id > 0 && other.session_id != id);
+    assert_eq!(sessions.evictions(), 1);
+    assert_eq!(part(5).watching_sessions(), 0);
+    assert_eq!(part(200).watching_sessions(), 0);
+    let r = fetch(&mut c, request(id, epoch + 2, &[]), 12).await;
+    assert_eq!(r.error_code, ResponseError::FetchSessionIdNotFound.code());
+}
+
+/// A session partition whose topic is deleted answers the error in every fetch,
+/// and once the topic is created again its partitions answer from the new
+/// logs: appends to them are seen (the session watches the new partitions).
+#[tokio::test]
+async fn a_deleted_and_recreated_topic_is_seen_by_the_session() {
+    let broker = TestBroker::start(&[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "stay", 3).await;
+    create_topic_raw(&mut c, "gone", 2).await;
+    produce(&mut c, "gone", 1, 2).await;
+    let parts = [
+        ("stay", 0, 0),
+        ("stay", 1, 0),
+        ("stay", 2, 0),
+        ("gone", 0, 0),
+        ("gone", 1, 2),
+    ];
+    let id = fetch(&mut c, request(0, 0, &parts), 12).await.session_id;
+    assert!(id > 0);
+    let r = fetch(&mut c, request(id, 1, &[]), 12).await;
+    assert!(answered(&r).is_empty());
+
+    broker.state().partitions.delete_topic("gone").unwrap();
+    let unknown = ResponseError::UnknownTopicOrPartition.code();
+    for epoch in 2..4 {
+        let r = fetch(&mut c, request(id, epoch, &[]), 12).await;
+        let got: Vec<_> = answered(&r).into_iter().map(|a| (a.0, a.1, a.2)).collect();
+        assert_eq!(
+            got,
+            [("gone".into(), 0, unknown), ("gone".into(), 1, unknown)],
+            "fetch {epoch}: the error answers every time"
+        );
+    }
+    create_topic_raw(&mut c, "gone", 2).await;
+    let r = fetch(&mut c, request(id, 4, &[("gone", 1, 0)]), 12).await;
+    let got: Vec<_> = answered(&r).into_iter().map(|a| (a.1, a.2, a.3)).collect();
+    assert_eq!(got, [(0, 0, 0), (1, 0, 0)], "the new logs' high watermarks");
+    let r = fetch(&mut c, request(id, 5, &[]), 12).await;
+    assert!(answered(&r).is_empty());
+    produce(&mut c, "gone", 0, 3).await;
+    produce(&mut c, "stay", 2, 1).await;
+    let r = fetch(&mut c, request(id, 6, &[]), 12).await;
+    let mut got = with_records(&r);
+    got.sort_unstable();
+    assert_eq!(got, [(0, 3), (2, 1)]);
+    let new = broker.state().partitions.partition("gone", 0).unwrap();
+    assert_eq!(new.watching_sessions(), 1);
+}
+
+/// A partition the last answer cut short (the response's byte budget was spent
+/// on another) has no new news but is looked at again and answered with its
+/// records in the next incremental fetch.
+#[tokio::test]
+async fn a_partition_cut_short_by_max_bytes_is_answered_in_the_next_fetch() {
+    let broker = TestBroker::start(&[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "cut", 2).await;
+    let both = [("cut", 0, 0), ("cut", 1, 0)];
+    let id = fetch(&mut c, request(0, 0, &both), 12).await.session_id;
+    assert!(id > 0);
+    let r = fetch(&mut c, request(id, 1, &[]), 12).await;
+    assert!(answered(&r).is_empty());
+    produce(&mut c, "cut", 0, 3).await;
+    produce(&mut c, "cut", 1, 3).await;
+    // A budget of 1 byte: the first partition's batch goes anyway, the second's not.
+    let r = fetch(&mut c, request(id, 2, &[]).with_max_bytes(1), 12).await;
+    let got: Vec<_> = answered(&r)
+        .into_iter()
+        .map(|a| (a.1, a.3, a.4 > 0))
+        .collect();
+    assert_eq!(got, [(0, 3, true), (1, 3, false)]);
+    // No append since, and the client names only partition 0 (its offset moved).
+    let r = fetch(&mut c, request(id, 3, &[("cut", 0, 3)]), 12).await;
+    assert_eq!(with_records(&r), [(1, 3)], "the cut partition's records");
+    let r = fetch(&mut c, request(id, 4, &[("cut", 1, 3)]), 12).await;
+    assert!(answered(&r).is_empty());
+}
+
+/// read_committed over a session: a partition with an open transaction
+/// answers its new high watermark but no records (the last stable offset holds
+/// them back), is not answered again while nothing moves, and answers the
+/// records as soon as the commit marker is written (the marker is news).
+#[tokio::test]
+async fn read_committed_session_answers_a_transaction_when_it_commits() {
+    use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::{
+        AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest, ProduceRequest,
+        ProducerId, TransactionalId,
+    };
+    use kafka_protocol::protocol::StrBytes;
+    let tid = || TransactionalId(StrBytes::from_string("rc-tx".into()));
+    let broker = TestBroker::start(&[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "rc", 3).await;
+    let all = [("rc", 0, 0), ("rc", 1, 0), ("rc", 2, 0)];
+    let committed = |r: FetchRequest| r.with_isolation_level(1);
+    let id = fetch(&mut c, committed(request(0, 0, &all)), 12)
+        .await
+        .session_id;
+    assert!(id > 0);
+    let r = fetch(&mut c, committed(request(id, 1, &[])), 12).await;
+    assert!(answered(&r).is_empty());
+
+    let init = InitProducerIdRequest::default()
+        .with_transactional_id(Some(tid()))
+        .with_transaction_timeout_ms(60_000);
+    let ResponseKind::InitProducerId(init) = c
+        .call(RequestKind::InitProducerId(init), ApiKey::InitProducerId, 4)
+        .await
+    else {
+        panic!()
+    };
+    let (pid, epoch) = (init.producer_id.0, init.producer_epoch);
+    let add = AddPartitionsToTxnRequest::default()
+        .with_v3_and_below_transactional_id(tid())
+        .with_v3_and_below_producer_id(ProducerId(pid))
+        .with_v3_and_below_producer_epoch(epoch)
+        .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
+            .with_name(tname("rc"))
+            .with_partitions(vec![1])]);
+    let ResponseKind::AddPartitionsToTxn(_) = c
+        .call(
+            RequestKind::AddPartitionsToTxn(add),
+            ApiKey::AddPartitionsToTxn,
+            3,
+        )
+        .await
+    else {
+        panic!()
+    };
+    let mut b = weir_storage::BatchBuilder::new();
+    b.producer_id = pid;
+    b.producer_epoch = epoch;
+    b.base_sequence = 0;
+    b.transactional = true;
+    for i in 0..2 {
+        b.push(weir_storage::Record {
+            offset: i,
+            timestamp: 1_700_000_000_000,
+            key: None,
+            value: Some(bytes::Bytes::from_static(b"v")),
+            headers: vec![],
+        });
+    }
+    let records = bytes::Bytes::from(b.build().unwrap());
+    let produce = ProduceRequest::default()
+        .with_transactional_id(Some(tid()))
+        .with_acks(-1)
+        .with_timeout_ms(10_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(tname("rc"))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(1)
+                .with_records(Some(records))])]);
+    let ResponseKind::Produce(p) = c
+        .call(RequestKind::Produce(produce), ApiKey::Produce, 9)
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(p.responses[0].partition_responses[0].error_code, 0);
+
+    // Open: the new high watermark, no records; then nothing while nothing moves.
+    let r = fetch(&mut c, committed(request(id, 2, &[])), 12).await;
+    let got: Vec<_> = answered(&r).into_iter().map(|a| (a.1, a.3, a.4)).collect();
+    assert_eq!(got, [(1, 2, 0)]);
+    let r = fetch(&mut c, committed(request(id, 3, &[])), 12).await;
+    assert!(answered(&r).is_empty());
+
+    let end = EndTxnRequest::default()
+        .with_transactional_id(tid())
+        .with_producer_id(ProducerId(pid))
+        .with_producer_epoch(epoch)
+        .with_committed(true);
+    let ResponseKind::EndTxn(e) = c.call(RequestKind::EndTxn(end), ApiKey::EndTxn, 3).await else {
+        panic!()
+    };
+    assert_eq!(e.error_code, 0);
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    let mut epoch_n = 4;
+    loop {
+        let r = fetch(&mut c, committed(request(id, epoch_n, &[])), 12).await;
+        epoch_n += 1;
+        let got: Vec<_> = answered(&r)
+            .into_iter()
+            .map(|a| (a.1, a.3, a.4 > 0))
+            .collect();
+        if !got.is_empty() {
+            // The marker is written (high watermark 3) and the records come.
+            assert_eq!(got, [(1, 3, true)]);
+            break;
+        }
+        assert!(Instant::now() < deadline, "the commit never answered");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

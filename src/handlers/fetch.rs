@@ -2,13 +2,14 @@
 //! ([`crate::fetch_sessions`]): a full fetch (epoch 0) is answered in full and
 //! cached as a session when the cache has room; an incremental one answers
 //! only its session's partitions with news (records, a changed high watermark
-//! or log start offset, an error), and reads only those that can have some: a
-//! partition read to the high watermark it was last sent, with nothing moved
-//! since, costs a few atomic loads (and a wake-up registration if the fetch
-//! waits), so the fetch's cost follows the partitions with news more than
-//! the session's size. This file only turns the request into the partitions
-//! to read and the reads into the response; the session rules live in the
-//! cache.
+//! or log start offset, an error), and looks only at those that can have some:
+//! the partitions whose news mark was set since the last fetch (an append, a
+//! marker, a log start move, the topic deleted: [`crate::partitions::news`]),
+//! those the request adds or changes and those not settled after their last
+//! answer; an idle session partition costs nothing, so the fetch's cost
+//! follows the partitions with news, not the session's size. This file only
+//! turns the request into the partitions to read and the reads into the
+//! response; the session rules live in the cache.
 //!
 //! A fetch that does not yet have `min_bytes` waits on the partitions' wake-ups
 //! and returns the moment an append satisfies it, never later than `max_wait_ms`
@@ -122,10 +123,19 @@ impl Handler for Api {
         );
         let read_committed = req.isolation_level == 1;
         let allowed = |name: &str| state.pipeline.allows_topic(&ctx, AclOperation::Read, name);
-        // The session's partitions to read in session order, with their slots,
-        // and those skipped as idle (only waited on).
-        let mut slots = Vec::new();
-        let mut idle = Vec::new();
+        // The session's partitions to read in session order, with their slots
+        // (looked at again in the next fetch if this one does not answer them).
+        let mut unanswered = Unanswered {
+            session: match &context {
+                FetchContext::Incremental(s) => Some(s.clone()),
+                _ => None,
+            },
+            slots: Vec::new(),
+        };
+        let mut look = Vec::new();
+        // With ACLs, every session partition is authorized in every fetch, as
+        // Kafka does (an ACL change shows at once); without, only those looked at.
+        let walk_all = !state.pipeline.authorizes_all();
         let (mut topics, wanted) = match &context {
             FetchContext::Error(e) => {
                 let resp = FetchResponse::default().with_error_code(e.code());
@@ -134,9 +144,15 @@ impl Handler for Api {
             FetchContext::Sessionless | FetchContext::Full => {
                 resolve(&state, &req.topics, version, allowed)
             }
-            FetchContext::Incremental(session) => {
-                resolve_session(&state, session, version, allowed, &mut slots, &mut idle)
-            }
+            FetchContext::Incremental(session) => resolve_session(
+                &state,
+                session,
+                version,
+                allowed,
+                walk_all,
+                &mut look,
+                &mut unanswered.slots,
+            ),
         };
         let max_wait = Duration::from_millis(req.max_wait_ms.max(0) as u64);
         let min_bytes = req.min_bytes.max(0) as usize;
@@ -202,30 +218,46 @@ impl Handler for Api {
                 break (results, regions, delivered, cached);
             }
             off_workers = false;
-            // The partitions skipped as idle are waited on too, and looked at
-            // again once waited on: an append since the skip is not missed.
-            let moved = idle.iter().any(|(p, hw, start)| {
-                p.add_waiter(&waiter);
-                p.high_watermark() != *hw || p.log_start_offset() != *start
-            });
-            if !moved {
-                waiting.get_or_insert_with(|| state.telemetry.fetch_waiting());
-                tokio::select! {
-                    _ = waiter.notified() => {}
-                    _ = tokio::time::sleep_until((deadline).into()) => {}
-                    _ = state.shutting_down() => {}
+            match &context {
+                FetchContext::Incremental(session) => {
+                    // Any session partition's move wakes the wait (its news
+                    // mark); those looked at are looked at again after it.
+                    let news = session.signal.notified();
+                    tokio::pin!(news);
+                    news.as_mut().enable();
+                    let _counted = session.signal.start_waiting();
+                    if !session.state.lock().news.any() {
+                        waiting.get_or_insert_with(|| state.telemetry.fetch_waiting());
+                        tokio::select! {
+                            _ = news => {}
+                            _ = waiter.notified() => {}
+                            _ = tokio::time::sleep_until((deadline).into()) => {}
+                            _ = state.shutting_down() => {}
+                        }
+                    }
+                    let (t, w) = resolve_session(
+                        &state,
+                        session,
+                        version,
+                        allowed,
+                        walk_all,
+                        &mut look,
+                        &mut unanswered.slots,
+                    );
+                    topics = t;
+                    wanted = Arc::new(w);
+                }
+                _ => {
+                    waiting.get_or_insert_with(|| state.telemetry.fetch_waiting());
+                    tokio::select! {
+                        _ = waiter.notified() => {}
+                        _ = tokio::time::sleep_until((deadline).into()) => {}
+                        _ = state.shutting_down() => {}
+                    }
                 }
             }
-            if let (FetchContext::Incremental(session), false) = (&context, idle.is_empty()) {
-                // A partition skipped as idle may have news now.
-                slots.clear();
-                idle.clear();
-                let (t, w) =
-                    resolve_session(&state, session, version, allowed, &mut slots, &mut idle);
-                topics = t;
-                wanted = Arc::new(w);
-            }
         };
+        let slots = &unanswered.slots;
         drop(waiting);
 
         let total: usize = results
@@ -238,7 +270,7 @@ impl Handler for Api {
         // quota, count those (Kafka's getResponseSize, the session unchanged).
         let answered = match &context {
             FetchContext::Incremental(s) if state.quotas.fetch_window_bytes(&ctx).is_some() => {
-                responding(s, &results, &slots)
+                responding(s, &results, slots)
             }
             _ => results.len(),
         };
@@ -290,8 +322,11 @@ impl Handler for Api {
 
         let (responses, session_id) = match &context {
             FetchContext::Incremental(session) => {
-                match incremental_response(session, epoch, &topics, &wanted, &slots, results) {
-                    Some(responses) => (responses, session.id),
+                match incremental_response(session, epoch, &topics, &wanted, slots, results) {
+                    Some(responses) => {
+                        unanswered.session = None;
+                        (responses, session.id)
+                    }
                     None => {
                         let resp = FetchResponse::default()
                             .with_error_code(ResponseError::InvalidFetchSessionEpoch.code())
@@ -421,31 +456,43 @@ fn target(
     }
 }
 
-/// Resolve an incremental fetch's session partitions, in session order, as
-/// [`resolve`] does a request's (topics looked up and authorized once per run
-/// of partitions of one topic, every fetch: a topic deleted or created since
-/// shows); `slots` gets each partition's place in the session. A partition
-/// with nothing new for its client
-/// ([`crate::fetch_sessions::CachedPartition::is_idle`]: a few atomic loads,
-/// its log not opened) is not read but goes to `idle` with the high watermark
-/// and log start offset it was found at, for the fetch to wait on if it
-/// waits.
-/// An incremental fetch over a large session so reads only the partitions
-/// with news.
+/// Resolve what an incremental fetch looks at of its session, in session
+/// order, as [`resolve`] does a request's (topics looked up and authorized once
+/// per run of partitions of one topic, every fetch: a topic deleted or created
+/// since shows): the partitions with news since the last fetch (their
+/// [`crate::partitions::news`] marks), those pending (added or changed by a
+/// request, not settled after their last answer) and those in `slots` (what a
+/// waiting fetch looked at before); every partition with `walk_all` (ACLs) or
+/// in the session's first incremental fetch. The others are not stepped
+/// over at all. Each looked-at partition watches the partition it resolves to
+/// from then on; one still idle ([`crate::fetch_sessions::CachedPartition::is_idle`])
+/// is not read. `slots` gets each partition to read's place in the session.
 fn resolve_session(
     state: &BrokerState,
     session: &Session,
     version: i16,
     allowed: impl Fn(&str) -> bool,
+    walk_all: bool,
+    look: &mut Vec<u32>,
     slots: &mut Vec<u32>,
-    idle: &mut Vec<(Arc<Partition>, i64, i64)>,
 ) -> (Vec<FetchableTopicResponse>, Vec<Wanted>) {
-    let st = session.state.lock();
+    let mut guard = session.state.lock();
+    let st = &mut *guard;
+    let carry = std::mem::take(slots);
+    st.to_look(walk_all, &carry, look);
+    state.fetch_sessions.note_looked(look.len());
+    let unknown = match version >= 13 {
+        true => ResponseError::UnknownTopicId,
+        false => ResponseError::UnknownTopicOrPartition,
+    };
     let mut skeletons: Vec<FetchableTopicResponse> = Vec::new();
     let mut wanted = Vec::new();
-    let mut run: Option<(&TopicKey, Option<Arc<Topic>>, bool)> = None;
-    for (slot, cp) in st.partitions.iter() {
-        if run.as_ref().is_none_or(|(key, _, _)| **key != cp.topic) {
+    let mut run: Option<(TopicKey, Option<Arc<Topic>>, bool)> = None;
+    for &slot in look.iter() {
+        let Some(cp) = st.partitions.get(slot) else {
+            continue;
+        };
+        if run.as_ref().is_none_or(|(key, _, _)| *key != cp.topic) {
             let mut skel = FetchableTopicResponse::default();
             let (topic, authorized) = match &cp.topic {
                 TopicKey::Id(id) => {
@@ -460,13 +507,9 @@ fn resolve_session(
                 }
             };
             skeletons.push(skel);
-            run = Some((&cp.topic, topic, authorized));
+            run = Some((cp.topic.clone(), topic, authorized));
         }
         let (_, topic, authorized) = run.as_ref().expect("set above");
-        let unknown = match version >= 13 {
-            true => ResponseError::UnknownTopicId,
-            false => ResponseError::UnknownTopicOrPartition,
-        };
         let target = target(
             topic,
             *authorized,
@@ -474,23 +517,53 @@ fn resolve_session(
             cp.partition,
             cp.current_leader_epoch,
         );
-        if let Ok(p) = &target {
-            let (hw, start) = (p.high_watermark(), p.log_start_offset());
-            if cp.is_idle(hw, start) {
-                idle.push((p.clone(), hw, start));
-                continue;
+        let (partition, fetch_offset, max_bytes) = (cp.partition, cp.fetch_offset, cp.max_bytes);
+        match &target {
+            Ok(p) => {
+                // Watch before reading its offsets: a move after the read marks it.
+                st.partitions.watch(slot, p, &mut st.news, st.closed);
+                if topic.as_ref().is_some_and(|t| t.internal) {
+                    // The coordinators append to their logs directly, telling
+                    // no session: looked at in every fetch.
+                    st.partitions.pend(slot);
+                }
+                let (hw, start) = (p.high_watermark(), p.log_start_offset());
+                if st
+                    .partitions
+                    .get(slot)
+                    .is_some_and(|cp| cp.is_idle(hw, start))
+                {
+                    continue;
+                }
             }
+            Err(_) => st.partitions.unwatch(slot),
         }
         wanted.push(Wanted {
             topic_index: skeletons.len() - 1,
-            partition: cp.partition,
-            fetch_offset: cp.fetch_offset,
-            max_bytes: cp.max_bytes.max(0) as usize,
+            partition,
+            fetch_offset,
+            max_bytes: max_bytes.max(0) as usize,
             target,
         });
         slots.push(slot);
     }
     (skeletons, wanted)
+}
+
+/// An incremental fetch's partitions read but not answered (throttled, a
+/// failed read, the fetch dropped): looked at again in the next fetch.
+struct Unanswered {
+    /// None once answered (or not an incremental fetch).
+    session: Option<Arc<Session>>,
+    slots: Vec<u32>,
+}
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        if let Some(session) = &self.session {
+            session.repend(&self.slots);
+        }
+    }
 }
 
 /// INVALID_FETCH_SESSION_EPOCH if another fetch moved the session on since
@@ -572,6 +645,10 @@ fn incremental_response(
                 true,
             )
         });
+        if st.partitions.get(slot).is_some_and(|cp| !cp.settled()) {
+            // Cut short, behind or in error: looked at again next time.
+            st.partitions.pend(slot);
+        }
         if !respond {
             continue;
         }

@@ -12,11 +12,13 @@
 //! - `partition`: one partition: its log, producer state, waiting fetches.
 //! - `topic`: a topic (its partitions and resolved config) and Kafka's topic-name rules.
 //! - `registry`: every topic, created / altered / deleted / reopened at start-up.
+//! - `news`: the marks telling fetch sessions which of their partitions moved.
 //! - `checkpoint`: the on-disk formats of the registry and producer-state checkpoints.
 //! - `error`: why a topic operation or an append failed.
 
 mod checkpoint;
 mod error;
+pub mod news;
 mod partition;
 mod registry;
 mod topic;

@@ -13,6 +13,7 @@
 //! 100,000 partitions starts in milliseconds.
 
 use super::error::AppendError;
+use super::news::NewsMark;
 use crate::producer_state::{BatchMeta, MarkerMeta, ProducerError, ProducerStateTable, SeqCheck};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering as AtomicOrdering};
@@ -100,6 +101,13 @@ pub enum OffsetSpec {
     Timestamp(i64),
 }
 
+/// Who waits on a partition's moves.
+#[derive(Default)]
+struct Watchers {
+    fetches: Vec<Weak<Notify>>,
+    sessions: Vec<NewsMark>,
+}
+
 /// One partition of a topic.
 pub struct Partition {
     pub topic: String,
@@ -130,7 +138,9 @@ pub struct Partition {
     /// Transaction markers written here (see [`TxnVerification`]); changed
     /// under the append lock.
     markers_written: AtomicU64,
-    waiters: Mutex<Vec<Weak<Notify>>>,
+    /// Waiting fetches, and the fetch sessions holding this partition (told
+    /// of every move: [`super::news`]).
+    waiters: Mutex<Watchers>,
     /// The log end offset at which the cleaner last found nothing dirty (-1:
     /// not looked at yet): until the log grows, it has nothing to look at.
     cleaner_quiet_end: AtomicI64,
@@ -159,7 +169,7 @@ impl Partition {
             first_unstable,
             log_start_floor: AtomicI64::new(0),
             markers_written: AtomicU64::new(0),
-            waiters: Mutex::new(Vec::new()),
+            waiters: Mutex::new(Watchers::default()),
             cleaner_quiet_end: AtomicI64::new(-1),
             traffic: Default::default(),
         }
@@ -402,10 +412,17 @@ impl Partition {
     /// DeleteRecords: move the log start offset up to `offset` (whole segments
     /// below it go); returns the log start offset afterwards.
     pub fn delete_records(&self, offset: i64) -> Result<i64, StorageError> {
-        let start = self.log.advance_log_start_offset(offset)?;
-        self.log_start_floor
-            .fetch_max(start, AtomicOrdering::SeqCst);
-        Ok(start)
+        let before = self.log.log_start_offset();
+        let result = self.log.advance_log_start_offset(offset);
+        if let Ok(start) = &result {
+            self.log_start_floor
+                .fetch_max(*start, AtomicOrdering::SeqCst);
+        }
+        // The floor first: a session told of the move reads the new one.
+        if self.log.log_start_offset() != before {
+            self.tell_sessions();
+        }
+        result
     }
 
     /// fsync everything appended so far.
@@ -463,9 +480,17 @@ impl Partition {
         policy: &RetentionPolicy,
         now_ms: i64,
     ) -> Result<RetentionOutcome, StorageError> {
-        let outcome = apply_retention(&self.log, policy, self.high_watermark(), now_ms)?;
-        self.log_start_floor
-            .fetch_max(outcome.log_start_offset, AtomicOrdering::SeqCst);
+        let start = self.log.log_start_offset();
+        let result = apply_retention(&self.log, policy, self.high_watermark(), now_ms);
+        if let Ok(outcome) = &result {
+            self.log_start_floor
+                .fetch_max(outcome.log_start_offset, AtomicOrdering::SeqCst);
+        }
+        // The floor first: a session told of the move reads the new one.
+        if self.log.log_start_offset() != start {
+            self.tell_sessions();
+        }
+        let outcome = result?;
         if !outcome.deleted.is_empty() && self.loaded.load(AtomicOrdering::Acquire) {
             // The next producer-state snapshot is taken at the log end, past
             // the new log start (one valid below it is no longer used after
@@ -647,13 +672,19 @@ impl Partition {
     /// (Register before checking for data, so no append can slip in between.)
     pub fn add_waiter(&self, waiter: &Arc<Notify>) {
         let mut w = self.waiters.lock();
-        w.retain(|n| n.strong_count() > 0);
-        w.push(Arc::downgrade(waiter));
+        w.fetches.retain(|n| n.strong_count() > 0);
+        w.fetches.push(Arc::downgrade(waiter));
     }
 
-    /// Wake every fetch waiting on this partition (called after each append).
+    /// Wake the waiting fetches and tell the sessions holding this partition
+    /// (an append, a marker, the topic deleted).
     pub fn wake_waiters(&self) {
-        let waiters = std::mem::take(&mut *self.waiters.lock());
+        let mut w = self.waiters.lock();
+        for s in &w.sessions {
+            s.mark();
+        }
+        let waiters = std::mem::take(&mut w.fetches);
+        drop(w);
         for w in waiters {
             if let Some(n) = w.upgrade() {
                 n.notify_one();
@@ -661,7 +692,32 @@ impl Partition {
         }
     }
 
-    /// Whether the producer state changed since the last [`Partition::producer_snapshot`].
+    /// Tell the sessions holding this partition that it moved (its log start
+    /// offset), without waking waiting fetches.
+    pub fn tell_sessions(&self) {
+        for s in &self.waiters.lock().sessions {
+            s.mark();
+        }
+    }
+
+    /// A fetch session holds this partition in the slot of `mark`.
+    pub fn watch(&self, mark: NewsMark) {
+        self.waiters.lock().sessions.push(mark);
+    }
+
+    /// The session slot of `mark` no longer holds this partition.
+    pub fn unwatch(&self, mark: &NewsMark) {
+        let mut w = self.waiters.lock();
+        if let Some(i) = w.sessions.iter().position(|m| m.same(mark)) {
+            w.sessions.swap_remove(i);
+        }
+    }
+
+    /// Fetch sessions holding this partition now (tests).
+    pub fn watching_sessions(&self) -> usize {
+        self.waiters.lock().sessions.len()
+    }
+
     pub(super) fn producer_state_dirty(&self) -> bool {
         self.producers_dirty
             .load(std::sync::atomic::Ordering::Relaxed)
