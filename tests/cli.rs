@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{sigterm, wait_exit, TestBroker, WEIR};
+use support::{sigterm, spawn_weir, wait_exit, TestBroker, WEIR};
 
 /// Run weir to completion (bounded) and return (exit code, stderr).
 fn run_to_exit(args: &[&str], dir: &std::path::Path) -> (i32, String) {
@@ -284,4 +284,73 @@ fn bad_log_flags_are_one_line() {
     let dir = tempfile::tempdir().unwrap();
     assert_one_line_failure(&["serve", "--log-format", "xml"], dir.path(), "log format");
     assert_one_line_failure(&["serve", "--log-level", "loud=="], dir.path(), "log level");
+}
+
+/// build.rs links the C runtime into the binary where the toolchain can
+/// (issue #13, idle RSS): then it has no program interpreter (PT_INTERP), so
+/// no shared library is loaded at start. Fails if the link arguments stop
+/// taking effect (e.g. rustc's link line changes under them).
+#[test]
+fn binary_links_the_c_runtime_in_when_build_rs_chose_to() {
+    if option_env!("WEIRBUILD_STATIC_CRT").is_none() {
+        eprintln!(
+            "build.rs linked the C runtime dynamically here (no libc.a, or WEIRBUILD_DYNAMIC_CRT)"
+        );
+        return;
+    }
+    let elf = std::fs::read(WEIR).unwrap();
+    assert!(
+        elf.starts_with(b"\x7fELF\x02\x01"),
+        "64-bit little-endian ELF"
+    );
+    let u16_at = |o: usize| u16::from_le_bytes(elf[o..o + 2].try_into().unwrap()) as usize;
+    let phoff = u64::from_le_bytes(elf[0x20..0x28].try_into().unwrap()) as usize;
+    let (phentsize, phnum) = (u16_at(0x36), u16_at(0x38));
+    assert!(phnum > 0);
+    for i in 0..phnum {
+        let at = phoff + i * phentsize;
+        let p_type = u32::from_le_bytes(elf[at..at + 4].try_into().unwrap());
+        assert_ne!(p_type, 3, "PT_INTERP: {WEIR} is dynamically linked");
+        // PT_DYNAMIC's entries must not name a shared library (DT_NEEDED = 1).
+        if p_type == 2 {
+            let off = u64::from_le_bytes(elf[at + 8..at + 16].try_into().unwrap()) as usize;
+            let size = u64::from_le_bytes(elf[at + 32..at + 40].try_into().unwrap()) as usize;
+            for e in elf[off..off + size].chunks_exact(16) {
+                let tag = u64::from_le_bytes(e[..8].try_into().unwrap());
+                assert_ne!(tag, 1, "DT_NEEDED in {WEIR}");
+            }
+        }
+    }
+}
+
+/// Host names still resolve in the binary as linked (statically, glibc's
+/// built-in `files` lookup): `--listen localhost:0` binds through
+/// getaddrinfo and the broker answers there; a per-IP connection override
+/// naming a host resolves at start.
+#[test]
+fn host_names_resolve_in_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("data");
+    let (mut child, addr) = spawn_weir(&[
+        "serve",
+        "--listen",
+        "localhost:0",
+        "--data-dir",
+        d.to_str().unwrap(),
+        "--set",
+        "max.connections.per.ip.overrides=localhost:7",
+    ]);
+    assert!(addr.ip().is_loopback(), "{addr}");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // ApiVersions v0, correlation id 7, client id "t".
+    let body = [0u8, 18, 0, 0, 0, 0, 0, 7, 0, 1, b't'];
+    let mut req = (body.len() as u32).to_be_bytes().to_vec();
+    req.extend_from_slice(&body);
+    std::io::Write::write_all(&mut s, &req).unwrap();
+    let mut head = [0u8; 8];
+    std::io::Read::read_exact(&mut s, &mut head).unwrap();
+    assert_eq!(&head[4..], &7i32.to_be_bytes(), "correlation id");
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(5)).is_some());
 }
