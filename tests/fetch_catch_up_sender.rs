@@ -1,12 +1,15 @@
-//! A catching-up fetch of data that a cold catch-up's readahead put in the
-//! page cache is still sent from the cold pool, though its pages are resident:
-//! only a backlog that no cold read asked the disk for (written moments ago,
-//! `fetch_warm_catch_up.rs`) is sent by the connection's worker. Otherwise the
-//! fetches of a cold catch-up after its first would find their data read ahead
-//! and have the workers `sendfile` it, a millisecond per megabyte the tail
-//! waits out. Nor is a log that was on the disk when the broker started: the
-//! kernel's readahead for a sequential reader keeps its next megabytes
-//! resident whoever sends them. Its own test binary: it reads the process-wide
+//! Who sends a catching-up fetch's record block (thousands of records behind
+//! the log end): a backlog this process wrote moments ago, still in the page
+//! cache, is sent by the connection's worker as a tailing fetch's is, none of
+//! it from the cold pool. Data a cold catch-up's readahead put in the page
+//! cache is still sent from the cold pool, though its pages are resident:
+//! otherwise the fetches of a cold catch-up after its first would find their
+//! data read ahead and have the workers `sendfile` it, a millisecond per
+//! megabyte the tail waits out. Nor is a log that was on the disk when the
+//! broker started sent by a worker: the kernel's readahead for a sequential
+//! reader keeps its next megabytes resident whoever sends them. (The pool's
+//! own sends of data not in the page cache are checked in
+//! `fetch_zero_copy.rs`.) Its own test binary: it reads the process-wide
 //! sendfile counters (its tests take turns, [`COUNTERS`]).
 
 mod support;
@@ -124,5 +127,23 @@ async fn a_log_written_before_the_broker_started_is_sent_from_the_cold_pool() {
         cold > 0,
         "a log older than the broker was sent by the worker"
     );
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catching_up_fetch_of_cached_data_is_not_sent_from_the_cold_pool() {
+    let _turn = COUNTERS.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "warm", 1).await;
+    // 20 batches of 500 small records: 10,000 records (a fetch from 0 is
+    // catching up) in ~120 KB (one block, large enough for sendfile).
+    for i in 0..20 {
+        let resp = produce_raw(&mut c, "warm", 0, batch(500, -1, -1, -1), 9).await;
+        assert_eq!(resp.error_code, 0, "produce batch {i}");
+    }
+    let cold = catch_up_from_start(&mut c, "warm").await;
+    assert_eq!(cold, 0, "cached data was sent from the cold pool");
     broker.shutdown().await.unwrap();
 }
