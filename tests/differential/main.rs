@@ -79,12 +79,19 @@ pub struct Ctx<'a> {
     pub is_kafka: bool,
     conns: Vec<Option<Conn>>,
     steps: Vec<(String, String)>,
+    /// The names this sequence made ([`Ctx::name`]): a listing of groups
+    /// compares only these (other sequences' groups change state with time,
+    /// their members' session timeouts, which a run cannot line up on two
+    /// brokers).
+    named: std::cell::RefCell<Vec<String>>,
 }
 
 impl<'a> Ctx<'a> {
     /// `base` made unique to this run (the suffix is normalised away in responses).
     pub fn name(&self, base: &str) -> String {
-        format!("{base}-{}", self.nonce)
+        let name = format!("{base}-{}", self.nonce);
+        self.named.borrow_mut().push(name.clone());
+        name
     }
 
     /// The newest version of `key` both brokers implement.
@@ -142,7 +149,7 @@ impl<'a> Ctx<'a> {
                 let typed = R::Response::decode(&mut bytes.clone(), version).ok();
                 match ResponseKind::decode(key, &mut bytes.clone(), version) {
                     Ok(mut kind) => {
-                        canonical(&mut kind, self.nonce);
+                        canonical(&mut kind, self.nonce, &self.named.borrow());
                         (typed, format!("{kind:#?}"))
                     }
                     Err(e) => (
@@ -186,7 +193,7 @@ pub fn key_of<R: Request>() -> ApiKey {
 }
 
 /// Order what Kafka does not order, drop what other runs left on a reused broker.
-fn canonical(kind: &mut ResponseKind, nonce: &str) {
+fn canonical(kind: &mut ResponseKind, nonce: &str, named: &[String]) {
     match kind {
         ResponseKind::ApiVersions(r) => {
             let ours: Vec<i16> = weir::dispatch::API_TABLE
@@ -216,7 +223,8 @@ fn canonical(kind: &mut ResponseKind, nonce: &str) {
             }
         }
         ResponseKind::ListGroups(r) => {
-            r.groups.retain(|g| g.group_id.contains(nonce));
+            r.groups
+                .retain(|g| named.iter().any(|n| n.as_str() == &**g.group_id));
             r.groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
         }
         ResponseKind::ListTransactions(r) => {
@@ -308,6 +316,7 @@ fn record(s: &Sequence, addr: &str, versions: &Versions, nonce: &str, is_kafka: 
         is_kafka,
         conns: Vec::new(),
         steps: Vec::new(),
+        named: Default::default(),
     };
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (s.run)(&mut ctx)));
     let mut aliases = Aliases::default();
