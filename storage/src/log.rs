@@ -95,6 +95,18 @@ pub struct SegmentInfo {
     pub is_active: bool,
 }
 
+impl SegmentInfo {
+    /// Kafka's `LogSegment.largestTimestamp`: the largest record timestamp,
+    /// or the file's modification time for a segment without timestamps.
+    pub fn largest_timestamp(&self) -> i64 {
+        if self.max_timestamp >= 0 {
+            self.max_timestamp
+        } else {
+            self.last_modified_ms
+        }
+    }
+}
+
 /// How a checkpoint write changes the recovery point.
 #[derive(Debug, Clone, Copy)]
 enum Rp {
@@ -1287,20 +1299,11 @@ pub enum RetentionStamp {
     Unknown,
 }
 
-/// Kafka's `LogSegment.largestTimestamp` of a segment described by `s`.
-fn largest_ts(s: &SegmentInfo) -> i64 {
-    if s.max_timestamp >= 0 {
-        s.max_timestamp
-    } else {
-        s.last_modified_ms
-    }
-}
-
 fn stamp_of(segments: &[SegmentInfo]) -> RetentionStamp {
     match segments {
         [] => RetentionStamp::Empty,
         [s] if s.size_bytes == 0 => RetentionStamp::Empty,
-        [s] => RetentionStamp::OneSegment(largest_ts(s)),
+        [s] => RetentionStamp::OneSegment(s.largest_timestamp()),
         _ => RetentionStamp::Unknown,
     }
 }

@@ -101,7 +101,7 @@ pub fn select_deletable(
             Some(RetentionReason::LogStart)
         } else if policy
             .retention_ms
-            .is_some_and(|ms| now_ms.saturating_sub(largest_timestamp(s)) > ms)
+            .is_some_and(|ms| now_ms.saturating_sub(s.largest_timestamp()) > ms)
         {
             Some(RetentionReason::Time)
         } else if diff.is_some_and(|d| d - s.size_bytes as i128 >= 0) {
@@ -120,16 +120,6 @@ pub fn select_deletable(
         }
     }
     out
-}
-
-/// Kafka's `LogSegment.largestTimestamp`: the largest record timestamp, or
-/// the file's modification time for a segment without timestamps.
-fn largest_timestamp(s: &SegmentInfo) -> i64 {
-    if s.max_timestamp >= 0 {
-        s.max_timestamp
-    } else {
-        s.last_modified_ms
-    }
 }
 
 /// The earliest time (ms) at which a retention pass could delete something
@@ -160,7 +150,7 @@ pub fn next_due_ms(
         Some(limit) if next.is_some() || limit == 0 => return Some(now_ms),
         _ => {}
     }
-    due_by_time(largest_timestamp(oldest), policy)
+    due_by_time(oldest.largest_timestamp(), policy)
 }
 
 /// When a segment whose largest timestamp is `largest_ts` expires under
