@@ -551,9 +551,16 @@ mod tests {
     /// need no recovery: after an unclean stop every log is looked at once).
     fn open(dir: &std::path::Path) -> (Arc<Store>, Registry) {
         Store::open(dir).unwrap().close().unwrap();
+        let (store, reg) = reopen(dir);
+        reg.finish_loading();
+        (store, reg)
+    }
+
+    /// The store and registry of `dir` as a restart finds them (the
+    /// clean-shutdown marker, or its absence, as the last stop left it).
+    fn reopen(dir: &std::path::Path) -> (Arc<Store>, Registry) {
         let store = Arc::new(Store::open(dir).unwrap());
         let reg = Registry::open(store.clone(), Arc::new(Settings::default())).unwrap();
-        reg.finish_loading();
         (store, reg)
     }
 
@@ -682,8 +689,7 @@ mod tests {
         assert_eq!(p.high_watermark(), 3);
         drop((p, t, reg));
         store.close().unwrap();
-        let store = Arc::new(Store::open(dir.path()).unwrap());
-        let reg = Registry::open(store.clone(), Arc::new(Settings::default())).unwrap();
+        let (store, reg) = reopen(dir.path());
         let stats = LogManagerStats::default();
         let mut s = RetentionSchedule::default();
         s.pass(&reg, &store, &stats, T0 + 100_001);
@@ -712,8 +718,7 @@ mod tests {
             drop((t, reg));
             store.close().unwrap();
         }
-        let store = Arc::new(Store::open(dir.path()).unwrap());
-        let reg = Registry::open(store.clone(), Arc::new(Settings::default())).unwrap();
+        let (store, reg) = reopen(dir.path());
         let stats = LogManagerStats::default();
         let mut s = RetentionSchedule::default();
         // Due in 7 days (the default retention.ms): watched, not opened.
@@ -793,8 +798,7 @@ mod tests {
             drop(reg);
             store.close().unwrap();
         }
-        let store = Arc::new(Store::open(dir.path()).unwrap());
-        let reg = Registry::open(store.clone(), Arc::new(Settings::default())).unwrap();
+        let (store, reg) = reopen(dir.path());
         let stats = LogManagerStats::default();
         let mut s = RetentionSchedule::default();
         s.pass(&reg, &store, &stats, T0 + 1_000);
