@@ -959,12 +959,8 @@ async fn a_partition_cut_short_by_max_bytes_is_answered_in_the_next_fetch() {
 /// records as soon as the commit marker is written (the marker is news).
 #[tokio::test]
 async fn read_committed_session_answers_a_transaction_when_it_commits() {
-    use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
     use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-    use kafka_protocol::messages::{
-        AddPartitionsToTxnRequest, EndTxnRequest, InitProducerIdRequest, ProduceRequest,
-        ProducerId, TransactionalId,
-    };
+    use kafka_protocol::messages::{EndTxnRequest, ProduceRequest, ProducerId, TransactionalId};
     use kafka_protocol::protocol::StrBytes;
     let tid = || TransactionalId(StrBytes::from_string("rc-tx".into()));
     let broker = TestBroker::start(&[]).await;
@@ -979,33 +975,7 @@ async fn read_committed_session_answers_a_transaction_when_it_commits() {
     let r = fetch(&mut c, committed(request(id, 1, &[])), 12).await;
     assert!(answered(&r).is_empty());
 
-    let init = InitProducerIdRequest::default()
-        .with_transactional_id(Some(tid()))
-        .with_transaction_timeout_ms(60_000);
-    let ResponseKind::InitProducerId(init) = c
-        .call(RequestKind::InitProducerId(init), ApiKey::InitProducerId, 4)
-        .await
-    else {
-        panic!()
-    };
-    let (pid, epoch) = (init.producer_id.0, init.producer_epoch);
-    let add = AddPartitionsToTxnRequest::default()
-        .with_v3_and_below_transactional_id(tid())
-        .with_v3_and_below_producer_id(ProducerId(pid))
-        .with_v3_and_below_producer_epoch(epoch)
-        .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
-            .with_name(tname("rc"))
-            .with_partitions(vec![1])]);
-    let ResponseKind::AddPartitionsToTxn(_) = c
-        .call(
-            RequestKind::AddPartitionsToTxn(add),
-            ApiKey::AddPartitionsToTxn,
-            3,
-        )
-        .await
-    else {
-        panic!()
-    };
+    let (pid, epoch) = c.begin_txn("rc-tx", "rc", &[1]).await;
     let mut b = weir_storage::BatchBuilder::new();
     b.producer_id = pid;
     b.producer_epoch = epoch;

@@ -10,7 +10,6 @@
 mod support;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kafka_protocol::messages::delete_records_request::{
     DeleteRecordsPartition, DeleteRecordsTopic,
 };
@@ -415,39 +414,7 @@ async fn read_committed_lists_the_aborted_transaction_over_file_sent_batches() {
     let broker = TestBroker::start(&[]).await;
     let mut c = RawClient::connect(broker.addr()).await;
     create_topic_raw(&mut c, "txn", 1).await;
-    let req = InitProducerIdRequest::default()
-        .with_transactional_id(Some(tid("zc-tx")))
-        .with_transaction_timeout_ms(60_000);
-    let ResponseKind::InitProducerId(r) = c
-        .call(RequestKind::InitProducerId(req), ApiKey::InitProducerId, 4)
-        .await
-    else {
-        panic!()
-    };
-    assert_eq!(r.error_code, 0);
-    let (pid, epoch) = (r.producer_id.0, r.producer_epoch);
-
-    let add = AddPartitionsToTxnRequest::default()
-        .with_v3_and_below_transactional_id(tid("zc-tx"))
-        .with_v3_and_below_producer_id(ProducerId(pid))
-        .with_v3_and_below_producer_epoch(epoch)
-        .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
-            .with_name(tname("txn"))
-            .with_partitions(vec![0])]);
-    let ResponseKind::AddPartitionsToTxn(r) = c
-        .call(
-            RequestKind::AddPartitionsToTxn(add),
-            ApiKey::AddPartitionsToTxn,
-            3,
-        )
-        .await
-    else {
-        panic!()
-    };
-    assert_eq!(
-        r.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code,
-        0
-    );
+    let (pid, epoch) = c.begin_txn("zc-tx", "txn", &[0]).await;
     // Four transactional batches (offsets 0..64), then the abort marker (64).
     let mut sent = Vec::new();
     for i in 0..4 {

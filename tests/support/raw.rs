@@ -16,6 +16,54 @@ pub struct RawClient {
 }
 
 impl RawClient {
+    /// Start a transaction for `transactional_id` on `partitions` of `topic`:
+    /// InitProducerId v4 (60 s timeout), then AddPartitionsToTxn v3, each
+    /// asserted to succeed. Returns (producer id, epoch).
+    pub async fn begin_txn(
+        &mut self,
+        transactional_id: &str,
+        topic: &str,
+        partitions: &[i32],
+    ) -> (i64, i16) {
+        use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
+        use kafka_protocol::messages::{
+            AddPartitionsToTxnRequest, InitProducerIdRequest, ProducerId, TransactionalId,
+        };
+        let tid = || TransactionalId(StrBytes::from_string(transactional_id.to_string()));
+        let init = InitProducerIdRequest::default()
+            .with_transactional_id(Some(tid()))
+            .with_transaction_timeout_ms(60_000);
+        let ResponseKind::InitProducerId(init) = self
+            .call(RequestKind::InitProducerId(init), ApiKey::InitProducerId, 4)
+            .await
+        else {
+            panic!("InitProducerId answered with another response")
+        };
+        assert_eq!(init.error_code, 0, "InitProducerId");
+        let (pid, epoch) = (init.producer_id.0, init.producer_epoch);
+        let add = AddPartitionsToTxnRequest::default()
+            .with_v3_and_below_transactional_id(tid())
+            .with_v3_and_below_producer_id(ProducerId(pid))
+            .with_v3_and_below_producer_epoch(epoch)
+            .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
+                .with_name(tname(topic))
+                .with_partitions(partitions.to_vec())]);
+        let ResponseKind::AddPartitionsToTxn(r) = self
+            .call(
+                RequestKind::AddPartitionsToTxn(add),
+                ApiKey::AddPartitionsToTxn,
+                3,
+            )
+            .await
+        else {
+            panic!("AddPartitionsToTxn answered with another response")
+        };
+        for p in &r.results_by_topic_v3_and_below[0].results_by_partition {
+            assert_eq!(p.partition_error_code, 0, "AddPartitionsToTxn {topic}");
+        }
+        (pid, epoch)
+    }
+
     /// IncrementalAlterConfigs v1 (what Kafka 4.4's Admin sends) on one resource,
     /// `ops` as (name, value, operation): its (error code, error message).
     pub async fn incremental_alter_configs(
