@@ -341,6 +341,12 @@ impl BatchHeader<'_> {
             if end > data.len() {
                 return Err(corrupt(&format!("record length {len} runs past the batch")));
             }
+            // Start loading the tails of the next records (assumed to be as long as
+            // this one) now: the walk is a chain of one cache miss per record.
+            let step = end - pos;
+            for k in 1..=2 {
+                std::hint::black_box(data.get(end + k * step).copied());
+            }
             // Everything below reads inside this record only.
             let rec = &data[..end];
             if p >= end {
