@@ -19,12 +19,17 @@
 //! sends with `sendfile(2)` ([`crate::connection::offer_file_region`]).
 //!
 //! Cold data must never stall the async workers, or every tailing consumer and
-//! producer on the broker waits behind a disk read: a fetch that is far behind
-//! the log end (a batch consumer catching up) is read on the cold pool
+//! producer on the broker waits behind a disk read. A fetch that is far behind
+//! the log end (a batch consumer catching up) is first read in place without
+//! waiting on the disk ([`Partition::fetch_in_memory`]: it touches only bytes
+//! of a backlog this process appended, that no catch-up asked the disk to read
+//! ahead, after `cachestat` found them in the page cache); when every
+//! partition's read is such a backlog, the fetch takes no hop and its regions
+//! (up to 1 MiB each) are sent by the worker. Otherwise it is read on the cold pool
 //! ([`crate::cold_io`]) — index lookup, batch walk, a readahead hint for the
 //! result and the next few fetches after it, and one touch per page — and its
-//! record blocks are sent from there too. Unless the read found a backlog in
-//! memory: no major page fault on the pool thread during the read, regions
+//! record blocks are sent from there too. Unless that read found a backlog in
+//! memory after all (for some of its partitions): no major page fault on the pool thread during the read, regions
 //! wholly in the page cache that no catching-up read of their segment asked
 //! the disk to read ahead (data written moments ago, not a cold catch-up's
 //! next megabytes); those, up to 1 MiB each, get no readahead hint and no
@@ -183,33 +188,48 @@ impl Handler for Api {
                     p.add_waiter(&waiter);
                 }
             }
-            let ((results, available, any_error, regions, delivered), cached) = if off_workers {
-                let w = wanted.clone();
-                cold(move || {
-                    let faults = weir_storage::thread_major_faults();
-                    let read = read_all(&w, max_bytes, read_committed);
-                    // A read that waited on the disk (its index lookup and
-                    // batch walk fault pages in: a residency check after it
-                    // cannot tell) is cold; otherwise each region is looked
-                    // at, before this read's readahead starts.
-                    let cached = match weir_storage::thread_major_faults() == faults {
-                        true => cached_regions(&read.3),
-                        false => vec![false; read.3.len()],
-                    };
-                    // Readahead for a sequential reader of cold data: this
-                    // read and the next ones (a cached region asks for none,
-                    // so a backlog in memory never looks read ahead).
-                    let ahead = CATCH_UP_READAHEAD / read.3.len().max(1);
-                    for (r, _) in read.3.iter().zip(&cached).filter(|(_, c)| !**c) {
-                        r.will_need(r.len().max(ahead));
-                    }
-                    prefault_uncached(&read.0, &read.3, &cached);
-                    (read, cached)
-                })
-                .await?
-            } else {
-                (read_all(&wanted, max_bytes, read_committed), Vec::new())
+            let in_memory = match off_workers && !read_committed {
+                true => read_all_in_memory(&wanted, max_bytes),
+                false => None,
             };
+            let ((results, available, any_error, regions, delivered), cached) =
+                if let Some(read) = in_memory {
+                    // A backlog in memory, read here without waiting on the disk:
+                    // its regions are sent by this worker as a tailing fetch's
+                    // are, up to CACHED_REGION_MAX each (larger ones from the pool).
+                    let cached = read
+                        .3
+                        .iter()
+                        .map(|r| r.len() <= CACHED_REGION_MAX)
+                        .collect();
+                    (read, cached)
+                } else if off_workers {
+                    let w = wanted.clone();
+                    cold(move || {
+                        let faults = weir_storage::thread_major_faults();
+                        let read = read_all(&w, max_bytes, read_committed);
+                        // A read that waited on the disk (its index lookup and
+                        // batch walk fault pages in: a residency check after it
+                        // cannot tell) is cold; otherwise each region is looked
+                        // at, before this read's readahead starts.
+                        let cached = match weir_storage::thread_major_faults() == faults {
+                            true => cached_regions(&read.3),
+                            false => vec![false; read.3.len()],
+                        };
+                        // Readahead for a sequential reader of cold data: this
+                        // read and the next ones (a cached region asks for none,
+                        // so a backlog in memory never looks read ahead).
+                        let ahead = CATCH_UP_READAHEAD / read.3.len().max(1);
+                        for (r, _) in read.3.iter().zip(&cached).filter(|(_, c)| !**c) {
+                            r.will_need(r.len().max(ahead));
+                        }
+                        prefault_uncached(&read.0, &read.3, &cached);
+                        (read, cached)
+                    })
+                    .await?
+                } else {
+                    (read_all(&wanted, max_bytes, read_committed), Vec::new())
+                };
             let now = Instant::now();
             if available >= min_bytes.max(1)
                 || any_error
@@ -720,11 +740,37 @@ fn responding(session: &Session, results: &[PartitionData], slots: &[u32]) -> us
 /// then no allocation); and per partition the offsets the answer moves its
 /// reader past (next offset - fetch offset: the records delivered, for the
 /// traffic counters).
-fn read_all(
+fn read_all(wanted: &[Wanted], max_bytes: usize, read_committed: bool) -> ReadAll {
+    let read = |p: &Partition, offset, max, bound| p.fetch(offset, max, bound).map(Some);
+    read_all_with(wanted, max_bytes, read_committed, read).expect("every read reads")
+}
+
+/// [`read_all`] (not read_committed) without waiting on the disk, on an async
+/// worker: None, having touched nothing that was not in memory, unless every
+/// partition's read is a backlog in memory ([`Partition::fetch_in_memory`]).
+/// A catch-up that finds its data there takes no hop to the cold pool; its
+/// regions are all in the page cache.
+fn read_all_in_memory(wanted: &[Wanted], max_bytes: usize) -> Option<ReadAll> {
+    let read = |p: &Partition, offset, max, bound| p.fetch_in_memory(offset, max, bound);
+    read_all_with(wanted, max_bytes, false, read)
+}
+
+/// What [`read_all`] returns.
+type ReadAll = (Vec<PartitionData>, usize, bool, Vec<FileRegion>, Vec<u64>);
+
+/// [`read_all`] with `read` for each partition's read: None as soon as one
+/// of them is None.
+fn read_all_with(
     wanted: &[Wanted],
     max_bytes: usize,
     read_committed: bool,
-) -> (Vec<PartitionData>, usize, bool, Vec<FileRegion>, Vec<u64>) {
+    read: impl Fn(
+        &Partition,
+        i64,
+        usize,
+        Option<i64>,
+    ) -> Result<Option<weir_storage::ReadResult>, weir_storage::StorageError>,
+) -> Option<ReadAll> {
     let mut budget = max_bytes;
     let mut total = 0usize;
     let mut available = 0usize;
@@ -761,7 +807,7 @@ fn read_all(
                     available = usize::MAX; // the response is full
                     data = data.with_records(Some(Bytes::new()));
                 } else {
-                    match p.fetch(w.fetch_offset, limit.max(1), Some(bound)) {
+                    match read(p, w.fetch_offset, limit.max(1), Some(bound)).transpose()? {
                         Ok(r) => {
                             let len = r.records.len();
                             let records = if total > 0 && len > limit {
@@ -810,7 +856,7 @@ fn read_all(
         out.push(data);
         delivered.push(moved);
     }
-    (out, available, any_error, regions, delivered)
+    Some((out, available, any_error, regions, delivered))
 }
 
 /// The aborted transactions overlapping the returned batches `[fetch_offset, end
