@@ -35,13 +35,15 @@ pub(crate) const TIME_INDEX_SUFFIX: &str = ".timeindex";
 pub(crate) const INITIAL_MAP: usize = 1 << 20;
 
 /// How far past a byte it must read [`Segment::read_region_in_memory`] checks
-/// the page cache at once (one `cachestat` call, about a microsecond per MiB).
-const IN_MEMORY_STEP: usize = 1 << 20;
+/// the page cache at once, at least (one `cachestat` call, about a microsecond
+/// per MiB): the read's `max_bytes` and this much more, so that one call
+/// usually covers the index scan, the walk and the region.
+const IN_MEMORY_STEP: usize = 64 << 10;
 
 /// A read that waits on no disk could not be done: some of the bytes it
 /// needs may not be in memory ([`Segment::read_region_in_memory`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NotInMemory;
+pub(crate) struct NotInMemory;
 
 /// Address space to reserve for an active segment holding `size` bytes, at
 /// most `max` (`segment.bytes`) unless the data is already larger.
@@ -740,6 +742,7 @@ impl Segment {
             .max(self.read_ahead.load(Ordering::Relaxed));
         // [from, to): known to be in the page cache.
         let (mut from, mut to) = (0, 0);
+        let step = max_bytes.saturating_add(IN_MEMORY_STEP);
         let check = map.clone();
         let may_touch = move |a: usize, b: usize| {
             if (a as u64) < floor {
@@ -748,11 +751,15 @@ impl Segment {
             if a >= from && b <= to {
                 return true;
             }
-            let end = b.max(a + IN_MEMORY_STEP).min(size);
+            let end = b.max(a.saturating_add(step)).min(size);
             let resident = crate::mmap::file_cached(&self.file, a as u64, end as u64)
                 .unwrap_or_else(|| check.resident(a, end));
             if resident {
-                (from, to) = (a, end);
+                // One range while the checks overlap or follow on.
+                (from, to) = match a <= to && end >= from {
+                    true => (from.min(a), to.max(end)),
+                    false => (a, end),
+                };
             }
             resident
         };
