@@ -36,8 +36,9 @@ pub(crate) const INITIAL_MAP: usize = 1 << 20;
 
 /// How far past a byte it must read [`Segment::read_region_in_memory`] checks
 /// the page cache at once, at least (one `cachestat` call, about a microsecond
-/// per MiB): the read's `max_bytes` and this much more, so that one call
-/// usually covers the index scan, the walk and the region.
+/// per MiB): twice the read's `max_bytes` and this much more, so that one call
+/// usually covers the index scan (from the entry of the batch before the
+/// one read: the index maps last offsets), the walk and the region.
 const IN_MEMORY_STEP: usize = 64 << 10;
 
 /// A read that waits on no disk could not be done: some of the bytes it
@@ -742,7 +743,7 @@ impl Segment {
             .max(self.read_ahead.load(Ordering::Relaxed));
         // [from, to): known to be in the page cache.
         let (mut from, mut to) = (0, 0);
-        let step = max_bytes.saturating_add(IN_MEMORY_STEP);
+        let step = max_bytes.saturating_mul(2).saturating_add(IN_MEMORY_STEP);
         let check = map.clone();
         let may_touch = move |a: usize, b: usize| {
             if (a as u64) < floor {
@@ -752,13 +753,18 @@ impl Segment {
                 return true;
             }
             let end = b.max(a.saturating_add(step)).min(size);
-            let resident = crate::mmap::file_cached(&self.file, a as u64, end as u64)
-                .unwrap_or_else(|| check.resident(a, end));
+            // A read moving on past the known range checks from its end, so
+            // the range stays one (and covers the region read at the end).
+            let lo = match a > to && from < to {
+                true => to,
+                false => a,
+            };
+            let resident = crate::mmap::file_cached(&self.file, lo as u64, end as u64)
+                .unwrap_or_else(|| check.resident(lo, end));
             if resident {
-                // One range while the checks overlap or follow on.
-                (from, to) = match a <= to && end >= from {
-                    true => (from.min(a), to.max(end)),
-                    false => (a, end),
+                (from, to) = match lo <= to && end >= from && from < to {
+                    true => (from.min(lo), to.max(end)),
+                    false => (lo, end),
                 };
             }
             resident
