@@ -41,6 +41,15 @@ pub const NICE: i32 = 5;
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// Jobs submitted since the process started (tests and metrics check which
+/// work takes the hop to the pool).
+static JOBS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Jobs submitted to the pool since the process started.
+pub fn jobs() -> u64 {
+    JOBS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The job was lost: it panicked.
 #[derive(Debug, thiserror::Error)]
 #[error("cold pool job panicked")]
@@ -89,6 +98,7 @@ where
     let job: Job = Box::new(move || {
         let _ = tx.send(f());
     });
+    JOBS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if pool().send(job).is_err() {
         return Err(JobPanicked); // unreachable: the threads never drop the receiver
     }

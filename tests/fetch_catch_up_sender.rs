@@ -143,7 +143,14 @@ async fn a_catching_up_fetch_of_cached_data_is_not_sent_from_the_cold_pool() {
         let resp = produce_raw(&mut c, "warm", 0, batch(500, -1, -1, -1), 9).await;
         assert_eq!(resp.error_code, 0, "produce batch {i}");
     }
+    let jobs = weir::cold_io::jobs();
     let cold = catch_up_from_start(&mut c, "warm").await;
     assert_eq!(cold, 0, "cached data was sent from the cold pool");
+    // Nor read there: the worker reads a backlog in memory in place.
+    assert_eq!(
+        weir::cold_io::jobs(),
+        jobs,
+        "cached data was read on the cold pool"
+    );
     broker.shutdown().await.unwrap();
 }

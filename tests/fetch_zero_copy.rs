@@ -271,6 +271,74 @@ async fn plaintext_catch_up_across_segments_is_byte_exact_and_sent_from_the_file
     broker.shutdown().await.unwrap();
 }
 
+/// Bytes of `path`'s mappings that this process has in its page tables (the
+/// `Rss` of each of them in `/proc/self/smaps`).
+fn mapped_bytes(path: &std::path::Path) -> u64 {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+    let name = path.to_str().unwrap();
+    let mut ours = false;
+    let mut kib = 0;
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let first = fields.next().unwrap_or("");
+        if first.contains('-') && first.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            ours = line.contains(name);
+        } else if ours && first == "Rss:" {
+            kib += fields.next().unwrap().parse::<u64>().unwrap();
+        }
+    }
+    kib * 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_tailing_fetch_of_data_in_memory_is_not_touched_through_the_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut c = RawClient::connect(broker.addr()).await;
+    create_topic_raw(&mut c, "inmem", 1).await;
+    // 3 batches of 800 KiB (600 records: a tailing read, read in place), far
+    // above the size from which a read is pre-faulted when not in memory.
+    let mut sent = 0;
+    for n in 0..3u64 {
+        let mut b = BatchBuilder::new();
+        for i in 0..200u64 {
+            let x = (n * 200 + i).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            b.push(Record {
+                offset: i as i64,
+                timestamp: now_ms(),
+                key: None,
+                value: Some(Bytes::from(x.to_le_bytes().repeat(512))),
+                headers: vec![],
+            });
+        }
+        let batch = b.build().unwrap();
+        sent += batch.len();
+        let resp = produce_raw(&mut c, "inmem", 0, batch, 9).await;
+        assert_eq!(resp.error_code, 0, "produce batch {n}");
+    }
+    let before = weir::connection::sendfile_bytes();
+    let req = fetch("inmem", &[(0, 0)], 1, 100, 8 << 20, 0);
+    let ResponseKind::Fetch(resp) = c.call(req, ApiKey::Fetch, 12).await else {
+        panic!()
+    };
+    let p = &resp.responses[0].partitions[0];
+    assert_eq!((p.error_code, p.high_watermark), (0, 600));
+    let records = p.records.clone().unwrap_or_default();
+    assert_eq!(records.len(), sent, "every batch in one response");
+    assert_eq!(iter_batches_lenient(&records).count(), 3);
+    assert!(weir::connection::sendfile_bytes() - before >= sent as u64);
+    // Sent from the page cache: only the batch walk's reads of the three
+    // headers (and what the kernel maps around them) went through the
+    // broker's mapping; a pre-fault of the read would have mapped all of it.
+    let log = dir.path().join("inmem-0").join("00000000000000000000.log");
+    let mapped = mapped_bytes(&log);
+    assert!(
+        mapped < (sent / 3) as u64,
+        "{mapped} of {sent} bytes mapped"
+    );
+    broker.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_catch_up_is_byte_exact_through_the_copying_path() {
     if !security::have("openssl") {

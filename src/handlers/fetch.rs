@@ -19,18 +19,25 @@
 //! sends with `sendfile(2)` ([`crate::connection::offer_file_region`]).
 //!
 //! Cold data must never stall the async workers, or every tailing consumer and
-//! producer on the broker waits behind a disk read: a fetch that is far behind
-//! the log end (a batch consumer catching up) is read on the cold pool
+//! producer on the broker waits behind a disk read. A fetch that is far behind
+//! the log end (a batch consumer catching up) is first read in place without
+//! waiting on the disk ([`Partition::fetch_in_memory`]: it touches only bytes
+//! of a backlog this process appended, that no catch-up asked the disk to read
+//! ahead, after `cachestat` found them in the page cache); when every
+//! partition's read is such a backlog, the fetch takes no hop and its regions
+//! (up to 1 MiB each) are sent by the worker. Otherwise it is read on the cold pool
 //! ([`crate::cold_io`]) — index lookup, batch walk, a readahead hint for the
 //! result and the next few fetches after it, and one touch per page — and its
-//! record blocks are sent from there too. Unless the read found a backlog in
-//! memory: no major page fault on the pool thread during the read, regions
+//! record blocks are sent from there too. Unless that read found a backlog in
+//! memory after all (for some of its partitions): no major page fault on the pool thread during the read, regions
 //! wholly in the page cache that no catching-up read of their segment asked
 //! the disk to read ahead (data written moments ago, not a cold catch-up's
 //! next megabytes); those, up to 1 MiB each, get no readahead hint and no
-//! touch and are sent by the worker as a tailing fetch's are. Any other large
-//! result is pre-faulted on the blocking pool. A tailing fetch (at or near the
-//! log end, data that was just written) is read in place.
+//! touch and are sent by the worker as a tailing fetch's are. A tailing fetch
+//! (at or near the log end, data that was just written) is read in place; the
+//! record blocks of a large one that are not in the page cache (`cachestat`,
+//! a microsecond per MiB) are pre-faulted on the blocking pool, the others go
+//! out with `sendfile` from the page cache untouched.
 //!
 //! `isolation_level = 1` (read_committed) reads only below the partition's last
 //! stable offset (the first offset of its earliest ongoing transaction) and
@@ -181,33 +188,48 @@ impl Handler for Api {
                     p.add_waiter(&waiter);
                 }
             }
-            let ((results, available, any_error, regions, delivered), cached) = if off_workers {
-                let w = wanted.clone();
-                cold(move || {
-                    let faults = weir_storage::thread_major_faults();
-                    let read = read_all(&w, max_bytes, read_committed);
-                    // A read that waited on the disk (its index lookup and
-                    // batch walk fault pages in: a residency check after it
-                    // cannot tell) is cold; otherwise each region is looked
-                    // at, before this read's readahead starts.
-                    let cached = match weir_storage::thread_major_faults() == faults {
-                        true => cached_regions(&read.3),
-                        false => vec![false; read.3.len()],
-                    };
-                    // Readahead for a sequential reader of cold data: this
-                    // read and the next ones (a cached region asks for none,
-                    // so a backlog in memory never looks read ahead).
-                    let ahead = CATCH_UP_READAHEAD / read.3.len().max(1);
-                    for (r, _) in read.3.iter().zip(&cached).filter(|(_, c)| !**c) {
-                        r.will_need(r.len().max(ahead));
-                    }
-                    prefault_uncached(&read.0, &read.3, &cached);
-                    (read, cached)
-                })
-                .await?
-            } else {
-                (read_all(&wanted, max_bytes, read_committed), Vec::new())
+            let in_memory = match off_workers && !read_committed {
+                true => read_all_in_memory(&wanted, max_bytes),
+                false => None,
             };
+            let ((results, available, any_error, regions, delivered), cached) =
+                if let Some(read) = in_memory {
+                    // A backlog in memory, read here without waiting on the disk:
+                    // its regions are sent by this worker as a tailing fetch's
+                    // are, up to CACHED_REGION_MAX each (larger ones from the pool).
+                    let cached = read
+                        .3
+                        .iter()
+                        .map(|r| r.len() <= CACHED_REGION_MAX)
+                        .collect();
+                    (read, cached)
+                } else if off_workers {
+                    let w = wanted.clone();
+                    cold(move || {
+                        let faults = weir_storage::thread_major_faults();
+                        let read = read_all(&w, max_bytes, read_committed);
+                        // A read that waited on the disk (its index lookup and
+                        // batch walk fault pages in: a residency check after it
+                        // cannot tell) is cold; otherwise each region is looked
+                        // at, before this read's readahead starts.
+                        let cached = match weir_storage::thread_major_faults() == faults {
+                            true => cached_regions(&read.3),
+                            false => vec![false; read.3.len()],
+                        };
+                        // Readahead for a sequential reader of cold data: this
+                        // read and the next ones (a cached region asks for none,
+                        // so a backlog in memory never looks read ahead).
+                        let ahead = CATCH_UP_READAHEAD / read.3.len().max(1);
+                        for (r, _) in read.3.iter().zip(&cached).filter(|(_, c)| !**c) {
+                            r.will_need(r.len().max(ahead));
+                        }
+                        prefault_uncached(&read.0, &read.3, &cached);
+                        (read, cached)
+                    })
+                    .await?
+                } else {
+                    (read_all(&wanted, max_bytes, read_committed), Vec::new())
+                };
             let now = Instant::now();
             if available >= min_bytes.max(1)
                 || any_error
@@ -297,14 +319,26 @@ impl Handler for Api {
                     .fetched(r.records.as_ref().map_or(0, Bytes::len), records);
             }
         }
-        let results = if total > PREFAULT_THRESHOLD && !off_workers {
-            blocking(move || {
-                prefault_all(&results);
-                results
-            })
-            .await?
+        // A large read in place: what a page fault could wait on the disk for
+        // is touched on the blocking pool first. Not the record blocks sent
+        // from the page cache (their file regions resident: `sendfile` takes
+        // them from there, and touching them would only map them into the
+        // broker), so a large read of data in memory (a backlog just behind
+        // the log end) takes no hop at all.
+        let (results, regions) = if total > PREFAULT_THRESHOLD && !off_workers {
+            let cached: Vec<bool> = regions.iter().map(FileRegion::is_resident).collect();
+            match uncached_bytes(&results, &regions, &cached) > PREFAULT_THRESHOLD {
+                true => {
+                    blocking(move || {
+                        prefault_uncached(&results, &regions, &cached);
+                        (results, regions)
+                    })
+                    .await?
+                }
+                false => (results, regions),
+            }
         } else {
-            results
+            (results, regions)
         };
         let results = if version < 4 {
             let w = wanted.clone();
@@ -706,11 +740,37 @@ fn responding(session: &Session, results: &[PartitionData], slots: &[u32]) -> us
 /// then no allocation); and per partition the offsets the answer moves its
 /// reader past (next offset - fetch offset: the records delivered, for the
 /// traffic counters).
-fn read_all(
+fn read_all(wanted: &[Wanted], max_bytes: usize, read_committed: bool) -> ReadAll {
+    let read = |p: &Partition, offset, max, bound| p.fetch(offset, max, bound).map(Some);
+    read_all_with(wanted, max_bytes, read_committed, read).expect("every read reads")
+}
+
+/// [`read_all`] (not read_committed) without waiting on the disk, on an async
+/// worker: None, having touched nothing that was not in memory, unless every
+/// partition's read is a backlog in memory ([`Partition::fetch_in_memory`]).
+/// A catch-up that finds its data there takes no hop to the cold pool; its
+/// regions are all in the page cache.
+fn read_all_in_memory(wanted: &[Wanted], max_bytes: usize) -> Option<ReadAll> {
+    let read = |p: &Partition, offset, max, bound| p.fetch_in_memory(offset, max, bound);
+    read_all_with(wanted, max_bytes, false, read)
+}
+
+/// What [`read_all`] returns.
+type ReadAll = (Vec<PartitionData>, usize, bool, Vec<FileRegion>, Vec<u64>);
+
+/// [`read_all`] with `read` for each partition's read: None as soon as one
+/// of them is None.
+fn read_all_with(
     wanted: &[Wanted],
     max_bytes: usize,
     read_committed: bool,
-) -> (Vec<PartitionData>, usize, bool, Vec<FileRegion>, Vec<u64>) {
+    read: impl Fn(
+        &Partition,
+        i64,
+        usize,
+        Option<i64>,
+    ) -> Result<Option<weir_storage::ReadResult>, weir_storage::StorageError>,
+) -> Option<ReadAll> {
     let mut budget = max_bytes;
     let mut total = 0usize;
     let mut available = 0usize;
@@ -747,7 +807,7 @@ fn read_all(
                     available = usize::MAX; // the response is full
                     data = data.with_records(Some(Bytes::new()));
                 } else {
-                    match p.fetch(w.fetch_offset, limit.max(1), Some(bound)) {
+                    match read(p, w.fetch_offset, limit.max(1), Some(bound)).transpose()? {
                         Ok(r) => {
                             let len = r.records.len();
                             let records = if total > 0 && len > limit {
@@ -796,7 +856,7 @@ fn read_all(
         out.push(data);
         delivered.push(moved);
     }
-    (out, available, any_error, regions, delivered)
+    Some((out, available, any_error, regions, delivered))
 }
 
 /// The aborted transactions overlapping the returned batches `[fetch_offset, end
@@ -859,18 +919,14 @@ fn cached_regions(regions: &[FileRegion]) -> Vec<bool> {
         .collect()
 }
 
-/// [`prefault_all`] except the record blocks whose file regions are in the
-/// page cache (`cached`, for `regions` in the order of `results`): the writer
+/// [`prefault`] every record block of `results` except those whose file
+/// regions are in the page cache (`cached`, for `regions` in the order of
+/// `results`): the writer
 /// sends those with `sendfile` from the page cache, or on TLS copies them
 /// without waiting on the disk, so touching their pages here would only map
 /// them into the broker.
 fn prefault_uncached(results: &[PartitionData], regions: &[FileRegion], cached: &[bool]) {
-    let mut skip = regions
-        .iter()
-        .zip(cached)
-        .filter(|(_, c)| **c)
-        .map(|(r, _)| r)
-        .peekable();
+    let mut skip = cached_blocks(regions, cached);
     for rec in results.iter().filter_map(|r| r.records.as_ref()) {
         if skip.peek().is_some_and(|r| r.is_same(rec)) {
             skip.next();
@@ -880,12 +936,34 @@ fn prefault_uncached(results: &[PartitionData], regions: &[FileRegion], cached: 
     }
 }
 
-fn prefault_all(results: &[PartitionData]) {
-    for r in results {
-        if let Some(rec) = &r.records {
-            prefault(rec);
-        }
-    }
+/// The bytes of `results`' record blocks that [`prefault_uncached`] touches.
+fn uncached_bytes(results: &[PartitionData], regions: &[FileRegion], cached: &[bool]) -> usize {
+    let mut skip = cached_blocks(regions, cached);
+    results
+        .iter()
+        .filter_map(|r| r.records.as_ref())
+        .filter(|rec| match skip.peek().is_some_and(|r| r.is_same(rec)) {
+            true => {
+                skip.next();
+                false
+            }
+            false => true,
+        })
+        .map(Bytes::len)
+        .sum()
+}
+
+/// The regions that are in the page cache (`cached`), in order.
+fn cached_blocks<'a>(
+    regions: &'a [FileRegion],
+    cached: &'a [bool],
+) -> std::iter::Peekable<impl Iterator<Item = &'a FileRegion>> {
+    regions
+        .iter()
+        .zip(cached)
+        .filter(|(_, c)| **c)
+        .map(|(r, _)| r)
+        .peekable()
 }
 
 /// Touch one byte per page so page faults on cold mmap'd data happen here, on

@@ -383,6 +383,21 @@ impl Partition {
         self.log.read(offset, max_bytes, upper_bound)
     }
 
+    /// [`Partition::fetch`] that waits on no disk, for an async worker:
+    /// `Ok(None)`, having touched nothing that was not in memory, unless all
+    /// it reads is a backlog this process appended that is still in the page
+    /// cache (and not a cold catch-up's read-ahead data; see
+    /// [`PartitionLog::read_in_memory`]).
+    #[inline]
+    pub fn fetch_in_memory(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        upper_bound: Option<i64>,
+    ) -> Result<Option<ReadResult>, StorageError> {
+        self.log.read_in_memory(offset, max_bytes, upper_bound)
+    }
+
     /// ListOffsets: (offset, timestamp) for `spec`, timestamp -1 where the
     /// lookup is not by time; `None` when no record matches. With
     /// `read_committed`, nothing at or past the last stable offset is returned.

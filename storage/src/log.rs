@@ -21,7 +21,7 @@ use crate::error::{BatchError, Result, StorageError};
 use crate::fs::Fs;
 use crate::open_logs::{Evict, OpenLogs};
 use crate::region::FileRegion;
-use crate::segment::{self, now_ms, AppendBatch, OpenMode, Segment, SegmentParams};
+use crate::segment::{self, now_ms, AppendBatch, NotInMemory, OpenMode, Segment, SegmentParams};
 use crate::swap;
 use crate::validate::{validate, ProduceRules, ValidatedBatch, ValidatedBatches, ValidationError};
 use arc_swap::ArcSwapOption;
@@ -733,6 +733,30 @@ impl LoadedLog {
         max_bytes: usize,
         upper_bound: Option<i64>,
     ) -> Result<ReadResult> {
+        self.read_with(offset, max_bytes, upper_bound, false)
+            .map(|r| r.expect("a read that may wait always reads"))
+    }
+
+    /// [`LoadedLog::read`] that waits on no disk: `Ok(None)`, having read
+    /// nothing that was not in memory, unless every byte it needs was
+    /// appended by this process, not read ahead for a catch-up, and is in the
+    /// page cache (see `Segment::read_region_in_memory`).
+    pub fn read_in_memory(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        upper_bound: Option<i64>,
+    ) -> Result<Option<ReadResult>> {
+        self.read_with(offset, max_bytes, upper_bound, true)
+    }
+
+    fn read_with(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        upper_bound: Option<i64>,
+        in_memory: bool,
+    ) -> Result<Option<ReadResult>> {
         let inner = &*self.inner;
         inner.check_open()?;
         let log_end = inner.log_end.load(Ordering::Acquire);
@@ -753,22 +777,28 @@ impl LoadedLog {
                 if seg.base_offset >= bound {
                     break;
                 }
-                if let Some((r, next)) =
-                    seg.read_region(offset.max(seg.base_offset), max_bytes, bound, true)
-                {
+                let from = offset.max(seg.base_offset);
+                let read = match in_memory {
+                    false => seg.read_region(from, max_bytes, bound, true),
+                    true => match seg.read_region_in_memory(from, max_bytes, bound, true) {
+                        Ok(read) => read,
+                        Err(NotInMemory) => return Ok(None),
+                    },
+                };
+                if let Some((r, next)) = read {
                     region = Some(r);
                     next_offset = next;
                     break;
                 }
             }
         }
-        Ok(ReadResult {
+        Ok(Some(ReadResult {
             records: region.as_ref().map_or_else(Bytes::new, FileRegion::bytes),
             region,
             next_offset,
             log_start_offset: log_start,
             log_end_offset: log_end,
-        })
+        }))
     }
 
     /// Block until everything appended up to and including `offset` is fsynced.
@@ -1625,6 +1655,25 @@ impl PartitionLog {
         upper_bound: Option<i64>,
     ) -> Result<ReadResult> {
         self.with(|l| l.read(offset, max_bytes, upper_bound))
+    }
+
+    /// [`PartitionLog::read`] that waits on no disk ([`LoadedLog::read_in_memory`]):
+    /// `Ok(None)` when it would, and when the log is not open (opening it is
+    /// file work).
+    pub fn read_in_memory(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        upper_bound: Option<i64>,
+    ) -> Result<Option<ReadResult>> {
+        let Some(log) = &*self.loaded.load() else {
+            return Ok(None);
+        };
+        self.touch();
+        match log.read_in_memory(offset, max_bytes, upper_bound) {
+            Err(StorageError::Closed) => Ok(None),
+            other => other,
+        }
     }
 
     /// Block until everything appended up to and including `offset` is fsynced.

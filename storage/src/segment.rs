@@ -34,6 +34,18 @@ pub(crate) const TIME_INDEX_SUFFIX: &str = ".timeindex";
 /// Address space first reserved for an active segment's mapping.
 pub(crate) const INITIAL_MAP: usize = 1 << 20;
 
+/// How far past a byte it must read [`Segment::read_region_in_memory`] checks
+/// the page cache at once, at least (one `cachestat` call, about a microsecond
+/// per MiB): twice the read's `max_bytes` and this much more, so that one call
+/// usually covers the index scan (from the entry of the batch before the
+/// one read: the index maps last offsets), the walk and the region.
+const IN_MEMORY_STEP: usize = 64 << 10;
+
+/// A read that waits on no disk could not be done: some of the bytes it
+/// needs may not be in memory ([`Segment::read_region_in_memory`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NotInMemory;
+
 /// Address space to reserve for an active segment holding `size` bytes, at
 /// most `max` (`segment.bytes`) unless the data is already larger.
 fn active_reservation(size: usize, max: usize) -> usize {
@@ -516,14 +528,29 @@ impl Segment {
 
     /// The position of the first batch whose last offset is >= `offset`.
     pub(crate) fn position_for(&self, offset: i64) -> Option<usize> {
-        let map = self.map();
+        self.position_with(&self.map(), offset, &mut |_, _| true)
+            .unwrap_or(None)
+    }
+
+    /// [`Segment::position_for`] in `map`, reading a byte range of the
+    /// `.log` only once `may_touch` allows it (`Err` when it does not).
+    fn position_with(
+        &self,
+        map: &ReadMap,
+        offset: i64,
+        may_touch: &mut impl FnMut(usize, usize) -> bool,
+    ) -> std::result::Result<Option<usize>, NotInMemory> {
         let size = self.size().min(map.valid() as u64) as usize;
         let data = map.slice(0, size);
+        let mut header_at = |pos: usize| match may_touch(pos, (pos + HEADER_LEN).min(size)) {
+            true => Ok(stored_batch_at(data, pos)),
+            false => Err(NotInMemory),
+        };
         let entry = self.idx.read().offset.lookup(offset - self.base_offset);
         let mut pos = match entry {
             // Trust an entry only if a batch starts there and ends at its offset;
             // a damaged index then costs a scan, never a misaligned read.
-            Some((rel, p)) => match stored_batch_at(data, p as usize) {
+            Some((rel, p)) => match header_at(p as usize)? {
                 Some(b)
                     if b.last_offset == self.base_offset + rel as i64
                         && data[p as usize + 16] == 2 =>
@@ -535,13 +562,15 @@ impl Segment {
             None => 0,
         };
         while pos < size {
-            let b = stored_batch_at(data, pos)?;
+            let Some(b) = header_at(pos)? else {
+                return Ok(None);
+            };
             if b.last_offset >= offset {
-                return Some(pos);
+                return Ok(Some(pos));
             }
             pos += b.len;
         }
-        None
+        Ok(None)
     }
 
     /// Copy the bytes before `pos` into `dest` (used to rewrite a truncated
@@ -686,13 +715,83 @@ impl Segment {
         bound: i64,
         min_one: bool,
     ) -> Option<(FileRegion, i64)> {
+        self.read_region_with(self.map(), offset, max_bytes, bound, min_one, |_, _| true)
+            .unwrap_or(None)
+    }
+
+    /// [`Segment::read_region`] that waits on no disk: it reads a byte of the
+    /// `.log` only once it knows the page to be in the page cache (`cachestat`
+    /// of the next MiB from there, or `mincore` where the kernel has none), and
+    /// only bytes that this process appended ([`FileRegion::written_since_open`])
+    /// and that no catching-up read asked the disk to read ahead
+    /// ([`FileRegion::was_read_ahead`]): a backlog written moments ago, which
+    /// an async worker may read and send itself. `Err(NotInMemory)` when any
+    /// byte the read needs (its batch headers, the region) is not such a byte,
+    /// before reading it. (The offset index is looked up as for any read: its
+    /// entries are a few pages, used by every read of the segment.)
+    pub(crate) fn read_region_in_memory(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        bound: i64,
+        min_one: bool,
+    ) -> std::result::Result<Option<(FileRegion, i64)>, NotInMemory> {
         let map = self.map();
         let size = self.size().min(map.valid() as u64) as usize;
-        let start = self.position_for(offset)?;
+        let floor = self
+            .opened_size
+            .max(self.read_ahead.load(Ordering::Relaxed));
+        // [from, to): known to be in the page cache.
+        let (mut from, mut to) = (0, 0);
+        let step = max_bytes.saturating_mul(2).saturating_add(IN_MEMORY_STEP);
+        let check = map.clone();
+        let may_touch = move |a: usize, b: usize| {
+            if (a as u64) < floor {
+                return false;
+            }
+            if a >= from && b <= to {
+                return true;
+            }
+            let end = b.max(a.saturating_add(step)).min(size);
+            // A read moving on past the known range checks from its end, so
+            // the range stays one (and covers the region read at the end).
+            let lo = match a > to && from < to {
+                true => to,
+                false => a,
+            };
+            let resident = crate::mmap::file_cached(&self.file, lo as u64, end as u64)
+                .unwrap_or_else(|| check.resident(lo, end));
+            if resident {
+                (from, to) = match lo <= to && end >= from && from < to {
+                    true => (from.min(lo), to.max(end)),
+                    false => (lo, end),
+                };
+            }
+            resident
+        };
+        self.read_region_with(map, offset, max_bytes, bound, min_one, may_touch)
+    }
+
+    fn read_region_with(
+        &self,
+        map: Arc<ReadMap>,
+        offset: i64,
+        max_bytes: usize,
+        bound: i64,
+        min_one: bool,
+        mut may_touch: impl FnMut(usize, usize) -> bool,
+    ) -> std::result::Result<Option<(FileRegion, i64)>, NotInMemory> {
+        let size = self.size().min(map.valid() as u64) as usize;
+        let Some(start) = self.position_with(&map, offset, &mut may_touch)? else {
+            return Ok(None);
+        };
         let data = map.slice(0, size);
         let mut end = start;
         let mut next = offset;
         while end < size {
+            if !may_touch(end, (end + HEADER_LEN).min(size)) {
+                return Err(NotInMemory);
+            }
             let Some(b) = stored_batch_at(data, end) else {
                 break;
             };
@@ -705,7 +804,10 @@ impl Segment {
             end += b.len;
             next = b.last_offset + 1;
         }
-        (end > start).then(|| {
+        if end > start && !may_touch(start, end) {
+            return Err(NotInMemory);
+        }
+        Ok((end > start).then(|| {
             (
                 FileRegion::new(
                     self.file.clone(),
@@ -717,7 +819,7 @@ impl Segment {
                 ),
                 next,
             )
-        })
+        }))
     }
 
     /// Iterate the stored batches from the one containing `offset`.
@@ -929,6 +1031,70 @@ mod tests {
         last.will_need(0);
         first.will_need(0);
         assert!(last.was_read_ahead() && second.was_read_ahead());
+    }
+
+    #[test]
+    fn a_read_in_memory_reads_only_what_this_process_wrote_and_is_resident() {
+        let dir = tempfile::tempdir().unwrap();
+        let seg = Segment::create(&RealFs, dir.path(), 0, 1 << 20, 1024).unwrap();
+        for i in 0..20 {
+            append(&seg, i * 3, 3, 1000 + i * 10);
+        }
+        // Just written: the same region as a read that may wait.
+        let (r, next) = seg.read_region(3, 100, i64::MAX, true).unwrap();
+        let (m, m_next) = seg
+            .read_region_in_memory(3, 100, i64::MAX, true)
+            .unwrap()
+            .unwrap();
+        assert_eq!((m.offset(), m.len(), m_next), (r.offset(), r.len(), next));
+        assert!(m.is_resident() && m.written_since_open() && !m.was_read_ahead());
+        assert!(matches!(
+            seg.read_region_in_memory(60, 100, i64::MAX, true),
+            Ok(None)
+        ));
+        // Read ahead for a catch-up up to the third batch: a read from there
+        // on is one, before it not.
+        let third = seg.read_region(6, 1, i64::MAX, true).unwrap().0;
+        let first = seg.read_region(0, 1, i64::MAX, true).unwrap().0;
+        first.will_need((third.offset() - first.offset()) as usize + 1);
+        assert!(matches!(
+            seg.read_region_in_memory(0, 100, i64::MAX, true),
+            Err(NotInMemory)
+        ));
+        assert!(matches!(
+            seg.read_region_in_memory(6, 100, i64::MAX, true),
+            Err(NotInMemory)
+        ));
+        // (A read well past the mark: its index entry is past it too.)
+        let later = seg
+            .read_region_in_memory(30, 100, i64::MAX, true)
+            .unwrap()
+            .unwrap();
+        let expect = seg.read_region(30, 100, i64::MAX, true).unwrap();
+        assert_eq!(later.0.offset(), expect.0.offset());
+        assert!(later.0.offset() > third.offset());
+
+        // Written, then dropped from the page cache before anything mapped it:
+        // refused without touching it (no major fault).
+        let seg = Segment::create(&RealFs, dir.path(), 1000, 1 << 20, 1024).unwrap();
+        for i in 0..20 {
+            append(&seg, 1000 + i * 3, 3, 1000 + i * 10);
+        }
+        seg.sync(&RealFs).unwrap();
+        let _ = rustix::fs::fadvise(&*seg.file, 0, None, rustix::fs::Advice::DontNeed);
+        let tmpfs = rustix::fs::fstatfs(&*seg.file).unwrap().f_type as i64 == 0x0102_1994;
+        if !tmpfs {
+            let faults = crate::mmap::thread_major_faults();
+            let read = seg.read_region_in_memory(1030, 100, i64::MAX, true);
+            assert_eq!(read.map(|r| r.is_some()), Err(NotInMemory));
+            assert_eq!(crate::mmap::thread_major_faults(), faults);
+        }
+        // A read that may wait reads it; then it is in memory again.
+        assert!(seg.read_region(1030, 100, i64::MAX, true).is_some());
+        assert!(seg
+            .read_region_in_memory(1030, 100, i64::MAX, true)
+            .unwrap()
+            .is_some());
     }
 
     #[test]
