@@ -10,6 +10,9 @@
 //! to readers only after it is fully written (the mapping's valid length and the
 //! segment size are published after the write), so a reader never sees half a
 //! batch. The single writer is the owning log, which serialises appends.
+//! Large appends reserve disk blocks ahead of the data without changing the
+//! file's size ([`PREALLOCATE_MAX_AHEAD`]); sealing or closing the segment
+//! gives back what was not written.
 
 use crate::batch::{
     be_i32, be_i64, BatchHeader, HEADER_LEN, LAST_OFFSET_DELTA_POS, LOG_OVERHEAD, MAX_TIMESTAMP_POS,
