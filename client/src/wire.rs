@@ -10,13 +10,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, RequestHeader, ResponseHeader, SaslAuthenticateRequest,
     SaslHandshakeRequest,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, Request, StrBytes};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
@@ -31,6 +31,9 @@ const MAX_FRAME: usize = 512 * 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most one socket read of a TLS connection takes (as the plaintext reader's buffer).
 const TLS_READ_SIZE: usize = 256 * 1024;
+/// The least room a response read offers: many small responses (produce acks) come
+/// in one read, as through a 256 KiB read buffer.
+const MIN_READ: usize = 256 * 1024;
 /// Encrypted bytes rustls holds before each socket write (as the broker's).
 const TLS_WRITE_BUFFER: usize = 256 * 1024;
 /// Limit for control-plane calls (ApiVersions, Metadata, CreateTopics, ListOffsets).
@@ -147,7 +150,7 @@ impl Conn {
             },
             reader: ResponseReader {
                 addr: addr.to_string(),
-                r: BufReader::with_capacity(256 * 1024, r),
+                r,
                 bytes_read: 0,
                 buf: BytesMut::new(),
             },
@@ -306,11 +309,18 @@ impl RequestWriter {
 }
 
 /// The receiving half: reads response frames in order.
+///
+/// Reads go straight into one [`BytesMut`] (no read buffer in between, so no
+/// frame byte is copied twice in user space); each frame leaves it as a `Bytes`
+/// slice (the decoded response borrows from it), and once those are dropped the
+/// next frame reuses the same memory, so a steady consume faults no new pages.
+/// Bytes read past a frame (the next responses) stay in the buffer.
 pub struct ResponseReader {
     addr: String,
-    r: BufReader<ReadHalf>,
+    r: ReadHalf,
     /// Total bytes read (response frames, including length prefixes).
     pub bytes_read: u64,
+    /// Bytes read and not yet handed out as frames.
     buf: BytesMut,
 }
 
@@ -353,33 +363,48 @@ impl ResponseReader {
     }
 
     async fn read_frame(&mut self) -> Result<Bytes, ClientError> {
-        let io = |source| ClientError::Io {
-            addr: self.addr.clone(),
-            source,
-        };
-        let len = self.r.read_i32().await.map_err(io)?;
+        self.fill(4).await?;
+        let len = i32::from_be_bytes(self.buf[..4].try_into().expect("4 bytes"));
         if len < 4 || len as usize > MAX_FRAME {
             return Err(ClientError::Protocol(format!(
                 "{}: response frame length {len}",
                 self.addr
             )));
         }
-        // Reuse one allocation across frames: once the previous frame's `Bytes` are dropped,
-        // `reserve` reclaims the buffer instead of allocating (and faulting in) a new one.
-        // The frame is read into the spare capacity (`read_buf`), not into zeroes
-        // written first: a 1 MiB fetch response is not memset before it is read.
         let len = len as usize;
-        self.buf.clear();
-        self.buf.reserve(len);
-        let mut frame = (&mut self.r).take(len as u64);
-        while self.buf.len() < len {
-            let n = frame.read_buf(&mut self.buf).await.map_err(io)?;
-            if n == 0 {
-                return Err(io(std::io::ErrorKind::UnexpectedEof.into()));
-            }
-        }
+        self.fill(4 + len).await?;
+        self.buf.advance(4);
         self.bytes_read += 4 + len as u64;
         Ok(self.buf.split_to(len).freeze())
+    }
+
+    /// Reads until the buffer holds at least `want` bytes. Each read offers all the
+    /// room there is: at least [`MIN_READ`] for a length prefix or a small frame,
+    /// exactly the rest of a larger frame (so the buffer is not doubled for its last
+    /// bytes). When the previous frames' `Bytes` are gone, `reserve` takes the buffer
+    /// back (moving leftover bytes to its front) instead of allocating and faulting
+    /// in a new one.
+    async fn fill(&mut self, want: usize) -> Result<(), ClientError> {
+        while self.buf.len() < want {
+            let need = want - self.buf.len();
+            self.buf
+                .reserve(if want <= MIN_READ { MIN_READ } else { need });
+            let n = self
+                .r
+                .read_buf(&mut self.buf)
+                .await
+                .map_err(|source| ClientError::Io {
+                    addr: self.addr.clone(),
+                    source,
+                })?;
+            if n == 0 {
+                return Err(ClientError::Io {
+                    addr: self.addr.clone(),
+                    source: std::io::ErrorKind::UnexpectedEof.into(),
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -470,5 +495,93 @@ mod tests {
         assert!(v.pick(ApiKey::Metadata, 0, 12).is_err());
         let old = Versions::from_ranges([(0, 0, 2)]);
         assert!(old.pick(ApiKey::Produce, 3, 12).is_err());
+    }
+
+    /// A reader over a loopback connection whose peer writes `chunks` (with a pause
+    /// between them, so they arrive in separate reads), then hangs up.
+    async fn reader_of(chunks: Vec<Vec<u8>>) -> ResponseReader {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut peer, _) = listener.accept().await.unwrap();
+            for c in chunks {
+                peer.write_all(&c).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (r, _w) = stream.into_split();
+        ResponseReader {
+            addr: addr.to_string(),
+            r: ReadHalf::Plain(r),
+            bytes_read: 0,
+            buf: BytesMut::new(),
+        }
+    }
+
+    fn frame(body: &[u8]) -> Vec<u8> {
+        let mut f = (body.len() as i32).to_be_bytes().to_vec();
+        f.extend_from_slice(body);
+        f
+    }
+
+    #[tokio::test]
+    async fn frames_split_and_packed_across_reads_come_out_whole() {
+        let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        let (a, b, c) = (frame(b"first"), frame(&big), frame(b"third"));
+        // `a` and the start of `b` in one write, the rest of `b` split at an odd
+        // place, `c` with the last of `b`, and `c`'s length prefix split in two.
+        let cut = 4 + 1_234_567;
+        let mut one = a.clone();
+        one.extend_from_slice(&b[..cut]);
+        let mut three = b[cut + 1_000_001..].to_vec();
+        three.extend_from_slice(&c[..2]);
+        let chunks = vec![
+            one,
+            b[cut..cut + 1_000_001].to_vec(),
+            three,
+            c[2..].to_vec(),
+        ];
+        let mut r = reader_of(chunks).await;
+        assert_eq!(&r.read_frame().await.unwrap()[..], b"first");
+        assert_eq!(r.read_frame().await.unwrap()[..], big[..]);
+        assert_eq!(&r.read_frame().await.unwrap()[..], b"third");
+        assert_eq!(r.bytes_read, (a.len() + b.len() + c.len()) as u64);
+        // The peer has hung up: a clean end is an error for the next frame.
+        assert!(matches!(r.read_frame().await, Err(ClientError::Io { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_steady_stream_of_frames_reuses_one_buffer() {
+        let body = vec![7u8; 1 << 20];
+        let mut r = reader_of(vec![frame(&body), frame(&body), frame(&body)]).await;
+        let first = r.read_frame().await.unwrap();
+        let at = first.as_ptr();
+        drop(first);
+        for _ in 0..2 {
+            let f = r.read_frame().await.unwrap();
+            assert_eq!(f.len(), body.len());
+            // The same memory (pages already faulted in), not a new allocation.
+            assert_eq!(f.as_ptr(), at);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_frame_cut_short_or_of_a_bad_length_is_an_error() {
+        let mut cut = frame(&[1u8; 1000]);
+        cut.truncate(600);
+        let mut r = reader_of(vec![cut]).await;
+        match r.read_frame().await {
+            Err(ClientError::Io { source, .. }) => {
+                assert_eq!(source.kind(), io::ErrorKind::UnexpectedEof)
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut r = reader_of(vec![(-5i32).to_be_bytes().to_vec()]).await;
+        assert!(matches!(
+            r.read_frame().await,
+            Err(ClientError::Protocol(_))
+        ));
+        assert_eq!(r.bytes_read, 0);
     }
 }

@@ -311,6 +311,133 @@ impl BatchHeader<'_> {
     }
 }
 
+impl BatchHeader<'_> {
+    /// [`BatchHeader::for_each_record`] for readers that do not look at headers (the
+    /// load harness's consumer): the same records with the same fields, but record
+    /// headers are stepped over with the record's length instead of being decoded
+    /// one by one, and the varints take a fast path for the 1- and 2-byte lengths
+    /// that dominate. Still checked: every record's length lies inside the batch,
+    /// its key and value inside the record, a header-less record ends where its
+    /// length says, and the record count. Not checked: the headers' inner structure.
+    pub fn for_each_record_skipping_headers(
+        &self,
+        mut f: impl FnMut(RecordRef<'_>),
+    ) -> Result<(), BatchError> {
+        let declared = self.record_count();
+        let data = self.record_data()?;
+        let data: &[u8] = &data;
+        let base_offset = self.base_offset();
+        let base_ts = self.base_timestamp();
+        let lat = self.is_log_append_time().then(|| self.max_timestamp());
+        let mut pos = 0usize;
+        let mut actual: i32 = 0;
+        while pos < data.len() {
+            let mut p = pos;
+            let len = zigzag32(read_uvarint_fast(data, &mut p, 5)?);
+            if len < 0 {
+                return Err(corrupt(&format!("negative record length {len}")));
+            }
+            let end = p + len as usize;
+            if end > data.len() {
+                return Err(corrupt(&format!("record length {len} runs past the batch")));
+            }
+            // Start loading the tails of the next records (assumed to be as long as
+            // this one) now: the walk is a chain of one cache miss per record.
+            let step = end - pos;
+            for k in 1..=2 {
+                std::hint::black_box(data.get(end + k * step).copied());
+            }
+            // Everything below reads inside this record only.
+            let rec = &data[..end];
+            if p >= end {
+                return Err(corrupt("record too short"));
+            }
+            p += 1; // attributes
+            let timestamp_delta = zigzag64(read_uvarint_fast(rec, &mut p, 10)?);
+            let offset_delta = zigzag32(read_uvarint_fast(rec, &mut p, 5)?);
+            let key = bytes_field_fast(rec, &mut p, "key")?;
+            let value = bytes_field_fast(rec, &mut p, "value")?;
+            let header_count = zigzag32(read_uvarint_fast(rec, &mut p, 5)?);
+            if header_count < 0 {
+                return Err(corrupt(&format!("negative header count {header_count}")));
+            }
+            if header_count == 0 && p != end {
+                return Err(corrupt(&format!(
+                    "record length {len} does not match its fields ({} bytes)",
+                    p - (end - len as usize)
+                )));
+            }
+            f(RecordRef {
+                offset: base_offset.wrapping_add(offset_delta as i64),
+                timestamp: lat.unwrap_or(base_ts.wrapping_add(timestamp_delta)),
+                key,
+                value,
+            });
+            pos = end;
+            actual = actual.saturating_add(1);
+        }
+        if actual != declared {
+            return Err(BatchError::RecordCountMismatch { declared, actual });
+        }
+        Ok(())
+    }
+}
+
+/// [`read_uvarint`] with the 1- and 2-byte encodings inline (record, key and value
+/// lengths and deltas of ordinary records); longer ones take the general loop.
+#[inline(always)]
+fn read_uvarint_fast(buf: &[u8], pos: &mut usize, max_bytes: usize) -> Result<u64, BatchError> {
+    let p = *pos;
+    if let Some(&b0) = buf.get(p) {
+        if b0 < 0x80 {
+            *pos = p + 1;
+            return Ok(b0 as u64);
+        }
+        if let Some(&b1) = buf.get(p + 1) {
+            if b1 < 0x80 {
+                *pos = p + 2;
+                return Ok((b0 & 0x7f) as u64 | (b1 as u64) << 7);
+            }
+        }
+    }
+    read_uvarint(buf, pos, max_bytes)
+}
+
+#[inline(always)]
+fn zigzag32(u: u64) -> i32 {
+    let u = u as u32;
+    ((u >> 1) as i32) ^ -((u & 1) as i32)
+}
+
+#[inline(always)]
+fn zigzag64(u: u64) -> i64 {
+    ((u >> 1) as i64) ^ -((u & 1) as i64)
+}
+
+/// [`read_bytes_field`] over the fast varint, lending the bytes.
+#[inline(always)]
+fn bytes_field_fast<'b>(
+    buf: &'b [u8],
+    pos: &mut usize,
+    what: &str,
+) -> Result<Option<&'b [u8]>, BatchError> {
+    let len = zigzag32(read_uvarint_fast(buf, pos, 5)?);
+    if len == -1 {
+        return Ok(None);
+    }
+    if len < -1 {
+        return Err(corrupt(&format!("negative {what} length {len}")));
+    }
+    let start = *pos;
+    match buf.get(start..start + len as usize) {
+        Some(field) => {
+            *pos = start + len as usize;
+            Ok(Some(field))
+        }
+        None => Err(corrupt(&format!("{what} runs past the record"))),
+    }
+}
+
 /// Structure check of one batch as a producer must send it: CRC, honest record
 /// count (against lastOffsetDelta and against the records actually present).
 /// Returns the largest record timestamp found in the records.
@@ -1423,6 +1550,193 @@ mod tests {
             put_varint(&mut out, v);
             let mut pos = 0;
             assert_eq!(read_varint(&out, &mut pos).unwrap(), v);
+        }
+    }
+
+    /// Every record as both walks lend it: (offset, timestamp, key, value).
+    type Lent = Vec<(i64, i64, Option<Vec<u8>>, Option<Vec<u8>>)>;
+
+    fn both_walks(h: &BatchHeader<'_>) -> (Result<Lent, BatchError>, Result<Lent, BatchError>) {
+        let mut full = Vec::new();
+        let full_r = h.for_each_record(|r| {
+            full.push((
+                r.offset,
+                r.timestamp,
+                r.key.map(<[u8]>::to_vec),
+                r.value.map(<[u8]>::to_vec),
+            ))
+        });
+        let mut fast = Vec::new();
+        let fast_r = h.for_each_record_skipping_headers(|r| {
+            fast.push((
+                r.offset,
+                r.timestamp,
+                r.key.map(<[u8]>::to_vec),
+                r.value.map(<[u8]>::to_vec),
+            ))
+        });
+        (full_r.map(|()| full), fast_r.map(|()| fast))
+    }
+
+    #[test]
+    fn skipping_headers_lends_what_for_each_record_lends() {
+        // Headers (several, null values), null keys and values, lengths and deltas of
+        // 1, 2 and 3 varint bytes, negative timestamp deltas, every codec.
+        for c in [
+            Compression::None,
+            Compression::Gzip,
+            Compression::Snappy,
+            Compression::Lz4,
+            Compression::Zstd,
+        ] {
+            let mut b = BatchBuilder::new();
+            b.compression = c;
+            for i in 0..300i64 {
+                let value =
+                    vec![(i % 251) as u8; [0, 1, 63, 64, 8191, 8192, 20_000][i as usize % 7]];
+                let headers = (0..(i % 4))
+                    .map(|h| RecordHeader {
+                        key: format!("h{h}"),
+                        value: (h % 2 == 0).then(|| Bytes::from(vec![h as u8; 70])),
+                    })
+                    .collect();
+                b.push(Record {
+                    offset: i,
+                    timestamp: 1_000_000 - i * 1000,
+                    key: (i % 3 != 0).then(|| Bytes::from(format!("key-{i}"))),
+                    value: (i % 5 != 0).then(|| Bytes::from(value)),
+                    headers,
+                });
+            }
+            let bytes = b.build().unwrap();
+            let h = BatchHeader::parse(&bytes).unwrap();
+            let (full, fast) = both_walks(&h);
+            let full = full.unwrap();
+            assert_eq!(full.len(), 300);
+            assert!(full.iter().any(|r| r.2.is_none()) && full.iter().any(|r| r.3.is_none()));
+            assert_eq!(fast.unwrap(), full, "{}", c.name());
+        }
+    }
+
+    /// An uncompressed batch whose records section is `raw`, declaring `count` records.
+    fn with_records(raw: &[u8], count: i32) -> Vec<u8> {
+        let mut bytes = sample(1)[..HEADER_LEN].to_vec();
+        let len = (HEADER_LEN - LOG_OVERHEAD + raw.len()) as i32;
+        bytes[LENGTH_POS..LENGTH_POS + 4].copy_from_slice(&len.to_be_bytes());
+        bytes[RECORDS_COUNT_POS..RECORDS_COUNT_POS + 4].copy_from_slice(&count.to_be_bytes());
+        bytes.extend_from_slice(raw);
+        bytes
+    }
+
+    /// One record: attributes 0, deltas 0, null key, value `abc`, then `tail`
+    /// (header count and headers), its length prefix adjusted by `extra`.
+    fn raw_record(tail: &[u8], extra: i32) -> Vec<u8> {
+        let mut body = vec![0, 0, 0, 1, 6, b'a', b'b', b'c'];
+        body.extend_from_slice(tail);
+        let mut out = Vec::new();
+        put_varint(&mut out, body.len() as i32 + extra);
+        out.extend_from_slice(&body);
+        out
+    }
+
+    #[test]
+    fn skipping_headers_rejects_what_breaks_the_record_framing() {
+        let good = raw_record(&[0], 0);
+        let bytes = with_records(&[good.clone(), good.clone()].concat(), 2);
+        let (full, fast) = both_walks(&BatchHeader::parse(&bytes).unwrap());
+        assert_eq!(fast.unwrap(), full.unwrap());
+        let corrupt_cases: [(&str, Vec<u8>); 6] = [
+            // The last record's length runs past the batch (a truncated record).
+            (
+                "truncated",
+                [good.clone(), good[..good.len() - 2].to_vec()].concat(),
+            ),
+            // A record cut inside its value.
+            ("cut value", raw_record(&[], -6)),
+            // A header-less record longer than its fields.
+            (
+                "trailing byte",
+                [raw_record(&[0, 9], 0), good.clone()].concat(),
+            ),
+            // A negative header count.
+            ("negative headers", raw_record(&[1], 0)),
+            // A negative record length.
+            ("negative length", vec![1]),
+            // A varint that never ends.
+            ("endless varint", vec![0xff; 12]),
+        ];
+        for (what, raw) in corrupt_cases {
+            let bytes = with_records(&raw, 2);
+            let h = BatchHeader::parse(&bytes).unwrap();
+            let (full, fast) = both_walks(&h);
+            assert!(
+                matches!(full, Err(BatchError::CorruptRecord(_))),
+                "{what}: {full:?}"
+            );
+            assert_eq!(fast, full.map(|_| unreachable!()), "{what}");
+        }
+        // The record count is checked as by for_each_record.
+        let bytes = with_records(&good, 2);
+        let (full, fast) = both_walks(&BatchHeader::parse(&bytes).unwrap());
+        assert_eq!(
+            full,
+            Err(BatchError::RecordCountMismatch {
+                declared: 2,
+                actual: 1
+            })
+        );
+        assert_eq!(fast, full);
+    }
+
+    #[test]
+    fn skipping_headers_steps_over_headers_it_does_not_decode() {
+        // One header (key "h", null value) is stepped over, as is a header whose
+        // inner structure is broken (declared as two headers, holding one): the
+        // full walk rejects that, the skipping walk lends the record.
+        let one = raw_record(&[2, 2, b'h', 1], 0);
+        let broken = raw_record(&[4, 2, b'h', 1], 0);
+        let bytes = with_records(&[one, broken].concat(), 2);
+        let h = BatchHeader::parse(&bytes).unwrap();
+        let (full, fast) = both_walks(&h);
+        assert!(
+            matches!(full, Err(BatchError::CorruptRecord(_))),
+            "{full:?}"
+        );
+        let fast = fast.unwrap();
+        assert_eq!(fast.len(), 2);
+        for r in fast {
+            assert_eq!((r.2, r.3), (None, Some(b"abc".to_vec())));
+        }
+    }
+
+    #[test]
+    fn fast_uvarint_reads_as_the_general_one() {
+        let mut cases: Vec<Vec<u8>> =
+            vec![vec![0x80, 0x00], vec![0xff, 0x7f], vec![0x80, 0x80, 0x01]];
+        for v in [
+            0u64,
+            1,
+            127,
+            128,
+            300,
+            16_383,
+            16_384,
+            1 << 21,
+            u32::MAX as u64,
+            u64::MAX,
+        ] {
+            let mut out = Vec::new();
+            put_uvarint(&mut out, v);
+            cases.push(out);
+        }
+        cases.extend([vec![], vec![0x80], vec![0xff; 11]]);
+        for case in cases {
+            for max in [5, 10] {
+                let (mut a, mut b) = (0, 0);
+                let fast = read_uvarint_fast(&case, &mut a, max);
+                assert_eq!(fast, read_uvarint(&case, &mut b, max), "{case:?}");
+                assert_eq!(a, b, "{case:?}");
+            }
         }
     }
 }

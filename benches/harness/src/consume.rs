@@ -45,6 +45,60 @@ fn whole_batches(records: &Bytes) -> Result<Vec<(BatchHeader<'_>, Bytes)>, Bench
     Ok(out)
 }
 
+/// What the record walk of one fetch response adds up.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Tally {
+    /// Records counted.
+    count: u64,
+    /// Their payload: key + value lengths.
+    bytes: u64,
+}
+
+/// How one batch's records are counted.
+struct Walk {
+    /// Records before this offset were fetched again with their batch: not counted.
+    fetch_offset: i64,
+    /// Count no more than this many records in this response (over all its batches).
+    remaining: u64,
+    /// Only records whose value starts with a stamp (µs) at or after this.
+    min_stamp: Option<u64>,
+    /// The clock when the response was read, for end-to-end latency.
+    now_us: u64,
+}
+
+impl Walk {
+    /// Visits every record of the batch `b` (decompressing if needed; headers are
+    /// not counted, so they are stepped over), adding the counted ones to `tally`
+    /// and, with `lats`, their end-to-end latency from the value's 8-byte stamp.
+    fn tally(
+        &self,
+        b: &[u8],
+        tally: &mut Tally,
+        mut lats: Option<&mut Vec<u64>>,
+    ) -> Result<(), BenchError> {
+        let b = BatchHeader::parse(b).map_err(|e| BenchError::Protocol(e.to_string()))?;
+        b.for_each_record_skipping_headers(|r| {
+            let (key, value) = (r.key.unwrap_or_default(), r.value.unwrap_or_default());
+            if r.offset < self.fetch_offset || tally.count >= self.remaining {
+                return;
+            }
+            let stamp = (value.len() >= 8)
+                .then(|| u64::from_be_bytes(value[..8].try_into().expect("8 bytes")));
+            if let Some(min) = self.min_stamp {
+                if stamp.is_none_or(|s| s < min) {
+                    return; // not written by this run
+                }
+            }
+            tally.count += 1;
+            tally.bytes += (key.len() + value.len()) as u64;
+            if let (Some(lats), Some(s)) = (lats.as_deref_mut(), stamp) {
+                lats.push(self.now_us.saturating_sub(s));
+            }
+        })
+        .map_err(|e| BenchError::Codec(e.to_string()))
+    }
+}
+
 /// When consumers stop; shared by all of them.
 #[derive(Debug)]
 pub struct StopRule {
@@ -211,41 +265,24 @@ async fn fetch_loop(
                 .send(&fetch_request(cfg, &topic, &active), version)
                 .await?;
         }
-        let mut count = 0u64;
-        let mut bytes = 0u64;
+        let mut tally = Tally::default();
         let now_us = stats.clock.now_us();
-        let min_stamp = stop.min_stamp_us;
         // Count no more than the run still needs (exact `--records` with one consumer).
         let remaining = stop
             .target
             .load(Relaxed)
             .saturating_sub(stats.consumed_records.load(Relaxed));
         for (fetch_offset, b) in &work {
-            let b = BatchHeader::parse(b).map_err(|e| BenchError::Protocol(e.to_string()))?;
-            b.for_each_record(|r| {
-                let (off, key, value) = (
-                    r.offset,
-                    r.key.unwrap_or_default(),
-                    r.value.unwrap_or_default(),
-                );
-                if off < *fetch_offset || count >= remaining {
-                    return;
-                }
-                let stamp = (value.len() >= 8)
-                    .then(|| u64::from_be_bytes(value[..8].try_into().expect("8 bytes")));
-                if let Some(min) = min_stamp {
-                    if stamp.is_none_or(|s| s < min) {
-                        return; // not written by this run
-                    }
-                }
-                count += 1;
-                bytes += (key.len() + value.len()) as u64;
-                if let (true, Some(s)) = (plan.measure_e2e, stamp) {
-                    lats.push(now_us.saturating_sub(s));
-                }
-            })
-            .map_err(|e| BenchError::Codec(e.to_string()))?;
+            let walk = Walk {
+                fetch_offset: *fetch_offset,
+                remaining,
+                min_stamp: stop.min_stamp_us,
+                now_us,
+            };
+            let lats = plan.measure_e2e.then_some(&mut lats);
+            walk.tally(b, &mut tally, lats)?;
         }
+        let Tally { count, bytes } = tally;
         if count > 0 {
             stats
                 .last_consumed_us
@@ -298,5 +335,119 @@ mod tests {
         let mut raw = batch(2);
         raw[16] = 1;
         assert!(whole_batches(&Bytes::from(raw)).is_err());
+    }
+
+    fn stamped(stamp: u64, len: usize) -> Vec<u8> {
+        let mut v = stamp.to_be_bytes().to_vec();
+        v.resize(len, 7);
+        v
+    }
+
+    /// Offsets 10..16: headers on odd ones, a null key on every third, a null value
+    /// at 12 and a 5-byte value at 13 (neither stamped), stamps 100, 101, ... otherwise.
+    fn mixed_batch() -> Vec<u8> {
+        use weir_storage::batch::{BatchBuilder, Record, RecordHeader};
+        let mut b = BatchBuilder::new();
+        for i in 10..16i64 {
+            let value = match i {
+                12 => None,
+                13 => Some(Bytes::from_static(b"short")),
+                _ => Some(Bytes::from(stamped(90 + i as u64, 100))),
+            };
+            b.push(Record {
+                offset: i,
+                timestamp: 1,
+                key: (i % 3 != 0).then(|| Bytes::from_static(b"key")),
+                value,
+                headers: (0..(i % 2))
+                    .map(|_| RecordHeader {
+                        key: "trace".into(),
+                        value: Some(Bytes::from_static(b"0123456789")),
+                    })
+                    .collect(),
+            });
+        }
+        b.build().unwrap()
+    }
+
+    fn walk(fetch_offset: i64, remaining: u64, min_stamp: Option<u64>) -> Walk {
+        Walk {
+            fetch_offset,
+            remaining,
+            min_stamp,
+            now_us: 1000,
+        }
+    }
+
+    #[test]
+    fn the_walk_counts_every_record_with_headers_and_nulls() {
+        let b = mixed_batch();
+        let mut tally = Tally::default();
+        let mut lats = Vec::new();
+        walk(0, u64::MAX, None)
+            .tally(&b, &mut tally, Some(&mut lats))
+            .unwrap();
+        // Keys: 3 bytes at 10, 11, 13, 14 (12 and 15 null); values 100 * 4 + 5.
+        assert_eq!(
+            tally,
+            Tally {
+                count: 6,
+                bytes: 4 * 3 + 4 * 100 + 5
+            }
+        );
+        // Latency only from the stamped values (offsets 10, 11, 14, 15).
+        assert_eq!(lats, [900, 899, 896, 895]);
+        // No latencies asked for: none kept, the same tally.
+        let mut again = Tally::default();
+        walk(0, u64::MAX, None).tally(&b, &mut again, None).unwrap();
+        assert_eq!(again, tally);
+    }
+
+    #[test]
+    fn the_walk_skips_refetched_unstamped_and_surplus_records() {
+        let b = mixed_batch();
+        // From offset 11: 11..16.
+        let mut tally = Tally::default();
+        walk(11, u64::MAX, None)
+            .tally(&b, &mut tally, None)
+            .unwrap();
+        assert_eq!(
+            tally,
+            Tally {
+                count: 5,
+                bytes: 3 * 3 + 3 * 100 + 5
+            }
+        );
+        // Stamped at or after 101 (= offsets 11, 14, 15; 12 and 13 carry no stamp).
+        let mut tally = Tally::default();
+        walk(0, u64::MAX, Some(101))
+            .tally(&b, &mut tally, None)
+            .unwrap();
+        assert_eq!(
+            tally,
+            Tally {
+                count: 3,
+                bytes: 2 * 3 + 3 * 100
+            }
+        );
+        // No more than `remaining`, counted over several batches of one response.
+        let mut tally = Tally::default();
+        let w = walk(0, 8, None);
+        w.tally(&b, &mut tally, None).unwrap();
+        w.tally(&b, &mut tally, None).unwrap();
+        assert_eq!(tally.count, 8);
+    }
+
+    #[test]
+    fn the_walk_rejects_a_truncated_record() {
+        // The records section ends inside the last record; the batch length is made to
+        // agree, so only the record walk can tell.
+        let mut b = mixed_batch();
+        b.truncate(b.len() - 3);
+        let len = (b.len() - 12) as i32;
+        b[8..12].copy_from_slice(&len.to_be_bytes());
+        let mut tally = Tally::default();
+        let err = walk(0, u64::MAX, None).tally(&b, &mut tally, None);
+        assert!(matches!(err, Err(BenchError::Codec(_))), "{err:?}");
     }
 }
