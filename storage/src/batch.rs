@@ -543,7 +543,21 @@ impl<'a> RecordStream<'a> {
 }
 
 /// Read an unsigned LEB128 varint of at most `max_bytes` bytes.
+/// An unsigned varint; most fields of a record (attributes aside: lengths,
+/// deltas, counts) are below 128 and take one byte, read without the loop.
+#[inline]
 fn read_uvarint(buf: &[u8], pos: &mut usize, max_bytes: usize) -> Result<u64, BatchError> {
+    match buf.get(*pos) {
+        Some(&b) if b & 0x80 == 0 => {
+            *pos += 1;
+            Ok(b as u64)
+        }
+        _ => read_uvarint_long(buf, pos, max_bytes),
+    }
+}
+
+/// [`read_uvarint`] past its first byte's fast path (or truncated).
+fn read_uvarint_long(buf: &[u8], pos: &mut usize, max_bytes: usize) -> Result<u64, BatchError> {
     let mut result: u64 = 0;
     for i in 0..max_bytes {
         let b = *buf.get(*pos).ok_or_else(|| corrupt("truncated varint"))?;
@@ -556,17 +570,20 @@ fn read_uvarint(buf: &[u8], pos: &mut usize, max_bytes: usize) -> Result<u64, Ba
     Err(corrupt("varint too long"))
 }
 
+#[inline]
 fn read_varint(buf: &[u8], pos: &mut usize) -> Result<i32, BatchError> {
     let u = read_uvarint(buf, pos, 5)? as u32;
     Ok(((u >> 1) as i32) ^ -((u & 1) as i32))
 }
 
+#[inline]
 fn read_varlong(buf: &[u8], pos: &mut usize) -> Result<i64, BatchError> {
     let u = read_uvarint(buf, pos, 10)?;
     Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
 }
 
 /// A length-prefixed byte field (-1 = null); returns the range.
+#[inline]
 fn read_bytes_field(
     buf: &[u8],
     pos: &mut usize,
@@ -584,6 +601,102 @@ fn read_bytes_field(
     let end = end.ok_or_else(|| corrupt(&format!("{what} runs past the record")))?;
     *pos = end;
     Ok(Some((start, end)))
+}
+
+/// What the validation walk needs of a record ([`RecordView::skim`]).
+pub(crate) struct Skimmed {
+    pub(crate) total_len: usize,
+    pub(crate) timestamp_delta: i64,
+    pub(crate) offset_delta: i32,
+    pub(crate) has_key: bool,
+}
+
+/// A varint for [`RecordView::skim`]: `None` where [`read_uvarint`] fails.
+#[inline(always)]
+fn skim_uvarint(buf: &[u8], pos: &mut usize, max_bytes: usize) -> Option<u64> {
+    let b = *buf.get(*pos)?;
+    *pos += 1;
+    if b & 0x80 == 0 {
+        return Some(b as u64);
+    }
+    let mut result = (b & 0x7f) as u64;
+    for i in 1..max_bytes {
+        let b = *buf.get(*pos)?;
+        *pos += 1;
+        result |= ((b & 0x7f) as u64) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some(result);
+        }
+    }
+    None
+}
+
+#[inline(always)]
+fn skim_varint(buf: &[u8], pos: &mut usize) -> Option<i32> {
+    let u = skim_uvarint(buf, pos, 5)? as u32;
+    Some(((u >> 1) as i32) ^ -((u & 1) as i32))
+}
+
+/// A length-prefixed field for [`RecordView::skim`]: whether it is non-null,
+/// `None` where [`read_bytes_field`] fails.
+#[inline(always)]
+fn skim_bytes_field(buf: &[u8], pos: &mut usize) -> Option<bool> {
+    let len = skim_varint(buf, pos)?;
+    if len == -1 {
+        return Some(false);
+    }
+    if len < -1 {
+        return None;
+    }
+    let end = pos.checked_add(len as usize).filter(|&e| e <= buf.len())?;
+    *pos = end;
+    Some(true)
+}
+
+impl RecordView {
+    /// [`RecordView::parse`]'s checks, without building the view or its error:
+    /// `Some` exactly when `parse` succeeds, with the same length, deltas and
+    /// key presence; `None` when it fails (the caller then calls `parse` for the
+    /// error). What the validation walk runs per record: no error values move
+    /// through memory on the way, which made `parse` the walk's main cost.
+    #[inline]
+    pub(crate) fn skim(buf: &[u8]) -> Option<Skimmed> {
+        let mut pos = 0;
+        let len = skim_varint(buf, &mut pos)?;
+        if len < 0 {
+            return None;
+        }
+        let total_len = pos + len as usize;
+        if total_len > buf.len() {
+            return None;
+        }
+        let body = &buf[..total_len];
+        if pos >= body.len() {
+            return None;
+        }
+        pos += 1; // attributes
+        let u = skim_uvarint(body, &mut pos, 10)?;
+        let timestamp_delta = ((u >> 1) as i64) ^ -((u & 1) as i64);
+        let offset_delta = skim_varint(body, &mut pos)?;
+        let has_key = skim_bytes_field(body, &mut pos)?;
+        skim_bytes_field(body, &mut pos)?;
+        let header_count = skim_varint(body, &mut pos)?;
+        if header_count < 0 {
+            return None;
+        }
+        for _ in 0..header_count {
+            if !skim_bytes_field(body, &mut pos)? {
+                return None; // a null header key
+            }
+            skim_bytes_field(body, &mut pos)?;
+        }
+        (pos == total_len).then_some(Skimmed {
+            total_len,
+            timestamp_delta,
+            offset_delta,
+            has_key,
+        })
+    }
 }
 
 impl RecordView {
@@ -629,6 +742,16 @@ impl RecordView {
             value,
             headers,
         })
+    }
+
+    /// What [`RecordView::skim`] gives of this record.
+    pub(crate) fn skimmed(&self) -> Skimmed {
+        Skimmed {
+            total_len: self.total_len,
+            timestamp_delta: self.timestamp_delta,
+            offset_delta: self.offset_delta,
+            has_key: self.key.is_some(),
+        }
     }
 }
 
@@ -1030,6 +1153,72 @@ pub(crate) fn rewrite_header_crc(head: &mut [u8; HEADER_LEN], body: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skim_accepts_exactly_what_parse_accepts() {
+        // Records with and without keys, values and headers, then every byte of
+        // their encoding set to values that break varints, lengths and counts:
+        // skim must agree with parse on every one (the walk relies on it).
+        let mut b = BatchBuilder::new();
+        b.push(rec(0, 1, Some("key"), Some("value")));
+        b.push(rec(1, -5, None, None));
+        b.push(Record {
+            offset: 2,
+            timestamp: 300,
+            key: Some(Bytes::from_static(b"k")),
+            value: Some(Bytes::from(vec![7u8; 300])),
+            headers: vec![
+                RecordHeader {
+                    key: "h1".into(),
+                    value: None,
+                },
+                RecordHeader {
+                    key: "h2".into(),
+                    value: Some(Bytes::from_static(b"v")),
+                },
+            ],
+        });
+        let batch = b.build().unwrap();
+        let records = batch[HEADER_LEN..].to_vec();
+        let check = |buf: &[u8]| {
+            let mut pos = 0;
+            let mut n = 0;
+            while pos < buf.len() {
+                let parsed = RecordView::parse(&buf[pos..]);
+                let skimmed = RecordView::skim(&buf[pos..]);
+                match (&parsed, &skimmed) {
+                    (Ok(p), Some(s)) => {
+                        let p = p.skimmed();
+                        assert_eq!(
+                            (p.total_len, p.timestamp_delta, p.offset_delta, p.has_key),
+                            (s.total_len, s.timestamp_delta, s.offset_delta, s.has_key)
+                        );
+                        pos += s.total_len;
+                    }
+                    (Err(_), None) => break,
+                    _ => panic!(
+                        "parse {:?} but skim {:?} at {pos} of {buf:?}",
+                        parsed.is_ok(),
+                        skimmed.is_some()
+                    ),
+                }
+                n += 1;
+            }
+            n
+        };
+        assert_eq!(check(&records), 3);
+        let mut mutated = 0;
+        for i in 0..records.len() {
+            for v in [0x00, 0x01, 0x02, 0x7f, 0x80, 0xfe, 0xff] {
+                let mut m = records.clone();
+                m[i] = v;
+                check(&m);
+                check(&m[..i]);
+                mutated += 1;
+            }
+        }
+        assert!(mutated > 2000);
+    }
 
     #[test]
     fn offsets_past_i64_max_wrap_as_in_java_instead_of_panicking() {

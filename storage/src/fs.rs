@@ -57,6 +57,15 @@ pub(crate) trait Fs: Send + Sync + std::fmt::Debug {
         let _ = path;
         file.set_len(len)
     }
+    /// Reserve disk blocks for `[pos, pos + len)` without changing the file's
+    /// size (`fallocate(FALLOC_FL_KEEP_SIZE)`): a hint that saves the
+    /// filesystem its per-page delayed-allocation work on the writes that
+    /// follow. Test filesystems ignore it (the default); only the real one
+    /// preallocates.
+    fn preallocate(&self, file: &File, path: &Path, pos: u64, len: u64) -> io::Result<()> {
+        let _ = (file, path, pos, len);
+        Ok(())
+    }
     /// fsync a directory (makes creates, renames and removals in it durable).
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         File::open(dir)?.sync_all()
@@ -235,6 +244,11 @@ impl Fs for Guarded {
         self.health.refuse(path)?;
         self.health.check(path, self.inner.set_len(file, path, len))
     }
+    fn preallocate(&self, file: &File, path: &Path, pos: u64, len: u64) -> io::Result<()> {
+        // A hint: its failure (ENOSPC, EOPNOTSUPP) does not mark the directory failed.
+        self.health.refuse(path)?;
+        self.inner.preallocate(file, path, pos, len)
+    }
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         self.health.refuse(dir)?;
         self.health.check(dir, self.inner.sync_dir(dir))
@@ -282,6 +296,11 @@ impl Fs for RealFs {
     ) -> io::Result<()> {
         let _ = path;
         write_all_vectored_at(file, parts, pos)
+    }
+    fn preallocate(&self, file: &File, path: &Path, pos: u64, len: u64) -> io::Result<()> {
+        let _ = path;
+        rustix::fs::fallocate(file, rustix::fs::FallocateFlags::KEEP_SIZE, pos, len)
+            .map_err(io::Error::from)
     }
 }
 

@@ -687,7 +687,13 @@ impl LoadedLog {
         // noted its change) gives the log its first retention work: noted
         // once, as a roll is; later appends note nothing.
         let first_in_segment = !rolled && active.size() == 0;
-        active.append_parts(&*inner.fs, parts, &metas, cfg.index_interval_bytes)?;
+        active.append_parts(
+            &*inner.fs,
+            parts,
+            &metas,
+            cfg.index_interval_bytes,
+            seg_bytes,
+        )?;
         inner.log_end.store(next, Ordering::Release);
         let _ = inner.first_unflushed_ms.compare_exchange(
             -1,

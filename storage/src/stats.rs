@@ -122,6 +122,9 @@ impl Fs for TimedFs {
     fn set_len(&self, file: &File, path: &Path, len: u64) -> io::Result<()> {
         self.inner.set_len(file, path, len)
     }
+    fn preallocate(&self, file: &File, path: &Path, pos: u64, len: u64) -> io::Result<()> {
+        self.inner.preallocate(file, path, pos, len)
+    }
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         self.timed(dir, || self.inner.sync_dir(dir))
     }
