@@ -23,7 +23,7 @@
 //! the log end (a batch consumer catching up) is first read in place without
 //! waiting on the disk ([`Partition::fetch_in_memory`]: it touches only bytes
 //! of a backlog this process appended, that no catch-up asked the disk to read
-//! ahead, after `cachestat` found them in the page cache); when every
+//! ahead, after `mincore` found them in the page cache); when every
 //! partition's read is such a backlog, the fetch takes no hop and its regions
 //! (up to 1 MiB each) are sent by the worker. Otherwise it is read on the cold pool
 //! ([`crate::cold_io`]) — index lookup, batch walk, a readahead hint for the
@@ -35,8 +35,7 @@
 //! next megabytes); those, up to 1 MiB each, get no readahead hint and no
 //! touch and are sent by the worker as a tailing fetch's are. A tailing fetch
 //! (at or near the log end, data that was just written) is read in place; the
-//! record blocks of a large one that are not in the page cache (`cachestat`,
-//! a microsecond per MiB) are pre-faulted on the blocking pool, the others go
+//! record blocks of a large one that are not in the page cache (`mincore`) are pre-faulted on the blocking pool, the others go
 //! out with `sendfile` from the page cache untouched.
 //!
 //! `isolation_level = 1` (read_committed) reads only below the partition's last

@@ -1,6 +1,6 @@
 //! All of the crate's `unsafe`: memory maps of segment and index files
-//! (memmap2), the `cachestat(2)` and `mincore(2)` calls that tell whether a
-//! range of a file is in the page cache, the `getrusage(2)` call that counts a thread's major page
+//! (memmap2), the `mincore(2)` call that tells whether a range of a file is
+//! in the page cache, the `getrusage(2)` call that counts a thread's major page
 //! faults, and the `flock(2)` call behind the data-directory lock.
 //!
 //! Invariants the rest of the crate keeps so this code is sound:
@@ -16,7 +16,7 @@ use memmap2::{MmapMut, MmapOptions, MmapRaw};
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, OnceLock};
 
@@ -151,72 +151,6 @@ impl ReadMap {
             end,
         })
     }
-}
-
-/// `cachestat(2)`'s number (Linux 6.5; one number on every architecture, from
-/// the unified syscall table; the `libc` crate does not name it on x86_64).
-const SYS_CACHESTAT: libc::c_long = 451;
-
-/// Set once `cachestat(2)` failed for a reason that will not change (an older
-/// kernel, a seccomp filter): [`file_cached`] then answers `None` at once.
-static NO_CACHESTAT: AtomicBool = AtomicBool::new(false);
-
-/// Whether every page of bytes `[start, end)` of `file` is in the page cache
-/// (`cachestat(2)`), or `None` when the kernel cannot tell (the caller then
-/// asks `mincore(2)` through a mapping, [`ReadMap::resident`]). One walk of
-/// the file's page-cache tree over the range, a folio at a time: about a
-/// microsecond per MiB where `mincore` looks each 4 KiB page up from the root
-/// (17 us per MiB measured on this kernel), which a catching-up fetch pays
-/// per partition.
-pub(crate) fn file_cached(file: &File, start: u64, end: u64) -> Option<bool> {
-    if start >= end {
-        return Some(true); // (a zero length means "to the end of the file" to the kernel)
-    }
-    if NO_CACHESTAT.load(Ordering::Relaxed) {
-        return None;
-    }
-    #[repr(C)]
-    struct Range {
-        off: u64,
-        len: u64,
-    }
-    #[repr(C)]
-    #[derive(Default)]
-    struct Stat {
-        nr_cache: u64,
-        nr_dirty: u64,
-        nr_writeback: u64,
-        nr_evicted: u64,
-        nr_recently_evicted: u64,
-    }
-    let range = Range {
-        off: start,
-        len: end - start,
-    };
-    let mut stat = Stat::default();
-    // SAFETY: cachestat reads one `struct cachestat_range` from the first pointer
-    // and writes one `struct cachestat` to the second (both `repr(C)` with the
-    // kernel's layout: two and five u64s), which live for the call; it reads no
-    // other memory of ours. The descriptor is borrowed from `file` for the call.
-    let rc = unsafe {
-        libc::syscall(
-            SYS_CACHESTAT,
-            file.as_raw_fd(),
-            &range as *const Range,
-            &mut stat as *mut Stat,
-            0u32,
-        )
-    };
-    if rc != 0 {
-        let err = io::Error::last_os_error().raw_os_error();
-        if matches!(err, Some(libc::ENOSYS) | Some(libc::EPERM)) {
-            NO_CACHESTAT.store(true, Ordering::Relaxed);
-        }
-        return None;
-    }
-    let page = page_size() as u64;
-    let pages = (end - 1) / page - start / page + 1;
-    Some(stat.nr_cache >= pages)
 }
 
 /// Major page faults the calling thread has taken so far (`getrusage(2)`,
@@ -437,47 +371,6 @@ mod tests {
         let before = thread_major_faults();
         std::hint::black_box(map.slice(1 << 20, (1 << 20) + 1)[0]);
         assert_eq!(thread_major_faults(), before, "a resident page");
-    }
-
-    #[test]
-    fn file_cached_agrees_with_mincore() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = empty_file(dir.path());
-        let len = 3 << 20;
-        f.write_all_at(&vec![5u8; len], 0).unwrap();
-        let map = ReadMap::new(&f, 4 << 20, len).unwrap();
-        let Some(all) = file_cached(&f, 0, len as u64) else {
-            return; // a kernel without cachestat: the callers use mincore
-        };
-        assert!(all, "just written");
-        assert_eq!(file_cached(&f, 4097, 2 << 20), Some(true));
-        assert_eq!(file_cached(&f, 7, 7), Some(true));
-        f.sync_all().unwrap();
-        let _ = rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed);
-        let tmpfs = rustix::fs::fstatfs(&f).unwrap().f_type as i64 == 0x0102_1994;
-        let mut buf = vec![0u8; 8192];
-        f.read_exact_at(&mut buf, 1 << 20).unwrap();
-        let ranges = [
-            (0, len),
-            (len - 10, len),
-            (1 << 20, (1 << 20) + 8192),
-            ((1 << 20) + 1, (1 << 20) + 8191),
-            ((1 << 20) - 1, (1 << 20) + 10),
-            // The pages read back (and what the kernel read around them),
-            // then pages never read back: not all resident.
-            (1 << 20, 2 << 20),
-            (2 << 20, 3 << 20),
-        ];
-        for (start, end) in ranges {
-            let cached = file_cached(&f, start as u64, end as u64);
-            assert_eq!(cached, Some(map.resident(start, end)), "{start}..{end}");
-        }
-        if !tmpfs {
-            assert_eq!(file_cached(&f, 0, len as u64), Some(false));
-            assert_eq!(file_cached(&f, 1 << 20, 2 << 20), Some(false));
-            assert_eq!(file_cached(&f, len as u64 - 10, len as u64), Some(false));
-            assert_eq!(file_cached(&f, (1 << 20) + 1, (1 << 20) + 8191), Some(true));
-        }
     }
 
     #[test]

@@ -112,12 +112,10 @@ impl FileRegion {
     }
 
     /// Whether all of the region is in the page cache: reading or sending it
-    /// then waits on no disk. Asks `cachestat(2)` of the file (a microsecond
-    /// per MiB), or where the kernel has none `mincore(2)` of the mapping (a
-    /// page-cache lookup per page, ~17 us per MiB); false when neither can tell.
+    /// then waits on no disk (`mincore(2)` of the mapping: a page-cache lookup
+    /// per page, ~17 us per MiB); false when the kernel cannot tell.
     pub fn is_resident(&self) -> bool {
-        crate::mmap::file_cached(&self.file, self.start as u64, self.end as u64)
-            .unwrap_or_else(|| self.map.resident(self.start, self.end))
+        self.map.resident(self.start, self.end)
     }
 
     /// Whether all of the region was appended by this process (after it created

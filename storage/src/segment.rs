@@ -38,8 +38,7 @@ pub(crate) const TIME_INDEX_SUFFIX: &str = ".timeindex";
 pub(crate) const INITIAL_MAP: usize = 1 << 20;
 
 /// How far past a byte it must read [`Segment::read_region_in_memory`] checks
-/// the page cache at once, at least (one `cachestat` call, about a microsecond
-/// per MiB): twice the read's `max_bytes` and this much more, so that one call
+/// the page cache at once, at least (one `mincore` walk): twice the read's `max_bytes` and this much more, so that one call
 /// usually covers the index scan (from the entry of the batch before the
 /// one read: the index maps last offsets), the walk and the region.
 const IN_MEMORY_STEP: usize = 64 << 10;
@@ -779,8 +778,8 @@ impl Segment {
     }
 
     /// [`Segment::read_region`] that waits on no disk: it reads a byte of the
-    /// `.log` only once it knows the page to be in the page cache (`cachestat`
-    /// of the next MiB from there, or `mincore` where the kernel has none), and
+    /// `.log` only once it knows the page to be in the page cache (`mincore`
+    /// of the next MiBs from there), and
     /// only bytes that this process appended ([`FileRegion::written_since_open`])
     /// and that no catching-up read asked the disk to read ahead
     /// ([`FileRegion::was_read_ahead`]): a backlog written moments ago, which
@@ -818,8 +817,7 @@ impl Segment {
                 true => to,
                 false => a,
             };
-            let resident = crate::mmap::file_cached(&self.file, lo as u64, end as u64)
-                .unwrap_or_else(|| check.resident(lo, end));
+            let resident = check.resident(lo, end);
             if resident {
                 (from, to) = match lo <= to && end >= from && from < to {
                     true => (from.min(lo), to.max(end)),
