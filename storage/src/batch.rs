@@ -1557,24 +1557,18 @@ mod tests {
     type Lent = Vec<(i64, i64, Option<Vec<u8>>, Option<Vec<u8>>)>;
 
     fn both_walks(h: &BatchHeader<'_>) -> (Result<Lent, BatchError>, Result<Lent, BatchError>) {
+        let lend = |r: RecordRef<'_>| {
+            (
+                r.offset,
+                r.timestamp,
+                r.key.map(<[u8]>::to_vec),
+                r.value.map(<[u8]>::to_vec),
+            )
+        };
         let mut full = Vec::new();
-        let full_r = h.for_each_record(|r| {
-            full.push((
-                r.offset,
-                r.timestamp,
-                r.key.map(<[u8]>::to_vec),
-                r.value.map(<[u8]>::to_vec),
-            ))
-        });
+        let full_r = h.for_each_record(|r| full.push(lend(r)));
         let mut fast = Vec::new();
-        let fast_r = h.for_each_record_skipping_headers(|r| {
-            fast.push((
-                r.offset,
-                r.timestamp,
-                r.key.map(<[u8]>::to_vec),
-                r.value.map(<[u8]>::to_vec),
-            ))
-        });
+        let fast_r = h.for_each_record_skipping_headers(|r| fast.push(lend(r)));
         (full_r.map(|()| full), fast_r.map(|()| fast))
     }
 
