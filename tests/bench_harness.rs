@@ -123,6 +123,28 @@ fn prefilled_consume_reads_the_requested_count() {
     assert_eq!(r.consumed_payload_bytes, 3000 * 64);
 }
 
+/// A consume of more records than the topic holds gives up once none came for 10 s
+/// (as kafka-consumer-perf-test's --timeout does), with an error that says how many it
+/// read, instead of waiting forever.
+#[test]
+fn consuming_more_than_the_topic_holds_gives_up_with_the_count() {
+    let b = bootstrap();
+    let topic = unique_topic("short");
+    let cfg = config(&format!(
+        "consume --bootstrap {b} --topic {topic} --create --prefill 100 --records 150 \
+         --record-size 64 --quiet"
+    ));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = rt
+        .block_on(run_against(&cfg, &cfg.bootstrap, true))
+        .expect_err("150 of 100 records cannot be consumed");
+    let msg = err.to_string();
+    assert!(msg.contains("consumed 100 records of 150"), "{msg}");
+}
+
 #[test]
 fn every_codec_the_harness_writes_is_accepted_and_read_back() {
     let b = bootstrap();

@@ -412,7 +412,8 @@ pub struct Flags {
     /// Key distribution: none|uniform:N|sequential:N (default none = sticky partitioning).
     #[arg(long, value_name = "KEYS", value_parser = keys)]
     pub keys: Option<Keys>,
-    /// Stop after N records (produced; consumed in consume mode).
+    /// Stop after N records (produced; consumed in consume mode, which gives up when
+    /// none came for 10 s unless --duration is given).
     #[arg(long, value_name = "N", value_parser = count_u64)]
     pub records: Option<u64>,
     /// Stop after D (e.g. 30s, 2m; default 10s if --records is not given).

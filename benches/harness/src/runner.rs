@@ -16,6 +16,10 @@ use crate::BenchError;
 
 /// How long consumers may keep draining after the producers finished (e2e).
 const DRAIN_GRACE: Duration = Duration::from_secs(15);
+/// A consume of `--records N` with no `--duration` gives up when no record came for
+/// this long (Kafka's `kafka-consumer-perf-test --timeout`, default 10 s): a topic
+/// holding fewer than N records would otherwise keep it waiting forever.
+const CONSUME_IDLE_LIMIT: Duration = Duration::from_secs(10);
 
 /// Runs the configured benchmark (and comparison) and prints the results.
 pub async fn main(cfg: Config) -> Result<(), BenchError> {
@@ -339,6 +343,25 @@ pub async fn run_against(
                     joined.await
                 }
             }
+        } else if cfg.mode == Mode::Consume && stop.deadline.is_none() {
+            let idle = until_idle(&stats, &stop, CONSUME_IDLE_LIMIT);
+            tokio::pin!(idle);
+            tokio::select! {
+                r = &mut joined => r,
+                consumed = &mut idle => {
+                    stop.abort.store(true, Relaxed);
+                    let _ = joined.await;
+                    let wanted = match stop.target.load(Relaxed) {
+                        u64::MAX => "before catching up".to_string(),
+                        n => format!("of {n} (does the topic hold that many?)"),
+                    };
+                    Err(BenchError::Run(format!(
+                        "consumed {consumed} records {wanted}, none in the last {} s; \
+                         --duration bounds the wait instead",
+                        CONSUME_IDLE_LIMIT.as_secs()
+                    )))
+                }
+            }
         } else {
             joined.await
         };
@@ -396,6 +419,22 @@ pub async fn run_against(
         wall_secs: end.duration_since(measure_start).as_secs_f64(),
         timeline,
     })
+}
+
+/// Returns (the records consumed) once `limit` passes with no record consumed while
+/// the run still wants more; never while records keep coming.
+async fn until_idle(stats: &Stats, stop: &StopRule, limit: Duration) -> u64 {
+    let mut seen = stats.consumed_records.load(Relaxed);
+    let mut since = Instant::now();
+    loop {
+        tokio::time::sleep(limit / 10).await;
+        let now = stats.consumed_records.load(Relaxed);
+        if now != seen || now >= stop.target.load(Relaxed) {
+            (seen, since) = (now, Instant::now());
+        } else if since.elapsed() >= limit {
+            return now;
+        }
+    }
 }
 
 /// Seconds from the start of measuring to the last consumed record (or to when the
