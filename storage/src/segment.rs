@@ -38,9 +38,10 @@ pub(crate) const TIME_INDEX_SUFFIX: &str = ".timeindex";
 pub(crate) const INITIAL_MAP: usize = 1 << 20;
 
 /// How far past a byte it must read [`Segment::read_region_in_memory`] checks
-/// the page cache at once, at least (one `mincore` walk): twice the read's `max_bytes` and this much more, so that one call
-/// usually covers the index scan (from the entry of the batch before the
-/// one read: the index maps last offsets), the walk and the region.
+/// the page cache at once, at least (one `mincore` walk): twice the read's
+/// `max_bytes` and this much more, so that one check usually covers the index
+/// scan (from the entry of the batch before the one read: the index maps last
+/// offsets), the walk and the region.
 const IN_MEMORY_STEP: usize = 64 << 10;
 
 /// A read that waits on no disk could not be done: some of the bytes it
